@@ -1,0 +1,456 @@
+#!/usr/bin/env bash
+# Roundhouse vs. nginx vs. HAProxy: same two backends, same load, same CPU.
+#
+# Three reverse proxies are set up the same way (round-robin over two nginx
+# backends that return a fixed 100-byte body, keep-alive to the backends,
+# no access logs, one worker/thread) and loaded one after another with wrk.
+# Targets are interleaved within each round so slow drift on the machine
+# (thermal, noisy neighbours) is spread over all of them.
+#
+# CPU layout (2 cores): backends + the proxy under test on PROXY_CPU,
+# wrk (-t1) on LOAD_CPU.
+#
+# Environment (all optional):
+#   TARGETS      targets to run, in order        (default "nginx haproxy roundhouse")
+#   CONNECTIONS  wrk connection counts, a list    (default "64", e.g. "16 64 256")
+#   DURATION     wrk duration per measured run    (default 10s)
+#   ROUNDS       rounds per connection count      (default 3)
+#   WARMUP       JVM warm-up run for roundhouse   (default 10s)
+#   PRIME        priming run for nginx/haproxy    (default 2s)
+#   WARMUP_CONNECTIONS  connections for warm-up   (default: largest of CONNECTIONS)
+#   PROXY_CPU    CPU for backends and proxies     (default 1)
+#   LOAD_CPU     CPU for wrk                      (default 0)
+#   WRK_TIMEOUT  wrk --timeout                    (default 2s)
+#   PORT_BASE    use fixed ports PORT_BASE..PORT_BASE+5 instead of probing for free ones
+#   PROXY_JAR    path to the Roundhouse jar       (default <repo>/proxy/target/roundhouse-proxy.jar)
+#   JAVA_OPTS    extra JVM options for roundhouse (default none)
+#   READY_TIMEOUT seconds to wait for /readyz     (default 60)
+#   NGINX_UPSTREAM_KEEPALIVE  idle upstream connections nginx keeps (default 64)
+#   KEEP_TMP     1 = do not delete the temp dir (logs, configs) on exit
+#
+# Output: progress lines, one table per connection count (medians over
+# rounds), and one "RESULT target=... conns=... ..." line per target and
+# connection count.
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(cd "$SCRIPT_DIR/.." && pwd)"
+
+TARGETS="${TARGETS:-nginx haproxy roundhouse}"
+CONNECTIONS="${CONNECTIONS:-64}"
+DURATION="${DURATION:-10s}"
+ROUNDS="${ROUNDS:-3}"
+WARMUP="${WARMUP:-10s}"
+PRIME="${PRIME:-2s}"
+PROXY_CPU="${PROXY_CPU:-1}"
+LOAD_CPU="${LOAD_CPU:-0}"
+WRK_TIMEOUT="${WRK_TIMEOUT:-2s}"
+PROXY_JAR="${PROXY_JAR:-$REPO_DIR/proxy/target/roundhouse-proxy.jar}"
+JAVA_OPTS="${JAVA_OPTS:-}"
+READY_TIMEOUT="${READY_TIMEOUT:-60}"
+NGINX_UPSTREAM_KEEPALIVE="${NGINX_UPSTREAM_KEEPALIVE:-64}"
+KEEP_TMP="${KEEP_TMP:-0}"
+
+NGINX_BIN="${NGINX_BIN:-/usr/sbin/nginx}"
+HAPROXY_BIN="${HAPROXY_BIN:-/usr/sbin/haproxy}"
+WRK_BIN="${WRK_BIN:-/usr/bin/wrk}"
+
+log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# ---------------------------------------------------------------- checks ---
+
+need() { command -v "$1" >/dev/null 2>&1 || die "required tool not found: $1"; }
+find_bin() {   # find_bin <preferred path> <name>: that path if executable, else <name> from PATH
+  if [[ -x "$1" ]]; then echo "$1"; else command -v "$2" 2>/dev/null || die "required tool not found: $2"; fi
+}
+NGINX_BIN="$(find_bin "$NGINX_BIN" nginx)"
+HAPROXY_BIN="$(find_bin "$HAPROXY_BIN" haproxy)"
+WRK_BIN="$(find_bin "$WRK_BIN" wrk)"
+for t in taskset curl awk sort pgrep timeout mktemp; do need "$t"; done
+
+for t in $TARGETS; do
+  case "$t" in nginx|haproxy|roundhouse) ;; *) die "unknown target '$t' (known: nginx haproxy roundhouse)";; esac
+done
+[[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, got '$ROUNDS'"
+for c in $CONNECTIONS; do
+  [[ "$c" =~ ^[1-9][0-9]*$ ]] || die "CONNECTIONS must be positive integers, got '$c'"
+done
+[[ "$READY_TIMEOUT" =~ ^[1-9][0-9]*$ ]] || die "READY_TIMEOUT must be a positive integer"
+[[ "$NGINX_UPSTREAM_KEEPALIVE" =~ ^[1-9][0-9]*$ ]] || die "NGINX_UPSTREAM_KEEPALIVE must be a positive integer"
+
+NCPU="$(nproc --all 2>/dev/null || nproc)"
+for cpu in "$PROXY_CPU" "$LOAD_CPU"; do
+  [[ "$cpu" =~ ^[0-9]+$ ]] && (( cpu < NCPU )) || die "CPU '$cpu' not available (nproc=$NCPU)"
+done
+[[ "$PROXY_CPU" != "$LOAD_CPU" ]] || log "WARNING: PROXY_CPU == LOAD_CPU ($PROXY_CPU); wrk competes with the proxies"
+
+if [[ " $TARGETS " == *" roundhouse "* ]]; then
+  need java
+  if [[ ! -f "$PROXY_JAR" ]]; then
+    echo "Roundhouse proxy jar not found: $PROXY_JAR" >&2
+    echo "Build it first:  (cd $REPO_DIR && mvn -B -q -DskipTests package)" >&2
+    echo "or skip it:      TARGETS=\"nginx haproxy\" $0" >&2
+    exit 1
+  fi
+fi
+
+# "10s" / "2m" / "1h" / "10" -> seconds (integer)
+dur_secs() {
+  local d="$1"
+  case "$d" in
+    *s) echo "${d%s}" ;;
+    *m) echo $(( ${d%m} * 60 )) ;;
+    *h) echo $(( ${d%h} * 3600 )) ;;
+    *)  echo "$d" ;;
+  esac
+}
+for d in "$DURATION" "$WARMUP" "$PRIME"; do
+  [[ "$(dur_secs "$d")" =~ ^[0-9]+$ ]] || die "bad duration '$d' (use e.g. 10s, 1m)"
+done
+
+CLK_TCK="$(getconf CLK_TCK)"
+
+# ------------------------------------------------------------- temp dir ---
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/roundhouse-bench.XXXXXX")"
+PIDS=()          # everything we started, stopped in cleanup()
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  local p
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  # bounded wait for a graceful exit, then SIGKILL
+  local i alive
+  for (( i = 0; i < 50; i++ )); do
+    alive=0
+    for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    (( alive )) || break
+    sleep 0.1
+  done
+  for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [[ "$KEEP_TMP" == 1 ]]; then
+    log "kept temp dir $TMP"
+  else
+    rm -rf "$TMP"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ----------------------------------------------------------------- ports ---
+
+if [[ -n "${PORT_BASE:-}" ]]; then
+  [[ "$PORT_BASE" =~ ^[0-9]+$ ]] || die "PORT_BASE must be a number"
+  PORTS=()
+  for i in 0 1 2 3 4 5; do PORTS+=( $(( PORT_BASE + i )) ); done
+else
+  need python3
+  # Ask the kernel for 6 distinct free ports on 127.0.0.1 (all held open
+  # at the same time so they differ, then released).
+  read -r -a PORTS < <(python3 - <<'EOF'
+import socket
+socks = []
+for _ in range(6):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+for s in socks:
+    s.close()
+EOF
+)
+fi
+BACKEND1_PORT=${PORTS[0]}
+BACKEND2_PORT=${PORTS[1]}
+NGINX_PORT=${PORTS[2]}
+HAPROXY_PORT=${PORTS[3]}
+RH_PORT=${PORTS[4]}
+RH_METRICS_PORT=${PORTS[5]}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for p in "${PORTS[@]}"; do
+  port_in_use "$p" && die "port $p on 127.0.0.1 is already in use (set PORT_BASE to choose others)"
+done
+
+# bounded wait until an HTTP GET succeeds; checks the process is still alive
+wait_http() {
+  local url="$1" pid="$2" name="$3" timeout_s="$4" logf="$5"
+  local deadline=$(( SECONDS + timeout_s ))
+  while (( SECONDS < deadline )); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      log "$name exited during start-up; last lines of $logf:"
+      tail -n 30 "$logf" >&2 || true
+      die "$name failed to start"
+    fi
+    curl -fs -o /dev/null --max-time 2 "$url" && return 0
+    sleep 0.2
+  done
+  log "$name not ready after ${timeout_s}s; last lines of $logf:"
+  tail -n 30 "$logf" >&2 || true
+  die "$name did not become ready at $url"
+}
+
+# ------------------------------------------------------------- backends ---
+
+BODY="$(printf 'roundhouse-bench-%083d' 0)"   # exactly 100 bytes
+(( ${#BODY} == 100 )) || die "body length ${#BODY} != 100"
+
+mkdir -p "$TMP/backend/logs" "$TMP/nginx/logs" "$TMP/haproxy" "$TMP/roundhouse"
+
+cat > "$TMP/backend/nginx.conf" <<EOF
+worker_processes 1;
+pid $TMP/backend/nginx.pid;
+error_log $TMP/backend/logs/error.log warn;
+worker_rlimit_nofile 16384;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  keepalive_requests 100000000;
+  keepalive_timeout 300s;
+  default_type text/plain;
+  server {
+    listen 127.0.0.1:$BACKEND1_PORT backlog=4096;
+    location / { return 200 "$BODY"; }
+  }
+  server {
+    listen 127.0.0.1:$BACKEND2_PORT backlog=4096;
+    location / { return 200 "$BODY"; }
+  }
+}
+EOF
+
+start_bg() {   # start_bg <logfile> <cmd...> ; sets STARTED_PID
+  local logf="$1"; shift
+  "$@" >"$logf" 2>&1 &
+  STARTED_PID=$!
+  PIDS+=( "$STARTED_PID" )
+}
+
+log "temp dir: $TMP"
+log "ports: backends $BACKEND1_PORT,$BACKEND2_PORT nginx $NGINX_PORT haproxy $HAPROXY_PORT roundhouse $RH_PORT (metrics $RH_METRICS_PORT)"
+log "starting backend nginx (1 worker, ports $BACKEND1_PORT $BACKEND2_PORT) on CPU $PROXY_CPU"
+start_bg "$TMP/backend/logs/stdout.log" taskset -c "$PROXY_CPU" \
+  "$NGINX_BIN" -p "$TMP/backend" -c "$TMP/backend/nginx.conf" -e "$TMP/backend/logs/error.log" -g 'daemon off;'
+BACKEND_PID=$STARTED_PID
+wait_http "http://127.0.0.1:$BACKEND1_PORT/" "$BACKEND_PID" "backend nginx" 15 "$TMP/backend/logs/error.log"
+wait_http "http://127.0.0.1:$BACKEND2_PORT/" "$BACKEND_PID" "backend nginx" 15 "$TMP/backend/logs/error.log"
+
+# ---------------------------------------------------------------- targets ---
+
+declare -A TARGET_PID TARGET_PORT
+
+start_nginx() {
+  cat > "$TMP/nginx/nginx.conf" <<EOF
+worker_processes 1;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/logs/error.log warn;
+worker_rlimit_nofile 16384;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  keepalive_requests 100000000;
+  keepalive_timeout 300s;
+  upstream backends {
+    server 127.0.0.1:$BACKEND1_PORT;
+    server 127.0.0.1:$BACKEND2_PORT;
+    keepalive $NGINX_UPSTREAM_KEEPALIVE;
+    keepalive_requests 100000000;
+  }
+  server {
+    listen 127.0.0.1:$NGINX_PORT backlog=4096;
+    location / {
+      proxy_pass http://backends;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+EOF
+  log "starting nginx reverse proxy (1 worker) on CPU $PROXY_CPU, port $NGINX_PORT"
+  start_bg "$TMP/nginx/logs/stdout.log" taskset -c "$PROXY_CPU" \
+    "$NGINX_BIN" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/logs/error.log" -g 'daemon off;'
+  TARGET_PID[nginx]=$STARTED_PID
+  TARGET_PORT[nginx]=$NGINX_PORT
+  wait_http "http://127.0.0.1:$NGINX_PORT/" "$STARTED_PID" "nginx proxy" 15 "$TMP/nginx/logs/error.log"
+}
+
+start_haproxy() {
+  cat > "$TMP/haproxy/haproxy.cfg" <<EOF
+global
+  nbthread 1
+  maxconn 4096
+  pidfile $TMP/haproxy/haproxy.pid
+
+defaults
+  mode http
+  option http-keep-alive
+  http-reuse always
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  timeout http-request 10s
+  timeout http-keep-alive 300s
+  maxconn 4096
+
+frontend fe
+  bind 127.0.0.1:$HAPROXY_PORT
+  default_backend be
+
+backend be
+  balance roundrobin
+  server b1 127.0.0.1:$BACKEND1_PORT
+  server b2 127.0.0.1:$BACKEND2_PORT
+EOF
+  "$HAPROXY_BIN" -c -q -f "$TMP/haproxy/haproxy.cfg" >"$TMP/haproxy/check.log" 2>&1 \
+    || { cat "$TMP/haproxy/check.log" >&2; die "haproxy config check failed"; }
+  log "starting haproxy (nbthread 1) on CPU $PROXY_CPU, port $HAPROXY_PORT"
+  start_bg "$TMP/haproxy/haproxy.log" taskset -c "$PROXY_CPU" \
+    "$HAPROXY_BIN" -db -f "$TMP/haproxy/haproxy.cfg"
+  TARGET_PID[haproxy]=$STARTED_PID
+  TARGET_PORT[haproxy]=$HAPROXY_PORT
+  wait_http "http://127.0.0.1:$HAPROXY_PORT/" "$STARTED_PID" "haproxy" 15 "$TMP/haproxy/haproxy.log"
+}
+
+start_roundhouse() {
+  log "starting roundhouse (java -jar ${PROXY_JAR#"$REPO_DIR/"}) on CPU $PROXY_CPU, port $RH_PORT, metrics $RH_METRICS_PORT"
+  # shellcheck disable=SC2086  # JAVA_OPTS is a word list on purpose
+  start_bg "$TMP/roundhouse/proxy.log" env \
+    PORT="$RH_PORT" METRICS_PORT="$RH_METRICS_PORT" BIND_ADDRESS=127.0.0.1 LOG_LEVEL=warn \
+    BACKENDS="http://127.0.0.1:$BACKEND1_PORT,http://127.0.0.1:$BACKEND2_PORT" \
+    HEALTH_CHECK_PATH=/ \
+    taskset -c "$PROXY_CPU" java $JAVA_OPTS -jar "$PROXY_JAR"
+  TARGET_PID[roundhouse]=$STARTED_PID   # env and taskset exec, so this is the java pid
+  TARGET_PORT[roundhouse]=$RH_PORT
+  wait_http "http://127.0.0.1:$RH_METRICS_PORT/readyz" "$STARTED_PID" "roundhouse" "$READY_TIMEOUT" "$TMP/roundhouse/proxy.log"
+}
+
+for t in $TARGETS; do "start_$t"; done
+
+# Sanity check: every target returns the backend's 100-byte body.
+for t in $TARGETS; do
+  got="$(curl -fsS --max-time 5 "http://127.0.0.1:${TARGET_PORT[$t]}/" 2>&1)" || die "$t: request failed: $got"
+  [[ "$got" == "$BODY" ]] || die "$t: unexpected body (${#got} bytes): ${got:0:200}"
+done
+log "all targets answer with the backend body"
+
+# ------------------------------------------------------------ measuring ---
+
+# pid plus all its descendants (nginx master + workers; haproxy; java)
+proc_tree() {
+  local p="$1" c
+  echo "$p"
+  for c in $(pgrep -P "$p" 2>/dev/null || true); do proc_tree "$c"; done
+}
+
+# sum of utime+stime (clock ticks) over the given pids (all threads included)
+cpu_ticks() {
+  local total=0 p stat rest
+  local -a f
+  for p in "$@"; do
+    stat="$(cat "/proc/$p/stat" 2>/dev/null)" || continue
+    rest="${stat##*) }"              # comm may contain spaces; skip past it
+    read -r -a f <<<"$rest"
+    # rest starts at field 3 (state): utime = field 14 -> f[11], stime = f[12]
+    total=$(( total + f[11] + f[12] ))
+  done
+  echo "$total"
+}
+
+# wrk latency value -> milliseconds
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    if (match(v, /^[0-9.]+/)) { n = substr(v, 1, RLENGTH); u = substr(v, RLENGTH + 1) } else { print "nan"; exit }
+    if (u == "us") m = n / 1000; else if (u == "ms") m = n; else if (u == "s") m = n * 1000;
+    else if (u == "m") m = n * 60000; else if (u == "h") m = n * 3600000; else { print "nan"; exit }
+    printf "%.3f\n", m }'
+}
+
+run_wrk() {   # run_wrk <port> <conns> <duration> <outfile>
+  local port="$1" conns="$2" dur="$3" out="$4"
+  local limit=$(( $(dur_secs "$dur") + 60 ))
+  timeout --kill-after=5 "$limit" taskset -c "$LOAD_CPU" \
+    "$WRK_BIN" -t1 -c"$conns" -d"$dur" --timeout "$WRK_TIMEOUT" --latency \
+    "http://127.0.0.1:$port/" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed against port $port"; }
+}
+
+RESULT_LINES=()
+RESULTS="$TMP/results.txt"   # conns target round rps p50 p99 cpu_us errors requests
+: >"$RESULTS"
+
+# Warm-up: JIT for the JVM; for nginx/haproxy a short run that opens the
+# upstream keep-alive connections. Not measured.
+WARMUP_CONNECTIONS="${WARMUP_CONNECTIONS:-$(tr ' ' '\n' <<<"$CONNECTIONS" | sort -n | tail -n 1)}"
+for t in $TARGETS; do
+  if [[ "$t" == roundhouse ]]; then d="$WARMUP"; else d="$PRIME"; fi
+  [[ "$(dur_secs "$d")" -gt 0 ]] || continue
+  log "warm-up $t: wrk -c$WARMUP_CONNECTIONS -d$d (not measured)"
+  run_wrk "${TARGET_PORT[$t]}" "$WARMUP_CONNECTIONS" "$d" "$TMP/warmup-$t.txt"
+done
+
+for conns in $CONNECTIONS; do
+  for (( r = 1; r <= ROUNDS; r++ )); do
+    for t in $TARGETS; do
+      pid="${TARGET_PID[$t]}"
+      kill -0 "$pid" 2>/dev/null || die "$t (pid $pid) is no longer running"
+      mapfile -t tree < <(proc_tree "$pid")
+      out="$TMP/wrk-$t-c$conns-r$r.txt"
+      t0="$(cpu_ticks "${tree[@]}")"
+      run_wrk "${TARGET_PORT[$t]}" "$conns" "$DURATION" "$out"
+      t1="$(cpu_ticks "${tree[@]}")"
+
+      rps="$(awk '/^Requests\/sec:/ {print $2}' "$out")"
+      reqs="$(awk '/ requests in / {print $1}' "$out")"
+      p50="$(awk '$1 == "50%" {print $2}' "$out")"
+      p99="$(awk '$1 == "99%" {print $2}' "$out")"
+      [[ -n "$rps" && -n "$reqs" && -n "$p50" && -n "$p99" ]] || { cat "$out" >&2; die "could not parse wrk output for $t"; }
+      p50="$(to_ms "$p50")"; p99="$(to_ms "$p99")"
+      non2xx="$(awk '/^ *Non-2xx or 3xx responses:/ {print $NF}' "$out")"
+      sockerr="$(awk '/^ *Socket errors:/ { gsub(",", ""); print $4 + $6 + $8 + $10 }' "$out")"
+      errors=$(( ${non2xx:-0} + ${sockerr:-0} ))
+      cpu_us="$(awk -v d=$(( t1 - t0 )) -v hz="$CLK_TCK" -v n="$reqs" \
+        'BEGIN { if (n > 0) printf "%.2f\n", d / hz * 1e6 / n; else print "nan" }')"
+
+      echo "$conns $t $r $rps $p50 $p99 $cpu_us $errors $reqs" >>"$RESULTS"
+      printf 'round %d/%d conns=%-4s %-10s rps=%-10s p50=%-8s p99=%-8s cpu_us/req=%-7s errors=%s (non2xx=%s socket=%s)\n' \
+        "$r" "$ROUNDS" "$conns" "$t" "$rps" "$p50" "$p99" "$cpu_us" "$errors" "${non2xx:-0}" "${sockerr:-0}"
+    done
+  done
+done
+
+# -------------------------------------------------------------- report ---
+
+median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) { print "nan"; exit }
+  if (NR % 2) printf "%.3f\n", a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+col() { awk -v c="$1" -v t="$2" -v k="$3" '$1 == c && $2 == t { print $k }' "$RESULTS"; }
+
+echo
+echo "Roundhouse vs peers: wrk -t1 on CPU $LOAD_CPU; backends + proxy on CPU $PROXY_CPU;" \
+  "duration $DURATION; $ROUNDS round(s), medians shown; errors = total over rounds (non-2xx/3xx + socket errors)"
+for conns in $CONNECTIONS; do
+  nginx_rps=""
+  if [[ " $TARGETS " == *" nginx "* ]]; then nginx_rps="$(col "$conns" nginx 4 | median)"; fi
+  echo
+  echo "connections=$conns"
+  printf '%-12s %12s %10s %10s %12s %8s %10s\n' target req/s p50_ms p99_ms cpu_us/req errors vs_nginx
+  for t in $TARGETS; do
+    rps="$(col "$conns" "$t" 4 | median)"
+    p50="$(col "$conns" "$t" 5 | median)"
+    p99="$(col "$conns" "$t" 6 | median)"
+    cpu="$(col "$conns" "$t" 7 | median)"
+    errs="$(col "$conns" "$t" 8 | awk '{ s += $1 } END { print s + 0 }')"
+    if [[ -n "$nginx_rps" ]]; then
+      ratio="$(awk -v a="$rps" -v b="$nginx_rps" 'BEGIN { if (b > 0) printf "%.2f\n", a / b; else print "nan" }')"
+    else
+      ratio="-"
+    fi
+    printf '%-12s %12.0f %10.3f %10.3f %12.2f %8d %10s\n' "$t" "$rps" "$p50" "$p99" "$cpu" "$errs" "$ratio"
+    RESULT_LINES+=( "RESULT target=$t conns=$conns rps=$(printf '%.0f' "$rps") p50=$p50 p99=$p99 cpu_us=$(printf '%.2f' "$cpu") errors=$errs vs_nginx=$ratio rounds=$ROUNDS duration=$DURATION" )
+  done
+done
+echo
+printf '%s\n' "${RESULT_LINES[@]}"

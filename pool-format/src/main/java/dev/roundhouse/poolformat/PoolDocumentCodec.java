@@ -1,0 +1,151 @@
+package dev.roundhouse.poolformat;
+
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.StreamWriteFeature;
+import com.fasterxml.jackson.core.util.DefaultIndenter;
+import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
+import com.fasterxml.jackson.core.util.Separators;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectWriter;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.roundhouse.poolformat.PoolDocument.BackendEntry;
+import dev.roundhouse.poolformat.PoolDocument.CircuitBreaker;
+import dev.roundhouse.poolformat.PoolDocument.HealthCheck;
+import dev.roundhouse.poolformat.PoolDocument.Timeouts;
+import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+
+/** Reads, validates and writes pool documents as JSON. The one place both the operator and the proxy use. */
+public final class PoolDocumentCodec {
+
+    private static final JsonMapper MAPPER = JsonMapper.builder()
+            // A repeated key in a hand-written POOL_FILE would otherwise silently keep the last value.
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            // Writes 50 rather than 5E+1 for the failure rate.
+            .enable(StreamWriteFeature.WRITE_BIGDECIMAL_AS_PLAIN)
+            .build();
+
+    private static final ObjectWriter WRITER = MAPPER.writer(new DefaultPrettyPrinter()
+            .withObjectIndenter(new DefaultIndenter("  ", "\n"))
+            .withArrayIndenter(new DefaultIndenter("  ", "\n"))
+            .withSeparators(Separators.createDefaultInstance()
+                    .withObjectFieldValueSpacing(Separators.Spacing.AFTER)
+                    .withObjectEmptySeparator("")
+                    .withArrayEmptySeparator("")));
+
+    private PoolDocumentCodec() {
+    }
+
+    /**
+     * Parses and validates a document, filling defaults for absent optional fields. Backend URLs come back
+     * normalised ({@link BackendUrls#key}). Every problem found is reported in one exception.
+     */
+    public static PoolDocument parse(String json) throws InvalidPoolDocumentException {
+        if (json == null || json.isBlank()) {
+            throw new InvalidPoolDocumentException(List.of("document: is empty"));
+        }
+        JsonNode root;
+        try {
+            root = MAPPER.readTree(json);
+        } catch (JsonProcessingException e) {
+            throw new InvalidPoolDocumentException(List.of("not valid JSON: " + describe(e)));
+        }
+        Problems problems = new Problems();
+        PoolDocument doc = new PoolDocumentReader(problems).read(root);
+        if (doc != null) {
+            PoolDocumentRules.check(doc, problems);
+        }
+        problems.throwIfAny();
+        return withNormalisedUrls(doc);
+    }
+
+    /** Checks a document built in code (e.g. from environment variables) against the same rules as {@link #parse}. */
+    public static void validate(PoolDocument doc) throws InvalidPoolDocumentException {
+        Problems problems = new Problems();
+        PoolDocumentRules.check(doc, problems);
+        problems.throwIfAny();
+    }
+
+    /**
+     * The canonical text of a document: every field explicit, fixed field order, normalised URLs, two-space
+     * indentation, a trailing newline. Equal documents give byte-identical text, so a writer can compare
+     * text (or {@link #contentHash}) to skip writes that change nothing.
+     *
+     * @throws IllegalArgumentException if the document is invalid: nothing a reader would reject gets written
+     */
+    public static String write(PoolDocument doc) {
+        try {
+            validate(doc);
+        } catch (InvalidPoolDocumentException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+        ObjectNode root = MAPPER.createObjectNode();
+        root.put("version", doc.version());
+        ArrayNode backends = root.putArray("backends");
+        for (BackendEntry entry : doc.backends()) {
+            backends.addObject()
+                    .put("url", BackendUrls.key(entry.url()))
+                    .put("weight", entry.weight());
+        }
+        HealthCheck health = doc.healthCheck();
+        root.putObject("healthCheck")
+                .put("path", health.path())
+                .put("interval", Durations.format(health.interval()))
+                .put("timeout", Durations.format(health.timeout()))
+                .put("healthyThreshold", health.healthyThreshold())
+                .put("unhealthyThreshold", health.unhealthyThreshold());
+        CircuitBreaker breaker = doc.circuitBreaker();
+        root.putObject("circuitBreaker")
+                // Float.toString is the shortest text that reads back as the same float.
+                .put("failureRateThreshold", new BigDecimal(Float.toString(breaker.failureRateThreshold())).stripTrailingZeros())
+                .put("slidingWindowSize", breaker.slidingWindowSize())
+                .put("minimumNumberOfCalls", breaker.minimumNumberOfCalls())
+                .put("waitDurationInOpenState", Durations.format(breaker.waitDurationInOpenState()))
+                .put("permittedNumberOfCallsInHalfOpenState", breaker.permittedNumberOfCallsInHalfOpenState());
+        Timeouts timeouts = doc.timeouts();
+        root.putObject("timeouts")
+                .put("connect", Durations.format(timeouts.connect()))
+                .put("request", Durations.format(timeouts.request()));
+        try {
+            return WRITER.writeValueAsString(root) + "\n";
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("writing a JSON tree to a string cannot fail", e);
+        }
+    }
+
+    /** Lower-case hex SHA-256 (64 characters) of the exact text, as UTF-8. */
+    public static String contentHash(String documentText) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(documentText.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(digest);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JVM has SHA-256", e);
+        }
+    }
+
+    private static PoolDocument withNormalisedUrls(PoolDocument doc) {
+        List<BackendEntry> backends = new ArrayList<>(doc.backends().size());
+        for (BackendEntry entry : doc.backends()) {
+            backends.add(new BackendEntry(BackendUrls.key(entry.url()), entry.weight()));
+        }
+        return new PoolDocument(doc.version(), backends, doc.healthCheck(), doc.circuitBreaker(), doc.timeouts());
+    }
+
+    /** Jackson's own words and the position, without its "[Source: ...]" noise. */
+    private static String describe(JsonProcessingException e) {
+        String message = e.getOriginalMessage().replaceAll("\\[Source: [^;\\]]*; ", "[");
+        JsonLocation at = e.getLocation();
+        return at == null ? message : message + " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
+    }
+}

@@ -1,0 +1,233 @@
+package dev.roundhouse.poolformat;
+
+import static dev.roundhouse.poolformat.Problems.child;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.roundhouse.poolformat.PoolDocument.BackendEntry;
+import dev.roundhouse.poolformat.PoolDocument.CircuitBreaker;
+import dev.roundhouse.poolformat.PoolDocument.HealthCheck;
+import dev.roundhouse.poolformat.PoolDocument.Timeouts;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Turns a JSON tree into a {@link PoolDocument}, reporting structure and type problems (missing, unknown or
+ * wrongly typed fields) and filling defaults. Value ranges are {@link PoolDocumentRules}' job. Where a value is
+ * unusable a placeholder goes in, so reading carries on and every problem gets reported.
+ */
+final class PoolDocumentReader {
+
+    private static final Set<String> DOCUMENT_FIELDS =
+            Set.of("version", "backends", "healthCheck", "circuitBreaker", "timeouts");
+    private static final Set<String> BACKEND_FIELDS = Set.of("url", "weight");
+    private static final Set<String> HEALTH_CHECK_FIELDS =
+            Set.of("path", "interval", "timeout", "healthyThreshold", "unhealthyThreshold");
+    private static final Set<String> CIRCUIT_BREAKER_FIELDS = Set.of("failureRateThreshold", "slidingWindowSize",
+            "minimumNumberOfCalls", "waitDurationInOpenState", "permittedNumberOfCallsInHalfOpenState");
+    private static final Set<String> TIMEOUTS_FIELDS = Set.of("connect", "request");
+
+    private final Problems problems;
+
+    PoolDocumentReader(Problems problems) {
+        this.problems = problems;
+    }
+
+    /** Returns null when the root is not an object or the version is not one this build knows. */
+    PoolDocument read(JsonNode root) {
+        if (!root.isObject()) {
+            problems.add("document", "must be a JSON object, got " + describe(root));
+            return null;
+        }
+        // Another version's fields follow rules this build does not know: judging them as version 1 would be noise.
+        JsonNode version = root.get("version");
+        if (version != null && version.isIntegralNumber()
+                && !(version.canConvertToInt() && version.intValue() == PoolDocument.CURRENT_VERSION)) {
+            problems.add("version", PoolDocumentRules.unsupportedVersion(version.asText()));
+            return null;
+        }
+        rejectUnknown(root, "", DOCUMENT_FIELDS);
+        return new PoolDocument(
+                integer(root, "", "version", null),
+                backends(root),
+                healthCheck(section(root, "healthCheck", HEALTH_CHECK_FIELDS)),
+                circuitBreaker(section(root, "circuitBreaker", CIRCUIT_BREAKER_FIELDS)),
+                timeouts(section(root, "timeouts", TIMEOUTS_FIELDS)));
+    }
+
+    private List<BackendEntry> backends(JsonNode root) {
+        JsonNode array = root.get("backends");
+        if (array == null) {
+            problems.add("backends", "required (an empty list is allowed)");
+            return List.of();
+        }
+        if (!array.isArray()) {
+            problems.add("backends", "must be an array, got " + describe(array));
+            return List.of();
+        }
+        List<BackendEntry> entries = new ArrayList<>(array.size());
+        for (int i = 0; i < array.size(); i++) {
+            String path = "backends[" + i + "]";
+            JsonNode entry = array.get(i);
+            if (!entry.isObject()) {
+                problems.add(path, "must be an object, got " + describe(entry));
+                entries.add(new BackendEntry(null, BackendEntry.DEFAULT_WEIGHT));
+                continue;
+            }
+            rejectUnknown(entry, path, BACKEND_FIELDS);
+            entries.add(new BackendEntry(
+                    string(entry, path, "url", null),
+                    integer(entry, path, "weight", BackendEntry.DEFAULT_WEIGHT)));
+        }
+        return entries;
+    }
+
+    private HealthCheck healthCheck(JsonNode node) {
+        if (node == null) {
+            return null;
+        }
+        HealthCheck defaults = HealthCheck.DEFAULTS;
+        String path = "healthCheck";
+        return new HealthCheck(
+                string(node, path, "path", defaults.path()),
+                duration(node, path, "interval", defaults.interval()),
+                duration(node, path, "timeout", defaults.timeout()),
+                integer(node, path, "healthyThreshold", defaults.healthyThreshold()),
+                integer(node, path, "unhealthyThreshold", defaults.unhealthyThreshold()));
+    }
+
+    private CircuitBreaker circuitBreaker(JsonNode node) {
+        if (node == null) {
+            return null;
+        }
+        CircuitBreaker defaults = CircuitBreaker.DEFAULTS;
+        String path = "circuitBreaker";
+        return new CircuitBreaker(
+                number(node, path, "failureRateThreshold", defaults.failureRateThreshold()),
+                integer(node, path, "slidingWindowSize", defaults.slidingWindowSize()),
+                integer(node, path, "minimumNumberOfCalls", defaults.minimumNumberOfCalls()),
+                duration(node, path, "waitDurationInOpenState", defaults.waitDurationInOpenState()),
+                integer(node, path, "permittedNumberOfCallsInHalfOpenState",
+                        defaults.permittedNumberOfCallsInHalfOpenState()));
+    }
+
+    private Timeouts timeouts(JsonNode node) {
+        if (node == null) {
+            return null;
+        }
+        Timeouts defaults = Timeouts.DEFAULTS;
+        return new Timeouts(
+                duration(node, "timeouts", "connect", defaults.connect()),
+                duration(node, "timeouts", "request", defaults.request()));
+    }
+
+    /** An optional section: null when absent or not an object (then its defaults apply). */
+    private JsonNode section(JsonNode root, String name, Set<String> fields) {
+        JsonNode node = root.get(name);
+        if (node == null) {
+            return null;
+        }
+        if (!node.isObject()) {
+            problems.add(name, "must be an object, got " + describe(node));
+            return null;
+        }
+        rejectUnknown(node, name, fields);
+        return node;
+    }
+
+    private void rejectUnknown(JsonNode object, String path, Set<String> known) {
+        for (Iterator<String> names = object.fieldNames(); names.hasNext(); ) {
+            String name = names.next();
+            if (!known.contains(name)) {
+                problems.add(child(path, name), "unknown field");
+            }
+        }
+    }
+
+    // The accessors below return the default when the field is absent; a null default makes the field required.
+    // On a problem they return a placeholder, whose own rule violations Problems then drops as repeats.
+
+    private int integer(JsonNode object, String parent, String name, Integer defaultValue) {
+        String path = child(parent, name);
+        JsonNode node = present(object, path, name, defaultValue);
+        if (node == null) {
+            return defaultValue == null ? 0 : defaultValue;
+        }
+        if (!node.isIntegralNumber()) {
+            problems.add(path, "must be an integer, got " + (node.isNumber() ? node.asText() : describe(node)));
+            return 0;
+        }
+        if (!node.canConvertToInt()) {
+            problems.add(path, "out of range, got " + node.asText());
+            return 0;
+        }
+        return node.intValue();
+    }
+
+    private float number(JsonNode object, String parent, String name, float defaultValue) {
+        String path = child(parent, name);
+        JsonNode node = object.get(name);
+        if (node == null) {
+            return defaultValue;
+        }
+        if (!node.isNumber()) {
+            problems.add(path, "must be a number, got " + describe(node));
+            return Float.NaN;
+        }
+        return (float) node.doubleValue();
+    }
+
+    private String string(JsonNode object, String parent, String name, String defaultValue) {
+        String path = child(parent, name);
+        JsonNode node = present(object, path, name, defaultValue);
+        if (node == null) {
+            return defaultValue;
+        }
+        if (!node.isTextual()) {
+            problems.add(path, "must be a string, got " + describe(node));
+            return null;
+        }
+        return node.textValue();
+    }
+
+    private Duration duration(JsonNode object, String parent, String name, Duration defaultValue) {
+        String path = child(parent, name);
+        JsonNode node = present(object, path, name, defaultValue);
+        if (node == null) {
+            return defaultValue;
+        }
+        if (!node.isTextual()) {
+            problems.add(path, "must be a duration string such as \"30s\", got " + describe(node));
+            return null;
+        }
+        try {
+            return Durations.parse(node.textValue());
+        } catch (IllegalArgumentException e) {
+            problems.add(path, e.getMessage());
+            return null;
+        }
+    }
+
+    /** The field's node, or null when absent (reported when there is no default to fall back on). */
+    private JsonNode present(JsonNode object, String path, String name, Object defaultValue) {
+        JsonNode node = object.get(name);
+        if (node == null && defaultValue == null) {
+            problems.add(path, "required");
+        }
+        return node;
+    }
+
+    private static String describe(JsonNode node) {
+        return switch (node.getNodeType()) {
+            case STRING -> "string";
+            case NUMBER -> "number";
+            case BOOLEAN -> "boolean";
+            case NULL -> "null";
+            case ARRAY -> "array";
+            case OBJECT, POJO -> "object";
+            case BINARY, MISSING -> "nothing";
+        };
+    }
+}

@@ -1,0 +1,109 @@
+package dev.roundhouse.poolformat;
+
+import static dev.roundhouse.poolformat.PoolLimits.*;
+
+import dev.roundhouse.poolformat.PoolDocument.BackendEntry;
+import dev.roundhouse.poolformat.PoolDocument.CircuitBreaker;
+import dev.roundhouse.poolformat.PoolDocument.HealthCheck;
+import dev.roundhouse.poolformat.PoolDocument.Timeouts;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The value rules of a pool document, checked on the typed object so parsed and built documents share them. */
+final class PoolDocumentRules {
+
+    private static final Duration SHORTEST = Durations.parse(MIN_DURATION);
+    private static final Duration LONGEST = Durations.parse(MAX_DURATION);
+
+    private PoolDocumentRules() {
+    }
+
+    static void check(PoolDocument doc, Problems problems) {
+        if (doc.version() != PoolDocument.CURRENT_VERSION) {
+            problems.add("version", unsupportedVersion(String.valueOf(doc.version())));
+        }
+        checkBackends(doc.backends(), problems);
+
+        HealthCheck health = doc.healthCheck();
+        checkHealthPath("healthCheck.path", health.path(), problems);
+        checkDuration("healthCheck.interval", health.interval(), problems);
+        checkDuration("healthCheck.timeout", health.timeout(), problems);
+        checkRange("healthCheck.healthyThreshold", health.healthyThreshold(), MIN_THRESHOLD, MAX_THRESHOLD, problems);
+        checkRange("healthCheck.unhealthyThreshold", health.unhealthyThreshold(), MIN_THRESHOLD, MAX_THRESHOLD, problems);
+
+        CircuitBreaker breaker = doc.circuitBreaker();
+        float rate = breaker.failureRateThreshold();
+        if (!(rate > MIN_FAILURE_RATE_EXCLUSIVE && rate <= MAX_FAILURE_RATE)) {
+            problems.add("circuitBreaker.failureRateThreshold",
+                    "must be greater than 0 and at most 100, got " + rate);
+        }
+        checkRange("circuitBreaker.slidingWindowSize", breaker.slidingWindowSize(), 1, MAX_SLIDING_WINDOW_SIZE, problems);
+        checkRange("circuitBreaker.minimumNumberOfCalls", breaker.minimumNumberOfCalls(), 1, MAX_MINIMUM_NUMBER_OF_CALLS, problems);
+        checkDuration("circuitBreaker.waitDurationInOpenState", breaker.waitDurationInOpenState(), problems);
+        checkRange("circuitBreaker.permittedNumberOfCallsInHalfOpenState",
+                breaker.permittedNumberOfCallsInHalfOpenState(), 1, MAX_PERMITTED_CALLS_IN_HALF_OPEN_STATE, problems);
+
+        Timeouts timeouts = doc.timeouts();
+        checkDuration("timeouts.connect", timeouts.connect(), problems);
+        checkDuration("timeouts.request", timeouts.request(), problems);
+    }
+
+    static String unsupportedVersion(String version) {
+        return "unsupported version " + version + " (this build reads version " + PoolDocument.CURRENT_VERSION + ")";
+    }
+
+    private static void checkBackends(List<BackendEntry> backends, Problems problems) {
+        if (backends.size() > MAX_BACKENDS) {
+            problems.add("backends", "at most " + MAX_BACKENDS + " entries, got " + backends.size());
+        }
+        Map<String, Integer> firstIndexByKey = new HashMap<>();
+        for (int i = 0; i < backends.size(); i++) {
+            String path = "backends[" + i + "]";
+            BackendEntry entry = backends.get(i);
+            if (entry.url() == null) {
+                problems.add(path + ".url", "required");
+            } else {
+                try {
+                    String key = BackendUrls.key(entry.url());
+                    Integer first = firstIndexByKey.putIfAbsent(key, i);
+                    if (first != null) {
+                        problems.add(path + ".url", "duplicate of backends[" + first + "] (both are " + key + ")");
+                    }
+                } catch (IllegalArgumentException e) {
+                    problems.add(path + ".url", e.getMessage());
+                }
+            }
+            checkRange(path + ".weight", entry.weight(), MIN_WEIGHT, MAX_WEIGHT, problems);
+        }
+    }
+
+    private static void checkHealthPath(String path, String value, Problems problems) {
+        if (value == null) {
+            problems.add(path, "required");
+        } else if (!value.startsWith("/")) {
+            problems.add(path, "must start with '/', got '" + value + "'");
+        } else if (value.length() > MAX_HEALTH_PATH_LENGTH) {
+            problems.add(path, "at most " + MAX_HEALTH_PATH_LENGTH + " characters, got " + value.length());
+        } else if (value.codePoints().anyMatch(c -> Character.isWhitespace(c) || Character.isSpaceChar(c)
+                || Character.isISOControl(c))) {
+            problems.add(path, "must not contain whitespace or control characters");
+        }
+    }
+
+    private static void checkDuration(String path, Duration value, Problems problems) {
+        if (value == null) {
+            problems.add(path, "required");
+        } else if (value.compareTo(SHORTEST) < 0 || value.compareTo(LONGEST) > 0) {
+            String shown = value.isNegative() ? value.toString() : Durations.format(value);
+            problems.add(path, "must be between " + MIN_DURATION + " and " + MAX_DURATION + ", got " + shown);
+        }
+    }
+
+    private static void checkRange(String path, int value, int min, int max, Problems problems) {
+        if (value < min || value > max) {
+            problems.add(path, "must be between " + min + " and " + max + ", got " + value);
+        }
+    }
+}

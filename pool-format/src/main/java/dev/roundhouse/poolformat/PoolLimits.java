@@ -1,0 +1,29 @@
+package dev.roundhouse.poolformat;
+
+/**
+ * The allowed ranges of the pool document, all inclusive unless noted.
+ * Compile-time constants, so the operator's CRD annotations can refer to the same numbers.
+ */
+public final class PoolLimits {
+
+    public static final int MAX_BACKENDS = 1000;
+    public static final int MIN_WEIGHT = 1;
+    public static final int MAX_WEIGHT = 1000;
+
+    public static final String MIN_DURATION = "10ms";
+    public static final String MAX_DURATION = "1h";
+
+    public static final int MAX_HEALTH_PATH_LENGTH = 1024;
+    public static final int MIN_THRESHOLD = 1;
+    public static final int MAX_THRESHOLD = 100;
+
+    /** Exclusive lower bound. */
+    public static final float MIN_FAILURE_RATE_EXCLUSIVE = 0f;
+    public static final float MAX_FAILURE_RATE = 100f;
+    public static final int MAX_SLIDING_WINDOW_SIZE = 10_000;
+    public static final int MAX_MINIMUM_NUMBER_OF_CALLS = 10_000;
+    public static final int MAX_PERMITTED_CALLS_IN_HALF_OPEN_STATE = 1000;
+
+    private PoolLimits() {
+    }
+}

@@ -1,0 +1,172 @@
+package dev.roundhouse.proxy;
+
+import dev.roundhouse.poolformat.InvalidPoolDocumentException;
+import dev.roundhouse.proxy.breaker.Breakers;
+import dev.roundhouse.proxy.config.InvalidSettingsException;
+import dev.roundhouse.proxy.config.PoolFileWatcher;
+import dev.roundhouse.proxy.config.PoolReloader;
+import dev.roundhouse.proxy.config.ProxySettings;
+import dev.roundhouse.proxy.health.HealthChecker;
+import dev.roundhouse.proxy.http.BackendConnections;
+import dev.roundhouse.proxy.http.ProxyServer;
+import dev.roundhouse.proxy.metrics.AdminServer;
+import dev.roundhouse.proxy.metrics.ProxyMetrics;
+import dev.roundhouse.proxy.pool.BackendPool;
+
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+
+/**
+ * The Roundhouse proxy: wiring, start, and a graceful stop. Run with {@code java -jar
+ * roundhouse-proxy.jar}; configured by environment variables (see {@link ProxySettings}).
+ */
+public final class RoundhouseProxy implements AutoCloseable {
+
+    static {
+        // Undertow and XNIO log through JBoss Logging: send it to Log4j2 like everything else.
+        System.setProperty("org.jboss.logging.provider", "log4j2");
+    }
+
+    private static final org.apache.logging.log4j.Logger log =
+            org.apache.logging.log4j.LogManager.getLogger(RoundhouseProxy.class);
+
+    private final ProxySettings settings;
+    private final ProxyMetrics metrics = new ProxyMetrics();
+    private final Breakers breakers;
+    private final BackendPool pool;
+    private final PoolReloader reloader;
+    private final HealthChecker healthChecker;
+    private final ProxyServer server;
+    private final AdminServer admin;
+    private PoolFileWatcher fileWatcher;
+    private volatile boolean draining;
+    private boolean closed;
+
+    private RoundhouseProxy(ProxySettings settings, Clock clock) {
+        this.settings = settings;
+        this.breakers = new Breakers(clock);
+        this.pool = new BackendPool(breakers, new BackendConnections(settings.maxConnectionsPerThread()));
+        this.server = new ProxyServer(settings.bindAddress(), settings.port(), pool, metrics, settings.connectRetries());
+        this.reloader = new PoolReloader(pool, metrics, change -> server.configure(pool.snapshot()));
+        this.healthChecker = new HealthChecker(pool);
+        this.admin = new AdminServer(settings.bindAddress(), settings.metricsPort(), metrics, this::ready);
+        metrics.bindPool(pool, breakers.registry());
+    }
+
+    /** Loads the pool, then starts serving; throws with a clear reason when the pool is invalid. */
+    public static RoundhouseProxy start(ProxySettings settings) throws IOException, InvalidPoolDocumentException {
+        return start(settings, Clock.systemUTC());
+    }
+
+    public static RoundhouseProxy start(ProxySettings settings, Clock clock)
+            throws IOException, InvalidPoolDocumentException {
+        RoundhouseProxy proxy = new RoundhouseProxy(settings, clock);
+        try {
+            if (settings.poolFile() != null) {
+                proxy.fileWatcher = new PoolFileWatcher(settings.poolFile(), proxy.reloader);
+                proxy.fileWatcher.loadInitial();
+                proxy.fileWatcher.start(settings.poolFilePollInterval());
+            } else {
+                proxy.reloader.apply("BACKENDS", settings.backendsPool());
+            }
+            proxy.admin.start();
+            proxy.server.start();
+            proxy.healthChecker.start();
+        } catch (IOException | InvalidPoolDocumentException | RuntimeException e) {
+            proxy.close();
+            throw e;
+        }
+        log.info("Roundhouse proxy listening on {}:{} (metrics on :{}), {} backends",
+                settings.bindAddress(), proxy.port(), proxy.metricsPort(), proxy.pool.snapshot().size());
+        return proxy;
+    }
+
+    public int port() {
+        return server.port();
+    }
+
+    public int metricsPort() {
+        return admin.port();
+    }
+
+    public BackendPool pool() {
+        return pool;
+    }
+
+    /** The reload path: a ConfigMap watch (or a test) hands new documents to it. */
+    public PoolReloader reloader() {
+        return reloader;
+    }
+
+    public ProxyMetrics metrics() {
+        return metrics;
+    }
+
+    boolean ready() {
+        return pool.loaded() && !draining;
+    }
+
+    /**
+     * Graceful stop: not ready any more, stop accepting, let requests in flight finish for up to
+     * the shutdown timeout, then close everything.
+     */
+    public synchronized void shutdown() {
+        if (closed) {
+            return;
+        }
+        draining = true;
+        Duration timeout = settings.shutdownTimeout();
+        log.info("Shutting down: draining {} requests in flight (up to {})", server.inFlight(), timeout);
+        try {
+            if (!server.drain(timeout)) {
+                log.warn("Shutdown timeout passed with {} requests still in flight", server.inFlight());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        close();
+        log.info("Stopped");
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        draining = true;
+        if (fileWatcher != null) {
+            fileWatcher.close();
+        }
+        healthChecker.close();
+        server.close();
+        admin.close();
+        pool.close();
+        metrics.close();
+    }
+
+    public static void main(String[] args) {
+        ProxySettings settings;
+        try {
+            settings = ProxySettings.fromEnvironment(System.getenv());
+        } catch (InvalidSettingsException e) {
+            System.err.println("roundhouse-proxy: cannot start, " + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        RoundhouseProxy proxy;
+        try {
+            proxy = start(settings);
+        } catch (InvalidPoolDocumentException | IOException | RuntimeException e) {
+            log.fatal("Cannot start: {}", e.toString());
+            org.apache.logging.log4j.LogManager.shutdown();
+            System.exit(1);
+            return;
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            proxy.shutdown();
+            org.apache.logging.log4j.LogManager.shutdown();
+        }, "shutdown"));
+    }
+}

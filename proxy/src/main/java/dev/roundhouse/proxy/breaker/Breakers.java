@@ -1,0 +1,68 @@
+package dev.roundhouse.proxy.breaker;
+
+import dev.roundhouse.poolformat.PoolDocument;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+import java.time.Clock;
+
+/**
+ * One Resilience4j circuit breaker per backend, all in one registry so that Resilience4j's
+ * Micrometer binding publishes their states (and drops them when a backend leaves the pool).
+ */
+public final class Breakers {
+
+    private static final Logger log = LogManager.getLogger(Breakers.class);
+
+    private final CircuitBreakerRegistry registry = CircuitBreakerRegistry.ofDefaults();
+    private final Clock clock;
+
+    public Breakers(Clock clock) {
+        this.clock = clock;
+    }
+
+    public CircuitBreakerRegistry registry() {
+        return registry;
+    }
+
+    /** Creates (or replaces) the breaker of the backend named {@code name}. */
+    public CircuitBreaker create(String name, PoolDocument.CircuitBreaker settings) {
+        registry.remove(name);
+        CircuitBreaker breaker = registry.circuitBreaker(name, config(settings, clock));
+        breaker.getEventPublisher().onStateTransition(event -> log.info("Circuit breaker of {}: {}",
+                name, describe(event.getStateTransition())));
+        return breaker;
+    }
+
+    public void remove(String name) {
+        registry.remove(name);
+    }
+
+    static CircuitBreakerConfig config(PoolDocument.CircuitBreaker s, Clock clock) {
+        return CircuitBreakerConfig.custom()
+                .failureRateThreshold(s.failureRateThreshold())
+                .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
+                .slidingWindowSize(s.slidingWindowSize())
+                .minimumNumberOfCalls(s.minimumNumberOfCalls())
+                .waitDurationInOpenState(s.waitDurationInOpenState())
+                .permittedNumberOfCallsInHalfOpenState(s.permittedNumberOfCallsInHalfOpenState())
+                // Open -> half-open happens on the first pick after the wait: no timer thread per breaker.
+                .automaticTransitionFromOpenToHalfOpenEnabled(false)
+                .recordException(t -> true)
+                .clock(clock)
+                .build();
+    }
+
+    private static String describe(CircuitBreaker.StateTransition t) {
+        return switch (t.getToState()) {
+            case OPEN -> t.getFromState() == CircuitBreaker.State.HALF_OPEN
+                    ? "half-open -> open (probe failed)" : "closed -> open (failure rate over threshold)";
+            case HALF_OPEN -> "open -> half-open (probing)";
+            case CLOSED -> "half-open -> closed (recovered)";
+            default -> t.getFromState() + " -> " + t.getToState();
+        };
+    }
+}

@@ -1,0 +1,72 @@
+package dev.roundhouse.proxy.config;
+
+import dev.roundhouse.poolformat.InvalidPoolDocumentException;
+import dev.roundhouse.poolformat.PoolDocument;
+import dev.roundhouse.poolformat.PoolDocumentCodec;
+import dev.roundhouse.proxy.metrics.MetricNames;
+import dev.roundhouse.proxy.metrics.ProxyMetrics;
+import dev.roundhouse.proxy.pool.BackendPool;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+import java.util.function.Consumer;
+
+/**
+ * The one path every pool document takes, whatever its source (environment, file, ConfigMap):
+ * parse and validate, then apply to the pool, or keep the last good pool and say why.
+ */
+public final class PoolReloader {
+
+    private static final Logger log = LogManager.getLogger(PoolReloader.class);
+
+    private final BackendPool pool;
+    private final ProxyMetrics metrics;
+    private final Consumer<BackendPool.Change> onApplied;
+    private String lastInvalidHash;
+
+    public PoolReloader(BackendPool pool, ProxyMetrics metrics, Consumer<BackendPool.Change> onApplied) {
+        this.pool = pool;
+        this.metrics = metrics;
+        this.onApplied = onApplied;
+    }
+
+    /**
+     * Applies the document text from {@code source}.
+     *
+     * @throws InvalidPoolDocumentException when it is invalid; the pool is left as it was
+     */
+    public synchronized BackendPool.Change apply(String source, String text) throws InvalidPoolDocumentException {
+        String hash = PoolDocumentCodec.contentHash(text);
+        PoolDocument document;
+        try {
+            document = PoolDocumentCodec.parse(text);
+        } catch (InvalidPoolDocumentException e) {
+            metrics.reload(MetricNames.RELOAD_INVALID);
+            if (!hash.equals(lastInvalidHash)) { // say it once per bad version, not on every poll
+                lastInvalidHash = hash;
+                log.error("Pool document from {} rejected, keeping the last good pool: {}", source, e.getMessage());
+            }
+            throw e;
+        }
+        return apply(source, document, hash);
+    }
+
+    /** Applies an already validated document (built from environment variables). */
+    public synchronized BackendPool.Change apply(String source, PoolDocument document) {
+        return apply(source, document, PoolDocumentCodec.contentHash(PoolDocumentCodec.write(document)));
+    }
+
+    private BackendPool.Change apply(String source, PoolDocument document, String hash) {
+        BackendPool.Change change = pool.apply(document, hash);
+        if (change.unchanged()) {
+            return change;
+        }
+        lastInvalidHash = null;
+        metrics.reload(MetricNames.RELOAD_APPLIED);
+        change.removed().forEach(metrics::forgetBackend);
+        log.info("Pool from {} applied: {} backends ({} added, {} removed), document {}", source,
+                document.backends().size(), change.added().size(), change.removed().size(), hash.substring(0, 12));
+        onApplied.accept(change);
+        return change;
+    }
+}

@@ -1,0 +1,184 @@
+package dev.roundhouse.proxy.config;
+
+import dev.roundhouse.poolformat.Durations;
+import dev.roundhouse.poolformat.InvalidPoolDocumentException;
+import dev.roundhouse.poolformat.PoolDocument;
+import dev.roundhouse.poolformat.PoolDocumentCodec;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The proxy's settings, read from environment variables. The pool comes either from
+ * {@code BACKENDS} plus the tuning variables below, or from the pool document in {@code POOL_FILE}.
+ */
+public record ProxySettings(
+        int port,
+        int metricsPort,
+        String bindAddress,
+        String logLevel,
+        String logFormat,
+        Duration shutdownTimeout,
+        int connectRetries,
+        int maxConnectionsPerThread,
+        PoolDocument backendsPool,
+        Path poolFile,
+        Duration poolFilePollInterval) {
+
+    public static final Set<String> LOG_LEVELS = Set.of("trace", "debug", "info", "warn", "error", "off");
+
+    /** Reads and validates every setting, collecting all problems into one exception. */
+    public static ProxySettings fromEnvironment(Map<String, String> env) throws InvalidSettingsException {
+        Reader r = new Reader(env);
+        int port = r.port("PORT", 8080);
+        int metricsPort = r.port("METRICS_PORT", 9090);
+        if (port == metricsPort && port != 0) {
+            r.problem("METRICS_PORT", "must differ from PORT (" + port + ")");
+        }
+        String bind = r.string("BIND_ADDRESS", "0.0.0.0");
+        String level = r.string("LOG_LEVEL", "info").toLowerCase(Locale.ROOT);
+        if (!LOG_LEVELS.contains(level)) {
+            r.problem("LOG_LEVEL", "must be one of " + String.join(", ", LOG_LEVELS.stream().sorted().toList())
+                    + ", got '" + level + "'");
+        }
+        String format = r.string("LOG_FORMAT", "text").toLowerCase(Locale.ROOT);
+        if (!format.equals("text") && !format.equals("json")) {
+            r.problem("LOG_FORMAT", "must be text or json, got '" + format + "'");
+        }
+        Duration shutdown = r.duration("SHUTDOWN_TIMEOUT", Duration.ofSeconds(30));
+        int retries = r.integer("CONNECT_RETRIES", 2, 0, 10);
+        int connections = r.integer("MAX_CONNECTIONS_PER_THREAD", 64, 1, 10_000);
+        Duration poll = r.duration("POOL_FILE_POLL_INTERVAL", Duration.ofSeconds(1));
+
+        String backends = env.get("BACKENDS");
+        String poolFile = env.get("POOL_FILE");
+        PoolDocument pool = null;
+        Path file = null;
+        boolean hasBackends = backends != null && !backends.isBlank();
+        boolean hasFile = poolFile != null && !poolFile.isBlank();
+        if (hasBackends && hasFile) {
+            r.problem("BACKENDS", "set either BACKENDS or POOL_FILE, not both");
+        } else if (hasFile) {
+            file = Path.of(poolFile.trim());
+        } else if (hasBackends) {
+            pool = r.poolFromBackends(backends);
+        } else {
+            r.problem("BACKENDS", "no pool: set BACKENDS (e.g. http://localhost:3000,http://localhost:3001;weight=2)"
+                    + " or POOL_FILE (a pool document, see docs/pool-format.md)");
+        }
+        r.throwIfProblems();
+        return new ProxySettings(port, metricsPort, bind, level, format, shutdown, retries, connections, pool, file, poll);
+    }
+
+    /** Collects problems so a misconfigured proxy reports all of them at once. */
+    private static final class Reader {
+        private final Map<String, String> env;
+        private final List<String> problems = new ArrayList<>();
+
+        Reader(Map<String, String> env) {
+            this.env = env;
+        }
+
+        void problem(String name, String reason) {
+            problems.add(name + ": " + reason);
+        }
+
+        void throwIfProblems() throws InvalidSettingsException {
+            if (!problems.isEmpty()) {
+                throw new InvalidSettingsException(problems);
+            }
+        }
+
+        String string(String name, String fallback) {
+            String v = env.get(name);
+            return v == null || v.isBlank() ? fallback : v.trim();
+        }
+
+        int port(String name, int fallback) {
+            return integer(name, fallback, 0, 65535);
+        }
+
+        int integer(String name, int fallback, int min, int max) {
+            String v = env.get(name);
+            if (v == null || v.isBlank()) {
+                return fallback;
+            }
+            try {
+                int n = Integer.parseInt(v.trim());
+                if (n < min || n > max) {
+                    problem(name, "must be between " + min + " and " + max + ", got " + n);
+                }
+                return n;
+            } catch (NumberFormatException e) {
+                problem(name, "must be an integer, got '" + v + "'");
+                return fallback;
+            }
+        }
+
+        float number(String name, float fallback) {
+            String v = env.get(name);
+            if (v == null || v.isBlank()) {
+                return fallback;
+            }
+            try {
+                return Float.parseFloat(v.trim());
+            } catch (NumberFormatException e) {
+                problem(name, "must be a number, got '" + v + "'");
+                return fallback;
+            }
+        }
+
+        Duration duration(String name, Duration fallback) {
+            String v = env.get(name);
+            if (v == null || v.isBlank()) {
+                return fallback;
+            }
+            try {
+                return Durations.parse(v.trim());
+            } catch (IllegalArgumentException e) {
+                problem(name, e.getMessage());
+                return fallback;
+            }
+        }
+
+        /** BACKENDS plus the tuning variables, validated by the same rules as a pool document. */
+        PoolDocument poolFromBackends(String backends) {
+            List<PoolDocument.BackendEntry> entries = new ArrayList<>();
+            try {
+                entries = BackendList.parse(backends);
+            } catch (IllegalArgumentException e) {
+                problem("BACKENDS", e.getMessage());
+            }
+            PoolDocument.HealthCheck h = PoolDocument.HealthCheck.DEFAULTS;
+            PoolDocument.CircuitBreaker c = PoolDocument.CircuitBreaker.DEFAULTS;
+            PoolDocument.Timeouts t = PoolDocument.Timeouts.DEFAULTS;
+            PoolDocument doc = new PoolDocument(PoolDocument.CURRENT_VERSION, entries,
+                    new PoolDocument.HealthCheck(
+                            string("HEALTH_CHECK_PATH", h.path()),
+                            duration("HEALTH_CHECK_INTERVAL", h.interval()),
+                            duration("HEALTH_CHECK_TIMEOUT", h.timeout()),
+                            integer("HEALTHY_THRESHOLD", h.healthyThreshold(), 1, 100),
+                            integer("UNHEALTHY_THRESHOLD", h.unhealthyThreshold(), 1, 100)),
+                    new PoolDocument.CircuitBreaker(
+                            number("CB_FAILURE_RATE_THRESHOLD", c.failureRateThreshold()),
+                            integer("CB_SLIDING_WINDOW_SIZE", c.slidingWindowSize(), 1, 10_000),
+                            integer("CB_MINIMUM_CALLS", c.minimumNumberOfCalls(), 1, 10_000),
+                            duration("CB_WAIT_IN_OPEN", c.waitDurationInOpenState()),
+                            integer("CB_HALF_OPEN_CALLS", c.permittedNumberOfCallsInHalfOpenState(), 1, 1000)),
+                    new PoolDocument.Timeouts(
+                            duration("CONNECT_TIMEOUT", t.connect()),
+                            duration("REQUEST_TIMEOUT", t.request())));
+            try {
+                PoolDocumentCodec.validate(doc);
+            } catch (InvalidPoolDocumentException e) {
+                e.problems().forEach(p -> problems.add("pool from environment: " + p));
+            }
+            return doc;
+        }
+    }
+}

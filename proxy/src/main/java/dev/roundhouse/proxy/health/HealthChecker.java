@@ -1,0 +1,131 @@
+package dev.roundhouse.proxy.health;
+
+import dev.roundhouse.poolformat.PoolDocument;
+import dev.roundhouse.proxy.pool.Backend;
+import dev.roundhouse.proxy.pool.BackendPool;
+import dev.roundhouse.proxy.pool.PoolSnapshot;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Active health checks, off the request path: every interval, one GET per backend, all at once.
+ * A 2xx or 3xx answer within the timeout passes. A backend leaves rotation after
+ * {@code unhealthyThreshold} failures in a row and returns after {@code healthyThreshold} passes
+ * in a row; backends out of rotation keep being checked on the same schedule.
+ */
+public final class HealthChecker implements AutoCloseable {
+
+    private static final Logger log = LogManager.getLogger(HealthChecker.class);
+
+    private final BackendPool pool;
+    private final ScheduledExecutorService scheduler;
+    private final HttpClient client;
+    private final AtomicBoolean running = new AtomicBoolean();
+
+    public HealthChecker(BackendPool pool) {
+        this.pool = pool;
+        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "health-checks");
+            t.setDaemon(true);
+            return t;
+        });
+        this.client = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .followRedirects(HttpClient.Redirect.NEVER)
+                .executor(scheduler)
+                .build();
+    }
+
+    /** Starts the first round at once, then one round per interval of the current document. */
+    public void start() {
+        if (running.compareAndSet(false, true)) {
+            scheduler.execute(this::round);
+        }
+    }
+
+    private void round() {
+        if (!running.get()) {
+            return;
+        }
+        long started = System.nanoTime();
+        PoolSnapshot snapshot = pool.snapshot();
+        PoolDocument document = snapshot.document();
+        Duration interval = document == null ? Duration.ofSeconds(1) : document.healthCheck().interval();
+        CompletableFuture<?> all = document == null ? CompletableFuture.completedFuture(null)
+                : checkAll(snapshot.backends(), document.healthCheck());
+        all.whenComplete((ignored, error) -> {
+            long elapsed = System.nanoTime() - started;
+            long delay = Math.max(0, interval.toNanos() - elapsed);
+            try {
+                scheduler.schedule(this::round, delay, TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException stopped) {
+                // closed meanwhile
+            }
+        });
+    }
+
+    private CompletableFuture<Void> checkAll(List<Backend> backends, PoolDocument.HealthCheck settings) {
+        CompletableFuture<?>[] checks = backends.stream()
+                .map(b -> check(b, settings).thenAccept(failure -> record(b, failure, settings)))
+                .toArray(CompletableFuture[]::new);
+        return CompletableFuture.allOf(checks);
+    }
+
+    /** Completes with null when the check passed, or with the reason it failed. */
+    private CompletableFuture<String> check(Backend backend, PoolDocument.HealthCheck settings) {
+        HttpRequest request;
+        try {
+            request = HttpRequest.newBuilder(URI.create(backend.key() + settings.path()))
+                    .timeout(settings.timeout())
+                    .header("User-Agent", "roundhouse-health-check")
+                    .GET()
+                    .build();
+        } catch (IllegalArgumentException e) {
+            return CompletableFuture.completedFuture("invalid check URL: " + e.getMessage());
+        }
+        return client.sendAsync(request, HttpResponse.BodyHandlers.discarding())
+                .orTimeout(settings.timeout().toMillis() + 1000, TimeUnit.MILLISECONDS)
+                .handle((response, error) -> {
+                    if (error != null) {
+                        Throwable cause = error.getCause() != null ? error.getCause() : error;
+                        return cause.getClass().getSimpleName()
+                                + (cause.getMessage() == null ? "" : ": " + cause.getMessage());
+                    }
+                    int status = response.statusCode();
+                    return status >= 200 && status < 400 ? null : "status " + status;
+                });
+    }
+
+    private void record(Backend backend, String failure, PoolDocument.HealthCheck settings) {
+        boolean changed = backend.health().record(failure == null,
+                settings.healthyThreshold(), settings.unhealthyThreshold());
+        if (!changed) {
+            return;
+        }
+        if (backend.health().isHealthy()) {
+            log.info("Backend {} back in rotation: {} health checks passed in a row", backend, settings.healthyThreshold());
+        } else {
+            log.info("Backend {} out of rotation: {} health checks failed in a row (last: {})",
+                    backend, settings.unhealthyThreshold(), failure);
+        }
+        pool.refreshRotation();
+    }
+
+    @Override
+    public void close() {
+        running.set(false);
+        scheduler.shutdownNow();
+    }
+}

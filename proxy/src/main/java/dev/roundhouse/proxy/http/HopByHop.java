@@ -1,0 +1,68 @@
+package dev.roundhouse.proxy.http;
+
+import io.undertow.util.HeaderMap;
+import io.undertow.util.HeaderValues;
+import io.undertow.util.Headers;
+import io.undertow.util.HttpString;
+
+import java.util.List;
+
+/**
+ * Hop-by-hop headers (RFC 9110 section 7.6.1) describe one connection, not the message, so a proxy
+ * must not forward them: the fixed set below plus any header the Connection header names.
+ * Transfer-Encoding is left to Undertow, which re-frames bodies itself.
+ */
+final class HopByHop {
+
+    private static final List<HttpString> FIXED = List.of(
+            Headers.CONNECTION, Headers.KEEP_ALIVE, new HttpString("Proxy-Connection"), Headers.TE,
+            Headers.TRAILER, Headers.PROXY_AUTHORIZATION, Headers.UPGRADE);
+
+    private HopByHop() {
+    }
+
+    /**
+     * Removes hop-by-hop headers. With {@code keepUpgrade} a protocol upgrade (WebSocket) survives:
+     * Upgrade stays and Connection is reduced to "upgrade".
+     */
+    static void strip(HeaderMap headers, boolean keepUpgrade) {
+        HeaderValues connection = headers.get(Headers.CONNECTION);
+        if (connection != null) {
+            for (String value : connection) {
+                for (String token : value.split(",")) {
+                    String name = token.trim();
+                    if (!name.isEmpty() && !(keepUpgrade && name.equalsIgnoreCase("upgrade"))) {
+                        headers.remove(name);
+                    }
+                }
+            }
+        }
+        String upgrade = keepUpgrade ? headers.getFirst(Headers.UPGRADE) : null;
+        for (HttpString name : FIXED) {
+            headers.remove(name);
+        }
+        if (upgrade != null) {
+            headers.put(Headers.UPGRADE, upgrade);
+            headers.put(Headers.CONNECTION, "upgrade");
+        }
+    }
+
+    /** True when the request asks for a protocol upgrade through Connection: upgrade. */
+    static boolean isUpgrade(HeaderMap headers) {
+        if (!headers.contains(Headers.UPGRADE)) {
+            return false;
+        }
+        HeaderValues connection = headers.get(Headers.CONNECTION);
+        if (connection == null) {
+            return false;
+        }
+        for (String value : connection) {
+            for (String token : value.split(",")) {
+                if (token.trim().equalsIgnoreCase("upgrade")) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,103 @@
+package dev.roundhouse.proxy.http;
+
+import dev.roundhouse.proxy.breaker.UpstreamFailure;
+import dev.roundhouse.proxy.pool.Backend;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.AttachmentKey;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What happened to one client request on its way through the pool: the attempts made, the breaker
+ * permit held, and how the last attempt ended. Touched only from the exchange's I/O thread.
+ */
+final class RequestState {
+
+    static final AttachmentKey<RequestState> KEY = AttachmentKey.create(RequestState.class);
+
+    final long startNanos = System.nanoTime();
+    private final HttpServerExchange exchange;
+    private Backend[] tried = new Backend[4];
+    private int triedCount;
+
+    /** The backend of the current attempt. */
+    Backend attempt;
+    private long attemptStartNanos;
+    /** True while the attempt holds a breaker permit whose outcome is not reported yet. */
+    private boolean permitHeld;
+    /** The backend whose connection carried the request last; its label goes on the request metric. */
+    Backend served;
+    /** How the last failed attempt ended, if it failed. */
+    UpstreamFailure lastFailure;
+    /** Why no backend was picked: no_backend or circuit_open; null when one was. */
+    String refusal;
+    boolean finished;
+
+    RequestState(HttpServerExchange exchange) {
+        this.exchange = exchange;
+    }
+
+    HttpServerExchange exchange() {
+        return exchange;
+    }
+
+    boolean wasTried(Backend backend) {
+        for (int i = 0; i < triedCount; i++) {
+            if (tried[i] == backend) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    int attempts() {
+        return triedCount;
+    }
+
+    void begin(Backend backend) {
+        if (triedCount == tried.length) {
+            tried = java.util.Arrays.copyOf(tried, triedCount * 2);
+        }
+        tried[triedCount++] = backend;
+        attempt = backend;
+        attemptStartNanos = System.nanoTime();
+        permitHeld = true;
+        lastFailure = null;
+        refusal = null;
+    }
+
+    /**
+     * Reports the current attempt's failure to its breaker, once.
+     *
+     * @return the backend charged, or null when the outcome was already reported
+     */
+    Backend fail(UpstreamFailure failure) {
+        if (!permitHeld) {
+            return null;
+        }
+        permitHeld = false;
+        lastFailure = failure;
+        attempt.breaker().onError(System.nanoTime() - attemptStartNanos, TimeUnit.NANOSECONDS, failure.asException());
+        return attempt;
+    }
+
+    /** Reports the current attempt's success to its breaker, once. */
+    void succeed() {
+        if (permitHeld) {
+            permitHeld = false;
+            attempt.breaker().onSuccess(System.nanoTime() - attemptStartNanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /** Gives the permit back without a verdict: the attempt never reached the backend. */
+    void abandon() {
+        if (permitHeld) {
+            permitHeld = false;
+            attempt.breaker().releasePermission();
+        }
+    }
+
+    boolean permitHeld() {
+        return permitHeld;
+    }
+}

@@ -1,0 +1,65 @@
+package dev.roundhouse.proxy.metrics;
+
+import dev.roundhouse.proxy.http.Responses;
+import io.undertow.Undertow;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.Headers;
+
+import java.net.InetSocketAddress;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The operations port: {@code /metrics} (Prometheus text format), {@code /healthz} (the process
+ * serves) and {@code /readyz} (a pool is loaded and the proxy is not draining). Kept apart from the
+ * traffic port so scrapes and probes never queue behind client requests.
+ */
+public final class AdminServer implements AutoCloseable {
+
+    private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
+
+    private final Undertow server;
+
+    public AdminServer(String host, int port, ProxyMetrics metrics, BooleanSupplier ready) {
+        server = Undertow.builder()
+                .addHttpListener(port, host)
+                .setIoThreads(1)
+                .setWorkerThreads(2)
+                .setHandler(exchange -> route(exchange, metrics, ready))
+                .build();
+    }
+
+    private static void route(HttpServerExchange exchange, ProxyMetrics metrics, BooleanSupplier ready) {
+        switch (exchange.getRequestPath()) {
+            case "/metrics" -> {
+                if (exchange.isInIoThread()) {
+                    exchange.dispatch(() -> route(exchange, metrics, ready)); // scraping is work: off the I/O thread
+                    return;
+                }
+                exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, PROMETHEUS_TEXT);
+                exchange.getResponseSender().send(metrics.scrape());
+            }
+            case "/healthz" -> Responses.plain(exchange, 200, "ok");
+            case "/readyz" -> {
+                if (ready.getAsBoolean()) {
+                    Responses.plain(exchange, 200, "ready");
+                } else {
+                    Responses.plain(exchange, 503, "not ready");
+                }
+            }
+            default -> Responses.plain(exchange, 404, "not found: try /metrics, /healthz or /readyz");
+        }
+    }
+
+    public void start() {
+        server.start();
+    }
+
+    public int port() {
+        return ((InetSocketAddress) server.getListenerInfo().get(0).getAddress()).getPort();
+    }
+
+    @Override
+    public void close() {
+        server.stop();
+    }
+}

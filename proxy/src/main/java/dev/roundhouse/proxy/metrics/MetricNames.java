@@ -1,0 +1,45 @@
+package dev.roundhouse.proxy.metrics;
+
+/**
+ * Every meter and label name the proxy publishes, in one place. Micrometer's Prometheus naming adds
+ * the unit and {@code _total} suffixes: {@code roundhouse.requests} is scraped as
+ * {@code roundhouse_requests_total}. Dashboards, alerts and docs refer to the scraped names.
+ */
+public final class MetricNames {
+
+    /** Counter {@code roundhouse_requests_total{method,status,backend}}. */
+    public static final String REQUESTS = "roundhouse.requests";
+    /** Histogram {@code roundhouse_request_duration_seconds{method,backend}}, buckets 1 ms to 10 s. */
+    public static final String REQUEST_DURATION = "roundhouse.request.duration";
+    /** Counter {@code roundhouse_errors_total{type,backend}}. */
+    public static final String ERRORS = "roundhouse.errors";
+    /** Gauge {@code roundhouse_backends}: backends in the applied pool document. */
+    public static final String BACKENDS = "roundhouse.backends";
+    /** Gauge {@code roundhouse_backends_healthy}: backends passing their active health checks. */
+    public static final String BACKENDS_HEALTHY = "roundhouse.backends.healthy";
+    /** Counter {@code roundhouse_config_reloads_total{result}}: result is applied or invalid. */
+    public static final String CONFIG_RELOADS = "roundhouse.config.reloads";
+    /** Gauge {@code roundhouse_config_version}: the {@code version} field of the applied document. */
+    public static final String CONFIG_VERSION = "roundhouse.config.version";
+
+    public static final String TAG_METHOD = "method";
+    public static final String TAG_STATUS = "status";
+    public static final String TAG_BACKEND = "backend";
+    public static final String TAG_TYPE = "type";
+    public static final String TAG_RESULT = "result";
+
+    /** Backend label of requests no backend served (no backend available, all connects failed). */
+    public static final String NO_BACKEND = "none";
+    /** Method label for methods outside the standard set, which keeps the label bounded. */
+    public static final String OTHER_METHOD = "other";
+
+    /** Error types that are not an attempt on a backend. */
+    public static final String ERROR_NO_BACKEND = "no_backend";
+    public static final String ERROR_CIRCUIT_OPEN = "circuit_open";
+
+    public static final String RELOAD_APPLIED = "applied";
+    public static final String RELOAD_INVALID = "invalid";
+
+    private MetricNames() {
+    }
+}

@@ -1,0 +1,57 @@
+package dev.roundhouse.proxy.pool;
+
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.undertow.server.handlers.proxy.ProxyClient;
+import io.undertow.server.handlers.proxy.ProxyConnectionPool;
+
+import java.net.URI;
+
+/**
+ * One upstream server. The object lives as long as its URL stays in the pool document, so its
+ * breaker, health state and pooled keep-alive connections survive reloads.
+ */
+public final class Backend implements ProxyClient.ProxyTarget {
+
+    private final String key;
+    private final URI uri;
+    private final ProxyConnectionPool connections;
+    private final HealthState health = new HealthState();
+    private volatile CircuitBreaker breaker;
+
+    public Backend(String key, URI uri, ProxyConnectionPool connections, CircuitBreaker breaker) {
+        this.key = key;
+        this.uri = uri;
+        this.connections = connections;
+        this.breaker = breaker;
+    }
+
+    /** The normalised URL, e.g. {@code http://10.0.0.7:8080}: identity, breaker name and metric label. */
+    public String key() {
+        return key;
+    }
+
+    public URI uri() {
+        return uri;
+    }
+
+    public ProxyConnectionPool connections() {
+        return connections;
+    }
+
+    public HealthState health() {
+        return health;
+    }
+
+    public CircuitBreaker breaker() {
+        return breaker;
+    }
+
+    void replaceBreaker(CircuitBreaker breaker) {
+        this.breaker = breaker;
+    }
+
+    @Override
+    public String toString() {
+        return key;
+    }
+}

@@ -1,0 +1,133 @@
+package dev.roundhouse.proxy.config;
+
+import dev.roundhouse.poolformat.PoolDocument;
+import dev.roundhouse.poolformat.PoolDocumentCodec;
+import dev.roundhouse.proxy.RoundhouseProxy;
+import dev.roundhouse.proxy.pool.Backend;
+import dev.roundhouse.proxy.testing.Closeables;
+import dev.roundhouse.proxy.testing.MutableClock;
+import dev.roundhouse.proxy.testing.ProxyFixture;
+import dev.roundhouse.proxy.testing.TestBackend;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+class PoolFileReloadTest {
+
+    @RegisterExtension
+    final Closeables closeables = new Closeables();
+
+    @TempDir
+    Path dir;
+
+    private Path poolFile;
+
+    private static String document(PoolDocument.CircuitBreaker breaker, TestBackend... backends) {
+        List<PoolDocument.BackendEntry> entries = java.util.Arrays.stream(backends)
+                .map(b -> new PoolDocument.BackendEntry(b.url(), 1)).toList();
+        return PoolDocumentCodec.write(new PoolDocument(1, entries,
+                new PoolDocument.HealthCheck("/health", Duration.ofSeconds(30), Duration.ofSeconds(1), 2, 3),
+                breaker, PoolDocument.Timeouts.DEFAULTS));
+    }
+
+    private static String document(TestBackend... backends) {
+        return document(new PoolDocument.CircuitBreaker(50f, 4, 4, Duration.ofSeconds(30), 2), backends);
+    }
+
+    /** Replaces the file atomically, as an editor or a ConfigMap volume does. */
+    private void writePool(String text) throws IOException {
+        Path tmp = Files.createTempFile(dir, "pool", ".tmp");
+        Files.writeString(tmp, text);
+        Files.move(tmp, poolFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private RoundhouseProxy proxy(String initial, MutableClock clock) throws IOException {
+        poolFile = dir.resolve("pool.json");
+        writePool(initial);
+        return closeables.add(ProxyFixture.start(ProxyFixture.env(
+                "POOL_FILE", poolFile.toString(), "POOL_FILE_POLL_INTERVAL", "20ms"), clock));
+    }
+
+    @Test
+    void aChangedFileReloadsThePoolWithoutRestart() throws IOException {
+        TestBackend a = closeables.add(TestBackend.start("a"));
+        TestBackend b = closeables.add(TestBackend.start("b"));
+        RoundhouseProxy proxy = proxy(document(a), new MutableClock());
+        assertThat(ProxyFixture.get(proxy, "/").body()).isEqualTo("a");
+        int port = proxy.port();
+
+        writePool(document(b));
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> proxy.pool().snapshot().backend(b.url()) != null);
+        int aHits = a.hits.get();
+        for (int i = 0; i < 5; i++) {
+            assertThat(ProxyFixture.get(proxy, "/").body()).isEqualTo("b");
+        }
+        assertThat(a.hits.get()).as("the removed backend gets nothing after the reload").isEqualTo(aHits);
+        assertThat(proxy.port()).isEqualTo(port);
+        assertThat(ProxyFixture.metrics(proxy)).contains("roundhouse_config_reloads_total{result=\"applied\"} 2.0");
+    }
+
+    @Test
+    void anInvalidDocumentKeepsTheLastGoodPoolAndIsCounted() throws IOException {
+        TestBackend a = closeables.add(TestBackend.start("a"));
+        RoundhouseProxy proxy = proxy(document(a), new MutableClock());
+
+        writePool("{\"version\":1,\"backends\":[{\"url\":\"ftp://nope\"}]}");
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> ProxyFixture.metrics(proxy)
+                .contains("roundhouse_config_reloads_total{result=\"invalid\"} 1.0"));
+        assertThat(proxy.pool().snapshot().backends()).extracting(Backend::key).containsExactly(a.url());
+        assertThat(ProxyFixture.get(proxy, "/").body()).isEqualTo("a");
+    }
+
+    @Test
+    void aReloadKeepsTheBreakerAndHealthStateOfBackendsThatStay() throws IOException {
+        TestBackend failing = closeables.add(TestBackend.start("failing"));
+        TestBackend other = closeables.add(TestBackend.start("other"));
+        failing.status = 500;
+        RoundhouseProxy proxy = proxy(document(failing), new MutableClock());
+        for (int i = 0; i < 4; i++) {
+            ProxyFixture.get(proxy, "/");
+        }
+        Backend before = proxy.pool().snapshot().backend(failing.url());
+        // outcomes are recorded when each exchange completes, just after the client has its answer
+        await().atMost(Duration.ofSeconds(5)).until(() -> before.breaker().getState() == CircuitBreaker.State.OPEN);
+
+        writePool(document(failing, other));
+        await().atMost(Duration.ofSeconds(5)).until(() -> proxy.pool().snapshot().size() == 2);
+
+        Backend after = proxy.pool().snapshot().backend(failing.url());
+        assertThat(after).isSameAs(before);
+        assertThat(after.breaker().getState()).isEqualTo(CircuitBreaker.State.OPEN);
+        for (int i = 0; i < 6; i++) {
+            assertThat(ProxyFixture.get(proxy, "/").body()).isEqualTo("other");
+        }
+        assertThat(failing.hits.get()).isEqualTo(4);
+    }
+
+    @Test
+    void newBreakerSettingsReplaceTheBreakers() throws IOException {
+        TestBackend a = closeables.add(TestBackend.start("a"));
+        RoundhouseProxy proxy = proxy(document(a), new MutableClock());
+        CircuitBreaker first = proxy.pool().snapshot().backend(a.url()).breaker();
+
+        writePool(document(new PoolDocument.CircuitBreaker(25f, 10, 5, Duration.ofSeconds(5), 1), a));
+        await().atMost(Duration.ofSeconds(5)).until(() -> proxy.pool().snapshot().backend(a.url()).breaker() != first);
+
+        CircuitBreaker second = proxy.pool().snapshot().backend(a.url()).breaker();
+        assertThat(second.getCircuitBreakerConfig().getFailureRateThreshold()).isEqualTo(25f);
+        assertThat(ProxyFixture.get(proxy, "/").statusCode()).isEqualTo(200);
+    }
+}

@@ -1,0 +1,307 @@
+package dev.roundhouse.proxy.testing;
+
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * HTTP/1.1 over a plain socket, byte for byte, for requests no well-behaved client would send.
+ * Reads answers leniently: a connection closed or reset by the peer is reported as {@link Response#closed},
+ * never thrown. Every read is bounded by the socket timeout.
+ */
+public final class RawHttp implements AutoCloseable {
+
+    public static final Duration READ_TIMEOUT = Duration.ofSeconds(5);
+    private static final int MAX_HEADER_BYTES = 256 * 1024;
+    private static final int MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+    /**
+     * One answer. {@code status} is -1 when the connection ended (EOF or reset) before a complete
+     * status line and headers arrived; {@code closed} is true when the peer closed or reset the
+     * connection while this answer was read (or instead of it).
+     */
+    public record Response(int status, String statusLine, Map<String, List<String>> headers, byte[] body,
+                           boolean closed, boolean timedOut) {
+
+        public boolean answered() {
+            return status > 0;
+        }
+
+        /** The values of a header (name case-insensitive), joined with ","; null when absent. */
+        public String header(String name) {
+            List<String> values = headers.get(name.toLowerCase(Locale.ROOT));
+            return values == null ? null : String.join(",", values);
+        }
+
+        public String bodyText() {
+            return new String(body, StandardCharsets.ISO_8859_1);
+        }
+
+        @Override
+        public String toString() {
+            String text = bodyText();
+            return "Response[status=" + status + ", closed=" + closed + ", timedOut=" + timedOut
+                    + ", headers=" + headers + ", body='" + (text.length() > 200 ? text.substring(0, 200) + "..." : text)
+                    + "']";
+        }
+    }
+
+    private final Socket socket;
+    private final InputStream in;
+    private final OutputStream out;
+    private boolean writeFailed;
+
+    private RawHttp(Socket socket) throws IOException {
+        this.socket = socket;
+        this.in = new BufferedInputStream(socket.getInputStream());
+        this.out = socket.getOutputStream();
+    }
+
+    /** Connects to 127.0.0.1:port with a connect and read timeout of {@link #READ_TIMEOUT}. */
+    public static RawHttp connect(int port) {
+        Socket socket = new Socket();
+        try {
+            socket.connect(new InetSocketAddress("127.0.0.1", port), (int) READ_TIMEOUT.toMillis());
+            socket.setSoTimeout((int) READ_TIMEOUT.toMillis());
+            socket.setTcpNoDelay(true);
+            return new RawHttp(socket);
+        } catch (IOException e) {
+            try {
+                socket.close();
+            } catch (IOException ignored) {
+                // nothing more to do
+            }
+            throw new java.io.UncheckedIOException("cannot connect to 127.0.0.1:" + port, e);
+        }
+    }
+
+    /** Sends one request on a fresh connection and reads one answer; the connection is closed after. */
+    public static Response exchange(int port, String request) {
+        return exchange(port, request.getBytes(StandardCharsets.ISO_8859_1));
+    }
+
+    public static Response exchange(int port, byte[] request) {
+        try (RawHttp connection = connect(port)) {
+            connection.send(request);
+            return connection.readResponse();
+        }
+    }
+
+    /** Writes the bytes; a peer that closed early makes the write fail, which is remembered, not thrown. */
+    public RawHttp send(String text) {
+        return send(text.getBytes(StandardCharsets.ISO_8859_1));
+    }
+
+    public RawHttp send(byte[] bytes) {
+        if (writeFailed) {
+            return this;
+        }
+        try {
+            out.write(bytes);
+            out.flush();
+        } catch (IOException e) {
+            writeFailed = true; // the proxy closed (or reset) the connection before reading it all
+        }
+        return this;
+    }
+
+    public boolean writeFailed() {
+        return writeFailed;
+    }
+
+    /** Reads one answer: status line, headers, then a body framed by Content-Length, chunks, or close. */
+    public Response readResponse() {
+        return readResponse(false);
+    }
+
+    public Response readResponse(boolean toHead) {
+        Map<String, List<String>> headers = new LinkedHashMap<>();
+        String statusLine;
+        try {
+            statusLine = readLine();
+            // Skip interim 1xx answers (100 Continue) with their headers: bounded by the header budget.
+            for (int interim = 0; statusLine != null && statusLine.matches("HTTP/1\\.[01] 1\\d\\d.*") && interim < 10; interim++) {
+                for (String line = readLine(); line != null && !line.isEmpty(); line = readLine()) {
+                    // interim headers are dropped
+                }
+                statusLine = readLine();
+            }
+            if (statusLine == null) {
+                return new Response(-1, null, headers, new byte[0], true, false);
+            }
+            int status = parseStatus(statusLine);
+            int headerBytes = 0;
+            for (String line = readLine(); ; line = readLine()) {
+                if (line == null) {
+                    return new Response(-1, statusLine, headers, new byte[0], true, false);
+                }
+                if (line.isEmpty()) {
+                    break;
+                }
+                headerBytes += line.length();
+                if (headerBytes > MAX_HEADER_BYTES) {
+                    throw new IllegalStateException("answer headers larger than " + MAX_HEADER_BYTES + " bytes");
+                }
+                int colon = line.indexOf(':');
+                String name = (colon < 0 ? line : line.substring(0, colon)).trim().toLowerCase(Locale.ROOT);
+                String value = colon < 0 ? "" : line.substring(colon + 1).trim();
+                headers.computeIfAbsent(name, k -> new ArrayList<>()).add(value);
+            }
+            return readBody(status, statusLine, headers, toHead);
+        } catch (SocketTimeoutException e) {
+            return new Response(-1, null, headers, new byte[0], false, true);
+        } catch (SocketException e) {
+            return new Response(-1, null, headers, new byte[0], true, false); // reset
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private Response readBody(int status, String statusLine, Map<String, List<String>> headers, boolean toHead)
+            throws IOException {
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        boolean noBody = toHead || status == 204 || status == 304;
+        List<String> transferEncoding = headers.get("transfer-encoding");
+        List<String> contentLength = headers.get("content-length");
+        try {
+            if (noBody) {
+                return new Response(status, statusLine, headers, new byte[0], false, false);
+            }
+            if (transferEncoding != null && String.join(",", transferEncoding).toLowerCase(Locale.ROOT).contains("chunked")) {
+                for (int chunks = 0; ; chunks++) {
+                    String sizeLine = readLine();
+                    if (sizeLine == null) {
+                        return new Response(status, statusLine, headers, body.toByteArray(), true, false);
+                    }
+                    int semicolon = sizeLine.indexOf(';');
+                    int size = Integer.parseInt((semicolon < 0 ? sizeLine : sizeLine.substring(0, semicolon)).trim(), 16);
+                    if (size == 0) {
+                        for (String line = readLine(); line != null && !line.isEmpty(); line = readLine()) {
+                            // trailers are dropped
+                        }
+                        return new Response(status, statusLine, headers, body.toByteArray(), false, false);
+                    }
+                    if (body.size() + size > MAX_BODY_BYTES || chunks > 100_000) {
+                        throw new IllegalStateException("answer body too large for a test");
+                    }
+                    if (!readExactly(body, size)) {
+                        return new Response(status, statusLine, headers, body.toByteArray(), true, false);
+                    }
+                    readLine(); // CRLF after the chunk data
+                }
+            }
+            if (contentLength != null) {
+                long length = Long.parseLong(contentLength.get(0).trim());
+                if (length > MAX_BODY_BYTES) {
+                    throw new IllegalStateException("answer body too large for a test: " + length);
+                }
+                boolean complete = readExactly(body, (int) length);
+                return new Response(status, statusLine, headers, body.toByteArray(), !complete, false);
+            }
+            // No framing: the body runs to the end of the connection.
+            byte[] buffer = new byte[8192];
+            for (int n; (n = in.read(buffer)) != -1; ) {
+                body.write(buffer, 0, n);
+                if (body.size() > MAX_BODY_BYTES) {
+                    throw new IllegalStateException("answer body too large for a test");
+                }
+            }
+            return new Response(status, statusLine, headers, body.toByteArray(), true, false);
+        } catch (SocketTimeoutException e) {
+            return new Response(status, statusLine, headers, body.toByteArray(), false, true);
+        } catch (SocketException e) {
+            return new Response(status, statusLine, headers, body.toByteArray(), true, false);
+        }
+    }
+
+    /**
+     * Waits, up to the read timeout, for the peer to end the connection. True when it closed or reset
+     * it; false when it stayed open. Bytes that arrive meanwhile (an unexpected further answer) are
+     * returned through {@code extra} when given.
+     */
+    public boolean closedByPeer(ByteArrayOutputStream extra) {
+        byte[] buffer = new byte[4096];
+        try {
+            for (int total = 0; total < MAX_BODY_BYTES; ) {
+                int n = in.read(buffer);
+                if (n == -1) {
+                    return true;
+                }
+                total += n;
+                if (extra != null) {
+                    extra.write(buffer, 0, n);
+                }
+            }
+            return false;
+        } catch (SocketTimeoutException e) {
+            return false;
+        } catch (SocketException e) {
+            return true;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private boolean readExactly(ByteArrayOutputStream to, int length) throws IOException {
+        byte[] buffer = new byte[8192];
+        for (int left = length; left > 0; ) {
+            int n = in.read(buffer, 0, Math.min(buffer.length, left));
+            if (n == -1) {
+                return false;
+            }
+            to.write(buffer, 0, n);
+            left -= n;
+        }
+        return true;
+    }
+
+    /** A line without its CRLF (a bare LF also ends it); null at end of stream before any byte. */
+    private String readLine() throws IOException {
+        StringBuilder line = new StringBuilder();
+        for (int i = 0; i < MAX_HEADER_BYTES; i++) {
+            int b = in.read();
+            if (b == -1) {
+                return line.length() == 0 ? null : line.toString();
+            }
+            if (b == '\n') {
+                int end = line.length();
+                if (end > 0 && line.charAt(end - 1) == '\r') {
+                    line.setLength(end - 1);
+                }
+                return line.toString();
+            }
+            line.append((char) b);
+        }
+        throw new IllegalStateException("answer line longer than " + MAX_HEADER_BYTES + " bytes");
+    }
+
+    private static int parseStatus(String statusLine) {
+        String[] parts = statusLine.split(" ", 3);
+        if (parts.length < 2 || !parts[0].startsWith("HTTP/")) {
+            throw new IllegalStateException("not an HTTP status line: '" + statusLine + "'");
+        }
+        return Integer.parseInt(parts[1]);
+    }
+
+    @Override
+    public void close() {
+        try {
+            socket.close();
+        } catch (IOException ignored) {
+            // closing a test socket
+        }
+    }
+}

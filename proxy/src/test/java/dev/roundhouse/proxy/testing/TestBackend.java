@@ -1,0 +1,178 @@
+package dev.roundhouse.proxy.testing;
+
+import io.undertow.Undertow;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.HeaderMap;
+import io.undertow.util.HeaderValues;
+import io.undertow.util.Headers;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A real HTTP backend on an ephemeral loopback port, for tests. It answers with its own name,
+ * records what it received, and can be told to fail, be slow, or stop and start on the same port.
+ * <ul>
+ *   <li>{@code /health}: 200 while {@link #healthy} is true, else 503</li>
+ *   <li>{@code /slow?ms=N}: answers after N ms</li>
+ *   <li>{@code /upload}: reads the body streaming, answers "bytes sha256"</li>
+ *   <li>{@code /download?bytes=N}: streams N bytes</li>
+ *   <li>anything else: {@link #status} with the backend's name as body</li>
+ * </ul>
+ */
+public final class TestBackend implements AutoCloseable {
+
+    public record Seen(String method, String uri, String query, Map<String, List<String>> headers) {
+        public String header(String name) {
+            for (Map.Entry<String, List<String>> e : headers.entrySet()) {
+                if (e.getKey().equalsIgnoreCase(name)) {
+                    return String.join(",", e.getValue());
+                }
+            }
+            return null;
+        }
+    }
+
+    public final String name;
+    public final AtomicInteger hits = new AtomicInteger();
+    public final AtomicInteger healthChecks = new AtomicInteger();
+    public final ConcurrentLinkedQueue<Seen> seen = new ConcurrentLinkedQueue<>();
+    public volatile int status = 200;
+    public volatile boolean healthy = true;
+    private int port;
+    private Undertow server;
+
+    private TestBackend(String name) {
+        this.name = name;
+    }
+
+    public static TestBackend start(String name) {
+        TestBackend backend = new TestBackend(name);
+        backend.listen(0);
+        return backend;
+    }
+
+    private void listen(int onPort) {
+        server = Undertow.builder()
+                .addHttpListener(onPort, "127.0.0.1")
+                .setIoThreads(1)
+                .setWorkerThreads(16)
+                .setHandler(this::handle)
+                .build();
+        server.start();
+        port = ((InetSocketAddress) server.getListenerInfo().get(0).getAddress()).getPort();
+    }
+
+    private void handle(HttpServerExchange exchange) throws Exception {
+        String path = exchange.getRequestPath();
+        if (path.equals("/health")) {
+            healthChecks.incrementAndGet();
+            exchange.setStatusCode(healthy ? 200 : 503);
+            exchange.getResponseSender().send(healthy ? "ok" : "sick");
+            return;
+        }
+        if (exchange.isInIoThread()) {
+            exchange.dispatch(this::handle);
+            return;
+        }
+        hits.incrementAndGet();
+        seen.add(new Seen(exchange.getRequestMethod().toString(), exchange.getRequestURI(),
+                exchange.getQueryString(), copy(exchange.getRequestHeaders())));
+        exchange.startBlocking();
+        switch (path) {
+            case "/slow" -> {
+                Thread.sleep(Long.parseLong(param(exchange, "ms", "1000"))); // the backend is slow on purpose
+                exchange.getResponseSender().send(name);
+            }
+            case "/upload" -> {
+                MessageDigest sha = MessageDigest.getInstance("SHA-256");
+                long total = 0;
+                byte[] buffer = new byte[16384];
+                try (InputStream in = exchange.getInputStream()) {
+                    for (int n; (n = in.read(buffer)) > 0; ) {
+                        sha.update(buffer, 0, n);
+                        total += n;
+                    }
+                }
+                exchange.getResponseSender().send(total + " " + HexFormat.of().formatHex(sha.digest()));
+            }
+            case "/download" -> {
+                long bytes = Long.parseLong(param(exchange, "bytes", "0"));
+                exchange.getResponseHeaders().put(Headers.CONTENT_LENGTH, bytes);
+                byte[] chunk = new byte[16384];
+                for (int i = 0; i < chunk.length; i++) {
+                    chunk[i] = (byte) i;
+                }
+                try (OutputStream out = exchange.getOutputStream()) {
+                    for (long left = bytes; left > 0; ) {
+                        int n = (int) Math.min(chunk.length, left);
+                        out.write(chunk, 0, n);
+                        left -= n;
+                    }
+                }
+            }
+            default -> {
+                exchange.setStatusCode(status);
+                exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "text/plain");
+                exchange.getResponseSender().send(name);
+            }
+        }
+    }
+
+    private static String param(HttpServerExchange exchange, String name, String fallback) {
+        var values = exchange.getQueryParameters().get(name);
+        return values == null || values.isEmpty() ? fallback : values.getFirst();
+    }
+
+    private static Map<String, List<String>> copy(HeaderMap headers) {
+        Map<String, List<String>> out = new LinkedHashMap<>();
+        for (HeaderValues values : headers) {
+            out.put(values.getHeaderName().toString(), List.copyOf(values));
+        }
+        return out;
+    }
+
+    public int port() {
+        return port;
+    }
+
+    public String url() {
+        return "http://127.0.0.1:" + port;
+    }
+
+    public Seen lastSeen() {
+        Seen last = null;
+        for (Seen s : seen) {
+            last = s;
+        }
+        return last;
+    }
+
+    /** Stops listening; connections are refused until {@link #restart()}. */
+    public synchronized void stop() {
+        if (server != null) {
+            server.stop();
+            server = null;
+        }
+    }
+
+    /** Listens again on the same port. */
+    public synchronized void restart() {
+        if (server == null) {
+            listen(port);
+        }
+    }
+
+    @Override
+    public void close() {
+        stop();
+    }
+}

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-mvn -B -q -DskipTests package
+mvn -B -q -Dstyle.color=never -DskipTests package
 
 java -cp e2e/target/roundhouse-e2e.jar dev.roundhouse.e2e.demo.DemoBackends 3000 3001 &
 backends=$!

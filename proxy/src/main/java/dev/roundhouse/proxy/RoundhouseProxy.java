@@ -117,7 +117,8 @@ public final class RoundhouseProxy implements AutoCloseable {
         }
         draining = true;
         Duration timeout = settings.shutdownTimeout();
-        log.info("Shutting down: draining {} requests in flight (up to {})", server.inFlight(), timeout);
+        log.info("Shutting down: draining {} requests in flight (up to {})", server.inFlight(),
+                dev.roundhouse.poolformat.Durations.format(timeout));
         try {
             if (!server.drain(timeout)) {
                 log.warn("Shutdown timeout passed with {} requests still in flight", server.inFlight());

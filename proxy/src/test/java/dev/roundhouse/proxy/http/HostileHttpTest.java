@@ -348,8 +348,9 @@ class HostileHttpTest {
     }
 
     /** 4xx, or the connection closed with no answer; never a hang, never a second answer. */
-    private static void assertRefused(Outcome outcome) {
+    private void assertRefused(Outcome outcome) {
         RawHttp.Response response = outcome.response();
+        System.out.println("DEBUG outcome " + outcome + " seen=" + backend.seen);
         if (response.answered()) {
             assertThat(response.status()).as("refused with a client error: %s", response).isBetween(400, 499);
         } else {

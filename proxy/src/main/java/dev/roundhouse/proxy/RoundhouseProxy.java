@@ -70,8 +70,8 @@ public final class RoundhouseProxy implements AutoCloseable {
             } else {
                 proxy.reloader.apply("BACKENDS", settings.backendsPool());
             }
-            proxy.admin.start();
             proxy.server.start();
+            proxy.admin.start(); // last, so /readyz never answers before the traffic port is bound
             proxy.healthChecker.start();
         } catch (IOException | InvalidPoolDocumentException | RuntimeException e) {
             proxy.close();

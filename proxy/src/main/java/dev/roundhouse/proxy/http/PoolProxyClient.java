@@ -51,8 +51,12 @@ final class PoolProxyClient implements ProxyClient {
         Backend backend = (Backend) target;
         RequestState state = exchange.getAttachment(RequestState.KEY);
         ConnectAttempt attempt = new ConnectAttempt(backend, state, callback);
-        attempt.timer = exchange.getIoThread().executeAfter(attempt, connectTimeoutMillis.getAsLong(), TimeUnit.MILLISECONDS);
         backend.connections().connect(target, exchange, attempt, timeout, timeUnit, false);
+        // A pooled keep-alive connection is handed over synchronously; only a new connection (or a
+        // wait for one) needs the connect timer, which saves a timer per request on the hot path.
+        if (!attempt.done) {
+            attempt.timer = exchange.getIoThread().executeAfter(attempt, connectTimeoutMillis.getAsLong(), TimeUnit.MILLISECONDS);
+        }
     }
 
     /**

@@ -99,6 +99,11 @@ final class PoolRequestHandler implements HttpHandler {
     /** Undertow's predicate hook, called when a sent request's connection broke before any response. */
     private boolean brokenConnection(HttpServerExchange exchange) {
         RequestState state = exchange.getAttachment(RequestState.KEY);
+        if (!exchange.getConnection().isOpen()) {
+            // the client went away (or its body failed), not the backend: no verdict, no retry
+            state.abandon();
+            return false;
+        }
         Backend charged = state.fail(UpstreamFailure.RESET);
         if (charged != null) {
             metrics.error(UpstreamFailure.RESET.label(), charged.key());

@@ -3,14 +3,28 @@ package dev.roundhouse.proxy.http;
 import dev.roundhouse.proxy.metrics.ProxyMetrics;
 import dev.roundhouse.proxy.pool.BackendPool;
 import dev.roundhouse.proxy.pool.PoolSnapshot;
-import io.undertow.Undertow;
 import io.undertow.UndertowOptions;
+import io.undertow.server.DefaultByteBufferPool;
+import io.undertow.server.protocol.http.HttpOpenListener;
+import org.xnio.ChannelListeners;
+import org.xnio.OptionMap;
 import org.xnio.Options;
+import org.xnio.StreamConnection;
+import org.xnio.Xnio;
+import org.xnio.XnioWorker;
+import org.xnio.channels.AcceptingChannel;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 
-/** The client-facing HTTP server: guard, drain accounting, then the pool-backed proxy. */
+/**
+ * The client-facing HTTP server: guard, drain accounting, then the pool-backed proxy. Assembled
+ * from Undertow's parts rather than its {@code Undertow} builder so that shutdown can close the
+ * listening socket alone: the builder's suspend also closes connections with requests in flight.
+ */
 public final class ProxyServer implements AutoCloseable {
 
     /** Request line plus headers; larger requests are refused (nginx allows 4 x 8 KiB by default). */
@@ -21,28 +35,36 @@ public final class ProxyServer implements AutoCloseable {
     /** Idle time allowed on a keep-alive connection between requests. */
     static final int IDLE_KEEP_ALIVE_MILLIS = 75_000;
 
-    private final Undertow server;
+    private final String host;
+    private final int requestedPort;
     private final DrainHandler drain;
     private final PoolRequestHandler proxy;
+    private final HttpOpenListener openListener;
+    private XnioWorker worker;
+    private AcceptingChannel<StreamConnection> channel;
+    private int port;
 
     public ProxyServer(String host, int port, BackendPool pool, ProxyMetrics metrics, int connectRetries) {
+        this.host = host;
+        this.requestedPort = port;
         proxy = new PoolRequestHandler(pool, metrics, connectRetries);
         drain = new DrainHandler(new RequestGuard(proxy));
-        server = Undertow.builder()
-                .addHttpListener(port, host)
-                .setIoThreads(Math.max(1, Runtime.getRuntime().availableProcessors()))
-                .setWorkerThreads(4) // nothing blocks on the proxy path; workers are only a fallback
-                .setServerOption(UndertowOptions.MAX_HEADER_SIZE, MAX_HEADER_BYTES)
-                .setServerOption(UndertowOptions.MAX_HEADERS, MAX_HEADERS)
-                .setServerOption(UndertowOptions.REQUEST_PARSE_TIMEOUT, HEADER_TIMEOUT_MILLIS)
-                .setServerOption(UndertowOptions.NO_REQUEST_TIMEOUT, IDLE_KEEP_ALIVE_MILLIS)
-                .setServerOption(UndertowOptions.DECODE_URL, false) // forward the path exactly as received
-                .setServerOption(UndertowOptions.ALLOW_UNESCAPED_CHARACTERS_IN_URL, false)
-                .setServerOption(UndertowOptions.ENABLE_HTTP2, false)
-                .setServerOption(UndertowOptions.ALWAYS_SET_DATE, true)
-                .setSocketOption(Options.BACKLOG, 1024)
-                .setHandler(drain)
-                .build();
+        OptionMap serverOptions = OptionMap.builder()
+                .set(UndertowOptions.MAX_HEADER_SIZE, MAX_HEADER_BYTES)
+                .set(UndertowOptions.MAX_HEADERS, MAX_HEADERS)
+                .set(UndertowOptions.REQUEST_PARSE_TIMEOUT, HEADER_TIMEOUT_MILLIS)
+                .set(UndertowOptions.NO_REQUEST_TIMEOUT, IDLE_KEEP_ALIVE_MILLIS)
+                // bodies stream through to the backend, so their size costs the proxy nothing
+                // (Undertow 2.4 would otherwise cut them at 2 MiB)
+                .set(UndertowOptions.MAX_ENTITY_SIZE, 0L)
+                .set(UndertowOptions.DECODE_URL, false) // forward the path exactly as received
+                .set(UndertowOptions.ALLOW_UNESCAPED_CHARACTERS_IN_URL, false)
+                .set(UndertowOptions.ALWAYS_SET_DATE, true)
+                .getMap();
+        // Undertow's default pool keeps a per-thread cache behind a synchronized WeakHashMap,
+        // a measured hot spot; the shared lock-free queue alone is cheaper here.
+        openListener = new HttpOpenListener(new DefaultByteBufferPool(true, 16 * 1024 - 20, -1, 0), serverOptions);
+        openListener.setRootHandler(drain);
     }
 
     /** Applies the timeouts of the pool's current document. */
@@ -54,12 +76,32 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     public void start() {
-        server.start();
+        try {
+            int ioThreads = Math.max(1, Runtime.getRuntime().availableProcessors());
+            worker = Xnio.getInstance().createWorker(OptionMap.builder()
+                    .set(Options.WORKER_IO_THREADS, ioThreads)
+                    // nothing blocks on the proxy path; task threads are only a fallback
+                    .set(Options.WORKER_TASK_CORE_THREADS, 2)
+                    .set(Options.WORKER_TASK_MAX_THREADS, 4)
+                    .set(Options.TCP_NODELAY, true)
+                    .getMap());
+            channel = worker.createStreamConnectionServer(new InetSocketAddress(host, requestedPort),
+                    ChannelListeners.openListenerAdapter(openListener), OptionMap.builder()
+                            .set(Options.TCP_NODELAY, true)
+                            .set(Options.REUSE_ADDRESSES, true)
+                            .set(Options.BACKLOG, 1024)
+                            .getMap());
+            channel.resumeAccepts();
+            port = ((InetSocketAddress) channel.getLocalAddress()).getPort();
+        } catch (IOException e) {
+            close();
+            throw new UncheckedIOException("cannot listen on " + host + ":" + requestedPort, e);
+        }
     }
 
     /** The bound port (useful when started on port 0). */
     public int port() {
-        return ((InetSocketAddress) server.getListenerInfo().get(0).getAddress()).getPort();
+        return port;
     }
 
     public int inFlight() {
@@ -67,18 +109,41 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     /**
-     * Stops accepting connections and waits up to {@code timeout} for requests in flight.
+     * Closes the listening socket (new connections are refused, so clients go elsewhere at once),
+     * then waits up to {@code timeout} for requests in flight. Requests still arriving on open
+     * keep-alive connections are served with Connection: close.
      *
      * @return true when every request finished in time
      */
     public boolean drain(Duration timeout) throws InterruptedException {
         drain.startDraining();
-        server.getListenerInfo().forEach(Undertow.ListenerInfo::suspend);
+        if (channel != null) {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // closing a listening socket cannot fail in a way we could act on
+            }
+        }
         return drain.awaitDrained(timeout);
     }
 
     @Override
     public void close() {
-        server.stop();
+        if (channel != null) {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // as above
+            }
+        }
+        openListener.closeConnections();
+        if (worker != null) {
+            worker.shutdownNow();
+            try {
+                worker.awaitTermination(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 }

@@ -9,7 +9,8 @@ import io.undertow.util.Headers;
  * Refuses requests whose body framing two parsers could read differently, the root of request
  * smuggling (RFC 9112 section 6.3): Content-Length together with Transfer-Encoding, several or
  * malformed Content-Length values, and any transfer coding but a single "chunked". Refused requests
- * get 400 and their connection is closed, since where their body ends is unknown.
+ * get 400 and their connection is closed, since where their body ends is unknown. Connections that
+ * carried a chunked body are closed after the response.
  */
 final class RequestGuard implements HttpHandler {
 
@@ -26,6 +27,12 @@ final class RequestGuard implements HttpHandler {
             exchange.setPersistent(false);
             Responses.plain(exchange, 400, "bad request: " + problem);
             return;
+        }
+        if (exchange.getRequestHeaders().contains(Headers.TRANSFER_ENCODING)) {
+            // Undertow's chunk parser is lenient (a size line without digits reads as the last
+            // chunk); closing after a chunked request means bytes a stricter parser would count as
+            // body can never be read here as a second, smuggled request.
+            exchange.setPersistent(false);
         }
         next.handleRequest(exchange);
     }

@@ -19,13 +19,17 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 import java.time.Duration;
-import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.function.Function;
 
 /** The proxy's meters. Label values are bounded: known methods, status codes, pool backends. */
 public final class ProxyMetrics implements AutoCloseable {
 
-    private static final Set<String> METHODS = Set.of(
-            "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT");
+    /** Method label by {@link #methodIndex}; anything else is "other", which keeps the label bounded. */
+    private static final String[] METHOD_LABELS = {
+            "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT", MetricNames.OTHER_METHOD};
     private static final Duration[] BUCKETS = {
             Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10),
             Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250),
@@ -45,6 +49,9 @@ public final class ProxyMetrics implements AutoCloseable {
     private final Meter.MeterProvider<Timer> durations;
     private final Meter.MeterProvider<Counter> errors;
     private final Meter.MeterProvider<Counter> reloads;
+    /** Request meters resolved once per backend, method and status: no lookup or allocation per request. */
+    private final ConcurrentHashMap<String, BackendMeters> perBackend = new ConcurrentHashMap<>();
+    private final Function<String, BackendMeters> newBackendMeters = BackendMeters::new;
 
     public ProxyMetrics() {
         // Two of Micrometer's processor meters break Prometheus naming rules (promtool rejects
@@ -93,12 +100,45 @@ public final class ProxyMetrics implements AutoCloseable {
     }
 
     public void request(String method, int status, String backend, long durationNanos) {
-        String m = methodLabel(method);
-        String s = status >= 0 && status < STATUS.length ? STATUS[status] : "other";
-        requests.withTags(MetricNames.TAG_METHOD, m, MetricNames.TAG_STATUS, s, MetricNames.TAG_BACKEND, backend)
-                .increment();
-        durations.withTags(MetricNames.TAG_METHOD, m, MetricNames.TAG_BACKEND, backend)
-                .record(durationNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+        BackendMeters meters = perBackend.get(backend);
+        if (meters == null) {
+            meters = perBackend.computeIfAbsent(backend, newBackendMeters);
+        }
+        int m = methodIndex(method);
+        meters.counter(m, status).increment();
+        meters.timer(m).record(durationNanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** One backend's request meters; a lost race resolves the same meter twice, harmlessly. */
+    private final class BackendMeters {
+        private final String backend;
+        private final AtomicReferenceArray<Counter> counters = new AtomicReferenceArray<>(METHOD_LABELS.length * STATUS.length);
+        private final AtomicReferenceArray<Timer> timers = new AtomicReferenceArray<>(METHOD_LABELS.length);
+
+        BackendMeters(String backend) {
+            this.backend = backend;
+        }
+
+        Counter counter(int method, int status) {
+            int s = status >= 0 && status < STATUS.length ? status : 0;
+            int slot = method * STATUS.length + s;
+            Counter counter = counters.get(slot);
+            if (counter == null) {
+                counter = requests.withTags(MetricNames.TAG_METHOD, METHOD_LABELS[method],
+                        MetricNames.TAG_STATUS, s == 0 ? "other" : STATUS[s], MetricNames.TAG_BACKEND, backend);
+                counters.set(slot, counter);
+            }
+            return counter;
+        }
+
+        Timer timer(int method) {
+            Timer timer = timers.get(method);
+            if (timer == null) {
+                timer = durations.withTags(MetricNames.TAG_METHOD, METHOD_LABELS[method], MetricNames.TAG_BACKEND, backend);
+                timers.set(method, timer);
+            }
+            return timer;
+        }
     }
 
     public void error(String type, String backend) {
@@ -111,6 +151,7 @@ public final class ProxyMetrics implements AutoCloseable {
 
     /** Drops every series of a backend that left the pool, so label cardinality stays bounded. */
     public void forgetBackend(String backend) {
+        perBackend.remove(backend);
         for (Meter meter : registry.getMeters()) {
             if (backend.equals(meter.getId().getTag(MetricNames.TAG_BACKEND))) {
                 registry.remove(meter);
@@ -122,8 +163,19 @@ public final class ProxyMetrics implements AutoCloseable {
         return registry.scrape();
     }
 
-    static String methodLabel(String method) {
-        return METHODS.contains(method) ? method : MetricNames.OTHER_METHOD;
+    private static int methodIndex(String method) {
+        return switch (method) {
+            case "GET" -> 0;
+            case "HEAD" -> 1;
+            case "POST" -> 2;
+            case "PUT" -> 3;
+            case "DELETE" -> 4;
+            case "PATCH" -> 5;
+            case "OPTIONS" -> 6;
+            case "TRACE" -> 7;
+            case "CONNECT" -> 8;
+            default -> 9;
+        };
     }
 
     @Override

@@ -25,7 +25,7 @@
 #   PROXY_JAR    path to the Roundhouse jar       (default <repo>/proxy/target/roundhouse-proxy.jar)
 #   JAVA_OPTS    extra JVM options for roundhouse (default none)
 #   READY_TIMEOUT seconds to wait for /readyz     (default 60)
-#   NGINX_UPSTREAM_KEEPALIVE  idle upstream connections nginx keeps (default 64)
+#   NGINX_UPSTREAM_KEEPALIVE  idle upstream connections nginx keeps (default 512: enough that nginx reuses connections at 256 clients)
 #   KEEP_TMP     1 = do not delete the temp dir (logs, configs) on exit
 #
 # Output: progress lines, one table per connection count (medians over
@@ -48,7 +48,7 @@ WRK_TIMEOUT="${WRK_TIMEOUT:-2s}"
 PROXY_JAR="${PROXY_JAR:-$REPO_DIR/proxy/target/roundhouse-proxy.jar}"
 JAVA_OPTS="${JAVA_OPTS:-}"
 READY_TIMEOUT="${READY_TIMEOUT:-60}"
-NGINX_UPSTREAM_KEEPALIVE="${NGINX_UPSTREAM_KEEPALIVE:-64}"
+NGINX_UPSTREAM_KEEPALIVE="${NGINX_UPSTREAM_KEEPALIVE:-512}"
 KEEP_TMP="${KEEP_TMP:-0}"
 
 NGINX_BIN="${NGINX_BIN:-/usr/sbin/nginx}"

@@ -32,6 +32,10 @@ public final class ProxyServer implements AutoCloseable {
     static final int MAX_HEADERS = 100;
     /** Time a client may take to send its request headers (slow-header clients are closed). */
     static final int HEADER_TIMEOUT_MILLIS = 20_000;
+    /** I/O buffer size: Undertow's default for large heaps, 16 KiB less room for protocol headers. */
+    static final int BUFFER_BYTES = 16 * 1024 - 20;
+    /** Free buffers kept for reuse (16 MiB); more in use at once are allocated and freed. */
+    static final int POOLED_BUFFERS = 1024;
     /** Idle time allowed on a keep-alive connection between requests. */
     static final int IDLE_KEEP_ALIVE_MILLIS = 75_000;
 
@@ -61,9 +65,11 @@ public final class ProxyServer implements AutoCloseable {
                 .set(UndertowOptions.ALLOW_UNESCAPED_CHARACTERS_IN_URL, false)
                 .set(UndertowOptions.ALWAYS_SET_DATE, true)
                 .getMap();
-        // Undertow's default pool keeps a per-thread cache behind a synchronized WeakHashMap,
-        // a measured hot spot; the shared lock-free queue alone is cheaper here.
-        openListener = new HttpOpenListener(new DefaultByteBufferPool(true, 16 * 1024 - 20, -1, 0), serverOptions);
+        // Undertow's default pool keeps a per-thread cache behind a synchronized WeakHashMap, a
+        // measured hot spot; the shared lock-free queue alone is cheaper. It must be bounded: with
+        // no thread cache, a maximum of -1 (the builder's) frees every buffer instead of pooling it.
+        openListener = new HttpOpenListener(
+                new DefaultByteBufferPool(true, BUFFER_BYTES, POOLED_BUFFERS, 0), serverOptions);
         openListener.setRootHandler(drain);
     }
 

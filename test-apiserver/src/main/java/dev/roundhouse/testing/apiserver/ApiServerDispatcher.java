@@ -1,0 +1,500 @@
+package dev.roundhouse.testing.apiserver;
+
+import java.lang.reflect.Field;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.stream.Collectors;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceColumnDefinition;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.client.server.mock.KubernetesAttributesExtractor;
+import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import io.fabric8.kubernetes.client.server.mock.crud.KubernetesCrudDispatcherException;
+import io.fabric8.kubernetes.client.server.mock.crud.KubernetesCrudPersistence;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import io.fabric8.mockwebserver.crud.AttributeSet;
+import io.fabric8.mockwebserver.http.MockResponse;
+import io.fabric8.mockwebserver.http.RecordedRequest;
+
+/**
+ * The Fabric8 CRUD dispatcher plus what a real API server has and the mock lacks: server-side apply, merge and
+ * strategic merge patches (lists replaced or merged by key, {@code null} removing), discovery, Table answers for
+ * custom resources, and a record of every write.
+ */
+final class ApiServerDispatcher extends KubernetesCrudDispatcher {
+
+  private static final String APPLY = "application/apply-patch+yaml";
+  private static final String MERGE = "application/merge-patch+json";
+  private static final String STRATEGIC = "application/strategic-merge-patch+json";
+  private static final String CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+  private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
+  private static final Set<String> BUILT_IN_WITH_STATUS = Discovery.BUILT_IN.stream()
+      .filter(Discovery.Resource::statusSubresource).map(Discovery.Resource::plural).collect(Collectors.toSet());
+  /** Metadata only the server sets; ignored in applied objects and patches. */
+  private static final List<String> SERVER_METADATA = List.of("uid", "resourceVersion", "creationTimestamp",
+      "generation", "managedFields", "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds");
+
+  /** Writes kept for {@link #writes()}; a long demo run keeps only the latest ones, but counts them all. */
+  static final int KEPT_WRITES = 10_000;
+
+  private final ReadWriteLock lock = baseLock();
+  private final Deque<Write> writes = new ArrayDeque<>(); // guards itself and writeCount
+  private int writeCount;
+  private final Runnable forgetRecordedRequests;
+  private final AtomicLong requests = new AtomicLong();
+  private volatile String serverAddress = "127.0.0.1:0";
+
+  /**
+   * @param forgetRecordedRequests clears the mock web server's queue of recorded requests, which grows with every
+   *     request and which nobody here reads
+   */
+  ApiServerDispatcher(Runnable forgetRecordedRequests) {
+    this.forgetRecordedRequests = forgetRecordedRequests;
+    // Burn resourceVersion 1: JOSDK applies new objects with resourceVersion "1" to mean "create only if absent",
+    // which must conflict with any stored object, so no stored object may have that version.
+    requestResourceVersion();
+  }
+
+  /**
+   * The base class guards its store with a private lock that all its handlers take. Our read-modify-write handlers
+   * must take the same lock, or a concurrent write, or a watch sending its initial state, could see half an update.
+   */
+  private ReadWriteLock baseLock() {
+    try {
+      Field field = KubernetesCrudDispatcher.class.getDeclaredField("lock");
+      field.setAccessible(true);
+      return (ReadWriteLock) field.get(this);
+    } catch (ReflectiveOperationException e) {
+      throw new IllegalStateException("kubernetes-server-mock changed: KubernetesCrudDispatcher has no lock field", e);
+    }
+  }
+
+  void serverAddress(String hostAndPort) {
+    this.serverAddress = hostAndPort;
+  }
+
+  List<Write> writes() {
+    synchronized (writes) {
+      return List.copyOf(writes);
+    }
+  }
+
+  int writeCount() {
+    synchronized (writes) {
+      return writeCount;
+    }
+  }
+
+  void resetWrites() {
+    synchronized (writes) {
+      writes.clear();
+      writeCount = 0;
+    }
+  }
+
+  private void recordWrite(Write write) {
+    synchronized (writes) {
+      writeCount++;
+      writes.addLast(write);
+      if (writes.size() > KEPT_WRITES) {
+        writes.removeFirst();
+      }
+    }
+  }
+
+  @Override
+  public MockResponse dispatch(RecordedRequest request) {
+    String rawPath = request.getPath();
+    String path = rawPath.contains("?") ? rawPath.substring(0, rawPath.indexOf('?')) : rawPath;
+    String method = request.getMethod();
+    if (!"GET".equals(method)) {
+      recordWrite(new Write(method, rawPath, request.getHeader("Content-Type")));
+    }
+    if (requests.incrementAndGet() % 1000 == 0) {
+      forgetRecordedRequests.run();
+    }
+    try {
+      String contentType = mediaType(request.getHeader("Content-Type"));
+      if (!contentType.isEmpty() && !contentType.contains("json") && !contentType.contains("yaml")) {
+        // Protobuf (kubectl create configmap/namespace sends it) is not understood: say so rather than store junk.
+        return status(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
+            + "accepted media types include: application/json, application/yaml");
+      }
+      if ("GET".equals(method)) {
+        MockResponse answer = get(request, rawPath, path);
+        if (answer != null) {
+          return answer;
+        }
+      } else if ("POST".equals(method) && path.startsWith("/apis/authorization.k8s.io/v1/selfsubject")) {
+        return selfSubjectReview(path, request.getUtf8Body());
+      } else if ("PATCH".equals(method)) {
+        if (APPLY.equals(contentType)) {
+          return apply(rawPath, path, request.getUtf8Body());
+        }
+        if (MERGE.equals(contentType) || STRATEGIC.equals(contentType)) {
+          return patch(rawPath, path, request.getUtf8Body(), STRATEGIC.equals(contentType));
+        }
+      }
+      return super.dispatch(request);
+    } catch (KubernetesCrudDispatcherException e) {
+      return json(e.getCode(), e.toStatusBody());
+    } catch (RuntimeException e) {
+      // The mock web server sends nothing when its dispatcher throws, and the client would wait forever.
+      return status(500, "InternalError", String.valueOf(e));
+    }
+  }
+
+  // ---------------------------------------------------------------- authorization
+
+  /**
+   * Self-subject access and rules reviews (JOSDK asks before leader election): the embedded server
+   * has no authorization, so everything is allowed, which is what the reviews say.
+   */
+  private static MockResponse selfSubjectReview(String path, String body) {
+    com.fasterxml.jackson.databind.node.ObjectNode review;
+    try {
+      review = (com.fasterxml.jackson.databind.node.ObjectNode) new com.fasterxml.jackson.databind.ObjectMapper().readTree(body);
+    } catch (java.io.IOException | ClassCastException e) {
+      return status(400, "BadRequest", "the review is not a JSON object");
+    }
+    var answer = review.putObject("status");
+    if (path.endsWith("/selfsubjectrulesreviews")) {
+      var rule = answer.putArray("resourceRules").addObject();
+      rule.putArray("verbs").add("*");
+      rule.putArray("apiGroups").add("*");
+      rule.putArray("resources").add("*");
+      var nonResource = answer.putArray("nonResourceRules").addObject();
+      nonResource.putArray("verbs").add("*");
+      nonResource.putArray("nonResourceURLs").add("*");
+      answer.put("incomplete", false);
+    } else {
+      answer.put("allowed", true);
+    }
+    return json(201, review.toString());
+  }
+
+  // ---------------------------------------------------------------- GET: discovery, OpenAPI, Tables
+
+  private MockResponse get(RecordedRequest request, String rawPath, String path)
+      throws KubernetesCrudDispatcherException {
+    if (path.startsWith("/openapi/")) {
+      // No OpenAPI documents: kubectl then needs --validate=false, and apply falls back to its built-in schemas.
+      return status(404, "NotFound", "the server could not find the requested resource");
+    }
+    if (Discovery.isDiscoveryPath(path)) {
+      Discovery.Answer answer = Discovery.answer(path, Discovery.resources(crds()), serverAddress);
+      return json(answer.code(), answer.body().toString());
+    }
+    String accept = request.getHeader("Accept");
+    if (accept != null && accept.contains("as=Table") && !"true".equals(queryParam(rawPath, "watch"))) {
+      return table(rawPath, path);
+    }
+    return null;
+  }
+
+  /** A Table for a custom resource list or object, or null (for built-in kinds: the plain answer, as before). */
+  private MockResponse table(String rawPath, String path) throws KubernetesCrudDispatcherException {
+    Map<String, String> at = attributes(path);
+    String group = at.get(KubernetesAttributesExtractor.API);
+    String version = at.get(KubernetesAttributesExtractor.VERSION);
+    String plural = at.get(KubernetesAttributesExtractor.PLURAL);
+    if (group == null || plural == null || isStatusPath(path, at)) {
+      return null;
+    }
+    var columns = crds().stream()
+        .filter(c -> group.equals(c.getSpec().getGroup()) && plural.equals(c.getSpec().getNames().getPlural()))
+        .flatMap(c -> c.getSpec().getVersions().stream())
+        .filter(v -> v.getName().equals(version))
+        .map(v -> Objects.requireNonNullElse(v.getAdditionalPrinterColumns(),
+            List.<CustomResourceColumnDefinition>of()))
+        .findFirst();
+    if (columns.isEmpty()) {
+      return null;
+    }
+    MockResponse plain = super.handleGet(rawPath);
+    if (plain.code() != 200) {
+      return plain;
+    }
+    JsonNode body = read(plain.getBody().readUtf8());
+    ObjectNode table = Tables.table(body, columns.get(), queryParam(rawPath, "includeObject"), Instant.now());
+    return json(200, table.toString());
+  }
+
+  /** Every CustomResourceDefinition in the store, read now so that discovery follows CRDs as they come and go. */
+  List<CustomResourceDefinition> crds() {
+    AttributeSet query = getKey(CRD_PATH);
+    lock.readLock().lock();
+    try {
+      return new ArrayList<>(map.entrySet()).stream()
+          .filter(e -> e.getKey().matches(query))
+          .map(e -> SERIALIZATION.unmarshal(e.getValue(), CustomResourceDefinition.class))
+          .toList();
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  // ---------------------------------------------------------------- PATCH: apply, merge, strategic merge
+
+  private MockResponse apply(String rawPath, String path, String body) throws KubernetesCrudDispatcherException {
+    String manager = queryParam(rawPath, "fieldManager");
+    if (manager == null || manager.isBlank()) {
+      throw new KubernetesCrudDispatcherException("fieldManager: Required value: is required for apply patch", 422);
+    }
+    JsonNode applied = read(body);
+    String kind = applied.path("kind").asText();
+    String apiVersion = applied.path("apiVersion").asText();
+    if (kind.isEmpty() || apiVersion.isEmpty()) {
+      throw new KubernetesCrudDispatcherException("apiVersion and kind must be set in an applied object", 400);
+    }
+    Map<String, String> at = attributes(path);
+    boolean statusPath = isStatusPath(path, at);
+    if (at.get(KubernetesAttributesExtractor.NAME) == null) {
+      throw new KubernetesCrudDispatcherException("apply needs the object's own path", 405, kind);
+    }
+    // What this apply sets: on /status only the status; otherwise everything but server-owned fields and a status
+    // that is a subresource (Kubernetes ignores those in an apply to the main resource).
+    ObjectNode owned = JSON.createObjectNode();
+    if (statusPath) {
+      if (applied.hasNonNull("status")) {
+        owned.set("status", applied.get("status"));
+      }
+    } else {
+      owned = withoutServerFields(applied);
+      if (statusIsSubresource(path, at)) {
+        owned.remove("status");
+      }
+    }
+    ObjectNode fieldSet = ManagedFields.fieldSet(owned);
+    String subresource = statusPath ? "status" : null;
+
+    AttributeSet key = getKey(rawPath);
+    lock.writeLock().lock();
+    try {
+      Map.Entry<AttributeSet, String> entry = findResource(key);
+      if (entry == null) {
+        if (statusPath) {
+          throw notFound(kind, at);
+        }
+        return create(rawPath, key, at, owned, manager, apiVersion, fieldSet);
+      }
+      ObjectNode current = (ObjectNode) asNode(entry);
+      checkTarget(current, applied, at, kind);
+      ObjectNode merged = (ObjectNode) Merge.mergePatch(current, owned);
+      ManagedFields.record(merged, manager, apiVersion, subresource, fieldSet);
+      return update(rawPath, key, entry, current, merged, statusPath);
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  /** Creates the object an apply names, as a POST would. */
+  private MockResponse create(String rawPath, AttributeSet key, Map<String, String> at, ObjectNode owned,
+      String manager, String apiVersion, ObjectNode fieldSet) throws KubernetesCrudDispatcherException {
+    ObjectNode object = owned.deepCopy();
+    ObjectNode metadata = object.path("metadata").isObject() ? (ObjectNode) object.get("metadata")
+        : object.putObject("metadata");
+    checkTarget(JSON.createObjectNode(), object, at, object.path("kind").asText());
+    metadata.put("name", at.get(KubernetesAttributesExtractor.NAME));
+    if (at.get(KubernetesAttributesExtractor.NAMESPACE) != null) {
+      metadata.put("namespace", at.get(KubernetesAttributesExtractor.NAMESPACE));
+    }
+    metadata.put("uid", UUID.randomUUID().toString());
+    metadata.put("creationTimestamp", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
+    metadata.put("resourceVersion", String.valueOf(requestResourceVersion()));
+    metadata.put("generation", 1);
+    ManagedFields.record(object, manager, apiVersion, null, fieldSet);
+    String json = object.toString();
+    processEvent(rawPath, key, null, null, json);
+    return json(201, json);
+  }
+
+  private MockResponse patch(String rawPath, String path, String body, boolean strategic)
+      throws KubernetesCrudDispatcherException {
+    JsonNode patch = read(body);
+    Map<String, String> at = attributes(path);
+    boolean statusPath = isStatusPath(path, at);
+    AttributeSet key = getKey(rawPath);
+    lock.writeLock().lock();
+    try {
+      Map.Entry<AttributeSet, String> entry = findResource(key);
+      if (entry == null) {
+        throw notFound(patch.path("kind").asText(""), at);
+      }
+      ObjectNode current = (ObjectNode) asNode(entry);
+      checkTarget(current, patch, at, current.path("kind").asText());
+      ObjectNode merged = (ObjectNode) (strategic ? Merge.strategicMergePatch(current, patch)
+          : Merge.mergePatch(current, patch));
+      // The server owns these, whatever the patch says.
+      ObjectNode metadata = (ObjectNode) merged.get("metadata");
+      for (String field : List.of("name", "namespace", "uid", "resourceVersion", "creationTimestamp",
+          "generation")) {
+        setOrRemove(metadata, field, current.path("metadata").get(field));
+      }
+      ObjectNode updated = merged;
+      if (statusPath) {
+        updated = current.deepCopy();
+        setOrRemove(updated, "status", merged.get("status"));
+      } else if (statusIsSubresource(path, at)) {
+        setOrRemove(updated, "status", current.get("status"));
+      }
+      return update(rawPath, key, entry, current, updated, statusPath);
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  /**
+   * Stores {@code updated} in place of {@code current}. Nothing changed: no write, same resourceVersion, no watch
+   * event. Otherwise a new resourceVersion, and a new generation when anything outside metadata and status changed.
+   */
+  private MockResponse update(String rawPath, AttributeSet key, Map.Entry<AttributeSet, String> entry,
+      ObjectNode current, ObjectNode updated, boolean statusPath) {
+    if (updated.equals(current)) {
+      return json(200, entry.getValue());
+    }
+    ObjectNode metadata = (ObjectNode) updated.get("metadata");
+    if (!statusPath && KubernetesCrudPersistence.shouldIncreaseGeneration(current, updated)) {
+      metadata.put("generation", current.path("metadata").path("generation").asLong(0) + 1);
+    }
+    metadata.put("resourceVersion", String.valueOf(requestResourceVersion()));
+    String json = updated.toString();
+    boolean finalizersGone = !metadata.path("finalizers").isArray() || metadata.get("finalizers").isEmpty();
+    // Marked for deletion and the last finalizer removed: the object goes, as with the base class's patches.
+    processEvent(rawPath, key, entry.getKey(), null,
+        metadata.hasNonNull("deletionTimestamp") && finalizersGone ? null : json);
+    return json(200, json);
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  /** The name and namespace in the body must match the path; a resourceVersion in the body is a precondition. */
+  private static void checkTarget(JsonNode current, JsonNode body, Map<String, String> at, String kind)
+      throws KubernetesCrudDispatcherException {
+    String name = body.path("metadata").path("name").asText("");
+    String pathName = at.get(KubernetesAttributesExtractor.NAME);
+    if (!name.isEmpty() && !name.equals(pathName)) {
+      throw new KubernetesCrudDispatcherException("the name of the object (" + name
+          + ") does not match the name on the URL (" + pathName + ")", 400, kind);
+    }
+    String namespace = body.path("metadata").path("namespace").asText("");
+    String pathNamespace = at.get(KubernetesAttributesExtractor.NAMESPACE);
+    if (!namespace.isEmpty() && pathNamespace != null && !namespace.equals(pathNamespace)) {
+      throw new KubernetesCrudDispatcherException("the namespace of the object (" + namespace
+          + ") does not match the namespace on the URL (" + pathNamespace + ")", 400, kind);
+    }
+    String version = body.path("metadata").path("resourceVersion").asText("");
+    if (!version.isEmpty() && current.has("metadata")
+        && !version.equals(current.path("metadata").path("resourceVersion").asText())) {
+      throw new KubernetesCrudDispatcherException(String.format("Operation cannot be fulfilled on %s \"%s\": the "
+          + "object has been modified; please apply your changes to the latest version and try again",
+          at.get(KubernetesAttributesExtractor.PLURAL), pathName), 409, kind);
+    }
+  }
+
+  /** Whether {@code path} is the status subresource (an object may itself be named "status"). */
+  private static boolean isStatusPath(String path, Map<String, String> at) {
+    String name = at.get(KubernetesAttributesExtractor.NAME);
+    return name != null && path.endsWith("/" + name + "/status");
+  }
+
+  private static ObjectNode withoutServerFields(JsonNode object) {
+    ObjectNode copy = ((ObjectNode) object).deepCopy();
+    if (copy.path("metadata").isObject()) {
+      ((ObjectNode) copy.get("metadata")).remove(SERVER_METADATA);
+    }
+    return copy;
+  }
+
+  private boolean statusIsSubresource(String path, Map<String, String> at) {
+    boolean builtIn = Discovery.BUILT_IN.stream().anyMatch(r -> r.plural().equals(at.get("plural"))
+        && r.group().equals(Objects.requireNonNullElse(at.get(KubernetesAttributesExtractor.API), "")));
+    return builtIn ? BUILT_IN_WITH_STATUS.contains(at.get("plural")) : isStatusSubresourceEnabledForResource(path);
+  }
+
+  private Map<String, String> attributes(String path) {
+    return ((KubernetesAttributesExtractor) attributeExtractor).fromKubernetesPath(path);
+  }
+
+  private static KubernetesCrudDispatcherException notFound(String kind, Map<String, String> at) {
+    return new KubernetesCrudDispatcherException(at.get(KubernetesAttributesExtractor.PLURAL) + " \""
+        + at.get(KubernetesAttributesExtractor.NAME) + "\" not found", 404, kind);
+  }
+
+  private static void setOrRemove(ObjectNode object, String field, JsonNode value) {
+    if (value == null || value.isMissingNode()) {
+      object.remove(field);
+    } else {
+      object.set(field, value.deepCopy());
+    }
+  }
+
+  /** A JSON or YAML object (JSON is YAML, but the JSON parser is exact about JSON's types). */
+  private static JsonNode read(String body) throws KubernetesCrudDispatcherException {
+    try {
+      String text = body == null ? "" : body.trim();
+      JsonNode node = text.startsWith("{") ? JSON.readTree(text) : YAML.readTree(text);
+      if (node == null || !node.isObject()) {
+        throw new KubernetesCrudDispatcherException("the request body must be an object", 400);
+      }
+      return node;
+    } catch (JsonProcessingException e) {
+      throw new KubernetesCrudDispatcherException("cannot parse the request body: " + e.getOriginalMessage(), 400);
+    }
+  }
+
+  private static String mediaType(String contentType) {
+    if (contentType == null) {
+      return "";
+    }
+    int semicolon = contentType.indexOf(';');
+    return (semicolon < 0 ? contentType : contentType.substring(0, semicolon)).trim().toLowerCase(Locale.ROOT);
+  }
+
+  static String queryParam(String rawPath, String name) {
+    int question = rawPath.indexOf('?');
+    if (question < 0) {
+      return null;
+    }
+    for (String pair : rawPath.substring(question + 1).split("&")) {
+      int eq = pair.indexOf('=');
+      String key = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+      if (key.equals(name)) {
+        return eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+      }
+    }
+    return null;
+  }
+
+  private static MockResponse status(int code, String reason, String message) {
+    ObjectNode status = JSON.createObjectNode().put("kind", "Status").put("apiVersion", "v1")
+        .put("status", "Failure").put("reason", reason).put("message", message).put("code", code);
+    return json(code, status.toString());
+  }
+
+  private static MockResponse json(int code, String body) {
+    return new MockResponse().setResponseCode(code).setHeader("Content-Type", "application/json").setBody(body);
+  }
+}

@@ -1,0 +1,198 @@
+package dev.roundhouse.testing.apiserver;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** kubectl against the embedded server, when kubectl is installed. */
+class KubectlTest {
+
+  private static final Path KUBECTL = Path.of("/usr/bin/kubectl");
+
+  @TempDir
+  Path dir;
+  private EmbeddedApiServer server;
+  private Path kubeconfig;
+
+  @BeforeAll
+  static void needsKubectl() {
+    assumeTrue(Files.isExecutable(KUBECTL), "kubectl is not installed at " + KUBECTL);
+  }
+
+  @BeforeEach
+  void start() {
+    server = new EmbeddedApiServer().start();
+    kubeconfig = server.writeKubeconfig(dir.resolve("kubeconfig"));
+  }
+
+  @AfterEach
+  void stop() {
+    server.close();
+  }
+
+  @Test
+  void customResourcesWithPrinterColumns() throws IOException {
+    assertThat(kubectl("apply", "--validate=false", "-f", TestFiles.WIDGET_CRD.toString()))
+        .contains("customresourcedefinition.apiextensions.k8s.io/widgets.test.roundhouse.dev created");
+    assertThat(kubectl("get", "widgets")).contains("No resources found in default namespace.");
+
+    Path widget = write("widget.yaml", """
+        apiVersion: test.roundhouse.dev/v1
+        kind: Widget
+        metadata:
+          name: w1
+        spec:
+          port: 8080
+          backends:
+          - name: a
+            address: 10.0.0.1
+        """);
+    assertThat(kubectl("apply", "--validate=false", "-f", widget.toString()))
+        .contains("widget.test.roundhouse.dev/w1 created");
+    server.resetWriteCount();
+    assertThat(kubectl("apply", "--validate=false", "-f", widget.toString())).contains("w1 unchanged");
+    Files.writeString(widget, Files.readString(widget).replace("8080", "8081"));
+    assertThat(kubectl("apply", "--validate=false", "-f", widget.toString())).contains("w1 configured");
+    assertThat(server.writes()).extracting(Write::method, Write::contentType)
+        .containsExactly(org.assertj.core.groups.Tuple.tuple("PATCH", "application/merge-patch+json"));
+
+    server.client().resources(Widget.class).withName("w1").editStatus(w -> {
+      w.setStatus(new Widget.Status());
+      w.getStatus().setBackends(2);
+      w.getStatus().setConditions(List.of(new ConditionBuilder().withType("Ready").withStatus("True").build()));
+      return w;
+    });
+    List<String> table = kubectl("get", "widgets").lines().toList();
+    assertThat(table.get(0).split("\\s+")).containsExactly("NAME", "READY", "BACKENDS", "AGE");
+    assertThat(table.get(1).split("\\s+")).startsWith("w1", "True", "2");
+    assertThat(kubectl("get", "wg", "-o", "wide").lines().findFirst().orElseThrow().split("\\s+"))
+        .containsExactly("NAME", "READY", "BACKENDS", "PORT", "AGE");
+    assertThat(kubectl("get", "widget", "w1", "-o", "jsonpath={.spec.port}")).isEqualTo("8081");
+
+    assertThat(kubectl("delete", "widget", "w1")).contains("widget.test.roundhouse.dev \"w1\" deleted");
+    assertThat(server.client().resources(Widget.class).withName("w1").get()).isNull();
+  }
+
+  @Test
+  void configMapsApplyGetJsonpathAndDelete() throws IOException {
+    Path cm = write("cm.yaml", """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: settings
+          labels:
+            app: demo
+        data:
+          mode: round-robin
+        """);
+    assertThat(kubectl("apply", "--validate=false", "-f", cm.toString())).contains("configmap/settings created");
+    assertThat(kubectl("apply", "--validate=false", "-f", cm.toString())).contains("configmap/settings unchanged");
+    Files.writeString(cm, Files.readString(cm).replace("round-robin", "least-connections"));
+    assertThat(kubectl("apply", "--validate=false", "-f", cm.toString())).contains("configmap/settings configured");
+
+    assertThat(kubectl("get", "cm", "settings", "-o", "jsonpath={.data.mode}")).isEqualTo("least-connections");
+    assertThat(kubectl("get", "cm")).contains("settings");
+
+    assertThat(kubectl("delete", "cm", "settings")).contains("configmap \"settings\" deleted");
+    assertThat(server.client().configMaps().withName("settings").get()).isNull();
+  }
+
+  @Test
+  void reapplyingADeploymentMergesContainersByName() throws IOException {
+    Path deployment = write("deployment.yaml", """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: web
+        spec:
+          replicas: 1
+          selector:
+            matchLabels: {app: web}
+          template:
+            metadata:
+              labels: {app: web}
+            spec:
+              containers:
+              - name: app
+                image: nginx:1
+                ports:
+                - containerPort: 80
+              - name: sidecar
+                image: busybox
+        """);
+    kubectl("apply", "--validate=false", "-f", deployment.toString());
+    String changed = Files.readString(deployment).replace("nginx:1", "nginx:2");
+    Files.writeString(deployment, changed.substring(0, changed.indexOf("      - name: sidecar")));
+
+    assertThat(kubectl("apply", "--validate=false", "-f", deployment.toString()))
+        .contains("deployment.apps/web configured");
+
+    Deployment web = server.client().apps().deployments().withName("web").get();
+    assertThat(web.getSpec().getTemplate().getSpec().getContainers()).singleElement().satisfies(c -> {
+      assertThat(c.getImage()).isEqualTo("nginx:2");
+      assertThat(c.getPorts()).singleElement().satisfies(p -> assertThat(p.getContainerPort()).isEqualTo(80));
+    });
+  }
+
+  @Test
+  void serverSideApply() throws IOException {
+    Path cm = write("cm.yaml", """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: ssa
+        data:
+          a: "1"
+        """);
+    assertThat(kubectl("apply", "--server-side", "--validate=false", "-f", cm.toString()))
+        .contains("configmap/ssa serverside-applied");
+    assertThat(server.client().configMaps().withName("ssa").get().getMetadata().getManagedFields())
+        .singleElement().satisfies(e -> assertThat(e.getManager()).isEqualTo("kubectl"));
+  }
+
+  private Path write(String name, String content) throws IOException {
+    return Files.writeString(dir.resolve(name), content);
+  }
+
+  /** Runs kubectl against the server; fails on a non-zero exit or after 60 s. Returns stdout and stderr. */
+  private String kubectl(String... args) {
+    List<String> command = new ArrayList<>(List.of(KUBECTL.toString(), "--kubeconfig", kubeconfig.toString(),
+        "--cache-dir", dir.resolve("cache").toString(), "--request-timeout", "30s"));
+    command.addAll(List.of(args));
+    try {
+      Path output = Files.createTempFile(dir, "kubectl", ".out");
+      ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+          .redirectOutput(output.toFile());
+      builder.environment().remove("KUBECONFIG");
+      Process process = builder.start();
+      if (!process.waitFor(60, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+        throw new AssertionError("kubectl timed out: " + command);
+      }
+      String text = Files.readString(output, StandardCharsets.UTF_8);
+      assertThat(process.exitValue()).as("kubectl %s:%n%s", String.join(" ", args), text).isZero();
+      return text;
+    } catch (IOException e) {
+      throw new AssertionError(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+}

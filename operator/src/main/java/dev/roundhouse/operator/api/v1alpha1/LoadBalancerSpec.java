@@ -1,0 +1,141 @@
+package dev.roundhouse.operator.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Size;
+import io.fabric8.generator.annotation.ValidationRule;
+import io.fabric8.kubernetes.api.model.ResourceRequirements;
+
+import java.util.List;
+
+@JsonInclude(JsonInclude.Include.NON_NULL)
+@ValidationRule(value = "has(self.backends) != has(self.serviceRef)",
+        message = "set exactly one of spec.backends and spec.serviceRef")
+@ValidationRule(value = "!has(self.port) || self.port != 9090",
+        message = "spec.port 9090 is the proxies' metrics port; choose another")
+public class LoadBalancerSpec {
+
+    @JsonPropertyDescription("Fixed backends: URLs with weights. Exactly one of backends and serviceRef.")
+    @Size(min = 1, max = 1000)
+    private List<BackendSpec> backends;
+
+    @JsonPropertyDescription("A Service in the same namespace whose ready endpoints form the pool (through its EndpointSlices).")
+    private ServiceRefSpec serviceRef;
+
+    @JsonPropertyDescription("Number of proxy pods.")
+    @Default("2")
+    @Min(0)
+    @Max(100)
+    private Integer replicas = 2;
+
+    @JsonPropertyDescription("Port the proxies and the Service listen on.")
+    @Default("8080")
+    @Min(1)
+    @Max(65535)
+    private Integer port = 8080;
+
+    @JsonPropertyDescription("Proxy image; the operator's PROXY_IMAGE when empty.")
+    @Pattern("^\\S+$")
+    private String image;
+
+    private HealthCheckSpec healthCheck;
+    private CircuitBreakerSpec circuitBreaker;
+    private TimeoutsSpec timeouts;
+    private ServiceSpec service;
+    private MetricsSpec metrics;
+
+    @JsonPropertyDescription("Resources of each proxy container; requests default to 100m CPU and 128Mi memory.")
+    private ResourceRequirements resources;
+
+    public List<BackendSpec> getBackends() {
+        return backends;
+    }
+
+    public void setBackends(List<BackendSpec> backends) {
+        this.backends = backends;
+    }
+
+    public ServiceRefSpec getServiceRef() {
+        return serviceRef;
+    }
+
+    public void setServiceRef(ServiceRefSpec serviceRef) {
+        this.serviceRef = serviceRef;
+    }
+
+    public Integer getReplicas() {
+        return replicas;
+    }
+
+    public void setReplicas(Integer replicas) {
+        this.replicas = replicas;
+    }
+
+    public Integer getPort() {
+        return port;
+    }
+
+    public void setPort(Integer port) {
+        this.port = port;
+    }
+
+    public String getImage() {
+        return image;
+    }
+
+    public void setImage(String image) {
+        this.image = image;
+    }
+
+    public HealthCheckSpec getHealthCheck() {
+        return healthCheck;
+    }
+
+    public void setHealthCheck(HealthCheckSpec healthCheck) {
+        this.healthCheck = healthCheck;
+    }
+
+    public CircuitBreakerSpec getCircuitBreaker() {
+        return circuitBreaker;
+    }
+
+    public void setCircuitBreaker(CircuitBreakerSpec circuitBreaker) {
+        this.circuitBreaker = circuitBreaker;
+    }
+
+    public TimeoutsSpec getTimeouts() {
+        return timeouts;
+    }
+
+    public void setTimeouts(TimeoutsSpec timeouts) {
+        this.timeouts = timeouts;
+    }
+
+    public ServiceSpec getService() {
+        return service;
+    }
+
+    public void setService(ServiceSpec service) {
+        this.service = service;
+    }
+
+    public MetricsSpec getMetrics() {
+        return metrics;
+    }
+
+    public void setMetrics(MetricsSpec metrics) {
+        this.metrics = metrics;
+    }
+
+    public ResourceRequirements getResources() {
+        return resources;
+    }
+
+    public void setResources(ResourceRequirements resources) {
+        this.resources = resources;
+    }
+}

@@ -1,0 +1,71 @@
+package dev.roundhouse.operator.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.kubernetes.api.model.Condition;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class LoadBalancerStatus {
+
+    @JsonPropertyDescription("The metadata.generation this status describes.")
+    private Long observedGeneration;
+
+    @JsonPropertyDescription("Ready, Progressing and Degraded, with reason and message.")
+    private List<Condition> conditions = new ArrayList<>();
+
+    @JsonPropertyDescription("Backends in the pool document the proxies serve.")
+    private Integer backends;
+
+    @JsonPropertyDescription("Proxy pods ready to serve.")
+    private Integer readyReplicas;
+
+    public Long getObservedGeneration() {
+        return observedGeneration;
+    }
+
+    public void setObservedGeneration(Long observedGeneration) {
+        this.observedGeneration = observedGeneration;
+    }
+
+    public List<Condition> getConditions() {
+        return conditions;
+    }
+
+    public void setConditions(List<Condition> conditions) {
+        this.conditions = conditions;
+    }
+
+    public Integer getBackends() {
+        return backends;
+    }
+
+    public void setBackends(Integer backends) {
+        this.backends = backends;
+    }
+
+    public Integer getReadyReplicas() {
+        return readyReplicas;
+    }
+
+    public void setReadyReplicas(Integer readyReplicas) {
+        this.readyReplicas = readyReplicas;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof LoadBalancerStatus s
+                && Objects.equals(observedGeneration, s.observedGeneration)
+                && Objects.equals(conditions, s.conditions)
+                && Objects.equals(backends, s.backends)
+                && Objects.equals(readyReplicas, s.readyReplicas);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(observedGeneration, conditions, backends, readyReplicas);
+    }
+}

@@ -1,0 +1,187 @@
+package dev.roundhouse.operator.model;
+
+import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
+import dev.roundhouse.operator.api.v1alpha1.LoadBalancerSpec;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.ContainerPortBuilder;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.EnvVarBuilder;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.Probe;
+import io.fabric8.kubernetes.api.model.ProbeBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.ResourceRequirements;
+import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+
+/**
+ * The proxy Deployment of a LoadBalancer.
+ *
+ * <p>Design rule: nothing here depends on the backends (no pool hash, no backend count). The proxies watch their
+ * ConfigMap and swap the pool in place, so a backend change must never roll the pods; only what the pods
+ * themselves run with (image, replicas, port, resources) changes this object.
+ *
+ * <p>Fields the API server would default are written out, so that a comparison of desired and actual objects
+ * (JOSDK's matcher, Argo CD, Flux) finds nothing to change on an unchanged LoadBalancer.
+ */
+public final class ProxyDeployments {
+
+    static final int DEFAULT_REPLICAS = 2;
+    static final int DEFAULT_PORT = 8080;
+    /** The image's non-root user and group. */
+    static final long PROXY_UID = 10001L;
+    /** The proxy drains for up to SHUTDOWN_TIMEOUT (30 s); the rest is margin before SIGKILL. */
+    static final long TERMINATION_GRACE_SECONDS = 40L;
+    static final String SHUTDOWN_TIMEOUT = "30s";
+    static final String CONTAINER_NAME = "proxy";
+
+    private ProxyDeployments() {
+    }
+
+    public static Deployment desired(LoadBalancer lb, String defaultImage) {
+        LoadBalancerSpec spec = lb.getSpec();
+        Map<String, String> podAnnotations = new TreeMap<>(Map.of(
+                "prometheus.io/scrape", "true",
+                "prometheus.io/port", String.valueOf(Names.METRICS_PORT),
+                "prometheus.io/path", "/metrics"));
+        // No owner reference here: JOSDK adds it to dependents.
+        return new DeploymentBuilder()
+                .withNewMetadata()
+                    .withName(Names.deployment(lb))
+                    .withNamespace(lb.getMetadata().getNamespace())
+                    .withLabels(Labels.all(lb))
+                .endMetadata()
+                .withNewSpec()
+                    .withReplicas(Objects.requireNonNullElse(spec.getReplicas(), DEFAULT_REPLICAS))
+                    .withNewSelector().withMatchLabels(Labels.selector(lb)).endSelector()
+                    // Zero-downtime rollouts: a new pod must be ready before an old one goes.
+                    .withNewStrategy()
+                        .withType("RollingUpdate")
+                        .withNewRollingUpdate()
+                            .withMaxUnavailable(new IntOrString(0))
+                            .withMaxSurge(new IntOrString(1))
+                        .endRollingUpdate()
+                    .endStrategy()
+                    .withRevisionHistoryLimit(10)
+                    .withProgressDeadlineSeconds(600)
+                    .withNewTemplate()
+                        .withNewMetadata()
+                            .withLabels(Labels.all(lb))
+                            .withAnnotations(podAnnotations)
+                        .endMetadata()
+                        .withNewSpec()
+                            .withServiceAccountName(Names.serviceAccount(lb))
+                            // The proxy reads and watches its ConfigMap through the API.
+                            .withAutomountServiceAccountToken(true)
+                            // The proxy takes its settings from the environment; keep the namespace's Services
+                            // out of it (a Service named "metrics" would bring METRICS_PORT=tcp://...).
+                            .withEnableServiceLinks(false)
+                            .withNewSecurityContext()
+                                .withRunAsNonRoot(true)
+                                .withRunAsUser(PROXY_UID)
+                                .withRunAsGroup(PROXY_UID)
+                                .withFsGroup(PROXY_UID)
+                                .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
+                            .endSecurityContext()
+                            .withTerminationGracePeriodSeconds(TERMINATION_GRACE_SECONDS)
+                            .withRestartPolicy("Always")
+                            .withDnsPolicy("ClusterFirst")
+                            .withSchedulerName("default-scheduler")
+                            .withContainers(container(lb, defaultImage))
+                            // The JVM needs a writable /tmp under a read-only root filesystem.
+                            .addNewVolume().withName("tmp").withNewEmptyDir().endEmptyDir().endVolume()
+                        .endSpec()
+                    .endTemplate()
+                .endSpec()
+                .build();
+    }
+
+    /** The port the proxies and the Service listen on. */
+    static int port(LoadBalancerSpec spec) {
+        return Objects.requireNonNullElse(spec.getPort(), DEFAULT_PORT);
+    }
+
+    private static Container container(LoadBalancer lb, String defaultImage) {
+        LoadBalancerSpec spec = lb.getSpec();
+        String image = spec.getImage() == null || spec.getImage().isBlank() ? defaultImage : spec.getImage();
+        return new ContainerBuilder()
+                .withName(CONTAINER_NAME)
+                .withImage(Objects.requireNonNull(image, "no image: spec.image and the default image are both empty"))
+                .withImagePullPolicy("IfNotPresent")
+                .withPorts(
+                        new ContainerPortBuilder().withName(Names.HTTP_PORT_NAME)
+                                .withContainerPort(port(spec)).withProtocol("TCP").build(),
+                        new ContainerPortBuilder().withName(Names.METRICS_PORT_NAME)
+                                .withContainerPort(Names.METRICS_PORT).withProtocol("TCP").build())
+                .withEnv(env(lb))
+                .withLivenessProbe(probe("/healthz", 10, 3))
+                .withReadinessProbe(probe("/readyz", 5, 2))
+                .withNewSecurityContext()
+                    .withAllowPrivilegeEscalation(false)
+                    .withReadOnlyRootFilesystem(true)
+                    .withRunAsNonRoot(true)
+                    .withNewCapabilities().withDrop("ALL").endCapabilities()
+                .endSecurityContext()
+                .withResources(resources(spec))
+                .addNewVolumeMount().withName("tmp").withMountPath("/tmp").endVolumeMount()
+                .withTerminationMessagePath("/dev/termination-log")
+                .withTerminationMessagePolicy("File")
+                .build();
+    }
+
+    /** The proxy's settings (see ProxySettings), sorted by name so the list is stable. */
+    private static List<EnvVar> env(LoadBalancer lb) {
+        return Stream.of(
+                        env("LOG_FORMAT", "json"),
+                        env("LOG_LEVEL", "info"),
+                        env("METRICS_PORT", String.valueOf(Names.METRICS_PORT)),
+                        new EnvVarBuilder().withName("POD_NAMESPACE")
+                                .withNewValueFrom()
+                                    .withNewFieldRef().withApiVersion("v1").withFieldPath("metadata.namespace").endFieldRef()
+                                .endValueFrom()
+                                .build(),
+                        env("POOL_CONFIGMAP", Names.poolConfigMap(lb)),
+                        env("PORT", String.valueOf(port(lb.getSpec()))),
+                        env("SHUTDOWN_TIMEOUT", SHUTDOWN_TIMEOUT))
+                .sorted(Comparator.comparing(EnvVar::getName))
+                .toList();
+    }
+
+    private static EnvVar env(String name, String value) {
+        return new EnvVarBuilder().withName(name).withValue(value).build();
+    }
+
+    private static Probe probe(String path, int periodSeconds, int failureThreshold) {
+        return new ProbeBuilder()
+                .withNewHttpGet()
+                    .withPath(path)
+                    .withPort(new IntOrString(Names.METRICS_PORT_NAME))
+                    .withScheme("HTTP")
+                .endHttpGet()
+                .withPeriodSeconds(periodSeconds)
+                .withFailureThreshold(failureThreshold)
+                .withTimeoutSeconds(2)
+                .withSuccessThreshold(1)
+                .build();
+    }
+
+    private static ResourceRequirements resources(LoadBalancerSpec spec) {
+        if (spec.getResources() != null) {
+            // A copy, so that nothing done to the Deployment can reach back into the LoadBalancer.
+            return new ResourceRequirementsBuilder(spec.getResources()).build();
+        }
+        return new ResourceRequirementsBuilder()
+                .addToRequests("cpu", new Quantity("100m"))
+                .addToRequests("memory", new Quantity("128Mi"))
+                .addToLimits("memory", new Quantity("256Mi"))
+                .build();
+    }
+}

@@ -1,0 +1,60 @@
+package dev.roundhouse.operator.reconciler;
+
+import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
+import dev.roundhouse.operator.api.v1alpha1.ServiceRefSpec;
+import dev.roundhouse.operator.model.PoolDocuments;
+import dev.roundhouse.poolformat.InvalidPoolDocumentException;
+import dev.roundhouse.poolformat.PoolDocument;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+
+import java.util.List;
+
+/**
+ * The pool a LoadBalancer asks for right now: its fixed backends, or the ready endpoints of the
+ * Service it names, read from the operator's informer caches (no API calls). A problem the schema
+ * cannot catch comes back as a reason and message for the status instead of a document.
+ */
+public record PoolResolution(PoolDocument document, String text, String problemReason, String problemMessage) {
+
+    public String problem() {
+        return problemReason;
+    }
+
+    static PoolResolution problem(String reason, String message) {
+        return new PoolResolution(null, null, reason, message);
+    }
+
+    @SuppressWarnings("unchecked")
+    public static PoolResolution of(LoadBalancer lb, Context<LoadBalancer> context) {
+        List<PoolDocument.BackendEntry> discovered = List.of();
+        ServiceRefSpec ref = lb.getSpec().getServiceRef();
+        if (ref != null) {
+            String namespace = lb.getMetadata().getNamespace();
+            Service service = context.getSecondaryResource(Service.class, LoadBalancerReconciler.BACKEND_SERVICES)
+                    .orElse(null);
+            if (service == null) {
+                return problem("ServiceNotFound", "Service " + namespace + "/" + ref.getName()
+                        + " named in spec.serviceRef does not exist");
+            }
+            if (service.getSpec().getPorts().stream().noneMatch(p -> p.getPort().equals(ref.getPort()))) {
+                return problem("ServicePortNotFound", "Service " + namespace + "/" + ref.getName()
+                        + " has no port " + ref.getPort());
+            }
+            var slices = (InformerEventSource<EndpointSlice, LoadBalancer>) context.eventSourceRetriever()
+                    .getEventSourceFor(EndpointSlice.class, LoadBalancerReconciler.ENDPOINT_SLICES);
+            List<EndpointSlice> ofService = slices.list(namespace,
+                    s -> ref.getName().equals(LoadBalancerReconciler.serviceNameOf(s))).toList();
+            discovered = PoolDocuments.fromEndpointSlices(service, ref.getPort(),
+                    ref.getScheme() == null ? "http" : ref.getScheme(), ofService);
+        }
+        try {
+            PoolDocument document = PoolDocuments.fromSpec(lb.getSpec(), discovered);
+            return new PoolResolution(document, PoolDocuments.render(document), null, null);
+        } catch (InvalidPoolDocumentException e) {
+            return problem("InvalidSpec", String.join("; ", e.problems()));
+        }
+    }
+}

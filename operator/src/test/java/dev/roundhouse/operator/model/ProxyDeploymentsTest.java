@@ -1,0 +1,234 @@
+package dev.roundhouse.operator.model;
+
+import static dev.roundhouse.operator.model.TestLoadBalancers.backend;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.entry;
+import static org.assertj.core.api.Assertions.tuple;
+
+import dev.roundhouse.operator.api.v1alpha1.CircuitBreakerSpec;
+import dev.roundhouse.operator.api.v1alpha1.HealthCheckSpec;
+import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
+import dev.roundhouse.operator.api.v1alpha1.ServiceRefSpec;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.Probe;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.Test;
+
+class ProxyDeploymentsTest {
+
+    private static final String DEFAULT_IMAGE = "ghcr.io/roundhouse/proxy:0.1.0";
+
+    private final LoadBalancer lb = TestLoadBalancers.web();
+
+    @Test
+    void metadataAndSelector() {
+        Deployment d = ProxyDeployments.desired(lb, DEFAULT_IMAGE);
+
+        assertThat(d.getApiVersion()).isEqualTo("apps/v1");
+        assertThat(d.getKind()).isEqualTo("Deployment");
+        assertThat(d.getMetadata().getName()).isEqualTo("web-proxy");
+        assertThat(d.getMetadata().getNamespace()).isEqualTo("shop");
+        assertThat(d.getMetadata().getLabels()).isEqualTo(Labels.all(lb));
+        assertThat(d.getMetadata().getOwnerReferences()).isNullOrEmpty();
+        assertThat(d.getSpec().getSelector().getMatchLabels()).isEqualTo(Labels.selector(lb));
+        assertThat(d.getSpec().getTemplate().getMetadata().getLabels()).isEqualTo(Labels.all(lb));
+        assertThat(d.getSpec().getTemplate().getMetadata().getAnnotations()).containsExactly(
+                entry("prometheus.io/path", "/metrics"),
+                entry("prometheus.io/port", "9090"),
+                entry("prometheus.io/scrape", "true"));
+    }
+
+    @Test
+    void rolloutSettingsAreExplicit() {
+        Deployment d = ProxyDeployments.desired(lb, DEFAULT_IMAGE);
+
+        assertThat(d.getSpec().getReplicas()).isEqualTo(2);
+        assertThat(d.getSpec().getStrategy().getType()).isEqualTo("RollingUpdate");
+        assertThat(d.getSpec().getStrategy().getRollingUpdate().getMaxUnavailable()).isEqualTo(new IntOrString(0));
+        assertThat(d.getSpec().getStrategy().getRollingUpdate().getMaxSurge()).isEqualTo(new IntOrString(1));
+        assertThat(d.getSpec().getRevisionHistoryLimit()).isEqualTo(10);
+        assertThat(d.getSpec().getProgressDeadlineSeconds()).isEqualTo(600);
+    }
+
+    @Test
+    void podSpec() {
+        PodSpec pod = ProxyDeployments.desired(lb, DEFAULT_IMAGE).getSpec().getTemplate().getSpec();
+
+        assertThat(pod.getServiceAccountName()).isEqualTo("web-proxy");
+        assertThat(pod.getAutomountServiceAccountToken()).isTrue();
+        assertThat(pod.getEnableServiceLinks()).isFalse();
+        assertThat(pod.getTerminationGracePeriodSeconds()).isEqualTo(40L);
+        assertThat(pod.getRestartPolicy()).isEqualTo("Always");
+        assertThat(pod.getDnsPolicy()).isEqualTo("ClusterFirst");
+        assertThat(pod.getSchedulerName()).isEqualTo("default-scheduler");
+        assertThat(pod.getSecurityContext().getRunAsNonRoot()).isTrue();
+        assertThat(pod.getSecurityContext().getRunAsUser()).isEqualTo(10001L);
+        assertThat(pod.getSecurityContext().getRunAsGroup()).isEqualTo(10001L);
+        assertThat(pod.getSecurityContext().getFsGroup()).isEqualTo(10001L);
+        assertThat(pod.getSecurityContext().getSeccompProfile().getType()).isEqualTo("RuntimeDefault");
+        assertThat(pod.getVolumes()).singleElement().satisfies(v -> {
+            assertThat(v.getName()).isEqualTo("tmp");
+            assertThat(v.getEmptyDir()).isNotNull();
+        });
+        assertThat(pod.getContainers()).hasSize(1);
+    }
+
+    @Test
+    void container() {
+        Container c = container(lb);
+
+        assertThat(c.getName()).isEqualTo("proxy");
+        assertThat(c.getImage()).isEqualTo(DEFAULT_IMAGE);
+        assertThat(c.getImagePullPolicy()).isEqualTo("IfNotPresent");
+        assertThat(c.getPorts()).extracting("name", "containerPort", "protocol")
+                .containsExactly(
+                        tuple("http", 8080, "TCP"),
+                        tuple("metrics", 9090, "TCP"));
+        assertThat(c.getLifecycle()).isNull();
+        assertThat(c.getVolumeMounts()).singleElement().satisfies(m -> {
+            assertThat(m.getName()).isEqualTo("tmp");
+            assertThat(m.getMountPath()).isEqualTo("/tmp");
+        });
+        assertThat(c.getSecurityContext().getAllowPrivilegeEscalation()).isFalse();
+        assertThat(c.getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
+        assertThat(c.getSecurityContext().getRunAsNonRoot()).isTrue();
+        assertThat(c.getSecurityContext().getCapabilities().getDrop()).containsExactly("ALL");
+        assertThat(c.getSecurityContext().getCapabilities().getAdd()).isNullOrEmpty();
+    }
+
+    @Test
+    void environmentIsSortedByName() {
+        Container c = container(lb);
+
+        assertThat(c.getEnv()).extracting(EnvVar::getName).containsExactly(
+                "LOG_FORMAT", "LOG_LEVEL", "METRICS_PORT", "POD_NAMESPACE", "POOL_CONFIGMAP", "PORT", "SHUTDOWN_TIMEOUT");
+        assertThat(c.getEnv()).filteredOn(e -> e.getValue() != null)
+                .extracting(EnvVar::getName, EnvVar::getValue)
+                .containsExactly(
+                        tuple("LOG_FORMAT", "json"),
+                        tuple("LOG_LEVEL", "info"),
+                        tuple("METRICS_PORT", "9090"),
+                        tuple("POOL_CONFIGMAP", "web-pool"),
+                        tuple("PORT", "8080"),
+                        tuple("SHUTDOWN_TIMEOUT", "30s"));
+        EnvVar namespace = c.getEnv().get(3);
+        assertThat(namespace.getValue()).isNull();
+        assertThat(namespace.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("metadata.namespace");
+    }
+
+    @Test
+    void probesUseTheMetricsPort() {
+        Container c = container(lb);
+
+        assertProbe(c.getLivenessProbe(), "/healthz", 10, 3);
+        assertProbe(c.getReadinessProbe(), "/readyz", 5, 2);
+    }
+
+    @Test
+    void defaultResources() {
+        Container c = container(lb);
+
+        assertThat(c.getResources().getRequests()).containsOnly(
+                entry("cpu", new Quantity("100m")), entry("memory", new Quantity("128Mi")));
+        assertThat(c.getResources().getLimits()).containsOnly(entry("memory", new Quantity("256Mi")));
+    }
+
+    @Test
+    void specSettingsWin() {
+        lb.getSpec().setImage("registry.example/proxy:custom");
+        lb.getSpec().setReplicas(5);
+        lb.getSpec().setPort(80);
+        lb.getSpec().setResources(new ResourceRequirementsBuilder()
+                .addToRequests("cpu", new Quantity("1")).build());
+
+        Deployment d = ProxyDeployments.desired(lb, DEFAULT_IMAGE);
+        Container c = d.getSpec().getTemplate().getSpec().getContainers().get(0);
+
+        assertThat(d.getSpec().getReplicas()).isEqualTo(5);
+        assertThat(c.getImage()).isEqualTo("registry.example/proxy:custom");
+        assertThat(c.getPorts().get(0).getContainerPort()).isEqualTo(80);
+        assertThat(c.getEnv()).contains(new EnvVar("PORT", "80", null));
+        assertThat(c.getResources().getRequests()).containsOnly(entry("cpu", new Quantity("1")));
+        assertThat(c.getResources().getLimits()).isNullOrEmpty();
+        // A copy: editing the Deployment does not edit the LoadBalancer.
+        assertThat(c.getResources()).isNotSameAs(lb.getSpec().getResources());
+    }
+
+    @Test
+    void nullReplicasAndPortFallBackToDefaults() {
+        lb.getSpec().setReplicas(null);
+        lb.getSpec().setPort(null);
+
+        Deployment d = ProxyDeployments.desired(lb, DEFAULT_IMAGE);
+
+        assertThat(d.getSpec().getReplicas()).isEqualTo(2);
+        assertThat(d.getSpec().getTemplate().getSpec().getContainers().get(0).getPorts().get(0).getContainerPort())
+                .isEqualTo(8080);
+    }
+
+    @Test
+    void poolChangesLeaveTheDeploymentAlone() {
+        LoadBalancer other = TestLoadBalancers.named("web", backend("http://10.9.9.9:80", 7));
+        HealthCheckSpec health = new HealthCheckSpec();
+        health.setInterval("5s");
+        other.getSpec().setHealthCheck(health);
+        other.getSpec().setCircuitBreaker(new CircuitBreakerSpec());
+        LoadBalancer discovering = TestLoadBalancers.named("web");
+        discovering.getSpec().setBackends(null);
+        ServiceRefSpec ref = new ServiceRefSpec();
+        ref.setName("api");
+        ref.setPort(80);
+        discovering.getSpec().setServiceRef(ref);
+
+        String yaml = yaml(lb);
+        assertThat(yaml(other)).isEqualTo(yaml);
+        assertThat(yaml(discovering)).isEqualTo(yaml);
+    }
+
+    @Test
+    void whatThePodsRunWithChangesTheDeployment() {
+        String base = yaml(TestLoadBalancers.web());
+
+        assertThat(yaml(changed(lb -> lb.getSpec().setImage("registry.example/proxy:2")))).isNotEqualTo(base);
+        assertThat(yaml(changed(lb -> lb.getSpec().setReplicas(3)))).isNotEqualTo(base);
+        assertThat(yaml(changed(lb -> lb.getSpec().setPort(8081)))).isNotEqualTo(base);
+        assertThat(yaml(changed(lb -> lb.getSpec().setResources(new ResourceRequirementsBuilder()
+                .addToRequests("cpu", new Quantity("250m")).build())))).isNotEqualTo(base);
+    }
+
+    @Test
+    void sameInputSameText() {
+        assertThat(yaml(TestLoadBalancers.web())).isEqualTo(yaml(TestLoadBalancers.web()));
+    }
+
+    private static LoadBalancer changed(Consumer<LoadBalancer> change) {
+        LoadBalancer lb = TestLoadBalancers.web();
+        change.accept(lb);
+        return lb;
+    }
+
+    private static String yaml(LoadBalancer lb) {
+        return Serialization.asYaml(ProxyDeployments.desired(lb, DEFAULT_IMAGE));
+    }
+
+    private static Container container(LoadBalancer lb) {
+        return ProxyDeployments.desired(lb, DEFAULT_IMAGE).getSpec().getTemplate().getSpec().getContainers().get(0);
+    }
+
+    private static void assertProbe(Probe probe, String path, int period, int failures) {
+        assertThat(probe.getHttpGet().getPath()).isEqualTo(path);
+        assertThat(probe.getHttpGet().getPort()).isEqualTo(new IntOrString("metrics"));
+        assertThat(probe.getHttpGet().getScheme()).isEqualTo("HTTP");
+        assertThat(probe.getPeriodSeconds()).isEqualTo(period);
+        assertThat(probe.getFailureThreshold()).isEqualTo(failures);
+        assertThat(probe.getTimeoutSeconds()).isEqualTo(2);
+        assertThat(probe.getSuccessThreshold()).isEqualTo(1);
+    }
+}

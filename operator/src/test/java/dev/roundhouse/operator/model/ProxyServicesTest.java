@@ -1,0 +1,72 @@
+package dev.roundhouse.operator.model;
+
+import static dev.roundhouse.operator.model.TestLoadBalancers.assertOwnMetadata;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.entry;
+import static org.assertj.core.api.Assertions.tuple;
+
+import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
+import dev.roundhouse.operator.api.v1alpha1.ServiceSpec;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServicePort;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class ProxyServicesTest {
+
+    private final LoadBalancer lb = TestLoadBalancers.web();
+
+    @Test
+    void defaultService() {
+        Service service = ProxyServices.desired(lb);
+
+        assertOwnMetadata(service, lb, "web");
+        assertThat(service.getMetadata().getLabels()).containsExactlyEntriesOf(Labels.all(lb));
+        assertThat(service.getMetadata().getAnnotations()).isNullOrEmpty();
+        assertThat(service.getSpec().getType()).isEqualTo("ClusterIP");
+        assertThat(service.getSpec().getSelector()).isEqualTo(Labels.selector(lb));
+        assertThat(service.getSpec().getPorts())
+                .extracting(ServicePort::getName, ServicePort::getPort, ServicePort::getTargetPort,
+                        ServicePort::getProtocol)
+                .containsExactly(
+                        tuple("http", 8080, new IntOrString("http"), "TCP"),
+                        tuple("metrics", 9090, new IntOrString("metrics"), "TCP"));
+        assertThat(service.getSpec().getSessionAffinity()).isEqualTo("None");
+        assertThat(service.getSpec().getInternalTrafficPolicy()).isEqualTo("Cluster");
+        // The API server refuses externalTrafficPolicy on a ClusterIP Service.
+        assertThat(service.getSpec().getExternalTrafficPolicy()).isNull();
+        // The API server allocates these; writing them would fight it.
+        assertThat(service.getSpec().getClusterIP()).isNull();
+        assertThat(service.getSpec().getPorts()).allSatisfy(p -> assertThat(p.getNodePort()).isNull());
+    }
+
+    @Test
+    void typePortAndAnnotationsFromTheSpec() {
+        ServiceSpec spec = new ServiceSpec();
+        spec.setType("LoadBalancer");
+        spec.setAnnotations(Map.of("service.beta.kubernetes.io/aws-load-balancer-type", "nlb",
+                "a.example/first", "1"));
+        lb.getSpec().setService(spec);
+        lb.getSpec().setPort(80);
+
+        Service service = ProxyServices.desired(lb);
+
+        assertThat(service.getSpec().getType()).isEqualTo("LoadBalancer");
+        assertThat(service.getSpec().getExternalTrafficPolicy()).isEqualTo("Cluster");
+        assertThat(service.getMetadata().getAnnotations()).containsExactly(
+                entry("a.example/first", "1"),
+                entry("service.beta.kubernetes.io/aws-load-balancer-type", "nlb"));
+        assertThat(service.getSpec().getPorts().get(0).getPort()).isEqualTo(80);
+    }
+
+    @Test
+    void selectsThePodsOfTheDeployment() {
+        var template = ProxyDeployments.desired(lb, "proxy:1").getSpec().getTemplate();
+
+        assertThat(template.getMetadata().getLabels())
+                .containsAllEntriesOf(ProxyServices.desired(lb).getSpec().getSelector());
+        assertThat(template.getSpec().getContainers().get(0).getPorts()).extracting("name")
+                .containsExactly(Names.HTTP_PORT_NAME, Names.METRICS_PORT_NAME);
+    }
+}

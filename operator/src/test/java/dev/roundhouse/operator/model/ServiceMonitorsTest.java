@@ -1,0 +1,67 @@
+package dev.roundhouse.operator.model;
+
+import static dev.roundhouse.operator.model.TestLoadBalancers.assertOwnMetadata;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
+
+import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
+import dev.roundhouse.operator.api.v1alpha1.MetricsSpec;
+import dev.roundhouse.operator.api.v1alpha1.ServiceMonitorSpec;
+import io.fabric8.kubernetes.api.model.ServicePort;
+import io.fabric8.openshift.api.model.monitoring.v1.Endpoint;
+import io.fabric8.openshift.api.model.monitoring.v1.ServiceMonitor;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+
+class ServiceMonitorsTest {
+
+    private final LoadBalancer lb = TestLoadBalancers.web();
+
+    @Test
+    void defaults() {
+        ServiceMonitor monitor = ServiceMonitors.desired(lb);
+
+        assertThat(monitor.getApiVersion()).isEqualTo("monitoring.coreos.com/v1");
+        assertThat(monitor.getKind()).isEqualTo("ServiceMonitor");
+        assertOwnMetadata(monitor, lb, "web");
+        assertThat(monitor.getMetadata().getLabels()).containsExactlyEntriesOf(Labels.all(lb));
+        assertThat(monitor.getSpec().getSelector().getMatchLabels()).isEqualTo(Labels.selector(lb));
+        assertThat(monitor.getSpec().getEndpoints())
+                .extracting(Endpoint::getPort, Endpoint::getPath, Endpoint::getInterval)
+                .containsExactly(tuple("metrics", "/metrics", "30s"));
+        assertThat(ServiceMonitors.enabled(lb)).isFalse();
+    }
+
+    @Test
+    void intervalAndExtraLabelsFromTheSpecButOurLabelsWin() {
+        ServiceMonitorSpec settings = new ServiceMonitorSpec();
+        settings.setEnabled(true);
+        settings.setInterval("15s");
+        settings.setLabels(Map.of("release", "kube-prometheus", "app.kubernetes.io/instance", "spoof"));
+        MetricsSpec metrics = new MetricsSpec();
+        metrics.setServiceMonitor(settings);
+        lb.getSpec().setMetrics(metrics);
+
+        ServiceMonitor monitor = ServiceMonitors.desired(lb);
+
+        Map<String, String> expected = new TreeMap<>(Labels.all(lb));
+        expected.put("release", "kube-prometheus");
+        assertThat(monitor.getMetadata().getLabels()).containsExactlyEntriesOf(expected);
+        assertThat(monitor.getSpec().getEndpoints().get(0).getInterval()).isEqualTo("15s");
+        assertThat(ServiceMonitors.enabled(lb)).isTrue();
+    }
+
+    @Test
+    void scrapesTheMetricsPortOfThisLoadBalancersService() {
+        var service = ProxyServices.desired(lb);
+        ServiceMonitor monitor = ServiceMonitors.desired(lb);
+
+        assertThat(service.getMetadata().getLabels()).containsAllEntriesOf(monitor.getSpec().getSelector().getMatchLabels());
+        assertThat(service.getSpec().getPorts()).extracting(ServicePort::getName)
+                .contains(monitor.getSpec().getEndpoints().get(0).getPort());
+        // Another LoadBalancer's Service does not match.
+        assertThat(ProxyServices.desired(TestLoadBalancers.named("api")).getMetadata().getLabels())
+                .doesNotContainEntry(Labels.INSTANCE, "web");
+    }
+}

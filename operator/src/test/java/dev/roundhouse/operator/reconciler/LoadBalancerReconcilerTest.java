@@ -1,0 +1,337 @@
+package dev.roundhouse.operator.reconciler;
+
+import dev.roundhouse.operator.OperatorSettings;
+import dev.roundhouse.operator.RoundhouseOperator;
+import dev.roundhouse.operator.api.v1alpha1.BackendSpec;
+import dev.roundhouse.operator.api.v1alpha1.HealthCheckSpec;
+import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
+import dev.roundhouse.operator.api.v1alpha1.LoadBalancerSpec;
+import dev.roundhouse.operator.api.v1alpha1.MetricsSpec;
+import dev.roundhouse.operator.api.v1alpha1.ServiceMonitorSpec;
+import dev.roundhouse.operator.api.v1alpha1.ServiceRefSpec;
+import dev.roundhouse.poolformat.PoolDocument;
+import dev.roundhouse.poolformat.PoolDocumentCodec;
+import dev.roundhouse.testing.apiserver.EmbeddedApiServer;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The operator against the embedded API server, in the server-side-apply mode production
+ * clusters use. One operator for the whole class; each test uses its own LoadBalancer names.
+ */
+class LoadBalancerReconcilerTest {
+
+    private static final String NS = "default";
+    private static final Duration WAIT = Duration.ofSeconds(20);
+
+    private static EmbeddedApiServer api;
+    private static KubernetesClient client;
+    private static RoundhouseOperator operator;
+
+    @BeforeAll
+    static void startOperator() throws Exception {
+        api = new EmbeddedApiServer().start();
+        api.applyCrds(Path.of("..", "crds", "loadbalancers.roundhouse.dev-v1.yml"));
+        client = api.client();
+        operator = RoundhouseOperator.start(
+                new OperatorSettings(Set.of(), "example.org/roundhouse-proxy:test", "info", 0, false, NS),
+                api.newClient());
+    }
+
+    @AfterAll
+    static void stop() {
+        if (operator != null) {
+            operator.close();
+        }
+        if (api != null) {
+            api.close();
+        }
+    }
+
+    private static LoadBalancer loadBalancer(String name, String... urls) {
+        LoadBalancer lb = new LoadBalancer();
+        lb.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NS).withAnnotations(new java.util.HashMap<>()).build());
+        LoadBalancerSpec spec = new LoadBalancerSpec();
+        if (urls.length > 0) {
+            spec.setBackends(Arrays.stream(urls).map(u -> {
+                BackendSpec b = new BackendSpec();
+                b.setUrl(u);
+                return b;
+            }).toList());
+        }
+        lb.setSpec(spec);
+        return lb;
+    }
+
+    private static LoadBalancer create(LoadBalancer lb) {
+        return client.resource(lb).create();
+    }
+
+    private static LoadBalancer get(String name) {
+        return client.resources(LoadBalancer.class).inNamespace(NS).withName(name).get();
+    }
+
+    private static ConfigMap pool(String name) {
+        return client.configMaps().inNamespace(NS).withName(name + "-pool").get();
+    }
+
+    private static Deployment deployment(String name) {
+        return client.apps().deployments().inNamespace(NS).withName(name + "-proxy").get();
+    }
+
+    private static PoolDocument poolDocument(String name) throws Exception {
+        return PoolDocumentCodec.parse(pool(name).getData().get("pool.json"));
+    }
+
+    private static Condition condition(String name, String type) {
+        LoadBalancer lb = get(name);
+        if (lb == null || lb.getStatus() == null || lb.getStatus().getConditions() == null) {
+            return null;
+        }
+        return lb.getStatus().getConditions().stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
+    }
+
+    private static void awaitCondition(String name, String type, String status, String reason) {
+        await().atMost(WAIT).untilAsserted(() -> {
+            Condition c = condition(name, type);
+            assertThat(c).as(type + " condition of " + name).isNotNull();
+            assertThat(c.getStatus()).isEqualTo(status);
+            assertThat(c.getReason()).isEqualTo(reason);
+        });
+    }
+
+    /** Plays the kubelet and the Deployment controller: all replicas up to date and ready. */
+    private static void markProxiesReady(String name) {
+        Deployment d = deployment(name);
+        int replicas = d.getSpec().getReplicas();
+        d.setStatus(new DeploymentStatusBuilder().withObservedGeneration(d.getMetadata().getGeneration())
+                .withReplicas(replicas).withUpdatedReplicas(replicas).withReadyReplicas(replicas)
+                .withAvailableReplicas(replicas).build());
+        client.apps().deployments().inNamespace(NS).resource(d).updateStatus();
+    }
+
+    @Test
+    void aLoadBalancerGetsItsPoolProxiesServiceAndRbacOwnedByIt() throws Exception {
+        LoadBalancer lb = create(loadBalancer("shop", "http://10.1.0.1:8080", "http://10.1.0.2:8080"));
+        await().atMost(WAIT).until(() -> pool("shop") != null && deployment("shop") != null
+                && client.services().inNamespace(NS).withName("shop").get() != null
+                && client.rbac().roleBindings().inNamespace(NS).withName("shop-proxy").get() != null);
+
+        assertThat(poolDocument("shop").backends()).extracting(PoolDocument.BackendEntry::url)
+                .containsExactly("http://10.1.0.1:8080", "http://10.1.0.2:8080");
+        Deployment d = deployment("shop");
+        assertThat(d.getSpec().getTemplate().getSpec().getContainers().get(0).getImage())
+                .isEqualTo("example.org/roundhouse-proxy:test");
+        assertThat(d.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv())
+                .anySatisfy(e -> {
+                    assertThat(e.getName()).isEqualTo("POOL_CONFIGMAP");
+                    assertThat(e.getValue()).isEqualTo("shop-pool");
+                });
+        List<HasMetadata> owned = List.of(pool("shop"), d,
+                client.services().inNamespace(NS).withName("shop").get(),
+                client.serviceAccounts().inNamespace(NS).withName("shop-proxy").get(),
+                client.rbac().roles().inNamespace(NS).withName("shop-proxy").get(),
+                client.rbac().roleBindings().inNamespace(NS).withName("shop-proxy").get());
+        String uid = get("shop").getMetadata().getUid();
+        for (HasMetadata object : owned) {
+            assertThat(object.getMetadata().getOwnerReferences()).as(object.getKind() + " owner")
+                    .singleElement().satisfies(o -> {
+                        assertThat(o.getUid()).isEqualTo(uid);
+                        assertThat(o.getKind()).isEqualTo("LoadBalancer");
+                    });
+            assertThat(object.getMetadata().getLabels()).containsEntry("app.kubernetes.io/instance", "shop");
+        }
+        assertThat(lb.getMetadata().getName()).isEqualTo("shop");
+    }
+
+    @Test
+    void statusReportsReadinessBackendsAndTheObservedGeneration() {
+        create(loadBalancer("status", "http://10.2.0.1:8080"));
+        awaitCondition("status", "Ready", "False", "ProxiesNotReady");
+        assertThat(get("status").getStatus().getObservedGeneration()).isEqualTo(1L);
+        String notReadySince = condition("status", "Ready").getLastTransitionTime();
+
+        markProxiesReady("status");
+
+        awaitCondition("status", "Ready", "True", "ProxiesReady");
+        awaitCondition("status", "Progressing", "False", "Stable");
+        awaitCondition("status", "Degraded", "False", "AsExpected");
+        LoadBalancer lb = get("status");
+        assertThat(lb.getStatus().getBackends()).isEqualTo(1);
+        assertThat(lb.getStatus().getReadyReplicas()).isEqualTo(2);
+        assertThat(condition("status", "Ready").getLastTransitionTime()).isNotNull();
+        assertThat(notReadySince).isNotNull();
+    }
+
+    /** Reconciles that found the status unchanged, from the operator's own metrics. */
+    private static double unchangedReconciles() {
+        String scrape = dev.roundhouse.operator.testing.Http.get("http://127.0.0.1:" + operator.httpPort() + "/metrics");
+        return scrape.lines()
+                .filter(l -> l.startsWith("roundhouse_operator_reconciles_total{status=\"unchanged\"}"))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
+                .sum();
+    }
+
+    @Test
+    void aReconcileWithNothingToDoWritesNothing() throws Exception {
+        create(loadBalancer("quiet", "http://10.8.0.1:8080", "http://10.8.0.2:8080"));
+        await().atMost(WAIT).until(() -> deployment("quiet") != null && pool("quiet") != null);
+        markProxiesReady("quiet");
+        awaitCondition("quiet", "Ready", "True", "ProxiesReady");
+
+        // A restarted operator (or a resync) reconciles everything it finds: with nothing to
+        // change, that must write nothing, or every GitOps sync would churn the cluster.
+        operator.close();
+        api.resetWriteCount();
+        operator = RoundhouseOperator.start(
+                new OperatorSettings(Set.of(), "example.org/roundhouse-proxy:test", "info", 0, false, NS),
+                api.newClient());
+        await().atMost(WAIT).until(() -> unchangedReconciles() >= 1);
+
+        assertThat(api.writes()).as("writes by a reconcile with nothing to do").isEmpty();
+    }
+
+    @Test
+    void changingBackendsChangesOnlyTheConfigMap() throws Exception {
+        create(loadBalancer("edit", "http://10.3.0.1:8080"));
+        await().atMost(WAIT).until(() -> pool("edit") != null && deployment("edit") != null);
+        String deploymentVersion = deployment("edit").getMetadata().getResourceVersion();
+
+        client.resources(LoadBalancer.class).inNamespace(NS).withName("edit").edit(lb -> {
+            lb.getSpec().getBackends().get(0).setUrl("http://10.3.0.9:8080");
+            return lb;
+        });
+
+        await().atMost(WAIT).untilAsserted(() -> assertThat(poolDocument("edit").backends())
+                .extracting(PoolDocument.BackendEntry::url).containsExactly("http://10.3.0.9:8080"));
+        assertThat(deployment("edit").getMetadata().getResourceVersion()).isEqualTo(deploymentVersion);
+    }
+
+    @Test
+    void changingTheImageRollsTheDeployment() {
+        create(loadBalancer("image", "http://10.4.0.1:8080"));
+        await().atMost(WAIT).until(() -> deployment("image") != null);
+
+        client.resources(LoadBalancer.class).inNamespace(NS).withName("image").edit(lb -> {
+            lb.getSpec().setImage("example.org/roundhouse-proxy:next");
+            return lb;
+        });
+
+        await().atMost(WAIT).untilAsserted(() -> assertThat(deployment("image").getSpec().getTemplate().getSpec()
+                .getContainers().get(0).getImage()).isEqualTo("example.org/roundhouse-proxy:next"));
+    }
+
+    @Test
+    void serviceRefFollowsTheReadyEndpointsOfTheService() throws Exception {
+        client.resource(new ServiceBuilder().withNewMetadata().withName("web").withNamespace(NS).endMetadata()
+                .withNewSpec().addNewPort().withName("http").withPort(80).withNewTargetPort(8080).endPort()
+                .addToSelector("app", "web").endSpec().build()).create();
+        client.resource(slice("web-1", endpoint("10.5.0.1", true, false), endpoint("10.5.0.2", false, false))).create();
+        LoadBalancer lb = loadBalancer("byref");
+        ServiceRefSpec ref = new ServiceRefSpec();
+        ref.setName("web");
+        ref.setPort(80);
+        lb.getSpec().setServiceRef(ref);
+        create(lb);
+
+        await().atMost(WAIT).untilAsserted(() -> assertThat(poolDocument("byref").backends())
+                .extracting(PoolDocument.BackendEntry::url).containsExactly("http://10.5.0.1:8080"));
+
+        client.resource(slice("web-1", endpoint("10.5.0.1", true, true), endpoint("10.5.0.2", true, false),
+                endpoint("10.5.0.3", true, false))).update();
+        await().atMost(WAIT).untilAsserted(() -> assertThat(poolDocument("byref").backends())
+                .extracting(PoolDocument.BackendEntry::url)
+                .as("terminating endpoints leave, newly ready ones join")
+                .containsExactly("http://10.5.0.2:8080", "http://10.5.0.3:8080"));
+
+        client.resource(slice("web-2", endpoint("10.5.1.1", true, false))).create();
+        await().atMost(WAIT).untilAsserted(() -> assertThat(poolDocument("byref").backends()).hasSize(3));
+        client.discovery().v1().endpointSlices().inNamespace(NS).withName("web-2").delete();
+        await().atMost(WAIT).untilAsserted(() -> assertThat(poolDocument("byref").backends()).hasSize(2));
+    }
+
+    private static io.fabric8.kubernetes.api.model.discovery.v1.Endpoint endpoint(String ip, boolean ready, boolean terminating) {
+        return new io.fabric8.kubernetes.api.model.discovery.v1.EndpointBuilder().withAddresses(ip)
+                .withNewConditions().withReady(ready && !terminating).withServing(ready).withTerminating(terminating)
+                .endConditions().build();
+    }
+
+    private static EndpointSlice slice(String name, io.fabric8.kubernetes.api.model.discovery.v1.Endpoint... endpoints) {
+        return new EndpointSliceBuilder().withNewMetadata().withName(name).withNamespace(NS)
+                .addToLabels("kubernetes.io/service-name", "web").endMetadata()
+                .withAddressType("IPv4").addNewPort().withName("http").withPort(8080).withProtocol("TCP").endPort()
+                .withEndpoints(endpoints).build();
+    }
+
+    @Test
+    void aMissingServiceIsReportedWithAReasonAndAnEvent() {
+        LoadBalancer lb = loadBalancer("orphan");
+        ServiceRefSpec ref = new ServiceRefSpec();
+        ref.setName("nowhere");
+        ref.setPort(80);
+        lb.getSpec().setServiceRef(ref);
+        create(lb);
+
+        awaitCondition("orphan", "Ready", "False", "ServiceNotFound");
+        awaitCondition("orphan", "Degraded", "True", "ServiceNotFound");
+        assertThat(condition("orphan", "Ready").getMessage()).contains("nowhere");
+        await().atMost(WAIT).untilAsserted(() -> assertThat(client.v1().events().inNamespace(NS).list().getItems())
+                .anySatisfy(e -> {
+                    assertThat(e.getInvolvedObject().getName()).isEqualTo("orphan");
+                    assertThat(e.getReason()).isEqualTo("ServiceNotFound");
+                }));
+    }
+
+    @Test
+    void valuesTheSchemaCannotCheckAreReportedAndTheLastGoodPoolKept() throws Exception {
+        create(loadBalancer("tuned", "http://10.6.0.1:8080"));
+        await().atMost(WAIT).until(() -> pool("tuned") != null);
+        String good = pool("tuned").getData().get("pool.json");
+
+        client.resources(LoadBalancer.class).inNamespace(NS).withName("tuned").edit(lb -> {
+            HealthCheckSpec health = new HealthCheckSpec();
+            health.setInterval("2h"); // matches the schema's pattern, over the pool format's 1h limit
+            lb.getSpec().setHealthCheck(health);
+            lb.getSpec().getBackends().get(0).setUrl("http://10.6.0.2:8080");
+            return lb;
+        });
+
+        awaitCondition("tuned", "Ready", "False", "InvalidSpec");
+        assertThat(condition("tuned", "Ready").getMessage()).contains("healthCheck.interval");
+        assertThat(pool("tuned").getData().get("pool.json")).isEqualTo(good);
+    }
+
+    @Test
+    void aServiceMonitorWithoutItsCrdIsReportedNotFailed() {
+        LoadBalancer lb = loadBalancer("monitored", "http://10.7.0.1:8080");
+        MetricsSpec metrics = new MetricsSpec();
+        ServiceMonitorSpec sm = new ServiceMonitorSpec();
+        sm.setEnabled(true);
+        metrics.setServiceMonitor(sm);
+        lb.getSpec().setMetrics(metrics);
+        create(lb);
+
+        awaitCondition("monitored", "Degraded", "True", "ServiceMonitorUnavailable");
+        assertThat(pool("monitored")).isNotNull();
+    }
+}

@@ -119,7 +119,18 @@ public final class RoundhouseOperator implements AutoCloseable {
             System.exit(2);
             return;
         }
-        RoundhouseOperator running = start(settings, null);
+        RoundhouseOperator running;
+        try {
+            running = start(settings, null);
+        } catch (IOException | RuntimeException e) {
+            Throwable cause = e;
+            while (cause.getCause() != null) {
+                cause = cause.getCause();
+            }
+            log.error("Cannot start: {} (cause: {})", e.getMessage(), cause.toString());
+            System.exit(1);
+            return;
+        }
         Runtime.getRuntime().addShutdownHook(new Thread(running::close, "shutdown"));
     }
 }

@@ -10,6 +10,7 @@ import io.undertow.server.DefaultResponseListener;
 import io.undertow.server.ExchangeCompletionListener;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
+import io.undertow.server.ResponseCommitListener;
 import io.undertow.server.handlers.proxy.ProxyHandler;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
@@ -43,6 +44,11 @@ final class PoolRequestHandler implements HttpHandler {
     private final ExchangeCompletionListener completion = this::completed;
     private final DefaultResponseListener proxyAnswer = this::answerForProxy;
     private final Predicate retryAfterBrokenConnection = this::brokenConnection;
+    private final ResponseCommitListener stripResponseHopByHop = exchange -> {
+        if (exchange.getStatusCode() != 101) { // a protocol switch keeps its Upgrade and Connection
+            HopByHop.strip(exchange.getResponseHeaders(), false);
+        }
+    };
     private final HttpHandler noBackend = exchange -> {
         exchange.setStatusCode(503);
         exchange.endExchange();
@@ -83,11 +89,7 @@ final class PoolRequestHandler implements HttpHandler {
         exchange.putAttachment(RequestState.KEY, state);
         exchange.addExchangeCompleteListener(completion);
         exchange.addDefaultResponseListener(proxyAnswer);
-        exchange.addResponseCommitListener(e -> {
-            if (e.getStatusCode() != 101) {
-                HopByHop.strip(e.getResponseHeaders(), false);
-            }
-        });
+        exchange.addResponseCommitListener(stripResponseHopByHop);
         // This hop sets X-Forwarded-Proto/Host/Port itself; X-Forwarded-For is appended to.
         for (HttpString name : CLIENT_FORWARDED_HEADERS) {
             exchange.getRequestHeaders().remove(name);

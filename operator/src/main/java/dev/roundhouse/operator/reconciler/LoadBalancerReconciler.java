@@ -11,6 +11,7 @@ import dev.roundhouse.operator.dependent.ProxyServiceDependentResource;
 import dev.roundhouse.operator.dependent.ServiceMonitorDependentResource;
 import dev.roundhouse.operator.dependent.ServiceMonitorEnabled;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
@@ -23,7 +24,7 @@ import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.Workflow;
 import io.javaoperatorsdk.operator.api.reconciler.dependent.Dependent;
-import io.javaoperatorsdk.operator.processing.dependent.workflow.CRDPresentActivationCondition;
+import dev.roundhouse.operator.dependent.ServiceMonitorCrdPresent;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
@@ -50,7 +51,7 @@ import java.util.stream.Collectors;
         @Dependent(name = "deployment", type = ProxyDeploymentDependentResource.class),
         @Dependent(name = "service", type = ProxyServiceDependentResource.class),
         @Dependent(name = "service-monitor", type = ServiceMonitorDependentResource.class,
-                activationCondition = CRDPresentActivationCondition.class,
+                activationCondition = ServiceMonitorCrdPresent.class,
                 reconcilePrecondition = ServiceMonitorEnabled.class)
 })
 public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
@@ -135,13 +136,7 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
         log.debug("Reconciled {}/{}: writing status", lb.getMetadata().getNamespace(), lb.getMetadata().getName());
         statusWritten.increment();
         status.recordEventIfNewProblem(lb, next, context);
-        LoadBalancer patch = new LoadBalancer();
-        patch.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder()
-                .withName(lb.getMetadata().getName())
-                .withNamespace(lb.getMetadata().getNamespace())
-                .build());
-        patch.setStatus(next);
-        return UpdateControl.patchStatus(patch);
+        return UpdateControl.patchStatus(statusPatch(lb, next));
     }
 
     @Override
@@ -151,12 +146,17 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
         if (next.equals(lb.getStatus())) {
             return ErrorStatusUpdateControl.defaultErrorProcessing();
         }
+        return ErrorStatusUpdateControl.patchStatus(statusPatch(lb, next));
+    }
+
+    /** Only name, namespace and status: what the operator owns of the LoadBalancer (applied as its field manager). */
+    private static LoadBalancer statusPatch(LoadBalancer lb, LoadBalancerStatus status) {
         LoadBalancer patch = new LoadBalancer();
-        patch.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder()
+        patch.setMetadata(new ObjectMetaBuilder()
                 .withName(lb.getMetadata().getName())
                 .withNamespace(lb.getMetadata().getNamespace())
                 .build());
-        patch.setStatus(next);
-        return ErrorStatusUpdateControl.patchStatus(patch);
+        patch.setStatus(status);
+        return patch;
     }
 }

@@ -87,6 +87,23 @@ class LoadBalancerReconcilerTest {
         return client.resource(lb).create();
     }
 
+    /**
+     * Edits a LoadBalancer as a user would. The edit carries the resourceVersion it read, and the
+     * operator may write the status in between (409): read again and retry, a bounded number of times.
+     */
+    private static void edit(String name, java.util.function.UnaryOperator<LoadBalancer> change) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                client.resources(LoadBalancer.class).inNamespace(NS).withName(name).edit(change);
+                return;
+            } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+                if (e.getCode() != 409 || attempt == 5) {
+                    throw e;
+                }
+            }
+        }
+    }
+
     private static LoadBalancer get(String name) {
         return client.resources(LoadBalancer.class).inNamespace(NS).withName(name).get();
     }
@@ -217,7 +234,7 @@ class LoadBalancerReconcilerTest {
         await().atMost(WAIT).until(() -> pool("edit") != null && deployment("edit") != null);
         String deploymentVersion = deployment("edit").getMetadata().getResourceVersion();
 
-        client.resources(LoadBalancer.class).inNamespace(NS).withName("edit").edit(lb -> {
+        edit("edit", lb -> {
             lb.getSpec().getBackends().get(0).setUrl("http://10.3.0.9:8080");
             return lb;
         });
@@ -232,7 +249,7 @@ class LoadBalancerReconcilerTest {
         create(loadBalancer("image", "http://10.4.0.1:8080"));
         await().atMost(WAIT).until(() -> deployment("image") != null);
 
-        client.resources(LoadBalancer.class).inNamespace(NS).withName("image").edit(lb -> {
+        edit("image", lb -> {
             lb.getSpec().setImage("example.org/roundhouse-proxy:next");
             return lb;
         });
@@ -308,7 +325,7 @@ class LoadBalancerReconcilerTest {
         await().atMost(WAIT).until(() -> pool("tuned") != null);
         String good = pool("tuned").getData().get("pool.json");
 
-        client.resources(LoadBalancer.class).inNamespace(NS).withName("tuned").edit(lb -> {
+        edit("tuned", lb -> {
             HealthCheckSpec health = new HealthCheckSpec();
             health.setInterval("2h"); // matches the schema's pattern, over the pool format's 1h limit
             lb.getSpec().setHealthCheck(health);

@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.stream.Collectors;
@@ -32,19 +33,23 @@ import io.fabric8.kubernetes.client.server.mock.crud.KubernetesCrudDispatcherExc
 import io.fabric8.kubernetes.client.server.mock.crud.KubernetesCrudPersistence;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.fabric8.mockwebserver.crud.AttributeSet;
+import io.fabric8.mockwebserver.http.Buffer;
 import io.fabric8.mockwebserver.http.MockResponse;
 import io.fabric8.mockwebserver.http.RecordedRequest;
+import io.fabric8.zjsonpatch.JsonPatchException;
 
 /**
  * The Fabric8 CRUD dispatcher plus what a real API server has and the mock lacks: server-side apply, merge and
  * strategic merge patches (lists replaced or merged by key, {@code null} removing), discovery, Table answers for
- * custom resources, and a record of every write.
+ * custom resources, a record of every write, and custom resources pruned, defaulted and validated against their
+ * CRD's schema on every write (POST, PUT and every PATCH go through {@link #admit}).
  */
 final class ApiServerDispatcher extends KubernetesCrudDispatcher {
 
   private static final String APPLY = "application/apply-patch+yaml";
   private static final String MERGE = "application/merge-patch+json";
   private static final String STRATEGIC = "application/strategic-merge-patch+json";
+  private static final String JSON_PATCH = "application/json-patch+json";
   private static final String CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
 
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -64,6 +69,8 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
   private int writeCount;
   private final Runnable forgetRecordedRequests;
   private final AtomicLong requests = new AtomicLong();
+  /** Compiled CRD schemas, by schema: a CRD that changes gets a new entry. */
+  private final Map<JsonNode, CustomResourceSchema> schemas = new ConcurrentHashMap<>();
   private volatile String serverAddress = "127.0.0.1:0";
 
   /**
@@ -153,9 +160,13 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
         if (APPLY.equals(contentType)) {
           return apply(rawPath, path, request.getUtf8Body());
         }
-        if (MERGE.equals(contentType) || STRATEGIC.equals(contentType)) {
-          return patch(rawPath, path, request.getUtf8Body(), STRATEGIC.equals(contentType));
+        // No Content-Type means JSON patch to the base class too.
+        if (MERGE.equals(contentType) || STRATEGIC.equals(contentType) || JSON_PATCH.equals(contentType)
+            || contentType.isEmpty()) {
+          return patch(rawPath, path, request.getUtf8Body(), contentType.isEmpty() ? JSON_PATCH : contentType);
         }
+      } else if ("POST".equals(method) || "PUT".equals(method)) {
+        request = admitBody(request, path);
       }
       return super.dispatch(request);
     } catch (KubernetesCrudDispatcherException e) {
@@ -244,16 +255,93 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
 
   /** Every CustomResourceDefinition in the store, read now so that discovery follows CRDs as they come and go. */
   List<CustomResourceDefinition> crds() {
+    return storedCrds().stream().map(json -> SERIALIZATION.unmarshal(json, CustomResourceDefinition.class)).toList();
+  }
+
+  /** The stored CRDs as JSON (a write handler holding the write lock may take the read lock too). */
+  private List<String> storedCrds() {
     AttributeSet query = getKey(CRD_PATH);
     lock.readLock().lock();
     try {
       return new ArrayList<>(map.entrySet()).stream()
           .filter(e -> e.getKey().matches(query))
-          .map(e -> SERIALIZATION.unmarshal(e.getValue(), CustomResourceDefinition.class))
+          .map(Map.Entry::getValue)
           .toList();
     } finally {
       lock.readLock().unlock();
     }
+  }
+
+  // ---------------------------------------------------------------- schema validation of custom resources
+
+  /**
+   * Prunes, defaults and validates a custom resource in place against the schema of its CRD as stored now (matched
+   * by group, version and plural). Built-in kinds and CRDs without a schema pass unchanged.
+   *
+   * @param statusOnly a write to the status subresource: only the status is looked at
+   * @throws FieldError.Invalid the 422 a real API server answers, with every problem found
+   */
+  private void admit(String path, ObjectNode object, boolean statusOnly) throws KubernetesCrudDispatcherException {
+    Map<String, String> at = attributes(path);
+    JsonNode crd = storedCrd(at.get(KubernetesAttributesExtractor.API), at.get(KubernetesAttributesExtractor.PLURAL));
+    if (crd == null) {
+      return;
+    }
+    for (JsonNode version : crd.path("spec").path("versions")) {
+      JsonNode schema = version.path("schema").path("openAPIV3Schema");
+      if (!version.path("name").asText().equals(at.get(KubernetesAttributesExtractor.VERSION)) || !schema.isObject()) {
+        continue;
+      }
+      if (schemas.size() > 100) {
+        schemas.clear(); // CRDs changed again and again (a long demo run): start over
+      }
+      List<FieldError> errors = schemas.computeIfAbsent(schema, CustomResourceSchema::new).admit(object, statusOnly);
+      if (!errors.isEmpty()) {
+        String name = object.path("metadata").path("name")
+            .asText(Objects.requireNonNullElse(at.get(KubernetesAttributesExtractor.NAME), ""));
+        throw new FieldError.Invalid(crd.at("/spec/names/kind").asText(), crd.at("/spec/group").asText(), name,
+            errors);
+      }
+    }
+  }
+
+  /** The stored CRD of a custom resource kind, or null (a built-in or unknown kind). */
+  private JsonNode storedCrd(String group, String plural) throws KubernetesCrudDispatcherException {
+    if (group == null || plural == null || Discovery.BUILT_IN.stream().anyMatch(r -> r.group().equals(group))) {
+      return null;
+    }
+    for (String json : storedCrds()) {
+      JsonNode crd = read(json);
+      if (group.equals(crd.at("/spec/group").asText()) && plural.equals(crd.at("/spec/names/plural").asText())) {
+        return crd;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Admits the body of a POST or PUT that the base class stores, and hands it on as admitted. A status the base
+   * class will ignore (status subresource, main resource) is dropped first rather than checked.
+   */
+  private RecordedRequest admitBody(RecordedRequest request, String path) throws KubernetesCrudDispatcherException {
+    if (request.getBody() == null) {
+      return request;
+    }
+    JsonNode body;
+    try {
+      body = read(new String(request.getBody().getBytes(), StandardCharsets.UTF_8)); // getBytes leaves it unread
+    } catch (KubernetesCrudDispatcherException e) {
+      return request; // not an object: the base class answers that
+    }
+    Map<String, String> at = attributes(path);
+    boolean statusPath = isStatusPath(path, at);
+    ObjectNode object = (ObjectNode) body;
+    if (!statusPath && object.has("status") && isStatusSubresourceEnabledForResource(path)) {
+      object.remove("status");
+    }
+    admit(path, object, statusPath);
+    return new RecordedRequest(request.getHttpVersion(), request.method(), request.getPath(), request.getHeaders(),
+        new Buffer(object.toString().getBytes(StandardCharsets.UTF_8)));
   }
 
   // ---------------------------------------------------------------- PATCH: apply, merge, strategic merge
@@ -326,14 +414,16 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
     metadata.put("resourceVersion", String.valueOf(requestResourceVersion()));
     metadata.put("generation", 1);
     ManagedFields.record(object, manager, apiVersion, null, fieldSet);
+    admit(pathOf(rawPath), object, false);
     String json = object.toString();
     processEvent(rawPath, key, null, null, json);
     return json(201, json);
   }
 
-  private MockResponse patch(String rawPath, String path, String body, boolean strategic)
+  private MockResponse patch(String rawPath, String path, String body, String contentType)
       throws KubernetesCrudDispatcherException {
-    JsonNode patch = read(body);
+    boolean jsonPatch = JSON_PATCH.equals(contentType);
+    JsonNode patch = jsonPatch ? readJsonPatch(body) : read(body);
     Map<String, String> at = attributes(path);
     boolean statusPath = isStatusPath(path, at);
     AttributeSet key = getKey(rawPath);
@@ -344,9 +434,13 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
         throw notFound(patch.path("kind").asText(""), at);
       }
       ObjectNode current = (ObjectNode) asNode(entry);
-      checkTarget(current, patch, at, current.path("kind").asText());
-      ObjectNode merged = (ObjectNode) (strategic ? Merge.strategicMergePatch(current, patch)
-          : Merge.mergePatch(current, patch));
+      ObjectNode merged = (ObjectNode) switch (contentType) {
+        case JSON_PATCH -> jsonPatch(current, patch);
+        case STRATEGIC -> Merge.strategicMergePatch(current, patch);
+        default -> Merge.mergePatch(current, patch);
+      };
+      // A JSON patch may set metadata anywhere: check what it made (an unchanged resourceVersion passes).
+      checkTarget(current, jsonPatch ? merged : patch, at, current.path("kind").asText());
       // The server owns these, whatever the patch says.
       ObjectNode metadata = (ObjectNode) merged.get("metadata");
       for (String field : List.of("name", "namespace", "uid", "resourceVersion", "creationTimestamp",
@@ -367,11 +461,13 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
   }
 
   /**
-   * Stores {@code updated} in place of {@code current}. Nothing changed: no write, same resourceVersion, no watch
-   * event. Otherwise a new resourceVersion, and a new generation when anything outside metadata and status changed.
+   * Stores {@code updated} in place of {@code current}, once admitted. Nothing changed: no write, same
+   * resourceVersion, no watch event. Otherwise a new resourceVersion, and a new generation when anything outside
+   * metadata and status changed.
    */
   private MockResponse update(String rawPath, AttributeSet key, Map.Entry<AttributeSet, String> entry,
-      ObjectNode current, ObjectNode updated, boolean statusPath) {
+      ObjectNode current, ObjectNode updated, boolean statusPath) throws KubernetesCrudDispatcherException {
+    admit(pathOf(rawPath), updated, statusPath);
     if (updated.equals(current)) {
       return json(200, entry.getValue());
     }
@@ -449,6 +545,31 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
     } else {
       object.set(field, value.deepCopy());
     }
+  }
+
+  private static JsonNode jsonPatch(JsonNode current, JsonNode patch) throws KubernetesCrudDispatcherException {
+    try {
+      return Merge.jsonPatch(current, patch);
+    } catch (JsonPatchException e) {
+      throw new KubernetesCrudDispatcherException("the JSON patch cannot be applied: " + e.getMessage(), 422);
+    }
+  }
+
+  private static JsonNode readJsonPatch(String body) throws KubernetesCrudDispatcherException {
+    try {
+      JsonNode patch = JSON.readTree(body == null ? "" : body);
+      if (patch == null || !patch.isArray()) {
+        throw new KubernetesCrudDispatcherException("a JSON patch must be an array of operations", 400);
+      }
+      return patch;
+    } catch (JsonProcessingException e) {
+      throw new KubernetesCrudDispatcherException("cannot parse the request body: " + e.getOriginalMessage(), 400);
+    }
+  }
+
+  private static String pathOf(String rawPath) {
+    int question = rawPath.indexOf('?');
+    return question < 0 ? rawPath : rawPath.substring(0, question);
   }
 
   /** A JSON or YAML object (JSON is YAML, but the JSON parser is exact about JSON's types). */

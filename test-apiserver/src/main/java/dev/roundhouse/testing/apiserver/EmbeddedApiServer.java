@@ -36,8 +36,10 @@ import io.fabric8.mockwebserver.MockWebServer;
  * <p>It is the Fabric8 mock server in CRUD mode, extended with what operators and kubectl need from a real server:
  * server-side apply with {@code managedFields} (so JOSDK runs in its default SSA mode and its SSA matcher sees an
  * unchanged object as matching), merge and strategic merge patches, discovery, Table output for custom resources,
- * and a record of writes for idempotency tests. It validates nothing against schemas, applies no defaults and
- * collects no garbage.
+ * and a record of writes for idempotency tests. Custom resources are checked against their CRD (as stored when
+ * written) like a real API server checks them: unknown fields pruned, {@code default:} values set, the OpenAPI
+ * schema and the {@code x-kubernetes-validations} CEL rules enforced, with a 422 {@code Invalid} Status for a bad
+ * object. It collects no garbage and validates no built-in kinds.
  *
  * <pre>{@code
  * try (var server = new EmbeddedApiServer().start()) {

@@ -11,8 +11,10 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import io.fabric8.zjsonpatch.JsonPatch;
+
 /**
- * The merges behind apply, JSON merge patch and strategic merge patch.
+ * The merges behind apply, JSON merge patch and strategic merge patch, and JSON patch.
  *
  * <p>Everything is JSON merge patch (RFC 7386: objects merge, {@code null} removes, anything else replaces). A
  * strategic merge patch additionally merges the built-in keyed lists by their merge key, because that is what
@@ -51,6 +53,26 @@ final class Merge {
   /** Strategic merge patch, approximated: JSON merge patch plus keyed merging of the built-in keyed lists. */
   static JsonNode strategicMergePatch(JsonNode target, JsonNode patch) {
     return merge(target, patch, true);
+  }
+
+  /**
+   * JSON patch (RFC 6902) of {@code patch} onto a copy of {@code target}. As in the Fabric8 mock, missing parent
+   * objects of the patched paths are created first (Fabric8's {@code edit} adds {@code /spec/x} to objects without a
+   * spec).
+   */
+  static JsonNode jsonPatch(JsonNode target, JsonNode patch) {
+    JsonNode result = target.deepCopy();
+    for (JsonNode operation : patch) {
+      String[] steps = operation.path("path").asText().replaceAll("^/", "").split("/");
+      JsonNode node = result;
+      for (int i = 0; i < steps.length - 1; i++) {
+        if (node.isObject() && node.get(steps[i]) == null) {
+          ((ObjectNode) node).putObject(steps[i]);
+        }
+        node = node.path(steps[i]);
+      }
+    }
+    return JsonPatch.apply(patch, result);
   }
 
   private static JsonNode merge(JsonNode target, JsonNode patch, boolean strategic) {

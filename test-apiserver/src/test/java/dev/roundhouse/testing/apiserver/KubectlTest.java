@@ -166,28 +166,69 @@ class KubectlTest {
         .singleElement().satisfies(e -> assertThat(e.getManager()).isEqualTo("kubectl"));
   }
 
+  @Test
+  void anInvalidCustomResourceIsRefusedWithTheFieldNamed() throws IOException {
+    server.applyCrds(TestFiles.LOAD_BALANCER_CRD);
+    Path bad = write("bad.yaml", """
+        apiVersion: roundhouse.dev/v1alpha1
+        kind: LoadBalancer
+        metadata:
+          name: bad
+        spec:
+          replicas: 200
+          backends:
+          - url: http://127.0.0.1:3001
+        """);
+
+    Result refused = run("apply", "--validate=false", "-f", bad.toString());
+
+    assertThat(refused.exitCode()).as(refused.toString()).isNotZero();
+    assertThat(refused.stderr()).contains("is invalid", "spec.replicas");
+    assertThat(server.client().genericKubernetesResources("roundhouse.dev/v1alpha1", "LoadBalancer")
+        .withName("bad").get()).isNull();
+
+    Files.writeString(bad, Files.readString(bad).replace("200", "2"));
+    assertThat(kubectl("apply", "--validate=false", "-f", bad.toString()))
+        .contains("loadbalancer.roundhouse.dev/bad created");
+    assertThat(kubectl("get", "lb", "bad", "-o", "jsonpath={.spec.backends[0].weight}")).isEqualTo("1");
+  }
+
   private Path write(String name, String content) throws IOException {
     return Files.writeString(dir.resolve(name), content);
   }
 
-  /** Runs kubectl against the server; fails on a non-zero exit or after 60 s. Returns stdout and stderr. */
+  /** Runs kubectl against the server; fails on a non-zero exit. Returns stdout and stderr. */
   private String kubectl(String... args) {
+    Result result = run(args);
+    assertThat(result.exitCode()).as(result.toString()).isZero();
+    return result.stdout() + result.stderr();
+  }
+
+  record Result(List<String> args, int exitCode, String stdout, String stderr) {
+    @Override
+    public String toString() {
+      return "kubectl " + String.join(" ", args) + " exited with " + exitCode + ":\n" + stdout + stderr;
+    }
+  }
+
+  /** Runs kubectl against the server; fails after 60 s. */
+  private Result run(String... args) {
     List<String> command = new ArrayList<>(List.of(KUBECTL.toString(), "--kubeconfig", kubeconfig.toString(),
         "--cache-dir", dir.resolve("cache").toString(), "--request-timeout", "30s"));
     command.addAll(List.of(args));
     try {
-      Path output = Files.createTempFile(dir, "kubectl", ".out");
-      ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
-          .redirectOutput(output.toFile());
+      Path stdout = Files.createTempFile(dir, "kubectl", ".out");
+      Path stderr = Files.createTempFile(dir, "kubectl", ".err");
+      ProcessBuilder builder = new ProcessBuilder(command).redirectOutput(stdout.toFile())
+          .redirectError(stderr.toFile());
       builder.environment().remove("KUBECONFIG");
       Process process = builder.start();
       if (!process.waitFor(60, TimeUnit.SECONDS)) {
         process.destroyForcibly();
         throw new AssertionError("kubectl timed out: " + command);
       }
-      String text = Files.readString(output, StandardCharsets.UTF_8);
-      assertThat(process.exitValue()).as("kubectl %s:%n%s", String.join(" ", args), text).isZero();
-      return text;
+      return new Result(List.of(args), process.exitValue(), Files.readString(stdout, StandardCharsets.UTF_8),
+          Files.readString(stderr, StandardCharsets.UTF_8));
     } catch (IOException e) {
       throw new AssertionError(e);
     } catch (InterruptedException e) {

@@ -38,4 +38,21 @@ class SamplesTest {
             assertThat(parsed.healthCheck().interval()).isEqualTo(Duration.ofSeconds(5));
         }
     }
+
+    /**
+     * The other half of the proxy's contract test: the proxy applies this committed file through a
+     * real ConfigMap; here the operator must render exactly it for the sample LoadBalancer.
+     */
+    @org.junit.jupiter.api.Test
+    void theOperatorRendersTheDocumentTheProxysContractTestFeedsIt() throws Exception {
+        LoadBalancer lb;
+        try (InputStream in = Files.newInputStream(Path.of("..", "samples", "loadbalancer.yaml"))) {
+            lb = Serialization.unmarshal(in, LoadBalancer.class);
+        }
+
+        String rendered = PoolDocuments.render(PoolDocuments.fromSpec(lb.getSpec(), List.of()));
+
+        assertThat(rendered).isEqualTo(Files.readString(
+                Path.of("..", "proxy", "src", "test", "resources", "contract", "operator-rendered-pool.json")));
+    }
 }

@@ -3,6 +3,7 @@ package dev.roundhouse.proxy;
 import dev.roundhouse.poolformat.InvalidPoolDocumentException;
 import dev.roundhouse.proxy.breaker.Breakers;
 import dev.roundhouse.proxy.config.InvalidSettingsException;
+import dev.roundhouse.proxy.config.PoolConfigMapWatcher;
 import dev.roundhouse.proxy.config.PoolFileWatcher;
 import dev.roundhouse.proxy.config.PoolReloader;
 import dev.roundhouse.proxy.config.ProxySettings;
@@ -12,10 +13,13 @@ import dev.roundhouse.proxy.http.ProxyServer;
 import dev.roundhouse.proxy.metrics.AdminServer;
 import dev.roundhouse.proxy.metrics.ProxyMetrics;
 import dev.roundhouse.proxy.pool.BackendPool;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.function.Supplier;
 
 /**
  * The Roundhouse proxy: wiring, start, and a graceful stop. Run with {@code java -jar
@@ -40,6 +44,8 @@ public final class RoundhouseProxy implements AutoCloseable {
     private final ProxyServer server;
     private final AdminServer admin;
     private PoolFileWatcher fileWatcher;
+    private KubernetesClient kubernetes;
+    private PoolConfigMapWatcher configMapWatcher;
     private volatile boolean draining;
     private boolean closed;
 
@@ -54,12 +60,27 @@ public final class RoundhouseProxy implements AutoCloseable {
         metrics.bindPool(pool, breakers.registry());
     }
 
-    /** Loads the pool, then starts serving; throws with a clear reason when the pool is invalid. */
+    /**
+     * Loads the pool, then starts serving; throws with a clear reason when BACKENDS or POOL_FILE is
+     * invalid. With POOL_CONFIGMAP it starts serving at once and is ready once the ConfigMap holds a
+     * valid document.
+     */
     public static RoundhouseProxy start(ProxySettings settings) throws IOException, InvalidPoolDocumentException {
         return start(settings, Clock.systemUTC());
     }
 
     public static RoundhouseProxy start(ProxySettings settings, Clock clock)
+            throws IOException, InvalidPoolDocumentException {
+        // In-cluster config (service account) or KUBECONFIG, as Fabric8 finds them.
+        return start(settings, clock, () -> new KubernetesClientBuilder().build());
+    }
+
+    /**
+     * @param kubernetesClients makes the client for POOL_CONFIGMAP, which the proxy then owns and
+     *     closes; not called in the other modes
+     */
+    public static RoundhouseProxy start(ProxySettings settings, Clock clock,
+                                        Supplier<KubernetesClient> kubernetesClients)
             throws IOException, InvalidPoolDocumentException {
         RoundhouseProxy proxy = new RoundhouseProxy(settings, clock);
         try {
@@ -67,12 +88,20 @@ public final class RoundhouseProxy implements AutoCloseable {
                 proxy.fileWatcher = new PoolFileWatcher(settings.poolFile(), proxy.reloader);
                 proxy.fileWatcher.loadInitial();
                 proxy.fileWatcher.start(settings.poolFilePollInterval());
+            } else if (settings.poolConfigMap() != null) {
+                proxy.kubernetes = kubernetesClients.get();
+                proxy.configMapWatcher = new PoolConfigMapWatcher(proxy.kubernetes, settings.podNamespace(),
+                        settings.poolConfigMap(), proxy.reloader);
             } else {
                 proxy.reloader.apply("BACKENDS", settings.backendsPool());
             }
             proxy.server.start();
             proxy.admin.start(); // last, so /readyz never answers before the traffic port is bound
             proxy.healthChecker.start();
+            if (proxy.configMapWatcher != null) {
+                // Not ready (and answering 503) until the first valid document; this never waits.
+                proxy.configMapWatcher.start();
+            }
         } catch (IOException | InvalidPoolDocumentException | RuntimeException e) {
             proxy.close();
             throw e;
@@ -139,6 +168,12 @@ public final class RoundhouseProxy implements AutoCloseable {
         draining = true;
         if (fileWatcher != null) {
             fileWatcher.close();
+        }
+        if (configMapWatcher != null) {
+            configMapWatcher.close();
+        }
+        if (kubernetes != null) {
+            kubernetes.close();
         }
         healthChecker.close();
         server.close();

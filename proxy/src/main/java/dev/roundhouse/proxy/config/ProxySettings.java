@@ -12,10 +12,12 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
- * The proxy's settings, read from environment variables. The pool comes either from
- * {@code BACKENDS} plus the tuning variables below, or from the pool document in {@code POOL_FILE}.
+ * The proxy's settings, read from environment variables. The pool comes from exactly one source:
+ * {@code BACKENDS} plus the tuning variables below, the pool document in {@code POOL_FILE}, or the
+ * pool document in the ConfigMap {@code POOL_CONFIGMAP} (in namespace {@code POD_NAMESPACE}).
  */
 public record ProxySettings(
         int port,
@@ -28,9 +30,16 @@ public record ProxySettings(
         int maxConnectionsPerThread,
         PoolDocument backendsPool,
         Path poolFile,
-        Duration poolFilePollInterval) {
+        Duration poolFilePollInterval,
+        String poolConfigMap,
+        String podNamespace) {
 
     public static final Set<String> LOG_LEVELS = Set.of("trace", "debug", "info", "warn", "error", "off");
+
+    /** Kubernetes object names: a DNS subdomain for the ConfigMap, a DNS label for the namespace. */
+    private static final Pattern DNS_SUBDOMAIN =
+            Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
+    private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
 
     /** Reads and validates every setting, collecting all problems into one exception. */
     public static ProxySettings fromEnvironment(Map<String, String> env) throws InvalidSettingsException {
@@ -55,24 +64,46 @@ public record ProxySettings(
         int connections = r.integer("MAX_CONNECTIONS_PER_THREAD", 64, 1, 10_000);
         Duration poll = r.duration("POOL_FILE_POLL_INTERVAL", Duration.ofSeconds(1));
 
-        String backends = env.get("BACKENDS");
-        String poolFile = env.get("POOL_FILE");
+        String backends = r.string("BACKENDS", null);
+        String poolFile = r.string("POOL_FILE", null);
+        String configMap = r.string("POOL_CONFIGMAP", null);
+        // Absent: the Kubernetes client's own namespace (kubeconfig context or service account).
+        String namespace = r.string("POD_NAMESPACE", null);
         PoolDocument pool = null;
         Path file = null;
-        boolean hasBackends = backends != null && !backends.isBlank();
-        boolean hasFile = poolFile != null && !poolFile.isBlank();
-        if (hasBackends && hasFile) {
-            r.problem("BACKENDS", "set either BACKENDS or POOL_FILE, not both");
-        } else if (hasFile) {
-            file = Path.of(poolFile.trim());
-        } else if (hasBackends) {
+        List<String> sources = new ArrayList<>();
+        if (backends != null) {
+            sources.add("BACKENDS");
+        }
+        if (poolFile != null) {
+            sources.add("POOL_FILE");
+        }
+        if (configMap != null) {
+            sources.add("POOL_CONFIGMAP");
+        }
+        if (sources.size() > 1) {
+            r.problem(String.join(", ", sources), "set only one pool source (BACKENDS, POOL_FILE or POOL_CONFIGMAP),"
+                    + " not " + sources.size());
+        } else if (poolFile != null) {
+            file = Path.of(poolFile);
+        } else if (backends != null) {
             pool = r.poolFromBackends(backends);
+        } else if (configMap != null) {
+            if (configMap.length() > 253 || !DNS_SUBDOMAIN.matcher(configMap).matches()) {
+                r.problem("POOL_CONFIGMAP",
+                        "must be a ConfigMap name (lower-case DNS subdomain), got '" + configMap + "'");
+            }
+            if (namespace != null && (namespace.length() > 63 || !DNS_LABEL.matcher(namespace).matches())) {
+                r.problem("POD_NAMESPACE", "must be a namespace name (lower-case DNS label), got '" + namespace + "'");
+            }
         } else {
-            r.problem("BACKENDS", "no pool: set BACKENDS (e.g. http://localhost:3000,http://localhost:3001;weight=2)"
-                    + " or POOL_FILE (a pool document, see docs/pool-format.md)");
+            r.problem("BACKENDS", "no pool: set BACKENDS (e.g. http://localhost:3000,http://localhost:3001;weight=2),"
+                    + " POOL_FILE (a pool document, see docs/pool-format.md) or POOL_CONFIGMAP (a ConfigMap holding"
+                    + " one under key pool.json, as the operator writes it)");
         }
         r.throwIfProblems();
-        return new ProxySettings(port, metricsPort, bind, level, format, shutdown, retries, connections, pool, file, poll);
+        return new ProxySettings(port, metricsPort, bind, level, format, shutdown, retries, connections, pool, file, poll,
+                configMap, namespace);
     }
 
     /** Collects problems so a misconfigured proxy reports all of them at once. */

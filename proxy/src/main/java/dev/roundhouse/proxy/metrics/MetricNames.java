@@ -21,12 +21,18 @@ public final class MetricNames {
     public static final String CONFIG_RELOADS = "roundhouse.config.reloads";
     /** Gauge {@code roundhouse_config_version}: the {@code version} field of the applied document. */
     public static final String CONFIG_VERSION = "roundhouse.config.version";
+    /**
+     * Gauge {@code roundhouse_config_info{hash}} = 1: which document is live, as the first 12 hex characters of
+     * the SHA-256 of its text. One series at a time; absent before the first document.
+     */
+    public static final String CONFIG_INFO = "roundhouse.config.info";
 
     public static final String TAG_METHOD = "method";
     public static final String TAG_STATUS = "status";
     public static final String TAG_BACKEND = "backend";
     public static final String TAG_TYPE = "type";
     public static final String TAG_RESULT = "result";
+    public static final String TAG_HASH = "hash";
 
     /** Backend label of requests no backend served (no backend available, all connects failed). */
     public static final String NO_BACKEND = "none";

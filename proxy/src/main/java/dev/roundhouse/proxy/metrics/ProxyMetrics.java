@@ -52,6 +52,8 @@ public final class ProxyMetrics implements AutoCloseable {
     /** Request meters resolved once per backend, method and status: no lookup or allocation per request. */
     private final ConcurrentHashMap<String, BackendMeters> perBackend = new ConcurrentHashMap<>();
     private final Function<String, BackendMeters> newBackendMeters = BackendMeters::new;
+    /** The one roundhouse_config_info series, replaced when another document goes live. */
+    private Gauge configInfo;
 
     public ProxyMetrics() {
         // Two of Micrometer's processor meters break Prometheus naming rules (promtool rejects
@@ -147,6 +149,21 @@ public final class ProxyMetrics implements AutoCloseable {
 
     public void reload(String result) {
         reloads.withTag(MetricNames.TAG_RESULT, result).increment();
+    }
+
+    /** Shows {@code documentHash} (SHA-256 hex of the applied text) as the live document, replacing the last one. */
+    public synchronized void configApplied(String documentHash) {
+        String shortHash = documentHash.substring(0, Math.min(12, documentHash.length()));
+        if (configInfo != null) {
+            if (shortHash.equals(configInfo.getId().getTag(MetricNames.TAG_HASH))) {
+                return;
+            }
+            registry.remove(configInfo);
+        }
+        configInfo = Gauge.builder(MetricNames.CONFIG_INFO, () -> 1)
+                .description("The live pool document: 1, labelled with the first 12 hex characters of its SHA-256")
+                .tag(MetricNames.TAG_HASH, shortHash)
+                .register(registry);
     }
 
     /** Drops every series of a backend that left the pool, so label cardinality stays bounded. */

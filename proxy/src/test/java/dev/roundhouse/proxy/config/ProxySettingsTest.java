@@ -74,8 +74,33 @@ class ProxySettingsTest {
     @Test
     void aPoolIsRequiredFromExactlyOneSource() {
         assertThatThrownBy(() -> ProxySettings.fromEnvironment(Map.of()))
-                .hasMessageContaining("set BACKENDS").hasMessageContaining("POOL_FILE");
+                .hasMessageContaining("set BACKENDS").hasMessageContaining("POOL_FILE").hasMessageContaining("POOL_CONFIGMAP");
         assertThatThrownBy(() -> ProxySettings.fromEnvironment(Map.of("BACKENDS", "http://a:1", "POOL_FILE", "/p.json")))
-                .hasMessageContaining("not both");
+                .hasMessageContaining("BACKENDS, POOL_FILE: set only one pool source");
+        assertThatThrownBy(() -> ProxySettings.fromEnvironment(Map.of("POOL_FILE", "/p.json", "POOL_CONFIGMAP", "web-pool")))
+                .hasMessageContaining("POOL_FILE, POOL_CONFIGMAP: set only one pool source");
+        assertThatThrownBy(() -> ProxySettings.fromEnvironment(Map.of(
+                "BACKENDS", "http://a:1", "POOL_FILE", "/p.json", "POOL_CONFIGMAP", "web-pool")))
+                .hasMessageContaining("BACKENDS, POOL_FILE, POOL_CONFIGMAP: set only one pool source");
+    }
+
+    @Test
+    void kubernetesModeTakesTheConfigMapAndItsNamespace() throws Exception {
+        ProxySettings s = ProxySettings.fromEnvironment(Map.of("POOL_CONFIGMAP", "web-pool", "POD_NAMESPACE", "shop"));
+
+        assertThat(s.poolConfigMap()).isEqualTo("web-pool");
+        assertThat(s.podNamespace()).isEqualTo("shop");
+        assertThat(s.backendsPool()).isNull();
+        assertThat(s.poolFile()).isNull();
+        assertThat(ProxySettings.fromEnvironment(Map.of("POOL_CONFIGMAP", "web-pool")).podNamespace())
+                .as("absent: the client's own namespace").isNull();
+    }
+
+    @Test
+    void badKubernetesNamesAreNamed() {
+        assertThatThrownBy(() -> ProxySettings.fromEnvironment(Map.of("POOL_CONFIGMAP", "Web_Pool", "POD_NAMESPACE", "a.b")))
+                .isInstanceOfSatisfying(InvalidSettingsException.class, e -> assertThat(e.problems())
+                        .anyMatch(p -> p.startsWith("POOL_CONFIGMAP: must be a ConfigMap name") && p.contains("'Web_Pool'"))
+                        .anyMatch(p -> p.startsWith("POD_NAMESPACE: must be a namespace name") && p.contains("'a.b'")));
     }
 }

@@ -34,8 +34,9 @@ class FailoverTest {
     void deadBackendCausesNoClientVisibleErrorWhileAnotherIsUp() {
         TestBackend alive = backend("alive");
         TestBackend dead = backend("dead");
-        dead.stop();
         RoundhouseProxy proxy = proxy("BACKENDS", dead.url() + "," + alive.url());
+        // Stopped once the proxy holds its ports: it cannot then bind the freed port and proxy to itself.
+        dead.stop();
 
         for (int i = 0; i < 20; i++) {
             HttpResponse<String> r = ProxyFixture.get(proxy, "/");
@@ -51,9 +52,10 @@ class FailoverTest {
     void noBackendUpGives503WithAReason() {
         TestBackend a = backend("a");
         TestBackend b = backend("b");
+        RoundhouseProxy proxy = proxy("BACKENDS", a.url() + "," + b.url());
+        // Stopped once the proxy holds its ports: it cannot then bind a freed port and proxy to itself.
         a.stop();
         b.stop();
-        RoundhouseProxy proxy = proxy("BACKENDS", a.url() + "," + b.url());
 
         HttpResponse<String> r = ProxyFixture.get(proxy, "/");
 

@@ -2,11 +2,13 @@ package dev.roundhouse.proxy.testing;
 
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.config.ProxySettings;
+import io.fabric8.kubernetes.client.KubernetesClient;
 
 import java.net.http.HttpResponse;
 import java.time.Clock;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /** Starts the real proxy in-process on ephemeral loopback ports. */
 public final class ProxyFixture {
@@ -14,7 +16,7 @@ public final class ProxyFixture {
     private ProxyFixture() {
     }
 
-    /** Environment for a proxy on ephemeral loopback ports; callers add BACKENDS or POOL_FILE. */
+    /** Environment for a proxy on ephemeral loopback ports; callers add BACKENDS, POOL_FILE or POOL_CONFIGMAP. */
     public static Map<String, String> env(String... keyValues) {
         Map<String, String> env = new HashMap<>();
         env.put("PORT", "0");
@@ -34,6 +36,15 @@ public final class ProxyFixture {
     public static RoundhouseProxy start(Map<String, String> env, Clock clock) {
         try {
             return RoundhouseProxy.start(ProxySettings.fromEnvironment(env), clock);
+        } catch (Exception e) {
+            throw new IllegalStateException("proxy did not start: " + e.getMessage(), e);
+        }
+    }
+
+    /** With POOL_CONFIGMAP: the proxy takes (and closes) a client from {@code kubernetesClients}. */
+    public static RoundhouseProxy start(Map<String, String> env, Supplier<KubernetesClient> kubernetesClients) {
+        try {
+            return RoundhouseProxy.start(ProxySettings.fromEnvironment(env), Clock.systemUTC(), kubernetesClients);
         } catch (Exception e) {
             throw new IllegalStateException("proxy did not start: " + e.getMessage(), e);
         }

@@ -1,0 +1,59 @@
+package dev.roundhouse.proxy.testing;
+
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.core.LogEvent;
+import org.apache.logging.log4j.core.LoggerContext;
+import org.apache.logging.log4j.core.appender.AbstractAppender;
+import org.apache.logging.log4j.core.config.Property;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * Records what one class logs (at the configured level, info by default), as "LEVEL message" lines,
+ * while the console keeps getting it too. Close it to detach.
+ */
+public final class LogCapture implements AutoCloseable {
+
+    private final String loggerName;
+    private final List<String> lines = new CopyOnWriteArrayList<>();
+    private final AbstractAppender appender;
+    private final LoggerContext context = (LoggerContext) LogManager.getContext(false);
+
+    private LogCapture(Class<?> source) {
+        this.loggerName = source.getName();
+        this.appender = new AbstractAppender("capture-" + source.getSimpleName() + "-" + System.identityHashCode(this),
+                null, null, true, Property.EMPTY_ARRAY) {
+            @Override
+            public void append(LogEvent event) {
+                if (event.getLoggerName().equals(loggerName)) {
+                    lines.add(event.getLevel() + " " + event.getMessage().getFormattedMessage());
+                }
+            }
+        };
+    }
+
+    public static LogCapture of(Class<?> source) {
+        LogCapture capture = new LogCapture(source);
+        capture.appender.start();
+        capture.context.getConfiguration().getRootLogger().addAppender(capture.appender, null, null);
+        capture.context.updateLoggers();
+        return capture;
+    }
+
+    public List<String> lines() {
+        return List.copyOf(lines);
+    }
+
+    /** How many lines contain {@code text}. */
+    public long count(String text) {
+        return lines.stream().filter(l -> l.contains(text)).count();
+    }
+
+    @Override
+    public void close() {
+        context.getConfiguration().getRootLogger().removeAppender(appender.getName());
+        context.updateLoggers();
+        appender.stop();
+    }
+}

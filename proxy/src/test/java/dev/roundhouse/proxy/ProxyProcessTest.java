@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.roundhouse.proxy.testing.Http;
 import dev.roundhouse.proxy.testing.ProcessProxy;
-import dev.roundhouse.proxy.testing.RawBodyBackend;
 import dev.roundhouse.proxy.testing.RawHttp;
 import dev.roundhouse.proxy.testing.TestBackend;
 import org.junit.jupiter.api.AfterEach;
@@ -186,9 +185,7 @@ class ProxyProcessTest {
 
     @Test
     void fiftyMegabyteUploadStreamsThroughProxyWith64MegabyteHeap() throws Exception {
-        // TestBackend keeps Undertow's default 2 MiB request entity limit (it answers 413 itself), so
-        // the upload goes to RawBodyBackend: the same /upload contract with no limit.
-        RawBodyBackend backend = RawBodyBackend.start();
+        TestBackend backend = TestBackend.start("upload");
         toClose.add(backend);
         ProcessProxy p = proxy("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health").awaitReady(READY);
 
@@ -207,7 +204,7 @@ class ProxyProcessTest {
         GeneratedBody body = sent.get();
         assertThat(body.generated()).isEqualTo(FIFTY_MB);
         assertThat(response.body()).isEqualTo(FIFTY_MB + " " + body.sha256());
-        assertThat(backend.uploads.get()).isEqualTo(1);
+        assertThat(backend.hits.get()).isEqualTo(1);
         assertStillRunning(p);
     }
 

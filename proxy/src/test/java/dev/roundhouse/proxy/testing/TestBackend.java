@@ -65,6 +65,7 @@ public final class TestBackend implements AutoCloseable {
                 .addHttpListener(onPort, "127.0.0.1")
                 .setIoThreads(1)
                 .setWorkerThreads(16)
+                .setServerOption(io.undertow.UndertowOptions.MAX_ENTITY_SIZE, 0L) // any body size
                 .setHandler(this::handle)
                 .build();
         server.start();

@@ -1,5 +1,6 @@
 package dev.roundhouse.proxy;
 
+import dev.roundhouse.poolformat.Durations;
 import dev.roundhouse.poolformat.InvalidPoolDocumentException;
 import dev.roundhouse.proxy.breaker.Breakers;
 import dev.roundhouse.proxy.config.InvalidSettingsException;
@@ -147,7 +148,7 @@ public final class RoundhouseProxy implements AutoCloseable {
         draining = true;
         Duration timeout = settings.shutdownTimeout();
         log.info("Shutting down: draining {} requests in flight (up to {})", server.inFlight(),
-                dev.roundhouse.poolformat.Durations.format(timeout));
+                Durations.format(timeout));
         try {
             if (!server.drain(timeout)) {
                 log.warn("Shutdown timeout passed with {} requests still in flight", server.inFlight());

@@ -15,6 +15,8 @@ public record PoolDocument(int version, List<BackendEntry> backends, HealthCheck
                            CircuitBreaker circuitBreaker, Timeouts timeouts) {
 
     public static final int CURRENT_VERSION = 1;
+    /** The ConfigMap key the operator writes the document under and the proxy reads it from. */
+    public static final String CONFIG_MAP_KEY = "pool.json";
 
     public PoolDocument {
         backends = List.copyOf(Objects.requireNonNull(backends, "backends"));

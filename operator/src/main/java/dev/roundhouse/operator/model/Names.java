@@ -1,12 +1,13 @@
 package dev.roundhouse.operator.model;
 
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
+import dev.roundhouse.poolformat.PoolDocument;
 
 /** Names of the objects the operator creates for a LoadBalancer, and the fixed names they share. */
 public final class Names {
 
     /** Key of the pool document in the pool ConfigMap (docs/pool-format.md). */
-    public static final String POOL_KEY = "pool.json";
+    public static final String POOL_KEY = PoolDocument.CONFIG_MAP_KEY;
     public static final String HTTP_PORT_NAME = "http";
     public static final String METRICS_PORT_NAME = "metrics";
     /** The proxy's METRICS_PORT default; it also serves /healthz and /readyz. */

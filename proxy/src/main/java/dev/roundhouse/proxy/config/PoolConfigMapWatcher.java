@@ -1,6 +1,7 @@
 package dev.roundhouse.proxy.config;
 
 import dev.roundhouse.poolformat.InvalidPoolDocumentException;
+import dev.roundhouse.poolformat.PoolDocument;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
@@ -24,7 +25,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class PoolConfigMapWatcher implements AutoCloseable {
 
     /** The key the operator writes the pool document under. */
-    public static final String POOL_KEY = "pool.json";
+    public static final String POOL_KEY = PoolDocument.CONFIG_MAP_KEY;
 
     private static final Logger log = LogManager.getLogger(PoolConfigMapWatcher.class);
 

@@ -34,7 +34,7 @@ import java.util.stream.Stream;
  */
 public final class ProxyDeployments {
 
-    static final int DEFAULT_REPLICAS = 2;
+    public static final int DEFAULT_REPLICAS = 2;
     static final int DEFAULT_PORT = 8080;
     /** The image's non-root user and group. */
     static final long PROXY_UID = 10001L;

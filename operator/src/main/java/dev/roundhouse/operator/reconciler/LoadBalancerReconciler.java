@@ -10,6 +10,7 @@ import dev.roundhouse.operator.dependent.ProxyServiceAccountDependentResource;
 import dev.roundhouse.operator.dependent.ProxyServiceDependentResource;
 import dev.roundhouse.operator.dependent.ServiceMonitorDependentResource;
 import dev.roundhouse.operator.dependent.ServiceMonitorEnabled;
+import dev.roundhouse.operator.model.ServiceMonitors;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Service;
@@ -126,7 +127,7 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
     public UpdateControl<LoadBalancer> reconcile(LoadBalancer lb, Context<LoadBalancer> context) {
         PoolResolution pool = PoolResolution.of(lb, context);
         Deployment deployment = context.getSecondaryResource(Deployment.class).orElse(null);
-        boolean serviceMonitorMissing = ServiceMonitorEnabled.requested(lb) && !ServiceMonitorCrd.present(context);
+        boolean serviceMonitorMissing = ServiceMonitors.enabled(lb) && !ServiceMonitorCrd.present(context);
         LoadBalancerStatus next = status.next(lb, pool, deployment, serviceMonitorMissing);
         if (next.equals(lb.getStatus())) {
             log.debug("Reconciled {}/{}: status unchanged", lb.getMetadata().getNamespace(), lb.getMetadata().getName());

@@ -3,6 +3,7 @@ package dev.roundhouse.operator.reconciler;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancerStatus;
 import dev.roundhouse.operator.model.Conditions;
+import dev.roundhouse.operator.model.ProxyDeployments;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
@@ -24,10 +25,6 @@ import java.util.Objects;
  */
 final class StatusWriter {
 
-    static final String READY = "Ready";
-    static final String PROGRESSING = "Progressing";
-    static final String DEGRADED = "Degraded";
-
     private static final Logger log = LoggerFactory.getLogger(StatusWriter.class);
 
     private final Clock clock;
@@ -37,42 +34,42 @@ final class StatusWriter {
     }
 
     LoadBalancerStatus next(LoadBalancer lb, PoolResolution pool, Deployment deployment, boolean serviceMonitorMissing) {
-        int wanted = lb.getSpec().getReplicas() == null ? 2 : lb.getSpec().getReplicas();
+        int wanted = Objects.requireNonNullElse(lb.getSpec().getReplicas(), ProxyDeployments.DEFAULT_REPLICAS);
         int ready = readyReplicas(deployment);
         Integer backends = pool.document() == null ? currentBackends(lb) : Integer.valueOf(pool.document().backends().size());
 
         List<Condition> desired = new ArrayList<>();
         if (pool.problem() != null) {
-            desired.add(Conditions.condition(READY, false, pool.problemReason(), pool.problemMessage()));
-            desired.add(Conditions.condition(DEGRADED, true, pool.problemReason(),
+            desired.add(Conditions.condition(Conditions.READY, false, pool.problemReason(), pool.problemMessage()));
+            desired.add(Conditions.condition(Conditions.DEGRADED, true, pool.problemReason(),
                     pool.problemMessage() + "; the proxies keep the last good pool"));
         } else if (backends == 0) {
             String why = lb.getSpec().getServiceRef() != null
                     ? "Service " + lb.getSpec().getServiceRef().getName() + " has no ready endpoints"
                     : "the pool has no backends";
-            desired.add(Conditions.condition(READY, false, "NoBackends", why + "; the proxies answer 503"));
-            desired.add(Conditions.condition(DEGRADED, true, "NoBackends", why));
+            desired.add(Conditions.condition(Conditions.READY, false, "NoBackends", why + "; the proxies answer 503"));
+            desired.add(Conditions.condition(Conditions.DEGRADED, true, "NoBackends", why));
         } else {
             if (wanted == 0) {
-                desired.add(Conditions.condition(READY, false, "ScaledToZero", "spec.replicas is 0"));
+                desired.add(Conditions.condition(Conditions.READY, false, "ScaledToZero", "spec.replicas is 0"));
             } else if (ready == 0) {
-                desired.add(Conditions.condition(READY, false, "ProxiesNotReady", "no proxy pod is ready yet"));
+                desired.add(Conditions.condition(Conditions.READY, false, "ProxiesNotReady", "no proxy pod is ready yet"));
             } else {
-                desired.add(Conditions.condition(READY, true, "ProxiesReady",
+                desired.add(Conditions.condition(Conditions.READY, true, "ProxiesReady",
                         ready + " of " + wanted + " proxies ready, " + backends + " backends"));
             }
             if (serviceMonitorMissing) {
-                desired.add(Conditions.condition(DEGRADED, true, "ServiceMonitorUnavailable",
+                desired.add(Conditions.condition(Conditions.DEGRADED, true, "ServiceMonitorUnavailable",
                         "metrics.serviceMonitor.enabled is true but the monitoring.coreos.com ServiceMonitor CRD is not installed"));
             } else {
-                desired.add(Conditions.condition(DEGRADED, false, "AsExpected", "no problem found"));
+                desired.add(Conditions.condition(Conditions.DEGRADED, false, "AsExpected", "no problem found"));
             }
         }
         boolean rolling = deployment == null || ready < wanted || !deploymentObserved(deployment)
                 || updatedReplicas(deployment) < wanted;
         desired.add(rolling
-                ? Conditions.condition(PROGRESSING, true, "RollingOut", ready + " of " + wanted + " proxies ready")
-                : Conditions.condition(PROGRESSING, false, "Stable", "the proxies run the current spec"));
+                ? Conditions.condition(Conditions.PROGRESSING, true, "RollingOut", ready + " of " + wanted + " proxies ready")
+                : Conditions.condition(Conditions.PROGRESSING, false, "Stable", "the proxies run the current spec"));
 
         LoadBalancerStatus status = new LoadBalancerStatus();
         status.setObservedGeneration(lb.getMetadata().getGeneration());
@@ -91,8 +88,8 @@ final class StatusWriter {
         status.setReadyReplicas(old == null ? null : old.getReadyReplicas());
         String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
         List<Condition> desired = List.of(
-                Conditions.condition(READY, false, "ReconcileFailed", message),
-                Conditions.condition(DEGRADED, true, "ReconcileFailed", message));
+                Conditions.condition(Conditions.READY, false, "ReconcileFailed", message),
+                Conditions.condition(Conditions.DEGRADED, true, "ReconcileFailed", message));
         List<Condition> merged = new ArrayList<>(Conditions.merge(current(lb), desired, nowInstant(), generation(lb)));
         status.setConditions(merged);
         return status;
@@ -100,11 +97,11 @@ final class StatusWriter {
 
     /** A Kubernetes Event when Ready turns False for a new reason, so `kubectl describe` shows it once. */
     void recordEventIfNewProblem(LoadBalancer lb, LoadBalancerStatus next, Context<LoadBalancer> context) {
-        Condition ready = find(next.getConditions(), READY);
+        Condition ready = find(next.getConditions(), Conditions.READY);
         if (ready == null || "True".equals(ready.getStatus())) {
             return;
         }
-        Condition before = lb.getStatus() == null ? null : find(lb.getStatus().getConditions(), READY);
+        Condition before = lb.getStatus() == null ? null : find(lb.getStatus().getConditions(), Conditions.READY);
         if (before != null && Objects.equals(before.getReason(), ready.getReason())
                 && Objects.equals(before.getStatus(), ready.getStatus())) {
             return;

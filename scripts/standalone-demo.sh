@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 mvn -B -q -Dstyle.color=never -DskipTests package
 
-java -cp e2e/target/roundhouse-e2e.jar dev.roundhouse.e2e.demo.DemoBackends 3000 3001 &
+java -cp e2e/target/roundhouse-local.jar dev.roundhouse.e2e.demo.DemoBackends 3000 3001 &
 backends=$!
 trap 'kill "$backends" 2>/dev/null || true; wait "$backends" 2>/dev/null || true' EXIT
 

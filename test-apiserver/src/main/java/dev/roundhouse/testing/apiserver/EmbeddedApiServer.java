@@ -192,13 +192,28 @@ public final class EmbeddedApiServer implements AutoCloseable {
   public List<CustomResourceDefinition> applyCrds(Path... files) {
     List<CustomResourceDefinition> crds = new ArrayList<>();
     for (Path file : files) {
-      for (HasMetadata item : load(file)) {
-        if (!(item instanceof CustomResourceDefinition crd)) {
-          throw new IllegalArgumentException(file + " holds a " + item.getKind() + ", not a CustomResourceDefinition");
-        }
-        crds.add(crd);
-      }
+      crds.addAll(crdsIn(load(file), file.toString()));
     }
+    return establish(crds);
+  }
+
+  /** Applies the CustomResourceDefinitions of a YAML document stream, as {@link #applyCrds(Path...)} does. */
+  public List<CustomResourceDefinition> applyCrdYaml(String yaml) {
+    return establish(crdsIn(load(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8))), "the YAML"));
+  }
+
+  private static List<CustomResourceDefinition> crdsIn(List<HasMetadata> items, String source) {
+    List<CustomResourceDefinition> crds = new ArrayList<>();
+    for (HasMetadata item : items) {
+      if (!(item instanceof CustomResourceDefinition crd)) {
+        throw new IllegalArgumentException(source + " holds a " + item.getKind() + ", not a CustomResourceDefinition");
+      }
+      crds.add(crd);
+    }
+    return crds;
+  }
+
+  private List<CustomResourceDefinition> establish(List<CustomResourceDefinition> crds) {
     List<CustomResourceDefinition> applied = new ArrayList<>();
     for (CustomResourceDefinition crd : crds) {
       apply(crd);

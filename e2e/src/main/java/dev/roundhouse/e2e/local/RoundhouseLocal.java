@@ -1,0 +1,127 @@
+package dev.roundhouse.e2e.local;
+
+import com.sun.net.httpserver.HttpServer;
+import dev.roundhouse.e2e.demo.DemoBackends;
+import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code roundhouse local}: the whole system on this machine, no cluster needed. Starts three demo backends, the
+ * {@link LocalCluster} (API server, operator, local kubelet), applies {@code samples/loadbalancer.yaml} and waits
+ * for its proxy on :8080 (metrics :9090). Ctrl-C stops everything it started.
+ */
+public final class RoundhouseLocal {
+
+    /** The sample's backends, its proxy port and its metrics port. */
+    static final List<Integer> BACKEND_PORTS = List.of(3001, 3002, 3003);
+    static final int PROXY_PORT = 8080;
+    static final int METRICS_PORT = 9090;
+    static final String SAMPLE = "samples/loadbalancer.yaml";
+    static final Duration READY_WITHIN = Duration.ofSeconds(90);
+
+    private RoundhouseLocal() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path home = Path.of(".roundhouse");
+        List<Integer> busy = new ArrayList<>();
+        for (int port : concat(BACKEND_PORTS, List.of(PROXY_PORT, METRICS_PORT))) {
+            if (!free(port)) {
+                busy.add(port);
+            }
+        }
+        if (!busy.isEmpty()) {
+            System.err.println("roundhouse local: port(s) " + busy + " of 127.0.0.1 are in use (is another "
+                    + "`roundhouse local` running?). It needs 3001-3003 for the demo backends, 8080 and 9090 for the proxy.");
+            System.exit(1);
+        }
+
+        List<HttpServer> backends = DemoBackends.start(BACKEND_PORTS);
+        LocalCluster cluster;
+        try {
+            cluster = LocalCluster.start(LocalCluster.Options.demo(home));
+        } catch (RuntimeException e) {
+            backends.forEach(b -> b.stop(0));
+            throw e;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            System.out.println("\nroundhouse local: stopping the proxies, the operator, the API server and the backends");
+            cluster.close();
+            backends.forEach(b -> b.stop(0));
+            stopped.countDown();
+        }, "roundhouse-local-shutdown"));
+
+        List<HasMetadata> applied = cluster.apiServer().applyYaml(LocalCluster.resource(SAMPLE));
+        String name = applied.get(0).getMetadata().getName();
+        String ready = awaitReady(cluster, name);
+        Path kubeconfig = home.resolve("kubeconfig");
+        System.out.println("""
+
+                Roundhouse is running locally.
+                  API server  %s  (kubeconfig: %s)
+                  operator    http://127.0.0.1:%d/metrics
+                  backends    %s
+                  LoadBalancer default/%s applied from %s: %s
+                  proxy logs  %s
+
+                Try:
+                  curl localhost:%d                  # answers alternate demo-backend-1, -2, -3
+                  curl localhost:%d/metrics          # requests, breakers, healthy backends
+                  KUBECONFIG=%s kubectl get lb
+                  KUBECONFIG=%s kubectl patch lb %s --type=merge \\
+                    -p '{"spec":{"backends":[{"url":"http://127.0.0.1:3001"},{"url":"http://127.0.0.1:3002","weight":3}]}}'
+                  # ...and curl again: the pool changes in place, the proxy keeps running.
+
+                Ctrl-C stops everything.
+                """.formatted(cluster.apiServer().url(), kubeconfig, cluster.operatorHttpPort(),
+                BACKEND_PORTS.stream().map(p -> "http://127.0.0.1:" + p).toList(), name, SAMPLE, ready,
+                home.resolve("logs"), PROXY_PORT, METRICS_PORT, kubeconfig, kubeconfig, name));
+        stopped.await();
+    }
+
+    /** Waits for the LoadBalancer's Ready condition; returns how it stands (ready or why not). */
+    private static String awaitReady(LocalCluster cluster, String name) throws InterruptedException {
+        Instant deadline = Instant.now().plus(READY_WITHIN);
+        String last = "no status yet";
+        while (Instant.now().isBefore(deadline)) {
+            LoadBalancer lb = cluster.client().resources(LoadBalancer.class).inNamespace("default").withName(name).get();
+            Condition ready = lb == null || lb.getStatus() == null || lb.getStatus().getConditions() == null ? null
+                    : lb.getStatus().getConditions().stream().filter(c -> "Ready".equals(c.getType())).findFirst()
+                            .orElse(null);
+            if (ready != null) {
+                last = "Ready=" + ready.getStatus() + " (" + ready.getReason() + ": " + ready.getMessage() + ")";
+                if ("True".equals(ready.getStatus())) {
+                    return last;
+                }
+            }
+            Thread.sleep(200); // polling the API, as `kubectl wait` does
+        }
+        return last + " after " + READY_WITHIN.toSeconds() + " s; see the proxy log";
+    }
+
+    private static boolean free(int port) {
+        try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static List<Integer> concat(List<Integer> a, List<Integer> b) {
+        List<Integer> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
+    }
+}

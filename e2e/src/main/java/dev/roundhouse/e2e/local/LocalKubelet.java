@@ -200,8 +200,8 @@ public final class LocalKubelet implements AutoCloseable {
             pod.restarts++;
             long backoffSeconds = Math.min(MAX_BACKOFF.toSeconds(), 1L << Math.min(pod.restarts - 1, 5));
             pod.nextStart = Instant.now().plusSeconds(backoffSeconds);
-            log.warn("Proxy of {} exited with code {}; restart {} in {} s (log: {})", key, pod.process.exitCode(),
-                    pod.restarts, backoffSeconds, pod.process.log());
+            log.warn("Proxy of {} exited with code {}; restart {} in {} s. Its last words: {} (log: {})", key,
+                    pod.process.exitCode(), pod.restarts, backoffSeconds, pod.process.lastLogLine(), pod.process.log());
             pod.process = null;
             pod.ready = false;
             published.remove(key);

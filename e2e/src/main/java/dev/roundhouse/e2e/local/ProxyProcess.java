@@ -106,6 +106,15 @@ final class ProxyProcess {
         return log;
     }
 
+    /** The last line the proxy wrote (why it exited, usually), or an empty string. */
+    String lastLogLine() {
+        try (var lines = Files.lines(log)) {
+            return lines.filter(line -> !line.isBlank()).reduce((first, second) -> second).orElse("");
+        } catch (IOException | UncheckedIOException e) {
+            return "";
+        }
+    }
+
     boolean isAlive() {
         return process.isAlive();
     }

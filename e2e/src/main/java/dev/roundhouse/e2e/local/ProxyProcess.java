@@ -55,7 +55,7 @@ final class ProxyProcess {
         command.add("-XX:+ExitOnOutOfMemoryError");
         command.add("-cp");
         command.add(classpath());
-        command.add(RoundhouseProxy.class.getName());
+        command.add(ProxyLauncher.class.getName());
         ProcessBuilder builder = new ProcessBuilder(command);
         Map<String, String> childEnv = builder.environment();
         Map<String, String> parentEnv = new TreeMap<>(childEnv);
@@ -139,6 +139,11 @@ final class ProxyProcess {
             Thread.currentThread().interrupt();
             return false;
         }
+    }
+
+    /** Closes the pipe to the proxy's standard input, as the death of this JVM would (see {@link ProxyLauncher}). */
+    void closeInput() throws IOException {
+        process.getOutputStream().close();
     }
 
     /** SIGTERM, as the kubelet sends; the proxy drains, and is killed if still running after {@code grace}. */

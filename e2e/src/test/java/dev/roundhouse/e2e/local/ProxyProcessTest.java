@@ -1,0 +1,55 @@
+package dev.roundhouse.e2e.local;
+
+import dev.roundhouse.e2e.testing.TestBackend;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The proxy process the local runner starts: it serves, and it ends with the runner that started it. */
+class ProxyProcessTest {
+
+    @Test
+    void proxyServesAndStopsWhenItsRunnerIsGone(@TempDir Path dir) throws Exception {
+        try (TestBackend backend = TestBackend.start("backend-a")) {
+            int port = freePort();
+            ProxyProcess proxy = ProxyProcess.start(Map.of(
+                    "PORT", String.valueOf(port),
+                    "METRICS_PORT", String.valueOf(freePort()),
+                    "BIND_ADDRESS", "127.0.0.1",
+                    "BACKENDS", backend.url()), dir.resolve("proxy.log"));
+            try {
+                Awaitility.await("proxy ready").atMost(Duration.ofSeconds(30)).until(proxy::ready);
+                HttpResponse<String> response = HttpClient.newHttpClient().send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/")).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                assertThat(response.body()).isEqualTo("backend-a");
+
+                proxy.closeInput(); // what the runner's death does to the pipe
+
+                Awaitility.await("proxy gone").atMost(Duration.ofSeconds(30)).until(() -> !proxy.isAlive());
+                assertThat(proxy.exitCode()).isZero();
+            } finally {
+                proxy.stop(Duration.ofSeconds(5));
+            }
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
+    }
+}

@@ -5,9 +5,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.marcnuri.helm.Helm;
-import com.marcnuri.helm.LintResult;
 import com.marcnuri.helm.TemplateCommand;
-import dev.roundhouse.operator.RoundhouseOperator;
+import dev.roundhouse.e2e.chart.OperatorPermissions;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancerSpec;
 import dev.roundhouse.operator.model.Names;
@@ -25,38 +24,28 @@ import io.fabric8.kubernetes.api.model.ServicePort;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
-import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
-import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
-import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
-import io.fabric8.kubernetes.api.model.rbac.Role;
-import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
-import io.fabric8.kubernetes.api.model.rbac.RoleRef;
-import io.fabric8.kubernetes.api.model.rbac.Subject;
-import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.fabric8.openshift.api.model.monitoring.v1.ServiceMonitor;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.lang.reflect.Method;
-import java.lang.reflect.Modifier;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
+import static dev.roundhouse.e2e.chart.ChartFixture.only;
+import static dev.roundhouse.e2e.chart.ChartFixture.parseAll;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * What can be checked of e2e/kind/ without Docker or a cluster: the chart lints and renders, with the kind values,
- * to Kubernetes objects that run the images kind.sh builds and grant what the operator's code calls; the demo
+ * What can be checked of e2e/kind/ without Docker or a cluster: the chart renders, with the kind values, to
+ * Kubernetes objects that run the images kind.sh builds and grant what the operator's code calls (the chart itself,
+ * with every value, is tested in dev.roundhouse.e2e.chart); the demo
  * manifests parse into the objects the operator reads; the script is valid bash; the Dockerfiles agree with the
  * Maven build and the Deployment the operator writes for proxies. Tests run in e2e/, so the repository is "..".
  */
@@ -68,51 +57,9 @@ class KindManifestsTest {
     private static final Path SCRIPT = KIND.resolve("kind.sh");
     private static final Path VALUES = KIND.resolve("values.yaml");
 
-    private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
-    private static final List<String> CRUD = List.of("get", "list", "watch", "create", "update", "patch", "delete");
-
-    /** A permission the operator needs, and where in its code it comes from. */
-    record Need(String group, String resource, List<String> verbs, String why) {
-    }
-
-    /**
-     * What the operator does through the API in the namespaces it watches, read from
-     * operator/src/main/java/dev/roundhouse/operator (see the comment in charts/roundhouse/templates/clusterrole.yaml).
-     */
-    static final List<Need> NAMESPACED_NEEDS = List.of(
-            new Need("roundhouse.dev", "loadbalancers", List.of("get", "list", "watch"),
-                    "the primary resource's informer"),
-            new Need("roundhouse.dev", "loadbalancers/status", List.of("patch"),
-                    "LoadBalancerReconciler: UpdateControl.patchStatus, server-side apply on /status"),
-            new Need("", "configmaps", CRUD, "PoolConfigMapDependentResource; the proxies' Role grants get/list/watch"),
-            new Need("apps", "deployments", CRUD, "ProxyDeploymentDependentResource"),
-            new Need("", "services", CRUD, "ProxyServiceDependentResource and the backend-services informer"),
-            new Need("", "serviceaccounts", CRUD, "ProxyServiceAccountDependentResource"),
-            new Need("rbac.authorization.k8s.io", "roles", CRUD, "ProxyRoleDependentResource"),
-            new Need("rbac.authorization.k8s.io", "rolebindings", CRUD, "ProxyRoleBindingDependentResource"),
-            new Need("monitoring.coreos.com", "servicemonitors", CRUD,
-                    "ServiceMonitorDependentResource, deleted when metrics.serviceMonitor.enabled turns false"),
-            new Need("discovery.k8s.io", "endpointslices", List.of("list", "watch"),
-                    "LoadBalancerReconciler: the endpoint-slices informer for spec.serviceRef"),
-            new Need("", "events", List.of("create"), "StatusWriter.recordEventIfNewProblem"));
-
-    /** Cluster-scoped: ServiceMonitorCrd.present and JOSDK's CRDPresentActivationCondition read one CRD by name. */
-    static final Need CRD_NEED = new Need("apiextensions.k8s.io", "customresourcedefinitions", List.of("get"),
-            "whether servicemonitors.monitoring.coreos.com exists");
-
-    /** In the operator's namespace: JOSDK checks get/create/update, Fabric8 renews the Lease with a merge patch. */
-    static final Need LEASE_NEED = new Need("coordination.k8s.io", "leases", List.of("get", "create", "update", "patch"),
-            "leader election Lease " + RoundhouseOperator.LEASE_NAME);
-
     // ---------------------------------------------------------------- the chart
-
-    @Test
-    void chartPassesStrictLint() {
-        LintResult result = new Helm(CHART).lint().strict().call();
-        assertThat(result.isFailed()).as("helm lint --strict: %s", result.getMessages()).isFalse();
-    }
 
     @Test
     void chartWithKindValuesRunsTheImagesTheScriptBuilds() throws IOException {
@@ -224,97 +171,10 @@ class KindManifestsTest {
 
     // ---------------------------------------------------------------- RBAC
 
+    /** The full comparison, for every mode, is ChartRbacTest's; here the values kind.sh installs with. */
     @Test
-    void watchingAllNamespacesGrantsWhatTheOperatorCallsClusterWide() throws IOException {
-        Grants grants = Grants.of(render(kindValues()), "roundhouse-system");
-        for (Need need : NAMESPACED_NEEDS) {
-            grants.assertGranted(null, need);
-        }
-        grants.assertGranted(null, CRD_NEED);
-        grants.assertGranted("roundhouse-system", LEASE_NEED);
-    }
-
-    @Test
-    void watchedNamespacesGetTheOperatorsPermissionsAndNoOtherDoes() throws IOException {
-        Grants grants = Grants.of(render(kindValues()
-                .set("watchNamespaces[0]", "team-a").set("watchNamespaces[1]", "team-b")), "roundhouse-system");
-        for (Need need : NAMESPACED_NEEDS) {
-            grants.assertGranted("team-a", need);
-            grants.assertGranted("team-b", need);
-            assertThat(grants.allows(null, need.group(), need.resource(), need.verbs().get(0), null))
-                    .as("%s %s granted cluster-wide although only two namespaces are watched", need.verbs().get(0),
-                            need.resource())
-                    .isFalse();
-            assertThat(grants.allows("team-c", need.group(), need.resource(), need.verbs().get(0), null)).isFalse();
-        }
-        grants.assertGranted(null, CRD_NEED);
-        grants.assertGranted("roundhouse-system", LEASE_NEED);
-    }
-
-    @Test
-    void withoutLeaderElectionThereIsNoLeaseRole() throws IOException {
-        List<HasMetadata> objects = render(kindValues().set("leaderElection", "false"));
-        assertThat(objects).noneMatch(o -> o instanceof Role);
-        assertThat(Grants.of(objects, "roundhouse-system").allows("roundhouse-system", "coordination.k8s.io",
-                "leases", "create", null)).isFalse();
-    }
-
-    /** The rules that reach the operator's ServiceAccount, cluster-wide or per namespace, as the API server sees them. */
-    record Grants(List<HasMetadata> objects, String subjectNamespace, String subjectName) {
-
-        static Grants of(List<HasMetadata> objects, String releaseNamespace) {
-            String serviceAccount = only(objects, Deployment.class).getSpec().getTemplate().getSpec()
-                    .getServiceAccountName();
-            return new Grants(objects, releaseNamespace, serviceAccount);
-        }
-
-        void assertGranted(String namespace, Need need) {
-            for (String verb : need.verbs()) {
-                String name = need.resource().equals("leases") && !verb.equals("create")
-                        ? RoundhouseOperator.LEASE_NAME : null;
-                assertThat(allows(namespace, need.group(), need.resource(), verb, name))
-                        .as("%s %s/%s %s (%s)", namespace == null ? "cluster-wide" : "in " + namespace,
-                                need.group().isEmpty() ? "core" : need.group(), need.resource(), verb, need.why())
-                        .isTrue();
-            }
-        }
-
-        /** namespace null: cluster-wide (ClusterRoleBindings only); resourceName null: any object. */
-        boolean allows(String namespace, String group, String resource, String verb, String resourceName) {
-            Stream<PolicyRule> rules = ofType(objects, ClusterRoleBinding.class).stream()
-                    .filter(b -> bindsUs(b.getSubjects()))
-                    .flatMap(b -> rulesOf(b.getRoleRef(), null));
-            if (namespace != null) {
-                rules = Stream.concat(rules, ofType(objects, RoleBinding.class).stream()
-                        .filter(b -> namespace.equals(b.getMetadata().getNamespace()) && bindsUs(b.getSubjects()))
-                        .flatMap(b -> rulesOf(b.getRoleRef(), namespace)));
-            }
-            return rules.anyMatch(r -> matches(r.getApiGroups(), group) && matches(r.getResources(), resource)
-                    && matches(r.getVerbs(), verb)
-                    && (r.getResourceNames() == null || r.getResourceNames().isEmpty()
-                        || (resourceName != null && r.getResourceNames().contains(resourceName))));
-        }
-
-        private boolean bindsUs(List<Subject> subjects) {
-            return subjects != null && subjects.stream().anyMatch(s -> "ServiceAccount".equals(s.getKind())
-                    && subjectName.equals(s.getName()) && subjectNamespace.equals(s.getNamespace()));
-        }
-
-        private Stream<PolicyRule> rulesOf(RoleRef ref, String namespace) {
-            if ("ClusterRole".equals(ref.getKind())) {
-                return ofType(objects, ClusterRole.class).stream()
-                        .filter(r -> r.getMetadata().getName().equals(ref.getName()))
-                        .flatMap(r -> r.getRules().stream());
-            }
-            return ofType(objects, Role.class).stream()
-                    .filter(r -> r.getMetadata().getName().equals(ref.getName())
-                            && r.getMetadata().getNamespace().equals(namespace))
-                    .flatMap(r -> r.getRules().stream());
-        }
-
-        private static boolean matches(List<String> allowed, String value) {
-            return allowed != null && (allowed.contains("*") || allowed.contains(value));
-        }
+    void kindValuesGrantExactlyWhatTheOperatorCalls() throws IOException {
+        OperatorPermissions.assertGrantsExactly(render(kindValues()), List.of(), true);
     }
 
     // ---------------------------------------------------------------- the demo manifests and the script
@@ -456,61 +316,6 @@ class KindManifestsTest {
         return objects;
     }
 
-    /** Each YAML document as a typed Fabric8 object, with no field the model does not know. */
-    static List<HasMetadata> parseAll(String yaml) {
-        List<HasMetadata> objects = new ArrayList<>();
-        for (String document : yaml.split("(?m)^---\\s*$")) {
-            if (document.lines().allMatch(l -> l.isBlank() || l.trim().startsWith("#"))) {
-                continue;
-            }
-            Object parsed = SERIALIZATION.unmarshal(document);
-            assertThat(parsed).as("a typed Kubernetes object:%n%s", document).isInstanceOf(HasMetadata.class)
-                    .isNotInstanceOf(io.fabric8.kubernetes.api.model.GenericKubernetesResource.class);
-            assertNoUnknownFields(parsed, ((HasMetadata) parsed).getKind());
-            objects.add((HasMetadata) parsed);
-        }
-        return objects;
-    }
-
-    /** Fabric8 keeps fields it does not know (a misspelt key, a wrong indent) in additionalProperties. */
-    private static void assertNoUnknownFields(Object object, String path) {
-        if (object == null || object instanceof String || object instanceof Number || object instanceof Boolean
-                || object instanceof Enum<?>) {
-            return;
-        }
-        if (object instanceof Collection<?> items) {
-            int i = 0;
-            for (Object item : items) {
-                assertNoUnknownFields(item, path + "[" + i++ + "]");
-            }
-            return;
-        }
-        if (object instanceof Map<?, ?> map) {
-            map.forEach((k, v) -> assertNoUnknownFields(v, path + "." + k));
-            return;
-        }
-        if (!object.getClass().getPackageName().startsWith("io.fabric8")) {
-            return;
-        }
-        for (Method getter : object.getClass().getMethods()) {
-            if (getter.getParameterCount() != 0 || Modifier.isStatic(getter.getModifiers())
-                    || !getter.getName().startsWith("get") || getter.getDeclaringClass() == Object.class) {
-                continue;
-            }
-            Object value;
-            try {
-                value = getter.invoke(object);
-            } catch (ReflectiveOperationException e) {
-                throw new AssertionError(e);
-            }
-            if (getter.getName().equals("getAdditionalProperties")) {
-                assertThat((Map<?, ?>) value).as("fields the Kubernetes model does not know at %s", path).isEmpty();
-            } else {
-                assertNoUnknownFields(value, path + "." + getter.getName().substring(3));
-            }
-        }
-    }
-
     private static LoadBalancer loadBalancer() throws IOException {
         // Unknown fields fail here: the operator would not see them either.
         return YAML.copy().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
@@ -532,16 +337,6 @@ class KindManifestsTest {
     private static String env(Container container, String name) {
         return container.getEnv().stream().filter(e -> e.getName().equals(name)).findFirst()
                 .map(EnvVar::getValue).orElseThrow(() -> new AssertionError("no env " + name));
-    }
-
-    static <T> List<T> ofType(List<HasMetadata> objects, Class<T> type) {
-        return objects.stream().filter(type::isInstance).map(type::cast).toList();
-    }
-
-    static <T> T only(List<HasMetadata> objects, Class<T> type) {
-        List<T> found = ofType(objects, type);
-        assertThat(found).as("exactly one %s", type.getSimpleName()).hasSize(1);
-        return found.get(0);
     }
 
     private static String group(String text, String regex) {

@@ -1,0 +1,116 @@
+package dev.roundhouse.e2e.chart;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+import static dev.roundhouse.e2e.chart.ChartFixture.CHART;
+import static dev.roundhouse.e2e.chart.ChartFixture.only;
+import static dev.roundhouse.e2e.chart.ChartFixture.render;
+import static dev.roundhouse.e2e.chart.ChartFixture.template;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * values.schema.json refuses bad values before anything renders, saying which value and why (Helm 3 validates
+ * the merged values, --set included, against it on install, upgrade, template and lint).
+ */
+class ValuesSchemaTest {
+
+    private static final String REFUSED = "values don't meet the specifications of the schema(s)";
+
+    @ParameterizedTest(name = "{0}={1}")
+    @CsvSource(delimiter = '|', quoteCharacter = '`', textBlock = """
+            logLevel                          | loud        | logLevel: logLevel must be one of the following: "trace", "debug", "info", "warn", "error", "off"
+            logFormat                         | xml         | logFormat: logFormat must be one of the following: "json", "text"
+            replicas                          | 0           | replicas: Must be greater than or equal to 1
+            replicas                          | two         | replicas: Invalid type. Expected: integer, given: string
+            leaderElection                    | yes         | leaderElection: Invalid type. Expected: boolean, given: string
+            colour                            | red         | (root): Additional property colour is not allowed
+            image.tg                          | 1.0         | image: Additional property tg is not allowed
+            metrics.serviceMonitor.enable     | true        | metrics.serviceMonitor: Additional property enable is not allowed
+            grafanaDashboard.folder           | Roundhouse  | grafanaDashboard: Additional property folder is not allowed
+            image.repository                  | ``          | image.repository: String length must be greater than or equal to 1
+            proxyImage.repository             | a b         | proxyImage.repository: Does not match pattern
+            proxyImage.tag                    | latest!     | proxyImage.tag: Does not match pattern
+            image.pullPolicy                  | Sometimes   | image.pullPolicy: image.pullPolicy must be one of the following: "Always", "IfNotPresent", "Never"
+            watchNamespaces[0]                | Team_A      | watchNamespaces.0: Does not match pattern '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$'
+            podDisruptionBudget.minAvailable  | half        | podDisruptionBudget.minAvailable: Must validate one and only one schema (oneOf)
+            metrics.serviceMonitor.interval   | 30 seconds  | metrics.serviceMonitor.interval: Does not match pattern
+            grafanaDashboard.labels.grafana_dashboard | 1   | grafanaDashboard.labels.grafana_dashboard: Invalid type. Expected: string, given: integer
+            """)
+    void badValueIsRefusedNamingTheValue(String key, String value, String message) {
+        assertThatThrownBy(() -> template().set(key, value).call())
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining(REFUSED)
+                .hasMessageContaining(message);
+    }
+
+    @Test
+    void duplicateWatchNamespacesAreRefused() {
+        assertThatThrownBy(() -> template().set("watchNamespaces[0]", "team-a").set("watchNamespaces[1]", "team-a")
+                .call())
+                .hasMessageContaining(REFUSED)
+                .hasMessageContaining("watchNamespaces: array items[0,1] must be unique");
+    }
+
+    @Test
+    void goodValuesPassIncludingAParentChartsGlobals() {
+        Deployment deployment = only(render(template()
+                .set("global.imageRegistry", "registry.example")
+                .set("watchNamespaces[0]", "team-a")
+                .set("image.repository", "registry.example:5000/roundhouse/operator")
+                .set("image.tag", "0.1.0-rc.1")
+                .set("podDisruptionBudget.minAvailable", "50%")
+                .set("metrics.serviceMonitor.interval", "1m30s")
+                .set("logLevel", "off")), Deployment.class);
+        assertThat(deployment.getSpec().getTemplate().getSpec().getContainers().get(0).getImage())
+                .isEqualTo("registry.example:5000/roundhouse/operator:0.1.0-rc.1");
+    }
+
+    /** values.yaml documents every value: whatever the schema lets through at a closed level is in it. */
+    @Test
+    void everyValueTheSchemaKnowsIsInValuesYaml() throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        JsonNode schema = json.readTree(CHART.resolve("values.schema.json").toFile());
+        JsonNode values = new ObjectMapper(new YAMLFactory()).readTree(CHART.resolve("values.yaml").toFile());
+        List<String> undocumented = new ArrayList<>();
+        collectUndocumented(schema, schema, values, "", undocumented);
+        // Helm's own, and the two PodDisruptionBudget settings that must stay unset unless chosen (one or the other)
+        assertThat(undocumented).containsExactlyInAnyOrder("global", "podDisruptionBudget.minAvailable",
+                "podDisruptionBudget.maxUnavailable");
+    }
+
+    private static void collectUndocumented(JsonNode root, JsonNode schema, JsonNode values, String path,
+                                            List<String> undocumented) {
+        if (schema.has("$ref")) {
+            schema = root.at(schema.get("$ref").asText().substring(1));
+        }
+        JsonNode properties = schema.get("properties");
+        if (properties == null) {
+            return;
+        }
+        assertThat(schema.path("additionalProperties").asBoolean(true)).as("%s is closed", path.isEmpty() ? "(root)" : path)
+                .isFalse();
+        for (Iterator<Map.Entry<String, JsonNode>> it = properties.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> property = it.next();
+            String name = (path.isEmpty() ? "" : path + ".") + property.getKey();
+            JsonNode value = values == null ? null : values.get(property.getKey());
+            if (value == null) {
+                undocumented.add(name);
+            } else {
+                collectUndocumented(root, property.getValue(), value, name, undocumented);
+            }
+        }
+    }
+}

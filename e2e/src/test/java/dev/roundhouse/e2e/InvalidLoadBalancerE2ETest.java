@@ -74,6 +74,20 @@ class InvalidLoadBalancerE2ETest {
                     """.formatted(backends.get(0).url()));
             assertThat(bothSources).as("backends and serviceRef together").hasValueSatisfying(error ->
                     assertThat(error).contains("Invalid").containsIgnoringCase("serviceRef"));
+            Optional<String> ownService = cluster.apply("""
+                    apiVersion: roundhouse.dev/v1alpha1
+                    kind: LoadBalancer
+                    metadata:
+                      name: web
+                    spec:
+                      serviceRef:
+                        name: web
+                        port: 80
+                    """);
+            assertThat(ownService).as("a serviceRef to the Service the operator would name after the LoadBalancer")
+                    .hasValueSatisfying(error -> assertThat(error).contains("Invalid")
+                            .contains("spec.serviceRef.name must differ from the LoadBalancer's name"));
+            assertThat(cluster.loadBalancer("web")).isNull();
             assertThat(cluster.loadBalancer("bad-weight")).isNull();
             assertThat(cluster.loadBalancer("both-sources")).isNull();
 

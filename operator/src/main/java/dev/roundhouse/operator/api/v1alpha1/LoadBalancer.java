@@ -1,6 +1,7 @@
 package dev.roundhouse.operator.api.v1alpha1;
 
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
+import io.fabric8.generator.annotation.ValidationRule;
 import io.fabric8.kubernetes.api.model.Namespaced;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.model.annotation.Group;
@@ -18,6 +19,10 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "Backends", type = AdditionalPrinterColumn.Type.INTEGER, jsonPath = ".status.backends")
 @AdditionalPrinterColumn(name = "Replicas", type = AdditionalPrinterColumn.Type.INTEGER, jsonPath = ".status.readyReplicas")
 @AdditionalPrinterColumn(name = "Age", type = AdditionalPrinterColumn.Type.DATE, jsonPath = ".metadata.creationTimestamp")
+// The proxies' Service is named after the LoadBalancer: a serviceRef to a Service of that name would have the
+// operator take over the very Service it reads its backends from.
+@ValidationRule(value = "!has(self.spec) || !has(self.spec.serviceRef) || self.spec.serviceRef.name != self.metadata.name",
+        message = "spec.serviceRef.name must differ from the LoadBalancer's name: the proxies' own Service takes that name")
 public class LoadBalancer extends CustomResource<LoadBalancerSpec, LoadBalancerStatus> implements Namespaced {
 
     public static final String GROUP = "roundhouse.dev";

@@ -9,6 +9,8 @@ import dev.roundhouse.operator.api.v1alpha1.MetricsSpec;
 import dev.roundhouse.operator.api.v1alpha1.ServiceMonitorSpec;
 import dev.roundhouse.testing.apiserver.EmbeddedApiServer;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.openshift.api.model.monitoring.v1.ServiceMonitor;
 import org.junit.jupiter.api.Test;
 
@@ -57,10 +59,11 @@ class ServiceMonitorTest {
                 assertThat(monitor.getSpec().getSelector().getMatchLabels())
                         .containsEntry("app.kubernetes.io/instance", "scraped");
 
-                api.client().resources(LoadBalancer.class).inNamespace("default").withName("scraped").edit(l -> {
-                    l.getSpec().getMetrics().getServiceMonitor().setEnabled(false);
-                    return l;
-                });
+                // As `kubectl patch --type=merge` does: no resourceVersion, so the operator's status writes in
+                // between cannot make it fail with a conflict.
+                api.client().resources(LoadBalancer.class).inNamespace("default").withName("scraped")
+                        .patch(PatchContext.of(PatchType.JSON_MERGE),
+                                "{\"spec\":{\"metrics\":{\"serviceMonitor\":{\"enabled\":false}}}}");
                 await().atMost(Duration.ofSeconds(20)).until(() -> monitors.withName("scraped").get() == null);
             }
         }

@@ -32,7 +32,10 @@ public record ProxySettings(
         Path poolFile,
         Duration poolFilePollInterval,
         String poolConfigMap,
-        String podNamespace) {
+        String podNamespace,
+        long maxRequestBody,
+        Duration requestHeaderTimeout,
+        Duration keepAliveTimeout) {
 
     public static final Set<String> LOG_LEVELS = Set.of("trace", "debug", "info", "warn", "error", "off");
 
@@ -40,6 +43,21 @@ public record ProxySettings(
     private static final Pattern DNS_SUBDOMAIN =
             Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
     private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
+
+    /**
+     * Default {@code MAX_REQUEST_BODY}: 0, no limit. Bodies stream through to the backend, so their size
+     * costs the proxy nothing but time, and the application behind it knows which uploads it accepts; a
+     * default cap (nginx's 1m) would turn every larger upload into a 413 nobody configured. Envoy, HAProxy
+     * and Traefik have no default limit either. Set one to refuse larger bodies at the edge.
+     */
+    public static final long DEFAULT_MAX_REQUEST_BODY = 0;
+    /** Default {@code REQUEST_HEADER_TIMEOUT}: time a client gets to send request line and headers. */
+    public static final Duration DEFAULT_REQUEST_HEADER_TIMEOUT = Duration.ofSeconds(20);
+    /** Default {@code KEEP_ALIVE_TIMEOUT}: idle time allowed on a client connection with no request (nginx's 75 s). */
+    public static final Duration DEFAULT_KEEP_ALIVE_TIMEOUT = Duration.ofSeconds(75);
+    /** Upper bound for both connection timeouts: Undertow takes them as int milliseconds; a day is plenty. */
+    private static final Duration MAX_CONNECTION_TIMEOUT = Duration.ofHours(24);
+    private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*([A-Za-z]*)");
 
     /** Reads and validates every setting, collecting all problems into one exception. */
     public static ProxySettings fromEnvironment(Map<String, String> env) throws InvalidSettingsException {
@@ -63,6 +81,9 @@ public record ProxySettings(
         int retries = r.integer("CONNECT_RETRIES", 2, 0, 10);
         int connections = r.integer("MAX_CONNECTIONS_PER_THREAD", 64, 1, 10_000);
         Duration poll = r.duration("POOL_FILE_POLL_INTERVAL", Duration.ofSeconds(1));
+        long maxBody = r.size("MAX_REQUEST_BODY", DEFAULT_MAX_REQUEST_BODY);
+        Duration headerTimeout = r.timeout("REQUEST_HEADER_TIMEOUT", DEFAULT_REQUEST_HEADER_TIMEOUT);
+        Duration keepAlive = r.timeout("KEEP_ALIVE_TIMEOUT", DEFAULT_KEEP_ALIVE_TIMEOUT);
 
         String backends = r.string("BACKENDS", null);
         String poolFile = r.string("POOL_FILE", null);
@@ -103,7 +124,40 @@ public record ProxySettings(
         }
         r.throwIfProblems();
         return new ProxySettings(port, metricsPort, bind, level, format, shutdown, retries, connections, pool, file, poll,
-                configMap, namespace);
+                configMap, namespace, maxBody, headerTimeout, keepAlive);
+    }
+
+    /**
+     * Parses a size in bytes: a whole number with an optional unit, {@code B}, binary {@code KiB},
+     * {@code MiB}, {@code GiB} (also Kubernetes' {@code Ki}, {@code Mi}, {@code Gi}) or decimal {@code kB},
+     * {@code MB}, {@code GB} (units case-insensitive). Single letters ({@code 10m}, {@code 1k}) are refused:
+     * nginx reads them as binary, Kubernetes as decimal.
+     *
+     * @throws IllegalArgumentException saying what is wrong
+     */
+    public static long parseSize(String text) {
+        String t = text == null ? "" : text.trim();
+        java.util.regex.Matcher m = SIZE.matcher(t);
+        if (!m.matches()) {
+            throw new IllegalArgumentException("must be a size such as 10MiB, 512KiB or 1048576 (bytes),"
+                    + " or 0 for no limit; got '" + text + "'");
+        }
+        long unit = switch (m.group(2).toLowerCase(Locale.ROOT)) {
+            case "", "b" -> 1L;
+            case "kib", "ki" -> 1L << 10;
+            case "mib", "mi" -> 1L << 20;
+            case "gib", "gi" -> 1L << 30;
+            case "kb" -> 1_000L;
+            case "mb" -> 1_000_000L;
+            case "gb" -> 1_000_000_000L;
+            default -> throw new IllegalArgumentException("unknown unit '" + m.group(2) + "' in '" + text
+                    + "' (use B, KiB, MiB, GiB, or kB, MB, GB)");
+        };
+        try {
+            return Math.multiplyExact(Long.parseLong(m.group(1)), unit);
+        } catch (ArithmeticException | NumberFormatException e) {
+            throw new IllegalArgumentException("'" + text + "' is too large");
+        }
     }
 
     /** Collects problems so a misconfigured proxy reports all of them at once. */
@@ -175,6 +229,31 @@ public record ProxySettings(
                 problem(name, e.getMessage());
                 return fallback;
             }
+        }
+
+        /** A size in bytes (see {@link #parseSize}); 0 means no limit. */
+        long size(String name, long fallback) {
+            String v = env.get(name);
+            if (v == null || v.isBlank()) {
+                return fallback;
+            }
+            try {
+                return parseSize(v);
+            } catch (IllegalArgumentException e) {
+                problem(name, e.getMessage());
+                return fallback;
+            }
+        }
+
+        /** A connection timeout: a duration from 1ms to 24h. */
+        Duration timeout(String name, Duration fallback) {
+            String v = env.get(name);
+            Duration d = duration(name, fallback);
+            if (v != null && !v.isBlank() && (d.compareTo(Duration.ofMillis(1)) < 0 || d.compareTo(MAX_CONNECTION_TIMEOUT) > 0)) {
+                problem(name, "must be between 1ms and 24h, got '" + v.trim() + "'");
+                return fallback;
+            }
+            return d;
         }
 
         /** BACKENDS plus the tuning variables, validated by the same rules as a pool document. */

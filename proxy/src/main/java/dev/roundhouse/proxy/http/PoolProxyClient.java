@@ -91,7 +91,8 @@ final class PoolProxyClient implements ProxyClient {
         public void completed(HttpServerExchange exchange, ProxyConnection result) {
             if (finish()) {
                 state.served = backend;
-                callback.completed(exchange, result);
+                state.connection = result.getConnection();
+                callback.completed(exchange, RequestGuard.backendConnection(exchange, result));
             }
         }
 

@@ -5,7 +5,9 @@ import dev.roundhouse.proxy.metrics.MetricNames;
 import dev.roundhouse.proxy.metrics.ProxyMetrics;
 import dev.roundhouse.proxy.pool.Backend;
 import dev.roundhouse.proxy.pool.BackendPool;
+import io.undertow.client.ClientConnection;
 import io.undertow.predicate.Predicate;
+import io.undertow.server.ConduitWrapper;
 import io.undertow.server.DefaultResponseListener;
 import io.undertow.server.ExchangeCompletionListener;
 import io.undertow.server.HttpHandler;
@@ -15,7 +17,14 @@ import io.undertow.server.handlers.proxy.ProxyHandler;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
 import io.undertow.util.Methods;
+import org.xnio.IoUtils;
+import org.xnio.channels.StreamSourceChannel;
+import org.xnio.conduits.AbstractStreamSinkConduit;
+import org.xnio.conduits.StreamSinkConduit;
 
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.util.Set;
 
 /**
@@ -49,6 +58,9 @@ final class PoolRequestHandler implements HttpHandler {
             HopByHop.strip(exchange.getResponseHeaders(), false);
         }
     };
+    /** Watches how the response to the client ends: see {@link RequestState#cutUpstream()}. */
+    private final ConduitWrapper<StreamSinkConduit> watchResponse =
+            (factory, exchange) -> new ResponseSink(factory.create(), exchange);
     private final HttpHandler noBackend = exchange -> {
         exchange.setStatusCode(503);
         exchange.endExchange();
@@ -90,6 +102,7 @@ final class PoolRequestHandler implements HttpHandler {
         exchange.addExchangeCompleteListener(completion);
         exchange.addDefaultResponseListener(proxyAnswer);
         exchange.addResponseCommitListener(stripResponseHopByHop);
+        exchange.addResponseWrapper(watchResponse);
         // This hop sets X-Forwarded-Proto/Host/Port itself; X-Forwarded-For is appended to.
         for (HttpString name : CLIENT_FORWARDED_HEADERS) {
             exchange.getRequestHeaders().remove(name);
@@ -101,8 +114,10 @@ final class PoolRequestHandler implements HttpHandler {
     /** Undertow's predicate hook, called when a sent request's connection broke before any response. */
     private boolean brokenConnection(HttpServerExchange exchange) {
         RequestState state = exchange.getAttachment(RequestState.KEY);
-        if (!exchange.getConnection().isOpen()) {
-            // the client went away (or its body failed), not the backend: no verdict, no retry
+        if (!exchange.getConnection().isOpen() || RequestGuard.clientBodyFailed(exchange)
+                || (RequestGuard.awaitingClientBody(exchange) && timedOut(state))) {
+            // the client went away, its body failed (malformed, cut, over the limit), or the request timer ran
+            // out while the proxy waited for the client's body: not the backend's fault. No verdict, no retry
             state.abandon();
             return false;
         }
@@ -123,12 +138,31 @@ final class PoolRequestHandler implements HttpHandler {
         }
         RequestState state = exchange.getAttachment(RequestState.KEY);
         int status = exchange.getStatusCode();
+        // (Undertow's request timer closes the backend connection before it sets 504: the exchange may end as 500.)
+        boolean late = RequestGuard.awaitingClientBody(exchange) && (status == 504 || timedOut(state));
+        if (RequestGuard.clientBodyFailed(exchange) || late) {
+            // The client's body broke off, was malformed or came too slowly: no verdict on the backend.
+            state.abandon();
+            state.served = null;
+            exchange.setPersistent(false);
+            if (late) {
+                Responses.plain(exchange, 408, "request timeout: the request body did not arrive in time");
+            } else {
+                Responses.plain(exchange, 400, "bad request: the request body ended early or was malformed");
+            }
+            return true;
+        }
         String reason;
         if (status == 504) {
             Backend charged = state.fail(UpstreamFailure.TIMEOUT);
             if (charged != null) {
                 metrics.error(UpstreamFailure.TIMEOUT.label(), charged.key());
             }
+            // The backend connection is aborted once this answer is out (see completed). Undertow's proxy then
+            // hears of the failed backend request and closes this client connection, whatever it carries by
+            // then, so the client is told not to reuse it.
+            exchange.setPersistent(false);
+            state.abortConnection = true;
             reason = "gateway timeout: the backend did not answer in time";
         } else if (state.lastFailure == UpstreamFailure.RESET || (status == 500 && state.served != null)) {
             status = 502;
@@ -153,24 +187,190 @@ final class PoolRequestHandler implements HttpHandler {
         return true;
     }
 
+    /**
+     * Ends a timed-out backend connection now. Undertow closes it "cleanly" (ConnectionUtils.cleanClose): it shuts
+     * down writes, which on a connection whose request was sent in full sends no FIN, then waits up to 10 s
+     * ({@code io.undertow.max-drain-time}) for the backend to close first, which a hung backend never does; until
+     * then the socket stays open at both ends and the backend keeps working for nobody. {@code performUpgrade()}
+     * hands over the raw connection even after {@code close()} (only an upgraded connection is refused), and
+     * closing that ends it at once; the connection pool drops it as upgraded and closed.
+     */
+    private static void abort(ClientConnection connection) {
+        if (connection == null) {
+            return;
+        }
+        try {
+            IoUtils.safeClose(connection.performUpgrade());
+        } catch (IOException | RuntimeException e) {
+            IoUtils.safeClose(connection);
+        }
+    }
+
+    /** True once the request timeout has passed since the request began. */
+    private boolean timedOut(RequestState state) {
+        long timeout = requestTimeoutMillis;
+        return timeout > 0 && System.nanoTime() - state.startNanos >= timeout * 1_000_000L;
+    }
+
     private void completed(HttpServerExchange exchange, ExchangeCompletionListener.NextListener next) {
         try {
             RequestState state = exchange.getAttachment(RequestState.KEY);
             state.finished = true;
             int status = exchange.getStatusCode();
+            if (RequestGuard.clientBodyFailed(exchange)) {
+                state.abandon(); // the client's body failed (or went over the limit): no verdict on the backend
+                state.served = null;
+            }
             if (state.permitHeld()) {
                 if (status >= 500) {
                     Backend charged = state.fail(UpstreamFailure.STATUS_5XX);
                     metrics.error(UpstreamFailure.STATUS_5XX.label(), charged.key());
+                } else if (status != 101 && state.cutUpstream()) {
+                    // The backend's answer broke off mid-body (Undertow closed the client connection, so the
+                    // client sees it cut): a failure of the backend, not the success its status suggests.
+                    UpstreamFailure failure = System.nanoTime() - state.startNanos >= requestTimeoutMillis * 1_000_000L
+                            ? UpstreamFailure.TIMEOUT : UpstreamFailure.RESET;
+                    Backend charged = state.fail(failure);
+                    metrics.error(failure.label(), charged.key());
+                    state.abortConnection |= failure == UpstreamFailure.TIMEOUT;
                 } else {
                     state.succeed();
                 }
+            }
+            if (state.abortConnection && state.connection != null) {
+                // once this exchange is done with, on its I/O thread
+                ClientConnection timedOut = state.connection;
+                exchange.getIoThread().execute(() -> abort(timedOut));
             }
             Backend served = state.served;
             metrics.request(exchange.getRequestMethod().toString(), status,
                     served == null ? MetricNames.NO_BACKEND : served.key(), System.nanoTime() - state.startNanos);
         } finally {
             next.proceed();
+        }
+    }
+
+    /**
+     * The top of the client response's conduit chain. It tells apart the two ways a response can stop before its
+     * end: a write to the client failed (the client went away), or the connection was closed under a response
+     * that was not being written at that moment, which is what Undertow's proxy does when the backend's answer
+     * breaks off mid-body or the request timeout passes mid-body. Either way XNIO shuts the conduits down as the
+     * connection closes, and the exchange completes there, inside the close: so the verdict is taken in
+     * {@link #terminateWrites()}, from whether a write was in progress. A response that reached its end completes
+     * before any such close. Runs on the exchange's I/O thread, like everything in RequestState.
+     */
+    private static final class ResponseSink extends AbstractStreamSinkConduit<StreamSinkConduit> {
+        private final HttpServerExchange exchange;
+        private final RequestState state;
+        private boolean writing;
+
+        ResponseSink(StreamSinkConduit next, HttpServerExchange exchange) {
+            super(next);
+            this.exchange = exchange;
+            this.state = exchange.getAttachment(RequestState.KEY);
+        }
+
+        private IOException clientFailed(IOException e) {
+            if (state != null) {
+                state.clientWriteFailed = true;
+            }
+            return e;
+        }
+
+        @Override
+        public int write(ByteBuffer src) throws IOException {
+            writing = true;
+            try {
+                return next.write(src);
+            } catch (IOException e) {
+                throw clientFailed(e);
+            } finally {
+                writing = false;
+            }
+        }
+
+        @Override
+        public long write(ByteBuffer[] srcs, int offset, int length) throws IOException {
+            writing = true;
+            try {
+                return next.write(srcs, offset, length);
+            } catch (IOException e) {
+                throw clientFailed(e);
+            } finally {
+                writing = false;
+            }
+        }
+
+        @Override
+        public int writeFinal(ByteBuffer src) throws IOException {
+            writing = true;
+            try {
+                return next.writeFinal(src);
+            } catch (IOException e) {
+                throw clientFailed(e);
+            } finally {
+                writing = false;
+            }
+        }
+
+        @Override
+        public long writeFinal(ByteBuffer[] srcs, int offset, int length) throws IOException {
+            writing = true;
+            try {
+                return next.writeFinal(srcs, offset, length);
+            } catch (IOException e) {
+                throw clientFailed(e);
+            } finally {
+                writing = false;
+            }
+        }
+
+        @Override
+        public long transferFrom(FileChannel src, long position, long count) throws IOException {
+            writing = true;
+            try {
+                return next.transferFrom(src, position, count);
+            } catch (IOException e) {
+                throw clientFailed(e);
+            } finally {
+                writing = false;
+            }
+        }
+
+        @Override
+        public long transferFrom(StreamSourceChannel source, long count, ByteBuffer throughBuffer) throws IOException {
+            // Reads from the source too, so a failure here may be the backend's: only writes below count.
+            return next.transferFrom(source, count, throughBuffer);
+        }
+
+        @Override
+        public boolean flush() throws IOException {
+            writing = true;
+            try {
+                return next.flush();
+            } catch (IOException e) {
+                throw clientFailed(e);
+            } finally {
+                writing = false;
+            }
+        }
+
+        @Override
+        public void terminateWrites() throws IOException {
+            if (state != null && !exchange.getConnection().isOpen()) {
+                // Shut down by the connection's close, not by the response's end: by a failed write to the
+                // client (Undertow closes the connection inside it), or else from outside any write.
+                if (writing) {
+                    state.clientWriteFailed = true;
+                } else {
+                    state.closedMidResponse = true;
+                }
+            }
+            try {
+                next.terminateWrites();
+            } catch (IOException e) {
+                throw clientFailed(e);
+            }
         }
     }
 }

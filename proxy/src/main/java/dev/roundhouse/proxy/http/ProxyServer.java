@@ -1,5 +1,6 @@
 package dev.roundhouse.proxy.http;
 
+import dev.roundhouse.proxy.config.ProxySettings;
 import dev.roundhouse.proxy.metrics.ProxyMetrics;
 import dev.roundhouse.proxy.pool.BackendPool;
 import dev.roundhouse.proxy.pool.PoolSnapshot;
@@ -30,14 +31,10 @@ public final class ProxyServer implements AutoCloseable {
     /** Request line plus headers; larger requests are refused (nginx allows 4 x 8 KiB by default). */
     static final int MAX_HEADER_BYTES = 32 * 1024;
     static final int MAX_HEADERS = 100;
-    /** Time a client may take to send its request headers (slow-header clients are closed). */
-    static final int HEADER_TIMEOUT_MILLIS = 20_000;
     /** I/O buffer size: Undertow's default for large heaps, 16 KiB less room for protocol headers. */
     static final int BUFFER_BYTES = 16 * 1024 - 20;
     /** Free buffers kept for reuse (16 MiB); more in use at once are allocated and freed. */
     static final int POOLED_BUFFERS = 1024;
-    /** Idle time allowed on a keep-alive connection between requests. */
-    static final int IDLE_KEEP_ALIVE_MILLIS = 75_000;
 
     private final String host;
     private final int requestedPort;
@@ -48,18 +45,38 @@ public final class ProxyServer implements AutoCloseable {
     private AcceptingChannel<StreamConnection> channel;
     private int port;
 
+    /**
+     * With the connection settings of {@code settings}: address, port, connect retries, body limit,
+     * header and keep-alive timeouts.
+     */
+    public ProxyServer(ProxySettings settings, BackendPool pool, ProxyMetrics metrics) {
+        this(settings.bindAddress(), settings.port(), pool, metrics, settings.connectRetries(),
+                settings.maxRequestBody(), settings.requestHeaderTimeout(), settings.keepAliveTimeout());
+    }
+
+    /** With the default body limit (none) and timeouts. */
     public ProxyServer(String host, int port, BackendPool pool, ProxyMetrics metrics, int connectRetries) {
+        this(host, port, pool, metrics, connectRetries, ProxySettings.DEFAULT_MAX_REQUEST_BODY,
+                ProxySettings.DEFAULT_REQUEST_HEADER_TIMEOUT, ProxySettings.DEFAULT_KEEP_ALIVE_TIMEOUT);
+    }
+
+    private ProxyServer(String host, int port, BackendPool pool, ProxyMetrics metrics, int connectRetries,
+                        long maxRequestBody, Duration requestHeaderTimeout, Duration keepAliveTimeout) {
         this.host = host;
         this.requestedPort = port;
         proxy = new PoolRequestHandler(pool, metrics, connectRetries);
-        drain = new DrainHandler(new RequestGuard(proxy));
+        drain = new DrainHandler(new RequestGuard(proxy, maxRequestBody, metrics));
         OptionMap serverOptions = OptionMap.builder()
                 .set(UndertowOptions.MAX_HEADER_SIZE, MAX_HEADER_BYTES)
                 .set(UndertowOptions.MAX_HEADERS, MAX_HEADERS)
-                .set(UndertowOptions.REQUEST_PARSE_TIMEOUT, HEADER_TIMEOUT_MILLIS)
-                .set(UndertowOptions.NO_REQUEST_TIMEOUT, IDLE_KEEP_ALIVE_MILLIS)
-                // bodies stream through to the backend, so their size costs the proxy nothing
-                // (Undertow 2.4 would otherwise cut them at 2 MiB)
+                // from the first byte of a request to the end of its headers; slow-header clients are closed
+                .set(UndertowOptions.REQUEST_PARSE_TIMEOUT, millis(requestHeaderTimeout))
+                // idle with no request in progress: before the first request and between keep-alive requests
+                .set(UndertowOptions.NO_REQUEST_TIMEOUT, millis(keepAliveTimeout))
+                // Undertow's own limit stays off (2.4 would otherwise cut bodies at 2 MiB): with the proxy
+                // handler it would act only once the request is on its way to the backend, and then by
+                // closing the connection (chunked) or failing the transfer (Content-Length), never with a
+                // 413. RequestGuard enforces MAX_REQUEST_BODY instead.
                 .set(UndertowOptions.MAX_ENTITY_SIZE, 0L)
                 .set(UndertowOptions.DECODE_URL, false) // forward the path exactly as received
                 .set(UndertowOptions.ALLOW_UNESCAPED_CHARACTERS_IN_URL, false)
@@ -71,6 +88,10 @@ public final class ProxyServer implements AutoCloseable {
         openListener = new HttpOpenListener(
                 new DefaultByteBufferPool(true, BUFFER_BYTES, POOLED_BUFFERS, 0), serverOptions);
         openListener.setRootHandler(drain);
+    }
+
+    private static int millis(Duration d) {
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, d.toMillis()));
     }
 
     /** Applies the timeouts of the pool's current document. */

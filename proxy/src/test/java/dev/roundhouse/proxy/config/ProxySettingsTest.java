@@ -2,6 +2,9 @@ package dev.roundhouse.proxy.config;
 
 import dev.roundhouse.poolformat.PoolDocument;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.time.Duration;
 import java.util.Map;
@@ -23,6 +26,71 @@ class ProxySettingsTest {
                 new PoolDocument.BackendEntry("http://localhost:3000", 1),
                 new PoolDocument.BackendEntry("http://localhost:3001", 1));
         assertThat(s.backendsPool().healthCheck().interval()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(s.maxRequestBody()).as("no body limit unless one is set").isZero();
+        assertThat(s.requestHeaderTimeout()).isEqualTo(Duration.ofSeconds(20));
+        assertThat(s.keepAliveTimeout()).isEqualTo(Duration.ofSeconds(75));
+    }
+
+    @Test
+    void connectionLimitsComeFromTheEnvironment() throws Exception {
+        ProxySettings s = ProxySettings.fromEnvironment(Map.of("BACKENDS", "http://a:1",
+                "MAX_REQUEST_BODY", "10MiB", "REQUEST_HEADER_TIMEOUT", "500ms", "KEEP_ALIVE_TIMEOUT", "1m30s"));
+
+        assertThat(s.maxRequestBody()).isEqualTo(10L * 1024 * 1024);
+        assertThat(s.requestHeaderTimeout()).isEqualTo(Duration.ofMillis(500));
+        assertThat(s.keepAliveTimeout()).isEqualTo(Duration.ofSeconds(90));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+            "0, 0",
+            "1048576, 1048576",
+            "100B, 100",
+            "512KiB, 524288",
+            "10MiB, 10485760",
+            "10 MiB, 10485760",
+            "2GiB, 2147483648",
+            "64Mi, 67108864",
+            "1Ki, 1024",
+            "1kB, 1000",
+            "5MB, 5000000",
+            "1GB, 1000000000",
+            "10mib, 10485760"})
+    void sizesAreReadInBinaryAndDecimalUnits(String text, long bytes) {
+        assertThat(ProxySettings.parseSize(text)).isEqualTo(bytes);
+    }
+
+    @ParameterizedTest(name = "''{0}''")
+    @ValueSource(strings = {"-1", "1.5MiB", "ten", "MiB", "10 MiB 2", "0x10"})
+    void aBadSizeIsRefusedWithExamples(String text) {
+        assertThatThrownBy(() -> ProxySettings.fromEnvironment(Map.of("BACKENDS", "http://a:1", "MAX_REQUEST_BODY", text)))
+                .isInstanceOfSatisfying(InvalidSettingsException.class, e -> assertThat(e.problems())
+                        .containsExactly("MAX_REQUEST_BODY: must be a size such as 10MiB, 512KiB or 1048576 (bytes),"
+                                + " or 0 for no limit; got '" + text + "'"));
+    }
+
+    @Test
+    void anAmbiguousOrUnknownSizeUnitIsNamed() {
+        // nginx reads 10m as 10 MiB, Kubernetes as 10 million: neither guess is made.
+        assertThatThrownBy(() -> ProxySettings.fromEnvironment(Map.of("BACKENDS", "http://a:1", "MAX_REQUEST_BODY", "10m")))
+                .hasMessageContaining("MAX_REQUEST_BODY: unknown unit 'm' in '10m' (use B, KiB, MiB, GiB, or kB, MB, GB)");
+        assertThatThrownBy(() -> ProxySettings.fromEnvironment(Map.of("BACKENDS", "http://a:1", "MAX_REQUEST_BODY", "1TB")))
+                .hasMessageContaining("MAX_REQUEST_BODY: unknown unit 'TB'");
+        assertThatThrownBy(() -> ProxySettings.fromEnvironment(Map.of("BACKENDS", "http://a:1",
+                "MAX_REQUEST_BODY", "99999999999GiB")))
+                .hasMessageContaining("MAX_REQUEST_BODY: '99999999999GiB' is too large");
+    }
+
+    @Test
+    void connectionTimeoutsMustBeUsableDurations() {
+        assertThatThrownBy(() -> ProxySettings.fromEnvironment(Map.of("BACKENDS", "http://a:1",
+                "REQUEST_HEADER_TIMEOUT", "0s", "KEEP_ALIVE_TIMEOUT", "25h")))
+                .isInstanceOfSatisfying(InvalidSettingsException.class, e -> assertThat(e.problems()).containsExactly(
+                        "REQUEST_HEADER_TIMEOUT: must be between 1ms and 24h, got '0s'",
+                        "KEEP_ALIVE_TIMEOUT: must be between 1ms and 24h, got '25h'"));
+        assertThatThrownBy(() -> ProxySettings.fromEnvironment(Map.of("BACKENDS", "http://a:1",
+                "REQUEST_HEADER_TIMEOUT", "20")))
+                .hasMessageContaining("REQUEST_HEADER_TIMEOUT: invalid duration '20': missing unit (use ms, s, m or h)");
     }
 
     @Test

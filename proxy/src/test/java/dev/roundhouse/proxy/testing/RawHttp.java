@@ -296,6 +296,301 @@ public final class RawHttp implements AutoCloseable {
         return Integer.parseInt(parts[1]);
     }
 
+    // ---- Additions: a recording backend, and timed writes -------------------------------------
+
+    /**
+     * Writes {@code text} one byte at a time, {@code pause} apart, until it is all written or the peer
+     * closes the connection. Returns true when every byte was written. For slow-header (slowloris) clients.
+     */
+    public boolean trickle(String text, Duration pause) {
+        byte[] bytes = text.getBytes(StandardCharsets.ISO_8859_1);
+        for (byte b : bytes) {
+            send(new byte[] {b});
+            if (writeFailed) {
+                return false;
+            }
+            try {
+                Thread.sleep(pause.toMillis()); // the pacing of a slow client, not synchronisation
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Sets the read timeout of this connection (the bound of every later read). */
+    public RawHttp readTimeout(Duration timeout) {
+        try {
+            socket.setSoTimeout((int) timeout.toMillis());
+        } catch (SocketException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return this;
+    }
+
+    /**
+     * The next line the peer sends, without its line end, interim (1xx) answers included; null when
+     * the connection ends, is reset, or stays silent for the read timeout first.
+     */
+    public String readRawLine() {
+        try {
+            return readLine();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /**
+     * A real HTTP/1.1 backend on an ephemeral loopback port that parses requests strictly, byte for
+     * byte, and records each one with its raw body and whether the body arrived complete (by its
+     * Content-Length, or up to and including the last chunk). Complete requests get "200 ok" and the
+     * connection is kept alive; an incomplete or malformed one is recorded and its connection closed.
+     * Requests for {@code /health} are answered and not recorded.
+     */
+    public static final class RecordingBackend implements AutoCloseable {
+
+        /** One request as it reached the backend; {@code headers} names are lower case. */
+        public record Received(String requestLine, Map<String, List<String>> headers, byte[] body, boolean complete) {
+            public String target() {
+                String[] parts = requestLine.split(" ");
+                return parts.length > 1 ? parts[1] : "";
+            }
+
+            public String header(String name) {
+                List<String> values = headers.get(name.toLowerCase(Locale.ROOT));
+                return values == null ? null : String.join(",", values);
+            }
+
+            public String bodyText() {
+                return new String(body, StandardCharsets.ISO_8859_1);
+            }
+
+            @Override
+            public String toString() {
+                return "Received[" + requestLine + ", complete=" + complete + ", headers=" + headers
+                        + ", body=" + body.length + " bytes]";
+            }
+        }
+
+        private static final int MAX_HEAD = 64 * 1024;
+        private static final int MAX_BODY = 64 * 1024 * 1024;
+        private final java.net.ServerSocket server;
+        private final List<Received> received = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private final List<String> started = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private final List<Socket> sockets = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private final java.util.concurrent.atomic.AtomicInteger connections = new java.util.concurrent.atomic.AtomicInteger();
+
+        private RecordingBackend() throws IOException {
+            server = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+            Thread acceptor = new Thread(this::accept, "recording-backend-" + server.getLocalPort());
+            acceptor.setDaemon(true);
+            acceptor.start();
+        }
+
+        public static RecordingBackend start() {
+            try {
+                return new RecordingBackend();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+
+        public String url() {
+            return "http://127.0.0.1:" + server.getLocalPort();
+        }
+
+        /** Every request recorded so far (not /health), in arrival order. */
+        public List<Received> received() {
+            return List.copyOf(received);
+        }
+
+        /** The request line of every request whose head has arrived (not /health), its body read or not. */
+        public List<String> started() {
+            return List.copyOf(started);
+        }
+
+        /** Connections accepted so far (health checks included). */
+        public int connections() {
+            return connections.get();
+        }
+
+        private void accept() {
+            while (!server.isClosed()) {
+                try {
+                    Socket s = server.accept();
+                    connections.incrementAndGet();
+                    sockets.add(s);
+                    Thread t = new Thread(() -> serve(s), "recording-backend-connection");
+                    t.setDaemon(true);
+                    t.start();
+                } catch (IOException e) {
+                    // closed
+                }
+            }
+        }
+
+        private void serve(Socket s) {
+            try (s) {
+                s.setSoTimeout(30_000); // a test runs far shorter; this only ends forgotten connections
+                InputStream in = new BufferedInputStream(s.getInputStream());
+                OutputStream out = s.getOutputStream();
+                while (true) {
+                    String head = readHead(in);
+                    if (head == null) {
+                        return;
+                    }
+                    String[] lines = head.split("\r\n");
+                    String[] requestLine = lines[0].split(" ");
+                    if (requestLine.length < 2 || !requestLine[1].equals("/health")) {
+                        started.add(lines[0]);
+                    }
+                    Map<String, List<String>> headers = new LinkedHashMap<>();
+                    for (int i = 1; i < lines.length; i++) {
+                        int colon = lines[i].indexOf(':');
+                        String name = (colon < 0 ? lines[i] : lines[i].substring(0, colon)).trim().toLowerCase(Locale.ROOT);
+                        headers.computeIfAbsent(name, k -> new ArrayList<>()).add(colon < 0 ? "" : lines[i].substring(colon + 1).trim());
+                    }
+                    ByteArrayOutputStream body = new ByteArrayOutputStream();
+                    boolean complete = readBody(in, headers, body);
+                    Received r = new Received(lines[0], headers, body.toByteArray(), complete);
+                    if (!r.target().equals("/health")) {
+                        received.add(r);
+                    }
+                    if (!complete) {
+                        return;
+                    }
+                    out.write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
+                            .getBytes(StandardCharsets.ISO_8859_1));
+                    out.flush();
+                    if ("close".equalsIgnoreCase(String.valueOf(r.header("connection")))) {
+                        return;
+                    }
+                }
+            } catch (IOException e) {
+                // the proxy closed or reset the connection
+            } finally {
+                sockets.remove(s);
+            }
+        }
+
+        /** The request line and headers up to the empty line; null at a clean end of stream first. */
+        private static String readHead(InputStream in) throws IOException {
+            ByteArrayOutputStream head = new ByteArrayOutputStream();
+            int matched = 0;
+            while (matched < 4) {
+                int b = in.read();
+                if (b == -1) {
+                    return null;
+                }
+                head.write(b);
+                matched = (b == (matched % 2 == 0 ? '\r' : '\n')) ? matched + 1 : (b == '\r' ? 1 : 0);
+                if (head.size() > MAX_HEAD) {
+                    throw new IOException("request head too large");
+                }
+            }
+            String text = head.toString(StandardCharsets.ISO_8859_1);
+            return text.substring(0, text.length() - 4);
+        }
+
+        /** Reads the body as the headers frame it; true when it arrived whole and well-formed. */
+        private static boolean readBody(InputStream in, Map<String, List<String>> headers, ByteArrayOutputStream body)
+                throws IOException {
+            List<String> te = headers.get("transfer-encoding");
+            List<String> cl = headers.get("content-length");
+            try {
+                if (te != null) {
+                    if (te.size() != 1 || !te.get(0).equalsIgnoreCase("chunked") || cl != null) {
+                        return false;
+                    }
+                    while (true) {
+                        String sizeLine = readCrlfLine(in);
+                        if (sizeLine == null || !sizeLine.matches("[0-9a-fA-F]{1,8}")) {
+                            return false;
+                        }
+                        int size = Integer.parseInt(sizeLine, 16);
+                        if (size == 0) {
+                            for (String trailer = readCrlfLine(in); ; trailer = readCrlfLine(in)) {
+                                if (trailer == null) {
+                                    return false;
+                                }
+                                if (trailer.isEmpty()) {
+                                    return true;
+                                }
+                            }
+                        }
+                        if (body.size() + size > MAX_BODY || !copy(in, body, size)) {
+                            return false;
+                        }
+                        String end = readCrlfLine(in);
+                        if (end == null || !end.isEmpty()) {
+                            return false;
+                        }
+                    }
+                }
+                if (cl != null) {
+                    if (cl.size() != 1 || !cl.get(0).matches("\\d{1,9}")) {
+                        return false;
+                    }
+                    int length = Integer.parseInt(cl.get(0));
+                    return length <= MAX_BODY && copy(in, body, length);
+                }
+                return true;
+            } catch (IOException e) {
+                return false; // reset or timed out mid-body
+            }
+        }
+
+        private static boolean copy(InputStream in, ByteArrayOutputStream to, int length) throws IOException {
+            byte[] buffer = new byte[8192];
+            for (int left = length; left > 0; ) {
+                int n = in.read(buffer, 0, Math.min(buffer.length, left));
+                if (n == -1) {
+                    return false;
+                }
+                to.write(buffer, 0, n);
+                left -= n;
+            }
+            return true;
+        }
+
+        /** A line ended by CRLF (a bare LF makes it invalid); null at end of stream or when malformed. */
+        private static String readCrlfLine(InputStream in) throws IOException {
+            StringBuilder line = new StringBuilder();
+            for (int i = 0; i < MAX_HEAD; i++) {
+                int b = in.read();
+                if (b == -1) {
+                    return null;
+                }
+                if (b == '\n') {
+                    int end = line.length();
+                    if (end == 0 || line.charAt(end - 1) != '\r') {
+                        return null;
+                    }
+                    return line.substring(0, end - 1);
+                }
+                line.append((char) b);
+            }
+            return null;
+        }
+
+        @Override
+        public void close() {
+            try {
+                server.close();
+            } catch (IOException ignored) {
+                // closing a test server
+            }
+            for (Socket s : sockets) {
+                try {
+                    s.close();
+                } catch (IOException ignored) {
+                    // as above
+                }
+            }
+        }
+    }
+
     @Override
     public void close() {
         try {

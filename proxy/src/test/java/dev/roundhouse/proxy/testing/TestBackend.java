@@ -25,6 +25,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>{@code /slow?ms=N}: answers after N ms</li>
  *   <li>{@code /upload}: reads the body streaming, answers "bytes sha256"</li>
  *   <li>{@code /download?bytes=N}: streams N bytes</li>
+ *   <li>{@code /trickle?bytes=N&chunk=C&ms=M}: N bytes of {@link #trickleByte(long)}, with Content-Length, written
+ *       C at a time with a pause of M ms after each, so a response takes a known while</li>
  *   <li>anything else: {@link #status} with the backend's name as body</li>
  * </ul>
  */
@@ -120,12 +122,37 @@ public final class TestBackend implements AutoCloseable {
                     }
                 }
             }
+            case "/trickle" -> {
+                long bytes = Long.parseLong(param(exchange, "bytes", "0"));
+                int chunk = Integer.parseInt(param(exchange, "chunk", "16384"));
+                long pause = Long.parseLong(param(exchange, "ms", "10"));
+                exchange.getResponseHeaders().put(Headers.CONTENT_LENGTH, bytes);
+                exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/octet-stream");
+                byte[] buffer = new byte[chunk];
+                try (OutputStream out = exchange.getOutputStream()) {
+                    for (long position = 0; position < bytes; ) {
+                        int n = (int) Math.min(chunk, bytes - position);
+                        for (int i = 0; i < n; i++) {
+                            buffer[i] = trickleByte(position + i);
+                        }
+                        out.write(buffer, 0, n);
+                        out.flush();
+                        position += n;
+                        Thread.sleep(pause); // the backend is slow on purpose
+                    }
+                }
+            }
             default -> {
                 exchange.setStatusCode(status);
                 exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "text/plain");
                 exchange.getResponseSender().send(name);
             }
         }
+    }
+
+    /** The byte at {@code position} of a {@code /trickle} body: a pattern with a prime period, so a gap shows. */
+    public static byte trickleByte(long position) {
+        return (byte) (position % 251);
     }
 
     private static String param(HttpServerExchange exchange, String name, String fallback) {

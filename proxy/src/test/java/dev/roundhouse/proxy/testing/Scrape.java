@@ -1,0 +1,36 @@
+package dev.roundhouse.proxy.testing;
+
+import dev.roundhouse.proxy.RoundhouseProxy;
+
+/** Reads single series out of a proxy's Prometheus scrape. */
+public final class Scrape {
+
+    private Scrape() {
+    }
+
+    /**
+     * The value of one series written exactly as scraped, labels in the scrape's (alphabetical) order, e.g.
+     * {@code roundhouse_errors_total{backend="http://127.0.0.1:1",type="timeout"}}; 0 when the series is absent.
+     */
+    public static double value(RoundhouseProxy proxy, String series) {
+        return value(ProxyFixture.metrics(proxy), series);
+    }
+
+    public static double value(String scrape, String series) {
+        String prefix = series + " ";
+        return scrape.lines().filter(l -> l.startsWith(prefix))
+                .mapToDouble(l -> Double.parseDouble(l.substring(prefix.length()).trim()))
+                .findFirst().orElse(0);
+    }
+
+    /** {@code roundhouse_errors_total{backend="<backend>",type="<type>"}}. */
+    public static double errors(RoundhouseProxy proxy, String type, String backend) {
+        return value(proxy, "roundhouse_errors_total{backend=\"" + backend + "\",type=\"" + type + "\"}");
+    }
+
+    /** {@code roundhouse_requests_total{backend="<backend>",method="<method>",status="<status>"}}. */
+    public static double requests(RoundhouseProxy proxy, String backend, String method, int status) {
+        return value(proxy, "roundhouse_requests_total{backend=\"" + backend + "\",method=\"" + method
+                + "\",status=\"" + status + "\"}");
+    }
+}

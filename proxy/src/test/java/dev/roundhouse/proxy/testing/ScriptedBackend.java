@@ -1,0 +1,272 @@
+package dev.roundhouse.proxy.testing;
+
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A misbehaving HTTP/1.1 backend on a raw {@link ServerSocket} of 127.0.0.1, one thread per connection. Each
+ * request read (request line, headers, a Content-Length body) is handed to a {@link Script}, which writes whatever
+ * bytes it likes and then resets the connection, closes it, hangs, or returns to read the next request on it.
+ * Health checks ({@code GET /health}) are answered 200 with {@code Connection: close} without the script.
+ */
+public final class ScriptedBackend implements AutoCloseable {
+
+    /** What to do with one request; returning normally reads the next request on the same connection. */
+    @FunctionalInterface
+    public interface Script {
+        void answer(Request request, Connection connection) throws Exception;
+    }
+
+    /** A request as read: method, target, headers (names in lower case) and body. */
+    public record Request(String method, String target, Map<String, String> headers, byte[] body) {
+        public String line() {
+            return method + " " + target;
+        }
+    }
+
+    /** The backend's end of one connection from the proxy. */
+    public static final class Connection {
+        private final Socket socket;
+        private final InputStream in;
+        private final OutputStream out;
+        private final CountDownLatch peerClosed = new CountDownLatch(1);
+        private volatile boolean ended;
+
+        private Connection(Socket socket) throws IOException {
+            this.socket = socket;
+            this.in = new BufferedInputStream(socket.getInputStream());
+            this.out = socket.getOutputStream();
+        }
+
+        public Connection write(String text) throws IOException {
+            return write(text.getBytes(StandardCharsets.ISO_8859_1));
+        }
+
+        public Connection write(byte[] bytes) throws IOException {
+            out.write(bytes);
+            out.flush();
+            return this;
+        }
+
+        /** Ends the connection with a TCP RST, as a crashed process or a killed pod does. */
+        public void reset() throws IOException {
+            ended = true;
+            socket.setSoLinger(true, 0);
+            socket.close();
+        }
+
+        /** Ends the connection with a FIN. */
+        public void close() throws IOException {
+            ended = true;
+            socket.close();
+        }
+
+        /**
+         * Reads (and drops) whatever the proxy sends until it closes or resets the connection, for up to
+         * {@code atMost}; then the connection is closed here too. True when the proxy closed it.
+         */
+        public boolean hangUntilPeerCloses(Duration atMost) throws IOException {
+            long deadline = System.nanoTime() + atMost.toNanos();
+            byte[] buffer = new byte[4096];
+            try {
+                while (true) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        return false;
+                    }
+                    socket.setSoTimeout((int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                    if (in.read(buffer) == -1) {
+                        peerClosed.countDown();
+                        return true;
+                    }
+                }
+            } catch (SocketTimeoutException e) {
+                return false;
+            } catch (SocketException e) {
+                peerClosed.countDown(); // reset by the proxy
+                return true;
+            } finally {
+                close();
+            }
+        }
+
+        /** True once {@link #hangUntilPeerCloses} saw the proxy end the connection. */
+        public boolean closedByPeer() {
+            return peerClosed.getCount() == 0;
+        }
+
+        boolean ended() {
+            return ended || socket.isClosed();
+        }
+    }
+
+    private static final Script HEALTH = (request, connection) ->
+            connection.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok").close();
+
+    /** Connections accepted, health checks included. */
+    public final AtomicInteger accepted = new AtomicInteger();
+    /** Every request handed to the script, in order of arrival (health checks excluded). */
+    public final List<Request> requests = new CopyOnWriteArrayList<>();
+    /** The connections that carried a request for the script, in order of arrival. */
+    public final List<Connection> connections = new CopyOnWriteArrayList<>();
+    private final ServerSocket server;
+    private final Script script;
+    private final List<Socket> open = new CopyOnWriteArrayList<>();
+
+    private ScriptedBackend(Script script) throws IOException {
+        this.script = script;
+        this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        Thread acceptor = new Thread(this::accept, "scripted-backend-" + server.getLocalPort());
+        acceptor.setDaemon(true);
+        acceptor.start();
+    }
+
+    public static ScriptedBackend start(Script script) {
+        try {
+            return new ScriptedBackend(script);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    public String url() {
+        return "http://127.0.0.1:" + server.getLocalPort();
+    }
+
+    /** Requests the script got whose request line starts with {@code prefix} (e.g. "GET /x"). */
+    public long requestsStartingWith(String prefix) {
+        return requests.stream().filter(r -> r.line().startsWith(prefix)).count();
+    }
+
+    private void accept() {
+        while (!server.isClosed()) {
+            Socket socket;
+            try {
+                socket = server.accept();
+            } catch (IOException e) {
+                return; // closed
+            }
+            accepted.incrementAndGet();
+            open.add(socket);
+            Thread t = new Thread(() -> serve(socket), "scripted-backend-conn-" + socket.getPort());
+            t.setDaemon(true);
+            t.start();
+        }
+    }
+
+    private void serve(Socket socket) {
+        try {
+            socket.setTcpNoDelay(true);
+            Connection connection = new Connection(socket);
+            boolean registered = false;
+            while (!connection.ended()) {
+                socket.setSoTimeout(30_000); // an idle keep-alive connection ends eventually
+                Request request = read(connection.in);
+                if (request == null) {
+                    return;
+                }
+                if (request.target().startsWith("/health")) {
+                    HEALTH.answer(request, connection);
+                    return;
+                }
+                if (!registered) {
+                    connections.add(connection);
+                    registered = true;
+                }
+                requests.add(request);
+                script.answer(request, connection);
+            }
+        } catch (Exception e) {
+            // the proxy went away, or the script ended the connection: nothing to report
+        } finally {
+            try {
+                socket.close();
+            } catch (IOException ignored) {
+                // closing
+            }
+            open.remove(socket);
+        }
+    }
+
+    /** One request; null at end of stream before its first byte. */
+    private static Request read(InputStream in) throws IOException {
+        String requestLine = line(in);
+        if (requestLine == null) {
+            return null;
+        }
+        Map<String, String> headers = new LinkedHashMap<>();
+        for (String header = line(in); header != null && !header.isEmpty(); header = line(in)) {
+            int colon = header.indexOf(':');
+            if (colon > 0) {
+                headers.put(header.substring(0, colon).trim().toLowerCase(Locale.ROOT), header.substring(colon + 1).trim());
+            }
+        }
+        byte[] body = new byte[0];
+        String length = headers.get("content-length");
+        if (length != null) {
+            body = in.readNBytes(Integer.parseInt(length));
+        } else if ("chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) {
+            ByteArrayOutputStream all = new ByteArrayOutputStream();
+            for (String size = line(in); size != null; size = line(in)) {
+                int n = Integer.parseInt(size.split(";", 2)[0].trim(), 16);
+                if (n == 0) {
+                    for (String trailer = line(in); trailer != null && !trailer.isEmpty(); trailer = line(in)) {
+                        // dropped
+                    }
+                    break;
+                }
+                all.write(in.readNBytes(n));
+                line(in);
+            }
+            body = all.toByteArray();
+        }
+        String[] parts = requestLine.split(" ", 3);
+        return new Request(parts[0], parts.length > 1 ? parts[1] : "", headers, body);
+    }
+
+    private static String line(InputStream in) throws IOException {
+        StringBuilder line = new StringBuilder();
+        for (int b; (b = in.read()) != -1; ) {
+            if (b == '\n') {
+                int end = line.length();
+                return end > 0 && line.charAt(end - 1) == '\r' ? line.substring(0, end - 1) : line.toString();
+            }
+            line.append((char) b);
+            if (line.length() > 65536) {
+                throw new IOException("request line or header too long");
+            }
+        }
+        return line.length() == 0 ? null : line.toString();
+    }
+
+    /** Stops accepting and closes every open connection. */
+    @Override
+    public void close() throws IOException {
+        server.close();
+        for (Socket socket : open) {
+            try {
+                socket.close();
+            } catch (IOException ignored) {
+                // closing
+            }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Operator scale: the real operator (in-process, leader election off) against the
+# embedded API server with the LoadBalancer CRD; creates LBS LoadBalancers (2
+# backends each) at once and reports how long they take to converge and to turn
+# Ready, the API writes per LoadBalancer, the operator's heap, and the writes of a
+# no-op resync (the operator restarted; goal: 0). No proxy runs: the benchmark
+# writes each proxy Deployment's status (all replicas ready) as a kubelet would.
+# See dev.roundhouse.e2e.bench.scale.OperatorScale for what is measured.
+#
+# Environment (all optional):
+#   LBS             LoadBalancers to create             (default 1000)
+#   CREATE_THREADS  threads creating them               (default 4)
+#   KUBELET         1: write Deployment status so LoadBalancers turn Ready;
+#                   0: do not (Ready stays False, ProxiesNotReady)  (default 1)
+#   TIMEOUT         give up converging after            (default 10m)
+#   QUIET           "no more writes" means none for     (default 5s)
+#   HISTOGRAM       n > 0: print the n classes taking the most heap at each heap measurement (default 0)
+#   JAVA_OPTS       JVM options of the benchmark JVM    (default -Xmx2g)
+#   OPERATOR_JAR    the operator jar for the last resync, run as a process of its own, whose heap
+#                   and RSS are reported      (default <repo>/operator/target/roundhouse-operator.jar;
+#                   empty: skip that resync)
+#   OPERATOR_JAVA_OPTS  its JVM options (default: its image's flags, and -XX:MaxRAM=512m for the
+#                   chart's memory limit: -XX:MaxRAM=512m -XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError)
+#   PROFILE         1: record a JFR profile to $PROFILE_FILE (default /tmp/operator-scale.jfr)
+#   BENCH_JAR       default <repo>/e2e/target/roundhouse-local.jar
+#
+# Output: the machine and its load average, progress, a table of convergence
+# times, a table of writes, heap, the resync's writes, PASS/FAIL lines and a
+# "RESULT operator-scale ..." line. Exit code: 0 goals met, 1 a goal missed, 2 failed.
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(cd "$SCRIPT_DIR/.." && pwd)"
+BENCH_JAR="${BENCH_JAR:-$REPO_DIR/e2e/target/roundhouse-local.jar}"
+JAVA_OPTS="${JAVA_OPTS:--Xmx2g}"
+PROFILE="${PROFILE:-0}"
+PROFILE_FILE="${PROFILE_FILE:-/tmp/operator-scale.jfr}"
+export OPERATOR_JAR="${OPERATOR_JAR-$REPO_DIR/operator/target/roundhouse-operator.jar}"
+if [[ -n "$OPERATOR_JAR" && ! -f "$OPERATOR_JAR" ]]; then
+  echo "operator jar not found: $OPERATOR_JAR (build it, or set OPERATOR_JAR= to skip that resync)" >&2; exit 2
+fi
+
+command -v java >/dev/null 2>&1 || { echo "java not found" >&2; exit 2; }
+[[ -f "$BENCH_JAR" ]] || { echo "bench jar not found: $BENCH_JAR (build: mvn -B -q -DskipTests package)" >&2; exit 2; }
+if [[ "$PROFILE" == 1 ]]; then
+  JAVA_OPTS="$JAVA_OPTS -XX:StartFlightRecording=filename=$PROFILE_FILE,settings=profile"
+fi
+
+echo "== operator-scale $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "machine: nproc=$(nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo), $(java -version 2>&1 | head -n 1)"
+echo "load before: $(uptime)"
+echo "settings: LBS=${LBS:-1000} CREATE_THREADS=${CREATE_THREADS:-4} KUBELET=${KUBELET:-1} TIMEOUT=${TIMEOUT:-10m} QUIET=${QUIET:-5s} JAVA_OPTS=\"$JAVA_OPTS\""
+set +e
+# shellcheck disable=SC2086  # JAVA_OPTS is a word list on purpose
+LOG_LEVEL="${LOG_LEVEL:-warn}" java $JAVA_OPTS -cp "$BENCH_JAR" dev.roundhouse.e2e.bench.scale.OperatorScale
+rc=$?
+set -e
+echo "load after: $(uptime)"
+[[ "$PROFILE" == 1 ]] && echo "profile: $PROFILE_FILE (jfr print --events jdk.ExecutionSample $PROFILE_FILE)"
+exit "$rc"

@@ -27,10 +27,18 @@
 #   READY_TIMEOUT seconds to wait for /readyz     (default 60)
 #   NGINX_UPSTREAM_KEEPALIVE  idle upstream connections nginx keeps (default 512: enough that nginx reuses connections at 256 clients)
 #   KEEP_TMP     1 = do not delete the temp dir (logs, configs) on exit
+#   LOAD         wrk (default: closed loop, as fast as it goes) or fixed-rate (open loop: the
+#                project's own generator, dev.roundhouse.e2e.bench.load.FixedRate, sends RATES
+#                requests per second over CONNECTIONS connections and measures latency from
+#                each request's due time, free of coordinated omission; bench/fixed-rate.sh)
+#   RATES        fixed-rate only: offered loads in req/s, a list (default "5000 15000")
+#   FR_WARMUP    fixed-rate only: first part of each run not counted (default 2s; DURATION is counted)
+#   BENCH_JAR    fixed-rate only: the generator's jar (default <repo>/e2e/target/roundhouse-local.jar)
 #
 # Output: progress lines, one table per connection count (medians over
 # rounds), and one "RESULT target=... conns=... ..." line per target and
-# connection count.
+# connection count. With LOAD=fixed-rate: one table per connection count and
+# rate, and "RESULT load=fixed-rate target=... conns=... rate=... ..." lines.
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -50,6 +58,10 @@ JAVA_OPTS="${JAVA_OPTS:-}"
 READY_TIMEOUT="${READY_TIMEOUT:-60}"
 NGINX_UPSTREAM_KEEPALIVE="${NGINX_UPSTREAM_KEEPALIVE:-512}"
 KEEP_TMP="${KEEP_TMP:-0}"
+LOAD="${LOAD:-wrk}"
+RATES="${RATES:-5000 15000}"
+FR_WARMUP="${FR_WARMUP:-2s}"
+BENCH_JAR="${BENCH_JAR:-$REPO_DIR/e2e/target/roundhouse-local.jar}"
 
 NGINX_BIN="${NGINX_BIN:-/usr/sbin/nginx}"
 HAPROXY_BIN="${HAPROXY_BIN:-/usr/sbin/haproxy}"
@@ -78,6 +90,15 @@ for c in $CONNECTIONS; do
 done
 [[ "$READY_TIMEOUT" =~ ^[1-9][0-9]*$ ]] || die "READY_TIMEOUT must be a positive integer"
 [[ "$NGINX_UPSTREAM_KEEPALIVE" =~ ^[1-9][0-9]*$ ]] || die "NGINX_UPSTREAM_KEEPALIVE must be a positive integer"
+case "$LOAD" in
+  wrk) ;;
+  fixed-rate)
+    for r in $RATES; do [[ "$r" =~ ^[1-9][0-9]*$ ]] || die "RATES must be positive integers, got '$r'"; done
+    need java
+    [[ -f "$BENCH_JAR" ]] || die "load generator jar not found: $BENCH_JAR (build: cd $REPO_DIR && mvn -B -q -DskipTests package)"
+    ;;
+  *) die "LOAD must be wrk or fixed-rate, got '$LOAD'" ;;
+esac
 
 NCPU="$(nproc --all 2>/dev/null || nproc)"
 for cpu in "$PROXY_CPU" "$LOAD_CPU"; do
@@ -391,6 +412,84 @@ for t in $TARGETS; do
   log "warm-up $t: wrk -c$WARMUP_CONNECTIONS -d$d (not measured)"
   run_wrk "${TARGET_PORT[$t]}" "$WARMUP_CONNECTIONS" "$d" "$TMP/warmup-$t.txt"
 done
+
+if [[ "$LOAD" == fixed-rate ]]; then
+  # Open-loop runs: the same offered load for every target, latency from each request's due time.
+  FR_RESULTS="$TMP/fixed-rate.txt"   # conns rate target round load1/busy% cpu_us RESULT-fields
+  : >"$FR_RESULTS"
+  # percent of all CPUs busy over 1 s (others share the machine; our targets idle between runs)
+  fr_busy() {
+    local -a a b; local i ta=0 tb=0
+    read -r -a a < <(head -n 1 /proc/stat); sleep 1; read -r -a b < <(head -n 1 /proc/stat)
+    for (( i = 1; i <= 8; i++ )); do ta=$(( ta + a[i] )); tb=$(( tb + b[i] )); done
+    echo $(( 100 * ((tb - ta) - ((b[4] + b[5]) - (a[4] + a[5]))) / (tb - ta > 0 ? tb - ta : 1) ))
+  }
+  fr_total="$(( $(dur_secs "$DURATION") + $(dur_secs "$FR_WARMUP") ))s"
+  for conns in $CONNECTIONS; do
+    for rate in $RATES; do
+      for (( r = 1; r <= ROUNDS; r++ )); do
+        for t in $TARGETS; do
+          pid="${TARGET_PID[$t]}"
+          kill -0 "$pid" 2>/dev/null || die "$t (pid $pid) is no longer running"
+          mapfile -t tree < <(proc_tree "$pid")
+          out="$TMP/fixed-rate-$t-c$conns-r$rate-$r.txt"
+          load1="$(cut -d' ' -f1 /proc/loadavg)/$(fr_busy)%"
+          t0="$(cpu_ticks "${tree[@]}")"
+          timeout --kill-after=5 $(( $(dur_secs "$fr_total") + 60 )) taskset -c "$LOAD_CPU" \
+            java -Xms256m -Xmx1g -XX:+UseSerialGC -cp "$BENCH_JAR" dev.roundhouse.e2e.bench.load.FixedRate \
+            --url "http://127.0.0.1:${TARGET_PORT[$t]}/" --connections "$conns" --rate "$rate" \
+            --duration "$fr_total" --warmup "$FR_WARMUP" --timeout "$WRK_TIMEOUT" --label "$t" >"$out" 2>&1 \
+            || { cat "$out" >&2; die "fixed-rate load failed against $t"; }
+          t1="$(cpu_ticks "${tree[@]}")"
+          line="$(grep '^RESULT ' "$out" | tail -n 1)" || { cat "$out" >&2; die "no RESULT line for $t"; }
+          # CPU per request over the whole run, warm-up included: ticks / (rate * seconds)
+          cpu_us="$(awk -v d=$(( t1 - t0 )) -v hz="$CLK_TCK" -v n="$(( rate * $(dur_secs "$fr_total") ))" \
+            'BEGIN { printf "%.2f\n", d / hz * 1e6 / n }')"
+          echo "$conns $rate $t $r $load1 $cpu_us ${line#RESULT }" >>"$FR_RESULTS"
+          printf 'round %d/%d conns=%-4s rate=%-6s %-10s load/busy=%-9s cpu_us/req=%-7s %s\n' "$r" "$ROUNDS" "$conns" "$rate" "$t" \
+            "$load1" "$cpu_us" "${line#RESULT label=$t }"
+        done
+      done
+    done
+  done
+
+  fr_median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) { print "nan"; exit }
+    if (NR % 2) printf "%.3f\n", a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+  frcol() {   # frcol <conns> <rate> <target> <key>: that key's values over the rounds
+    awk -v c="$1" -v r="$2" -v t="$3" -v k="$4" '$1 == c && $2 == r && $3 == t {
+      if (k == "load1") { print $5; next }
+      if (k == "cpu_us") { print $6; next }
+      for (i = 7; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) print kv[2] } }' "$FR_RESULTS"
+  }
+  echo
+  echo "Roundhouse vs peers at a fixed rate: open-loop generator on CPU $LOAD_CPU, backends + proxy on CPU $PROXY_CPU;" \
+    "$DURATION counted after $FR_WARMUP warm-up; $ROUNDS round(s), medians shown; latency from each request's due time;" \
+    "errors = total over rounds; load/busy = 1-minute load average / % of both CPUs busy over 1 s before each round;" \
+    "lag = how late the generator itself sent (a large value means the load CPU was short, not the proxy)"
+  for conns in $CONNECTIONS; do
+    for rate in $RATES; do
+      echo
+      echo "connections=$conns rate=$rate req/s"
+      printf '%-12s %10s %9s %9s %9s %9s %12s %8s %10s  %s\n' target achieved p50_ms p99_ms p999_ms max_ms cpu_us/req errors lag_p99_ms "load/busy per round"
+      for t in $TARGETS; do
+        ach="$(frcol "$conns" "$rate" "$t" achieved | fr_median)"
+        p50="$(frcol "$conns" "$rate" "$t" p50 | fr_median)"
+        p99="$(frcol "$conns" "$rate" "$t" p99 | fr_median)"
+        p999="$(frcol "$conns" "$rate" "$t" p999 | fr_median)"
+        mx="$(frcol "$conns" "$rate" "$t" max | fr_median)"
+        cpu="$(frcol "$conns" "$rate" "$t" cpu_us | fr_median)"
+        lag="$(frcol "$conns" "$rate" "$t" lag_p99 | fr_median)"
+        ld="$(frcol "$conns" "$rate" "$t" load1 | paste -sd' ')"
+        errs="$(frcol "$conns" "$rate" "$t" failed | awk '{ s += $1 } END { print s + 0 }')"
+        printf '%-12s %10.0f %9.3f %9.3f %9.3f %9.3f %12.2f %8d %10.3f  %s\n' "$t" "$ach" "$p50" "$p99" "$p999" "$mx" "$cpu" "$errs" "$lag" "$ld"
+        RESULT_LINES+=( "RESULT load=fixed-rate target=$t conns=$conns rate=$rate achieved=$(printf '%.0f' "$ach") p50=$p50 p99=$p99 p999=$p999 max=$mx cpu_us=$cpu errors=$errs lag_p99=$lag load_busy=${ld// /,} rounds=$ROUNDS duration=$DURATION" )
+      done
+    done
+  done
+  echo
+  printf '%s\n' "${RESULT_LINES[@]}"
+  exit 0
+fi
 
 for conns in $CONNECTIONS; do
   for (( r = 1; r <= ROUNDS; r++ )); do

@@ -6,36 +6,54 @@ import org.apache.logging.log4j.Logger;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.ClosedWatchServiceException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * Follows {@code POOL_FILE}. It reads the file on a short interval and reloads when the bytes
- * change: polling a small file is cheap, and unlike file-system events it sees every way a file
- * can be replaced, including the symlink swap Kubernetes uses for mounted ConfigMaps.
+ * Follows {@code POOL_FILE}. File-system events on its directory (inotify on Linux) trigger a read
+ * at once, so a change is applied within milliseconds; a read on a fixed interval backs them up,
+ * since events can be lost (queue overflow, network file systems) and polling sees every way a
+ * file can be replaced. A read (20 ms after the first event of a burst) reloads only when the bytes changed. Watching the directory rather
+ * than the file also catches the symlink swap Kubernetes uses for mounted ConfigMaps ({@code ..data}).
+ * All reads run on one thread, so documents are applied in the order they were read.
  */
 public final class PoolFileWatcher implements AutoCloseable {
 
     private static final Logger log = LogManager.getLogger(PoolFileWatcher.class);
+    /**
+     * How long a read waits after the first event of a burst: a file rewritten in place (truncate, then
+     * write) sends several events, and reading at the first could see it half written.
+     */
+    static final long SETTLE_MILLIS = 20;
 
     private final Path file;
     private final PoolReloader reloader;
-    private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "pool-file");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "pool-file"));
+    private final AtomicBoolean readPending = new AtomicBoolean();
+    private WatchService events;
     private byte[] lastSeen;
     private boolean unreadable;
 
     public PoolFileWatcher(Path file, PoolReloader reloader) {
         this.file = file;
         this.reloader = reloader;
+    }
+
+    private static Thread daemon(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
     }
 
     /** Loads the file once; start-up fails with a clear message when it is missing or invalid. */
@@ -45,8 +63,41 @@ public final class PoolFileWatcher implements AutoCloseable {
         reloader.apply(file.toString(), new String(bytes, StandardCharsets.UTF_8));
     }
 
+    /** Starts following the file: on its directory's events, and every {@code interval} in any case. */
     public void start(Duration interval) {
         scheduler.scheduleWithFixedDelay(this::poll, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+        Path dir = file.toAbsolutePath().getParent();
+        try {
+            events = dir.getFileSystem().newWatchService();
+            dir.register(events, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY,
+                    StandardWatchEventKinds.ENTRY_DELETE);
+            daemon(this::followEvents, "pool-file-events").start();
+        } catch (IOException | UnsupportedOperationException e) {
+            log.warn("No file-system events for {} ({}); changes are seen by reading it every {} ms",
+                    dir, e.toString(), interval.toMillis());
+        }
+    }
+
+    /** Turns each burst of directory events into one read. Any entry counts: the file may be a symlink chain. */
+    private void followEvents() {
+        try {
+            while (true) {
+                WatchKey key = events.take();
+                key.pollEvents();
+                if (readPending.compareAndSet(false, true)) {
+                    scheduler.schedule(() -> {
+                        readPending.set(false);
+                        poll();
+                    }, SETTLE_MILLIS, TimeUnit.MILLISECONDS);
+                }
+                if (!key.reset()) {
+                    log.warn("Directory of {} no longer watchable; changes are seen by the interval read only", file);
+                    return;
+                }
+            }
+        } catch (InterruptedException | ClosedWatchServiceException | RejectedExecutionException e) {
+            // closed
+        }
     }
 
     private void poll() {
@@ -77,5 +128,12 @@ public final class PoolFileWatcher implements AutoCloseable {
     @Override
     public void close() {
         scheduler.shutdownNow();
+        if (events != null) {
+            try {
+                events.close();
+            } catch (IOException ignored) {
+                // nothing to do at shutdown
+            }
+        }
     }
 }

@@ -53,10 +53,69 @@ class PoolFileReloadTest {
     }
 
     private RoundhouseProxy proxy(String initial, MutableClock clock) throws IOException {
+        return proxy(initial, clock, "20ms");
+    }
+
+    private RoundhouseProxy proxy(String initial, MutableClock clock, String pollInterval) throws IOException {
         poolFile = dir.resolve("pool.json");
         writePool(initial);
+        return startOn(poolFile, clock, pollInterval);
+    }
+
+    private RoundhouseProxy startOn(Path file, MutableClock clock, String pollInterval) {
         return closeables.add(ProxyFixture.start(ProxyFixture.env(
-                "POOL_FILE", poolFile.toString(), "POOL_FILE_POLL_INTERVAL", "20ms"), clock));
+                "POOL_FILE", file.toString(), "POOL_FILE_POLL_INTERVAL", pollInterval), clock));
+    }
+
+    @Test
+    void aChangeIsAppliedOnTheFileSystemEventNotAtTheNextIntervalRead() throws IOException {
+        TestBackend a = closeables.add(TestBackend.start("a"));
+        TestBackend b = closeables.add(TestBackend.start("b"));
+        // the interval read would come only after an hour: only the directory's events can make this pass
+        RoundhouseProxy proxy = proxy(document(a), new MutableClock(), "1h");
+
+        writePool(document(b));
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> proxy.pool().snapshot().backend(b.url()) != null);
+        assertThat(ProxyFixture.get(proxy, "/").body()).isEqualTo("b");
+    }
+
+    @Test
+    void aFileRewrittenInPlaceIsReadOnceWholeNotHalfWritten() throws IOException {
+        TestBackend a = closeables.add(TestBackend.start("a"));
+        TestBackend b = closeables.add(TestBackend.start("b"));
+        RoundhouseProxy proxy = proxy(document(a), new MutableClock(), "1h");
+
+        // truncate, then write: the events of both arrive, and a read at the first would see an empty file
+        Files.writeString(poolFile, document(b));
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> proxy.pool().snapshot().backend(b.url()) != null);
+        assertThat(ProxyFixture.metrics(proxy))
+                .contains("roundhouse_config_reloads_total{result=\"applied\"} 2.0")
+                .contains("roundhouse_config_reloads_total{result=\"invalid\"} 0.0");
+    }
+
+    @Test
+    void aKubernetesConfigMapVolumeSwapIsAppliedAtOnce() throws IOException {
+        // The kubelet's layout: pool.json -> ..data/pool.json, ..data -> a timestamped directory; an update
+        // writes a new directory and renames a new ..data symlink over the old one. The file itself never changes.
+        TestBackend a = closeables.add(TestBackend.start("a"));
+        TestBackend b = closeables.add(TestBackend.start("b"));
+        Path first = Files.createDirectory(dir.resolve("..2026_11_26_first"));
+        Files.writeString(first.resolve("pool.json"), document(a));
+        Files.createSymbolicLink(dir.resolve("..data"), first.getFileName());
+        Path volumeFile = Files.createSymbolicLink(dir.resolve("pool.json"), Path.of("..data", "pool.json"));
+        RoundhouseProxy proxy = startOn(volumeFile, new MutableClock(), "1h");
+        assertThat(ProxyFixture.get(proxy, "/").body()).isEqualTo("a");
+
+        Path second = Files.createDirectory(dir.resolve("..2026_11_26_second"));
+        Files.writeString(second.resolve("pool.json"), document(b));
+        Path newLink = Files.createSymbolicLink(dir.resolve("..data_tmp"), second.getFileName());
+        Files.move(newLink, dir.resolve("..data"), StandardCopyOption.ATOMIC_MOVE);
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> proxy.pool().snapshot().backend(b.url()) != null);
+        assertThat(proxy.pool().snapshot().backend(a.url())).isNull();
+        assertThat(ProxyFixture.get(proxy, "/").body()).isEqualTo("b");
     }
 
     @Test

@@ -34,6 +34,12 @@
 #   RATES        fixed-rate only: offered loads in req/s, a list (default "5000 15000")
 #   FR_WARMUP    fixed-rate only: first part of each run not counted (default 2s; DURATION is counted)
 #   BENCH_JAR    fixed-rate only: the generator's jar (default <repo>/e2e/target/roundhouse-local.jar)
+#   COSTS        1 = after the wrk rounds, one more run per target at COSTS_CONNECTIONS (default 64) for
+#                COSTS_DURATION (default 5s) that measures per-request costs: system calls per request
+#                (strace -c -f attached to every thread of the target; strace slows the target, so its req/s
+#                is not reported), resident memory (VmRSS of the target's processes after the runs), and
+#                for Roundhouse bytes allocated per request (JFR's per-thread allocation counters, a
+#                separate run without strace). Needs strace and, for allocation, jcmd and jfr.
 #
 # Output: progress lines, one table per connection count (medians over
 # rounds), and one "RESULT target=... conns=... ..." line per target and
@@ -62,6 +68,9 @@ LOAD="${LOAD:-wrk}"
 RATES="${RATES:-5000 15000}"
 FR_WARMUP="${FR_WARMUP:-2s}"
 BENCH_JAR="${BENCH_JAR:-$REPO_DIR/e2e/target/roundhouse-local.jar}"
+COSTS="${COSTS:-0}"
+COSTS_CONNECTIONS="${COSTS_CONNECTIONS:-64}"
+COSTS_DURATION="${COSTS_DURATION:-5s}"
 
 NGINX_BIN="${NGINX_BIN:-/usr/sbin/nginx}"
 HAPROXY_BIN="${HAPROXY_BIN:-/usr/sbin/haproxy}"
@@ -106,6 +115,10 @@ for cpu in "$PROXY_CPU" "$LOAD_CPU"; do
 done
 [[ "$PROXY_CPU" != "$LOAD_CPU" ]] || log "WARNING: PROXY_CPU == LOAD_CPU ($PROXY_CPU); wrk competes with the proxies"
 
+if [[ "$COSTS" == 1 ]]; then
+  need strace
+  if [[ " $TARGETS " == *" roundhouse "* ]]; then need jcmd; need jfr; fi
+fi
 if [[ " $TARGETS " == *" roundhouse "* ]]; then
   need java
   if [[ ! -f "$PROXY_JAR" ]]; then
@@ -126,7 +139,7 @@ dur_secs() {
     *)  echo "$d" ;;
   esac
 }
-for d in "$DURATION" "$WARMUP" "$PRIME"; do
+for d in "$DURATION" "$WARMUP" "$PRIME" "$COSTS_DURATION"; do
   [[ "$(dur_secs "$d")" =~ ^[0-9]+$ ]] || die "bad duration '$d' (use e.g. 10s, 1m)"
 done
 
@@ -521,6 +534,65 @@ for conns in $CONNECTIONS; do
   done
 done
 
+# -------------------------------------------------------- per-request costs ---
+
+# Requests wrk completed in a run (its "N requests in" line).
+wrk_requests() { awk '/ requests in / {print $1}' "$1"; }
+
+# KiB resident over a process tree (all of nginx's or HAProxy's processes, or the JVM)
+tree_rss_kib() {
+  local total=0 p v
+  for p in "$@"; do
+    v="$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null)" || continue
+    total=$(( total + ${v:-0} ))
+  done
+  echo "$total"
+}
+
+COSTS_LINES=()
+if [[ "$COSTS" == 1 ]]; then
+  log "per-request costs: strace -c -f at $COSTS_CONNECTIONS connections for $COSTS_DURATION per target"
+  for t in $TARGETS; do
+    pid="${TARGET_PID[$t]}"
+    mapfile -t tree < <(proc_tree "$pid")
+    # every thread of every process of the target: strace -p attaches to one thread only
+    tids=()
+    for p in "${tree[@]}"; do for d in /proc/"$p"/task/*; do tids+=( -p "${d##*/}" ); done; done
+    st="$TMP/strace-$t.txt"
+    strace -c -f -q -o "$st" "${tids[@]}" &
+    spid=$!
+    sleep 1   # let strace attach to every thread before the load starts
+    out="$TMP/wrk-costs-$t.txt"
+    run_wrk "${TARGET_PORT[$t]}" "$COSTS_CONNECTIONS" "$COSTS_DURATION" "$out"
+    kill -INT "$spid" 2>/dev/null || true
+    wait "$spid" 2>/dev/null || true
+    reqs="$(wrk_requests "$out")"
+    calls="$(awk '$NF == "total" { print $4 + 0 }' "$st")"   # columns: % time, seconds, usecs/call, calls, [errors,] syscall
+    per_req="$(awk -v c="${calls:-0}" -v n="${reqs:-0}" 'BEGIN { if (n > 0) printf "%.2f\n", c / n; else print "nan" }')"
+    top="$(awk '$1 ~ /^[0-9.]+$/ && $NF != "total" { print $NF "=" $4 }' "$st" \
+      | sort -t= -k2 -g -r | head -n 6 | awk -F= -v n="${reqs:-1}" '{ printf "%s%s=%.2f", (NR > 1 ? " " : ""), $1, $2 / n }')"
+    alloc="-"
+    if [[ "$t" == roundhouse ]]; then
+      jf="$TMP/alloc-$t.jfr"
+      jcmd "$pid" JFR.start name=costs settings=profile >/dev/null
+      out2="$TMP/wrk-alloc-$t.txt"
+      run_wrk "${TARGET_PORT[$t]}" "$COSTS_CONNECTIONS" "$COSTS_DURATION" "$out2"
+      jcmd "$pid" JFR.stop name=costs filename="$jf" >/dev/null
+      reqs2="$(wrk_requests "$out2")"
+      # jdk.ThreadAllocationStatistics: bytes allocated so far per thread, at the recording's start and end
+      alloc="$(jfr print --events jdk.ThreadAllocationStatistics "$jf" | awk -v n="${reqs2:-0}" '
+        /allocated = / { v = $3; gsub(/[^0-9.]/, "", v); u = $4 }
+        /thread = / { th = $0; sub(/.*thread = /, "", th)
+          m = (u ~ /^kB/) ? 1024 : (u ~ /^MB/) ? 1048576 : (u ~ /^GB/) ? 1073741824 : 1
+          b = v * m; if (!(th in first)) first[th] = b; last[th] = b }
+        END { for (k in last) s += last[k] - first[k]; if (n > 0) printf "%.0f\n", s / n; else print "nan" }')"
+    fi
+    rss=$(( $(tree_rss_kib "${tree[@]}") / 1024 ))
+    COSTS_LINES+=( "$(printf '%-12s %14s %12s %12s  %s' "$t" "$per_req" "$alloc" "$rss" "$top")" )
+    RESULT_LINES+=( "RESULT costs target=$t conns=$COSTS_CONNECTIONS syscalls_per_req=$per_req alloc_bytes_per_req=$alloc rss_mib=$rss" )
+  done
+fi
+
 # -------------------------------------------------------------- report ---
 
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) { print "nan"; exit }
@@ -551,5 +623,12 @@ for conns in $CONNECTIONS; do
     RESULT_LINES+=( "RESULT target=$t conns=$conns rps=$(printf '%.0f' "$rps") p50=$p50 p99=$p99 cpu_us=$(printf '%.2f' "$cpu") errors=$errs vs_nginx=$ratio rounds=$ROUNDS duration=$DURATION" )
   done
 done
+if (( ${#COSTS_LINES[@]} > 0 )); then
+  echo
+  echo "per-request costs at $COSTS_CONNECTIONS connections ($COSTS_DURATION per target): system calls per request under strace -c -f"
+  echo "(all threads of the target, none of the backends'), bytes allocated per request (Roundhouse: JFR, all threads), VmRSS after the runs"
+  printf '%-12s %14s %12s %12s  %s\n' target syscalls/req alloc_B/req rss_MiB "top system calls per request"
+  printf '%s\n' "${COSTS_LINES[@]}"
+fi
 echo
 printf '%s\n' "${RESULT_LINES[@]}"

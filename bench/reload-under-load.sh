@@ -9,6 +9,10 @@
 #   control-decoy-file    a control, not a proxy feature: Roundhouse on POOL_FILE as above, but the
 #                         driver rewrites a decoy file the proxy does not read. Nothing changes; what
 #                         shows is the cost of the write itself in the driver's process (CPU LOAD_CPU)
+#   control-decoy-configmap  the same for roundhouse-configmap: the driver updates a second ConfigMap on the
+#                         same API server, which the proxy does not watch
+# The table's p99/ctl column divides a Roundhouse run's p99 by its control's p99 from the same invocation:
+# what the proxy's own reload costs, with the driver's share taken out.
 # Each target gets a baseline run with the same schedule and no change first, then the run
 # with changes; the table compares their p99.
 #
@@ -21,7 +25,8 @@
 # server, for roundhouse-configmap) on LOAD_CPU.
 #
 # Environment (all optional):
-#   TARGETS        default "roundhouse-file roundhouse-configmap nginx haproxy-reload haproxy-runtime"
+#   TARGETS        default "control-decoy-file roundhouse-file control-decoy-configmap roundhouse-configmap nginx
+#                  haproxy-reload haproxy-runtime"
 #   RATE           requests per second in total       (default 2000)
 #   CONNECTIONS    keep-alive connections              (default 64)
 #   CHANGES        pool changes per run, even          (default 100)
@@ -48,7 +53,7 @@ BENCH_NAME=reload
 # shellcheck source=lib/under-load.sh
 source "$SCRIPT_DIR/lib/under-load.sh"
 
-TARGETS="${TARGETS:-roundhouse-file roundhouse-configmap nginx haproxy-reload haproxy-runtime}"
+TARGETS="${TARGETS:-control-decoy-file roundhouse-file control-decoy-configmap roundhouse-configmap nginx haproxy-reload haproxy-runtime}"
 RATE="${RATE:-2000}"
 CONNECTIONS="${CONNECTIONS:-64}"
 CHANGES="${CHANGES:-100}"
@@ -63,7 +68,7 @@ ROUNDS="${ROUNDS:-1}"
 TIMEOUT="${TIMEOUT:-2s}"
 
 for t in $TARGETS; do
-  case "$t" in roundhouse-file|roundhouse-configmap|nginx|haproxy-reload|haproxy-runtime|control-decoy-file) ;;
+  case "$t" in roundhouse-file|roundhouse-configmap|nginx|haproxy-reload|haproxy-runtime|control-decoy-file|control-decoy-configmap) ;;
     *) die "unknown target '$t'";; esac
 done
 [[ "$CHANGES" =~ ^[0-9]+$ ]] && (( CHANGES % 2 == 0 )) || die "CHANGES must be an even number (each run ends on the first pool)"
@@ -94,7 +99,7 @@ port_case() {
 TARGET_PID=""
 MODE_ARGS=()
 
-start_roundhouse() {   # start_roundhouse <file|configmap|decoy>
+start_roundhouse() {   # start_roundhouse <file|configmap|decoy|decoy-configmap>
   local how="$1" dir="$TMP/roundhouse-$1"
   mkdir -p "$dir"
   driver reload.ReloadUnderLoad --mode file --write-initial --pool-file "$dir/pool.json" \
@@ -103,13 +108,14 @@ start_roundhouse() {   # start_roundhouse <file|configmap|decoy>
   if [[ "$how" == file || "$how" == decoy ]]; then
     envs+=( POOL_FILE="$dir/pool.json" POOL_FILE_POLL_INTERVAL="$POLL_INTERVAL" )
     MODE_ARGS=( --mode file --pool-file "$dir/pool.json" )
-    [[ "$how" == file ]] || MODE_ARGS=( --mode file --pool-file "$dir/decoy.json" )
+    # the decoy lives in another directory: the proxy watches its pool file's directory for events
+    [[ "$how" == file ]] || { mkdir -p "$dir/elsewhere"; MODE_ARGS=( --mode file --pool-file "$dir/elsewhere/decoy.json" ); }
   else
     log "starting the embedded API server (CPU $LOAD_CPU)"
     # shellcheck disable=SC2086  # DRIVER_JAVA_OPTS is a word list on purpose
     start_bg "$dir/apiserver.log" taskset -c "$LOAD_CPU" java $DRIVER_JAVA_OPTS -cp "$BENCH_JAR" \
       dev.roundhouse.e2e.bench.reload.ApiServerMain --kubeconfig "$dir/kubeconfig" \
-      --configmap default/bench-pool --pool-file "$dir/pool.json"
+      --configmap default/bench-pool --decoy-configmap default/bench-decoy --pool-file "$dir/pool.json"
     API_PID=$STARTED_PID
     local deadline=$(( SECONDS + READY_TIMEOUT ))
     until [[ -s "$dir/kubeconfig" ]]; do
@@ -119,6 +125,7 @@ start_roundhouse() {   # start_roundhouse <file|configmap|decoy>
     done
     envs+=( POOL_CONFIGMAP=bench-pool POD_NAMESPACE=default KUBECONFIG="$dir/kubeconfig" )
     MODE_ARGS=( --mode configmap --kubeconfig "$dir/kubeconfig" --configmap default/bench-pool )
+    [[ "$how" == configmap ]] || MODE_ARGS=( --mode configmap --kubeconfig "$dir/kubeconfig" --configmap default/bench-decoy )
   fi
   MODE_ARGS+=( --metrics-url "http://127.0.0.1:$METRICS_PORT/metrics" )
   log "starting roundhouse ($how) on CPU $PROXY_CPU"
@@ -267,6 +274,7 @@ start_target() {
     haproxy-reload) start_haproxy reload ;;
     haproxy-runtime) start_haproxy runtime ;;
     control-decoy-file) start_roundhouse decoy ;;
+    control-decoy-configmap) start_roundhouse decoy-configmap ;;
   esac
 }
 
@@ -339,19 +347,26 @@ echo "Reload under load: $RATE req/s over $CONNECTIONS keep-alive connections; $
 echo "latency from each request's due time, over the measured window (warm-up $WARMUP excluded); proxy + backends on CPU $PROXY_CPU, driver on CPU $LOAD_CPU"
 echo "$(machine_line); $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
-printf '%-21s %-5s %-14s %7s %6s %6s %8s %8s %8s %9s %7s %14s %16s %7s %7s\n' \
-  target round load/busy/oth failed stale reopen p50_ms p99_ms p999_ms max_ms p99/base "p99 near/far" "add_p50/p99/max" rm_p99 cmd_p50
+printf '%-23s %-5s %-14s %7s %6s %6s %8s %8s %8s %9s %7s %7s %14s %16s %7s %7s\n' \
+  target round load/busy/oth failed stale reopen p50_ms p99_ms p999_ms max_ms p99/base p99/ctl "p99 near/far" "add_p50/p99/max" rm_p99 cmd_p50
 while read -r target round kind load1 rest; do
   [[ "$kind" == changes ]] || continue
   base="$(awk -v t="$target" -v r="$round" '$1 == t && $2 == r && $3 == "base"' "$RESULTS")"
   line="$rest"
   bp99="$(field "$base" p99)"; p99="$(field "$line" p99)"
   ratio="$(awk -v a="$p99" -v b="$bp99" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')"
-  printf '%-21s %-5s %-14s %7s %6s %6s %8s %8s %8s %9s %7s %14s %16s %7s %7s\n' "$target" "$round" "$load1" \
+  # the control of a Roundhouse target: the same driver work, with the proxy not seeing the changes
+  ctl="-"
+  case "$target" in roundhouse-file) ctl=control-decoy-file ;; roundhouse-configmap) ctl=control-decoy-configmap ;; esac
+  if [[ "$ctl" != - ]]; then
+    cp99="$(field "$(awk -v t="$ctl" -v r="$round" '$1 == t && $2 == r && $3 == "changes"' "$RESULTS")" p99)"
+    ctl="$(awk -v a="$p99" -v b="$cp99" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')"
+  fi
+  printf '%-23s %-5s %-14s %7s %6s %6s %8s %8s %8s %9s %7s %7s %14s %16s %7s %7s\n' "$target" "$round" "$load1" \
     "$(field "$line" failed)" "$(field "$line" stale)" "$(field "$line" reopens)" "$(field "$line" p50)" "$p99" \
-    "$(field "$line" p999)" "$(field "$line" max)" "$ratio" "$(printf '%.1f/%.1f' "$(field "$line" near_p99)" "$(field "$line" far_p99)")" \
+    "$(field "$line" p999)" "$(field "$line" max)" "$ratio" "$ctl" "$(printf '%.1f/%.1f' "$(field "$line" near_p99)" "$(field "$line" far_p99)")" \
     "$(field "$line" add_p50)/$(field "$line" add_p99)/$(field "$line" add_max)" "$(field "$line" rm_p99)" "$(field "$line" apply_p50)"
-  printf '%-21s %-5s %-14s %7s %6s %6s %8s %8s %8s %9s %7s\n' "  (baseline)" "$round" "$(awk '{print $4}' <<<"$base")" \
+  printf '%-23s %-5s %-14s %7s %6s %6s %8s %8s %8s %9s %7s\n' "  (baseline)" "$round" "$(awk '{print $4}' <<<"$base")" \
     "$(field "$base" failed)" "$(field "$base" stale)" "$(field "$base" reopens)" "$(field "$base" p50)" "$bp99" \
     "$(field "$base" p999)" "$(field "$base" max)" "1.00"
 done <"$RESULTS"
@@ -362,6 +377,7 @@ echo "  (not this benchmark's processes) used during the run. Others build and t
 echo "failed = requests without a 2xx/3xx response (stale = the server closed a used keep-alive connection and the request got no byte back);"
 echo "reopen = connections the client had to open again; add = ms from the write to the first response from the backend the change added;"
 echo "rm_p99 = ms from the write to the last request the removed backend still got; cmd = ms the write or reload command took;"
+echo "p99/ctl = p99 over the p99 of the control run that makes the same writes where the proxy does not look (the driver's own cost);"
 echo "p99 near/far = p99 (ms) of the requests due within min(INTERVAL/2, 250 ms) after a change / of all the others, same run."
 echo
 while read -r target round kind load1 rest; do

@@ -14,7 +14,8 @@ import java.util.concurrent.CountDownLatch;
 /**
  * The embedded API server as a process of its own, for the {@code POOL_CONFIGMAP} reload benchmark: starts on an
  * ephemeral loopback port, writes a kubeconfig, creates the pool ConfigMap from a file, prints
- * {@code READY <url>}, and serves until it gets SIGTERM.
+ * {@code READY <url>}, and serves until it gets SIGTERM. With {@code --decoy-configmap} it also creates a second
+ * ConfigMap with the same document, which the proxy does not watch: the control run updates that one.
  *
  * <pre>
  * java -cp e2e/target/roundhouse-local.jar dev.roundhouse.e2e.bench.reload.ApiServerMain \
@@ -28,7 +29,7 @@ public final class ApiServerMain {
 
     public static void main(String[] argv) throws Exception {
         Args args = new Args(argv);
-        args.allowOnly(Set.of("kubeconfig", "configmap", "pool-file"));
+        args.allowOnly(Set.of("kubeconfig", "configmap", "decoy-configmap", "pool-file"));
         Path kubeconfig = Path.of(args.required("kubeconfig"));
         String[] ref = args.string("configmap", "default/bench-pool").split("/", 2);
         String text = Files.readString(Path.of(args.required("pool-file")));
@@ -39,10 +40,10 @@ public final class ApiServerMain {
             server.close();
             stopped.countDown();
         }));
-        server.client().configMaps().inNamespace(ref[0]).resource(new ConfigMapBuilder()
-                .withNewMetadata().withName(ref[1]).withNamespace(ref[0]).endMetadata()
-                .withData(Map.of(PoolDocument.CONFIG_MAP_KEY, text))
-                .build()).create();
+        createConfigMap(server, ref, text);
+        if (args.has("decoy-configmap")) {
+            createConfigMap(server, args.required("decoy-configmap").split("/", 2), text);
+        }
         // written last: its appearance tells the script that the ConfigMap exists
         Path tmp = kubeconfig.resolveSibling(kubeconfig.getFileName() + ".tmp");
         server.writeKubeconfig(tmp);
@@ -50,5 +51,12 @@ public final class ApiServerMain {
         System.out.println("READY " + server.url());
         System.out.flush();
         stopped.await();
+    }
+
+    private static void createConfigMap(EmbeddedApiServer server, String[] ref, String text) {
+        server.client().configMaps().inNamespace(ref[0]).resource(new ConfigMapBuilder()
+                .withNewMetadata().withName(ref[1]).withNamespace(ref[0]).endMetadata()
+                .withData(Map.of(PoolDocument.CONFIG_MAP_KEY, text))
+                .build()).create();
     }
 }

@@ -111,6 +111,16 @@ public final class ProxyMetrics implements AutoCloseable {
         meters.timer(m).record(durationNanos, TimeUnit.NANOSECONDS);
     }
 
+    /**
+     * Registers the meters a backend's requests use most (GET answered 200) before it takes traffic, so that
+     * they start at zero (rate() works from the first scrape) and the first request does not register them.
+     */
+    public void prepareBackend(String backend) {
+        BackendMeters meters = perBackend.computeIfAbsent(backend, newBackendMeters);
+        meters.counter(methodIndex("GET"), 200);
+        meters.timer(methodIndex("GET"));
+    }
+
     /** One backend's request meters; a lost race resolves the same meter twice, harmlessly. */
     private final class BackendMeters {
         private final String backend;

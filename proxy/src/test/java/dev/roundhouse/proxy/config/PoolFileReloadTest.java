@@ -139,6 +139,23 @@ class PoolFileReloadTest {
     }
 
     @Test
+    void aBackendAddedByAReloadHasItsRequestSeriesBeforeItsFirstRequest() throws IOException {
+        TestBackend a = closeables.add(TestBackend.start("a"));
+        TestBackend b = closeables.add(TestBackend.start("b"));
+        RoundhouseProxy proxy = proxy(document(a), new MutableClock());
+
+        writePool(document(a, b));
+        await().atMost(Duration.ofSeconds(5)).until(() -> proxy.pool().snapshot().backend(b.url()) != null);
+
+        // registered by the reload, not by a request: no request has been sent through the proxy
+        String series = "{backend=\"" + b.url() + "\",method=\"GET\"";
+        assertThat(ProxyFixture.metrics(proxy))
+                .contains("roundhouse_requests_total" + series + ",status=\"200\"} 0.0")
+                .contains("roundhouse_request_duration_seconds_count" + series + "} 0");
+        assertThat(b.hits.get()).isZero();
+    }
+
+    @Test
     void anInvalidDocumentKeepsTheLastGoodPoolAndIsCounted() throws IOException {
         TestBackend a = closeables.add(TestBackend.start("a"));
         RoundhouseProxy proxy = proxy(document(a), new MutableClock());

@@ -555,9 +555,9 @@ if [[ "$COSTS" == 1 ]]; then
   for t in $TARGETS; do
     pid="${TARGET_PID[$t]}"
     mapfile -t tree < <(proc_tree "$pid")
-    # every thread of every process of the target: strace -p attaches to one thread only
+    # every process of the target; with -f strace attaches to all of each process's threads
     tids=()
-    for p in "${tree[@]}"; do for d in /proc/"$p"/task/*; do tids+=( -p "${d##*/}" ); done; done
+    for p in "${tree[@]}"; do tids+=( -p "$p" ); done
     st="$TMP/strace-$t.txt"
     strace -c -f -q -o "$st" "${tids[@]}" &
     spid=$!

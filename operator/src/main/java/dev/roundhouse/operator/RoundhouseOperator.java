@@ -35,8 +35,15 @@ public final class RoundhouseOperator implements AutoCloseable {
 
     private RoundhouseOperator(OperatorSettings settings, KubernetesClient client) throws IOException {
         OperatorSettings.install(settings);
+        // Two of Micrometer's processor meters break Prometheus naming rules (promtool rejects them);
+        // process_cpu_usage and system_cpu_usage cover the same ground. Denied before anything registers.
+        registry.config().meterFilter(io.micrometer.core.instrument.config.MeterFilter.deny(id ->
+                id.getName().equals("process.cpu.time") || id.getName().equals("system.cpu.count")));
+        registry.config().meterFilter(new dev.roundhouse.operator.metrics.SdkMetricDescriptions());
         operator = new Operator(o -> {
-            o.withMetrics(MicrometerMetrics.newPerResourceCollectingMicrometerMetricsBuilder(registry).build());
+            // Not per resource: JOSDK would keep about 70 series (and a histogram in heap) per LoadBalancer,
+            // 76,000 samples and 20 MB per scrape at 1,000 LoadBalancers (docs/benchmarks.md).
+            o.withMetrics(MicrometerMetrics.newMicrometerMetricsBuilder(registry).notCollectingMetricsPerResource().build());
             if (client != null) {
                 o.withKubernetesClient(client);
             }

@@ -18,6 +18,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
 import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -177,8 +179,33 @@ class MetricsReferenceTest {
             assertThat(families(scrape)).as("the operator's families")
                     .containsKeys("roundhouse_operator_reconciles_total", "operator_sdk_reconciliations_started_total");
             assertThat(undocumented(scrape)).as("operator metric families missing from %s", DOC).isEmpty();
+            // bounded cardinality: no series names a LoadBalancer, and no family breaks Prometheus naming rules
+            assertThat(scrape).as("series per LoadBalancer").doesNotContain("\"counted\"")
+                    .doesNotContain("process_cpu_time_ns_total").doesNotContain("system_cpu_count");
+            promtoolAccepts(scrape);
         } finally {
             local.client().resources(LoadBalancer.class).inNamespace("docs-metrics").withName("counted").delete();
+        }
+    }
+
+    /** {@code promtool check metrics} on an exposition, where promtool is installed (.ci/run installs it). */
+    private static void promtoolAccepts(String scrape) throws Exception {
+        Optional<Path> promtool = java.util.Arrays.stream(System.getenv().getOrDefault("PATH", "").split(":"))
+                .map(dir -> Path.of(dir, "promtool")).filter(Files::isExecutable).findFirst();
+        if (promtool.isEmpty()) {
+            System.out.println("promtool is not installed (Debian package prometheus): operator metrics not checked by it");
+            return;
+        }
+        Path file = Files.createTempFile("operator-metrics", ".txt");
+        try {
+            Files.writeString(file, scrape);
+            Process check = new ProcessBuilder(promtool.get().toString(), "check", "metrics")
+                    .redirectErrorStream(true).redirectInput(file.toFile()).start();
+            String output = new String(check.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertThat(check.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            assertThat(check.exitValue()).as("promtool check metrics on the operator's /metrics said:\n%s", output).isZero();
+        } finally {
+            Files.deleteIfExists(file);
         }
     }
 

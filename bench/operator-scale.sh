@@ -20,7 +20,7 @@
 #                   and RSS are reported      (default <repo>/operator/target/roundhouse-operator.jar;
 #                   empty: skip that resync)
 #   OPERATOR_JAVA_OPTS  its JVM options (default: its image's flags, and -XX:MaxRAM=512m for the
-#                   chart's memory limit: -XX:MaxRAM=512m -XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError)
+#                   chart's memory limit: -XX:MaxRAM=512m -XX:MaxRAMPercentage=50 -XX:+ExitOnOutOfMemoryError)
 #   PROFILE         1: record a JFR profile to $PROFILE_FILE (default /tmp/operator-scale.jfr)
 #   BENCH_JAR       default <repo>/e2e/target/roundhouse-local.jar
 #

@@ -69,7 +69,7 @@ import java.util.regex.Pattern;
  * status; 0: do not, so Ready stays False with ProxiesNotReady and only "converged" is measured), {@code TIMEOUT}
  * (10m), {@code QUIET} (5s), {@code NAMESPACE} (default), {@code HISTOGRAM} (0; n: print the n classes taking the
  * most heap at each in-process heap measurement), {@code HEAP_SETTLE} (15s), {@code OPERATOR_JAR} (none: skip that
- * resync), {@code OPERATOR_JAVA_OPTS} ({@code -XX:MaxRAM=512m -XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError}:
+ * resync), {@code OPERATOR_JAVA_OPTS} ({@code -XX:MaxRAM=512m -XX:MaxRAMPercentage=50 -XX:+ExitOnOutOfMemoryError}:
  * the image's flags, and the chart's memory limit). Exit code: 0 every LoadBalancer converged and the no-op resyncs
  * wrote nothing; 1 a goal missed; 2 the run failed.
  */
@@ -92,7 +92,7 @@ public final class OperatorScale {
                     Integer.parseInt(env.getOrDefault("HISTOGRAM", "0")),
                     jar.isEmpty() ? null : jar,
                     env.getOrDefault("OPERATOR_JAVA_OPTS",
-                            "-XX:MaxRAM=512m -XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError"),
+                            "-XX:MaxRAM=512m -XX:MaxRAMPercentage=50 -XX:+ExitOnOutOfMemoryError"),
                     Durations.parse(env.getOrDefault("HEAP_SETTLE", "15s")));
         }
     }

@@ -10,6 +10,7 @@ import java.nio.file.ClosedWatchServiceException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchEvent;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
 import java.time.Duration;
@@ -19,6 +20,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Follows {@code POOL_FILE}. File-system events on its directory (inotify on Linux) trigger a read
@@ -41,6 +43,9 @@ public final class PoolFileWatcher implements AutoCloseable {
     private final PoolReloader reloader;
     private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "pool-file"));
     private final AtomicBoolean readPending = new AtomicBoolean();
+    /** For tests: batches of directory events handled, and how many of them concerned the file. */
+    private final AtomicLong eventBatches = new AtomicLong();
+    private final AtomicLong concerningBatches = new AtomicLong();
     private WatchService events;
     private byte[] lastSeen;
     private boolean unreadable;
@@ -78,18 +83,32 @@ public final class PoolFileWatcher implements AutoCloseable {
         }
     }
 
-    /** Turns each burst of directory events into one read. Any entry counts: the file may be a symlink chain. */
+    /**
+     * Turns each burst of events that concern the file into one read: events naming the file, the
+     * kubelet's {@code ..}-prefixed entries (its {@code ..data} symlink swap), and lost events. Other
+     * files in the directory are ignored, so a busy directory does not cause reads.
+     */
     private void followEvents() {
+        String name = file.getFileName().toString();
         try {
             while (true) {
                 WatchKey key = events.take();
-                key.pollEvents();
-                if (readPending.compareAndSet(false, true)) {
-                    scheduler.schedule(() -> {
-                        readPending.set(false);
-                        poll();
-                    }, SETTLE_MILLIS, TimeUnit.MILLISECONDS);
+                boolean concerned = false;
+                for (WatchEvent<?> event : key.pollEvents()) {
+                    Object context = event.context();
+                    concerned |= event.kind() == StandardWatchEventKinds.OVERFLOW || context == null
+                            || context.toString().equals(name) || context.toString().startsWith("..");
                 }
+                if (concerned) {
+                    concerningBatches.incrementAndGet();
+                    if (readPending.compareAndSet(false, true)) {
+                        scheduler.schedule(() -> {
+                            readPending.set(false);
+                            poll();
+                        }, SETTLE_MILLIS, TimeUnit.MILLISECONDS);
+                    }
+                }
+                eventBatches.incrementAndGet();
                 if (!key.reset()) {
                     log.warn("Directory of {} no longer watchable; changes are seen by the interval read only", file);
                     return;
@@ -98,6 +117,14 @@ public final class PoolFileWatcher implements AutoCloseable {
         } catch (InterruptedException | ClosedWatchServiceException | RejectedExecutionException e) {
             // closed
         }
+    }
+
+    long eventBatches() {
+        return eventBatches.get();
+    }
+
+    long concerningBatches() {
+        return concerningBatches.get();
     }
 
     private void poll() {

@@ -1,6 +1,5 @@
 package dev.roundhouse.proxy.config;
 
-import dev.roundhouse.poolformat.BackendUrls;
 import dev.roundhouse.poolformat.InvalidPoolDocumentException;
 import dev.roundhouse.poolformat.PoolDocument;
 import dev.roundhouse.poolformat.PoolDocumentCodec;
@@ -58,16 +57,6 @@ public final class PoolReloader {
     }
 
     private BackendPool.Change apply(String source, PoolDocument document, String hash) {
-        if (!hash.equals(pool.snapshot().hash())) {
-            // A new backend's meters are created here, before it enters rotation, rather than by its first
-            // request on an I/O thread, where registering them cost 0.1-0.2 ms (measured, docs/benchmarks.md).
-            for (PoolDocument.BackendEntry entry : document.backends()) {
-                String key = BackendUrls.key(entry.url());
-                if (pool.snapshot().backend(key) == null) {
-                    metrics.prepareBackend(key);
-                }
-            }
-        }
         BackendPool.Change change = pool.apply(document, hash);
         if (change.unchanged()) {
             return change;

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Predicate;
 
@@ -32,10 +33,21 @@ public final class BackendPool implements AutoCloseable {
     private final AtomicReference<PoolSnapshot> current = new AtomicReference<>(PoolSnapshot.EMPTY);
     private final Breakers breakers;
     private final Function<URI, ProxyConnectionPool> connectionPools;
+    private final Consumer<String> beforeNewBackendServes;
 
     public BackendPool(Breakers breakers, Function<URI, ProxyConnectionPool> connectionPools) {
+        this(breakers, connectionPools, key -> { });
+    }
+
+    /**
+     * @param beforeNewBackendServes called with the key of each backend a document adds, on the applying
+     *     thread, before the backend enters rotation
+     */
+    public BackendPool(Breakers breakers, Function<URI, ProxyConnectionPool> connectionPools,
+                       Consumer<String> beforeNewBackendServes) {
         this.breakers = breakers;
         this.connectionPools = connectionPools;
+        this.beforeNewBackendServes = beforeNewBackendServes;
     }
 
     public PoolSnapshot snapshot() {
@@ -69,6 +81,7 @@ public final class BackendPool implements AutoCloseable {
                 URI uri = BackendUrls.parse(entry.url());
                 backend = new Backend(key, uri, connectionPools.apply(uri),
                         breakers.create(key, document.circuitBreaker()));
+                beforeNewBackendServes.accept(key);
                 added.add(key);
             } else {
                 kept.add(key);

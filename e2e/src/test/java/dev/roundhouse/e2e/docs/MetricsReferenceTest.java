@@ -190,8 +190,7 @@ class MetricsReferenceTest {
 
     /** {@code promtool check metrics} on an exposition, where promtool is installed (.ci/run installs it). */
     private static void promtoolAccepts(String scrape) throws Exception {
-        Optional<Path> promtool = java.util.Arrays.stream(System.getenv().getOrDefault("PATH", "").split(":"))
-                .map(dir -> Path.of(dir, "promtool")).filter(Files::isExecutable).findFirst();
+        Optional<Path> promtool = Docs.onPath("promtool");
         if (promtool.isEmpty()) {
             System.out.println("promtool is not installed (Debian package prometheus): operator metrics not checked by it");
             return;

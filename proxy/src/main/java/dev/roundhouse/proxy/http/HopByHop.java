@@ -47,6 +47,16 @@ final class HopByHop {
         }
     }
 
+    /** True for the fixed hop-by-hop fields (not those a Connection header names). */
+    static boolean isFixed(HttpString name) {
+        for (int i = 0; i < FIXED.size(); i++) {
+            if (FIXED.get(i).equals(name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** True when the request asks for a protocol upgrade through Connection: upgrade. */
     static boolean isUpgrade(HeaderMap headers) {
         if (!headers.contains(Headers.UPGRADE)) {

@@ -34,10 +34,6 @@ import java.util.Set;
  */
 final class PoolRequestHandler implements HttpHandler {
 
-    /** Retried after a broken connection only when repeating them is harmless (RFC 9110 9.2.2). */
-    private static final Set<HttpString> IDEMPOTENT = Set.of(
-            Methods.GET, Methods.HEAD, Methods.OPTIONS, Methods.TRACE, Methods.PUT, Methods.DELETE);
-
     private static final HttpString[] CLIENT_FORWARDED_HEADERS = {
             Headers.X_FORWARDED_PROTO, Headers.X_FORWARDED_HOST, Headers.X_FORWARDED_PORT,
             Headers.X_FORWARDED_SERVER};
@@ -46,6 +42,7 @@ final class PoolRequestHandler implements HttpHandler {
     private final ProxyMetrics metrics;
     private final int connectRetries;
     private final PoolProxyClient client;
+    private final DirectForwarder direct;
     private volatile ProxyHandler proxy;
     private volatile long requestTimeoutMillis = -1;
     private volatile long connectTimeoutMillis;
@@ -66,16 +63,18 @@ final class PoolRequestHandler implements HttpHandler {
         exchange.endExchange();
     };
 
-    PoolRequestHandler(BackendPool pool, ProxyMetrics metrics, int connectRetries) {
+    PoolRequestHandler(BackendPool pool, ProxyMetrics metrics, int connectRetries, int maxConnectionsPerThread) {
         this.pool = pool;
         this.metrics = metrics;
         this.connectRetries = connectRetries;
         this.client = new PoolProxyClient(pool, metrics, () -> connectTimeoutMillis);
+        this.direct = new DirectForwarder(pool, metrics, connectRetries, maxConnectionsPerThread);
     }
 
     /** Takes the timeouts of a newly applied document; requests in flight keep the handler they began with. */
     void timeouts(long connectMillis, long requestMillis) {
         connectTimeoutMillis = connectMillis;
+        direct.timeouts(connectMillis, requestMillis);
         if (requestMillis != requestTimeoutMillis || proxy == null) {
             requestTimeoutMillis = requestMillis;
             proxy = ProxyHandler.builder()
@@ -95,6 +94,10 @@ final class PoolRequestHandler implements HttpHandler {
         ProxyHandler proxy = this.proxy;
         if (proxy == null) {
             Responses.plain(exchange, 503, "service unavailable: no pool loaded yet");
+            return;
+        }
+        if (direct.accepts(exchange)) {
+            direct.forward(exchange);
             return;
         }
         RequestState state = new RequestState(exchange);
@@ -125,7 +128,7 @@ final class PoolRequestHandler implements HttpHandler {
         if (charged != null) {
             metrics.error(UpstreamFailure.RESET.label(), charged.key());
         }
-        return IDEMPOTENT.contains(exchange.getRequestMethod());
+        return DirectForwarder.IDEMPOTENT.contains(exchange.getRequestMethod());
     }
 
     /**

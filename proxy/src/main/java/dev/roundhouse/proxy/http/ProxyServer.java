@@ -51,20 +51,21 @@ public final class ProxyServer implements AutoCloseable {
      */
     public ProxyServer(ProxySettings settings, BackendPool pool, ProxyMetrics metrics) {
         this(settings.bindAddress(), settings.port(), pool, metrics, settings.connectRetries(),
-                settings.maxRequestBody(), settings.requestHeaderTimeout(), settings.keepAliveTimeout());
+                settings.maxConnectionsPerThread(), settings.maxRequestBody(), settings.requestHeaderTimeout(),
+                settings.keepAliveTimeout());
     }
 
     /** With the default body limit (none) and timeouts. */
     public ProxyServer(String host, int port, BackendPool pool, ProxyMetrics metrics, int connectRetries) {
-        this(host, port, pool, metrics, connectRetries, ProxySettings.DEFAULT_MAX_REQUEST_BODY,
+        this(host, port, pool, metrics, connectRetries, 64, ProxySettings.DEFAULT_MAX_REQUEST_BODY,
                 ProxySettings.DEFAULT_REQUEST_HEADER_TIMEOUT, ProxySettings.DEFAULT_KEEP_ALIVE_TIMEOUT);
     }
 
     private ProxyServer(String host, int port, BackendPool pool, ProxyMetrics metrics, int connectRetries,
-                        long maxRequestBody, Duration requestHeaderTimeout, Duration keepAliveTimeout) {
+                        int maxConnectionsPerThread, long maxRequestBody, Duration requestHeaderTimeout, Duration keepAliveTimeout) {
         this.host = host;
         this.requestedPort = port;
-        proxy = new PoolRequestHandler(pool, metrics, connectRetries);
+        proxy = new PoolRequestHandler(pool, metrics, connectRetries, maxConnectionsPerThread);
         drain = new DrainHandler(new RequestGuard(proxy, maxRequestBody, metrics));
         OptionMap serverOptions = OptionMap.builder()
                 .set(UndertowOptions.MAX_HEADER_SIZE, MAX_HEADER_BYTES)

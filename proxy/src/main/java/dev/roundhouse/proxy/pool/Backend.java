@@ -17,6 +17,7 @@ public final class Backend implements ProxyClient.ProxyTarget {
     private final ProxyConnectionPool connections;
     private final HealthState health = new HealthState();
     private volatile CircuitBreaker breaker;
+    private volatile boolean retired;
 
     public Backend(String key, URI uri, ProxyConnectionPool connections, CircuitBreaker breaker) {
         this.key = key;
@@ -44,6 +45,16 @@ public final class Backend implements ProxyClient.ProxyTarget {
 
     public CircuitBreaker breaker() {
         return breaker;
+    }
+
+    /** True once the backend has left the pool: its idle connections close, none are opened for new requests. */
+    public boolean retired() {
+        return retired;
+    }
+
+    void retire() {
+        retired = true;
+        connections.close();
     }
 
     void replaceBreaker(CircuitBreaker breaker) {

@@ -96,7 +96,7 @@ public final class BackendPool implements AutoCloseable {
         swap(old, new PoolSnapshot(document, hash, members));
         for (Backend gone : removed) {
             breakers.remove(gone.key());
-            gone.connections().close();
+            gone.retire();
         }
         return new Change(added, removed.stream().map(Backend::key).toList(), false);
     }
@@ -130,7 +130,7 @@ public final class BackendPool implements AutoCloseable {
         PoolSnapshot last = current.getAndSet(PoolSnapshot.EMPTY);
         for (Backend b : last.backends()) {
             breakers.remove(b.key());
-            b.connections().close();
+            b.retire();
         }
     }
 

@@ -22,6 +22,7 @@ public final class PoolSnapshot {
     private final WeightedRoundRobin rotation;
     private final int healthy;
     private final boolean panic;
+    private final boolean plainHttpOnly;
 
     PoolSnapshot(PoolDocument document, String hash, List<WeightedRoundRobin.Member> members) {
         this.document = document;
@@ -36,6 +37,7 @@ public final class PoolSnapshot {
             }
         }
         this.byKey = Map.copyOf(keys);
+        this.plainHttpOnly = keys.values().stream().allMatch(b -> "http".equals(b.uri().getScheme()));
         this.healthy = inRotation.size();
         // Panic mode: when checks fail for every backend, a wrong health path or an overloaded check
         // endpoint is more likely than a total outage, so try them all; breakers still stop dead ones.
@@ -83,6 +85,11 @@ public final class PoolSnapshot {
     }
 
     /** True when no backend passes its checks and the rotation holds all of them. */
+    /** True when no backend is reached over TLS (the proxy's direct path speaks plain HTTP only). */
+    public boolean plainHttpOnly() {
+        return plainHttpOnly;
+    }
+
     public boolean panic() {
         return panic;
     }

@@ -1,0 +1,228 @@
+package dev.roundhouse.proxy.http;
+
+import dev.roundhouse.proxy.metrics.ProxyMetrics;
+import dev.roundhouse.proxy.pool.Backend;
+import dev.roundhouse.proxy.pool.BackendPool;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.HeaderMap;
+import io.undertow.util.HeaderValues;
+import io.undertow.util.Headers;
+import io.undertow.util.HttpString;
+import io.undertow.util.Methods;
+import io.undertow.util.SameThreadExecutor;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+import java.net.InetSocketAddress;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The direct path: requests without a body, to plain-HTTP backends, go over this proxy's own
+ * HTTP/1.1 client ({@link DirectExchange}, {@link UpstreamThread}) instead of Undertow's proxy
+ * handler, whose per-request header maps, copies, timers and system calls were measured to cost most
+ * of the proxy's CPU (docs/benchmarks.md). Everything else (bodies, protocol upgrades,
+ * {@code Expect}, https backends) keeps taking Undertow's path. Set the system property
+ * {@code roundhouse.directPath=false} to send everything through Undertow's path (for comparison).
+ */
+final class DirectForwarder {
+
+    static final Logger log = LogManager.getLogger(DirectForwarder.class);
+
+    /** Retried after a broken connection only when repeating them is harmless (RFC 9110 9.2.2). */
+    static final Set<HttpString> IDEMPOTENT = Set.of(
+            Methods.GET, Methods.HEAD, Methods.OPTIONS, Methods.TRACE, Methods.PUT, Methods.DELETE);
+
+    /** Not forwarded: hop-by-hop fields, and the X-Forwarded fields this hop sets itself. */
+    private static final HttpString[] NOT_FORWARDED = {
+            Headers.CONNECTION, Headers.KEEP_ALIVE, new HttpString("Proxy-Connection"), Headers.TE, Headers.TRAILER,
+            Headers.PROXY_AUTHORIZATION, Headers.UPGRADE, Headers.X_FORWARDED_FOR, Headers.X_FORWARDED_PROTO,
+            Headers.X_FORWARDED_HOST, Headers.X_FORWARDED_PORT, Headers.X_FORWARDED_SERVER};
+    private static final byte[] HTTP_1_1 = " HTTP/1.1\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    private final BackendPool pool;
+    private final ProxyMetrics metrics;
+    private final int connectRetries;
+    private final int maxConnections;
+    private final boolean enabled = !"false".equals(System.getProperty("roundhouse.directPath"));
+    private volatile long connectTimeoutNanos = TimeUnit.SECONDS.toNanos(5);
+    private volatile long requestTimeoutNanos;
+
+    DirectForwarder(BackendPool pool, ProxyMetrics metrics, int connectRetries, int maxConnections) {
+        this.pool = pool;
+        this.metrics = metrics;
+        this.connectRetries = connectRetries;
+        this.maxConnections = maxConnections;
+    }
+
+    void timeouts(long connectMillis, long requestMillis) {
+        connectTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(connectMillis);
+        requestTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(requestMillis);
+    }
+
+    /** True for a request this path takes: no body, no upgrade, no expectation, plain-HTTP backends only. */
+    boolean accepts(HttpServerExchange exchange) {
+        if (!enabled) {
+            return false;
+        }
+        HeaderMap headers = exchange.getRequestHeaders();
+        if (headers.contains(Headers.TRANSFER_ENCODING) || headers.contains(Headers.UPGRADE)
+                || headers.contains(Headers.EXPECT)) {
+            return false;
+        }
+        String length = headers.getFirst(Headers.CONTENT_LENGTH);
+        return (length == null || length.equals("0")) && pool.snapshot().plainHttpOnly();
+    }
+
+    void forward(HttpServerExchange exchange) {
+        UpstreamThread thread = UpstreamThread.current(exchange.getIoThread());
+        exchange.dispatch(SameThreadExecutor.INSTANCE, new DirectExchange(this, exchange, thread));
+    }
+
+    BackendPool pool() {
+        return pool;
+    }
+
+    ProxyMetrics metrics() {
+        return metrics;
+    }
+
+    int connectRetries() {
+        return connectRetries;
+    }
+
+    int maxConnections() {
+        return maxConnections;
+    }
+
+    long connectTimeoutNanos() {
+        return connectTimeoutNanos;
+    }
+
+    long requestTimeoutNanos() {
+        return requestTimeoutNanos;
+    }
+
+    boolean retryable(HttpServerExchange exchange) {
+        return IDEMPOTENT.contains(exchange.getRequestMethod());
+    }
+
+    /**
+     * Writes the request head for the backend into {@code s}: the client's request line (origin form, as
+     * {@link RequestGuard} left it) and fields, minus hop-by-hop ones and those the Connection field names,
+     * plus this hop's X-Forwarded fields, as Undertow's proxy sets them: X-Forwarded-For appended to,
+     * Proto, Host, Port and Server describing this hop. The Host field passes through unchanged.
+     *
+     * @return the length written
+     */
+    int serializeHead(HttpServerExchange exchange, Backend backend, byte[] s) {
+        int p = put(s, 0, exchange.getRequestMethod());
+        s[p++] = ' ';
+        p = put(s, p, exchange.getRequestURI());
+        String query = exchange.getQueryString();
+        if (!query.isEmpty()) {
+            s[p++] = '?';
+            p = put(s, p, query);
+        }
+        System.arraycopy(HTTP_1_1, 0, s, p, HTTP_1_1.length);
+        p += HTTP_1_1.length;
+        HeaderMap headers = exchange.getRequestHeaders();
+        HeaderValues connection = headers.get(Headers.CONNECTION);
+        boolean host = false;
+        for (long c = headers.fastIterateNonEmpty(); c != -1L; c = headers.fiNextNonEmpty(c)) {
+            HeaderValues values = headers.fiCurrent(c);
+            HttpString name = values.getHeaderName();
+            if (notForwarded(name) || (connection != null && namedByConnection(connection, name))) {
+                continue;
+            }
+            host |= name.equals(Headers.HOST);
+            for (int i = 0; i < values.size(); i++) {
+                p = field(s, p, name, values.get(i));
+            }
+        }
+        if (!host) {
+            p = field(s, p, Headers.HOST, backend.uri().getAuthority());
+        }
+        String client = clientAddress(exchange);
+        HeaderValues forwardedFor = headers.get(Headers.X_FORWARDED_FOR);
+        if (forwardedFor == null || forwardedFor.getFirst().isEmpty()) {
+            p = field(s, p, Headers.X_FORWARDED_FOR, client);
+        } else {
+            p = put(s, p, Headers.X_FORWARDED_FOR);
+            s[p++] = ':';
+            s[p++] = ' ';
+            for (int i = 0; i < forwardedFor.size(); i++) {
+                p = put(s, p, forwardedFor.get(i));
+                s[p++] = ',';
+            }
+            p = put(s, p, client);
+            s[p++] = '\r';
+            s[p++] = '\n';
+        }
+        String hostName = exchange.getHostName();
+        p = field(s, p, Headers.X_FORWARDED_PROTO, exchange.getRequestScheme());
+        p = field(s, p, Headers.X_FORWARDED_HOST, hostName);
+        p = field(s, p, Headers.X_FORWARDED_PORT, Integer.toString(exchange.getHostPort()));
+        p = field(s, p, Headers.X_FORWARDED_SERVER, hostName);
+        s[p++] = '\r';
+        s[p++] = '\n';
+        return p;
+    }
+
+    private static String clientAddress(HttpServerExchange exchange) {
+        InetSocketAddress source = exchange.getSourceAddress();
+        if (source == null || source.getAddress() == null) {
+            return "unknown";
+        }
+        return source.getAddress().getHostAddress();
+    }
+
+    private static boolean notForwarded(HttpString name) {
+        for (HttpString skipped : NOT_FORWARDED) {
+            if (skipped.equals(name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean namedByConnection(HeaderValues connection, HttpString name) {
+        for (int i = 0; i < connection.size(); i++) {
+            String value = connection.get(i);
+            int start = 0;
+            while (start <= value.length()) {
+                int comma = value.indexOf(',', start);
+                int end = comma < 0 ? value.length() : comma;
+                String token = value.substring(start, end).trim();
+                if (!token.isEmpty() && name.equalToString(token)) {
+                    return true;
+                }
+                start = end + 1;
+            }
+        }
+        return false;
+    }
+
+    private static int field(byte[] s, int p, HttpString name, String value) {
+        p = put(s, p, name);
+        s[p++] = ':';
+        s[p++] = ' ';
+        p = put(s, p, value);
+        s[p++] = '\r';
+        s[p++] = '\n';
+        return p;
+    }
+
+    private static int put(byte[] s, int p, HttpString value) {
+        value.copyTo(s, p);
+        return p + value.length();
+    }
+
+    /** Header bytes were read as ISO-8859-1 chars, so each char goes back out as the byte it came from. */
+    private static int put(byte[] s, int p, String value) {
+        for (int i = 0, n = value.length(); i < n; i++) {
+            s[p++] = (byte) value.charAt(i);
+        }
+        return p;
+    }
+}

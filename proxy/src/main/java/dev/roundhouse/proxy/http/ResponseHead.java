@@ -1,0 +1,248 @@
+package dev.roundhouse.proxy.http;
+
+import io.undertow.util.HeaderMap;
+import io.undertow.util.Headers;
+import io.undertow.util.HttpString;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Parses a backend's HTTP/1.1 response head (status line and header fields, RFC 9112 sections 4
+ * and 5) straight from bytes into the client exchange's response headers, without Undertow's
+ * client-side maps in between. Strict where a lenient reading could let the client and this proxy
+ * disagree on where the response ends: one Content-Length (or several equal ones), only
+ * "chunked" as a transfer coding, never both; no obs-fold; no control bytes. Hop-by-hop fields and
+ * the framing headers are not copied: Undertow frames the response to the client itself.
+ */
+final class ResponseHead {
+
+    /** How the body is delimited. */
+    enum Framing { NONE, LENGTH, CHUNKED, UNTIL_CLOSE }
+
+    private static final HttpString[] NAMES = new HttpString[512];
+
+    int status;
+    boolean http11;
+    /** The backend asked to close the connection, or spoke HTTP/1.0. */
+    boolean close;
+    long contentLength;
+    boolean chunked;
+    /** Why the head was refused, or null. */
+    String problem;
+
+    /**
+     * Finds the end of a head: the index just past its blank line, or -1 while it is incomplete.
+     * Bare LF line ends are accepted, as nginx does with its upstreams.
+     */
+    static int end(ByteBuffer b, int from, int to) {
+        for (int i = Math.max(from, 1); i < to; i++) {
+            if (b.get(i) == '\n') {
+                byte before = b.get(i - 1);
+                if (before == '\n' || (before == '\r' && i >= 2 && b.get(i - 2) == '\n')) {
+                    return i + 1;
+                }
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * Reads the head in {@code b[0, len)} (which {@link #end} found complete) into {@code out}.
+     *
+     * @return false with {@link #problem} set when the head is malformed
+     */
+    boolean parse(byte[] b, int len, HeaderMap out) {
+        status = 0;
+        close = false;
+        contentLength = -1;
+        chunked = false;
+        problem = null;
+        int lineEnd = lineEnd(b, 0, len);
+        int eol = trimCr(b, 0, lineEnd);
+        // status-line = HTTP-version SP status-code SP [ reason-phrase ]
+        if (eol < 12 || b[0] != 'H' || b[1] != 'T' || b[2] != 'T' || b[3] != 'P' || b[4] != '/' || b[5] != '1'
+                || b[6] != '.' || (b[7] != '1' && b[7] != '0') || b[8] != ' ' || !digit(b[9]) || !digit(b[10])
+                || !digit(b[11]) || (eol > 12 && b[12] != ' ')) {
+            return fail("malformed status line");
+        }
+        http11 = b[7] == '1';
+        close = !http11; // HTTP/1.0 connections are not reused, whatever Keep-Alive they offer
+        status = (b[9] - '0') * 100 + (b[10] - '0') * 10 + (b[11] - '0');
+        if (status < 100) {
+            return fail("malformed status line");
+        }
+        int pos = lineEnd + 1;
+        int connectionValues = 0;
+        while (pos < len) {
+            int end = lineEnd(b, pos, len);
+            int stop = trimCr(b, pos, end);
+            if (stop == pos) {
+                break; // the blank line
+            }
+            if (b[pos] == ' ' || b[pos] == '\t') {
+                return fail("obsolete line folding in a header");
+            }
+            int colon = pos;
+            while (colon < stop && b[colon] != ':') {
+                if (!tchar(b[colon])) {
+                    return fail("invalid header name");
+                }
+                colon++;
+            }
+            if (colon == pos || colon == stop) {
+                return fail("invalid header line");
+            }
+            int vs = colon + 1;
+            while (vs < stop && (b[vs] == ' ' || b[vs] == '\t')) {
+                vs++;
+            }
+            int ve = stop;
+            while (ve > vs && (b[ve - 1] == ' ' || b[ve - 1] == '\t')) {
+                ve--;
+            }
+            for (int i = vs; i < ve; i++) {
+                int c = b[i] & 0xff;
+                if ((c < 0x20 && c != '\t') || c == 0x7f) {
+                    return fail("invalid byte in a header value");
+                }
+            }
+            HttpString name = name(b, pos, colon - pos);
+            String value = new String(b, vs, ve - vs, StandardCharsets.ISO_8859_1); // as Undertow reads header bytes
+            if (name.equals(Headers.CONTENT_LENGTH)) {
+                long length = parseLength(value);
+                if (length < 0 || (contentLength >= 0 && length != contentLength)) {
+                    return fail("invalid or conflicting Content-Length");
+                }
+                contentLength = length;
+            } else if (name.equals(Headers.TRANSFER_ENCODING)) {
+                if (chunked || !value.equalsIgnoreCase("chunked")) {
+                    return fail("unsupported Transfer-Encoding (only a single 'chunked' is accepted)");
+                }
+                chunked = true;
+            } else if (name.equals(Headers.CONNECTION)) {
+                connectionValues++;
+                out.add(name, value); // read below for the fields it names, then removed
+            } else if (!HopByHop.isFixed(name)) {
+                out.add(name, value);
+            }
+            pos = end + 1;
+        }
+        if (chunked && contentLength >= 0) {
+            return fail("both Content-Length and Transfer-Encoding");
+        }
+        if (connectionValues > 0) {
+            for (String value : out.remove(Headers.CONNECTION)) {
+                for (String token : value.split(",")) {
+                    String field = token.trim();
+                    if (field.equalsIgnoreCase("close")) {
+                        close = true;
+                    } else if (!field.isEmpty() && !field.equalsIgnoreCase("keep-alive")) {
+                        out.remove(field);
+                    }
+                }
+            }
+        }
+        if (contentLength >= 0) {
+            out.put(Headers.CONTENT_LENGTH, contentLength);
+        }
+        return true;
+    }
+
+    /** How the body of this response to a request of the given kind is delimited (RFC 9112 section 6.3). */
+    Framing framing(boolean headRequest) {
+        if (headRequest || status < 200 || status == 204 || status == 304) {
+            return Framing.NONE;
+        }
+        if (chunked) {
+            return Framing.CHUNKED;
+        }
+        if (contentLength >= 0) {
+            return contentLength == 0 ? Framing.NONE : Framing.LENGTH;
+        }
+        return Framing.UNTIL_CLOSE;
+    }
+
+    private boolean fail(String why) {
+        problem = why;
+        return false;
+    }
+
+    private static int lineEnd(byte[] b, int from, int len) {
+        for (int i = from; i < len; i++) {
+            if (b[i] == '\n') {
+                return i;
+            }
+        }
+        return len;
+    }
+
+    private static int trimCr(byte[] b, int from, int lineEnd) {
+        return lineEnd > from && b[lineEnd - 1] == '\r' ? lineEnd - 1 : lineEnd;
+    }
+
+    private static boolean digit(byte c) {
+        return c >= '0' && c <= '9';
+    }
+
+    /** RFC 9110 token characters. */
+    private static boolean tchar(byte c) {
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || digit(c)) {
+            return true;
+        }
+        return switch (c) {
+            case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~' -> true;
+            default -> false;
+        };
+    }
+
+    private static long parseLength(String value) {
+        if (value.isEmpty() || value.length() > 18) {
+            return -1;
+        }
+        long n = 0;
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            n = n * 10 + (c - '0');
+        }
+        return n;
+    }
+
+    /**
+     * The header name as an {@link HttpString}, from a small shared cache so that the names every response
+     * repeats are not allocated again. Entries are immutable, so a racing replacement is harmless.
+     */
+    private static HttpString name(byte[] b, int off, int len) {
+        int h = 0;
+        for (int i = off; i < off + len; i++) {
+            h = 31 * h + lower(b[i]);
+        }
+        int slot = (h ^ (h >>> 16)) & (NAMES.length - 1);
+        HttpString cached = NAMES[slot];
+        if (cached != null && sameIgnoringCase(cached, b, off, len)) {
+            return cached;
+        }
+        HttpString name = new HttpString(b, off, len);
+        NAMES[slot] = name;
+        return name;
+    }
+
+    private static int lower(byte c) {
+        return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+    }
+
+    private static boolean sameIgnoringCase(HttpString name, byte[] b, int off, int len) {
+        if (name.length() != len) {
+            return false;
+        }
+        for (int i = 0; i < len; i++) {
+            if (lower(name.byteAt(i)) != lower(b[off + i])) {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,75 @@
+package dev.roundhouse.proxy.http;
+
+import dev.roundhouse.proxy.pool.Backend;
+import org.xnio.ChannelListener;
+import org.xnio.IoUtils;
+import org.xnio.StreamConnection;
+import org.xnio.conduits.ConduitStreamSinkChannel;
+import org.xnio.conduits.ConduitStreamSourceChannel;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/**
+ * One keep-alive HTTP/1.1 connection to a backend, owned by the I/O thread that opened it. Its read
+ * interest stays set for its whole life, idle or busy: an idle connection that becomes readable was
+ * closed (or spoken to out of turn) by the backend and is dropped, and a busy one reads its response,
+ * all without an {@code epoll_ctl} per request.
+ */
+final class UpstreamConnection implements ChannelListener<ConduitStreamSourceChannel> {
+
+    final Backend backend;
+    final StreamConnection connection;
+    final ConduitStreamSourceChannel source;
+    final ConduitStreamSinkChannel sink;
+    private final UpstreamThread owner;
+    /** The exchange using this connection, or null while it is idle. */
+    DirectExchange user;
+    long idleSinceNanos;
+    private boolean closed;
+
+    UpstreamConnection(Backend backend, StreamConnection connection, UpstreamThread owner) {
+        this.backend = backend;
+        this.connection = connection;
+        this.source = connection.getSourceChannel();
+        this.sink = connection.getSinkChannel();
+        this.owner = owner;
+        source.getReadSetter().set(this);
+        source.resumeReads();
+    }
+
+    @Override
+    public void handleEvent(ConduitStreamSourceChannel channel) {
+        DirectExchange exchange = user;
+        if (exchange != null) {
+            exchange.backendReadable();
+            return;
+        }
+        // Idle: the backend closed it, or sent bytes nobody asked for. Either way it cannot carry a request.
+        ByteBuffer probe = owner.probe;
+        probe.clear();
+        try {
+            int n = channel.read(probe);
+            if (n == 0) {
+                return;
+            }
+        } catch (IOException e) {
+            // reset by the backend
+        }
+        close();
+    }
+
+    boolean isOpen() {
+        return !closed && connection.isOpen();
+    }
+
+    /** Closes the connection at once (never a graceful drain: it carries nothing anyone waits for). */
+    void close() {
+        if (!closed) {
+            closed = true;
+            user = null;
+            IoUtils.safeClose(connection);
+            owner.closed(this);
+        }
+    }
+}

@@ -1,0 +1,254 @@
+package dev.roundhouse.proxy.http;
+
+import dev.roundhouse.proxy.pool.Backend;
+import org.xnio.ChannelListener;
+import org.xnio.IoFuture;
+import org.xnio.OptionMap;
+import org.xnio.Options;
+import org.xnio.StreamConnection;
+import org.xnio.XnioIoThread;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What one I/O thread keeps for the direct path: its connections to each backend (touched by this thread
+ * only, so no locks), scratch space for heads, and the deadlines of its requests in flight, which one
+ * periodic sweep checks instead of a timer per request.
+ */
+final class UpstreamThread implements Runnable {
+
+    /** How often deadlines are checked: a request or connect timeout fires up to this much late. */
+    static final long SWEEP_MILLIS = 50;
+    /** Idle connections above this many per backend close after {@link #IDLE_TTL_NANOS}. */
+    private static final int WARM_CONNECTIONS = 4;
+    private static final long IDLE_TTL_NANOS = TimeUnit.SECONDS.toNanos(60);
+    /** Requests waiting for a connection per backend before the proxy answers 503. */
+    static final int MAX_WAITING = 1024;
+    private static final OptionMap CONNECTION_OPTIONS = OptionMap.create(Options.TCP_NODELAY, true);
+    private static final ChannelListener<StreamConnection> NO_OPEN_LISTENER = connection -> { };
+    private static final ThreadLocal<UpstreamThread> CURRENT = new ThreadLocal<>();
+
+    /** Request heads are serialised here; they are at most {@link ProxyServer#MAX_HEADER_BYTES} plus ours. */
+    final byte[] scratch = new byte[2 * ProxyServer.MAX_HEADER_BYTES];
+    final ResponseHead head = new ResponseHead();
+    final ByteBuffer probe = ByteBuffer.allocate(1);
+    final XnioIoThread io;
+    private final Map<Backend, Slot> slots = new IdentityHashMap<>();
+    /** Exchanges with a deadline, a doubly linked list threaded through them. */
+    private DirectExchange first;
+
+    private UpstreamThread(XnioIoThread io) {
+        this.io = io;
+    }
+
+    /** The calling I/O thread's state, created with its sweep on first use. */
+    static UpstreamThread current(XnioIoThread io) {
+        UpstreamThread t = CURRENT.get();
+        if (t == null || t.io != io) {
+            t = new UpstreamThread(io);
+            CURRENT.set(t);
+            io.executeAtInterval(t, SWEEP_MILLIS, TimeUnit.MILLISECONDS);
+        }
+        return t;
+    }
+
+    /** A backend's connections on this thread. */
+    private static final class Slot {
+        final ArrayDeque<UpstreamConnection> idle = new ArrayDeque<>();
+        final ArrayDeque<DirectExchange> waiting = new ArrayDeque<>();
+        int open;
+    }
+
+    private Slot slot(Backend backend) {
+        Slot slot = slots.get(backend);
+        if (slot == null) {
+            slot = new Slot();
+            slots.put(backend, slot);
+        }
+        return slot;
+    }
+
+    /**
+     * Gets {@code exchange} a connection to {@code backend}: an idle one at once, else a new one (reported
+     * to {@link DirectExchange#connected} or {@link DirectExchange#connectFailed}), else, at the limit, a
+     * place in the queue for the next one released.
+     *
+     * @return false when the queue is full
+     */
+    boolean acquire(Backend backend, DirectExchange exchange, int maxConnections) {
+        Slot slot = slot(backend);
+        UpstreamConnection idle;
+        while ((idle = slot.idle.pollFirst()) != null) {
+            if (idle.isOpen()) {
+                exchange.connected(idle, true);
+                return true;
+            }
+        }
+        if (slot.open < maxConnections) {
+            slot.open++;
+            connect(backend, exchange);
+            return true;
+        }
+        if (slot.waiting.size() >= MAX_WAITING) {
+            return false;
+        }
+        slot.waiting.addLast(exchange);
+        return true;
+    }
+
+    /** Takes an exchange out of its backend's queue (it timed out or ended while waiting). */
+    void stopWaiting(Backend backend, DirectExchange exchange) {
+        Slot slot = slots.get(backend);
+        if (slot != null) {
+            slot.waiting.remove(exchange);
+        }
+    }
+
+    private void connect(Backend backend, DirectExchange exchange) {
+        int port = backend.uri().getPort() > 0 ? backend.uri().getPort() : 80;
+        IoFuture<StreamConnection> future = io.openStreamConnection(
+                new InetSocketAddress(backend.uri().getHost(), port), NO_OPEN_LISTENER, CONNECTION_OPTIONS);
+        exchange.connecting(future);
+        future.addNotifier((IoFuture<? extends StreamConnection> done, DirectExchange waiter) -> {
+            switch (done.getStatus()) {
+                case DONE -> {
+                    StreamConnection connection;
+                    try {
+                        connection = done.get(); // done: returns at once
+                    } catch (IOException e) {
+                        throw new IllegalStateException("a completed connect reported a failure", e);
+                    }
+                    UpstreamConnection upstream = new UpstreamConnection(backend, connection, this);
+                    if (!waiter.connected(upstream, false)) {
+                        release(upstream, true); // the exchange gave up on it meanwhile: someone else may use it
+                    }
+                }
+                case FAILED, CANCELLED -> {
+                    slot(backend).open--;
+                    waiter.connectFailed(done.getStatus() == IoFuture.Status.CANCELLED);
+                    serveWaiting(backend);
+                }
+                default -> throw new IllegalStateException("connect still in progress: " + done.getStatus());
+            }
+        }, exchange);
+    }
+
+    /**
+     * Takes a connection back after an exchange: to the next waiting exchange, or idle. One that cannot carry
+     * another request is closed, which frees its place for a waiting exchange.
+     */
+    void release(UpstreamConnection connection, boolean reusable) {
+        connection.user = null;
+        if (!reusable || !connection.isOpen() || connection.backend.retired()) {
+            connection.close();
+            return;
+        }
+        Slot slot = slot(connection.backend);
+        DirectExchange next = slot.waiting.pollFirst();
+        if (next != null) {
+            next.connected(connection, true);
+            return;
+        }
+        connection.idleSinceNanos = System.nanoTime();
+        slot.idle.addFirst(connection); // most recently used first, so spare connections age out
+    }
+
+    /** Called once by a connection as it closes. */
+    void closed(UpstreamConnection connection) {
+        Slot slot = slots.get(connection.backend);
+        if (slot == null) {
+            return;
+        }
+        slot.idle.remove(connection);
+        slot.open--;
+        serveWaiting(connection.backend);
+    }
+
+    /** A place freed up: the next waiting exchange may open a connection. */
+    private void serveWaiting(Backend backend) {
+        Slot slot = slots.get(backend);
+        if (slot != null && !slot.waiting.isEmpty()) { // a backend that left the pool still finishes what was sent its way
+            DirectExchange next = slot.waiting.pollFirst();
+            slot.open++;
+            connect(backend, next);
+        }
+    }
+
+    void watch(DirectExchange exchange) {
+        exchange.nextDeadline = first;
+        exchange.prevDeadline = null;
+        if (first != null) {
+            first.prevDeadline = exchange;
+        }
+        first = exchange;
+        exchange.watched = true;
+    }
+
+    void unwatch(DirectExchange exchange) {
+        if (!exchange.watched) {
+            return;
+        }
+        exchange.watched = false;
+        if (exchange.prevDeadline != null) {
+            exchange.prevDeadline.nextDeadline = exchange.nextDeadline;
+        } else {
+            first = exchange.nextDeadline;
+        }
+        if (exchange.nextDeadline != null) {
+            exchange.nextDeadline.prevDeadline = exchange.prevDeadline;
+        }
+        exchange.nextDeadline = null;
+        exchange.prevDeadline = null;
+    }
+
+    /** The sweep: overdue exchanges, then idle connections that aged out or whose backend left the pool. */
+    @Override
+    public void run() {
+        long now = System.nanoTime();
+        List<DirectExchange> overdue = null;
+        for (DirectExchange e = first; e != null; e = e.nextDeadline) {
+            if (e.overdue(now)) {
+                if (overdue == null) {
+                    overdue = new ArrayList<>();
+                }
+                overdue.add(e);
+            }
+        }
+        if (overdue != null) {
+            for (DirectExchange e : overdue) {
+                e.deadlinePassed(now);
+            }
+        }
+        Iterator<Map.Entry<Backend, Slot>> it = slots.entrySet().iterator();
+        List<UpstreamConnection> stale = null;
+        while (it.hasNext()) {
+            Map.Entry<Backend, Slot> entry = it.next();
+            Slot slot = entry.getValue();
+            boolean retired = entry.getKey().retired();
+            int kept = 0;
+            for (UpstreamConnection c : slot.idle) {
+                if (retired || (++kept > WARM_CONNECTIONS && now - c.idleSinceNanos > IDLE_TTL_NANOS)) {
+                    if (stale == null) {
+                        stale = new ArrayList<>();
+                    }
+                    stale.add(c);
+                }
+            }
+            if (retired && slot.open == 0 && slot.waiting.isEmpty()) {
+                it.remove();
+            }
+        }
+        if (stale != null) {
+            stale.forEach(UpstreamConnection::close);
+        }
+    }
+}

@@ -3,6 +3,7 @@ package dev.roundhouse.proxy.http;
 import dev.roundhouse.proxy.metrics.ProxyMetrics;
 import dev.roundhouse.proxy.pool.Backend;
 import dev.roundhouse.proxy.pool.BackendPool;
+import io.undertow.server.AbstractServerConnection;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.HeaderMap;
 import io.undertow.util.HeaderValues;
@@ -75,6 +76,13 @@ final class DirectForwarder {
     }
 
     void forward(HttpServerExchange exchange) {
+        if (exchange.getConnection() instanceof AbstractServerConnection connection) {
+            // Undertow suspended the client's reads just before calling the handler and resumes them when the
+            // exchange completes: two epoll_ctl calls per request. Resumed now, before the event loop's next
+            // select, the interest never changes. A byte arriving meanwhile (a pipelined request, the client
+            // closing) reaches Undertow's read listener, which suspends reads itself while a request runs.
+            connection.getOriginalSourceConduit().resumeReads();
+        }
         UpstreamThread thread = UpstreamThread.current(exchange.getIoThread());
         exchange.dispatch(SameThreadExecutor.INSTANCE, new DirectExchange(this, exchange, thread));
     }

@@ -143,7 +143,7 @@ final class DirectForwarder {
             if (notForwarded(name) || (connection != null && namedByConnection(connection, name))) {
                 continue;
             }
-            host |= name.equals(Headers.HOST);
+            host |= HopByHop.same(name, Headers.HOST);
             for (int i = 0; i < values.size(); i++) {
                 p = field(s, p, name, values.get(i));
             }
@@ -187,7 +187,7 @@ final class DirectForwarder {
 
     private static boolean notForwarded(HttpString name) {
         for (HttpString skipped : NOT_FORWARDED) {
-            if (skipped.equals(name)) {
+            if (HopByHop.same(skipped, name)) {
                 return true;
             }
         }

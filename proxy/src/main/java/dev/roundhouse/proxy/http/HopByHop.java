@@ -47,10 +47,18 @@ final class HopByHop {
         }
     }
 
+    /**
+     * Case-insensitive name equality, cheap when it fails: {@link HttpString#equals} compares the bytes even
+     * when the (cached, case-insensitive) hash codes already differ.
+     */
+    static boolean same(HttpString a, HttpString b) {
+        return a.hashCode() == b.hashCode() && a.equals(b);
+    }
+
     /** True for the fixed hop-by-hop fields (not those a Connection header names). */
     static boolean isFixed(HttpString name) {
         for (int i = 0; i < FIXED.size(); i++) {
-            if (FIXED.get(i).equals(name)) {
+            if (same(FIXED.get(i), name)) {
                 return true;
             }
         }

@@ -5,7 +5,6 @@ import dev.roundhouse.proxy.metrics.ProxyMetrics;
 import dev.roundhouse.proxy.pool.BackendPool;
 import dev.roundhouse.proxy.pool.PoolSnapshot;
 import io.undertow.UndertowOptions;
-import io.undertow.server.DefaultByteBufferPool;
 import io.undertow.server.protocol.http.HttpOpenListener;
 import org.xnio.ChannelListeners;
 import org.xnio.OptionMap;
@@ -33,7 +32,7 @@ public final class ProxyServer implements AutoCloseable {
     static final int MAX_HEADERS = 100;
     /** I/O buffer size: Undertow's default for large heaps, 16 KiB less room for protocol headers. */
     static final int BUFFER_BYTES = 16 * 1024 - 20;
-    /** Free buffers kept for reuse (16 MiB); more in use at once are allocated and freed. */
+    /** Free buffers kept in the shared queue (16 MiB), besides each thread's few. */
     static final int POOLED_BUFFERS = 1024;
 
     private final String host;
@@ -83,11 +82,8 @@ public final class ProxyServer implements AutoCloseable {
                 .set(UndertowOptions.ALLOW_UNESCAPED_CHARACTERS_IN_URL, false)
                 .set(UndertowOptions.ALWAYS_SET_DATE, true)
                 .getMap();
-        // Undertow's default pool keeps a per-thread cache behind a synchronized WeakHashMap, a
-        // measured hot spot; the shared lock-free queue alone is cheaper. It must be bounded: with
-        // no thread cache, a maximum of -1 (the builder's) frees every buffer instead of pooling it.
         openListener = new HttpOpenListener(
-                new DefaultByteBufferPool(true, BUFFER_BYTES, POOLED_BUFFERS, 0), serverOptions);
+                new ThreadCachedBufferPool(true, BUFFER_BYTES, POOLED_BUFFERS), serverOptions);
         openListener.setRootHandler(drain);
     }
 

@@ -109,18 +109,18 @@ final class ResponseHead {
             }
             HttpString name = name(b, pos, colon - pos);
             String value = new String(b, vs, ve - vs, StandardCharsets.ISO_8859_1); // as Undertow reads header bytes
-            if (name.equals(Headers.CONTENT_LENGTH)) {
+            if (HopByHop.same(name, Headers.CONTENT_LENGTH)) {
                 long length = parseLength(value);
                 if (length < 0 || (contentLength >= 0 && length != contentLength)) {
                     return fail("invalid or conflicting Content-Length");
                 }
                 contentLength = length;
-            } else if (name.equals(Headers.TRANSFER_ENCODING)) {
+            } else if (HopByHop.same(name, Headers.TRANSFER_ENCODING)) {
                 if (chunked || !value.equalsIgnoreCase("chunked")) {
                     return fail("unsupported Transfer-Encoding (only a single 'chunked' is accepted)");
                 }
                 chunked = true;
-            } else if (name.equals(Headers.CONNECTION)) {
+            } else if (HopByHop.same(name, Headers.CONNECTION)) {
                 connectionValues++;
                 out.add(name, value); // read below for the fields it names, then removed
             } else if (!HopByHop.isFixed(name)) {

@@ -14,7 +14,10 @@ import io.undertow.util.SameThreadExecutor;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
+import org.xnio.XnioIoThread;
+
 import java.net.InetSocketAddress;
+import java.util.Arrays;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
@@ -48,6 +51,7 @@ final class DirectForwarder {
     private final boolean enabled = !"false".equals(System.getProperty("roundhouse.directPath"));
     private volatile long connectTimeoutNanos = TimeUnit.SECONDS.toNanos(5);
     private volatile long requestTimeoutNanos;
+    private volatile UpstreamThread[] threads = new UpstreamThread[0];
 
     DirectForwarder(BackendPool pool, ProxyMetrics metrics, int connectRetries, int maxConnections) {
         this.pool = pool;
@@ -83,8 +87,24 @@ final class DirectForwarder {
             // closing) reaches Undertow's read listener, which suspends reads itself while a request runs.
             connection.getOriginalSourceConduit().resumeReads();
         }
-        UpstreamThread thread = UpstreamThread.current(exchange.getIoThread());
+        UpstreamThread thread = thread(exchange.getIoThread());
         exchange.dispatch(SameThreadExecutor.INSTANCE, new DirectExchange(this, exchange, thread));
+    }
+
+    /** The I/O thread's state: each thread reads and writes only its own entry, found by its number. */
+    private UpstreamThread thread(XnioIoThread io) {
+        UpstreamThread[] all = threads;
+        int n = io.getNumber();
+        UpstreamThread t = n < all.length ? all[n] : null;
+        return t != null && t.io == io ? t : newThread(io, n);
+    }
+
+    private synchronized UpstreamThread newThread(XnioIoThread io, int n) {
+        UpstreamThread[] all = Arrays.copyOf(threads, Math.max(threads.length, n + 1));
+        UpstreamThread t = new UpstreamThread(io);
+        all[n] = t;
+        threads = all;
+        return t;
     }
 
     BackendPool pool() {

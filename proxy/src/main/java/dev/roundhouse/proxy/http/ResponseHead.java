@@ -22,6 +22,18 @@ final class ResponseHead {
 
     private static final HttpString[] NAMES = new HttpString[512];
 
+    static {
+        // Undertow's own constants first, so the common names compare by identity further on.
+        for (HttpString known : new HttpString[] {Headers.CONTENT_LENGTH, Headers.CONTENT_TYPE, Headers.DATE,
+                Headers.SERVER, Headers.CONNECTION, Headers.TRANSFER_ENCODING, Headers.KEEP_ALIVE, Headers.CACHE_CONTROL,
+                Headers.ETAG, Headers.LAST_MODIFIED, Headers.LOCATION, Headers.SET_COOKIE, Headers.VARY,
+                Headers.CONTENT_ENCODING, Headers.EXPIRES, Headers.ACCEPT_RANGES, Headers.AGE}) {
+            byte[] bytes = new byte[known.length()];
+            known.copyTo(bytes, 0);
+            NAMES[slot(bytes, 0, bytes.length)] = known;
+        }
+    }
+
     int status;
     boolean http11;
     /** The backend asked to close the connection, or spoke HTTP/1.0. */
@@ -216,11 +228,7 @@ final class ResponseHead {
      * repeats are not allocated again. Entries are immutable, so a racing replacement is harmless.
      */
     private static HttpString name(byte[] b, int off, int len) {
-        int h = 0;
-        for (int i = off; i < off + len; i++) {
-            h = 31 * h + lower(b[i]);
-        }
-        int slot = (h ^ (h >>> 16)) & (NAMES.length - 1);
+        int slot = slot(b, off, len);
         HttpString cached = NAMES[slot];
         if (cached != null && sameIgnoringCase(cached, b, off, len)) {
             return cached;
@@ -228,6 +236,14 @@ final class ResponseHead {
         HttpString name = new HttpString(b, off, len);
         NAMES[slot] = name;
         return name;
+    }
+
+    private static int slot(byte[] b, int off, int len) {
+        int h = 0;
+        for (int i = off; i < off + len; i++) {
+            h = 31 * h + lower(b[i]);
+        }
+        return (h ^ (h >>> 16)) & (NAMES.length - 1);
     }
 
     private static int lower(byte c) {

@@ -35,7 +35,6 @@ final class UpstreamThread implements Runnable {
     static final int MAX_WAITING = 1024;
     private static final OptionMap CONNECTION_OPTIONS = OptionMap.create(Options.TCP_NODELAY, true);
     private static final ChannelListener<StreamConnection> NO_OPEN_LISTENER = connection -> { };
-    private static final ThreadLocal<UpstreamThread> CURRENT = new ThreadLocal<>();
 
     /** Request heads are serialised here; they are at most {@link ProxyServer#MAX_HEADER_BYTES} plus ours. */
     final byte[] scratch = new byte[2 * ProxyServer.MAX_HEADER_BYTES];
@@ -46,19 +45,15 @@ final class UpstreamThread implements Runnable {
     /** Exchanges with a deadline, a doubly linked list threaded through them. */
     private DirectExchange first;
 
-    private UpstreamThread(XnioIoThread io) {
-        this.io = io;
-    }
+    private final int number;
+    private final int threads;
 
-    /** The calling I/O thread's state, created with its sweep on first use. */
-    static UpstreamThread current(XnioIoThread io) {
-        UpstreamThread t = CURRENT.get();
-        if (t == null || t.io != io) {
-            t = new UpstreamThread(io);
-            CURRENT.set(t);
-            io.executeAtInterval(t, SWEEP_MILLIS, TimeUnit.MILLISECONDS);
-        }
-        return t;
+    /** Starts the thread's sweep; call on {@code io} itself. */
+    UpstreamThread(XnioIoThread io) {
+        this.io = io;
+        this.number = io.getNumber();
+        this.threads = io.getWorker().getIoThreadCount();
+        io.executeAtInterval(this, SWEEP_MILLIS, TimeUnit.MILLISECONDS);
     }
 
     /** A backend's connections on this thread. */
@@ -68,11 +63,14 @@ final class UpstreamThread implements Runnable {
         int open;
     }
 
+    /** The backend's connections on this thread, found through the backend itself (one array per backend). */
     private Slot slot(Backend backend) {
-        Slot slot = slots.get(backend);
+        Slot[] lanes = backend.transport(() -> new Slot[threads]);
+        Slot slot = lanes[number];
         if (slot == null) {
             slot = new Slot();
-            slots.put(backend, slot);
+            lanes[number] = slot;
+            slots.put(backend, slot); // for the sweep
         }
         return slot;
     }
@@ -107,10 +105,7 @@ final class UpstreamThread implements Runnable {
 
     /** Takes an exchange out of its backend's queue (it timed out or ended while waiting). */
     void stopWaiting(Backend backend, DirectExchange exchange) {
-        Slot slot = slots.get(backend);
-        if (slot != null) {
-            slot.waiting.remove(exchange);
-        }
+        slot(backend).waiting.remove(exchange);
     }
 
     private void connect(Backend backend, DirectExchange exchange) {
@@ -164,10 +159,7 @@ final class UpstreamThread implements Runnable {
 
     /** Called once by a connection as it closes. */
     void closed(UpstreamConnection connection) {
-        Slot slot = slots.get(connection.backend);
-        if (slot == null) {
-            return;
-        }
+        Slot slot = slot(connection.backend);
         slot.idle.remove(connection);
         slot.open--;
         serveWaiting(connection.backend);
@@ -175,8 +167,8 @@ final class UpstreamThread implements Runnable {
 
     /** A place freed up: the next waiting exchange may open a connection. */
     private void serveWaiting(Backend backend) {
-        Slot slot = slots.get(backend);
-        if (slot != null && !slot.waiting.isEmpty()) { // a backend that left the pool still finishes what was sent its way
+        Slot slot = slot(backend);
+        if (!slot.waiting.isEmpty()) { // a backend that left the pool still finishes what was sent its way
             DirectExchange next = slot.waiting.pollFirst();
             slot.open++;
             connect(backend, next);

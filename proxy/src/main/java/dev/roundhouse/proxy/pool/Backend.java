@@ -5,6 +5,7 @@ import io.undertow.server.handlers.proxy.ProxyClient;
 import io.undertow.server.handlers.proxy.ProxyConnectionPool;
 
 import java.net.URI;
+import java.util.function.Supplier;
 
 /**
  * One upstream server. The object lives as long as its URL stays in the pool document, so its
@@ -18,6 +19,7 @@ public final class Backend implements ProxyClient.ProxyTarget {
     private final HealthState health = new HealthState();
     private volatile CircuitBreaker breaker;
     private volatile boolean retired;
+    private volatile Object transport;
 
     public Backend(String key, URI uri, ProxyConnectionPool connections, CircuitBreaker breaker) {
         this.key = key;
@@ -55,6 +57,25 @@ public final class Backend implements ProxyClient.ProxyTarget {
     void retire() {
         retired = true;
         connections.close();
+    }
+
+    /**
+     * What the HTTP layer keeps for this backend (its connections per I/O thread), created on first use; kept
+     * here so the request path finds it without a map lookup.
+     */
+    @SuppressWarnings("unchecked")
+    public <T> T transport(Supplier<T> create) {
+        Object t = transport;
+        if (t == null) {
+            synchronized (this) {
+                t = transport;
+                if (t == null) {
+                    t = create.get();
+                    transport = t;
+                }
+            }
+        }
+        return (T) t;
     }
 
     void replaceBreaker(CircuitBreaker breaker) {

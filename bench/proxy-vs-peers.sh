@@ -27,6 +27,8 @@
 #   READY_TIMEOUT seconds to wait for /readyz     (default 60)
 #   NGINX_UPSTREAM_KEEPALIVE  idle upstream connections nginx keeps (default 512: enough that nginx reuses connections at 256 clients)
 #   KEEP_TMP     1 = do not delete the temp dir (logs, configs) on exit
+#   HOST_HEADER  wrk only: send this Host header instead of wrk's "127.0.0.1:<port>" (e.g. "shop.example",
+#                as clients of a load balancer behind a DNS name send); the same for every target
 #   LOAD         wrk (default: closed loop, as fast as it goes) or fixed-rate (open loop: the
 #                project's own generator, dev.roundhouse.e2e.bench.load.FixedRate, sends RATES
 #                requests per second over CONNECTIONS connections and measures latency from
@@ -409,7 +411,7 @@ run_wrk() {   # run_wrk <port> <conns> <duration> <outfile>
   local limit=$(( $(dur_secs "$dur") + 60 ))
   timeout --kill-after=5 "$limit" taskset -c "$LOAD_CPU" \
     "$WRK_BIN" -t1 -c"$conns" -d"$dur" --timeout "$WRK_TIMEOUT" --latency \
-    "http://127.0.0.1:$port/" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed against port $port"; }
+    ${HOST_HEADER:+-H "Host: $HOST_HEADER"} "http://127.0.0.1:$port/" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed against port $port"; }
 }
 
 RESULT_LINES=()

@@ -21,6 +21,13 @@ final class ResponseHead {
     enum Framing { NONE, LENGTH, CHUNKED, UNTIL_CLOSE }
 
     private static final HttpString[] NAMES = new HttpString[512];
+    private static final boolean[] TCHAR = new boolean[128];
+
+    static {
+        for (char c : "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".toCharArray()) {
+            TCHAR[c] = true;
+        }
+    }
 
     static {
         // Undertow's own constants first, so the common names compare by identity further on.
@@ -85,7 +92,8 @@ final class ResponseHead {
             return fail("malformed status line");
         }
         int pos = lineEnd + 1;
-        int connectionValues = 0;
+        String named = null;
+        String lengthText = null;
         while (pos < len) {
             int end = lineEnd(b, pos, len);
             int stop = trimCr(b, pos, end);
@@ -127,14 +135,16 @@ final class ResponseHead {
                     return fail("invalid or conflicting Content-Length");
                 }
                 contentLength = length;
+                lengthText = value;
             } else if (HopByHop.same(name, Headers.TRANSFER_ENCODING)) {
                 if (chunked || !value.equalsIgnoreCase("chunked")) {
                     return fail("unsupported Transfer-Encoding (only a single 'chunked' is accepted)");
                 }
                 chunked = true;
             } else if (HopByHop.same(name, Headers.CONNECTION)) {
-                connectionValues++;
-                out.add(name, value); // read below for the fields it names, then removed
+                if (!connectionOption(value)) {
+                    named = named == null ? value : named + "," + value; // fields it names go once all are read
+                }
             } else if (!HopByHop.isFixed(name)) {
                 out.add(name, value);
             }
@@ -143,20 +153,20 @@ final class ResponseHead {
         if (chunked && contentLength >= 0) {
             return fail("both Content-Length and Transfer-Encoding");
         }
-        if (connectionValues > 0) {
-            for (String value : out.remove(Headers.CONNECTION)) {
-                for (String token : value.split(",")) {
-                    String field = token.trim();
-                    if (field.equalsIgnoreCase("close")) {
-                        close = true;
-                    } else if (!field.isEmpty() && !field.equalsIgnoreCase("keep-alive")) {
-                        out.remove(field);
-                    }
+        if (named != null) {
+            for (String token : named.split(",")) {
+                String field = token.trim();
+                if (field.equalsIgnoreCase("close")) {
+                    close = true;
+                } else if (!field.isEmpty() && !field.equalsIgnoreCase("keep-alive")) {
+                    out.remove(field);
                 }
             }
         }
         if (contentLength >= 0) {
-            out.put(Headers.CONTENT_LENGTH, contentLength);
+            // the canonical form only ("007" would read differently elsewhere)
+            out.put(Headers.CONTENT_LENGTH, lengthText.length() > 1 && lengthText.charAt(0) == '0'
+                    ? Long.toString(contentLength) : lengthText);
         }
         return true;
     }
@@ -173,6 +183,18 @@ final class ResponseHead {
             return contentLength == 0 ? Framing.NONE : Framing.LENGTH;
         }
         return Framing.UNTIL_CLOSE;
+    }
+
+    /** Reads the common single-option Connection values at once: true when {@code value} was one of them. */
+    private boolean connectionOption(String value) {
+        if (value.equalsIgnoreCase("keep-alive")) {
+            return true;
+        }
+        if (value.equalsIgnoreCase("close")) {
+            close = true;
+            return true;
+        }
+        return false;
     }
 
     private boolean fail(String why) {
@@ -199,13 +221,7 @@ final class ResponseHead {
 
     /** RFC 9110 token characters. */
     private static boolean tchar(byte c) {
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || digit(c)) {
-            return true;
-        }
-        return switch (c) {
-            case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~' -> true;
-            default -> false;
-        };
+        return c >= 0 && TCHAR[c];
     }
 
     private static long parseLength(String value) {

@@ -1,5 +1,6 @@
 package dev.roundhouse.proxy.http;
 
+import dev.roundhouse.poolformat.PoolDocument;
 import dev.roundhouse.proxy.breaker.UpstreamFailure;
 import dev.roundhouse.proxy.metrics.MetricNames;
 import dev.roundhouse.proxy.metrics.ProxyMetrics;
@@ -69,13 +70,16 @@ final class PoolRequestHandler implements HttpHandler {
         this.connectRetries = connectRetries;
         this.client = new PoolProxyClient(pool, metrics, () -> connectTimeoutMillis);
         this.direct = new DirectForwarder(pool, metrics, connectRetries, maxConnectionsPerThread);
+        // The document's timeouts arrive just after its backends (ProxyServer.configure): until then, the defaults.
+        PoolDocument.Timeouts defaults = PoolDocument.Timeouts.DEFAULTS;
+        timeouts(defaults.connect().toMillis(), defaults.request().toMillis());
     }
 
     /** Takes the timeouts of a newly applied document; requests in flight keep the handler they began with. */
     void timeouts(long connectMillis, long requestMillis) {
         connectTimeoutMillis = connectMillis;
         direct.timeouts(connectMillis, requestMillis);
-        if (requestMillis != requestTimeoutMillis || proxy == null) {
+        if (requestMillis != requestTimeoutMillis) {
             requestTimeoutMillis = requestMillis;
             proxy = ProxyHandler.builder()
                     .setProxyClient(client)
@@ -91,8 +95,7 @@ final class PoolRequestHandler implements HttpHandler {
 
     @Override
     public void handleRequest(HttpServerExchange exchange) throws Exception {
-        ProxyHandler proxy = this.proxy;
-        if (proxy == null) {
+        if (!pool.loaded()) {
             Responses.plain(exchange, 503, "service unavailable: no pool loaded yet");
             return;
         }
@@ -111,7 +114,7 @@ final class PoolRequestHandler implements HttpHandler {
             exchange.getRequestHeaders().remove(name);
         }
         HopByHop.strip(exchange.getRequestHeaders(), HopByHop.isUpgrade(exchange.getRequestHeaders()));
-        proxy.handleRequest(exchange);
+        this.proxy.handleRequest(exchange);
     }
 
     /** Undertow's predicate hook, called when a sent request's connection broke before any response. */

@@ -68,6 +68,10 @@ final class DirectExchange implements Runnable, ExchangeCompletionListener, Chan
     private int chunkDigits;
     private boolean reusable;
     private boolean responseStarted;
+    /** This attempt's connection carried an earlier request (it came from the idle pool or a previous user). */
+    private boolean reusedConnection;
+    /** Some byte of a response arrived on this attempt's connection. */
+    private boolean heardBack;
     private StreamSinkChannel out;
     private ChannelListener<ConduitStreamSinkChannel> backendWritable;
 
@@ -99,11 +103,15 @@ final class DirectExchange implements Runnable, ExchangeCompletionListener, Chan
         state.begin(backend);
         phase = Phase.WAITING;
         if (!thread.acquire(backend, this, forwarder.maxConnections())) {
-            state.abandon(); // the proxy's queue is full: the proxy is saturated, not the backend broken
-            forwarder.metrics().error(MetricNames.ERROR_NO_BACKEND, MetricNames.NO_BACKEND);
-            state.served = null;
-            answer(503, "service unavailable: too many requests waiting for a backend connection");
+            queueFull();
         }
+    }
+
+    private void queueFull() {
+        state.abandon(); // the proxy's queue is full: the proxy is saturated, not the backend broken
+        forwarder.metrics().error(MetricNames.ERROR_NO_BACKEND, MetricNames.NO_BACKEND);
+        state.served = null;
+        answer(503, "service unavailable: too many requests waiting for a backend connection");
     }
 
     /** A new connection is being opened for this exchange. */
@@ -125,6 +133,8 @@ final class DirectExchange implements Runnable, ExchangeCompletionListener, Chan
         pendingConnect = null;
         upstream = connection;
         connection.user = this;
+        reusedConnection = reused;
+        heardBack = false;
         state.served = state.attempt;
         send();
         return true;
@@ -237,6 +247,7 @@ final class DirectExchange implements Runnable, ExchangeCompletionListener, Chan
             brokenBeforeResponse();
             return;
         }
+        heardBack = true;
         while (true) {
             int end = ResponseHead.end(buf, Math.max(0, headScanned - 3), buf.position());
             headScanned = buf.position();
@@ -304,17 +315,19 @@ final class DirectExchange implements Runnable, ExchangeCompletionListener, Chan
             }
             buf.clear();
             int n;
+            boolean reset = false;
             try {
                 n = upstream.source.read(buf);
             } catch (IOException e) {
                 n = -1;
+                reset = true; // never the end of a body, not even of one delimited by the close
             }
             buf.flip();
             if (n == 0) {
                 return;
             }
             if (n < 0) {
-                if (framing == ResponseHead.Framing.UNTIL_CLOSE) {
+                if (framing == ResponseHead.Framing.UNTIL_CLOSE && !reset) {
                     finishResponse();
                 } else {
                     cutByBackend();
@@ -504,6 +517,16 @@ final class DirectExchange implements Runnable, ExchangeCompletionListener, Chan
     private void brokenBeforeResponse() {
         dropUpstream();
         exchange.getResponseHeaders().clear();
+        if (reusedConnection && !heardBack && forwarder.retryable(exchange)) {
+            // A kept-alive connection the backend closed as this request went out on it (its idle timeout raced the
+            // request): not the backend failing. Again on another connection to the same backend, same permit; each
+            // such retry uses up one reused connection, and a failure on a new one is charged as usual.
+            phase = Phase.WAITING;
+            if (!thread.acquire(state.attempt, this, forwarder.maxConnections())) {
+                queueFull();
+            }
+            return;
+        }
         Backend charged = state.fail(UpstreamFailure.RESET);
         if (charged != null) {
             forwarder.metrics().error(UpstreamFailure.RESET.label(), charged.key());

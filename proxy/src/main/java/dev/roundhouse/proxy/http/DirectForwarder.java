@@ -187,11 +187,27 @@ final class DirectForwarder {
             s[p++] = '\r';
             s[p++] = '\n';
         }
-        String hostName = exchange.getHostName();
         p = field(s, p, Headers.X_FORWARDED_PROTO, exchange.getRequestScheme());
-        p = field(s, p, Headers.X_FORWARDED_HOST, hostName);
-        p = field(s, p, Headers.X_FORWARDED_PORT, Integer.toString(exchange.getHostPort()));
-        p = field(s, p, Headers.X_FORWARDED_SERVER, hostName);
+        String hostHeader = headers.getFirst(Headers.HOST);
+        if (hostHeader == null) {
+            String hostName = exchange.getHostName();
+            p = field(s, p, Headers.X_FORWARDED_HOST, hostName);
+            p = field(s, p, Headers.X_FORWARDED_PORT, Integer.toString(exchange.getHostPort()));
+            p = field(s, p, Headers.X_FORWARDED_SERVER, hostName);
+        } else {
+            // Host's name and port, written from the header without the substrings of getHostName/getHostPort
+            // (same reading: an IPv6 literal keeps its brackets; no port means the scheme's).
+            int close = hostHeader.startsWith("[") ? hostHeader.indexOf(']') : -1;
+            int colon = hostHeader.indexOf(':', Math.max(close, 0));
+            int nameEnd = colon < 0 ? hostHeader.length() : colon;
+            p = field(s, p, Headers.X_FORWARDED_HOST, hostHeader, 0, nameEnd);
+            if (colon < 0) {
+                p = field(s, p, Headers.X_FORWARDED_PORT, "https".equals(exchange.getRequestScheme()) ? "443" : "80");
+            } else {
+                p = field(s, p, Headers.X_FORWARDED_PORT, hostHeader, colon + 1, hostHeader.length());
+            }
+            p = field(s, p, Headers.X_FORWARDED_SERVER, hostHeader, 0, nameEnd);
+        }
         s[p++] = '\r';
         s[p++] = '\n';
         return p;
@@ -236,6 +252,18 @@ final class DirectForwarder {
         s[p++] = ':';
         s[p++] = ' ';
         p = put(s, p, value);
+        s[p++] = '\r';
+        s[p++] = '\n';
+        return p;
+    }
+
+    private static int field(byte[] s, int p, HttpString name, String value, int from, int to) {
+        p = put(s, p, name);
+        s[p++] = ':';
+        s[p++] = ' ';
+        for (int i = from; i < to; i++) {
+            s[p++] = (byte) value.charAt(i);
+        }
         s[p++] = '\r';
         s[p++] = '\n';
         return p;

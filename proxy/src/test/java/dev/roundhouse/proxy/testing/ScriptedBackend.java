@@ -73,6 +73,12 @@ public final class ScriptedBackend implements AutoCloseable {
             socket.close();
         }
 
+        /** Sends a FIN but goes on reading, so that {@link #hangUntilPeerCloses} then sees the proxy's own close. */
+        public Connection shutdownOutput() throws IOException {
+            socket.shutdownOutput();
+            return this;
+        }
+
         /** Ends the connection with a FIN. */
         public void close() throws IOException {
             ended = true;

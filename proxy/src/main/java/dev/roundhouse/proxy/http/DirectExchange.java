@@ -248,17 +248,27 @@ final class DirectExchange implements Runnable, ExchangeCompletionListener, Chan
             return;
         }
         heardBack = true;
+        byte[] scratch = thread.scratch;
         while (true) {
-            int end = ResponseHead.end(buf, Math.max(0, headScanned - 3), buf.position());
-            headScanned = buf.position();
+            // The head is scanned and parsed in the thread's scratch array, cheaper than reading a direct buffer
+            // byte by byte. The array is shared by the thread's exchanges, so it is filled from the start each time,
+            // 1 KiB first: a head is rarely longer, and body bytes that came with it need no copy.
+            int have = buf.position();
+            int copied = 0;
+            int end = -1;
+            while (end < 0 && copied < have) {
+                int chunk = Math.min(have - copied, copied == 0 ? 1024 : have);
+                buf.get(copied, scratch, copied, chunk);
+                copied += chunk;
+                end = ResponseHead.end(scratch, Math.max(0, headScanned - 3), copied);
+            }
+            headScanned = have;
             if (end < 0) {
                 if (!buf.hasRemaining()) {
                     badResponse("the response head is larger than " + buf.capacity() + " bytes");
                 }
                 return;
             }
-            byte[] scratch = thread.scratch;
-            buf.get(0, scratch, 0, end);
             ResponseHead head = thread.head;
             HeaderMap headers = exchange.getResponseHeaders();
             if (!head.parse(scratch, end, headers)) {

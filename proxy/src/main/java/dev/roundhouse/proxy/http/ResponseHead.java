@@ -4,7 +4,6 @@ import io.undertow.util.HeaderMap;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
 
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -37,7 +36,11 @@ final class ResponseHead {
                 Headers.CONTENT_ENCODING, Headers.EXPIRES, Headers.ACCEPT_RANGES, Headers.AGE}) {
             byte[] bytes = new byte[known.length()];
             known.copyTo(bytes, 0);
-            NAMES[slot(bytes, 0, bytes.length)] = known;
+            int hash = 0;
+            for (byte c : bytes) {
+                hash = 31 * hash + lower(c);
+            }
+            NAMES[spread(hash)] = known;
         }
     }
 
@@ -54,11 +57,11 @@ final class ResponseHead {
      * Finds the end of a head: the index just past its blank line, or -1 while it is incomplete.
      * Bare LF line ends are accepted, as nginx does with its upstreams.
      */
-    static int end(ByteBuffer b, int from, int to) {
+    static int end(byte[] b, int from, int to) {
         for (int i = Math.max(from, 1); i < to; i++) {
-            if (b.get(i) == '\n') {
-                byte before = b.get(i - 1);
-                if (before == '\n' || (before == '\r' && i >= 2 && b.get(i - 2) == '\n')) {
+            if (b[i] == '\n') {
+                byte before = b[i - 1];
+                if (before == '\n' || (before == '\r' && i >= 2 && b[i - 2] == '\n')) {
                     return i + 1;
                 }
             }
@@ -91,43 +94,49 @@ final class ResponseHead {
         if (status < 100) {
             return fail("malformed status line");
         }
+        // Each field line in one pass: name bytes checked and hashed, then value bytes checked up to the line end.
+        // The head ends with a line feed (see end), so every scan below stops inside it.
         int pos = lineEnd + 1;
         String named = null;
         String lengthText = null;
         while (pos < len) {
-            int end = lineEnd(b, pos, len);
-            int stop = trimCr(b, pos, end);
-            if (stop == pos) {
+            byte first = b[pos];
+            if (first == '\n' || (first == '\r' && b[pos + 1] == '\n')) {
                 break; // the blank line
             }
-            if (b[pos] == ' ' || b[pos] == '\t') {
+            if (first == ' ' || first == '\t') {
                 return fail("obsolete line folding in a header");
             }
+            int hash = 0;
             int colon = pos;
-            while (colon < stop && b[colon] != ':') {
-                if (!tchar(b[colon])) {
-                    return fail("invalid header name");
+            byte c;
+            while ((c = b[colon]) != ':') {
+                if (c < 0 || !TCHAR[c]) {
+                    return fail(c == '\n' || c == '\r' ? "invalid header line" : "invalid header name");
                 }
+                hash = 31 * hash + lower(c);
                 colon++;
             }
-            if (colon == pos || colon == stop) {
+            if (colon == pos) {
                 return fail("invalid header line");
             }
             int vs = colon + 1;
-            while (vs < stop && (b[vs] == ' ' || b[vs] == '\t')) {
+            while (b[vs] == ' ' || b[vs] == '\t') {
                 vs++;
             }
-            int ve = stop;
-            while (ve > vs && (b[ve - 1] == ' ' || b[ve - 1] == '\t')) {
-                ve--;
-            }
-            for (int i = vs; i < ve; i++) {
-                int c = b[i] & 0xff;
-                if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            int lf = vs;
+            int v;
+            while ((v = b[lf] & 0xff) != '\n') {
+                if ((v < 0x20 && v != '\t' && (v != '\r' || b[lf + 1] != '\n')) || v == 0x7f) {
                     return fail("invalid byte in a header value");
                 }
+                lf++;
             }
-            HttpString name = name(b, pos, colon - pos);
+            int ve = lf;
+            while (ve > vs && (b[ve - 1] == '\r' || b[ve - 1] == ' ' || b[ve - 1] == '\t')) {
+                ve--;
+            }
+            HttpString name = name(b, pos, colon - pos, hash);
             String value = new String(b, vs, ve - vs, StandardCharsets.ISO_8859_1); // as Undertow reads header bytes
             if (HopByHop.same(name, Headers.CONTENT_LENGTH)) {
                 long length = parseLength(value);
@@ -148,7 +157,7 @@ final class ResponseHead {
             } else if (!HopByHop.isFixed(name)) {
                 out.add(name, value);
             }
-            pos = end + 1;
+            pos = lf + 1;
         }
         if (chunked && contentLength >= 0) {
             return fail("both Content-Length and Transfer-Encoding");
@@ -243,8 +252,8 @@ final class ResponseHead {
      * The header name as an {@link HttpString}, from a small shared cache so that the names every response
      * repeats are not allocated again. Entries are immutable, so a racing replacement is harmless.
      */
-    private static HttpString name(byte[] b, int off, int len) {
-        int slot = slot(b, off, len);
+    private static HttpString name(byte[] b, int off, int len, int hash) {
+        int slot = spread(hash);
         HttpString cached = NAMES[slot];
         if (cached != null && sameIgnoringCase(cached, b, off, len)) {
             return cached;
@@ -254,11 +263,7 @@ final class ResponseHead {
         return name;
     }
 
-    private static int slot(byte[] b, int off, int len) {
-        int h = 0;
-        for (int i = off; i < off + len; i++) {
-            h = 31 * h + lower(b[i]);
-        }
+    private static int spread(int h) {
         return (h ^ (h >>> 16)) & (NAMES.length - 1);
     }
 

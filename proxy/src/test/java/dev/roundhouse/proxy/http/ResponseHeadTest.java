@@ -5,7 +5,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -26,7 +25,7 @@ class ResponseHeadTest {
     /** Parses a whole head, after checking that {@link ResponseHead#end} finds its end where it is. */
     private boolean parse(String text) {
         byte[] b = bytes(text);
-        assertThat(ResponseHead.end(ByteBuffer.wrap(b), 0, b.length)).as("end of %s", text).isEqualTo(b.length);
+        assertThat(ResponseHead.end(b, 0, b.length)).as("end of %s", text).isEqualTo(b.length);
         return head.parse(b, b.length, out);
     }
 
@@ -39,29 +38,28 @@ class ResponseHeadTest {
 
     @Test
     void endIsJustPastTheBlankLineWithCrlfOrBareLf() {
-        ByteBuffer crlf = ByteBuffer.wrap(bytes("HTTP/1.1 200 OK\r\nA: 1\r\n\r\nbody"));
-        ByteBuffer lf = ByteBuffer.wrap(bytes("HTTP/1.1 200 OK\nA: 1\n\nbody"));
+        byte[] crlf = bytes("HTTP/1.1 200 OK\r\nA: 1\r\n\r\nbody");
+        byte[] lf = bytes("HTTP/1.1 200 OK\nA: 1\n\nbody");
 
-        assertThat(ResponseHead.end(crlf, 0, crlf.limit())).isEqualTo(crlf.limit() - 4);
-        assertThat(ResponseHead.end(lf, 0, lf.limit())).isEqualTo(lf.limit() - 4);
+        assertThat(ResponseHead.end(crlf, 0, crlf.length)).isEqualTo(crlf.length - 4);
+        assertThat(ResponseHead.end(lf, 0, lf.length)).isEqualTo(lf.length - 4);
     }
 
     @Test
     void endIsMinusOneWhileTheHeadIsIncomplete() {
-        ByteBuffer partial = ByteBuffer.wrap(bytes("HTTP/1.1 200 OK\r\nA: 1\r\n\r"));
+        byte[] partial = bytes("HTTP/1.1 200 OK\r\nA: 1\r\n\r");
 
-        assertThat(ResponseHead.end(partial, 0, partial.limit())).isEqualTo(-1);
+        assertThat(ResponseHead.end(partial, 0, partial.length)).isEqualTo(-1);
     }
 
     @Test
     void endFindsABlankLineSplitAcrossTwoScans() {
         // readHead rescans from three bytes before where the last scan stopped
         byte[] b = bytes("HTTP/1.1 200 OK\r\nA: 1\r\n\r\n");
-        ByteBuffer buffer = ByteBuffer.wrap(b);
         int firstScan = b.length - 2; // stopped between the CRLF of the last header and the blank line
 
-        assertThat(ResponseHead.end(buffer, 0, firstScan)).isEqualTo(-1);
-        assertThat(ResponseHead.end(buffer, firstScan - 3, b.length)).isEqualTo(b.length);
+        assertThat(ResponseHead.end(b, 0, firstScan)).isEqualTo(-1);
+        assertThat(ResponseHead.end(b, firstScan - 3, b.length)).isEqualTo(b.length);
     }
 
     // ---- status line ----------------------------------------------------------------------------

@@ -148,10 +148,11 @@ final class UpstreamThread implements Runnable {
             return;
         }
         Slot slot = slot(connection.backend);
-        DirectExchange next = slot.waiting.pollFirst();
-        if (next != null) {
-            next.connected(connection, true);
-            return;
+        DirectExchange next;
+        while ((next = slot.waiting.pollFirst()) != null) {
+            if (next.connected(connection, true)) {
+                return;
+            }
         }
         connection.idleSinceNanos = System.nanoTime();
         slot.idle.addFirst(connection); // most recently used first, so spare connections age out

@@ -127,8 +127,8 @@ final class DirectExchange implements Runnable, ExchangeCompletionListener, Chan
      * @return false when the exchange no longer wants one
      */
     boolean connected(UpstreamConnection connection, boolean reused) {
-        if (phase != Phase.CONNECTING && phase != Phase.WAITING) {
-            return false;
+        if ((phase != Phase.CONNECTING && phase != Phase.WAITING) || connection.backend != state.attempt) {
+            return false; // (a connection to a backend this exchange moved on from goes to someone else)
         }
         pendingConnect = null;
         upstream = connection;
@@ -168,7 +168,7 @@ final class DirectExchange implements Runnable, ExchangeCompletionListener, Chan
         byte[] scratch = thread.scratch;
         int length = forwarder.serializeHead(exchange, state.attempt, scratch);
         // Written from the scratch array; the relay buffer is taken only once the response arrives, so requests
-        // waiting on their backend hold none (at 256 connections that kept 4 MiB of buffers cycling through cache).
+        // waiting on their backend hold none.
         headOut = ByteBuffer.wrap(scratch, 0, length);
         writeHead();
     }

@@ -17,7 +17,6 @@ import io.undertow.server.ResponseCommitListener;
 import io.undertow.server.handlers.proxy.ProxyHandler;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
-import io.undertow.util.Methods;
 import org.xnio.IoUtils;
 import org.xnio.channels.StreamSourceChannel;
 import org.xnio.conduits.AbstractStreamSinkConduit;
@@ -26,7 +25,6 @@ import org.xnio.conduits.StreamSinkConduit;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.util.Set;
 
 /**
  * Sends each request through Undertow's {@link ProxyHandler} to a backend of the pool, and turns

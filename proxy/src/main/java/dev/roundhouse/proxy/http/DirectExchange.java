@@ -558,7 +558,7 @@ final class DirectExchange implements Runnable, ExchangeCompletionListener, Chan
         if (charged != null) {
             forwarder.metrics().error(UpstreamFailure.RESET.label(), charged.key());
         }
-        DirectForwarder.log.warn("Invalid response from backend {}: {}", state.served, why);
+        forwarder.invalidResponse(state.served, why);
         answer(502, "bad gateway: the backend's response was invalid");
     }
 

@@ -31,7 +31,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class DirectForwarder {
 
-    static final Logger log = LogManager.getLogger(DirectForwarder.class);
+    private static final Logger log = LogManager.getLogger(DirectForwarder.class);
 
     /** Retried after a broken connection only when repeating them is harmless (RFC 9110 9.2.2). */
     static final Set<HttpString> IDEMPOTENT = Set.of(
@@ -52,6 +52,7 @@ final class DirectForwarder {
     private volatile long connectTimeoutNanos = TimeUnit.SECONDS.toNanos(5);
     private volatile long requestTimeoutNanos;
     private volatile UpstreamThread[] threads = new UpstreamThread[0];
+    private final LogThrottle invalidResponses = new LogThrottle(TimeUnit.SECONDS.toNanos(10), System::nanoTime);
 
     DirectForwarder(BackendPool pool, ProxyMetrics metrics, int connectRetries, int maxConnections) {
         this.pool = pool;
@@ -105,6 +106,15 @@ final class DirectForwarder {
         all[n] = t;
         threads = all;
         return t;
+    }
+
+    /** Logs a backend's invalid response, at most once per 10 s (each one is counted as upstream_reset). */
+    void invalidResponse(Backend backend, String why) {
+        long leftOut = invalidResponses.tryAcquire();
+        if (leftOut >= 0) {
+            log.warn("Invalid response from backend {}: {}{}", backend, why, leftOut == 0 ? ""
+                    : " (and " + leftOut + " more invalid responses since the last such message)");
+        }
     }
 
     BackendPool pool() {

@@ -10,16 +10,20 @@ import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
 import io.fabric8.mockwebserver.ServerRequest;
 import io.fabric8.mockwebserver.ServerResponse;
+import org.awaitility.core.ConditionTimeoutException;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Queue;
 import java.util.logging.Level;
+
+import static org.awaitility.Awaitility.await;
 
 /**
  * A Kubernetes API server for the proxy's tests: the Fabric8 mock server in CRUD mode over plain HTTP on 127.0.0.1,
@@ -94,19 +98,27 @@ public final class CrudApiServer implements AutoCloseable {
      * nothing else (a proxy port, an outgoing connection) can take it until the socket is closed.
      */
     public static Socket holdPort(int port) {
-        Socket socket = new Socket();
+        // The stopped server's sockets may take a moment to close after stop() returns: poll for the port.
+        Socket[] held = new Socket[1];
+        IOException[] last = new IOException[1];
         try {
-            socket.setReuseAddress(true);
-            socket.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), port));
-            return socket;
-        } catch (IOException e) {
-            try {
-                socket.close();
-            } catch (IOException ignored) {
-                // nothing more to do
-            }
-            throw new UncheckedIOException("cannot hold port " + port, e);
+            await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20)).until(() -> {
+                Socket socket = new Socket();
+                try {
+                    socket.setReuseAddress(true);
+                    socket.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), port));
+                    held[0] = socket;
+                    return true;
+                } catch (IOException e) {
+                    last[0] = e;
+                    socket.close();
+                    return false;
+                }
+            });
+        } catch (ConditionTimeoutException e) {
+            throw new UncheckedIOException("cannot hold port " + port, last[0]);
         }
+        return held[0];
     }
 
     @Override

@@ -49,7 +49,7 @@ final class DirectForwarder {
     private final int connectRetries;
     private final int maxConnections;
     private final boolean enabled = !"false".equals(System.getProperty("roundhouse.directPath"));
-    private volatile long connectTimeoutNanos = TimeUnit.SECONDS.toNanos(5);
+    private volatile long connectTimeoutNanos; // both set before the first request (PoolRequestHandler)
     private volatile long requestTimeoutNanos;
     private volatile UpstreamThread[] threads = new UpstreamThread[0];
     private final LogThrottle invalidResponses = new LogThrottle(TimeUnit.SECONDS.toNanos(10), System::nanoTime);

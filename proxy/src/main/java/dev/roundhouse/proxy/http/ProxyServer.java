@@ -54,12 +54,6 @@ public final class ProxyServer implements AutoCloseable {
                 settings.keepAliveTimeout());
     }
 
-    /** With the default body limit (none) and timeouts. */
-    public ProxyServer(String host, int port, BackendPool pool, ProxyMetrics metrics, int connectRetries) {
-        this(host, port, pool, metrics, connectRetries, 64, ProxySettings.DEFAULT_MAX_REQUEST_BODY,
-                ProxySettings.DEFAULT_REQUEST_HEADER_TIMEOUT, ProxySettings.DEFAULT_KEEP_ALIVE_TIMEOUT);
-    }
-
     private ProxyServer(String host, int port, BackendPool pool, ProxyMetrics metrics, int connectRetries,
                         int maxConnectionsPerThread, long maxRequestBody, Duration requestHeaderTimeout, Duration keepAliveTimeout) {
         this.host = host;

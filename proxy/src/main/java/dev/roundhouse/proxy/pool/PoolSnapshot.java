@@ -84,12 +84,12 @@ public final class PoolSnapshot {
         return healthy;
     }
 
-    /** True when no backend passes its checks and the rotation holds all of them. */
     /** True when no backend is reached over TLS (the proxy's direct path speaks plain HTTP only). */
     public boolean plainHttpOnly() {
         return plainHttpOnly;
     }
 
+    /** True when no backend passes its checks and the rotation holds all of them. */
     public boolean panic() {
         return panic;
     }

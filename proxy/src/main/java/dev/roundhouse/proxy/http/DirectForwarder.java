@@ -37,11 +37,9 @@ final class DirectForwarder {
     static final Set<HttpString> IDEMPOTENT = Set.of(
             Methods.GET, Methods.HEAD, Methods.OPTIONS, Methods.TRACE, Methods.PUT, Methods.DELETE);
 
-    /** Not forwarded: hop-by-hop fields, and the X-Forwarded fields this hop sets itself. */
-    private static final HttpString[] NOT_FORWARDED = {
-            Headers.CONNECTION, Headers.KEEP_ALIVE, new HttpString("Proxy-Connection"), Headers.TE, Headers.TRAILER,
-            Headers.PROXY_AUTHORIZATION, Headers.UPGRADE, Headers.X_FORWARDED_FOR, Headers.X_FORWARDED_PROTO,
-            Headers.X_FORWARDED_HOST, Headers.X_FORWARDED_PORT, Headers.X_FORWARDED_SERVER};
+    /** The X-Forwarded fields this hop sets itself, on both paths: what the client sent in them is dropped. */
+    static final HttpString[] SET_BY_THIS_HOP = {
+            Headers.X_FORWARDED_PROTO, Headers.X_FORWARDED_HOST, Headers.X_FORWARDED_PORT, Headers.X_FORWARDED_SERVER};
     private static final byte[] HTTP_1_1 = " HTTP/1.1\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
     private final BackendPool pool;
@@ -170,7 +168,7 @@ final class DirectForwarder {
         for (long c = headers.fastIterateNonEmpty(); c != -1L; c = headers.fiNextNonEmpty(c)) {
             HeaderValues values = headers.fiCurrent(c);
             HttpString name = values.getHeaderName();
-            if (notForwarded(name) || (connection != null && namedByConnection(connection, name))) {
+            if (notForwarded(name) || (connection != null && HopByHop.namedBy(connection, name))) {
                 continue;
             }
             host |= HopByHop.same(name, Headers.HOST);
@@ -231,27 +229,14 @@ final class DirectForwarder {
         return source.getAddress().getHostAddress();
     }
 
+    /** Hop-by-hop fields, and the X-Forwarded fields written after the loop (For appended to, the rest set). */
     private static boolean notForwarded(HttpString name) {
-        for (HttpString skipped : NOT_FORWARDED) {
-            if (HopByHop.same(skipped, name)) {
-                return true;
-            }
+        if (HopByHop.isFixed(name) || HopByHop.same(name, Headers.X_FORWARDED_FOR)) {
+            return true;
         }
-        return false;
-    }
-
-    private static boolean namedByConnection(HeaderValues connection, HttpString name) {
-        for (int i = 0; i < connection.size(); i++) {
-            String value = connection.get(i);
-            int start = 0;
-            while (start <= value.length()) {
-                int comma = value.indexOf(',', start);
-                int end = comma < 0 ? value.length() : comma;
-                String token = value.substring(start, end).trim();
-                if (!token.isEmpty() && name.equalToString(token)) {
-                    return true;
-                }
-                start = end + 1;
+        for (HttpString set : SET_BY_THIS_HOP) {
+            if (HopByHop.same(set, name)) {
+                return true;
             }
         }
         return false;

@@ -65,6 +65,24 @@ final class HopByHop {
         return false;
     }
 
+    /** True when one of the {@code connection} field values lists {@code name} (read without splitting). */
+    static boolean namedBy(HeaderValues connection, HttpString name) {
+        for (int i = 0; i < connection.size(); i++) {
+            String value = connection.get(i);
+            int start = 0;
+            while (start <= value.length()) {
+                int comma = value.indexOf(',', start);
+                int end = comma < 0 ? value.length() : comma;
+                String token = value.substring(start, end).trim();
+                if (!token.isEmpty() && name.equalToString(token)) {
+                    return true;
+                }
+                start = end + 1;
+            }
+        }
+        return false;
+    }
+
     /** True when the request asks for a protocol upgrade through Connection: upgrade. */
     static boolean isUpgrade(HeaderMap headers) {
         if (!headers.contains(Headers.UPGRADE)) {

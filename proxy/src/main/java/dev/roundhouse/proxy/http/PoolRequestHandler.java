@@ -15,7 +15,6 @@ import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.server.ResponseCommitListener;
 import io.undertow.server.handlers.proxy.ProxyHandler;
-import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
 import org.xnio.IoUtils;
 import org.xnio.channels.StreamSourceChannel;
@@ -32,10 +31,6 @@ import java.nio.channels.FileChannel;
  * available, 504 when the backend timed out, 502 for other upstream failures.
  */
 final class PoolRequestHandler implements HttpHandler {
-
-    private static final HttpString[] CLIENT_FORWARDED_HEADERS = {
-            Headers.X_FORWARDED_PROTO, Headers.X_FORWARDED_HOST, Headers.X_FORWARDED_PORT,
-            Headers.X_FORWARDED_SERVER};
 
     private final BackendPool pool;
     private final ProxyMetrics metrics;
@@ -108,7 +103,7 @@ final class PoolRequestHandler implements HttpHandler {
         exchange.addResponseCommitListener(stripResponseHopByHop);
         exchange.addResponseWrapper(watchResponse);
         // This hop sets X-Forwarded-Proto/Host/Port itself; X-Forwarded-For is appended to.
-        for (HttpString name : CLIENT_FORWARDED_HEADERS) {
+        for (HttpString name : DirectForwarder.SET_BY_THIS_HOP) {
             exchange.getRequestHeaders().remove(name);
         }
         HopByHop.strip(exchange.getRequestHeaders(), HopByHop.isUpgrade(exchange.getRequestHeaders()));

@@ -17,7 +17,6 @@ import org.apache.logging.log4j.Logger;
 import org.xnio.XnioIoThread;
 
 import java.net.InetSocketAddress;
-import java.util.Arrays;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
@@ -49,7 +48,7 @@ final class DirectForwarder {
     private final boolean enabled = !"false".equals(System.getProperty("roundhouse.directPath"));
     private volatile long connectTimeoutNanos; // both set before the first request (PoolRequestHandler)
     private volatile long requestTimeoutNanos;
-    private volatile UpstreamThread[] threads = new UpstreamThread[0];
+    private final PerIoThread<UpstreamThread> threads = new PerIoThread<>(UpstreamThread::new);
     private final LogThrottle invalidResponses = new LogThrottle(TimeUnit.SECONDS.toNanos(10), System::nanoTime);
 
     DirectForwarder(BackendPool pool, ProxyMetrics metrics, int connectRetries, int maxConnections) {
@@ -90,19 +89,13 @@ final class DirectForwarder {
         exchange.dispatch(SameThreadExecutor.INSTANCE, new DirectExchange(this, exchange, thread));
     }
 
-    /** The I/O thread's state: each thread reads and writes only its own entry, found by its number. */
+    /** The I/O thread's state; created on its first request, which starts the thread's sweep. */
     private UpstreamThread thread(XnioIoThread io) {
-        UpstreamThread[] all = threads;
-        int n = io.getNumber();
-        UpstreamThread t = n < all.length ? all[n] : null;
-        return t != null && t.io == io ? t : newThread(io, n);
-    }
-
-    private synchronized UpstreamThread newThread(XnioIoThread io, int n) {
-        UpstreamThread[] all = Arrays.copyOf(threads, Math.max(threads.length, n + 1));
-        UpstreamThread t = new UpstreamThread(io);
-        all[n] = t;
-        threads = all;
+        UpstreamThread t = threads.get(io);
+        if (t == null) {
+            // a server's connections all run on its own worker's threads
+            throw new IllegalStateException("I/O thread " + io + " is not one of this server's worker's threads");
+        }
         return t;
     }
 

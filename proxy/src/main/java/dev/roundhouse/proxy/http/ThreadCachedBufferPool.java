@@ -6,7 +6,6 @@ import org.xnio.XnioIoThread;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
-import java.util.Arrays;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -26,8 +25,8 @@ final class ThreadCachedBufferPool implements ByteBufferPool {
     private final int maxShared;
     private final ConcurrentLinkedQueue<ByteBuffer> shared = new ConcurrentLinkedQueue<>();
     private final AtomicInteger sharedCount = new AtomicInteger();
-    /** Each I/O thread's own free buffers, at its thread number; other threads use the shared queue only. */
-    private volatile Lane[] lanes = new Lane[0];
+    /** Each I/O thread's own free buffers; other threads use the shared queue only. */
+    private final PerIoThread<ArrayDeque<ByteBuffer>> lanes = new PerIoThread<>(io -> new ArrayDeque<>(PER_THREAD));
     private ThreadCachedBufferPool arrayBacked;
     private volatile boolean closed;
 
@@ -40,39 +39,15 @@ final class ThreadCachedBufferPool implements ByteBufferPool {
         this.maxShared = maxShared;
     }
 
-    private record Lane(Thread owner, ArrayDeque<ByteBuffer> free) {
-    }
-
-    /** The calling thread's lane, or null when it is not an I/O thread of its own lane. */
-    private Lane lane() {
-        if (!(Thread.currentThread() instanceof XnioIoThread io)) {
-            return null;
-        }
-        int n = io.getNumber();
-        Lane[] all = lanes;
-        Lane lane = n < all.length ? all[n] : null;
-        if (lane == null) {
-            lane = addLane(io, n);
-        }
-        return lane.owner == io ? lane : null;
-    }
-
-    private synchronized Lane addLane(Thread io, int n) {
-        Lane[] all = lanes;
-        if (n >= all.length) {
-            all = Arrays.copyOf(all, n + 1);
-        }
-        if (all[n] == null) {
-            all[n] = new Lane(io, new ArrayDeque<>(PER_THREAD));
-            lanes = all;
-        }
-        return all[n];
+    /** The calling thread's own free buffers, or null when it is not an I/O thread with a lane. */
+    private ArrayDeque<ByteBuffer> lane() {
+        return Thread.currentThread() instanceof XnioIoThread io ? lanes.get(io) : null;
     }
 
     @Override
     public PooledByteBuffer allocate() {
-        Lane lane = lane();
-        ByteBuffer buffer = lane == null ? null : lane.free.pollFirst();
+        ArrayDeque<ByteBuffer> lane = lane();
+        ByteBuffer buffer = lane == null ? null : lane.pollFirst();
         if (buffer == null) {
             buffer = shared.poll();
             if (buffer != null) {
@@ -89,9 +64,9 @@ final class ThreadCachedBufferPool implements ByteBufferPool {
         if (closed) {
             return;
         }
-        Lane lane = lane();
-        if (lane != null && lane.free.size() < PER_THREAD) {
-            lane.free.addFirst(buffer);
+        ArrayDeque<ByteBuffer> lane = lane();
+        if (lane != null && lane.size() < PER_THREAD) {
+            lane.addFirst(buffer);
         } else if (sharedCount.incrementAndGet() <= maxShared) {
             shared.offer(buffer);
         } else {

@@ -181,16 +181,7 @@ final class DirectExchange implements Runnable, ExchangeCompletionListener, Chan
                         // the rest must survive other exchanges' use of the thread's scratch array
                         headOut = ByteBuffer.wrap(Arrays.copyOfRange(thread.scratch, headOut.position(), headOut.limit()));
                     }
-                    if (backendWritable == null) {
-                        backendWritable = channel -> {
-                            channel.suspendWrites();
-                            if (phase == Phase.SENDING) {
-                                writeHead();
-                            }
-                        };
-                    }
-                    upstream.sink.getWriteSetter().set(backendWritable);
-                    upstream.sink.resumeWrites();
+                    awaitBackendWritable();
                     return;
                 }
             }
@@ -206,6 +197,21 @@ final class DirectExchange implements Runnable, ExchangeCompletionListener, Chan
         phase = Phase.HEAD;
     }
 
+    /** Goes on writing the request head once the backend connection can take more. */
+    private void awaitBackendWritable() {
+        if (backendWritable == null) {
+            backendWritable = channel -> {
+                channel.suspendWrites();
+                if (phase == Phase.SENDING) {
+                    upstream.source.resumeReads(); // suspended when the backend spoke before the head was out
+                    writeHead();
+                }
+            };
+        }
+        upstream.sink.getWriteSetter().set(backendWritable);
+        upstream.sink.resumeWrites();
+    }
+
     /** The backend connection is readable (its read interest stays set; see {@link UpstreamConnection}). */
     void backendReadable() {
         switch (phase) {
@@ -214,14 +220,7 @@ final class DirectExchange implements Runnable, ExchangeCompletionListener, Chan
             case SENDING -> {
                 // An answer before the request is out (or the connection closing): read it once the head is sent.
                 upstream.source.suspendReads();
-                upstream.sink.getWriteSetter().set(channel -> {
-                    channel.suspendWrites();
-                    upstream.source.resumeReads();
-                    if (phase == Phase.SENDING) {
-                        writeHead();
-                    }
-                });
-                upstream.sink.resumeWrites();
+                awaitBackendWritable();
             }
             default -> {
                 if (upstream != null) {

@@ -236,22 +236,15 @@ final class DirectForwarder {
     }
 
     private static int field(byte[] s, int p, HttpString name, String value) {
-        p = put(s, p, name);
-        s[p++] = ':';
-        s[p++] = ' ';
-        p = put(s, p, value);
-        s[p++] = '\r';
-        s[p++] = '\n';
-        return p;
+        return field(s, p, name, value, 0, value.length());
     }
 
+    /** Writes {@code name: value[from, to)} and the line end. */
     private static int field(byte[] s, int p, HttpString name, String value, int from, int to) {
         p = put(s, p, name);
         s[p++] = ':';
         s[p++] = ' ';
-        for (int i = from; i < to; i++) {
-            s[p++] = (byte) value.charAt(i);
-        }
+        p = put(s, p, value, from, to);
         s[p++] = '\r';
         s[p++] = '\n';
         return p;
@@ -262,9 +255,13 @@ final class DirectForwarder {
         return p + value.length();
     }
 
-    /** Header bytes were read as ISO-8859-1 chars, so each char goes back out as the byte it came from. */
     private static int put(byte[] s, int p, String value) {
-        for (int i = 0, n = value.length(); i < n; i++) {
+        return put(s, p, value, 0, value.length());
+    }
+
+    /** Header bytes were read as ISO-8859-1 chars, so each char goes back out as the byte it came from. */
+    private static int put(byte[] s, int p, String value, int from, int to) {
+        for (int i = from; i < to; i++) {
             s[p++] = (byte) value.charAt(i);
         }
         return p;

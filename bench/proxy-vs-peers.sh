@@ -11,7 +11,11 @@
 # wrk (-t1) on LOAD_CPU.
 #
 # Environment (all optional):
-#   TARGETS      targets to run, in order        (default "nginx haproxy roundhouse")
+#   TARGETS      targets to run, in order        (default "nginx haproxy roundhouse"). Two more, for the
+#                server floor (what answering costs before any forwarding): nginx-static (nginx answering
+#                the backends' response itself) and undertow-floor (Roundhouse's own server, the same
+#                Undertow listener and settings, answering itself: dev.roundhouse.e2e.bench.floor.ServerFloor
+#                in BENCH_JAR, run with JAVA_OPTS and warmed up as Roundhouse)
 #   CONNECTIONS  wrk connection counts, a list    (default "64", e.g. "16 64 256")
 #   DURATION     wrk duration per measured run    (default 10s)
 #   ROUNDS       rounds per connection count      (default 3)
@@ -21,7 +25,7 @@
 #   PROXY_CPU    CPU for backends and proxies     (default 1)
 #   LOAD_CPU     CPU for wrk                      (default 0)
 #   WRK_TIMEOUT  wrk --timeout                    (default 2s)
-#   PORT_BASE    use fixed ports PORT_BASE..PORT_BASE+5 instead of probing for free ones
+#   PORT_BASE    use fixed ports PORT_BASE..PORT_BASE+7 instead of probing for free ones
 #   PROXY_JAR    path to the Roundhouse jar       (default <repo>/proxy/target/roundhouse-proxy.jar)
 #   JAVA_OPTS    extra JVM options for roundhouse (default none)
 #   RH_MAX_CONNECTIONS_PER_THREAD  Roundhouse's MAX_CONNECTIONS_PER_THREAD (default 512 here, 64 in production:
@@ -37,7 +41,7 @@
 #                each request's due time, free of coordinated omission; bench/fixed-rate.sh)
 #   RATES        fixed-rate only: offered loads in req/s, a list (default "5000 15000")
 #   FR_WARMUP    fixed-rate only: first part of each run not counted (default 2s; DURATION is counted)
-#   BENCH_JAR    fixed-rate only: the generator's jar (default <repo>/e2e/target/roundhouse-local.jar)
+#   BENCH_JAR    fixed-rate and undertow-floor: the e2e jar (default <repo>/e2e/target/roundhouse-local.jar)
 #   COSTS        1 = after the wrk rounds, one more run per target at COSTS_CONNECTIONS (default 64) for
 #                COSTS_DURATION (default 5s) that measures per-request costs: system calls per request
 #                (strace -c -f attached to every thread of the target; strace slows the target, so its req/s
@@ -98,7 +102,8 @@ WRK_BIN="$(find_bin "$WRK_BIN" wrk)"
 for t in taskset curl awk sort pgrep timeout mktemp; do need "$t"; done
 
 for t in $TARGETS; do
-  case "$t" in nginx|haproxy|roundhouse) ;; *) die "unknown target '$t' (known: nginx haproxy roundhouse)";; esac
+  case "$t" in nginx|haproxy|roundhouse|nginx-static|undertow-floor) ;;
+    *) die "unknown target '$t' (known: nginx haproxy roundhouse nginx-static undertow-floor)";; esac
 done
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, got '$ROUNDS'"
 for c in $CONNECTIONS; do
@@ -110,11 +115,14 @@ case "$LOAD" in
   wrk) ;;
   fixed-rate)
     for r in $RATES; do [[ "$r" =~ ^[1-9][0-9]*$ ]] || die "RATES must be positive integers, got '$r'"; done
-    need java
-    [[ -f "$BENCH_JAR" ]] || die "load generator jar not found: $BENCH_JAR (build: cd $REPO_DIR && mvn -B -q -DskipTests package)"
     ;;
   *) die "LOAD must be wrk or fixed-rate, got '$LOAD'" ;;
 esac
+
+if [[ "$LOAD" == fixed-rate || " $TARGETS " == *" undertow-floor "* ]]; then
+  need java
+  [[ -f "$BENCH_JAR" ]] || die "e2e jar not found: $BENCH_JAR (build: cd $REPO_DIR && mvn -B -q -DskipTests package)"
+fi
 
 NCPU="$(nproc --all 2>/dev/null || nproc)"
 for cpu in "$PROXY_CPU" "$LOAD_CPU"; do
@@ -188,15 +196,15 @@ trap 'exit 143' TERM
 if [[ -n "${PORT_BASE:-}" ]]; then
   [[ "$PORT_BASE" =~ ^[0-9]+$ ]] || die "PORT_BASE must be a number"
   PORTS=()
-  for i in 0 1 2 3 4 5; do PORTS+=( $(( PORT_BASE + i )) ); done
+  for i in 0 1 2 3 4 5 6 7; do PORTS+=( $(( PORT_BASE + i )) ); done
 else
   need python3
-  # Ask the kernel for 6 distinct free ports on 127.0.0.1 (all held open
+  # Ask the kernel for 8 distinct free ports on 127.0.0.1 (all held open
   # at the same time so they differ, then released).
   read -r -a PORTS < <(python3 - <<'EOF'
 import socket
 socks = []
-for _ in range(6):
+for _ in range(8):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -212,6 +220,8 @@ NGINX_PORT=${PORTS[2]}
 HAPROXY_PORT=${PORTS[3]}
 RH_PORT=${PORTS[4]}
 RH_METRICS_PORT=${PORTS[5]}
+NGINX_STATIC_PORT=${PORTS[6]}
+FLOOR_PORT=${PORTS[7]}
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for p in "${PORTS[@]}"; do
@@ -241,7 +251,7 @@ wait_http() {
 BODY="$(printf 'roundhouse-bench-%083d' 0)"   # exactly 100 bytes
 (( ${#BODY} == 100 )) || die "body length ${#BODY} != 100"
 
-mkdir -p "$TMP/backend/logs" "$TMP/nginx/logs" "$TMP/haproxy" "$TMP/roundhouse"
+mkdir -p "$TMP/backend/logs" "$TMP/nginx/logs" "$TMP/nginx-static/logs" "$TMP/haproxy" "$TMP/roundhouse" "$TMP/undertow-floor"
 
 cat > "$TMP/backend/nginx.conf" <<EOF
 worker_processes 1;
@@ -370,6 +380,44 @@ start_roundhouse() {
   wait_http "http://127.0.0.1:$RH_METRICS_PORT/readyz" "$STARTED_PID" "roundhouse" "$READY_TIMEOUT" "$TMP/roundhouse/proxy.log"
 }
 
+start_nginx-static() {
+  cat > "$TMP/nginx-static/nginx.conf" <<EOF
+worker_processes 1;
+pid $TMP/nginx-static/nginx.pid;
+error_log $TMP/nginx-static/logs/error.log warn;
+worker_rlimit_nofile 16384;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  keepalive_requests 100000000;
+  keepalive_timeout 300s;
+  default_type text/plain;
+  server {
+    listen 127.0.0.1:$NGINX_STATIC_PORT backlog=4096;
+    location / { return 200 "$BODY"; }
+  }
+}
+EOF
+  log "starting nginx answering by itself (1 worker) on CPU $PROXY_CPU, port $NGINX_STATIC_PORT"
+  start_bg "$TMP/nginx-static/logs/stdout.log" taskset -c "$PROXY_CPU" \
+    "$NGINX_BIN" -p "$TMP/nginx-static" -c "$TMP/nginx-static/nginx.conf" -e "$TMP/nginx-static/logs/error.log" -g 'daemon off;'
+  TARGET_PID[nginx-static]=$STARTED_PID
+  TARGET_PORT[nginx-static]=$NGINX_STATIC_PORT
+  wait_http "http://127.0.0.1:$NGINX_STATIC_PORT/" "$STARTED_PID" "nginx-static" 15 "$TMP/nginx-static/logs/error.log"
+}
+
+start_undertow-floor() {
+  log "starting Roundhouse's server answering by itself (ServerFloor) on CPU $PROXY_CPU, port $FLOOR_PORT"
+  # shellcheck disable=SC2086  # JAVA_OPTS is a word list on purpose
+  start_bg "$TMP/undertow-floor/server.log" env \
+    PORT="$FLOOR_PORT" METRICS_PORT=0 BIND_ADDRESS=127.0.0.1 LOG_LEVEL=warn FLOOR_BODY="$BODY" \
+    BACKENDS="http://127.0.0.1:$BACKEND1_PORT" \
+    taskset -c "$PROXY_CPU" java $JAVA_OPTS -cp "$BENCH_JAR" dev.roundhouse.e2e.bench.floor.ServerFloor
+  TARGET_PID[undertow-floor]=$STARTED_PID
+  TARGET_PORT[undertow-floor]=$FLOOR_PORT
+  wait_http "http://127.0.0.1:$FLOOR_PORT/" "$STARTED_PID" "undertow-floor" "$READY_TIMEOUT" "$TMP/undertow-floor/server.log"
+}
+
 for t in $TARGETS; do "start_$t"; done
 
 # Sanity check: every target returns the backend's 100-byte body.
@@ -402,6 +450,19 @@ cpu_ticks() {
   echo "$total"
 }
 
+# stime alone (clock ticks) over the given pids: the kernel's share, mostly socket work
+sys_ticks() {
+  local total=0 p stat rest
+  local -a f
+  for p in "$@"; do
+    stat="$(cat "/proc/$p/stat" 2>/dev/null)" || continue
+    rest="${stat##*) }"
+    read -r -a f <<<"$rest"
+    total=$(( total + f[12] ))
+  done
+  echo "$total"
+}
+
 # wrk latency value -> milliseconds
 to_ms() {
   awk -v v="$1" 'BEGIN {
@@ -420,14 +481,14 @@ run_wrk() {   # run_wrk <port> <conns> <duration> <outfile>
 }
 
 RESULT_LINES=()
-RESULTS="$TMP/results.txt"   # conns target round rps p50 p99 cpu_us errors requests
+RESULTS="$TMP/results.txt"   # conns target round rps p50 p99 cpu_us errors requests sys_us
 : >"$RESULTS"
 
 # Warm-up: JIT for the JVM; for nginx/haproxy a short run that opens the
 # upstream keep-alive connections. Not measured.
 WARMUP_CONNECTIONS="${WARMUP_CONNECTIONS:-$(tr ' ' '\n' <<<"$CONNECTIONS" | sort -n | tail -n 1)}"
 for t in $TARGETS; do
-  if [[ "$t" == roundhouse ]]; then d="$WARMUP"; else d="$PRIME"; fi
+  if [[ "$t" == roundhouse || "$t" == undertow-floor ]]; then d="$WARMUP"; else d="$PRIME"; fi
   [[ "$(dur_secs "$d")" -gt 0 ]] || continue
   log "warm-up $t: wrk -c$WARMUP_CONNECTIONS -d$d (not measured)"
   run_wrk "${TARGET_PORT[$t]}" "$WARMUP_CONNECTIONS" "$d" "$TMP/warmup-$t.txt"
@@ -518,9 +579,9 @@ for conns in $CONNECTIONS; do
       kill -0 "$pid" 2>/dev/null || die "$t (pid $pid) is no longer running"
       mapfile -t tree < <(proc_tree "$pid")
       out="$TMP/wrk-$t-c$conns-r$r.txt"
-      t0="$(cpu_ticks "${tree[@]}")"
+      t0="$(cpu_ticks "${tree[@]}")"; s0="$(sys_ticks "${tree[@]}")"
       run_wrk "${TARGET_PORT[$t]}" "$conns" "$DURATION" "$out"
-      t1="$(cpu_ticks "${tree[@]}")"
+      t1="$(cpu_ticks "${tree[@]}")"; s1="$(sys_ticks "${tree[@]}")"
 
       rps="$(awk '/^Requests\/sec:/ {print $2}' "$out")"
       reqs="$(awk '/ requests in / {print $1}' "$out")"
@@ -534,9 +595,12 @@ for conns in $CONNECTIONS; do
       cpu_us="$(awk -v d=$(( t1 - t0 )) -v hz="$CLK_TCK" -v n="$reqs" \
         'BEGIN { if (n > 0) printf "%.2f\n", d / hz * 1e6 / n; else print "nan" }')"
 
-      echo "$conns $t $r $rps $p50 $p99 $cpu_us $errors $reqs" >>"$RESULTS"
-      printf 'round %d/%d conns=%-4s %-10s rps=%-10s p50=%-8s p99=%-8s cpu_us/req=%-7s errors=%s (non2xx=%s socket=%s)\n' \
-        "$r" "$ROUNDS" "$conns" "$t" "$rps" "$p50" "$p99" "$cpu_us" "$errors" "${non2xx:-0}" "${sockerr:-0}"
+      sys_us="$(awk -v d=$(( s1 - s0 )) -v hz="$CLK_TCK" -v n="$reqs" \
+        'BEGIN { if (n > 0) printf "%.2f\n", d / hz * 1e6 / n; else print "nan" }')"
+
+      echo "$conns $t $r $rps $p50 $p99 $cpu_us $errors $reqs $sys_us" >>"$RESULTS"
+      printf 'round %d/%d conns=%-4s %-14s rps=%-10s p50=%-8s p99=%-8s cpu_us/req=%-7s sys_us/req=%-7s errors=%s (non2xx=%s socket=%s)\n' \
+        "$r" "$ROUNDS" "$conns" "$t" "$rps" "$p50" "$p99" "$cpu_us" "$sys_us" "$errors" "${non2xx:-0}" "${sockerr:-0}"
     done
   done
 done
@@ -595,7 +659,7 @@ if [[ "$COSTS" == 1 ]]; then
         END { for (k in last) s += last[k] - first[k]; if (n > 0) printf "%.0f\n", s / n; else print "nan" }')"
     fi
     rss=$(( $(tree_rss_kib "${tree[@]}") / 1024 ))
-    COSTS_LINES+=( "$(printf '%-12s %14s %12s %12s  %s' "$t" "$per_req" "$alloc" "$rss" "$top")" )
+    COSTS_LINES+=( "$(printf '%-14s %14s %12s %12s  %s' "$t" "$per_req" "$alloc" "$rss" "$top")" )
     RESULT_LINES+=( "RESULT costs target=$t conns=$COSTS_CONNECTIONS syscalls_per_req=$per_req alloc_bytes_per_req=$alloc rss_mib=$rss" )
   done
 fi
@@ -614,27 +678,28 @@ for conns in $CONNECTIONS; do
   if [[ " $TARGETS " == *" nginx "* ]]; then nginx_rps="$(col "$conns" nginx 4 | median)"; fi
   echo
   echo "connections=$conns"
-  printf '%-12s %12s %10s %10s %12s %8s %10s\n' target req/s p50_ms p99_ms cpu_us/req errors vs_nginx
+  printf '%-14s %12s %10s %10s %12s %12s %8s %10s\n' target req/s p50_ms p99_ms cpu_us/req sys_us/req errors vs_nginx
   for t in $TARGETS; do
     rps="$(col "$conns" "$t" 4 | median)"
     p50="$(col "$conns" "$t" 5 | median)"
     p99="$(col "$conns" "$t" 6 | median)"
     cpu="$(col "$conns" "$t" 7 | median)"
+    sys="$(col "$conns" "$t" 10 | median)"
     errs="$(col "$conns" "$t" 8 | awk '{ s += $1 } END { print s + 0 }')"
     if [[ -n "$nginx_rps" ]]; then
       ratio="$(awk -v a="$rps" -v b="$nginx_rps" 'BEGIN { if (b > 0) printf "%.2f\n", a / b; else print "nan" }')"
     else
       ratio="-"
     fi
-    printf '%-12s %12.0f %10.3f %10.3f %12.2f %8d %10s\n' "$t" "$rps" "$p50" "$p99" "$cpu" "$errs" "$ratio"
-    RESULT_LINES+=( "RESULT target=$t conns=$conns rps=$(printf '%.0f' "$rps") p50=$p50 p99=$p99 cpu_us=$(printf '%.2f' "$cpu") errors=$errs vs_nginx=$ratio rounds=$ROUNDS duration=$DURATION" )
+    printf '%-14s %12.0f %10.3f %10.3f %12.2f %12.2f %8d %10s\n' "$t" "$rps" "$p50" "$p99" "$cpu" "$sys" "$errs" "$ratio"
+    RESULT_LINES+=( "RESULT target=$t conns=$conns rps=$(printf '%.0f' "$rps") p50=$p50 p99=$p99 cpu_us=$(printf '%.2f' "$cpu") sys_us=$(printf '%.2f' "$sys") errors=$errs vs_nginx=$ratio rounds=$ROUNDS duration=$DURATION" )
   done
 done
 if (( ${#COSTS_LINES[@]} > 0 )); then
   echo
   echo "per-request costs at $COSTS_CONNECTIONS connections ($COSTS_DURATION per target): system calls per request under strace -c -f"
   echo "(all threads of the target, none of the backends'), bytes allocated per request (Roundhouse: JFR, all threads), VmRSS after the runs"
-  printf '%-12s %14s %12s %12s  %s\n' target syscalls/req alloc_B/req rss_MiB "top system calls per request"
+  printf '%-14s %14s %12s %12s  %s\n' target syscalls/req alloc_B/req rss_MiB "top system calls per request"
   printf '%s\n' "${COSTS_LINES[@]}"
 fi
 echo

@@ -5,6 +5,7 @@ import dev.roundhouse.proxy.metrics.ProxyMetrics;
 import dev.roundhouse.proxy.pool.BackendPool;
 import dev.roundhouse.proxy.pool.PoolSnapshot;
 import io.undertow.UndertowOptions;
+import io.undertow.server.HttpHandler;
 import io.undertow.server.protocol.http.HttpOpenListener;
 import org.xnio.ChannelListeners;
 import org.xnio.OptionMap;
@@ -38,7 +39,7 @@ public final class ProxyServer implements AutoCloseable {
     private final String host;
     private final int requestedPort;
     private final DrainHandler drain;
-    private final PoolRequestHandler proxy;
+    private final PoolRequestHandler proxy; // null around another handler
     private final HttpOpenListener openListener;
     private XnioWorker worker;
     private AcceptingChannel<StreamConnection> channel;
@@ -49,24 +50,35 @@ public final class ProxyServer implements AutoCloseable {
      * header and keep-alive timeouts.
      */
     public ProxyServer(ProxySettings settings, BackendPool pool, ProxyMetrics metrics) {
-        this(settings.bindAddress(), settings.port(), pool, metrics, settings.connectRetries(),
-                settings.maxConnectionsPerThread(), settings.maxRequestBody(), settings.requestHeaderTimeout(),
-                settings.keepAliveTimeout());
+        this(settings, new PoolRequestHandler(pool, metrics, settings.connectRetries(),
+                settings.maxConnectionsPerThread()), metrics);
     }
 
-    private ProxyServer(String host, int port, BackendPool pool, ProxyMetrics metrics, int connectRetries,
-                        int maxConnectionsPerThread, long maxRequestBody, Duration requestHeaderTimeout, Duration keepAliveTimeout) {
-        this.host = host;
-        this.requestedPort = port;
-        proxy = new PoolRequestHandler(pool, metrics, connectRetries, maxConnectionsPerThread);
-        drain = new DrainHandler(new RequestGuard(proxy, maxRequestBody, metrics));
+    /**
+     * This server (options, buffer pool, I/O threads, drain accounting) around {@code handler} instead
+     * of the proxy: what the benchmark's "server floor" measures, Undertow's share of a request with
+     * nothing forwarded. {@link #configure} does nothing on it.
+     */
+    public ProxyServer(ProxySettings settings, HttpHandler handler) {
+        this(settings, null, handler);
+    }
+
+    private ProxyServer(ProxySettings settings, PoolRequestHandler proxy, ProxyMetrics metrics) {
+        this(settings, proxy, new RequestGuard(proxy, settings.maxRequestBody(), metrics));
+    }
+
+    private ProxyServer(ProxySettings settings, PoolRequestHandler proxy, HttpHandler handler) {
+        this.host = settings.bindAddress();
+        this.requestedPort = settings.port();
+        this.proxy = proxy;
+        drain = new DrainHandler(handler);
         OptionMap serverOptions = OptionMap.builder()
                 .set(UndertowOptions.MAX_HEADER_SIZE, MAX_HEADER_BYTES)
                 .set(UndertowOptions.MAX_HEADERS, MAX_HEADERS)
                 // from the first byte of a request to the end of its headers; slow-header clients are closed
-                .set(UndertowOptions.REQUEST_PARSE_TIMEOUT, millis(requestHeaderTimeout))
+                .set(UndertowOptions.REQUEST_PARSE_TIMEOUT, millis(settings.requestHeaderTimeout()))
                 // idle with no request in progress: before the first request and between keep-alive requests
-                .set(UndertowOptions.NO_REQUEST_TIMEOUT, millis(keepAliveTimeout))
+                .set(UndertowOptions.NO_REQUEST_TIMEOUT, millis(settings.keepAliveTimeout()))
                 // Undertow's own limit stays off (2.4 would otherwise cut bodies at 2 MiB): with the proxy
                 // handler it would act only once the request is on its way to the backend, and then by
                 // closing the connection (chunked) or failing the transfer (Content-Length), never with a
@@ -87,7 +99,7 @@ public final class ProxyServer implements AutoCloseable {
 
     /** Applies the timeouts of the pool's current document. */
     public void configure(PoolSnapshot snapshot) {
-        if (snapshot.document() != null) {
+        if (proxy != null && snapshot.document() != null) {
             proxy.timeouts(snapshot.document().timeouts().connect().toMillis(),
                     snapshot.document().timeouts().request().toMillis());
         }

@@ -47,7 +47,7 @@ public final class BackendUrls {
                     "'" + authority + "' is not host[:port] with an IPv4 address, [IPv6] address or DNS name");
         }
         String host = uri.getHost().toLowerCase(Locale.ROOT);
-        if (host.matches("[0-9.]+") && !isIPv4(host)) {
+        if (digitsAndDots(host) && !isIPv4(host)) {
             throw new IllegalArgumentException("host '" + host + "' is not a valid IPv4 address");
         }
         int port = uri.getPort() == -1 ? (scheme.equals("http") ? 80 : 443) : uri.getPort();
@@ -73,17 +73,34 @@ public final class BackendUrls {
     }
 
     // java.net.URI takes "123" or "01.2.3.4" for DNS names; an all-numeric host is meant as an address.
-    private static boolean isIPv4(String host) {
-        String[] octets = host.split("\\.", -1);
-        if (octets.length != 4) {
-            return false;
-        }
-        for (String octet : octets) {
-            // Leading zeros are read as octal by some resolvers: refuse the ambiguity.
-            if (!octet.matches("0|[1-9][0-9]{0,2}") || Integer.parseInt(octet) > 255) {
+    // Checked by hand, not with String.matches: a reload parses every URL several times, and a regular
+    // expression compiled per call cost most of a reload's CPU while that code still runs interpreted.
+    private static boolean digitsAndDots(String host) {
+        for (int i = 0; i < host.length(); i++) {
+            char c = host.charAt(i);
+            if (c != '.' && (c < '0' || c > '9')) {
                 return false;
             }
         }
-        return true;
+        return !host.isEmpty();
+    }
+
+    /** Four dot-separated decimal octets, each 0-255 without leading zeros (some resolvers read those as octal). */
+    private static boolean isIPv4(String host) {
+        int octets = 0;
+        int start = 0;
+        for (int i = 0; i <= host.length(); i++) {
+            if (i < host.length() && host.charAt(i) != '.') {
+                continue;
+            }
+            int length = i - start;
+            if (length < 1 || length > 3 || (length > 1 && host.charAt(start) == '0')
+                    || Integer.parseInt(host, start, i, 10) > 255) {
+                return false;
+            }
+            octets++;
+            start = i + 1;
+        }
+        return octets == 4;
     }
 }

@@ -56,7 +56,7 @@ public final class RoundhouseProxy implements AutoCloseable {
         // A new backend's meters are registered as it is added, not by its first request on an I/O thread,
         // where registering them cost 0.1-0.2 ms (measured, docs/benchmarks.md).
         this.pool = new BackendPool(breakers, new BackendConnections(settings.maxConnectionsPerThread()),
-                metrics::prepareBackend);
+                metrics::prepareBackend, metrics::forgetBackend, clock);
         this.server = new ProxyServer(settings, pool, metrics);
         this.reloader = new PoolReloader(pool, metrics, change -> server.configure(pool.snapshot()));
         this.healthChecker = new HealthChecker(pool);

@@ -64,7 +64,6 @@ public final class PoolReloader {
         lastInvalidHash = null;
         metrics.reload(MetricNames.RELOAD_APPLIED);
         metrics.configApplied(hash);
-        change.removed().forEach(metrics::forgetBackend);
         log.info("Pool from {} applied: {} backends ({} added, {} removed), document {}", source,
                 document.backends().size(), change.added().size(), change.removed().size(), hash.substring(0, 12));
         onApplied.accept(change);

@@ -60,6 +60,8 @@ public final class HealthChecker implements AutoCloseable {
             return;
         }
         long started = System.nanoTime();
+        // the pool's only periodic chore: forget removed backends no document brought back in time
+        pool.forgetParked();
         PoolSnapshot snapshot = pool.snapshot();
         PoolDocument document = snapshot.document();
         Duration interval = document == null ? Duration.ofSeconds(1) : document.healthCheck().interval();

@@ -9,7 +9,8 @@ import java.util.function.Supplier;
 
 /**
  * One upstream server. The object lives as long as its URL stays in the pool document, so its
- * breaker, health state and pooled keep-alive connections survive reloads.
+ * breaker, health state and pooled keep-alive connections survive reloads, and for
+ * {@link BackendPool#PARKED_FOR} after it leaves, in case a document adds it back.
  */
 public final class Backend implements ProxyClient.ProxyTarget {
 

@@ -8,9 +8,15 @@ import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
 import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
@@ -26,28 +32,45 @@ public final class BackendPool implements AutoCloseable {
 
     private static final Logger log = LogManager.getLogger(BackendPool.class);
 
+    /**
+     * How long a backend a document removed is kept aside in case a document adds it back: a pod whose
+     * readiness flapped, a rolled-back change. One minute is as long as an idle keep-alive connection lives.
+     */
+    public static final Duration PARKED_FOR = Duration.ofMinutes(1);
+
     /** What a reload changed. */
     public record Change(List<String> added, List<String> removed, boolean unchanged) {
+    }
+
+    /** A removed backend kept aside, with the breaker settings its breaker was built with. */
+    private record Parked(Backend backend, PoolDocument.CircuitBreaker breakerSettings, Instant since) {
     }
 
     private final AtomicReference<PoolSnapshot> current = new AtomicReference<>(PoolSnapshot.EMPTY);
     private final Breakers breakers;
     private final Function<URI, ProxyConnectionPool> connectionPools;
     private final Consumer<String> beforeNewBackendServes;
+    private final Consumer<String> afterBackendForgotten;
+    private final Clock clock;
+    private final Map<String, Parked> parked = new HashMap<>(); // guarded by this
 
     public BackendPool(Breakers breakers, Function<URI, ProxyConnectionPool> connectionPools) {
-        this(breakers, connectionPools, key -> { });
+        this(breakers, connectionPools, key -> { }, key -> { }, Clock.systemUTC());
     }
 
     /**
-     * @param beforeNewBackendServes called with the key of each backend a document adds, on the applying
-     *     thread, before the backend enters rotation
+     * @param beforeNewBackendServes called with the key of each backend a document adds (and that is not
+     *     coming back from being parked), on the applying thread, before the backend enters rotation
+     * @param afterBackendForgotten called with the key of each removed backend once it is forgotten, when
+     *     {@link #PARKED_FOR} has passed without a document adding it back
      */
     public BackendPool(Breakers breakers, Function<URI, ProxyConnectionPool> connectionPools,
-                       Consumer<String> beforeNewBackendServes) {
+                       Consumer<String> beforeNewBackendServes, Consumer<String> afterBackendForgotten, Clock clock) {
         this.breakers = breakers;
         this.connectionPools = connectionPools;
         this.beforeNewBackendServes = beforeNewBackendServes;
+        this.afterBackendForgotten = afterBackendForgotten;
+        this.clock = clock;
     }
 
     public PoolSnapshot snapshot() {
@@ -61,14 +84,20 @@ public final class BackendPool implements AutoCloseable {
 
     /**
      * Applies a validated document. Backends that stay keep their breaker, health state and
-     * connections; removed ones leave rotation at once and their connections close once idle,
-     * so requests already on them finish.
+     * connections. Removed ones leave rotation at once; requests already on them finish. They are
+     * parked for {@link #PARKED_FOR}: a document adding one back within that time gets the same
+     * object, which starts again as a new backend does (healthy, breaker closed) but keeps its meters
+     * and idle connections, so a backend coming and going (readiness flapping) costs no meter
+     * registration and no new connections. After that time it is forgotten: breaker and meters
+     * dropped, connections closed.
      */
     public synchronized Change apply(PoolDocument document, String hash) {
         PoolSnapshot old = current.get();
         if (hash.equals(old.hash())) {
             return new Change(List.of(), List.of(), true);
         }
+        Instant now = clock.instant();
+        forgetParked(now); // first, so that a backend whose time is up comes back as a new one
         boolean newBreakerSettings = old.document() != null
                 && !old.document().circuitBreaker().equals(document.circuitBreaker());
         List<WeightedRoundRobin.Member> members = new ArrayList<>();
@@ -78,10 +107,21 @@ public final class BackendPool implements AutoCloseable {
             String key = BackendUrls.key(entry.url());
             Backend backend = old.backend(key);
             if (backend == null) {
-                URI uri = BackendUrls.parse(entry.url());
-                backend = new Backend(key, uri, connectionPools.apply(uri),
-                        breakers.create(key, document.circuitBreaker()));
-                beforeNewBackendServes.accept(key);
+                Parked back = parked.remove(key);
+                if (back != null) {
+                    backend = back.backend();
+                    backend.health().reset();
+                    if (back.breakerSettings().equals(document.circuitBreaker())) {
+                        backend.breaker().reset();
+                    } else {
+                        backend.replaceBreaker(breakers.create(key, document.circuitBreaker()));
+                    }
+                } else {
+                    URI uri = BackendUrls.parse(entry.url());
+                    backend = new Backend(key, uri, connectionPools.apply(uri),
+                            breakers.create(key, document.circuitBreaker()));
+                    beforeNewBackendServes.accept(key);
+                }
                 added.add(key);
             } else {
                 kept.add(key);
@@ -95,10 +135,30 @@ public final class BackendPool implements AutoCloseable {
         List<Backend> removed = old.backends().stream().filter(b -> !kept.contains(b.key())).toList();
         swap(old, new PoolSnapshot(document, hash, members));
         for (Backend gone : removed) {
-            breakers.remove(gone.key());
-            gone.retire();
+            parked.put(gone.key(), new Parked(gone, old.document().circuitBreaker(), now));
         }
         return new Change(added, removed.stream().map(Backend::key).toList(), false);
+    }
+
+    /** Forgets the parked backends whose time is up; also called between reloads (by the health checker's rounds). */
+    public synchronized void forgetParked() {
+        forgetParked(clock.instant());
+    }
+
+    private void forgetParked(Instant now) {
+        for (Iterator<Parked> it = parked.values().iterator(); it.hasNext(); ) {
+            Parked p = it.next();
+            if (!now.isBefore(p.since().plus(PARKED_FOR))) {
+                it.remove();
+                forget(p.backend());
+            }
+        }
+    }
+
+    private void forget(Backend backend) {
+        breakers.remove(backend.key());
+        backend.retire();
+        afterBackendForgotten.accept(backend.key());
     }
 
     /** Rebuilds the rotation after health states changed. */
@@ -129,9 +189,12 @@ public final class BackendPool implements AutoCloseable {
     public synchronized void close() {
         PoolSnapshot last = current.getAndSet(PoolSnapshot.EMPTY);
         for (Backend b : last.backends()) {
-            breakers.remove(b.key());
-            b.retire();
+            forget(b);
         }
+        for (Parked p : parked.values()) {
+            forget(p.backend());
+        }
+        parked.clear();
     }
 
     @Override

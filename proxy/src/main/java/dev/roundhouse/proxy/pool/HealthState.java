@@ -15,6 +15,13 @@ public final class HealthState {
         return healthy;
     }
 
+    /** Back to a new backend's state: healthy, no results counted. */
+    public synchronized void reset() {
+        healthy = true;
+        consecutiveSuccesses = 0;
+        consecutiveFailures = 0;
+    }
+
     /**
      * Records one check result.
      *

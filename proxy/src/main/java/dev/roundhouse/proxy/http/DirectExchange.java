@@ -151,10 +151,7 @@ final class DirectExchange implements Runnable, ExchangeCompletionListener, Chan
 
     /** Nothing was sent: moving on to the next untried backend is safe. */
     private void connectionFailed() {
-        Backend charged = state.fail(UpstreamFailure.CONNECT);
-        if (charged != null) {
-            forwarder.metrics().error(UpstreamFailure.CONNECT.label(), charged.key());
-        }
+        state.fail(UpstreamFailure.CONNECT, forwarder.metrics());
         if (state.attempts() <= forwarder.connectRetries()) {
             attempt();
         } else {
@@ -538,10 +535,7 @@ final class DirectExchange implements Runnable, ExchangeCompletionListener, Chan
             }
             return;
         }
-        Backend charged = state.fail(UpstreamFailure.RESET);
-        if (charged != null) {
-            forwarder.metrics().error(UpstreamFailure.RESET.label(), charged.key());
-        }
+        state.fail(UpstreamFailure.RESET, forwarder.metrics());
         if (forwarder.retryable(exchange) && state.attempts() <= forwarder.connectRetries()) {
             attempt();
         } else {
@@ -553,10 +547,7 @@ final class DirectExchange implements Runnable, ExchangeCompletionListener, Chan
     private void badResponse(String why) {
         dropUpstream();
         exchange.getResponseHeaders().clear();
-        Backend charged = state.fail(UpstreamFailure.RESET);
-        if (charged != null) {
-            forwarder.metrics().error(UpstreamFailure.RESET.label(), charged.key());
-        }
+        state.fail(UpstreamFailure.RESET, forwarder.metrics());
         forwarder.invalidResponse(state.served, why);
         answer(502, "bad gateway: the backend's response was invalid");
     }
@@ -566,10 +557,7 @@ final class DirectExchange implements Runnable, ExchangeCompletionListener, Chan
      * closed too, so the client sees a cut response rather than a complete-looking one.
      */
     private boolean cutByBackend() {
-        Backend charged = state.fail(UpstreamFailure.RESET);
-        if (charged != null) {
-            forwarder.metrics().error(UpstreamFailure.RESET.label(), charged.key());
-        }
+        state.fail(UpstreamFailure.RESET, forwarder.metrics());
         abortBoth();
         return false;
     }
@@ -607,10 +595,7 @@ final class DirectExchange implements Runnable, ExchangeCompletionListener, Chan
             thread.stopWaiting(state.attempt, this);
             state.abandon(); // stuck in this proxy's queue: not the backend's doing
         }
-        Backend charged = state.fail(UpstreamFailure.TIMEOUT);
-        if (charged != null) {
-            forwarder.metrics().error(UpstreamFailure.TIMEOUT.label(), charged.key());
-        }
+        state.fail(UpstreamFailure.TIMEOUT, forwarder.metrics());
         if (responseStarted) {
             abortBoth(); // mid-body: the client sees the response cut
             return;
@@ -689,8 +674,7 @@ final class DirectExchange implements Runnable, ExchangeCompletionListener, Chan
             int status = ended.getStatusCode();
             if (state.permitHeld()) {
                 if (status >= 500) {
-                    Backend charged = state.fail(UpstreamFailure.STATUS_5XX);
-                    forwarder.metrics().error(UpstreamFailure.STATUS_5XX.label(), charged.key());
+                    state.fail(UpstreamFailure.STATUS_5XX, forwarder.metrics());
                 } else {
                     state.succeed();
                 }

@@ -120,10 +120,7 @@ final class PoolRequestHandler implements HttpHandler {
             state.abandon();
             return false;
         }
-        Backend charged = state.fail(UpstreamFailure.RESET);
-        if (charged != null) {
-            metrics.error(UpstreamFailure.RESET.label(), charged.key());
-        }
+        state.fail(UpstreamFailure.RESET, metrics);
         return DirectForwarder.IDEMPOTENT.contains(exchange.getRequestMethod());
     }
 
@@ -153,10 +150,7 @@ final class PoolRequestHandler implements HttpHandler {
         }
         String reason;
         if (status == 504) {
-            Backend charged = state.fail(UpstreamFailure.TIMEOUT);
-            if (charged != null) {
-                metrics.error(UpstreamFailure.TIMEOUT.label(), charged.key());
-            }
+            state.fail(UpstreamFailure.TIMEOUT, metrics);
             // The backend connection is aborted once this answer is out (see completed). Undertow's proxy then
             // hears of the failed backend request and closes this client connection, whatever it carries by
             // then, so the client is told not to reuse it.
@@ -222,15 +216,13 @@ final class PoolRequestHandler implements HttpHandler {
             }
             if (state.permitHeld()) {
                 if (status >= 500) {
-                    Backend charged = state.fail(UpstreamFailure.STATUS_5XX);
-                    metrics.error(UpstreamFailure.STATUS_5XX.label(), charged.key());
+                    state.fail(UpstreamFailure.STATUS_5XX, metrics);
                 } else if (status != 101 && state.cutUpstream()) {
                     // The backend's answer broke off mid-body (Undertow closed the client connection, so the
                     // client sees it cut): a failure of the backend, not the success its status suggests.
                     UpstreamFailure failure = System.nanoTime() - state.startNanos >= requestTimeoutMillis * 1_000_000L
                             ? UpstreamFailure.TIMEOUT : UpstreamFailure.RESET;
-                    Backend charged = state.fail(failure);
-                    metrics.error(failure.label(), charged.key());
+                    state.fail(failure, metrics);
                     state.abortConnection |= failure == UpstreamFailure.TIMEOUT;
                 } else {
                     state.succeed();

@@ -1,6 +1,7 @@
 package dev.roundhouse.proxy.http;
 
 import dev.roundhouse.proxy.breaker.UpstreamFailure;
+import dev.roundhouse.proxy.metrics.ProxyMetrics;
 import dev.roundhouse.proxy.pool.Backend;
 import io.undertow.client.ClientConnection;
 import io.undertow.server.HttpServerExchange;
@@ -89,6 +90,15 @@ final class RequestState {
         lastFailure = failure;
         attempt.breaker().onError(System.nanoTime() - attemptStartNanos, TimeUnit.NANOSECONDS, failure.asException());
         return attempt;
+    }
+
+    /** {@link #fail}, and the failure counted in the errors metric against the backend charged, if any. */
+    Backend fail(UpstreamFailure failure, ProxyMetrics metrics) {
+        Backend charged = fail(failure);
+        if (charged != null) {
+            metrics.error(failure.label(), charged.key());
+        }
+        return charged;
     }
 
     /** Reports the current attempt's success to its breaker, once. */

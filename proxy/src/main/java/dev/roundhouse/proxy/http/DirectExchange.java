@@ -93,14 +93,11 @@ final class DirectExchange implements Runnable, ExchangeCompletionListener, Chan
     }
 
     private void attempt() {
-        Backend backend = forwarder.pool().pick(state::wasTried);
+        Backend backend = state.pickNext(forwarder.pool());
         if (backend == null) {
-            boolean untried = forwarder.pool().snapshot().rotation().size() > state.attempts();
-            state.refusal = untried ? MetricNames.ERROR_CIRCUIT_OPEN : MetricNames.ERROR_NO_BACKEND;
             noBackend();
             return;
         }
-        state.begin(backend);
         phase = Phase.WAITING;
         if (!thread.acquire(backend, this, forwarder.maxConnections())) {
             queueFull();
@@ -632,16 +629,7 @@ final class DirectExchange implements Runnable, ExchangeCompletionListener, Chan
     }
 
     private void noBackend() {
-        String reason;
-        if (state.refusal != null && state.attempts() == 0) {
-            forwarder.metrics().error(state.refusal, MetricNames.NO_BACKEND);
-            reason = state.refusal.equals(MetricNames.ERROR_CIRCUIT_OPEN)
-                    ? "service unavailable: every backend's circuit breaker is open"
-                    : "service unavailable: no backend available";
-        } else {
-            forwarder.metrics().error(MetricNames.ERROR_NO_BACKEND, MetricNames.NO_BACKEND);
-            reason = "service unavailable: no backend could be reached (" + state.attempts() + " tried)";
-        }
+        String reason = state.noBackend(forwarder.metrics());
         state.served = null;
         answer(503, reason);
     }

@@ -1,7 +1,6 @@
 package dev.roundhouse.proxy.http;
 
 import dev.roundhouse.proxy.breaker.UpstreamFailure;
-import dev.roundhouse.proxy.metrics.MetricNames;
 import dev.roundhouse.proxy.metrics.ProxyMetrics;
 import dev.roundhouse.proxy.pool.Backend;
 import dev.roundhouse.proxy.pool.BackendPool;
@@ -34,15 +33,7 @@ final class PoolProxyClient implements ProxyClient {
 
     @Override
     public ProxyTarget findTarget(HttpServerExchange exchange) {
-        RequestState state = exchange.getAttachment(RequestState.KEY);
-        Backend backend = pool.pick(state::wasTried);
-        if (backend == null) {
-            boolean untried = pool.snapshot().rotation().size() > state.attempts();
-            state.refusal = untried ? MetricNames.ERROR_CIRCUIT_OPEN : MetricNames.ERROR_NO_BACKEND;
-            return null;
-        }
-        state.begin(backend);
-        return backend;
+        return exchange.getAttachment(RequestState.KEY).pickNext(pool);
     }
 
     @Override

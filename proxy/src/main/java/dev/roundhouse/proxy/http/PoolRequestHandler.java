@@ -161,15 +161,7 @@ final class PoolRequestHandler implements HttpHandler {
             status = 502;
             reason = "bad gateway: the connection to the backend failed";
         } else if (status == 503) {
-            if (state.refusal != null && state.attempts() == 0) {
-                metrics.error(state.refusal, MetricNames.NO_BACKEND);
-                reason = state.refusal.equals(MetricNames.ERROR_CIRCUIT_OPEN)
-                        ? "service unavailable: every backend's circuit breaker is open"
-                        : "service unavailable: no backend available";
-            } else {
-                metrics.error(MetricNames.ERROR_NO_BACKEND, MetricNames.NO_BACKEND);
-                reason = "service unavailable: no backend could be reached (" + state.attempts() + " tried)";
-            }
+            reason = state.noBackend(metrics);
         } else {
             return false;
         }

@@ -1,8 +1,10 @@
 package dev.roundhouse.proxy.http;
 
 import dev.roundhouse.proxy.breaker.UpstreamFailure;
+import dev.roundhouse.proxy.metrics.MetricNames;
 import dev.roundhouse.proxy.metrics.ProxyMetrics;
 import dev.roundhouse.proxy.pool.Backend;
+import dev.roundhouse.proxy.pool.BackendPool;
 import io.undertow.client.ClientConnection;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.AttachmentKey;
@@ -64,7 +66,34 @@ final class RequestState {
         return triedCount;
     }
 
-    void begin(Backend backend) {
+    /**
+     * Picks the next backend, one not tried yet whose breaker grants a permit, and begins the attempt on it;
+     * null when there is none, with {@link #refusal} saying why.
+     */
+    Backend pickNext(BackendPool pool) {
+        Backend backend = pool.pick(this::wasTried);
+        if (backend == null) {
+            boolean untried = pool.snapshot().rotation().size() > attempts();
+            refusal = untried ? MetricNames.ERROR_CIRCUIT_OPEN : MetricNames.ERROR_NO_BACKEND;
+            return null;
+        }
+        begin(backend);
+        return backend;
+    }
+
+    /** Counts why no backend served this request (errors metric, backend "none"); returns that reason for the 503. */
+    String noBackend(ProxyMetrics metrics) {
+        if (refusal != null && attempts() == 0) {
+            metrics.error(refusal, MetricNames.NO_BACKEND);
+            return refusal.equals(MetricNames.ERROR_CIRCUIT_OPEN)
+                    ? "service unavailable: every backend's circuit breaker is open"
+                    : "service unavailable: no backend available";
+        }
+        metrics.error(MetricNames.ERROR_NO_BACKEND, MetricNames.NO_BACKEND);
+        return "service unavailable: no backend could be reached (" + attempts() + " tried)";
+    }
+
+    private void begin(Backend backend) {
         if (triedCount == tried.length) {
             tried = java.util.Arrays.copyOf(tried, triedCount * 2);
         }

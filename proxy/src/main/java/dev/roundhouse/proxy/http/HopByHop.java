@@ -65,7 +65,10 @@ final class HopByHop {
         return false;
     }
 
-    /** True when one of the {@code connection} field values lists {@code name} (read without splitting). */
+    /**
+     * True when one of the {@code connection} field values lists {@code name}. Read in place, without splitting or
+     * substrings: it runs for every field of a request that carries Connection (many clients send keep-alive).
+     */
     static boolean namedBy(HeaderValues connection, HttpString name) {
         for (int i = 0; i < connection.size(); i++) {
             String value = connection.get(i);
@@ -73,14 +76,38 @@ final class HopByHop {
             while (start <= value.length()) {
                 int comma = value.indexOf(',', start);
                 int end = comma < 0 ? value.length() : comma;
-                String token = value.substring(start, end).trim();
-                if (!token.isEmpty() && name.equalToString(token)) {
+                int from = start;
+                int to = end;
+                while (from < to && value.charAt(from) <= ' ') { // as String.trim
+                    from++;
+                }
+                while (to > from && value.charAt(to - 1) <= ' ') {
+                    to--;
+                }
+                if (to > from && equalsIgnoringCase(name, value, from, to)) {
                     return true;
                 }
                 start = end + 1;
             }
         }
         return false;
+    }
+
+    /** {@link HttpString#equalToString} on {@code value[from, to)}: same length, same bytes but for ASCII case. */
+    private static boolean equalsIgnoringCase(HttpString name, String value, int from, int to) {
+        if (to - from != name.length()) {
+            return false;
+        }
+        for (int i = 0; i < name.length(); i++) {
+            if (upper(name.byteAt(i)) != upper((byte) value.charAt(from + i))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static int upper(byte b) {
+        return b >= 'a' && b <= 'z' ? b & 0xDF : b & 0xFF;
     }
 
     /** True when the request asks for a protocol upgrade through Connection: upgrade. */

@@ -228,11 +228,6 @@ final class ResponseHead {
         return c >= '0' && c <= '9';
     }
 
-    /** RFC 9110 token characters. */
-    private static boolean tchar(byte c) {
-        return c >= 0 && TCHAR[c];
-    }
-
     private static long parseLength(String value) {
         if (value.isEmpty() || value.length() > 18) {
             return -1;

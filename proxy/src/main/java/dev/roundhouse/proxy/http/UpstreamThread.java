@@ -40,7 +40,7 @@ final class UpstreamThread implements Runnable {
     final byte[] scratch = new byte[2 * ProxyServer.MAX_HEADER_BYTES];
     final ResponseHead head = new ResponseHead();
     final ByteBuffer probe = ByteBuffer.allocate(1);
-    final XnioIoThread io;
+    private final XnioIoThread io;
     private final Map<Backend, Slot> slots = new IdentityHashMap<>();
     /** Exchanges with a deadline, a doubly linked list threaded through them. */
     private DirectExchange first;

@@ -436,9 +436,10 @@ proc_tree() {
   for c in $(pgrep -P "$p" 2>/dev/null || true); do proc_tree "$c"; done
 }
 
-# sum of utime+stime (clock ticks) over the given pids (all threads included)
+# CPU clock ticks over the given pids (all threads included), as "utime+stime stime": the total, and the
+# kernel's share of it (mostly socket work)
 cpu_ticks() {
-  local total=0 p stat rest
+  local total=0 sys=0 p stat rest
   local -a f
   for p in "$@"; do
     stat="$(cat "/proc/$p/stat" 2>/dev/null)" || continue
@@ -446,21 +447,9 @@ cpu_ticks() {
     read -r -a f <<<"$rest"
     # rest starts at field 3 (state): utime = field 14 -> f[11], stime = f[12]
     total=$(( total + f[11] + f[12] ))
+    sys=$(( sys + f[12] ))
   done
-  echo "$total"
-}
-
-# stime alone (clock ticks) over the given pids: the kernel's share, mostly socket work
-sys_ticks() {
-  local total=0 p stat rest
-  local -a f
-  for p in "$@"; do
-    stat="$(cat "/proc/$p/stat" 2>/dev/null)" || continue
-    rest="${stat##*) }"
-    read -r -a f <<<"$rest"
-    total=$(( total + f[12] ))
-  done
-  echo "$total"
+  echo "$total $sys"
 }
 
 # wrk latency value -> milliseconds
@@ -515,13 +504,13 @@ if [[ "$LOAD" == fixed-rate ]]; then
           mapfile -t tree < <(proc_tree "$pid")
           out="$TMP/fixed-rate-$t-c$conns-r$rate-$r.txt"
           load1="$(cut -d' ' -f1 /proc/loadavg)/$(fr_busy)%"
-          t0="$(cpu_ticks "${tree[@]}")"
+          read -r t0 _ < <(cpu_ticks "${tree[@]}")
           timeout --kill-after=5 $(( $(dur_secs "$fr_total") + 60 )) taskset -c "$LOAD_CPU" \
             java -Xms256m -Xmx1g -XX:+UseSerialGC -cp "$BENCH_JAR" dev.roundhouse.e2e.bench.load.FixedRate \
             --url "http://127.0.0.1:${TARGET_PORT[$t]}/" --connections "$conns" --rate "$rate" \
             --duration "$fr_total" --warmup "$FR_WARMUP" --timeout "$WRK_TIMEOUT" --label "$t" >"$out" 2>&1 \
             || { cat "$out" >&2; die "fixed-rate load failed against $t"; }
-          t1="$(cpu_ticks "${tree[@]}")"
+          read -r t1 _ < <(cpu_ticks "${tree[@]}")
           line="$(grep '^RESULT ' "$out" | tail -n 1)" || { cat "$out" >&2; die "no RESULT line for $t"; }
           # CPU per request over the whole run, warm-up included: ticks / (rate * seconds)
           cpu_us="$(awk -v d=$(( t1 - t0 )) -v hz="$CLK_TCK" -v n="$(( rate * $(dur_secs "$fr_total") ))" \
@@ -579,9 +568,9 @@ for conns in $CONNECTIONS; do
       kill -0 "$pid" 2>/dev/null || die "$t (pid $pid) is no longer running"
       mapfile -t tree < <(proc_tree "$pid")
       out="$TMP/wrk-$t-c$conns-r$r.txt"
-      t0="$(cpu_ticks "${tree[@]}")"; s0="$(sys_ticks "${tree[@]}")"
+      read -r t0 s0 < <(cpu_ticks "${tree[@]}")
       run_wrk "${TARGET_PORT[$t]}" "$conns" "$DURATION" "$out"
-      t1="$(cpu_ticks "${tree[@]}")"; s1="$(sys_ticks "${tree[@]}")"
+      read -r t1 s1 < <(cpu_ticks "${tree[@]}")
 
       rps="$(awk '/^Requests\/sec:/ {print $2}' "$out")"
       reqs="$(awk '/ requests in / {print $1}' "$out")"

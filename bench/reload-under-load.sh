@@ -39,7 +39,7 @@
 #   ROUNDS         baseline+changes pairs per target   (default 1)
 #   TIMEOUT        per request                          (default 2s)
 #   PROXY_CPU, LOAD_CPU (1, 0), PROXY_JAR, BENCH_JAR, JAVA_OPTS (proxy JVM), DRIVER_JAVA_OPTS,
-#   READY_TIMEOUT, KEEP_TMP=1 (keep configs, logs and driver output)
+#   READY_TIMEOUT, KEEP_TMP=1 (keep configs, logs and driver output, and each request's times: events-*.txt)
 #   QUIET_TIMEOUT  seconds to wait before each run for the machine to be under QUIET_BUSY % busy
 #                  (default 0: do not wait; the busy % measured before each run is reported anyway)
 #
@@ -292,6 +292,8 @@ run_driver() {   # run_driver <target> <round> <base|changes>
   local target="$1" round="$2" kind="$3" out="$TMP/driver-$1-r$2-$3.txt" load1
   local -a extra=()
   [[ "$kind" == base ]] && extra=( --no-changes )
+  # with KEEP_TMP=1, every request's times too, for analysis by second of the run
+  [[ "$KEEP_TMP" == 1 ]] && extra+=( --events-out "$TMP/events-$1-r$2-$3.txt" )
   wait_quiet
   load1="$(loadavg)"
   log "$target round $round: $kind run (load average before: $load1; CPUs ${BUSY_BEFORE}% busy over 2 s)"

@@ -6,13 +6,16 @@ import dev.roundhouse.e2e.bench.load.LoadOptions;
 import dev.roundhouse.e2e.bench.load.LoadResult;
 import dev.roundhouse.e2e.bench.load.LoadRun;
 import dev.roundhouse.e2e.bench.load.Percentiles;
+import dev.roundhouse.e2e.bench.load.RequestEvent;
 import dev.roundhouse.poolformat.Durations;
 
+import java.io.BufferedWriter;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -36,6 +39,7 @@ import java.util.stream.Collectors;
  * {@code command} (run {@code --command '... {pool} ...'}: nginx/HAProxy config rewrite and reload),
  * {@code haproxy-runtime} (HAProxy Runtime API on {@code --socket}, backend {@code --haproxy-backend}).
  * {@code --no-changes} runs the same schedule without changing anything: the baseline.
+ * {@code --events-out FILE} writes every change and request with its times, for analysis outside the driver.
  * {@code --write-initial} (file mode) writes the first pool's document and exits.
  *
  * <p>Prints a report and a {@code RESULT} line: failed requests, connections the server closed, latency percentiles
@@ -58,7 +62,7 @@ public final class ReloadUnderLoad {
     static int run(Args args) throws Exception {
         args.allowOnly(Set.of("url", "connections", "rate", "warmup", "timeout", "backend-header", "changes",
                 "interval", "settle", "pools", "backend", "mode", "pool-file", "kubeconfig", "configmap", "command",
-                "socket", "haproxy-backend", "label", "no-changes", "write-initial", "metrics-url"));
+                "socket", "haproxy-backend", "label", "no-changes", "write-initial", "metrics-url", "events-out"));
         List<List<String>> pools = parsePools(args.string("pools", "b1,b2;b1,b2,b3"));
         Map<String, String> urls = new LinkedHashMap<>();
         for (String b : args.all("backend")) {
@@ -128,6 +132,9 @@ public final class ReloadUnderLoad {
             }
             LoadResult result = run.await();
             System.out.print(result.report());
+            if (args.has("events-out")) {
+                writeEvents(Path.of(args.string("events-out", null)), t0, result.events(), done);
+            }
             String extra = "";
             if (!noChanges) {
                 ReloadAnalysis.Result r = ReloadAnalysis.analyze(result.events(), done, duration.toNanos());
@@ -181,6 +188,25 @@ public final class ReloadUnderLoad {
         Set<Integer> set = new LinkedHashSet<>();
         names.forEach(n -> set.add(ids.id(n)));
         return set;
+    }
+
+    /**
+     * Every change and request of the run, for analysis outside the driver (e.g. latency by second of the run):
+     * {@code s <start>} (the run's start, {@link System#nanoTime()}: CLOCK_MONOTONIC on Linux, to line it up with
+     * {@code perf record -k CLOCK_MONOTONIC}), then {@code c <start> <end>} per change, then
+     * {@code r <due> <sent> <done> <backend>} per request, in ns after the run's start.
+     */
+    private static void writeEvents(Path file, long start, List<RequestEvent> events, List<ReloadAnalysis.Change> changes)
+            throws IOException {
+        try (BufferedWriter out = Files.newBufferedWriter(file)) {
+            out.write("s " + start + "\n");
+            for (ReloadAnalysis.Change c : changes) {
+                out.write("c " + c.start() + " " + c.end() + "\n");
+            }
+            for (RequestEvent e : events) {
+                out.write("r " + e.due() + " " + e.sent() + " " + e.done() + " " + e.backend() + "\n");
+            }
+        }
     }
 
     private static PoolChanger changer(String mode, Args args, Map<String, String> urls, List<String> initial) throws Exception {

@@ -3,12 +3,21 @@ package dev.roundhouse.poolformat;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.Locale;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Backend URLs are origins only: {@code http(s)://host[:port]}. The proxy forwards the client's path,
  * so a path, query or credentials here would be silently ignored; rejecting them catches the mistake.
  */
 public final class BackendUrls {
+
+    /**
+     * URLs already validated, with their normalised form. A reload meets mostly URLs it has seen, each several
+     * times (rules, normalising, the pool), and {@link URI} parsing is most of a reload's work while that code
+     * still runs interpreted. Bounded: cleared when full. Only valid URLs are kept.
+     */
+    private static final int KNOWN_LIMIT = 4096;
+    private static final ConcurrentHashMap<String, URI> KNOWN = new ConcurrentHashMap<>();
 
     private BackendUrls() {
     }
@@ -18,6 +27,20 @@ public final class BackendUrls {
      * explicit port (80/443 by default), no trailing slash. Throws {@link IllegalArgumentException} with the reason.
      */
     public static URI parse(String url) {
+        URI known = url == null ? null : KNOWN.get(url);
+        if (known != null) {
+            return known;
+        }
+        URI normalised = validate(url);
+        if (KNOWN.size() >= KNOWN_LIMIT) {
+            KNOWN.clear();
+        }
+        KNOWN.put(url, normalised);
+        KNOWN.put(normalised.toString(), normalised); // the normalised form comes back too, e.g. from the pool
+        return normalised;
+    }
+
+    private static URI validate(String url) {
         if (url == null || url.isBlank()) {
             throw new IllegalArgumentException("url is empty");
         }

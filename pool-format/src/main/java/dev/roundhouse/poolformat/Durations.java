@@ -16,7 +16,12 @@ public final class Durations {
     private Durations() {
     }
 
-    /** Parses a non-negative duration; throws {@link IllegalArgumentException} saying what is wrong. */
+    /**
+     * Parses a non-negative duration; throws {@link IllegalArgumentException} saying what is wrong.
+     * Whole-number components (the usual "30s", "250ms") are summed in exact long arithmetic; only a
+     * component with a fraction takes {@link BigDecimal}. No regular expression: this runs on every reload,
+     * mostly as interpreted code (a pattern compiled per call cost more than the rest of the parse).
+     */
     public static Duration parse(String text) {
         if (text == null || text.isEmpty()) {
             throw new IllegalArgumentException("duration is empty (expected e.g. '30s' or '1m30s')");
@@ -24,7 +29,8 @@ public final class Durations {
         if (text.startsWith("-")) {
             throw invalid(text, "must not be negative");
         }
-        BigDecimal nanos = BigDecimal.ZERO;
+        long whole = 0;             // the sum of the whole-number components, in nanoseconds
+        BigDecimal fractions = null; // the sum of the components with a fraction, if any
         int i = 0;
         while (i < text.length()) {
             int start = i;
@@ -32,7 +38,7 @@ public final class Durations {
                 i++;
             }
             String number = text.substring(start, i);
-            if (!number.matches("\\d+(\\.\\d+)?")) {
+            if (!isDecimal(number)) {
                 throw invalid(text, number.isEmpty()
                         ? "expected a number at position " + start
                         : "'" + number + "' is not a number");
@@ -41,8 +47,22 @@ public final class Durations {
             while (i < text.length() && !isDigit(text.charAt(i)) && text.charAt(i) != '.') {
                 i++;
             }
-            nanos = nanos.add(new BigDecimal(number).multiply(BigDecimal.valueOf(nanosPerUnit(text, text.substring(start, i)))));
+            long unit = nanosPerUnit(text, text.substring(start, i));
+            if (number.indexOf('.') >= 0) {
+                BigDecimal part = new BigDecimal(number).multiply(BigDecimal.valueOf(unit));
+                fractions = fractions == null ? part : fractions.add(part);
+            } else {
+                try {
+                    whole = Math.addExact(whole, Math.multiplyExact(Long.parseLong(number), unit));
+                } catch (ArithmeticException | NumberFormatException e) { // NumberFormatException: beyond a long
+                    throw invalid(text, "too large");
+                }
+            }
         }
+        if (fractions == null) {
+            return Duration.ofNanos(whole);
+        }
+        BigDecimal nanos = fractions.add(BigDecimal.valueOf(whole));
         if (nanos.stripTrailingZeros().scale() > 0) {
             throw invalid(text, "finer than a nanosecond");
         }
@@ -95,6 +115,15 @@ public final class Durations {
     /** {@code value / unit} as a plain decimal without trailing zeros. */
     private static String decimal(long value, long unit) {
         return BigDecimal.valueOf(value).divide(BigDecimal.valueOf(unit)).stripTrailingZeros().toPlainString();
+    }
+
+    /** The regular expression {@code \d+(\.\d+)?}, for text made only of digits and dots (as {@link #parse} scans it). */
+    private static boolean isDecimal(String number) {
+        int dot = number.indexOf('.');
+        if (dot < 0) {
+            return !number.isEmpty();
+        }
+        return dot > 0 && dot < number.length() - 1 && number.indexOf('.', dot + 1) < 0;
     }
 
     private static boolean isDigit(char c) {

@@ -44,6 +44,15 @@ public final class PoolDocumentCodec {
                     .withObjectEmptySeparator("")
                     .withArrayEmptySeparator("")));
 
+    /** One digest per thread, reused: looking one up costs more than hashing a document while reloads run interpreted. */
+    private static final ThreadLocal<MessageDigest> SHA_256 = ThreadLocal.withInitial(() -> {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JVM has SHA-256", e);
+        }
+    });
+
     private PoolDocumentCodec() {
     }
 
@@ -126,12 +135,8 @@ public final class PoolDocumentCodec {
 
     /** Lower-case hex SHA-256 (64 characters) of the exact text, as UTF-8. */
     public static String contentHash(String documentText) {
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(documentText.getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(digest);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JVM has SHA-256", e);
-        }
+        byte[] digest = SHA_256.get().digest(documentText.getBytes(StandardCharsets.UTF_8)); // digest() also resets it
+        return HexFormat.of().formatHex(digest);
     }
 
     private static PoolDocument withNormalisedUrls(PoolDocument doc) {

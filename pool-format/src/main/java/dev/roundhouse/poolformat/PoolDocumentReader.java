@@ -149,72 +149,71 @@ final class PoolDocumentReader {
     // The accessors below return the default when the field is absent; a null default makes the field required.
     // On a problem they return a placeholder, whose own rule violations Problems then drops as repeats.
 
+    // Paths ("backends[0].weight") are built only when there is a problem to report: this runs on every reload,
+    // mostly as interpreted code, where each string concatenation is costly.
+
     private int integer(JsonNode object, String parent, String name, Integer defaultValue) {
-        String path = child(parent, name);
-        JsonNode node = present(object, path, name, defaultValue);
+        JsonNode node = present(object, parent, name, defaultValue);
         if (node == null) {
             return defaultValue == null ? 0 : defaultValue;
         }
         if (!node.isIntegralNumber()) {
-            problems.add(path, "must be an integer, got " + (node.isNumber() ? node.asText() : describe(node)));
+            problems.add(child(parent, name), "must be an integer, got " + (node.isNumber() ? node.asText() : describe(node)));
             return 0;
         }
         if (!node.canConvertToInt()) {
-            problems.add(path, "out of range, got " + node.asText());
+            problems.add(child(parent, name), "out of range, got " + node.asText());
             return 0;
         }
         return node.intValue();
     }
 
     private float number(JsonNode object, String parent, String name, float defaultValue) {
-        String path = child(parent, name);
         JsonNode node = object.get(name);
         if (node == null) {
             return defaultValue;
         }
         if (!node.isNumber()) {
-            problems.add(path, "must be a number, got " + describe(node));
+            problems.add(child(parent, name), "must be a number, got " + describe(node));
             return Float.NaN;
         }
         return (float) node.doubleValue();
     }
 
     private String string(JsonNode object, String parent, String name, String defaultValue) {
-        String path = child(parent, name);
-        JsonNode node = present(object, path, name, defaultValue);
+        JsonNode node = present(object, parent, name, defaultValue);
         if (node == null) {
             return defaultValue;
         }
         if (!node.isTextual()) {
-            problems.add(path, "must be a string, got " + describe(node));
+            problems.add(child(parent, name), "must be a string, got " + describe(node));
             return null;
         }
         return node.textValue();
     }
 
     private Duration duration(JsonNode object, String parent, String name, Duration defaultValue) {
-        String path = child(parent, name);
-        JsonNode node = present(object, path, name, defaultValue);
+        JsonNode node = present(object, parent, name, defaultValue);
         if (node == null) {
             return defaultValue;
         }
         if (!node.isTextual()) {
-            problems.add(path, "must be a duration string such as \"30s\", got " + describe(node));
+            problems.add(child(parent, name), "must be a duration string such as \"30s\", got " + describe(node));
             return null;
         }
         try {
             return Durations.parse(node.textValue());
         } catch (IllegalArgumentException e) {
-            problems.add(path, e.getMessage());
+            problems.add(child(parent, name), e.getMessage());
             return null;
         }
     }
 
     /** The field's node, or null when absent (reported when there is no default to fall back on). */
-    private JsonNode present(JsonNode object, String path, String name, Object defaultValue) {
+    private JsonNode present(JsonNode object, String parent, String name, Object defaultValue) {
         JsonNode node = object.get(name);
         if (node == null && defaultValue == null) {
-            problems.add(path, "required");
+            problems.add(child(parent, name), "required");
         }
         return node;
     }

@@ -60,23 +60,29 @@ final class PoolDocumentRules {
         }
         Map<String, Integer> firstIndexByKey = new HashMap<>();
         for (int i = 0; i < backends.size(); i++) {
-            String path = "backends[" + i + "]";
             BackendEntry entry = backends.get(i);
             if (entry.url() == null) {
-                problems.add(path + ".url", "required");
+                problems.add(backendPath(i, "url"), "required");
             } else {
                 try {
                     String key = BackendUrls.key(entry.url());
                     Integer first = firstIndexByKey.putIfAbsent(key, i);
                     if (first != null) {
-                        problems.add(path + ".url", "duplicate of backends[" + first + "] (both are " + key + ")");
+                        problems.add(backendPath(i, "url"), "duplicate of backends[" + first + "] (both are " + key + ")");
                     }
                 } catch (IllegalArgumentException e) {
-                    problems.add(path + ".url", e.getMessage());
+                    problems.add(backendPath(i, "url"), e.getMessage());
                 }
             }
-            checkRange(path + ".weight", entry.weight(), MIN_WEIGHT, MAX_WEIGHT, problems);
+            if (entry.weight() < MIN_WEIGHT || entry.weight() > MAX_WEIGHT) {
+                checkRange(backendPath(i, "weight"), entry.weight(), MIN_WEIGHT, MAX_WEIGHT, problems);
+            }
         }
+    }
+
+    /** Built only for a problem: this runs on every reload, mostly as interpreted code. */
+    private static String backendPath(int index, String field) {
+        return "backends[" + index + "]." + field;
     }
 
     private static void checkHealthPath(String path, String value, Problems problems) {
@@ -86,10 +92,20 @@ final class PoolDocumentRules {
             problems.add(path, "must start with '/', got '" + value + "'");
         } else if (value.length() > MAX_HEALTH_PATH_LENGTH) {
             problems.add(path, "at most " + MAX_HEALTH_PATH_LENGTH + " characters, got " + value.length());
-        } else if (value.codePoints().anyMatch(c -> Character.isWhitespace(c) || Character.isSpaceChar(c)
-                || Character.isISOControl(c))) {
+        } else if (hasSpaceOrControl(value)) {
             problems.add(path, "must not contain whitespace or control characters");
         }
+    }
+
+    private static boolean hasSpaceOrControl(String value) {
+        for (int i = 0; i < value.length(); ) {
+            int c = value.codePointAt(i);
+            if (Character.isWhitespace(c) || Character.isSpaceChar(c) || Character.isISOControl(c)) {
+                return true;
+            }
+            i += Character.charCount(c);
+        }
+        return false;
     }
 
     private static void checkDuration(String path, Duration value, Problems problems) {

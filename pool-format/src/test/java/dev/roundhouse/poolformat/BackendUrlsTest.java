@@ -34,6 +34,28 @@ class BackendUrlsTest {
         assertThat(BackendUrls.key("http://backend:8080")).isNotEqualTo(BackendUrls.key("https://backend:8080"));
     }
 
+    @Test
+    void answersTheSameEveryTimeAndNeverRemembersARejection() {
+        // URLs already validated are remembered (a reload sees the same ones several times): the answer must not change
+        URI first = BackendUrls.parse("http://Remembered.example:8080/");
+        assertThat(BackendUrls.parse("http://Remembered.example:8080/")).isEqualTo(first);
+        assertThat(BackendUrls.parse(first.toString())).isEqualTo(first); // the normalised form is its own key
+        assertThat(first).hasToString("http://remembered.example:8080");
+        for (int i = 0; i < 2; i++) {
+            assertThatThrownBy(() -> BackendUrls.parse("http://remembered.example:8080/api"))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("path is not allowed");
+        }
+    }
+
+    @Test
+    void keepsAnsweringPastTheBoundOfWhatItRemembers() {
+        for (int port = 1; port <= 5000; port++) { // more than it keeps: it starts afresh on the way
+            assertThat(BackendUrls.key("http://10.0.0.1:" + port + "/")).isEqualTo("http://10.0.0.1:" + port);
+        }
+        assertThat(BackendUrls.key("http://10.0.0.1:1/")).isEqualTo("http://10.0.0.1:1");
+    }
+
     @ParameterizedTest(name = "''{0}''")
     @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
             "\"\"                     | url is empty",

@@ -26,7 +26,12 @@ class DurationsTest {
                 Arguments.of("1.25h", Duration.ofMinutes(75)),
                 Arguments.of("90s", Duration.ofSeconds(90)),
                 Arguments.of("0s", Duration.ZERO),
-                Arguments.of("1s500ms", Duration.ofMillis(1500)));
+                Arguments.of("1s500ms", Duration.ofMillis(1500)),
+                // a fraction and whole numbers in one duration: the exact sum
+                Arguments.of("1.5s500ms", Duration.ofSeconds(2)),
+                Arguments.of("0.0000005ms0.0000005ms", Duration.ofNanos(1)),
+                // the largest whole number of hours a long of nanoseconds holds
+                Arguments.of("2562047h", Duration.ofHours(2562047)));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -52,6 +57,11 @@ class DurationsTest {
             ".5s           | '.5' is not a number",
             "1e3s          | unknown unit 'e'",
             "9999999999h   | too large",
+            "2562048h      | too large",
+            "99999999999999999999s | too large",
+            "9223372036854775807ms | too large",
+            "1.2.3s        | '1.2.3' is not a number",
+            "1..2s         | '1..2' is not a number",
             "0.0000000001s | finer than a nanosecond",
     })
     void rejectsWithAClearMessage(String text, String reason) {

@@ -17,6 +17,10 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.prometheus.metrics.model.registry.Collector;
+import io.prometheus.metrics.model.snapshots.InfoSnapshot;
+import io.prometheus.metrics.model.snapshots.Labels;
+import io.prometheus.metrics.model.snapshots.MetricSnapshot;
 
 import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
@@ -48,12 +52,14 @@ public final class ProxyMetrics implements AutoCloseable {
     private final Meter.MeterProvider<Counter> requests;
     private final Meter.MeterProvider<Timer> durations;
     private final Meter.MeterProvider<Counter> errors;
-    private final Meter.MeterProvider<Counter> reloads;
+    /** Resolved once: a lookup by tag on every reload cost about 50 us while the reload path runs interpreted. */
+    private final Counter reloadsApplied;
+    private final Counter reloadsInvalid;
     /** Request meters resolved once per backend, method and status: no lookup or allocation per request. */
     private final ConcurrentHashMap<String, BackendMeters> perBackend = new ConcurrentHashMap<>();
     private final Function<String, BackendMeters> newBackendMeters = BackendMeters::new;
-    /** The one roundhouse_config_info series, replaced when another document goes live. */
-    private Gauge configInfo;
+    /** First 12 hex characters of the live document's SHA-256, null before the first: what roundhouse_config_info shows. */
+    private volatile String liveDocument;
 
     public ProxyMetrics() {
         // Two of Micrometer's processor meters break Prometheus naming rules (promtool rejects
@@ -77,12 +83,17 @@ public final class ProxyMetrics implements AutoCloseable {
         errors = Counter.builder(MetricNames.ERRORS)
                 .description("Failed attempts and refused requests, by type and backend")
                 .withRegistry(registry);
-        reloads = Counter.builder(MetricNames.CONFIG_RELOADS)
-                .description("Pool documents received, by result")
-                .withRegistry(registry);
         // Both results exist from the start, so rate() and alerts work before the first failure.
-        reloads.withTag(MetricNames.TAG_RESULT, MetricNames.RELOAD_APPLIED);
-        reloads.withTag(MetricNames.TAG_RESULT, MetricNames.RELOAD_INVALID);
+        reloadsApplied = reloadCounter(MetricNames.RELOAD_APPLIED);
+        reloadsInvalid = reloadCounter(MetricNames.RELOAD_INVALID);
+        registry.getPrometheusRegistry().register(new ConfigInfo());
+    }
+
+    private Counter reloadCounter(String result) {
+        return Counter.builder(MetricNames.CONFIG_RELOADS)
+                .description("Pool documents received, by result")
+                .tag(MetricNames.TAG_RESULT, result)
+                .register(registry);
     }
 
     /** Publishes pool gauges and the breakers' states (Resilience4j's own Micrometer binding). */
@@ -158,22 +169,45 @@ public final class ProxyMetrics implements AutoCloseable {
     }
 
     public void reload(String result) {
-        reloads.withTag(MetricNames.TAG_RESULT, result).increment();
+        switch (result) {
+            case MetricNames.RELOAD_APPLIED -> reloadsApplied.increment();
+            case MetricNames.RELOAD_INVALID -> reloadsInvalid.increment();
+            default -> throw new IllegalArgumentException("unknown reload result " + result);
+        }
     }
 
     /** Shows {@code documentHash} (SHA-256 hex of the applied text) as the live document, replacing the last one. */
-    public synchronized void configApplied(String documentHash) {
-        String shortHash = documentHash.substring(0, Math.min(12, documentHash.length()));
-        if (configInfo != null) {
-            if (shortHash.equals(configInfo.getId().getTag(MetricNames.TAG_HASH))) {
-                return;
+    public void configApplied(String documentHash) {
+        liveDocument = documentHash.substring(0, Math.min(12, documentHash.length()));
+    }
+
+    /**
+     * {@code roundhouse_config_info{hash} 1}, read at each scrape. A Prometheus collector rather than a Micrometer
+     * gauge, whose labels are fixed: each new document registered one meter and removed another, about a fifth of
+     * a reload's CPU (measured, docs/benchmarks.md). Absent before the first document.
+     */
+    private final class ConfigInfo implements Collector {
+        private final String name = MetricNames.CONFIG_INFO.replace('.', '_');
+
+        @Override
+        public MetricSnapshot collect() {
+            String hash = liveDocument;
+            if (hash == null) {
+                return null;
             }
-            registry.remove(configInfo);
+            return InfoSnapshot.builder()
+                    .name(name)
+                    .help("The live pool document: 1, labelled with the first 12 hex characters of its SHA-256")
+                    .dataPoint(InfoSnapshot.InfoDataPointSnapshot.builder()
+                            .labels(Labels.of(MetricNames.TAG_HASH, hash))
+                            .build())
+                    .build();
         }
-        configInfo = Gauge.builder(MetricNames.CONFIG_INFO, () -> 1)
-                .description("The live pool document: 1, labelled with the first 12 hex characters of its SHA-256")
-                .tag(MetricNames.TAG_HASH, shortHash)
-                .register(registry);
+
+        @Override
+        public String getPrometheusName() {
+            return name;
+        }
     }
 
     /** Drops every series of a backend that left the pool, so label cardinality stays bounded. */

@@ -132,12 +132,19 @@ public final class BackendPool implements AutoCloseable {
             }
             members.add(new WeightedRoundRobin.Member(backend, entry.weight()));
         }
-        List<Backend> removed = old.backends().stream().filter(b -> !kept.contains(b.key())).toList();
+        List<Backend> removed = new ArrayList<>();
+        for (WeightedRoundRobin.Member m : old.members()) {
+            if (!kept.contains(m.backend().key())) {
+                removed.add(m.backend());
+            }
+        }
         swap(old, new PoolSnapshot(document, hash, members));
+        List<String> removedKeys = new ArrayList<>(removed.size());
         for (Backend gone : removed) {
             parked.put(gone.key(), new Parked(gone, old.document().circuitBreaker(), now));
+            removedKeys.add(gone.key());
         }
-        return new Change(added, removed.stream().map(Backend::key).toList(), false);
+        return new Change(added, removedKeys, false);
     }
 
     /** Forgets the parked backends whose time is up; also called between reloads (by the health checker's rounds). */

@@ -3,7 +3,8 @@ package dev.roundhouse.proxy.pool;
 import dev.roundhouse.poolformat.PoolDocument;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -27,17 +28,20 @@ public final class PoolSnapshot {
     PoolSnapshot(PoolDocument document, String hash, List<WeightedRoundRobin.Member> members) {
         this.document = document;
         this.hash = hash;
+        // Plain loops and a HashMap: built on every reload, mostly as interpreted code.
         this.members = List.copyOf(members);
-        Map<String, Backend> keys = new LinkedHashMap<>();
+        Map<String, Backend> keys = new HashMap<>();
         List<WeightedRoundRobin.Member> inRotation = new ArrayList<>();
+        boolean allHttp = true;
         for (WeightedRoundRobin.Member m : members) {
             keys.put(m.backend().key(), m.backend());
+            allHttp &= "http".equals(m.backend().uri().getScheme());
             if (m.backend().health().isHealthy()) {
                 inRotation.add(m);
             }
         }
-        this.byKey = Map.copyOf(keys);
-        this.plainHttpOnly = keys.values().stream().allMatch(b -> "http".equals(b.uri().getScheme()));
+        this.byKey = Collections.unmodifiableMap(keys);
+        this.plainHttpOnly = allHttp;
         this.healthy = inRotation.size();
         // Panic mode: when checks fail for every backend, a wrong health path or an overloaded check
         // endpoint is more likely than a total outage, so try them all; breakers still stop dead ones.
@@ -60,7 +64,11 @@ public final class PoolSnapshot {
     }
 
     public List<Backend> backends() {
-        return members.stream().map(WeightedRoundRobin.Member::backend).toList();
+        List<Backend> backends = new ArrayList<>(members.size());
+        for (WeightedRoundRobin.Member m : members) {
+            backends.add(m.backend());
+        }
+        return Collections.unmodifiableList(backends);
     }
 
     public List<WeightedRoundRobin.Member> members() {

@@ -1,6 +1,8 @@
 package dev.roundhouse.proxy.http;
 
 import dev.roundhouse.proxy.pool.Backend;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 import org.xnio.ChannelListener;
 import org.xnio.IoFuture;
 import org.xnio.OptionMap;
@@ -25,6 +27,8 @@ import java.util.concurrent.TimeUnit;
  * periodic sweep checks instead of a timer per request.
  */
 final class UpstreamThread implements Runnable {
+
+    private static final Logger log = LogManager.getLogger(UpstreamThread.class);
 
     /** How often deadlines are checked: a request or connect timeout fires up to this much late. */
     static final long SWEEP_MILLIS = 50;
@@ -218,7 +222,14 @@ final class UpstreamThread implements Runnable {
         }
         if (overdue != null) {
             for (DirectExchange e : overdue) {
-                e.deadlinePassed(now);
+                try {
+                    e.deadlinePassed(now);
+                } catch (RuntimeException failure) {
+                    // One exchange failing to time out must not stop the sweep for the others (XNIO would log it,
+                    // reschedule, and the same exchange would end every later sweep at the same place).
+                    unwatch(e);
+                    log.error("Timing out a request failed; its connection is left to close on its own", failure);
+                }
             }
         }
         Iterator<Map.Entry<Backend, Slot>> it = slots.entrySet().iterator();

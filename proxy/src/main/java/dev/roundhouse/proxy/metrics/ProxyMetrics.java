@@ -127,9 +127,7 @@ public final class ProxyMetrics implements AutoCloseable {
      * they start at zero (rate() works from the first scrape) and the first request does not register them.
      */
     public void prepareBackend(String backend) {
-        BackendMeters meters = perBackend.computeIfAbsent(backend, newBackendMeters);
-        meters.counter(methodIndex("GET"), 200);
-        meters.timer(methodIndex("GET"));
+        perBackend.computeIfAbsent(backend, newBackendMeters).prepare(methodIndex("GET"), 200);
     }
 
     /** One backend's request meters; a lost race resolves the same meter twice, harmlessly. */
@@ -143,24 +141,46 @@ public final class ProxyMetrics implements AutoCloseable {
         }
 
         Counter counter(int method, int status) {
-            int s = status >= 0 && status < STATUS.length ? status : 0;
-            int slot = method * STATUS.length + s;
-            Counter counter = counters.get(slot);
-            if (counter == null) {
-                counter = requests.withTags(MetricNames.TAG_METHOD, METHOD_LABELS[method],
-                        MetricNames.TAG_STATUS, s == 0 ? "other" : STATUS[s], MetricNames.TAG_BACKEND, backend);
-                counters.set(slot, counter);
-            }
-            return counter;
+            int s = statusIndex(status);
+            Counter counter = counters.get(method * STATUS.length + s);
+            return counter != null ? counter : newCounter(method, s);
         }
 
         Timer timer(int method) {
             Timer timer = timers.get(method);
-            if (timer == null) {
-                timer = durations.withTags(MetricNames.TAG_METHOD, METHOD_LABELS[method], MetricNames.TAG_BACKEND, backend);
-                timers.set(method, timer);
+            return timer != null ? timer : newTimer(method);
+        }
+
+        /**
+         * For the reload thread: registers the meters without going through {@link #counter} and {@link #timer}.
+         * Their compiled code, profiled on I/O threads, assumes the meters exist; the reload thread calling them
+         * for a new backend hit that assumption and threw the compiled code away (seen in a JIT log).
+         */
+        void prepare(int method, int status) {
+            int s = statusIndex(status);
+            if (counters.get(method * STATUS.length + s) == null) {
+                newCounter(method, s);
             }
+            if (timers.get(method) == null) {
+                newTimer(method);
+            }
+        }
+
+        private Counter newCounter(int method, int s) {
+            Counter counter = requests.withTags(MetricNames.TAG_METHOD, METHOD_LABELS[method],
+                    MetricNames.TAG_STATUS, s == 0 ? "other" : STATUS[s], MetricNames.TAG_BACKEND, backend);
+            counters.set(method * STATUS.length + s, counter);
+            return counter;
+        }
+
+        private Timer newTimer(int method) {
+            Timer timer = durations.withTags(MetricNames.TAG_METHOD, METHOD_LABELS[method], MetricNames.TAG_BACKEND, backend);
+            timers.set(method, timer);
             return timer;
+        }
+
+        private static int statusIndex(int status) {
+            return status >= 0 && status < STATUS.length ? status : 0;
         }
     }
 

@@ -36,6 +36,10 @@
 #   POOLS          the pools changes alternate between (default "b1,b2;b1,b2,b3"; backends b1..b3 exist)
 #   POLL_INTERVAL  Roundhouse POOL_FILE_POLL_INTERVAL  (default 100ms)
 #   JIT_WARMUP     fixed-rate run before measuring Roundhouse, not counted (default 10s at JIT_RATE=5000)
+#   RELOAD_WARMUP  changes made after the JIT warm-up, at RATE, not counted (default 10; 0 for none): the first
+#                  backend a proxy ever adds after start-up makes the JIT recompile its request path once (~0.3 s of
+#                  compilation on the proxy's CPU, seen in a JIT log); this measures reloads after that one-off.
+#                  Controls get the same changes, to their decoy
 #   ROUNDS         baseline+changes pairs per target   (default 1)
 #   TIMEOUT        per request                          (default 2s)
 #   PROXY_CPU, LOAD_CPU (1, 0), PROXY_JAR, BENCH_JAR, JAVA_OPTS (proxy JVM), DRIVER_JAVA_OPTS,
@@ -64,6 +68,7 @@ POOLS="${POOLS:-b1,b2;b1,b2,b3}"
 POLL_INTERVAL="${POLL_INTERVAL:-100ms}"
 JIT_WARMUP="${JIT_WARMUP:-10s}"
 JIT_RATE="${JIT_RATE:-5000}"
+RELOAD_WARMUP="${RELOAD_WARMUP:-10}"
 ROUNDS="${ROUNDS:-1}"
 TIMEOUT="${TIMEOUT:-2s}"
 
@@ -72,6 +77,7 @@ for t in $TARGETS; do
     *) die "unknown target '$t'";; esac
 done
 [[ "$CHANGES" =~ ^[0-9]+$ ]] && (( CHANGES % 2 == 0 )) || die "CHANGES must be an even number (each run ends on the first pool)"
+[[ "$RELOAD_WARMUP" =~ ^[0-9]+$ ]] && (( RELOAD_WARMUP % 2 == 0 )) || die "RELOAD_WARMUP must be an even number (the warm-up ends on the first pool)"
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer"
 if [[ " $TARGETS " == *" roundhouse"* ]]; then need_jars proxy; else need_jars; fi
 
@@ -318,6 +324,14 @@ for target in $TARGETS; do
     log "JIT warm-up of roundhouse: $JIT_WARMUP at $JIT_RATE req/s (not measured)"
     driver load.FixedRate --url "http://127.0.0.1:$PROXY_PORT/" --rate "$JIT_RATE" --connections "$CONNECTIONS" \
       --duration "$JIT_WARMUP" --warmup 1s >"$TMP/jit-$target.txt" 2>&1 || { cat "$TMP/jit-$target.txt" >&2; die "warm-up failed"; }
+    if (( RELOAD_WARMUP > 0 )); then
+      log "reload warm-up of roundhouse: $RELOAD_WARMUP changes (not measured)"
+      driver reload.ReloadUnderLoad "${MODE_ARGS[@]}" --url "http://127.0.0.1:$PROXY_PORT/" \
+        --rate "$RATE" --connections "$CONNECTIONS" --changes "$RELOAD_WARMUP" --interval "$INTERVAL" \
+        --settle 1s --warmup 1s --timeout "$TIMEOUT" --pools "$POOLS" "${BACKEND_ARGS[@]}" \
+        --label "$target-reload-warmup" >"$TMP/reload-warmup-$target.txt" 2>&1 \
+        || { cat "$TMP/reload-warmup-$target.txt" >&2; die "reload warm-up failed"; }
+    fi
   else
     driver load.FixedRate --url "http://127.0.0.1:$PROXY_PORT/" --rate "$RATE" --connections "$CONNECTIONS" \
       --duration 2s --warmup 1s >"$TMP/prime-$target.txt" 2>&1 || { cat "$TMP/prime-$target.txt" >&2; die "priming failed"; }

@@ -223,11 +223,6 @@ public final class ProxyMetrics implements AutoCloseable {
                             .build())
                     .build();
         }
-
-        @Override
-        public String getPrometheusName() {
-            return name;
-        }
     }
 
     /** Drops every series of a backend that left the pool, so label cardinality stays bounded. */

@@ -26,8 +26,11 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -84,6 +87,19 @@ class MetricsReferenceTest {
     }
 
     /** The Prometheus name of a meter: dots to underscores, the unit of a timer, _total for a counter. */
+    /** The label names on the samples of {@code family} in an exposition. */
+    static Set<String> sampleLabels(String exposition, String family) {
+        Set<String> labels = new TreeSet<>();
+        Pattern label = Pattern.compile("([a-zA-Z_][a-zA-Z0-9_]*)=\"");
+        exposition.lines().filter(l -> l.startsWith(family + "{")).forEach(l -> {
+            Matcher m = label.matcher(l.substring(family.length() + 1, l.indexOf('}')));
+            while (m.find()) {
+                labels.add(m.group(1));
+            }
+        });
+        return labels;
+    }
+
     static String prometheusName(Meter meter) {
         String base = meter.getId().getName().replace('.', '_');
         return switch (meter.getId().getType()) {
@@ -103,13 +119,20 @@ class MetricsReferenceTest {
         List<String> problems = new ArrayList<>();
         for (Map.Entry<String, String> constant : constants.entrySet()) {
             Collection<Meter> meters = proxy.metrics().registry().find(constant.getValue()).meters();
-            if (meters.isEmpty()) {
-                problems.add("MetricNames." + constant.getKey() + " (" + constant.getValue() + ") has no meter in a "
-                        + "running proxy: make this test produce one");
+            String name;
+            TreeSet<String> labels = new TreeSet<>();
+            if (!meters.isEmpty()) {
+                name = prometheusName(meters.iterator().next());
+                meters.forEach(m -> m.getId().getTags().forEach(t -> labels.add(t.getKey())));
+            } else if (families.containsKey(constant.getValue().replace('.', '_'))) {
+                // published by a Prometheus collector of ours, not a Micrometer meter (roundhouse_config_info)
+                name = constant.getValue().replace('.', '_');
+                labels.addAll(sampleLabels(scrape, name));
+            } else {
+                problems.add("MetricNames." + constant.getKey() + " (" + constant.getValue() + ") has no meter or family "
+                        + "in a running proxy: make this test produce one");
                 continue;
             }
-            Meter meter = meters.iterator().next();
-            String name = prometheusName(meter);
             String type = families.get(name);
             if (type == null) {
                 problems.add(constant.getValue() + ": expected family " + name + " in the scrape, have " + families.keySet());
@@ -123,8 +146,6 @@ class MetricsReferenceTest {
             if (!row.get().contains("| " + type + " |")) {
                 problems.add(name + ": its row does not give its type " + type + ": " + row.get());
             }
-            TreeSet<String> labels = new TreeSet<>();
-            meters.forEach(m -> m.getId().getTags().forEach(t -> labels.add(t.getKey())));
             for (String label : labels) {
                 if (!row.get().contains("`" + label + "`")) {
                     problems.add(name + ": its row does not name its label " + label + ": " + row.get());

@@ -58,6 +58,11 @@ final class DirectForwarder {
         this.maxConnections = maxConnections;
     }
 
+    /** Stops every I/O thread's sweep; called as the server closes, before its worker shuts down. */
+    void stopSweeps() {
+        threads.forEach(UpstreamThread::stopSweep);
+    }
+
     void timeouts(long connectMillis, long requestMillis) {
         connectTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(connectMillis);
         requestTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(requestMillis);

@@ -3,6 +3,7 @@ package dev.roundhouse.proxy.http;
 import org.xnio.XnioIoThread;
 
 import java.util.Arrays;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -34,6 +35,16 @@ final class PerIoThread<T> {
             entry = add(io, n);
         }
         return entry.owner == io ? (T) entry.value : null;
+    }
+
+    /** Every value created so far. */
+    @SuppressWarnings("unchecked")
+    synchronized void forEach(Consumer<T> action) {
+        for (Entry entry : entries) {
+            if (entry != null) {
+                action.accept((T) entry.value);
+            }
+        }
     }
 
     private synchronized Entry add(XnioIoThread io, int n) {

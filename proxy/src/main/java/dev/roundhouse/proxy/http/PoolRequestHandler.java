@@ -69,6 +69,11 @@ final class PoolRequestHandler implements HttpHandler {
     }
 
     /** Takes the timeouts of a newly applied document; requests in flight keep the handler they began with. */
+    /** Called as the server closes, before its worker shuts down. */
+    void close() {
+        direct.stopSweeps();
+    }
+
     void timeouts(long connectMillis, long requestMillis) {
         connectTimeoutMillis = connectMillis;
         direct.timeouts(connectMillis, requestMillis);

@@ -167,6 +167,9 @@ public final class ProxyServer implements AutoCloseable {
             }
         }
         openListener.closeConnections();
+        if (proxy != null) {
+            proxy.close();
+        }
         if (worker != null) {
             worker.shutdownNow();
             try {

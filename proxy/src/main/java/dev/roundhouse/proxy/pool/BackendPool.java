@@ -104,7 +104,8 @@ public final class BackendPool implements AutoCloseable {
         List<String> added = new ArrayList<>();
         Set<String> kept = new HashSet<>();
         for (PoolDocument.BackendEntry entry : document.backends()) {
-            String key = BackendUrls.key(entry.url());
+            URI uri = BackendUrls.parse(entry.url());
+            String key = uri.toString(); // BackendUrls.key, without a second lookup
             Backend backend = old.backend(key);
             if (backend == null) {
                 Parked back = parked.remove(key);
@@ -117,7 +118,6 @@ public final class BackendPool implements AutoCloseable {
                         backend.replaceBreaker(breakers.create(key, document.circuitBreaker()));
                     }
                 } else {
-                    URI uri = BackendUrls.parse(entry.url());
                     backend = new Backend(key, uri, connectionPools.apply(uri),
                             breakers.create(key, document.circuitBreaker()));
                     beforeNewBackendServes.accept(key);
@@ -132,19 +132,17 @@ public final class BackendPool implements AutoCloseable {
             }
             members.add(new WeightedRoundRobin.Member(backend, entry.weight()));
         }
-        List<Backend> removed = new ArrayList<>();
+        // Parking is guarded by this lock, not by the swap: readers never look at parked backends.
+        List<String> removed = new ArrayList<>();
         for (WeightedRoundRobin.Member m : old.members()) {
-            if (!kept.contains(m.backend().key())) {
-                removed.add(m.backend());
+            Backend gone = m.backend();
+            if (!kept.contains(gone.key())) {
+                parked.put(gone.key(), new Parked(gone, old.document().circuitBreaker(), now));
+                removed.add(gone.key());
             }
         }
         swap(old, new PoolSnapshot(document, hash, members));
-        List<String> removedKeys = new ArrayList<>(removed.size());
-        for (Backend gone : removed) {
-            parked.put(gone.key(), new Parked(gone, old.document().circuitBreaker(), now));
-            removedKeys.add(gone.key());
-        }
-        return new Change(added, removedKeys, false);
+        return new Change(added, removed, false);
     }
 
     /** Forgets the parked backends whose time is up; also called between reloads (by the health checker's rounds). */

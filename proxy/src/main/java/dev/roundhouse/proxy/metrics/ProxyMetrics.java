@@ -142,7 +142,7 @@ public final class ProxyMetrics implements AutoCloseable {
 
         Counter counter(int method, int status) {
             int s = statusIndex(status);
-            Counter counter = counters.get(method * STATUS.length + s);
+            Counter counter = counters.get(slot(method, s));
             return counter != null ? counter : newCounter(method, s);
         }
 
@@ -158,7 +158,7 @@ public final class ProxyMetrics implements AutoCloseable {
          */
         void prepare(int method, int status) {
             int s = statusIndex(status);
-            if (counters.get(method * STATUS.length + s) == null) {
+            if (counters.get(slot(method, s)) == null) {
                 newCounter(method, s);
             }
             if (timers.get(method) == null) {
@@ -169,7 +169,7 @@ public final class ProxyMetrics implements AutoCloseable {
         private Counter newCounter(int method, int s) {
             Counter counter = requests.withTags(MetricNames.TAG_METHOD, METHOD_LABELS[method],
                     MetricNames.TAG_STATUS, s == 0 ? "other" : STATUS[s], MetricNames.TAG_BACKEND, backend);
-            counters.set(method * STATUS.length + s, counter);
+            counters.set(slot(method, s), counter);
             return counter;
         }
 
@@ -177,6 +177,10 @@ public final class ProxyMetrics implements AutoCloseable {
             Timer timer = durations.withTags(MetricNames.TAG_METHOD, METHOD_LABELS[method], MetricNames.TAG_BACKEND, backend);
             timers.set(method, timer);
             return timer;
+        }
+
+        private static int slot(int method, int s) {
+            return method * STATUS.length + s;
         }
 
         private static int statusIndex(int status) {

@@ -9,6 +9,8 @@ import dev.roundhouse.proxy.pool.BackendPool;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Consumer;
 
 /**
@@ -23,6 +25,30 @@ public final class PoolReloader {
     private final ProxyMetrics metrics;
     private final Consumer<BackendPool.Change> onApplied;
     private String lastInvalidHash;
+
+    /**
+     * Runs the document path (hash, parse, validate) {@code rounds} times on a sample document, before the
+     * proxy serves. A reload runs that code a few times per change, too rarely for the JIT to compile it, so
+     * without this it runs interpreted and gets compiled a method at a time, over hundreds of reloads, on
+     * the CPU the requests are served on (measured in docs/benchmarks.md). Returns the rounds run.
+     */
+    public static int warmUp(int rounds) {
+        List<PoolDocument.BackendEntry> backends = new ArrayList<>();
+        for (int i = 1; i <= 3; i++) {
+            backends.add(new PoolDocument.BackendEntry("http://192.0.2." + i + ":8080", 1)); // TEST-NET-1: never dialled
+        }
+        String text = PoolDocumentCodec.write(PoolDocument.of(backends));
+        int done = 0;
+        try {
+            for (; done < rounds; done++) {
+                PoolDocumentCodec.contentHash(text);
+                PoolDocumentCodec.parse(text);
+            }
+        } catch (InvalidPoolDocumentException e) {
+            throw new IllegalStateException("the sample document is valid", e);
+        }
+        return done;
+    }
 
     public PoolReloader(BackendPool pool, ProxyMetrics metrics, Consumer<BackendPool.Change> onApplied) {
         this.pool = pool;

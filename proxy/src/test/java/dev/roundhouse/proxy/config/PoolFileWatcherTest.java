@@ -44,9 +44,13 @@ class PoolFileWatcherTest {
     }
 
     private PoolFileWatcher watch(Path file) throws Exception {
+        return watch(file, Duration.ofHours(1));
+    }
+
+    private PoolFileWatcher watch(Path file, Duration interval) throws Exception {
         watcher = new PoolFileWatcher(file, new PoolReloader(pool, metrics, change -> { }));
         watcher.loadInitial();
-        watcher.start(Duration.ofHours(1));
+        watcher.start(interval);
         return watcher;
     }
 
@@ -64,5 +68,22 @@ class PoolFileWatcherTest {
         Files.move(dir.resolve("pool.json.tmp"), file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         await().atMost(Duration.ofSeconds(5)).until(() -> pool.snapshot().backend("http://127.0.0.1:1002") != null);
         assertThat(watcher.concerningBatches()).isPositive();
+    }
+
+    @Test
+    void whenItsDirectoryStopsBeingWatchableTheIntervalReadStillFollowsTheFile() throws Exception {
+        Path sub = Files.createDirectory(dir.resolve("mounted"));
+        Path file = Files.writeString(sub.resolve("pool.json"), document(1001));
+        PoolFileWatcher watcher = watch(file, Duration.ofMillis(50));
+
+        // Removing the watched directory cancels its watch key: no event will come from the new one.
+        Files.delete(file);
+        Files.delete(sub);
+        await().atMost(Duration.ofSeconds(5)).until(() -> watcher.eventBatches() > 0);
+        Files.createDirectory(sub);
+        Files.writeString(sub.resolve("pool.json"), document(1002));
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> pool.snapshot().backend("http://127.0.0.1:1002") != null);
+        assertThat(pool.snapshot().backend("http://127.0.0.1:1001")).as("the old document's backend").isNull();
     }
 }

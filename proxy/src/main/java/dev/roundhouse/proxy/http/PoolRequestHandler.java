@@ -68,12 +68,12 @@ final class PoolRequestHandler implements HttpHandler {
         timeouts(defaults.connect().toMillis(), defaults.request().toMillis());
     }
 
-    /** Takes the timeouts of a newly applied document; requests in flight keep the handler they began with. */
     /** Called as the server closes, before its worker shuts down. */
     void close() {
         direct.stopSweeps();
     }
 
+    /** Takes the timeouts of a newly applied document; requests in flight keep the handler they began with. */
     void timeouts(long connectMillis, long requestMillis) {
         connectTimeoutMillis = connectMillis;
         direct.timeouts(connectMillis, requestMillis);

@@ -74,8 +74,9 @@ final class PoolDocumentRules {
                     problems.add(backendPath(i, "url"), e.getMessage());
                 }
             }
-            if (entry.weight() < MIN_WEIGHT || entry.weight() > MAX_WEIGHT) {
-                checkRange(backendPath(i, "weight"), entry.weight(), MIN_WEIGHT, MAX_WEIGHT, problems);
+            String weightProblem = rangeProblem(entry.weight(), MIN_WEIGHT, MAX_WEIGHT);
+            if (weightProblem != null) {
+                problems.add(backendPath(i, "weight"), weightProblem);
             }
         }
     }
@@ -118,8 +119,14 @@ final class PoolDocumentRules {
     }
 
     private static void checkRange(String path, int value, int min, int max, Problems problems) {
-        if (value < min || value > max) {
-            problems.add(path, "must be between " + min + " and " + max + ", got " + value);
+        String problem = rangeProblem(value, min, max);
+        if (problem != null) {
+            problems.add(path, problem);
         }
+    }
+
+    /** What is wrong with {@code value}, or null when it is within [min, max]. */
+    private static String rangeProblem(int value, int min, int max) {
+        return value < min || value > max ? "must be between " + min + " and " + max + ", got " + value : null;
     }
 }

@@ -8,7 +8,7 @@
 #   RATES="5000 15000" CONNECTIONS=64 DURATION=10s ROUNDS=3 bench/fixed-rate.sh
 #
 # Every variable of proxy-vs-peers.sh applies (TARGETS, CONNECTIONS, DURATION, ROUNDS, WARMUP, PRIME,
-# PROXY_CPU, LOAD_CPU, WRK_TIMEOUT as the per-request timeout, ...), plus RATES, FR_WARMUP and
+# PROXY_CPU, LOAD_CPU, WRK_TIMEOUT as the per-request timeout, ...), plus RATES, FR_WARMUP, FR_PRIME_ROUNDS and
 # BENCH_JAR; see that script. The generator needs `mvn -B -q -DskipTests package` (e2e jar).
 set -euo pipefail
 LOAD=fixed-rate exec "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/proxy-vs-peers.sh" "$@"

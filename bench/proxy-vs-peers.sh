@@ -41,6 +41,9 @@
 #                each request's due time, free of coordinated omission; bench/fixed-rate.sh)
 #   RATES        fixed-rate only: offered loads in req/s, a list (default "5000 15000")
 #   FR_WARMUP    fixed-rate only: first part of each run not counted (default 2s; DURATION is counted)
+#   FR_PRIME_ROUNDS  fixed-rate only: whole rounds run first at each rate, interleaved as the counted ones and
+#                not counted (default 2): the JVM's compiler keeps recompiling the request path for a minute or
+#                two after the load's pattern changes (new connections, idle gaps, rates), see docs/benchmarks.md
 #   BENCH_JAR    fixed-rate and undertow-floor: the e2e jar (default <repo>/e2e/target/roundhouse-local.jar)
 #   COSTS        1 = after the wrk rounds, one more run per target at COSTS_CONNECTIONS (default 64) for
 #                COSTS_DURATION (default 5s) that measures per-request costs: system calls per request
@@ -78,6 +81,7 @@ KEEP_TMP="${KEEP_TMP:-0}"
 LOAD="${LOAD:-wrk}"
 RATES="${RATES:-5000 15000}"
 FR_WARMUP="${FR_WARMUP:-2s}"
+FR_PRIME_ROUNDS="${FR_PRIME_ROUNDS:-2}"
 BENCH_JAR="${BENCH_JAR:-$REPO_DIR/e2e/target/roundhouse-local.jar}"
 COSTS="${COSTS:-0}"
 COSTS_CONNECTIONS="${COSTS_CONNECTIONS:-64}"
@@ -497,7 +501,8 @@ if [[ "$LOAD" == fixed-rate ]]; then
   fr_total="$(( $(dur_secs "$DURATION") + $(dur_secs "$FR_WARMUP") ))s"
   for conns in $CONNECTIONS; do
     for rate in $RATES; do
-      for (( r = 1; r <= ROUNDS; r++ )); do
+      # rounds 1-FR_PRIME_ROUNDS..0 prime (run, printed, not counted); 1..ROUNDS are counted
+      for (( r = 1 - FR_PRIME_ROUNDS; r <= ROUNDS; r++ )); do
         for t in $TARGETS; do
           pid="${TARGET_PID[$t]}"
           kill -0 "$pid" 2>/dev/null || die "$t (pid $pid) is no longer running"
@@ -515,8 +520,13 @@ if [[ "$LOAD" == fixed-rate ]]; then
           # CPU per request over the whole run, warm-up included: ticks / (rate * seconds)
           cpu_us="$(awk -v d=$(( t1 - t0 )) -v hz="$CLK_TCK" -v n="$(( rate * $(dur_secs "$fr_total") ))" \
             'BEGIN { printf "%.2f\n", d / hz * 1e6 / n }')"
-          echo "$conns $rate $t $r $load1 $cpu_us ${line#RESULT }" >>"$FR_RESULTS"
-          printf 'round %d/%d conns=%-4s rate=%-6s %-10s load/busy=%-9s cpu_us/req=%-7s %s\n' "$r" "$ROUNDS" "$conns" "$rate" "$t" \
+          if (( r >= 1 )); then
+            echo "$conns $rate $t $r $load1 $cpu_us ${line#RESULT }" >>"$FR_RESULTS"
+            round="round $r/$ROUNDS"
+          else
+            round="prime $(( r + FR_PRIME_ROUNDS ))/$FR_PRIME_ROUNDS"
+          fi
+          printf '%s conns=%-4s rate=%-6s %-10s load/busy=%-9s cpu_us/req=%-7s %s\n' "$round" "$conns" "$rate" "$t" \
             "$load1" "$cpu_us" "${line#RESULT label=$t }"
         done
       done
@@ -533,14 +543,15 @@ if [[ "$LOAD" == fixed-rate ]]; then
   }
   echo
   echo "Roundhouse vs peers at a fixed rate: open-loop generator on CPU $LOAD_CPU, backends + proxy on CPU $PROXY_CPU;" \
-    "$DURATION counted after $FR_WARMUP warm-up; $ROUNDS round(s), medians shown; latency from each request's due time;" \
+    "$DURATION counted after $FR_WARMUP warm-up; $FR_PRIME_ROUNDS priming round(s) not counted, then $ROUNDS round(s), medians shown;" \
+    "latency from each request's due time;" \
     "errors = total over rounds; load/busy = 1-minute load average / % of both CPUs busy over 1 s before each round;" \
     "lag = how late the generator itself sent (a large value means the load CPU was short, not the proxy)"
   for conns in $CONNECTIONS; do
     for rate in $RATES; do
       echo
       echo "connections=$conns rate=$rate req/s"
-      printf '%-12s %10s %9s %9s %9s %9s %12s %8s %10s  %s\n' target achieved p50_ms p99_ms p999_ms max_ms cpu_us/req errors lag_p99_ms "load/busy per round"
+      printf '%-12s %10s %9s %9s %9s %9s %12s %8s %10s  %s | %s\n' target achieved p50_ms p99_ms p999_ms max_ms cpu_us/req errors lag_p99_ms "p99_ms per round" "load/busy per round"
       for t in $TARGETS; do
         ach="$(frcol "$conns" "$rate" "$t" achieved | fr_median)"
         p50="$(frcol "$conns" "$rate" "$t" p50 | fr_median)"
@@ -550,9 +561,10 @@ if [[ "$LOAD" == fixed-rate ]]; then
         cpu="$(frcol "$conns" "$rate" "$t" cpu_us | fr_median)"
         lag="$(frcol "$conns" "$rate" "$t" lag_p99 | fr_median)"
         ld="$(frcol "$conns" "$rate" "$t" load1 | paste -sd' ')"
+        p99s="$(frcol "$conns" "$rate" "$t" p99 | paste -sd' ')"
         errs="$(frcol "$conns" "$rate" "$t" failed | awk '{ s += $1 } END { print s + 0 }')"
-        printf '%-12s %10.0f %9.3f %9.3f %9.3f %9.3f %12.2f %8d %10.3f  %s\n' "$t" "$ach" "$p50" "$p99" "$p999" "$mx" "$cpu" "$errs" "$lag" "$ld"
-        RESULT_LINES+=( "RESULT load=fixed-rate target=$t conns=$conns rate=$rate achieved=$(printf '%.0f' "$ach") p50=$p50 p99=$p99 p999=$p999 max=$mx cpu_us=$cpu errors=$errs lag_p99=$lag load_busy=${ld// /,} rounds=$ROUNDS duration=$DURATION" )
+        printf '%-12s %10.0f %9.3f %9.3f %9.3f %9.3f %12.2f %8d %10.3f  %s | %s\n' "$t" "$ach" "$p50" "$p99" "$p999" "$mx" "$cpu" "$errs" "$lag" "$p99s" "$ld"
+        RESULT_LINES+=( "RESULT load=fixed-rate target=$t conns=$conns rate=$rate achieved=$(printf '%.0f' "$ach") p50=$p50 p99=$p99 p999=$p999 max=$mx cpu_us=$cpu errors=$errs lag_p99=$lag p99_rounds=${p99s// /,} load_busy=${ld// /,} rounds=$ROUNDS prime_rounds=$FR_PRIME_ROUNDS duration=$DURATION" )
       done
     done
   done

@@ -1,0 +1,61 @@
+package dev.roundhouse.e2e.bench.load;
+
+import com.sun.net.httpserver.HttpServer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** {@code --events}: a real one-second run against a local server, every request written as one line. */
+class FixedRateEventsTest {
+
+    @Test
+    void writesEveryScheduledRequestWithItsTimesAndOutcome(@TempDir Path dir) throws Exception {
+        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/", exchange -> {
+            byte[] body = "ok".getBytes(StandardCharsets.US_ASCII);
+            exchange.sendResponseHeaders(200, body.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(body);
+            }
+        });
+        server.start();
+        Path events = dir.resolve("events.txt");
+        try {
+            FixedRate.main(new String[] {"--url", "http://127.0.0.1:" + server.getAddress().getPort() + "/",
+                "--connections", "2", "--rate", "100", "--duration", "1s", "--warmup", "200ms", "--events", events.toString()});
+        } finally {
+            server.stop(0);
+        }
+
+        List<String> lines = Files.readAllLines(events);
+        assertThat(lines.get(0)).startsWith("# time 0: nanoTime ").contains(", wall clock ")
+                .endsWith("requests due in the first 200 ms are the warm-up");
+        assertThat(lines.get(1)).isEqualTo("# connection due_ns sent_ns done_ns latency_us outcome");
+        List<String[]> rows = lines.stream().skip(2).map(l -> l.split(" ")).toList();
+        assertThat(rows).hasSize(100); // 100 req/s for 1 s, the warm-up's included
+        long previousDue = -1;
+        for (String[] row : rows) {
+            assertThat(row).hasSize(6);
+            assertThat(Integer.parseInt(row[0])).isBetween(0, 1);
+            long due = Long.parseLong(row[1]);
+            long sent = Long.parseLong(row[2]);
+            long done = Long.parseLong(row[3]);
+            assertThat(due).isGreaterThanOrEqualTo(previousDue).isLessThan(1_000_000_000L);
+            assertThat(sent).isGreaterThanOrEqualTo(due);
+            assertThat(done).isGreaterThan(sent);
+            assertThat(Long.parseLong(row[4])).isEqualTo((done - due) / 1000);
+            assertThat(row[5]).isEqualTo("ok");
+            previousDue = due;
+        }
+    }
+}

@@ -9,7 +9,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A small open-loop HTTP load generator: a fixed total rate over N keep-alive connections, each request sent at its
@@ -75,7 +74,7 @@ public final class FixedRate {
             throws IOException {
         try (BufferedWriter w = Files.newBufferedWriter(file, StandardCharsets.US_ASCII)) {
             w.write("# time 0: nanoTime " + startNanos + ", wall clock " + wallAtStart + "; requests due in the first "
-                    + TimeUnit.NANOSECONDS.toMillis(warmup.toNanos()) + " ms are the warm-up\n");
+                    + warmup.toMillis() + " ms are the warm-up\n");
             w.write("# connection due_ns sent_ns done_ns latency_us outcome\n");
             StringBuilder line = new StringBuilder(64);
             for (RequestEvent e : events) {

@@ -1,13 +1,9 @@
 package dev.roundhouse.e2e.bench.load;
 
-import com.sun.net.httpserver.HttpServer;
+import dev.roundhouse.e2e.testing.TestBackend;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -19,21 +15,10 @@ class FixedRateEventsTest {
 
     @Test
     void writesEveryScheduledRequestWithItsTimesAndOutcome(@TempDir Path dir) throws Exception {
-        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        server.createContext("/", exchange -> {
-            byte[] body = "ok".getBytes(StandardCharsets.US_ASCII);
-            exchange.sendResponseHeaders(200, body.length);
-            try (OutputStream out = exchange.getResponseBody()) {
-                out.write(body);
-            }
-        });
-        server.start();
         Path events = dir.resolve("events.txt");
-        try {
-            FixedRate.main(new String[] {"--url", "http://127.0.0.1:" + server.getAddress().getPort() + "/",
+        try (TestBackend backend = TestBackend.start("events")) {
+            FixedRate.main(new String[] {"--url", backend.url() + "/",
                 "--connections", "2", "--rate", "20", "--duration", "1s", "--warmup", "200ms", "--events", events.toString()});
-        } finally {
-            server.stop(0);
         }
 
         List<String> lines = Files.readAllLines(events);
@@ -41,9 +26,8 @@ class FixedRateEventsTest {
                 .endsWith("requests due in the first 200 ms are the warm-up");
         assertThat(lines.get(1)).isEqualTo("# connection due_ns sent_ns done_ns latency_us outcome");
         List<String[]> rows = lines.stream().skip(2).map(l -> l.split(" ")).toList();
-        // 20 req/s for 1 s, the warm-up's included: one request per connection every 100 ms. At 100 req/s this JDK
-        // server took about 44 ms per response once requests queued on a connection, which could leave some unsent
-        // at the run's end on a slow machine; 100 ms apart, each is answered before the next is due.
+        // 20 req/s for 1 s, the warm-up's included: one request per connection every 100 ms, so on a slow machine
+        // too each is answered before the next is due and none is left unsent at the run's end
         assertThat(rows).hasSize(20);
         long previousDue = -1;
         for (String[] row : rows) {

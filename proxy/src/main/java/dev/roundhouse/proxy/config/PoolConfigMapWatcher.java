@@ -3,6 +3,7 @@ package dev.roundhouse.proxy.config;
 import dev.roundhouse.poolformat.InvalidPoolDocumentException;
 import dev.roundhouse.poolformat.PoolDocument;
 import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.WatchEvent;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
@@ -52,6 +53,8 @@ public final class PoolConfigMapWatcher implements AutoCloseable {
     public static final long RESYNC_MILLIS = 30_000;
 
     private static final Logger log = LogManager.getLogger(PoolConfigMapWatcher.class);
+    private static final String FIRST_WATCH_EVENT =
+            "{\"type\":\"MODIFIED\",\"object\":{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"data\":{}}}";
 
     private final KubernetesClient client;
     private final String namespace;
@@ -136,6 +139,9 @@ public final class PoolConfigMapWatcher implements AutoCloseable {
      */
     public void start() {
         log.info("Watching {} (key {}) for the pool", source, POOL_KEY);
+        // Fabric8 builds its table of resource kinds when it decodes its first watch event (class loading and
+        // reflection, 50-100 ms here): decode one now, so that the first pool change does not wait for it.
+        client.getKubernetesSerialization().unmarshal(FIRST_WATCH_EVENT, WatchEvent.class);
         start(informer);
         guard.scheduleWithFixedDelay(this::checkWatch, CHECK_MILLIS, CHECK_MILLIS, TimeUnit.MILLISECONDS);
     }

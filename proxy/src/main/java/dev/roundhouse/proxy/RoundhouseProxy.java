@@ -197,7 +197,7 @@ public final class RoundhouseProxy implements AutoCloseable {
         }
         // Before serving, so that the JIT compiles the document path now rather than during reloads under traffic.
         // 1,000 rounds cost about 0.2 s of CPU once (ready 0.2 s later on one CPU); -Droundhouse.reloadWarmUp=0 skips it.
-        PoolReloader.warmUp(PoolReloader.warmUpRounds());
+        PoolReloader.warmUp(Integer.getInteger("roundhouse.reloadWarmUp", 1000));
         RoundhouseProxy proxy;
         try {
             proxy = start(settings);

@@ -3,12 +3,10 @@ package dev.roundhouse.proxy.config;
 import dev.roundhouse.poolformat.InvalidPoolDocumentException;
 import dev.roundhouse.poolformat.PoolDocument;
 import io.fabric8.kubernetes.api.model.ConfigMap;
-import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.WatchEvent;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
-import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
@@ -55,6 +53,8 @@ public final class PoolConfigMapWatcher implements AutoCloseable {
     public static final long RESYNC_MILLIS = 30_000;
 
     private static final Logger log = LogManager.getLogger(PoolConfigMapWatcher.class);
+    private static final String FIRST_WATCH_EVENT =
+            "{\"type\":\"MODIFIED\",\"object\":{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"data\":{}}}";
 
     private final KubernetesClient client;
     private final String namespace;
@@ -139,38 +139,11 @@ public final class PoolConfigMapWatcher implements AutoCloseable {
      */
     public void start() {
         log.info("Watching {} (key {}) for the pool", source, POOL_KEY);
-        warmUp(client.getKubernetesSerialization(), PoolReloader.warmUpRounds());
+        // Fabric8 builds its table of resource kinds when it decodes its first watch event (class loading and
+        // reflection, 50-100 ms here): decode one now, so that the first pool change does not wait for it.
+        client.getKubernetesSerialization().unmarshal(FIRST_WATCH_EVENT, WatchEvent.class);
         start(informer);
         guard.scheduleWithFixedDelay(this::checkWatch, CHECK_MILLIS, CHECK_MILLIS, TimeUnit.MILLISECONDS);
-    }
-
-    /**
-     * Decodes a sample watch event (a pool ConfigMap as the operator writes it) {@code rounds} times with the
-     * client's own serialization, before the pool is loaded. Fabric8 builds its table of resource kinds when it
-     * decodes its first event (class loading and reflection, 50-100 ms here), and later events come too rarely
-     * for the JIT: without this, the first pool change waits for that table, and each change is decoded by
-     * interpreted code on the CPU the requests are served on (measured in docs/benchmarks.md). About 50 ms of CPU
-     * once for 1,000 rounds. Returns the last decoded object, null for 0 rounds.
-     */
-    static Object warmUp(KubernetesSerialization serialization, int rounds) {
-        ConfigMap sample = new ConfigMapBuilder()
-                .withNewMetadata()
-                    .withName("web-pool").withNamespace("shop").withResourceVersion("1")
-                    .withUid("00000000-0000-0000-0000-000000000000")
-                    .addToLabels("app.kubernetes.io/managed-by", "roundhouse-operator")
-                    .addNewOwnerReference()
-                        .withApiVersion("roundhouse.dev/v1alpha1").withKind("LoadBalancer").withName("web")
-                        .withUid("00000000-0000-0000-0000-000000000001").withController(true)
-                    .endOwnerReference()
-                .endMetadata()
-                .addToData(POOL_KEY, PoolReloader.sampleDocument())
-                .build();
-        String event = serialization.asJson(new WatchEvent(sample, "MODIFIED"));
-        Object decoded = null;
-        for (int i = 0; i < rounds; i++) {
-            decoded = serialization.unmarshal(event, WatchEvent.class).getObject();
-        }
-        return decoded;
     }
 
     private void start(SharedIndexInformer<ConfigMap> which) {

@@ -33,7 +33,11 @@ public final class PoolReloader {
      * the CPU the requests are served on (measured in docs/benchmarks.md). Returns the rounds run.
      */
     public static int warmUp(int rounds) {
-        String text = sampleDocument();
+        List<PoolDocument.BackendEntry> backends = new ArrayList<>();
+        for (int i = 1; i <= 3; i++) {
+            backends.add(new PoolDocument.BackendEntry("http://192.0.2." + i + ":8080", 1)); // TEST-NET-1: never dialled
+        }
+        String text = PoolDocumentCodec.write(PoolDocument.of(backends));
         int done = 0;
         try {
             for (; done < rounds; done++) {
@@ -44,20 +48,6 @@ public final class PoolReloader {
             throw new IllegalStateException("the sample document is valid", e);
         }
         return done;
-    }
-
-    /** Rounds of the warm-ups before serving: {@code -Droundhouse.reloadWarmUp}, 1,000 by default, 0 to skip them. */
-    public static int warmUpRounds() {
-        return Integer.getInteger("roundhouse.reloadWarmUp", 1000);
-    }
-
-    /** A valid pool document of three backends, for warm-ups. */
-    static String sampleDocument() {
-        List<PoolDocument.BackendEntry> backends = new ArrayList<>();
-        for (int i = 1; i <= 3; i++) {
-            backends.add(new PoolDocument.BackendEntry("http://192.0.2." + i + ":8080", 1)); // TEST-NET-1: never dialled
-        }
-        return PoolDocumentCodec.write(PoolDocument.of(backends));
     }
 
     public PoolReloader(BackendPool pool, ProxyMetrics metrics, Consumer<BackendPool.Change> onApplied) {

@@ -32,7 +32,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * The proxy as its image runs it: {@code java -jar roundhouse-proxy.jar} with the libraries packaged beside it
  * (proxy/target/lib, which the Dockerfile copies). That set is trimmed by hand (proxy/pom.xml ships 7 of
- * Fabric8's 21 model jars), and every other test runs the proxy from a class path that may reach more (this
+ * Fabric8's 22 model jars), and every other test runs the proxy from a class path that may reach more (this
  * module's, or jar manifests), so this is the test that proves the shipped set starts, follows the pool
  * ConfigMap and applies a change.
  */

@@ -313,7 +313,8 @@ public final class LocalKubelet implements AutoCloseable {
         }
     }
 
-    private static int freePort() {
+    /** A free port on the loopback interface, for a proxy to bind next. */
+    static int freePort() {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return socket.getLocalPort();
         } catch (IOException e) {

@@ -47,15 +47,25 @@ final class ProxyProcess {
 
     /** Starts the proxy with {@code env} (PORT and METRICS_PORT in it are the ports it will bind). */
     static ProxyProcess start(Map<String, String> env, Path log) {
+        return launch(List.of("-cp", classpath(), ProxyLauncher.class.getName()), env, log);
+    }
+
+    /**
+     * Starts the proxy as its image runs it, {@code java -jar} on the packaged jar with the libraries beside it,
+     * rather than from this JVM's class path; it then ends on SIGTERM only, not with this JVM.
+     */
+    static ProxyProcess startJar(Path jar, Map<String, String> env, Path log) {
+        return launch(List.of("-jar", jar.toAbsolutePath().toString()), env, log);
+    }
+
+    private static ProxyProcess launch(List<String> what, Map<String, String> env, Path log) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         // Small and quick to start: a local proxy serves a developer, not production traffic.
         command.add("-XX:+UseSerialGC");
         command.add("-Xmx256m");
         command.add("-XX:+ExitOnOutOfMemoryError");
-        command.add("-cp");
-        command.add(classpath());
-        command.add(ProxyLauncher.class.getName());
+        command.addAll(what);
         ProcessBuilder builder = new ProcessBuilder(command);
         Map<String, String> childEnv = builder.environment();
         Map<String, String> parentEnv = new TreeMap<>(childEnv);

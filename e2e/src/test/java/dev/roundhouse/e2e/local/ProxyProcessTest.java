@@ -5,9 +5,6 @@ import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -24,10 +21,10 @@ class ProxyProcessTest {
     @Test
     void proxyServesAndStopsWhenItsRunnerIsGone(@TempDir Path dir) throws Exception {
         try (TestBackend backend = TestBackend.start("backend-a")) {
-            int port = freePort();
+            int port = LocalKubelet.freePort();
             ProxyProcess proxy = ProxyProcess.start(Map.of(
                     "PORT", String.valueOf(port),
-                    "METRICS_PORT", String.valueOf(freePort()),
+                    "METRICS_PORT", String.valueOf(LocalKubelet.freePort()),
                     "BIND_ADDRESS", "127.0.0.1",
                     "BACKENDS", backend.url()), dir.resolve("proxy.log"));
             try {
@@ -44,12 +41,6 @@ class ProxyProcessTest {
             } finally {
                 proxy.stop(Duration.ofSeconds(5));
             }
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
         }
     }
 }

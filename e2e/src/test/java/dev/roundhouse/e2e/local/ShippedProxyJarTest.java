@@ -1,4 +1,4 @@
-package dev.roundhouse.e2e.images;
+package dev.roundhouse.e2e.local;
 
 import dev.roundhouse.e2e.testing.TestBackend;
 import dev.roundhouse.poolformat.PoolDocument;
@@ -12,8 +12,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -23,7 +21,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -49,43 +46,31 @@ class ShippedProxyJarTest {
              TestBackend b = TestBackend.start("b")) {
             KubernetesClient client = api.client();
             client.configMaps().inNamespace("default").resource(pool(a)).create();
-            int port = freePort();
-            int metricsPort = freePort();
-            Path log = dir.resolve("proxy.log");
-            ProcessBuilder builder = new ProcessBuilder(
-                    Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m", "-jar",
-                    JAR.toAbsolutePath().toString());
-            builder.environment().clear();
-            builder.environment().putAll(Map.of(
-                    "PATH", System.getenv().getOrDefault("PATH", "/usr/bin:/bin"),
-                    "PORT", String.valueOf(port),
-                    "METRICS_PORT", String.valueOf(metricsPort),
+            ProxyProcess proxy = ProxyProcess.startJar(JAR, Map.of(
+                    "PORT", String.valueOf(LocalKubelet.freePort()),
+                    "METRICS_PORT", String.valueOf(LocalKubelet.freePort()),
                     "BIND_ADDRESS", "127.0.0.1",
                     "KUBECONFIG", api.writeKubeconfig(dir.resolve("kubeconfig")).toString(),
-                    "POOL_CONFIGMAP", "web-pool"));
-            Process proxy = builder.redirectErrorStream(true).redirectOutput(log.toFile()).start();
+                    "POOL_CONFIGMAP", "web-pool"), dir.resolve("proxy.log"));
             try {
                 try {
                     await("proxy ready or gone").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
-                            .until(() -> !proxy.isAlive() || status(metricsPort, "/readyz") == 200);
+                            .until(() -> !proxy.isAlive() || proxy.ready());
                 } catch (ConditionTimeoutException e) {
-                    throw new AssertionError("proxy not ready after 60 s; log:\n" + Files.readString(log), e);
+                    throw new AssertionError("proxy not ready after 60 s; log:\n" + Files.readString(proxy.log()), e);
                 }
-                assertThat(proxy.isAlive()).as("proxy running; log:%n%s", Files.readString(log)).isTrue();
-                assertThat(body(port)).isEqualTo("a");
+                assertThat(proxy.isAlive()).as("proxy running; log:%n%s", Files.readString(proxy.log())).isTrue();
+                assertThat(body(proxy.port())).isEqualTo("a");
 
                 client.configMaps().inNamespace("default").resource(pool(b)).update();
 
                 await("change applied").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
-                        .until(() -> "b".equals(body(port)));
-                assertThat(Files.readString(log)).doesNotContain("ClassNotFoundException", "NoClassDefFoundError");
+                        .until(() -> "b".equals(body(proxy.port())));
+                assertThat(Files.readString(proxy.log())).doesNotContain("ClassNotFoundException", "NoClassDefFoundError");
             } finally {
-                proxy.destroy();
-                if (!proxy.waitFor(30, TimeUnit.SECONDS)) {
-                    proxy.destroyForcibly();
-                }
+                proxy.stop(Duration.ofSeconds(30));
             }
-            assertThat(proxy.exitValue()).as("exit after SIGTERM; log:%n%s", Files.readString(log)).isZero();
+            assertThat(proxy.exitCode()).as("exit after SIGTERM; log:%n%s", Files.readString(proxy.log())).isZero();
         }
     }
 
@@ -96,26 +81,8 @@ class ShippedProxyJarTest {
                 .build();
     }
 
-    private static int status(int port, String path) {
-        try {
-            return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                    .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
-        } catch (IOException e) {
-            return -1;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return -1;
-        }
-    }
-
     private static String body(int port) throws IOException, InterruptedException {
         return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/"))
                 .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString()).body();
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        }
     }
 }

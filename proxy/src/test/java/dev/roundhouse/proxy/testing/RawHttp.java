@@ -34,7 +34,16 @@ public final class RawHttp implements AutoCloseable {
      * connection while this answer was read (or instead of it).
      */
     public record Response(int status, String statusLine, Map<String, List<String>> headers, byte[] body,
-                           boolean closed, boolean timedOut) {
+                           boolean closed, boolean timedOut, List<Interim> interim) {
+
+        Response(int status, String statusLine, Map<String, List<String>> headers, byte[] body, boolean closed,
+                 boolean timedOut) {
+            this(status, statusLine, headers, body, closed, timedOut, List.of());
+        }
+
+        Response withInterim(List<Interim> interim) {
+            return new Response(status, statusLine, headers, body, closed, timedOut, List.copyOf(interim));
+        }
 
         public boolean answered() {
             return status > 0;
@@ -56,6 +65,14 @@ public final class RawHttp implements AutoCloseable {
             return "Response[status=" + status + ", closed=" + closed + ", timedOut=" + timedOut
                     + ", headers=" + headers + ", body='" + (text.length() > 200 ? text.substring(0, 200) + "..." : text)
                     + "']";
+        }
+    }
+
+    /** An interim (1xx) answer that came before the final one: its status and headers (names in lower case). */
+    public record Interim(int status, Map<String, List<String>> headers) {
+        public String header(String name) {
+            List<String> values = headers.get(name.toLowerCase(Locale.ROOT));
+            return values == null ? null : String.join(",", values);
         }
     }
 
@@ -122,6 +139,16 @@ public final class RawHttp implements AutoCloseable {
         return writeFailed;
     }
 
+    /** Ends this side's sending (a FIN) and keeps reading: a client that is done with its request. */
+    public RawHttp shutdownOutput() {
+        try {
+            socket.shutdownOutput();
+        } catch (IOException e) {
+            writeFailed = true;
+        }
+        return this;
+    }
+
     /** Reads one answer: status line, headers, then a body framed by Content-Length, chunks, or close. */
     public Response readResponse() {
         return readResponse(false);
@@ -129,16 +156,33 @@ public final class RawHttp implements AutoCloseable {
 
     public Response readResponse(boolean toHead) {
         Map<String, List<String>> headers = new LinkedHashMap<>();
+        List<Interim> interim = new ArrayList<>();
         String statusLine;
         try {
             statusLine = readLine();
-            // Skip interim 1xx answers (100 Continue) with their headers: bounded by the header budget.
-            for (int interim = 0; statusLine != null && statusLine.matches("HTTP/1\\.[01] 1\\d\\d.*") && interim < 10; interim++) {
+            // Interim 1xx answers (100 Continue, 103 Early Hints) with their headers are kept apart, up to ten.
+            while (statusLine != null && statusLine.matches("HTTP/1\\.[01] 1\\d\\d.*") && interim.size() < 10) {
+                Map<String, List<String>> interimHeaders = new LinkedHashMap<>();
                 for (String line = readLine(); line != null && !line.isEmpty(); line = readLine()) {
-                    // interim headers are dropped
+                    int colon = line.indexOf(':');
+                    interimHeaders.computeIfAbsent((colon < 0 ? line : line.substring(0, colon)).trim()
+                            .toLowerCase(Locale.ROOT), k -> new ArrayList<>()).add(colon < 0 ? "" : line.substring(colon + 1).trim());
                 }
+                interim.add(new Interim(parseStatus(statusLine), interimHeaders));
                 statusLine = readLine();
             }
+            return readFinal(statusLine, headers, toHead).withInterim(interim);
+        } catch (SocketTimeoutException e) {
+            return new Response(-1, null, headers, new byte[0], false, true).withInterim(interim);
+        } catch (SocketException e) {
+            return new Response(-1, null, headers, new byte[0], true, false).withInterim(interim); // reset
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private Response readFinal(String statusLine, Map<String, List<String>> headers, boolean toHead) throws IOException {
+        try {
             if (statusLine == null) {
                 return new Response(-1, null, headers, new byte[0], true, false);
             }
@@ -351,7 +395,8 @@ public final class RawHttp implements AutoCloseable {
     public static final class RecordingBackend implements AutoCloseable {
 
         /** One request as it reached the backend; {@code headers} names are lower case. */
-        public record Received(String requestLine, Map<String, List<String>> headers, byte[] body, boolean complete) {
+        public record Received(String requestLine, Map<String, List<String>> headers, byte[] body, boolean complete,
+                               Map<String, List<String>> trailers) {
             public String target() {
                 String[] parts = requestLine.split(" ");
                 return parts.length > 1 ? parts[1] : "";
@@ -452,8 +497,9 @@ public final class RawHttp implements AutoCloseable {
                         headers.computeIfAbsent(name, k -> new ArrayList<>()).add(colon < 0 ? "" : lines[i].substring(colon + 1).trim());
                     }
                     ByteArrayOutputStream body = new ByteArrayOutputStream();
-                    boolean complete = readBody(in, headers, body);
-                    Received r = new Received(lines[0], headers, body.toByteArray(), complete);
+                    Map<String, List<String>> trailers = new LinkedHashMap<>();
+                    boolean complete = readBody(in, headers, body, trailers);
+                    Received r = new Received(lines[0], headers, body.toByteArray(), complete, trailers);
                     if (!r.target().equals("/health")) {
                         received.add(r);
                     }
@@ -494,8 +540,8 @@ public final class RawHttp implements AutoCloseable {
         }
 
         /** Reads the body as the headers frame it; true when it arrived whole and well-formed. */
-        private static boolean readBody(InputStream in, Map<String, List<String>> headers, ByteArrayOutputStream body)
-                throws IOException {
+        private static boolean readBody(InputStream in, Map<String, List<String>> headers, ByteArrayOutputStream body,
+                                        Map<String, List<String>> trailers) throws IOException {
             List<String> te = headers.get("transfer-encoding");
             List<String> cl = headers.get("content-length");
             try {
@@ -517,6 +563,10 @@ public final class RawHttp implements AutoCloseable {
                                 if (trailer.isEmpty()) {
                                     return true;
                                 }
+                                int colon = trailer.indexOf(':');
+                                trailers.computeIfAbsent((colon < 0 ? trailer : trailer.substring(0, colon)).trim()
+                                        .toLowerCase(Locale.ROOT), k -> new ArrayList<>())
+                                        .add(colon < 0 ? "" : trailer.substring(colon + 1).trim());
                             }
                         }
                         if (body.size() + size > MAX_BODY || !copy(in, body, size)) {

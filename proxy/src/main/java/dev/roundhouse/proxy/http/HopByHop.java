@@ -18,7 +18,26 @@ final class HopByHop {
             Headers.CONNECTION, Headers.KEEP_ALIVE, new HttpString("Proxy-Connection"), Headers.TE,
             Headers.TRAILER, Headers.PROXY_AUTHORIZATION, Headers.UPGRADE);
 
+    /**
+     * Fields a Connection header may not remove, though it names them: they say where the request goes, how its
+     * body is framed, or who sent it through a front proxy, and a client could otherwise strip what that proxy
+     * added (Envoy and HAProxy refuse such nominations too).
+     */
+    private static final List<HttpString> PROTECTED = List.of(
+            Headers.HOST, Headers.CONTENT_LENGTH, Headers.TRANSFER_ENCODING, Headers.AUTHORIZATION, Headers.COOKIE,
+            Headers.X_FORWARDED_FOR, new HttpString("Forwarded"));
+
     private HopByHop() {
+    }
+
+    /** True when a Connection header naming {@code name} removes it. */
+    static boolean nominatable(HttpString name) {
+        for (int i = 0; i < PROTECTED.size(); i++) {
+            if (same(PROTECTED.get(i), name)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
@@ -31,7 +50,8 @@ final class HopByHop {
             for (String value : connection) {
                 for (String token : value.split(",")) {
                     String name = token.trim();
-                    if (!name.isEmpty() && !(keepUpgrade && name.equalsIgnoreCase("upgrade"))) {
+                    if (!name.isEmpty() && !(keepUpgrade && name.equalsIgnoreCase("upgrade"))
+                            && nominatable(new HttpString(name))) {
                         headers.remove(name);
                     }
                 }

@@ -15,6 +15,7 @@ import org.xnio.Xnio;
 import org.xnio.XnioWorker;
 import org.xnio.channels.AcceptingChannel;
 
+import javax.net.ssl.SSLContext;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -41,6 +42,7 @@ public final class ProxyServer implements AutoCloseable {
     private final DrainHandler drain;
     private final PoolRequestHandler proxy; // null around another handler
     private final HttpOpenListener openListener;
+    private final long headerTimeoutMillis;
     private XnioWorker worker;
     private AcceptingChannel<StreamConnection> channel;
     private int port;
@@ -49,9 +51,9 @@ public final class ProxyServer implements AutoCloseable {
      * With the connection settings of {@code settings}: address, port, connect retries, body limit,
      * header and keep-alive timeouts.
      */
-    public ProxyServer(ProxySettings settings, BackendPool pool, ProxyMetrics metrics) {
+    public ProxyServer(ProxySettings settings, BackendPool pool, ProxyMetrics metrics, SSLContext backendTls) {
         this(settings, new PoolRequestHandler(pool, metrics, settings.connectRetries(),
-                settings.maxConnectionsPerThread()), metrics);
+                settings.maxConnectionsPerThread(), backendTls), metrics);
     }
 
     /**
@@ -75,8 +77,6 @@ public final class ProxyServer implements AutoCloseable {
         OptionMap serverOptions = OptionMap.builder()
                 .set(UndertowOptions.MAX_HEADER_SIZE, MAX_HEADER_BYTES)
                 .set(UndertowOptions.MAX_HEADERS, MAX_HEADERS)
-                // from the first byte of a request to the end of its headers; slow-header clients are closed
-                .set(UndertowOptions.REQUEST_PARSE_TIMEOUT, millis(settings.requestHeaderTimeout()))
                 // idle with no request in progress: before the first request and between keep-alive requests
                 .set(UndertowOptions.NO_REQUEST_TIMEOUT, millis(settings.keepAliveTimeout()))
                 // Undertow's own limit stays off (2.4 would otherwise cut bodies at 2 MiB): with the proxy
@@ -91,6 +91,9 @@ public final class ProxyServer implements AutoCloseable {
         openListener = new HttpOpenListener(
                 new ThreadCachedBufferPool(true, BUFFER_BYTES, POOLED_BUFFERS), serverOptions);
         openListener.setRootHandler(drain);
+        // From the first byte of a request to the end of its headers; slow-header clients are closed. The gate
+        // holds a head until it is whole, so it keeps this time itself (Undertow's parse timer never sees one).
+        headerTimeoutMillis = millis(settings.requestHeaderTimeout());
     }
 
     private static int millis(Duration d) {
@@ -116,7 +119,11 @@ public final class ProxyServer implements AutoCloseable {
                     .set(Options.TCP_NODELAY, true)
                     .getMap());
             channel = worker.createStreamConnectionServer(new InetSocketAddress(host, requestedPort),
-                    ChannelListeners.openListenerAdapter(openListener), OptionMap.builder()
+                    ChannelListeners.openListenerAdapter((StreamConnection connection) -> {
+                        // Under Undertow's parser, before it takes the connection: it reads only checked heads.
+                        RequestHeadGate.install(connection, headerTimeoutMillis);
+                        openListener.handleEvent(connection);
+                    }), OptionMap.builder()
                             .set(Options.TCP_NODELAY, true)
                             .set(Options.REUSE_ADDRESSES, true)
                             .set(Options.BACKLOG, 1024)

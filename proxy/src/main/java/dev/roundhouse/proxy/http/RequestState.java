@@ -5,7 +5,6 @@ import dev.roundhouse.proxy.metrics.MetricNames;
 import dev.roundhouse.proxy.metrics.ProxyMetrics;
 import dev.roundhouse.proxy.pool.Backend;
 import dev.roundhouse.proxy.pool.BackendPool;
-import io.undertow.client.ClientConnection;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.AttachmentKey;
 
@@ -31,19 +30,10 @@ final class RequestState {
     private boolean permitHeld;
     /** The backend whose connection carried the request last; its label goes on the request metric. */
     Backend served;
-    /** The connection to {@link #served}, once one was handed over. */
-    ClientConnection connection;
-    /** The request timed out on {@link #connection}: close it at once when the exchange ends. */
-    boolean abortConnection;
     /** How the last failed attempt ended, if it failed. */
     UpstreamFailure lastFailure;
     /** Why no backend was picked: no_backend or circuit_open; null when one was. */
     String refusal;
-    boolean finished;
-    /** The client connection closed while the response was still being written (set by the response conduit). */
-    boolean closedMidResponse;
-    /** A write to the client failed: the client went away, whatever the backend did. */
-    boolean clientWriteFailed;
 
     RequestState(HttpServerExchange exchange) {
         this.exchange = exchange;
@@ -99,7 +89,6 @@ final class RequestState {
         }
         tried[triedCount++] = backend;
         attempt = backend;
-        connection = null;
         attemptStartNanos = System.nanoTime();
         permitHeld = true;
         lastFailure = null;
@@ -148,14 +137,5 @@ final class RequestState {
 
     boolean permitHeld() {
         return permitHeld;
-    }
-
-    /**
-     * True when a response started by the backend did not reach its end and the client is not the reason: the
-     * backend connection broke (or the request timeout passed) mid-body, and the proxy closed the client's
-     * connection so the client sees a cut body rather than a complete-looking one.
-     */
-    boolean cutUpstream() {
-        return exchange.isResponseStarted() && closedMidResponse && !clientWriteFailed;
     }
 }

@@ -11,7 +11,8 @@ import java.nio.charset.StandardCharsets;
  * and 5) straight from bytes into the client exchange's response headers, without Undertow's
  * client-side maps in between. Strict where a lenient reading could let the client and this proxy
  * disagree on where the response ends: one Content-Length (or several equal ones), only
- * "chunked" as a transfer coding, never both; no obs-fold; no control bytes. Hop-by-hop fields and
+ * "chunked" as a transfer coding, never both; no obs-fold; no control bytes; a status from 100 to 599; at most
+ * {@link ProxyServer#MAX_HEADERS} fields (the head's size is bounded by the relay buffer). Hop-by-hop fields and
  * the framing headers are not copied: Undertow frames the response to the client itself.
  */
 final class ResponseHead {
@@ -50,6 +51,8 @@ final class ResponseHead {
     boolean close;
     long contentLength;
     boolean chunked;
+    /** The Upgrade field's value (a 101's protocol), or null; it is hop-by-hop, so not in the copied headers. */
+    String upgrade;
     /** Why the head was refused, or null. */
     String problem;
 
@@ -79,6 +82,7 @@ final class ResponseHead {
         close = false;
         contentLength = -1;
         chunked = false;
+        upgrade = null;
         problem = null;
         int lineEnd = lineEnd(b, 0, len);
         int eol = trimCr(b, 0, lineEnd);
@@ -91,13 +95,20 @@ final class ResponseHead {
         http11 = b[7] == '1';
         close = !http11; // HTTP/1.0 connections are not reused, whatever Keep-Alive they offer
         status = (b[9] - '0') * 100 + (b[10] - '0') * 10 + (b[11] - '0');
-        if (status < 100) {
-            return fail("malformed status line");
+        if (status < 100 || status > 599) {
+            return fail("malformed status line: status code " + status + " outside 100-599");
+        }
+        for (int i = 13; i < eol; i++) {
+            int c = b[i] & 0xff;
+            if ((c < 0x20 && c != '\t') || c == 0x7f) {
+                return fail("a control character in the reason phrase");
+            }
         }
         // Each field line in one pass: name bytes checked and hashed, then value bytes checked up to the line end.
         // The head ends with a line feed (see end), so every scan below stops inside it.
         int pos = lineEnd + 1;
         String named = null;
+        int fields = 0;
         String lengthText = null;
         while (pos < len) {
             byte first = b[pos];
@@ -106,6 +117,9 @@ final class ResponseHead {
             }
             if (first == ' ' || first == '\t') {
                 return fail("obsolete line folding in a header");
+            }
+            if (++fields > ProxyServer.MAX_HEADERS) {
+                return fail("more than " + ProxyServer.MAX_HEADERS + " header fields");
             }
             int hash = 0;
             int colon = pos;
@@ -154,6 +168,8 @@ final class ResponseHead {
                 if (!connectionOption(value)) {
                     named = named == null ? value : named + "," + value; // fields it names go once all are read
                 }
+            } else if (HopByHop.same(name, Headers.UPGRADE)) {
+                upgrade = value;
             } else if (!HopByHop.isFixed(name)) {
                 out.add(name, value);
             }

@@ -24,7 +24,7 @@ final class UpstreamConnection implements ChannelListener<ConduitStreamSourceCha
     final ConduitStreamSinkChannel sink;
     private final UpstreamThread owner;
     /** The exchange using this connection, or null while it is idle. */
-    DirectExchange user;
+    ProxyExchange user;
     long idleSinceNanos;
     private boolean closed;
 
@@ -40,9 +40,13 @@ final class UpstreamConnection implements ChannelListener<ConduitStreamSourceCha
 
     @Override
     public void handleEvent(ConduitStreamSourceChannel channel) {
-        DirectExchange exchange = user;
+        ProxyExchange exchange = user;
         if (exchange != null) {
-            exchange.backendReadable();
+            try {
+                exchange.backendReadable();
+            } catch (RuntimeException e) {
+                exchange.unexpected(e);
+            }
             return;
         }
         // Idle: the backend closed it, or sent bytes nobody asked for. Either way it cannot carry a request.
@@ -71,5 +75,32 @@ final class UpstreamConnection implements ChannelListener<ConduitStreamSourceCha
             IoUtils.safeClose(connection);
             owner.closed(this);
         }
+    }
+
+    /**
+     * Resets the connection: the backend reads an error, never the end of a request. For a request whose body
+     * broke off or failed, so that a backend never acts on a truncated body.
+     */
+    void abort() {
+        if (!closed) {
+            try {
+                connection.setOption(org.xnio.Options.CLOSE_ABORT, true);
+            } catch (java.io.IOException | IllegalArgumentException e) {
+                // a connection that cannot take the option is closed plainly below
+            }
+            close();
+        }
+    }
+
+    /**
+     * Takes the connection out of its thread's pool for good (a protocol switch makes it a tunnel): it no longer
+     * counts against the backend's connection limit, and nothing here reads it or closes it.
+     */
+    StreamConnection detach() {
+        closed = true;
+        user = null;
+        source.getReadSetter().set(null);
+        owner.closed(this);
+        return connection;
     }
 }

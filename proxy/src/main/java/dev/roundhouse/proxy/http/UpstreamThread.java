@@ -3,6 +3,7 @@ package dev.roundhouse.proxy.http;
 import dev.roundhouse.proxy.pool.Backend;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
+import io.undertow.util.HeaderMap;
 import org.xnio.ChannelListener;
 import org.xnio.IoFuture;
 import org.xnio.OptionMap;
@@ -10,6 +11,11 @@ import org.xnio.Options;
 import org.xnio.StreamConnection;
 import org.xnio.XnioExecutor;
 import org.xnio.XnioIoThread;
+import org.xnio.ssl.SslConnection;
+import io.undertow.protocols.ssl.UndertowXnioSsl;
+import org.xnio.IoUtils;
+
+import javax.net.ssl.SSLContext;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -45,18 +51,23 @@ final class UpstreamThread implements Runnable {
     final byte[] scratch = new byte[2 * ProxyServer.MAX_HEADER_BYTES];
     final ResponseHead head = new ResponseHead();
     final ByteBuffer probe = ByteBuffer.allocate(1);
+    /** Interim (1xx) response headers are parsed here, apart from the exchange's final response headers. */
+    private final HeaderMap interimHeaders = new HeaderMap();
     private final XnioIoThread io;
+    /** Opens TLS connections to https backends, on this thread. */
+    private final UndertowXnioSsl tls;
     private final XnioExecutor.Key sweep;
     private final Map<Backend, Slot> slots = new IdentityHashMap<>();
     /** Exchanges with a deadline, a doubly linked list threaded through them. */
-    private DirectExchange first;
+    private ProxyExchange first;
 
     private final int number;
     private final int threads;
 
     /** Starts the thread's sweep; call on {@code io} itself. */
-    UpstreamThread(XnioIoThread io) {
+    UpstreamThread(XnioIoThread io, SSLContext backendTls) {
         this.io = io;
+        this.tls = new UndertowXnioSsl(io.getWorker().getXnio(), OptionMap.EMPTY, backendTls);
         this.number = io.getNumber();
         this.threads = io.getWorker().getIoThreadCount();
         this.sweep = io.executeAtInterval(this, SWEEP_MILLIS, TimeUnit.MILLISECONDS);
@@ -70,10 +81,15 @@ final class UpstreamThread implements Runnable {
         sweep.remove();
     }
 
+    HeaderMap interimHeaders() {
+        interimHeaders.clear();
+        return interimHeaders;
+    }
+
     /** A backend's connections on this thread. */
     private static final class Slot {
         final ArrayDeque<UpstreamConnection> idle = new ArrayDeque<>();
-        final ArrayDeque<DirectExchange> waiting = new ArrayDeque<>();
+        final ArrayDeque<ProxyExchange> waiting = new ArrayDeque<>();
         int open;
     }
 
@@ -91,12 +107,12 @@ final class UpstreamThread implements Runnable {
 
     /**
      * Gets {@code exchange} a connection to {@code backend}: an idle one at once, else a new one (reported
-     * to {@link DirectExchange#connected} or {@link DirectExchange#connectFailed}), else, at the limit, a
+     * to {@link ProxyExchange#connected} or {@link ProxyExchange#connectFailed}), else, at the limit, a
      * place in the queue for the next one released.
      *
      * @return false when the queue is full
      */
-    boolean acquire(Backend backend, DirectExchange exchange, int maxConnections) {
+    boolean acquire(Backend backend, ProxyExchange exchange, int maxConnections) {
         Slot slot = slot(backend);
         UpstreamConnection idle;
         while ((idle = slot.idle.pollFirst()) != null) {
@@ -118,16 +134,28 @@ final class UpstreamThread implements Runnable {
     }
 
     /** Takes an exchange out of its backend's queue (it timed out or ended while waiting). */
-    void stopWaiting(Backend backend, DirectExchange exchange) {
+    void stopWaiting(Backend backend, ProxyExchange exchange) {
         slot(backend).waiting.remove(exchange);
     }
 
-    private void connect(Backend backend, DirectExchange exchange) {
-        int port = backend.uri().getPort() > 0 ? backend.uri().getPort() : 80;
-        IoFuture<StreamConnection> future = io.openStreamConnection(
-                new InetSocketAddress(backend.uri().getHost(), port), NO_OPEN_LISTENER, CONNECTION_OPTIONS);
+    /**
+     * Opens a connection to {@code backend} for {@code exchange}: plain TCP for http, TLS for https, chosen here, per
+     * connection, by the backend's own scheme.
+     */
+    private void connect(Backend backend, ProxyExchange exchange) {
+        boolean https = "https".equals(backend.uri().getScheme());
+        int port = backend.uri().getPort() > 0 ? backend.uri().getPort() : https ? 443 : 80;
+        // The host name, not only its address, so that TLS sends it as the server name (SNI).
+        InetSocketAddress address = new InetSocketAddress(backend.uri().getHost(), port);
+        IoFuture<? extends StreamConnection> future;
+        if (https) {
+            IoFuture<SslConnection> tlsFuture = tls.openSslConnection(io, address, NO_OPEN_LISTENER, CONNECTION_OPTIONS);
+            future = tlsFuture;
+        } else {
+            future = io.openStreamConnection(address, NO_OPEN_LISTENER, CONNECTION_OPTIONS);
+        }
         exchange.connecting(future);
-        future.addNotifier((IoFuture<? extends StreamConnection> done, DirectExchange waiter) -> {
+        future.addNotifier((IoFuture<? extends StreamConnection> done, ProxyExchange waiter) -> {
             switch (done.getStatus()) {
                 case DONE -> {
                     StreamConnection connection;
@@ -135,6 +163,17 @@ final class UpstreamThread implements Runnable {
                         connection = done.get(); // done: returns at once
                     } catch (IOException e) {
                         throw new IllegalStateException("a completed connect reported a failure", e);
+                    }
+                    if (connection instanceof SslConnection tlsConnection) {
+                        try {
+                            tlsConnection.startHandshake();
+                        } catch (IOException e) {
+                            IoUtils.safeClose(connection);
+                            slot(backend).open--;
+                            waiter.connectFailed(false);
+                            serveWaiting(backend);
+                            return;
+                        }
                     }
                     UpstreamConnection upstream = new UpstreamConnection(backend, connection, this);
                     if (!waiter.connected(upstream, false)) {
@@ -162,13 +201,15 @@ final class UpstreamThread implements Runnable {
             return;
         }
         Slot slot = slot(connection.backend);
-        DirectExchange next;
+        ProxyExchange next;
         while ((next = slot.waiting.pollFirst()) != null) {
             if (next.connected(connection, true)) {
                 return;
             }
         }
         connection.idleSinceNanos = System.nanoTime();
+        // Reading again: an idle connection that becomes readable was closed, or spoken to out of turn, and goes.
+        connection.source.resumeReads();
         slot.idle.addFirst(connection); // most recently used first, so spare connections age out
     }
 
@@ -184,13 +225,13 @@ final class UpstreamThread implements Runnable {
     private void serveWaiting(Backend backend) {
         Slot slot = slot(backend);
         if (!slot.waiting.isEmpty()) { // a backend that left the pool still finishes what was sent its way
-            DirectExchange next = slot.waiting.pollFirst();
+            ProxyExchange next = slot.waiting.pollFirst();
             slot.open++;
             connect(backend, next);
         }
     }
 
-    void watch(DirectExchange exchange) {
+    void watch(ProxyExchange exchange) {
         exchange.nextDeadline = first;
         exchange.prevDeadline = null;
         if (first != null) {
@@ -200,7 +241,7 @@ final class UpstreamThread implements Runnable {
         exchange.watched = true;
     }
 
-    void unwatch(DirectExchange exchange) {
+    void unwatch(ProxyExchange exchange) {
         if (!exchange.watched) {
             return;
         }
@@ -221,8 +262,8 @@ final class UpstreamThread implements Runnable {
     @Override
     public void run() {
         long now = System.nanoTime();
-        List<DirectExchange> overdue = null;
-        for (DirectExchange e = first; e != null; e = e.nextDeadline) {
+        List<ProxyExchange> overdue = null;
+        for (ProxyExchange e = first; e != null; e = e.nextDeadline) {
             if (e.overdue(now)) {
                 if (overdue == null) {
                     overdue = new ArrayList<>();
@@ -231,7 +272,7 @@ final class UpstreamThread implements Runnable {
             }
         }
         if (overdue != null) {
-            for (DirectExchange e : overdue) {
+            for (ProxyExchange e : overdue) {
                 try {
                     e.deadlinePassed(now);
                 } catch (RuntimeException failure) {

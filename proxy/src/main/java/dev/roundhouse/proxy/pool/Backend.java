@@ -1,8 +1,6 @@
 package dev.roundhouse.proxy.pool;
 
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
-import io.undertow.server.handlers.proxy.ProxyClient;
-import io.undertow.server.handlers.proxy.ProxyConnectionPool;
 
 import java.net.URI;
 import java.util.function.Supplier;
@@ -12,20 +10,18 @@ import java.util.function.Supplier;
  * breaker, health state and pooled keep-alive connections survive reloads, and for
  * {@link BackendPool#PARKED_FOR} after it leaves, in case a document adds it back.
  */
-public final class Backend implements ProxyClient.ProxyTarget {
+public final class Backend {
 
     private final String key;
     private final URI uri;
-    private final ProxyConnectionPool connections;
     private final HealthState health = new HealthState();
     private volatile CircuitBreaker breaker;
     private volatile boolean retired;
     private volatile Object transport;
 
-    public Backend(String key, URI uri, ProxyConnectionPool connections, CircuitBreaker breaker) {
+    public Backend(String key, URI uri, CircuitBreaker breaker) {
         this.key = key;
         this.uri = uri;
-        this.connections = connections;
         this.breaker = breaker;
     }
 
@@ -36,10 +32,6 @@ public final class Backend implements ProxyClient.ProxyTarget {
 
     public URI uri() {
         return uri;
-    }
-
-    public ProxyConnectionPool connections() {
-        return connections;
     }
 
     public HealthState health() {
@@ -57,7 +49,6 @@ public final class Backend implements ProxyClient.ProxyTarget {
 
     void retire() {
         retired = true;
-        connections.close();
     }
 
     /**

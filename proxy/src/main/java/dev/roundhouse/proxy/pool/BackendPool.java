@@ -3,7 +3,6 @@ package dev.roundhouse.proxy.pool;
 import dev.roundhouse.poolformat.BackendUrls;
 import dev.roundhouse.poolformat.PoolDocument;
 import dev.roundhouse.proxy.breaker.Breakers;
-import io.undertow.server.handlers.proxy.ProxyConnectionPool;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
@@ -21,7 +20,6 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
-import java.util.function.Function;
 import java.util.function.Predicate;
 
 /**
@@ -48,14 +46,13 @@ public final class BackendPool implements AutoCloseable {
 
     private final AtomicReference<PoolSnapshot> current = new AtomicReference<>(PoolSnapshot.EMPTY);
     private final Breakers breakers;
-    private final Function<URI, ProxyConnectionPool> connectionPools;
     private final Consumer<String> beforeNewBackendServes;
     private final Consumer<String> afterBackendForgotten;
     private final Clock clock;
     private final Map<String, Parked> parked = new HashMap<>(); // guarded by this
 
-    public BackendPool(Breakers breakers, Function<URI, ProxyConnectionPool> connectionPools) {
-        this(breakers, connectionPools, key -> { }, key -> { }, Clock.systemUTC());
+    public BackendPool(Breakers breakers) {
+        this(breakers, key -> { }, key -> { }, Clock.systemUTC());
     }
 
     /**
@@ -64,10 +61,9 @@ public final class BackendPool implements AutoCloseable {
      * @param afterBackendForgotten called with the key of each removed backend once it is forgotten, when
      *     {@link #PARKED_FOR} has passed without a document adding it back
      */
-    public BackendPool(Breakers breakers, Function<URI, ProxyConnectionPool> connectionPools,
-                       Consumer<String> beforeNewBackendServes, Consumer<String> afterBackendForgotten, Clock clock) {
+    public BackendPool(Breakers breakers, Consumer<String> beforeNewBackendServes,
+                       Consumer<String> afterBackendForgotten, Clock clock) {
         this.breakers = breakers;
-        this.connectionPools = connectionPools;
         this.beforeNewBackendServes = beforeNewBackendServes;
         this.afterBackendForgotten = afterBackendForgotten;
         this.clock = clock;
@@ -118,8 +114,7 @@ public final class BackendPool implements AutoCloseable {
                         backend.replaceBreaker(breakers.create(key, document.circuitBreaker()));
                     }
                 } else {
-                    backend = new Backend(key, uri, connectionPools.apply(uri),
-                            breakers.create(key, document.circuitBreaker()));
+                    backend = new Backend(key, uri, breakers.create(key, document.circuitBreaker()));
                     beforeNewBackendServes.accept(key);
                 }
                 added.add(key);

@@ -23,7 +23,6 @@ public final class PoolSnapshot {
     private final WeightedRoundRobin rotation;
     private final int healthy;
     private final boolean panic;
-    private final boolean plainHttpOnly;
 
     PoolSnapshot(PoolDocument document, String hash, List<WeightedRoundRobin.Member> members) {
         this.document = document;
@@ -32,16 +31,13 @@ public final class PoolSnapshot {
         this.members = List.copyOf(members);
         Map<String, Backend> keys = new HashMap<>();
         List<WeightedRoundRobin.Member> inRotation = new ArrayList<>();
-        boolean allHttp = true;
         for (WeightedRoundRobin.Member m : members) {
             keys.put(m.backend().key(), m.backend());
-            allHttp &= "http".equals(m.backend().uri().getScheme());
             if (m.backend().health().isHealthy()) {
                 inRotation.add(m);
             }
         }
         this.byKey = Collections.unmodifiableMap(keys);
-        this.plainHttpOnly = allHttp;
         this.healthy = inRotation.size();
         // Panic mode: when checks fail for every backend, a wrong health path or an overloaded check
         // endpoint is more likely than a total outage, so try them all; breakers still stop dead ones.
@@ -90,11 +86,6 @@ public final class PoolSnapshot {
     /** Backends passing their health checks. */
     public int healthyCount() {
         return healthy;
-    }
-
-    /** True when no backend is reached over TLS (the proxy's direct path speaks plain HTTP only). */
-    public boolean plainHttpOnly() {
-        return plainHttpOnly;
     }
 
     /** True when no backend passes its checks and the rotation holds all of them. */

@@ -3,7 +3,6 @@ package dev.roundhouse.proxy.config;
 import dev.roundhouse.poolformat.PoolDocument;
 import dev.roundhouse.poolformat.PoolDocumentCodec;
 import dev.roundhouse.proxy.breaker.Breakers;
-import dev.roundhouse.proxy.http.BackendConnections;
 import dev.roundhouse.proxy.metrics.ProxyMetrics;
 import dev.roundhouse.proxy.pool.BackendPool;
 import org.junit.jupiter.api.AfterEach;
@@ -26,7 +25,7 @@ class PoolFileWatcherTest {
     Path dir;
 
     private final ProxyMetrics metrics = new ProxyMetrics();
-    private final BackendPool pool = new BackendPool(new Breakers(Clock.systemUTC()), new BackendConnections(4));
+    private final BackendPool pool = new BackendPool(new Breakers(Clock.systemUTC()));
     private PoolFileWatcher watcher;
 
     @AfterEach

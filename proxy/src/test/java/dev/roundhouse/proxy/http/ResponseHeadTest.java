@@ -276,18 +276,31 @@ class ResponseHeadTest {
 
     @Test
     void manyDifferentHeaderNamesAreNeverConfusedByTheNameCache() {
-        // The name cache is keyed by a hash: many distinct names must never be confused with each other.
-        StringBuilder text = new StringBuilder("HTTP/1.1 200 OK\r\n");
-        for (int i = 0; i < 2000; i++) {
-            text.append("X-N").append(i).append(": ").append(i).append("\r\n");
-        }
-        text.append("\r\n");
-        assertThat(parse(text.toString())).isTrue();
+        // The name cache is keyed by a hash: many distinct names, over many heads, must never be confused.
+        for (int head = 0; head < 20; head++) {
+            StringBuilder text = new StringBuilder("HTTP/1.1 200 OK\r\n");
+            for (int i = head * 100; i < head * 100 + 100; i++) {
+                text.append("X-N").append(i).append(": ").append(i).append("\r\n");
+            }
+            text.append("\r\n");
+            out.clear();
+            assertThat(parse(text.toString())).as(this.head.problem + "").isTrue();
 
-        assertThat(out.size()).isEqualTo(2000);
-        for (int i = 0; i < 2000; i++) {
-            assertThat(out.get("x-n" + i)).as("X-N%d", i).containsExactly(Integer.toString(i));
+            assertThat(out.size()).isEqualTo(100);
+            for (int i = head * 100; i < head * 100 + 100; i++) {
+                assertThat(out.get("x-n" + i)).as("X-N%d", i).containsExactly(Integer.toString(i));
+            }
         }
+    }
+
+    @Test
+    void moreThanAHundredFieldsAreRefused() {
+        StringBuilder text = new StringBuilder("HTTP/1.1 200 OK\r\n");
+        for (int i = 0; i < 101; i++) {
+            text.append("X-F: v\r\n");
+        }
+        assertRefused(text.append("\r\n").toString());
+        assertThat(this.head.problem).isEqualTo("more than 100 header fields");
     }
 
     // ---- framing --------------------------------------------------------------------------------

@@ -3,7 +3,6 @@ package dev.roundhouse.proxy.pool;
 import dev.roundhouse.poolformat.PoolDocument;
 import dev.roundhouse.poolformat.PoolDocumentCodec;
 import dev.roundhouse.proxy.breaker.Breakers;
-import dev.roundhouse.proxy.http.BackendConnections;
 import dev.roundhouse.proxy.testing.MutableClock;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import org.junit.jupiter.api.AfterEach;
@@ -30,7 +29,7 @@ class BackendPoolTest {
     private final Breakers breakers = new Breakers(clock);
     private final List<String> prepared = new ArrayList<>();
     private final List<String> forgotten = new ArrayList<>();
-    private final BackendPool pool = new BackendPool(breakers, new BackendConnections(4), prepared::add, forgotten::add, clock);
+    private final BackendPool pool = new BackendPool(breakers, prepared::add, forgotten::add, clock);
 
     @AfterEach
     void close() {

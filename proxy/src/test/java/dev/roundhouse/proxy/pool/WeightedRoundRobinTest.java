@@ -13,7 +13,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class WeightedRoundRobinTest {
 
     private static Backend backend(String name) {
-        return new Backend("http://" + name + ":80", java.net.URI.create("http://" + name + ":80"), null, null);
+        return new Backend("http://" + name + ":80", java.net.URI.create("http://" + name + ":80"), null);
     }
 
     private static List<String> picks(WeightedRoundRobin rr, int n) {

@@ -13,49 +13,48 @@ import io.undertow.util.Methods;
 import io.undertow.util.SameThreadExecutor;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
-
 import org.xnio.XnioIoThread;
 
+import javax.net.ssl.SSLContext;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The direct path: requests without a body, to plain-HTTP backends, go over this proxy's own
- * HTTP/1.1 client ({@link DirectExchange}, {@link UpstreamThread}) instead of Undertow's proxy
- * handler, whose per-request header maps, copies, timers and system calls were measured to cost most
- * of the proxy's CPU (docs/benchmarks.md). Everything else (bodies, protocol upgrades,
- * {@code Expect}, https backends) keeps taking Undertow's path. Set the system property
- * {@code roundhouse.directPath=false} to send everything through Undertow's path (for comparison).
+ * Sends every request to a backend of the pool over this proxy's own HTTP/1.1 client ({@link ProxyExchange},
+ * {@link UpstreamThread}): plain or TLS, with or without a body, and protocol upgrades. It owns what all exchanges
+ * share: the pool, the timeouts, each I/O thread's connections, and how a request head is written for a backend.
  */
-final class DirectForwarder {
+final class Forwarder {
 
-    private static final Logger log = LogManager.getLogger(DirectForwarder.class);
+    private static final Logger log = LogManager.getLogger(Forwarder.class);
 
     /** Retried after a broken connection only when repeating them is harmless (RFC 9110 9.2.2). */
     static final Set<HttpString> IDEMPOTENT = Set.of(
             Methods.GET, Methods.HEAD, Methods.OPTIONS, Methods.TRACE, Methods.PUT, Methods.DELETE);
 
-    /** The X-Forwarded fields this hop sets itself, on both paths: what the client sent in them is dropped. */
+    /** The X-Forwarded fields this hop sets itself: what the client sent in them is dropped. */
     static final HttpString[] SET_BY_THIS_HOP = {
             Headers.X_FORWARDED_PROTO, Headers.X_FORWARDED_HOST, Headers.X_FORWARDED_PORT, Headers.X_FORWARDED_SERVER};
-    private static final byte[] HTTP_1_1 = " HTTP/1.1\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final byte[] HTTP_1_1 = " HTTP/1.1\r\n".getBytes(StandardCharsets.US_ASCII);
 
     private final BackendPool pool;
     private final ProxyMetrics metrics;
     private final int connectRetries;
     private final int maxConnections;
-    private final boolean enabled = !"false".equals(System.getProperty("roundhouse.directPath"));
     private volatile long connectTimeoutNanos; // both set before the first request (PoolRequestHandler)
     private volatile long requestTimeoutNanos;
-    private final PerIoThread<UpstreamThread> threads = new PerIoThread<>(UpstreamThread::new);
+    private final PerIoThread<UpstreamThread> threads;
     private final LogThrottle invalidResponses = new LogThrottle(TimeUnit.SECONDS.toNanos(10), System::nanoTime);
+    private final LogThrottle unexpectedFaults = new LogThrottle(TimeUnit.SECONDS.toNanos(10), System::nanoTime);
 
-    DirectForwarder(BackendPool pool, ProxyMetrics metrics, int connectRetries, int maxConnections) {
+    Forwarder(BackendPool pool, ProxyMetrics metrics, int connectRetries, int maxConnections, SSLContext backendTls) {
         this.pool = pool;
         this.metrics = metrics;
         this.connectRetries = connectRetries;
         this.maxConnections = maxConnections;
+        this.threads = new PerIoThread<>(io -> new UpstreamThread(io, backendTls));
     }
 
     /** Stops every I/O thread's sweep; called as the server closes, before its worker shuts down. */
@@ -68,30 +67,19 @@ final class DirectForwarder {
         requestTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(requestMillis);
     }
 
-    /** True for a request this path takes: no body, no upgrade, no expectation, plain-HTTP backends only. */
-    boolean accepts(HttpServerExchange exchange) {
-        if (!enabled) {
-            return false;
-        }
-        HeaderMap headers = exchange.getRequestHeaders();
-        if (headers.contains(Headers.TRANSFER_ENCODING) || headers.contains(Headers.UPGRADE)
-                || headers.contains(Headers.EXPECT)) {
-            return false;
-        }
-        String length = headers.getFirst(Headers.CONTENT_LENGTH);
-        return (length == null || length.equals("0")) && pool.snapshot().plainHttpOnly();
-    }
-
     void forward(HttpServerExchange exchange) {
-        if (exchange.getConnection() instanceof AbstractServerConnection connection) {
+        boolean body = exchange.getRequestContentLength() > 0
+                || exchange.getRequestHeaders().contains(Headers.TRANSFER_ENCODING);
+        if (!body && exchange.getConnection() instanceof AbstractServerConnection connection) {
             // Undertow suspended the client's reads just before calling the handler and resumes them when the
             // exchange completes: two epoll_ctl calls per request. Resumed now, before the event loop's next
             // select, the interest never changes. A byte arriving meanwhile (a pipelined request, the client
-            // closing) reaches Undertow's read listener, which suspends reads itself while a request runs.
+            // closing) reaches Undertow's read listener, which suspends reads itself while a request runs. (A
+            // request with a body has its reads driven by the exchange instead.)
             connection.getOriginalSourceConduit().resumeReads();
         }
         UpstreamThread thread = thread(exchange.getIoThread());
-        exchange.dispatch(SameThreadExecutor.INSTANCE, new DirectExchange(this, exchange, thread));
+        exchange.dispatch(SameThreadExecutor.INSTANCE, new ProxyExchange(this, exchange, thread, body));
     }
 
     /** The I/O thread's state; created on its first request, which starts the thread's sweep. */
@@ -110,6 +98,15 @@ final class DirectForwarder {
         if (leftOut >= 0) {
             log.warn("Invalid response from backend {}: {}{}", backend, why, leftOut == 0 ? ""
                     : " (and " + leftOut + " more invalid responses since the last such message)");
+        }
+    }
+
+    /** Logs a fault of the proxy's own on an exchange's path, at most once per 10 s. */
+    void unexpected(RuntimeException e) {
+        long leftOut = unexpectedFaults.tryAcquire();
+        if (leftOut >= 0) {
+            log.error("A request failed inside the proxy{}", leftOut == 0 ? ""
+                    : " (and " + leftOut + " more since the last such message)", e);
         }
     }
 
@@ -143,13 +140,16 @@ final class DirectForwarder {
 
     /**
      * Writes the request head for the backend into {@code s}: the client's request line (origin form, as
-     * {@link RequestGuard} left it) and fields, minus hop-by-hop ones and those the Connection field names,
-     * plus this hop's X-Forwarded fields, as Undertow's proxy sets them: X-Forwarded-For appended to,
-     * Proto, Host, Port and Server describing this hop. The Host field passes through unchanged.
+     * {@link RequestGuard} left it) and fields, minus hop-by-hop ones and those the Connection field names (never
+     * {@link HopByHop#nominatable protected} ones), the body's framing in canonical form, an upgrade's Upgrade and
+     * Connection fields, and this hop's X-Forwarded fields: For appended to, Proto, Host, Port and Server
+     * describing this hop. The Host field passes through unchanged. Expect is not forwarded: this proxy answers
+     * {@code 100-continue} itself.
      *
+     * @param upgrade the protocol the client asked to switch to (an upgrade request's Upgrade value), or null
      * @return the length written
      */
-    int serializeHead(HttpServerExchange exchange, Backend backend, byte[] s) {
+    int serializeHead(HttpServerExchange exchange, Backend backend, String upgrade, byte[] s) {
         int p = put(s, 0, exchange.getRequestMethod());
         s[p++] = ' ';
         p = put(s, p, exchange.getRequestURI());
@@ -166,7 +166,8 @@ final class DirectForwarder {
         for (long c = headers.fastIterateNonEmpty(); c != -1L; c = headers.fiNextNonEmpty(c)) {
             HeaderValues values = headers.fiCurrent(c);
             HttpString name = values.getHeaderName();
-            if (notForwarded(name) || (connection != null && HopByHop.namedBy(connection, name))) {
+            if (notForwarded(name)
+                    || (connection != null && HopByHop.namedBy(connection, name) && HopByHop.nominatable(name))) {
                 continue;
             }
             host |= HopByHop.same(name, Headers.HOST);
@@ -175,7 +176,19 @@ final class DirectForwarder {
             }
         }
         if (!host) {
-            p = field(s, p, Headers.HOST, backend.uri().getAuthority());
+            p = field(s, p, Headers.HOST, backend.uri().getAuthority()); // HTTP/1.0 clients may send none
+        }
+        if (headers.contains(Headers.TRANSFER_ENCODING)) {
+            p = field(s, p, Headers.TRANSFER_ENCODING, "chunked");
+        } else {
+            String length = headers.getFirst(Headers.CONTENT_LENGTH);
+            if (length != null) {
+                p = field(s, p, Headers.CONTENT_LENGTH, length);
+            }
+        }
+        if (upgrade != null) {
+            p = field(s, p, Headers.UPGRADE, upgrade);
+            p = field(s, p, Headers.CONNECTION, "upgrade");
         }
         String client = clientAddress(exchange);
         HeaderValues forwardedFor = headers.get(Headers.X_FORWARDED_FOR);
@@ -227,9 +240,14 @@ final class DirectForwarder {
         return source.getAddress().getHostAddress();
     }
 
-    /** Hop-by-hop fields, and the X-Forwarded fields written after the loop (For appended to, the rest set). */
+    /**
+     * Hop-by-hop fields, the fields written after the loop (framing, X-Forwarded-For appended to, this hop's
+     * X-Forwarded fields), and Expect.
+     */
     private static boolean notForwarded(HttpString name) {
-        if (HopByHop.isFixed(name) || HopByHop.same(name, Headers.X_FORWARDED_FOR)) {
+        if (HopByHop.isFixed(name) || HopByHop.same(name, Headers.X_FORWARDED_FOR)
+                || HopByHop.same(name, Headers.CONTENT_LENGTH) || HopByHop.same(name, Headers.TRANSFER_ENCODING)
+                || HopByHop.same(name, Headers.EXPECT)) {
             return true;
         }
         for (HttpString set : SET_BY_THIS_HOP) {

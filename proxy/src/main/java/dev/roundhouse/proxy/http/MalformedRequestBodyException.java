@@ -1,0 +1,13 @@
+package dev.roundhouse.proxy.http;
+
+import java.io.IOException;
+
+/** A client's request body that cannot be read one way (or ended before its end): the client gets 400. */
+final class MalformedRequestBodyException extends IOException {
+
+    private static final long serialVersionUID = 1L;
+
+    MalformedRequestBodyException(String message) {
+        super(message);
+    }
+}

@@ -264,6 +264,11 @@ final class ProxyExchange implements Runnable, ExchangeCompletionListener {
 
     private void send() {
         phase = Phase.SENDING;
+        if (buf != null) {
+            buf.clear(); // left from an earlier attempt whose connection broke
+        }
+        heardBack = false;
+        lastReadFull = false;
         byte[] scratch = thread.scratch;
         int length = forwarder.serializeHead(exchange, state.attempt, upgrade, scratch);
         // Written from the scratch array; the relay buffer is taken only once the response arrives, so requests
@@ -290,13 +295,14 @@ final class ProxyExchange implements Runnable, ExchangeCompletionListener {
         }
         headOut = null;
         headScanned = 0;
-        if (buf != null) {
-            buf.clear(); // left from an earlier attempt whose connection broke mid-head
-        }
         phase = Phase.HEAD;
-        upstream.source.resumeReads(); // suspended when the backend spoke before the head was out
+        upstream.source.resumeReads(); // suspended when the backend spoke a bufferful before the head was out
+        UpstreamConnection sentOn = upstream;
         if (body == Body.PENDING) {
             startBody();
+        }
+        if (phase == Phase.HEAD && upstream == sentOn && buf != null && buf.position() > 0) {
+            parseHeads(); // what the backend said while the head went out
         }
     }
 
@@ -464,10 +470,11 @@ final class ProxyExchange implements Runnable, ExchangeCompletionListener {
         switch (phase) {
             case HEAD -> readHead();
             case BODY -> relay();
+            case SENDING -> readEarly();
             default -> {
-                // An answer before the request head is out (or the connection closing): read once it is sent. While
-                // the client is slow to take the body, likewise. After the response's end (while the request body
-                // still goes out), bytes or a close from the backend mean the connection cannot carry another.
+                // While the client is slow to take the body: read once it can. After the response's end (while the
+                // request body still goes out), bytes or a close from the backend mean the connection cannot carry
+                // another.
                 if (phase == Phase.DONE) {
                     reusable = false;
                 }
@@ -475,6 +482,33 @@ final class ProxyExchange implements Runnable, ExchangeCompletionListener {
                     upstream.source.suspendReads();
                 }
             }
+        }
+    }
+
+    /**
+     * Readable before the request head is all out: a TLS handshake in progress (which this read drives), an early
+     * answer, or the connection closing. Early bytes are kept and parsed once the head is out.
+     */
+    private void readEarly() {
+        if (pooled == null) {
+            pooled = exchange.getConnection().getByteBufferPool().allocate();
+            buf = pooled.getBuffer();
+        }
+        if (!buf.hasRemaining()) {
+            upstream.source.suspendReads(); // resumed once the head is out
+            return;
+        }
+        int n;
+        try {
+            n = upstream.source.read(buf);
+        } catch (IOException e) {
+            n = -1;
+        }
+        if (n < 0) {
+            brokenBeforeResponse();
+        } else if (n > 0) {
+            heardBack = true;
+            lastReadFull = !buf.hasRemaining();
         }
     }
 
@@ -529,7 +563,8 @@ final class ProxyExchange implements Runnable, ExchangeCompletionListener {
                 return;
             }
             ResponseHead head = thread.head;
-            boolean interim = scratch[9] == '1'; // "HTTP/1.x 1" (the parse below checks the line)
+            // "HTTP/1.x 1yz", but not 101: interim responses are parsed apart (the parse below checks the line)
+            boolean interim = scratch[9] == '1' && !(scratch[10] == '0' && scratch[11] == '1');
             HeaderMap headers = interim ? thread.interimHeaders() : exchange.getResponseHeaders();
             if (!head.parse(scratch, end, headers)) {
                 badResponse(head.problem);

@@ -6,6 +6,7 @@ import io.undertow.util.HeaderMap;
 import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
 
+import javax.net.ssl.SSLContext;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -49,22 +50,36 @@ public final class TestBackend implements AutoCloseable {
     public final ConcurrentLinkedQueue<Seen> seen = new ConcurrentLinkedQueue<>();
     public volatile int status = 200;
     public volatile boolean healthy = true;
+    private final SSLContext tls;
     private int port;
     private Undertow server;
 
-    private TestBackend(String name) {
+    private TestBackend(String name, SSLContext tls) {
         this.name = name;
+        this.tls = tls;
     }
 
     public static TestBackend start(String name) {
-        TestBackend backend = new TestBackend(name);
+        TestBackend backend = new TestBackend(name, null);
+        backend.listen(0);
+        return backend;
+    }
+
+    /** The same backend speaking HTTPS with the given server context (see {@link TestTls}). */
+    public static TestBackend startTls(String name, SSLContext tls) {
+        TestBackend backend = new TestBackend(name, tls);
         backend.listen(0);
         return backend;
     }
 
     private void listen(int onPort) {
-        server = Undertow.builder()
-                .addHttpListener(onPort, "127.0.0.1")
+        Undertow.Builder builder = Undertow.builder();
+        if (tls == null) {
+            builder.addHttpListener(onPort, "127.0.0.1");
+        } else {
+            builder.addHttpsListener(onPort, "127.0.0.1", tls);
+        }
+        server = builder
                 .setIoThreads(1)
                 .setWorkerThreads(16)
                 .setServerOption(io.undertow.UndertowOptions.MAX_ENTITY_SIZE, 0L) // any body size
@@ -173,7 +188,7 @@ public final class TestBackend implements AutoCloseable {
     }
 
     public String url() {
-        return "http://127.0.0.1:" + port;
+        return (tls == null ? "http" : "https") + "://127.0.0.1:" + port;
     }
 
     public Seen lastSeen() {

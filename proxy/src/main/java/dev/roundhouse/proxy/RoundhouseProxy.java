@@ -9,6 +9,7 @@ import dev.roundhouse.proxy.config.PoolFileWatcher;
 import dev.roundhouse.proxy.config.PoolReloader;
 import dev.roundhouse.proxy.config.ProxySettings;
 import dev.roundhouse.proxy.health.HealthChecker;
+import dev.roundhouse.proxy.http.IoThreadWatchdog;
 import dev.roundhouse.proxy.http.ProxyServer;
 import dev.roundhouse.proxy.metrics.AdminServer;
 import dev.roundhouse.proxy.metrics.ProxyMetrics;
@@ -48,6 +49,7 @@ public final class RoundhouseProxy implements AutoCloseable {
     private PoolFileWatcher fileWatcher;
     private KubernetesClient kubernetes;
     private PoolConfigMapWatcher configMapWatcher;
+    private volatile IoThreadWatchdog watchdog;
     private volatile boolean draining;
     private boolean closed;
 
@@ -60,7 +62,8 @@ public final class RoundhouseProxy implements AutoCloseable {
         this.server = new ProxyServer(settings, pool, metrics, backendTls);
         this.reloader = new PoolReloader(pool, metrics, change -> server.configure(pool.snapshot()));
         this.healthChecker = new HealthChecker(pool);
-        this.admin = new AdminServer(settings.bindAddress(), settings.metricsPort(), metrics, this::ready);
+        this.admin = new AdminServer(settings.bindAddress(), settings.metricsPort(), metrics, this::ready,
+                this::unhealthy);
         metrics.bindPool(pool, breakers.registry());
     }
 
@@ -110,6 +113,7 @@ public final class RoundhouseProxy implements AutoCloseable {
                 proxy.reloader.apply("BACKENDS", settings.backendsPool());
             }
             proxy.server.start();
+            proxy.watchdog = IoThreadWatchdog.start(proxy.server.ioThreads(), settings.ioStallTimeout());
             proxy.admin.start(); // last, so /readyz never answers before the traffic port is bound
             proxy.healthChecker.start();
             if (proxy.configMapWatcher != null) {
@@ -152,6 +156,17 @@ public final class RoundhouseProxy implements AutoCloseable {
 
     public ProxyMetrics metrics() {
         return metrics;
+    }
+
+    /** The traffic server's I/O threads (for tests that need one of them stuck). */
+    java.util.List<org.xnio.XnioIoThread> ioThreads() {
+        return server.ioThreads();
+    }
+
+    /** Why the proxy cannot serve, or null while it can: what {@code /healthz} says. */
+    String unhealthy() {
+        IoThreadWatchdog w = watchdog;
+        return w == null ? null : w.stalled();
     }
 
     boolean ready() {
@@ -198,6 +213,9 @@ public final class RoundhouseProxy implements AutoCloseable {
             kubernetes.close();
         }
         healthChecker.close();
+        if (watchdog != null) {
+            watchdog.close();
+        }
         server.close();
         admin.close();
         pool.close();

@@ -35,7 +35,8 @@ public record ProxySettings(
         String podNamespace,
         long maxRequestBody,
         Duration requestHeaderTimeout,
-        Duration keepAliveTimeout) {
+        Duration keepAliveTimeout,
+        Duration ioStallTimeout) {
 
     public static final Set<String> LOG_LEVELS = Set.of("trace", "debug", "info", "warn", "error", "off");
 
@@ -55,6 +56,12 @@ public record ProxySettings(
     public static final Duration DEFAULT_REQUEST_HEADER_TIMEOUT = Duration.ofSeconds(20);
     /** Default {@code KEEP_ALIVE_TIMEOUT}: idle time allowed on a client connection with no request (nginx's 75 s). */
     public static final Duration DEFAULT_KEEP_ALIVE_TIMEOUT = Duration.ofSeconds(75);
+    /**
+     * Default {@code IO_STALL_TIMEOUT}: how long an I/O thread may go without running a check task before
+     * {@code /healthz} answers 503. Ten checks' worth (they run every second): long enough for a slow moment, well
+     * inside a liveness probe's usual 30 s.
+     */
+    public static final Duration DEFAULT_IO_STALL_TIMEOUT = Duration.ofSeconds(10);
     /** Upper bound for both connection timeouts: Undertow takes them as int milliseconds; a day is plenty. */
     private static final Duration MAX_CONNECTION_TIMEOUT = Duration.ofHours(24);
     private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*([A-Za-z]*)");
@@ -84,6 +91,11 @@ public record ProxySettings(
         long maxBody = r.size("MAX_REQUEST_BODY", DEFAULT_MAX_REQUEST_BODY);
         Duration headerTimeout = r.timeout("REQUEST_HEADER_TIMEOUT", DEFAULT_REQUEST_HEADER_TIMEOUT);
         Duration keepAlive = r.timeout("KEEP_ALIVE_TIMEOUT", DEFAULT_KEEP_ALIVE_TIMEOUT);
+        Duration ioStall = r.duration("IO_STALL_TIMEOUT", DEFAULT_IO_STALL_TIMEOUT);
+        if (ioStall.compareTo(Duration.ofSeconds(2)) < 0 || ioStall.compareTo(MAX_CONNECTION_TIMEOUT) > 0) {
+            r.problem("IO_STALL_TIMEOUT", "must be between 2s (the checks run every second) and 24h, got '"
+                    + env.get("IO_STALL_TIMEOUT").trim() + "'");
+        }
 
         String backends = r.string("BACKENDS", null);
         String poolFile = r.string("POOL_FILE", null);
@@ -124,7 +136,7 @@ public record ProxySettings(
         }
         r.throwIfProblems();
         return new ProxySettings(port, metricsPort, bind, level, format, shutdown, retries, connections, pool, file, poll,
-                configMap, namespace, maxBody, headerTimeout, keepAlive);
+                configMap, namespace, maxBody, headerTimeout, keepAlive, ioStall);
     }
 
     /**

@@ -12,6 +12,7 @@ import org.xnio.OptionMap;
 import org.xnio.Options;
 import org.xnio.StreamConnection;
 import org.xnio.Xnio;
+import org.xnio.XnioIoThread;
 import org.xnio.XnioWorker;
 import org.xnio.channels.AcceptingChannel;
 
@@ -20,6 +21,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -134,6 +137,15 @@ public final class ProxyServer implements AutoCloseable {
             close();
             throw new UncheckedIOException("cannot listen on " + host + ":" + requestedPort, e);
         }
+    }
+
+    /** The threads that serve every connection; after {@link #start}. */
+    public List<XnioIoThread> ioThreads() {
+        List<XnioIoThread> threads = new ArrayList<>();
+        for (int i = 0; i < worker.getIoThreadCount(); i++) {
+            threads.add(worker.getIoThread(i));
+        }
+        return threads;
     }
 
     /** The bound port (useful when started on port 0). */

@@ -7,10 +7,11 @@ import io.undertow.util.Headers;
 
 import java.net.InetSocketAddress;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * The operations port: {@code /metrics} (Prometheus text format), {@code /healthz} (the process
- * serves) and {@code /readyz} (a pool is loaded and the proxy is not draining). Kept apart from the
+ * serves: 503 when an I/O thread is stuck) and {@code /readyz} (a pool is loaded and the proxy is not draining). Kept apart from the
  * traffic port so scrapes and probes never queue behind client requests.
  */
 public final class AdminServer implements AutoCloseable {
@@ -19,26 +20,39 @@ public final class AdminServer implements AutoCloseable {
 
     private final Undertow server;
 
-    public AdminServer(String host, int port, ProxyMetrics metrics, BooleanSupplier ready) {
+    /**
+     * @param ready whether the proxy takes traffic
+     * @param unhealthy why the proxy cannot serve (a stuck I/O thread), or null while it can
+     */
+    public AdminServer(String host, int port, ProxyMetrics metrics, BooleanSupplier ready, Supplier<String> unhealthy) {
         server = Undertow.builder()
                 .addHttpListener(port, host)
                 .setIoThreads(1)
                 .setWorkerThreads(2)
-                .setHandler(exchange -> route(exchange, metrics, ready))
+                .setHandler(exchange -> route(exchange, metrics, ready, unhealthy))
                 .build();
     }
 
-    private static void route(HttpServerExchange exchange, ProxyMetrics metrics, BooleanSupplier ready) {
+    private static void route(HttpServerExchange exchange, ProxyMetrics metrics, BooleanSupplier ready,
+                              Supplier<String> unhealthy) {
         switch (exchange.getRequestPath()) {
             case "/metrics" -> {
                 if (exchange.isInIoThread()) {
-                    exchange.dispatch(() -> route(exchange, metrics, ready)); // scraping is work: off the I/O thread
+                    // scraping is work: off the I/O thread
+                    exchange.dispatch(() -> route(exchange, metrics, ready, unhealthy));
                     return;
                 }
                 exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, PROMETHEUS_TEXT);
                 exchange.getResponseSender().send(metrics.scrape());
             }
-            case "/healthz" -> Responses.plain(exchange, 200, "ok");
+            case "/healthz" -> {
+                String why = unhealthy.get();
+                if (why == null) {
+                    Responses.plain(exchange, 200, "ok");
+                } else {
+                    Responses.plain(exchange, 503, "unhealthy: " + why);
+                }
+            }
             case "/readyz" -> {
                 if (ready.getAsBoolean()) {
                     Responses.plain(exchange, 200, "ready");

@@ -1,6 +1,7 @@
 package dev.roundhouse.proxy.http;
 
 import dev.roundhouse.proxy.RoundhouseProxy;
+import dev.roundhouse.proxy.testing.CorpusProbe;
 import dev.roundhouse.proxy.testing.HostileCorpus;
 import dev.roundhouse.proxy.testing.IdleCpu;
 import dev.roundhouse.proxy.testing.ProxyFixture;
@@ -32,23 +33,13 @@ class HostileRequestCorpusTest {
         try (RecordingBackend backend = RecordingBackend.start();
              RoundhouseProxy proxy = ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(),
                      "HEALTH_CHECK_PATH", "/health"))) {
-            try (RawHttp client = RawHttp.connect(proxy.port())) {
-                client.send(c.message());
-                if ("half-close".equals(c.field("client"))) {
-                    client.shutdownOutput();
-                }
-                RawHttp.Response response = client.readResponse();
+            CorpusProbe.RequestOutcome outcome = CorpusProbe.sendRequestCase(c, proxy.port());
 
-                assertThat(response.status()).as("status for '%s': %s", c, response)
-                        .isEqualTo(Integer.parseInt(c.field("expect")));
-                if ("close".equals(c.field("then"))) {
-                    assertThat(client.closedByPeer(null)).as("connection closed after the answer").isTrue();
-                } else {
-                    client.send("GET /again HTTP/1.1\r\nHost: x\r\n\r\n");
-                    assertThat(client.readResponse().status()).as("a second request on the kept connection")
-                            .isEqualTo(200);
-                }
-            }
+            assertThat(outcome.response().status()).as("status for '%s': %s", c, outcome.response())
+                    .isEqualTo(Integer.parseInt(c.field("expect")));
+            assertThat(outcome.closed()).as("connection closed after the answer (then: %s)", c.field("then"))
+                    .isEqualTo("close".equals(c.field("then")));
+            assertThat(outcome.after()).as("nothing follows the answer").isEmpty();
             assertBackendSaw(c, backend);
             IdleCpu.assertIdleFor(Duration.ofMillis(300), "'" + c + "'");
             RawHttp.Response next = RawHttp.exchange(proxy.port(), "GET /next HTTP/1.1\r\nHost: x\r\n\r\n");

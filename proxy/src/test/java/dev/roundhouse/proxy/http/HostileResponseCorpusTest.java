@@ -1,6 +1,8 @@
 package dev.roundhouse.proxy.http;
 
 import dev.roundhouse.proxy.RoundhouseProxy;
+import dev.roundhouse.proxy.testing.CorpusProbe;
+import dev.roundhouse.proxy.testing.CorpusProbe.Kind;
 import dev.roundhouse.proxy.testing.HostileCorpus;
 import dev.roundhouse.proxy.testing.IdleCpu;
 import dev.roundhouse.proxy.testing.ProxyFixture;
@@ -13,7 +15,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -27,21 +28,6 @@ import static org.awaitility.Awaitility.await;
  */
 class HostileResponseCorpusTest {
 
-    /** The kinds of request, as written on the client's connection. */
-    enum Kind {
-        GET("GET /case HTTP/1.1\r\nHost: x\r\n\r\n"),
-        POST_LENGTH("POST /case HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"),
-        POST_CHUNKED("POST /case HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
-
-        final String request;
-
-        Kind(String request) {
-            this.request = request;
-        }
-    }
-
-    private static final String CLEAN = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-
     static Stream<Arguments> cases() {
         return HostileCorpus.load("/hostile/responses.corpus").stream()
                 .flatMap(c -> Arrays.stream(Kind.values()).map(k -> Arguments.of(c, k)));
@@ -50,18 +36,7 @@ class HostileResponseCorpusTest {
     @ParameterizedTest(name = "{0}, {1}")
     @MethodSource("cases")
     void theClientGetsWhatItsCaseNames(HostileCorpus.Case c, Kind kind) throws Exception {
-        AtomicBoolean first = new AtomicBoolean(true);
-        boolean closeAfter = "close".equals(c.field("backend-then"));
-        try (ScriptedBackend backend = ScriptedBackend.start((request, connection) -> {
-                if (first.getAndSet(false)) {
-                    connection.write(c.message());
-                    if (closeAfter) {
-                        connection.close();
-                    }
-                } else {
-                    connection.write(CLEAN);
-                }
-            });
+        try (ScriptedBackend backend = ScriptedBackend.start(CorpusProbe.firstAnswer(c));
              RoundhouseProxy proxy = ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(),
                      "HEALTH_CHECK_PATH", "/health"))) {
             String backendKey = proxy.pool().snapshot().backends().get(0).key();

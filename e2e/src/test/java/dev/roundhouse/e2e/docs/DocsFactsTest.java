@@ -36,12 +36,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 class DocsFactsTest {
 
     static final List<String> PAGES = List.of("docs/install.md", "docs/loadbalancer-reference.md",
-            "docs/metrics.md", "docs/operations.md", "docs/argocd.md");
+            "docs/metrics.md", "docs/operations.md", "docs/argocd.md", "docs/http-conformance.md");
     private static final Pattern LINK = Pattern.compile("\\]\\(([^)\\s]+)\\)");
 
     @ParameterizedTest
     @ValueSource(strings = {"docs/install.md", "docs/loadbalancer-reference.md", "docs/metrics.md",
-            "docs/operations.md", "docs/argocd.md"})
+            "docs/operations.md", "docs/argocd.md", "docs/http-conformance.md", "docs/health.md"})
     void relativeLinksAndAnchorsResolve(String page) {
         Path dir = Docs.path(page).getParent();
         List<String> broken = new ArrayList<>();

@@ -181,7 +181,7 @@ final class ProxyExchange implements Runnable, ExchangeCompletionListener {
             dropUpstream(true);
             exchange.getResponseHeaders().clear();
             state.served = null;
-            answer(502, "bad gateway: the proxy failed to handle the backend's response");
+            answer(502, "bad gateway: the proxy failed to forward this request");
         } catch (RuntimeException again) {
             IoUtils.safeClose(exchange.getConnection());
         }

@@ -72,6 +72,18 @@ class LateBackendBytesTest {
     }
 
     @Test
+    void aBodilessAnswerToARequestWithABodyLeavesNothingForTheNextOne() {
+        RoundhouseProxy proxy = proxyInFrontOf("HTTP/1.1 204 No Content\r\n\r\n");
+
+        try (RawHttp client = RawHttp.connect(proxy.port())) {
+            client.send("POST /bodiless HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+                    + "GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+            assertThat(client.readResponse().status()).isEqualTo(204);
+            assertThat(client.readResponse().bodyText()).as("the answer to /a").isEqualTo("a");
+        }
+    }
+
+    @Test
     void anotherClientsRequestAfterAHeadGetsItsOwnAnswer() {
         RoundhouseProxy proxy = proxyInFrontOf("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n");
 

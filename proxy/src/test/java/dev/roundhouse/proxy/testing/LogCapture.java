@@ -20,21 +20,31 @@ public final class LogCapture implements AutoCloseable {
     private final AbstractAppender appender;
     private final LoggerContext context = (LoggerContext) LogManager.getContext(false);
 
-    private LogCapture(Class<?> source) {
-        this.loggerName = source.getName();
-        this.appender = new AbstractAppender("capture-" + source.getSimpleName() + "-" + System.identityHashCode(this),
+    private LogCapture(String loggerName) {
+        this.loggerName = loggerName;
+        this.appender = new AbstractAppender("capture-" + loggerName + "-" + System.identityHashCode(this),
                 null, null, true, Property.EMPTY_ARRAY) {
             @Override
             public void append(LogEvent event) {
-                if (event.getLoggerName().equals(loggerName)) {
-                    lines.add(event.getLevel() + " " + event.getMessage().getFormattedMessage());
+                if (loggerName == null || event.getLoggerName().equals(loggerName)) {
+                    Throwable thrown = event.getThrown();
+                    lines.add(event.getLevel() + " " + event.getMessage().getFormattedMessage()
+                            + (thrown == null ? "" : " [thrown: " + thrown + "]"));
                 }
             }
         };
     }
 
     public static LogCapture of(Class<?> source) {
-        LogCapture capture = new LogCapture(source);
+        return start(new LogCapture(source.getName()));
+    }
+
+    /** Every logger's lines; a line with an exception ends with {@code [thrown: ...]}. */
+    public static LogCapture all() {
+        return start(new LogCapture(null));
+    }
+
+    private static LogCapture start(LogCapture capture) {
         capture.appender.start();
         capture.context.getConfiguration().getRootLogger().addAppender(capture.appender, null, null);
         capture.context.updateLoggers();

@@ -4,15 +4,10 @@ import io.undertow.conduits.ReadDataStreamSourceConduit;
 import io.undertow.server.Connectors;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.server.protocol.http.HttpServerConnection;
-import org.xnio.IoUtils;
-import org.xnio.channels.StreamSinkChannel;
-import org.xnio.conduits.AbstractStreamSourceConduit;
-import org.xnio.conduits.ConduitReadableByteChannel;
 import org.xnio.conduits.StreamSourceConduit;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 
 /**
  * A chunked request body, decoded strictly by {@link ChunkedDecoder} in place of Undertow's lenient reader: the
@@ -20,7 +15,7 @@ import java.nio.channels.FileChannel;
  * fails the read with {@link MalformedRequestBodyException}. Trailer fields are read within the head's limits and
  * dropped. Bytes after the body are not read: a connection that carried a chunked request is closed after it.
  */
-final class ChunkedBodyConduit extends AbstractStreamSourceConduit<StreamSourceConduit> {
+final class ChunkedBodyConduit extends SingleBufferSourceConduit {
 
     private final ChunkedDecoder decoder = ChunkedDecoder.forRequests();
     private final HttpServerExchange exchange;
@@ -89,26 +84,6 @@ final class ChunkedBodyConduit extends AbstractStreamSourceConduit<StreamSourceC
             }
             // only framing was read: read on
         }
-    }
-
-    @Override
-    public long read(ByteBuffer[] dsts, int offs, int len) throws IOException {
-        for (int i = offs; i < offs + len; i++) {
-            if (dsts[i].hasRemaining()) {
-                return read(dsts[i]);
-            }
-        }
-        return 0;
-    }
-
-    @Override
-    public long transferTo(long position, long count, FileChannel target) throws IOException {
-        return target.transferFrom(new ConduitReadableByteChannel(this), position, count);
-    }
-
-    @Override
-    public long transferTo(long count, ByteBuffer throughBuffer, StreamSinkChannel target) throws IOException {
-        return IoUtils.transfer(new ConduitReadableByteChannel(this), count, throughBuffer, target);
     }
 
     @Override

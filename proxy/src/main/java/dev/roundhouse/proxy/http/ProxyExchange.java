@@ -96,28 +96,16 @@ final class ProxyExchange implements Runnable, ExchangeCompletionListener {
     private StreamSinkChannel out;
     private final ChannelListener<ConduitStreamSinkChannel> backendWritable = channel -> {
         channel.suspendWrites();
-        try {
-            backendWritable();
-        } catch (RuntimeException e) {
-            unexpected(e);
-        }
+        guarded(this::backendWritable);
     };
     private final ChannelListener<StreamSinkChannel> clientWritable = channel -> {
         channel.suspendWrites();
-        try {
-            clientWritable();
-        } catch (RuntimeException e) {
-            unexpected(e);
-        }
+        guarded(this::clientWritable);
     };
     private final ChannelListener<StreamSourceChannel> clientReadable = channel -> {
         channel.suspendReads();
         waitingForClient = false;
-        try {
-            pumpBody();
-        } catch (RuntimeException e) {
-            unexpected(e);
-        }
+        guarded(this::pumpBody);
     };
 
     /** Request side. */
@@ -158,8 +146,13 @@ final class ProxyExchange implements Runnable, ExchangeCompletionListener {
     public void run() {
         exchange.addExchangeCompleteListener(this);
         thread.watch(this);
+        guarded(this::attempt);
+    }
+
+    /** Runs a step of the exchange from an event; a fault in it ends the exchange ({@link #unexpected}). */
+    void guarded(Runnable step) {
         try {
-            attempt();
+            step.run();
         } catch (RuntimeException e) {
             unexpected(e);
         }
@@ -228,11 +221,7 @@ final class ProxyExchange implements Runnable, ExchangeCompletionListener {
         reusedConnection = reused;
         heardBack = false;
         state.served = state.attempt;
-        try {
-            send();
-        } catch (RuntimeException e) {
-            unexpected(e);
-        }
+        guarded(this::send);
         return true;
     }
 
@@ -242,11 +231,7 @@ final class ProxyExchange implements Runnable, ExchangeCompletionListener {
             return;
         }
         pendingConnect = null;
-        try {
-            connectionFailed();
-        } catch (RuntimeException e) {
-            unexpected(e);
-        }
+        guarded(this::connectionFailed);
     }
 
     /** Nothing was sent: moving on to the next untried backend is safe. */
@@ -428,9 +413,23 @@ final class ProxyExchange implements Runnable, ExchangeCompletionListener {
      * connection is reset (it never sees a complete request), no verdict, and the client is told why if it can be.
      */
     private void clientBodyFailed(IOException e) {
+        if (e instanceof RequestTooBigException) {
+            clientFault(413, "payload too large: " + e.getMessage());
+        } else if (e instanceof MalformedRequestBodyException) {
+            clientFault(400, "bad request: " + e.getMessage());
+        } else {
+            clientFault(400, "bad request: the request body ended early");
+        }
+    }
+
+    /**
+     * The client's own doing ends the request (its body broke, or came too slowly): no verdict on the backend,
+     * whose connection is reset, nothing more read of the client's, and an answer when none has started.
+     */
+    private void clientFault(int status, String reason) {
+        state.abandon();
         body = Body.FAILED;
         freeBodyBuffer();
-        state.abandon();
         Connectors.terminateRequest(exchange); // nothing more is read of it: the connection closes after the answer
         exchange.setPersistent(false);
         if (responseStarted) {
@@ -440,13 +439,7 @@ final class ProxyExchange implements Runnable, ExchangeCompletionListener {
         dropUpstream(true);
         exchange.getResponseHeaders().clear();
         state.served = null;
-        if (e instanceof RequestTooBigException) {
-            answer(413, "payload too large: " + e.getMessage());
-        } else if (e instanceof MalformedRequestBodyException) {
-            answer(400, "bad request: " + e.getMessage());
-        } else {
-            answer(400, "bad request: the request body ended early");
-        }
+        answer(status, reason);
     }
 
     /** The backend connection can take more: the head, the body, or a read that waited for the head to go out. */
@@ -988,22 +981,8 @@ final class ProxyExchange implements Runnable, ExchangeCompletionListener {
             thread.stopWaiting(state.attempt, this);
             state.abandon(); // stuck in this proxy's queue: not the backend's doing
         }
-        boolean clientsFault = waitingForClient && body == Body.READING;
-        if (clientsFault) {
-            // The client's body came too slowly: not the backend's doing.
-            state.abandon();
-            body = Body.FAILED;
-            freeBodyBuffer();
-            Connectors.terminateRequest(exchange);
-            exchange.setPersistent(false);
-            if (responseStarted) {
-                abortBoth();
-                return;
-            }
-            dropUpstream(true);
-            exchange.getResponseHeaders().clear();
-            state.served = null;
-            answer(408, "request timeout: the request body did not arrive in time");
+        if (waitingForClient && body == Body.READING) {
+            clientFault(408, "request timeout: the request body did not arrive in time");
             return;
         }
         state.fail(UpstreamFailure.TIMEOUT, forwarder.metrics());

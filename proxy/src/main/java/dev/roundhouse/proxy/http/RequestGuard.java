@@ -11,15 +11,10 @@ import io.undertow.util.ConduitFactory;
 import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
 import io.undertow.util.Methods;
-import org.xnio.IoUtils;
-import org.xnio.channels.StreamSinkChannel;
-import org.xnio.conduits.AbstractStreamSourceConduit;
-import org.xnio.conduits.ConduitReadableByteChannel;
 import org.xnio.conduits.StreamSourceConduit;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.util.Objects;
 
 /**
@@ -160,7 +155,7 @@ final class RequestGuard implements HttpHandler {
      * Fails the read that would take a body past the limit, so the bytes over it never reach the backend. One byte
      * more than the limit is read to tell "exactly at the limit" from "over".
      */
-    private static final class BodyLimitConduit extends AbstractStreamSourceConduit<StreamSourceConduit> {
+    private static final class BodyLimitConduit extends SingleBufferSourceConduit {
 
         private final long limit;
         private long read;
@@ -194,26 +189,6 @@ final class RequestGuard implements HttpHandler {
                 }
             }
             return n;
-        }
-
-        @Override
-        public long read(ByteBuffer[] dsts, int offs, int len) throws IOException {
-            for (int i = offs; i < offs + len; i++) {
-                if (dsts[i].hasRemaining()) {
-                    return read(dsts[i]);
-                }
-            }
-            return 0;
-        }
-
-        @Override
-        public long transferTo(long position, long count, FileChannel target) throws IOException {
-            return target.transferFrom(new ConduitReadableByteChannel(this), position, count);
-        }
-
-        @Override
-        public long transferTo(long count, ByteBuffer throughBuffer, StreamSinkChannel target) throws IOException {
-            return IoUtils.transfer(new ConduitReadableByteChannel(this), count, throughBuffer, target);
         }
 
         private IOException overLimit() {

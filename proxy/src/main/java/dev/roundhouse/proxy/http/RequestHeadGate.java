@@ -5,14 +5,10 @@ import io.undertow.server.HttpServerExchange;
 import org.xnio.IoUtils;
 import org.xnio.StreamConnection;
 import org.xnio.XnioExecutor;
-import org.xnio.channels.StreamSinkChannel;
-import org.xnio.conduits.AbstractStreamSourceConduit;
-import org.xnio.conduits.ConduitReadableByteChannel;
 import org.xnio.conduits.StreamSourceConduit;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 
@@ -31,7 +27,7 @@ import java.util.concurrent.TimeUnit;
  * </ul>
  * Runs on the connection's I/O thread only.
  */
-final class RequestHeadGate extends AbstractStreamSourceConduit<StreamSourceConduit> {
+final class RequestHeadGate extends SingleBufferSourceConduit {
 
     /** What the gate's stand-in for a refused head carries to {@link RequestGuard}. */
     record Refusal(int status, String reason, String method) {
@@ -320,26 +316,6 @@ final class RequestHeadGate extends AbstractStreamSourceConduit<StreamSourceCond
         for (int i = from; i < end; i++) {
             b.put(i - by, b.get(i));
         }
-    }
-
-    @Override
-    public long read(ByteBuffer[] dsts, int offs, int len) throws IOException {
-        for (int i = offs; i < offs + len; i++) {
-            if (dsts[i].hasRemaining()) {
-                return read(dsts[i]);
-            }
-        }
-        return 0;
-    }
-
-    @Override
-    public long transferTo(long position, long count, FileChannel target) throws IOException {
-        return target.transferFrom(new ConduitReadableByteChannel(this), position, count);
-    }
-
-    @Override
-    public long transferTo(long count, ByteBuffer throughBuffer, StreamSinkChannel target) throws IOException {
-        return IoUtils.transfer(new ConduitReadableByteChannel(this), count, throughBuffer, target);
     }
 
     @Override

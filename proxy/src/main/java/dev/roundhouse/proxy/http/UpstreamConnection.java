@@ -42,11 +42,7 @@ final class UpstreamConnection implements ChannelListener<ConduitStreamSourceCha
     public void handleEvent(ConduitStreamSourceChannel channel) {
         ProxyExchange exchange = user;
         if (exchange != null) {
-            try {
-                exchange.backendReadable();
-            } catch (RuntimeException e) {
-                exchange.unexpected(e);
-            }
+            exchange.guarded(exchange::backendReadable);
             return;
         }
         // Idle: the backend closed it, or sent bytes nobody asked for. Either way it cannot carry a request.

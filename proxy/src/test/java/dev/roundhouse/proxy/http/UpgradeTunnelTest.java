@@ -3,6 +3,7 @@ package dev.roundhouse.proxy.http;
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.ProxyFixture;
+import dev.roundhouse.proxy.testing.RawHttp;
 import dev.roundhouse.proxy.testing.ScriptedBackend;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -140,16 +141,6 @@ class UpgradeTunnelTest {
     }
 
     private static String readHead(InputStream in) throws IOException {
-        ByteArrayOutputStream head = new ByteArrayOutputStream();
-        int matched = 0;
-        while (matched < 4) {
-            int b = in.read();
-            if (b == -1) {
-                return null;
-            }
-            head.write(b);
-            matched = b == "\r\n\r\n".charAt(matched) ? matched + 1 : (b == '\r' ? 1 : 0);
-        }
-        return head.toString(StandardCharsets.ISO_8859_1);
+        return RawHttp.readHead(in, 64 * 1024);
     }
 }

@@ -340,6 +340,27 @@ public final class RawHttp implements AutoCloseable {
         return Integer.parseInt(parts[1]);
     }
 
+    /**
+     * A message head as raw text through its blank line (CRLF CRLF, included), read a byte at a time from
+     * {@code in}, so nothing after it is consumed; null at the end of the stream before it.
+     */
+    public static String readHead(InputStream in, int maxBytes) throws IOException {
+        ByteArrayOutputStream head = new ByteArrayOutputStream();
+        int matched = 0;
+        while (matched < 4) {
+            int b = in.read();
+            if (b == -1) {
+                return null;
+            }
+            head.write(b);
+            matched = (b == (matched % 2 == 0 ? '\r' : '\n')) ? matched + 1 : (b == '\r' ? 1 : 0);
+            if (head.size() > maxBytes) {
+                throw new IOException("message head larger than " + maxBytes + " bytes");
+            }
+        }
+        return head.toString(StandardCharsets.ISO_8859_1);
+    }
+
     // ---- Additions: a recording backend, and timed writes -------------------------------------
 
     /**
@@ -522,21 +543,8 @@ public final class RawHttp implements AutoCloseable {
 
         /** The request line and headers up to the empty line; null at a clean end of stream first. */
         private static String readHead(InputStream in) throws IOException {
-            ByteArrayOutputStream head = new ByteArrayOutputStream();
-            int matched = 0;
-            while (matched < 4) {
-                int b = in.read();
-                if (b == -1) {
-                    return null;
-                }
-                head.write(b);
-                matched = (b == (matched % 2 == 0 ? '\r' : '\n')) ? matched + 1 : (b == '\r' ? 1 : 0);
-                if (head.size() > MAX_HEAD) {
-                    throw new IOException("request head too large");
-                }
-            }
-            String text = head.toString(StandardCharsets.ISO_8859_1);
-            return text.substring(0, text.length() - 4);
+            String head = RawHttp.readHead(in, MAX_HEAD);
+            return head == null ? null : head.substring(0, head.length() - 4);
         }
 
         /** Reads the body as the headers frame it; true when it arrived whole and well-formed. */

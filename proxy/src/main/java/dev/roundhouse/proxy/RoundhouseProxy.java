@@ -19,6 +19,7 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 
 import javax.net.ssl.SSLContext;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
@@ -238,7 +239,7 @@ public final class RoundhouseProxy implements AutoCloseable {
         try {
             proxy = start(settings);
         } catch (InvalidPoolDocumentException | IOException | RuntimeException e) {
-            log.fatal("Cannot start: {}", e.toString());
+            log.fatal("Cannot start: {}", e instanceof UncheckedIOException ? e.getMessage() : e.toString());
             org.apache.logging.log4j.LogManager.shutdown();
             System.exit(1);
             return;

@@ -135,7 +135,8 @@ public final class ProxyServer implements AutoCloseable {
             port = ((InetSocketAddress) channel.getLocalAddress()).getPort();
         } catch (IOException e) {
             close();
-            throw new UncheckedIOException("cannot listen on " + host + ":" + requestedPort, e);
+            throw new UncheckedIOException("PORT " + requestedPort + ": cannot listen on " + host + ":" + requestedPort
+                    + " (" + e.getMessage() + ")", e);
         }
     }
 

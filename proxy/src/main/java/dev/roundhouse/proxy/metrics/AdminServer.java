@@ -5,6 +5,8 @@ import io.undertow.Undertow;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.Headers;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
@@ -19,12 +21,16 @@ public final class AdminServer implements AutoCloseable {
     private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
 
     private final Undertow server;
+    private final String host;
+    private final int requestedPort;
 
     /**
      * @param ready whether the proxy takes traffic
      * @param unhealthy why the proxy cannot serve (a stuck I/O thread), or null while it can
      */
     public AdminServer(String host, int port, ProxyMetrics metrics, BooleanSupplier ready, Supplier<String> unhealthy) {
+        this.host = host;
+        this.requestedPort = port;
         server = Undertow.builder()
                 .addHttpListener(port, host)
                 .setIoThreads(1)
@@ -65,7 +71,14 @@ public final class AdminServer implements AutoCloseable {
     }
 
     public void start() {
-        server.start();
+        try {
+            server.start();
+        } catch (RuntimeException e) {
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            throw new UncheckedIOException("METRICS_PORT " + requestedPort + ": cannot listen on " + host + ":"
+                    + requestedPort + " (" + cause.getMessage() + ")",
+                    cause instanceof IOException io ? io : new IOException(cause));
+        }
     }
 
     public int port() {

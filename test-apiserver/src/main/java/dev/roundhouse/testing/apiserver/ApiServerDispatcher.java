@@ -275,15 +275,29 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
   // ---------------------------------------------------------------- schema validation of custom resources
 
   /**
-   * Prunes, defaults and validates a custom resource in place against the schema of its CRD as stored now (matched
-   * by group, version and plural). Built-in kinds and CRDs without a schema pass unchanged.
+   * Checks every object's metadata as a real API server does ({@link ObjectMetaRules}), then prunes, defaults and
+   * validates a custom resource in place against the schema of its CRD as stored now (matched by group, version
+   * and plural). Built-in kinds and CRDs without a schema pass the second part unchanged.
    *
    * @param statusOnly a write to the status subresource: only the status is looked at
    * @throws FieldError.Invalid the 422 a real API server answers, with every problem found
    */
   private void admit(String path, ObjectNode object, boolean statusOnly) throws KubernetesCrudDispatcherException {
     Map<String, String> at = attributes(path);
-    JsonNode crd = storedCrd(at.get(KubernetesAttributesExtractor.API), at.get(KubernetesAttributesExtractor.PLURAL));
+    String plural = at.get(KubernetesAttributesExtractor.PLURAL);
+    JsonNode crd = storedCrd(at.get(KubernetesAttributesExtractor.API), plural);
+    if (!statusOnly && plural != null) {
+      List<FieldError> metaErrors = ObjectMetaRules.check(plural, object.path("metadata"));
+      if (!metaErrors.isEmpty()) {
+        String name = object.path("metadata").path("name")
+            .asText(Objects.requireNonNullElse(at.get(KubernetesAttributesExtractor.NAME), ""));
+        Discovery.Resource builtIn = Discovery.BUILT_IN.stream().filter(r -> r.plural().equals(plural)).findFirst()
+            .orElse(null);
+        String kind = crd != null ? crd.at("/spec/names/kind").asText() : builtIn != null ? builtIn.kind() : plural;
+        String group = crd != null ? crd.at("/spec/group").asText() : builtIn != null ? builtIn.group() : "";
+        throw new FieldError.Invalid(kind, group, name, metaErrors);
+      }
+    }
     if (crd == null) {
       return;
     }

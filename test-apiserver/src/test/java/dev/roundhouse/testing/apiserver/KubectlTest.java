@@ -190,7 +190,22 @@ class KubectlTest {
     Files.writeString(bad, Files.readString(bad).replace("200", "2"));
     assertThat(kubectl("apply", "--validate=false", "-f", bad.toString()))
         .contains("loadbalancer.roundhouse.dev/bad created");
-    assertThat(kubectl("get", "lb", "bad", "-o", "jsonpath={.spec.backends[0].weight}")).isEqualTo("1");
+    assertThat(kubectl("get", "lb", "bad", "-o", "jsonpath={.spec.backends[0].weight}"))
+        .as("no schema default: the pool document gives an absent weight 1").isEmpty();
+  }
+
+  @Test
+  void reapplyingTheUnchangedSampleIsUnchanged() throws IOException {
+    // A schema default inside a list (backends[].weight) once made every client-side apply of an unchanged
+    // manifest report "configured": the live list always differed from the applied one.
+    server.applyCrds(TestFiles.LOAD_BALANCER_CRD);
+
+    assertThat(kubectl("apply", "--validate=false", "-f", TestFiles.LOAD_BALANCER_SAMPLE.toString()))
+        .contains("loadbalancer.roundhouse.dev/demo created");
+    assertThat(kubectl("apply", "--validate=false", "-f", TestFiles.LOAD_BALANCER_SAMPLE.toString()))
+        .contains("loadbalancer.roundhouse.dev/demo unchanged");
+    assertThat(kubectl("diff", "-f", TestFiles.LOAD_BALANCER_SAMPLE.toString(), "--server-side=false"))
+        .as("nothing for a GitOps tool that diffs client-side to show").isEmpty();
   }
 
   private Path write(String name, String content) throws IOException {

@@ -59,7 +59,8 @@ class LoadBalancerCrdTest {
     assertThat(json(created).get("spec")).isEqualTo(spec);
     assertThat(spec.get("replicas").asInt()).as("set in the sample").isEqualTo(1);
     assertThat(spec.get("port").asInt()).isEqualTo(8080);
-    assertThat(spec.get("backends")).hasSize(3).allSatisfy(b -> assertThat(b.get("weight").asInt()).isEqualTo(1));
+    assertThat(spec.get("backends")).as("no default weight: the pool document gives absent weights 1")
+        .hasSize(3).allSatisfy(b -> assertThat(b.has("weight")).isFalse());
     assertThat(spec.get("healthCheck")).isEqualTo(yaml("""
         path: /healthz
         interval: 5s
@@ -105,6 +106,34 @@ class LoadBalancerCrdTest {
     assertThat(status.getDetails().getCauses()).singleElement()
         .satisfies(cause -> assertThat(cause.getField()).isEqualTo(field));
     assertThat(loadBalancers().withName("bad").get()).isNull();
+  }
+
+  @Test
+  void aLoadBalancerWithoutASpecIsRefused() throws IOException {
+    GenericKubernetesResource empty = sample("nospec", "{}");
+    empty.setAdditionalProperty("spec", null);
+    empty.getAdditionalProperties().remove("spec");
+
+    Status status = Refused.asInvalid(() -> loadBalancers().resource(empty).create());
+
+    assertThat(status.getMessage()).isEqualTo("LoadBalancer.roundhouse.dev \"nospec\" is invalid: spec: Required value");
+  }
+
+  @ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"1shop", "shop.v2",
+      "a-name-of-sixty-four-characters-is-one-more-than-a-label-takes-xx"})
+  void aNameThatWouldMakeAnInvalidServiceOrLabelIsRefused(String name) throws IOException {
+    Status status = Refused.asInvalid(() -> loadBalancers().resource(sample(name, "{}")).create());
+
+    assertThat(status.getMessage()).contains("metadata.name must be a DNS-1035 label of at most 63 characters");
+  }
+
+  @Test
+  void aNameOfSixtyThreeCharactersIsAccepted() throws IOException {
+    String name = "a-name-of-sixty-three-characters-is-as-long-as-a-label-can-be-x";
+    assertThat(name).hasSize(63);
+
+    loadBalancers().resource(sample(name, "{}")).create();
   }
 
   @Test

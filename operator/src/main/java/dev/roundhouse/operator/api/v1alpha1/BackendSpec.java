@@ -2,7 +2,6 @@ package dev.roundhouse.operator.api.v1alpha1;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
-import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
@@ -17,8 +16,9 @@ public class BackendSpec {
     @Pattern("^https?://[^\\s/?#@]+(:[0-9]{1,5})?/?$")
     private String url;
 
-    @JsonPropertyDescription("Relative share of requests (1 to 1000).")
-    @Default("1")
+    // No schema default: with one, the API server stores a weight the manifest never had, and kubectl apply of an
+    // unchanged manifest reports "configured" every time (the pool document defaults it to 1 instead).
+    @JsonPropertyDescription("Relative share of requests (1 to 1000; 1 when absent).")
     @Min(1)
     @Max(1000)
     private Integer weight;

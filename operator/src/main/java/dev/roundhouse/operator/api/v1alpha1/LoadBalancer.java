@@ -1,6 +1,7 @@
 package dev.roundhouse.operator.api.v1alpha1;
 
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
+import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.ValidationRule;
 import io.fabric8.kubernetes.api.model.Namespaced;
 import io.fabric8.kubernetes.client.CustomResource;
@@ -16,6 +17,8 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @ShortNames("lb")
 @AdditionalPrinterColumn(name = "Ready", type = AdditionalPrinterColumn.Type.STRING,
         jsonPath = ".status.conditions[?(@.type==\"Ready\")].status")
+@AdditionalPrinterColumn(name = "Reason", type = AdditionalPrinterColumn.Type.STRING,
+        jsonPath = ".status.conditions[?(@.type==\"Ready\")].reason")
 @AdditionalPrinterColumn(name = "Backends", type = AdditionalPrinterColumn.Type.INTEGER, jsonPath = ".status.backends")
 @AdditionalPrinterColumn(name = "Replicas", type = AdditionalPrinterColumn.Type.INTEGER, jsonPath = ".status.readyReplicas")
 @AdditionalPrinterColumn(name = "Age", type = AdditionalPrinterColumn.Type.DATE, jsonPath = ".metadata.creationTimestamp")
@@ -23,8 +26,20 @@ import io.fabric8.kubernetes.model.annotation.Version;
 // operator take over the very Service it reads its backends from.
 @ValidationRule(value = "!has(self.spec) || !has(self.spec.serviceRef) || self.spec.serviceRef.name != self.metadata.name",
         message = "spec.serviceRef.name must differ from the LoadBalancer's name: the proxies' own Service takes that name")
+// Every object the operator derives is named after the LoadBalancer, its Service by that name alone (a DNS-1035
+// label), and all of them carry it as the label app.kubernetes.io/instance (at most 63 characters).
+@ValidationRule(value = "self.metadata.name.size() <= 63 && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+        message = "metadata.name must be a DNS-1035 label of at most 63 characters (lower-case letters, digits and '-',"
+                + " starting with a letter and ending with a letter or digit): it names the proxies' Service and labels")
 public class LoadBalancer extends CustomResource<LoadBalancerSpec, LoadBalancerStatus> implements Namespaced {
 
     public static final String GROUP = "roundhouse.dev";
     public static final String VERSION = "v1alpha1";
+
+    /** Required: an object without one (a template that rendered nothing) is refused rather than stored. */
+    @Override
+    @Required
+    public LoadBalancerSpec getSpec() {
+        return super.getSpec();
+    }
 }

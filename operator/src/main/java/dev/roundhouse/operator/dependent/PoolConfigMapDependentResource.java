@@ -34,7 +34,7 @@ public class PoolConfigMapDependentResource extends CRUDKubernetesDependentResou
 
     @Override
     protected ConfigMap desired(LoadBalancer lb, Context<LoadBalancer> context) {
-        PoolResolution pool = PoolResolution.of(lb, context);
+        PoolResolution pool = PoolResolution.of(context);
         if (pool.problem() == null) {
             return PoolConfigMaps.desired(lb, pool.text());
         }

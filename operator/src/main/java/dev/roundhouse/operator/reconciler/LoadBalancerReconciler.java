@@ -11,6 +11,9 @@ import dev.roundhouse.operator.dependent.ProxyServiceDependentResource;
 import dev.roundhouse.operator.dependent.ServiceMonitorDependentResource;
 import dev.roundhouse.operator.dependent.ServiceMonitorEnabled;
 import dev.roundhouse.operator.model.ServiceMonitors;
+import dev.roundhouse.operator.api.v1alpha1.ServiceRefSpec;
+import dev.roundhouse.operator.model.Names;
+import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Service;
@@ -25,6 +28,9 @@ import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.Workflow;
 import io.javaoperatorsdk.operator.api.reconciler.dependent.Dependent;
+import io.javaoperatorsdk.operator.AggregatedOperatorException;
+import io.javaoperatorsdk.operator.processing.dependent.workflow.WorkflowReconcileResult;
+import io.javaoperatorsdk.operator.processing.retry.GradualRetry;
 import dev.roundhouse.operator.dependent.ServiceMonitorCrdPresent;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
@@ -34,17 +40,25 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * Reconciles a LoadBalancer. The workflow's dependent resources describe the objects; this class
- * only wires the Service and EndpointSlice watches that {@code serviceRef} needs and writes the
- * status, and only when it changed, so a reconcile with nothing to do writes nothing.
+ * Reconciles a LoadBalancer. The workflow's dependent resources describe the objects; this class wires the Service
+ * and EndpointSlice watches that {@code serviceRef} needs, decides whether the workflow may run at all, and writes
+ * the status, only when it changed, so a reconcile with nothing to do writes nothing. The workflow runs all or
+ * nothing: not while the spec is invalid (nothing changes, no rollout), and not while another owner's object takes
+ * a name the LoadBalancer derives (nothing is created, nothing adopted).
  */
 @ControllerConfiguration(name = LoadBalancerReconciler.NAME)
-@Workflow(dependents = {
+// A failed reconcile is tried again until it succeeds, 2 s after the first failure and twice as long each time up
+// to 5 minutes, without waiting for a change: many failures (an API server refusing, RBAC fixed later) end by
+// themselves.
+@GradualRetry(maxAttempts = -1, initialInterval = 2_000, intervalMultiplier = 2.0, maxInterval = 300_000)
+// Invoked by reconcile itself, after the checks that must hold before anything is written.
+@Workflow(explicitInvocation = true, handleExceptionsInReconciler = true, dependents = {
         @Dependent(name = "pool", type = PoolConfigMapDependentResource.class),
         @Dependent(name = "service-account", type = ProxyServiceAccountDependentResource.class),
         @Dependent(name = "role", type = ProxyRoleDependentResource.class),
@@ -64,6 +78,11 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
     static final String ENDPOINT_SLICES = "endpoint-slices";
     private static final String SERVICE_REF_INDEX = "serviceRef";
     private static final String SERVICE_NAME_LABEL = "kubernetes.io/service-name";
+
+    /** How soon a LoadBalancer whose derived name another object takes is looked at again. */
+    static final Duration NAME_CONFLICT_RECHECK = Duration.ofSeconds(5);
+    /** How soon after putting labels back: the relabelled objects are in the caches again by then. */
+    static final Duration RELABELLED_RECHECK = Duration.ofSeconds(1);
 
     private final StatusWriter status;
     private final Counter unchanged;
@@ -85,14 +104,14 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
     @Override
     public List<EventSource<?, LoadBalancer>> prepareEventSources(EventSourceContext<LoadBalancer> context) {
         // serviceRef: a change to the named Service or its EndpointSlices reconciles the LoadBalancers naming it
-        context.getPrimaryCache().addIndexer(SERVICE_REF_INDEX, lb -> lb.getSpec().getServiceRef() == null
+        context.getPrimaryCache().addIndexer(SERVICE_REF_INDEX, lb -> serviceRef(lb) == null
                 ? List.of()
                 : List.of(indexKey(lb.getMetadata().getNamespace(), lb.getSpec().getServiceRef().getName())));
         var services = new InformerEventSource<>(InformerEventSourceConfiguration
                 .from(Service.class, LoadBalancer.class)
                 .withName(BACKEND_SERVICES)
                 .withSecondaryToPrimaryMapper(s -> referencing(context, s, s.getMetadata().getName()))
-                .withPrimaryToSecondaryMapper((LoadBalancer lb) -> lb.getSpec().getServiceRef() == null
+                .withPrimaryToSecondaryMapper((LoadBalancer lb) -> serviceRef(lb) == null
                         ? Set.of()
                         : Set.of(new ResourceID(lb.getSpec().getServiceRef().getName(), lb.getMetadata().getNamespace())))
                 .build(), context);
@@ -114,6 +133,11 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
                 .stream().map(ResourceID::fromResource).collect(Collectors.toSet());
     }
 
+    /** Null-safe: an object stored before the CRD required a spec has none, and must not stop an informer. */
+    private static ServiceRefSpec serviceRef(LoadBalancer lb) {
+        return lb.getSpec() == null ? null : lb.getSpec().getServiceRef();
+    }
+
     static String serviceNameOf(EndpointSlice slice) {
         var labels = slice.getMetadata().getLabels();
         return labels == null ? null : labels.get(SERVICE_NAME_LABEL);
@@ -126,9 +150,42 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
     @Override
     public UpdateControl<LoadBalancer> reconcile(LoadBalancer lb, Context<LoadBalancer> context) {
         PoolResolution pool = PoolResolution.of(lb, context);
+        context.managedWorkflowAndDependentResourceContext().put(PoolResolution.KEY, pool);
         Deployment deployment = context.getSecondaryResource(Deployment.class).orElse(null);
-        boolean serviceMonitorMissing = ServiceMonitors.enabled(lb) && !ServiceMonitorCrd.present(context);
-        LoadBalancerStatus next = status.next(lb, pool, deployment, serviceMonitorMissing);
+        if (pool.invalidSpec()) {
+            boolean applied = context.getSecondaryResource(ConfigMap.class).isPresent() || deployment != null;
+            return write(lb, status.held(lb, pool, deployment, applied), context);
+        }
+        boolean serviceMonitorWanted = ServiceMonitors.enabled(lb);
+        boolean serviceMonitorCrd = serviceMonitorWanted && ServiceMonitorCrd.present(context);
+        Ownership.Result owned = Ownership.check(lb, context, serviceMonitorCrd);
+        if (!owned.clashes().isEmpty()) {
+            // Nothing tells the operator when the other object goes, so it looks again a little later.
+            return write(lb, status.nameConflict(lb, owned.clashes(), deployment), context)
+                    .rescheduleAfter(NAME_CONFLICT_RECHECK);
+        }
+        if (owned.relabelled() > 0) {
+            log.info("Relabelled {} object(s) of {}/{} that had lost the operator's labels", owned.relabelled(),
+                    lb.getMetadata().getNamespace(), lb.getMetadata().getName());
+            return UpdateControl.<LoadBalancer>noUpdate().rescheduleAfter(RELABELLED_RECHECK);
+        }
+        WorkflowReconcileResult result;
+        try {
+            result = context.managedWorkflowAndDependentResourceContext().reconcileManagedWorkflow();
+        } catch (AggregatedOperatorException e) {
+            var failed = e.getAggregatedExceptions().entrySet().iterator().next();
+            throw new DependentFailure(describe(failed.getKey(), lb), failed.getValue());
+        }
+        if (result.erroredDependentsExist()) {
+            var failed = result.getErroredDependents().entrySet().iterator().next();
+            throw new DependentFailure(describe(failed.getKey().name(), lb), failed.getValue());
+        }
+        deployment = context.getSecondaryResource(Deployment.class).orElse(deployment);
+        return write(lb, status.next(lb, pool, deployment, serviceMonitorWanted && !serviceMonitorCrd), context);
+    }
+
+    /** Patches the status when it changed (recording a Warning Event when Ready turns False for a new reason). */
+    private UpdateControl<LoadBalancer> write(LoadBalancer lb, LoadBalancerStatus next, Context<LoadBalancer> context) {
         if (next.equals(lb.getStatus())) {
             log.debug("Reconciled {}/{}: status unchanged", lb.getMetadata().getNamespace(), lb.getMetadata().getName());
             unchanged.increment();
@@ -136,8 +193,23 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
         }
         log.debug("Reconciled {}/{}: writing status", lb.getMetadata().getNamespace(), lb.getMetadata().getName());
         statusWritten.increment();
-        status.recordEventIfNewProblem(lb, next, context);
+        status.recordEventIfNewProblem(lb, next, context.getClient());
         return UpdateControl.patchStatus(statusPatch(lb, next));
+    }
+
+    /** A dependent (by its name in the workflow) as users know its object: {@code Deployment shop/web-proxy}. */
+    private static String describe(String dependent, LoadBalancer lb) {
+        String namespace = lb.getMetadata().getNamespace() + "/";
+        return switch (dependent) {
+            case "pool" -> "ConfigMap " + namespace + Names.poolConfigMap(lb);
+            case "service-account" -> "ServiceAccount " + namespace + Names.serviceAccount(lb);
+            case "role" -> "Role " + namespace + Names.role(lb);
+            case "role-binding" -> "RoleBinding " + namespace + Names.roleBinding(lb);
+            case "deployment" -> "Deployment " + namespace + Names.deployment(lb);
+            case "service" -> "Service " + namespace + Names.service(lb);
+            case "service-monitor" -> "ServiceMonitor " + namespace + Names.serviceMonitor(lb);
+            default -> "the " + dependent + " of " + namespace + lb.getMetadata().getName();
+        };
     }
 
     @Override
@@ -147,6 +219,10 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
         if (next.equals(lb.getStatus())) {
             return ErrorStatusUpdateControl.defaultErrorProcessing();
         }
+        // Once per distinct failure (the status changed), in full; the condition and the Event say it in a line.
+        log.error("Reconciling LoadBalancer {}/{} failed: {}", lb.getMetadata().getNamespace(),
+                lb.getMetadata().getName(), StatusWriter.shortMessage(e), e);
+        status.recordEventIfNewProblem(lb, next, context.getClient());
         return ErrorStatusUpdateControl.patchStatus(statusPatch(lb, next));
     }
 

@@ -2,6 +2,7 @@ package dev.roundhouse.operator.reconciler;
 
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.api.v1alpha1.ServiceRefSpec;
+import dev.roundhouse.operator.model.Conditions;
 import dev.roundhouse.operator.model.PoolDocuments;
 import dev.roundhouse.poolformat.InvalidPoolDocumentException;
 import dev.roundhouse.poolformat.PoolDocument;
@@ -19,8 +20,21 @@ import java.util.List;
  */
 public record PoolResolution(PoolDocument document, String text, String problemReason, String problemMessage) {
 
+    /** Where a reconcile keeps the pool it resolved, for its dependents: resolved once per reconcile. */
+    static final String KEY = "pool";
+
     public String problem() {
         return problemReason;
+    }
+
+    /** The spec itself is wrong (not the cluster around it): nothing of it may be applied. */
+    public boolean invalidSpec() {
+        return Conditions.INVALID_SPEC.equals(problemReason);
+    }
+
+    /** The pool this reconcile resolved (see {@link #KEY}). */
+    public static PoolResolution of(Context<LoadBalancer> context) {
+        return context.managedWorkflowAndDependentResourceContext().getMandatory(KEY, PoolResolution.class);
     }
 
     static PoolResolution problem(String reason, String message) {
@@ -29,6 +43,10 @@ public record PoolResolution(PoolDocument document, String text, String problemR
 
     @SuppressWarnings("unchecked")
     public static PoolResolution of(LoadBalancer lb, Context<LoadBalancer> context) {
+        if (lb.getSpec() == null) {
+            // Refused by the CRD now; one stored before it required a spec can still come by.
+            return problem(Conditions.INVALID_SPEC, "spec is missing");
+        }
         List<PoolDocument.BackendEntry> discovered = List.of();
         ServiceRefSpec ref = lb.getSpec().getServiceRef();
         if (ref != null) {
@@ -54,7 +72,7 @@ public record PoolResolution(PoolDocument document, String text, String problemR
             PoolDocument document = PoolDocuments.fromSpec(lb.getSpec(), discovered);
             return new PoolResolution(document, PoolDocuments.render(document), null, null);
         } catch (InvalidPoolDocumentException e) {
-            return problem("InvalidSpec", String.join("; ", e.problems()));
+            return problem(Conditions.INVALID_SPEC, String.join("; ", e.problems()));
         }
     }
 }

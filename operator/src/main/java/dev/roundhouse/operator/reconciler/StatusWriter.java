@@ -5,12 +5,9 @@ import dev.roundhouse.operator.api.v1alpha1.LoadBalancerStatus;
 import dev.roundhouse.operator.model.Conditions;
 import dev.roundhouse.operator.model.ProxyDeployments;
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.EventBuilder;
-import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
-import io.javaoperatorsdk.operator.api.reconciler.Context;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 
 import java.time.Clock;
 import java.time.Instant;
@@ -18,14 +15,13 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.stream.Collectors;
 
 /**
  * Derives a LoadBalancer's status from what the cluster shows. Conditions keep their transition
  * times unless their status changes, so an unchanged cluster gives an equal status and no write.
  */
 final class StatusWriter {
-
-    private static final Logger log = LoggerFactory.getLogger(StatusWriter.class);
 
     private final Clock clock;
 
@@ -42,7 +38,8 @@ final class StatusWriter {
         if (pool.problem() != null) {
             desired.add(Conditions.condition(Conditions.READY, false, pool.problemReason(), pool.problemMessage()));
             desired.add(Conditions.condition(Conditions.DEGRADED, true, pool.problemReason(),
-                    pool.problemMessage() + "; the proxies keep the last good pool"));
+                    pool.problemMessage() + (lb.getStatus() == null || lb.getStatus().getBackends() == null
+                            ? "; the pool is empty until then" : "; the proxies keep the last good pool")));
         } else if (backends == 0) {
             String why = lb.getSpec().getServiceRef() != null
                     ? "Service " + lb.getSpec().getServiceRef().getName() + " has no ready endpoints"
@@ -51,9 +48,9 @@ final class StatusWriter {
             desired.add(Conditions.condition(Conditions.DEGRADED, true, "NoBackends", why));
         } else {
             if (wanted == 0) {
-                desired.add(Conditions.condition(Conditions.READY, false, "ScaledToZero", "spec.replicas is 0"));
+                desired.add(Conditions.condition(Conditions.READY, false, Conditions.SCALED_TO_ZERO, "spec.replicas is 0"));
             } else if (ready == 0) {
-                desired.add(Conditions.condition(Conditions.READY, false, "ProxiesNotReady", "no proxy pod is ready yet"));
+                desired.add(Conditions.condition(Conditions.READY, false, Conditions.PROXIES_NOT_READY, "no proxy pod is ready yet"));
             } else {
                 desired.add(Conditions.condition(Conditions.READY, true, "ProxiesReady",
                         ready + " of " + wanted + " proxies ready, " + backends + " backends"));
@@ -79,24 +76,93 @@ final class StatusWriter {
         return status;
     }
 
-    /** Status after a reconcile failed with an exception: Ready=False with the error. */
+    /** Status after a reconcile failed with an exception: Ready=False with the error, in a line or two. */
     LoadBalancerStatus failed(LoadBalancer lb, Exception e) {
+        String message = shortMessage(e);
+        return withProblem(lb, null, List.of(
+                Conditions.condition(Conditions.READY, false, Conditions.RECONCILE_FAILED, message),
+                Conditions.condition(Conditions.DEGRADED, true, Conditions.RECONCILE_FAILED, message)));
+    }
+
+    /**
+     * Status while the spec is invalid: nothing of it is applied (no pool change, no rollout), and the conditions say
+     * which generation is held and why.
+     *
+     * @param applied whether an earlier, valid spec was applied (the proxies run it), or nothing exists yet
+     */
+    LoadBalancerStatus held(LoadBalancer lb, PoolResolution pool, Deployment deployment, boolean applied) {
+        String message = "generation " + generation(lb) + " of the spec is invalid: " + pool.problemMessage() + "; "
+                + (applied ? "nothing was changed, the proxies run the last valid spec"
+                        : "nothing is created until it is valid");
+        return withProblem(lb, deployment, List.of(
+                Conditions.condition(Conditions.READY, false, Conditions.INVALID_SPEC, message),
+                Conditions.condition(Conditions.DEGRADED, true, Conditions.INVALID_SPEC, message),
+                Conditions.condition(Conditions.PROGRESSING, false, Conditions.SPEC_HELD,
+                        "generation " + generation(lb) + " is held until the spec is valid")));
+    }
+
+    /** Status while an object of another owner takes a name the LoadBalancer derives: nothing of it is written. */
+    LoadBalancerStatus nameConflict(LoadBalancer lb, List<Ownership.Clash> clashes, Deployment deployment) {
+        String objects = clashes.stream().map(Ownership.Clash::toString).collect(Collectors.joining(", "));
+        String message = objects + (clashes.size() == 1 ? " exists and is not owned" : " exist and are not owned")
+                + " by this LoadBalancer: delete or rename " + (clashes.size() == 1 ? "it" : "them")
+                + ", or give the LoadBalancer another name; until then nothing of it is created or changed";
+        return withProblem(lb, deployment, List.of(
+                Conditions.condition(Conditions.READY, false, Conditions.NAME_CONFLICT, message),
+                Conditions.condition(Conditions.DEGRADED, true, Conditions.NAME_CONFLICT, message),
+                Conditions.condition(Conditions.PROGRESSING, false, Conditions.NAME_CONFLICT,
+                        "waiting for " + objects + " to go")));
+    }
+
+    private LoadBalancerStatus withProblem(LoadBalancer lb, Deployment deployment, List<Condition> desired) {
         LoadBalancerStatus status = new LoadBalancerStatus();
         LoadBalancerStatus old = lb.getStatus();
         status.setObservedGeneration(lb.getMetadata().getGeneration());
         status.setBackends(old == null ? null : old.getBackends());
-        status.setReadyReplicas(old == null ? null : old.getReadyReplicas());
-        String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-        List<Condition> desired = List.of(
-                Conditions.condition(Conditions.READY, false, "ReconcileFailed", message),
-                Conditions.condition(Conditions.DEGRADED, true, "ReconcileFailed", message));
-        List<Condition> merged = new ArrayList<>(Conditions.merge(current(lb), desired, nowInstant(), generation(lb)));
-        status.setConditions(merged);
+        status.setReadyReplicas(deployment != null ? Integer.valueOf(readyReplicas(deployment))
+                : old == null ? null : old.getReadyReplicas());
+        status.setConditions(new ArrayList<>(Conditions.merge(current(lb), desired, nowInstant(), generation(lb))));
         return status;
     }
 
+    /** Longest condition message: what kubectl, Argo CD and Flux show should read in a glance. */
+    static final int MAX_MESSAGE = 1024;
+
+    /**
+     * What went wrong, in a line: the object that could not be written, and the API server's own message (its
+     * Status), or else the innermost cause's first line. Never a stack trace; at most {@link #MAX_MESSAGE}.
+     */
+    static String shortMessage(Throwable e) {
+        String what = "";
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof DependentFailure f) {
+                what = f.object() + " could not be written: "; // JOSDK may wrap it (its metrics do)
+                e = f;
+                break;
+            }
+        }
+        String why = null;
+        for (Throwable t = e; t != null && why == null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof KubernetesClientException api && api.getStatus() != null
+                    && api.getStatus().getMessage() != null && !api.getStatus().getMessage().isBlank()) {
+                why = api.getStatus().getMessage();
+            }
+        }
+        if (why == null) {
+            Throwable root = e instanceof DependentFailure && e.getCause() != null ? e.getCause() : e;
+            while (root.getCause() != null && root.getCause() != root) {
+                root = root.getCause();
+            }
+            why = root.getMessage() == null || root.getMessage().isBlank() ? root.getClass().getSimpleName()
+                    : root.getMessage();
+        }
+        int newline = why.indexOf('\n');
+        String line = (what + (newline < 0 ? why : why.substring(0, newline))).strip();
+        return line.length() <= MAX_MESSAGE ? line : line.substring(0, MAX_MESSAGE - 3) + "...";
+    }
+
     /** A Kubernetes Event when Ready turns False for a new reason, so `kubectl describe` shows it once. */
-    void recordEventIfNewProblem(LoadBalancer lb, LoadBalancerStatus next, Context<LoadBalancer> context) {
+    void recordEventIfNewProblem(LoadBalancer lb, LoadBalancerStatus next, KubernetesClient client) {
         Condition ready = find(next.getConditions(), Conditions.READY);
         if (ready == null || "True".equals(ready.getStatus())) {
             return;
@@ -106,35 +172,10 @@ final class StatusWriter {
                 && Objects.equals(before.getStatus(), ready.getStatus())) {
             return;
         }
-        if (List.of("ProxiesNotReady", "ScaledToZero").contains(ready.getReason())) {
+        if (List.of(Conditions.PROXIES_NOT_READY, Conditions.SCALED_TO_ZERO).contains(ready.getReason())) {
             return; // normal progress, not a problem worth an event
         }
-        String at = now();
-        try {
-            context.getClient().v1().events().inNamespace(lb.getMetadata().getNamespace()).resource(new EventBuilder()
-                    .withNewMetadata()
-                    .withGenerateName(lb.getMetadata().getName() + ".")
-                    .withNamespace(lb.getMetadata().getNamespace())
-                    .endMetadata()
-                    .withInvolvedObject(new ObjectReferenceBuilder()
-                            .withApiVersion(lb.getApiVersion())
-                            .withKind(lb.getKind())
-                            .withName(lb.getMetadata().getName())
-                            .withNamespace(lb.getMetadata().getNamespace())
-                            .withUid(lb.getMetadata().getUid())
-                            .build())
-                    .withType("Warning")
-                    .withReason(ready.getReason())
-                    .withMessage(ready.getMessage())
-                    .withFirstTimestamp(at)
-                    .withLastTimestamp(at)
-                    .withCount(1)
-                    .withNewSource("roundhouse-operator", null)
-                    .build()).create();
-        } catch (RuntimeException e) {
-            log.warn("Could not record an event for {}/{}: {}", lb.getMetadata().getNamespace(),
-                    lb.getMetadata().getName(), e.toString());
-        }
+        WarningEvents.record(client, lb, ready.getReason(), ready.getMessage(), now());
     }
 
     private static Condition find(List<Condition> conditions, String type) {

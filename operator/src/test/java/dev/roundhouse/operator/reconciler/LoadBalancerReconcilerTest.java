@@ -2,23 +2,18 @@ package dev.roundhouse.operator.reconciler;
 
 import dev.roundhouse.operator.OperatorSettings;
 import dev.roundhouse.operator.RoundhouseOperator;
-import dev.roundhouse.operator.api.v1alpha1.BackendSpec;
 import dev.roundhouse.operator.api.v1alpha1.HealthCheckSpec;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
-import dev.roundhouse.operator.api.v1alpha1.LoadBalancerSpec;
 import dev.roundhouse.operator.api.v1alpha1.MetricsSpec;
 import dev.roundhouse.operator.api.v1alpha1.ServiceMonitorSpec;
 import dev.roundhouse.operator.api.v1alpha1.ServiceRefSpec;
 import dev.roundhouse.poolformat.PoolDocument;
-import dev.roundhouse.poolformat.PoolDocumentCodec;
-import dev.roundhouse.testing.apiserver.EmbeddedApiServer;
+import dev.roundhouse.operator.testing.OperatorCluster;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
-import io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -26,9 +21,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 
@@ -41,110 +34,63 @@ import static org.awaitility.Awaitility.await;
  */
 class LoadBalancerReconcilerTest {
 
-    private static final String NS = "default";
-    private static final Duration WAIT = Duration.ofSeconds(20);
+    private static final String NS = OperatorCluster.NS;
+    private static final Duration WAIT = OperatorCluster.WAIT;
 
-    private static EmbeddedApiServer api;
+    private static OperatorCluster cluster;
     private static KubernetesClient client;
-    private static RoundhouseOperator operator;
 
     @BeforeAll
-    static void startOperator() throws Exception {
-        api = new EmbeddedApiServer().start();
-        api.applyCrds(Path.of("..", "crds", "loadbalancers.roundhouse.dev-v1.yml"));
-        client = api.client();
-        operator = RoundhouseOperator.start(
-                new OperatorSettings(Set.of(), "example.org/roundhouse-proxy:test", "info", 0, false, NS),
-                api.newClient());
+    static void startOperator() {
+        cluster = OperatorCluster.start();
+        client = cluster.client;
     }
 
     @AfterAll
     static void stop() {
-        if (operator != null) {
-            operator.close();
-        }
-        if (api != null) {
-            api.close();
+        if (cluster != null) {
+            cluster.close();
         }
     }
 
     private static LoadBalancer loadBalancer(String name, String... urls) {
-        LoadBalancer lb = new LoadBalancer();
-        lb.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NS).withAnnotations(new java.util.HashMap<>()).build());
-        LoadBalancerSpec spec = new LoadBalancerSpec();
-        if (urls.length > 0) {
-            spec.setBackends(Arrays.stream(urls).map(u -> {
-                BackendSpec b = new BackendSpec();
-                b.setUrl(u);
-                return b;
-            }).toList());
-        }
-        lb.setSpec(spec);
-        return lb;
+        return OperatorCluster.loadBalancer(name, urls);
     }
 
     private static LoadBalancer create(LoadBalancer lb) {
-        return client.resource(lb).create();
+        return cluster.create(lb);
     }
 
-    /**
-     * Edits a LoadBalancer as a user would. The edit carries the resourceVersion it read, and the
-     * operator may write the status in between (409): read again and retry, a bounded number of times.
-     */
     private static void edit(String name, java.util.function.UnaryOperator<LoadBalancer> change) {
-        for (int attempt = 1; ; attempt++) {
-            try {
-                client.resources(LoadBalancer.class).inNamespace(NS).withName(name).edit(change);
-                return;
-            } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
-                if (e.getCode() != 409 || attempt == 5) {
-                    throw e;
-                }
-            }
-        }
+        cluster.edit(name, change);
     }
 
     private static LoadBalancer get(String name) {
-        return client.resources(LoadBalancer.class).inNamespace(NS).withName(name).get();
+        return cluster.get(name);
     }
 
     private static ConfigMap pool(String name) {
-        return client.configMaps().inNamespace(NS).withName(name + "-pool").get();
+        return cluster.pool(name);
     }
 
     private static Deployment deployment(String name) {
-        return client.apps().deployments().inNamespace(NS).withName(name + "-proxy").get();
+        return cluster.deployment(name);
     }
 
     private static PoolDocument poolDocument(String name) throws Exception {
-        return PoolDocumentCodec.parse(pool(name).getData().get("pool.json"));
+        return cluster.poolDocument(name);
     }
 
     private static Condition condition(String name, String type) {
-        LoadBalancer lb = get(name);
-        if (lb == null || lb.getStatus() == null || lb.getStatus().getConditions() == null) {
-            return null;
-        }
-        return lb.getStatus().getConditions().stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
+        return cluster.condition(name, type);
     }
 
     private static void awaitCondition(String name, String type, String status, String reason) {
-        await().atMost(WAIT).untilAsserted(() -> {
-            Condition c = condition(name, type);
-            assertThat(c).as(type + " condition of " + name).isNotNull();
-            assertThat(c.getStatus()).isEqualTo(status);
-            assertThat(c.getReason()).isEqualTo(reason);
-        });
+        cluster.awaitCondition(name, type, status, reason);
     }
 
-    /** Plays the kubelet and the Deployment controller: all replicas up to date and ready. */
     private static void markProxiesReady(String name) {
-        Deployment d = deployment(name);
-        int replicas = d.getSpec().getReplicas();
-        d.setStatus(new DeploymentStatusBuilder().withObservedGeneration(d.getMetadata().getGeneration())
-                .withReplicas(replicas).withUpdatedReplicas(replicas).withReadyReplicas(replicas)
-                .withAvailableReplicas(replicas).build());
-        client.apps().deployments().inNamespace(NS).resource(d).updateStatus();
+        cluster.markProxiesReady(name);
     }
 
     @Test
@@ -202,7 +148,7 @@ class LoadBalancerReconcilerTest {
 
     /** Reconciles that found the status unchanged, from the operator's own metrics. */
     private static double unchangedReconciles() {
-        String scrape = dev.roundhouse.operator.testing.Http.get("http://127.0.0.1:" + operator.httpPort() + "/metrics");
+        String scrape = dev.roundhouse.operator.testing.Http.get("http://127.0.0.1:" + cluster.operator().httpPort() + "/metrics");
         return scrape.lines()
                 .filter(l -> l.startsWith("roundhouse_operator_reconciles_total{status=\"unchanged\"}"))
                 .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
@@ -218,14 +164,12 @@ class LoadBalancerReconcilerTest {
 
         // A restarted operator (or a resync) reconciles everything it finds: with nothing to
         // change, that must write nothing, or every GitOps sync would churn the cluster.
-        operator.close();
-        api.resetWriteCount();
-        operator = RoundhouseOperator.start(
-                new OperatorSettings(Set.of(), "example.org/roundhouse-proxy:test", "info", 0, false, NS),
-                api.newClient());
+        cluster.stopOperator();
+        cluster.api.resetWriteCount();
+        cluster.startOperator();
         await().atMost(WAIT).until(() -> unchangedReconciles() >= 1);
 
-        assertThat(api.writes()).as("writes by a reconcile with nothing to do").isEmpty();
+        assertThat(cluster.api.writes()).as("writes by a reconcile with nothing to do").isEmpty();
     }
 
     @Test

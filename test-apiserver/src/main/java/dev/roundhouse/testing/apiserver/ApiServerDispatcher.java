@@ -131,11 +131,22 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
     }
   }
 
+  /** Writes whose path contains this are refused with a 500, while set: a test's stand-in for a failing server. */
+  private volatile String refusedWrites;
+
+  void refuseWrites(String pathPart) {
+    this.refusedWrites = pathPart;
+  }
+
   @Override
   public MockResponse dispatch(RecordedRequest request) {
     String rawPath = request.getPath();
     String path = rawPath.contains("?") ? rawPath.substring(0, rawPath.indexOf('?')) : rawPath;
     String method = request.getMethod();
+    String refused = refusedWrites;
+    if (refused != null && !"GET".equals(method) && path.contains(refused)) {
+      return status(500, "InternalError", "Internal error occurred: the test refuses writes to " + refused);
+    }
     if (!"GET".equals(method)) {
       recordWrite(new Write(method, rawPath, request.getHeader("Content-Type")));
     }

@@ -166,6 +166,14 @@ public final class EmbeddedApiServer implements AutoCloseable {
   }
 
   /** The number of write requests (any method but GET) since the start or the last {@link #resetWriteCount()}. */
+  /**
+   * Refuses every write whose path contains {@code pathPart} with a 500, as a failing API server would, until
+   * called again with null.
+   */
+  public void refuseWrites(String pathPart) {
+    dispatcher.refuseWrites(pathPart);
+  }
+
   public int writeCount() {
     return dispatcher.writeCount();
   }

@@ -1,0 +1,122 @@
+package dev.roundhouse.operator.reconciler;
+
+import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
+import dev.roundhouse.operator.model.Labels;
+import dev.roundhouse.operator.model.Names;
+import dev.roundhouse.operator.model.ServiceMonitors;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.OwnerReference;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.rbac.Role;
+import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
+import io.fabric8.openshift.api.model.monitoring.v1.ServiceMonitor;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Whether each object a LoadBalancer derives is its own, decided by the owner reference (never by a label a user
+ * can edit) before anything is written. An object of its own that lost its labels (and so dropped out of the
+ * operator's label-filtered caches) gets them back; an object of another owner, or of none, under a derived name
+ * is a clash: nothing is created or changed, and the status says which object to delete or rename.
+ */
+final class Ownership {
+
+    /** An object under a derived name that the LoadBalancer does not own. */
+    record Clash(String kind, String namespace, String name) {
+        @Override
+        public String toString() {
+            return kind + " " + namespace + "/" + name;
+        }
+    }
+
+    /** What the check found: clashes (nothing may be written then), and how many own objects it relabelled. */
+    record Result(List<Clash> clashes, int relabelled) {
+    }
+
+    private record Derived(Class<? extends HasMetadata> type, String name) {
+    }
+
+    private Ownership() {
+    }
+
+    static Result check(LoadBalancer lb, Context<LoadBalancer> context, boolean serviceMonitor) {
+        List<Derived> derived = new ArrayList<>(List.of(
+                new Derived(ConfigMap.class, Names.poolConfigMap(lb)),
+                new Derived(ServiceAccount.class, Names.serviceAccount(lb)),
+                new Derived(Role.class, Names.role(lb)),
+                new Derived(RoleBinding.class, Names.roleBinding(lb)),
+                new Derived(Deployment.class, Names.deployment(lb)),
+                new Derived(Service.class, Names.service(lb))));
+        if (serviceMonitor && ServiceMonitors.enabled(lb)) {
+            derived.add(new Derived(ServiceMonitor.class, Names.serviceMonitor(lb)));
+        }
+        String namespace = lb.getMetadata().getNamespace();
+        List<Clash> clashes = new ArrayList<>();
+        int relabelled = 0;
+        for (Derived d : derived) {
+            // In the cache means it carries the operator's labels: the common case, no API call. Labels can be
+            // copied, though, so the owner is checked there too.
+            HasMetadata cached = cached(context, d);
+            if (cached != null) {
+                if (!ownedBy(cached, lb)) {
+                    clashes.add(new Clash(cached.getKind(), namespace, d.name()));
+                }
+                continue;
+            }
+            HasMetadata existing = context.getClient().resources(d.type()).inNamespace(namespace).withName(d.name()).get();
+            if (existing == null) {
+                continue;
+            }
+            if (ownedBy(existing, lb)) {
+                relabel(context, d, namespace, lb);
+                relabelled++;
+            } else {
+                clashes.add(new Clash(existing.getKind(), namespace, d.name()));
+            }
+        }
+        return new Result(clashes, relabelled);
+    }
+
+    private static HasMetadata cached(Context<LoadBalancer> context, Derived d) {
+        try {
+            return context.getSecondaryResources(d.type()).stream()
+                    .filter(o -> d.name().equals(o.getMetadata().getName())).findFirst().orElse(null);
+        } catch (RuntimeException noEventSourceYet) {
+            return null; // the ServiceMonitor's informer starts with the workflow's first run: ask the API server
+        }
+    }
+
+    /**
+     * Owned: a controller owner reference to this LoadBalancer, or to an earlier LoadBalancer of the same name (one
+     * deleted and created again before the garbage collector got to its objects: it can no longer exist).
+     */
+    static boolean ownedBy(HasMetadata object, LoadBalancer lb) {
+        List<OwnerReference> refs = Objects.requireNonNullElse(object.getMetadata().getOwnerReferences(), List.of());
+        return refs.stream().anyMatch(ref -> lb.getKind().equals(ref.getKind())
+                && (lb.getMetadata().getUid().equals(ref.getUid()) || lb.getMetadata().getName().equals(ref.getName())));
+    }
+
+    /** Puts the operator's labels back, so the object is in its cache again and the workflow updates it. */
+    private static void relabel(Context<LoadBalancer> context, Derived d, String namespace, LoadBalancer lb) {
+        relabel(context, d.type(), namespace, d.name(), Labels.all(lb));
+    }
+
+    private static <T extends HasMetadata> void relabel(Context<LoadBalancer> context, Class<T> type, String namespace,
+                                                        String name, Map<String, String> labels) {
+        context.getClient().resources(type).inNamespace(namespace).withName(name).edit(object -> {
+            Map<String, String> merged = new HashMap<>(Objects.requireNonNullElse(object.getMetadata().getLabels(),
+                    Map.of()));
+            merged.putAll(labels);
+            object.getMetadata().setLabels(merged);
+            return object;
+        });
+    }
+}

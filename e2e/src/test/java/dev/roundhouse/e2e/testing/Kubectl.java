@@ -71,13 +71,13 @@ public final class Kubectl {
         }
     }
 
-    /** {@code kubectl apply} of a YAML text ({@code --validate=false}: the embedded server has no OpenAPI). */
+    /** {@code kubectl apply} of a YAML text, validated by the server as kubectl asks by default (Strict). */
     public Result apply(String namespace, String yaml) {
         try {
             Path file = Files.createTempFile("manifest", ".yaml");
             try {
                 Files.writeString(file, yaml, StandardCharsets.UTF_8);
-                return run("apply", "--validate=false", "-n", namespace, "-f", file.toString());
+                return run("apply", "-n", namespace, "-f", file.toString());
             } finally {
                 Files.deleteIfExists(file);
             }

@@ -138,8 +138,34 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
     this.refusedWrites = pathPart;
   }
 
+  /**
+   * How this request wants unknown fields treated ({@code fieldValidation}: Ignore, Warn, the default, or Strict),
+   * and the fields the schema pruned, for the warnings: set per request, since the base class calls back.
+   */
+  private final ThreadLocal<String> fieldValidation = new ThreadLocal<>();
+  private final ThreadLocal<List<String>> unknownFields = ThreadLocal.withInitial(ArrayList::new);
+
   @Override
   public MockResponse dispatch(RecordedRequest request) {
+    String validation = Objects.requireNonNullElse(queryParam(request.getPath(), "fieldValidation"), "Warn");
+    if (!List.of("Ignore", "Warn", "Strict").contains(validation)) {
+      return status(400, "BadRequest", "fieldValidation: Unsupported value: \"" + validation
+          + "\": supported values: \"Ignore\", \"Strict\", \"Warn\"");
+    }
+    fieldValidation.set(validation);
+    unknownFields.get().clear();
+    MockResponse answer = dispatchValidated(request);
+    // A real server sends one Warning header per unknown field, which kubectl prints as "Warning: unknown field".
+    if ("Warn".equals(validation) && answer.code() < 300) {
+      for (String field : unknownFields.get()) {
+        answer.addHeader("Warning", "299 - \"unknown field \\\"" + field + "\\\"\"");
+      }
+    }
+    unknownFields.get().clear();
+    return answer;
+  }
+
+  private MockResponse dispatchValidated(RecordedRequest request) {
     String rawPath = request.getPath();
     String path = rawPath.contains("?") ? rawPath.substring(0, rawPath.indexOf('?')) : rawPath;
     String method = request.getMethod();
@@ -222,8 +248,10 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
   private MockResponse get(RecordedRequest request, String rawPath, String path)
       throws KubernetesCrudDispatcherException {
     if (path.startsWith("/openapi/")) {
-      // No OpenAPI documents: kubectl then needs --validate=false, and apply falls back to its built-in schemas.
-      return status(404, "NotFound", "the server could not find the requested resource");
+      // v3: only what kubectl needs to leave field validation to the server; v2 (full schemas): none.
+      Discovery.Answer answer = OpenApiV3.answer(path, Discovery.resources(crds()));
+      return answer != null ? json(answer.code(), answer.body().toString())
+          : status(404, "NotFound", "the server could not find the requested resource");
     }
     if (Discovery.isDiscoveryPath(path)) {
       Discovery.Answer answer = Discovery.answer(path, Discovery.resources(crds()), serverAddress);
@@ -320,7 +348,16 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
       if (schemas.size() > 100) {
         schemas.clear(); // CRDs changed again and again (a long demo run): start over
       }
-      List<FieldError> errors = schemas.computeIfAbsent(schema, CustomResourceSchema::new).admit(object, statusOnly);
+      List<String> unknown = new ArrayList<>();
+      List<FieldError> errors = schemas.computeIfAbsent(schema, CustomResourceSchema::new)
+          .admit(object, statusOnly, unknown);
+      if (!unknown.isEmpty() && "Strict".equals(fieldValidation.get())) {
+        String kind = crd.at("/spec/names/kind").asText();
+        throw new FieldError.BadRequest(kind + " in version \"" + version.path("name").asText()
+            + "\" cannot be handled as a " + kind + ": strict decoding error: " + unknown.stream()
+                .map(field -> "unknown field \"" + field + "\"").collect(Collectors.joining(", ")));
+      }
+      unknownFields.get().addAll(unknown);
       if (!errors.isEmpty()) {
         String name = object.path("metadata").path("name")
             .asText(Objects.requireNonNullElse(at.get(KubernetesAttributesExtractor.NAME), ""));

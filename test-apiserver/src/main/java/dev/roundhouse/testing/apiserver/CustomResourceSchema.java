@@ -66,6 +66,14 @@ final class CustomResourceSchema {
    * @return the problems, none when the object is valid
    */
   List<FieldError> admit(ObjectNode object, boolean statusOnly) {
+    return admit(object, statusOnly, new ArrayList<>());
+  }
+
+  /**
+   * As {@link #admit(ObjectNode, boolean)}, adding the path of each field pruned as unknown to {@code unknown}
+   * ({@code spec.backends[0].bogus}), for the warnings or the refusal that field validation asks for.
+   */
+  List<FieldError> admit(ObjectNode object, boolean statusOnly, List<String> unknown) {
     JsonNode value = object;
     JsonNode schema = root;
     String path = "";
@@ -77,7 +85,7 @@ final class CustomResourceSchema {
         return List.of();
       }
     }
-    prune(value, schema, !statusOnly);
+    prune(value, schema, !statusOnly, path, unknown);
     applyDefaults(value, schema);
     List<FieldError> errors = new ArrayList<>();
     validate(value, schema, path, errors);
@@ -94,7 +102,7 @@ final class CustomResourceSchema {
    * metadata of the object (or of an embedded resource) stay whole whatever the schema says of them: a schema's
    * {@code metadata: {type: object}} would otherwise prune all of it.
    */
-  private void prune(JsonNode value, JsonNode schema, boolean objectRoot) {
+  private void prune(JsonNode value, JsonNode schema, boolean objectRoot, String path, List<String> pruned) {
     if (value.isObject()) {
       boolean keepUnknown = schema.path("x-kubernetes-preserve-unknown-fields").asBoolean(false)
           || schema.path("additionalProperties").asBoolean(false);
@@ -105,15 +113,19 @@ final class CustomResourceSchema {
         if (keepObjectFields && OBJECT_FIELDS.contains(field.getKey())) {
           return;
         }
+        String fieldPath = path.isEmpty() ? field.getKey() : path + "." + field.getKey();
         if (child != null) {
-          prune(field.getValue(), child, false);
+          prune(field.getValue(), child, false, fieldPath, pruned);
         } else if (!keepUnknown) {
           unknown.add(field.getKey());
+          pruned.add(fieldPath);
         }
       });
       ((ObjectNode) value).remove(unknown);
     } else if (value.isArray() && schema.path("items").isObject()) {
-      value.forEach(item -> prune(item, schema.get("items"), false));
+      for (int i = 0; i < value.size(); i++) {
+        prune(value.get(i), schema.get("items"), false, path + "[" + i + "]", pruned);
+      }
     }
   }
 

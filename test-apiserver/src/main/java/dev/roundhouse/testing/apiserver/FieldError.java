@@ -139,4 +139,28 @@ record FieldError(Type type, String field, Object value, String detail) {
       return SERIALIZATION.asJson(status);
     }
   }
+
+  /** A 400 BadRequest with only a message, as a real API server answers a body it cannot decode strictly. */
+  static final class BadRequest extends KubernetesCrudDispatcherException {
+
+    private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
+
+    private final transient Status status;
+
+    BadRequest(String message) {
+      super(message, 400);
+      this.status = new StatusBuilder().withStatus("Failure").withReason("BadRequest").withCode(400)
+          .withMessage(message).build();
+    }
+
+    @Override
+    public Status toStatus() {
+      return status;
+    }
+
+    @Override
+    public String toStatusBody() {
+      return SERIALIZATION.asJson(status);
+    }
+  }
 }

@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -122,9 +123,19 @@ class DiscoveryTest {
   }
 
   @Test
-  void openApiIsAbsent() {
+  void openApiV3SaysEveryKindTakesFieldValidationAndV2IsAbsent() {
     assertThat(RawHttp.get(server, "/openapi/v2?timeout=32s", null).code()).isEqualTo(404);
-    assertThat(RawHttp.get(server, "/openapi/v3", null).code()).isEqualTo(404);
+
+    JsonNode root = RawHttp.get(server, "/openapi/v3", null).json();
+    String url = root.at("/paths/api~1v1/serverRelativeURL").asText();
+    assertThat(url).startsWith("/openapi/v3/api/v1?hash=");
+    JsonNode core = RawHttp.get(server, url, null).json();
+    JsonNode patch = core.at("/paths/~1api~1v1~1namespaces~1{namespace}~1configmaps~1{name}/patch");
+    assertThat(patch.path("x-kubernetes-group-version-kind"))
+        .isEqualTo(new ObjectMapper().createObjectNode().put("group", "").put("version", "v1").put("kind", "ConfigMap"));
+    assertThat(patch.path("parameters").findValuesAsText("name")).containsExactly("fieldValidation");
+    assertThat(root.at("/paths/apis~1apps~1v1/serverRelativeURL").asText()).startsWith("/openapi/v3/apis/apps/v1");
+    assertThat(RawHttp.get(server, "/openapi/v3/apis/nothing.example/v1", null).code()).isEqualTo(404);
   }
 
   private static List<String> names(JsonNode resourceList) {

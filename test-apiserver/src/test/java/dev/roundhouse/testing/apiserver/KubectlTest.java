@@ -48,7 +48,7 @@ class KubectlTest {
 
   @Test
   void customResourcesWithPrinterColumns() throws IOException {
-    assertThat(kubectl("apply", "--validate=false", "-f", TestFiles.WIDGET_CRD.toString()))
+    assertThat(kubectl("apply", "-f", TestFiles.WIDGET_CRD.toString()))
         .contains("customresourcedefinition.apiextensions.k8s.io/widgets.test.roundhouse.dev created");
     assertThat(kubectl("get", "widgets")).contains("No resources found in default namespace.");
 
@@ -63,12 +63,12 @@ class KubectlTest {
           - name: a
             address: 10.0.0.1
         """);
-    assertThat(kubectl("apply", "--validate=false", "-f", widget.toString()))
+    assertThat(kubectl("apply", "-f", widget.toString()))
         .contains("widget.test.roundhouse.dev/w1 created");
     server.resetWriteCount();
-    assertThat(kubectl("apply", "--validate=false", "-f", widget.toString())).contains("w1 unchanged");
+    assertThat(kubectl("apply", "-f", widget.toString())).contains("w1 unchanged");
     Files.writeString(widget, Files.readString(widget).replace("8080", "8081"));
-    assertThat(kubectl("apply", "--validate=false", "-f", widget.toString())).contains("w1 configured");
+    assertThat(kubectl("apply", "-f", widget.toString())).contains("w1 configured");
     assertThat(server.writes()).extracting(Write::method, Write::contentType)
         .containsExactly(org.assertj.core.groups.Tuple.tuple("PATCH", "application/merge-patch+json"));
 
@@ -101,10 +101,10 @@ class KubectlTest {
         data:
           mode: round-robin
         """);
-    assertThat(kubectl("apply", "--validate=false", "-f", cm.toString())).contains("configmap/settings created");
-    assertThat(kubectl("apply", "--validate=false", "-f", cm.toString())).contains("configmap/settings unchanged");
+    assertThat(kubectl("apply", "-f", cm.toString())).contains("configmap/settings created");
+    assertThat(kubectl("apply", "-f", cm.toString())).contains("configmap/settings unchanged");
     Files.writeString(cm, Files.readString(cm).replace("round-robin", "least-connections"));
-    assertThat(kubectl("apply", "--validate=false", "-f", cm.toString())).contains("configmap/settings configured");
+    assertThat(kubectl("apply", "-f", cm.toString())).contains("configmap/settings configured");
 
     assertThat(kubectl("get", "cm", "settings", "-o", "jsonpath={.data.mode}")).isEqualTo("least-connections");
     assertThat(kubectl("get", "cm")).contains("settings");
@@ -136,11 +136,11 @@ class KubectlTest {
               - name: sidecar
                 image: busybox
         """);
-    kubectl("apply", "--validate=false", "-f", deployment.toString());
+    kubectl("apply", "-f", deployment.toString());
     String changed = Files.readString(deployment).replace("nginx:1", "nginx:2");
     Files.writeString(deployment, changed.substring(0, changed.indexOf("      - name: sidecar")));
 
-    assertThat(kubectl("apply", "--validate=false", "-f", deployment.toString()))
+    assertThat(kubectl("apply", "-f", deployment.toString()))
         .contains("deployment.apps/web configured");
 
     Deployment web = server.client().apps().deployments().withName("web").get();
@@ -160,7 +160,7 @@ class KubectlTest {
         data:
           a: "1"
         """);
-    assertThat(kubectl("apply", "--server-side", "--validate=false", "-f", cm.toString()))
+    assertThat(kubectl("apply", "--server-side", "-f", cm.toString()))
         .contains("configmap/ssa serverside-applied");
     assertThat(server.client().configMaps().withName("ssa").get().getMetadata().getManagedFields())
         .singleElement().satisfies(e -> assertThat(e.getManager()).isEqualTo("kubectl"));
@@ -180,7 +180,7 @@ class KubectlTest {
           - url: http://127.0.0.1:3001
         """);
 
-    Result refused = run("apply", "--validate=false", "-f", bad.toString());
+    Result refused = run("apply", "-f", bad.toString());
 
     assertThat(refused.exitCode()).as(refused.toString()).isNotZero();
     assertThat(refused.stderr()).contains("is invalid", "spec.replicas");
@@ -188,7 +188,7 @@ class KubectlTest {
         .withName("bad").get()).isNull();
 
     Files.writeString(bad, Files.readString(bad).replace("200", "2"));
-    assertThat(kubectl("apply", "--validate=false", "-f", bad.toString()))
+    assertThat(kubectl("apply", "-f", bad.toString()))
         .contains("loadbalancer.roundhouse.dev/bad created");
     assertThat(kubectl("get", "lb", "bad", "-o", "jsonpath={.spec.backends[0].weight}"))
         .as("no schema default: the pool document gives an absent weight 1").isEmpty();
@@ -200,12 +200,44 @@ class KubectlTest {
     // manifest report "configured": the live list always differed from the applied one.
     server.applyCrds(TestFiles.LOAD_BALANCER_CRD);
 
-    assertThat(kubectl("apply", "--validate=false", "-f", TestFiles.LOAD_BALANCER_SAMPLE.toString()))
+    assertThat(kubectl("apply", "-f", TestFiles.LOAD_BALANCER_SAMPLE.toString()))
         .contains("loadbalancer.roundhouse.dev/demo created");
-    assertThat(kubectl("apply", "--validate=false", "-f", TestFiles.LOAD_BALANCER_SAMPLE.toString()))
+    assertThat(kubectl("apply", "-f", TestFiles.LOAD_BALANCER_SAMPLE.toString()))
         .contains("loadbalancer.roundhouse.dev/demo unchanged");
     assertThat(kubectl("diff", "-f", TestFiles.LOAD_BALANCER_SAMPLE.toString(), "--server-side=false"))
         .as("nothing for a GitOps tool that diffs client-side to show").isEmpty();
+  }
+
+  @Test
+  void unknownFieldsAreRefusedWarnedOrIgnoredAsKubectlAsks() throws IOException {
+    server.applyCrds(TestFiles.LOAD_BALANCER_CRD);
+    Path typo = write("typo.yaml", """
+        apiVersion: roundhouse.dev/v1alpha1
+        kind: LoadBalancer
+        metadata:
+          name: typo
+        spec:
+          replics: 3
+          backends:
+          - url: http://127.0.0.1:3001
+            wieght: 2
+        """);
+
+    Result strict = run("apply", "-f", typo.toString());
+    assertThat(strict.exitCode()).as(strict.toString()).isNotZero();
+    assertThat(strict.stderr()).as("kubectl's default, --validate=strict, is the server's Strict")
+        .contains("strict decoding error", "unknown field \"spec.replics\"",
+            "unknown field \"spec.backends[0].wieght\"");
+    assertThat(server.client().genericKubernetesResources("roundhouse.dev/v1alpha1", "LoadBalancer")
+        .withName("typo").get()).isNull();
+
+    assertThat(kubectl("apply", "--validate=warn", "-f", typo.toString()))
+        .contains("Warning: unknown field \"spec.replics\"", "Warning: unknown field \"spec.backends[0].wieght\"",
+            "loadbalancer.roundhouse.dev/typo created");
+    assertThat(kubectl("get", "lb", "typo", "-o", "jsonpath={.spec}"))
+        .as("pruned, as a real server prunes").doesNotContain("replics", "wieght");
+
+    assertThat(kubectl("apply", "--validate=false", "-f", typo.toString())).doesNotContain("Warning");
   }
 
   private Path write(String name, String content) throws IOException {

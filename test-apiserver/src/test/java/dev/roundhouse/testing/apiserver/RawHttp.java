@@ -6,6 +6,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.List;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -13,7 +14,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 /** Plain HTTP requests, for what the Fabric8 client does not send (YAML apply bodies, Table Accept headers). */
 final class RawHttp {
 
-  record Response(int code, String contentType, String body) {
+  record Response(int code, String contentType, String body, List<String> warnings) {
     JsonNode json() {
       try {
         return new ObjectMapper().readTree(body);
@@ -37,6 +38,11 @@ final class RawHttp {
     return send(request);
   }
 
+  static Response post(EmbeddedApiServer server, String path, String contentType, String body) {
+    return send(HttpRequest.newBuilder(URI.create(server.url() + path))
+        .POST(HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", contentType));
+  }
+
   static Response patch(EmbeddedApiServer server, String path, String contentType, String body) {
     return send(HttpRequest.newBuilder(URI.create(server.url() + path))
         .method("PATCH", HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", contentType));
@@ -47,7 +53,7 @@ final class RawHttp {
       HttpResponse<String> response = HTTP.send(request.timeout(Duration.ofSeconds(30)).build(),
           HttpResponse.BodyHandlers.ofString());
       return new Response(response.statusCode(), response.headers().firstValue("Content-Type").orElse(null),
-          response.body());
+          response.body(), response.headers().allValues("Warning"));
     } catch (IOException e) {
       throw new AssertionError(e);
     } catch (InterruptedException e) {

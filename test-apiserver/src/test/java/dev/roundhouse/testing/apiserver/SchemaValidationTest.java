@@ -46,7 +46,8 @@ class SchemaValidationTest {
   private static final ResourceDefinitionContext GADGETS = new ResourceDefinitionContext.Builder()
       .withGroup("test.roundhouse.dev").withVersion("v1").withPlural("gadgets").withKind("Gadget")
       .withNamespaced(true).build();
-  private static final String GADGETS_PATH = "/apis/test.roundhouse.dev/v1/namespaces/default/gadgets/";
+  private static final String GADGETS_COLLECTION = "/apis/test.roundhouse.dev/v1/namespaces/default/gadgets";
+  private static final String GADGETS_PATH = GADGETS_COLLECTION + "/";
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
@@ -227,6 +228,48 @@ class SchemaValidationTest {
     assertThat(stored.at("/spec/template"))
         .isEqualTo(yaml("{apiVersion: v1, kind: ConfigMap, metadata: {name: t}, data: {k: v}}"));
     assertThat(stored.at("/spec/labels")).isEqualTo(yaml("{team: web}"));
+  }
+
+  @Test
+  void unknownFieldsAreWarnedOfByDefaultRefusedWhenStrictAndIgnoredWhenAsked() {
+    String gadget = """
+        apiVersion: test.roundhouse.dev/v1
+        kind: Gadget
+        metadata: {name: NAME}
+        spec:
+          size: small
+          colour: red
+          backends:
+          - {url: 'http://10.0.0.1', junk: true}
+        """;
+    RawHttp.Response warned = RawHttp.post(server, GADGETS_COLLECTION, "application/yaml", gadget.replace("NAME", "warned"));
+    assertThat(warned.code()).as(warned.body()).isEqualTo(201);
+    assertThat(warned.warnings()).as("fieldValidation=Warn, the default: one Warning header per field")
+        .containsExactlyInAnyOrder("299 - \"unknown field \\\"spec.colour\\\"\"",
+            "299 - \"unknown field \\\"spec.backends[0].junk\\\"\"");
+
+    RawHttp.Response patched = RawHttp.patch(server, GADGETS_PATH + "warned", "application/merge-patch+json",
+        "{\"spec\": {\"shade\": \"dark\"}}");
+    assertThat(patched.code()).as(patched.body()).isEqualTo(200);
+    assertThat(patched.warnings()).containsExactly("299 - \"unknown field \\\"spec.shade\\\"\"");
+
+    RawHttp.Response strict = RawHttp.post(server, GADGETS_COLLECTION + "?fieldValidation=Strict", "application/yaml",
+        gadget.replace("NAME", "strict"));
+    assertThat(strict.code()).isEqualTo(400);
+    assertThat(strict.json().path("reason").asText()).isEqualTo("BadRequest");
+    assertThat(strict.json().path("message").asText()).isEqualTo("Gadget in version \"v1\" cannot be handled as a "
+        + "Gadget: strict decoding error: unknown field \"spec.colour\", unknown field \"spec.backends[0].junk\"");
+    assertThat(gadgets().withName("strict").get()).as("nothing stored").isNull();
+
+    RawHttp.Response ignored = RawHttp.post(server, GADGETS_COLLECTION + "?fieldValidation=Ignore", "application/yaml",
+        gadget.replace("NAME", "ignored"));
+    assertThat(ignored.code()).isEqualTo(201);
+    assertThat(ignored.warnings()).isEmpty();
+
+    RawHttp.Response unsupported = RawHttp.post(server, GADGETS_COLLECTION + "?fieldValidation=Loud", "application/yaml",
+        gadget.replace("NAME", "loud"));
+    assertThat(unsupported.code()).isEqualTo(400);
+    assertThat(unsupported.json().path("message").asText()).contains("fieldValidation", "Loud");
   }
 
   @Test

@@ -257,11 +257,81 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
       Discovery.Answer answer = Discovery.answer(path, Discovery.resources(crds()), serverAddress);
       return json(answer.code(), answer.body().toString());
     }
+    boolean watch = "true".equals(queryParam(rawPath, "watch"));
+    String selector = queryParam(rawPath, "fieldSelector");
+    Map<String, String> at = attributes(path);
+    if (selector != null && at.get(KubernetesAttributesExtractor.PLURAL) != null
+        && at.get(KubernetesAttributesExtractor.NAME) == null) {
+      FieldSelector fields = FieldSelector.parse(at.get(KubernetesAttributesExtractor.PLURAL), selector);
+      if (fields.needsFiltering()) {
+        if (watch) {
+          // Better refused than every object sent: the base class would ignore what it cannot select by.
+          return status(400, "BadRequest", "the embedded API server selects watches by metadata.name and "
+              + "metadata.namespace only, not by " + selector);
+        }
+        return typedList(at, selected(rawPath, fields));
+      }
+    }
     String accept = request.getHeader("Accept");
-    if (accept != null && accept.contains("as=Table") && !"true".equals(queryParam(rawPath, "watch"))) {
-      return table(rawPath, path);
+    if (accept != null && accept.contains("as=Table") && !watch) {
+      MockResponse table = table(rawPath, path);
+      if (table != null) {
+        return table;
+      }
+    }
+    if (!watch && at.get(KubernetesAttributesExtractor.PLURAL) != null
+        && at.get(KubernetesAttributesExtractor.NAME) == null) {
+      return typedList(at, super.handleGet(rawPath));
     }
     return null;
+  }
+
+  /**
+   * A list answered as a real server answers it, {@code kind: EventList} rather than the base class's
+   * {@code List}: client-go decodes a list into the type it asked for only when the kinds agree, and
+   * {@code kubectl describe} shows {@code Events: <none>} when they do not.
+   */
+  private MockResponse typedList(Map<String, String> at, MockResponse plain) throws KubernetesCrudDispatcherException {
+    if (plain.code() != 200) {
+      return plain;
+    }
+    ObjectNode list = (ObjectNode) read(plain.getBody().readUtf8());
+    String group = Objects.requireNonNullElse(at.get(KubernetesAttributesExtractor.API), "");
+    String plural = at.get(KubernetesAttributesExtractor.PLURAL);
+    Discovery.resources(crds()).stream()
+        .filter(r -> r.plural().equals(plural) && r.group().equals(group)
+            && r.version().equals(at.get(KubernetesAttributesExtractor.VERSION)))
+        .findFirst()
+        .ifPresent(r -> list.put("apiVersion", group.isEmpty() ? r.version() : group + "/" + r.version())
+            .put("kind", r.kind() + "List"));
+    return json(200, list.toString());
+  }
+
+  /** The list answer with only the items {@code fields} selects (the base class selects by metadata only). */
+  private MockResponse selected(String rawPath, FieldSelector fields) throws KubernetesCrudDispatcherException {
+    String path = pathOf(rawPath);
+    List<String> query = new ArrayList<>();
+    for (String pair : rawPath.substring(rawPath.indexOf('?') + 1).split("&")) {
+      if (!pair.startsWith("fieldSelector=")) {
+        query.add(pair);
+      }
+    }
+    if (!fields.metadataSelector().isEmpty()) {
+      query.add("fieldSelector=" + java.net.URLEncoder.encode(fields.metadataSelector(), StandardCharsets.UTF_8));
+    }
+    MockResponse plain = super.handleGet(query.isEmpty() ? path : path + "?" + String.join("&", query));
+    if (plain.code() != 200) {
+      return plain;
+    }
+    ObjectNode list = (ObjectNode) read(plain.getBody().readUtf8());
+    var items = JSON.createArrayNode();
+    list.path("items").forEach(item -> {
+      if (fields.matches(item)) {
+        items.add(item);
+      }
+    });
+    list.set("items", items);
+    return json(200, list.toString());
   }
 
   /** A Table for a custom resource list or object, or null (for built-in kinds: the plain answer, as before). */

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -238,6 +239,27 @@ class KubectlTest {
         .as("pruned, as a real server prunes").doesNotContain("replics", "wieght");
 
     assertThat(kubectl("apply", "--validate=false", "-f", typo.toString())).doesNotContain("Warning");
+  }
+
+  @Test
+  void describeAndGetEventsShowTheEventsOfOneObject() throws IOException {
+    server.applyCrds(TestFiles.LOAD_BALANCER_CRD);
+    kubectl("apply", "-f", TestFiles.LOAD_BALANCER_SAMPLE.toString());
+    String uid = kubectl("get", "lb", "demo", "-o", "jsonpath={.metadata.uid}");
+    for (String object : List.of("demo", "other")) {
+      server.client().v1().events().inNamespace("default").resource(new EventBuilder().withNewMetadata()
+          .withName(object + ".conflict").endMetadata().withNewInvolvedObject()
+          .withApiVersion("roundhouse.dev/v1alpha1").withKind("LoadBalancer").withNamespace("default")
+          .withName(object).withUid(object.equals("demo") ? uid : "other-uid").endInvolvedObject()
+          .withReason("NameConflict").withType("Warning").withMessage("Service " + object + " is not ours")
+          .withCount(3).withNewSource("roundhouse-operator", null).build()).create();
+    }
+
+    assertThat(kubectl("describe", "lb", "demo"))
+        .containsPattern("Warning +NameConflict +.*roundhouse-operator +Service demo is not ours")
+        .doesNotContain("Service other");
+    assertThat(kubectl("get", "events", "--field-selector", "involvedObject.name=demo"))
+        .contains("demo.conflict").doesNotContain("other.conflict");
   }
 
   private Path write(String name, String content) throws IOException {

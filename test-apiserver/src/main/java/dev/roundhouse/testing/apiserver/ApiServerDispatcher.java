@@ -180,6 +180,11 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
       forgetRecordedRequests.run();
     }
     try {
+      ResourcePath target = ResourcePath.parse(path);
+      if (target != null && target.subresource() != null && !servesSubresource(target)) {
+        // The base class would read or write the object itself.
+        return status(404, "NotFound", "the server could not find the requested resource");
+      }
       String contentType = mediaType(request.getHeader("Content-Type"));
       if (!contentType.isEmpty() && !contentType.contains("json") && !contentType.contains("yaml")) {
         // Protobuf (kubectl create configmap/namespace sends it) is not understood: say so rather than store junk.
@@ -435,6 +440,29 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
             errors);
       }
     }
+  }
+
+  /**
+   * Whether the subresource {@code target} names exists here: for a custom resource, {@code status} when its CRD
+   * version declares it ({@code scale} is not served even when declared); for a built-in kind, {@code status} where
+   * it has one and a Deployment's {@code scale}.
+   */
+  private boolean servesSubresource(ResourcePath target) throws KubernetesCrudDispatcherException {
+    JsonNode crd = storedCrd(target.group(), target.plural());
+    if (crd != null) {
+      for (JsonNode version : crd.path("spec").path("versions")) {
+        if (version.path("name").asText().equals(target.version())) {
+          return target.subresource().equals("status") && version.path("subresources").has("status");
+        }
+      }
+      return false;
+    }
+    boolean builtIn = Discovery.BUILT_IN.stream()
+        .anyMatch(r -> r.group().equals(target.group()) && r.plural().equals(target.plural()));
+    return !builtIn // an unknown kind: the base class answers as before
+        || target.subresource().equals("status") && BUILT_IN_WITH_STATUS.contains(target.plural())
+        || target.subresource().equals("scale") && target.plural().equals("deployments")
+        || target.plural().equals("namespaces") && target.subresource().equals("finalize");
   }
 
   /** The stored CRD of a custom resource kind, or null (a built-in or unknown kind). */

@@ -262,6 +262,18 @@ class KubectlTest {
         .contains("demo.conflict").doesNotContain("other.conflict");
   }
 
+  @Test
+  void scalingALoadBalancerIsNotFoundAsOnARealServer() {
+    server.applyCrds(TestFiles.LOAD_BALANCER_CRD);
+    kubectl("apply", "-f", TestFiles.LOAD_BALANCER_SAMPLE.toString());
+
+    Result scaled = run("scale", "lb", "demo", "--replicas=5");
+
+    assertThat(scaled.exitCode()).as(scaled.toString()).isNotZero();
+    assertThat(scaled.stderr()).contains("NotFound");
+    assertThat(kubectl("get", "lb", "demo", "-o", "jsonpath={.spec.replicas}")).isNotEqualTo("5");
+  }
+
   private Path write(String name, String content) throws IOException {
     return Files.writeString(dir.resolve(name), content);
   }

@@ -25,6 +25,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -34,32 +35,47 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Plays the kubelet's (and the Deployment controller's) part for the proxy Deployments the operator creates: runs
- * one proxy process per Deployment with the environment of its pod template, restarts it when it exits (with
- * back-off, as {@code restartPolicy: Always}), replaces it when the pod template changes, stops it when the
- * Deployment goes or scales to zero, and reports replicas and readiness in the Deployment's status.
+ * Plays the kubelet's, the Deployment controller's and kube-proxy's parts for the proxy Deployments the operator
+ * creates: runs one proxy process per Deployment with the environment of its pod template, restarts it when it
+ * exits (with back-off, as {@code restartPolicy: Always}), rolls it when the pod template changes (the new proxy
+ * starts beside the old one, takes the traffic once ready, and only then is the old one stopped: a rolling update
+ * with surge), stops it when the Deployment goes or scales to zero, and reports replicas and readiness in the
+ * Deployment's status.
+ *
+ * <p>Every proxy binds ports of its own, chosen free, so that each one's readiness probe reaches that proxy and
+ * no other. With {@link PortPolicy#DECLARED} the ports its pod template declares are {@link LocalService}s in
+ * front of it, as a Service is in front of its pods.
  *
  * <p>It runs one replica whatever {@code spec.replicas} asks (more would need more ports), and reports that one
  * honestly. All its work happens on one thread, in {@link #sync()}: informer events only ask for a sync.
  */
 public final class LocalKubelet implements AutoCloseable {
 
-    /** Which ports a proxy gets. */
+    /** Where clients reach a proxy. */
     public enum PortPolicy {
-        /** The PORT and METRICS_PORT of the pod template, as in a cluster (the demo: 8080 and 9090). */
+        /**
+         * On the PORT and METRICS_PORT of the pod template (the demo: 8080 and 9090), forwarded to the proxy's own
+         * ports as a Service forwards to its pods. A declared port another Deployment (or program) holds already
+         * is left out, with a log line naming the proxy's own port.
+         */
         DECLARED,
-        /** Free ephemeral ports of 127.0.0.1, so that many proxies (and test runs) fit on one machine. */
+        /** On the proxy's own free ports only, so that many proxies (and test runs) fit on one machine. */
         EPHEMERAL
     }
 
-    /** A proxy this kubelet runs, as tests and the demo see it. */
+    /**
+     * A proxy this kubelet runs, as tests and the demo see it: its own ports, and the declared ones that lead to it
+     * (0 when none does).
+     */
     public record RunningProxy(String namespace, String deployment, long pid, int port, int metricsPort,
-                               boolean ready, int restarts, Path log) {
+                               boolean ready, int restarts, Path log, int servicePort, int serviceMetricsPort) {
     }
 
     private record Key(String namespace, String name) {
@@ -69,7 +85,7 @@ public final class LocalKubelet implements AutoCloseable {
         }
     }
 
-    /** A pod: the process of the current template, or the time its next start is due after a crash. */
+    /** A pod: the process of one template, or the time its next start is due after a crash. */
     private static final class Pod {
         final String templateHash;
         ProxyProcess process;
@@ -82,6 +98,23 @@ public final class LocalKubelet implements AutoCloseable {
         }
     }
 
+    /** What runs for one Deployment: the pod of its template, older ones until that is ready, its Services. */
+    private static final class Workload {
+        Pod current;
+        final List<Pod> retiring = new ArrayList<>();
+        LocalService service;
+        LocalService metrics;
+        final Set<Integer> refusedPorts = new HashSet<>(); // declared ports found taken, logged once
+
+        List<Pod> pods() {
+            List<Pod> all = new ArrayList<>(retiring);
+            if (current != null) {
+                all.add(current);
+            }
+            return all;
+        }
+    }
+
     private static final Logger log = LoggerFactory.getLogger(LocalKubelet.class);
     private static final Duration SYNC_PERIOD = Duration.ofMillis(250);
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
@@ -90,11 +123,17 @@ public final class LocalKubelet implements AutoCloseable {
     private final PortPolicy portPolicy;
     private final Path kubeconfig;
     private final Path logDir;
-    private final Map<Key, Pod> pods = new LinkedHashMap<>();
+    private final Map<Key, Workload> workloads = new LinkedHashMap<>();
+    private final List<ProxyProcess> terminating = new CopyOnWriteArrayList<>();
     private final Map<Key, RunningProxy> published = new ConcurrentHashMap<>();
     private final Map<Key, DeploymentStatus> reported = new LinkedHashMap<>();
     private final ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread thread = new Thread(r, "local-kubelet");
+        thread.setDaemon(true);
+        return thread;
+    });
+    private final ExecutorService stopper = Executors.newCachedThreadPool(r -> {
+        Thread thread = new Thread(r, "local-kubelet-stop");
         thread.setDaemon(true);
         return thread;
     });
@@ -165,7 +204,7 @@ public final class LocalKubelet implements AutoCloseable {
             seen.add(key);
             syncOne(key, deployment);
         }
-        for (Key gone : Set.copyOf(pods.keySet())) {
+        for (Key gone : Set.copyOf(workloads.keySet())) {
             if (!seen.contains(gone)) {
                 log.info("Deployment {} is gone: stopping its proxy", gone);
                 stop(gone);
@@ -178,24 +217,33 @@ public final class LocalKubelet implements AutoCloseable {
         int wanted = Objects.requireNonNullElse(deployment.getSpec().getReplicas(), 1);
         Container container = deployment.getSpec().getTemplate().getSpec().getContainers().get(0);
         String templateHash = Integer.toHexString(Serialization.asJson(deployment.getSpec().getTemplate()).hashCode());
-        Pod pod = pods.get(key);
+        Workload workload = workloads.computeIfAbsent(key, k -> new Workload());
         if (wanted == 0) {
-            if (pod != null) {
+            if (!workload.pods().isEmpty()) {
                 log.info("Deployment {} scaled to zero: stopping its proxy", key);
-                stop(key);
+                workload.pods().forEach(this::terminate);
+                workload.current = null;
+                workload.retiring.clear();
             }
-            report(key, deployment, null);
+            route(workload, null);
+            published.remove(key);
+            report(key, deployment, workload);
             return;
         }
-        if (pod != null && !pod.templateHash.equals(templateHash)) {
-            log.info("Pod template of {} changed: replacing its proxy", key);
-            stop(key);
-            pod = null;
+        if (workload.current != null && !workload.current.templateHash.equals(templateHash)) {
+            if (workload.current.ready) {
+                log.info("Pod template of {} changed: starting a new proxy beside the old one", key);
+                workload.retiring.add(workload.current);
+            } else {
+                log.info("Pod template of {} changed: replacing its proxy, which was not ready", key);
+                terminate(workload.current);
+            }
+            workload.current = null;
         }
-        if (pod == null) {
-            pod = new Pod(templateHash);
-            pods.put(key, pod);
+        if (workload.current == null) {
+            workload.current = new Pod(templateHash);
         }
+        Pod pod = workload.current;
         if (pod.process != null && !pod.process.isAlive()) {
             pod.restarts++;
             long backoffSeconds = Math.min(MAX_BACKOFF.toSeconds(), 1L << Math.min(pod.restarts - 1, 5));
@@ -204,7 +252,6 @@ public final class LocalKubelet implements AutoCloseable {
                     pod.process.exitCode(), pod.restarts, backoffSeconds, pod.process.lastLogLine(), pod.process.log());
             pod.process = null;
             pod.ready = false;
-            published.remove(key);
         }
         if (pod.process == null && !Instant.now().isBefore(pod.nextStart)) {
             try {
@@ -217,16 +264,115 @@ public final class LocalKubelet implements AutoCloseable {
                 log.warn("Cannot start the proxy of {}: {}", key, e.getMessage());
             }
         }
-        if (pod.process != null) {
-            boolean ready = pod.process.ready();
-            if (ready != pod.ready) {
-                log.info("Proxy of {} is {}", key, ready ? "ready" : "not ready");
-            }
-            pod.ready = ready;
-            published.put(key, new RunningProxy(key.namespace, key.name, pod.process.pid(), pod.process.port(),
-                    pod.process.metricsPort(), ready, pod.restarts, pod.process.log()));
+        boolean ready = pod.process != null && pod.process.ready();
+        if (ready != pod.ready && pod.process != null) {
+            log.info("Proxy of {} (pid {}) is {}", key, pod.process.pid(), ready ? "ready" : "not ready");
         }
-        report(key, deployment, pod);
+        pod.ready = ready;
+        workload.retiring.removeIf(old -> {
+            old.ready = old.process != null && old.process.ready();
+            return old.process == null || !old.process.isAlive();
+        });
+        Pod endpoint = pod.ready ? pod : workload.retiring.stream().filter(old -> old.ready)
+                .reduce((first, second) -> second).orElse(null);
+        if (portPolicy == PortPolicy.DECLARED) {
+            openServices(key, workload, container);
+        }
+        route(workload, endpoint);
+        if (pod.ready && !workload.retiring.isEmpty()) {
+            // New connections go to the new proxy from here on; the old one drains what it has.
+            for (Pod old : workload.retiring) {
+                log.info("New proxy of {} is ready: stopping the old one (pid {})", key, old.process.pid());
+                terminate(old);
+            }
+            workload.retiring.clear();
+        }
+        if (pod.process != null) {
+            published.put(key, new RunningProxy(key.namespace, key.name, pod.process.pid(), pod.process.port(),
+                    pod.process.metricsPort(), pod.ready, pod.restarts, pod.process.log(),
+                    servicePort(workload.service, pod), servicePort(workload.metrics, pod)));
+        } else {
+            published.remove(key);
+        }
+        report(key, deployment, workload);
+    }
+
+    /** The declared port that leads to {@code pod} now, or 0. */
+    private static int servicePort(LocalService service, Pod pod) {
+        return service != null && pod.process != null && service.endpoint() != 0
+                && (service.endpoint() == pod.process.port() || service.endpoint() == pod.process.metricsPort())
+                ? service.port() : 0;
+    }
+
+    /** Listens on the declared PORT and METRICS_PORT of the template, where free; moves when they change. */
+    private void openServices(Key key, Workload workload, Container container) {
+        workload.service = openService(key, workload, workload.service, "PORT", declared(container, "PORT", 8080));
+        workload.metrics = openService(key, workload, workload.metrics, "METRICS_PORT",
+                declared(container, "METRICS_PORT", 9090));
+    }
+
+    private LocalService openService(Key key, Workload workload, LocalService service, String variable, int port) {
+        if (service != null && service.port() == port) {
+            return service;
+        }
+        if (service != null) {
+            service.close();
+        }
+        try {
+            LocalService opened = LocalService.open(key + " " + variable, port);
+            if (workload.refusedPorts.remove(port)) {
+                log.info("{} {} of {} is free now: it leads to the proxy", variable, port, key);
+            }
+            return opened;
+        } catch (IOException e) {
+            if (workload.refusedPorts.add(port)) {
+                Pod pod = workload.current;
+                String own = pod == null || pod.process == null ? "its own port"
+                        : "127.0.0.1:" + ("PORT".equals(variable) ? pod.process.port() : pod.process.metricsPort());
+                log.warn("{} {} of {} is in use (another LoadBalancer's proxy, or another program): reach this "
+                        + "proxy on {} instead", variable, port, key, own);
+            }
+            return null;
+        }
+    }
+
+    /** The value of a port variable in the pod template, or its default. */
+    private static int declared(Container container, String variable, int fallback) {
+        for (EnvVar var : Objects.requireNonNullElse(container.getEnv(), List.<EnvVar>of())) {
+            if (var.getName().equals(variable) && var.getValue() != null) {
+                try {
+                    return Integer.parseInt(var.getValue().trim());
+                } catch (NumberFormatException e) {
+                    return fallback; // the proxy refuses to start and says why
+                }
+            }
+        }
+        return fallback;
+    }
+
+    private static void route(Workload workload, Pod endpoint) {
+        if (workload.service != null) {
+            workload.service.route(endpoint == null ? 0 : endpoint.process.port());
+        }
+        if (workload.metrics != null) {
+            workload.metrics.route(endpoint == null ? 0 : endpoint.process.metricsPort());
+        }
+    }
+
+    /** SIGTERM now; the wait for the drain (and the kill after the grace period) happens off the sync thread. */
+    private void terminate(Pod pod) {
+        ProxyProcess process = pod.process;
+        pod.process = null;
+        pod.ready = false;
+        if (process == null) {
+            return;
+        }
+        terminating.add(process);
+        stopper.execute(() -> {
+            process.stop(Duration.ofSeconds(40));
+            terminating.remove(process);
+            log.info("Stopped the proxy pid {}", process.pid());
+        });
     }
 
     /** The container's environment as the kubelet resolves it, plus what a local process needs instead of a pod. */
@@ -241,12 +387,15 @@ public final class LocalKubelet implements AutoCloseable {
         // A container reaches the API server with its service account; this process with the local kubeconfig.
         env.put("KUBECONFIG", kubeconfig.toString());
         env.put("BIND_ADDRESS", "127.0.0.1");
-        if (portPolicy == PortPolicy.EPHEMERAL) {
-            env.put("PORT", String.valueOf(freePort()));
-            env.put("METRICS_PORT", String.valueOf(freePort()));
+        // Its own ports, as a pod has its own IP: two proxies (two LoadBalancers, or the old and the new of one
+        // during a rollout) never share one, and each readiness probe reaches its own proxy.
+        int port = freePort();
+        int metricsPort = freePort();
+        while (metricsPort == port) {
+            metricsPort = freePort();
         }
-        env.putIfAbsent("PORT", "8080");
-        env.putIfAbsent("METRICS_PORT", "9090");
+        env.put("PORT", String.valueOf(port));
+        env.put("METRICS_PORT", String.valueOf(metricsPort));
         return env;
     }
 
@@ -275,13 +424,15 @@ public final class LocalKubelet implements AutoCloseable {
     }
 
     /** Writes the Deployment's status when what this kubelet runs for it changed. */
-    private void report(Key key, Deployment deployment, Pod pod) {
-        int running = pod != null && pod.process != null ? 1 : 0;
-        int ready = pod != null && pod.ready ? 1 : 0;
+    private void report(Key key, Deployment deployment, Workload workload) {
+        List<Pod> pods = workload.pods();
+        int running = (int) pods.stream().filter(p -> p.process != null).count();
+        int updated = workload.current != null && workload.current.process != null ? 1 : 0;
+        int ready = (int) pods.stream().filter(p -> p.ready).count();
         DeploymentStatus status = new DeploymentStatusBuilder()
                 .withObservedGeneration(deployment.getMetadata().getGeneration())
                 .withReplicas(running)
-                .withUpdatedReplicas(running)
+                .withUpdatedReplicas(updated)
                 .withReadyReplicas(ready)
                 .withAvailableReplicas(ready)
                 .withUnavailableReplicas(Math.max(0, Objects.requireNonNullElse(deployment.getSpec().getReplicas(), 1)
@@ -305,11 +456,20 @@ public final class LocalKubelet implements AutoCloseable {
     }
 
     private void stop(Key key) {
-        Pod pod = pods.remove(key);
+        Workload workload = workloads.remove(key);
         published.remove(key);
-        if (pod != null && pod.process != null) {
-            pod.process.stop(Duration.ofSeconds(40));
-            log.info("Stopped the proxy of {} (pid {})", key, pod.process.pid());
+        if (workload != null) {
+            closeServices(workload);
+            workload.pods().forEach(this::terminate);
+        }
+    }
+
+    private static void closeServices(Workload workload) {
+        if (workload.service != null) {
+            workload.service.close();
+        }
+        if (workload.metrics != null) {
+            workload.metrics.close();
         }
     }
 
@@ -322,7 +482,7 @@ public final class LocalKubelet implements AutoCloseable {
         }
     }
 
-    /** Stops every proxy (in parallel: each drains on its own) and the informer. */
+    /** Stops every proxy (in parallel: each drains on its own), the Services and the informer. */
     @Override
     public void close() {
         loop.shutdown();
@@ -334,9 +494,14 @@ public final class LocalKubelet implements AutoCloseable {
         if (deployments != null) {
             deployments.close();
         }
-        List<ProxyProcess> running = pods.values().stream().map(pod -> pod.process).filter(Objects::nonNull).toList();
-        pods.clear();
+        List<ProxyProcess> running = new ArrayList<>(terminating);
+        for (Workload workload : workloads.values()) {
+            closeServices(workload);
+            workload.pods().stream().map(pod -> pod.process).filter(Objects::nonNull).forEach(running::add);
+        }
+        workloads.clear();
         published.clear();
+        stopper.shutdown();
         running.parallelStream().forEach(process -> process.stop(Duration.ofSeconds(40)));
     }
 }

@@ -78,7 +78,7 @@ if ready.status ~= "False" or ready.reason == "ProxiesNotReady" then
 end
 
 -- Ready=False for a problem: NoBackends, ServiceNotFound, ServicePortNotFound, InvalidSpec,
--- ReconcileFailed, or a reason this check does not know yet.
+-- NameConflict, ReconcileFailed, or a reason this check does not know yet.
 hs.status = "Degraded"
 hs.message = describe(ready)
 return hs

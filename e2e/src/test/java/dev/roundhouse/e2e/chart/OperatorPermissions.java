@@ -101,7 +101,10 @@ public final class OperatorPermissions {
 
     /** The operator's own client calls, by source file, that {@link #derive()} grants: see {@link #directApiCalls()}. */
     public static final Map<String, Integer> DIRECT_CALLS = Map.of(
-            "StatusWriter.java", 1,        // events().create(): a Warning Event for a new Ready=False reason
+            // WarningEvents through StatusWriter.recordEventIfNewProblem: create an Event, or get and patch it
+            "LoadBalancerReconciler.java", 2,
+            // get each derived object the caches miss; edit (get, JSON patch) the labels back onto its own
+            "Ownership.java", 2,
             "ServiceMonitorCrd.java", 1);  // customResourceDefinitions().withName(..).get()
 
     /** A verb the operator needs on a resource type (and maybe only on one object), and where in the code it comes from. */
@@ -290,7 +293,16 @@ public final class OperatorPermissions {
         }
 
         // What the code calls through the client itself (a test checks DIRECT_CALLS against the sources).
-        watched.add(need(Event.class, "", "create", ANY, "StatusWriter.recordEventIfNewProblem"));
+        watched.add(need(Event.class, "", "create", ANY, "WarningEvents.record: the first Event of a reason"));
+        watched.add(need(Event.class, "", "get", ANY, "WarningEvents.record: the same reason again (edit)"));
+        watched.add(need(Event.class, "", "patch", ANY, "WarningEvents.record: count and lastTimestamp (edit)"));
+        // Ownership.check reads each derived object (get: granted with the informers) and puts lost labels back
+        // with an edit, a JSON patch: a verb the dependents written by update (ConfigMaps) do not need themselves.
+        for (DependentResourceSpec<?, ?, ?> spec : specs) {
+            Class<? extends HasMetadata> type = resourceType(instantiate(spec.getDependentResourceClass()));
+            watched.add(need(type, "", "get", ANY, "Ownership.check"));
+            watched.add(need(type, "", "patch", ANY, "Ownership.relabel"));
+        }
         clusterScoped.add(need(CustomResourceDefinition.class, "", "get",
                 HasMetadata.getFullResourceName(ServiceMonitor.class), "ServiceMonitorCrd.present"));
 

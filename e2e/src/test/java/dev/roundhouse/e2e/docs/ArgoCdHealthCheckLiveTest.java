@@ -42,6 +42,7 @@ class ArgoCdHealthCheckLiveTest {
     void cleanUp() {
         cluster.deleteLoadBalancers();
         cluster.local().client().services().inNamespace(NAMESPACE).withName("no-endpoints").delete();
+        cluster.local().client().configMaps().inNamespace(NAMESPACE).withName("taken-pool").delete();
         backend.close();
     }
 
@@ -63,6 +64,14 @@ class ArgoCdHealthCheckLiveTest {
                   ports:
                     - port: 80
                 """);
+        cluster.applyOrFail("""
+                apiVersion: v1
+                kind: ConfigMap
+                metadata:
+                  name: taken-pool
+                data:
+                  note: someone else's, under the name the LoadBalancer "taken" would give its pool
+                """);
         String backends = "backends:\n    - url: " + backend.url() + "\n";
         // Problems take precedence over replicas in the operator's status, so those need no proxy (replicas: 0).
         List<Expectation> expectations = List.of(
@@ -78,7 +87,10 @@ class ArgoCdHealthCheckLiveTest {
                         "NoBackends", false, "Degraded", "NoBackends: Service no-endpoints has no ready endpoints",
                         "Failed"),
                 new Expectation("bad-interval", "replicas: 0\n  healthCheck:\n    interval: 0s\n  " + backends,
-                        "InvalidSpec", false, "Degraded", "InvalidSpec: healthCheck.interval:", "Failed"),
+                        "InvalidSpec", false, "Degraded",
+                        "InvalidSpec: generation 1 of the spec is invalid: healthCheck.interval:", "Failed"),
+                new Expectation("taken", "replicas: 0\n  " + backends, "NameConflict", false, "Degraded",
+                        "NameConflict: ConfigMap " + NAMESPACE + "/taken-pool exists and is not owned", "Failed"),
                 new Expectation("no-monitoring", "replicas: 1\n  metrics:\n    serviceMonitor:\n      enabled: true\n  "
                         + backends, "ProxiesReady", true, "Degraded", "ServiceMonitorUnavailable: ", "Failed"));
         for (Expectation e : expectations) {

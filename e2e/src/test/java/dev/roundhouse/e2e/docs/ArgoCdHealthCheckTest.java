@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -103,10 +104,18 @@ class ArgoCdHealthCheckTest {
     @Test
     void everyConditionReasonTheOperatorWritesHasASample() {
         Set<String> written = new TreeSet<>();
-        Matcher conditions = Pattern.compile("Conditions\\.(?:READY|DEGRADED|PROGRESSING),\\s*(?:true|false),\\s*\"(\\w+)\"")
+        // Reasons written as literals or as constants of model/Conditions.java.
+        Map<String, String> constants = new HashMap<>();
+        Matcher declared = Pattern.compile("static final String (\\w+) = \"(\\w+)\"")
+                .matcher(Docs.read("operator/src/main/java/dev/roundhouse/operator/model/Conditions.java"));
+        while (declared.find()) {
+            constants.put(declared.group(1), declared.group(2));
+        }
+        Matcher conditions = Pattern.compile(
+                        "Conditions\\.(?:READY|DEGRADED|PROGRESSING),\\s*(?:true|false),\\s*(?:\"(\\w+)\"|Conditions\\.(\\w+))")
                 .matcher(Docs.read("operator/src/main/java/dev/roundhouse/operator/reconciler/StatusWriter.java"));
         while (conditions.find()) {
-            written.add(conditions.group(1));
+            written.add(conditions.group(1) != null ? conditions.group(1) : constants.get(conditions.group(2)));
         }
         Matcher problems = Pattern.compile("problem\\(\"(\\w+)\"")
                 .matcher(Docs.read("operator/src/main/java/dev/roundhouse/operator/reconciler/PoolResolution.java"));
@@ -115,7 +124,8 @@ class ArgoCdHealthCheckTest {
         }
         assertThat(written).as("reasons found in the operator's code")
                 .contains("ProxiesReady", "ProxiesNotReady", "ScaledToZero", "NoBackends", "ReconcileFailed",
-                        "ServiceMonitorUnavailable", "RollingOut", "Stable", "ServiceNotFound", "InvalidSpec");
+                        "ServiceMonitorUnavailable", "RollingOut", "Stable", "ServiceNotFound", "InvalidSpec",
+                        "SpecHeld", "NameConflict");
 
         Set<String> sampled = new TreeSet<>();
         for (Case c : cases()) {

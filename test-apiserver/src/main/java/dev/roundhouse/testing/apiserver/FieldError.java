@@ -99,20 +99,38 @@ record FieldError(Type type, String field, Object value, String detail) {
     return value == Math.rint(value) && Math.abs(value) < 1e15 ? String.valueOf((long) value) : String.valueOf(value);
   }
 
-  /** The 422 Invalid answer a real API server gives, with one cause per problem. */
-  static final class Invalid extends KubernetesCrudDispatcherException {
+  /** An error answered with a Status of our making (the base class's carries a kind and fields we do not want). */
+  abstract static class StatusAnswer extends KubernetesCrudDispatcherException {
 
     private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
 
     private final transient Status status;
 
-    Invalid(String kind, String group, String name, List<FieldError> errors) {
-      this(kind, group, name, errors, message(kind, group, name, errors));
+    StatusAnswer(Status status) {
+      super(status.getMessage(), status.getCode());
+      this.status = status;
     }
 
-    private Invalid(String kind, String group, String name, List<FieldError> errors, String message) {
-      super(message, 422, kind);
-      this.status = new StatusBuilder().withStatus("Failure").withReason("Invalid").withCode(422)
+    @Override
+    public Status toStatus() {
+      return status;
+    }
+
+    @Override
+    public String toStatusBody() {
+      return SERIALIZATION.asJson(status);
+    }
+  }
+
+  /** The 422 Invalid answer a real API server gives, with one cause per problem. */
+  static final class Invalid extends StatusAnswer {
+
+    Invalid(String kind, String group, String name, List<FieldError> errors) {
+      super(status(kind, group, name, errors, message(kind, group, name, errors)));
+    }
+
+    private static Status status(String kind, String group, String name, List<FieldError> errors, String message) {
+      return new StatusBuilder().withStatus("Failure").withReason("Invalid").withCode(422)
           .withMessage(message)
           .withNewDetails().withName(name).withGroup(group).withKind(kind)
           .withCauses(errors.stream().map(e -> new StatusCauseBuilder().withReason(e.type().reason)
@@ -128,39 +146,14 @@ record FieldError(Type type, String field, Object value, String detail) {
       String qualified = group.isEmpty() ? kind : kind + "." + group;
       return qualified + " " + TextNode.valueOf(name) + " is invalid: " + all;
     }
-
-    @Override
-    public Status toStatus() {
-      return status;
-    }
-
-    @Override
-    public String toStatusBody() {
-      return SERIALIZATION.asJson(status);
-    }
   }
 
   /** A 400 BadRequest with only a message, as a real API server answers a body it cannot decode strictly. */
-  static final class BadRequest extends KubernetesCrudDispatcherException {
-
-    private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
-
-    private final transient Status status;
+  static final class BadRequest extends StatusAnswer {
 
     BadRequest(String message) {
-      super(message, 400);
-      this.status = new StatusBuilder().withStatus("Failure").withReason("BadRequest").withCode(400)
-          .withMessage(message).build();
-    }
-
-    @Override
-    public Status toStatus() {
-      return status;
-    }
-
-    @Override
-    public String toStatusBody() {
-      return SERIALIZATION.asJson(status);
+      super(new StatusBuilder().withStatus("Failure").withReason("BadRequest").withCode(400).withMessage(message)
+          .build());
     }
   }
 }

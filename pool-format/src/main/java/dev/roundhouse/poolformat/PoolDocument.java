@@ -14,7 +14,12 @@ import java.util.Objects;
 public record PoolDocument(int version, List<BackendEntry> backends, HealthCheck healthCheck,
                            CircuitBreaker circuitBreaker, Timeouts timeouts) {
 
-    public static final int CURRENT_VERSION = 1;
+    /** The first version: everything but {@code circuitBreaker.consecutiveConnectFailures}. */
+    public static final int VERSION_1 = 1;
+    /** Adds {@code circuitBreaker.consecutiveConnectFailures}. */
+    public static final int VERSION_2 = 2;
+    /** The highest version this build reads and writes; it reads every version from {@link #VERSION_1} on. */
+    public static final int CURRENT_VERSION = VERSION_2;
     /** The ConfigMap key the operator writes the document under and the proxy reads it from. */
     public static final String CONFIG_MAP_KEY = "pool.json";
 
@@ -25,9 +30,23 @@ public record PoolDocument(int version, List<BackendEntry> backends, HealthCheck
         timeouts = timeouts == null ? Timeouts.DEFAULTS : timeouts;
     }
 
-    /** A current-version document with the given backends and every section at its defaults. */
+    /** A document with the given backends and every section at its defaults, at the lowest version. */
     public static PoolDocument of(List<BackendEntry> backends) {
-        return new PoolDocument(CURRENT_VERSION, backends, null, null, null);
+        return new PoolDocument(VERSION_1, backends, null, null, null);
+    }
+
+    /**
+     * The lowest version that expresses this document: what writers write, so that a proxy of an older build
+     * keeps reading every document that uses nothing newer.
+     */
+    public int lowestVersion() {
+        return circuitBreaker.consecutiveConnectFailures() != CircuitBreaker.DEFAULT_CONSECUTIVE_CONNECT_FAILURES
+                ? VERSION_2 : VERSION_1;
+    }
+
+    /** This document at {@link #lowestVersion()}. */
+    public PoolDocument atLowestVersion() {
+        return new PoolDocument(lowestVersion(), backends, healthCheck, circuitBreaker, timeouts);
     }
 
     /** One backend: an origin URL ({@link BackendUrls} rules) and its share of the traffic. */
@@ -42,11 +61,24 @@ public record PoolDocument(int version, List<BackendEntry> backends, HealthCheck
                 new HealthCheck("/", Duration.ofSeconds(30), Duration.ofSeconds(2), 2, 3);
     }
 
-    /** Per-backend circuit breaker settings, named as in Resilience4j's CircuitBreakerConfig. */
+    /**
+     * Per-backend circuit breaker settings, named as in Resilience4j's CircuitBreakerConfig, and
+     * {@code consecutiveConnectFailures}: that many failed connects in a row open a backend's breaker at once,
+     * whatever the failure rate (0: never), until a health check or a half-open probe gets through.
+     */
     public record CircuitBreaker(float failureRateThreshold, int slidingWindowSize, int minimumNumberOfCalls,
-                                 Duration waitDurationInOpenState, int permittedNumberOfCallsInHalfOpenState) {
+                                 Duration waitDurationInOpenState, int permittedNumberOfCallsInHalfOpenState,
+                                 int consecutiveConnectFailures) {
+        public static final int DEFAULT_CONSECUTIVE_CONNECT_FAILURES = 3;
         public static final CircuitBreaker DEFAULTS =
-                new CircuitBreaker(50f, 20, 10, Duration.ofSeconds(10), 3);
+                new CircuitBreaker(50f, 20, 10, Duration.ofSeconds(10), 3, DEFAULT_CONSECUTIVE_CONNECT_FAILURES);
+
+        /** Version 1's settings, with {@code consecutiveConnectFailures} at its default. */
+        public CircuitBreaker(float failureRateThreshold, int slidingWindowSize, int minimumNumberOfCalls,
+                              Duration waitDurationInOpenState, int permittedNumberOfCallsInHalfOpenState) {
+            this(failureRateThreshold, slidingWindowSize, minimumNumberOfCalls, waitDurationInOpenState,
+                    permittedNumberOfCallsInHalfOpenState, DEFAULT_CONSECUTIVE_CONNECT_FAILURES);
+        }
     }
 
     /** Proxy-to-backend timeouts: establishing the connection, and the whole exchange. */

@@ -115,13 +115,16 @@ public final class PoolDocumentCodec {
                 .put("healthyThreshold", health.healthyThreshold())
                 .put("unhealthyThreshold", health.unhealthyThreshold());
         CircuitBreaker breaker = doc.circuitBreaker();
-        root.putObject("circuitBreaker")
+        ObjectNode breakerNode = root.putObject("circuitBreaker")
                 // Float.toString is the shortest text that reads back as the same float.
                 .put("failureRateThreshold", new BigDecimal(Float.toString(breaker.failureRateThreshold())).stripTrailingZeros())
                 .put("slidingWindowSize", breaker.slidingWindowSize())
                 .put("minimumNumberOfCalls", breaker.minimumNumberOfCalls())
                 .put("waitDurationInOpenState", Durations.format(breaker.waitDurationInOpenState()))
                 .put("permittedNumberOfCallsInHalfOpenState", breaker.permittedNumberOfCallsInHalfOpenState());
+        if (doc.version() >= PoolDocument.VERSION_2) {
+            breakerNode.put("consecutiveConnectFailures", breaker.consecutiveConnectFailures());
+        }
         Timeouts timeouts = doc.timeouts();
         root.putObject("timeouts")
                 .put("connect", Durations.format(timeouts.connect()))

@@ -25,8 +25,10 @@ final class PoolDocumentReader {
     private static final Set<String> BACKEND_FIELDS = Set.of("url", "weight");
     private static final Set<String> HEALTH_CHECK_FIELDS =
             Set.of("path", "interval", "timeout", "healthyThreshold", "unhealthyThreshold");
-    private static final Set<String> CIRCUIT_BREAKER_FIELDS = Set.of("failureRateThreshold", "slidingWindowSize",
+    private static final Set<String> CIRCUIT_BREAKER_FIELDS_V1 = Set.of("failureRateThreshold", "slidingWindowSize",
             "minimumNumberOfCalls", "waitDurationInOpenState", "permittedNumberOfCallsInHalfOpenState");
+    private static final Set<String> CIRCUIT_BREAKER_FIELDS = union(CIRCUIT_BREAKER_FIELDS_V1,
+            "consecutiveConnectFailures");
     private static final Set<String> TIMEOUTS_FIELDS = Set.of("connect", "request");
 
     private final Problems problems;
@@ -44,16 +46,18 @@ final class PoolDocumentReader {
         // Another version's fields follow rules this build does not know: judging them as version 1 would be noise.
         JsonNode version = root.get("version");
         if (version != null && version.isIntegralNumber()
-                && !(version.canConvertToInt() && version.intValue() == PoolDocument.CURRENT_VERSION)) {
+                && !(version.canConvertToInt() && PoolDocumentRules.supported(version.intValue()))) {
             problems.add("version", PoolDocumentRules.unsupportedVersion(version.asText()));
             return null;
         }
         rejectUnknown(root, "", DOCUMENT_FIELDS);
+        // A field of a later version is unknown in an earlier one: a writer that uses it must say so.
+        boolean v1 = version != null && version.isIntegralNumber() && version.intValue() == PoolDocument.VERSION_1;
         return new PoolDocument(
                 integer(root, "", "version", null),
                 backends(root),
                 healthCheck(section(root, "healthCheck", HEALTH_CHECK_FIELDS)),
-                circuitBreaker(section(root, "circuitBreaker", CIRCUIT_BREAKER_FIELDS)),
+                circuitBreaker(section(root, "circuitBreaker", v1 ? CIRCUIT_BREAKER_FIELDS_V1 : CIRCUIT_BREAKER_FIELDS)),
                 timeouts(section(root, "timeouts", TIMEOUTS_FIELDS)));
     }
 
@@ -110,7 +114,8 @@ final class PoolDocumentReader {
                 integer(node, path, "minimumNumberOfCalls", defaults.minimumNumberOfCalls()),
                 duration(node, path, "waitDurationInOpenState", defaults.waitDurationInOpenState()),
                 integer(node, path, "permittedNumberOfCallsInHalfOpenState",
-                        defaults.permittedNumberOfCallsInHalfOpenState()));
+                        defaults.permittedNumberOfCallsInHalfOpenState()),
+                integer(node, path, "consecutiveConnectFailures", defaults.consecutiveConnectFailures()));
     }
 
     private Timeouts timeouts(JsonNode node) {
@@ -228,5 +233,11 @@ final class PoolDocumentReader {
             case OBJECT, POJO -> "object";
             case BINARY, MISSING -> "nothing";
         };
+    }
+
+    private static Set<String> union(Set<String> fields, String... more) {
+        Set<String> all = new java.util.HashSet<>(fields);
+        all.addAll(List.of(more));
+        return Set.copyOf(all);
     }
 }

@@ -21,8 +21,11 @@ final class PoolDocumentRules {
     }
 
     static void check(PoolDocument doc, Problems problems) {
-        if (doc.version() != PoolDocument.CURRENT_VERSION) {
+        if (!supported(doc.version())) {
             problems.add("version", unsupportedVersion(String.valueOf(doc.version())));
+        } else if (doc.version() < doc.lowestVersion()) {
+            problems.add("circuitBreaker.consecutiveConnectFailures", "needs version " + doc.lowestVersion()
+                    + " of the pool document, got version " + doc.version());
         }
         checkBackends(doc.backends(), problems);
 
@@ -44,14 +47,21 @@ final class PoolDocumentRules {
         checkDuration("circuitBreaker.waitDurationInOpenState", breaker.waitDurationInOpenState(), problems);
         checkRange("circuitBreaker.permittedNumberOfCallsInHalfOpenState",
                 breaker.permittedNumberOfCallsInHalfOpenState(), 1, MAX_PERMITTED_CALLS_IN_HALF_OPEN_STATE, problems);
+        checkRange("circuitBreaker.consecutiveConnectFailures", breaker.consecutiveConnectFailures(),
+                MIN_CONSECUTIVE_CONNECT_FAILURES, MAX_CONSECUTIVE_CONNECT_FAILURES, problems);
 
         Timeouts timeouts = doc.timeouts();
         checkDuration("timeouts.connect", timeouts.connect(), problems);
         checkDuration("timeouts.request", timeouts.request(), problems);
     }
 
+    static boolean supported(int version) {
+        return version >= PoolDocument.VERSION_1 && version <= PoolDocument.CURRENT_VERSION;
+    }
+
     static String unsupportedVersion(String version) {
-        return "unsupported version " + version + " (this build reads version " + PoolDocument.CURRENT_VERSION + ")";
+        return "unsupported version " + version + " (this build reads versions " + PoolDocument.VERSION_1 + " to "
+                + PoolDocument.CURRENT_VERSION + ")";
     }
 
     private static void checkBackends(List<BackendEntry> backends, Problems problems) {

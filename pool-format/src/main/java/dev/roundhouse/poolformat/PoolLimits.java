@@ -23,6 +23,9 @@ public final class PoolLimits {
     public static final int MAX_SLIDING_WINDOW_SIZE = 10_000;
     public static final int MAX_MINIMUM_NUMBER_OF_CALLS = 10_000;
     public static final int MAX_PERMITTED_CALLS_IN_HALF_OPEN_STATE = 1000;
+    /** 0 turns it off. */
+    public static final int MIN_CONSECUTIVE_CONNECT_FAILURES = 0;
+    public static final int MAX_CONSECUTIVE_CONNECT_FAILURES = 1000;
 
     private PoolLimits() {
     }

@@ -17,7 +17,7 @@ class PoolDocumentCodecTest {
     /** The example from docs/pool-format.md, in canonical form. */
     static final String FULL = """
             {
-              "version": 1,
+              "version": 2,
               "backends": [
                 {
                   "url": "http://10.0.0.1:8080",
@@ -40,7 +40,8 @@ class PoolDocumentCodecTest {
                 "slidingWindowSize": 50,
                 "minimumNumberOfCalls": 20,
                 "waitDurationInOpenState": "1m30s",
-                "permittedNumberOfCallsInHalfOpenState": 5
+                "permittedNumberOfCallsInHalfOpenState": 5,
+                "consecutiveConnectFailures": 5
               },
               "timeouts": {
                 "connect": "250ms",
@@ -49,15 +50,33 @@ class PoolDocumentCodecTest {
             }
             """;
 
-    static final PoolDocument FULL_DOC = new PoolDocument(1,
+    static final PoolDocument FULL_DOC = new PoolDocument(2,
             List.of(new BackendEntry("http://10.0.0.1:8080", 1), new BackendEntry("https://backend-b.shop.svc:8443", 3)),
             new HealthCheck("/healthz", Duration.ofSeconds(15), Duration.ofMillis(1500), 2, 4),
-            new CircuitBreaker(37.5f, 50, 20, Duration.ofSeconds(90), 5),
+            new CircuitBreaker(37.5f, 50, 20, Duration.ofSeconds(90), 5, 5),
             new Timeouts(Duration.ofMillis(250), Duration.ofMinutes(2)));
 
     @Test
     void fullDocumentParsesToTheExpectedObject() throws Exception {
         assertThat(PoolDocumentCodec.parse(FULL)).isEqualTo(FULL_DOC);
+    }
+
+    @Test
+    void version2AddsConsecutiveConnectFailuresAndWritersUseItOnlyWhenNeeded() throws Exception {
+        PoolDocument v2 = PoolDocumentCodec.parse("""
+                {"version": 2, "backends": [], "circuitBreaker": {"consecutiveConnectFailures": 0}}""");
+        assertThat(v2.circuitBreaker().consecutiveConnectFailures()).isZero();
+        assertThat(v2.lowestVersion()).isEqualTo(2);
+        String written = PoolDocumentCodec.write(v2);
+        assertThat(written).contains("\"version\": 2", "\"consecutiveConnectFailures\": 0");
+        assertThat(PoolDocumentCodec.parse(written)).isEqualTo(v2);
+
+        PoolDocument defaults = PoolDocumentCodec.parse("{\"version\": 2, \"backends\": []}");
+        assertThat(defaults.circuitBreaker().consecutiveConnectFailures())
+                .isEqualTo(CircuitBreaker.DEFAULT_CONSECUTIVE_CONNECT_FAILURES);
+        assertThat(defaults.atLowestVersion()).isEqualTo(PoolDocument.of(List.of()));
+        assertThat(PoolDocumentCodec.write(defaults.atLowestVersion()))
+                .as("what an older proxy reads").contains("\"version\": 1").doesNotContain("consecutiveConnectFailures");
     }
 
     @Test

@@ -40,8 +40,15 @@ class PoolDocumentValidationTest {
                 Arguments.of("{'backends': []}", "version: required"),
                 Arguments.of("{'version': '1', 'backends': []}", "version: must be an integer, got string"),
                 Arguments.of("{'version': 1.5, 'backends': []}", "version: must be an integer, got 1.5"),
-                Arguments.of("{'version': 2, 'backends': []}", "version: unsupported version 2 (this build reads version 1)"),
-                Arguments.of("{'version': 0, 'backends': []}", "version: unsupported version 0 (this build reads version 1)"),
+                Arguments.of("{'version': 3, 'backends': []}", "version: unsupported version 3 (this build reads versions 1 to 2)"),
+                Arguments.of("{'version': 0, 'backends': []}", "version: unsupported version 0 (this build reads versions 1 to 2)"),
+                // version 2's field is unknown in version 1, and has a range
+                Arguments.of("{'version': 1, 'backends': [], 'circuitBreaker': {'consecutiveConnectFailures': 5}}",
+                        "circuitBreaker.consecutiveConnectFailures: unknown field"),
+                Arguments.of("{'version': 2, 'backends': [], 'circuitBreaker': {'consecutiveConnectFailures': -1}}",
+                        "circuitBreaker.consecutiveConnectFailures: must be between 0 and 1000, got -1"),
+                Arguments.of("{'version': 2, 'backends': [], 'circuitBreaker': {'consecutiveConnectFailures': 1001}}",
+                        "circuitBreaker.consecutiveConnectFailures: must be between 0 and 1000, got 1001"),
                 // unknown fields, at every level
                 Arguments.of(docWith("'backend': []"), "backend: unknown field"),
                 Arguments.of(docWith("'healthCheck': {'intervl': '5s'}"), "healthCheck.intervl: unknown field"),
@@ -215,8 +222,8 @@ class PoolDocumentValidationTest {
 
     @Test
     void anUnsupportedVersionIsTheOnlyProblemReported() {
-        assertThat(problemsOf("{'version': 2, 'backends': 'all', 'loadBalancing': 'least-request'}"))
-                .containsExactly("version: unsupported version 2 (this build reads version 1)");
+        assertThat(problemsOf("{'version': 3, 'backends': 'all', 'loadBalancing': 'least-request'}"))
+                .containsExactly("version: unsupported version 3 (this build reads versions 1 to 2)");
     }
 
     @Test
@@ -258,9 +265,20 @@ class PoolDocumentValidationTest {
 
     @Test
     void validateRejectsAnUnknownVersion() {
-        PoolDocument doc = new PoolDocument(2, List.of(), null, null, null);
+        PoolDocument doc = new PoolDocument(3, List.of(), null, null, null);
 
         assertThat(catchThrowableOfType(InvalidPoolDocumentException.class, () -> PoolDocumentCodec.validate(doc))
-                .problems()).containsExactly("version: unsupported version 2 (this build reads version 1)");
+                .problems()).containsExactly("version: unsupported version 3 (this build reads versions 1 to 2)");
+    }
+
+    @Test
+    void aBuiltVersion1DocumentCannotSayWhatOnlyVersion2Can() {
+        PoolDocument doc = new PoolDocument(1, List.of(), null,
+                new CircuitBreaker(50f, 20, 10, Duration.ofSeconds(10), 3, 5), null);
+
+        assertThat(catchThrowableOfType(InvalidPoolDocumentException.class, () -> PoolDocumentCodec.validate(doc))
+                .problems()).containsExactly(
+                        "circuitBreaker.consecutiveConnectFailures: needs version 2 of the pool document, got version 1");
+        assertThat(doc.atLowestVersion().version()).isEqualTo(2);
     }
 }

@@ -41,6 +41,37 @@ public final class Breakers {
         registry.remove(name);
     }
 
+    /** Why the breaker is being moved by hand, for the transition's log line (listeners run on the mover's thread). */
+    private static final ThreadLocal<String> MOVED_BECAUSE = new ThreadLocal<>();
+
+    /** Opens {@code breaker} now, unless it already is open, for {@code reason}; true when it moved. */
+    public static boolean open(CircuitBreaker breaker, String reason) {
+        if (breaker.getState() == CircuitBreaker.State.OPEN) {
+            return false;
+        }
+        return move(breaker, reason, breaker::transitionToOpenState);
+    }
+
+    /** Closes {@code breaker} now, unless it already is closed, for {@code reason}; true when it moved. */
+    public static boolean close(CircuitBreaker breaker, String reason) {
+        if (breaker.getState() == CircuitBreaker.State.CLOSED) {
+            return false;
+        }
+        return move(breaker, reason, breaker::transitionToClosedState);
+    }
+
+    private static boolean move(CircuitBreaker breaker, String reason, Runnable transition) {
+        MOVED_BECAUSE.set(reason);
+        try {
+            transition.run();
+            return true;
+        } catch (io.github.resilience4j.circuitbreaker.IllegalStateTransitionException e) {
+            return false; // moved by another thread meanwhile
+        } finally {
+            MOVED_BECAUSE.remove();
+        }
+    }
+
     static CircuitBreakerConfig config(PoolDocument.CircuitBreaker s, Clock clock) {
         return CircuitBreakerConfig.custom()
                 .failureRateThreshold(s.failureRateThreshold())
@@ -57,6 +88,11 @@ public final class Breakers {
     }
 
     private static String describe(CircuitBreaker.StateTransition t) {
+        String reason = MOVED_BECAUSE.get();
+        if (reason != null) {
+            return t.getFromState().toString().toLowerCase(java.util.Locale.ROOT).replace('_', '-') + " -> "
+                    + t.getToState().toString().toLowerCase(java.util.Locale.ROOT).replace('_', '-') + " (" + reason + ")";
+        }
         return switch (t.getToState()) {
             case OPEN -> t.getFromState() == CircuitBreaker.State.HALF_OPEN
                     ? "half-open -> open (probe failed)" : "closed -> open (failure rate over threshold)";

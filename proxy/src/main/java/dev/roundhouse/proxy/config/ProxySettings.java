@@ -4,6 +4,7 @@ import dev.roundhouse.poolformat.Durations;
 import dev.roundhouse.poolformat.InvalidPoolDocumentException;
 import dev.roundhouse.poolformat.PoolDocument;
 import dev.roundhouse.poolformat.PoolDocumentCodec;
+import dev.roundhouse.poolformat.PoolLimits;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -291,10 +292,13 @@ public record ProxySettings(
                             integer("CB_SLIDING_WINDOW_SIZE", c.slidingWindowSize(), 1, 10_000),
                             integer("CB_MINIMUM_CALLS", c.minimumNumberOfCalls(), 1, 10_000),
                             duration("CB_WAIT_IN_OPEN", c.waitDurationInOpenState()),
-                            integer("CB_HALF_OPEN_CALLS", c.permittedNumberOfCallsInHalfOpenState(), 1, 1000)),
+                            integer("CB_HALF_OPEN_CALLS", c.permittedNumberOfCallsInHalfOpenState(), 1, 1000),
+                            integer("CB_CONSECUTIVE_CONNECT_FAILURES", c.consecutiveConnectFailures(),
+                                    PoolLimits.MIN_CONSECUTIVE_CONNECT_FAILURES,
+                                    PoolLimits.MAX_CONSECUTIVE_CONNECT_FAILURES)),
                     new PoolDocument.Timeouts(
                             duration("CONNECT_TIMEOUT", t.connect()),
-                            duration("REQUEST_TIMEOUT", t.request())));
+                            duration("REQUEST_TIMEOUT", t.request()))).atLowestVersion();
             try {
                 PoolDocumentCodec.validate(doc);
             } catch (InvalidPoolDocumentException e) {

@@ -1,6 +1,7 @@
 package dev.roundhouse.proxy.health;
 
 import dev.roundhouse.poolformat.PoolDocument;
+import dev.roundhouse.proxy.breaker.Breakers;
 import dev.roundhouse.proxy.pool.Backend;
 import dev.roundhouse.proxy.pool.BackendPool;
 import dev.roundhouse.proxy.pool.PoolSnapshot;
@@ -111,6 +112,11 @@ public final class HealthChecker implements AutoCloseable {
     }
 
     private void record(Backend backend, String failure, PoolDocument.HealthCheck settings) {
+        if (failure == null && backend.endEjection()) {
+            // Ejected for failed connects: a check that got through brings it back (its breaker was opened for it).
+            Breakers.close(backend.breaker(), "a health check got through");
+            log.info("Backend {} back in rotation: a health check got through after its connects had failed", backend);
+        }
         boolean changed = backend.health().record(failure == null,
                 settings.healthyThreshold(), settings.unhealthyThreshold());
         if (!changed) {

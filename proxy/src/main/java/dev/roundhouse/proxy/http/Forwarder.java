@@ -1,5 +1,7 @@
 package dev.roundhouse.proxy.http;
 
+import dev.roundhouse.poolformat.PoolDocument;
+import dev.roundhouse.proxy.breaker.Breakers;
 import dev.roundhouse.proxy.metrics.ProxyMetrics;
 import dev.roundhouse.proxy.pool.Backend;
 import dev.roundhouse.proxy.pool.BackendPool;
@@ -34,9 +36,15 @@ final class Forwarder {
     static final Set<HttpString> IDEMPOTENT = Set.of(
             Methods.GET, Methods.HEAD, Methods.OPTIONS, Methods.TRACE, Methods.PUT, Methods.DELETE);
 
+    private record PortText(int port, String text) {
+    }
+
+    private volatile PortText listenerPort = new PortText(-1, "");
+
     /** The X-Forwarded fields this hop sets itself: what the client sent in them is dropped. */
     static final HttpString[] SET_BY_THIS_HOP = {
             Headers.X_FORWARDED_PROTO, Headers.X_FORWARDED_HOST, Headers.X_FORWARDED_PORT, Headers.X_FORWARDED_SERVER};
+    // (X-Forwarded-Server is not written, but a client's is still dropped: nothing may pass for this hop's.)
     private static final byte[] HTTP_1_1 = " HTTP/1.1\r\n".getBytes(StandardCharsets.US_ASCII);
 
     private final BackendPool pool;
@@ -110,6 +118,23 @@ final class Forwarder {
         }
     }
 
+    /**
+     * A connect to {@code backend} failed. {@code circuitBreaker.consecutiveConnectFailures} of them in a row open
+     * its breaker at once: a backend whose connects hang would otherwise cost one request in N the whole connect
+     * timeout until its failure rate or its health checks caught up (10 calls, or 3 checks 30 s apart, by default).
+     * It returns when a health check gets through or, after the breaker's wait, a half-open probe does.
+     */
+    void connectFailed(Backend backend) {
+        PoolDocument document = pool.snapshot().document();
+        int limit = document == null ? 0 : document.circuitBreaker().consecutiveConnectFailures();
+        int inARow = backend.connectFailed();
+        if (limit > 0 && inARow >= limit && backend.eject()) {
+            Breakers.open(backend.breaker(), inARow + " connects in a row failed");
+            log.warn("Backend {} out of rotation: {} connects in a row failed; it returns when a health check or a "
+                    + "half-open probe gets through", backend, inARow);
+        }
+    }
+
     BackendPool pool() {
         return pool;
     }
@@ -142,8 +167,9 @@ final class Forwarder {
      * Writes the request head for the backend into {@code s}: the client's request line (origin form, as
      * {@link RequestGuard} left it) and fields, minus hop-by-hop ones and those the Connection field names (never
      * {@link HopByHop#nominatable protected} ones), the body's framing in canonical form, an upgrade's Upgrade and
-     * Connection fields, and this hop's X-Forwarded fields: For appended to, Proto, Host, Port and Server
-     * describing this hop. The Host field passes through unchanged. Expect is not forwarded: this proxy answers
+     * Connection fields, and this hop's X-Forwarded fields: For appended to; Proto and Port of the connection the
+     * client came in on, and Host as the client sent it (none without one). The Host field passes through
+     * unchanged. Expect is not forwarded: this proxy answers
      * {@code 100-continue} itself.
      *
      * @param upgrade the protocol the client asked to switch to (an upgrade request's Upgrade value), or null
@@ -206,30 +232,29 @@ final class Forwarder {
             s[p++] = '\r';
             s[p++] = '\n';
         }
-        p = field(s, p, Headers.X_FORWARDED_PROTO, exchange.getRequestScheme());
+        // This hop as the client met it: the scheme and port of the connection it came in on, and its Host as sent.
+        p = field(s, p, Headers.X_FORWARDED_PROTO,
+                exchange.getConnection().getSslSessionInfo() != null ? "https" : "http");
         String hostHeader = headers.getFirst(Headers.HOST);
-        if (hostHeader == null) {
-            String hostName = exchange.getHostName();
-            p = field(s, p, Headers.X_FORWARDED_HOST, hostName);
-            p = field(s, p, Headers.X_FORWARDED_PORT, Integer.toString(exchange.getHostPort()));
-            p = field(s, p, Headers.X_FORWARDED_SERVER, hostName);
-        } else {
-            // Host's name and port, written from the header without the substrings of getHostName/getHostPort
-            // (same reading: an IPv6 literal keeps its brackets; no port means the scheme's).
-            int close = hostHeader.startsWith("[") ? hostHeader.indexOf(']') : -1;
-            int colon = hostHeader.indexOf(':', Math.max(close, 0));
-            int nameEnd = colon < 0 ? hostHeader.length() : colon;
-            p = field(s, p, Headers.X_FORWARDED_HOST, hostHeader, 0, nameEnd);
-            if (colon < 0) {
-                p = field(s, p, Headers.X_FORWARDED_PORT, "https".equals(exchange.getRequestScheme()) ? "443" : "80");
-            } else {
-                p = field(s, p, Headers.X_FORWARDED_PORT, hostHeader, colon + 1, hostHeader.length());
-            }
-            p = field(s, p, Headers.X_FORWARDED_SERVER, hostHeader, 0, nameEnd);
+        if (hostHeader != null) {
+            p = field(s, p, Headers.X_FORWARDED_HOST, hostHeader);
         }
+        p = field(s, p, Headers.X_FORWARDED_PORT, listenerPort(exchange));
         s[p++] = '\r';
         s[p++] = '\n';
         return p;
+    }
+
+    /** The port the client connected to, as text (one listener: the string is made once). */
+    private String listenerPort(HttpServerExchange exchange) {
+        InetSocketAddress local = exchange.getConnection().getLocalAddress(InetSocketAddress.class);
+        int port = local == null ? 0 : local.getPort();
+        PortText known = listenerPort;
+        if (known.port() != port) {
+            known = new PortText(port, Integer.toString(port));
+            listenerPort = known;
+        }
+        return known.text();
     }
 
     private static String clientAddress(HttpServerExchange exchange) {

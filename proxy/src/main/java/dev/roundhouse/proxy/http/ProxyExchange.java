@@ -236,7 +236,10 @@ final class ProxyExchange implements Runnable, ExchangeCompletionListener {
 
     /** Nothing was sent: moving on to the next untried backend is safe. */
     private void connectionFailed() {
-        state.fail(UpstreamFailure.CONNECT, forwarder.metrics());
+        Backend charged = state.fail(UpstreamFailure.CONNECT, forwarder.metrics());
+        if (charged != null) {
+            forwarder.connectFailed(charged);
+        }
         if (state.attempts() <= forwarder.connectRetries()) {
             attempt();
         } else {

@@ -22,6 +22,9 @@ final class RequestState {
     private final HttpServerExchange exchange;
     private Backend[] tried = new Backend[4];
     private int triedCount;
+    /** Where this request's picks start in the rotation: one turn for all its attempts. */
+    private int turn;
+    private boolean turnTaken;
 
     /** The backend of the current attempt. */
     Backend attempt;
@@ -61,7 +64,11 @@ final class RequestState {
      * null when there is none, with {@link #refusal} saying why.
      */
     Backend pickNext(BackendPool pool) {
-        Backend backend = pool.pick(this::wasTried);
+        if (!turnTaken) {
+            turn = pool.nextTurn();
+            turnTaken = true;
+        }
+        Backend backend = pool.pick(turn, this::wasTried);
         if (backend == null) {
             boolean untried = pool.snapshot().rotation().size() > attempts();
             refusal = untried ? MetricNames.ERROR_CIRCUIT_OPEN : MetricNames.ERROR_NO_BACKEND;

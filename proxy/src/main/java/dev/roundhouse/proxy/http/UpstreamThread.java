@@ -175,6 +175,7 @@ final class UpstreamThread implements Runnable {
                             return;
                         }
                     }
+                    backend.connectSucceeded();
                     UpstreamConnection upstream = new UpstreamConnection(backend, connection, this);
                     if (!waiter.connected(upstream, false)) {
                         release(upstream, true); // the exchange gave up on it meanwhile: someone else may use it

@@ -3,6 +3,7 @@ package dev.roundhouse.proxy.pool;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 
 import java.net.URI;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 /**
@@ -18,6 +19,8 @@ public final class Backend {
     private volatile CircuitBreaker breaker;
     private volatile boolean retired;
     private volatile Object transport;
+    private final AtomicInteger connectFailuresInARow = new AtomicInteger();
+    private volatile boolean ejected;
 
     public Backend(String key, URI uri, CircuitBreaker breaker) {
         this.key = key;
@@ -68,6 +71,54 @@ public final class Backend {
             }
         }
         return (T) t;
+    }
+
+    /** A connect to this backend failed (refused, timed out, or its TLS handshake): the failures in a row now. */
+    public int connectFailed() {
+        return connectFailuresInARow.incrementAndGet();
+    }
+
+    /** A connect to this backend succeeded: the run of failures ends, and so does an ejection. */
+    public void connectSucceeded() {
+        if (connectFailuresInARow.get() != 0) { // a read, not a write, on the common path
+            connectFailuresInARow.set(0);
+        }
+        ejected = false;
+    }
+
+    /**
+     * Marks the backend ejected for failing its connects (its breaker is then opened by the caller).
+     *
+     * @return false when it already was
+     */
+    public boolean eject() {
+        synchronized (connectFailuresInARow) {
+            if (ejected) {
+                return false;
+            }
+            ejected = true;
+            return true;
+        }
+    }
+
+    /**
+     * Ends an ejection because a health check got through.
+     *
+     * @return false when the backend was not ejected
+     */
+    public boolean endEjection() {
+        synchronized (connectFailuresInARow) {
+            if (!ejected) {
+                return false;
+            }
+            ejected = false;
+            connectFailuresInARow.set(0);
+            return true;
+        }
+    }
+
+    public boolean ejected() {
+        return ejected;
     }
 
     void replaceBreaker(CircuitBreaker breaker) {

@@ -172,7 +172,17 @@ public final class BackendPool implements AutoCloseable {
      * The caller owns the permit and must report the call's outcome to the breaker.
      */
     public Backend pick(Predicate<Backend> excluded) {
-        return current.get().rotation().pick(b -> !excluded.test(b) && b.breaker().tryAcquirePermission());
+        return pick(nextTurn(), excluded);
+    }
+
+    /** A request's turn in the rotation, taken once; its retries pick from the same turn. */
+    public int nextTurn() {
+        return current.get().rotation().nextTurn();
+    }
+
+    /** {@link #pick(Predicate)} from a turn the request already has. */
+    public Backend pick(int turn, Predicate<Backend> excluded) {
+        return current.get().rotation().pick(turn, b -> !excluded.test(b) && b.breaker().tryAcquirePermission());
     }
 
     private void swap(PoolSnapshot old, PoolSnapshot next) {

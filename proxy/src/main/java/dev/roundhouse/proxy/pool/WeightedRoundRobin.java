@@ -63,16 +63,30 @@ public final class WeightedRoundRobin {
     }
 
     /**
-     * The next backend in the sequence that {@code acceptable} takes, or null when it takes none.
-     * The predicate may have side effects (acquiring a breaker permit): it is asked in sequence
-     * order and the first yes is used.
+     * A request's turn: where its picks start in the sequence. One per request, not per attempt: a retry that
+     * took a turn of its own would take the next request's, and every request would then start where the last
+     * one failed (with two backends, always on the failing one).
      */
+    public int nextTurn() {
+        return next.getAndIncrement();
+    }
+
+    /** The backend at the next turn that {@code acceptable} takes (see {@link #pick(int, Predicate)}). */
     public Backend pick(Predicate<Backend> acceptable) {
+        return pick(nextTurn(), acceptable);
+    }
+
+    /**
+     * The first backend from {@code turn} on in the sequence that {@code acceptable} takes, or null when it takes
+     * none. The predicate may have side effects (acquiring a breaker permit): it is asked in sequence order and
+     * the first yes is used.
+     */
+    public Backend pick(int turn, Predicate<Backend> acceptable) {
         int length = sequence.length;
         if (length == 0) {
             return null;
         }
-        int start = next.getAndIncrement();
+        int start = turn;
         for (int i = 0; i < length; i++) {
             Backend candidate = sequence[Math.floorMod(start + i, length)];
             if (acceptable.test(candidate)) {

@@ -187,7 +187,9 @@ class BackendResetMidResponseTest {
         assertThat(Scrape.errors(proxy, "upstream_reset", broken.url())).isEqualTo(1.0);
         assertThat(Scrape.requests(proxy, healthy.url(), "GET", 200)).isEqualTo(1.0);
 
-        // The next pick is the broken backend again; a POST it may have acted on is not repeated.
+        // Turns alternate whatever the retries: the GET had the broken backend's turn, the next request has the
+        // healthy one's, and the POST after it the broken one's again. A POST it may have acted on is not repeated.
+        assertThat(ProxyFixture.get(proxy, "/between").body()).isEqualTo("healthy");
         HttpResponse<String> post = Http.send(HttpRequest.newBuilder(URI.create(ProxyFixture.url(proxy, "/early")))
                 .timeout(READ_TIMEOUT).POST(HttpRequest.BodyPublishers.ofString("{\"order\":1}")).build());
 

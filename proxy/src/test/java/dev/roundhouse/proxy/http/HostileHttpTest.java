@@ -336,15 +336,32 @@ class HostileHttpTest {
     }
 
     @Test
+    void aHostWithoutPortOrAnAbsoluteHttpsTargetDoesNotChangeTheForwardedPortOrProto() {
+        RawHttp.Response plain = RawHttp.exchange(proxy.port(), "GET /xfp HTTP/1.1\r\nHost: example.com\r\n\r\n");
+        assertThat(plain.status()).isEqualTo(200);
+        TestBackend.Seen seen = backend.lastSeen();
+        assertThat(seen.header("X-Forwarded-Port")).isEqualTo(String.valueOf(proxy.port()));
+        assertThat(seen.header("X-Forwarded-Host")).isEqualTo("example.com");
+        assertThat(seen.header("X-Forwarded-Server")).as("nothing undocumented is added").isNull();
+
+        RawHttp.Response absolute = RawHttp.exchange(proxy.port(),
+                "GET https://example.com:9443/xfp HTTP/1.1\r\nHost: example.com:9443\r\n\r\n");
+        assertThat(absolute.status()).isEqualTo(200);
+        assertThat(backend.lastSeen().header("X-Forwarded-Proto")).as("the connection was plain http").isEqualTo("http");
+        assertThat(backend.lastSeen().header("X-Forwarded-Port")).isEqualTo(String.valueOf(proxy.port()));
+    }
+
+    @Test
     void xForwardedProtoHostAndPortDescribeThisHopNotWhatTheClientClaimed() {
         RawHttp.Response response = RawHttp.exchange(proxy.port(), "GET /xfp HTTP/1.1\r\nHost: shop.example:8443\r\n"
                 + "X-Forwarded-Proto: https\r\nX-Forwarded-Host: bank.example\r\nX-Forwarded-Port: 443\r\n\r\n");
 
         assertThat(response.status()).isEqualTo(200);
         TestBackend.Seen seen = backend.lastSeen();
-        assertThat(seen.header("X-Forwarded-Proto")).isEqualTo("http");
-        assertThat(seen.header("X-Forwarded-Host")).isEqualTo("shop.example");
-        assertThat(seen.header("X-Forwarded-Port")).isEqualTo("8443");
+        assertThat(seen.header("X-Forwarded-Proto")).as("the listener's scheme").isEqualTo("http");
+        assertThat(seen.header("X-Forwarded-Host")).as("Host as sent").isEqualTo("shop.example:8443");
+        assertThat(seen.header("X-Forwarded-Port")).as("the port the client connected to, not Host's")
+                .isEqualTo(String.valueOf(proxy.port()));
         assertThat(seen.header("Host")).as("Host is passed through").isEqualTo("shop.example:8443");
     }
 

@@ -1,0 +1,104 @@
+package dev.roundhouse.proxy.http;
+
+import dev.roundhouse.proxy.RoundhouseProxy;
+import dev.roundhouse.proxy.testing.BlackholeBackend;
+import dev.roundhouse.proxy.testing.Closeables;
+import dev.roundhouse.proxy.testing.ProxyFixture;
+import dev.roundhouse.proxy.testing.Scrape;
+import dev.roundhouse.proxy.testing.TestBackend;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A backend whose connects hang beside one that answers: how many requests pay the connect timeout. One in N
+ * while its failures are few, none once it has failed {@code consecutiveConnectFailures} times in a row, and it
+ * comes back when a health check or a half-open probe gets through.
+ */
+class BlackholedBackendTest {
+
+    @RegisterExtension
+    final Closeables closeables = new Closeables();
+
+    private RoundhouseProxy proxy(String backends, String... env) {
+        Map<String, String> environment = ProxyFixture.env(env);
+        environment.put("BACKENDS", backends);
+        environment.put("CONNECT_TIMEOUT", "200ms");
+        environment.putIfAbsent("HEALTH_CHECK_INTERVAL", "1h"); // the first round runs at start, then none
+        return closeables.add(ProxyFixture.start(environment));
+    }
+
+    private static void allServed(RoundhouseProxy proxy, int requests, String body) {
+        for (int i = 0; i < requests; i++) {
+            HttpResponse<String> response = ProxyFixture.get(proxy, "/" + i);
+            assertThat(response.statusCode()).as("request %d", i).isEqualTo(200);
+            assertThat(response.body()).isEqualTo(body);
+        }
+    }
+
+    @Test
+    void aRetryDoesNotMoveTheNextRequestsPickOntoTheFailingBackend() throws Exception {
+        BlackholeBackend hanging = closeables.add(BlackholeBackend.start());
+        TestBackend alive = closeables.add(TestBackend.start("alive"));
+        // Ejection off: only the rotation decides. The hanging backend is first in the sequence.
+        RoundhouseProxy proxy = proxy(hanging.url() + "," + alive.url(), "CB_CONSECUTIVE_CONNECT_FAILURES", "0");
+
+        allServed(proxy, 4, "alive");
+
+        // Every other request starts on the hanging backend, as its weight says; a retry of one request on the
+        // next backend must not take the following request's turn, or every request starts on the hanging one.
+        assertThat(Scrape.errors(proxy, "connect", hanging.url())).isEqualTo(2.0);
+    }
+
+    @Test
+    void consecutiveConnectFailuresTakeTheBackendOutOfRotationAtOnce() throws Exception {
+        BlackholeBackend hanging = closeables.add(BlackholeBackend.start());
+        TestBackend alive = closeables.add(TestBackend.start("alive"));
+        RoundhouseProxy proxy = proxy(hanging.url() + "," + alive.url()); // the default: 3
+
+        allServed(proxy, 12, "alive");
+
+        assertThat(Scrape.errors(proxy, "connect", hanging.url()))
+                .as("connect timeouts paid before the backend left the rotation").isEqualTo(3.0);
+        assertThat(Scrape.value(proxy, "resilience4j_circuitbreaker_state{name=\"" + hanging.url()
+                + "\",state=\"open\"}")).isEqualTo(1.0);
+    }
+
+    @Test
+    void anEjectedBackendReturnsWhenAHealthCheckSucceeds() throws Exception {
+        BlackholeBackend hanging = closeables.add(BlackholeBackend.start());
+        TestBackend alive = closeables.add(TestBackend.start("alive"));
+        RoundhouseProxy proxy = proxy(hanging.url() + "," + alive.url(), "HEALTH_CHECK_INTERVAL", "100ms",
+                "HEALTH_CHECK_TIMEOUT", "100ms", "UNHEALTHY_THRESHOLD", "100", "HEALTHY_THRESHOLD", "1",
+                "CB_WAIT_IN_OPEN", "1h", "CB_CONSECUTIVE_CONNECT_FAILURES", "2");
+        allServed(proxy, 6, "alive");
+        assertThat(Scrape.errors(proxy, "connect", hanging.url())).isEqualTo(2.0);
+
+        hanging.recover();
+
+        await("requests on the recovered backend").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
+                .until(() -> ProxyFixture.get(proxy, "/after").body().equals("recovered"));
+    }
+
+    @Test
+    void anEjectedBackendReturnsWhenAHalfOpenProbeSucceeds() throws Exception {
+        BlackholeBackend hanging = closeables.add(BlackholeBackend.start());
+        TestBackend alive = closeables.add(TestBackend.start("alive"));
+        // No health check after the first round: only the breaker's half-open probes can bring it back.
+        RoundhouseProxy proxy = proxy(hanging.url() + "," + alive.url(), "CB_WAIT_IN_OPEN", "200ms",
+                "CB_HALF_OPEN_CALLS", "1", "CB_CONSECUTIVE_CONNECT_FAILURES", "2");
+        allServed(proxy, 6, "alive");
+        assertThat(Scrape.errors(proxy, "connect", hanging.url())).isEqualTo(2.0);
+
+        hanging.recover();
+
+        await("requests on the recovered backend").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
+                .until(() -> ProxyFixture.get(proxy, "/after").body().equals("recovered"));
+    }
+}

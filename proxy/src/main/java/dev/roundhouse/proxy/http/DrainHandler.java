@@ -3,14 +3,15 @@ package dev.roundhouse.proxy.http;
 import io.undertow.server.ExchangeCompletionListener;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
+import io.undertow.server.ResponseCommitListener;
 
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Counts requests in flight so shutdown can wait for them. While draining, requests that still
- * arrive on open keep-alive connections are served, with Connection: close, so clients move on
- * to another proxy without seeing an error.
+ * Counts requests in flight so shutdown can wait for them. While draining, every response whose head is
+ * still to be written (requests in flight, and those that still arrive on open keep-alive connections)
+ * is sent with Connection: close, so clients move on to another proxy without seeing an error.
  */
 final class DrainHandler implements HttpHandler {
 
@@ -21,6 +22,15 @@ final class DrainHandler implements HttpHandler {
         nextListener.proceed();
     };
     private volatile boolean draining;
+    /**
+     * A response whose head goes out after the drain began says Connection: close too, although its request came
+     * in before: a client would otherwise send its next request to a proxy that is leaving.
+     */
+    private final ResponseCommitListener closeWhileDraining = exchange -> {
+        if (draining) {
+            exchange.setPersistent(false);
+        }
+    };
 
     DrainHandler(HttpHandler next) {
         this.next = next;
@@ -30,9 +40,7 @@ final class DrainHandler implements HttpHandler {
     public void handleRequest(HttpServerExchange exchange) throws Exception {
         inFlight.incrementAndGet();
         exchange.addExchangeCompleteListener(done);
-        if (draining) {
-            exchange.setPersistent(false);
-        }
+        exchange.addResponseCommitListener(closeWhileDraining);
         next.handleRequest(exchange);
     }
 

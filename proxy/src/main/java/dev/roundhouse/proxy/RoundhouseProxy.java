@@ -36,8 +36,14 @@ public final class RoundhouseProxy implements AutoCloseable {
         System.setProperty("org.jboss.logging.provider", "log4j2");
     }
 
-    private static final org.apache.logging.log4j.Logger log =
-            org.apache.logging.log4j.LogManager.getLogger(RoundhouseProxy.class);
+    /**
+     * Made on first use, not when the class loads: {@link #main} checks LOG_LEVEL and LOG_FORMAT before Log4j
+     * reads its configuration, which would otherwise stumble on a bad value with a stack trace of its own.
+     */
+    private static final class Log {
+        static final org.apache.logging.log4j.Logger log =
+                org.apache.logging.log4j.LogManager.getLogger(RoundhouseProxy.class);
+    }
 
     private final ProxySettings settings;
     private final ProxyMetrics metrics = new ProxyMetrics();
@@ -125,7 +131,7 @@ public final class RoundhouseProxy implements AutoCloseable {
             proxy.close();
             throw e;
         }
-        log.info("Roundhouse proxy listening on {}:{} (metrics on :{}), {} backends",
+        Log.log.info("Roundhouse proxy listening on {}:{} (metrics on :{}), {} backends",
                 settings.bindAddress(), proxy.port(), proxy.metricsPort(), proxy.pool.snapshot().size());
         return proxy;
     }
@@ -184,17 +190,17 @@ public final class RoundhouseProxy implements AutoCloseable {
         }
         draining = true;
         Duration timeout = settings.shutdownTimeout();
-        log.info("Shutting down: draining {} requests in flight (up to {})", server.inFlight(),
+        Log.log.info("Shutting down: draining {} requests in flight (up to {})", server.inFlight(),
                 Durations.format(timeout));
         try {
             if (!server.drain(timeout)) {
-                log.warn("Shutdown timeout passed with {} requests still in flight", server.inFlight());
+                Log.log.warn("Shutdown timeout passed with {} requests still in flight", server.inFlight());
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
         close();
-        log.info("Stopped");
+        Log.log.info("Stopped");
     }
 
     @Override
@@ -227,8 +233,13 @@ public final class RoundhouseProxy implements AutoCloseable {
         ProxySettings settings;
         try {
             settings = ProxySettings.fromEnvironment(System.getenv());
+            if (settings.poolFile() != null) {
+                PoolFileWatcher.checkInitial(settings.poolFile()); // its problems are settings problems: exit 2
+            }
         } catch (InvalidSettingsException e) {
-            System.err.println("roundhouse-proxy: cannot start, " + e.getMessage());
+            // One line per problem, before Log4j starts: nothing but what is wrong, and no stack trace.
+            System.err.println("roundhouse-proxy: cannot start, invalid configuration:");
+            e.problems().forEach(problem -> System.err.println("  " + problem));
             System.exit(2);
             return;
         }
@@ -239,7 +250,10 @@ public final class RoundhouseProxy implements AutoCloseable {
         try {
             proxy = start(settings);
         } catch (InvalidPoolDocumentException | IOException | RuntimeException e) {
-            log.fatal("Cannot start: {}", e instanceof UncheckedIOException ? e.getMessage() : e.toString());
+            // What the environment could not show: a port taken, the pool file changed since it was checked.
+            System.err.println("roundhouse-proxy: cannot start, "
+                    + (e instanceof UncheckedIOException || e instanceof InvalidPoolDocumentException
+                            ? e.getMessage() : e.toString()));
             org.apache.logging.log4j.LogManager.shutdown();
             System.exit(1);
             return;

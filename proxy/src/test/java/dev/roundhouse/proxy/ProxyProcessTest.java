@@ -104,16 +104,59 @@ class ProxyProcessTest {
     }
 
     @Test
-    void invalidPoolFileStopsStartNamingTheBadField() throws IOException {
+    void invalidPoolFileStopsStartWithExitCode2NamingTheVariableAndTheBadField() throws IOException {
         Path pool = Files.writeString(dir.resolve("pool.json"),
                 "{\"version\":1,\"backends\":[{\"url\":\"http://x:1\",\"weight\":5000}]}");
         ProcessProxy p = proxy("POOL_FILE", pool.toString());
 
         int code = p.awaitExit(Duration.ofSeconds(20));
 
-        assertThat(code).as(p.output()).isNotZero();
-        assertThat(p.output()).contains("backends[0].weight");
+        assertThat(code).as(p.output()).isEqualTo(2);
+        assertThat(p.stderr()).as(p.output()).contains("POOL_FILE", pool.toString(), "backends[0].weight");
+        assertThat(p.output()).as("there never was a good pool to keep").doesNotContain("last good pool");
+        assertStartRefusedInALine(p);
         assertThat(p.readyStatus()).as("never ready").isEqualTo(-1);
+    }
+
+    @Test
+    void aMissingPoolFileStopsStartWithExitCode2NamingTheVariable() {
+        Path missing = dir.resolve("no-such-pool.json");
+        ProcessProxy p = proxy("POOL_FILE", missing.toString());
+
+        int code = p.awaitExit(Duration.ofSeconds(20));
+
+        assertThat(code).as(p.output()).isEqualTo(2);
+        assertThat(p.stderr()).as(p.output()).contains("POOL_FILE", missing.toString(), "no such file");
+        assertStartRefusedInALine(p);
+    }
+
+    @Test
+    void anInvalidLogLevelIsOneLineWithoutALoggingStackTrace() {
+        ProcessProxy p = proxy("BACKENDS", "http://127.0.0.1:1", "LOG_LEVEL", "loud", "LIBRARY_LOG_LEVEL", "chatty");
+
+        int code = p.awaitExit(Duration.ofSeconds(20));
+
+        assertThat(code).as(p.output()).isEqualTo(2);
+        assertThat(p.stderr()).as(p.output()).contains("LOG_LEVEL: must be one of", "'loud'",
+                "LIBRARY_LOG_LEVEL: must be one of", "'chatty'");
+        assertStartRefusedInALine(p);
+    }
+
+    @Test
+    void settingsOfAnotherPoolSourceAreCheckedToo() throws IOException {
+        Path pool = Files.writeString(dir.resolve("pool.json"), "{\"version\":1,\"backends\":[]}");
+        ProcessProxy p = proxy("POOL_FILE", pool.toString(), "CB_MINIMUM_CALLS", "abc", "HEALTH_CHECK_INTERVAL", "soon");
+
+        int code = p.awaitExit(Duration.ofSeconds(20));
+
+        assertThat(code).as(p.output()).isEqualTo(2);
+        assertThat(p.stderr()).as(p.output()).contains("CB_MINIMUM_CALLS", "'abc'", "HEALTH_CHECK_INTERVAL", "'soon'");
+        assertStartRefusedInALine(p);
+    }
+
+    /** One line per problem, no stack trace, nothing from the logging library. */
+    private static void assertStartRefusedInALine(ProcessProxy p) {
+        assertThat(p.output()).as(p.output()).doesNotContain("Exception", "\tat ", "StatusLogger", "FATAL");
     }
 
     // ---- Logging ----------------------------------------------------------------------------

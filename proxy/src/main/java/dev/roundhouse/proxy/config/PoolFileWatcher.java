@@ -1,6 +1,7 @@
 package dev.roundhouse.proxy.config;
 
 import dev.roundhouse.poolformat.InvalidPoolDocumentException;
+import dev.roundhouse.poolformat.PoolDocumentCodec;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
@@ -15,6 +16,7 @@ import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -55,6 +57,26 @@ public final class PoolFileWatcher implements AutoCloseable {
         this.file = file;
         this.name = file.getFileName().toString();
         this.reloader = reloader;
+    }
+
+    /**
+     * Reads and validates the pool file as start-up will, without applying it.
+     *
+     * @throws InvalidSettingsException naming POOL_FILE, the file and what is wrong with it
+     */
+    public static void checkInitial(Path file) throws InvalidSettingsException {
+        String problem;
+        try {
+            PoolDocumentCodec.parse(new String(read(file), StandardCharsets.UTF_8));
+            return;
+        } catch (java.nio.file.NoSuchFileException | java.io.FileNotFoundException e) {
+            problem = java.nio.file.Files.exists(file) ? "cannot be read (" + e.getMessage() + ")" : "no such file";
+        } catch (IOException e) {
+            problem = "cannot be read: " + e.getMessage();
+        } catch (InvalidPoolDocumentException e) {
+            problem = e.getMessage();
+        }
+        throw new InvalidSettingsException(List.of("POOL_FILE: " + file + ": " + problem));
     }
 
     /** Loads the file once; start-up fails with a clear message when it is missing or invalid. */

@@ -70,7 +70,9 @@ public final class PoolReloader {
             metrics.reload(MetricNames.RELOAD_INVALID);
             if (!hash.equals(lastInvalidHash)) { // say it once per bad version, not on every poll
                 lastInvalidHash = hash;
-                log.error("Pool document from {} rejected, keeping the last good pool: {}", source, e.getMessage());
+                log.error("Pool document from {} rejected, {}: {}", source, pool.loaded()
+                        ? "keeping the last good pool" : "no pool is loaded yet (answering 503 until one is)",
+                        e.getMessage());
             }
             throw e;
         }

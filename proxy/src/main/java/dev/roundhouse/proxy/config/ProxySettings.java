@@ -41,6 +41,22 @@ public record ProxySettings(
 
     public static final Set<String> LOG_LEVELS = Set.of("trace", "debug", "info", "warn", "error", "off");
 
+    /** The variable that sets each field of the pool built from BACKENDS, by the field's path in the document. */
+    static final Map<String, String> POOL_VARIABLES = Map.ofEntries(
+            Map.entry("healthCheck.path", "HEALTH_CHECK_PATH"),
+            Map.entry("healthCheck.interval", "HEALTH_CHECK_INTERVAL"),
+            Map.entry("healthCheck.timeout", "HEALTH_CHECK_TIMEOUT"),
+            Map.entry("healthCheck.healthyThreshold", "HEALTHY_THRESHOLD"),
+            Map.entry("healthCheck.unhealthyThreshold", "UNHEALTHY_THRESHOLD"),
+            Map.entry("circuitBreaker.failureRateThreshold", "CB_FAILURE_RATE_THRESHOLD"),
+            Map.entry("circuitBreaker.slidingWindowSize", "CB_SLIDING_WINDOW_SIZE"),
+            Map.entry("circuitBreaker.minimumNumberOfCalls", "CB_MINIMUM_CALLS"),
+            Map.entry("circuitBreaker.waitDurationInOpenState", "CB_WAIT_IN_OPEN"),
+            Map.entry("circuitBreaker.permittedNumberOfCallsInHalfOpenState", "CB_HALF_OPEN_CALLS"),
+            Map.entry("circuitBreaker.consecutiveConnectFailures", "CB_CONSECUTIVE_CONNECT_FAILURES"),
+            Map.entry("timeouts.connect", "CONNECT_TIMEOUT"),
+            Map.entry("timeouts.request", "REQUEST_TIMEOUT"));
+
     /** Kubernetes object names: a DNS subdomain for the ConfigMap, a DNS label for the namespace. */
     private static final Pattern DNS_SUBDOMAIN =
             Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
@@ -80,6 +96,12 @@ public record ProxySettings(
         if (!LOG_LEVELS.contains(level)) {
             r.problem("LOG_LEVEL", "must be one of " + String.join(", ", LOG_LEVELS.stream().sorted().toList())
                     + ", got '" + level + "'");
+        }
+        // Read by log4j2.xml for Undertow, XNIO, Resilience4j and Fabric8 (warn unless set lower).
+        String libraryLevel = r.string("LIBRARY_LOG_LEVEL", "warn").toLowerCase(Locale.ROOT);
+        if (!LOG_LEVELS.contains(libraryLevel)) {
+            r.problem("LIBRARY_LOG_LEVEL", "must be one of " + String.join(", ", LOG_LEVELS.stream().sorted().toList())
+                    + ", got '" + libraryLevel + "'");
         }
         String format = r.string("LOG_FORMAT", "text").toLowerCase(Locale.ROOT);
         if (!format.equals("text") && !format.equals("json")) {
@@ -122,6 +144,13 @@ public record ProxySettings(
             file = Path.of(poolFile);
         } else if (backends != null) {
             pool = r.poolFromBackends(backends);
+        }
+        if (backends == null) {
+            // The tuning variables go with BACKENDS, but a typo in one is still a typo: checked whatever the source.
+            r.poolFromBackends("");
+        }
+        if (sources.size() > 1 || poolFile != null || backends != null) {
+            // settled above
         } else if (configMap != null) {
             if (configMap.length() > 253 || !DNS_SUBDOMAIN.matcher(configMap).matches()) {
                 r.problem("POOL_CONFIGMAP",
@@ -269,11 +298,23 @@ public record ProxySettings(
             return d;
         }
 
+        /** A pool document problem ({@code healthCheck.interval: ...}) in the words of the variable that set it. */
+        private static String variableOf(String problem) {
+            int colon = problem.indexOf(':');
+            String path = colon < 0 ? problem : problem.substring(0, colon);
+            String variable = POOL_VARIABLES.get(path);
+            if (variable == null) {
+                variable = path.startsWith("backends") ? "BACKENDS" : null;
+            }
+            return variable == null ? "pool from environment: " + problem
+                    : variable + (colon < 0 ? "" : problem.substring(colon));
+        }
+
         /** BACKENDS plus the tuning variables, validated by the same rules as a pool document. */
         PoolDocument poolFromBackends(String backends) {
             List<PoolDocument.BackendEntry> entries = new ArrayList<>();
             try {
-                entries = BackendList.parse(backends);
+                entries = backends.isEmpty() ? List.of() : BackendList.parse(backends);
             } catch (IllegalArgumentException e) {
                 problem("BACKENDS", e.getMessage());
             }
@@ -302,7 +343,7 @@ public record ProxySettings(
             try {
                 PoolDocumentCodec.validate(doc);
             } catch (InvalidPoolDocumentException e) {
-                e.problems().forEach(p -> problems.add("pool from environment: " + p));
+                e.problems().forEach(p -> problems.add(variableOf(p)));
             }
             return doc;
         }

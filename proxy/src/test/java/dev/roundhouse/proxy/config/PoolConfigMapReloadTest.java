@@ -305,6 +305,19 @@ class PoolConfigMapReloadTest {
     }
 
     @Test
+    void anInvalidFirstDocumentSaysThatNoPoolIsLoadedNotThatOneIsKept() throws IOException {
+        LogCapture log = closeables.add(LogCapture.of(PoolReloader.class));
+        startApi(0);
+        createPool("{\"version\": 1, \"backends\": [{\"url\": \"ftp://x\"}]}");
+        RoundhouseProxy proxy = startProxy();
+
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
+                .until(() -> log.count("no pool is loaded yet (answering 503 until one is)") == 1);
+        assertThat(log.count("keeping the last good pool")).as("there is none").isZero();
+        assertThat(readyStatus(proxy)).isEqualTo(503);
+    }
+
+    @Test
     void notReadyUntilTheConfigMapExists() throws IOException {
         LogCapture log = closeables.add(LogCapture.of(PoolConfigMapWatcher.class));
         startApi(0);

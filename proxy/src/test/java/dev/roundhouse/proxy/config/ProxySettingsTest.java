@@ -136,7 +136,17 @@ class ProxySettingsTest {
     void tuningOutsideThePoolFormatLimitsIsRefused() {
         assertThatThrownBy(() -> ProxySettings.fromEnvironment(Map.of(
                 "BACKENDS", "http://a:1", "CB_FAILURE_RATE_THRESHOLD", "150")))
-                .hasMessageContaining("circuitBreaker.failureRateThreshold");
+                .isInstanceOfSatisfying(InvalidSettingsException.class, e -> assertThat(e.problems()).containsExactly(
+                        "CB_FAILURE_RATE_THRESHOLD: must be greater than 0 and at most 100, got 150.0"));
+    }
+
+    @Test
+    void tuningIsCheckedWhateverThePoolSource() {
+        assertThatThrownBy(() -> ProxySettings.fromEnvironment(Map.of(
+                "POOL_CONFIGMAP", "web-pool", "HEALTH_CHECK_INTERVAL", "2h", "CB_MINIMUM_CALLS", "abc")))
+                .isInstanceOfSatisfying(InvalidSettingsException.class, e -> assertThat(e.problems())
+                        .containsExactlyInAnyOrder("CB_MINIMUM_CALLS: must be an integer, got 'abc'",
+                                "HEALTH_CHECK_INTERVAL: must be between 10ms and 1h, got 2h"));
     }
 
     @Test

@@ -233,6 +233,10 @@ public final class RoundhouseProxy implements AutoCloseable {
         ProxySettings settings;
         try {
             settings = ProxySettings.fromEnvironment(System.getenv());
+            // What log4j2.xml reads: the checked values, set before anything starts Log4j.
+            System.setProperty("roundhouse.log.level", settings.logLevel());
+            System.setProperty("roundhouse.log.libraryLevel", settings.libraryLogLevel());
+            System.setProperty("roundhouse.log.format", settings.logFormat());
             if (settings.poolFile() != null) {
                 PoolFileWatcher.checkInitial(settings.poolFile()); // its problems are settings problems: exit 2
             }

@@ -164,7 +164,7 @@ class ProxyProcessTest {
     @Test
     void jsonLogFormatWritesOneEcsObjectPerLine() {
         TestBackend backend = backend("json");
-        ProcessProxy p = readyProxyFor(backend, "LOG_FORMAT", "json");
+        ProcessProxy p = readyProxyFor(backend, "LOG_FORMAT", " JSON "); // as checked: trimmed, any case
         assertThat(Http.get(p.url("/")).statusCode()).isEqualTo(200);
 
         p.terminate();

@@ -25,6 +25,7 @@ public record ProxySettings(
         int metricsPort,
         String bindAddress,
         String logLevel,
+        String libraryLogLevel,
         String logFormat,
         Duration shutdownTimeout,
         int connectRetries,
@@ -165,7 +166,7 @@ public record ProxySettings(
                     + " one under key pool.json, as the operator writes it)");
         }
         r.throwIfProblems();
-        return new ProxySettings(port, metricsPort, bind, level, format, shutdown, retries, connections, pool, file, poll,
+        return new ProxySettings(port, metricsPort, bind, level, libraryLevel, format, shutdown, retries, connections, pool, file, poll,
                 configMap, namespace, maxBody, headerTimeout, keepAlive, ioStall);
     }
 

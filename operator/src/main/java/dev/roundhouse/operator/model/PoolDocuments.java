@@ -68,7 +68,8 @@ public final class PoolDocuments {
                 or(c.getMinimumNumberOfCalls(), cd.minimumNumberOfCalls()),
                 durations.read("circuitBreaker.waitDurationInOpenState", c.getWaitDurationInOpenState(),
                         cd.waitDurationInOpenState()),
-                or(c.getPermittedNumberOfCallsInHalfOpenState(), cd.permittedNumberOfCallsInHalfOpenState()));
+                or(c.getPermittedNumberOfCallsInHalfOpenState(), cd.permittedNumberOfCallsInHalfOpenState()),
+                or(c.getConsecutiveConnectFailures(), cd.consecutiveConnectFailures()));
 
         Timeouts td = Timeouts.DEFAULTS;
         TimeoutsSpec t = Objects.requireNonNullElseGet(spec.getTimeouts(), TimeoutsSpec::new);
@@ -76,8 +77,9 @@ public final class PoolDocuments {
                 durations.read("timeouts.connect", t.getConnect(), td.connect()),
                 durations.read("timeouts.request", t.getRequest(), td.request()));
 
+        // The lowest version that says it all: a proxy of an older build keeps reading what uses nothing newer.
         PoolDocument doc = new PoolDocument(PoolDocument.CURRENT_VERSION, backends(spec, discovered),
-                healthCheck, circuitBreaker, timeouts);
+                healthCheck, circuitBreaker, timeouts).atLowestVersion();
         // Unparseable durations were replaced by their defaults above, so validate still checks everything else
         // and the user hears about every problem at once.
         try {

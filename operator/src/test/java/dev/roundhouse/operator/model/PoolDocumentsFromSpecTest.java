@@ -23,7 +23,7 @@ class PoolDocumentsFromSpecTest {
     void fixedBackendsWithDefaultWeightAndDefaultSections() throws Exception {
         PoolDocument doc = PoolDocuments.fromSpec(TestLoadBalancers.web().getSpec(), List.of());
 
-        assertThat(doc.version()).isEqualTo(PoolDocument.CURRENT_VERSION);
+        assertThat(doc.version()).as("the lowest version that says it all").isEqualTo(PoolDocument.VERSION_1);
         assertThat(doc.backends()).containsExactly(
                 new BackendEntry("http://10.0.0.1:8080", 1),
                 new BackendEntry("http://10.0.0.2:8080", 3));
@@ -54,6 +54,22 @@ class PoolDocumentsFromSpecTest {
         assertThat(doc.circuitBreaker()).isEqualTo(new PoolDocument.CircuitBreaker(
                 37f, 20, 10, Duration.ofSeconds(90), 3));
         assertThat(doc.timeouts()).isEqualTo(new PoolDocument.Timeouts(Duration.ofSeconds(3), Duration.ofMinutes(2)));
+    }
+
+    @Test
+    void consecutiveConnectFailuresOtherThanTheDefaultNeedVersion2() throws Exception {
+        LoadBalancerSpec spec = TestLoadBalancers.web().getSpec();
+        CircuitBreakerSpec breaker = new CircuitBreakerSpec();
+        breaker.setConsecutiveConnectFailures(3);
+        spec.setCircuitBreaker(breaker);
+        assertThat(PoolDocuments.fromSpec(spec, List.of()).version()).isEqualTo(PoolDocument.VERSION_1);
+
+        breaker.setConsecutiveConnectFailures(0);
+        PoolDocument doc = PoolDocuments.fromSpec(spec, List.of());
+
+        assertThat(doc.version()).isEqualTo(PoolDocument.VERSION_2);
+        assertThat(doc.circuitBreaker().consecutiveConnectFailures()).isZero();
+        assertThat(PoolDocumentCodec.parse(PoolDocumentCodec.write(doc))).isEqualTo(doc);
     }
 
     @Test

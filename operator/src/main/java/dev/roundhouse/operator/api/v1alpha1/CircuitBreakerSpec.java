@@ -40,6 +40,14 @@ public class CircuitBreakerSpec {
     @Max(1000)
     private Integer permittedNumberOfCallsInHalfOpenState;
 
+    @JsonPropertyDescription("Connects in a row that fail (refused, timed out) before the backend's breaker opens at "
+            + "once, whatever the failure rate; it closes again when a health check or a half-open probe gets "
+            + "through. 0 turns this off.")
+    @Default("3")
+    @Min(0)
+    @Max(1000)
+    private Integer consecutiveConnectFailures;
+
     public Integer getFailureRateThreshold() {
         return failureRateThreshold;
     }
@@ -78,5 +86,13 @@ public class CircuitBreakerSpec {
 
     public void setPermittedNumberOfCallsInHalfOpenState(Integer permittedNumberOfCallsInHalfOpenState) {
         this.permittedNumberOfCallsInHalfOpenState = permittedNumberOfCallsInHalfOpenState;
+    }
+
+    public Integer getConsecutiveConnectFailures() {
+        return consecutiveConnectFailures;
+    }
+
+    public void setConsecutiveConnectFailures(Integer consecutiveConnectFailures) {
+        this.consecutiveConnectFailures = consecutiveConnectFailures;
     }
 }

@@ -1,15 +1,18 @@
 package dev.roundhouse.operator;
 
 import java.util.ArrayList;
-import java.util.Arrays;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
- * The operator's settings, from environment variables. {@code WATCH_NAMESPACES}: comma-separated,
- * empty for all namespaces. {@code PROXY_IMAGE}: the proxy image when a LoadBalancer names none.
+ * The operator's settings, from environment variables (docs/install.md lists them). {@code WATCH_NAMESPACES}:
+ * comma-separated, empty for all namespaces. {@code PROXY_IMAGE}: the proxy image when a LoadBalancer names none.
+ * {@code logFormat} and {@code libraryLogLevel} (null: each library's default) only matter to {@code main}, which
+ * hands them to Log4j.
  */
 public record OperatorSettings(
         Set<String> watchNamespaces,
@@ -17,12 +20,26 @@ public record OperatorSettings(
         String logLevel,
         int httpPort,
         boolean leaderElection,
-        String leaseNamespace) {
+        String leaseNamespace,
+        String logFormat,
+        String libraryLogLevel) {
 
     public static final String DEFAULT_PROXY_IMAGE = "ghcr.io/roundhouse-dev/roundhouse-proxy:0.1.0";
 
+    private static final List<String> LOG_LEVELS = List.of("trace", "debug", "info", "warn", "error", "off");
+    /** What Kubernetes accepts as a namespace name. */
+    private static final Pattern DNS_1123_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
+    private static final String NAMESPACE_RULE = "(a DNS-1123 label: at most 63 lower-case letters, digits and '-', "
+            + "starting and ending with a letter or digit)";
+
     private static volatile OperatorSettings current = new OperatorSettings(
             Set.of(), DEFAULT_PROXY_IMAGE, "info", 8081, false, "default");
+
+    /** For an operator started in-process, which logs as the JVM around it is set up to. */
+    public OperatorSettings(Set<String> watchNamespaces, String proxyImage, String logLevel, int httpPort,
+            boolean leaderElection, String leaseNamespace) {
+        this(watchNamespaces, proxyImage, logLevel, httpPort, leaderElection, leaseNamespace, "text", null);
+    }
 
     /** The settings in force; dependent resources, created by the framework, read them here. */
     public static OperatorSettings current() {
@@ -37,32 +54,97 @@ public record OperatorSettings(
         return watchNamespaces.isEmpty();
     }
 
+    /**
+     * The settings in {@code env}. A variable that is unset or blank takes its default; values are trimmed and, where
+     * they are words, case-insensitive.
+     *
+     * @throws InvalidSettingsException naming every bad setting, not only the first
+     */
     public static OperatorSettings fromEnvironment(Map<String, String> env) {
         List<String> problems = new ArrayList<>();
-        Set<String> namespaces = Set.copyOf(Arrays.stream(env.getOrDefault("WATCH_NAMESPACES", "").split(","))
-                .map(String::trim).filter(s -> !s.isEmpty()).toList());
-        String image = env.getOrDefault("PROXY_IMAGE", "").isBlank() ? DEFAULT_PROXY_IMAGE : env.get("PROXY_IMAGE").trim();
-        String level = env.getOrDefault("LOG_LEVEL", "info").trim().toLowerCase(Locale.ROOT);
-        if (!Set.of("trace", "debug", "info", "warn", "error", "off").contains(level)) {
-            problems.add("LOG_LEVEL: must be one of trace, debug, info, warn, error, off, got '" + level + "'");
+        Set<String> namespaces = namespaces(given(env.get("WATCH_NAMESPACES")), problems);
+        String image = given(env.get("PROXY_IMAGE"));
+        if (image == null) {
+            image = DEFAULT_PROXY_IMAGE;
+        } else if (image.chars().anyMatch(Character::isWhitespace)) {
+            problems.add("PROXY_IMAGE: must not contain whitespace, got '" + image + "'");
         }
-        int port = 8081;
-        String portText = env.getOrDefault("HTTP_PORT", "").trim();
-        if (!portText.isEmpty()) {
-            try {
-                port = Integer.parseInt(portText);
-                if (port < 0 || port > 65535) {
-                    problems.add("HTTP_PORT: must be between 0 and 65535, got " + port);
+        String level = choice("LOG_LEVEL", env.get("LOG_LEVEL"), "info", LOG_LEVELS, problems);
+        String format = choice("LOG_FORMAT", env.get("LOG_FORMAT"), "text", List.of("text", "json"), problems);
+        String libraryLevel = choice("LIBRARY_LOG_LEVEL", env.get("LIBRARY_LOG_LEVEL"), null, LOG_LEVELS, problems);
+        int port = port("HTTP_PORT", env.get("HTTP_PORT"), 8081, problems);
+        boolean leader = Boolean.parseBoolean(
+                choice("LEADER_ELECTION", env.get("LEADER_ELECTION"), "true", List.of("true", "false"), problems));
+        String leaseNamespace = given(env.get("POD_NAMESPACE"));
+        if (leaseNamespace == null) {
+            leaseNamespace = "default";
+        } else if (!DNS_1123_LABEL.matcher(leaseNamespace).matches()) {
+            problems.add("POD_NAMESPACE: '" + leaseNamespace + "' is not a namespace name " + NAMESPACE_RULE);
+        }
+        if (!problems.isEmpty()) {
+            throw new InvalidSettingsException(problems);
+        }
+        return new OperatorSettings(namespaces, image, level, port, leader, leaseNamespace, format, libraryLevel);
+    }
+
+    /** The value trimmed, or null when unset or blank. */
+    private static String given(String value) {
+        return value == null || value.isBlank() ? null : value.trim();
+    }
+
+    private static Set<String> namespaces(String value, List<String> problems) {
+        if (value == null) {
+            return Set.of();
+        }
+        Set<String> names = new LinkedHashSet<>();
+        boolean emptyReported = false;
+        for (String part : value.split(",", -1)) {
+            String name = part.trim();
+            if (name.isEmpty()) {
+                if (!emptyReported) {
+                    problems.add("WATCH_NAMESPACES: an empty name in '" + value + "'");
+                    emptyReported = true;
                 }
-            } catch (NumberFormatException e) {
-                problems.add("HTTP_PORT: must be an integer, got '" + portText + "'");
+            } else if (DNS_1123_LABEL.matcher(name).matches()) {
+                names.add(name);
+            } else {
+                problems.add("WATCH_NAMESPACES: '" + name + "' is not a namespace name " + NAMESPACE_RULE);
             }
         }
-        boolean leader = !"false".equalsIgnoreCase(env.getOrDefault("LEADER_ELECTION", "true").trim());
-        String leaseNamespace = env.getOrDefault("POD_NAMESPACE", "").isBlank() ? "default" : env.get("POD_NAMESPACE").trim();
-        if (!problems.isEmpty()) {
-            throw new IllegalArgumentException("invalid configuration: " + String.join("; ", problems));
+        return Set.copyOf(names);
+    }
+
+    /** One of {@code allowed} (any case), {@code fallback} when unset or blank. */
+    private static String choice(String name, String value, String fallback, List<String> allowed,
+            List<String> problems) {
+        String given = given(value);
+        if (given == null) {
+            return fallback;
         }
-        return new OperatorSettings(namespaces, image, level, port, leader, leaseNamespace);
+        String word = given.toLowerCase(Locale.ROOT);
+        if (allowed.contains(word)) {
+            return word;
+        }
+        String expected = allowed.size() == 2 ? allowed.get(0) + " or " + allowed.get(1)
+                : "one of " + String.join(", ", allowed);
+        problems.add(name + ": must be " + expected + ", got '" + given + "'");
+        return fallback;
+    }
+
+    private static int port(String name, String value, int fallback, List<String> problems) {
+        String given = given(value);
+        if (given == null) {
+            return fallback;
+        }
+        try {
+            int port = Integer.parseInt(given);
+            if (port >= 0 && port <= 65535) {
+                return port;
+            }
+            problems.add(name + ": must be between 0 and 65535, got '" + given + "'");
+        } catch (NumberFormatException e) {
+            problems.add(name + ": must be an integer, got '" + given + "'");
+        }
+        return fallback;
     }
 }

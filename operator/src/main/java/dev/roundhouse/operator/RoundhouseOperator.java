@@ -2,9 +2,11 @@ package dev.roundhouse.operator;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.reconciler.LoadBalancerReconciler;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.Operator;
+import io.javaoperatorsdk.operator.RegisteredController;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
@@ -17,6 +19,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.Set;
 
 /**
  * The Roundhouse operator: registers the LoadBalancer reconciler and serves {@code /healthz},
@@ -24,11 +27,15 @@ import java.nio.charset.StandardCharsets;
  */
 public final class RoundhouseOperator implements AutoCloseable {
 
-    private static final Logger log = LoggerFactory.getLogger(RoundhouseOperator.class);
-
     public static final String LEASE_NAME = "roundhouse-operator";
 
+    /** What the process exits with once its shutdown hook has stopped it: 0 after a SIGTERM. */
+    private static volatile int exitStatus;
+
     private final Operator operator;
+    private final RegisteredController<LoadBalancer> controller;
+    /** Set once JOSDK's start has returned, i.e. its informers have listed everything from the API server. */
+    private volatile boolean started;
     private volatile boolean closing;
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final HttpServer http;
@@ -57,7 +64,7 @@ public final class RoundhouseOperator implements AutoCloseable {
                         new LeaderCallbacks(() -> { }, this::stoppedLeading, leader -> { }), false));
             }
         });
-        operator.register(new LoadBalancerReconciler(registry), c -> {
+        controller = operator.register(new LoadBalancerReconciler(registry), c -> {
             if (!settings.watchesAllNamespaces()) {
                 c.settingNamespaces(settings.watchNamespaces());
             }
@@ -66,8 +73,8 @@ public final class RoundhouseOperator implements AutoCloseable {
         new io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics().bindTo(registry);
         new io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics().bindTo(registry);
         new io.micrometer.core.instrument.binder.system.ProcessorMetrics().bindTo(registry);
-        http.createContext("/healthz", e -> answer(e, operator.getRuntimeInfo().allEventSourcesAreHealthy(), "ok"));
-        http.createContext("/readyz", e -> answer(e, operator.getRuntimeInfo().isStarted(), "ready"));
+        http.createContext("/healthz", e -> answer(e, "ok", probeProblem(true)));
+        http.createContext("/readyz", e -> answer(e, "ready", probeProblem(false)));
         http.createContext("/metrics", e -> {
             byte[] body = registry.scrape().getBytes(StandardCharsets.UTF_8);
             e.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
@@ -81,21 +88,52 @@ public final class RoundhouseOperator implements AutoCloseable {
     /** Starts the operator with the given client (null: from the environment, in-cluster or KUBECONFIG). */
     public static RoundhouseOperator start(OperatorSettings settings, KubernetesClient client) throws IOException {
         RoundhouseOperator running = new RoundhouseOperator(settings, client);
-        running.http.start();
-        running.operator.start();
-        log.info("Roundhouse operator started, watching {}, proxy image {}, probes and metrics on :{}",
-                settings.watchesAllNamespaces() ? "all namespaces" : settings.watchNamespaces(),
-                settings.proxyImage(), running.httpPort());
+        try {
+            running.run(settings);
+        } catch (RuntimeException e) {
+            running.close();
+            throw e;
+        }
         return running;
+    }
+
+    /** Serves probes and metrics at once, then starts JOSDK, which returns once it has listed from the API server. */
+    private void run(OperatorSettings settings) {
+        http.start();
+        operator.start();
+        started = true;
+        log().info("Roundhouse operator started, watching {}, proxy image {}, probes and metrics on :{}",
+                settings.watchesAllNamespaces() ? "all namespaces" : settings.watchNamespaces(),
+                settings.proxyImage(), httpPort());
     }
 
     public int httpPort() {
         return http.getAddress().getPort();
     }
 
-    private static void answer(HttpExchange exchange, boolean ok, String text) throws IOException {
-        byte[] body = ((ok ? text : "not " + text) + "\n").getBytes(StandardCharsets.UTF_8);
-        exchange.sendResponseHeaders(ok ? 200 : 503, body.length);
+    /**
+     * Why a probe fails, or null. Never asks JOSDK anything that waits: its runtime info waits on the lock its start
+     * holds for as long as the API server does not answer, and this server has one thread, so every probe and scrape
+     * would wait too. The controller's event source health does not wait. Liveness also needs the informers to
+     * watch; readiness, once started, does not, so that the operator's metrics stay scrapeable while they do not.
+     */
+    private String probeProblem(boolean liveness) {
+        if (closing) {
+            return "stopping";
+        }
+        if (!started) {
+            return "starting, waiting for the API server";
+        }
+        Set<String> unhealthy = liveness
+                ? controller.getControllerHealthInfo().unhealthyEventSources().keySet() : Set.of();
+        return unhealthy.isEmpty() ? null
+                : "not watching the API server (unhealthy: " + String.join(", ", unhealthy) + ")";
+    }
+
+    private static void answer(HttpExchange exchange, String ok, String problem) throws IOException {
+        byte[] body = ((problem == null ? ok : "not " + ok + ": " + problem) + "\n").getBytes(StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
+        exchange.sendResponseHeaders(problem == null ? 200 : 503, body.length);
         try (OutputStream out = exchange.getResponseBody()) {
             out.write(body);
         }
@@ -104,40 +142,89 @@ public final class RoundhouseOperator implements AutoCloseable {
     /** Another replica leads now: stop at once, so that only one operator ever reconciles. */
     private void stoppedLeading() {
         if (!closing) {
-            log.error("Lost the leader lease {}; exiting so that another replica reconciles alone", LEASE_NAME);
-            System.exit(1); // not from a shutdown hook: closing is false here
+            log().error("Lost the leader lease {}; exiting so that another replica reconciles alone", LEASE_NAME);
+            exit(1); // not from a shutdown hook: closing is false here
         }
     }
 
     @Override
     public void close() {
         closing = true;
-        operator.stop();
+        if (started) { // a start still under way holds JOSDK's locks: stop() would wait for it
+            log().info("Stopping the Roundhouse operator");
+            operator.stop();
+        }
         http.stop(0);
         registry.close();
+        log().info("Roundhouse operator stopped");
     }
 
-    public static void main(String[] args) throws IOException {
+    /**
+     * Not a static field: {@code main} hands the validated logging settings to Log4j before anything starts it, and
+     * Log4j starts at the first logger asked for.
+     */
+    private static Logger log() {
+        return LoggerFactory.getLogger(RoundhouseOperator.class);
+    }
+
+    /** For log4j2.xml, which reads these system properties, and only when Log4j has not started yet. */
+    static void configureLogging(OperatorSettings settings) {
+        System.setProperty("roundhouse.log.level", settings.logLevel());
+        System.setProperty("roundhouse.log.format", settings.logFormat());
+        if (settings.libraryLogLevel() != null) {
+            System.setProperty("roundhouse.log.libraryLevel", settings.libraryLogLevel());
+        }
+    }
+
+    private static void exit(int status) {
+        exitStatus = status;
+        System.exit(status);
+    }
+
+    public static void main(String[] args) {
         OperatorSettings settings;
         try {
             settings = OperatorSettings.fromEnvironment(System.getenv());
-        } catch (IllegalArgumentException e) {
-            System.err.println("roundhouse-operator: cannot start, " + e.getMessage());
+        } catch (InvalidSettingsException e) {
+            e.problems().forEach(problem -> System.err.println("roundhouse-operator: cannot start, " + problem));
             System.exit(2);
             return;
         }
+        configureLogging(settings);
         RoundhouseOperator running;
         try {
-            running = start(settings, null);
+            running = new RoundhouseOperator(settings, null);
         } catch (IOException | RuntimeException e) {
-            Throwable cause = e;
-            while (cause.getCause() != null) {
-                cause = cause.getCause();
-            }
-            log.error("Cannot start: {} (cause: {})", e.getMessage(), cause.toString());
-            System.exit(1);
+            cannotStart(e);
             return;
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(running::close, "shutdown"));
+        // Before the start, which lasts as long as the API server does not answer: a SIGTERM then stops it too.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                running.close();
+            } catch (RuntimeException e) {
+                log().error("Could not stop cleanly: {}", e.toString());
+                exitStatus = 1;
+            }
+            org.apache.logging.log4j.LogManager.shutdown();
+            // The stop is complete. A JVM ended by SIGTERM would still exit with 143 (128 + 15), which Kubernetes and
+            // process supervisors show as an error; nothing else in this process registers a shutdown hook that
+            // halting would skip (Log4j's own is disabled, see log4j2.xml).
+            Runtime.getRuntime().halt(exitStatus);
+        }, "shutdown"));
+        try {
+            running.run(settings);
+        } catch (RuntimeException e) {
+            cannotStart(e);
+        }
+    }
+
+    private static void cannotStart(Exception e) {
+        Throwable cause = e;
+        while (cause.getCause() != null) {
+            cause = cause.getCause();
+        }
+        log().error("Cannot start: {} (cause: {})", e.getMessage(), cause.toString());
+        exit(1);
     }
 }

@@ -192,6 +192,8 @@ class ProxyProcessTest {
         ProcessProxy p = readyProxyFor(backend, "LOG_FORMAT", "json", "LOG_LEVEL", "warn",
                 "HEALTH_CHECK_INTERVAL", "100ms", "HEALTH_CHECK_TIMEOUT", "50ms", "UNHEALTHY_THRESHOLD", "1");
         await().atMost(Duration.ofSeconds(10)).until(() -> p.stdout().contains("panic mode"));
+        backend.healthy = true; // and its end, at the same level, so that a WARN log shows both
+        await().atMost(Duration.ofSeconds(10)).until(() -> p.stdout().contains("Panic mode over"));
 
         p.terminate();
         p.awaitExit(EXIT);
@@ -202,6 +204,10 @@ class ProxyProcessTest {
         assertThat(lines).anySatisfy(line -> {
             assertThat(line.path("log.level").asText()).isEqualTo("WARN");
             assertThat(line.path("message").asText()).contains("panic mode");
+        });
+        assertThat(lines).anySatisfy(line -> {
+            assertThat(line.path("log.level").asText()).isEqualTo("WARN");
+            assertThat(line.path("message").asText()).startsWith("Panic mode over");
         });
         assertThat(p.stdout()).doesNotContain("Roundhouse proxy listening");
     }

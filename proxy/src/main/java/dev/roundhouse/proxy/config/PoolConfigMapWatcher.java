@@ -45,6 +45,11 @@ public final class PoolConfigMapWatcher implements AutoCloseable {
     /** A watch down this long was lost (an outage), not just renewed (which takes about 1 s): say so. */
     static final long LOST_MILLIS = 2_000;
     /**
+     * No answer to the first list this long: say so, naming the API server. Fabric8 retries a failed request for
+     * well over a minute before the informer hears of it, and a proxy that only stays not ready says nothing.
+     */
+    static final long NO_ANSWER_MILLIS = 5_000;
+    /**
      * A safety net under the watch: this often the ConfigMap is also read directly, and applied if its document
      * differs from the one in hand. It catches what a watch can miss without noticing (an event dropped during a
      * reconnect too quick to see, an API server whose restored storage reuses resourceVersions): one GET per
@@ -73,6 +78,8 @@ public final class PoolConfigMapWatcher implements AutoCloseable {
     private volatile boolean closed;
     // Touched only by the guard thread.
     private long downSince;
+    private final long startedAt = System.nanoTime();
+    private boolean noAnswerLogged;
     private long lastResync = System.nanoTime();
     private boolean lostLogged;
     // Guarded by this: events come from one informer's thread at a time, but from two while one replaces another.
@@ -162,6 +169,12 @@ public final class PoolConfigMapWatcher implements AutoCloseable {
         }
         try {
             long now = System.nanoTime();
+            if (!firstWatch.isDone() && !applied && !noAnswerLogged
+                    && now - startedAt >= TimeUnit.MILLISECONDS.toNanos(NO_ANSWER_MILLIS)) {
+                noAnswerLogged = true;
+                log.warn("No answer from the API server {} about {} after {} s; not ready, still trying",
+                        client.getMasterUrl(), source, TimeUnit.MILLISECONDS.toSeconds(NO_ANSWER_MILLIS));
+            }
             if (!informer.isWatching()) {
                 boolean watchedOnce = firstWatch.isDone() && !firstWatch.isCompletedExceptionally();
                 if (watchedOnce && downSince == 0) {

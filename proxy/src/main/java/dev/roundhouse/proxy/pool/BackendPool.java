@@ -191,7 +191,8 @@ public final class BackendPool implements AutoCloseable {
             log.warn("No backend passes its health checks: panic mode, trying all {} backends (breakers still apply)",
                     next.size());
         } else if (old.panic() && !next.panic() && next.size() > 0) {
-            log.info("Panic mode over: {} of {} backends pass their health checks", next.healthyCount(), next.size());
+            // At the level its start was logged at: a log read at WARN shows how long it lasted.
+            log.warn("Panic mode over: {} of {} backends pass their health checks", next.healthyCount(), next.size());
         }
     }
 

@@ -354,6 +354,21 @@ class PoolConfigMapReloadTest {
      * stop the informer for good. The proxy starts anyway, not ready, and loads the pool once the server is up.
      */
     @Test
+    void anApiServerThatCannotBeReachedAtStartIsLoggedWithinSeconds() throws IOException {
+        LogCapture log = closeables.add(LogCapture.of(PoolConfigMapWatcher.class));
+        Socket heldPort = reservePort(0);
+        closeables.add(heldPort);
+        int apiPort = heldPort.getLocalPort();
+        // Fabric8's defaults, as in production: each request is retried for minutes before the informer hears of it.
+        RoundhouseProxy proxy = startProxy(() -> client(apiPort));
+
+        await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(50))
+                .until(() -> log.lines().stream().anyMatch(line -> line.startsWith("WARN ")
+                        && line.contains("ConfigMap shop/web-pool") && line.contains("127.0.0.1:" + apiPort)));
+        assertThat(readyStatus(proxy)).isEqualTo(503);
+    }
+
+    @Test
     void startsWhileTheApiServerIsDownAndLoadsThePoolOnceItIsUp() throws IOException {
         LogCapture log = closeables.add(LogCapture.of(PoolConfigMapWatcher.class));
         TestBackend a = closeables.add(TestBackend.start("a"));

@@ -209,6 +209,37 @@ class MetricsReferenceTest {
         }
     }
 
+    @Test
+    void aDeletionIsCountedWithTheEventLabelTheDocNames(LocalCluster local) {
+        Cluster cluster = new Cluster(local, "docs-metrics-delete");
+        cluster.applyOrFail("""
+                apiVersion: roundhouse.dev/v1alpha1
+                kind: LoadBalancer
+                metadata:
+                  name: deleted
+                spec:
+                  replicas: 0
+                  backends:
+                    - url: %s
+                """.formatted(BACKEND));
+        Awaitility.await("a status on docs-metrics-delete/deleted").atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(100))
+                .until(() -> cluster.loadBalancer("deleted"), lb -> lb != null && lb.getStatus() != null);
+        local.client().resources(LoadBalancer.class).inNamespace("docs-metrics-delete").withName("deleted").delete();
+
+        Pattern deleted = Pattern.compile(
+                "operator_sdk_events_received_total\\{[^}]*action=\"DELETED\"[^}]*event=\"(\\w+)\"");
+        String event = Awaitility.await("the deletion counted").atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(100))
+                .until(() -> {
+                    Matcher m = deleted.matcher(Cluster.get(URI.create("http://127.0.0.1:"
+                            + local.operatorHttpPort() + "/metrics")).body());
+                    return m.find() ? m.group(1) : null;
+                }, java.util.Objects::nonNull);
+        assertThat(event).isEqualTo("ResourceDeleteEvent");
+        assertThat(Docs.read(DOC)).contains("`ResourceDeleteEvent` with `action` `DELETED`");
+    }
+
     /** {@code promtool check metrics} on an exposition, where promtool is installed (.ci/run installs it). */
     private static void promtoolAccepts(String scrape) throws Exception {
         Optional<Path> promtool = Docs.onPath("promtool");

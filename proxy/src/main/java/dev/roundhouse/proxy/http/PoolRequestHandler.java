@@ -1,6 +1,7 @@
 package dev.roundhouse.proxy.http;
 
 import dev.roundhouse.poolformat.PoolDocument;
+import dev.roundhouse.proxy.metrics.MetricNames;
 import dev.roundhouse.proxy.metrics.ProxyMetrics;
 import dev.roundhouse.proxy.pool.BackendPool;
 import io.undertow.server.HttpHandler;
@@ -16,11 +17,13 @@ import javax.net.ssl.SSLContext;
 final class PoolRequestHandler implements HttpHandler {
 
     private final BackendPool pool;
+    private final ProxyMetrics metrics;
     private final Forwarder forwarder;
 
     PoolRequestHandler(BackendPool pool, ProxyMetrics metrics, int connectRetries, int maxConnectionsPerThread,
                        SSLContext backendTls) {
         this.pool = pool;
+        this.metrics = metrics;
         this.forwarder = new Forwarder(pool, metrics, connectRetries, maxConnectionsPerThread, backendTls);
         // The document's timeouts arrive just after its backends (ProxyServer.configure): until then, the defaults.
         PoolDocument.Timeouts defaults = PoolDocument.Timeouts.DEFAULTS;
@@ -40,7 +43,11 @@ final class PoolRequestHandler implements HttpHandler {
     @Override
     public void handleRequest(HttpServerExchange exchange) {
         if (!pool.loaded()) {
+            long start = System.nanoTime();
+            metrics.error(MetricNames.ERROR_NO_BACKEND, MetricNames.NO_BACKEND);
             Responses.plain(exchange, 503, "service unavailable: no pool loaded yet");
+            metrics.request(exchange.getRequestMethod().toString(), 503, MetricNames.NO_BACKEND,
+                    System.nanoTime() - start);
             return;
         }
         forwarder.forward(exchange);

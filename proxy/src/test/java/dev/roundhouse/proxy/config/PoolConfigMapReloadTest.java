@@ -331,7 +331,9 @@ class PoolConfigMapReloadTest {
         var refused = ProxyFixture.get(proxy, "/");
         assertThat(refused.statusCode()).isEqualTo(503);
         assertThat(refused.body()).contains("no pool loaded yet");
-        assertThat(ProxyFixture.metrics(proxy)).doesNotContain("roundhouse_config_info{");
+        assertThat(ProxyFixture.metrics(proxy)).doesNotContain("roundhouse_config_info{")
+                .contains("roundhouse_errors_total{backend=\"none\",type=\"no_backend\"} 1.0")
+                .contains("roundhouse_requests_total{backend=\"none\",method=\"GET\",status=\"503\"} 1.0");
 
         String text = document(a);
         createPool(text);

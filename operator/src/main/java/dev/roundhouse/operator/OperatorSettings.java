@@ -54,6 +54,24 @@ public record OperatorSettings(
         return watchNamespaces.isEmpty();
     }
 
+    /** The name of every variable {@link #fromEnvironment} reads: those docs/install.md lists, as a test checks. */
+    public static Set<String> variableNames() {
+        Set<String> read = new java.util.TreeSet<>();
+        fromEnvironment(new java.util.AbstractMap<>() {
+            @Override
+            public String get(Object name) {
+                read.add((String) name);
+                return null;
+            }
+
+            @Override
+            public Set<Entry<String, String>> entrySet() {
+                return Set.of();
+            }
+        });
+        return read;
+    }
+
     /**
      * The settings in {@code env}. A variable that is unset or blank takes its default; values are trimmed and, where
      * they are words, case-insensitive.

@@ -84,6 +84,32 @@ public record ProxySettings(
     private static final Duration MAX_CONNECTION_TIMEOUT = Duration.ofHours(24);
     private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*([A-Za-z]*)");
 
+    /**
+     * The name of every variable {@link #fromEnvironment} reads, whatever the pool source (it reads them all): the
+     * variables the README's table documents, as a test checks.
+     */
+    public static Set<String> variableNames() {
+        Set<String> read = new java.util.TreeSet<>();
+        Map<String, String> recording = new java.util.AbstractMap<>() {
+            @Override
+            public String get(Object name) {
+                read.add((String) name);
+                return "BACKENDS".equals(name) ? "http://127.0.0.1:1" : null;
+            }
+
+            @Override
+            public Set<Entry<String, String>> entrySet() {
+                return Set.of();
+            }
+        };
+        try {
+            fromEnvironment(recording);
+        } catch (InvalidSettingsException e) {
+            throw new IllegalStateException("the defaults are valid", e);
+        }
+        return read;
+    }
+
     /** Reads and validates every setting, collecting all problems into one exception. */
     public static ProxySettings fromEnvironment(Map<String, String> env) throws InvalidSettingsException {
         Reader r = new Reader(env);

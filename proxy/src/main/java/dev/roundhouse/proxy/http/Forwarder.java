@@ -135,6 +135,12 @@ final class Forwarder {
         }
     }
 
+    /** Connects under way to one backend beyond which requests go elsewhere while they can (0: no limit). */
+    int connectsUnderWayLimit() {
+        PoolDocument document = pool.snapshot().document();
+        return document == null ? 0 : document.circuitBreaker().consecutiveConnectFailures();
+    }
+
     BackendPool pool() {
         return pool;
     }

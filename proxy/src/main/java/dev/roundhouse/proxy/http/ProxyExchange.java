@@ -181,7 +181,7 @@ final class ProxyExchange implements Runnable, ExchangeCompletionListener {
     }
 
     private void attempt() {
-        Backend backend = state.pickNext(forwarder.pool());
+        Backend backend = state.pickNext(forwarder.pool(), this::crowded);
         if (backend == null) {
             noBackend();
             return;
@@ -190,6 +190,16 @@ final class ProxyExchange implements Runnable, ExchangeCompletionListener {
         if (!thread.acquire(backend, this, forwarder.maxConnections())) {
             queueFull();
         }
+    }
+
+    /**
+     * A backend with {@code consecutiveConnectFailures} connects under way and no idle connection here: this request
+     * would wait for one more. While another backend will do it goes there, so that a backend whose connects hang
+     * holds at most that many requests before its failures take it out, not every request that picks it meanwhile.
+     */
+    private boolean crowded(Backend backend) {
+        int limit = forwarder.connectsUnderWayLimit();
+        return limit > 0 && backend.connecting() >= limit && !thread.hasIdle(backend);
     }
 
     private void queueFull() {
@@ -912,7 +922,7 @@ final class ProxyExchange implements Runnable, ExchangeCompletionListener {
         }
         state.fail(UpstreamFailure.RESET, forwarder.metrics());
         if (retryable && state.attempts() <= forwarder.connectRetries()) {
-            Backend next = state.pickNext(forwarder.pool());
+            Backend next = state.pickNext(forwarder.pool(), this::crowded);
             if (next != null) {
                 phase = Phase.WAITING;
                 if (!thread.acquire(next, this, forwarder.maxConnections())) {

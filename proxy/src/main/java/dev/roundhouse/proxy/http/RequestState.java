@@ -9,6 +9,7 @@ import io.undertow.server.HttpServerExchange;
 import io.undertow.util.AttachmentKey;
 
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /**
  * What happened to one client request on its way through the pool: the attempts made, the breaker
@@ -61,14 +62,18 @@ final class RequestState {
 
     /**
      * Picks the next backend, one not tried yet whose breaker grants a permit, and begins the attempt on it;
-     * null when there is none, with {@link #refusal} saying why.
+     * null when there is none, with {@link #refusal} saying why. A {@code crowded} backend is passed over while
+     * another will do.
      */
-    Backend pickNext(BackendPool pool) {
+    Backend pickNext(BackendPool pool, Predicate<Backend> crowded) {
         if (!turnTaken) {
             turn = pool.nextTurn();
             turnTaken = true;
         }
-        Backend backend = pool.pick(turn, this::wasTried);
+        Backend backend = pool.pick(turn, b -> wasTried(b) || crowded.test(b));
+        if (backend == null) {
+            backend = pool.pick(turn, this::wasTried); // every candidate crowded: wait for one as before
+        }
         if (backend == null) {
             boolean untried = pool.snapshot().rotation().size() > attempts();
             refusal = untried ? MetricNames.ERROR_CIRCUIT_OPEN : MetricNames.ERROR_NO_BACKEND;

@@ -133,6 +133,13 @@ final class UpstreamThread implements Runnable {
         return true;
     }
 
+    /** Whether a connection to {@code backend} is idle on this thread: a request for it needs no connect. */
+    boolean hasIdle(Backend backend) {
+        Slot[] lanes = backend.transport(() -> new Slot[threads]);
+        Slot slot = lanes[number];
+        return slot != null && !slot.idle.isEmpty();
+    }
+
     /** Takes an exchange out of its backend's queue (it timed out or ended while waiting). */
     void stopWaiting(Backend backend, ProxyExchange exchange) {
         slot(backend).waiting.remove(exchange);
@@ -155,7 +162,9 @@ final class UpstreamThread implements Runnable {
             future = io.openStreamConnection(address, NO_OPEN_LISTENER, CONNECTION_OPTIONS);
         }
         exchange.connecting(future);
+        backend.connectStarted();
         future.addNotifier((IoFuture<? extends StreamConnection> done, ProxyExchange waiter) -> {
+            backend.connectEnded();
             switch (done.getStatus()) {
                 case DONE -> {
                     StreamConnection connection;

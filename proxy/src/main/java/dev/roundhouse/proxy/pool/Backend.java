@@ -20,6 +20,7 @@ public final class Backend {
     private volatile boolean retired;
     private volatile Object transport;
     private final AtomicInteger connectFailuresInARow = new AtomicInteger();
+    private final AtomicInteger connecting = new AtomicInteger();
     private volatile boolean ejected;
 
     public Backend(String key, URI uri, CircuitBreaker breaker) {
@@ -71,6 +72,19 @@ public final class Backend {
             }
         }
         return (T) t;
+    }
+
+    /** Connects to this backend under way, on every I/O thread. */
+    public int connecting() {
+        return connecting.get();
+    }
+
+    public void connectStarted() {
+        connecting.incrementAndGet();
+    }
+
+    public void connectEnded() {
+        connecting.decrementAndGet();
     }
 
     /** A connect to this backend failed (refused, timed out, or its TLS handshake): the failures in a row now. */

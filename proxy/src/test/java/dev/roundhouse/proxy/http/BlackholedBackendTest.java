@@ -11,7 +11,14 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -68,6 +75,40 @@ class BlackholedBackendTest {
                 .as("connect timeouts paid before the backend left the rotation").isEqualTo(3.0);
         assertThat(Scrape.value(proxy, "resilience4j_circuitbreaker_state{name=\"" + hanging.url()
                 + "\",state=\"open\"}")).isEqualTo(1.0);
+    }
+
+    @Test
+    void concurrentRequestsPayTheConnectTimeoutNoMoreOftenThanTheConsecutiveFailureCount() throws Exception {
+        BlackholeBackend turning = closeables.add(BlackholeBackend.serving());
+        TestBackend alive = closeables.add(TestBackend.start("alive"));
+        RoundhouseProxy proxy = proxy(turning.url() + "," + alive.url()); // the default: 3
+        burst(proxy, 40, Set.of("alive", "recovered")); // kept-alive connections to both, as in service
+
+        // Its connections end and new connects hang: forty requests at once, half of which start on it.
+        turning.blackhole();
+        burst(proxy, 40, Set.of("alive"));
+
+        assertThat(Scrape.errors(proxy, "connect", turning.url()))
+                .as("requests that waited for a connect to the hanging backend").isLessThanOrEqualTo(3.0);
+    }
+
+    /** {@code count} requests at once, each answered 200 by one of {@code bodies}. */
+    private static void burst(RoundhouseProxy proxy, int count, Set<String> bodies) throws Exception {
+        ExecutorService clients = Executors.newFixedThreadPool(count);
+        try {
+            List<Future<HttpResponse<String>>> responses = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                int n = i;
+                responses.add(clients.submit(() -> ProxyFixture.get(proxy, "/burst-" + n)));
+            }
+            for (Future<HttpResponse<String>> response : responses) {
+                HttpResponse<String> r = response.get(30, TimeUnit.SECONDS);
+                assertThat(r.statusCode()).isEqualTo(200);
+                assertThat(r.body()).isIn(bodies);
+            }
+        } finally {
+            clients.shutdownNow();
+        }
     }
 
     @Test

@@ -15,37 +15,37 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * A backend whose connects hang, as behind a firewall that drops packets: a port of 127.0.0.1 that never accepts,
- * with a listen queue of one that this class fills, so the kernel drops further SYNs and a connect waits for its
- * timeout. {@link #recover()} lets it answer again: it accepts and answers every request {@code 200 recovered}.
+ * A backend whose connects can be made to hang, as behind a firewall that drops packets: a port of 127.0.0.1 that
+ * stops accepting, with a listen queue of one that this class fills, so the kernel drops further SYNs and a connect
+ * waits for its timeout. While serving it answers every GET {@code 200} with the body {@code recovered}, on kept-alive
+ * connections.
  */
 public final class BlackholeBackend implements AutoCloseable {
 
     private final ServerSocket listener;
     private final List<Socket> fillers = new CopyOnWriteArrayList<>();
-    private volatile Thread acceptor;
+    private final List<Socket> accepted = new CopyOnWriteArrayList<>();
+    private volatile boolean serving;
 
-    private BlackholeBackend(ServerSocket listener) {
+    private BlackholeBackend(ServerSocket listener) throws IOException {
         this.listener = listener;
+        listener.setSoTimeout(50); // so that the accepting thread notices when to stop
+        Thread acceptor = new Thread(this::accept, "blackhole-backend");
+        acceptor.setDaemon(true);
+        acceptor.start();
     }
 
-    /** A hanging backend, or the test is skipped on a kernel whose listen queues do not fill. */
+    /** A backend whose connects hang from the start, or the test is skipped on a kernel whose queues do not fill. */
     public static BlackholeBackend start() throws IOException {
         BlackholeBackend backend = new BlackholeBackend(new ServerSocket(0, 1, InetAddress.getLoopbackAddress()));
-        boolean saturated = false;
-        for (int i = 0; i < 16 && !saturated; i++) {
-            Socket filler = new Socket();
-            backend.fillers.add(filler);
-            try {
-                filler.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), backend.port()), 300);
-            } catch (SocketTimeoutException e) {
-                saturated = true;
-            }
-        }
-        if (!saturated) {
-            backend.close();
-        }
-        assumeTrue(saturated, "this kernel does not let a listen queue fill up");
+        backend.blackhole();
+        return backend;
+    }
+
+    /** A backend that serves until {@link #blackhole()}. */
+    public static BlackholeBackend serving() throws IOException {
+        BlackholeBackend backend = new BlackholeBackend(new ServerSocket(0, 1, InetAddress.getLoopbackAddress()));
+        backend.recover();
         return backend;
     }
 
@@ -57,52 +57,105 @@ public final class BlackholeBackend implements AutoCloseable {
         return "http://127.0.0.1:" + port();
     }
 
-    /** From now on connects complete and every request gets {@code 200 recovered} (one per connection). */
+    /**
+     * From now on connects hang: it stops accepting, closes the connections it has (as a backend that went away
+     * would have them end), and fills its listen queue. Skips the test on a kernel whose listen queues do not fill.
+     */
+    public void blackhole() throws IOException {
+        serving = false;
+        for (Socket socket : accepted) {
+            socket.close();
+        }
+        boolean saturated = false;
+        for (int i = 0; i < 16 && !saturated; i++) {
+            Socket filler = new Socket();
+            fillers.add(filler);
+            try {
+                filler.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port()), 300);
+            } catch (SocketTimeoutException e) {
+                saturated = true;
+            }
+        }
+        if (!saturated) {
+            close();
+        }
+        assumeTrue(saturated, "this kernel does not let a listen queue fill up");
+    }
+
+    /** From now on connects complete and every request is answered. */
     public void recover() throws IOException {
+        synchronized (this) {
+            serving = true;
+            notifyAll();
+        }
         for (Socket filler : fillers) {
             filler.close(); // queued ones are then accepted and read as ended at once
         }
-        Thread thread = new Thread(() -> {
-            while (!listener.isClosed()) {
-                try (Socket socket = listener.accept()) {
-                    answer(socket);
-                } catch (IOException e) {
-                    // a filler or a client that went away: next
-                }
-            }
-        }, "blackhole-recovered");
-        thread.setDaemon(true);
-        acceptor = thread;
-        thread.start();
+        fillers.clear();
     }
 
-    private static void answer(Socket socket) throws IOException {
-        socket.setSoTimeout(2_000);
-        InputStream in = socket.getInputStream();
-        int matched = 0;
-        byte[] end = {'\r', '\n', '\r', '\n'};
-        int b;
-        while (matched < 4 && (b = in.read()) >= 0) {
-            matched = b == end[matched] ? matched + 1 : (b == '\r' ? 1 : 0);
+    private void accept() {
+        while (!listener.isClosed()) {
+            synchronized (this) {
+                while (!serving && !listener.isClosed()) {
+                    try {
+                        wait(); // until recover() or close()
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }
+            try {
+                Socket socket = listener.accept();
+                accepted.add(socket);
+                Thread connection = new Thread(() -> serve(socket), "blackhole-backend-connection");
+                connection.setDaemon(true);
+                connection.start();
+            } catch (SocketTimeoutException e) {
+                // look at serving again
+            } catch (IOException e) {
+                return; // closed
+            }
         }
-        if (matched < 4) {
-            return; // no request on this connection (a filler)
+    }
+
+    /** Answers each request on the connection until it ends (a filler sends none and ends at once). */
+    private void serve(Socket socket) {
+        try (socket) {
+            InputStream in = socket.getInputStream();
+            OutputStream out = socket.getOutputStream();
+            byte[] end = {'\r', '\n', '\r', '\n'};
+            while (true) {
+                int matched = 0;
+                int b;
+                while (matched < 4 && (b = in.read()) >= 0) {
+                    matched = b == end[matched] ? matched + 1 : (b == '\r' ? 1 : 0);
+                }
+                if (matched < 4) {
+                    return;
+                }
+                out.write("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nrecovered".getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+            }
+        } catch (IOException e) {
+            // closed by blackhole() or by the proxy
+        } finally {
+            accepted.remove(socket);
         }
-        OutputStream out = socket.getOutputStream();
-        out.write(("HTTP/1.1 200 OK\r\nContent-Length: 9\r\nConnection: close\r\n\r\nrecovered")
-                .getBytes(StandardCharsets.US_ASCII));
-        out.flush();
     }
 
     @Override
     public void close() throws IOException {
+        serving = false;
         listener.close();
+        synchronized (this) {
+            notifyAll();
+        }
         for (Socket filler : fillers) {
             filler.close();
         }
-        Thread thread = acceptor;
-        if (thread != null) {
-            thread.interrupt();
+        for (Socket socket : accepted) {
+            socket.close();
         }
     }
 }

@@ -3,19 +3,25 @@
 # process: a single-process nginx) is killed with SIGKILL mid-run (the driver sends the signal
 # itself, to the pid in the backend's pid file, so the kill time has no shell start-up in it)
 # and started again later (the same nginx command line; it returns once it listens).
+# A fourth backend is blackholed at BLACKHOLE_AT: its process is killed and its port taken by a
+# listener that never accepts (queue filled), so connects to it hang until the proxy's connect
+# timeout, as behind a firewall dropping packets. Reported: the requests that paid that timeout.
 # Reports the failed requests the client saw, latency around the kill, when the killed backend
 # left rotation (the proxy's own signals: Roundhouse's roundhouse_backends_healthy gauge, its
 # breaker and failed attempts; HAProxy's server status from the Runtime API) and when it served
 # again after the restart (first response with its X-Backend header).
 #
 # Targets:
-#   roundhouse  BACKENDS=b1,b2,b3, HEALTH_CHECK_INTERVAL=1s (thresholds 3 down / 2 up, defaults),
-#               breakers and CONNECT_RETRIES at their defaults
+#   roundhouse  BACKENDS=b1..b4, HEALTH_CHECK_INTERVAL=1s (thresholds 3 down / 2 up, defaults),
+#               CONNECT_TIMEOUT, breakers (3 consecutive connect failures open one) and CONNECT_RETRIES
+#               at their defaults
 #   nginx       upstream of the three, passive checks at their defaults (max_fails=1 fail_timeout=10s),
-#               proxy_next_upstream error timeout (default)
+#               proxy_next_upstream error timeout (default), proxy_connect_timeout CONNECT_TIMEOUT
 #   haproxy     `check inter 1s fall 3 rise 2`, retries 2, option redispatch 1,
 #               retry-on conn-failure empty-response (retries like Roundhouse's: connect failures, and
-#               GETs whose connection broke before any response)
+#               GETs whose connection broke before any response), timeout connect CONNECT_TIMEOUT,
+#               observe layer4 error-limit 3 on-error mark-down (its counterpart of Roundhouse's
+#               consecutive connect failures)
 #
 # CPU layout (2 cores): backends + proxy on PROXY_CPU, the driver on LOAD_CPU.
 #
@@ -24,6 +30,8 @@
 #   RATE          req/s in total (default 2000)       CONNECTIONS   (default 64)
 #   DURATION      whole run (default 30s)             WARMUP        not counted (default 3s)
 #   KILL_AT       (default 10s)                       RESTART_AT    (default 20s)
+#   BLACKHOLE_AT  (default 14s; "off": three backends, no blackhole)
+#   CONNECT_TIMEOUT  every proxy's connect timeout (default 1s)
 #   HEALTH_CHECK_INTERVAL  Roundhouse's and HAProxy's check interval (default 1s)
 #   JIT_WARMUP, JIT_RATE   fixed-rate run before Roundhouse is measured (default 10s at 5000)
 #   POLL          how often the proxy's signals are read (default 50ms)
@@ -50,23 +58,33 @@ JIT_WARMUP="${JIT_WARMUP:-10s}"
 JIT_RATE="${JIT_RATE:-5000}"
 POLL="${POLL:-50ms}"
 TIMEOUT="${TIMEOUT:-2s}"
+BLACKHOLE_AT="${BLACKHOLE_AT:-14s}"
+CONNECT_TIMEOUT="${CONNECT_TIMEOUT:-1s}"
 
 for t in $TARGETS; do
   case "$t" in roundhouse|nginx|haproxy) ;; *) die "unknown target '$t'";; esac
 done
 if [[ " $TARGETS " == *" roundhouse "* ]]; then need_jars proxy; else need_jars; fi
 
-read -r -a PORTS < <(free_ports 5)
-PROXY_PORT=${PORTS[3]}
-METRICS_PORT=${PORTS[4]}
+read -r -a PORTS < <(free_ports 6)
+PROXY_PORT=${PORTS[4]}
+METRICS_PORT=${PORTS[5]}
 NAMES=(b1 b2 b3)
+[[ "$BLACKHOLE_AT" == off ]] || NAMES+=(b4)
 VICTIM=b3
+HOLE=b4
 log "temp dir: $TMP"
 log "$(machine_line)"
-for i in 0 1 2; do start_backend "${NAMES[$i]}" "${PORTS[$i]}"; done
-log "backends: b1=${BACKEND_PORT[b1]} b2=${BACKEND_PORT[b2]} b3=${BACKEND_PORT[b3]} (one nginx process each, CPU $PROXY_CPU); victim $VICTIM"
+for i in "${!NAMES[@]}"; do start_backend "${NAMES[$i]}" "${PORTS[$i]}"; done
+log "backends: $(for n in "${NAMES[@]}"; do printf '%s=%s ' "$n" "${BACKEND_PORT[$n]}"; done)(one nginx process each, CPU $PROXY_CPU); victim $VICTIM${BLACKHOLE_AT:+, blackholed $HOLE at $BLACKHOLE_AT}"
 VICTIM_PIDFILE="$TMP/backend-$VICTIM/nginx.pid"
 RESTART_CMD="$(backend_start_cmd "$VICTIM")"
+BLACKHOLE_ARGS=()
+if [[ "$BLACKHOLE_AT" != off ]]; then
+  HOLE_RESTART_CMD="$(backend_start_cmd "$HOLE")"
+  BLACKHOLE_ARGS=( --blackhole-at "$BLACKHOLE_AT" --blackhole-pidfile "$TMP/backend-$HOLE/nginx.pid"
+    --blackhole-port "${BACKEND_PORT[$HOLE]}" --connect-timeout "$CONNECT_TIMEOUT" )
+fi
 
 TARGET_PID=""
 DRIVER_EXTRA=()
@@ -78,7 +96,7 @@ start_roundhouse() {
   log "starting roundhouse on CPU $PROXY_CPU (HEALTH_CHECK_INTERVAL=$HEALTH_CHECK_INTERVAL)"
   # shellcheck disable=SC2086  # JAVA_OPTS is a word list on purpose
   start_bg "$dir/proxy.log" env PORT="$PROXY_PORT" METRICS_PORT="$METRICS_PORT" BIND_ADDRESS=127.0.0.1 LOG_LEVEL=info \
-    BACKENDS="$urls" HEALTH_CHECK_PATH=/ HEALTH_CHECK_INTERVAL="$HEALTH_CHECK_INTERVAL" \
+    BACKENDS="$urls" HEALTH_CHECK_PATH=/ HEALTH_CHECK_INTERVAL="$HEALTH_CHECK_INTERVAL" CONNECT_TIMEOUT="$CONNECT_TIMEOUT" \
     taskset -c "$PROXY_CPU" java $JAVA_OPTS -jar "$PROXY_JAR"
   TARGET_PID=$STARTED_PID
   wait_http "http://127.0.0.1:$METRICS_PORT/readyz" "$TARGET_PID" roundhouse "$READY_TIMEOUT" "$dir/proxy.log"
@@ -112,6 +130,7 @@ CONF
       proxy_pass http://backends;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
+      proxy_connect_timeout $CONNECT_TIMEOUT;
     }
   }
 }
@@ -139,7 +158,7 @@ defaults
   mode http
   option http-keep-alive
   http-reuse always
-  timeout connect 5s
+  timeout connect $CONNECT_TIMEOUT
   timeout client 60s
   timeout server 60s
   timeout http-request 10s
@@ -157,7 +176,7 @@ backend be
   balance roundrobin
   option httpchk GET /
 CFG
-    for n in "${NAMES[@]}"; do echo "  server $n 127.0.0.1:${BACKEND_PORT[$n]} check inter $HEALTH_CHECK_INTERVAL fall 3 rise 2"; done
+    for n in "${NAMES[@]}"; do echo "  server $n 127.0.0.1:${BACKEND_PORT[$n]} check inter $HEALTH_CHECK_INTERVAL fall 3 rise 2 observe layer4 error-limit 3 on-error mark-down"; done
   } >"$dir/haproxy.cfg"
   "$HAPROXY_BIN" -c -q -f "$dir/haproxy.cfg" >"$dir/check.log" 2>&1 || { cat "$dir/check.log" >&2; die "haproxy config check failed"; }
   log "starting haproxy (nbthread 1) on CPU $PROXY_CPU"
@@ -173,6 +192,9 @@ RESULTS="$TMP/results.txt"
 for target in $TARGETS; do
   # the victim is up at the start of every run (the previous run restarted it)
   curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:${BACKEND_PORT[$VICTIM]}/" || $RESTART_CMD
+  if [[ "$BLACKHOLE_AT" != off ]]; then
+    curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:${BACKEND_PORT[$HOLE]}/" || $HOLE_RESTART_CMD
+  fi
   "start_$target"
   if [[ "$target" == roundhouse ]]; then
     log "JIT warm-up of roundhouse: $JIT_WARMUP at $JIT_RATE req/s (not measured)"
@@ -188,7 +210,7 @@ for target in $TARGETS; do
   driver load.FailoverUnderLoad --url "http://127.0.0.1:$PROXY_PORT/" --rate "$RATE" --connections "$CONNECTIONS" \
     --duration "$DURATION" --warmup "$WARMUP" --timeout "$TIMEOUT" --victim "$VICTIM" \
     --kill-at "$KILL_AT" --kill-pidfile "$VICTIM_PIDFILE" --restart-at "$RESTART_AT" --restart-cmd "$RESTART_CMD" \
-    --poll "$POLL" --label "$target" "${DRIVER_EXTRA[@]}" >"$out" 2>&1 || { cat "$out" >&2; die "driver failed for $target"; }
+    --poll "$POLL" --label "$target" "${BLACKHOLE_ARGS[@]}" "${DRIVER_EXTRA[@]}" >"$out" 2>&1 || { cat "$out" >&2; die "driver failed for $target"; }
   others="$(others_end)"
   cat "$out" >&2
   log "other work on the machine during the run: ${others}% of all CPUs"
@@ -204,12 +226,12 @@ echo "Failover under load: $RATE req/s over $CONNECTIONS keep-alive connections 
 echo "health checks every $HEALTH_CHECK_INTERVAL (Roundhouse, HAProxy); proxy + backends on CPU $PROXY_CPU, driver on CPU $LOAD_CPU"
 echo "$(machine_line); $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
-printf '%-11s %14s %7s %-34s %8s %8s %9s %9s %8s %8s %9s\n' target load/busy/oth failed "by type" p99_ms "p99<kill" "p99>kill" "max>kill" out_ms in_ms return_ms
+printf '%-11s %14s %7s %-34s %8s %8s %9s %9s %8s %8s %9s %9s\n' target load/busy/oth failed "by type" p99_ms "p99<kill" "p99>kill" "max>kill" out_ms in_ms return_ms paid_ct
 while read -r target load1 rest; do
   types="status=$(field "$rest" status) timeout=$(field "$rest" timeout) stale=$(field "$rest" stale) io=$(field "$rest" io) conn=$(field "$rest" connect)"
-  printf '%-11s %14s %7s %-34s %8s %8s %9s %9s %8s %8s %9s\n' "$target" "$load1" "$(field "$rest" failed)" "$types" \
+  printf '%-11s %14s %7s %-34s %8s %8s %9s %9s %8s %8s %9s %9s\n' "$target" "$load1" "$(field "$rest" failed)" "$types" \
     "$(field "$rest" p99)" "$(field "$rest" before_p99)" "$(field "$rest" after_p99)" "$(field "$rest" after_max)" \
-    "$(field "$rest" out_ms)" "$(field "$rest" in_ms)" "$(field "$rest" return_ms)"
+    "$(field "$rest" out_ms)" "$(field "$rest" in_ms)" "$(field "$rest" return_ms)" "$(field "$rest" paid_connect)"
 done <"$RESULTS"
 echo
 echo "load/busy/oth: 1-minute load average and % of both CPUs busy over 2 s, just before the run; % of both CPUs other work"
@@ -217,5 +239,7 @@ echo "  (not this benchmark's processes) used during the run (others build and t
 echo "p99<kill / p99>kill / max>kill: latency (ms, from due time) of requests due in the 5 s before / after the kill;"
 echo "out_ms: kill -> the proxy's signal that $VICTIM is out (Roundhouse: roundhouse_backends_healthy drops; HAProxy: status DOWN; nginx: none);"
 echo "in_ms: restart -> the signal that it is back; return_ms: restart -> first response served by $VICTIM. Signals polled every $POLL."
+echo "paid_ct: requests due from the blackholing of $HOLE (at $BLACKHOLE_AT) to the restart that took $CONNECT_TIMEOUT x 0.9 or more, or failed"
+echo "  (connects to $HOLE hang: each such request waited for a connect timeout before going elsewhere)."
 echo
 while read -r target load1 rest; do echo "RESULT target=$target load_busy_others=$load1 $rest"; done <"$RESULTS"

@@ -68,6 +68,22 @@ final class FailoverAnalysis {
                 failedAfterKill, failedAfterRestart, before, after);
     }
 
+    /**
+     * Requests due in {@code [from, until)} that paid a connect timeout: failed, or answered no sooner than
+     * {@code slow} after they were sent (a connect that hung for {@code timeouts.connect}, then a retry elsewhere).
+     * From the send, not the due time: a request that waited on its client connection behind one that hung did not
+     * wait for a connect itself.
+     */
+    static long paidConnectTimeout(List<RequestEvent> events, long from, long until, long slow) {
+        long paid = 0;
+        for (RequestEvent e : events) {
+            if (e.due() >= from && e.due() < until && (e.outcome().failed() || e.done() - e.sent() >= slow)) {
+                paid++;
+            }
+        }
+        return paid;
+    }
+
     /** Milliseconds from {@code from} to the first transition of {@code signal} at or after it whose value passes; NaN if none. */
     static double firstAfter(List<SignalPoller.Transition> transitions, String signal, long from, long until,
                              Predicate<String> value) {

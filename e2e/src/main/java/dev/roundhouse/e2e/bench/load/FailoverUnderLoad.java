@@ -49,7 +49,8 @@ public final class FailoverUnderLoad {
     static int run(Args args) throws Exception {
         args.allowOnly(Set.of("url", "connections", "rate", "duration", "warmup", "timeout", "backend-header", "victim",
                 "kill-at", "kill-cmd", "kill-pidfile", "restart-at", "restart-cmd", "metrics-url", "victim-url", "haproxy-socket",
-                "haproxy-server", "poll", "window", "label"));
+                "haproxy-server", "poll", "window", "label", "blackhole-at", "blackhole-pidfile", "blackhole-port",
+                "connect-timeout"));
         LoadOptions options = LoadOptions.from(args, Duration.ofSeconds(30), true);
         String victim = args.string("victim", "b3");
         Duration killAt = args.duration("kill-at", Duration.ofSeconds(10));
@@ -62,6 +63,13 @@ public final class FailoverUnderLoad {
         if (killAt.compareTo(options.warmup()) < 0 || restartAt.compareTo(killAt) <= 0
                 || restartAt.compareTo(options.duration()) >= 0) {
             throw new IllegalArgumentException("need warm-up <= kill-at < restart-at < duration");
+        }
+
+        Duration blackholeAt = args.has("blackhole-at") ? args.duration("blackhole-at", null) : null;
+        Duration connectTimeout = args.duration("connect-timeout", Duration.ofSeconds(1));
+        if (blackholeAt != null && (blackholeAt.compareTo(options.warmup()) < 0
+                || blackholeAt.compareTo(restartAt) >= 0)) {
+            throw new IllegalArgumentException("need warm-up <= blackhole-at < restart-at");
         }
 
         BackendIds ids = new BackendIds();
@@ -97,9 +105,25 @@ public final class FailoverUnderLoad {
         run.start();
         long t0 = run.startNanos();
         poller.start(t0);
-        Step kill = killPidfile != null ? killAt(t0, killAt, Path.of(killPidfile)) : runAt(t0, killAt, killCmd);
+        Blackhole hole = null;
+        Step kill;
+        Step blackholed = null;
+        if (blackholeAt != null && blackholeAt.compareTo(killAt) < 0) {
+            hole = new Blackhole(Path.of(args.required("blackhole-pidfile")), args.integer("blackhole-port", 0));
+            blackholed = hole.at(t0, blackholeAt);
+            kill = killPidfile != null ? killAt(t0, killAt, Path.of(killPidfile)) : runAt(t0, killAt, killCmd);
+        } else {
+            kill = killPidfile != null ? killAt(t0, killAt, Path.of(killPidfile)) : runAt(t0, killAt, killCmd);
+            if (blackholeAt != null) {
+                hole = new Blackhole(Path.of(args.required("blackhole-pidfile")), args.integer("blackhole-port", 0));
+                blackholed = hole.at(t0, blackholeAt);
+            }
+        }
         Step restart = runAt(t0, restartAt, restartCmd);
         LoadResult result = run.await();
+        if (hole != null) {
+            hole.close();
+        }
         List<SignalPoller.Transition> transitions = poller.stop();
 
         FailoverAnalysis.Result r = FailoverAnalysis.analyze(result.events(), victimId, kill.start(), restart.start(),
@@ -118,6 +142,15 @@ public final class FailoverUnderLoad {
                 + LoadResult.percentiles(r.afterKill()));
         System.out.printf(Locale.ROOT, "  %s served again %.1f ms after the restart command started (%.1f ms after it returned)%n",
                 victim, r.returnMs(), r.returnMs() - restart.tookMs());
+        long paid = -1;
+        if (blackholed != null) {
+            paid = FailoverAnalysis.paidConnectTimeout(result.events(), blackholed.start(), restart.start(),
+                    connectTimeout.toNanos() * 9 / 10);
+            System.out.printf(Locale.ROOT, "blackhole: connects to the second victim hang from %.3f s (%s); requests due "
+                            + "from then to the restart that paid the connect timeout (%s) or failed: %d%n",
+                    blackholed.start() / 1e9, blackholed.error() == null ? "ok" : "FAILED: " + blackholed.error(),
+                    args.string("connect-timeout", "1s"), paid);
+        }
 
         long k = kill.start();
         long s = restart.start();
@@ -158,10 +191,11 @@ public final class FailoverUnderLoad {
             System.out.println("WARNING: the generator's own send lag p99 is over 1 ms; part of the latency is the generator's or the machine's");
         }
         System.out.printf(Locale.ROOT, "RESULT label=%s %s fail_kill=%d fail_restart=%d before_p99=%s after_p99=%s after_max=%s "
-                        + "last_before_ms=%.1f victim_after_kill=%d return_ms=%.1f out_ms=%.0f in_ms=%.0f%s%n",
+                        + "last_before_ms=%.1f victim_after_kill=%d return_ms=%.1f out_ms=%.0f in_ms=%.0f paid_connect=%d%s%n",
                 label, result.resultFields(), r.failedAfterKill(), r.failedAfterRestart(),
                 LoadResult.ms(r.beforeKill().percentile(99)), LoadResult.ms(r.afterKill().percentile(99)),
-                LoadResult.ms(r.afterKill().max()), -r.lastBeforeKillMs(), r.victimAfterKill(), r.returnMs(), outMs, inMs, extra);
+                LoadResult.ms(r.afterKill().max()), -r.lastBeforeKillMs(), r.victimAfterKill(), r.returnMs(), outMs, inMs,
+                paid, extra);
         return 0;
     }
 
@@ -240,5 +274,80 @@ public final class FailoverUnderLoad {
             error = e.toString();
         }
         return new Step(start, System.nanoTime() - t0, error);
+    }
+
+    /**
+     * A backend whose connects start hanging: its process is killed (its connections end, as those of a host that
+     * went away and came back without its service would) and its port taken by a listener that never accepts, with a
+     * queue of one filled at once, so that further connects wait for the proxy's connect timeout. Kept until the end.
+     */
+    private static final class Blackhole implements AutoCloseable {
+        private final Path pidfile;
+        private final int port;
+        private final java.util.List<java.nio.channels.SocketChannel> fillers = new java.util.ArrayList<>();
+        private java.net.ServerSocket listener;
+
+        Blackhole(Path pidfile, int port) {
+            if (port <= 0) {
+                throw new IllegalArgumentException("--blackhole-port is required with --blackhole-at");
+            }
+            this.pidfile = pidfile;
+            this.port = port;
+        }
+
+        Step at(long t0, Duration at) {
+            Step kill = killAt(t0, at, pidfile);
+            if (kill.error() != null) {
+                return kill;
+            }
+            String error = null;
+            try {
+                // SIGKILL returns before the kernel has closed the process's sockets: try until the port is free.
+                long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+                while (true) {
+                    listener = new java.net.ServerSocket();
+                    listener.setReuseAddress(true);
+                    try {
+                        listener.bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port), 1);
+                        break;
+                    } catch (java.net.BindException e) {
+                        listener.close();
+                        if (System.nanoTime() > giveUp) {
+                            throw e;
+                        }
+                        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+                    }
+                }
+                java.net.InetSocketAddress address = new java.net.InetSocketAddress(
+                        java.net.InetAddress.getLoopbackAddress(), port);
+                for (int i = 0; i < 4; i++) { // a queue of one holds two: the rest of these wait, as the proxy's will
+                    java.nio.channels.SocketChannel filler = java.nio.channels.SocketChannel.open();
+                    filler.configureBlocking(false);
+                    filler.connect(address);
+                    fillers.add(filler);
+                }
+            } catch (IOException e) {
+                error = "cannot take port " + port + ": " + e;
+            }
+            return new Step(kill.start(), System.nanoTime() - t0, error);
+        }
+
+        @Override
+        public void close() {
+            for (java.nio.channels.SocketChannel filler : fillers) {
+                try {
+                    filler.close();
+                } catch (IOException ignored) {
+                    // closing anyway
+                }
+            }
+            try {
+                if (listener != null) {
+                    listener.close();
+                }
+            } catch (IOException ignored) {
+                // closing anyway
+            }
+        }
     }
 }

@@ -43,6 +43,21 @@ class FailoverAnalysisTest {
     }
 
     @Test
+    void requestsThatPaidAConnectTimeoutAreTheSlowAndTheFailedOnesInTheWindow() {
+        List<RequestEvent> events = new ArrayList<>();
+        events.add(ok(900, 1200, 1));   // before the window, slow: not counted
+        events.add(ok(1000, 2, 1));     // in the window, fast
+        events.add(ok(1100, 1020, 2));  // in the window, waited a connect timeout of 1 s and more
+        events.add(ok(1200, 999, 2));   // just under
+        events.add(new RequestEvent(0, 1300 * MS, 1300 * MS, 3300 * MS, 0, Outcome.TIMEOUT, 0)); // failed
+        events.add(ok(5000, 1500, 2));  // after the window: not counted
+        // sent 950 ms late, behind a request that hung on the same client connection: it did not wait for a connect
+        events.add(new RequestEvent(0, 1400 * MS, 2350 * MS, 2352 * MS, 1, Outcome.OK, 200));
+
+        assertThat(FailoverAnalysis.paidConnectTimeout(events, 1000 * MS, 5000 * MS, 1000 * MS)).isEqualTo(2);
+    }
+
+    @Test
     void signalTransitions() {
         List<SignalPoller.Transition> t = List.of(
                 new SignalPoller.Transition("healthy", 0, "3"),

@@ -84,11 +84,14 @@ class BlackholedBackendTest {
         RoundhouseProxy proxy = proxy(turning.url() + "," + alive.url()); // the default: 3
         burst(proxy, 40, Set.of("alive", "recovered")); // kept-alive connections to both, as in service
 
+        // Its listen queue is short, so on a busy machine a few connects of the first burst may time out too.
+        double before = Scrape.errors(proxy, "connect", turning.url());
+
         // Its connections end and new connects hang: forty requests at once, half of which start on it.
         turning.blackhole();
         burst(proxy, 40, Set.of("alive"));
 
-        assertThat(Scrape.errors(proxy, "connect", turning.url()))
+        assertThat(Scrape.errors(proxy, "connect", turning.url()) - before)
                 .as("requests that waited for a connect to the hanging backend").isLessThanOrEqualTo(3.0);
     }
 

@@ -26,6 +26,7 @@ public final class BlackholeBackend implements AutoCloseable {
     private final List<Socket> fillers = new CopyOnWriteArrayList<>();
     private final List<Socket> accepted = new CopyOnWriteArrayList<>();
     private volatile boolean serving;
+    private boolean parked; // the acceptor waits for recover(): nothing leaves the listen queue
 
     private BlackholeBackend(ServerSocket listener) throws IOException {
         this.listener = listener;
@@ -63,18 +64,13 @@ public final class BlackholeBackend implements AutoCloseable {
      */
     public void blackhole() throws IOException {
         serving = false;
+        awaitAcceptorParked(); // or it could take a filler after the queue looked full, and a connect would complete
         for (Socket socket : accepted) {
             socket.close();
         }
         boolean saturated = false;
         for (int i = 0; i < 16 && !saturated; i++) {
-            Socket filler = new Socket();
-            fillers.add(filler);
-            try {
-                filler.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port()), 300);
-            } catch (SocketTimeoutException e) {
-                saturated = true;
-            }
+            saturated = !connects();
         }
         if (!saturated) {
             close();
@@ -82,10 +78,39 @@ public final class BlackholeBackend implements AutoCloseable {
         assumeTrue(saturated, "this kernel does not let a listen queue fill up");
     }
 
+    /** Whether a connect completes within 300 ms; one that does stays open, filling the queue. */
+    private boolean connects() throws IOException {
+        Socket filler = new Socket();
+        fillers.add(filler);
+        try {
+            filler.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port()), 300);
+            return true;
+        } catch (SocketTimeoutException e) {
+            return false;
+        }
+    }
+
+    private synchronized void awaitAcceptorParked() throws IOException {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (!parked) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                throw new IOException("the accepting thread did not stop within 5 s");
+            }
+            try {
+                wait(Math.max(1, left / 1_000_000));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while stopping the accepting thread", e);
+            }
+        }
+    }
+
     /** From now on connects complete and every request is answered. */
     public void recover() throws IOException {
         synchronized (this) {
             serving = true;
+            parked = false;
             notifyAll();
         }
         for (Socket filler : fillers) {
@@ -98,6 +123,8 @@ public final class BlackholeBackend implements AutoCloseable {
         while (!listener.isClosed()) {
             synchronized (this) {
                 while (!serving && !listener.isClosed()) {
+                    parked = true;
+                    notifyAll(); // blackhole() waits for this
                     try {
                         wait(); // until recover() or close()
                     } catch (InterruptedException e) {

@@ -73,6 +73,8 @@ final class ProxyExchange implements Runnable, ExchangeCompletionListener {
     private Phase phase = Phase.PICK;
     private UpstreamConnection upstream;
     private IoFuture<? extends StreamConnection> pendingConnect;
+    /** A place among a crowded-able backend's connects under way, taken while picking it, until the connect starts. */
+    private Backend connectReserved;
     /** Response side: the relay buffer. */
     private PooledByteBuffer pooled;
     private ByteBuffer buf;
@@ -165,6 +167,7 @@ final class ProxyExchange implements Runnable, ExchangeCompletionListener {
      */
     void unexpected(RuntimeException e) {
         forwarder.unexpected(e);
+        releaseConnectPlace();
         try {
             state.abandon();
             if (responseStarted || phase == Phase.TUNNEL) {
@@ -182,12 +185,17 @@ final class ProxyExchange implements Runnable, ExchangeCompletionListener {
 
     private void attempt() {
         Backend backend = state.pickNext(forwarder.pool(), this::crowded);
+        if (connectReserved != backend) {
+            releaseConnectPlace(); // reserved for a backend its breaker then passed over
+        }
         if (backend == null) {
             noBackend();
             return;
         }
         phase = Phase.WAITING;
-        if (!thread.acquire(backend, this, forwarder.maxConnections())) {
+        boolean accepted = thread.acquire(backend, this, forwarder.maxConnections());
+        releaseConnectPlace(); // an idle connection or a place in the queue: no connect started with it
+        if (!accepted) {
             queueFull();
         }
     }
@@ -196,10 +204,35 @@ final class ProxyExchange implements Runnable, ExchangeCompletionListener {
      * A backend with {@code consecutiveConnectFailures} connects under way and no idle connection here: this request
      * would wait for one more. While another backend will do it goes there, so that a backend whose connects hang
      * holds at most that many requests before its failures take it out, not every request that picks it meanwhile.
+     * The place is taken here, atomically, so that two I/O threads cannot both take the last one.
      */
     private boolean crowded(Backend backend) {
+        releaseConnectPlace(); // a candidate looked at before was not picked
         int limit = forwarder.connectsUnderWayLimit();
-        return limit > 0 && backend.connecting() >= limit && !thread.hasIdle(backend);
+        if (limit <= 0 || thread.hasIdle(backend)) {
+            return false;
+        }
+        if (!backend.tryStartConnect(limit)) {
+            return true;
+        }
+        connectReserved = backend;
+        return false;
+    }
+
+    /** Whether this exchange holds a connect place on {@code backend}, which the connect it starts now takes over. */
+    boolean takeConnectPlace(Backend backend) {
+        if (connectReserved != backend) {
+            return false;
+        }
+        connectReserved = null;
+        return true;
+    }
+
+    private void releaseConnectPlace() {
+        if (connectReserved != null) {
+            connectReserved.connectEnded();
+            connectReserved = null;
+        }
     }
 
     private void queueFull() {

@@ -162,7 +162,9 @@ final class UpstreamThread implements Runnable {
             future = io.openStreamConnection(address, NO_OPEN_LISTENER, CONNECTION_OPTIONS);
         }
         exchange.connecting(future);
-        backend.connectStarted();
+        if (!exchange.takeConnectPlace(backend)) {
+            backend.connectStarted(); // no limit, an idle connection that turned out closed, or a queued request
+        }
         future.addNotifier((IoFuture<? extends StreamConnection> done, ProxyExchange waiter) -> {
             backend.connectEnded();
             switch (done.getStatus()) {

@@ -74,13 +74,21 @@ public final class Backend {
         return (T) t;
     }
 
-    /** Connects to this backend under way, on every I/O thread. */
-    public int connecting() {
-        return connecting.get();
-    }
-
+    /** A connect to this backend starts (on any I/O thread); {@link #connectEnded()} when it completes or fails. */
     public void connectStarted() {
         connecting.incrementAndGet();
+    }
+
+    /** Counts a connect about to start unless {@code limit} are under way already; whether it was counted. */
+    public boolean tryStartConnect(int limit) {
+        int now;
+        do {
+            now = connecting.get();
+            if (now >= limit) {
+                return false;
+            }
+        } while (!connecting.compareAndSet(now, now + 1));
+        return true;
     }
 
     public void connectEnded() {

@@ -184,14 +184,25 @@ final class ProxyExchange implements Runnable, ExchangeCompletionListener {
     }
 
     private void attempt() {
-        Backend backend = state.pickNext(forwarder.pool(), this::crowded);
-        if (connectReserved != backend) {
-            releaseConnectPlace(); // reserved for a backend its breaker then passed over
-        }
+        Backend backend = pickNext();
         if (backend == null) {
             noBackend();
             return;
         }
+        acquire(backend);
+    }
+
+    /** The backend for this request's next attempt, if any, passing over crowded ones while another will do. */
+    private Backend pickNext() {
+        Backend backend = state.pickNext(forwarder.pool(), this::crowded);
+        if (connectReserved != backend) {
+            releaseConnectPlace(); // reserved for a backend its breaker then passed over
+        }
+        return backend;
+    }
+
+    /** A connection to {@code backend} for this attempt: an idle one, a new one, or a place in its queue. */
+    private void acquire(Backend backend) {
         phase = Phase.WAITING;
         boolean accepted = thread.acquire(backend, this, forwarder.maxConnections());
         releaseConnectPlace(); // an idle connection or a place in the queue: no connect started with it
@@ -943,24 +954,20 @@ final class ProxyExchange implements Runnable, ExchangeCompletionListener {
             waitingForClient = false;
             body = Body.PENDING;
         }
-        if (reusedConnection && !heardBack && retryable) {
+        if (reusedConnection && !heardBack && retryable && !crowded(state.attempt)) {
             // A kept-alive connection the backend closed as this request went out on it (its idle timeout raced the
             // request): not the backend failing. Again on another connection to the same backend, same permit; each
-            // such retry uses up one reused connection, and a failure on a new one is charged as usual.
-            phase = Phase.WAITING;
-            if (!thread.acquire(state.attempt, this, forwarder.maxConnections())) {
-                queueFull();
-            }
+            // such retry uses up one reused connection, and a failure on a new one is charged as usual. Unless that
+            // needs a connect where enough are under way already: then the backend is likely gone (its connections
+            // ended, its connects hang), and the request moves on as from any broken connection.
+            acquire(state.attempt);
             return;
         }
         state.fail(UpstreamFailure.RESET, forwarder.metrics());
         if (retryable && state.attempts() <= forwarder.connectRetries()) {
-            Backend next = state.pickNext(forwarder.pool(), this::crowded);
+            Backend next = pickNext();
             if (next != null) {
-                phase = Phase.WAITING;
-                if (!thread.acquire(next, this, forwarder.maxConnections())) {
-                    queueFull();
-                }
+                acquire(next);
                 return;
             }
         }

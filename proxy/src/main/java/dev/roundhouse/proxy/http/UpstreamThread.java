@@ -133,11 +133,19 @@ final class UpstreamThread implements Runnable {
         return true;
     }
 
-    /** Whether a connection to {@code backend} is idle on this thread: a request for it needs no connect. */
+    /** Whether an open connection to {@code backend} is idle on this thread: a request for it needs no connect. */
     boolean hasIdle(Backend backend) {
         Slot[] lanes = backend.transport(() -> new Slot[threads]);
         Slot slot = lanes[number];
-        return slot != null && !slot.idle.isEmpty();
+        if (slot == null) {
+            return false;
+        }
+        for (UpstreamConnection idle : slot.idle) {
+            if (idle.isOpen()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Takes an exchange out of its backend's queue (it timed out or ended while waiting). */

@@ -8,7 +8,7 @@ import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernetesDependentResource;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
 
-/** The Service in front of the proxies (traffic and metrics ports). */
+/** The Service in front of the proxies, which clients address (the traffic port only). */
 @KubernetesDependent(informer = @Informer(labelSelector = Managed.SELECTOR))
 public class ProxyServiceDependentResource extends CRUDKubernetesDependentResource<Service, LoadBalancer> {
 

@@ -16,6 +16,7 @@ public final class Labels {
     public static final String COMPONENT = "app.kubernetes.io/component";
     public static final String PART_OF = "app.kubernetes.io/part-of";
     public static final String MANAGED_BY = "app.kubernetes.io/managed-by";
+    static final String METRICS_COMPONENT = "metrics";
 
     private Labels() {
     }
@@ -34,6 +35,20 @@ public final class Labels {
         labels.put(COMPONENT, "load-balancer");
         labels.put(PART_OF, "roundhouse");
         labels.put(MANAGED_BY, "roundhouse-operator");
+        return Collections.unmodifiableSortedMap(labels);
+    }
+
+    /** The labels of the metrics Service: its own component, so that a ServiceMonitor picks it and not the other. */
+    public static SortedMap<String, String> metricsService(LoadBalancer lb) {
+        TreeMap<String, String> labels = new TreeMap<>(all(lb));
+        labels.put(COMPONENT, METRICS_COMPONENT);
+        return Collections.unmodifiableSortedMap(labels);
+    }
+
+    /** What picks exactly one LoadBalancer's metrics Service. */
+    public static SortedMap<String, String> metricsServiceSelector(LoadBalancer lb) {
+        TreeMap<String, String> labels = mutableSelector(lb);
+        labels.put(COMPONENT, METRICS_COMPONENT);
         return Collections.unmodifiableSortedMap(labels);
     }
 

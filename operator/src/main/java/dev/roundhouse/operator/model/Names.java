@@ -2,6 +2,10 @@ package dev.roundhouse.operator.model;
 
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.poolformat.PoolDocument;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 
 /** Names of the objects the operator creates for a LoadBalancer, and the fixed names they share. */
 public final class Names {
@@ -12,6 +16,13 @@ public final class Names {
     public static final String METRICS_PORT_NAME = "metrics";
     /** The proxy's METRICS_PORT default; it also serves /healthz and /readyz. */
     public static final int METRICS_PORT = 9090;
+    /**
+     * The port the proxy container listens on, whatever {@code spec.port} says (that is the Service's port): above
+     * 1023, so a container that runs as a non-root user without capabilities can bind it.
+     */
+    public static final int PROXY_PORT = 8080;
+    /** Service names are DNS-1035 labels. */
+    private static final int MAX_SERVICE_NAME = 63;
 
     private static final String PROXY_SUFFIX = "-proxy";
 
@@ -29,6 +40,34 @@ public final class Names {
     /** The Service carries the LoadBalancer's own name: it is what clients address. */
     public static String service(LoadBalancer lb) {
         return name(lb);
+    }
+
+    /**
+     * The ClusterIP Service of the proxies' metrics port (and /healthz, /readyz), kept off the traffic Service so
+     * that whoever reaches the load balancer cannot read them. A LoadBalancer name too long for the suffix is cut
+     * and given a hash of the whole name, so that two long names cannot meet.
+     */
+    public static String metricsService(LoadBalancer lb) {
+        return withSuffix(name(lb), "-metrics", MAX_SERVICE_NAME);
+    }
+
+    static String withSuffix(String name, String suffix, int max) {
+        if (name.length() + suffix.length() <= max) {
+            return name + suffix;
+        }
+        String hash = hash(name);
+        String head = name.substring(0, max - suffix.length() - hash.length() - 1).replaceAll("-+$", "");
+        return head + "-" + hash + suffix;
+    }
+
+    private static String hash(String name) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256")
+                    .digest(name.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(digest, 0, 3).substring(0, 5);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java runtime has SHA-256", e);
+        }
     }
 
     public static String serviceAccount(LoadBalancer lb) {

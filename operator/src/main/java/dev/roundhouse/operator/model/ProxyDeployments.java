@@ -27,7 +27,8 @@ import java.util.stream.Stream;
  *
  * <p>Design rule: nothing here depends on the backends (no pool hash, no backend count). The proxies watch their
  * ConfigMap and swap the pool in place, so a backend change must never roll the pods; only what the pods
- * themselves run with (image, replicas, port, resources) changes this object.
+ * themselves run with (image, replicas, resources) changes this object; not even {@code spec.port}, which is the
+ * Service's port alone.
  *
  * <p>Fields the API server would default are written out, so that a comparison of desired and actual objects
  * (JOSDK's matcher, Argo CD, Flux) finds nothing to change on an unchanged LoadBalancer.
@@ -35,7 +36,6 @@ import java.util.stream.Stream;
 public final class ProxyDeployments {
 
     public static final int DEFAULT_REPLICAS = 2;
-    static final int DEFAULT_PORT = 8080;
     /** The image's non-root user and group. */
     static final long PROXY_UID = 10001L;
     /** The proxy drains for up to SHUTDOWN_TIMEOUT (30 s); the rest is margin before SIGKILL. */
@@ -104,11 +104,6 @@ public final class ProxyDeployments {
                 .build();
     }
 
-    /** The port the proxies and the Service listen on. */
-    static int port(LoadBalancerSpec spec) {
-        return Objects.requireNonNullElse(spec.getPort(), DEFAULT_PORT);
-    }
-
     private static Container container(LoadBalancer lb, String defaultImage) {
         LoadBalancerSpec spec = lb.getSpec();
         String image = spec.getImage() == null || spec.getImage().isBlank() ? defaultImage : spec.getImage();
@@ -118,7 +113,7 @@ public final class ProxyDeployments {
                 .withImagePullPolicy("IfNotPresent")
                 .withPorts(
                         new ContainerPortBuilder().withName(Names.HTTP_PORT_NAME)
-                                .withContainerPort(port(spec)).withProtocol("TCP").build(),
+                                .withContainerPort(Names.PROXY_PORT).withProtocol("TCP").build(),
                         new ContainerPortBuilder().withName(Names.METRICS_PORT_NAME)
                                 .withContainerPort(Names.METRICS_PORT).withProtocol("TCP").build())
                 .withEnv(env(lb))
@@ -149,7 +144,7 @@ public final class ProxyDeployments {
                                 .endValueFrom()
                                 .build(),
                         env("POOL_CONFIGMAP", Names.poolConfigMap(lb)),
-                        env("PORT", String.valueOf(port(lb.getSpec()))),
+                        env("PORT", String.valueOf(Names.PROXY_PORT)),
                         env("SHUTDOWN_TIMEOUT", SHUTDOWN_TIMEOUT))
                 .sorted(Comparator.comparing(EnvVar::getName))
                 .toList();

@@ -11,10 +11,14 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
 
-/** The Service in front of a LoadBalancer's proxies. */
+/**
+ * The Services of a LoadBalancer's proxies: the traffic Service clients address (of the type the spec asks for), and
+ * a ClusterIP metrics Service for Prometheus and the probes' port, never reachable through the load balancer.
+ */
 public final class ProxyServices {
 
     static final String DEFAULT_TYPE = "ClusterIP";
+    static final int DEFAULT_PORT = 8080;
 
     private ProxyServices() {
     }
@@ -39,25 +43,48 @@ public final class ProxyServices {
                 .withNewSpec()
                     .withType(type)
                     .withSelector(Labels.selector(lb))
-                    .withPorts(
-                            new ServicePortBuilder()
-                                    .withName(Names.HTTP_PORT_NAME)
-                                    .withProtocol("TCP")
-                                    .withPort(ProxyDeployments.port(spec))
-                                    // By name, so the Service follows the container port when spec.port changes.
-                                    .withTargetPort(new IntOrString(Names.HTTP_PORT_NAME))
-                                    .build(),
-                            new ServicePortBuilder()
-                                    .withName(Names.METRICS_PORT_NAME)
-                                    .withProtocol("TCP")
-                                    .withPort(Names.METRICS_PORT)
-                                    .withTargetPort(new IntOrString(Names.METRICS_PORT_NAME))
-                                    .build())
+                    .withPorts(new ServicePortBuilder()
+                            .withName(Names.HTTP_PORT_NAME)
+                            .withProtocol("TCP")
+                            // spec.port is this port only: the container listens on its own unprivileged port.
+                            .withPort(port(spec))
+                            .withTargetPort(new IntOrString(Names.HTTP_PORT_NAME))
+                            .build())
                     // What the API server would fill in otherwise; clusterIP and nodePorts are its to allocate.
                     .withSessionAffinity("None")
                     .withInternalTrafficPolicy("Cluster")
                     // Only allowed for NodePort and LoadBalancer Services.
                     .withExternalTrafficPolicy(external ? "Cluster" : null)
+                .endSpec()
+                .build();
+    }
+
+    /** The traffic Service's port: {@code spec.port}. */
+    static int port(LoadBalancerSpec spec) {
+        return Objects.requireNonNullElse(spec.getPort(), DEFAULT_PORT);
+    }
+
+    /** The metrics Service: ClusterIP whatever the traffic Service's type, picked by the ServiceMonitor. */
+    public static Service desiredMetrics(LoadBalancer lb) {
+        return new ServiceBuilder()
+                .withNewMetadata()
+                    .withName(Names.metricsService(lb))
+                    .withNamespace(lb.getMetadata().getNamespace())
+                    .withLabels(Labels.metricsService(lb))
+                    // never null: the framework adds its own annotation to this map
+                    .withAnnotations(new TreeMap<>())
+                .endMetadata()
+                .withNewSpec()
+                    .withType("ClusterIP")
+                    .withSelector(Labels.selector(lb))
+                    .withPorts(new ServicePortBuilder()
+                            .withName(Names.METRICS_PORT_NAME)
+                            .withProtocol("TCP")
+                            .withPort(Names.METRICS_PORT)
+                            .withTargetPort(new IntOrString(Names.METRICS_PORT_NAME))
+                            .build())
+                    .withSessionAffinity("None")
+                    .withInternalTrafficPolicy("Cluster")
                 .endSpec()
                 .build();
     }

@@ -9,7 +9,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 
-/** The Prometheus Operator ServiceMonitor that scrapes a LoadBalancer's proxies through its Service. */
+/** The Prometheus Operator ServiceMonitor that scrapes a LoadBalancer's proxies through its metrics Service. */
 public final class ServiceMonitors {
 
     static final String DEFAULT_INTERVAL = "30s";
@@ -35,8 +35,8 @@ public final class ServiceMonitors {
                     .withLabels(labels)
                 .endMetadata()
                 .withNewSpec()
-                    // The Service carries the selector labels too, so they pick exactly this LoadBalancer's Service.
-                    .withNewSelector().withMatchLabels(Labels.selector(lb)).endSelector()
+                    // Exactly this LoadBalancer's metrics Service: the traffic Service has another component label.
+                    .withNewSelector().withMatchLabels(Labels.metricsServiceSelector(lb)).endSelector()
                     .addNewEndpoint()
                         .withPort(Names.METRICS_PORT_NAME)
                         .withPath("/metrics")

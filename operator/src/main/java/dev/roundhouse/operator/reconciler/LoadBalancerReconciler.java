@@ -8,6 +8,7 @@ import dev.roundhouse.operator.dependent.ProxyRoleBindingDependentResource;
 import dev.roundhouse.operator.dependent.ProxyRoleDependentResource;
 import dev.roundhouse.operator.dependent.ProxyServiceAccountDependentResource;
 import dev.roundhouse.operator.dependent.ProxyServiceDependentResource;
+import dev.roundhouse.operator.dependent.ProxyMetricsServiceDependentResource;
 import dev.roundhouse.operator.dependent.ServiceMonitorDependentResource;
 import dev.roundhouse.operator.dependent.ServiceMonitorEnabled;
 import dev.roundhouse.operator.model.ServiceMonitors;
@@ -65,6 +66,7 @@ import java.util.stream.Collectors;
         @Dependent(name = "role-binding", type = ProxyRoleBindingDependentResource.class),
         @Dependent(name = "deployment", type = ProxyDeploymentDependentResource.class),
         @Dependent(name = "service", type = ProxyServiceDependentResource.class),
+        @Dependent(name = "metrics-service", type = ProxyMetricsServiceDependentResource.class),
         @Dependent(name = "service-monitor", type = ServiceMonitorDependentResource.class,
                 activationCondition = ServiceMonitorCrdPresent.class,
                 reconcilePrecondition = ServiceMonitorEnabled.class)
@@ -207,6 +209,7 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
             case "role-binding" -> "RoleBinding " + namespace + Names.roleBinding(lb);
             case "deployment" -> "Deployment " + namespace + Names.deployment(lb);
             case "service" -> "Service " + namespace + Names.service(lb);
+            case "metrics-service" -> "Service " + namespace + Names.metricsService(lb);
             case "service-monitor" -> "ServiceMonitor " + namespace + Names.serviceMonitor(lb);
             default -> "the " + dependent + " of " + namespace + lb.getMetadata().getName();
         };

@@ -41,7 +41,11 @@ final class Ownership {
     record Result(List<Clash> clashes, int relabelled) {
     }
 
-    private record Derived(Class<? extends HasMetadata> type, String name) {
+    private record Derived(Class<? extends HasMetadata> type, String name, Map<String, String> labels) {
+
+        Derived(Class<? extends HasMetadata> type, String name, LoadBalancer lb) {
+            this(type, name, Labels.all(lb));
+        }
     }
 
     private Ownership() {
@@ -49,14 +53,15 @@ final class Ownership {
 
     static Result check(LoadBalancer lb, Context<LoadBalancer> context, boolean serviceMonitor) {
         List<Derived> derived = new ArrayList<>(List.of(
-                new Derived(ConfigMap.class, Names.poolConfigMap(lb)),
-                new Derived(ServiceAccount.class, Names.serviceAccount(lb)),
-                new Derived(Role.class, Names.role(lb)),
-                new Derived(RoleBinding.class, Names.roleBinding(lb)),
-                new Derived(Deployment.class, Names.deployment(lb)),
-                new Derived(Service.class, Names.service(lb))));
+                new Derived(ConfigMap.class, Names.poolConfigMap(lb), lb),
+                new Derived(ServiceAccount.class, Names.serviceAccount(lb), lb),
+                new Derived(Role.class, Names.role(lb), lb),
+                new Derived(RoleBinding.class, Names.roleBinding(lb), lb),
+                new Derived(Deployment.class, Names.deployment(lb), lb),
+                new Derived(Service.class, Names.service(lb), lb),
+                new Derived(Service.class, Names.metricsService(lb), Labels.metricsService(lb))));
         if (serviceMonitor && ServiceMonitors.enabled(lb)) {
-            derived.add(new Derived(ServiceMonitor.class, Names.serviceMonitor(lb)));
+            derived.add(new Derived(ServiceMonitor.class, Names.serviceMonitor(lb), lb));
         }
         String namespace = lb.getMetadata().getNamespace();
         List<Clash> clashes = new ArrayList<>();
@@ -106,7 +111,7 @@ final class Ownership {
 
     /** Puts the operator's labels back, so the object is in its cache again and the workflow updates it. */
     private static void relabel(Context<LoadBalancer> context, Derived d, String namespace, LoadBalancer lb) {
-        relabel(context, d.type(), namespace, d.name(), Labels.all(lb));
+        relabel(context, d.type(), namespace, d.name(), d.labels());
     }
 
     private static <T extends HasMetadata> void relabel(Context<LoadBalancer> context, Class<T> type, String namespace,

@@ -16,6 +16,7 @@ class NamesAndLabelsTest {
         assertThat(Names.poolConfigMap(lb)).isEqualTo("web-pool");
         assertThat(Names.deployment(lb)).isEqualTo("web-proxy");
         assertThat(Names.service(lb)).isEqualTo("web");
+        assertThat(Names.metricsService(lb)).isEqualTo("web-metrics");
         assertThat(Names.serviceAccount(lb)).isEqualTo("web-proxy");
         assertThat(Names.role(lb)).isEqualTo("web-proxy");
         assertThat(Names.roleBinding(lb)).isEqualTo("web-proxy");
@@ -24,6 +25,18 @@ class NamesAndLabelsTest {
         assertThat(Names.HTTP_PORT_NAME).isEqualTo("http");
         assertThat(Names.METRICS_PORT_NAME).isEqualTo("metrics");
         assertThat(Names.METRICS_PORT).isEqualTo(9090);
+    }
+
+    @Test
+    void aMetricsServiceNameStaysADns1035LabelForTheLongestLoadBalancerNames() {
+        String longest = "a" + "-b".repeat(30) + "c"; // 63 characters, as long as the CRD allows
+        String other = "a" + "-b".repeat(30) + "d";
+
+        String name = Names.metricsService(TestLoadBalancers.named(longest));
+
+        assertThat(name).hasSizeLessThanOrEqualTo(63).matches("[a-z]([-a-z0-9]*[a-z0-9])?").endsWith("-metrics");
+        assertThat(name).isNotEqualTo(Names.metricsService(TestLoadBalancers.named(other)));
+        assertThat(Names.metricsService(TestLoadBalancers.named("x".repeat(55)))).isEqualTo("x".repeat(55) + "-metrics");
     }
 
     @Test

@@ -153,8 +153,9 @@ class ProxyDeploymentsTest {
 
         assertThat(d.getSpec().getReplicas()).isEqualTo(5);
         assertThat(c.getImage()).isEqualTo("registry.example/proxy:custom");
-        assertThat(c.getPorts().get(0).getContainerPort()).isEqualTo(80);
-        assertThat(c.getEnv()).contains(new EnvVar("PORT", "80", null));
+        // spec.port is the Service's: a non-root container without capabilities cannot bind 80.
+        assertThat(c.getPorts().get(0).getContainerPort()).isEqualTo(8080);
+        assertThat(c.getEnv()).contains(new EnvVar("PORT", "8080", null));
         assertThat(c.getResources().getRequests()).containsOnly(entry("cpu", new Quantity("1")));
         assertThat(c.getResources().getLimits()).isNullOrEmpty();
         // A copy: editing the Deployment does not edit the LoadBalancer.
@@ -198,9 +199,14 @@ class ProxyDeploymentsTest {
 
         assertThat(yaml(changed(lb -> lb.getSpec().setImage("registry.example/proxy:2")))).isNotEqualTo(base);
         assertThat(yaml(changed(lb -> lb.getSpec().setReplicas(3)))).isNotEqualTo(base);
-        assertThat(yaml(changed(lb -> lb.getSpec().setPort(8081)))).isNotEqualTo(base);
         assertThat(yaml(changed(lb -> lb.getSpec().setResources(new ResourceRequirementsBuilder()
                 .addToRequests("cpu", new Quantity("250m")).build())))).isNotEqualTo(base);
+    }
+
+    @Test
+    void theServicePortDoesNotRollThePods() {
+        // Moving the Service from 8080 to 80 changes the Service alone: the proxies keep listening where they were.
+        assertThat(yaml(changed(lb -> lb.getSpec().setPort(80)))).isEqualTo(yaml(TestLoadBalancers.web()));
     }
 
     @Test

@@ -29,9 +29,8 @@ class ProxyServicesTest {
         assertThat(service.getSpec().getPorts())
                 .extracting(ServicePort::getName, ServicePort::getPort, ServicePort::getTargetPort,
                         ServicePort::getProtocol)
-                .containsExactly(
-                        tuple("http", 8080, new IntOrString("http"), "TCP"),
-                        tuple("metrics", 9090, new IntOrString("metrics"), "TCP"));
+                // The traffic port only: metrics, /healthz and /readyz are on the metrics Service.
+                .containsExactly(tuple("http", 8080, new IntOrString("http"), "TCP"));
         assertThat(service.getSpec().getSessionAffinity()).isEqualTo("None");
         assertThat(service.getSpec().getInternalTrafficPolicy()).isEqualTo("Cluster");
         // The API server refuses externalTrafficPolicy on a ClusterIP Service.
@@ -58,6 +57,41 @@ class ProxyServicesTest {
                 entry("a.example/first", "1"),
                 entry("service.beta.kubernetes.io/aws-load-balancer-type", "nlb"));
         assertThat(service.getSpec().getPorts().get(0).getPort()).isEqualTo(80);
+    }
+
+    @Test
+    void theMetricsServiceIsClusterIpWhateverTheTrafficServiceIs() {
+        ServiceSpec spec = new ServiceSpec();
+        spec.setType("LoadBalancer");
+        spec.setAnnotations(Map.of("service.beta.kubernetes.io/aws-load-balancer-type", "nlb"));
+        lb.getSpec().setService(spec);
+
+        Service metrics = ProxyServices.desiredMetrics(lb);
+
+        assertOwnMetadata(metrics, lb, "web-metrics");
+        assertThat(metrics.getMetadata().getLabels()).containsExactlyEntriesOf(Labels.metricsService(lb));
+        assertThat(metrics.getMetadata().getAnnotations()).isNullOrEmpty();
+        assertThat(metrics.getSpec().getType()).isEqualTo("ClusterIP");
+        assertThat(metrics.getSpec().getExternalTrafficPolicy()).isNull();
+        assertThat(metrics.getSpec().getSelector()).isEqualTo(Labels.selector(lb));
+        assertThat(metrics.getSpec().getPorts())
+                .extracting(ServicePort::getName, ServicePort::getPort, ServicePort::getTargetPort,
+                        ServicePort::getProtocol)
+                .containsExactly(tuple("metrics", 9090, new IntOrString("metrics"), "TCP"));
+    }
+
+    @Test
+    void servicePort80LeavesTheContainerOnItsUnprivilegedPort() {
+        lb.getSpec().setPort(80);
+
+        Service service = ProxyServices.desired(lb);
+        var container = ProxyDeployments.desired(lb, "proxy:1").getSpec().getTemplate().getSpec().getContainers().get(0);
+
+        assertThat(service.getSpec().getPorts()).singleElement().satisfies(p -> {
+            assertThat(p.getPort()).isEqualTo(80);
+            assertThat(p.getTargetPort()).isEqualTo(new IntOrString(Names.HTTP_PORT_NAME));
+        });
+        assertThat(container.getPorts()).allSatisfy(p -> assertThat(p.getContainerPort()).isGreaterThan(1023));
     }
 
     @Test

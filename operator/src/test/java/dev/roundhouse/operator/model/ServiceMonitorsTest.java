@@ -26,7 +26,7 @@ class ServiceMonitorsTest {
         assertThat(monitor.getKind()).isEqualTo("ServiceMonitor");
         assertOwnMetadata(monitor, lb, "web");
         assertThat(monitor.getMetadata().getLabels()).containsExactlyEntriesOf(Labels.all(lb));
-        assertThat(monitor.getSpec().getSelector().getMatchLabels()).isEqualTo(Labels.selector(lb));
+        assertThat(monitor.getSpec().getSelector().getMatchLabels()).isEqualTo(Labels.metricsServiceSelector(lb));
         assertThat(monitor.getSpec().getEndpoints())
                 .extracting(Endpoint::getPort, Endpoint::getPath, Endpoint::getInterval)
                 .containsExactly(tuple("metrics", "/metrics", "30s"));
@@ -53,15 +53,21 @@ class ServiceMonitorsTest {
     }
 
     @Test
-    void scrapesTheMetricsPortOfThisLoadBalancersService() {
-        var service = ProxyServices.desired(lb);
+    void scrapesTheMetricsPortOfThisLoadBalancersMetricsServiceOnly() {
+        var metrics = ProxyServices.desiredMetrics(lb);
         ServiceMonitor monitor = ServiceMonitors.desired(lb);
+        Map<String, String> selector = monitor.getSpec().getSelector().getMatchLabels();
 
-        assertThat(service.getMetadata().getLabels()).containsAllEntriesOf(monitor.getSpec().getSelector().getMatchLabels());
-        assertThat(service.getSpec().getPorts()).extracting(ServicePort::getName)
-                .contains(monitor.getSpec().getEndpoints().get(0).getPort());
-        // Another LoadBalancer's Service does not match.
-        assertThat(ProxyServices.desired(TestLoadBalancers.named("api")).getMetadata().getLabels())
-                .doesNotContainEntry(Labels.INSTANCE, "web");
+        assertThat(metrics.getMetadata().getLabels()).containsAllEntriesOf(selector);
+        assertThat(metrics.getSpec().getPorts()).extracting(ServicePort::getName)
+                .containsExactly(monitor.getSpec().getEndpoints().get(0).getPort());
+        // Not the traffic Service, and not another LoadBalancer's metrics Service.
+        assertThat(matches(ProxyServices.desired(lb).getMetadata().getLabels(), selector)).isFalse();
+        assertThat(matches(ProxyServices.desiredMetrics(TestLoadBalancers.named("api")).getMetadata().getLabels(),
+                selector)).isFalse();
+    }
+
+    private static boolean matches(Map<String, String> labels, Map<String, String> selector) {
+        return labels.entrySet().containsAll(selector.entrySet());
     }
 }

@@ -181,19 +181,24 @@ public final class RoundhouseProxy implements AutoCloseable {
     }
 
     /**
-     * Graceful stop: not ready any more, stop accepting, let requests in flight finish for up to
-     * the shutdown timeout, then close everything.
+     * Graceful stop: not ready any more, still accepting for the shutdown delay (new connections keep coming while
+     * the endpoint leaves every kube-proxy and load balancer), then stop accepting and let requests in flight finish
+     * for up to the shutdown timeout, then close everything.
      */
     public synchronized void shutdown() {
         if (closed) {
             return;
         }
         draining = true;
+        Duration delay = settings.shutdownDelay();
         Duration timeout = settings.shutdownTimeout();
-        Log.log.info("Shutting down: draining {} requests in flight (up to {})", server.inFlight(),
-                Durations.format(timeout));
+        if (!delay.isZero()) {
+            Log.log.info("Shutting down: not ready, still accepting connections for {} while clients are sent "
+                    + "elsewhere", Durations.format(delay));
+        }
         try {
-            if (!server.drain(timeout)) {
+            if (!server.drain(delay, timeout, () -> Log.log.info("Stopped accepting connections: draining {} "
+                    + "requests in flight (up to {})", server.inFlight(), Durations.format(timeout)))) {
                 Log.log.warn("Shutdown timeout passed with {} requests still in flight", server.inFlight());
             }
         } catch (InterruptedException e) {

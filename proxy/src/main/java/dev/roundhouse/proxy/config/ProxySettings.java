@@ -28,6 +28,7 @@ public record ProxySettings(
         String libraryLogLevel,
         String logFormat,
         Duration shutdownTimeout,
+        Duration shutdownDelay,
         int connectRetries,
         int maxConnectionsPerThread,
         PoolDocument backendsPool,
@@ -40,6 +41,7 @@ public record ProxySettings(
         Duration keepAliveTimeout,
         Duration ioStallTimeout) {
 
+    public static final Duration DEFAULT_SHUTDOWN_DELAY = Duration.ofSeconds(5);
     public static final Set<String> LOG_LEVELS = Set.of("trace", "debug", "info", "warn", "error", "off");
 
     /** The variable that sets each field of the pool built from BACKENDS, by the field's path in the document. */
@@ -135,6 +137,8 @@ public record ProxySettings(
             r.problem("LOG_FORMAT", "must be text or json, got '" + format + "'");
         }
         Duration shutdown = r.duration("SHUTDOWN_TIMEOUT", Duration.ofSeconds(30));
+        // Endpoints take a few seconds to leave every kube-proxy and cloud load balancer after SIGTERM.
+        Duration shutdownDelay = r.duration("SHUTDOWN_DELAY", DEFAULT_SHUTDOWN_DELAY);
         int retries = r.integer("CONNECT_RETRIES", 2, 0, 10);
         int connections = r.integer("MAX_CONNECTIONS_PER_THREAD", 64, 1, 10_000);
         Duration poll = r.duration("POOL_FILE_POLL_INTERVAL", Duration.ofSeconds(1));
@@ -192,7 +196,7 @@ public record ProxySettings(
                     + " one under key pool.json, as the operator writes it)");
         }
         r.throwIfProblems();
-        return new ProxySettings(port, metricsPort, bind, level, libraryLevel, format, shutdown, retries, connections, pool, file, poll,
+        return new ProxySettings(port, metricsPort, bind, level, libraryLevel, format, shutdown, shutdownDelay, retries, connections, pool, file, poll,
                 configMap, namespace, maxBody, headerTimeout, keepAlive, ioStall);
     }
 

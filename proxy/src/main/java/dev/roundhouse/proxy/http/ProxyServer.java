@@ -159,14 +159,17 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     /**
-     * Closes the listening socket (new connections are refused, so clients go elsewhere at once),
-     * then waits up to {@code timeout} for requests in flight. Requests still arriving on open
-     * keep-alive connections are served with Connection: close.
+     * From now on every response says Connection: close; new connections are still accepted for {@code delay}
+     * (they keep arriving until the endpoint has left every kube-proxy and load balancer), then the listening socket
+     * closes ({@code stoppedAccepting} runs) and requests in flight get up to {@code timeout} to finish.
      *
      * @return true when every request finished in time
      */
-    public boolean drain(Duration timeout) throws InterruptedException {
+    public boolean drain(Duration delay, Duration timeout, Runnable stoppedAccepting) throws InterruptedException {
         drain.startDraining();
+        if (!delay.isZero()) {
+            Thread.sleep(delay.toMillis()); // a deadline of the shutdown itself, not a synchronisation
+        }
         if (channel != null) {
             try {
                 channel.close();
@@ -174,6 +177,7 @@ public final class ProxyServer implements AutoCloseable {
                 // closing a listening socket cannot fail in a way we could act on
             }
         }
+        stoppedAccepting.run();
         return drain.awaitDrained(timeout);
     }
 

@@ -58,7 +58,7 @@ class ProxyServerTest {
             assertThat(server.inFlight()).isEqualTo(1);
             CompletableFuture<Boolean> drained = CompletableFuture.supplyAsync(() -> {
                 try {
-                    return server.drain(Duration.ofSeconds(20));
+                    return server.drain(Duration.ZERO, Duration.ofSeconds(20), () -> { });
                 } catch (InterruptedException e) {
                     throw new IllegalStateException(e);
                 }

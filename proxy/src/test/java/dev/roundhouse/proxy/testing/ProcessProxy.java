@@ -64,6 +64,7 @@ public final class ProcessProxy implements AutoCloseable {
         proxyVars.put("PORT", Integer.toString(free[0]));
         proxyVars.put("METRICS_PORT", Integer.toString(free[1]));
         proxyVars.put("BIND_ADDRESS", "127.0.0.1");
+        proxyVars.put("SHUTDOWN_DELAY", "0s"); // tests of the delay set it
         proxyVars.putAll(vars);
 
         List<String> command = new ArrayList<>();

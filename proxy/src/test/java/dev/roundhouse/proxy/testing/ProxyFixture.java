@@ -24,6 +24,7 @@ public final class ProxyFixture {
         env.put("METRICS_PORT", "0");
         env.put("BIND_ADDRESS", "127.0.0.1");
         env.put("SHUTDOWN_TIMEOUT", "10s");
+        env.put("SHUTDOWN_DELAY", "0s"); // tests of the delay set it
         for (int i = 0; i < keyValues.length; i += 2) {
             env.put(keyValues[i], keyValues[i + 1]);
         }

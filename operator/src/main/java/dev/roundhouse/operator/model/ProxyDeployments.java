@@ -15,6 +15,7 @@ import io.fabric8.kubernetes.api.model.ResourceRequirements;
 import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
+import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -38,9 +39,15 @@ public final class ProxyDeployments {
     public static final int DEFAULT_REPLICAS = 2;
     /** The image's non-root user and group. */
     static final long PROXY_UID = 10001L;
-    /** The proxy drains for up to SHUTDOWN_TIMEOUT (30 s); the rest is margin before SIGKILL. */
-    static final long TERMINATION_GRACE_SECONDS = 40L;
-    static final String SHUTDOWN_TIMEOUT = "30s";
+    /**
+     * After SIGTERM the proxy keeps accepting for SHUTDOWN_DELAY while its endpoint leaves every kube-proxy and load
+     * balancer, then drains for up to SHUTDOWN_TIMEOUT: as long as the default request timeout, so a request that
+     * may take that long is not cut.
+     */
+    static final Duration SHUTDOWN_DELAY = Duration.ofSeconds(5);
+    static final Duration SHUTDOWN_TIMEOUT = Duration.ofSeconds(60);
+    /** Delay, drain, and a margin before SIGKILL for the JVM to exit. */
+    static final long TERMINATION_GRACE_SECONDS = SHUTDOWN_DELAY.plus(SHUTDOWN_TIMEOUT).plusSeconds(10).toSeconds();
     static final String CONTAINER_NAME = "proxy";
 
     private ProxyDeployments() {
@@ -145,7 +152,8 @@ public final class ProxyDeployments {
                                 .build(),
                         env("POOL_CONFIGMAP", Names.poolConfigMap(lb)),
                         env("PORT", String.valueOf(Names.PROXY_PORT)),
-                        env("SHUTDOWN_TIMEOUT", SHUTDOWN_TIMEOUT))
+                        env("SHUTDOWN_DELAY", SHUTDOWN_DELAY.toSeconds() + "s"),
+                        env("SHUTDOWN_TIMEOUT", SHUTDOWN_TIMEOUT.toSeconds() + "s"))
                 .sorted(Comparator.comparing(EnvVar::getName))
                 .toList();
     }

@@ -64,7 +64,9 @@ class ProxyDeploymentsTest {
         assertThat(pod.getServiceAccountName()).isEqualTo("web-proxy");
         assertThat(pod.getAutomountServiceAccountToken()).isTrue();
         assertThat(pod.getEnableServiceLinks()).isFalse();
-        assertThat(pod.getTerminationGracePeriodSeconds()).isEqualTo(40L);
+        // Endpoints removed while it still accepts (5 s), the drain as long as the default request timeout (60 s),
+        // and a margin: a rollout cuts nothing the proxy was given.
+        assertThat(pod.getTerminationGracePeriodSeconds()).isEqualTo(75L);
         assertThat(pod.getRestartPolicy()).isEqualTo("Always");
         assertThat(pod.getDnsPolicy()).isEqualTo("ClusterFirst");
         assertThat(pod.getSchedulerName()).isEqualTo("default-scheduler");
@@ -108,7 +110,8 @@ class ProxyDeploymentsTest {
         Container c = container(lb);
 
         assertThat(c.getEnv()).extracting(EnvVar::getName).containsExactly(
-                "LOG_FORMAT", "LOG_LEVEL", "METRICS_PORT", "POD_NAMESPACE", "POOL_CONFIGMAP", "PORT", "SHUTDOWN_TIMEOUT");
+                "LOG_FORMAT", "LOG_LEVEL", "METRICS_PORT", "POD_NAMESPACE", "POOL_CONFIGMAP", "PORT", "SHUTDOWN_DELAY",
+                "SHUTDOWN_TIMEOUT");
         assertThat(c.getEnv()).filteredOn(e -> e.getValue() != null)
                 .extracting(EnvVar::getName, EnvVar::getValue)
                 .containsExactly(
@@ -117,7 +120,8 @@ class ProxyDeploymentsTest {
                         tuple("METRICS_PORT", "9090"),
                         tuple("POOL_CONFIGMAP", "web-pool"),
                         tuple("PORT", "8080"),
-                        tuple("SHUTDOWN_TIMEOUT", "30s"));
+                        tuple("SHUTDOWN_DELAY", "5s"),
+                        tuple("SHUTDOWN_TIMEOUT", "60s"));
         EnvVar namespace = c.getEnv().get(3);
         assertThat(namespace.getValue()).isNull();
         assertThat(namespace.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("metadata.namespace");

@@ -82,8 +82,8 @@ class LoadBalancerCrdTest {
             "spec: Invalid value: \"object\": set exactly one of spec.backends and spec.serviceRef"),
         arguments("replicas: 200", "spec.replicas",
             "spec.replicas: Invalid value: 200: spec.replicas in body should be less than or equal to 100"),
-        arguments("port: 9090", "spec",
-            "spec: Invalid value: \"object\": spec.port 9090 is the proxies' metrics port; choose another"),
+        arguments("port: 0", "spec.port",
+            "spec.port: Invalid value: 0: spec.port in body should be greater than or equal to 1"),
         arguments("backends: [{url: 'ftp://x'}]", "spec.backends[0].url",
             "spec.backends[0].url: Invalid value: \"ftp://x\": spec.backends[0].url in body should match "
                 + "'^https?://[^\\s/?#@]+(:[0-9]{1,5})?/?$'"),

@@ -15,8 +15,6 @@ import java.util.List;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @ValidationRule(value = "has(self.backends) != has(self.serviceRef)",
         message = "set exactly one of spec.backends and spec.serviceRef")
-@ValidationRule(value = "!has(self.port) || self.port != 9090",
-        message = "spec.port 9090 is the proxies' metrics port; choose another")
 public class LoadBalancerSpec {
 
     @JsonPropertyDescription("Fixed backends: URLs with weights. Exactly one of backends and serviceRef.")
@@ -32,7 +30,8 @@ public class LoadBalancerSpec {
     @Max(100)
     private Integer replicas = 2;
 
-    @JsonPropertyDescription("Port the proxies and the Service listen on.")
+    @JsonPropertyDescription("Port of the Service clients address (80 and 443 work: the proxies themselves listen on"
+            + " 8080, and their metrics are on the metrics Service).")
     @Default("8080")
     @Min(1)
     @Max(65535)

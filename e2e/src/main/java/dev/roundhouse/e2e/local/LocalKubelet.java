@@ -3,9 +3,13 @@ package dev.roundhouse.e2e.local;
 import dev.roundhouse.operator.model.Labels;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerPort;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.EnvVarSource;
+import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServicePort;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentStatus;
 import io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder;
@@ -88,13 +92,16 @@ public final class LocalKubelet implements AutoCloseable {
     /** A pod: the process of one template, or the time its next start is due after a crash. */
     private static final class Pod {
         final String templateHash;
+        /** The template's terminationGracePeriodSeconds: how long SIGTERM waits before the kill. */
+        final Duration grace;
         ProxyProcess process;
         boolean ready;
         int restarts;
         Instant nextStart = Instant.EPOCH;
 
-        Pod(String templateHash) {
+        Pod(String templateHash, Duration grace) {
             this.templateHash = templateHash;
+            this.grace = grace;
         }
     }
 
@@ -138,6 +145,7 @@ public final class LocalKubelet implements AutoCloseable {
         return thread;
     });
     private SharedIndexInformer<Deployment> deployments;
+    private SharedIndexInformer<Service> services;
 
     /**
      * @param kubeconfig the kubeconfig the proxies reach the API server with (they watch their ConfigMap)
@@ -166,6 +174,25 @@ public final class LocalKubelet implements AutoCloseable {
 
                     @Override
                     public void onDelete(Deployment d, boolean unknownFinalState) {
+                        requestSync();
+                    }
+                });
+        // kube-proxy's part: a Service's port leads to the pods its selector picks.
+        services = client.services().inAnyNamespace()
+                .withLabel(Labels.MANAGED_BY, "roundhouse-operator")
+                .inform(new ResourceEventHandler<>() {
+                    @Override
+                    public void onAdd(Service s) {
+                        requestSync();
+                    }
+
+                    @Override
+                    public void onUpdate(Service before, Service after) {
+                        requestSync();
+                    }
+
+                    @Override
+                    public void onDelete(Service s, boolean unknownFinalState) {
                         requestSync();
                     }
                 });
@@ -241,7 +268,8 @@ public final class LocalKubelet implements AutoCloseable {
             workload.current = null;
         }
         if (workload.current == null) {
-            workload.current = new Pod(templateHash);
+            workload.current = new Pod(templateHash, Duration.ofSeconds(Objects.requireNonNullElse(
+                    deployment.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds(), 30L)));
         }
         Pod pod = workload.current;
         if (pod.process != null && !pod.process.isAlive()) {
@@ -255,6 +283,7 @@ public final class LocalKubelet implements AutoCloseable {
         }
         if (pod.process == null && !Instant.now().isBefore(pod.nextStart)) {
             try {
+                refuseWhatAContainerCouldNotDo(deployment.getSpec().getTemplate().getSpec(), container);
                 pod.process = ProxyProcess.start(environment(key, container), logDir.resolve(key.namespace + "." + key.name + ".log"));
                 log.info("Started the proxy of {} (pid {}) on :{}, metrics :{}", key, pod.process.pid(),
                         pod.process.port(), pod.process.metricsPort());
@@ -276,7 +305,7 @@ public final class LocalKubelet implements AutoCloseable {
         Pod endpoint = pod.ready ? pod : workload.retiring.stream().filter(old -> old.ready)
                 .reduce((first, second) -> second).orElse(null);
         if (portPolicy == PortPolicy.DECLARED) {
-            openServices(key, workload, container);
+            openServices(key, workload, deployment, container);
         }
         route(workload, endpoint);
         if (pod.ready && !workload.retiring.isEmpty()) {
@@ -304,11 +333,65 @@ public final class LocalKubelet implements AutoCloseable {
                 ? service.port() : 0;
     }
 
-    /** Listens on the declared PORT and METRICS_PORT of the template, where free; moves when they change. */
-    private void openServices(Key key, Workload workload, Container container) {
-        workload.service = openService(key, workload, workload.service, "PORT", declared(container, "PORT", 8080));
-        workload.metrics = openService(key, workload, workload.metrics, "METRICS_PORT",
-                declared(container, "METRICS_PORT", 9090));
+    /**
+     * Listens where the Services that pick these pods listen (the traffic port on its Service's port, metrics on the
+     * metrics Service's), as kube-proxy would, where free; before a Service exists, on the template's PORT and
+     * METRICS_PORT. Moves when they change.
+     */
+    private void openServices(Key key, Workload workload, Deployment deployment, Container container) {
+        Map<String, String> podLabels = Objects.requireNonNullElse(
+                deployment.getSpec().getTemplate().getMetadata().getLabels(), Map.of());
+        int traffic = servicePort(key.namespace, podLabels, "http").orElse(declared(container, "PORT", 8080));
+        int metrics = servicePort(key.namespace, podLabels, "metrics")
+                .orElse(declared(container, "METRICS_PORT", 9090));
+        workload.service = openService(key, workload, workload.service, "PORT", traffic);
+        workload.metrics = openService(key, workload, workload.metrics, "METRICS_PORT", metrics);
+    }
+
+    /** The port of a Service in {@code namespace} whose selector picks these pods and that targets the named port. */
+    private Optional<Integer> servicePort(String namespace, Map<String, String> podLabels, String targetPortName) {
+        for (Service service : services.getStore().list()) {
+            Map<String, String> selector = service.getSpec().getSelector();
+            if (!namespace.equals(service.getMetadata().getNamespace()) || selector == null || selector.isEmpty()
+                    || !podLabels.entrySet().containsAll(selector.entrySet())) {
+                continue;
+            }
+            for (ServicePort port : Objects.requireNonNullElse(service.getSpec().getPorts(), List.<ServicePort>of())) {
+                if (port.getTargetPort() != null && targetPortName.equals(port.getTargetPort().getStrVal())) {
+                    return Optional.of(port.getPort());
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * What the container runtime would refuse, refused here too, although this process runs as whoever started
+     * it: a container that runs as a non-root user without NET_BIND_SERVICE cannot listen below 1024.
+     */
+    static void refuseWhatAContainerCouldNotDo(PodSpec pod, Container container) {
+        boolean nonRoot = container.getSecurityContext() != null
+                && Boolean.TRUE.equals(container.getSecurityContext().getRunAsNonRoot())
+                || pod.getSecurityContext() != null && Boolean.TRUE.equals(pod.getSecurityContext().getRunAsNonRoot());
+        List<String> added = container.getSecurityContext() == null
+                || container.getSecurityContext().getCapabilities() == null
+                ? List.of()
+                : Objects.requireNonNullElse(container.getSecurityContext().getCapabilities().getAdd(), List.of());
+        if (!nonRoot || added.contains("NET_BIND_SERVICE")) {
+            return;
+        }
+        List<Integer> ports = new ArrayList<>();
+        for (ContainerPort port : Objects.requireNonNullElse(container.getPorts(), List.<ContainerPort>of())) {
+            ports.add(port.getContainerPort());
+        }
+        ports.add(declared(container, "PORT", 8080));
+        ports.add(declared(container, "METRICS_PORT", 9090));
+        for (int port : ports) {
+            if (port > 0 && port < 1024) {
+                throw new IllegalStateException("cannot listen on port " + port + ": a non-root container without "
+                        + "NET_BIND_SERVICE may not bind a port below 1024 (Permission denied)");
+            }
+        }
     }
 
     private LocalService openService(Key key, Workload workload, LocalService service, String variable, int port) {
@@ -369,7 +452,7 @@ public final class LocalKubelet implements AutoCloseable {
         }
         terminating.add(process);
         stopper.execute(() -> {
-            process.stop(Duration.ofSeconds(40));
+            process.stop(pod.grace);
             terminating.remove(process);
             log.info("Stopped the proxy pid {}", process.pid());
         });
@@ -490,6 +573,9 @@ public final class LocalKubelet implements AutoCloseable {
             loop.awaitTermination(10, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        if (services != null) {
+            services.close();
         }
         if (deployments != null) {
             deployments.close();

@@ -1,5 +1,10 @@
 package dev.roundhouse.e2e.local;
 
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.PodSpecBuilder;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import dev.roundhouse.e2e.testing.TestBackend;
 import dev.roundhouse.operator.model.Labels;
 import dev.roundhouse.testing.apiserver.EmbeddedApiServer;
@@ -29,6 +34,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The local kubelet with the ports pod templates declare, as the demo runs it: every proxy on ports of its own
@@ -142,6 +148,46 @@ class LocalKubeletTest {
             Deployment status = client.apps().deployments().inNamespace("default").withName("second").get();
             assertThat(status.getStatus().getReadyReplicas()).isZero();
         }
+    }
+
+    @Test
+    void aServicesPortLeadsToThePodsItSelectsAsKubeProxyWould() throws Exception {
+        try (TestBackend backend = TestBackend.start("backend")) {
+            int servicePort = LocalKubelet.freePort();
+            // The container declares 8080, as every proxy does now; the Service says where clients reach it.
+            client.services().inNamespace("default").resource(new ServiceBuilder()
+                    .withNewMetadata().withName("web").addToLabels(Labels.MANAGED_BY, "roundhouse-operator")
+                    .endMetadata()
+                    .withNewSpec().addToSelector(Labels.INSTANCE, "web")
+                    .addNewPort().withName("http").withPort(servicePort).withTargetPort(new IntOrString("http"))
+                    .endPort().endSpec().build()).create();
+            deployment("web", Map.of("PORT", "8080", "METRICS_PORT", String.valueOf(LocalKubelet.freePort()),
+                    "BACKENDS", backend.url()));
+
+            LocalKubelet.RunningProxy proxy = Awaitility.await("the proxy behind the Service's port").atMost(WAIT)
+                    .pollInterval(Duration.ofMillis(100))
+                    .until(() -> kubelet.proxy("default", "web").orElse(null),
+                            p -> p != null && p.ready() && p.servicePort() == servicePort);
+            assertThat(get(servicePort)).startsWith("HTTP/1.1 200");
+            assertThat(proxy.port()).isNotEqualTo(servicePort);
+        }
+    }
+
+    @Test
+    void aNonRootContainerDeclaringAPrivilegedPortIsRefusedAsARuntimeWould() {
+        var pod = new PodSpecBuilder().withNewSecurityContext().withRunAsNonRoot(true).endSecurityContext().build();
+        Container port80 = new ContainerBuilder().withName("proxy").addNewPort().withContainerPort(80).endPort()
+                .addNewEnv().withName("PORT").withValue("80").endEnv().build();
+        Container port8080 = new ContainerBuilder().withName("proxy").addNewPort().withContainerPort(8080).endPort()
+                .addNewEnv().withName("PORT").withValue("8080").endEnv().build();
+        Container allowed = new ContainerBuilder(port80).withNewSecurityContext().withNewCapabilities()
+                .addToAdd("NET_BIND_SERVICE").endCapabilities().endSecurityContext().build();
+
+        assertThatThrownBy(() -> LocalKubelet.refuseWhatAContainerCouldNotDo(pod, port80))
+                .hasMessageContaining("cannot listen on port 80");
+        LocalKubelet.refuseWhatAContainerCouldNotDo(pod, port8080);
+        LocalKubelet.refuseWhatAContainerCouldNotDo(pod, allowed);
+        LocalKubelet.refuseWhatAContainerCouldNotDo(new PodSpecBuilder().build(), port80); // root may
     }
 
     /** One request per connection to the declared port until stopped (or a minute passes), failures kept. */

@@ -4,6 +4,7 @@ import dev.roundhouse.e2e.chart.OperatorPermissions.Needs;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.Role;
 import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
@@ -124,6 +125,37 @@ class ChartRbacTest {
             assertThat(n.resource()).isEqualTo("customresourcedefinitions");
             assertThat(n.resourceName()).isEqualTo("servicemonitors.monitoring.coreos.com");
         });
+    }
+
+    @Test
+    void teamsWithTheBuiltInRolesMayUseLoadBalancersInTheirNamespaces() {
+        List<ClusterRole> aggregated = ofType(render(template()), ClusterRole.class).stream()
+                .filter(ChartFixture::aggregated).toList();
+
+        assertThat(aggregated).extracting(r -> r.getMetadata().getName().replaceAll(".*-", ""))
+                .containsExactlyInAnyOrder("view", "edit");
+        ClusterRole view = aggregated.stream().filter(r -> r.getMetadata().getName().endsWith("-view")).findFirst()
+                .orElseThrow();
+        ClusterRole edit = aggregated.stream().filter(r -> r.getMetadata().getName().endsWith("-edit")).findFirst()
+                .orElseThrow();
+        assertThat(view.getMetadata().getLabels()).containsEntry("rbac.authorization.k8s.io/aggregate-to-view", "true")
+                .doesNotContainKeys("rbac.authorization.k8s.io/aggregate-to-edit");
+        assertThat(edit.getMetadata().getLabels()).containsEntry("rbac.authorization.k8s.io/aggregate-to-edit", "true")
+                .containsEntry("rbac.authorization.k8s.io/aggregate-to-admin", "true");
+        assertThat(verbs(view, "loadbalancers")).containsExactlyInAnyOrder("get", "list", "watch");
+        assertThat(verbs(edit, "loadbalancers")).contains("create", "update", "patch", "delete", "get", "list");
+        // The status is the operator's to write.
+        assertThat(verbs(edit, "loadbalancers/status")).doesNotContain("create", "update", "patch", "delete");
+        assertThat(aggregated).allSatisfy(r -> assertThat(r.getRules())
+                .allSatisfy(rule -> assertThat(rule.getApiGroups()).containsExactly("roundhouse.dev")));
+
+        assertThat(ofType(render(template().set("createAggregateRoles", "false")), ClusterRole.class))
+                .noneMatch(ChartFixture::aggregated);
+    }
+
+    private static Set<String> verbs(ClusterRole role, String resource) {
+        return role.getRules().stream().filter(r -> r.getResources().contains(resource))
+                .flatMap(r -> r.getVerbs().stream()).collect(Collectors.toSet());
     }
 
     private static void assertExactly(List<HasMetadata> objects, List<String> watchNamespaces, boolean leaderElection) {

@@ -43,3 +43,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "roundhouse.proxyImage" -}}
 {{- printf "%s:%s" .Values.proxyImage.repository (.Values.proxyImage.tag | default .Chart.AppVersion) }}
 {{- end }}
+
+{{/*
+The names in imagePullSecrets, comma-separated: the operator gives them to every proxy pod (PROXY_IMAGE_PULL_SECRETS).
+*/}}
+{{- define "roundhouse.pullSecretNames" -}}
+{{- $names := list -}}
+{{- range .Values.imagePullSecrets }}{{- $names = append $names .name -}}{{- end -}}
+{{- join "," $names -}}
+{{- end }}

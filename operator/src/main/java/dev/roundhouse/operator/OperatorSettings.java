@@ -11,6 +11,7 @@ import java.util.regex.Pattern;
 /**
  * The operator's settings, from environment variables (docs/install.md lists them). {@code WATCH_NAMESPACES}:
  * comma-separated, empty for all namespaces. {@code PROXY_IMAGE}: the proxy image when a LoadBalancer names none.
+ * {@code PROXY_IMAGE_PULL_SECRETS}: Secrets (comma-separated names) every proxy pod pulls its image with.
  * {@code logFormat} and {@code libraryLogLevel} (null: each library's default) only matter to {@code main}, which
  * hands them to Log4j.
  */
@@ -22,13 +23,16 @@ public record OperatorSettings(
         boolean leaderElection,
         String leaseNamespace,
         String logFormat,
-        String libraryLogLevel) {
+        String libraryLogLevel,
+        List<String> proxyImagePullSecrets) {
 
     public static final String DEFAULT_PROXY_IMAGE = "ghcr.io/roundhouse-dev/roundhouse-proxy:0.1.0";
 
     private static final List<String> LOG_LEVELS = List.of("trace", "debug", "info", "warn", "error", "off");
     /** What Kubernetes accepts as a namespace name. */
     private static final Pattern DNS_1123_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
+    private static final Pattern DNS_1123_SUBDOMAIN =
+            Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
     private static final String NAMESPACE_RULE = "(a DNS-1123 label: at most 63 lower-case letters, digits and '-', "
             + "starting and ending with a letter or digit)";
 
@@ -38,7 +42,7 @@ public record OperatorSettings(
     /** For an operator started in-process, which logs as the JVM around it is set up to. */
     public OperatorSettings(Set<String> watchNamespaces, String proxyImage, String logLevel, int httpPort,
             boolean leaderElection, String leaseNamespace) {
-        this(watchNamespaces, proxyImage, logLevel, httpPort, leaderElection, leaseNamespace, "text", null);
+        this(watchNamespaces, proxyImage, logLevel, httpPort, leaderElection, leaseNamespace, "text", null, List.of());
     }
 
     /** The settings in force; dependent resources, created by the framework, read them here. */
@@ -93,6 +97,8 @@ public record OperatorSettings(
         int port = port("HTTP_PORT", env.get("HTTP_PORT"), 8081, problems);
         boolean leader = Boolean.parseBoolean(
                 choice("LEADER_ELECTION", env.get("LEADER_ELECTION"), "true", List.of("true", "false"), problems));
+        List<String> pullSecrets = secretNames("PROXY_IMAGE_PULL_SECRETS", given(env.get("PROXY_IMAGE_PULL_SECRETS")),
+                problems);
         String leaseNamespace = given(env.get("POD_NAMESPACE"));
         if (leaseNamespace == null) {
             leaseNamespace = "default";
@@ -102,7 +108,8 @@ public record OperatorSettings(
         if (!problems.isEmpty()) {
             throw new InvalidSettingsException(problems);
         }
-        return new OperatorSettings(namespaces, image, level, port, leader, leaseNamespace, format, libraryLevel);
+        return new OperatorSettings(namespaces, image, level, port, leader, leaseNamespace, format, libraryLevel,
+                pullSecrets);
     }
 
     /** The value trimmed, or null when unset or blank. */
@@ -130,6 +137,27 @@ public record OperatorSettings(
             }
         }
         return Set.copyOf(names);
+    }
+
+    /** Comma-separated Secret names (DNS-1123 subdomains), in their order, each once. */
+    private static List<String> secretNames(String variable, String value, List<String> problems) {
+        if (value == null) {
+            return List.of();
+        }
+        Set<String> names = new LinkedHashSet<>();
+        for (String part : value.split(",", -1)) {
+            String name = part.trim();
+            if (name.isEmpty()) {
+                continue; // a trailing comma, as a template's loop leaves
+            }
+            if (name.length() > 253 || !DNS_1123_SUBDOMAIN.matcher(name).matches()) {
+                problems.add(variable + ": '" + name + "' is not a Secret name (a DNS-1123 subdomain: lower-case "
+                        + "letters, digits, '-' and '.', starting and ending with a letter or digit)");
+            } else {
+                names.add(name);
+            }
+        }
+        return List.copyOf(names);
     }
 
     /** One of {@code allowed} (any case), {@code fallback} when unset or blank. */

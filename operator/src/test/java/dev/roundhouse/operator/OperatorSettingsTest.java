@@ -104,6 +104,16 @@ class OperatorSettingsTest {
     }
 
     @Test
+    void proxyImagePullSecretsAreSecretNames() {
+        assertThat(OperatorSettings.fromEnvironment(Map.of()).proxyImagePullSecrets()).isEmpty();
+        assertThat(OperatorSettings.fromEnvironment(Map.of("PROXY_IMAGE_PULL_SECRETS", " regcred, mirror.example ,"
+                + "regcred,")).proxyImagePullSecrets()).containsExactly("regcred", "mirror.example");
+        assertThat(problems(Map.of("PROXY_IMAGE_PULL_SECRETS", "regcred,Reg_Cred")))
+                .containsExactly("PROXY_IMAGE_PULL_SECRETS: 'Reg_Cred' is not a Secret name (a DNS-1123 subdomain: "
+                        + "lower-case letters, digits, '-' and '.', starting and ending with a letter or digit)");
+    }
+
+    @Test
     void proxyImageAndPodNamespace() {
         assertThat(OperatorSettings.fromEnvironment(Map.of("PROXY_IMAGE", " registry.example/proxy:2 ",
                 "POD_NAMESPACE", "roundhouse-system")))

@@ -165,6 +165,8 @@ class ChartTemplateTest {
         assertThat(container.getImage()).isEqualTo("ghcr.io/roundhouse-dev/roundhouse-operator:1.2.3");
         assertThat(env(container, "PROXY_IMAGE")).isEqualTo("registry.example:5000/roundhouse/proxy:1.2.3");
         assertThat(env(container, "WATCH_NAMESPACES")).isEqualTo("team-a,team-b");
+        // The pull secrets reach every proxy pod too, through the operator.
+        assertThat(env(container, "PROXY_IMAGE_PULL_SECRETS")).isEqualTo("registry");
         assertThat(env(container, "LOG_LEVEL")).isEqualTo("debug");
         assertThat(env(container, "LOG_FORMAT")).isEqualTo("text");
         assertThat(env(container, "LEADER_ELECTION")).isEqualTo("true");
@@ -176,6 +178,7 @@ class ChartTemplateTest {
         assertThat(env(defaults, "PROXY_IMAGE")).isEqualTo("ghcr.io/roundhouse-dev/roundhouse-proxy:" + appVersion());
         assertThat(env(defaults, "LEADER_ELECTION")).isEqualTo("false");
         assertThat(env(defaults, "WATCH_NAMESPACES")).isEmpty();
+        assertThat(env(defaults, "PROXY_IMAGE_PULL_SECRETS")).isEmpty();
     }
 
     @Test

@@ -15,6 +15,7 @@ public class ProxyDeploymentDependentResource extends CRUDKubernetesDependentRes
 
     @Override
     protected Deployment desired(LoadBalancer lb, Context<LoadBalancer> context) {
-        return ProxyDeployments.desired(lb, OperatorSettings.current().proxyImage());
+        OperatorSettings settings = OperatorSettings.current();
+        return ProxyDeployments.desired(lb, settings.proxyImage(), settings.proxyImagePullSecrets());
     }
 }

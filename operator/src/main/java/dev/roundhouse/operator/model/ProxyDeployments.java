@@ -2,6 +2,12 @@ package dev.roundhouse.operator.model;
 
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancerSpec;
+import dev.roundhouse.operator.api.v1alpha1.PodTemplateSpec;
+import io.fabric8.kubernetes.api.model.AffinityBuilder;
+import io.fabric8.kubernetes.api.model.LocalObjectReference;
+import io.fabric8.kubernetes.api.model.TolerationBuilder;
+import io.fabric8.kubernetes.api.model.TopologySpreadConstraint;
+import io.fabric8.kubernetes.api.model.TopologySpreadConstraintBuilder;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.ContainerPortBuilder;
@@ -17,9 +23,11 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import java.time.Duration;
 import java.util.Comparator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.stream.Stream;
 
@@ -54,11 +62,21 @@ public final class ProxyDeployments {
     }
 
     public static Deployment desired(LoadBalancer lb, String defaultImage) {
+        return desired(lb, defaultImage, List.of());
+    }
+
+    /** @param pullSecrets the operator's PROXY_IMAGE_PULL_SECRETS, which every proxy pod gets */
+    public static Deployment desired(LoadBalancer lb, String defaultImage, List<String> pullSecrets) {
         LoadBalancerSpec spec = lb.getSpec();
-        Map<String, String> podAnnotations = new TreeMap<>(Map.of(
+        PodTemplateSpec pod = Objects.requireNonNullElseGet(spec.getPodTemplate(), PodTemplateSpec::new);
+        // The user's first, so that they cannot override what the operator relies on.
+        Map<String, String> podAnnotations = new TreeMap<>(Objects.requireNonNullElse(pod.getAnnotations(), Map.of()));
+        podAnnotations.putAll(Map.of(
                 "prometheus.io/scrape", "true",
                 "prometheus.io/port", String.valueOf(Names.METRICS_PORT),
                 "prometheus.io/path", "/metrics"));
+        Map<String, String> podLabels = new TreeMap<>(Objects.requireNonNullElse(pod.getLabels(), Map.of()));
+        podLabels.putAll(Labels.all(lb));
         // No owner reference here: JOSDK adds it to dependents.
         return new DeploymentBuilder()
                 .withNewMetadata()
@@ -81,7 +99,7 @@ public final class ProxyDeployments {
                     .withProgressDeadlineSeconds(600)
                     .withNewTemplate()
                         .withNewMetadata()
-                            .withLabels(Labels.all(lb))
+                            .withLabels(podLabels)
                             .withAnnotations(podAnnotations)
                         .endMetadata()
                         .withNewSpec()
@@ -99,6 +117,13 @@ public final class ProxyDeployments {
                                 .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
                             .endSecurityContext()
                             .withTerminationGracePeriodSeconds(TERMINATION_GRACE_SECONDS)
+                            .withImagePullSecrets(pullSecrets(pullSecrets, pod))
+                            .withNodeSelector(copy(pod.getNodeSelector()))
+                            .withTolerations(pod.getTolerations() == null ? null
+                                    : pod.getTolerations().stream().map(t -> new TolerationBuilder(t).build()).toList())
+                            .withAffinity(pod.getAffinity() == null ? null : new AffinityBuilder(pod.getAffinity()).build())
+                            .withTopologySpreadConstraints(spread(lb, pod))
+                            .withPriorityClassName(pod.getPriorityClassName())
                             .withRestartPolicy("Always")
                             .withDnsPolicy("ClusterFirst")
                             .withSchedulerName("default-scheduler")
@@ -109,6 +134,41 @@ public final class ProxyDeployments {
                     .endTemplate()
                 .endSpec()
                 .build();
+    }
+
+    /** The operator's pull secrets, then the LoadBalancer's, each name once. */
+    private static List<LocalObjectReference> pullSecrets(List<String> operators, PodTemplateSpec pod) {
+        Set<String> names = new LinkedHashSet<>(operators);
+        for (LocalObjectReference ref : Objects.requireNonNullElse(pod.getImagePullSecrets(),
+                List.<LocalObjectReference>of())) {
+            if (ref.getName() != null && !ref.getName().isBlank()) {
+                names.add(ref.getName());
+            }
+        }
+        return names.stream().map(LocalObjectReference::new).toList();
+    }
+
+    private static Map<String, String> copy(Map<String, String> map) {
+        return map == null ? null : new TreeMap<>(map);
+    }
+
+    /**
+     * The LoadBalancer's spread, or by default a soft one across nodes and zones: two replicas on one node would go
+     * together with one {@code kubectl drain}. Soft, so that a one-node cluster still runs every replica.
+     */
+    private static List<TopologySpreadConstraint> spread(LoadBalancer lb, PodTemplateSpec pod) {
+        if (pod.getTopologySpreadConstraints() != null && !pod.getTopologySpreadConstraints().isEmpty()) {
+            return pod.getTopologySpreadConstraints().stream()
+                    .map(c -> new TopologySpreadConstraintBuilder(c).build()).toList();
+        }
+        return Stream.of("kubernetes.io/hostname", "topology.kubernetes.io/zone")
+                .map(key -> new TopologySpreadConstraintBuilder()
+                        .withMaxSkew(1)
+                        .withTopologyKey(key)
+                        .withWhenUnsatisfiable("ScheduleAnyway")
+                        .withNewLabelSelector().withMatchLabels(Labels.selector(lb)).endLabelSelector()
+                        .build())
+                .toList();
     }
 
     private static Container container(LoadBalancer lb, String defaultImage) {

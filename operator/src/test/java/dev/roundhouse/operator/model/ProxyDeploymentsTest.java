@@ -9,6 +9,13 @@ import dev.roundhouse.operator.api.v1alpha1.CircuitBreakerSpec;
 import dev.roundhouse.operator.api.v1alpha1.HealthCheckSpec;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.api.v1alpha1.ServiceRefSpec;
+import dev.roundhouse.operator.api.v1alpha1.PodTemplateSpec;
+import io.fabric8.kubernetes.api.model.AffinityBuilder;
+import io.fabric8.kubernetes.api.model.LocalObjectReference;
+import io.fabric8.kubernetes.api.model.TolerationBuilder;
+import io.fabric8.kubernetes.api.model.TopologySpreadConstraintBuilder;
+import java.util.List;
+import java.util.Map;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.IntOrString;
@@ -205,6 +212,58 @@ class ProxyDeploymentsTest {
         assertThat(yaml(changed(lb -> lb.getSpec().setReplicas(3)))).isNotEqualTo(base);
         assertThat(yaml(changed(lb -> lb.getSpec().setResources(new ResourceRequirementsBuilder()
                 .addToRequests("cpu", new Quantity("250m")).build())))).isNotEqualTo(base);
+    }
+
+    @Test
+    void thePodTemplateSectionReachesThePods() {
+        PodTemplateSpec pod = new PodTemplateSpec();
+        pod.setLabels(Map.of("team", "shop", Labels.INSTANCE, "spoof"));
+        pod.setAnnotations(Map.of("example.com/owner", "shop", "prometheus.io/port", "1"));
+        pod.setImagePullSecrets(List.of(new LocalObjectReference("shop-registry"), new LocalObjectReference("regcred")));
+        pod.setNodeSelector(Map.of("node-role.example.com/edge", "true"));
+        pod.setTolerations(List.of(new TolerationBuilder().withKey("edge").withOperator("Exists")
+                .withEffect("NoSchedule").build()));
+        pod.setAffinity(new AffinityBuilder().withNewNodeAffinity().withNewRequiredDuringSchedulingIgnoredDuringExecution()
+                .addNewNodeSelectorTerm().addNewMatchExpression().withKey("kubernetes.io/arch").withOperator("In")
+                .withValues("amd64", "arm64").endMatchExpression().endNodeSelectorTerm()
+                .endRequiredDuringSchedulingIgnoredDuringExecution().endNodeAffinity().build());
+        pod.setTopologySpreadConstraints(List.of(new TopologySpreadConstraintBuilder().withMaxSkew(1)
+                .withTopologyKey("kubernetes.io/hostname").withWhenUnsatisfiable("DoNotSchedule")
+                .withNewLabelSelector().addToMatchLabels(Labels.INSTANCE, "web").endLabelSelector().build()));
+        pod.setPriorityClassName("edge-critical");
+        lb.getSpec().setPodTemplate(pod);
+
+        var template = ProxyDeployments.desired(lb, DEFAULT_IMAGE, List.of("regcred")).getSpec().getTemplate();
+        PodSpec spec = template.getSpec();
+
+        assertThat(template.getMetadata().getLabels()).containsEntry("team", "shop")
+                .containsAllEntriesOf(Labels.all(lb)); // the selector labels are the operator's
+        assertThat(template.getMetadata().getAnnotations()).containsEntry("example.com/owner", "shop")
+                .containsEntry("prometheus.io/port", "9090");
+        assertThat(spec.getImagePullSecrets()).extracting(LocalObjectReference::getName)
+                .containsExactly("regcred", "shop-registry");
+        assertThat(spec.getNodeSelector()).containsExactly(entry("node-role.example.com/edge", "true"));
+        assertThat(spec.getTolerations()).isEqualTo(pod.getTolerations()).isNotSameAs(pod.getTolerations());
+        assertThat(spec.getAffinity()).isEqualTo(pod.getAffinity()).isNotSameAs(pod.getAffinity());
+        assertThat(spec.getTopologySpreadConstraints()).isEqualTo(pod.getTopologySpreadConstraints());
+        assertThat(spec.getPriorityClassName()).isEqualTo("edge-critical");
+    }
+
+    @Test
+    void byDefaultThePodsSpreadSoftlyAcrossNodesAndZonesAndPullWithTheOperatorsSecrets() {
+        PodSpec spec = ProxyDeployments.desired(lb, DEFAULT_IMAGE, List.of("regcred")).getSpec().getTemplate().getSpec();
+
+        assertThat(spec.getTopologySpreadConstraints())
+                .extracting(c -> c.getTopologyKey(), c -> c.getWhenUnsatisfiable(), c -> c.getMaxSkew(),
+                        c -> c.getLabelSelector().getMatchLabels())
+                .containsExactly(
+                        tuple("kubernetes.io/hostname", "ScheduleAnyway", 1, Labels.selector(lb)),
+                        tuple("topology.kubernetes.io/zone", "ScheduleAnyway", 1, Labels.selector(lb)));
+        assertThat(spec.getImagePullSecrets()).extracting(LocalObjectReference::getName).containsExactly("regcred");
+        assertThat(spec.getNodeSelector()).isNullOrEmpty();
+        assertThat(spec.getTolerations()).isNullOrEmpty();
+        assertThat(spec.getAffinity()).isNull();
+        assertThat(spec.getPriorityClassName()).isNull();
     }
 
     @Test

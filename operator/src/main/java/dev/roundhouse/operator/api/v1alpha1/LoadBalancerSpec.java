@@ -50,6 +50,10 @@ public class LoadBalancerSpec {
     @JsonPropertyDescription("Resources of each proxy container; requests default to 100m CPU and 128Mi memory.")
     private ResourceRequirements resources;
 
+    @JsonPropertyDescription("Placement and metadata of the proxy pods: node selector, tolerations, affinity, spread,"
+            + " priority class, pull secrets, labels and annotations.")
+    private PodTemplateSpec podTemplate;
+
     public List<BackendSpec> getBackends() {
         return backends;
     }
@@ -136,5 +140,13 @@ public class LoadBalancerSpec {
 
     public void setResources(ResourceRequirements resources) {
         this.resources = resources;
+    }
+
+    public PodTemplateSpec getPodTemplate() {
+        return podTemplate;
+    }
+
+    public void setPodTemplate(PodTemplateSpec podTemplate) {
+        this.podTemplate = podTemplate;
     }
 }

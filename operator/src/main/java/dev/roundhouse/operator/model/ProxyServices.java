@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.ServicePortBuilder;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
@@ -54,7 +55,11 @@ public final class ProxyServices {
                     .withSessionAffinity("None")
                     .withInternalTrafficPolicy("Cluster")
                     // Only allowed for NodePort and LoadBalancer Services.
-                    .withExternalTrafficPolicy(external ? "Cluster" : null)
+                    .withExternalTrafficPolicy(external
+                            ? Objects.requireNonNullElse(service.getExternalTrafficPolicy(), "Cluster") : null)
+                    .withLoadBalancerClass(service.getLoadBalancerClass())
+                    .withLoadBalancerSourceRanges(service.getLoadBalancerSourceRanges() == null ? null
+                            : List.copyOf(service.getLoadBalancerSourceRanges()))
                 .endSpec()
                 .build();
     }

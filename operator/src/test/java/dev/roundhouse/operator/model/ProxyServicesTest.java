@@ -10,6 +10,7 @@ import dev.roundhouse.operator.api.v1alpha1.ServiceSpec;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServicePort;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -57,6 +58,36 @@ class ProxyServicesTest {
                 entry("a.example/first", "1"),
                 entry("service.beta.kubernetes.io/aws-load-balancer-type", "nlb"));
         assertThat(service.getSpec().getPorts().get(0).getPort()).isEqualTo(80);
+    }
+
+    @Test
+    void loadBalancerSettingsReachTheService() {
+        ServiceSpec spec = new ServiceSpec();
+        spec.setType("LoadBalancer");
+        spec.setExternalTrafficPolicy("Local");
+        spec.setLoadBalancerClass("service.k8s.aws/nlb");
+        spec.setLoadBalancerSourceRanges(List.of("203.0.113.0/24", "2001:db8::/32"));
+        lb.getSpec().setService(spec);
+
+        Service service = ProxyServices.desired(lb);
+
+        assertThat(service.getSpec().getExternalTrafficPolicy()).isEqualTo("Local");
+        assertThat(service.getSpec().getLoadBalancerClass()).isEqualTo("service.k8s.aws/nlb");
+        assertThat(service.getSpec().getLoadBalancerSourceRanges()).containsExactly("203.0.113.0/24", "2001:db8::/32");
+        // The metrics Service stays ClusterIP with none of them.
+        Service metrics = ProxyServices.desiredMetrics(lb);
+        assertThat(metrics.getSpec().getExternalTrafficPolicy()).isNull();
+        assertThat(metrics.getSpec().getLoadBalancerClass()).isNull();
+        assertThat(metrics.getSpec().getLoadBalancerSourceRanges()).isNullOrEmpty();
+    }
+
+    @Test
+    void aClusterIpServiceGetsNoExternalTrafficPolicyWhateverTheSpecSays() {
+        ServiceSpec spec = new ServiceSpec();
+        spec.setExternalTrafficPolicy("Local"); // the API server refuses it on a ClusterIP Service
+        lb.getSpec().setService(spec);
+
+        assertThat(ProxyServices.desired(lb).getSpec().getExternalTrafficPolicy()).isNull();
     }
 
     @Test

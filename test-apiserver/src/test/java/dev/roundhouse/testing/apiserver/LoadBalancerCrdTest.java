@@ -92,6 +92,9 @@ class LoadBalancerCrdTest {
         arguments("healthCheck: {interval: soon}", "spec.healthCheck.interval",
             "spec.healthCheck.interval: Invalid value: \"soon\": spec.healthCheck.interval in body should match "
                 + "'^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$'"),
+        arguments("service: {loadBalancerClass: example.com/lb}", "spec.service",
+            "spec.service: Invalid value: \"object\": spec.service.loadBalancerClass needs spec.service.type "
+                + "LoadBalancer"),
         arguments("service: {type: Ingress}", "spec.service.type",
             "spec.service.type: Invalid value: \"Ingress\": spec.service.type in body should match "
                 + "'^(ClusterIP|NodePort|LoadBalancer)$'"));

@@ -369,7 +369,7 @@ class ProxyProcessTest {
         assertThat(response.statusCode()).as(p.output()).isEqualTo(200);
         assertThat(response.body()).isEqualTo("slowpoke");
         assertThat(p.awaitExit(EXIT)).isIn(0, 143);
-        assertThat(p.stdout()).contains("Shutting down: draining 1 requests in flight").contains("Stopped")
+        assertThat(p.stdout()).contains("Stopped accepting connections: draining 1 requests in flight").contains("Stopped")
                 .doesNotContain("Shutdown timeout passed");
     }
 

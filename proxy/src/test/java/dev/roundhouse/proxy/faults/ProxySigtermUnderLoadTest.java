@@ -114,7 +114,7 @@ class ProxySigtermUnderLoadTest {
                 + " answered while draining; exit %d after %d ms%n", CLIENTS, refused, answered, code, exitedAfter.toMillis());
         assertThat(code).as("exit code after SIGTERM\n%s", proxy.output()).isZero();
         assertThat(exitedAfter).as("exit within SHUTDOWN_TIMEOUT").isLessThan(SHUTDOWN_TIMEOUT);
-        assertThat(proxy.stdout()).contains("Shutting down: draining").contains("Stopped")
+        assertThat(proxy.stdout()).contains("Stopped accepting connections: draining").contains("Stopped")
                 .doesNotContain("Shutdown timeout passed");
         assertThat(backend.seen.stream().filter(s -> s.uri().equals("/trickle")).count()).isEqualTo(CLIENTS);
     }

@@ -115,8 +115,10 @@ class ChartRbacTest {
                 .doesNotContain("update deployments", "update roles");
         // ConfigMaps: JOSDK writes them without SSA by default
         assertThat(watched).contains("create configmaps", "update configmaps").doesNotContain("patch configmaps");
-        // only the ServiceMonitor has a reconcile precondition, so only it is deleted by the operator
-        assertThat(watched.stream().filter(v -> v.startsWith("delete "))).containsExactly("delete servicemonitors");
+        // only the ServiceMonitor and the PodDisruptionBudget have a reconcile precondition, so only they are
+        // deleted by the operator
+        assertThat(watched.stream().filter(v -> v.startsWith("delete ")))
+                .containsExactlyInAnyOrder("delete servicemonitors", "delete poddisruptionbudgets");
         // the serviceRef informers
         assertThat(watched).contains("watch endpointslices", "watch services");
         // one CRD, read by name, by JOSDK's activation condition and by ServiceMonitorCrd

@@ -70,6 +70,10 @@ public final class Names {
         }
     }
 
+    public static String disruptionBudget(LoadBalancer lb) {
+        return name(lb) + PROXY_SUFFIX;
+    }
+
     public static String serviceAccount(LoadBalancer lb) {
         return name(lb) + PROXY_SUFFIX;
     }

@@ -9,6 +9,8 @@ import dev.roundhouse.operator.dependent.ProxyRoleDependentResource;
 import dev.roundhouse.operator.dependent.ProxyServiceAccountDependentResource;
 import dev.roundhouse.operator.dependent.ProxyServiceDependentResource;
 import dev.roundhouse.operator.dependent.ProxyMetricsServiceDependentResource;
+import dev.roundhouse.operator.dependent.ProxyDisruptionBudgetDependentResource;
+import dev.roundhouse.operator.dependent.ProxyDisruptionBudgetWanted;
 import dev.roundhouse.operator.dependent.ServiceMonitorDependentResource;
 import dev.roundhouse.operator.dependent.ServiceMonitorEnabled;
 import dev.roundhouse.operator.model.ServiceMonitors;
@@ -67,6 +69,8 @@ import java.util.stream.Collectors;
         @Dependent(name = "deployment", type = ProxyDeploymentDependentResource.class),
         @Dependent(name = "service", type = ProxyServiceDependentResource.class),
         @Dependent(name = "metrics-service", type = ProxyMetricsServiceDependentResource.class),
+        @Dependent(name = "disruption-budget", type = ProxyDisruptionBudgetDependentResource.class,
+                reconcilePrecondition = ProxyDisruptionBudgetWanted.class),
         @Dependent(name = "service-monitor", type = ServiceMonitorDependentResource.class,
                 activationCondition = ServiceMonitorCrdPresent.class,
                 reconcilePrecondition = ServiceMonitorEnabled.class)
@@ -210,6 +214,7 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
             case "deployment" -> "Deployment " + namespace + Names.deployment(lb);
             case "service" -> "Service " + namespace + Names.service(lb);
             case "metrics-service" -> "Service " + namespace + Names.metricsService(lb);
+            case "disruption-budget" -> "PodDisruptionBudget " + namespace + Names.disruptionBudget(lb);
             case "service-monitor" -> "ServiceMonitor " + namespace + Names.serviceMonitor(lb);
             default -> "the " + dependent + " of " + namespace + lb.getMetadata().getName();
         };

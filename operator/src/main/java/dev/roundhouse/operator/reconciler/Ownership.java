@@ -3,11 +3,13 @@ package dev.roundhouse.operator.reconciler;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.model.Labels;
 import dev.roundhouse.operator.model.Names;
+import dev.roundhouse.operator.model.ProxyDisruptionBudgets;
 import dev.roundhouse.operator.model.ServiceMonitors;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.rbac.Role;
@@ -60,6 +62,9 @@ final class Ownership {
                 new Derived(Deployment.class, Names.deployment(lb), lb),
                 new Derived(Service.class, Names.service(lb), lb),
                 new Derived(Service.class, Names.metricsService(lb), Labels.metricsService(lb))));
+        if (ProxyDisruptionBudgets.wanted(lb)) {
+            derived.add(new Derived(PodDisruptionBudget.class, Names.disruptionBudget(lb), lb));
+        }
         if (serviceMonitor && ServiceMonitors.enabled(lb)) {
             derived.add(new Derived(ServiceMonitor.class, Names.serviceMonitor(lb), lb));
         }

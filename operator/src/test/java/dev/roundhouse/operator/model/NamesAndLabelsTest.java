@@ -17,6 +17,7 @@ class NamesAndLabelsTest {
         assertThat(Names.deployment(lb)).isEqualTo("web-proxy");
         assertThat(Names.service(lb)).isEqualTo("web");
         assertThat(Names.metricsService(lb)).isEqualTo("web-metrics");
+        assertThat(Names.disruptionBudget(lb)).isEqualTo("web-proxy");
         assertThat(Names.serviceAccount(lb)).isEqualTo("web-proxy");
         assertThat(Names.role(lb)).isEqualTo("web-proxy");
         assertThat(Names.roleBinding(lb)).isEqualTo("web-proxy");

@@ -110,8 +110,12 @@ class LoadBalancerReconcilerTest {
                     assertThat(e.getName()).isEqualTo("POOL_CONFIGMAP");
                     assertThat(e.getValue()).isEqualTo("shop-pool");
                 });
+        await().atMost(WAIT).until(() -> client.services().inNamespace(NS).withName("shop-metrics").get() != null
+                && client.policy().v1().podDisruptionBudget().inNamespace(NS).withName("shop-proxy").get() != null);
         List<HasMetadata> owned = List.of(pool("shop"), d,
                 client.services().inNamespace(NS).withName("shop").get(),
+                client.services().inNamespace(NS).withName("shop-metrics").get(),
+                client.policy().v1().podDisruptionBudget().inNamespace(NS).withName("shop-proxy").get(),
                 client.serviceAccounts().inNamespace(NS).withName("shop-proxy").get(),
                 client.rbac().roles().inNamespace(NS).withName("shop-proxy").get(),
                 client.rbac().roleBindings().inNamespace(NS).withName("shop-proxy").get());
@@ -125,6 +129,27 @@ class LoadBalancerReconcilerTest {
             assertThat(object.getMetadata().getLabels()).containsEntry("app.kubernetes.io/instance", "shop");
         }
         assertThat(lb.getMetadata().getName()).isEqualTo("shop");
+    }
+
+    @Test
+    void aDisruptionBudgetOnlyWhileThereAreTwoReplicasOrMore() {
+        create(loadBalancer("budget", "http://10.1.1.1:8080")); // two replicas by default
+        var budgets = client.policy().v1().podDisruptionBudget().inNamespace(NS);
+        await().atMost(WAIT).until(() -> budgets.withName("budget-proxy").get() != null);
+        assertThat(budgets.withName("budget-proxy").get().getSpec().getMaxUnavailable().getIntVal()).isEqualTo(1);
+
+        // With one replica a budget of none unavailable would block every node drain: it goes.
+        edit("budget", lb -> {
+            lb.getSpec().setReplicas(1);
+            return lb;
+        });
+        await().atMost(WAIT).until(() -> budgets.withName("budget-proxy").get() == null);
+
+        edit("budget", lb -> {
+            lb.getSpec().setReplicas(3);
+            return lb;
+        });
+        await().atMost(WAIT).until(() -> budgets.withName("budget-proxy").get() != null);
     }
 
     @Test

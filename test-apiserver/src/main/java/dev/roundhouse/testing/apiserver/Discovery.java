@@ -46,6 +46,8 @@ final class Discovery {
       new Resource("discovery.k8s.io", "v1", "endpointslices", "endpointslice", "EndpointSlice", true, List.of(),
           false),
       new Resource("coordination.k8s.io", "v1", "leases", "lease", "Lease", true, List.of(), false),
+      new Resource("policy", "v1", "poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget", true,
+          List.of("pdb"), true),
       new Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", "customresourcedefinition",
           "CustomResourceDefinition", false, List.of("crd", "crds"), true));
 

@@ -58,7 +58,9 @@ class DiscoveryTest {
     JsonNode apis = RawHttp.get(server, "/apis?timeout=32s", null).json();
     assertThat(apis.path("kind").asText()).isEqualTo("APIGroupList");
     assertThat(apis.path("groups").findValuesAsText("name")).containsExactly("apps", "rbac.authorization.k8s.io",
-        "discovery.k8s.io", "coordination.k8s.io", "apiextensions.k8s.io");
+        "discovery.k8s.io", "coordination.k8s.io", "policy", "apiextensions.k8s.io");
+    assertThat(names(RawHttp.get(server, "/apis/policy/v1", null).json()))
+        .containsExactly("poddisruptionbudgets", "poddisruptionbudgets/status");
 
     assertThat(names(RawHttp.get(server, "/apis/apps/v1?timeout=32s", null).json())).contains("deployments");
     assertThat(names(RawHttp.get(server, "/apis/rbac.authorization.k8s.io/v1", null).json()))

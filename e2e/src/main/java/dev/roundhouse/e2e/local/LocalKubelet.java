@@ -89,6 +89,9 @@ public final class LocalKubelet implements AutoCloseable {
         }
     }
 
+    private record Lagging(int port, Instant until) {
+    }
+
     /** A pod: the process of one template, or the time its next start is due after a crash. */
     private static final class Pod {
         final String templateHash;
@@ -111,6 +114,8 @@ public final class LocalKubelet implements AutoCloseable {
         final List<Pod> retiring = new ArrayList<>();
         LocalService service;
         LocalService metrics;
+        /** Old proxies sent SIGTERM that new connections still reach until the endpoint lag has passed. */
+        final List<Lagging> lagging = new ArrayList<>();
         final Set<Integer> refusedPorts = new HashSet<>(); // declared ports found taken, logged once
 
         List<Pod> pods() {
@@ -126,7 +131,11 @@ public final class LocalKubelet implements AutoCloseable {
     private static final Duration SYNC_PERIOD = Duration.ofMillis(250);
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
 
+    /** About what it takes an endpoint to leave kube-proxy's rules on a small cluster. */
+    public static final Duration DEFAULT_ENDPOINT_LAG = Duration.ofSeconds(1);
+
     private final KubernetesClient client;
+    private final Duration endpointLag;
     private final PortPolicy portPolicy;
     private final Path kubeconfig;
     private final Path logDir;
@@ -152,6 +161,16 @@ public final class LocalKubelet implements AutoCloseable {
      * @param logDir     where each proxy's output goes, one file per Deployment
      */
     public LocalKubelet(KubernetesClient client, PortPolicy portPolicy, Path kubeconfig, Path logDir) {
+        this(client, portPolicy, kubeconfig, logDir, DEFAULT_ENDPOINT_LAG);
+    }
+
+    /**
+     * @param endpointLag how long after an old proxy's SIGTERM new connections still reach it, as kube-proxy and
+     *                    cloud load balancers keep sending them until they hear the endpoint is terminating
+     */
+    public LocalKubelet(KubernetesClient client, PortPolicy portPolicy, Path kubeconfig, Path logDir,
+                        Duration endpointLag) {
+        this.endpointLag = endpointLag;
         this.client = client;
         this.portPolicy = portPolicy;
         this.kubeconfig = kubeconfig.toAbsolutePath();
@@ -307,15 +326,17 @@ public final class LocalKubelet implements AutoCloseable {
         if (portPolicy == PortPolicy.DECLARED) {
             openServices(key, workload, deployment, container);
         }
-        route(workload, endpoint);
         if (pod.ready && !workload.retiring.isEmpty()) {
-            // New connections go to the new proxy from here on; the old one drains what it has.
+            // New connections go to the new proxy once the endpoint lag has passed; the old one drains what it has.
             for (Pod old : workload.retiring) {
-                log.info("New proxy of {} is ready: stopping the old one (pid {})", key, old.process.pid());
+                log.info("New proxy of {} is ready: stopping the old one (pid {}); new connections reach it for {} "
+                        + "more ms, as they would until kube-proxy hears", key, old.process.pid(), endpointLag.toMillis());
+                workload.lagging.add(new Lagging(old.process.port(), Instant.now().plus(endpointLag)));
                 terminate(old);
             }
             workload.retiring.clear();
         }
+        route(workload, endpoint);
         if (pod.process != null) {
             published.put(key, new RunningProxy(key.namespace, key.name, pod.process.pid(), pod.process.port(),
                     pod.process.metricsPort(), pod.ready, pod.restarts, pod.process.log(),
@@ -434,8 +455,12 @@ public final class LocalKubelet implements AutoCloseable {
     }
 
     private static void route(Workload workload, Pod endpoint) {
+        Instant now = Instant.now();
+        workload.lagging.removeIf(l -> !now.isBefore(l.until()));
         if (workload.service != null) {
-            workload.service.route(endpoint == null ? 0 : endpoint.process.port());
+            int port = !workload.lagging.isEmpty() ? workload.lagging.get(0).port()
+                    : endpoint == null ? 0 : endpoint.process.port();
+            workload.service.route(port);
         }
         if (workload.metrics != null) {
             workload.metrics.route(endpoint == null ? 0 : endpoint.process.metricsPort());

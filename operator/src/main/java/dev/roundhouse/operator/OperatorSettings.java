@@ -26,7 +26,8 @@ public record OperatorSettings(
         String libraryLogLevel,
         List<String> proxyImagePullSecrets) {
 
-    public static final String DEFAULT_PROXY_IMAGE = "ghcr.io/roundhouse-dev/roundhouse-proxy:0.1.0";
+    /** The image the release workflow publishes for this release. */
+    public static final String DEFAULT_PROXY_IMAGE = "ghcr.io/roundhouse-dev/roundhouse-proxy:" + Release.VERSION;
 
     private static final List<String> LOG_LEVELS = List.of("trace", "debug", "info", "warn", "error", "off");
     /** What Kubernetes accepts as a namespace name. */

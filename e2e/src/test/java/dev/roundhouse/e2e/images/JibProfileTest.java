@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.roundhouse.operator.OperatorSettings;
+import dev.roundhouse.operator.Release;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -62,9 +63,9 @@ class JibProfileTest {
         Method main = Class.forName(mainClass).getMethod("main", String[].class);
         assertThat(Modifier.isStatic(main.getModifiers()) && Modifier.isPublic(main.getModifiers())).isTrue();
 
-        // The image the chart and the operator expect, tagged with the project version.
+        // The image the chart and the operator expect, tagged with the release (ReleaseVersionTest: one version).
         assertThat(pom.resolve(text(jib, "configuration", "to", "image")))
-                .isEqualTo("ghcr.io/roundhouse-dev/roundhouse-" + module + ":" + pom.version());
+                .isEqualTo("ghcr.io/roundhouse-dev/roundhouse-" + module + ":" + Release.VERSION);
         JsonNode values = new YAMLMapper().readTree(REPO.resolve("charts/roundhouse/values.yaml").toFile());
         String chartRepository = values.path(module.equals("proxy") ? "proxyImage" : "image").path("repository").asText();
         assertThat(pom.resolve(text(jib, "configuration", "to", "image"))).startsWith(chartRepository + ":");
@@ -141,7 +142,7 @@ class JibProfileTest {
     }
 
     /** A module POM read as XML, with its properties (the jib profile's included) for ${...}. */
-    private record Pom(Element project, Map<String, String> properties) {
+    record Pom(Element project, Map<String, String> properties) {
 
         private static final Pattern PROPERTY = Pattern.compile("\\$\\{([^}]+)}");
 
@@ -156,6 +157,12 @@ class JibProfileTest {
                     .orElse(parent == null ? null : JibProfileTest.text(parent, "version"));
             properties.put("project.version", version);
             Pom pom = new Pom(project, properties);
+            if (parent != null) { // the parent's properties first, so that the module's own win
+                Element parentProject = factory.newDocumentBuilder()
+                        .parse(file.toAbsolutePath().getParent().getParent().resolve("pom.xml").toFile())
+                        .getDocumentElement();
+                collect(child(parentProject, "properties"), properties);
+            }
             collect(child(project, "properties"), properties);
             pom.profile("jib").ifPresent(p -> collect(child(p, "properties"), properties));
             return pom;

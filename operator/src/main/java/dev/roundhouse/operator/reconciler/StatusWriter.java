@@ -3,6 +3,7 @@ package dev.roundhouse.operator.reconciler;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancerStatus;
 import dev.roundhouse.operator.model.Conditions;
+import dev.roundhouse.operator.model.Labels;
 import dev.roundhouse.operator.model.ProxyDeployments;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
@@ -73,6 +74,8 @@ final class StatusWriter {
         status.setConditions(Conditions.merge(current(lb), desired, nowInstant(), generation(lb)));
         status.setBackends(backends);
         status.setReadyReplicas(ready);
+        status.setReplicas(replicas(deployment));
+        status.setSelector(selector(lb));
         return status;
     }
 
@@ -121,6 +124,9 @@ final class StatusWriter {
         status.setBackends(old == null ? null : old.getBackends());
         status.setReadyReplicas(deployment != null ? Integer.valueOf(readyReplicas(deployment))
                 : old == null ? null : old.getReadyReplicas());
+        status.setReplicas(deployment != null ? Integer.valueOf(replicas(deployment))
+                : old == null ? null : old.getReplicas());
+        status.setSelector(selector(lb));
         status.setConditions(new ArrayList<>(Conditions.merge(current(lb), desired, nowInstant(), generation(lb))));
         return status;
     }
@@ -203,6 +209,18 @@ final class StatusWriter {
 
     private static Integer currentBackends(LoadBalancer lb) {
         return lb.getStatus() == null || lb.getStatus().getBackends() == null ? 0 : lb.getStatus().getBackends();
+    }
+
+    /** The proxy pods there are, ready or not: what an autoscaler compares with what it asked for. */
+    private static int replicas(Deployment d) {
+        return d == null || d.getStatus() == null || d.getStatus().getReplicas() == null
+                ? 0 : d.getStatus().getReplicas();
+    }
+
+    /** The proxies' selector as a label query, as the scale subresource gives it to an autoscaler. */
+    static String selector(LoadBalancer lb) {
+        return Labels.selector(lb).entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
+                .collect(java.util.stream.Collectors.joining(","));
     }
 
     private static int readyReplicas(Deployment d) {

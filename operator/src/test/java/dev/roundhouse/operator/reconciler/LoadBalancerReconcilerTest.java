@@ -132,6 +132,22 @@ class LoadBalancerReconcilerTest {
     }
 
     @Test
+    void scalingThroughTheScaleSubresourceReachesTheDeploymentAndTheStatusGivesAnAutoscalerItsSelector() {
+        create(loadBalancer("scaled", "http://10.1.2.1:8080"));
+        await().atMost(WAIT).until(() -> deployment("scaled") != null);
+
+        // What kubectl scale and a HorizontalPodAutoscaler do: write the LoadBalancer's scale, not the Deployment.
+        client.resources(LoadBalancer.class).inNamespace(NS).withName("scaled").scale(4);
+
+        await().atMost(WAIT).until(() -> deployment("scaled").getSpec().getReplicas() == 4);
+        await().atMost(WAIT).until(() -> get("scaled").getStatus() != null
+                && get("scaled").getStatus().getSelector() != null);
+        assertThat(get("scaled").getStatus().getSelector())
+                .isEqualTo("app.kubernetes.io/instance=scaled,app.kubernetes.io/name=roundhouse-proxy");
+        assertThat(get("scaled").getStatus().getReplicas()).isNotNull();
+    }
+
+    @Test
     void aDisruptionBudgetOnlyWhileThereAreTwoReplicasOrMore() {
         create(loadBalancer("budget", "http://10.1.1.1:8080")); // two replicas by default
         var budgets = client.policy().v1().podDisruptionBudget().inNamespace(NS);

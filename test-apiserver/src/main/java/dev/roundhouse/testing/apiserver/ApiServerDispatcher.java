@@ -186,6 +186,9 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
         return status(404, "NotFound", "the server could not find the requested resource");
       }
       String contentType = mediaType(request.getHeader("Content-Type"));
+      if (target != null && "scale".equals(target.subresource()) && storedCrd(target.group(), target.plural()) != null) {
+        return scale(request, target, rawPath, path, contentType);
+      }
       if (!contentType.isEmpty() && !contentType.contains("json") && !contentType.contains("yaml")) {
         // Protobuf (kubectl create configmap/namespace sends it) is not understood: say so rather than store junk.
         return status(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
@@ -443,16 +446,17 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
   }
 
   /**
-   * Whether the subresource {@code target} names exists here: for a custom resource, {@code status} when its CRD
-   * version declares it ({@code scale} is not served even when declared); for a built-in kind, {@code status} where
-   * it has one and a Deployment's {@code scale}.
+   * Whether the subresource {@code target} names exists here: for a custom resource, {@code status} and
+   * {@code scale} when its CRD version declares them; for a built-in kind, {@code status} where it has one and a
+   * Deployment's {@code scale}.
    */
   private boolean servesSubresource(ResourcePath target) throws KubernetesCrudDispatcherException {
     JsonNode crd = storedCrd(target.group(), target.plural());
     if (crd != null) {
       for (JsonNode version : crd.path("spec").path("versions")) {
         if (version.path("name").asText().equals(target.version())) {
-          return target.subresource().equals("status") && version.path("subresources").has("status");
+          return (target.subresource().equals("status") || target.subresource().equals("scale"))
+              && version.path("subresources").has(target.subresource());
         }
       }
       return false;
@@ -463,6 +467,104 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
         || target.subresource().equals("status") && BUILT_IN_WITH_STATUS.contains(target.plural())
         || target.subresource().equals("scale") && target.plural().equals("deployments")
         || target.plural().equals("namespaces") && target.subresource().equals("finalize");
+  }
+
+  // ---------------------------------------------------------------- the scale subresource of custom resources
+
+  /**
+   * A custom resource's {@code scale}, as a real server serves it from the CRD's {@code subresources.scale}: an
+   * {@code autoscaling/v1} Scale read from the paths it names; a PUT or PATCH of the Scale sets the replicas in the
+   * object itself, admitted (schema, CEL rules) as any write of it is. What kubectl scale and an HPA use.
+   */
+  private MockResponse scale(RecordedRequest request, ResourcePath target, String rawPath, String path,
+      String contentType) throws KubernetesCrudDispatcherException {
+    JsonNode paths = scalePaths(target);
+    String objectRaw = rawPath.replaceFirst("/scale(?=\\?|$)", "");
+    String objectPath = path.substring(0, path.length() - "/scale".length());
+    String method = request.getMethod();
+    if ("GET".equals(method)) {
+      return json(200, scaleOf(stored(objectRaw, target), paths).toString());
+    }
+    JsonNode replicas;
+    if ("PUT".equals(method)) {
+      replicas = read(request.getUtf8Body()).path("spec").path("replicas");
+    } else if ("PATCH".equals(method)) {
+      ObjectNode scale = scaleOf(stored(objectRaw, target), paths);
+      JsonNode patch = JSON_PATCH.equals(contentType) || contentType.isEmpty()
+          ? readJsonPatch(request.getUtf8Body()) : read(request.getUtf8Body());
+      JsonNode patched = switch (contentType) {
+        case MERGE, STRATEGIC -> Merge.mergePatch(scale, patch);
+        default -> jsonPatch(scale, patch);
+      };
+      replicas = patched.path("spec").path("replicas");
+    } else {
+      return status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+    }
+    if (!replicas.isIntegralNumber()) {
+      return status(422, "Invalid", "Scale.autoscaling \"" + target.name() + "\" is invalid: spec.replicas: "
+          + "Invalid value: " + replicas + ": must be an integer");
+    }
+    ObjectNode change = JSON.createObjectNode();
+    ObjectNode at = change;
+    String[] fields = paths.path("specReplicasPath").asText().substring(1).split("\\.");
+    for (int i = 0; i < fields.length - 1; i++) {
+      at = at.putObject(fields[i]);
+    }
+    at.set(fields[fields.length - 1], replicas);
+    MockResponse written = patch(objectRaw, objectPath, change.toString(), MERGE);
+    if (written.code() >= 300) {
+      return written;
+    }
+    return json(200, scaleOf(stored(objectRaw, target), paths).toString());
+  }
+
+  private JsonNode scalePaths(ResourcePath target) throws KubernetesCrudDispatcherException {
+    for (JsonNode version : storedCrd(target.group(), target.plural()).path("spec").path("versions")) {
+      if (version.path("name").asText().equals(target.version())) {
+        return version.path("subresources").path("scale");
+      }
+    }
+    throw new KubernetesCrudDispatcherException("no version " + target.version(), 404);
+  }
+
+  private ObjectNode stored(String objectRaw, ResourcePath target) throws KubernetesCrudDispatcherException {
+    lock.readLock().lock();
+    try {
+      Map.Entry<AttributeSet, String> entry = findResource(getKey(objectRaw));
+      if (entry == null) {
+        throw notFound("", attributes(objectRaw.contains("?") ? objectRaw.substring(0, objectRaw.indexOf('?'))
+            : objectRaw));
+      }
+      return (ObjectNode) asNode(entry);
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  private static ObjectNode scaleOf(ObjectNode object, JsonNode paths) {
+    ObjectNode scale = JSON.createObjectNode();
+    scale.put("kind", "Scale");
+    scale.put("apiVersion", "autoscaling/v1");
+    ObjectNode metadata = scale.putObject("metadata");
+    for (String field : List.of("name", "namespace", "uid", "resourceVersion", "creationTimestamp")) {
+      if (object.path("metadata").has(field)) {
+        metadata.set(field, object.path("metadata").get(field));
+      }
+    }
+    scale.putObject("spec").put("replicas", at(object, paths.path("specReplicasPath").asText()).asInt(0));
+    ObjectNode status = scale.putObject("status");
+    status.put("replicas", at(object, paths.path("statusReplicasPath").asText()).asInt(0));
+    JsonNode selector = at(object, paths.path("labelSelectorPath").asText());
+    if (selector.isTextual()) {
+      status.put("selector", selector.asText());
+    }
+    return scale;
+  }
+
+  /** The value at a dotted path such as {@code .spec.replicas}, or a missing node. */
+  private static JsonNode at(JsonNode object, String dotted) {
+    return dotted.isEmpty() ? com.fasterxml.jackson.databind.node.MissingNode.getInstance()
+        : object.at(dotted.replace('.', '/'));
   }
 
   /** The stored CRD of a custom resource kind, or null (a built-in or unknown kind). */

@@ -263,15 +263,18 @@ class KubectlTest {
   }
 
   @Test
-  void scalingALoadBalancerIsNotFoundAsOnARealServer() {
+  void kubectlScaleSetsALoadBalancersReplicasThroughItsScaleSubresource() {
     server.applyCrds(TestFiles.LOAD_BALANCER_CRD);
     kubectl("apply", "-f", TestFiles.LOAD_BALANCER_SAMPLE.toString());
 
-    Result scaled = run("scale", "lb", "demo", "--replicas=5");
+    assertThat(kubectl("scale", "lb", "demo", "--replicas=5")).contains("scaled");
+    assertThat(kubectl("get", "lb", "demo", "-o", "jsonpath={.spec.replicas}")).isEqualTo("5");
 
-    assertThat(scaled.exitCode()).as(scaled.toString()).isNotZero();
-    assertThat(scaled.stderr()).contains("NotFound");
-    assertThat(kubectl("get", "lb", "demo", "-o", "jsonpath={.spec.replicas}")).isNotEqualTo("5");
+    // Past the schema's maximum: refused, nothing changed, as a real server does.
+    Result tooMany = run("scale", "lb", "demo", "--replicas=101");
+    assertThat(tooMany.exitCode()).as(tooMany.toString()).isNotZero();
+    assertThat(tooMany.stderr()).contains("less than or equal to 100");
+    assertThat(kubectl("get", "lb", "demo", "-o", "jsonpath={.spec.replicas}")).isEqualTo("5");
   }
 
   private Path write(String name, String content) throws IOException {

@@ -43,6 +43,11 @@ final class RawHttp {
         .POST(HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", contentType));
   }
 
+  static Response put(EmbeddedApiServer server, String path, String contentType, String body) {
+    return send(HttpRequest.newBuilder(URI.create(server.url() + path))
+        .PUT(HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", contentType));
+  }
+
   static Response patch(EmbeddedApiServer server, String path, String contentType, String body) {
     return send(HttpRequest.newBuilder(URI.create(server.url() + path))
         .method("PATCH", HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", contentType));

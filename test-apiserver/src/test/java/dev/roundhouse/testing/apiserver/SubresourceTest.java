@@ -1,5 +1,6 @@
 package dev.roundhouse.testing.apiserver;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -31,15 +32,79 @@ class SubresourceTest {
 
   @Test
   void aScaleTheCrdDoesNotDeclareIsNotFoundAndChangesNothing() {
-    String before = spec();
+    server.applyCrdYaml("""
+        apiVersion: apiextensions.k8s.io/v1
+        kind: CustomResourceDefinition
+        metadata: {name: widgets.example.dev}
+        spec:
+          group: example.dev
+          scope: Namespaced
+          names: {kind: Widget, plural: widgets, singular: widget}
+          versions:
+            - name: v1
+              served: true
+              storage: true
+              subresources: {status: {}}
+              schema:
+                openAPIV3Schema:
+                  type: object
+                  properties:
+                    spec: {type: object, properties: {replicas: {type: integer}}}
+                    status: {type: object, x-kubernetes-preserve-unknown-fields: true}
+        """);
+    server.applyYaml("""
+        apiVersion: example.dev/v1
+        kind: Widget
+        metadata: {name: w, namespace: default}
+        spec: {replicas: 1}
+        """);
+    String widget = "/apis/example.dev/v1/namespaces/default/widgets/w";
 
-    RawHttp.Response scaled = RawHttp.patch(server, DEMO + "/scale", "application/merge-patch+json",
+    RawHttp.Response scaled = RawHttp.patch(server, widget + "/scale", "application/merge-patch+json",
         "{\"spec\": {\"replicas\": 5}}");
 
     assertThat(scaled.code()).isEqualTo(404);
     assertThat(scaled.json().path("reason").asText()).isEqualTo("NotFound");
-    assertThat(RawHttp.get(server, DEMO + "/scale", null).code()).isEqualTo(404);
-    assertThat(spec()).isEqualTo(before);
+    assertThat(RawHttp.get(server, widget + "/scale", null).code()).isEqualTo(404);
+    assertThat(RawHttp.get(server, widget, null).json().at("/spec/replicas").asInt()).isEqualTo(1);
+  }
+
+  @Test
+  void aDeclaredScaleReadsAndSetsTheReplicasTheCrdNames() {
+    RawHttp.Response scale = RawHttp.get(server, DEMO + "/scale", null);
+    assertThat(scale.code()).as(scale.body()).isEqualTo(200);
+    assertThat(scale.json().path("kind").asText()).isEqualTo("Scale");
+    assertThat(scale.json().path("apiVersion").asText()).isEqualTo("autoscaling/v1");
+    assertThat(scale.json().at("/metadata/name").asText()).isEqualTo("demo");
+    assertThat(scale.json().at("/spec/replicas").asInt()).isEqualTo(RawHttp.get(server, DEMO, null).json()
+        .at("/spec/replicas").asInt());
+
+    // What kubectl scale sends, and what an autoscaler writes.
+    RawHttp.Response patched = RawHttp.patch(server, DEMO + "/scale", "application/merge-patch+json",
+        "{\"spec\": {\"replicas\": 5}}");
+    assertThat(patched.code()).as(patched.body()).isEqualTo(200);
+    assertThat(patched.json().at("/spec/replicas").asInt()).isEqualTo(5);
+    assertThat(RawHttp.get(server, DEMO, null).json().at("/spec/replicas").asInt()).isEqualTo(5);
+
+    RawHttp.Response put = RawHttp.put(server, DEMO + "/scale", "application/json",
+        "{\"apiVersion\": \"autoscaling/v1\", \"kind\": \"Scale\", \"metadata\": {\"name\": \"demo\"},"
+            + " \"spec\": {\"replicas\": 3}}");
+    assertThat(put.code()).as(put.body()).isEqualTo(200);
+    assertThat(RawHttp.get(server, DEMO, null).json().at("/spec/replicas").asInt()).isEqualTo(3);
+
+    // The object's own schema still holds: at most 100 replicas.
+    RawHttp.Response tooMany = RawHttp.patch(server, DEMO + "/scale", "application/merge-patch+json",
+        "{\"spec\": {\"replicas\": 200}}");
+    assertThat(tooMany.code()).isEqualTo(422);
+    assertThat(tooMany.json().path("message").asText()).contains("spec.replicas in body should be less than or equal to 100");
+    assertThat(RawHttp.get(server, DEMO, null).json().at("/spec/replicas").asInt()).isEqualTo(3);
+
+    // The status the autoscaler reads: the paths the CRD names.
+    RawHttp.patch(server, DEMO + "/status", "application/merge-patch+json",
+        "{\"status\": {\"replicas\": 3, \"selector\": \"app.kubernetes.io/instance=demo\"}}");
+    JsonNode status = RawHttp.get(server, DEMO + "/scale", null).json().path("status");
+    assertThat(status.path("replicas").asInt()).isEqualTo(3);
+    assertThat(status.path("selector").asText()).isEqualTo("app.kubernetes.io/instance=demo");
   }
 
   @Test

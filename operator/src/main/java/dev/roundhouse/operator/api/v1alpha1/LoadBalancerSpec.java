@@ -10,6 +10,7 @@ import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
 import io.fabric8.kubernetes.api.model.ResourceRequirements;
 
+import io.fabric8.kubernetes.model.annotation.SpecReplicas;
 import java.util.List;
 
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -24,7 +25,9 @@ public class LoadBalancerSpec {
     @JsonPropertyDescription("A Service in the same namespace whose ready endpoints form the pool (through its EndpointSlices).")
     private ServiceRefSpec serviceRef;
 
-    @JsonPropertyDescription("Number of proxy pods.")
+    @JsonPropertyDescription("Number of proxy pods; what kubectl scale and a HorizontalPodAutoscaler set (the scale"
+            + " subresource).")
+    @SpecReplicas
     @Default("2")
     @Min(0)
     @Max(100)

@@ -6,6 +6,8 @@ import io.fabric8.kubernetes.api.model.Condition;
 
 import java.util.ArrayList;
 import java.util.List;
+import io.fabric8.kubernetes.model.annotation.LabelSelector;
+import io.fabric8.kubernetes.model.annotation.StatusReplicas;
 import java.util.Objects;
 
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -22,6 +24,14 @@ public class LoadBalancerStatus {
 
     @JsonPropertyDescription("Proxy pods ready to serve.")
     private Integer readyReplicas;
+
+    @JsonPropertyDescription("Proxy pods (the scale subresource's status.replicas, which an autoscaler reads).")
+    @StatusReplicas
+    private Integer replicas;
+
+    @JsonPropertyDescription("The label selector of the proxy pods, for an autoscaler (the scale subresource).")
+    @LabelSelector
+    private String selector;
 
     public Long getObservedGeneration() {
         return observedGeneration;
@@ -47,6 +57,22 @@ public class LoadBalancerStatus {
         this.backends = backends;
     }
 
+    public Integer getReplicas() {
+        return replicas;
+    }
+
+    public void setReplicas(Integer replicas) {
+        this.replicas = replicas;
+    }
+
+    public String getSelector() {
+        return selector;
+    }
+
+    public void setSelector(String selector) {
+        this.selector = selector;
+    }
+
     public Integer getReadyReplicas() {
         return readyReplicas;
     }
@@ -61,11 +87,13 @@ public class LoadBalancerStatus {
                 && Objects.equals(observedGeneration, s.observedGeneration)
                 && Objects.equals(conditions, s.conditions)
                 && Objects.equals(backends, s.backends)
-                && Objects.equals(readyReplicas, s.readyReplicas);
+                && Objects.equals(readyReplicas, s.readyReplicas)
+                && Objects.equals(replicas, s.replicas)
+                && Objects.equals(selector, s.selector);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(observedGeneration, conditions, backends, readyReplicas);
+        return Objects.hash(observedGeneration, conditions, backends, readyReplicas, replicas, selector);
     }
 }

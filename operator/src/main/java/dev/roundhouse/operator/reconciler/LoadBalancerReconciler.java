@@ -116,6 +116,7 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
         var services = new InformerEventSource<>(InformerEventSourceConfiguration
                 .from(Service.class, LoadBalancer.class)
                 .withName(BACKEND_SERVICES)
+                .withItemStore(TrimmedStore.services())
                 .withSecondaryToPrimaryMapper(s -> referencing(context, s, s.getMetadata().getName()))
                 .withPrimaryToSecondaryMapper((LoadBalancer lb) -> serviceRef(lb) == null
                         ? Set.of()
@@ -124,6 +125,7 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
         var slices = new InformerEventSource<>(InformerEventSourceConfiguration
                 .from(EndpointSlice.class, LoadBalancer.class)
                 .withName(ENDPOINT_SLICES)
+                .withItemStore(TrimmedStore.endpointSlices())
                 .withSecondaryToPrimaryMapper(s -> referencing(context, s, serviceNameOf(s)))
                 .build(), context);
         return List.of(services, slices);

@@ -3,6 +3,7 @@ package dev.roundhouse.proxy.http;
 import dev.roundhouse.proxy.breaker.UpstreamFailure;
 import dev.roundhouse.proxy.metrics.MetricNames;
 import dev.roundhouse.proxy.pool.Backend;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.undertow.connector.PooledByteBuffer;
 import io.undertow.server.AbstractServerConnection;
 import io.undertow.server.Connectors;
@@ -212,15 +213,17 @@ final class ProxyExchange implements Runnable, ExchangeCompletionListener {
     }
 
     /**
-     * A backend with {@code consecutiveConnectFailures} connects under way and no idle connection here: this request
-     * would wait for one more. While another backend will do it goes there, so that a backend whose connects hang
-     * holds at most that many requests before its failures take it out, not every request that picks it meanwhile.
-     * The place is taken here, atomically, so that two I/O threads cannot both take the last one.
+     * A backend whose connects under way and failures in a row make {@code consecutiveConnectFailures}, with no idle
+     * connection here: this request would wait for one more connect. While another backend will do it goes there,
+     * so that a backend whose connects hang costs at most that many requests before its failures take it out, not
+     * every request that picks it meanwhile. The place is taken here, atomically, so that two I/O threads cannot
+     * both take the last one.
      */
     private boolean crowded(Backend backend) {
         releaseConnectPlace(); // a candidate looked at before was not picked
         int limit = forwarder.connectsUnderWayLimit();
-        if (limit <= 0 || thread.hasIdle(backend)) {
+        // Half open, the breaker's own permits say how many requests may try it: one of them is its way back.
+        if (limit <= 0 || thread.hasIdle(backend) || backend.breaker().getState() == CircuitBreaker.State.HALF_OPEN) {
             return false;
         }
         if (!backend.tryStartConnect(limit)) {

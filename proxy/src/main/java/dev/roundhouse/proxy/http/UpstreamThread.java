@@ -174,40 +174,49 @@ final class UpstreamThread implements Runnable {
             backend.connectStarted(); // no limit, an idle connection that turned out closed, or a queued request
         }
         future.addNotifier((IoFuture<? extends StreamConnection> done, ProxyExchange waiter) -> {
-            backend.connectEnded();
-            switch (done.getStatus()) {
-                case DONE -> {
-                    StreamConnection connection;
-                    try {
-                        connection = done.get(); // done: returns at once
-                    } catch (IOException e) {
-                        throw new IllegalStateException("a completed connect reported a failure", e);
-                    }
-                    if (connection instanceof SslConnection tlsConnection) {
-                        try {
-                            tlsConnection.startHandshake();
-                        } catch (IOException e) {
-                            IoUtils.safeClose(connection);
-                            slot(backend).open--;
-                            waiter.connectFailed(false);
-                            serveWaiting(backend);
-                            return;
-                        }
-                    }
-                    backend.connectSucceeded();
-                    UpstreamConnection upstream = new UpstreamConnection(backend, connection, this);
-                    if (!waiter.connected(upstream, false)) {
-                        release(upstream, true); // the exchange gave up on it meanwhile: someone else may use it
-                    }
-                }
-                case FAILED, CANCELLED -> {
-                    slot(backend).open--;
-                    waiter.connectFailed(done.getStatus() == IoFuture.Status.CANCELLED);
-                    serveWaiting(backend);
-                }
-                default -> throw new IllegalStateException("connect still in progress: " + done.getStatus());
+            try {
+                completed(backend, done, waiter);
+            } finally {
+                // After the outcome is counted (a failure in a row, or the run's end), never before: in between, the
+                // place would look free to another I/O thread while the failure it stands for is not yet counted.
+                backend.connectEnded();
             }
         }, exchange);
+    }
+
+    private void completed(Backend backend, IoFuture<? extends StreamConnection> done, ProxyExchange waiter) {
+        switch (done.getStatus()) {
+            case DONE -> {
+                StreamConnection connection;
+                try {
+                    connection = done.get(); // done: returns at once
+                } catch (IOException e) {
+                    throw new IllegalStateException("a completed connect reported a failure", e);
+                }
+                if (connection instanceof SslConnection tlsConnection) {
+                    try {
+                        tlsConnection.startHandshake();
+                    } catch (IOException e) {
+                        IoUtils.safeClose(connection);
+                        slot(backend).open--;
+                        waiter.connectFailed(false);
+                        serveWaiting(backend);
+                        return;
+                    }
+                }
+                backend.connectSucceeded();
+                UpstreamConnection upstream = new UpstreamConnection(backend, connection, this);
+                if (!waiter.connected(upstream, false)) {
+                    release(upstream, true); // the exchange gave up on it meanwhile: someone else may use it
+                }
+            }
+            case FAILED, CANCELLED -> {
+                slot(backend).open--;
+                waiter.connectFailed(done.getStatus() == IoFuture.Status.CANCELLED);
+                serveWaiting(backend);
+            }
+            default -> throw new IllegalStateException("connect still in progress: " + done.getStatus());
+        }
     }
 
     /**

@@ -79,12 +79,18 @@ public final class Backend {
         connecting.incrementAndGet();
     }
 
-    /** Counts a connect about to start unless {@code limit} are under way already; whether it was counted. */
+    /**
+     * Counts a connect about to start unless the connects under way and the failures in a row reach {@code limit}
+     * already; whether it was counted. So no more than {@code limit} connects start between the last success and
+     * the failure that ejects the backend, however they overlap.
+     */
     public boolean tryStartConnect(int limit) {
         int now;
         do {
             now = connecting.get();
-            if (now >= limit) {
+            // A failure is counted before its connect's place is given back (UpstreamThread): read in this order,
+            // the sum is never less than the truth.
+            if (now + connectFailuresInARow.get() >= limit) {
                 return false;
             }
         } while (!connecting.compareAndSet(now, now + 1));

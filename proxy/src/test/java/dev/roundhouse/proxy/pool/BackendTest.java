@@ -29,6 +29,26 @@ class BackendTest {
     }
 
     @Test
+    void failuresInARowTakePlacesUntilASuccessEndsTheRun() {
+        backend.connectStarted();
+        backend.connectFailed(); // counted before its place is given back, as UpstreamThread does
+        backend.connectEnded();
+        backend.connectStarted();
+        backend.connectFailed();
+        backend.connectEnded();
+
+        assertThat(backend.tryStartConnect(3)).as("one place left of three after two failures").isTrue();
+        assertThat(backend.tryStartConnect(3)).isFalse();
+
+        backend.connectSucceeded();
+        backend.connectEnded();
+        assertThat(backend.tryStartConnect(3)).as("the run ended: every place free again").isTrue();
+        assertThat(backend.tryStartConnect(3)).isTrue();
+        assertThat(backend.tryStartConnect(3)).isTrue();
+        assertThat(backend.tryStartConnect(3)).isFalse();
+    }
+
+    @Test
     void threadsTakingPlacesAtOnceNeverHoldMoreThanTheLimit() throws Exception {
         int limit = 3;
         AtomicInteger holding = new AtomicInteger();

@@ -176,8 +176,9 @@ class LoadBalancerRobustnessTest {
 
     @Test
     void aFailureIsSaidInALineWithOneEventAndRetriedUntilItEndsWithoutAnyChange() {
-        // The API server refuses the Service writes of this LoadBalancer for a while, as an outage would.
-        cluster.api.refuseWrites("/services/flaky");
+        // The API server refuses the writes of this LoadBalancer's metrics Service for a while, as an outage would
+        // (a path part: "/services/flaky" would refuse both Services, and either could be reported first).
+        cluster.api.refuseWrites("/services/flaky-metrics");
         try {
             cluster.create(OperatorCluster.loadBalancer("flaky", "http://10.25.0.1:8080"));
 
@@ -185,8 +186,8 @@ class LoadBalancerRobustnessTest {
             String message = cluster.condition("flaky", "Ready").getMessage();
             assertThat(message).as("a line, not a stack trace").doesNotContain("\n").doesNotContain("\tat ")
                     .hasSizeLessThanOrEqualTo(1024)
-                    .isEqualTo("Service default/flaky could not be written: Internal error occurred: the test refuses "
-                            + "writes to /services/flaky");
+                    .isEqualTo("Service default/flaky-metrics could not be written: Internal error occurred: the test "
+                            + "refuses writes to /services/flaky-metrics");
             await().atMost(WAIT).untilAsserted(() -> assertThat(events("flaky")).singleElement().satisfies(e -> {
                 assertThat(e.getType()).isEqualTo("Warning");
                 assertThat(e.getReason()).isEqualTo("ReconcileFailed");
@@ -196,7 +197,8 @@ class LoadBalancerRobustnessTest {
             cluster.api.refuseWrites(null);
         }
         // Nothing about the LoadBalancer changes: the retries alone bring it round.
-        await().atMost(Duration.ofSeconds(40)).until(() -> client.services().inNamespace(NS).withName("flaky").get() != null);
+        await().atMost(Duration.ofSeconds(40))
+                .until(() -> client.services().inNamespace(NS).withName("flaky-metrics").get() != null);
         cluster.awaitCondition("flaky", "Ready", "False", "ProxiesNotReady");
         assertThat(events("flaky")).as("one event for the one failure").hasSize(1);
     }

@@ -31,11 +31,13 @@ class ScaleRunTest {
         assertThat(r.benchWrites()).as(printed)
                 .containsEntry("loadbalancers create", 5L)
                 .containsEntry("deployments/status merge-patch", 5L);
-        // one write per dependent (six), and the status: at least once, as ProxiesNotReady, then Ready
+        // one write per dependent (eight: two Services, and a PodDisruptionBudget at the default two replicas),
+        // and the status: at least once, as ProxiesNotReady, then Ready
         assertThat(r.operatorWrites()).as(printed)
                 .containsKeys("configmaps create", "deployments apply", "services apply", "serviceaccounts apply",
-                        "roles apply", "rolebindings apply", "loadbalancers/status apply");
-        assertThat(r.operatorWriteCount()).as(printed).isBetween(5L * 7, 5L * 10);
+                        "roles apply", "rolebindings apply", "poddisruptionbudgets apply", "loadbalancers/status apply");
+        assertThat(r.operatorWrites().get("services apply")).as(printed).isEqualTo(5L * 2);
+        assertThat(r.operatorWriteCount()).as(printed).isBetween(5L * 9, 5L * 12);
         assertThat(r.resyncs()).as(printed).hasSize(1); // no OPERATOR_JAR: only the in-process restart
         assertThat(r.passed(true)).as(printed).isTrue();
         assertThat(printed).contains("milestone (per LoadBalancer, from its create)", "RESULT operator-scale lbs=5");

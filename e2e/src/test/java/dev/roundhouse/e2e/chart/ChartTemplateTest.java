@@ -120,9 +120,10 @@ class ChartTemplateTest {
     @Test
     void defaultsRenderTheOperatorItsServiceAndItsRbacOnly() {
         List<HasMetadata> objects = render(template());
+        // Two ClusterRoles of the operator's, and two that fold LoadBalancer rights into view, edit and admin.
         assertThat(objects).extracting(HasMetadata::getKind).containsExactlyInAnyOrder(
-                "ServiceAccount", "ClusterRole", "ClusterRole", "ClusterRoleBinding", "ClusterRoleBinding",
-                "Role", "RoleBinding", "Service", "Deployment");
+                "ServiceAccount", "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRoleBinding",
+                "ClusterRoleBinding", "Role", "RoleBinding", "Service", "Deployment");
         assertThat(objects).allSatisfy(o -> {
             assertThat(o.getMetadata().getLabels()).as("labels of %s %s", o.getKind(), o.getMetadata().getName())
                     .containsEntry("app.kubernetes.io/instance", RELEASE)

@@ -180,43 +180,33 @@ public final class LocalKubelet implements AutoCloseable {
     public LocalKubelet start() {
         deployments = client.apps().deployments().inAnyNamespace()
                 .withLabel(Labels.MANAGED_BY, "roundhouse-operator")
-                .inform(new ResourceEventHandler<>() {
-                    @Override
-                    public void onAdd(Deployment d) {
-                        requestSync();
-                    }
-
-                    @Override
-                    public void onUpdate(Deployment before, Deployment after) {
-                        requestSync();
-                    }
-
-                    @Override
-                    public void onDelete(Deployment d, boolean unknownFinalState) {
-                        requestSync();
-                    }
-                });
+                .inform(syncOnEvent());
         // kube-proxy's part: a Service's port leads to the pods its selector picks.
         services = client.services().inAnyNamespace()
                 .withLabel(Labels.MANAGED_BY, "roundhouse-operator")
-                .inform(new ResourceEventHandler<>() {
-                    @Override
-                    public void onAdd(Service s) {
-                        requestSync();
-                    }
-
-                    @Override
-                    public void onUpdate(Service before, Service after) {
-                        requestSync();
-                    }
-
-                    @Override
-                    public void onDelete(Service s, boolean unknownFinalState) {
-                        requestSync();
-                    }
-                });
+                .inform(syncOnEvent());
         loop.scheduleWithFixedDelay(this::syncSafely, 0, SYNC_PERIOD.toMillis(), TimeUnit.MILLISECONDS);
         return this;
+    }
+
+    /** Any change to a watched object asks for a sync, which looks at everything. */
+    private <T> ResourceEventHandler<T> syncOnEvent() {
+        return new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(T object) {
+                requestSync();
+            }
+
+            @Override
+            public void onUpdate(T before, T after) {
+                requestSync();
+            }
+
+            @Override
+            public void onDelete(T object, boolean unknownFinalState) {
+                requestSync();
+            }
+        };
     }
 
     /** The proxy running for a Deployment, if one runs. */

@@ -13,14 +13,12 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -87,7 +85,7 @@ public final class OperatorMemory {
     /** The operator's heap after a full GC, with {@code pairs} unrelated Service/EndpointSlice pairs around. */
     private double measure(int pairs) throws Exception {
         try (EmbeddedApiServer api = new EmbeddedApiServer().start()) {
-            api.applyCrdYaml(crdYaml());
+            api.applyCrdYaml(OperatorScale.crdYaml());
             create(api.client(), pairs);
             Path dir = Files.createTempDirectory("operator-memory");
             Path kubeconfig = api.writeKubeconfig(dir.resolve("kubeconfig"));
@@ -236,17 +234,5 @@ public final class OperatorMemory {
                     .endTargetRef().endEndpoint();
         }
         return slice.build();
-    }
-
-    private static String crdYaml() {
-        try (InputStream in = OperatorMemory.class.getClassLoader()
-                .getResourceAsStream("crds/loadbalancers.roundhouse.dev-v1.yml")) {
-            if (in == null) {
-                throw new IllegalStateException("crds/loadbalancers.roundhouse.dev-v1.yml is not on the class path");
-            }
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

@@ -282,7 +282,8 @@ public final class OperatorScale {
         });
     }
 
-    private static String crdYaml() {
+    /** The LoadBalancer CRD as the e2e jar carries it. */
+    static String crdYaml() {
         try (InputStream in = OperatorScale.class.getClassLoader()
                 .getResourceAsStream("crds/loadbalancers.roundhouse.dev-v1.yml")) {
             if (in == null) {

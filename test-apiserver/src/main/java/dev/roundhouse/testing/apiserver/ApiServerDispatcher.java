@@ -372,8 +372,25 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
 
   /** Every CustomResourceDefinition in the store, read now so that discovery follows CRDs as they come and go. */
   List<CustomResourceDefinition> crds() {
-    return storedCrds().stream().map(json -> SERIALIZATION.unmarshal(json, CustomResourceDefinition.class)).toList();
+    List<String> stored = storedCrds();
+    synchronized (crdCache) {
+      // Parsed once per change: a list answer asks for them, and a CRD with Kubernetes types in its schema is
+      // megabytes of objects to parse on every request.
+      if (!stored.equals(crdCache.json)) {
+        crdCache.parsed = stored.stream()
+            .map(json -> SERIALIZATION.unmarshal(json, CustomResourceDefinition.class)).toList();
+        crdCache.json = stored;
+      }
+      return crdCache.parsed;
+    }
   }
+
+  private static final class CrdCache {
+    List<String> json = List.of();
+    List<CustomResourceDefinition> parsed = List.of();
+  }
+
+  private final CrdCache crdCache = new CrdCache();
 
   /** The stored CRDs as JSON (a write handler holding the write lock may take the read lock too). */
   private List<String> storedCrds() {

@@ -59,6 +59,9 @@ class DeleteLoadBalancerE2ETest {
         Awaitility.await("owned objects collected").atMost(Duration.ofSeconds(10)).until(() ->
                 client.apps().deployments().inNamespace(cluster.namespace()).withName("demo-proxy").get() == null
                         && client.configMaps().inNamespace(cluster.namespace()).withName("demo-pool").get() == null
-                        && client.services().inNamespace(cluster.namespace()).withName("demo").get() == null);
+                        && client.services().inNamespace(cluster.namespace()).withName("demo").get() == null
+                        && client.services().inNamespace(cluster.namespace()).withName("demo-metrics").get() == null
+                        && client.policy().v1().podDisruptionBudget().inNamespace(cluster.namespace())
+                                .withName("demo-proxy").get() == null);
     }
 }

@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.fabric8.kubernetes.api.model.rbac.Role;
 import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -36,7 +37,8 @@ final class OwnerCollector implements AutoCloseable {
 
     /** The kinds the operator creates for a LoadBalancer (a ServiceMonitor needs a CRD the local mode lacks). */
     private static final List<Class<? extends HasMetadata>> OWNED_KINDS = List.of(
-            Deployment.class, Service.class, ConfigMap.class, RoleBinding.class, Role.class, ServiceAccount.class);
+            Deployment.class, Service.class, ConfigMap.class, RoleBinding.class, Role.class, ServiceAccount.class,
+            PodDisruptionBudget.class);
 
     private final KubernetesClient client;
     private final ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(r -> {

@@ -137,6 +137,30 @@ class ChartTemplateTest {
     }
 
     @Test
+    void namesPlacementAndDigestsAUserExpectsOfAChart() {
+        List<HasMetadata> objects = render(template().set("fullnameOverride", "edge-operator")
+                .set("priorityClassName", "system-cluster-critical")
+                .set("topologySpreadConstraints[0].maxSkew", "1")
+                .set("topologySpreadConstraints[0].topologyKey", "topology.kubernetes.io/zone")
+                .set("topologySpreadConstraints[0].whenUnsatisfiable", "ScheduleAnyway")
+                .set("image.digest", "sha256:" + "a".repeat(64))
+                .set("proxyImage.digest", "sha256:" + "b".repeat(64)));
+        Deployment deployment = only(objects, Deployment.class);
+        PodSpec pod = deployment.getSpec().getTemplate().getSpec();
+
+        assertThat(deployment.getMetadata().getName()).isEqualTo("edge-operator");
+        assertThat(objects).filteredOn(o -> o.getKind().startsWith("Cluster"))
+                .allSatisfy(o -> assertThat(o.getMetadata().getName()).startsWith("edge-operator"));
+        assertThat(pod.getPriorityClassName()).isEqualTo("system-cluster-critical");
+        assertThat(pod.getTopologySpreadConstraints()).singleElement()
+                .satisfies(c -> assertThat(c.getTopologyKey()).isEqualTo("topology.kubernetes.io/zone"));
+        Container container = pod.getContainers().get(0);
+        assertThat(container.getImage()).isEqualTo("ghcr.io/roundhouse-dev/roundhouse-operator@sha256:" + "a".repeat(64));
+        assertThat(env(container, "PROXY_IMAGE"))
+                .isEqualTo("ghcr.io/roundhouse-dev/roundhouse-proxy@sha256:" + "b".repeat(64));
+    }
+
+    @Test
     void everyToggleOnRendersTypedObjectsForEachPart() {
         List<HasMetadata> objects = render(everythingOn());
         assertThat(objects).extracting(HasMetadata::getKind).contains(

@@ -17,11 +17,34 @@ RELEASE=roundhouse
 NAMESPACE=roundhouse-system
 DEMO_NAMESPACE=roundhouse-demo
 LB=demo                  # loadbalancer.yaml; the operator names the proxies' Service after it
-LB_PORT=8080             # its spec.port
+LB_PORT=80               # its spec.port: a privileged port, which the Service takes, not the proxy
 LOCAL_PORT="${LOCAL_PORT:-8080}"
 
 say() { printf '\n==> %s\n' "$*"; }
+
 k() { kubectl --context "$CONTEXT" "$@"; }
+
+# A client pod sending one request per connection to the LoadBalancer's Service for $1 seconds, from inside the
+# cluster (through kube-proxy, as clients reach it); prints its name once it runs.
+load_start() {
+  local name="load-$RANDOM"
+  k -n "$DEMO_NAMESPACE" run "$name" --image=curlimages/curl:8.11.1 --restart=Never --command -- sh -c \
+    "ok=0; failed=0; end=\$((\$(date +%s) + $1)); while [ \$(date +%s) -lt \$end ]; do
+       if curl -fsS -o /dev/null --max-time 5 http://$LB:$LB_PORT/hostname; then ok=\$((ok + 1)); else failed=\$((failed + 1)); fi
+     done; echo ok=\$ok failed=\$failed; [ \$failed -eq 0 ]" >/dev/null
+  k -n "$DEMO_NAMESPACE" wait --for=condition=Ready "pod/$name" --timeout 2m >/dev/null
+  echo "$name"
+}
+
+# Waits for the client pod $1 to end; fails when any of its requests failed.
+load_check() {
+  if ! k -n "$DEMO_NAMESPACE" wait --for=jsonpath='{.status.phase}'=Succeeded "pod/$1" --timeout 4m >/dev/null; then
+    echo "kind.sh: requests failed under load: $(k -n "$DEMO_NAMESPACE" logs "$1")" >&2
+    return 1
+  fi
+  echo "under load: $(k -n "$DEMO_NAMESPACE" logs "$1")"
+  k -n "$DEMO_NAMESPACE" delete pod "$1" --wait=false >/dev/null
+}
 
 require() {
   local missing=()
@@ -59,7 +82,7 @@ up() {
     say "Using the existing kind cluster $CLUSTER"
   else
     say "Creating the kind cluster $CLUSTER"
-    kind create cluster --name "$CLUSTER" --wait 120s
+    kind create cluster --name "$CLUSTER" --config "$HERE/cluster.yaml" --wait 120s
   fi
 
   say "Loading the images into $CLUSTER"
@@ -102,6 +125,24 @@ up() {
   for i in 1 2 3 4 5 6; do
     printf 'request %d -> %s\n' "$i" "$(curl -fsS "http://localhost:$LOCAL_PORT/hostname")"
   done
+
+  say "A rollout of the proxies under load (every request must succeed)"
+  local load
+  load="$(load_start 45)"
+  k -n "$DEMO_NAMESPACE" rollout restart deployment "$LB-proxy"
+  k -n "$DEMO_NAMESPACE" rollout status deployment "$LB-proxy" --timeout 3m
+  load_check "$load"
+
+  say "A drain of the node under one proxy: the PodDisruptionBudget lets one go at a time (every request must succeed)"
+  local node
+  node="$(k -n "$DEMO_NAMESPACE" get pods -l app.kubernetes.io/instance="$LB",app.kubernetes.io/name=roundhouse-proxy \
+    -o jsonpath='{.items[0].spec.nodeName}')"
+  load="$(load_start 45)"
+  # Only the proxies are evicted: the backends' own churn is not what this checks.
+  k drain "$node" --pod-selector=app.kubernetes.io/name=roundhouse-proxy --ignore-daemonsets --timeout 3m
+  k -n "$DEMO_NAMESPACE" rollout status deployment "$LB-proxy" --timeout 3m
+  load_check "$load"
+  k uncordon "$node"
 
   cat <<DONE
 

@@ -8,8 +8,8 @@ import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.TemplateCommand;
 import dev.roundhouse.e2e.chart.OperatorPermissions;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
-import dev.roundhouse.operator.api.v1alpha1.LoadBalancerSpec;
 import dev.roundhouse.operator.model.Names;
+import dev.roundhouse.operator.model.ProxyDisruptionBudgets;
 import dev.roundhouse.operator.model.PoolDocuments;
 import dev.roundhouse.operator.model.ProxyDeployments;
 import dev.roundhouse.poolformat.PoolDocument;
@@ -204,6 +204,12 @@ class KindManifestsTest {
         // and restarts deployment "$LB-proxy" on a re-run
         assertThat(Names.deployment(lb)).isEqualTo(script.get("LB") + "-proxy");
         assertThat(lb.getSpec().getPort()).isEqualTo(Integer.parseInt(script.get("LB_PORT")));
+        // A privileged Service port, which a non-root proxy could not bind itself: the container keeps its own.
+        assertThat(lb.getSpec().getPort()).isLessThan(1024);
+        assertThat(ProxyDeployments.desired(lb, "x").getSpec().getTemplate().getSpec().getContainers().get(0)
+                .getPorts()).allSatisfy(p -> assertThat(p.getContainerPort()).isGreaterThanOrEqualTo(1024));
+        // Two replicas: the operator gives them a PodDisruptionBudget, which the script's drain exercises.
+        assertThat(ProxyDisruptionBudgets.wanted(lb)).isTrue();
         // the CRD's one-of rule
         assertThat(lb.getSpec().getBackends()).isNull();
         assertThat(lb.getSpec().getServiceRef().getName()).isEqualTo(service.getMetadata().getName());
@@ -249,6 +255,12 @@ class KindManifestsTest {
         assertThat(text).containsPattern("require docker kind kubectl helm");
         assertThat(text).contains("-f \"$HERE/values.yaml\"", "charts/roundhouse", "kind load docker-image",
                 "--for=condition=Ready", "kind delete cluster");
+        // A rollout and a drain, each under load from inside the cluster, failing on any failed request.
+        assertThat(text).contains("--config \"$HERE/cluster.yaml\"", "rollout restart deployment \"$LB-proxy\"",
+                "k drain \"$node\"", "load_check \"$load\"", "[ \\$failed -eq 0 ]");
+        String cluster = Files.readString(KIND.resolve("cluster.yaml"));
+        assertThat(cluster.lines().filter(l -> l.strip().equals("- role: worker")).count())
+                .as("workers in cluster.yaml, so that a drain leaves a proxy serving").isGreaterThanOrEqualTo(2);
     }
 
     // ---------------------------------------------------------------- the Dockerfiles
@@ -259,7 +271,7 @@ class KindManifestsTest {
         PodSecurityContext runAs = ProxyDeployments.desired(loadBalancer(), "x").getSpec().getTemplate().getSpec()
                 .getSecurityContext();
         assertThat(proxy.user()).isEqualTo(runAs.getRunAsUser() + ":" + runAs.getRunAsGroup());
-        assertThat(proxy.exposed()).containsExactlyInAnyOrder(new LoadBalancerSpec().getPort(), Names.METRICS_PORT);
+        assertThat(proxy.exposed()).containsExactlyInAnyOrder(Names.PROXY_PORT, Names.METRICS_PORT);
     }
 
     @Test

@@ -87,11 +87,15 @@ public final class Breakers {
                 .build();
     }
 
+    /** A state as the transition lines write it: {@code half-open}. */
+    private static String name(CircuitBreaker.State state) {
+        return state.toString().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    }
+
     private static String describe(CircuitBreaker.StateTransition t) {
         String reason = MOVED_BECAUSE.get();
         if (reason != null) {
-            return t.getFromState().toString().toLowerCase(java.util.Locale.ROOT).replace('_', '-') + " -> "
-                    + t.getToState().toString().toLowerCase(java.util.Locale.ROOT).replace('_', '-') + " (" + reason + ")";
+            return name(t.getFromState()) + " -> " + name(t.getToState()) + " (" + reason + ")";
         }
         return switch (t.getToState()) {
             case OPEN -> t.getFromState() == CircuitBreaker.State.HALF_OPEN

@@ -125,8 +125,7 @@ final class Forwarder {
      * It returns when a health check gets through or, after the breaker's wait, a half-open probe does.
      */
     void connectFailed(Backend backend) {
-        PoolDocument document = pool.snapshot().document();
-        int limit = document == null ? 0 : document.circuitBreaker().consecutiveConnectFailures();
+        int limit = consecutiveConnectFailures();
         int inARow = backend.connectFailed();
         if (limit > 0 && inARow >= limit && backend.eject()) {
             Breakers.open(backend.breaker(), inARow + " connects in a row failed");
@@ -135,8 +134,11 @@ final class Forwarder {
         }
     }
 
-    /** Connects under way to one backend beyond which requests go elsewhere while they can (0: no limit). */
-    int connectsUnderWayLimit() {
+    /**
+     * The pool document's {@code circuitBreaker.consecutiveConnectFailures} (0: off): the failures in a row that
+     * eject a backend, and the connects under way to one backend beyond which requests go elsewhere while they can.
+     */
+    int consecutiveConnectFailures() {
         PoolDocument document = pool.snapshot().document();
         return document == null ? 0 : document.circuitBreaker().consecutiveConnectFailures();
     }

@@ -221,7 +221,7 @@ final class ProxyExchange implements Runnable, ExchangeCompletionListener {
      */
     private boolean crowded(Backend backend) {
         releaseConnectPlace(); // a candidate looked at before was not picked
-        int limit = forwarder.connectsUnderWayLimit();
+        int limit = forwarder.consecutiveConnectFailures();
         // Half open, the breaker's own permits say how many requests may try it: one of them is its way back.
         if (limit <= 0 || thread.hasIdle(backend) || backend.breaker().getState() == CircuitBreaker.State.HALF_OPEN) {
             return false;

@@ -108,10 +108,13 @@ public final class Backend {
 
     /** A connect to this backend succeeded: the run of failures ends, and so does an ejection. */
     public void connectSucceeded() {
-        if (connectFailuresInARow.get() != 0) { // a read, not a write, on the common path
+        // Reads, not writes, on the common path: every new connection passes here.
+        if (connectFailuresInARow.get() != 0) {
             connectFailuresInARow.set(0);
         }
-        ejected = false;
+        if (ejected) {
+            ejected = false;
+        }
     }
 
     /**

@@ -352,15 +352,15 @@ public final class LocalKubelet implements AutoCloseable {
     private void openServices(Key key, Workload workload, Deployment deployment, Container container) {
         Map<String, String> podLabels = Objects.requireNonNullElse(
                 deployment.getSpec().getTemplate().getMetadata().getLabels(), Map.of());
-        int traffic = servicePort(key.namespace, podLabels, "http").orElse(declared(container, "PORT", 8080));
-        int metrics = servicePort(key.namespace, podLabels, "metrics")
+        int traffic = selectingServicePort(key.namespace, podLabels, "http").orElse(declared(container, "PORT", 8080));
+        int metrics = selectingServicePort(key.namespace, podLabels, "metrics")
                 .orElse(declared(container, "METRICS_PORT", 9090));
         workload.service = openService(key, workload, workload.service, "PORT", traffic);
         workload.metrics = openService(key, workload, workload.metrics, "METRICS_PORT", metrics);
     }
 
     /** The port of a Service in {@code namespace} whose selector picks these pods and that targets the named port. */
-    private Optional<Integer> servicePort(String namespace, Map<String, String> podLabels, String targetPortName) {
+    private Optional<Integer> selectingServicePort(String namespace, Map<String, String> podLabels, String targetPortName) {
         for (Service service : services.getStore().list()) {
             Map<String, String> selector = service.getSpec().getSelector();
             if (!namespace.equals(service.getMetadata().getNamespace()) || selector == null || selector.isEmpty()

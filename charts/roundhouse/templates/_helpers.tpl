@@ -17,6 +17,12 @@
 {{- end }}
 {{- end }}
 
+{{/* The Lease the operator's replicas elect a leader with: one per release, so that two releases in one namespace
+do not share it. */}}
+{{- define "roundhouse.leaseName" -}}
+{{- printf "%s-leader" (include "roundhouse.fullname" .) }}
+{{- end }}
+
 {{/* Labels that pick the operator's pods; they end up in the Deployment's immutable selector. */}}
 {{- define "roundhouse.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "roundhouse.name" . }}

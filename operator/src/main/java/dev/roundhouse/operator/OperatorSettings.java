@@ -12,6 +12,8 @@ import java.util.regex.Pattern;
  * The operator's settings, from environment variables (docs/install.md lists them). {@code WATCH_NAMESPACES}:
  * comma-separated, empty for all namespaces. {@code PROXY_IMAGE}: the proxy image when a LoadBalancer names none.
  * {@code PROXY_IMAGE_PULL_SECRETS}: Secrets (comma-separated names) every proxy pod pulls its image with.
+ * {@code LEADER_ELECTION_LEASE}: the Lease the replicas elect a leader with, in {@code POD_NAMESPACE}; one per
+ * installation, so that two releases in one namespace do not take turns leading each other's.
  * {@code logFormat} and {@code libraryLogLevel} (null: each library's default) only matter to {@code main}, which
  * hands them to Log4j.
  */
@@ -22,9 +24,13 @@ public record OperatorSettings(
         int httpPort,
         boolean leaderElection,
         String leaseNamespace,
+        String leaseName,
         String logFormat,
         String libraryLogLevel,
         List<String> proxyImagePullSecrets) {
+
+    /** The leader-election Lease when {@code LEADER_ELECTION_LEASE} names none. */
+    public static final String DEFAULT_LEASE_NAME = "roundhouse-operator";
 
     /** The image the release workflow publishes for this release. */
     public static final String DEFAULT_PROXY_IMAGE = "ghcr.io/roundhouse-dev/roundhouse-proxy:" + Release.VERSION;
@@ -43,7 +49,8 @@ public record OperatorSettings(
     /** For an operator started in-process, which logs as the JVM around it is set up to. */
     public OperatorSettings(Set<String> watchNamespaces, String proxyImage, String logLevel, int httpPort,
             boolean leaderElection, String leaseNamespace) {
-        this(watchNamespaces, proxyImage, logLevel, httpPort, leaderElection, leaseNamespace, "text", null, List.of());
+        this(watchNamespaces, proxyImage, logLevel, httpPort, leaderElection, leaseNamespace, DEFAULT_LEASE_NAME, "text",
+                null, List.of());
     }
 
     /** The settings in force; dependent resources, created by the framework, read them here. */
@@ -106,11 +113,18 @@ public record OperatorSettings(
         } else if (!DNS_1123_LABEL.matcher(leaseNamespace).matches()) {
             problems.add("POD_NAMESPACE: '" + leaseNamespace + "' is not a namespace name " + NAMESPACE_RULE);
         }
+        String leaseName = given(env.get("LEADER_ELECTION_LEASE"));
+        if (leaseName == null) {
+            leaseName = DEFAULT_LEASE_NAME;
+        } else if (leaseName.length() > 253 || !DNS_1123_SUBDOMAIN.matcher(leaseName).matches()) {
+            problems.add("LEADER_ELECTION_LEASE: '" + leaseName + "' is not a Lease name (a DNS-1123 subdomain: at most "
+                    + "253 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit)");
+        }
         if (!problems.isEmpty()) {
             throw new InvalidSettingsException(problems);
         }
-        return new OperatorSettings(namespaces, image, level, port, leader, leaseNamespace, format, libraryLevel,
-                pullSecrets);
+        return new OperatorSettings(namespaces, image, level, port, leader, leaseNamespace, leaseName, format,
+                libraryLevel, pullSecrets);
     }
 
     /** The value trimmed, or null when unset or blank. */

@@ -27,8 +27,6 @@ import java.util.Set;
  */
 public final class RoundhouseOperator implements AutoCloseable {
 
-    public static final String LEASE_NAME = "roundhouse-operator";
-
     /** What the process exits with once its shutdown hook has stopped it: 0 after a SIGTERM. */
     private static volatile int exitStatus;
 
@@ -57,7 +55,7 @@ public final class RoundhouseOperator implements AutoCloseable {
             if (settings.leaderElection()) {
                 // JOSDK would exit on every stop of leading, a graceful shutdown included (and
                 // System.exit inside a shutdown hook hangs): exit only when leadership is lost.
-                o.withLeaderElectionConfiguration(new LeaderElectionConfiguration(LEASE_NAME,
+                o.withLeaderElectionConfiguration(new LeaderElectionConfiguration(settings.leaseName(),
                         settings.leaseNamespace(), LeaderElectionConfiguration.LEASE_DURATION_DEFAULT_VALUE,
                         LeaderElectionConfiguration.RENEW_DEADLINE_DEFAULT_VALUE,
                         LeaderElectionConfiguration.RETRY_PERIOD_DEFAULT_VALUE, null,
@@ -142,7 +140,8 @@ public final class RoundhouseOperator implements AutoCloseable {
     /** Another replica leads now: stop at once, so that only one operator ever reconciles. */
     private void stoppedLeading() {
         if (!closing) {
-            log().error("Lost the leader lease {}; exiting so that another replica reconciles alone", LEASE_NAME);
+            log().error("Lost the leader lease {}; exiting so that another replica reconciles alone",
+                    OperatorSettings.current().leaseName());
             exit(1); // not from a shutdown hook: closing is false here
         }
     }

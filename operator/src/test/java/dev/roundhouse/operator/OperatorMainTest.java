@@ -109,8 +109,13 @@ class OperatorMainTest {
             int port = freePort();
             // LOG_FORMAT as a person might type it: the JSON lines below show that the checked value is the one used.
             start(Map.of("HTTP_PORT", Integer.toString(port), "LEADER_ELECTION", "true", "POD_NAMESPACE", "default",
-                    "LOG_FORMAT", " JSON "), api.writeKubeconfig(dir.resolve("kubeconfig")));
+                    "LEADER_ELECTION_LEASE", "edge-leader", "LOG_FORMAT", " JSON "),
+                    api.writeKubeconfig(dir.resolve("kubeconfig")));
             awaitAnswer(port, "/readyz", r -> r.statusCode() == 200);
+            await("the Lease LEADER_ELECTION_LEASE names").atMost(DEADLINE).until(() ->
+                    api.client().leases().inNamespace("default").withName("edge-leader").get() != null);
+            assertThat(api.client().leases().inNamespace("default").withName(OperatorSettings.DEFAULT_LEASE_NAME).get())
+                    .isNull();
 
             assertThat(process.toHandle().destroy()).isTrue(); // SIGTERM
 

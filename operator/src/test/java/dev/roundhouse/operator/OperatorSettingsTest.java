@@ -36,13 +36,23 @@ class OperatorSettingsTest {
         assertThat(s.httpPort()).isEqualTo(8081);
         assertThat(s.leaderElection()).isTrue();
         assertThat(s.leaseNamespace()).isEqualTo("default");
+        assertThat(s.leaseName()).isEqualTo(OperatorSettings.DEFAULT_LEASE_NAME);
+    }
+
+    @Test
+    void theLeaseIsAnyObjectName() {
+        assertThat(OperatorSettings.fromEnvironment(Map.of("LEADER_ELECTION_LEASE", " edge.roundhouse-leader "))
+                .leaseName()).isEqualTo("edge.roundhouse-leader");
+        assertThat(problems(Map.of("LEADER_ELECTION_LEASE", "Roundhouse_Leader"))).singleElement().asString()
+                .startsWith("LEADER_ELECTION_LEASE: 'Roundhouse_Leader' is not a Lease name (a DNS-1123 subdomain");
+        assertThat(problems(Map.of("LEADER_ELECTION_LEASE", "a".repeat(254)))).hasSize(1);
     }
 
     @Test
     void blankMeansUnset() {
         Map<String, String> env = new HashMap<>();
         for (String name : List.of("WATCH_NAMESPACES", "PROXY_IMAGE", "LOG_LEVEL", "LOG_FORMAT", "LIBRARY_LOG_LEVEL",
-                "HTTP_PORT", "LEADER_ELECTION", "POD_NAMESPACE")) {
+                "HTTP_PORT", "LEADER_ELECTION", "LEADER_ELECTION_LEASE", "POD_NAMESPACE")) {
             env.put(name, " ");
         }
         assertThat(OperatorSettings.fromEnvironment(env)).isEqualTo(OperatorSettings.fromEnvironment(Map.of()));

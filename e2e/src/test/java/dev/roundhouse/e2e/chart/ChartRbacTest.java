@@ -62,6 +62,21 @@ class ChartRbacTest {
     }
 
     @Test
+    void twoReleasesInOneNamespaceElectTheirLeadersWithLeasesOfTheirOwn() {
+        List<HasMetadata> first = render(template().withName("edge"));
+        List<HasMetadata> second = render(template().withName("internal"));
+        String firstLease = OperatorPermissions.leaseName(only(first, Deployment.class));
+        String secondLease = OperatorPermissions.leaseName(only(second, Deployment.class));
+        assertThat(firstLease).isEqualTo("edge-roundhouse-leader");
+        assertThat(secondLease).isEqualTo("internal-roundhouse-leader");
+        // Each release's Role grants its operator its own Lease only (assertExactly derives the name from the env).
+        assertExactly(first, List.of(), true);
+        assertExactly(second, List.of(), true);
+        assertThat(only(first, Role.class).getRules()).flatExtracting(r -> r.getResourceNames())
+                .containsOnly(firstLease);
+    }
+
+    @Test
     void withoutLeaderElectionThereIsNoLeasePermission() {
         List<HasMetadata> objects = render(template().set("leaderElection", "false").set("replicas", "1"));
         assertExactly(objects, List.of(), false);

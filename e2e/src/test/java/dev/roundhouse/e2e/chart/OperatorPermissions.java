@@ -1,6 +1,6 @@
 package dev.roundhouse.e2e.chart;
 
-import dev.roundhouse.operator.RoundhouseOperator;
+import dev.roundhouse.operator.OperatorSettings;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.model.ProxyRbac;
 import dev.roundhouse.operator.reconciler.LoadBalancerReconciler;
@@ -99,6 +99,9 @@ public final class OperatorPermissions {
     /** A use of the Kubernetes client in the operator's sources, outside JOSDK. */
     private static final Pattern CLIENT_CALL = Pattern.compile("\\b(getClient|getKubernetesClient)\\(\\)");
 
+    /** Stands for the Lease's name in the derived needs: the settings of each rendered operator give it. */
+    private static final String LEASE = "<LEADER_ELECTION_LEASE>";
+
     /** The operator's own client calls, by source file, that {@link #derive()} grants: see {@link #directApiCalls()}. */
     public static final Map<String, Integer> DIRECT_CALLS = Map.of(
             // WarningEvents through StatusWriter.recordEventIfNewProblem: create an Event, or get and patch it
@@ -112,6 +115,11 @@ public final class OperatorPermissions {
 
         Permission in(String scope) {
             return new Permission(scope, group, resource, verb, resourceName);
+        }
+
+        /** This need with the object it names, when that is {@code placeholder}, named {@code name}. */
+        Need named(String placeholder, String name) {
+            return resourceName.equals(placeholder) ? new Need(group, resource, verb, name, why) : this;
         }
     }
 
@@ -145,8 +153,12 @@ public final class OperatorPermissions {
      */
     public record Needs(Set<Need> watched, Set<Need> clusterScoped, Set<Need> leaderElection) {
 
-        /** Every permission the chart must grant, and no other, for a release in {@code releaseNamespace}. */
-        public Set<Permission> expected(List<String> watchNamespaces, boolean leaderElectionOn, String releaseNamespace) {
+        /**
+         * Every permission the chart must grant, and no other, for a release in {@code releaseNamespace} whose
+         * operator elects its leader with the Lease {@code leaseName}.
+         */
+        public Set<Permission> expected(List<String> watchNamespaces, boolean leaderElectionOn, String releaseNamespace,
+                                        String leaseName) {
             Set<Permission> expected = new TreeSet<>();
             List<String> scopes = watchNamespaces.isEmpty() ? List.of(CLUSTER_WIDE) : watchNamespaces;
             for (String scope : scopes) {
@@ -154,7 +166,7 @@ public final class OperatorPermissions {
             }
             clusterScoped.forEach(n -> expected.add(n.in(CLUSTER_WIDE)));
             if (leaderElectionOn) {
-                leaderElection.forEach(n -> expected.add(n.in(releaseNamespace)));
+                leaderElection.forEach(n -> expected.add(n.named(LEASE, leaseName).in(releaseNamespace)));
             }
             return expected;
         }
@@ -163,7 +175,8 @@ public final class OperatorPermissions {
         public String why(Permission p) {
             return Stream.of(watched, clusterScoped, leaderElection).flatMap(Collection::stream)
                     .filter(n -> n.group().equals(p.group()) && n.resource().equals(p.resource())
-                            && n.verb().equals(p.verb()) && n.resourceName().equals(p.resourceName()))
+                            && n.verb().equals(p.verb()) && (n.resourceName().equals(p.resourceName())
+                            || n.resourceName().equals(LEASE) && !p.resourceName().isEmpty()))
                     .map(Need::why).distinct().collect(Collectors.joining("; "));
         }
     }
@@ -189,8 +202,10 @@ public final class OperatorPermissions {
     public static void assertGrantsExactly(List<HasMetadata> objects, List<String> watchNamespaces,
                                            boolean leaderElection) {
         Needs needs = needs();
-        String releaseNamespace = ChartFixture.only(objects, Deployment.class).getMetadata().getNamespace();
-        Set<Permission> expected = needs.expected(watchNamespaces, leaderElection, releaseNamespace);
+        Deployment operator = ChartFixture.only(objects, Deployment.class);
+        String releaseNamespace = operator.getMetadata().getNamespace();
+        Set<Permission> expected = needs.expected(watchNamespaces, leaderElection, releaseNamespace,
+                leaseName(operator));
         Set<Permission> granted = ChartFixture.granted(objects);
         Set<Permission> missing = new TreeSet<>(expected);
         missing.removeAll(granted);
@@ -200,6 +215,14 @@ public final class OperatorPermissions {
                         missing.stream().map(p -> "  " + p + " (" + needs.why(p) + ")").collect(Collectors.joining("\n")))
                 .isEmpty();
         assertThat(spare).as("permissions the chart grants that no code of the operator needs").isEmpty();
+    }
+
+    /** The Lease the rendered operator elects its leader with: what its settings make of the Deployment's env. */
+    public static String leaseName(Deployment operator) {
+        Map<String, String> env = new HashMap<>();
+        operator.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv().stream()
+                .filter(v -> v.getValue() != null).forEach(v -> env.put(v.getName(), v.getValue()));
+        return OperatorSettings.fromEnvironment(env).leaseName();
     }
 
     /** Derives the needs from the operator's code (see the class comment). */
@@ -306,12 +329,12 @@ public final class OperatorPermissions {
         clusterScoped.add(need(CustomResourceDefinition.class, "", "get",
                 HasMetadata.getFullResourceName(ServiceMonitor.class), "ServiceMonitorCrd.present"));
 
-        // Leader election (RoundhouseOperator.LEASE_NAME in POD_NAMESPACE): JOSDK's LeaderElectionManager checks
+        // Leader election (the Lease LEADER_ELECTION_LEASE names, in POD_NAMESPACE): JOSDK's LeaderElectionManager checks
         // for get, create and update before it starts; Fabric8's LeaseLock creates the Lease, reads it and renews
         // it with a JSON merge patch. A create names no object, so it cannot be limited to one. (The check itself
         // creates a SelfSubjectRulesReview, which every authenticated user may: the system:basic-user ClusterRole.)
         Set<Need> lease = new LinkedHashSet<>();
-        String leaseName = RoundhouseOperator.LEASE_NAME;
+        String leaseName = LEASE;
         lease.add(need(Lease.class, "", "create", ANY, "Fabric8 LeaseLock.create"));
         lease.add(need(Lease.class, "", "get", leaseName, "JOSDK's lease check and Fabric8 LeaseLock.get"));
         lease.add(need(Lease.class, "", "update", leaseName, "JOSDK's lease check (LeaderElectionManager)"));

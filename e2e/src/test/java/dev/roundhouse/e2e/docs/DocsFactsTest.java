@@ -2,7 +2,9 @@ package dev.roundhouse.e2e.docs;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.marcnuri.helm.Helm;
-import dev.roundhouse.operator.RoundhouseOperator;
+import dev.roundhouse.e2e.chart.ChartFixture;
+import dev.roundhouse.e2e.chart.OperatorPermissions;
+import dev.roundhouse.operator.OperatorSettings;
 import dev.roundhouse.operator.api.v1alpha1.BackendSpec;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancerSpec;
@@ -87,12 +89,17 @@ class DocsFactsTest {
     @Test
     void namesFromTheOperatorsCode() {
         String fieldManager = "field manager `" + LoadBalancerReconciler.NAME + "`";
+        // The Lease of the chart installed as docs/install.md installs it (release "roundhouse").
+        String lease = OperatorPermissions.leaseName(ChartFixture.only(ChartFixture.render(
+                ChartFixture.template().withName("roundhouse")), Deployment.class));
         assertThat(flat("docs/operations.md")).contains(fieldManager)
-                .contains("Lease `" + RoundhouseOperator.LEASE_NAME + "`")
-                .contains("get lease " + RoundhouseOperator.LEASE_NAME + " ");
+                .contains("Lease `" + lease + "`")
+                .contains("get lease " + lease + " ")
+                .contains("Lost the leader lease " + lease + ";");
         assertThat(flat("docs/argocd.md")).contains(fieldManager)
                 .contains(Managed.SELECTOR.replace("=", ": "));
-        assertThat(flat("docs/install.md")).contains("Lease `" + RoundhouseOperator.LEASE_NAME + "`");
+        assertThat(flat("docs/install.md")).contains("`" + lease + "` for the release above")
+                .contains("| `LEADER_ELECTION_LEASE` | `" + OperatorSettings.DEFAULT_LEASE_NAME + "` |");
         assertThat(flat("docs/operations.md")).as("JOSDK's lease duration, which the operator keeps")
                 .contains("within about " + LeaderElectionConfiguration.LEASE_DURATION_DEFAULT_VALUE.toSeconds() + " seconds");
     }

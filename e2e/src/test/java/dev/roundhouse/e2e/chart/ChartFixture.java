@@ -44,13 +44,16 @@ public final class ChartFixture {
     private ChartFixture() {
     }
 
+    /** The oldest Kubernetes the chart's kubeVersion admits: what the tests render for. */
+    public static final String OLDEST_KUBERNETES = "1.25.0";
+
     /** helm template rh charts/roundhouse -n roundhouse-system, to which a test adds --set values. */
     public static TemplateCommand template() {
         return template(CHART);
     }
 
     public static TemplateCommand template(Path chart) {
-        return new Helm(chart).template().withName(RELEASE).withNamespace(NAMESPACE);
+        return new Helm(chart).template().withName(RELEASE).withNamespace(NAMESPACE).withKubeVersion(OLDEST_KUBERNETES);
     }
 
     /** Renders and parses: each document a typed Kubernetes object with no field its model does not know. */

@@ -112,7 +112,7 @@ class ChartTemplateTest {
                 .replace("logLevel: info", "logLevel: loud"));
         LintResult result = new Helm(chart).lint().strict().call();
         assertThat(result.isFailed()).isTrue();
-        assertThat(String.join("\n", result.getMessages())).contains("logLevel must be one of the following");
+        assertThat(String.join("\n", result.getMessages())).contains("at '/logLevel': value must be one of");
     }
 
     // ---------------------------------------------------------------- what renders
@@ -134,6 +134,16 @@ class ChartTemplateTest {
                 assertThat(o.getMetadata().getNamespace()).as("namespace of %s", o.getKind()).isEqualTo(NAMESPACE);
             }
         });
+    }
+
+    @Test
+    void kubernetesOlderThanTheCrdsCelRulesNeedIsRefusedByName() {
+        // CEL rules in the CRD are on by default from 1.25; an older API server would drop them and accept what they
+        // refuse. Cloud providers' versions carry a pre-release suffix, which the constraint admits.
+        assertThat(render(template().withKubeVersion("1.31.4-eks-2d5f260"))).isNotEmpty();
+        assertThatThrownBy(() -> template().withKubeVersion("1.24.17").call())
+                .hasMessageContaining("chart requires kubeVersion: >=" + ChartFixture.OLDEST_KUBERNETES)
+                .hasMessageContaining("1.24.17");
     }
 
     @Test

@@ -31,23 +31,23 @@ class ValuesSchemaTest {
 
     @ParameterizedTest(name = "{0}={1}")
     @CsvSource(delimiter = '|', quoteCharacter = '`', textBlock = """
-            logLevel                          | loud        | logLevel: logLevel must be one of the following: "trace", "debug", "info", "warn", "error", "off"
-            logFormat                         | xml         | logFormat: logFormat must be one of the following: "json", "text"
-            replicas                          | 0           | replicas: Must be greater than or equal to 1
-            replicas                          | two         | replicas: Invalid type. Expected: integer, given: string
-            leaderElection                    | yes         | leaderElection: Invalid type. Expected: boolean, given: string
-            colour                            | red         | (root): Additional property colour is not allowed
-            image.tg                          | 1.0         | image: Additional property tg is not allowed
-            metrics.serviceMonitor.enable     | true        | metrics.serviceMonitor: Additional property enable is not allowed
-            grafanaDashboard.folder           | Roundhouse  | grafanaDashboard: Additional property folder is not allowed
-            image.repository                  | ``          | image.repository: String length must be greater than or equal to 1
-            proxyImage.repository             | a b         | proxyImage.repository: Does not match pattern
-            proxyImage.tag                    | latest!     | proxyImage.tag: Does not match pattern
-            image.pullPolicy                  | Sometimes   | image.pullPolicy: image.pullPolicy must be one of the following: "Always", "IfNotPresent", "Never"
-            watchNamespaces[0]                | Team_A      | watchNamespaces.0: Does not match pattern '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$'
-            podDisruptionBudget.minAvailable  | half        | podDisruptionBudget.minAvailable: Must validate one and only one schema (oneOf)
-            metrics.serviceMonitor.interval   | 30 seconds  | metrics.serviceMonitor.interval: Does not match pattern
-            grafanaDashboard.labels.grafana_dashboard | 1   | grafanaDashboard.labels.grafana_dashboard: Invalid type. Expected: string, given: integer
+            logLevel                          | loud        | at '/logLevel': value must be one of 'trace', 'debug', 'info', 'warn', 'error', 'off'
+            logFormat                         | xml         | at '/logFormat': value must be one of 'json', 'text'
+            replicas                          | 0           | at '/replicas': minimum: got 0, want 1
+            replicas                          | two         | at '/replicas': got string, want integer
+            leaderElection                    | yes         | at '/leaderElection': got string, want boolean
+            colour                            | red         | at '': additional properties 'colour' not allowed
+            image.tg                          | 1.0         | at '/image': additional properties 'tg' not allowed
+            metrics.serviceMonitor.enable     | true        | at '/metrics/serviceMonitor': additional properties 'enable' not allowed
+            grafanaDashboard.folder           | Roundhouse  | at '/grafanaDashboard': additional properties 'folder' not allowed
+            image.repository                  | ``          | at '/image/repository': minLength: got 0, want 1
+            proxyImage.repository             | a b         | at '/proxyImage/repository': 'a b' does not match pattern
+            proxyImage.tag                    | latest!     | at '/proxyImage/tag': 'latest!' does not match pattern
+            image.pullPolicy                  | Sometimes   | at '/image/pullPolicy': value must be one of 'Always', 'IfNotPresent', 'Never'
+            watchNamespaces[0]                | Team_A      | at '/watchNamespaces/0': 'Team_A' does not match pattern '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$'
+            podDisruptionBudget.minAvailable  | half        | at '/podDisruptionBudget/minAvailable': 'oneOf' failed, none matched
+            metrics.serviceMonitor.interval   | 30 seconds  | at '/metrics/serviceMonitor/interval': '30 seconds' does not match pattern
+            grafanaDashboard.labels.grafana_dashboard | 1   | at '/grafanaDashboard/labels/grafana_dashboard': got number, want string
             """)
     void badValueIsRefusedNamingTheValue(String key, String value, String message) {
         assertThatThrownBy(() -> template().set(key, value).call())
@@ -61,7 +61,7 @@ class ValuesSchemaTest {
         assertThatThrownBy(() -> template().set("watchNamespaces[0]", "team-a").set("watchNamespaces[1]", "team-a")
                 .call())
                 .hasMessageContaining(REFUSED)
-                .hasMessageContaining("watchNamespaces: array items[0,1] must be unique");
+                .hasMessageContaining("at '/watchNamespaces': items at 0 and 1 are equal");
     }
 
     @Test

@@ -99,6 +99,7 @@ class DocsFactsTest {
         assertThat(flat("docs/argocd.md")).contains(fieldManager)
                 .contains(Managed.SELECTOR.replace("=", ": "));
         assertThat(flat("docs/install.md")).contains("`" + lease + "` for the release above")
+                .contains("You need Kubernetes " + ChartFixture.OLDEST_KUBERNETES.replaceAll("\\.0$", "") + " or later")
                 .contains("| `LEADER_ELECTION_LEASE` | `" + OperatorSettings.DEFAULT_LEASE_NAME + "` |");
         assertThat(flat("docs/operations.md")).as("JOSDK's lease duration, which the operator keeps")
                 .contains("within about " + LeaderElectionConfiguration.LEASE_DURATION_DEFAULT_VALUE.toSeconds() + " seconds");
@@ -154,6 +155,7 @@ class DocsFactsTest {
     @Test
     void chartFactsHoldForTheRenderedChart() {
         String rendered = new Helm(Docs.path("charts/roundhouse")).template().withName("roundhouse")
+                .withKubeVersion(ChartFixture.OLDEST_KUBERNETES)
                 .withNamespace("roundhouse-system").call();
         List<JsonNode> objects = new ArrayList<>();
         for (String doc : rendered.split("(?m)^---\\s*$")) {

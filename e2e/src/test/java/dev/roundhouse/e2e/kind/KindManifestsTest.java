@@ -37,6 +37,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import static dev.roundhouse.e2e.chart.ChartFixture.OLDEST_KUBERNETES;
 import static dev.roundhouse.e2e.chart.ChartFixture.only;
 import static dev.roundhouse.e2e.chart.ChartFixture.parseAll;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -316,7 +317,7 @@ class KindManifestsTest {
     // ---------------------------------------------------------------- helpers
 
     private static TemplateCommand kindValues() throws IOException {
-        return new Helm(CHART).template()
+        return new Helm(CHART).template().withKubeVersion(OLDEST_KUBERNETES)
                 .withName(scriptVariables().get("RELEASE"))
                 .withNamespace(scriptVariables().get("NAMESPACE"))
                 .withValuesFile(VALUES);

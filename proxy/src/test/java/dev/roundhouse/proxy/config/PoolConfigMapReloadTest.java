@@ -10,6 +10,7 @@ import dev.roundhouse.proxy.testing.Http;
 import dev.roundhouse.proxy.testing.LogCapture;
 import dev.roundhouse.proxy.testing.ProcessProxy;
 import dev.roundhouse.proxy.testing.ProxyFixture;
+import dev.roundhouse.proxy.testing.Scrape;
 import dev.roundhouse.proxy.testing.TestBackend;
 import dev.roundhouse.proxy.testing.Traffic;
 import io.fabric8.kubernetes.api.model.ConfigMap;
@@ -261,7 +262,7 @@ class PoolConfigMapReloadTest {
         }
         assertThat(checked).as("requests wholly inside one pool's lifetime").isGreaterThanOrEqualTo(51 * 3);
         assertThat(proxy.port()).isEqualTo(port);
-        assertThat(ProxyFixture.metrics(proxy)).contains("roundhouse_config_reloads_total{result=\"applied\"} 51.0");
+        Scrape.awaitValue(proxy, "roundhouse_config_reloads_total{result=\"applied\"}", 51.0);
     }
 
     private static String summary(List<Long> millis) {
@@ -280,7 +281,7 @@ class PoolConfigMapReloadTest {
         RoundhouseProxy proxy = startProxy();
         awaitLive(proxy, good);
         String hash = PoolDocumentCodec.contentHash(good).substring(0, 12);
-        assertThat(ProxyFixture.metrics(proxy)).contains("roundhouse_config_info{hash=\"" + hash + "\"} 1");
+        Scrape.awaitValue(proxy, "roundhouse_config_info{hash=\"" + hash + "\"}", 1.0);
 
         updatePool("{\"version\":1,\"backends\":[{\"url\":\"ftp://x\"}]}");
 
@@ -296,12 +297,15 @@ class PoolConfigMapReloadTest {
 
         awaitLive(proxy, next);
         assertThat(ProxyFixture.get(proxy, "/").body()).isEqualTo("b");
-        String metrics = ProxyFixture.metrics(proxy);
-        assertThat(metrics)
-                .contains("roundhouse_config_info{hash=\"" + PoolDocumentCodec.contentHash(next).substring(0, 12) + "\"} 1")
-                .doesNotContain("roundhouse_config_info{hash=\"" + hash + "\"}")
-                .contains("roundhouse_config_reloads_total{result=\"applied\"} 2.0")
-                .contains("roundhouse_config_reloads_total{result=\"invalid\"} 1.0");
+        // The pool is swapped in before the reload is counted and its hash shown: both are read until they are.
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).untilAsserted(() -> {
+            String metrics = ProxyFixture.metrics(proxy);
+            assertThat(Scrape.value(metrics, "roundhouse_config_info{hash=\""
+                    + PoolDocumentCodec.contentHash(next).substring(0, 12) + "\"}")).isEqualTo(1.0);
+            assertThat(metrics).doesNotContain("roundhouse_config_info{hash=\"" + hash + "\"}");
+            assertThat(Scrape.value(metrics, "roundhouse_config_reloads_total{result=\"applied\"}")).isEqualTo(2.0);
+            assertThat(Scrape.value(metrics, "roundhouse_config_reloads_total{result=\"invalid\"}")).isEqualTo(1.0);
+        });
     }
 
     @Test
@@ -332,8 +336,8 @@ class PoolConfigMapReloadTest {
         assertThat(refused.statusCode()).isEqualTo(503);
         assertThat(refused.body()).contains("no pool loaded yet");
         assertThat(ProxyFixture.metrics(proxy)).doesNotContain("roundhouse_config_info{")
-                .contains("roundhouse_errors_total{backend=\"none\",type=\"no_backend\"} 1.0")
-                .contains("roundhouse_requests_total{backend=\"none\",method=\"GET\",status=\"503\"} 1.0");
+                .contains("roundhouse_errors_total{backend=\"none\",type=\"no_backend\"} 1.0");
+        Scrape.awaitValue(proxy, "roundhouse_requests_total{backend=\"none\",method=\"GET\",status=\"503\"}", 1.0);
 
         String text = document(a);
         createPool(text);

@@ -7,6 +7,7 @@ import dev.roundhouse.proxy.pool.Backend;
 import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.MutableClock;
 import dev.roundhouse.proxy.testing.ProxyFixture;
+import dev.roundhouse.proxy.testing.Scrape;
 import dev.roundhouse.proxy.testing.TestBackend;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import org.junit.jupiter.api.Test;
@@ -90,9 +91,8 @@ class PoolFileReloadTest {
         Files.writeString(poolFile, document(b));
 
         await().atMost(Duration.ofSeconds(5)).until(() -> proxy.pool().snapshot().backend(b.url()) != null);
-        assertThat(ProxyFixture.metrics(proxy))
-                .contains("roundhouse_config_reloads_total{result=\"applied\"} 2.0")
-                .contains("roundhouse_config_reloads_total{result=\"invalid\"} 0.0");
+        Scrape.awaitValue(proxy, "roundhouse_config_reloads_total{result=\"applied\"}", 2.0);
+        assertThat(ProxyFixture.metrics(proxy)).contains("roundhouse_config_reloads_total{result=\"invalid\"} 0.0");
     }
 
     @Test
@@ -135,7 +135,7 @@ class PoolFileReloadTest {
         }
         assertThat(a.hits.get()).as("the removed backend gets nothing after the reload").isEqualTo(aHits);
         assertThat(proxy.port()).isEqualTo(port);
-        assertThat(ProxyFixture.metrics(proxy)).contains("roundhouse_config_reloads_total{result=\"applied\"} 2.0");
+        Scrape.awaitValue(proxy, "roundhouse_config_reloads_total{result=\"applied\"}", 2.0);
     }
 
     @Test

@@ -5,6 +5,7 @@ import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.ClosingServer;
 import dev.roundhouse.proxy.testing.Http;
 import dev.roundhouse.proxy.testing.ProxyFixture;
+import dev.roundhouse.proxy.testing.Scrape;
 import dev.roundhouse.proxy.testing.TestBackend;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -62,8 +63,7 @@ class FailoverTest {
         assertThat(r.statusCode()).isEqualTo(503);
         assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("text/plain"));
         assertThat(r.body()).contains("no backend");
-        assertThat(ProxyFixture.metrics(proxy))
-                .contains("roundhouse_requests_total{backend=\"none\",method=\"GET\",status=\"503\"} 1.0");
+        Scrape.awaitValue(proxy, "roundhouse_requests_total{backend=\"none\",method=\"GET\",status=\"503\"}", 1.0);
     }
 
     @Test
@@ -117,7 +117,6 @@ class FailoverTest {
 
         assertThat(r.statusCode()).isEqualTo(500);
         assertThat(r.body()).isEqualTo("failing");
-        assertThat(ProxyFixture.metrics(proxy))
-                .contains("roundhouse_errors_total{backend=\"" + failing.url() + "\",type=\"upstream_5xx\"} 1.0");
+        Scrape.awaitValue(proxy, "roundhouse_errors_total{backend=\"" + failing.url() + "\",type=\"upstream_5xx\"}", 1.0);
     }
 }

@@ -52,7 +52,8 @@ class RequestHeadGateTest {
         }
         await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(2)).untilAsserted(() ->
                 assertThat(backend.started()).containsExactly("GET /a HTTP/1.1"));
-        assertThat(Scrape.requests(proxy, "none", "GET", 400)).as("the refusal is counted").isEqualTo(1.0);
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).untilAsserted(() ->
+                assertThat(Scrape.requests(proxy, "none", "GET", 400)).as("the refusal is counted").isEqualTo(1.0));
     }
 
     @Test

@@ -4,6 +4,7 @@ import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.Http;
 import dev.roundhouse.proxy.testing.ProxyFixture;
+import dev.roundhouse.proxy.testing.Scrape;
 import dev.roundhouse.proxy.testing.TestBackend;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -42,12 +43,17 @@ class MetricsEndpointTest {
     void requestSeriesCarryMethodStatusAndBackend() {
         TestBackend a = closeables.add(TestBackend.start("a"));
         RoundhouseProxy proxy = proxyWithTraffic(a);
+        String b = "backend=\"" + a.url() + "\"";
+        // Counted as each exchange completes, which can follow the client's last byte: read until all are there.
+        Scrape.awaitValue(proxy, "roundhouse_requests_total{" + b + ",method=\"GET\",status=\"200\"}", 3.0);
+        Scrape.awaitValue(proxy, "roundhouse_requests_total{" + b + ",method=\"POST\",status=\"200\"}", 1.0);
+        Scrape.awaitValue(proxy, "roundhouse_requests_total{" + b + ",method=\"other\",status=\"200\"}", 1.0);
+        Scrape.awaitValue(proxy, "roundhouse_request_duration_seconds_count{" + b + ",method=\"GET\"}", 3.0);
 
         HttpResponse<String> scrape = Http.get("http://127.0.0.1:" + proxy.metricsPort() + "/metrics");
 
         assertThat(scrape.statusCode()).isEqualTo(200);
         assertThat(scrape.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("text/plain"));
-        String b = "backend=\"" + a.url() + "\"";
         assertThat(scrape.body())
                 .contains("roundhouse_requests_total{" + b + ",method=\"GET\",status=\"200\"} 3.0")
                 .contains("roundhouse_requests_total{" + b + ",method=\"POST\",status=\"200\"} 1.0")

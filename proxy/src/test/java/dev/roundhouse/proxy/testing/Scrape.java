@@ -2,6 +2,11 @@ package dev.roundhouse.proxy.testing;
 
 import dev.roundhouse.proxy.RoundhouseProxy;
 
+import java.time.Duration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 /** Reads single series out of a proxy's Prometheus scrape. */
 public final class Scrape {
 
@@ -14,6 +19,16 @@ public final class Scrape {
      */
     public static double value(RoundhouseProxy proxy, String series) {
         return value(ProxyFixture.metrics(proxy), series);
+    }
+
+    /**
+     * Reads {@code series} until it is exactly {@code expected}, for at most 10 s: requests, their errors and reloads
+     * are counted after the response was sent or the pool swapped in (an exchange completion listener, after the
+     * apply), so a single read right after can come too early. A value past {@code expected} fails all the same.
+     */
+    public static void awaitValue(RoundhouseProxy proxy, String series, double expected) {
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
+                .untilAsserted(() -> assertThat(value(proxy, series)).as(series).isEqualTo(expected));
     }
 
     public static double value(String scrape, String series) {

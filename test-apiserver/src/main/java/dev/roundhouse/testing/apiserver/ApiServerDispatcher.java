@@ -372,22 +372,37 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
 
   /** Every CustomResourceDefinition in the store, read now so that discovery follows CRDs as they come and go. */
   List<CustomResourceDefinition> crds() {
+    return crdCache().parsed;
+  }
+
+  /**
+   * The stored CRDs, parsed once per change: every request for a custom resource looks its CRD up, and a CRD with
+   * Kubernetes types in its schema is megabytes of JSON to parse. (A stored document that did not change is the
+   * same string, so comparing the lists costs a reference check each.)
+   */
+  private CrdCache crdCache() {
     List<String> stored = storedCrds();
     synchronized (crdCache) {
-      // Parsed once per change: a list answer asks for them, and a CRD with Kubernetes types in its schema is
-      // megabytes of objects to parse on every request.
       if (!stored.equals(crdCache.json)) {
         crdCache.parsed = stored.stream()
             .map(json -> SERIALIZATION.unmarshal(json, CustomResourceDefinition.class)).toList();
+        crdCache.trees = stored.stream().map(json -> {
+          try {
+            return JSON.readTree(json);
+          } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a stored CRD is not JSON: " + e.getOriginalMessage(), e);
+          }
+        }).toList();
         crdCache.json = stored;
       }
-      return crdCache.parsed;
+      return crdCache;
     }
   }
 
   private static final class CrdCache {
     List<String> json = List.of();
     List<CustomResourceDefinition> parsed = List.of();
+    List<JsonNode> trees = List.of();
   }
 
   private final CrdCache crdCache = new CrdCache();
@@ -589,8 +604,7 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
     if (group == null || plural == null || Discovery.BUILT_IN.stream().anyMatch(r -> r.group().equals(group))) {
       return null;
     }
-    for (String json : storedCrds()) {
-      JsonNode crd = read(json);
+    for (JsonNode crd : crdCache().trees) {
       if (group.equals(crd.at("/spec/group").asText()) && plural.equals(crd.at("/spec/names/plural").asText())) {
         return crd;
       }

@@ -10,8 +10,10 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -28,8 +30,15 @@ public final class LocalCluster implements AutoCloseable {
      * @param workDir          where the kubeconfig ({@code kubeconfig}) and the proxies' logs ({@code logs/}) go
      * @param apiServerPort    0 for an ephemeral port
      * @param operatorHttpPort the operator's probes and metrics; 0 for an ephemeral port
+     * @param endpointLag      how long an old proxy still gets new connections after its SIGTERM
+     * @param proxyEnvironment variables every proxy gets over its pod template's (benchmarks of older behaviour)
      */
-    public record Options(Path workDir, int apiServerPort, int operatorHttpPort, LocalKubelet.PortPolicy portPolicy) {
+    public record Options(Path workDir, int apiServerPort, int operatorHttpPort, LocalKubelet.PortPolicy portPolicy,
+                          Duration endpointLag, Map<String, String> proxyEnvironment) {
+
+        public Options(Path workDir, int apiServerPort, int operatorHttpPort, LocalKubelet.PortPolicy portPolicy) {
+            this(workDir, apiServerPort, operatorHttpPort, portPolicy, LocalKubelet.DEFAULT_ENDPOINT_LAG, Map.of());
+        }
 
         /** The demo: proxies on the ports their LoadBalancers declare. */
         public static Options demo(Path workDir) {
@@ -39,6 +48,14 @@ public final class LocalCluster implements AutoCloseable {
         /** Tests: every port ephemeral, so that runs can share a machine. */
         public static Options forTests(Path workDir) {
             return new Options(workDir, 0, 0, LocalKubelet.PortPolicy.EPHEMERAL);
+        }
+
+        public Options withEndpointLag(Duration lag) {
+            return new Options(workDir, apiServerPort, operatorHttpPort, portPolicy, lag, proxyEnvironment);
+        }
+
+        public Options withProxyEnvironment(Map<String, String> environment) {
+            return new Options(workDir, apiServerPort, operatorHttpPort, portPolicy, endpointLag, Map.copyOf(environment));
         }
     }
 
@@ -77,8 +94,8 @@ public final class LocalCluster implements AutoCloseable {
         started.add(new OwnerCollector(collectorClient).start());
         KubernetesClient kubeletClient = apiServer.newClient();
         started.add(kubeletClient);
-        kubelet = new LocalKubelet(kubeletClient, options.portPolicy(), kubeconfig,
-                options.workDir().resolve("logs")).start();
+        kubelet = new LocalKubelet(kubeletClient, options.portPolicy(), kubeconfig, options.workDir().resolve("logs"),
+                options.endpointLag()).overridingEnvironment(options.proxyEnvironment()).start();
         started.add(kubelet);
     }
 

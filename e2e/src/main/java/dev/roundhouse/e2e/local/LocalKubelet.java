@@ -38,6 +38,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
@@ -139,6 +140,7 @@ public final class LocalKubelet implements AutoCloseable {
     private final PortPolicy portPolicy;
     private final Path kubeconfig;
     private final Path logDir;
+    private volatile Map<String, String> environmentOverrides = Map.of();
     private final Map<Key, Workload> workloads = new LinkedHashMap<>();
     private final List<ProxyProcess> terminating = new CopyOnWriteArrayList<>();
     private final Map<Key, RunningProxy> published = new ConcurrentHashMap<>();
@@ -175,6 +177,28 @@ public final class LocalKubelet implements AutoCloseable {
         this.portPolicy = portPolicy;
         this.kubeconfig = kubeconfig.toAbsolutePath();
         this.logDir = logDir.toAbsolutePath();
+    }
+
+    /**
+     * Variables every proxy gets whatever its pod template says: for benchmarks that run an older behaviour beside
+     * the current one ({@code SHUTDOWN_DELAY=0s}). Set before {@link #start()}.
+     */
+    public LocalKubelet overridingEnvironment(Map<String, String> overrides) {
+        this.environmentOverrides = Map.copyOf(overrides);
+        return this;
+    }
+
+    /**
+     * Connections to a Deployment's traffic Service port that could not reach a proxy (the endpoint refused them):
+     * as many as a client of a real Service would have seen refused.
+     */
+    public long refusedConnections(String namespace, String deployment) {
+        CompletableFuture<Long> answer = new CompletableFuture<>();
+        loop.execute(() -> {
+            Workload workload = workloads.get(new Key(namespace, deployment));
+            answer.complete(workload == null || workload.service == null ? 0L : workload.service.refused());
+        });
+        return answer.join();
     }
 
     public LocalKubelet start() {
@@ -482,6 +506,7 @@ public final class LocalKubelet implements AutoCloseable {
                 env.put(var.getName(), value);
             }
         }
+        env.putAll(environmentOverrides);
         // A container reaches the API server with its service account; this process with the local kubeconfig.
         env.put("KUBECONFIG", kubeconfig.toString());
         env.put("BIND_ADDRESS", "127.0.0.1");

@@ -13,6 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A port of 127.0.0.1 that stands for a Service, as kube-proxy makes one: each connection is relayed to the
@@ -35,6 +36,8 @@ final class LocalService implements AutoCloseable {
         return thread;
     });
     private volatile int endpoint; // 0: none
+    /** Connections whose endpoint refused them (or was unreachable): what a client of a real Service sees refused. */
+    private final AtomicLong refused = new AtomicLong();
 
     private LocalService(String name, ServerSocket listener) {
         this.name = name;
@@ -73,6 +76,10 @@ final class LocalService implements AutoCloseable {
         return endpoint;
     }
 
+    long refused() {
+        return refused.get();
+    }
+
     private void accept() {
         while (!listener.isClosed()) {
             Socket client;
@@ -100,6 +107,7 @@ final class LocalService implements AutoCloseable {
         try {
             upstream = connect(target);
         } catch (IOException e) {
+            refused.incrementAndGet();
             end(client, client);
             return;
         }

@@ -85,18 +85,25 @@ class LocalKubeletTest {
     void aPodTemplateChangeStartsTheNewProxyBeforeItStopsTheOldOne() throws Exception {
         // The proxy's default SHUTDOWN_DELAY (5 s) outlasts the kubelet's endpoint lag (1 s): the old proxy still
         // accepts the connections that reach it after its SIGTERM.
-        assertThat(rollOutUnderTraffic(Map.of())).as("requests that failed during the rollout").isEmpty();
+        Rollout rollout = rollOutUnderTraffic(Map.of());
+        assertThat(rollout.failures()).as("requests that failed during the rollout").isEmpty();
+        assertThat(rollout.refused()).as("connections the Service could not take to a proxy").isZero();
     }
 
     @Test
     void withoutAShutdownDelayTheConnectionsThatStillArriveAreRefused() throws Exception {
         // The old behaviour, beside the new: the listener closed at SIGTERM while connections still come.
-        assertThat(rollOutUnderTraffic(Map.of("SHUTDOWN_DELAY", "0s")))
-                .as("requests that failed during the rollout").isNotEmpty();
+        Rollout rollout = rollOutUnderTraffic(Map.of("SHUTDOWN_DELAY", "0s"));
+        assertThat(rollout.failures()).as("requests that failed during the rollout").isNotEmpty();
+        assertThat(rollout.refused()).as("connections the Service could not take to a proxy").isPositive();
     }
 
-    /** Rolls a Deployment's proxy while one request per connection goes to its Service port; the failures. */
-    private List<String> rollOutUnderTraffic(Map<String, String> extraEnv) throws Exception {
+    /** What clients met during a rollout: the failed requests, and the connections the old proxy refused. */
+    private record Rollout(List<String> failures, long refused) {
+    }
+
+    /** Rolls a Deployment's proxy while one request per connection goes to its Service port. */
+    private Rollout rollOutUnderTraffic(Map<String, String> extraEnv) throws Exception {
         try (TestBackend backend = TestBackend.start("backend")) {
             int port = LocalKubelet.freePort();
             Map<String, String> env = new java.util.HashMap<>(Map.of("PORT", String.valueOf(port), "METRICS_PORT",
@@ -132,7 +139,7 @@ class LocalKubeletTest {
                 traffic.stop.set(true);
                 load.join(WAIT.toMillis());
             }
-            return List.copyOf(traffic.failures);
+            return new Rollout(List.copyOf(traffic.failures), kubelet.refusedConnections("default", "web"));
         }
     }
 

@@ -13,6 +13,7 @@
 #                         same API server, which the proxy does not watch
 # The table's p99/ctl column divides a Roundhouse run's p99 by its control's p99 from the same invocation:
 # what the proxy's own reload costs, with the driver's share taken out.
+# Replacing the proxies themselves under load (a Deployment's rollout) is bench/rollout-under-load.sh.
 # Each target gets a baseline run with the same schedule and no change first, then the run
 # with changes; the table compares their p99.
 #

@@ -12,6 +12,7 @@ import dev.roundhouse.testing.apiserver.Write;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -75,9 +76,10 @@ import java.util.regex.Pattern;
  */
 public final class OperatorScale {
 
-    private static final Pattern LB_NAME = Pattern.compile("^lb-(\\d+)(?:-pool|-proxy)?$");
+    private static final Pattern LB_NAME = Pattern.compile("^lb-(\\d+)(?:-pool|-proxy|-metrics)?$");
+    /** What the operator creates for each LoadBalancer (two replicas by default, so a disruption budget too). */
     private static final String[] DEPENDENTS = {"configmap", "serviceaccount", "role", "rolebinding", "deployment",
-            "service"};
+            "service", "metrics-service", "poddisruptionbudget"};
 
     record Settings(int lbs, int createThreads, boolean kubelet, Duration timeout, Duration quiet, String namespace,
                     int histogram, String operatorJar, String operatorJavaOpts, Duration heapSettle) {
@@ -166,7 +168,7 @@ public final class OperatorScale {
         return String.format(Locale.ROOT, "lb-%0" + width + "d", i);
     }
 
-    /** The LoadBalancer index an object's name refers to (lb-0042, lb-0042-pool, lb-0042-proxy), or -1. */
+    /** The LoadBalancer index an object's name refers to (lb-0042, lb-0042-pool, -proxy, -metrics), or -1. */
     int index(String objectName) {
         Matcher m = LB_NAME.matcher(objectName);
         if (!m.matches()) {
@@ -399,7 +401,12 @@ public final class OperatorScale {
                 informers.add(client.serviceAccounts().inNamespace(ns).inform(handler(dependent("serviceaccount"))));
                 informers.add(client.rbac().roles().inNamespace(ns).inform(handler(dependent("role"))));
                 informers.add(client.rbac().roleBindings().inNamespace(ns).inform(handler(dependent("rolebinding"))));
-                informers.add(client.services().inNamespace(ns).inform(handler(dependent("service"))));
+                Consumer<Service> trafficService = dependent("service");
+                Consumer<Service> metricsService = dependent("metrics-service");
+                informers.add(client.services().inNamespace(ns).inform(handler(svc ->
+                        (svc.getMetadata().getName().endsWith("-metrics") ? metricsService : trafficService).accept(svc))));
+                informers.add(client.policy().v1().podDisruptionBudget().inNamespace(ns)
+                        .inform(handler(dependent("poddisruptionbudget"))));
                 Consumer<Deployment> deploymentSeen = dependent("deployment");
                 informers.add(client.apps().deployments().inNamespace(ns).inform(handler(d -> {
                     deploymentSeen.accept(d);
@@ -669,7 +676,8 @@ public final class OperatorScale {
         out.println();
         out.printf(Locale.ROOT, "%-46s %9s %8s %8s %8s %8s%n", "milestone (per LoadBalancer, from its create)",
                 "done", "all_s", "p50_s", "p99_s", "max_s");
-        out.printf(Locale.ROOT, "%-46s %9s %8.2f %8.2f %8.2f %8.2f%n", "converged (6 dependents, status observed)",
+        out.printf(Locale.ROOT, "%-46s %9s %8.2f %8.2f %8.2f %8.2f%n",
+                "converged (" + DEPENDENTS.length + " dependents, status observed)",
                 r.converged() + "/" + r.lbs(), r.allConvergedSeconds(), r.convergeSeconds().at(0.5),
                 r.convergeSeconds().at(0.99), r.convergeSeconds().max());
         if (s.kubelet()) {

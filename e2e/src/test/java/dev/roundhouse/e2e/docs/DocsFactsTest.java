@@ -11,6 +11,7 @@ import dev.roundhouse.operator.api.v1alpha1.LoadBalancerSpec;
 import dev.roundhouse.operator.dependent.Managed;
 import dev.roundhouse.operator.model.ProxyDeployments;
 import dev.roundhouse.operator.reconciler.LoadBalancerReconciler;
+import dev.roundhouse.proxy.pool.WeightedRoundRobin;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
@@ -84,6 +85,13 @@ class DocsFactsTest {
             throw new java.io.UncheckedIOException(e);
         }
         return anchors;
+    }
+
+    @Test
+    void theRotationsPrecomputedLimitIsTheProxysOwn() {
+        String limit = String.format(java.util.Locale.ROOT, "%,d", WeightedRoundRobin.PRECOMPUTED_STEPS);
+        assertThat(flat("README.md")).contains("the sum of their weights over " + limit + ")");
+        assertThat(flat("docs/health.md")).contains("Up to " + limit + " backends × cycle");
     }
 
     @Test

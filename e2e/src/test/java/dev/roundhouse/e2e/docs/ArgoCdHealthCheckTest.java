@@ -1,6 +1,7 @@
 package dev.roundhouse.e2e.docs;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.roundhouse.operator.model.Reason;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
@@ -10,13 +11,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -104,28 +102,9 @@ class ArgoCdHealthCheckTest {
     @Test
     void everyConditionReasonTheOperatorWritesHasASample() {
         Set<String> written = new TreeSet<>();
-        // Reasons written as literals or as constants of model/Conditions.java.
-        Map<String, String> constants = new HashMap<>();
-        Matcher declared = Pattern.compile("static final String (\\w+) = \"(\\w+)\"")
-                .matcher(Docs.read("operator/src/main/java/dev/roundhouse/operator/model/Conditions.java"));
-        while (declared.find()) {
-            constants.put(declared.group(1), declared.group(2));
+        for (Reason reason : Reason.values()) {
+            written.add(reason.value());
         }
-        Matcher conditions = Pattern.compile(
-                        "Conditions\\.(?:READY|DEGRADED|PROGRESSING),\\s*(?:true|false),\\s*(?:\"(\\w+)\"|Conditions\\.(\\w+))")
-                .matcher(Docs.read("operator/src/main/java/dev/roundhouse/operator/reconciler/StatusWriter.java"));
-        while (conditions.find()) {
-            written.add(conditions.group(1) != null ? conditions.group(1) : constants.get(conditions.group(2)));
-        }
-        Matcher problems = Pattern.compile("problem\\(\"(\\w+)\"")
-                .matcher(Docs.read("operator/src/main/java/dev/roundhouse/operator/reconciler/PoolResolution.java"));
-        while (problems.find()) {
-            written.add(problems.group(1));
-        }
-        assertThat(written).as("reasons found in the operator's code")
-                .contains("ProxiesReady", "ProxiesNotReady", "ScaledToZero", "NoBackends", "ReconcileFailed",
-                        "ServiceMonitorUnavailable", "RollingOut", "Stable", "ServiceNotFound", "InvalidSpec",
-                        "SpecHeld", "NameConflict");
 
         Set<String> sampled = new TreeSet<>();
         for (Case c : cases()) {

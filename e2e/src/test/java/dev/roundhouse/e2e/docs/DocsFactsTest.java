@@ -10,6 +10,7 @@ import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancerSpec;
 import dev.roundhouse.operator.dependent.Managed;
 import dev.roundhouse.operator.model.ProxyDeployments;
+import dev.roundhouse.operator.model.Reason;
 import dev.roundhouse.operator.reconciler.LoadBalancerReconciler;
 import dev.roundhouse.proxy.pool.WeightedRoundRobin;
 import io.fabric8.kubernetes.api.model.Container;
@@ -85,6 +86,12 @@ class DocsFactsTest {
             throw new java.io.UncheckedIOException(e);
         }
         return anchors;
+    }
+
+    @Test
+    void everyConditionReasonIsInTheReference() {
+        String reference = flat("docs/loadbalancer-reference.md");
+        assertThat(Reason.values()).allSatisfy(r -> assertThat(reference).contains("`" + r.value() + "`"));
     }
 
     @Test

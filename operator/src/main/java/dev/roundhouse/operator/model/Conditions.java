@@ -23,23 +23,15 @@ public final class Conditions {
     public static final String PROGRESSING = "Progressing";
     public static final String DEGRADED = "Degraded";
 
-    /** Reasons the operator's own checks give (the others are written where they are decided, in StatusWriter). */
-    public static final String PROXIES_NOT_READY = "ProxiesNotReady";
-    public static final String SCALED_TO_ZERO = "ScaledToZero";
-    public static final String INVALID_SPEC = "InvalidSpec";
-    public static final String SPEC_HELD = "SpecHeld";
-    public static final String NAME_CONFLICT = "NameConflict";
-    public static final String RECONCILE_FAILED = "ReconcileFailed";
-
     private Conditions() {
     }
 
     /** A condition without times or generation; {@link #merge} fills those in. */
-    public static Condition condition(String type, boolean status, String reason, String message) {
+    public static Condition condition(String type, boolean status, Reason reason, String message) {
         return new ConditionBuilder()
                 .withType(type)
                 .withStatus(status ? "True" : "False")
-                .withReason(reason)
+                .withReason(reason.value())
                 .withMessage(message)
                 .build();
     }

@@ -2,8 +2,8 @@ package dev.roundhouse.operator.reconciler;
 
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.api.v1alpha1.ServiceRefSpec;
-import dev.roundhouse.operator.model.Conditions;
 import dev.roundhouse.operator.model.PoolDocuments;
+import dev.roundhouse.operator.model.Reason;
 import dev.roundhouse.poolformat.InvalidPoolDocumentException;
 import dev.roundhouse.poolformat.PoolDocument;
 import io.fabric8.kubernetes.api.model.Service;
@@ -18,18 +18,18 @@ import java.util.List;
  * Service it names, read from the operator's informer caches (no API calls). A problem the schema
  * cannot catch comes back as a reason and message for the status instead of a document.
  */
-public record PoolResolution(PoolDocument document, String text, String problemReason, String problemMessage) {
+public record PoolResolution(PoolDocument document, String text, Reason problemReason, String problemMessage) {
 
     /** Where a reconcile keeps the pool it resolved, for its dependents: resolved once per reconcile. */
     static final String KEY = "pool";
 
-    public String problem() {
+    public Reason problem() {
         return problemReason;
     }
 
     /** The spec itself is wrong (not the cluster around it): nothing of it may be applied. */
     public boolean invalidSpec() {
-        return Conditions.INVALID_SPEC.equals(problemReason);
+        return problemReason == Reason.INVALID_SPEC;
     }
 
     /** The pool this reconcile resolved (see {@link #KEY}). */
@@ -37,7 +37,7 @@ public record PoolResolution(PoolDocument document, String text, String problemR
         return context.managedWorkflowAndDependentResourceContext().getMandatory(KEY, PoolResolution.class);
     }
 
-    static PoolResolution problem(String reason, String message) {
+    static PoolResolution problem(Reason reason, String message) {
         return new PoolResolution(null, null, reason, message);
     }
 
@@ -45,7 +45,7 @@ public record PoolResolution(PoolDocument document, String text, String problemR
     public static PoolResolution of(LoadBalancer lb, Context<LoadBalancer> context) {
         if (lb.getSpec() == null) {
             // Refused by the CRD now; one stored before it required a spec can still come by.
-            return problem(Conditions.INVALID_SPEC, "spec is missing");
+            return problem(Reason.INVALID_SPEC, "spec is missing");
         }
         List<PoolDocument.BackendEntry> discovered = List.of();
         ServiceRefSpec ref = lb.getSpec().getServiceRef();
@@ -54,11 +54,11 @@ public record PoolResolution(PoolDocument document, String text, String problemR
             Service service = context.getSecondaryResource(Service.class, LoadBalancerReconciler.BACKEND_SERVICES)
                     .orElse(null);
             if (service == null) {
-                return problem("ServiceNotFound", "Service " + namespace + "/" + ref.getName()
+                return problem(Reason.SERVICE_NOT_FOUND, "Service " + namespace + "/" + ref.getName()
                         + " named in spec.serviceRef does not exist");
             }
             if (service.getSpec().getPorts().stream().noneMatch(p -> p.getPort().equals(ref.getPort()))) {
-                return problem("ServicePortNotFound", "Service " + namespace + "/" + ref.getName()
+                return problem(Reason.SERVICE_PORT_NOT_FOUND, "Service " + namespace + "/" + ref.getName()
                         + " has no port " + ref.getPort());
             }
             var slices = (InformerEventSource<EndpointSlice, LoadBalancer>) context.eventSourceRetriever()
@@ -72,7 +72,7 @@ public record PoolResolution(PoolDocument document, String text, String problemR
             PoolDocument document = PoolDocuments.fromSpec(lb.getSpec(), discovered);
             return new PoolResolution(document, PoolDocuments.render(document), null, null);
         } catch (InvalidPoolDocumentException e) {
-            return problem(Conditions.INVALID_SPEC, String.join("; ", e.problems()));
+            return problem(Reason.INVALID_SPEC, String.join("; ", e.problems()));
         }
     }
 }

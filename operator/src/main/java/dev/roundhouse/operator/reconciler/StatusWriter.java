@@ -5,6 +5,7 @@ import dev.roundhouse.operator.api.v1alpha1.LoadBalancerStatus;
 import dev.roundhouse.operator.model.Conditions;
 import dev.roundhouse.operator.model.Labels;
 import dev.roundhouse.operator.model.ProxyDeployments;
+import dev.roundhouse.operator.model.Reason;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -45,29 +46,29 @@ final class StatusWriter {
             String why = lb.getSpec().getServiceRef() != null
                     ? "Service " + lb.getSpec().getServiceRef().getName() + " has no ready endpoints"
                     : "the pool has no backends";
-            desired.add(Conditions.condition(Conditions.READY, false, "NoBackends", why + "; the proxies answer 503"));
-            desired.add(Conditions.condition(Conditions.DEGRADED, true, "NoBackends", why));
+            desired.add(Conditions.condition(Conditions.READY, false, Reason.NO_BACKENDS, why + "; the proxies answer 503"));
+            desired.add(Conditions.condition(Conditions.DEGRADED, true, Reason.NO_BACKENDS, why));
         } else {
             if (wanted == 0) {
-                desired.add(Conditions.condition(Conditions.READY, false, Conditions.SCALED_TO_ZERO, "spec.replicas is 0"));
+                desired.add(Conditions.condition(Conditions.READY, false, Reason.SCALED_TO_ZERO, "spec.replicas is 0"));
             } else if (ready == 0) {
-                desired.add(Conditions.condition(Conditions.READY, false, Conditions.PROXIES_NOT_READY, "no proxy pod is ready yet"));
+                desired.add(Conditions.condition(Conditions.READY, false, Reason.PROXIES_NOT_READY, "no proxy pod is ready yet"));
             } else {
-                desired.add(Conditions.condition(Conditions.READY, true, "ProxiesReady",
+                desired.add(Conditions.condition(Conditions.READY, true, Reason.PROXIES_READY,
                         ready + " of " + wanted + " proxies ready, " + backends + " backends"));
             }
             if (serviceMonitorMissing) {
-                desired.add(Conditions.condition(Conditions.DEGRADED, true, "ServiceMonitorUnavailable",
+                desired.add(Conditions.condition(Conditions.DEGRADED, true, Reason.SERVICE_MONITOR_UNAVAILABLE,
                         "metrics.serviceMonitor.enabled is true but the monitoring.coreos.com ServiceMonitor CRD is not installed"));
             } else {
-                desired.add(Conditions.condition(Conditions.DEGRADED, false, "AsExpected", "no problem found"));
+                desired.add(Conditions.condition(Conditions.DEGRADED, false, Reason.AS_EXPECTED, "no problem found"));
             }
         }
         boolean rolling = deployment == null || ready < wanted || !deploymentObserved(deployment)
                 || updatedReplicas(deployment) < wanted;
         desired.add(rolling
-                ? Conditions.condition(Conditions.PROGRESSING, true, "RollingOut", ready + " of " + wanted + " proxies ready")
-                : Conditions.condition(Conditions.PROGRESSING, false, "Stable", "the proxies run the current spec"));
+                ? Conditions.condition(Conditions.PROGRESSING, true, Reason.ROLLING_OUT, ready + " of " + wanted + " proxies ready")
+                : Conditions.condition(Conditions.PROGRESSING, false, Reason.STABLE, "the proxies run the current spec"));
 
         LoadBalancerStatus status = new LoadBalancerStatus();
         status.setObservedGeneration(lb.getMetadata().getGeneration());
@@ -83,8 +84,8 @@ final class StatusWriter {
     LoadBalancerStatus failed(LoadBalancer lb, Exception e) {
         String message = shortMessage(e);
         return withProblem(lb, null, List.of(
-                Conditions.condition(Conditions.READY, false, Conditions.RECONCILE_FAILED, message),
-                Conditions.condition(Conditions.DEGRADED, true, Conditions.RECONCILE_FAILED, message)));
+                Conditions.condition(Conditions.READY, false, Reason.RECONCILE_FAILED, message),
+                Conditions.condition(Conditions.DEGRADED, true, Reason.RECONCILE_FAILED, message)));
     }
 
     /**
@@ -98,9 +99,9 @@ final class StatusWriter {
                 + (applied ? "nothing was changed, the proxies run the last valid spec"
                         : "nothing is created until it is valid");
         return withProblem(lb, deployment, List.of(
-                Conditions.condition(Conditions.READY, false, Conditions.INVALID_SPEC, message),
-                Conditions.condition(Conditions.DEGRADED, true, Conditions.INVALID_SPEC, message),
-                Conditions.condition(Conditions.PROGRESSING, false, Conditions.SPEC_HELD,
+                Conditions.condition(Conditions.READY, false, Reason.INVALID_SPEC, message),
+                Conditions.condition(Conditions.DEGRADED, true, Reason.INVALID_SPEC, message),
+                Conditions.condition(Conditions.PROGRESSING, false, Reason.SPEC_HELD,
                         "generation " + generation(lb) + " is held until the spec is valid")));
     }
 
@@ -111,9 +112,9 @@ final class StatusWriter {
                 + " by this LoadBalancer: delete or rename " + (clashes.size() == 1 ? "it" : "them")
                 + ", or give the LoadBalancer another name; until then nothing of it is created or changed";
         return withProblem(lb, deployment, List.of(
-                Conditions.condition(Conditions.READY, false, Conditions.NAME_CONFLICT, message),
-                Conditions.condition(Conditions.DEGRADED, true, Conditions.NAME_CONFLICT, message),
-                Conditions.condition(Conditions.PROGRESSING, false, Conditions.NAME_CONFLICT,
+                Conditions.condition(Conditions.READY, false, Reason.NAME_CONFLICT, message),
+                Conditions.condition(Conditions.DEGRADED, true, Reason.NAME_CONFLICT, message),
+                Conditions.condition(Conditions.PROGRESSING, false, Reason.NAME_CONFLICT,
                         "waiting for " + objects + " to go")));
     }
 
@@ -178,7 +179,7 @@ final class StatusWriter {
                 && Objects.equals(before.getStatus(), ready.getStatus())) {
             return;
         }
-        if (List.of(Conditions.PROXIES_NOT_READY, Conditions.SCALED_TO_ZERO).contains(ready.getReason())) {
+        if (List.of(Reason.PROXIES_NOT_READY.value(), Reason.SCALED_TO_ZERO.value()).contains(ready.getReason())) {
             return; // normal progress, not a problem worth an event
         }
         WarningEvents.record(client, lb, ready.getReason(), ready.getMessage(), now());

@@ -16,19 +16,19 @@ class ConditionsTest {
     private static final Instant T2 = Instant.parse("2026-11-25T10:05:00Z");
 
     private final List<Condition> allGood = List.of(
-            Conditions.condition("Ready", true, "Available", "2 of 2 proxies ready"),
-            Conditions.condition("Progressing", false, "RolloutComplete", "up to date"),
-            Conditions.condition("Degraded", false, "AsExpected", ""));
+            Conditions.condition("Ready", true, Reason.PROXIES_READY, "2 of 2 proxies ready"),
+            Conditions.condition("Progressing", false, Reason.STABLE, "up to date"),
+            Conditions.condition("Degraded", false, Reason.AS_EXPECTED, ""));
 
     @Test
     void conditionHoldsStatusAsText() {
-        Condition c = Conditions.condition("Ready", true, "Available", "ok");
+        Condition c = Conditions.condition("Ready", true, Reason.PROXIES_READY, "ok");
 
         assertThat(c.getType()).isEqualTo("Ready");
         assertThat(c.getStatus()).isEqualTo("True");
-        assertThat(c.getReason()).isEqualTo("Available");
+        assertThat(c.getReason()).isEqualTo("ProxiesReady");
         assertThat(c.getMessage()).isEqualTo("ok");
-        assertThat(Conditions.condition("Ready", false, "x", "y").getStatus()).isEqualTo("False");
+        assertThat(Conditions.condition("Ready", false, Reason.PROXIES_NOT_READY, "y").getStatus()).isEqualTo("False");
     }
 
     @Test
@@ -47,9 +47,9 @@ class ConditionsTest {
     void unchangedStatusKeepsTheTransitionTimeEvenWhenReasonOrMessageChange() {
         List<Condition> first = Conditions.merge(List.of(), allGood, T1, 1);
         List<Condition> desired = List.of(
-                Conditions.condition("Ready", true, "Available", "3 of 3 proxies ready"),
-                Conditions.condition("Progressing", false, "RolloutComplete", "up to date"),
-                Conditions.condition("Degraded", false, "AsExpected", ""));
+                Conditions.condition("Ready", true, Reason.PROXIES_READY, "3 of 3 proxies ready"),
+                Conditions.condition("Progressing", false, Reason.STABLE, "up to date"),
+                Conditions.condition("Degraded", false, Reason.AS_EXPECTED, ""));
 
         List<Condition> second = Conditions.merge(first, desired, T2, 2);
 
@@ -64,9 +64,9 @@ class ConditionsTest {
     void changedStatusMovesTheTransitionTime() {
         List<Condition> first = Conditions.merge(List.of(), allGood, T1, 1);
         List<Condition> desired = List.of(
-                Conditions.condition("Ready", false, "NoProxyReady", "0 of 2 proxies ready"),
-                Conditions.condition("Progressing", false, "RolloutComplete", "up to date"),
-                Conditions.condition("Degraded", true, "InvalidPool", "healthCheck.interval: ..."));
+                Conditions.condition("Ready", false, Reason.PROXIES_NOT_READY, "0 of 2 proxies ready"),
+                Conditions.condition("Progressing", false, Reason.STABLE, "up to date"),
+                Conditions.condition("Degraded", true, Reason.INVALID_SPEC, "healthCheck.interval: ..."));
 
         List<Condition> second = Conditions.merge(first, desired, T2, 1);
 
@@ -89,7 +89,7 @@ class ConditionsTest {
     @Test
     void typesNoLongerDesiredAreDropped() {
         List<Condition> current = Conditions.merge(List.of(),
-                List.of(Conditions.condition("Available", true, "Old", "from an older operator")), T1, 1);
+                List.of(Conditions.condition("Available", true, Reason.PROXIES_READY, "from an older operator")), T1, 1);
 
         assertThat(Conditions.merge(current, allGood, T2, 2)).extracting(Condition::getType)
                 .containsExactly("Degraded", "Progressing", "Ready");

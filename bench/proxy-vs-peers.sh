@@ -33,6 +33,9 @@
 #   READY_TIMEOUT seconds to wait for /readyz     (default 60)
 #   NGINX_UPSTREAM_KEEPALIVE  idle upstream connections nginx keeps (default 512: enough that nginx reuses connections at 256 clients)
 #   KEEP_TMP     1 = do not delete the temp dir (logs, configs) on exit
+#   REQUEST_BODY wrk only: every request is a POST with a body of this many bytes (default 0: a GET).
+#                nginx as the proxy then keeps bodies up to 128 KiB in memory (client_body_buffer_size; its
+#                default, 16 KiB, writes a larger body to a temp file first), so that no target touches the disk
 #   HOST_HEADER  wrk only: send this Host header instead of wrk's "127.0.0.1:<port>" (e.g. "shop.example",
 #                as clients of a load balancer behind a DNS name send); the same for every target
 #   LOAD         wrk (default: closed loop, as fast as it goes) or fixed-rate (open loop: the
@@ -70,6 +73,7 @@ PRIME="${PRIME:-2s}"
 PROXY_CPU="${PROXY_CPU:-1}"
 LOAD_CPU="${LOAD_CPU:-0}"
 WRK_TIMEOUT="${WRK_TIMEOUT:-2s}"
+REQUEST_BODY="${REQUEST_BODY:-0}"
 PROXY_JAR="${PROXY_JAR:-$REPO_DIR/proxy/target/roundhouse-proxy.jar}"
 # nginx and HAProxy open as many upstream connections as they have requests in flight; Roundhouse's default
 # cap (64 per I/O thread and backend) would make it queue at 256 clients where they do not.
@@ -167,6 +171,15 @@ CLK_TCK="$(getconf CLK_TCK)"
 # ------------------------------------------------------------- temp dir ---
 
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/roundhouse-bench.XXXXXX")"
+[[ "$REQUEST_BODY" =~ ^[0-9]+$ ]] || die "REQUEST_BODY must be a number of bytes, got '$REQUEST_BODY'"
+WRK_SCRIPT=""
+NGINX_BODY_CONF=""
+if (( REQUEST_BODY > 0 )); then
+  WRK_SCRIPT="$TMP/post.lua"
+  printf 'wrk.method = "POST"\nwrk.body = string.rep("x", %d)\nwrk.headers["Content-Type"] = "application/octet-stream"\n' \
+    "$REQUEST_BODY" > "$WRK_SCRIPT"
+  NGINX_BODY_CONF="client_body_buffer_size 128k; client_max_body_size 16m;"
+fi
 PIDS=()          # everything we started, stopped in cleanup()
 
 cleanup() {
@@ -287,6 +300,7 @@ start_bg() {   # start_bg <logfile> <cmd...> ; sets STARTED_PID
 }
 
 log "temp dir: $TMP"
+(( REQUEST_BODY == 0 )) || log "requests: POST with a body of $REQUEST_BODY bytes (wrk -s $WRK_SCRIPT)"
 log "ports: backends $BACKEND1_PORT,$BACKEND2_PORT nginx $NGINX_PORT haproxy $HAPROXY_PORT roundhouse $RH_PORT (metrics $RH_METRICS_PORT)"
 log "starting backend nginx (1 worker, ports $BACKEND1_PORT $BACKEND2_PORT) on CPU $PROXY_CPU"
 start_bg "$TMP/backend/logs/stdout.log" taskset -c "$PROXY_CPU" \
@@ -318,6 +332,7 @@ http {
   }
   server {
     listen 127.0.0.1:$NGINX_PORT backlog=4096;
+    $NGINX_BODY_CONF
     location / {
       proxy_pass http://backends;
       proxy_http_version 1.1;
@@ -469,7 +484,7 @@ run_wrk() {   # run_wrk <port> <conns> <duration> <outfile>
   local port="$1" conns="$2" dur="$3" out="$4"
   local limit=$(( $(dur_secs "$dur") + 60 ))
   timeout --kill-after=5 "$limit" taskset -c "$LOAD_CPU" \
-    "$WRK_BIN" -t1 -c"$conns" -d"$dur" --timeout "$WRK_TIMEOUT" --latency \
+    "$WRK_BIN" -t1 -c"$conns" -d"$dur" --timeout "$WRK_TIMEOUT" --latency ${WRK_SCRIPT:+-s "$WRK_SCRIPT"} \
     ${HOST_HEADER:+-H "Host: $HOST_HEADER"} "http://127.0.0.1:$port/" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed against port $port"; }
 }
 

@@ -1,5 +1,7 @@
 package dev.roundhouse.operator;
 
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -43,8 +45,8 @@ public record OperatorSettings(
     private static final String NAMESPACE_RULE = "(a DNS-1123 label: at most 63 lower-case letters, digits and '-', "
             + "starting and ending with a letter or digit)";
 
-    private static volatile OperatorSettings current = new OperatorSettings(
-            Set.of(), DEFAULT_PROXY_IMAGE, "info", 8081, false, "default");
+    /** Where a reconcile hands its operator's settings to the dependents it runs (see {@link #of(Context)}). */
+    public static final String KEY = "operatorSettings";
 
     /** For an operator started in-process, which logs as the JVM around it is set up to. */
     public OperatorSettings(Set<String> watchNamespaces, String proxyImage, String logLevel, int httpPort,
@@ -53,13 +55,13 @@ public record OperatorSettings(
                 null, List.of());
     }
 
-    /** The settings in force; dependent resources, created by the framework, read them here. */
-    public static OperatorSettings current() {
-        return current;
-    }
-
-    public static void install(OperatorSettings settings) {
-        current = settings;
+    /**
+     * The settings of the operator running this reconcile. Dependent resources are created by the framework, so
+     * the reconciler hands them its settings through the reconcile's context rather than a static, and two
+     * operators in one JVM (tests, the local mode) keep their own.
+     */
+    public static OperatorSettings of(Context<?> context) {
+        return context.managedWorkflowAndDependentResourceContext().getMandatory(KEY, OperatorSettings.class);
     }
 
     public boolean watchesAllNamespaces() {

@@ -30,6 +30,7 @@ public final class RoundhouseOperator implements AutoCloseable {
     /** What the process exits with once its shutdown hook has stopped it: 0 after a SIGTERM. */
     private static volatile int exitStatus;
 
+    private final OperatorSettings settings;
     private final Operator operator;
     private final RegisteredController<LoadBalancer> controller;
     /** Set once JOSDK's start has returned, i.e. its informers have listed everything from the API server. */
@@ -39,7 +40,7 @@ public final class RoundhouseOperator implements AutoCloseable {
     private final HttpServer http;
 
     private RoundhouseOperator(OperatorSettings settings, KubernetesClient client) throws IOException {
-        OperatorSettings.install(settings);
+        this.settings = settings;
         // Two of Micrometer's processor meters break Prometheus naming rules (promtool rejects them);
         // process_cpu_usage and system_cpu_usage cover the same ground. Denied before anything registers.
         registry.config().meterFilter(io.micrometer.core.instrument.config.MeterFilter.deny(id ->
@@ -62,7 +63,7 @@ public final class RoundhouseOperator implements AutoCloseable {
                         new LeaderCallbacks(() -> { }, this::stoppedLeading, leader -> { }), false));
             }
         });
-        controller = operator.register(new LoadBalancerReconciler(registry), c -> {
+        controller = operator.register(new LoadBalancerReconciler(registry, settings), c -> {
             if (!settings.watchesAllNamespaces()) {
                 c.settingNamespaces(settings.watchNamespaces());
             }
@@ -141,7 +142,7 @@ public final class RoundhouseOperator implements AutoCloseable {
     private void stoppedLeading() {
         if (!closing) {
             log().error("Lost the leader lease {}; exiting so that another replica reconciles alone",
-                    OperatorSettings.current().leaseName());
+                    settings.leaseName());
             exit(1); // not from a shutdown hook: closing is false here
         }
     }

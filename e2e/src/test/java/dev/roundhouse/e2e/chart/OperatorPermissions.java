@@ -228,7 +228,7 @@ public final class OperatorPermissions {
     /** Derives the needs from the operator's code (see the class comment). */
     public static Needs derive() {
         ConfigurationService configurationService = new BaseConfigurationService();
-        LoadBalancerReconciler reconciler = new LoadBalancerReconciler(new SimpleMeterRegistry());
+        LoadBalancerReconciler reconciler = new LoadBalancerReconciler(new SimpleMeterRegistry(), OperatorSettings.fromEnvironment(Map.of()));
         ControllerConfiguration<LoadBalancer> controller = configurationService.getConfigurationFor(reconciler);
         Class<LoadBalancer> primary = controller.getResourceClass();
 

@@ -15,7 +15,7 @@ public class ProxyDeploymentDependentResource extends CRUDKubernetesDependentRes
 
     @Override
     protected Deployment desired(LoadBalancer lb, Context<LoadBalancer> context) {
-        OperatorSettings settings = OperatorSettings.current();
+        OperatorSettings settings = OperatorSettings.of(context);
         return ProxyDeployments.desired(lb, settings.proxyImage(), settings.proxyImagePullSecrets());
     }
 }

@@ -1,5 +1,6 @@
 package dev.roundhouse.operator.reconciler;
 
+import dev.roundhouse.operator.OperatorSettings;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancerStatus;
 import dev.roundhouse.operator.dependent.PoolConfigMapDependentResource;
@@ -90,15 +91,17 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
     /** How soon after putting labels back: the relabelled objects are in the caches again by then. */
     static final Duration RELABELLED_RECHECK = Duration.ofSeconds(1);
 
+    private final OperatorSettings settings;
     private final StatusWriter status;
     private final Counter unchanged;
     private final Counter statusWritten;
 
-    public LoadBalancerReconciler(MeterRegistry registry) {
-        this(Clock.systemUTC(), registry);
+    public LoadBalancerReconciler(MeterRegistry registry, OperatorSettings settings) {
+        this(Clock.systemUTC(), registry, settings);
     }
 
-    public LoadBalancerReconciler(Clock clock, MeterRegistry registry) {
+    public LoadBalancerReconciler(Clock clock, MeterRegistry registry, OperatorSettings settings) {
+        this.settings = settings;
         this.status = new StatusWriter(clock);
         // How often a reconcile found nothing to change: on a GitOps cluster, almost always.
         this.unchanged = Counter.builder("roundhouse.operator.reconciles").tag("status", "unchanged")
@@ -159,6 +162,7 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
     public UpdateControl<LoadBalancer> reconcile(LoadBalancer lb, Context<LoadBalancer> context) {
         PoolResolution pool = PoolResolution.of(lb, context);
         context.managedWorkflowAndDependentResourceContext().put(PoolResolution.KEY, pool);
+        context.managedWorkflowAndDependentResourceContext().put(OperatorSettings.KEY, settings);
         Deployment deployment = context.getSecondaryResource(Deployment.class).orElse(null);
         if (pool.invalidSpec()) {
             boolean applied = context.getSecondaryResource(ConfigMap.class).isPresent() || deployment != null;

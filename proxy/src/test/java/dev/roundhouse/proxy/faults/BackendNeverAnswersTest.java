@@ -97,8 +97,7 @@ class BackendNeverAnswersTest {
                 .untilAsserted(() -> assertThat(hung.closedByPeer())
                         .as("the proxy closed its connection to the silent backend").isTrue());
         assertThat(Scrape.errors(proxy, "timeout", silent.url())).isEqualTo(1.0);
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
-                .untilAsserted(() -> assertThat(Scrape.requests(proxy, silent.url(), "GET", 504)).isEqualTo(1.0));
+        Scrape.awaitRequests(proxy, silent.url(), "GET", 504, 1.0);
         Backend backend = proxy.pool().snapshot().backend(silent.url());
         assertThat(backend.breaker().getMetrics().getNumberOfFailedCalls()).isEqualTo(1);
 

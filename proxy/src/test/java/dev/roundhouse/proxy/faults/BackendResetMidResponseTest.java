@@ -185,8 +185,7 @@ class BackendResetMidResponseTest {
         assertThat(get.body()).as("retried on the other backend: nothing had been sent to the client").isEqualTo("healthy");
         assertThat(broken.requestsStartingWith("GET /early")).isEqualTo(1);
         assertThat(Scrape.errors(proxy, "upstream_reset", broken.url())).isEqualTo(1.0);
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
-                .untilAsserted(() -> assertThat(Scrape.requests(proxy, healthy.url(), "GET", 200)).isEqualTo(1.0));
+        Scrape.awaitRequests(proxy, healthy.url(), "GET", 200, 1.0);
 
         // Turns alternate whatever the retries: the GET had the broken backend's turn, the next request has the
         // healthy one's, and the POST after it the broken one's again. A POST it may have acted on is not repeated.
@@ -201,8 +200,7 @@ class BackendResetMidResponseTest {
                 .isEqualTo("{\"order\":1}");
         assertThat(healthy.seen).noneMatch(s -> s.method().equals("POST"));
         assertThat(Scrape.errors(proxy, "upstream_reset", broken.url())).isEqualTo(2.0);
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
-                .untilAsserted(() -> assertThat(Scrape.requests(proxy, broken.url(), "POST", 502)).isEqualTo(1.0));
+        Scrape.awaitRequests(proxy, broken.url(), "POST", 502, 1.0);
         assertThat(backend(proxy, broken.url()).breaker().getMetrics().getNumberOfFailedCalls()).isEqualTo(2);
         assertKeepsServing(proxy, broken);
     }

@@ -52,8 +52,7 @@ class RequestHeadGateTest {
         }
         await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(2)).untilAsserted(() ->
                 assertThat(backend.started()).containsExactly("GET /a HTTP/1.1"));
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).untilAsserted(() ->
-                assertThat(Scrape.requests(proxy, "none", "GET", 400)).as("the refusal is counted").isEqualTo(1.0));
+        Scrape.awaitRequests(proxy, "none", "GET", 400, 1.0); // the refusal is counted
     }
 
     @Test

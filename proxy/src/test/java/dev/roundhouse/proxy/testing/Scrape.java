@@ -45,7 +45,17 @@ public final class Scrape {
 
     /** {@code roundhouse_requests_total{backend="<backend>",method="<method>",status="<status>"}}. */
     public static double requests(RoundhouseProxy proxy, String backend, String method, int status) {
-        return value(proxy, "roundhouse_requests_total{backend=\"" + backend + "\",method=\"" + method
-                + "\",status=\"" + status + "\"}");
+        return value(proxy, requestsSeries(backend, method, status));
+    }
+
+    /** {@link #requests} read until it is exactly {@code expected} (see {@link #awaitValue}). */
+    public static void awaitRequests(RoundhouseProxy proxy, String backend, String method, int status,
+                                     double expected) {
+        awaitValue(proxy, requestsSeries(backend, method, status), expected);
+    }
+
+    private static String requestsSeries(String backend, String method, int status) {
+        return "roundhouse_requests_total{backend=\"" + backend + "\",method=\"" + method + "\",status=\"" + status
+                + "\"}";
     }
 }

@@ -111,10 +111,11 @@ public final class WeightedRoundRobin {
         long best = -1;
         long bestQuotient = Long.MAX_VALUE;
         for (long delta = 0; delta <= STRIDE_WINDOW || best < 0; delta++) {
-            for (long candidate : new long[] {target + delta, target - delta}) {
-                if (candidate > 0 && candidate < cycle && gcd((int) candidate, cycle) == 1) {
+            for (int side = 0; side < (delta == 0 ? 1 : 2); side++) {
+                long candidate = side == 0 ? target + delta : target - delta;
+                if (candidate > 0 && candidate < cycle) {
                     long quotient = largestPartialQuotient(candidate, cycle);
-                    if (quotient < bestQuotient) {
+                    if (quotient > 0 && quotient < bestQuotient) {
                         best = candidate;
                         bestQuotient = quotient;
                     }
@@ -127,7 +128,10 @@ public final class WeightedRoundRobin {
     /** Strides tried on each side of cycle / φ. */
     private static final int STRIDE_WINDOW = 2_000;
 
-    /** The largest partial quotient of the continued fraction of a / b (0 < a < b), the leading 0 left out. */
+    /**
+     * The largest partial quotient of the continued fraction of a / b (0 < a < b), the leading 0 left out; 0 when a
+     * and b are not coprime. One run of Euclid's algorithm gives both.
+     */
     static long largestPartialQuotient(long a, long b) {
         long largest = 0;
         long numerator = b;
@@ -138,7 +142,7 @@ public final class WeightedRoundRobin {
             numerator = denominator;
             denominator = rest;
         }
-        return largest;
+        return numerator == 1 ? largest : 0;
     }
 
     /** Number of distinct backends in rotation. */

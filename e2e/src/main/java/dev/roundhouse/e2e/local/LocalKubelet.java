@@ -597,7 +597,7 @@ public final class LocalKubelet implements AutoCloseable {
     }
 
     /** A free port on the loopback interface, for a proxy to bind next. */
-    static int freePort() {
+    public static int freePort() {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return socket.getLocalPort();
         } catch (IOException e) {

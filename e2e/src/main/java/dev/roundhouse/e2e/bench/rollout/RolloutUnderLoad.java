@@ -17,9 +17,6 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -112,7 +109,7 @@ public final class RolloutUnderLoad {
                         + "connections, endpoint lag %s, %d round(s) of %s; logs in %s%n", rollouts,
                 Durations.format(every), rate, connections, Durations.format(lag), rounds, modes, workDir);
 
-        List<HttpServer> backends = DemoBackends.start(List.of(freePort(), freePort()));
+        List<HttpServer> backends = DemoBackends.start(List.of(0, 0));
         List<Run> runs = new ArrayList<>();
         try {
             for (int round = 1; round <= rounds; round++) {
@@ -139,7 +136,7 @@ public final class RolloutUnderLoad {
                                Duration every, double rate, int connections, Duration lag, Duration warmup,
                                Duration timeout) throws Exception {
         System.out.printf(Locale.ROOT, "%n== %s, round %d%n", mode, round);
-        int port = freePort();
+        int port = LocalKubelet.freePort();
         LocalCluster.Options options = new LocalCluster.Options(dir, 0, 0, LocalKubelet.PortPolicy.DECLARED)
                 .withEndpointLag(lag).withProxyEnvironment(MODES.get(mode));
         try (LocalCluster cluster = LocalCluster.start(options)) {
@@ -254,12 +251,6 @@ public final class RolloutUnderLoad {
         long left;
         while ((left = nanoTime - System.nanoTime()) > 0) {
             Thread.sleep(Math.max(1, left / 1_000_000));
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
         }
     }
 }

@@ -119,6 +119,7 @@ for c in $CONNECTIONS; do
 done
 [[ "$READY_TIMEOUT" =~ ^[1-9][0-9]*$ ]] || die "READY_TIMEOUT must be a positive integer"
 [[ "$NGINX_UPSTREAM_KEEPALIVE" =~ ^[1-9][0-9]*$ ]] || die "NGINX_UPSTREAM_KEEPALIVE must be a positive integer"
+[[ "$REQUEST_BODY" =~ ^[0-9]+$ ]] || die "REQUEST_BODY must be a number of bytes, got '$REQUEST_BODY'"
 case "$LOAD" in
   wrk) ;;
   fixed-rate)
@@ -171,7 +172,6 @@ CLK_TCK="$(getconf CLK_TCK)"
 # ------------------------------------------------------------- temp dir ---
 
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/roundhouse-bench.XXXXXX")"
-[[ "$REQUEST_BODY" =~ ^[0-9]+$ ]] || die "REQUEST_BODY must be a number of bytes, got '$REQUEST_BODY'"
 WRK_SCRIPT=""
 NGINX_BODY_CONF=""
 if (( REQUEST_BODY > 0 )); then

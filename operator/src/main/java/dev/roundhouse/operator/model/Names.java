@@ -2,10 +2,7 @@ package dev.roundhouse.operator.model;
 
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.poolformat.PoolDocument;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
+import dev.roundhouse.poolformat.PoolDocumentCodec;
 
 /** Names of the objects the operator creates for a LoadBalancer, and the fixed names they share. */
 public final class Names {
@@ -60,14 +57,9 @@ public final class Names {
         return head + "-" + hash + suffix;
     }
 
+    /** The first five hex digits of the name's SHA-256. */
     private static String hash(String name) {
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256")
-                    .digest(name.getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(digest, 0, 3).substring(0, 5);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every Java runtime has SHA-256", e);
-        }
+        return PoolDocumentCodec.contentHash(name).substring(0, 5);
     }
 
     public static String disruptionBudget(LoadBalancer lb) {

@@ -61,6 +61,11 @@ public final class ProxyDeployments {
     private ProxyDeployments() {
     }
 
+    /** The proxies a LoadBalancer asks for: {@code spec.replicas}, or {@link #DEFAULT_REPLICAS}. */
+    public static int replicas(LoadBalancerSpec spec) {
+        return Objects.requireNonNullElse(spec.getReplicas(), DEFAULT_REPLICAS);
+    }
+
     public static Deployment desired(LoadBalancer lb, String defaultImage) {
         return desired(lb, defaultImage, List.of());
     }
@@ -85,7 +90,7 @@ public final class ProxyDeployments {
                     .withLabels(Labels.all(lb))
                 .endMetadata()
                 .withNewSpec()
-                    .withReplicas(Objects.requireNonNullElse(spec.getReplicas(), DEFAULT_REPLICAS))
+                    .withReplicas(replicas(spec))
                     .withNewSelector().withMatchLabels(Labels.selector(lb)).endSelector()
                     // Zero-downtime rollouts: a new pod must be ready before an old one goes.
                     .withNewStrategy()

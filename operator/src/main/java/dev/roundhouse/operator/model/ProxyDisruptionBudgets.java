@@ -4,7 +4,6 @@ import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudgetBuilder;
-import java.util.Objects;
 
 /**
  * The PodDisruptionBudget of a LoadBalancer's proxies: a node drain takes at most one at a time, so one
@@ -17,7 +16,7 @@ public final class ProxyDisruptionBudgets {
     }
 
     public static boolean wanted(LoadBalancer lb) {
-        return Objects.requireNonNullElse(lb.getSpec().getReplicas(), ProxyDeployments.DEFAULT_REPLICAS) >= 2;
+        return ProxyDeployments.replicas(lb.getSpec()) >= 2;
     }
 
     public static PodDisruptionBudget desired(LoadBalancer lb) {

@@ -32,7 +32,7 @@ final class StatusWriter {
     }
 
     LoadBalancerStatus next(LoadBalancer lb, PoolResolution pool, Deployment deployment, boolean serviceMonitorMissing) {
-        int wanted = Objects.requireNonNullElse(lb.getSpec().getReplicas(), ProxyDeployments.DEFAULT_REPLICAS);
+        int wanted = ProxyDeployments.replicas(lb.getSpec());
         int ready = readyReplicas(deployment);
         Integer backends = pool.document() == null ? currentBackends(lb) : Integer.valueOf(pool.document().backends().size());
 

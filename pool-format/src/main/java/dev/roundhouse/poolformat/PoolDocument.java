@@ -12,14 +12,16 @@ import java.util.Objects;
  * can report every problem at once instead of failing at the first constructor.
  */
 public record PoolDocument(int version, List<BackendEntry> backends, HealthCheck healthCheck,
-                           CircuitBreaker circuitBreaker, Timeouts timeouts) {
+                           CircuitBreaker circuitBreaker, Timeouts timeouts, BackendTls backendTls) {
 
     /** The first version: everything but {@code circuitBreaker.consecutiveConnectFailures}. */
     public static final int VERSION_1 = 1;
     /** Adds {@code circuitBreaker.consecutiveConnectFailures}. */
     public static final int VERSION_2 = 2;
+    /** Adds {@code backendTLS}. */
+    public static final int VERSION_3 = 3;
     /** The highest version this build reads and writes; it reads every version from {@link #VERSION_1} on. */
-    public static final int CURRENT_VERSION = VERSION_2;
+    public static final int CURRENT_VERSION = VERSION_3;
     /** The ConfigMap key the operator writes the document under and the proxy reads it from. */
     public static final String CONFIG_MAP_KEY = "pool.json";
 
@@ -28,11 +30,18 @@ public record PoolDocument(int version, List<BackendEntry> backends, HealthCheck
         healthCheck = healthCheck == null ? HealthCheck.DEFAULTS : healthCheck;
         circuitBreaker = circuitBreaker == null ? CircuitBreaker.DEFAULTS : circuitBreaker;
         timeouts = timeouts == null ? Timeouts.DEFAULTS : timeouts;
+        backendTls = backendTls == null ? BackendTls.DEFAULTS : backendTls;
+    }
+
+    /** A document without {@code backendTLS} (its defaults): every section of versions 1 and 2. */
+    public PoolDocument(int version, List<BackendEntry> backends, HealthCheck healthCheck,
+                        CircuitBreaker circuitBreaker, Timeouts timeouts) {
+        this(version, backends, healthCheck, circuitBreaker, timeouts, null);
     }
 
     /** A document with the given backends and every section at its defaults, at the lowest version. */
     public static PoolDocument of(List<BackendEntry> backends) {
-        return new PoolDocument(VERSION_1, backends, null, null, null);
+        return new PoolDocument(VERSION_1, backends, null, null, null, null);
     }
 
     /**
@@ -40,13 +49,16 @@ public record PoolDocument(int version, List<BackendEntry> backends, HealthCheck
      * keeps reading every document that uses nothing newer.
      */
     public int lowestVersion() {
+        if (!backendTls.equals(BackendTls.DEFAULTS)) {
+            return VERSION_3;
+        }
         return circuitBreaker.consecutiveConnectFailures() != CircuitBreaker.DEFAULT_CONSECUTIVE_CONNECT_FAILURES
                 ? VERSION_2 : VERSION_1;
     }
 
     /** This document at {@link #lowestVersion()}. */
     public PoolDocument atLowestVersion() {
-        return new PoolDocument(lowestVersion(), backends, healthCheck, circuitBreaker, timeouts);
+        return new PoolDocument(lowestVersion(), backends, healthCheck, circuitBreaker, timeouts, backendTls);
     }
 
     /** One backend: an origin URL ({@link BackendUrls} rules) and its share of the traffic. */
@@ -84,5 +96,18 @@ public record PoolDocument(int version, List<BackendEntry> backends, HealthCheck
     /** Proxy-to-backend timeouts: establishing the connection, and the whole exchange. */
     public record Timeouts(Duration connect, Duration request) {
         public static final Timeouts DEFAULTS = new Timeouts(Duration.ofSeconds(3), Duration.ofSeconds(60));
+    }
+
+    /**
+     * How the proxy verifies {@code https} backends (version 3). By default it trusts the JVM's CAs and checks
+     * that each backend's certificate names the host in its URL.
+     *
+     * @param caBundle PEM certificates to trust instead of the default CAs, or null
+     * @param serverName the name sent as SNI and checked against each backend's certificate instead of the host
+     *     in its URL (backends are usually pod IPs, their certificates name a Service), or null
+     * @param insecureSkipVerify accept any certificate, unchecked: for trying things out, never for production
+     */
+    public record BackendTls(String caBundle, String serverName, boolean insecureSkipVerify) {
+        public static final BackendTls DEFAULTS = new BackendTls(null, null, false);
     }
 }

@@ -14,6 +14,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.roundhouse.poolformat.PoolDocument.BackendEntry;
+import dev.roundhouse.poolformat.PoolDocument.BackendTls;
 import dev.roundhouse.poolformat.PoolDocument.CircuitBreaker;
 import dev.roundhouse.poolformat.PoolDocument.HealthCheck;
 import dev.roundhouse.poolformat.PoolDocument.Timeouts;
@@ -129,6 +130,17 @@ public final class PoolDocumentCodec {
         root.putObject("timeouts")
                 .put("connect", Durations.format(timeouts.connect()))
                 .put("request", Durations.format(timeouts.request()));
+        if (doc.version() >= PoolDocument.VERSION_3) {
+            BackendTls tls = doc.backendTls();
+            ObjectNode tlsNode = root.putObject("backendTLS");
+            if (tls.caBundle() != null) {
+                tlsNode.put("caBundle", tls.caBundle());
+            }
+            if (tls.serverName() != null) {
+                tlsNode.put("serverName", tls.serverName());
+            }
+            tlsNode.put("insecureSkipVerify", tls.insecureSkipVerify());
+        }
         try {
             return WRITER.writeValueAsString(root) + "\n";
         } catch (JsonProcessingException e) {
@@ -147,7 +159,8 @@ public final class PoolDocumentCodec {
         for (BackendEntry entry : doc.backends()) {
             backends.add(new BackendEntry(BackendUrls.key(entry.url()), entry.weight()));
         }
-        return new PoolDocument(doc.version(), backends, doc.healthCheck(), doc.circuitBreaker(), doc.timeouts());
+        return new PoolDocument(doc.version(), backends, doc.healthCheck(), doc.circuitBreaker(), doc.timeouts(),
+                doc.backendTls());
     }
 
     /** Jackson's own words and the position, without its "[Source: ...]" noise. */

@@ -4,6 +4,7 @@ import static dev.roundhouse.poolformat.Problems.child;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.roundhouse.poolformat.PoolDocument.BackendEntry;
+import dev.roundhouse.poolformat.PoolDocument.BackendTls;
 import dev.roundhouse.poolformat.PoolDocument.CircuitBreaker;
 import dev.roundhouse.poolformat.PoolDocument.HealthCheck;
 import dev.roundhouse.poolformat.PoolDocument.Timeouts;
@@ -20,8 +21,9 @@ import java.util.Set;
  */
 final class PoolDocumentReader {
 
-    private static final Set<String> DOCUMENT_FIELDS =
+    private static final Set<String> DOCUMENT_FIELDS_V2 =
             Set.of("version", "backends", "healthCheck", "circuitBreaker", "timeouts");
+    private static final Set<String> DOCUMENT_FIELDS = union(DOCUMENT_FIELDS_V2, "backendTLS");
     private static final Set<String> BACKEND_FIELDS = Set.of("url", "weight");
     private static final Set<String> HEALTH_CHECK_FIELDS =
             Set.of("path", "interval", "timeout", "healthyThreshold", "unhealthyThreshold");
@@ -30,6 +32,7 @@ final class PoolDocumentReader {
     private static final Set<String> CIRCUIT_BREAKER_FIELDS = union(CIRCUIT_BREAKER_FIELDS_V1,
             "consecutiveConnectFailures");
     private static final Set<String> TIMEOUTS_FIELDS = Set.of("connect", "request");
+    private static final Set<String> BACKEND_TLS_FIELDS = Set.of("caBundle", "serverName", "insecureSkipVerify");
 
     private final Problems problems;
 
@@ -50,15 +53,17 @@ final class PoolDocumentReader {
             problems.add("version", PoolDocumentRules.unsupportedVersion(version.asText()));
             return null;
         }
-        rejectUnknown(root, "", DOCUMENT_FIELDS);
         // A field of a later version is unknown in an earlier one: a writer that uses it must say so.
-        boolean v1 = version != null && version.isIntegralNumber() && version.intValue() == PoolDocument.VERSION_1;
+        int known = version != null && version.isIntegralNumber() ? version.intValue() : PoolDocument.CURRENT_VERSION;
+        rejectUnknown(root, "", known < PoolDocument.VERSION_3 ? DOCUMENT_FIELDS_V2 : DOCUMENT_FIELDS);
         return new PoolDocument(
                 integer(root, "", "version", null),
                 backends(root),
                 healthCheck(section(root, "healthCheck", HEALTH_CHECK_FIELDS)),
-                circuitBreaker(section(root, "circuitBreaker", v1 ? CIRCUIT_BREAKER_FIELDS_V1 : CIRCUIT_BREAKER_FIELDS)),
-                timeouts(section(root, "timeouts", TIMEOUTS_FIELDS)));
+                circuitBreaker(section(root, "circuitBreaker",
+                        known == PoolDocument.VERSION_1 ? CIRCUIT_BREAKER_FIELDS_V1 : CIRCUIT_BREAKER_FIELDS)),
+                timeouts(section(root, "timeouts", TIMEOUTS_FIELDS)),
+                known < PoolDocument.VERSION_3 ? null : backendTls(section(root, "backendTLS", BACKEND_TLS_FIELDS)));
     }
 
     private List<BackendEntry> backends(JsonNode root) {
@@ -128,6 +133,17 @@ final class PoolDocumentReader {
                 duration(node, "timeouts", "request", defaults.request()));
     }
 
+    private BackendTls backendTls(JsonNode node) {
+        if (node == null) {
+            return null;
+        }
+        String path = "backendTLS";
+        return new BackendTls(
+                string(node, path, "caBundle"),
+                string(node, path, "serverName"),
+                bool(node, path, "insecureSkipVerify", BackendTls.DEFAULTS.insecureSkipVerify()));
+    }
+
     /** An optional section: null when absent or not an object (then its defaults apply). */
     private JsonNode section(JsonNode root, String name, Set<String> fields) {
         JsonNode node = root.get(name);
@@ -183,6 +199,31 @@ final class PoolDocumentReader {
             return Float.NaN;
         }
         return (float) node.doubleValue();
+    }
+
+    private boolean bool(JsonNode object, String parent, String name, boolean defaultValue) {
+        JsonNode node = object.get(name);
+        if (node == null) {
+            return defaultValue;
+        }
+        if (!node.isBoolean()) {
+            problems.add(child(parent, name), "must be true or false, got " + describe(node));
+            return defaultValue;
+        }
+        return node.booleanValue();
+    }
+
+    /** An optional string field (absent: null). */
+    private String string(JsonNode object, String parent, String name) {
+        JsonNode node = object.get(name);
+        if (node == null) {
+            return null;
+        }
+        if (!node.isTextual()) {
+            problems.add(child(parent, name), "must be a string, got " + describe(node));
+            return null;
+        }
+        return node.textValue();
     }
 
     private String string(JsonNode object, String parent, String name, String defaultValue) {

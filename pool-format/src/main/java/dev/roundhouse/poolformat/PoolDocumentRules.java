@@ -3,19 +3,30 @@ package dev.roundhouse.poolformat;
 import static dev.roundhouse.poolformat.PoolLimits.*;
 
 import dev.roundhouse.poolformat.PoolDocument.BackendEntry;
+import dev.roundhouse.poolformat.PoolDocument.BackendTls;
 import dev.roundhouse.poolformat.PoolDocument.CircuitBreaker;
 import dev.roundhouse.poolformat.PoolDocument.HealthCheck;
 import dev.roundhouse.poolformat.PoolDocument.Timeouts;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
 
 /** The value rules of a pool document, checked on the typed object so parsed and built documents share them. */
 final class PoolDocumentRules {
 
     private static final Duration SHORTEST = Durations.parse(MIN_DURATION);
     private static final Duration LONGEST = Durations.parse(MAX_DURATION);
+    /** A DNS name (RFC 1123), as SNI carries it: letters, digits and hyphens in dot-separated labels. */
+    private static final Pattern DNS_NAME = Pattern.compile(
+            "(?i)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*");
 
     private PoolDocumentRules() {
     }
@@ -23,9 +34,14 @@ final class PoolDocumentRules {
     static void check(PoolDocument doc, Problems problems) {
         if (!supported(doc.version())) {
             problems.add("version", unsupportedVersion(String.valueOf(doc.version())));
-        } else if (doc.version() < doc.lowestVersion()) {
-            problems.add("circuitBreaker.consecutiveConnectFailures", "needs version " + doc.lowestVersion()
-                    + " of the pool document, got version " + doc.version());
+        } else {
+            if (doc.version() < PoolDocument.VERSION_2 && doc.circuitBreaker().consecutiveConnectFailures()
+                    != CircuitBreaker.DEFAULT_CONSECUTIVE_CONNECT_FAILURES) {
+                problems.add("circuitBreaker.consecutiveConnectFailures", needsVersion(PoolDocument.VERSION_2, doc));
+            }
+            if (doc.version() < PoolDocument.VERSION_3 && !doc.backendTls().equals(BackendTls.DEFAULTS)) {
+                problems.add("backendTLS", needsVersion(PoolDocument.VERSION_3, doc));
+            }
         }
         checkBackends(doc.backends(), problems);
 
@@ -53,6 +69,48 @@ final class PoolDocumentRules {
         Timeouts timeouts = doc.timeouts();
         checkDuration("timeouts.connect", timeouts.connect(), problems);
         checkDuration("timeouts.request", timeouts.request(), problems);
+
+        checkBackendTls(doc.backendTls(), problems);
+    }
+
+    private static String needsVersion(int version, PoolDocument doc) {
+        return "needs version " + version + " of the pool document, got version " + doc.version();
+    }
+
+    private static void checkBackendTls(BackendTls tls, Problems problems) {
+        String bundle = tls.caBundle();
+        if (bundle != null) {
+            if (tls.insecureSkipVerify()) {
+                problems.add("backendTLS.insecureSkipVerify",
+                        "cannot be combined with caBundle (a CA bundle is for verifying certificates)");
+            }
+            String problem = caBundleProblem(bundle);
+            if (problem != null) {
+                problems.add("backendTLS.caBundle", problem);
+            }
+        }
+        String name = tls.serverName();
+        if (name != null && (name.length() > MAX_SERVER_NAME_LENGTH || !DNS_NAME.matcher(name).matches())) {
+            problems.add("backendTLS.serverName", "must be a DNS name such as backend.shop.svc, got '"
+                    + (name.length() > 80 ? name.substring(0, 80) + "..." : name) + "'");
+        }
+    }
+
+    /** What is wrong with a CA bundle, or null when it holds one or more PEM certificates and nothing else. */
+    static String caBundleProblem(String bundle) {
+        if (bundle.length() > MAX_CA_BUNDLE_LENGTH) {
+            return "at most " + MAX_CA_BUNDLE_LENGTH + " characters, got " + bundle.length();
+        }
+        if (!bundle.contains("-----BEGIN CERTIFICATE-----")) {
+            return "must hold PEM certificates (-----BEGIN CERTIFICATE-----), found none";
+        }
+        try {
+            Collection<? extends Certificate> certificates = CertificateFactory.getInstance("X.509")
+                    .generateCertificates(new ByteArrayInputStream(bundle.getBytes(StandardCharsets.US_ASCII)));
+            return certificates.isEmpty() ? "must hold PEM certificates, found none" : null;
+        } catch (CertificateException e) {
+            return "not a valid PEM certificate bundle: " + e.getMessage();
+        }
     }
 
     static boolean supported(int version) {

@@ -27,6 +27,14 @@ public final class PoolLimits {
     public static final int MIN_CONSECUTIVE_CONNECT_FAILURES = 0;
     public static final int MAX_CONSECUTIVE_CONNECT_FAILURES = 1000;
 
+    /**
+     * Characters of {@code backendTLS.caBundle}: room for a few hundred CA certificates (a full public bundle
+     * is about 220,000), well inside the 1 MiB a ConfigMap holds with a full pool beside it.
+     */
+    public static final int MAX_CA_BUNDLE_LENGTH = 256 * 1024;
+    /** {@code backendTLS.serverName}: a DNS name's limit. */
+    public static final int MAX_SERVER_NAME_LENGTH = 253;
+
     private PoolLimits() {
     }
 }

@@ -40,8 +40,8 @@ class PoolDocumentValidationTest {
                 Arguments.of("{'backends': []}", "version: required"),
                 Arguments.of("{'version': '1', 'backends': []}", "version: must be an integer, got string"),
                 Arguments.of("{'version': 1.5, 'backends': []}", "version: must be an integer, got 1.5"),
-                Arguments.of("{'version': 3, 'backends': []}", "version: unsupported version 3 (this build reads versions 1 to 2)"),
-                Arguments.of("{'version': 0, 'backends': []}", "version: unsupported version 0 (this build reads versions 1 to 2)"),
+                Arguments.of("{'version': 4, 'backends': []}", "version: unsupported version 4 (this build reads versions 1 to 3)"),
+                Arguments.of("{'version': 0, 'backends': []}", "version: unsupported version 0 (this build reads versions 1 to 3)"),
                 // version 2's field is unknown in version 1, and has a range
                 Arguments.of("{'version': 1, 'backends': [], 'circuitBreaker': {'consecutiveConnectFailures': 5}}",
                         "circuitBreaker.consecutiveConnectFailures: unknown field"),
@@ -222,8 +222,8 @@ class PoolDocumentValidationTest {
 
     @Test
     void anUnsupportedVersionIsTheOnlyProblemReported() {
-        assertThat(problemsOf("{'version': 3, 'backends': 'all', 'loadBalancing': 'least-request'}"))
-                .containsExactly("version: unsupported version 3 (this build reads versions 1 to 2)");
+        assertThat(problemsOf("{'version': 4, 'backends': 'all', 'loadBalancing': 'least-request'}"))
+                .containsExactly("version: unsupported version 4 (this build reads versions 1 to 3)");
     }
 
     @Test
@@ -265,10 +265,10 @@ class PoolDocumentValidationTest {
 
     @Test
     void validateRejectsAnUnknownVersion() {
-        PoolDocument doc = new PoolDocument(3, List.of(), null, null, null);
+        PoolDocument doc = new PoolDocument(4, List.of(), null, null, null);
 
         assertThat(catchThrowableOfType(InvalidPoolDocumentException.class, () -> PoolDocumentCodec.validate(doc))
-                .problems()).containsExactly("version: unsupported version 3 (this build reads versions 1 to 2)");
+                .problems()).containsExactly("version: unsupported version 4 (this build reads versions 1 to 3)");
     }
 
     @Test

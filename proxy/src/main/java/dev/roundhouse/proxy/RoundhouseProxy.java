@@ -17,10 +17,8 @@ import dev.roundhouse.proxy.pool.BackendPool;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 
-import javax.net.ssl.SSLContext;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.function.Supplier;
@@ -60,13 +58,13 @@ public final class RoundhouseProxy implements AutoCloseable {
     private volatile boolean draining;
     private boolean closed;
 
-    private RoundhouseProxy(ProxySettings settings, Clock clock, SSLContext backendTls) {
+    private RoundhouseProxy(ProxySettings settings, Clock clock) {
         this.settings = settings;
         this.breakers = new Breakers(clock);
         // A new backend's meters are registered as it is added, not by its first request on an I/O thread,
         // where registering them cost 0.1-0.2 ms (measured, docs/benchmarks.md).
         this.pool = new BackendPool(breakers, metrics::prepareBackend, metrics::forgetBackend, clock);
-        this.server = new ProxyServer(settings, pool, metrics, backendTls);
+        this.server = new ProxyServer(settings, pool, metrics);
         this.reloader = new PoolReloader(pool, metrics, change -> server.configure(pool.snapshot()));
         this.healthChecker = new HealthChecker(pool);
         this.admin = new AdminServer(settings.bindAddress(), settings.metricsPort(), metrics, this::ready,
@@ -96,17 +94,7 @@ public final class RoundhouseProxy implements AutoCloseable {
     public static RoundhouseProxy start(ProxySettings settings, Clock clock,
                                         Supplier<KubernetesClient> kubernetesClients)
             throws IOException, InvalidPoolDocumentException {
-        return start(settings, clock, kubernetesClients, defaultTls());
-    }
-
-    /**
-     * @param backendTls the TLS context for https backends: which certificates are trusted (the JVM's default
-     *     trust store unless given)
-     */
-    public static RoundhouseProxy start(ProxySettings settings, Clock clock,
-                                        Supplier<KubernetesClient> kubernetesClients, SSLContext backendTls)
-            throws IOException, InvalidPoolDocumentException {
-        RoundhouseProxy proxy = new RoundhouseProxy(settings, clock, backendTls);
+        RoundhouseProxy proxy = new RoundhouseProxy(settings, clock);
         try {
             if (settings.poolFile() != null) {
                 proxy.fileWatcher = new PoolFileWatcher(settings.poolFile(), proxy.reloader);
@@ -134,14 +122,6 @@ public final class RoundhouseProxy implements AutoCloseable {
         Log.log.info("Roundhouse proxy listening on {}:{} (metrics on :{}), {} backends",
                 settings.bindAddress(), proxy.port(), proxy.metricsPort(), proxy.pool.snapshot().size());
         return proxy;
-    }
-
-    private static SSLContext defaultTls() {
-        try {
-            return SSLContext.getDefault();
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("no default TLS context for https backends", e);
-        }
     }
 
     public int port() {

@@ -58,7 +58,10 @@ public record ProxySettings(
             Map.entry("circuitBreaker.permittedNumberOfCallsInHalfOpenState", "CB_HALF_OPEN_CALLS"),
             Map.entry("circuitBreaker.consecutiveConnectFailures", "CB_CONSECUTIVE_CONNECT_FAILURES"),
             Map.entry("timeouts.connect", "CONNECT_TIMEOUT"),
-            Map.entry("timeouts.request", "REQUEST_TIMEOUT"));
+            Map.entry("timeouts.request", "REQUEST_TIMEOUT"),
+            Map.entry("backendTLS.caBundle", "BACKEND_CA_FILE"),
+            Map.entry("backendTLS.serverName", "BACKEND_SERVER_NAME"),
+            Map.entry("backendTLS.insecureSkipVerify", "BACKEND_TLS_INSECURE_SKIP_VERIFY"));
 
     /** Kubernetes object names: a DNS subdomain for the ConfigMap, a DNS label for the namespace. */
     private static final Pattern DNS_SUBDOMAIN =
@@ -304,6 +307,36 @@ public record ProxySettings(
             }
         }
 
+        boolean bool(String name, boolean fallback) {
+            String v = string(name, null);
+            if (v == null) {
+                return fallback;
+            }
+            return switch (v.toLowerCase(Locale.ROOT)) {
+                case "true" -> true;
+                case "false" -> false;
+                default -> {
+                    problem(name, "must be true or false, got '" + v + "'");
+                    yield fallback;
+                }
+            };
+        }
+
+        /** The text of the file the variable names, read once at start; null when unset. */
+        String fileText(String name) {
+            String v = string(name, null);
+            if (v == null) {
+                return null;
+            }
+            try {
+                return java.nio.file.Files.readString(Path.of(v), java.nio.charset.StandardCharsets.US_ASCII);
+            } catch (java.io.IOException | RuntimeException e) {
+                problem(name, "cannot read '" + v + "': " + (e instanceof java.nio.file.NoSuchFileException
+                        ? "no such file" : e.getMessage()));
+                return null;
+            }
+        }
+
         /** A size in bytes (see {@link #parseSize}); 0 means no limit. */
         long size(String name, long fallback) {
             String v = env.get(name);
@@ -370,7 +403,11 @@ public record ProxySettings(
                                     PoolLimits.MAX_CONSECUTIVE_CONNECT_FAILURES)),
                     new PoolDocument.Timeouts(
                             duration("CONNECT_TIMEOUT", t.connect()),
-                            duration("REQUEST_TIMEOUT", t.request()))).atLowestVersion();
+                            duration("REQUEST_TIMEOUT", t.request())),
+                    new PoolDocument.BackendTls(
+                            fileText("BACKEND_CA_FILE"),
+                            string("BACKEND_SERVER_NAME", null),
+                            bool("BACKEND_TLS_INSECURE_SKIP_VERIFY", false))).atLowestVersion();
             try {
                 PoolDocumentCodec.validate(doc);
             } catch (InvalidPoolDocumentException e) {

@@ -5,6 +5,7 @@ import dev.roundhouse.proxy.breaker.Breakers;
 import dev.roundhouse.proxy.pool.Backend;
 import dev.roundhouse.proxy.pool.BackendPool;
 import dev.roundhouse.proxy.pool.PoolSnapshot;
+import dev.roundhouse.proxy.tls.BackendTrust;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
@@ -32,7 +33,10 @@ public final class HealthChecker implements AutoCloseable {
 
     private final BackendPool pool;
     private final ScheduledExecutorService scheduler;
-    private final HttpClient client;
+    private final HttpClient plainClient;
+    /** The client for https backends, and the settings it verifies them by; rebuilt when a document changes those. */
+    private HttpClient tlsClient;
+    private BackendTrust tlsTrust;
     private final AtomicBoolean running = new AtomicBoolean();
 
     public HealthChecker(BackendPool pool) {
@@ -42,11 +46,27 @@ public final class HealthChecker implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        this.client = HttpClient.newBuilder()
+        this.plainClient = client(null);
+    }
+
+    private HttpClient client(BackendTrust trust) {
+        HttpClient.Builder builder = HttpClient.newBuilder()
                 .version(HttpClient.Version.HTTP_1_1)
                 .followRedirects(HttpClient.Redirect.NEVER)
-                .executor(scheduler)
-                .build();
+                .executor(scheduler);
+        if (trust != null) {
+            builder.sslContext(trust.context()).sslParameters(trust.parameters());
+        }
+        return builder.build();
+    }
+
+    /** The client that checks https backends as requests reach them: the same CAs, server name and checks. */
+    private HttpClient tlsClient(PoolDocument.BackendTls settings) {
+        if (tlsTrust == null || !tlsTrust.settings().equals(settings)) {
+            tlsTrust = BackendTrust.of(settings);
+            tlsClient = client(tlsTrust);
+        }
+        return tlsClient;
     }
 
     /** Starts the first round at once, then one round per interval of the current document. */
@@ -67,7 +87,7 @@ public final class HealthChecker implements AutoCloseable {
         PoolDocument document = snapshot.document();
         Duration interval = document == null ? Duration.ofSeconds(1) : document.healthCheck().interval();
         CompletableFuture<?> all = document == null ? CompletableFuture.completedFuture(null)
-                : checkAll(snapshot.backends(), document.healthCheck());
+                : checkAll(snapshot.backends(), document.healthCheck(), document.backendTls());
         all.whenComplete((ignored, error) -> {
             long elapsed = System.nanoTime() - started;
             long delay = Math.max(0, interval.toNanos() - elapsed);
@@ -79,15 +99,19 @@ public final class HealthChecker implements AutoCloseable {
         });
     }
 
-    private CompletableFuture<Void> checkAll(List<Backend> backends, PoolDocument.HealthCheck settings) {
-        CompletableFuture<?>[] checks = backends.stream()
-                .map(b -> check(b, settings).thenAccept(failure -> record(b, failure, settings)))
-                .toArray(CompletableFuture[]::new);
+    private CompletableFuture<Void> checkAll(List<Backend> backends, PoolDocument.HealthCheck settings,
+                                             PoolDocument.BackendTls tls) {
+        CompletableFuture<?>[] checks = new CompletableFuture<?>[backends.size()];
+        for (int i = 0; i < checks.length; i++) {
+            Backend b = backends.get(i);
+            HttpClient client = "https".equals(b.uri().getScheme()) ? tlsClient(tls) : plainClient;
+            checks[i] = check(client, b, settings).thenAccept(failure -> record(b, failure, settings));
+        }
         return CompletableFuture.allOf(checks);
     }
 
     /** Completes with null when the check passed, or with the reason it failed. */
-    private CompletableFuture<String> check(Backend backend, PoolDocument.HealthCheck settings) {
+    private CompletableFuture<String> check(HttpClient client, Backend backend, PoolDocument.HealthCheck settings) {
         HttpRequest request;
         try {
             request = HttpRequest.newBuilder(URI.create(backend.key() + settings.path()))

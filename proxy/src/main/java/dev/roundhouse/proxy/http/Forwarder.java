@@ -17,7 +17,6 @@ import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.xnio.XnioIoThread;
 
-import javax.net.ssl.SSLContext;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Set;
@@ -57,12 +56,12 @@ final class Forwarder {
     private final LogThrottle invalidResponses = new LogThrottle(TimeUnit.SECONDS.toNanos(10), System::nanoTime);
     private final LogThrottle unexpectedFaults = new LogThrottle(TimeUnit.SECONDS.toNanos(10), System::nanoTime);
 
-    Forwarder(BackendPool pool, ProxyMetrics metrics, int connectRetries, int maxConnections, SSLContext backendTls) {
+    Forwarder(BackendPool pool, ProxyMetrics metrics, int connectRetries, int maxConnections) {
         this.pool = pool;
         this.metrics = metrics;
         this.connectRetries = connectRetries;
         this.maxConnections = maxConnections;
-        this.threads = new PerIoThread<>(io -> new UpstreamThread(io, backendTls));
+        this.threads = new PerIoThread<>(io -> new UpstreamThread(io));
     }
 
     /** Stops every I/O thread's sweep; called as the server closes, before its worker shuts down. */

@@ -7,7 +7,6 @@ import dev.roundhouse.proxy.pool.BackendPool;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 
-import javax.net.ssl.SSLContext;
 
 /**
  * Sends each request to a backend of the pool ({@link Forwarder}), or answers 503 while no pool is loaded. What
@@ -20,11 +19,10 @@ final class PoolRequestHandler implements HttpHandler {
     private final ProxyMetrics metrics;
     private final Forwarder forwarder;
 
-    PoolRequestHandler(BackendPool pool, ProxyMetrics metrics, int connectRetries, int maxConnectionsPerThread,
-                       SSLContext backendTls) {
+    PoolRequestHandler(BackendPool pool, ProxyMetrics metrics, int connectRetries, int maxConnectionsPerThread) {
         this.pool = pool;
         this.metrics = metrics;
-        this.forwarder = new Forwarder(pool, metrics, connectRetries, maxConnectionsPerThread, backendTls);
+        this.forwarder = new Forwarder(pool, metrics, connectRetries, maxConnectionsPerThread);
         // The document's timeouts arrive just after its backends (ProxyServer.configure): until then, the defaults.
         PoolDocument.Timeouts defaults = PoolDocument.Timeouts.DEFAULTS;
         timeouts(defaults.connect().toMillis(), defaults.request().toMillis());

@@ -16,7 +16,6 @@ import org.xnio.XnioIoThread;
 import org.xnio.XnioWorker;
 import org.xnio.channels.AcceptingChannel;
 
-import javax.net.ssl.SSLContext;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -54,9 +53,9 @@ public final class ProxyServer implements AutoCloseable {
      * With the connection settings of {@code settings}: address, port, connect retries, body limit,
      * header and keep-alive timeouts.
      */
-    public ProxyServer(ProxySettings settings, BackendPool pool, ProxyMetrics metrics, SSLContext backendTls) {
+    public ProxyServer(ProxySettings settings, BackendPool pool, ProxyMetrics metrics) {
         this(settings, new PoolRequestHandler(pool, metrics, settings.connectRetries(),
-                settings.maxConnectionsPerThread(), backendTls), metrics);
+                settings.maxConnectionsPerThread()), metrics);
     }
 
     /**

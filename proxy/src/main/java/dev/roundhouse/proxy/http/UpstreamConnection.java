@@ -1,5 +1,6 @@
 package dev.roundhouse.proxy.http;
 
+import dev.roundhouse.poolformat.PoolDocument.BackendTls;
 import dev.roundhouse.proxy.pool.Backend;
 import org.xnio.ChannelListener;
 import org.xnio.IoUtils;
@@ -23,13 +24,16 @@ final class UpstreamConnection implements ChannelListener<ConduitStreamSourceCha
     final ConduitStreamSourceChannel source;
     final ConduitStreamSinkChannel sink;
     private final UpstreamThread owner;
+    /** The TLS settings the connection was opened under, or null for plain HTTP. */
+    private final BackendTls tls;
     /** The exchange using this connection, or null while it is idle. */
     ProxyExchange user;
     long idleSinceNanos;
     private boolean closed;
 
-    UpstreamConnection(Backend backend, StreamConnection connection, UpstreamThread owner) {
+    UpstreamConnection(Backend backend, StreamConnection connection, UpstreamThread owner, BackendTls tls) {
         this.backend = backend;
+        this.tls = tls;
         this.connection = connection;
         this.source = connection.getSourceChannel();
         this.sink = connection.getSinkChannel();
@@ -61,6 +65,11 @@ final class UpstreamConnection implements ChannelListener<ConduitStreamSourceCha
 
     boolean isOpen() {
         return !closed && connection.isOpen();
+    }
+
+    /** Open, and (over TLS) opened under the backend's current settings: fit for another request. */
+    boolean current() {
+        return isOpen() && (tls == null || tls == backend.tls());
     }
 
     /** Closes the connection at once (never a graceful drain: it carries nothing anyone waits for). */

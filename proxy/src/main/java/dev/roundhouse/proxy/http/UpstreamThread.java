@@ -1,6 +1,8 @@
 package dev.roundhouse.proxy.http;
 
+import dev.roundhouse.poolformat.PoolDocument.BackendTls;
 import dev.roundhouse.proxy.pool.Backend;
+import dev.roundhouse.proxy.tls.BackendTrust;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import io.undertow.util.HeaderMap;
@@ -15,10 +17,10 @@ import org.xnio.ssl.SslConnection;
 import io.undertow.protocols.ssl.UndertowXnioSsl;
 import org.xnio.IoUtils;
 
-import javax.net.ssl.SSLContext;
-
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -54,8 +56,9 @@ final class UpstreamThread implements Runnable {
     /** Interim (1xx) response headers are parsed here, apart from the exchange's final response headers. */
     private final HeaderMap interimHeaders = new HeaderMap();
     private final XnioIoThread io;
-    /** Opens TLS connections to https backends, on this thread. */
-    private final UndertowXnioSsl tls;
+    /** Opens TLS connections to https backends, on this thread, under the settings {@link #tlsFor} names. */
+    private UndertowXnioSsl tls;
+    private BackendTls tlsFor;
     private final XnioExecutor.Key sweep;
     private final Map<Backend, Slot> slots = new IdentityHashMap<>();
     /** Exchanges with a deadline, a doubly linked list threaded through them. */
@@ -65,9 +68,8 @@ final class UpstreamThread implements Runnable {
     private final int threads;
 
     /** Starts the thread's sweep; call on {@code io} itself. */
-    UpstreamThread(XnioIoThread io, SSLContext backendTls) {
+    UpstreamThread(XnioIoThread io) {
         this.io = io;
-        this.tls = new UndertowXnioSsl(io.getWorker().getXnio(), OptionMap.EMPTY, backendTls);
         this.number = io.getNumber();
         this.threads = io.getWorker().getIoThreadCount();
         this.sweep = io.executeAtInterval(this, SWEEP_MILLIS, TimeUnit.MILLISECONDS);
@@ -116,10 +118,11 @@ final class UpstreamThread implements Runnable {
         Slot slot = slot(backend);
         UpstreamConnection idle;
         while ((idle = slot.idle.pollFirst()) != null) {
-            if (idle.isOpen()) {
+            if (idle.current()) {
                 exchange.connected(idle, true);
                 return true;
             }
+            idle.close(); // closed by the backend, or opened under TLS settings a document has replaced since
         }
         if (slot.open < maxConnections) {
             slot.open++;
@@ -141,7 +144,7 @@ final class UpstreamThread implements Runnable {
             return false;
         }
         for (UpstreamConnection idle : slot.idle) {
-            if (idle.isOpen()) {
+            if (idle.current()) {
                 return true;
             }
         }
@@ -160,13 +163,17 @@ final class UpstreamThread implements Runnable {
     private void connect(Backend backend, ProxyExchange exchange) {
         boolean https = "https".equals(backend.uri().getScheme());
         int port = backend.uri().getPort() > 0 ? backend.uri().getPort() : https ? 443 : 80;
-        // The host name, not only its address, so that TLS sends it as the server name (SNI).
-        InetSocketAddress address = new InetSocketAddress(backend.uri().getHost(), port);
         IoFuture<? extends StreamConnection> future;
         if (https) {
-            IoFuture<SslConnection> tlsFuture = tls.openSslConnection(io, address, NO_OPEN_LISTENER, CONNECTION_OPTIONS);
+            BackendTls settings = backend.tls();
+            // XNIO sends the address's host name as the server name (SNI) and hands it to the trust manager as the
+            // peer: the configured server name, when there is one, travels as that host name.
+            InetSocketAddress address = addressNamed(backend.uri().getHost(), port, settings.serverName());
+            IoFuture<SslConnection> tlsFuture = tls(settings).openSslConnection(io, address, NO_OPEN_LISTENER,
+                    CONNECTION_OPTIONS);
             future = tlsFuture;
         } else {
+            InetSocketAddress address = new InetSocketAddress(backend.uri().getHost(), port);
             future = io.openStreamConnection(address, NO_OPEN_LISTENER, CONNECTION_OPTIONS);
         }
         exchange.connecting(future);
@@ -182,6 +189,28 @@ final class UpstreamThread implements Runnable {
                 backend.connectEnded();
             }
         }, exchange);
+    }
+
+    /** This thread's TLS opener for {@code settings}, rebuilt only when a document changed them. */
+    private UndertowXnioSsl tls(BackendTls settings) {
+        if (settings != tlsFor) {
+            tls = new UndertowXnioSsl(io.getWorker().getXnio(), OptionMap.EMPTY, BackendTrust.of(settings).context());
+            tlsFor = settings;
+        }
+        return tls;
+    }
+
+    /** {@code host}'s address under the name {@code serverName}, or under {@code host} itself when there is none. */
+    private static InetSocketAddress addressNamed(String host, int port, String serverName) {
+        if (serverName == null) {
+            return new InetSocketAddress(host, port);
+        }
+        try {
+            return new InetSocketAddress(InetAddress.getByAddress(serverName, InetAddress.getByName(host).getAddress()),
+                    port);
+        } catch (UnknownHostException e) {
+            return InetSocketAddress.createUnresolved(host, port); // the connect fails, reported as a failed connect
+        }
     }
 
     private void completed(Backend backend, IoFuture<? extends StreamConnection> done, ProxyExchange waiter) {
@@ -205,7 +234,8 @@ final class UpstreamThread implements Runnable {
                     }
                 }
                 backend.connectSucceeded();
-                UpstreamConnection upstream = new UpstreamConnection(backend, connection, this);
+                UpstreamConnection upstream = new UpstreamConnection(backend, connection, this,
+                        connection instanceof SslConnection ? backend.tls() : null);
                 if (!waiter.connected(upstream, false)) {
                     release(upstream, true); // the exchange gave up on it meanwhile: someone else may use it
                 }
@@ -225,7 +255,7 @@ final class UpstreamThread implements Runnable {
      */
     void release(UpstreamConnection connection, boolean reusable) {
         connection.user = null;
-        if (!reusable || !connection.isOpen() || connection.backend.retired()) {
+        if (!reusable || !connection.current() || connection.backend.retired()) {
             connection.close();
             return;
         }

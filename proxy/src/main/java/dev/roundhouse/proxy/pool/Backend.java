@@ -1,5 +1,6 @@
 package dev.roundhouse.proxy.pool;
 
+import dev.roundhouse.poolformat.PoolDocument.BackendTls;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 
 import java.net.URI;
@@ -19,6 +20,7 @@ public final class Backend {
     private volatile CircuitBreaker breaker;
     private volatile boolean retired;
     private volatile Object transport;
+    private volatile BackendTls tls = BackendTls.DEFAULTS;
     private final AtomicInteger connectFailuresInARow = new AtomicInteger();
     private final AtomicInteger connecting = new AtomicInteger();
     private volatile boolean ejected;
@@ -44,6 +46,19 @@ public final class Backend {
 
     public CircuitBreaker breaker() {
         return breaker;
+    }
+
+    /**
+     * How this backend's certificate is verified, when its scheme is https: the applied document's
+     * {@code backendTLS}. The same instance until a document changes the settings, so that a connection can tell
+     * by identity whether it was opened under the current ones.
+     */
+    public BackendTls tls() {
+        return tls;
+    }
+
+    void useTls(BackendTls settings) {
+        tls = settings;
     }
 
     /** True once the backend has left the pool: its idle connections close, none are opened for new requests. */

@@ -50,6 +50,7 @@ public final class BackendPool implements AutoCloseable {
     private final Consumer<String> afterBackendForgotten;
     private final Clock clock;
     private final Map<String, Parked> parked = new HashMap<>(); // guarded by this
+    private PoolDocument.BackendTls appliedTls = PoolDocument.BackendTls.DEFAULTS; // guarded by this
 
     public BackendPool(Breakers breakers) {
         this(breakers, key -> { }, key -> { }, Clock.systemUTC());
@@ -96,6 +97,8 @@ public final class BackendPool implements AutoCloseable {
         forgetParked(now); // first, so that a backend whose time is up comes back as a new one
         boolean newBreakerSettings = old.document() != null
                 && !old.document().circuitBreaker().equals(document.circuitBreaker());
+        // Unchanged settings keep their instance: connections opened under them stay in use.
+        PoolDocument.BackendTls tls = appliedTls.equals(document.backendTls()) ? appliedTls : document.backendTls();
         List<WeightedRoundRobin.Member> members = new ArrayList<>();
         List<String> added = new ArrayList<>();
         Set<String> kept = new HashSet<>();
@@ -125,6 +128,9 @@ public final class BackendPool implements AutoCloseable {
                     backend.replaceBreaker(breakers.create(key, document.circuitBreaker()));
                 }
             }
+            if ("https".equals(uri.getScheme())) {
+                backend.useTls(tls);
+            }
             members.add(new WeightedRoundRobin.Member(backend, entry.weight()));
         }
         // Parking is guarded by this lock, not by the swap: readers never look at parked backends.
@@ -136,6 +142,7 @@ public final class BackendPool implements AutoCloseable {
                 removed.add(gone.key());
             }
         }
+        appliedTls = tls;
         swap(old, new PoolSnapshot(document, hash, members));
         return new Change(added, removed, false);
     }

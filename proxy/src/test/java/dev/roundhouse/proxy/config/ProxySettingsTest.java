@@ -2,10 +2,13 @@ package dev.roundhouse.proxy.config;
 
 import dev.roundhouse.poolformat.PoolDocument;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 
@@ -138,6 +141,30 @@ class ProxySettingsTest {
                 "BACKENDS", "http://a:1", "CB_FAILURE_RATE_THRESHOLD", "150")))
                 .isInstanceOfSatisfying(InvalidSettingsException.class, e -> assertThat(e.problems()).containsExactly(
                         "CB_FAILURE_RATE_THRESHOLD: must be greater than 0 and at most 100, got 150.0"));
+    }
+
+    @Test
+    void backendTlsComesFromTheEnvironmentAndEachProblemNamesItsVariable(@TempDir Path dir) throws Exception {
+        Path notPem = Files.writeString(dir.resolve("ca.pem"), "not a certificate");
+        assertThatThrownBy(() -> ProxySettings.fromEnvironment(Map.of("BACKENDS", "https://a:1",
+                "BACKEND_CA_FILE", notPem.toString(), "BACKEND_SERVER_NAME", "a b",
+                "BACKEND_TLS_INSECURE_SKIP_VERIFY", "yes")))
+                .isInstanceOfSatisfying(InvalidSettingsException.class, e -> assertThat(e.problems())
+                        .containsExactlyInAnyOrder(
+                                "BACKEND_TLS_INSECURE_SKIP_VERIFY: must be true or false, got 'yes'",
+                                "BACKEND_CA_FILE: must hold PEM certificates (-----BEGIN CERTIFICATE-----), found none",
+                                "BACKEND_SERVER_NAME: must be a DNS name such as backend.shop.svc, got 'a b'"));
+        assertThatThrownBy(() -> ProxySettings.fromEnvironment(Map.of("BACKENDS", "https://a:1",
+                "BACKEND_CA_FILE", dir.resolve("missing.pem").toString())))
+                .hasMessageContaining("BACKEND_CA_FILE: cannot read '" + dir.resolve("missing.pem") + "': no such file");
+
+        ProxySettings skip = ProxySettings.fromEnvironment(Map.of("BACKENDS", "https://a:1",
+                "BACKEND_SERVER_NAME", "shop.default.svc", "BACKEND_TLS_INSECURE_SKIP_VERIFY", "true"));
+        assertThat(skip.backendsPool().backendTls())
+                .isEqualTo(new PoolDocument.BackendTls(null, "shop.default.svc", true));
+        assertThat(skip.backendsPool().version()).isEqualTo(PoolDocument.VERSION_3);
+        assertThat(ProxySettings.fromEnvironment(Map.of("BACKENDS", "https://a:1")).backendsPool().version())
+                .as("nothing of version 3 used").isEqualTo(PoolDocument.VERSION_1);
     }
 
     @Test

@@ -4,7 +4,6 @@ import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.config.ProxySettings;
 import io.fabric8.kubernetes.client.KubernetesClient;
 
-import javax.net.ssl.SSLContext;
 import java.net.http.HttpResponse;
 import java.time.Clock;
 import java.util.HashMap;
@@ -47,17 +46,6 @@ public final class ProxyFixture {
     public static RoundhouseProxy start(Map<String, String> env, Supplier<KubernetesClient> kubernetesClients) {
         try {
             return RoundhouseProxy.start(ProxySettings.fromEnvironment(env), Clock.systemUTC(), kubernetesClients);
-        } catch (Exception e) {
-            throw new IllegalStateException("proxy did not start: " + e.getMessage(), e);
-        }
-    }
-
-    /** With a TLS context of the test's for https backends (whom the proxy trusts). */
-    public static RoundhouseProxy start(Map<String, String> env, SSLContext backendTls) {
-        try {
-            return RoundhouseProxy.start(ProxySettings.fromEnvironment(env), Clock.systemUTC(), () -> {
-                throw new IllegalStateException("no Kubernetes client in this test");
-            }, backendTls);
         } catch (Exception e) {
             throw new IllegalStateException("proxy did not start: " + e.getMessage(), e);
         }

@@ -110,6 +110,11 @@ public final class TestBackend implements AutoCloseable {
                 Thread.sleep(Long.parseLong(param(exchange, "ms", "1000"))); // the backend is slow on purpose
                 exchange.getResponseSender().send(name);
             }
+            case "/sni" -> { // the server name the client sent in its TLS hello
+                var session = (javax.net.ssl.ExtendedSSLSession) exchange.getConnection().getSslSessionInfo().getSSLSession();
+                exchange.getResponseSender().send(session.getRequestedServerNames().stream()
+                        .map(n -> ((javax.net.ssl.SNIHostName) n).getAsciiName()).toList().toString());
+            }
             case "/upload" -> {
                 MessageDigest sha = MessageDigest.getInstance("SHA-256");
                 long total = 0;

@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReference;
+import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
@@ -108,7 +109,9 @@ public final class OperatorPermissions {
             "LoadBalancerReconciler.java", 2,
             // get each derived object the caches miss; edit (get, JSON patch) the labels back onto its own
             "Ownership.java", 2,
-            "ServiceMonitorCrd.java", 1);  // customResourceDefinitions().withName(..).get()
+            "ServiceMonitorCrd.java", 1,  // customResourceDefinitions().withName(..).get()
+            // CaBundles.read: get the one ConfigMap or Secret spec.backendTLS.caBundle names
+            "PoolResolution.java", 1);
 
     /** A verb the operator needs on a resource type (and maybe only on one object), and where in the code it comes from. */
     public record Need(String group, String resource, String verb, String resourceName, String why) {
@@ -319,6 +322,8 @@ public final class OperatorPermissions {
         watched.add(need(Event.class, "", "create", ANY, "WarningEvents.record: the first Event of a reason"));
         watched.add(need(Event.class, "", "get", ANY, "WarningEvents.record: the same reason again (edit)"));
         watched.add(need(Event.class, "", "patch", ANY, "WarningEvents.record: count and lastTimestamp (edit)"));
+        watched.add(need(Secret.class, "", "get", ANY, "CaBundles.read: the Secret spec.backendTLS.caBundle names"));
+        watched.add(need(ConfigMap.class, "", "get", ANY, "CaBundles.read: the ConfigMap spec.backendTLS.caBundle names"));
         // Ownership.check reads each derived object (get: granted with the informers) and puts lost labels back
         // with an edit, a JSON patch: a verb the dependents written by update (ConfigMaps) do not need themselves.
         for (DependentResourceSpec<?, ?, ?> spec : specs) {

@@ -1,6 +1,7 @@
 package dev.roundhouse.operator.model;
 
 import dev.roundhouse.operator.api.v1alpha1.BackendSpec;
+import dev.roundhouse.operator.api.v1alpha1.BackendTlsSpec;
 import dev.roundhouse.operator.api.v1alpha1.CircuitBreakerSpec;
 import dev.roundhouse.operator.api.v1alpha1.HealthCheckSpec;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancerSpec;
@@ -9,6 +10,7 @@ import dev.roundhouse.poolformat.Durations;
 import dev.roundhouse.poolformat.InvalidPoolDocumentException;
 import dev.roundhouse.poolformat.PoolDocument;
 import dev.roundhouse.poolformat.PoolDocument.BackendEntry;
+import dev.roundhouse.poolformat.PoolDocument.BackendTls;
 import dev.roundhouse.poolformat.PoolDocument.CircuitBreaker;
 import dev.roundhouse.poolformat.PoolDocument.HealthCheck;
 import dev.roundhouse.poolformat.PoolDocument.Timeouts;
@@ -47,6 +49,15 @@ public final class PoolDocuments {
      */
     public static PoolDocument fromSpec(LoadBalancerSpec spec, List<BackendEntry> discovered)
             throws InvalidPoolDocumentException {
+        return fromSpec(spec, discovered, null);
+    }
+
+    /**
+     * @param caBundle the PEM text {@code spec.backendTLS.caBundle} refers to, read by the caller; null when the spec
+     *     names none
+     */
+    public static PoolDocument fromSpec(LoadBalancerSpec spec, List<BackendEntry> discovered, String caBundle)
+            throws InvalidPoolDocumentException {
         List<String> problems = new ArrayList<>();
         DurationReader durations = new DurationReader(problems);
 
@@ -78,8 +89,12 @@ public final class PoolDocuments {
                 durations.read("timeouts.request", t.getRequest(), td.request()));
 
         // The lowest version that says it all: a proxy of an older build keeps reading what uses nothing newer.
+        BackendTlsSpec tls = spec.getBackendTLS();
+        BackendTls backendTls = tls == null ? BackendTls.DEFAULTS : new BackendTls(caBundle, tls.getServerName(),
+                Boolean.TRUE.equals(tls.getInsecureSkipVerify()));
+
         PoolDocument doc = new PoolDocument(PoolDocument.CURRENT_VERSION, backends(spec, discovered),
-                healthCheck, circuitBreaker, timeouts).atLowestVersion();
+                healthCheck, circuitBreaker, timeouts, backendTls).atLowestVersion();
         // Unparseable durations were replaced by their defaults above, so validate still checks everything else
         // and the user hears about every problem at once.
         try {

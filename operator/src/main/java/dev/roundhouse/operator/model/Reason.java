@@ -18,6 +18,8 @@ public enum Reason {
     SERVICE_NOT_FOUND("ServiceNotFound"),
     /** spec.serviceRef names a port the Service does not have. */
     SERVICE_PORT_NOT_FOUND("ServicePortNotFound"),
+    /** spec.backendTLS.caBundle names a ConfigMap or Secret key that is missing or holds no PEM certificates. */
+    CA_BUNDLE_UNAVAILABLE("CABundleUnavailable"),
     /** The spec is wrong in a way the schema cannot tell; nothing of it is applied. */
     INVALID_SPEC("InvalidSpec"),
     /** Progressing is false while an invalid spec is held back. */

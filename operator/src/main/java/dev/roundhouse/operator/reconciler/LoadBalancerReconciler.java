@@ -193,7 +193,10 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
             throw new DependentFailure(describe(failed.getKey().name(), lb), failed.getValue());
         }
         deployment = context.getSecondaryResource(Deployment.class).orElse(deployment);
-        return write(lb, status.next(lb, pool, deployment, serviceMonitorWanted && !serviceMonitorCrd), context);
+        UpdateControl<LoadBalancer> done = write(lb, status.next(lb, pool, deployment,
+                serviceMonitorWanted && !serviceMonitorCrd), context);
+        // Nothing tells the operator when a CA bundle changes (it watches no Secrets): it reads it again later.
+        return CaBundles.recheck(lb).map(done::rescheduleAfter).orElse(done);
     }
 
     /** Patches the status when it changed (recording a Warning Event when Ready turns False for a new reason). */

@@ -15,7 +15,7 @@ import java.util.List;
 
 /**
  * The pool a LoadBalancer asks for right now: its fixed backends, or the ready endpoints of the
- * Service it names, read from the operator's informer caches (no API calls). A problem the schema
+ * Service it names, read from the operator's informer caches, and the CA bundle it names (one GET). A problem the schema
  * cannot catch comes back as a reason and message for the status instead of a document.
  */
 public record PoolResolution(PoolDocument document, String text, Reason problemReason, String problemMessage) {
@@ -68,10 +68,20 @@ public record PoolResolution(PoolDocument document, String text, Reason problemR
             discovered = PoolDocuments.fromEndpointSlices(service, ref.getPort(),
                     ref.getScheme() == null ? "http" : ref.getScheme(), ofService);
         }
+        CaBundles.Read ca = CaBundles.read(lb, context.getClient());
+        if (ca.problem() != null) {
+            return problem(Reason.CA_BUNDLE_UNAVAILABLE, ca.problem());
+        }
         try {
-            PoolDocument document = PoolDocuments.fromSpec(lb.getSpec(), discovered);
+            PoolDocument document = PoolDocuments.fromSpec(lb.getSpec(), discovered, ca.pem());
             return new PoolResolution(document, PoolDocuments.render(document), null, null);
         } catch (InvalidPoolDocumentException e) {
+            // Certificates that do not parse are the referenced object's fault, not the spec's: the rest still applies.
+            List<String> bundle = e.problems().stream().filter(p -> p.startsWith(CaBundles.PATH)).toList();
+            if (!bundle.isEmpty() && bundle.size() == e.problems().size()) {
+                return problem(Reason.CA_BUNDLE_UNAVAILABLE, ca.source() + ": "
+                        + bundle.get(0).substring(CaBundles.PATH.length() + 2));
+            }
             return problem(Reason.INVALID_SPEC, String.join("; ", e.problems()));
         }
     }

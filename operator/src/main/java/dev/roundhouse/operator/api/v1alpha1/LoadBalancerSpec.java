@@ -47,6 +47,11 @@ public class LoadBalancerSpec {
     private HealthCheckSpec healthCheck;
     private CircuitBreakerSpec circuitBreaker;
     private TimeoutsSpec timeouts;
+
+    @JsonPropertyDescription("How the proxies verify https backends: by default against the proxy's CAs and each"
+            + " backend's address.")
+    private BackendTlsSpec backendTLS;
+
     private ServiceSpec service;
     private MetricsSpec metrics;
 
@@ -56,6 +61,14 @@ public class LoadBalancerSpec {
     @JsonPropertyDescription("Placement and metadata of the proxy pods: node selector, tolerations, affinity, spread,"
             + " priority class, pull secrets, labels and annotations.")
     private PodTemplateSpec podTemplate;
+
+    public BackendTlsSpec getBackendTLS() {
+        return backendTLS;
+    }
+
+    public void setBackendTLS(BackendTlsSpec backendTLS) {
+        this.backendTLS = backendTLS;
+    }
 
     public List<BackendSpec> getBackends() {
         return backends;

@@ -64,14 +64,10 @@ final class UpstreamThread implements Runnable {
     /** Exchanges with a deadline, a doubly linked list threaded through them. */
     private ProxyExchange first;
 
-    private final int number;
-    private final int threads;
 
     /** Starts the thread's sweep; call on {@code io} itself. */
     UpstreamThread(XnioIoThread io) {
         this.io = io;
-        this.number = io.getNumber();
-        this.threads = io.getWorker().getIoThreadCount();
         this.sweep = io.executeAtInterval(this, SWEEP_MILLIS, TimeUnit.MILLISECONDS);
     }
 
@@ -95,14 +91,15 @@ final class UpstreamThread implements Runnable {
         int open;
     }
 
-    /** The backend's connections on this thread, found through the backend itself (one array per backend). */
+    /**
+     * The backend's connections on this thread. Kept here, keyed by the backend's identity, rather than on the
+     * backend: the pool holds values and knows no transport.
+     */
     private Slot slot(Backend backend) {
-        Slot[] lanes = backend.transport(() -> new Slot[threads]);
-        Slot slot = lanes[number];
+        Slot slot = slots.get(backend);
         if (slot == null) {
             slot = new Slot();
-            lanes[number] = slot;
-            slots.put(backend, slot); // for the sweep
+            slots.put(backend, slot);
         }
         return slot;
     }
@@ -138,8 +135,7 @@ final class UpstreamThread implements Runnable {
 
     /** Whether an open connection to {@code backend} is idle on this thread: a request for it needs no connect. */
     boolean hasIdle(Backend backend) {
-        Slot[] lanes = backend.transport(() -> new Slot[threads]);
-        Slot slot = lanes[number];
+        Slot slot = slots.get(backend);
         if (slot == null) {
             return false;
         }

@@ -5,7 +5,6 @@ import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 
 import java.net.URI;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Supplier;
 
 /**
  * One upstream server. The object lives as long as its URL stays in the pool document, so its
@@ -19,7 +18,6 @@ public final class Backend {
     private final HealthState health = new HealthState();
     private volatile CircuitBreaker breaker;
     private volatile boolean retired;
-    private volatile Object transport;
     private volatile BackendTls tls = BackendTls.DEFAULTS;
     private final AtomicInteger connectFailuresInARow = new AtomicInteger();
     private final AtomicInteger connecting = new AtomicInteger();
@@ -68,25 +66,6 @@ public final class Backend {
 
     void retire() {
         retired = true;
-    }
-
-    /**
-     * What the HTTP layer keeps for this backend (its connections per I/O thread), created on first use; kept
-     * here so the request path finds it without a map lookup.
-     */
-    @SuppressWarnings("unchecked")
-    public <T> T transport(Supplier<T> create) {
-        Object t = transport;
-        if (t == null) {
-            synchronized (this) {
-                t = transport;
-                if (t == null) {
-                    t = create.get();
-                    transport = t;
-                }
-            }
-        }
-        return (T) t;
     }
 
     /** A connect to this backend starts (on any I/O thread); {@link #connectEnded()} when it completes or fails. */

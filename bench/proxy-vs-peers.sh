@@ -46,7 +46,7 @@
 #   FR_WARMUP    fixed-rate only: first part of each run not counted (default 2s; DURATION is counted)
 #   FR_PRIME_ROUNDS  fixed-rate only: whole rounds run first at each rate, interleaved as the counted ones and
 #                not counted (default 2): the JVM's compiler keeps recompiling the request path for a minute or
-#                two after the load's pattern changes (new connections, idle gaps, rates), see docs/benchmarks.md
+#                two after the load's pattern changes (new connections, idle gaps, rates), see docs/benchmark-history.md
 #   BENCH_JAR    fixed-rate and undertow-floor: the e2e jar (default <repo>/e2e/target/roundhouse-local.jar)
 #   COSTS        1 = after the wrk rounds, one more run per target at COSTS_CONNECTIONS (default 64) for
 #                COSTS_DURATION (default 5s) that measures per-request costs: system calls per request

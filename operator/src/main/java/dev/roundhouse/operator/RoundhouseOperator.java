@@ -48,7 +48,7 @@ public final class RoundhouseOperator implements AutoCloseable {
         registry.config().meterFilter(new dev.roundhouse.operator.metrics.SdkMetricDescriptions());
         operator = new Operator(o -> {
             // Not per resource: JOSDK would keep about 70 series (and a histogram in heap) per LoadBalancer,
-            // 76,000 samples and 20 MB per scrape at 1,000 LoadBalancers (docs/benchmarks.md).
+            // 76,000 samples and 20 MB per scrape at 1,000 LoadBalancers (docs/benchmark-history.md).
             o.withMetrics(MicrometerMetrics.newMicrometerMetricsBuilder(registry).notCollectingMetricsPerResource().build());
             if (client != null) {
                 o.withKubernetesClient(client);

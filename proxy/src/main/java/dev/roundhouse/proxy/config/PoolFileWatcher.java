@@ -205,7 +205,7 @@ public final class PoolFileWatcher implements AutoCloseable {
     /**
      * {@link FileInputStream} rather than {@code Files.readAllBytes}: it goes through far less JDK code,
      * and this code runs too rarely to be compiled: 160 µs a read in the proxy, interpreted, through
-     * {@code Files} (measured, docs/benchmarks.md).
+     * {@code Files} (measured, docs/benchmark-history.md).
      */
     private static byte[] read(Path file) throws IOException {
         try (FileInputStream in = new FileInputStream(file.toFile())) {

@@ -30,7 +30,7 @@ public final class PoolReloader {
      * Runs the document path (hash, parse, validate) {@code rounds} times on a sample document, before the
      * proxy serves. A reload runs that code a few times per change, too rarely for the JIT to compile it, so
      * without this it runs interpreted and gets compiled a method at a time, over hundreds of reloads, on
-     * the CPU the requests are served on (measured in docs/benchmarks.md). Returns the rounds run.
+     * the CPU the requests are served on (measured in docs/benchmark-history.md). Returns the rounds run.
      */
     public static int warmUp(int rounds) {
         List<PoolDocument.BackendEntry> backends = new ArrayList<>();

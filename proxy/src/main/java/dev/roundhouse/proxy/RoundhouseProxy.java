@@ -8,12 +8,14 @@ import dev.roundhouse.proxy.config.PoolConfigMapWatcher;
 import dev.roundhouse.proxy.config.PoolFileWatcher;
 import dev.roundhouse.proxy.config.PoolReloader;
 import dev.roundhouse.proxy.config.ProxySettings;
+import dev.roundhouse.proxy.forward.PoolRequestHandler;
 import dev.roundhouse.proxy.health.HealthChecker;
-import dev.roundhouse.proxy.http.IoThreadWatchdog;
-import dev.roundhouse.proxy.http.ProxyServer;
 import dev.roundhouse.proxy.metrics.AdminServer;
 import dev.roundhouse.proxy.metrics.ProxyMetrics;
 import dev.roundhouse.proxy.pool.BackendPool;
+import dev.roundhouse.proxy.server.IoThreadWatchdog;
+import dev.roundhouse.proxy.server.ProxyServer;
+import dev.roundhouse.proxy.server.RequestGuard;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 
@@ -62,10 +64,13 @@ public final class RoundhouseProxy implements AutoCloseable {
         this.settings = settings;
         this.breakers = new Breakers(clock);
         // A new backend's meters are registered as it is added, not by its first request on an I/O thread,
-        // where registering them cost 0.1-0.2 ms (measured, docs/benchmarks.md).
+        // where registering them cost 0.1-0.2 ms (measured, docs/benchmark-history.md).
         this.pool = new BackendPool(breakers, metrics::prepareBackend, metrics::forgetBackend, clock);
-        this.server = new ProxyServer(settings, pool, metrics);
-        this.reloader = new PoolReloader(pool, metrics, change -> server.configure(pool.snapshot()));
+        PoolRequestHandler forwarding = new PoolRequestHandler(pool, metrics, settings.connectRetries(),
+                settings.maxConnectionsPerThread());
+        this.server = new ProxyServer(settings, new RequestGuard(forwarding, settings.maxRequestBody(), metrics),
+                forwarding::close);
+        this.reloader = new PoolReloader(pool, metrics, change -> forwarding.configure(pool.snapshot()));
         this.healthChecker = new HealthChecker(pool);
         this.admin = new AdminServer(settings.bindAddress(), settings.metricsPort(), metrics, this::ready,
                 this::unhealthy);

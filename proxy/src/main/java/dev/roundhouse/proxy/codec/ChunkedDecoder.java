@@ -1,4 +1,4 @@
-package dev.roundhouse.proxy.http;
+package dev.roundhouse.proxy.codec;
 
 import java.nio.ByteBuffer;
 
@@ -13,12 +13,12 @@ import java.nio.ByteBuffer;
  * <p>It returns results rather than calling back: {@link #next} skips framing and reports how many data bytes
  * start at the buffer's position, or that it needs more input, reached the end, or found the body malformed.
  */
-final class ChunkedDecoder {
+public final class ChunkedDecoder {
 
     /** All input was framing; more is needed. */
-    static final int NEED_MORE = -1;
+    public static final int NEED_MORE = -1;
     /** The last chunk and the trailer section were read; the buffer is positioned just after them. */
-    static final int END = -2;
+    public static final int END = -2;
     /** The body is malformed: see {@link #problem()}. */
     static final int MALFORMED = -3;
 
@@ -72,17 +72,17 @@ final class ChunkedDecoder {
     }
 
     /** For request bodies: CRLF only, and the trailer section limited as the request head is. */
-    static ChunkedDecoder forRequests() {
-        return new ChunkedDecoder(false, ProxyServer.MAX_HEADER_BYTES, ProxyServer.MAX_HEADERS);
+    public static ChunkedDecoder forRequests() {
+        return new ChunkedDecoder(false, HttpLimits.MAX_HEADER_BYTES, HttpLimits.MAX_HEADERS);
     }
 
     /** For response bodies: bare LF tolerated, trailers limited as request heads are. */
-    static ChunkedDecoder forResponses() {
-        return new ChunkedDecoder(true, ProxyServer.MAX_HEADER_BYTES, ProxyServer.MAX_HEADERS);
+    public static ChunkedDecoder forResponses() {
+        return new ChunkedDecoder(true, HttpLimits.MAX_HEADER_BYTES, HttpLimits.MAX_HEADERS);
     }
 
     /** Why the body is malformed, once {@link #next} returned {@link #MALFORMED}. */
-    String problem() {
+    public String problem() {
         return problem;
     }
 
@@ -97,7 +97,7 @@ final class ChunkedDecoder {
      * @return the number of data bytes (at least 1) that start at {@code src.position()}, which the caller takes
      *     and reports with {@link #taken}; or {@link #NEED_MORE}, {@link #END} or {@link #MALFORMED}
      */
-    int next(ByteBuffer src) {
+    public int next(ByteBuffer src) {
         while (true) {
             if (state == DATA) {
                 if (!src.hasRemaining()) {
@@ -119,7 +119,7 @@ final class ChunkedDecoder {
     }
 
     /** The caller took {@code n} data bytes (advancing its buffer past them). */
-    void taken(int n) {
+    public void taken(int n) {
         size -= n;
         if (size == 0) {
             state = DATA_CR;

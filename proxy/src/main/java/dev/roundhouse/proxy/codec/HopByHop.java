@@ -1,4 +1,4 @@
-package dev.roundhouse.proxy.http;
+package dev.roundhouse.proxy.codec;
 
 import io.undertow.util.HeaderMap;
 import io.undertow.util.HeaderValues;
@@ -12,7 +12,7 @@ import java.util.List;
  * must not forward them: the fixed set below plus any header the Connection header names.
  * Transfer-Encoding is left to Undertow, which re-frames bodies itself.
  */
-final class HopByHop {
+public final class HopByHop {
 
     private static final List<HttpString> FIXED = List.of(
             Headers.CONNECTION, Headers.KEEP_ALIVE, new HttpString("Proxy-Connection"), Headers.TE,
@@ -31,7 +31,7 @@ final class HopByHop {
     }
 
     /** True when a Connection header naming {@code name} removes it. */
-    static boolean nominatable(HttpString name) {
+    public static boolean nominatable(HttpString name) {
         for (int i = 0; i < PROTECTED.size(); i++) {
             if (same(PROTECTED.get(i), name)) {
                 return false;
@@ -71,12 +71,12 @@ final class HopByHop {
      * Case-insensitive name equality, cheap when it fails: {@link HttpString#equals} compares the bytes even
      * when the (cached, case-insensitive) hash codes already differ.
      */
-    static boolean same(HttpString a, HttpString b) {
+    public static boolean same(HttpString a, HttpString b) {
         return a.hashCode() == b.hashCode() && a.equals(b);
     }
 
     /** True for the fixed hop-by-hop fields (not those a Connection header names). */
-    static boolean isFixed(HttpString name) {
+    public static boolean isFixed(HttpString name) {
         for (int i = 0; i < FIXED.size(); i++) {
             if (same(FIXED.get(i), name)) {
                 return true;
@@ -89,7 +89,7 @@ final class HopByHop {
      * True when one of the {@code connection} field values lists {@code name}. Read in place, without splitting or
      * substrings: it runs for every field of a request that carries Connection (many clients send keep-alive).
      */
-    static boolean namedBy(HeaderValues connection, HttpString name) {
+    public static boolean namedBy(HeaderValues connection, HttpString name) {
         for (int i = 0; i < connection.size(); i++) {
             String value = connection.get(i);
             int start = 0;
@@ -131,7 +131,7 @@ final class HopByHop {
     }
 
     /** True when the request asks for a protocol upgrade through Connection: upgrade. */
-    static boolean isUpgrade(HeaderMap headers) {
+    public static boolean isUpgrade(HeaderMap headers) {
         if (!headers.contains(Headers.UPGRADE)) {
             return false;
         }

@@ -1,4 +1,4 @@
-package dev.roundhouse.proxy.http;
+package dev.roundhouse.proxy.codec;
 
 import java.nio.ByteBuffer;
 
@@ -14,19 +14,19 @@ import java.nio.ByteBuffer;
  *       one that is not 1 to 18 digits, a transfer coding other than a single {@code chunked}, Transfer-Encoding
  *       in an HTTP/1.0 request; an HTTP/1.1 request with no Host or more than one.</li>
  *   <li>414: a request line longer than the head limit.</li>
- *   <li>431: a head over {@link ProxyServer#MAX_HEADER_BYTES}, or with more than {@link ProxyServer#MAX_HEADERS}
+ *   <li>431: a head over {@link HttpLimits#MAX_HEADER_BYTES}, or with more than {@link HttpLimits#MAX_HEADERS}
  *       fields.</li>
  *   <li>505: an HTTP version other than 1.0 and 1.1.</li>
  * </ul>
  * It reads a head incrementally, as it arrives: each call continues where the last one stopped, over bytes the
  * caller keeps in place from the head's first byte on.
  */
-final class RequestHeadScanner {
+public final class RequestHeadScanner {
 
     /** The head is not complete yet. */
-    static final int NEED_MORE = -1;
+    public static final int NEED_MORE = -1;
     /** The head is refused: see {@link #status()} and {@link #problem()}. */
-    static final int REFUSED = -2;
+    public static final int REFUSED = -2;
 
     private static final boolean[] TCHAR = new boolean[256];
 
@@ -75,14 +75,14 @@ final class RequestHeadScanner {
     private int status;
     private String problem;
 
-    RequestHeadScanner(int maxHeadBytes, int maxFields) {
+    public RequestHeadScanner(int maxHeadBytes, int maxFields) {
         this.maxHeadBytes = maxHeadBytes;
         this.maxFields = maxFields;
         reset();
     }
 
     /** Ready for the next head. */
-    void reset() {
+    public void reset() {
         state = METHOD;
         consumed = 0;
         fields = 0;
@@ -97,30 +97,30 @@ final class RequestHeadScanner {
         problem = null;
     }
 
-    static boolean isTchar(int c) {
+    public static boolean isTchar(int c) {
         return TCHAR[c & 0xff];
     }
 
     /** How many bytes of the current head were read. */
-    int consumed() {
+    public int consumed() {
         return consumed;
     }
 
     /** The status to answer a refused head with. */
-    int status() {
+    public int status() {
         return status;
     }
 
-    String problem() {
+    public String problem() {
         return problem;
     }
 
     /** The request body's length by Content-Length; -1 without one. */
-    long contentLength() {
+    public long contentLength() {
         return contentLength;
     }
 
-    boolean chunked() {
+    public boolean chunked() {
         return chunked;
     }
 
@@ -128,7 +128,7 @@ final class RequestHeadScanner {
      * The request asks to switch protocols (it has an Upgrade field) or for a tunnel (CONNECT): what follows its
      * head on the connection may not be HTTP.
      */
-    boolean mayLeaveHttp() {
+    public boolean mayLeaveHttp() {
         return upgrade || connect;
     }
 
@@ -138,7 +138,7 @@ final class RequestHeadScanner {
      *
      * @return the head's length once its blank line is read; {@link #NEED_MORE}; or {@link #REFUSED}
      */
-    int scan(ByteBuffer b, int headStart, int end) {
+    public int scan(ByteBuffer b, int headStart, int end) {
         if (status != 0) {
             return REFUSED;
         }

@@ -1,4 +1,4 @@
-package dev.roundhouse.proxy.http;
+package dev.roundhouse.proxy.codec;
 
 import io.undertow.util.HeaderMap;
 import io.undertow.util.Headers;
@@ -12,13 +12,13 @@ import java.nio.charset.StandardCharsets;
  * client-side maps in between. Strict where a lenient reading could let the client and this proxy
  * disagree on where the response ends: one Content-Length (or several equal ones), only
  * "chunked" as a transfer coding, never both; no obs-fold; no control bytes; a status from 100 to 599; at most
- * {@link ProxyServer#MAX_HEADERS} fields (the head's size is bounded by the relay buffer). Hop-by-hop fields and
+ * {@link HttpLimits#MAX_HEADERS} fields (the head's size is bounded by the relay buffer). Hop-by-hop fields and
  * the framing headers are not copied: Undertow frames the response to the client itself.
  */
-final class ResponseHead {
+public final class ResponseHead {
 
     /** How the body is delimited. */
-    enum Framing { NONE, LENGTH, CHUNKED, UNTIL_CLOSE }
+    public enum Framing { NONE, LENGTH, CHUNKED, UNTIL_CLOSE }
 
     private static final HttpString[] NAMES = new HttpString[512];
     private static final boolean[] TCHAR = new boolean[128];
@@ -45,22 +45,22 @@ final class ResponseHead {
         }
     }
 
-    int status;
+    public int status;
     boolean http11;
     /** The backend asked to close the connection, or spoke HTTP/1.0. */
-    boolean close;
-    long contentLength;
+    public boolean close;
+    public long contentLength;
     boolean chunked;
     /** The Upgrade field's value (a 101's protocol), or null; it is hop-by-hop, so not in the copied headers. */
-    String upgrade;
+    public String upgrade;
     /** Why the head was refused, or null. */
-    String problem;
+    public String problem;
 
     /**
      * Finds the end of a head: the index just past its blank line, or -1 while it is incomplete.
      * Bare LF line ends are accepted, as nginx does with its upstreams.
      */
-    static int end(byte[] b, int from, int to) {
+    public static int end(byte[] b, int from, int to) {
         for (int i = Math.max(from, 1); i < to; i++) {
             if (b[i] == '\n') {
                 byte before = b[i - 1];
@@ -77,7 +77,7 @@ final class ResponseHead {
      *
      * @return false with {@link #problem} set when the head is malformed
      */
-    boolean parse(byte[] b, int len, HeaderMap out) {
+    public boolean parse(byte[] b, int len, HeaderMap out) {
         status = 0;
         close = false;
         contentLength = -1;
@@ -118,8 +118,8 @@ final class ResponseHead {
             if (first == ' ' || first == '\t') {
                 return fail("obsolete line folding in a header");
             }
-            if (++fields > ProxyServer.MAX_HEADERS) {
-                return fail("more than " + ProxyServer.MAX_HEADERS + " header fields");
+            if (++fields > HttpLimits.MAX_HEADERS) {
+                return fail("more than " + HttpLimits.MAX_HEADERS + " header fields");
             }
             int hash = 0;
             int colon = pos;
@@ -197,7 +197,7 @@ final class ResponseHead {
     }
 
     /** How the body of this response to a request of the given kind is delimited (RFC 9112 section 6.3). */
-    Framing framing(boolean headRequest) {
+    public Framing framing(boolean headRequest) {
         if (headRequest || status < 200 || status == 204 || status == 304) {
             return Framing.NONE;
         }

@@ -1,4 +1,4 @@
-package dev.roundhouse.proxy.http;
+package dev.roundhouse.proxy.codec;
 
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.Headers;

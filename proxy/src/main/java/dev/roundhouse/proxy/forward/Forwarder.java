@@ -1,10 +1,15 @@
-package dev.roundhouse.proxy.http;
+package dev.roundhouse.proxy.forward;
 
 import dev.roundhouse.poolformat.PoolDocument;
 import dev.roundhouse.proxy.breaker.Breakers;
+import dev.roundhouse.proxy.codec.HopByHop;
 import dev.roundhouse.proxy.metrics.ProxyMetrics;
 import dev.roundhouse.proxy.pool.Backend;
 import dev.roundhouse.proxy.pool.BackendPool;
+import dev.roundhouse.proxy.server.LogThrottle;
+import dev.roundhouse.proxy.server.PerIoThread;
+import dev.roundhouse.proxy.server.RequestGuard;
+import dev.roundhouse.proxy.upstream.UpstreamThread;
 import io.undertow.server.AbstractServerConnection;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.HeaderMap;

@@ -1,40 +1,48 @@
-package dev.roundhouse.proxy.http;
+package dev.roundhouse.proxy.forward;
 
 import dev.roundhouse.poolformat.PoolDocument;
+import dev.roundhouse.proxy.codec.Responses;
 import dev.roundhouse.proxy.metrics.MetricNames;
 import dev.roundhouse.proxy.metrics.ProxyMetrics;
 import dev.roundhouse.proxy.pool.BackendPool;
+import dev.roundhouse.proxy.pool.PoolSnapshot;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
-
 
 /**
  * Sends each request to a backend of the pool ({@link Forwarder}), or answers 503 while no pool is loaded. What
  * can go wrong on the way is answered by the exchange itself: 503 when no backend is available, 504 when the backend
  * timed out, 502 for other upstream failures.
  */
-final class PoolRequestHandler implements HttpHandler {
+public final class PoolRequestHandler implements HttpHandler {
 
     private final BackendPool pool;
     private final ProxyMetrics metrics;
     private final Forwarder forwarder;
 
-    PoolRequestHandler(BackendPool pool, ProxyMetrics metrics, int connectRetries, int maxConnectionsPerThread) {
+    public PoolRequestHandler(BackendPool pool, ProxyMetrics metrics, int connectRetries, int maxConnectionsPerThread) {
         this.pool = pool;
         this.metrics = metrics;
         this.forwarder = new Forwarder(pool, metrics, connectRetries, maxConnectionsPerThread);
-        // The document's timeouts arrive just after its backends (ProxyServer.configure): until then, the defaults.
+        // The document's timeouts arrive just after its backends (configure): until then, the defaults.
         PoolDocument.Timeouts defaults = PoolDocument.Timeouts.DEFAULTS;
         timeouts(defaults.connect().toMillis(), defaults.request().toMillis());
     }
 
     /** Called as the server closes, before its worker shuts down. */
-    void close() {
+    public void close() {
         forwarder.stopSweeps();
     }
 
     /** Takes the timeouts of a newly applied document; requests in flight keep those they began with. */
-    void timeouts(long connectMillis, long requestMillis) {
+    public void configure(PoolSnapshot snapshot) {
+        if (snapshot.document() != null) {
+            timeouts(snapshot.document().timeouts().connect().toMillis(),
+                    snapshot.document().timeouts().request().toMillis());
+        }
+    }
+
+    private void timeouts(long connectMillis, long requestMillis) {
         forwarder.timeouts(connectMillis, requestMillis);
     }
 

@@ -1,8 +1,16 @@
-package dev.roundhouse.proxy.http;
+package dev.roundhouse.proxy.forward;
 
 import dev.roundhouse.proxy.breaker.UpstreamFailure;
+import dev.roundhouse.proxy.codec.ChunkedDecoder;
+import dev.roundhouse.proxy.codec.HopByHop;
+import dev.roundhouse.proxy.codec.ResponseHead;
+import dev.roundhouse.proxy.codec.Responses;
 import dev.roundhouse.proxy.metrics.MetricNames;
 import dev.roundhouse.proxy.pool.Backend;
+import dev.roundhouse.proxy.server.MalformedRequestBodyException;
+import dev.roundhouse.proxy.upstream.UpstreamConnection;
+import dev.roundhouse.proxy.upstream.UpstreamExchange;
+import dev.roundhouse.proxy.upstream.UpstreamThread;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.undertow.connector.PooledByteBuffer;
 import io.undertow.server.AbstractServerConnection;
@@ -43,7 +51,7 @@ import java.util.Arrays;
  * client's own broken or slow body, connect and request timeouts, and one request metric. Everything runs on the
  * client connection's I/O thread, which also owns the backend connection.
  */
-final class ProxyExchange implements Runnable, ExchangeCompletionListener {
+final class ProxyExchange extends UpstreamExchange implements Runnable, ExchangeCompletionListener {
 
     /** Where the response side is. */
     private enum Phase { PICK, WAITING, CONNECTING, SENDING, HEAD, BODY, BLOCKED, TUNNEL, DONE }
@@ -67,9 +75,6 @@ final class ProxyExchange implements Runnable, ExchangeCompletionListener {
     /** The protocol the client asked to switch to, when this is an upgrade request; else null. */
     private final String upgrade;
     private long connectDeadline;
-    ProxyExchange prevDeadline;
-    ProxyExchange nextDeadline;
-    boolean watched;
 
     private Phase phase = Phase.PICK;
     private UpstreamConnection upstream;
@@ -234,7 +239,8 @@ final class ProxyExchange implements Runnable, ExchangeCompletionListener {
     }
 
     /** Whether this exchange holds a connect place on {@code backend}, which the connect it starts now takes over. */
-    boolean takeConnectPlace(Backend backend) {
+    @Override
+    protected boolean takeConnectPlace(Backend backend) {
         if (connectReserved != backend) {
             return false;
         }
@@ -257,7 +263,8 @@ final class ProxyExchange implements Runnable, ExchangeCompletionListener {
     }
 
     /** A new connection is being opened for this exchange. */
-    void connecting(IoFuture<? extends StreamConnection> future) {
+    @Override
+    protected void connecting(IoFuture<? extends StreamConnection> future) {
         phase = Phase.CONNECTING;
         pendingConnect = future;
         connectDeadline = System.nanoTime() + forwarder.connectTimeoutNanos();
@@ -268,7 +275,8 @@ final class ProxyExchange implements Runnable, ExchangeCompletionListener {
      *
      * @return false when the exchange no longer wants one
      */
-    boolean connected(UpstreamConnection connection, boolean reused) {
+    @Override
+    protected boolean connected(UpstreamConnection connection, boolean reused) {
         if ((phase != Phase.CONNECTING && phase != Phase.WAITING) || connection.backend != state.attempt) {
             return false; // (a connection to a backend this exchange moved on from goes to someone else)
         }
@@ -283,7 +291,8 @@ final class ProxyExchange implements Runnable, ExchangeCompletionListener {
     }
 
     /** The connect attempt failed (or was cancelled by this exchange, which then already moved on). */
-    void connectFailed(boolean cancelled) {
+    @Override
+    protected void connectFailed(boolean cancelled) {
         if (phase != Phase.CONNECTING || cancelled) {
             return;
         }
@@ -519,7 +528,12 @@ final class ProxyExchange implements Runnable, ExchangeCompletionListener {
     // ---- The response ---------------------------------------------------------------------------------
 
     /** The backend connection is readable (its read interest stays set; see {@link UpstreamConnection}). */
-    void backendReadable() {
+    @Override
+    protected void backendReadable() {
+        guarded(this::readBackend);
+    }
+
+    private void readBackend() {
         switch (phase) {
             case HEAD -> readHead();
             case BODY -> relay();
@@ -1010,11 +1024,13 @@ final class ProxyExchange implements Runnable, ExchangeCompletionListener {
     }
 
     /** The sweep found this exchange overdue: the connect timeout or the request timeout passed. */
-    boolean overdue(long now) {
+    @Override
+    protected boolean overdue(long now) {
         return now >= requestDeadline || (phase == Phase.CONNECTING && now >= connectDeadline);
     }
 
-    void deadlinePassed(long now) {
+    @Override
+    protected void deadlinePassed(long now) {
         if (phase == Phase.TUNNEL) {
             return;
         }

@@ -1,4 +1,4 @@
-package dev.roundhouse.proxy.http;
+package dev.roundhouse.proxy.forward;
 
 import dev.roundhouse.proxy.breaker.UpstreamFailure;
 import dev.roundhouse.proxy.metrics.MetricNames;

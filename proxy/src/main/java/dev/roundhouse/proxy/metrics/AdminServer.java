@@ -1,6 +1,6 @@
 package dev.roundhouse.proxy.metrics;
 
-import dev.roundhouse.proxy.http.Responses;
+import dev.roundhouse.proxy.codec.Responses;
 import io.undertow.Undertow;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.Headers;

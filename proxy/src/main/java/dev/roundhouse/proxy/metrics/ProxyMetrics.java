@@ -8,13 +8,13 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
-import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.prometheus.metrics.model.registry.Collector;
@@ -208,7 +208,7 @@ public final class ProxyMetrics implements AutoCloseable {
     /**
      * {@code roundhouse_config_info{hash} 1}, read at each scrape. A Prometheus collector rather than a Micrometer
      * gauge, whose labels are fixed: each new document registered one meter and removed another, about a fifth of
-     * a reload's CPU (measured, docs/benchmarks.md). Absent before the first document.
+     * a reload's CPU (measured, docs/benchmark-history.md). Absent before the first document.
      */
     private final class ConfigInfo implements Collector {
         private final String name = MetricNames.CONFIG_INFO.replace('.', '_');

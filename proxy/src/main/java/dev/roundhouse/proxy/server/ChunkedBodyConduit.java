@@ -1,5 +1,6 @@
-package dev.roundhouse.proxy.http;
+package dev.roundhouse.proxy.server;
 
+import dev.roundhouse.proxy.codec.ChunkedDecoder;
 import io.undertow.conduits.ReadDataStreamSourceConduit;
 import io.undertow.server.Connectors;
 import io.undertow.server.HttpServerExchange;

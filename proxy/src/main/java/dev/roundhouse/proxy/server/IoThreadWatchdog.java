@@ -1,4 +1,4 @@
-package dev.roundhouse.proxy.http;
+package dev.roundhouse.proxy.server;
 
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;

@@ -1,4 +1,4 @@
-package dev.roundhouse.proxy.http;
+package dev.roundhouse.proxy.server;
 
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
@@ -8,14 +8,14 @@ import java.util.function.LongSupplier;
  * way thousands of times a second yields a log line every few seconds (with how many were left out) instead of
  * a flood. The failures themselves are all counted in the metrics.
  */
-final class LogThrottle {
+public final class LogThrottle {
 
     private final long intervalNanos;
     private final LongSupplier nanoTime;
     private final AtomicLong nextAllowed;
     private final AtomicLong suppressed = new AtomicLong();
 
-    LogThrottle(long intervalNanos, LongSupplier nanoTime) {
+    public LogThrottle(long intervalNanos, LongSupplier nanoTime) {
         this.intervalNanos = intervalNanos;
         this.nanoTime = nanoTime;
         this.nextAllowed = new AtomicLong(nanoTime.getAsLong());
@@ -25,7 +25,7 @@ final class LogThrottle {
      * @return -1 when this message is to be left out (it is counted); otherwise how many were left out since the
      *     last one let through
      */
-    long tryAcquire() {
+    public long tryAcquire() {
         long now = nanoTime.getAsLong();
         long next = nextAllowed.get();
         if (now - next >= 0 && nextAllowed.compareAndSet(next, now + intervalNanos)) {

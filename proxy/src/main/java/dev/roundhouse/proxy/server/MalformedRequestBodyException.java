@@ -1,9 +1,9 @@
-package dev.roundhouse.proxy.http;
+package dev.roundhouse.proxy.server;
 
 import java.io.IOException;
 
 /** A client's request body that cannot be read one way (or ended before its end): the client gets 400. */
-final class MalformedRequestBodyException extends IOException {
+public final class MalformedRequestBodyException extends IOException {
 
     private static final long serialVersionUID = 1L;
 

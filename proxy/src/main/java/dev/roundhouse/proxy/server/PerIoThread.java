@@ -1,4 +1,4 @@
-package dev.roundhouse.proxy.http;
+package dev.roundhouse.proxy.server;
 
 import org.xnio.XnioIoThread;
 
@@ -10,7 +10,7 @@ import java.util.function.Function;
  * One value per I/O thread, found by the thread's number in an array: no {@link ThreadLocal} or map lookup on
  * the request path. Each thread reads and writes only its own entry; the array grows under a lock.
  */
-final class PerIoThread<T> {
+public final class PerIoThread<T> {
 
     private record Entry(Thread owner, Object value) {
     }
@@ -18,7 +18,7 @@ final class PerIoThread<T> {
     private final Function<XnioIoThread, T> create;
     private volatile Entry[] entries = new Entry[0];
 
-    PerIoThread(Function<XnioIoThread, T> create) {
+    public PerIoThread(Function<XnioIoThread, T> create) {
         this.create = create;
     }
 
@@ -27,7 +27,7 @@ final class PerIoThread<T> {
      * another thread (one of another worker) that came first.
      */
     @SuppressWarnings("unchecked")
-    T get(XnioIoThread io) {
+    public T get(XnioIoThread io) {
         int n = io.getNumber();
         Entry[] all = entries;
         Entry entry = n < all.length ? all[n] : null;
@@ -39,7 +39,7 @@ final class PerIoThread<T> {
 
     /** Every value created so far. */
     @SuppressWarnings("unchecked")
-    synchronized void forEach(Consumer<T> action) {
+    public synchronized void forEach(Consumer<T> action) {
         for (Entry entry : entries) {
             if (entry != null) {
                 action.accept((T) entry.value);

@@ -1,9 +1,7 @@
-package dev.roundhouse.proxy.http;
+package dev.roundhouse.proxy.server;
 
+import dev.roundhouse.proxy.codec.HttpLimits;
 import dev.roundhouse.proxy.config.ProxySettings;
-import dev.roundhouse.proxy.metrics.ProxyMetrics;
-import dev.roundhouse.proxy.pool.BackendPool;
-import dev.roundhouse.proxy.pool.PoolSnapshot;
 import io.undertow.UndertowOptions;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.protocol.http.HttpOpenListener;
@@ -25,15 +23,13 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The client-facing HTTP server: guard, drain accounting, then the pool-backed proxy. Assembled
+ * The client-facing HTTP server: drain accounting, then the handler it is given (the guard in front of the
+ * forwarding, in the proxy). Assembled
  * from Undertow's parts rather than its {@code Undertow} builder so that shutdown can close the
  * listening socket alone: the builder's suspend also closes connections with requests in flight.
  */
 public final class ProxyServer implements AutoCloseable {
 
-    /** Request line plus headers; larger requests are refused (nginx allows 4 x 8 KiB by default). */
-    static final int MAX_HEADER_BYTES = 32 * 1024;
-    static final int MAX_HEADERS = 100;
     /** I/O buffer size: Undertow's default for large heaps, 16 KiB less room for protocol headers. */
     static final int BUFFER_BYTES = 16 * 1024 - 20;
     /** Free buffers kept in the shared queue (16 MiB), besides each thread's few. */
@@ -42,7 +38,7 @@ public final class ProxyServer implements AutoCloseable {
     private final String host;
     private final int requestedPort;
     private final DrainHandler drain;
-    private final PoolRequestHandler proxy; // null around another handler
+    private final Runnable beforeShutdown;
     private final HttpOpenListener openListener;
     private final long headerTimeoutMillis;
     private XnioWorker worker;
@@ -50,35 +46,28 @@ public final class ProxyServer implements AutoCloseable {
     private int port;
 
     /**
-     * With the connection settings of {@code settings}: address, port, connect retries, body limit,
-     * header and keep-alive timeouts.
+     * This server around {@code handler} alone, nothing to stop before shutdown: what the benchmark's "server floor"
+     * measures, Undertow's share of a request with nothing forwarded.
      */
-    public ProxyServer(ProxySettings settings, BackendPool pool, ProxyMetrics metrics) {
-        this(settings, new PoolRequestHandler(pool, metrics, settings.connectRetries(),
-                settings.maxConnectionsPerThread()), metrics);
+    public ProxyServer(ProxySettings settings, HttpHandler handler) {
+        this(settings, handler, () -> { });
     }
 
     /**
-     * This server (options, buffer pool, I/O threads, drain accounting) around {@code handler} instead
-     * of the proxy: what the benchmark's "server floor" measures, Undertow's share of a request with
-     * nothing forwarded. {@link #configure} does nothing on it.
+     * With the connection settings of {@code settings} (address, port, header and keep-alive timeouts), serving
+     * every request whose head and body framing pass through {@code handler}.
+     *
+     * @param beforeShutdown runs as the server closes, before its I/O threads stop: the handler's own tasks on
+     *     them end there
      */
-    public ProxyServer(ProxySettings settings, HttpHandler handler) {
-        this(settings, null, handler);
-    }
-
-    private ProxyServer(ProxySettings settings, PoolRequestHandler proxy, ProxyMetrics metrics) {
-        this(settings, proxy, new RequestGuard(proxy, settings.maxRequestBody(), metrics));
-    }
-
-    private ProxyServer(ProxySettings settings, PoolRequestHandler proxy, HttpHandler handler) {
+    public ProxyServer(ProxySettings settings, HttpHandler handler, Runnable beforeShutdown) {
         this.host = settings.bindAddress();
         this.requestedPort = settings.port();
-        this.proxy = proxy;
+        this.beforeShutdown = beforeShutdown;
         drain = new DrainHandler(handler);
         OptionMap serverOptions = OptionMap.builder()
-                .set(UndertowOptions.MAX_HEADER_SIZE, MAX_HEADER_BYTES)
-                .set(UndertowOptions.MAX_HEADERS, MAX_HEADERS)
+                .set(UndertowOptions.MAX_HEADER_SIZE, HttpLimits.MAX_HEADER_BYTES)
+                .set(UndertowOptions.MAX_HEADERS, HttpLimits.MAX_HEADERS)
                 // idle with no request in progress: before the first request and between keep-alive requests
                 .set(UndertowOptions.NO_REQUEST_TIMEOUT, millis(settings.keepAliveTimeout()))
                 // Undertow's own limit stays off (2.4 would otherwise cut bodies at 2 MiB): with the proxy
@@ -100,14 +89,6 @@ public final class ProxyServer implements AutoCloseable {
 
     private static int millis(Duration d) {
         return (int) Math.max(1, Math.min(Integer.MAX_VALUE, d.toMillis()));
-    }
-
-    /** Applies the timeouts of the pool's current document. */
-    public void configure(PoolSnapshot snapshot) {
-        if (proxy != null && snapshot.document() != null) {
-            proxy.timeouts(snapshot.document().timeouts().connect().toMillis(),
-                    snapshot.document().timeouts().request().toMillis());
-        }
     }
 
     public void start() {
@@ -190,9 +171,7 @@ public final class ProxyServer implements AutoCloseable {
             }
         }
         openListener.closeConnections();
-        if (proxy != null) {
-            proxy.close();
-        }
+        beforeShutdown.run();
         if (worker != null) {
             worker.shutdownNow();
             try {

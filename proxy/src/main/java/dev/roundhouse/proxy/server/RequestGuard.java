@@ -1,5 +1,6 @@
-package dev.roundhouse.proxy.http;
+package dev.roundhouse.proxy.server;
 
+import dev.roundhouse.proxy.codec.Responses;
 import dev.roundhouse.proxy.metrics.MetricNames;
 import dev.roundhouse.proxy.metrics.ProxyMetrics;
 import io.undertow.server.ConduitWrapper;
@@ -34,7 +35,7 @@ import java.util.Objects;
  * Every refusal closes the connection and is counted in {@code roundhouse_requests_total} with
  * {@code backend="none"}.
  */
-final class RequestGuard implements HttpHandler {
+public final class RequestGuard implements HttpHandler {
 
     /** The Allow header of the 405 answer to CONNECT: the methods a reverse proxy forwards. */
     private static final String ALLOWED_METHODS = "GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS, TRACE";
@@ -48,7 +49,7 @@ final class RequestGuard implements HttpHandler {
      * @param maxBodyBytes the largest request body forwarded, in bytes; 0 for no limit
      * @param metrics where refusals are counted
      */
-    RequestGuard(HttpHandler next, long maxBodyBytes, ProxyMetrics metrics) {
+    public RequestGuard(HttpHandler next, long maxBodyBytes, ProxyMetrics metrics) {
         if (maxBodyBytes < 0) {
             throw new IllegalArgumentException("maxBodyBytes must be 0 (no limit) or more: " + maxBodyBytes);
         }

@@ -1,5 +1,7 @@
-package dev.roundhouse.proxy.http;
+package dev.roundhouse.proxy.server;
 
+import dev.roundhouse.proxy.codec.HttpLimits;
+import dev.roundhouse.proxy.codec.RequestHeadScanner;
 import io.undertow.server.AbstractServerConnection;
 import io.undertow.server.HttpServerExchange;
 import org.xnio.IoUtils;
@@ -44,7 +46,7 @@ final class RequestHeadGate extends SingleBufferSourceConduit {
     private final StreamConnection connection;
     private final long headerTimeoutMillis;
     private final RequestHeadScanner scanner =
-            new RequestHeadScanner(ProxyServer.MAX_HEADER_BYTES, ProxyServer.MAX_HEADERS);
+            new RequestHeadScanner(HttpLimits.MAX_HEADER_BYTES, HttpLimits.MAX_HEADERS);
     private int mode = HEAD;
     private long bodyLeft;
     private int emptyLines;
@@ -247,7 +249,7 @@ final class RequestHeadGate extends SingleBufferSourceConduit {
         if (heldEnd == held.capacity()) {
             // The scanner refuses a head before it outgrows the limit, so held stays bounded.
             ByteBuffer room = heldChecked > 0 ? held
-                    : ByteBuffer.allocate(Math.min(held.capacity() * 2, ProxyServer.MAX_HEADER_BYTES + 4096));
+                    : ByteBuffer.allocate(Math.min(held.capacity() * 2, HttpLimits.MAX_HEADER_BYTES + 4096));
             room.put(0, held, heldChecked, heldEnd - heldChecked);
             heldEnd -= heldChecked;
             heldStart = 0;

@@ -1,4 +1,4 @@
-package dev.roundhouse.proxy.http;
+package dev.roundhouse.proxy.server;
 
 import org.xnio.IoUtils;
 import org.xnio.channels.StreamSinkChannel;

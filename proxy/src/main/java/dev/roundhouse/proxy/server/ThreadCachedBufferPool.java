@@ -1,4 +1,4 @@
-package dev.roundhouse.proxy.http;
+package dev.roundhouse.proxy.server;
 
 import io.undertow.connector.ByteBufferPool;
 import io.undertow.connector.PooledByteBuffer;

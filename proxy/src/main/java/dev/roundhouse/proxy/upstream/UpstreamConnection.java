@@ -1,4 +1,4 @@
-package dev.roundhouse.proxy.http;
+package dev.roundhouse.proxy.upstream;
 
 import dev.roundhouse.poolformat.PoolDocument.BackendTls;
 import dev.roundhouse.proxy.pool.Backend;
@@ -17,17 +17,17 @@ import java.nio.ByteBuffer;
  * closed (or spoken to out of turn) by the backend and is dropped, and a busy one reads its response,
  * all without an {@code epoll_ctl} per request.
  */
-final class UpstreamConnection implements ChannelListener<ConduitStreamSourceChannel> {
+public final class UpstreamConnection implements ChannelListener<ConduitStreamSourceChannel> {
 
-    final Backend backend;
+    public final Backend backend;
     final StreamConnection connection;
-    final ConduitStreamSourceChannel source;
-    final ConduitStreamSinkChannel sink;
+    public final ConduitStreamSourceChannel source;
+    public final ConduitStreamSinkChannel sink;
     private final UpstreamThread owner;
     /** The TLS settings the connection was opened under, or null for plain HTTP. */
     private final BackendTls tls;
     /** The exchange using this connection, or null while it is idle. */
-    ProxyExchange user;
+    public UpstreamExchange user;
     long idleSinceNanos;
     private boolean closed;
 
@@ -44,9 +44,9 @@ final class UpstreamConnection implements ChannelListener<ConduitStreamSourceCha
 
     @Override
     public void handleEvent(ConduitStreamSourceChannel channel) {
-        ProxyExchange exchange = user;
+        UpstreamExchange exchange = user;
         if (exchange != null) {
-            exchange.guarded(exchange::backendReadable);
+            exchange.backendReadable();
             return;
         }
         // Idle: the backend closed it, or sent bytes nobody asked for. Either way it cannot carry a request.
@@ -73,7 +73,7 @@ final class UpstreamConnection implements ChannelListener<ConduitStreamSourceCha
     }
 
     /** Closes the connection at once (never a graceful drain: it carries nothing anyone waits for). */
-    void close() {
+    public void close() {
         if (!closed) {
             closed = true;
             user = null;
@@ -86,7 +86,7 @@ final class UpstreamConnection implements ChannelListener<ConduitStreamSourceCha
      * Resets the connection: the backend reads an error, never the end of a request. For a request whose body
      * broke off or failed, so that a backend never acts on a truncated body.
      */
-    void abort() {
+    public void abort() {
         if (!closed) {
             try {
                 connection.setOption(org.xnio.Options.CLOSE_ABORT, true);
@@ -101,7 +101,7 @@ final class UpstreamConnection implements ChannelListener<ConduitStreamSourceCha
      * Takes the connection out of its thread's pool for good (a protocol switch makes it a tunnel): it no longer
      * counts against the backend's connection limit, and nothing here reads it or closes it.
      */
-    StreamConnection detach() {
+    public StreamConnection detach() {
         closed = true;
         user = null;
         source.getReadSetter().set(null);

@@ -1,21 +1,23 @@
-package dev.roundhouse.proxy.http;
+package dev.roundhouse.proxy.upstream;
 
 import dev.roundhouse.poolformat.PoolDocument.BackendTls;
+import dev.roundhouse.proxy.codec.HttpLimits;
+import dev.roundhouse.proxy.codec.ResponseHead;
 import dev.roundhouse.proxy.pool.Backend;
 import dev.roundhouse.proxy.tls.BackendTrust;
+import io.undertow.protocols.ssl.UndertowXnioSsl;
+import io.undertow.util.HeaderMap;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
-import io.undertow.util.HeaderMap;
 import org.xnio.ChannelListener;
 import org.xnio.IoFuture;
+import org.xnio.IoUtils;
 import org.xnio.OptionMap;
 import org.xnio.Options;
 import org.xnio.StreamConnection;
 import org.xnio.XnioExecutor;
 import org.xnio.XnioIoThread;
 import org.xnio.ssl.SslConnection;
-import io.undertow.protocols.ssl.UndertowXnioSsl;
-import org.xnio.IoUtils;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -35,7 +37,7 @@ import java.util.concurrent.TimeUnit;
  * only, so no locks), scratch space for heads, and the deadlines of its requests in flight, which one
  * periodic sweep checks instead of a timer per request.
  */
-final class UpstreamThread implements Runnable {
+public final class UpstreamThread implements Runnable {
 
     private static final Logger log = LogManager.getLogger(UpstreamThread.class);
 
@@ -49,9 +51,9 @@ final class UpstreamThread implements Runnable {
     private static final OptionMap CONNECTION_OPTIONS = OptionMap.create(Options.TCP_NODELAY, true);
     private static final ChannelListener<StreamConnection> NO_OPEN_LISTENER = connection -> { };
 
-    /** Request heads are serialised here; they are at most {@link ProxyServer#MAX_HEADER_BYTES} plus ours. */
-    final byte[] scratch = new byte[2 * ProxyServer.MAX_HEADER_BYTES];
-    final ResponseHead head = new ResponseHead();
+    /** Request heads are serialised here; they are at most {@link HttpLimits#MAX_HEADER_BYTES} plus ours. */
+    public final byte[] scratch = new byte[2 * HttpLimits.MAX_HEADER_BYTES];
+    public final ResponseHead head = new ResponseHead();
     final ByteBuffer probe = ByteBuffer.allocate(1);
     /** Interim (1xx) response headers are parsed here, apart from the exchange's final response headers. */
     private final HeaderMap interimHeaders = new HeaderMap();
@@ -62,11 +64,10 @@ final class UpstreamThread implements Runnable {
     private final XnioExecutor.Key sweep;
     private final Map<Backend, Slot> slots = new IdentityHashMap<>();
     /** Exchanges with a deadline, a doubly linked list threaded through them. */
-    private ProxyExchange first;
-
+    private UpstreamExchange first;
 
     /** Starts the thread's sweep; call on {@code io} itself. */
-    UpstreamThread(XnioIoThread io) {
+    public UpstreamThread(XnioIoThread io) {
         this.io = io;
         this.sweep = io.executeAtInterval(this, SWEEP_MILLIS, TimeUnit.MILLISECONDS);
     }
@@ -75,11 +76,11 @@ final class UpstreamThread implements Runnable {
      * Stops the sweep, before the worker shuts down: a repeating task still scheduled when its I/O thread terminates
      * fails to reschedule, and XNIO logs that as an error (XNIO000011, seen at test shutdowns).
      */
-    void stopSweep() {
+    public void stopSweep() {
         sweep.remove();
     }
 
-    HeaderMap interimHeaders() {
+    public HeaderMap interimHeaders() {
         interimHeaders.clear();
         return interimHeaders;
     }
@@ -87,7 +88,7 @@ final class UpstreamThread implements Runnable {
     /** A backend's connections on this thread. */
     private static final class Slot {
         final ArrayDeque<UpstreamConnection> idle = new ArrayDeque<>();
-        final ArrayDeque<ProxyExchange> waiting = new ArrayDeque<>();
+        final ArrayDeque<UpstreamExchange> waiting = new ArrayDeque<>();
         int open;
     }
 
@@ -106,12 +107,12 @@ final class UpstreamThread implements Runnable {
 
     /**
      * Gets {@code exchange} a connection to {@code backend}: an idle one at once, else a new one (reported
-     * to {@link ProxyExchange#connected} or {@link ProxyExchange#connectFailed}), else, at the limit, a
+     * to {@link UpstreamExchange#connected} or {@link UpstreamExchange#connectFailed}), else, at the limit, a
      * place in the queue for the next one released.
      *
      * @return false when the queue is full
      */
-    boolean acquire(Backend backend, ProxyExchange exchange, int maxConnections) {
+    public boolean acquire(Backend backend, UpstreamExchange exchange, int maxConnections) {
         Slot slot = slot(backend);
         UpstreamConnection idle;
         while ((idle = slot.idle.pollFirst()) != null) {
@@ -134,7 +135,7 @@ final class UpstreamThread implements Runnable {
     }
 
     /** Whether an open connection to {@code backend} is idle on this thread: a request for it needs no connect. */
-    boolean hasIdle(Backend backend) {
+    public boolean hasIdle(Backend backend) {
         Slot slot = slots.get(backend);
         if (slot == null) {
             return false;
@@ -148,7 +149,7 @@ final class UpstreamThread implements Runnable {
     }
 
     /** Takes an exchange out of its backend's queue (it timed out or ended while waiting). */
-    void stopWaiting(Backend backend, ProxyExchange exchange) {
+    public void stopWaiting(Backend backend, UpstreamExchange exchange) {
         slot(backend).waiting.remove(exchange);
     }
 
@@ -156,7 +157,7 @@ final class UpstreamThread implements Runnable {
      * Opens a connection to {@code backend} for {@code exchange}: plain TCP for http, TLS for https, chosen here, per
      * connection, by the backend's own scheme.
      */
-    private void connect(Backend backend, ProxyExchange exchange) {
+    private void connect(Backend backend, UpstreamExchange exchange) {
         boolean https = "https".equals(backend.uri().getScheme());
         int port = backend.uri().getPort() > 0 ? backend.uri().getPort() : https ? 443 : 80;
         IoFuture<? extends StreamConnection> future;
@@ -176,7 +177,7 @@ final class UpstreamThread implements Runnable {
         if (!exchange.takeConnectPlace(backend)) {
             backend.connectStarted(); // no limit, an idle connection that turned out closed, or a queued request
         }
-        future.addNotifier((IoFuture<? extends StreamConnection> done, ProxyExchange waiter) -> {
+        future.addNotifier((IoFuture<? extends StreamConnection> done, UpstreamExchange waiter) -> {
             try {
                 completed(backend, done, waiter);
             } finally {
@@ -209,7 +210,7 @@ final class UpstreamThread implements Runnable {
         }
     }
 
-    private void completed(Backend backend, IoFuture<? extends StreamConnection> done, ProxyExchange waiter) {
+    private void completed(Backend backend, IoFuture<? extends StreamConnection> done, UpstreamExchange waiter) {
         switch (done.getStatus()) {
             case DONE -> {
                 StreamConnection connection;
@@ -249,14 +250,14 @@ final class UpstreamThread implements Runnable {
      * Takes a connection back after an exchange: to the next waiting exchange, or idle. One that cannot carry
      * another request is closed, which frees its place for a waiting exchange.
      */
-    void release(UpstreamConnection connection, boolean reusable) {
+    public void release(UpstreamConnection connection, boolean reusable) {
         connection.user = null;
         if (!reusable || !connection.current() || connection.backend.retired()) {
             connection.close();
             return;
         }
         Slot slot = slot(connection.backend);
-        ProxyExchange next;
+        UpstreamExchange next;
         while ((next = slot.waiting.pollFirst()) != null) {
             if (next.connected(connection, true)) {
                 return;
@@ -280,13 +281,13 @@ final class UpstreamThread implements Runnable {
     private void serveWaiting(Backend backend) {
         Slot slot = slot(backend);
         if (!slot.waiting.isEmpty()) { // a backend that left the pool still finishes what was sent its way
-            ProxyExchange next = slot.waiting.pollFirst();
+            UpstreamExchange next = slot.waiting.pollFirst();
             slot.open++;
             connect(backend, next);
         }
     }
 
-    void watch(ProxyExchange exchange) {
+    public void watch(UpstreamExchange exchange) {
         exchange.nextDeadline = first;
         exchange.prevDeadline = null;
         if (first != null) {
@@ -296,7 +297,7 @@ final class UpstreamThread implements Runnable {
         exchange.watched = true;
     }
 
-    void unwatch(ProxyExchange exchange) {
+    public void unwatch(UpstreamExchange exchange) {
         if (!exchange.watched) {
             return;
         }
@@ -317,8 +318,8 @@ final class UpstreamThread implements Runnable {
     @Override
     public void run() {
         long now = System.nanoTime();
-        List<ProxyExchange> overdue = null;
-        for (ProxyExchange e = first; e != null; e = e.nextDeadline) {
+        List<UpstreamExchange> overdue = null;
+        for (UpstreamExchange e = first; e != null; e = e.nextDeadline) {
             if (e.overdue(now)) {
                 if (overdue == null) {
                     overdue = new ArrayList<>();
@@ -327,7 +328,7 @@ final class UpstreamThread implements Runnable {
             }
         }
         if (overdue != null) {
-            for (ProxyExchange e : overdue) {
+            for (UpstreamExchange e : overdue) {
                 try {
                     e.deadlinePassed(now);
                 } catch (RuntimeException failure) {

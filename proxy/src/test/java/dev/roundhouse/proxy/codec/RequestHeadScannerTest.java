@@ -1,4 +1,4 @@
-package dev.roundhouse.proxy.http;
+package dev.roundhouse.proxy.codec;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -28,7 +28,7 @@ class RequestHeadScannerTest {
         ByteBuffer buffer = ByteBuffer.allocateDirect(bytes.length + 7);
         buffer.position(7);
         buffer.put(bytes);
-        RequestHeadScanner scanner = new RequestHeadScanner(ProxyServer.MAX_HEADER_BYTES, ProxyServer.MAX_HEADERS);
+        RequestHeadScanner scanner = new RequestHeadScanner(HttpLimits.MAX_HEADER_BYTES, HttpLimits.MAX_HEADERS);
         for (int end = 7 + Math.min(step, bytes.length); ; end = Math.min(end + step, 7 + bytes.length)) {
             int r = scanner.scan(buffer, 7, end);
             if (r == RequestHeadScanner.REFUSED) {
@@ -119,7 +119,7 @@ class RequestHeadScannerTest {
 
     private static RequestHeadScanner scanned(String head) {
         byte[] bytes = head.getBytes(StandardCharsets.ISO_8859_1);
-        RequestHeadScanner scanner = new RequestHeadScanner(ProxyServer.MAX_HEADER_BYTES, ProxyServer.MAX_HEADERS);
+        RequestHeadScanner scanner = new RequestHeadScanner(HttpLimits.MAX_HEADER_BYTES, HttpLimits.MAX_HEADERS);
         assertThat(scanner.scan(ByteBuffer.wrap(bytes), 0, bytes.length)).as(scanner.problem() + "").isEqualTo(bytes.length);
         return scanner;
     }

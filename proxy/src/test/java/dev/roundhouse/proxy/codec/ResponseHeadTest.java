@@ -1,4 +1,4 @@
-package dev.roundhouse.proxy.http;
+package dev.roundhouse.proxy.codec;
 
 import io.undertow.util.HeaderMap;
 import org.junit.jupiter.api.Test;

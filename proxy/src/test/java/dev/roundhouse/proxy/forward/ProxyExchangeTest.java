@@ -1,6 +1,7 @@
-package dev.roundhouse.proxy.http;
+package dev.roundhouse.proxy.forward;
 
 import dev.roundhouse.proxy.RoundhouseProxy;
+import dev.roundhouse.proxy.codec.Responses;
 import dev.roundhouse.proxy.testing.BlackholeBackend;
 import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.Http;

@@ -1,4 +1,4 @@
-package dev.roundhouse.proxy.http;
+package dev.roundhouse.proxy.server;
 
 import dev.roundhouse.proxy.config.ProxySettings;
 import dev.roundhouse.proxy.testing.Http;

@@ -1,10 +1,10 @@
-package dev.roundhouse.proxy.http;
+package dev.roundhouse.proxy.server;
 
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.ProxyFixture;
-import dev.roundhouse.proxy.testing.RawHttp;
 import dev.roundhouse.proxy.testing.RawHttp.RecordingBackend;
+import dev.roundhouse.proxy.testing.RawHttp;
 import dev.roundhouse.proxy.testing.Scrape;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

@@ -1,7 +1,7 @@
 package dev.roundhouse.e2e.bench.floor;
 
 import dev.roundhouse.proxy.config.ProxySettings;
-import dev.roundhouse.proxy.http.ProxyServer;
+import dev.roundhouse.proxy.server.ProxyServer;
 import io.undertow.server.HttpHandler;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;

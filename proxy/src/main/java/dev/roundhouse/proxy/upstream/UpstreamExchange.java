@@ -1,0 +1,46 @@
+package dev.roundhouse.proxy.upstream;
+
+import dev.roundhouse.proxy.pool.Backend;
+import org.xnio.IoFuture;
+import org.xnio.StreamConnection;
+
+/**
+ * What the connections need of a request on its way to a backend, and nothing more: to be told when a connection is
+ * ready or failed, to be woken when the backend sends, and when its deadlines pass. The request's lifecycle
+ * ({@code forward/}) extends it, so that this package never depends on that one.
+ */
+public abstract class UpstreamExchange {
+
+    // The deadline list of the I/O thread the exchange runs on, threaded through the exchanges (UpstreamThread).
+    UpstreamExchange prevDeadline;
+    UpstreamExchange nextDeadline;
+    boolean watched;
+
+    /** A new connection is being opened for this exchange; {@link #connected} or {@link #connectFailed} follows. */
+    protected abstract void connecting(IoFuture<? extends StreamConnection> future);
+
+    /**
+     * Whether this exchange holds a place among {@code backend}'s connects under way, which the connect starting now
+     * takes over (else the connect takes a place of its own).
+     */
+    protected abstract boolean takeConnectPlace(Backend backend);
+
+    /**
+     * A connection for this exchange: idle, new, or released by another exchange.
+     *
+     * @return false when the exchange no longer wants one (it then goes to someone else)
+     */
+    protected abstract boolean connected(UpstreamConnection connection, boolean reused);
+
+    /** The connect failed, or was cancelled by this exchange, which then already moved on. */
+    protected abstract void connectFailed(boolean cancelled);
+
+    /** The backend's connection is readable: response bytes, or its end. */
+    protected abstract void backendReadable();
+
+    /** Whether a deadline of this exchange (connect or request) has passed at {@code nowNanos}. */
+    protected abstract boolean overdue(long nowNanos);
+
+    /** The periodic sweep found the exchange {@link #overdue}. */
+    protected abstract void deadlinePassed(long nowNanos);
+}

@@ -5,7 +5,7 @@
 # Ready, the API writes per LoadBalancer, the operator's heap, and the writes of a
 # no-op resync (the operator restarted; goal: 0). No proxy runs: the benchmark
 # writes each proxy Deployment's status (all replicas ready) as a kubelet would.
-# See dev.roundhouse.e2e.bench.scale.OperatorScale for what is measured.
+# See dev.roundhouse.bench.scale.OperatorScale for what is measured.
 #
 # Environment (all optional):
 #   LBS             LoadBalancers to create             (default 1000)
@@ -22,7 +22,7 @@
 #   OPERATOR_JAVA_OPTS  its JVM options (default: its image's flags, and -XX:MaxRAM=512m for the
 #                   chart's memory limit: -XX:MaxRAM=512m -XX:MaxRAMPercentage=50 -XX:+ExitOnOutOfMemoryError)
 #   PROFILE         1: record a JFR profile to $PROFILE_FILE (default /tmp/operator-scale.jfr)
-#   BENCH_JAR       default <repo>/e2e/target/roundhouse-local.jar
+#   BENCH_JAR       default <repo>/bench/target/roundhouse-bench.jar
 #
 # Output: the machine and its load average, progress, a table of convergence
 # times, a table of writes, heap, the resync's writes, PASS/FAIL lines and a
@@ -31,7 +31,7 @@ set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd "$SCRIPT_DIR/.." && pwd)"
-BENCH_JAR="${BENCH_JAR:-$REPO_DIR/e2e/target/roundhouse-local.jar}"
+BENCH_JAR="${BENCH_JAR:-$REPO_DIR/bench/target/roundhouse-bench.jar}"
 JAVA_OPTS="${JAVA_OPTS:--Xmx2g}"
 PROFILE="${PROFILE:-0}"
 PROFILE_FILE="${PROFILE_FILE:-/tmp/operator-scale.jfr}"
@@ -52,7 +52,7 @@ echo "load before: $(uptime)"
 echo "settings: LBS=${LBS:-1000} CREATE_THREADS=${CREATE_THREADS:-4} KUBELET=${KUBELET:-1} TIMEOUT=${TIMEOUT:-10m} QUIET=${QUIET:-5s} JAVA_OPTS=\"$JAVA_OPTS\""
 set +e
 # shellcheck disable=SC2086  # JAVA_OPTS is a word list on purpose
-LOG_LEVEL="${LOG_LEVEL:-warn}" java $JAVA_OPTS -cp "$BENCH_JAR" dev.roundhouse.e2e.bench.scale.OperatorScale
+LOG_LEVEL="${LOG_LEVEL:-warn}" java $JAVA_OPTS -cp "$BENCH_JAR" dev.roundhouse.bench.scale.OperatorScale
 rc=$?
 set -e
 echo "load after: $(uptime)"

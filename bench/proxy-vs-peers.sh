@@ -14,7 +14,7 @@
 #   TARGETS      targets to run, in order        (default "nginx haproxy roundhouse"). Two more, for the
 #                server floor (what answering costs before any forwarding): nginx-static (nginx answering
 #                the backends' response itself) and undertow-floor (Roundhouse's own server, the same
-#                Undertow listener and settings, answering itself: dev.roundhouse.e2e.bench.floor.ServerFloor
+#                Undertow listener and settings, answering itself: dev.roundhouse.bench.floor.ServerFloor
 #                in BENCH_JAR, run with JAVA_OPTS and warmed up as Roundhouse)
 #   CONNECTIONS  wrk connection counts, a list    (default "64", e.g. "16 64 256")
 #   DURATION     wrk duration per measured run    (default 10s)
@@ -39,7 +39,7 @@
 #   HOST_HEADER  wrk only: send this Host header instead of wrk's "127.0.0.1:<port>" (e.g. "shop.example",
 #                as clients of a load balancer behind a DNS name send); the same for every target
 #   LOAD         wrk (default: closed loop, as fast as it goes) or fixed-rate (open loop: the
-#                project's own generator, dev.roundhouse.e2e.bench.load.FixedRate, sends RATES
+#                project's own generator, dev.roundhouse.bench.load.FixedRate, sends RATES
 #                requests per second over CONNECTIONS connections and measures latency from
 #                each request's due time, free of coordinated omission; bench/fixed-rate.sh)
 #   RATES        fixed-rate only: offered loads in req/s, a list (default "5000 15000")
@@ -47,7 +47,7 @@
 #   FR_PRIME_ROUNDS  fixed-rate only: whole rounds run first at each rate, interleaved as the counted ones and
 #                not counted (default 2): the JVM's compiler keeps recompiling the request path for a minute or
 #                two after the load's pattern changes (new connections, idle gaps, rates), see docs/benchmark-history.md
-#   BENCH_JAR    fixed-rate and undertow-floor: the e2e jar (default <repo>/e2e/target/roundhouse-local.jar)
+#   BENCH_JAR    fixed-rate and undertow-floor: the bench jar (default <repo>/bench/target/roundhouse-bench.jar)
 #   COSTS        1 = after the wrk rounds, one more run per target at COSTS_CONNECTIONS (default 64) for
 #                COSTS_DURATION (default 5s) that measures per-request costs: system calls per request
 #                (strace -c -f attached to every thread of the target; strace slows the target, so its req/s
@@ -86,7 +86,7 @@ LOAD="${LOAD:-wrk}"
 RATES="${RATES:-5000 15000}"
 FR_WARMUP="${FR_WARMUP:-2s}"
 FR_PRIME_ROUNDS="${FR_PRIME_ROUNDS:-2}"
-BENCH_JAR="${BENCH_JAR:-$REPO_DIR/e2e/target/roundhouse-local.jar}"
+BENCH_JAR="${BENCH_JAR:-$REPO_DIR/bench/target/roundhouse-bench.jar}"
 COSTS="${COSTS:-0}"
 COSTS_CONNECTIONS="${COSTS_CONNECTIONS:-64}"
 COSTS_DURATION="${COSTS_DURATION:-5s}"
@@ -130,7 +130,7 @@ esac
 
 if [[ "$LOAD" == fixed-rate || " $TARGETS " == *" undertow-floor "* ]]; then
   need java
-  [[ -f "$BENCH_JAR" ]] || die "e2e jar not found: $BENCH_JAR (build: cd $REPO_DIR && mvn -B -q -DskipTests package)"
+  [[ -f "$BENCH_JAR" ]] || die "bench jar not found: $BENCH_JAR (build: cd $REPO_DIR && mvn -B -q -DskipTests package)"
 fi
 
 NCPU="$(nproc --all 2>/dev/null || nproc)"
@@ -431,7 +431,7 @@ start_undertow-floor() {
   start_bg "$TMP/undertow-floor/server.log" env \
     PORT="$FLOOR_PORT" METRICS_PORT=0 BIND_ADDRESS=127.0.0.1 LOG_LEVEL=warn FLOOR_BODY="$BODY" \
     BACKENDS="http://127.0.0.1:$BACKEND1_PORT" \
-    taskset -c "$PROXY_CPU" java $JAVA_OPTS -cp "$BENCH_JAR" dev.roundhouse.e2e.bench.floor.ServerFloor
+    taskset -c "$PROXY_CPU" java $JAVA_OPTS -cp "$BENCH_JAR" dev.roundhouse.bench.floor.ServerFloor
   TARGET_PID[undertow-floor]=$STARTED_PID
   TARGET_PORT[undertow-floor]=$FLOOR_PORT
   wait_http "http://127.0.0.1:$FLOOR_PORT/" "$STARTED_PID" "undertow-floor" "$READY_TIMEOUT" "$TMP/undertow-floor/server.log"
@@ -526,7 +526,7 @@ if [[ "$LOAD" == fixed-rate ]]; then
           load1="$(cut -d' ' -f1 /proc/loadavg)/$(fr_busy)%"
           read -r t0 _ < <(cpu_ticks "${tree[@]}")
           timeout --kill-after=5 $(( $(dur_secs "$fr_total") + 60 )) taskset -c "$LOAD_CPU" \
-            java -Xms256m -Xmx1g -XX:+UseSerialGC -cp "$BENCH_JAR" dev.roundhouse.e2e.bench.load.FixedRate \
+            java -Xms256m -Xmx1g -XX:+UseSerialGC -cp "$BENCH_JAR" dev.roundhouse.bench.load.FixedRate \
             --url "http://127.0.0.1:${TARGET_PORT[$t]}/" --connections "$conns" --rate "$rate" \
             --duration "$fr_total" --warmup "$FR_WARMUP" --timeout "$WRK_TIMEOUT" --label "$t" >"$out" 2>&1 \
             || { cat "$out" >&2; die "fixed-rate load failed against $t"; }

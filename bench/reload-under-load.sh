@@ -17,7 +17,7 @@
 # Each target gets a baseline run with the same schedule and no change first, then the run
 # with changes; the table compares their p99.
 #
-# The load is the project's own open-loop generator (dev.roundhouse.e2e.bench.reload.ReloadUnderLoad,
+# The load is the project's own open-loop generator (dev.roundhouse.bench.reload.ReloadUnderLoad,
 # latency measured from each request's due time), one keep-alive connection per thread, no retries.
 # Backends: one single-process nginx per backend answering with "X-Backend: <name>", so the client
 # sees which backend served each request, and when a change took effect.
@@ -121,7 +121,7 @@ start_roundhouse() {   # start_roundhouse <file|configmap|decoy|decoy-configmap>
     log "starting the embedded API server (CPU $LOAD_CPU)"
     # shellcheck disable=SC2086  # DRIVER_JAVA_OPTS is a word list on purpose
     start_bg "$dir/apiserver.log" taskset -c "$LOAD_CPU" java $DRIVER_JAVA_OPTS -cp "$BENCH_JAR" \
-      dev.roundhouse.e2e.bench.reload.ApiServerMain --kubeconfig "$dir/kubeconfig" \
+      dev.roundhouse.bench.reload.ApiServerMain --kubeconfig "$dir/kubeconfig" \
       --configmap default/bench-pool --decoy-configmap default/bench-decoy --pool-file "$dir/pool.json"
     API_PID=$STARTED_PID
     local deadline=$(( SECONDS + READY_TIMEOUT ))

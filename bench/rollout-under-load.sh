@@ -8,7 +8,7 @@
 #   shutdown-delay  the proxies as the operator runs them (SHUTDOWN_DELAY 5s: not ready, still accepting)
 #   no-delay        the earlier behaviour (SHUTDOWN_DELAY=0s: the listener closes at SIGTERM)
 # Counts failed requests and refused connections (connections to the Service port whose endpoint refused
-# them). See dev.roundhouse.e2e.bench.rollout.RolloutUnderLoad.
+# them). See dev.roundhouse.bench.rollout.RolloutUnderLoad.
 #
 # Environment (all optional):
 #   ROUNDS        rounds, each running every mode once       (default 3)
@@ -19,7 +19,7 @@
 #   ENDPOINT_LAG  new connections still reaching the old proxy after its SIGTERM (default 1s)
 #   MODES         default shutdown-delay,no-delay
 #   CPUS          CPUs for the run (driver, backends, API server, operator, proxies; default all)
-#   BENCH_JAR     default <repo>/e2e/target/roundhouse-local.jar
+#   BENCH_JAR     default <repo>/bench/target/roundhouse-bench.jar
 #
 # Output: each run's report and RESULT line, then medians per mode. Exit code 1 when a shutdown-delay run
 # failed a request or had a connection refused.
@@ -27,7 +27,7 @@ set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd "$SCRIPT_DIR/.." && pwd)"
-BENCH_JAR="${BENCH_JAR:-$REPO_DIR/e2e/target/roundhouse-local.jar}"
+BENCH_JAR="${BENCH_JAR:-$REPO_DIR/bench/target/roundhouse-bench.jar}"
 [[ -f "$BENCH_JAR" ]] || { echo "bench jar not found: $BENCH_JAR (build: mvn -B -q -DskipTests package)" >&2; exit 2; }
 
 pin=()
@@ -40,7 +40,7 @@ echo "machine: nproc=$(nproc), $(java -version 2>&1 | head -n 1); load before: $
 if command -v vmstat >/dev/null; then
   echo "vmstat (st = CPU stolen by the host):"; vmstat 1 3 | sed 's/^/  /'
 fi
-LOG_LEVEL="${LOG_LEVEL:-warn}" "${pin[@]}" java -Xmx1g -cp "$BENCH_JAR" dev.roundhouse.e2e.bench.rollout.RolloutUnderLoad \
+LOG_LEVEL="${LOG_LEVEL:-warn}" "${pin[@]}" java -Xmx1g -cp "$BENCH_JAR" dev.roundhouse.bench.rollout.RolloutUnderLoad \
   --rounds "${ROUNDS:-3}" --rollouts "${ROLLOUTS:-5}" --every "${EVERY:-12s}" --rate "${RATE:-500}" \
   --connections "${CONNECTIONS:-16}" --endpoint-lag "${ENDPOINT_LAG:-1s}" \
   --modes "${MODES:-shutdown-delay,no-delay}"

@@ -29,7 +29,7 @@
 #   REQUEST_TIMEOUT  per request                        (default 2s)
 #   PORT_BASE        fixed ports PORT_BASE.. instead of probing for free ones
 #   PROXY_JAR        default <repo>/proxy/target/roundhouse-proxy.jar
-#   BENCH_JAR        default <repo>/e2e/target/roundhouse-local.jar (holds the generator)
+#   BENCH_JAR        default <repo>/bench/target/roundhouse-bench.jar (holds the generator)
 #   READY_TIMEOUT    seconds to wait for /readyz        (default 60)
 #   KEEP_TMP         1 = keep the temp dir (proxy and nginx logs)
 #
@@ -54,7 +54,7 @@ RSS_LIMIT_MIB="${RSS_LIMIT_MIB:-256}"
 FORCE_GC="${FORCE_GC:-1}"
 REQUEST_TIMEOUT="${REQUEST_TIMEOUT:-2s}"
 PROXY_JAR="${PROXY_JAR:-$REPO_DIR/proxy/target/roundhouse-proxy.jar}"
-BENCH_JAR="${BENCH_JAR:-$REPO_DIR/e2e/target/roundhouse-local.jar}"
+BENCH_JAR="${BENCH_JAR:-$REPO_DIR/bench/target/roundhouse-bench.jar}"
 READY_TIMEOUT="${READY_TIMEOUT:-60}"
 KEEP_TMP="${KEEP_TMP:-0}"
 NGINX_BIN="${NGINX_BIN:-/usr/sbin/nginx}"
@@ -187,7 +187,7 @@ env TARGET_URL="http://127.0.0.1:$RH_PORT/" METRICS_URL="http://127.0.0.1:$RH_ME
   PROXY_PID="$PROXY_PID" RATE="$RATE" CONNECTIONS="$CONNECTIONS" DURATION="$DURATION" \
   SAMPLE_INTERVAL="$SAMPLE_INTERVAL" REQUEST_TIMEOUT="$REQUEST_TIMEOUT" FLAT_TOLERANCE="$FLAT_TOLERANCE" \
   RSS_LIMIT_MIB="$RSS_LIMIT_MIB" FORCE_GC="$FORCE_GC" \
-  "${PIN_LOAD[@]}" java -Xmx256m -cp "$BENCH_JAR" dev.roundhouse.e2e.bench.soak.Soak
+  "${PIN_LOAD[@]}" java -Xmx256m -cp "$BENCH_JAR" dev.roundhouse.bench.soak.Soak
 rc=$?
 set -e
 echo "proxy GC: $(curl -fs "http://127.0.0.1:$RH_METRICS_PORT/metrics" | awk -F'gc="' '/^jvm_gc_pause_seconds_count/ {split($2, a, "\""); print a[1]}' | sort -u | paste -sd, -)"

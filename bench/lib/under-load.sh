@@ -9,7 +9,7 @@
 PROXY_CPU="${PROXY_CPU:-1}"
 LOAD_CPU="${LOAD_CPU:-0}"
 PROXY_JAR="${PROXY_JAR:-$REPO_DIR/proxy/target/roundhouse-proxy.jar}"
-BENCH_JAR="${BENCH_JAR:-$REPO_DIR/e2e/target/roundhouse-local.jar}"
+BENCH_JAR="${BENCH_JAR:-$REPO_DIR/bench/target/roundhouse-bench.jar}"
 JAVA_OPTS="${JAVA_OPTS:-}"
 DRIVER_JAVA_OPTS="${DRIVER_JAVA_OPTS:--Xms256m -Xmx1g -XX:+UseSerialGC}"
 READY_TIMEOUT="${READY_TIMEOUT:-60}"
@@ -169,10 +169,10 @@ start_backend() {   # start_backend <name> <port>
 
 # -------------------------------------------------------------- the driver ---
 
-driver() {   # driver <main class (under dev.roundhouse.e2e.bench)> <args...>: the Java driver on LOAD_CPU
+driver() {   # driver <main class (under dev.roundhouse.bench)> <args...>: the Java driver on LOAD_CPU
   local main="$1"; shift
   # shellcheck disable=SC2086  # DRIVER_JAVA_OPTS is a word list on purpose
-  taskset -c "$LOAD_CPU" java $DRIVER_JAVA_OPTS -cp "$BENCH_JAR" "dev.roundhouse.e2e.bench.$main" "$@"
+  taskset -c "$LOAD_CPU" java $DRIVER_JAVA_OPTS -cp "$BENCH_JAR" "dev.roundhouse.bench.$main" "$@"
 }
 
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }

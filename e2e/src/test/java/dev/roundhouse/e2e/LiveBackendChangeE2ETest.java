@@ -5,8 +5,8 @@ import dev.roundhouse.e2e.local.LocalKubelet.RunningProxy;
 import dev.roundhouse.e2e.testing.Cluster;
 import dev.roundhouse.e2e.testing.Kubectl;
 import dev.roundhouse.e2e.testing.SharedCluster;
-import dev.roundhouse.e2e.testing.TestBackend;
-import dev.roundhouse.e2e.testing.Traffic;
+import dev.roundhouse.testing.TestBackend;
+import dev.roundhouse.testing.Traffic;
 import dev.roundhouse.operator.api.v1alpha1.BackendSpec;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -66,11 +66,11 @@ class LiveBackendChangeE2ETest {
             List<Traffic.Exchange> exchanges = traffic.exchanges();
             assertThat(exchanges).as("failed exchanges").filteredOn(e -> !e.ok()).isEmpty();
             Traffic.Exchange firstD = exchanges.stream().filter(e -> "backend-d".equals(e.body()))
-                    .min(Comparator.comparingLong(Traffic.Exchange::answeredNanos)).orElseThrow();
-            assertThat(Duration.ofNanos(firstD.answeredNanos() - changed))
+                    .min(Comparator.comparingLong(Traffic.Exchange::endNanos)).orElseThrow();
+            assertThat(Duration.ofNanos(firstD.endNanos() - changed))
                     .as("from the change to the first answer of the new backend").isLessThan(Duration.ofSeconds(2));
             // A request sent after a client saw the new pool is routed by the new pool: never to the removed backend.
-            assertThat(exchanges).filteredOn(e -> e.sentNanos() > firstD.answeredNanos())
+            assertThat(exchanges).filteredOn(e -> e.startNanos() > firstD.endNanos())
                     .as("requests sent after the new pool answered").isNotEmpty()
                     .noneMatch(e -> "backend-c".equals(e.body()));
         }

@@ -5,7 +5,7 @@ import dev.roundhouse.e2e.local.LocalKubelet.RunningProxy;
 import dev.roundhouse.e2e.testing.Cluster;
 import dev.roundhouse.e2e.testing.Kubectl;
 import dev.roundhouse.e2e.testing.SharedCluster;
-import dev.roundhouse.e2e.testing.TestBackend;
+import dev.roundhouse.testing.TestBackend;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import org.junit.jupiter.api.AfterEach;

@@ -1,6 +1,6 @@
 package dev.roundhouse.operator;
 
-import dev.roundhouse.operator.testing.Http;
+import dev.roundhouse.testing.Http;
 import dev.roundhouse.testing.apiserver.EmbeddedApiServer;
 import org.junit.jupiter.api.Test;
 
@@ -36,9 +36,9 @@ class OperatorProcessTest {
             try (RoundhouseOperator operator = RoundhouseOperator.start(
                     new OperatorSettings(Set.of(), "example.org/proxy:1", "info", 0, true, "default"), api.newClient())) {
                 String base = "http://127.0.0.1:" + operator.httpPort();
-                await().atMost(Duration.ofSeconds(20)).until(() -> Http.send(base + "/readyz").statusCode() == 200);
-                assertThat(Http.send(base + "/healthz").statusCode()).isEqualTo(200);
-                assertThat(Http.get(base + "/metrics")).contains("jvm_").contains("operator_sdk");
+                await().atMost(Duration.ofSeconds(20)).until(() -> Http.get(base + "/readyz").statusCode() == 200);
+                assertThat(Http.get(base + "/healthz").statusCode()).isEqualTo(200);
+                assertThat(Http.get(base + "/metrics").body()).contains("jvm_").contains("operator_sdk");
                 await().atMost(Duration.ofSeconds(20)).until(() ->
                         api.client().leases().inNamespace("default").withName("roundhouse-operator").get() != null);
             }

@@ -2,10 +2,10 @@ package dev.roundhouse.proxy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.roundhouse.proxy.testing.Http;
+import dev.roundhouse.testing.Http;
 import dev.roundhouse.proxy.testing.ProcessProxy;
-import dev.roundhouse.proxy.testing.RawHttp;
-import dev.roundhouse.proxy.testing.TestBackend;
+import dev.roundhouse.testing.RawHttp;
+import dev.roundhouse.testing.TestBackend;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

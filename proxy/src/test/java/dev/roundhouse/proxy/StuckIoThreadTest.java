@@ -1,8 +1,8 @@
 package dev.roundhouse.proxy;
 
-import dev.roundhouse.proxy.testing.Http;
+import dev.roundhouse.testing.Http;
 import dev.roundhouse.proxy.testing.ProxyFixture;
-import dev.roundhouse.proxy.testing.TestBackend;
+import dev.roundhouse.testing.TestBackend;
 import org.junit.jupiter.api.Test;
 
 import java.net.http.HttpResponse;

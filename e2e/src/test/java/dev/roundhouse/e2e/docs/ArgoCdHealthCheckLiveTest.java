@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.roundhouse.e2e.local.LocalCluster;
 import dev.roundhouse.e2e.testing.Cluster;
 import dev.roundhouse.e2e.testing.SharedCluster;
-import dev.roundhouse.e2e.testing.TestBackend;
+import dev.roundhouse.testing.TestBackend;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import org.awaitility.Awaitility;

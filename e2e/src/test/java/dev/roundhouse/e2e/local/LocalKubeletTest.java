@@ -5,7 +5,7 @@ import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.PodSpecBuilder;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
-import dev.roundhouse.e2e.testing.TestBackend;
+import dev.roundhouse.testing.TestBackend;
 import dev.roundhouse.operator.model.Labels;
 import dev.roundhouse.testing.apiserver.EmbeddedApiServer;
 import io.fabric8.kubernetes.api.model.EnvVar;

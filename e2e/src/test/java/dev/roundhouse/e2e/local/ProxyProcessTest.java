@@ -1,6 +1,6 @@
 package dev.roundhouse.e2e.local;
 
-import dev.roundhouse.e2e.testing.TestBackend;
+import dev.roundhouse.testing.TestBackend;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

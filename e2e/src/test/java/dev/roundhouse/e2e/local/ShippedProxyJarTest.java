@@ -1,6 +1,6 @@
 package dev.roundhouse.e2e.local;
 
-import dev.roundhouse.e2e.testing.TestBackend;
+import dev.roundhouse.testing.TestBackend;
 import dev.roundhouse.poolformat.PoolDocument;
 import dev.roundhouse.poolformat.PoolDocumentCodec;
 import dev.roundhouse.testing.apiserver.EmbeddedApiServer;

@@ -1,5 +1,7 @@
 package dev.roundhouse.e2e.testing;
 
+import dev.roundhouse.testing.TestBackend;
+
 import dev.roundhouse.e2e.local.LocalCluster;
 import dev.roundhouse.e2e.local.LocalKubelet.RunningProxy;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;

@@ -7,7 +7,7 @@ import dev.roundhouse.operator.RoundhouseOperator;
 import dev.roundhouse.operator.api.v1alpha1.BackendSpec;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancerSpec;
-import dev.roundhouse.operator.testing.Http;
+import dev.roundhouse.testing.Http;
 import dev.roundhouse.poolformat.PoolDocumentCodec;
 import dev.roundhouse.testing.apiserver.EmbeddedApiServer;
 import dev.roundhouse.testing.apiserver.Write;
@@ -158,7 +158,7 @@ class OperatorRestartMidReconcileTest {
     }
 
     private double unchangedReconciles() {
-        String scrape = Http.get("http://127.0.0.1:" + operator.httpPort() + "/metrics");
+        String scrape = Http.get("http://127.0.0.1:" + operator.httpPort() + "/metrics").body();
         return scrape.lines()
                 .filter(l -> l.startsWith("roundhouse_operator_reconciles_total{status=\"unchanged\"}"))
                 .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))

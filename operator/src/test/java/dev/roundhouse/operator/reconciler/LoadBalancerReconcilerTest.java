@@ -189,7 +189,7 @@ class LoadBalancerReconcilerTest {
 
     /** Reconciles that found the status unchanged, from the operator's own metrics. */
     private static double unchangedReconciles() {
-        String scrape = dev.roundhouse.operator.testing.Http.get("http://127.0.0.1:" + cluster.operator().httpPort() + "/metrics");
+        String scrape = dev.roundhouse.testing.Http.get("http://127.0.0.1:" + cluster.operator().httpPort() + "/metrics").body();
         return scrape.lines()
                 .filter(l -> l.startsWith("roundhouse_operator_reconciles_total{status=\"unchanged\"}"))
                 .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))

@@ -1,9 +1,9 @@
 package dev.roundhouse.proxy.faults;
 
 import dev.roundhouse.proxy.testing.ProcessProxy;
-import dev.roundhouse.proxy.testing.RawHttp;
+import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.proxy.testing.ResponseStream;
-import dev.roundhouse.proxy.testing.TestBackend;
+import dev.roundhouse.testing.TestBackend;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

@@ -3,7 +3,7 @@ package dev.roundhouse.proxy.health;
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.ProxyFixture;
-import dev.roundhouse.proxy.testing.TestBackend;
+import dev.roundhouse.testing.TestBackend;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 

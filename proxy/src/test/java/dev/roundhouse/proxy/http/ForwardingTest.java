@@ -1,9 +1,9 @@
 package dev.roundhouse.proxy.http;
 
 import dev.roundhouse.proxy.RoundhouseProxy;
-import dev.roundhouse.proxy.testing.Http;
+import dev.roundhouse.testing.Http;
 import dev.roundhouse.proxy.testing.ProxyFixture;
-import dev.roundhouse.proxy.testing.TestBackend;
+import dev.roundhouse.testing.TestBackend;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

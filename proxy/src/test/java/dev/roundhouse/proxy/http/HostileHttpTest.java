@@ -2,8 +2,8 @@ package dev.roundhouse.proxy.http;
 
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.ProxyFixture;
-import dev.roundhouse.proxy.testing.RawHttp;
-import dev.roundhouse.proxy.testing.TestBackend;
+import dev.roundhouse.testing.RawHttp;
+import dev.roundhouse.testing.TestBackend;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

@@ -5,8 +5,8 @@ import dev.roundhouse.proxy.testing.CorpusProbe;
 import dev.roundhouse.proxy.testing.HostileCorpus;
 import dev.roundhouse.proxy.testing.IdleCpu;
 import dev.roundhouse.proxy.testing.ProxyFixture;
-import dev.roundhouse.proxy.testing.RawHttp;
-import dev.roundhouse.proxy.testing.RawHttp.RecordingBackend;
+import dev.roundhouse.testing.RawHttp;
+import dev.roundhouse.testing.RawHttp.RecordingBackend;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 

@@ -1,10 +1,10 @@
 package dev.roundhouse.proxy.http;
 
 import dev.roundhouse.proxy.RoundhouseProxy;
-import dev.roundhouse.proxy.testing.Http;
+import dev.roundhouse.testing.Http;
 import dev.roundhouse.proxy.testing.ProxyFixture;
-import dev.roundhouse.proxy.testing.RawHttp;
-import dev.roundhouse.proxy.testing.RawHttp.RecordingBackend;
+import dev.roundhouse.testing.RawHttp;
+import dev.roundhouse.testing.RawHttp.RecordingBackend;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

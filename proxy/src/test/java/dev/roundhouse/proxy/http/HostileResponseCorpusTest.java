@@ -6,7 +6,7 @@ import dev.roundhouse.proxy.testing.CorpusProbe.Kind;
 import dev.roundhouse.proxy.testing.HostileCorpus;
 import dev.roundhouse.proxy.testing.IdleCpu;
 import dev.roundhouse.proxy.testing.ProxyFixture;
-import dev.roundhouse.proxy.testing.RawHttp;
+import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.proxy.testing.ScriptedBackend;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;

@@ -2,10 +2,10 @@ package dev.roundhouse.proxy.http;
 
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
-import dev.roundhouse.proxy.testing.Http;
+import dev.roundhouse.testing.Http;
 import dev.roundhouse.proxy.testing.ProxyFixture;
-import dev.roundhouse.proxy.testing.RawHttp;
-import dev.roundhouse.proxy.testing.RawHttp.RecordingBackend;
+import dev.roundhouse.testing.RawHttp;
+import dev.roundhouse.testing.RawHttp.RecordingBackend;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -2,10 +2,10 @@ package dev.roundhouse.proxy.metrics;
 
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
-import dev.roundhouse.proxy.testing.Http;
+import dev.roundhouse.testing.Http;
 import dev.roundhouse.proxy.testing.ProxyFixture;
 import dev.roundhouse.proxy.testing.Scrape;
-import dev.roundhouse.proxy.testing.TestBackend;
+import dev.roundhouse.testing.TestBackend;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,7 +1,7 @@
 package dev.roundhouse.proxy.server;
 
 import dev.roundhouse.proxy.config.ProxySettings;
-import dev.roundhouse.proxy.testing.Http;
+import dev.roundhouse.testing.Http;
 import dev.roundhouse.proxy.testing.ProxyFixture;
 import io.undertow.util.Headers;
 import org.junit.jupiter.api.Test;

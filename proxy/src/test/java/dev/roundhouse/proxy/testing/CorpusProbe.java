@@ -1,5 +1,7 @@
 package dev.roundhouse.proxy.testing;
 
+import dev.roundhouse.testing.RawHttp;
+
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

@@ -1,5 +1,7 @@
 package dev.roundhouse.proxy.testing;
 
+import dev.roundhouse.testing.RawHttp;
+
 import dev.roundhouse.proxy.RoundhouseProxy;
 
 import java.io.IOException;

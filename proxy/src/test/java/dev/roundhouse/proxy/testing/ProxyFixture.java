@@ -1,5 +1,7 @@
 package dev.roundhouse.proxy.testing;
 
+import dev.roundhouse.testing.Http;
+
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.config.ProxySettings;
 import io.fabric8.kubernetes.client.KubernetesClient;

@@ -1,4 +1,4 @@
-package dev.roundhouse.proxy.testing;
+package dev.roundhouse.testing;
 
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;

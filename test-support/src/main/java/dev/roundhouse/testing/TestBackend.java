@@ -1,4 +1,4 @@
-package dev.roundhouse.proxy.testing;
+package dev.roundhouse.testing;
 
 import io.undertow.Undertow;
 import io.undertow.server.HttpServerExchange;
@@ -91,7 +91,7 @@ public final class TestBackend implements AutoCloseable {
 
     private void handle(HttpServerExchange exchange) throws Exception {
         String path = exchange.getRequestPath();
-        if (path.equals("/health")) {
+        if (path.equals("/health") || path.equals("/healthz")) {
             healthChecks.incrementAndGet();
             exchange.setStatusCode(healthy ? 200 : 503);
             exchange.getResponseSender().send(healthy ? "ok" : "sick");
@@ -186,6 +186,15 @@ public final class TestBackend implements AutoCloseable {
             out.put(values.getHeaderName().toString(), List.copyOf(values));
         }
         return out;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** Requests served, health checks aside. */
+    public int requests() {
+        return hits.get();
     }
 
     public int port() {

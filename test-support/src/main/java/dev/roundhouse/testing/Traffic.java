@@ -1,6 +1,7 @@
-package dev.roundhouse.proxy.testing;
+package dev.roundhouse.testing;
 
 import java.net.URI;
+import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
@@ -42,6 +43,11 @@ public final class Traffic implements AutoCloseable {
         }
     }
 
+    /** Starts {@code clientCount} clients for at most two minutes (a failed test cannot leave them running). */
+    public static Traffic start(URI target, int clientCount) {
+        return start(target.toString(), clientCount, Duration.ofMinutes(2));
+    }
+
     /** Starts {@code clientCount} clients; each stops after {@code atMost} or 200,000 requests at the latest. */
     public static Traffic start(String url, int clientCount, Duration atMost) {
         Traffic traffic = new Traffic(url, clientCount, atMost, 200_000);
@@ -50,11 +56,14 @@ public final class Traffic implements AutoCloseable {
     }
 
     private void run() {
+        // A client of its own per thread: its own connections, as separate clients have.
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(2)).build();
         for (int i = 0; i < maxRequestsPerClient && !stopped && System.nanoTime() < deadlineNanos; i++) {
             HttpRequest request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).GET().build();
             long start = System.nanoTime();
             try {
-                HttpResponse<String> response = Http.client().send(request, HttpResponse.BodyHandlers.ofString());
+                HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
                 exchanges.add(new Exchange(start, System.nanoTime(), response.statusCode(), response.body(), null));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -96,6 +105,11 @@ public final class Traffic implements AutoCloseable {
 
     public List<Exchange> exchanges() {
         return List.copyOf(exchanges);
+    }
+
+    /** Requests answered with {@code body}. */
+    public long answeredBy(String body) {
+        return exchanges.stream().filter(e -> body.equals(e.body())).count();
     }
 
     @Override

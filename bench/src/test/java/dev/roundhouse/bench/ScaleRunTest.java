@@ -1,14 +1,13 @@
 package dev.roundhouse.bench;
 
-import dev.roundhouse.bench.scale.OperatorScale;
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.roundhouse.bench.scale.OperatorScale;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 /**
  * A small run of the operator scale benchmark, so that the tool keeps working: a handful of LoadBalancers converge
@@ -22,20 +21,29 @@ class ScaleRunTest {
     void aFewLoadBalancersConvergeAndTheirWritesAreCounted() throws Exception {
         ByteArrayOutputStream buffer = new ByteArrayOutputStream();
         PrintStream out = new PrintStream(buffer, true, StandardCharsets.UTF_8);
-        OperatorScale.Result r = OperatorScale.run(Map.of("LBS", "5", "QUIET", "2s", "HEAP_SETTLE", "0s",
-                "TIMEOUT", "2m"), out);
+        OperatorScale.Result r =
+                OperatorScale.run(Map.of("LBS", "5", "QUIET", "2s", "HEAP_SETTLE", "0s", "TIMEOUT", "2m"), out);
         String printed = buffer.toString(StandardCharsets.UTF_8);
 
         assertThat(r.converged()).as(printed).isEqualTo(5);
         assertThat(r.ready()).as(printed).isEqualTo(5);
-        assertThat(r.benchWrites()).as(printed)
+        assertThat(r.benchWrites())
+                .as(printed)
                 .containsEntry("loadbalancers create", 5L)
                 .containsEntry("deployments/status merge-patch", 5L);
         // one write per dependent (eight: two Services, and a PodDisruptionBudget at the default two replicas),
         // and the status: at least once, as ProxiesNotReady, then Ready
-        assertThat(r.operatorWrites()).as(printed)
-                .containsKeys("configmaps create", "deployments apply", "services apply", "serviceaccounts apply",
-                        "roles apply", "rolebindings apply", "poddisruptionbudgets apply", "loadbalancers/status apply");
+        assertThat(r.operatorWrites())
+                .as(printed)
+                .containsKeys(
+                        "configmaps create",
+                        "deployments apply",
+                        "services apply",
+                        "serviceaccounts apply",
+                        "roles apply",
+                        "rolebindings apply",
+                        "poddisruptionbudgets apply",
+                        "loadbalancers/status apply");
         assertThat(r.operatorWrites().get("services apply")).as(printed).isEqualTo(5L * 2);
         assertThat(r.operatorWriteCount()).as(printed).isBetween(5L * 9, 5L * 12);
         assertThat(r.resyncs()).as(printed).hasSize(1); // no OPERATOR_JAR: only the in-process restart

@@ -1,16 +1,15 @@
 package dev.roundhouse.bench;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
 import dev.roundhouse.bench.soak.Durations;
 import dev.roundhouse.bench.soak.LatencyHistogram;
 import dev.roundhouse.bench.soak.ProcessStats;
 import dev.roundhouse.bench.soak.PrometheusText;
-import org.junit.jupiter.api.Test;
-
 import java.time.Duration;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.assertj.core.api.Assertions.within;
+import org.junit.jupiter.api.Test;
 
 /** The soak's small parts: latency buckets, the Prometheus text it reads, /proc, durations. */
 class SoakMeasurementsTest {
@@ -58,10 +57,14 @@ class SoakMeasurementsTest {
                 process_files_open_files 90.0
                 odd_value NaN
                 """);
-        assertThat(m.sum("jvm_memory_used_bytes", l -> "heap".equals(l.get("area")))).isEqualTo(12852736.0);
-        assertThat(m.sum("jvm_gc_pause_seconds_count", l -> !"Diagnostic Command".equals(l.get("cause")))).isEqualTo(3);
-        assertThat(m.sum("roundhouse_requests_total", l -> !l.get("status").startsWith("2"))).isEqualTo(2);
-        assertThat(m.samples()).anySatisfy(s -> assertThat(s.labels().get("backend")).isEqualTo("http://b, \"c\""));
+        assertThat(m.sum("jvm_memory_used_bytes", l -> "heap".equals(l.get("area"))))
+                .isEqualTo(12852736.0);
+        assertThat(m.sum("jvm_gc_pause_seconds_count", l -> !"Diagnostic Command".equals(l.get("cause"))))
+                .isEqualTo(3);
+        assertThat(m.sum("roundhouse_requests_total", l -> !l.get("status").startsWith("2")))
+                .isEqualTo(2);
+        assertThat(m.samples())
+                .anySatisfy(s -> assertThat(s.labels().get("backend")).isEqualTo("http://b, \"c\""));
         assertThat(m.sum("process_files_open_files")).isEqualTo(90);
         assertThat(m.max("jvm_memory_used_bytes", l -> true)).isEqualTo(9707008.0);
         assertThat(m.has("missing_metric")).isFalse();

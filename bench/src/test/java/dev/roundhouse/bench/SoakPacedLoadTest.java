@@ -1,9 +1,8 @@
 package dev.roundhouse.bench;
 
-import dev.roundhouse.bench.soak.PacedLoad;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.roundhouse.bench.soak.PacedLoad;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -14,8 +13,8 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 
 /** The soak's generator against a small keep-alive server that answers in the ways HTTP/1.1 allows. */
 class SoakPacedLoadTest {
@@ -45,8 +44,10 @@ class SoakPacedLoadTest {
     }
 
     private static void serve(Socket s) {
-        try (s; BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII));
-             OutputStream out = s.getOutputStream()) {
+        try (s;
+                BufferedReader in =
+                        new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII));
+                OutputStream out = s.getOutputStream()) {
             for (int n = 0; ; n++) {
                 String line = in.readLine();
                 if (line == null) {
@@ -57,7 +58,8 @@ class SoakPacedLoadTest {
                 }
                 String answer = switch (n % 3) {
                     case 0 -> "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
-                    case 1 -> "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n";
+                    case 1 ->
+                        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n";
                     default -> "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n";
                 };
                 out.write(answer.getBytes(StandardCharsets.US_ASCII));

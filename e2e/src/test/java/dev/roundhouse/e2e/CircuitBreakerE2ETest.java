@@ -1,20 +1,19 @@
 package dev.roundhouse.e2e;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.roundhouse.e2e.local.LocalCluster;
 import dev.roundhouse.e2e.local.LocalKubelet.RunningProxy;
 import dev.roundhouse.e2e.testing.Cluster;
 import dev.roundhouse.e2e.testing.SharedCluster;
 import dev.roundhouse.testing.TestBackend;
 import dev.roundhouse.testing.Traffic;
+import java.time.Duration;
+import java.util.List;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
-
-import java.time.Duration;
-import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * 3. A backend stops under load: its breaker opens and no client request fails while the others are up; it
@@ -72,20 +71,27 @@ class CircuitBreakerE2ETest {
             Awaitility.await("traffic on b").atMost(Duration.ofSeconds(10)).until(() -> b.requests() > 20);
 
             b.stop();
-            Awaitility.await("b's breaker open").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
+            Awaitility.await("b's breaker open")
+                    .atMost(Duration.ofSeconds(10))
+                    .pollInterval(Duration.ofMillis(50))
                     .until(() -> Cluster.metrics(proxy), m -> m.contains(openB));
             long servedWhileDown = traffic.exchanges().size();
 
             b.restart();
             int before = b.requests();
-            Awaitility.await("b back in rotation").atMost(Duration.ofSeconds(20))
+            Awaitility.await("b back in rotation")
+                    .atMost(Duration.ofSeconds(20))
                     .until(() -> b.requests() > before + 20);
-            Awaitility.await("b's breaker closed").atMost(Duration.ofSeconds(10))
+            Awaitility.await("b's breaker closed")
+                    .atMost(Duration.ofSeconds(10))
                     .until(() -> Cluster.metrics(proxy), m -> m.contains(closedB));
             traffic.close();
 
             assertThat(servedWhileDown).isPositive();
-            assertThat(traffic.exchanges()).as("failed client requests").filteredOn(e -> !e.ok()).isEmpty();
+            assertThat(traffic.exchanges())
+                    .as("failed client requests")
+                    .filteredOn(e -> !e.ok())
+                    .isEmpty();
             assertThat(a.requests()).isPositive();
             assertThat(c.requests()).isPositive();
         }

@@ -1,26 +1,25 @@
 package dev.roundhouse.e2e;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.roundhouse.e2e.local.LocalCluster;
 import dev.roundhouse.e2e.local.LocalKubelet.RunningProxy;
 import dev.roundhouse.e2e.testing.Cluster;
 import dev.roundhouse.e2e.testing.Kubectl;
 import dev.roundhouse.e2e.testing.SharedCluster;
-import dev.roundhouse.testing.TestBackend;
-import dev.roundhouse.testing.Traffic;
 import dev.roundhouse.operator.api.v1alpha1.BackendSpec;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
+import dev.roundhouse.testing.TestBackend;
+import dev.roundhouse.testing.Traffic;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.List;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
-
-import java.time.Duration;
-import java.util.Comparator;
-import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * 2. Backends change in the LoadBalancer while clients send requests without pause: the new backend gets traffic
@@ -52,26 +51,37 @@ class LiveBackendChangeE2ETest {
         RunningProxy before = cluster.awaitProxy("demo");
 
         try (Traffic traffic = Traffic.start(Cluster.uri(before, "/"), 4)) {
-            Awaitility.await("traffic on every backend").atMost(Duration.ofSeconds(10))
+            Awaitility.await("traffic on every backend")
+                    .atMost(Duration.ofSeconds(10))
                     .until(() -> traffic.answeredBy("backend-c") > 20 && traffic.answeredBy("backend-a") > 20);
 
             long changed = replaceBackend(c, d);
 
-            Awaitility.await("traffic on the new backend").atMost(Duration.ofSeconds(10))
+            Awaitility.await("traffic on the new backend")
+                    .atMost(Duration.ofSeconds(10))
                     .until(() -> traffic.answeredBy("backend-d") > 0);
-            Awaitility.await("more traffic after the change").atMost(Duration.ofSeconds(10))
+            Awaitility.await("more traffic after the change")
+                    .atMost(Duration.ofSeconds(10))
                     .until(() -> traffic.answeredBy("backend-d") > 50);
             traffic.close();
 
             List<Traffic.Exchange> exchanges = traffic.exchanges();
-            assertThat(exchanges).as("failed exchanges").filteredOn(e -> !e.ok()).isEmpty();
-            Traffic.Exchange firstD = exchanges.stream().filter(e -> "backend-d".equals(e.body()))
-                    .min(Comparator.comparingLong(Traffic.Exchange::endNanos)).orElseThrow();
+            assertThat(exchanges)
+                    .as("failed exchanges")
+                    .filteredOn(e -> !e.ok())
+                    .isEmpty();
+            Traffic.Exchange firstD = exchanges.stream()
+                    .filter(e -> "backend-d".equals(e.body()))
+                    .min(Comparator.comparingLong(Traffic.Exchange::endNanos))
+                    .orElseThrow();
             assertThat(Duration.ofNanos(firstD.endNanos() - changed))
-                    .as("from the change to the first answer of the new backend").isLessThan(Duration.ofSeconds(2));
+                    .as("from the change to the first answer of the new backend")
+                    .isLessThan(Duration.ofSeconds(2));
             // A request sent after a client saw the new pool is routed by the new pool: never to the removed backend.
-            assertThat(exchanges).filteredOn(e -> e.startNanos() > firstD.endNanos())
-                    .as("requests sent after the new pool answered").isNotEmpty()
+            assertThat(exchanges)
+                    .filteredOn(e -> e.startNanos() > firstD.endNanos())
+                    .as("requests sent after the new pool answered")
+                    .isNotEmpty()
                     .noneMatch(e -> "backend-c".equals(e.body()));
         }
 
@@ -85,22 +95,30 @@ class LiveBackendChangeE2ETest {
     private long replaceBackend(TestBackend removed, TestBackend added) {
         LoadBalancer lb = cluster.loadBalancer("demo");
         List<BackendSpec> backends = lb.getSpec().getBackends().stream()
-                .map(s -> s.getUrl().equals(removed.url()) ? backend(added.url()) : backend(s.getUrl())).toList();
+                .map(s -> s.getUrl().equals(removed.url()) ? backend(added.url()) : backend(s.getUrl()))
+                .toList();
         StringBuilder patch = new StringBuilder("{\"spec\":{\"backends\":[");
         for (int i = 0; i < backends.size(); i++) {
-            patch.append(i == 0 ? "" : ",").append("{\"url\":\"").append(backends.get(i).getUrl()).append("\"}");
+            patch.append(i == 0 ? "" : ",")
+                    .append("{\"url\":\"")
+                    .append(backends.get(i).getUrl())
+                    .append("\"}");
         }
         patch.append("]}}");
         if (Kubectl.available()) {
             long at = System.nanoTime(); // before kubectl starts: its own start-up counts against the 2 s
-            Kubectl.Result result = cluster.kubectl().run("patch", "lb", "demo", "-n", cluster.namespace(),
-                    "--type=merge", "-p", patch.toString());
+            Kubectl.Result result = cluster.kubectl()
+                    .run("patch", "lb", "demo", "-n", cluster.namespace(), "--type=merge", "-p", patch.toString());
             assertThat(result.ok()).as(result.stderr()).isTrue();
             return at;
         }
         // A merge patch, as kubectl's: no resourceVersion, so the operator's status writes cannot conflict with it.
         long at = System.nanoTime();
-        cluster.local().client().resources(LoadBalancer.class).inNamespace(cluster.namespace()).withName("demo")
+        cluster.local()
+                .client()
+                .resources(LoadBalancer.class)
+                .inNamespace(cluster.namespace())
+                .withName("demo")
                 .patch(PatchContext.of(PatchType.JSON_MERGE), patch.toString());
         return at;
     }

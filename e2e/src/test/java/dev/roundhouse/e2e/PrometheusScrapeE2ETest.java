@@ -1,5 +1,8 @@
 package dev.roundhouse.e2e;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.roundhouse.e2e.local.LocalCluster;
@@ -7,12 +10,6 @@ import dev.roundhouse.e2e.local.LocalKubelet.RunningProxy;
 import dev.roundhouse.e2e.testing.Cluster;
 import dev.roundhouse.e2e.testing.SharedCluster;
 import dev.roundhouse.testing.TestBackend;
-import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -26,9 +23,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * 4. A real Prometheus (Debian's {@code prometheus}, installed by {@code .ci/run}) scrapes the proxy's metrics
@@ -37,8 +36,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 @ExtendWith(SharedCluster.class)
 class PrometheusScrapeE2ETest {
 
-    private final List<TestBackend> backends = List.of(
-            TestBackend.start("backend-a"), TestBackend.start("backend-b"), TestBackend.start("backend-c"));
+    private final List<TestBackend> backends =
+            List.of(TestBackend.start("backend-a"), TestBackend.start("backend-b"), TestBackend.start("backend-c"));
     private final Cluster cluster;
 
     PrometheusScrapeE2ETest(LocalCluster local) {
@@ -54,8 +53,10 @@ class PrometheusScrapeE2ETest {
     @Test
     void prometheusScrapesTheRequestCounterOfEachBackend(@TempDir Path dir) throws Exception {
         Path prometheus = onPath("prometheus");
-        assumeTrue(prometheus != null, "prometheus is not installed (Debian package prometheus; .ci/run installs it): "
-                + "skipping the real-scrape test");
+        assumeTrue(
+                prometheus != null,
+                "prometheus is not installed (Debian package prometheus; .ci/run installs it): "
+                        + "skipping the real-scrape test");
         RunningProxy proxy = readyProxy();
         for (int i = 0; i < 30; i++) {
             assertThat(Cluster.get(Cluster.uri(proxy, "/")).statusCode()).isEqualTo(200);
@@ -71,27 +72,39 @@ class PrometheusScrapeE2ETest {
                     static_configs:
                       - targets: ['127.0.0.1:%d']
                 """.formatted(proxy.metricsPort()));
-        Process server = new ProcessBuilder(prometheus.toString(), "--config.file=" + config,
-                "--storage.tsdb.path=" + dir.resolve("data"), "--web.listen-address=127.0.0.1:" + webPort)
-                .redirectErrorStream(true).redirectOutput(dir.resolve("prometheus.log").toFile()).start();
+        Process server = new ProcessBuilder(
+                        prometheus.toString(),
+                        "--config.file=" + config,
+                        "--storage.tsdb.path=" + dir.resolve("data"),
+                        "--web.listen-address=127.0.0.1:" + webPort)
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("prometheus.log").toFile())
+                .start();
         try {
             String query = "sum by (backend) (roundhouse_requests_total{job=\"roundhouse-proxy\"})";
             URI uri = URI.create("http://127.0.0.1:" + webPort + "/api/v1/query?query="
                     + URLEncoder.encode(query, StandardCharsets.UTF_8));
             Map<String, Double> perBackend = new TreeMap<>();
-            Awaitility.await("a scrape with every backend's counter").atMost(Duration.ofSeconds(60))
-                    .pollInterval(Duration.ofMillis(500)).ignoreExceptions()
+            Awaitility.await("a scrape with every backend's counter")
+                    .atMost(Duration.ofSeconds(60))
+                    .pollInterval(Duration.ofMillis(500))
+                    .ignoreExceptions()
                     .until(() -> {
                         perBackend.clear();
-                        JsonNode body = new ObjectMapper().readTree(Cluster.get(uri).body());
+                        JsonNode body =
+                                new ObjectMapper().readTree(Cluster.get(uri).body());
                         for (JsonNode series : body.path("data").path("result")) {
-                            perBackend.put(series.path("metric").path("backend").asText(),
-                                    Double.parseDouble(series.path("value").get(1).asText()));
+                            perBackend.put(
+                                    series.path("metric").path("backend").asText(),
+                                    Double.parseDouble(
+                                            series.path("value").get(1).asText()));
                         }
                         return perBackend.size() == 3;
                     });
-            assertThat(perBackend).containsOnlyKeys(backends.stream().map(TestBackend::url).toList());
-            assertThat(perBackend.values()).allSatisfy(count -> assertThat(count).isEqualTo(10.0));
+            assertThat(perBackend)
+                    .containsOnlyKeys(backends.stream().map(TestBackend::url).toList());
+            assertThat(perBackend.values())
+                    .allSatisfy(count -> assertThat(count).isEqualTo(10.0));
         } finally {
             server.destroy();
             if (!server.waitFor(20, TimeUnit.SECONDS)) {
@@ -108,11 +121,15 @@ class PrometheusScrapeE2ETest {
         assertThat(Cluster.get(Cluster.uri(proxy, "/")).statusCode()).isEqualTo(200);
         Path scrape = Files.writeString(dir.resolve("scrape.txt"), Cluster.metrics(proxy));
 
-        Process check = new ProcessBuilder(promtool.toString(), "check", "metrics").redirectErrorStream(true)
-                .redirectInput(scrape.toFile()).start();
+        Process check = new ProcessBuilder(promtool.toString(), "check", "metrics")
+                .redirectErrorStream(true)
+                .redirectInput(scrape.toFile())
+                .start();
         String output = new String(check.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(check.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        assertThat(check.exitValue()).as("promtool check metrics said:\n%s", output).isZero();
+        assertThat(check.exitValue())
+                .as("promtool check metrics said:\n%s", output)
+                .isZero();
     }
 
     private RunningProxy readyProxy() {

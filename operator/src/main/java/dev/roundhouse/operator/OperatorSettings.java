@@ -1,7 +1,6 @@
 package dev.roundhouse.operator;
 
 import io.javaoperatorsdk.operator.api.reconciler.Context;
-
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -40,6 +39,7 @@ public record OperatorSettings(
     private static final List<String> LOG_LEVELS = List.of("trace", "debug", "info", "warn", "error", "off");
     /** What Kubernetes accepts as a namespace name. */
     private static final Pattern DNS_1123_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
+
     private static final Pattern DNS_1123_SUBDOMAIN =
             Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
     private static final String NAMESPACE_RULE = "(a DNS-1123 label: at most 63 lower-case letters, digits and '-', "
@@ -49,10 +49,24 @@ public record OperatorSettings(
     public static final String KEY = "operatorSettings";
 
     /** For an operator started in-process, which logs as the JVM around it is set up to. */
-    public OperatorSettings(Set<String> watchNamespaces, String proxyImage, String logLevel, int httpPort,
-            boolean leaderElection, String leaseNamespace) {
-        this(watchNamespaces, proxyImage, logLevel, httpPort, leaderElection, leaseNamespace, DEFAULT_LEASE_NAME, "text",
-                null, List.of());
+    public OperatorSettings(
+            Set<String> watchNamespaces,
+            String proxyImage,
+            String logLevel,
+            int httpPort,
+            boolean leaderElection,
+            String leaseNamespace) {
+        this(
+                watchNamespaces,
+                proxyImage,
+                logLevel,
+                httpPort,
+                leaderElection,
+                leaseNamespace,
+                DEFAULT_LEASE_NAME,
+                "text",
+                null,
+                List.of());
     }
 
     /**
@@ -107,8 +121,8 @@ public record OperatorSettings(
         int port = port("HTTP_PORT", env.get("HTTP_PORT"), 8081, problems);
         boolean leader = Boolean.parseBoolean(
                 choice("LEADER_ELECTION", env.get("LEADER_ELECTION"), "true", List.of("true", "false"), problems));
-        List<String> pullSecrets = secretNames("PROXY_IMAGE_PULL_SECRETS", given(env.get("PROXY_IMAGE_PULL_SECRETS")),
-                problems);
+        List<String> pullSecrets =
+                secretNames("PROXY_IMAGE_PULL_SECRETS", given(env.get("PROXY_IMAGE_PULL_SECRETS")), problems);
         String leaseNamespace = given(env.get("POD_NAMESPACE"));
         if (leaseNamespace == null) {
             leaseNamespace = "default";
@@ -118,15 +132,17 @@ public record OperatorSettings(
         String leaseName = given(env.get("LEADER_ELECTION_LEASE"));
         if (leaseName == null) {
             leaseName = DEFAULT_LEASE_NAME;
-        } else if (leaseName.length() > 253 || !DNS_1123_SUBDOMAIN.matcher(leaseName).matches()) {
-            problems.add("LEADER_ELECTION_LEASE: '" + leaseName + "' is not a Lease name (a DNS-1123 subdomain: at most "
-                    + "253 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit)");
+        } else if (leaseName.length() > 253
+                || !DNS_1123_SUBDOMAIN.matcher(leaseName).matches()) {
+            problems.add(
+                    "LEADER_ELECTION_LEASE: '" + leaseName + "' is not a Lease name (a DNS-1123 subdomain: at most "
+                            + "253 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit)");
         }
         if (!problems.isEmpty()) {
             throw new InvalidSettingsException(problems);
         }
-        return new OperatorSettings(namespaces, image, level, port, leader, leaseNamespace, leaseName, format,
-                libraryLevel, pullSecrets);
+        return new OperatorSettings(
+                namespaces, image, level, port, leader, leaseNamespace, leaseName, format, libraryLevel, pullSecrets);
     }
 
     /** The value trimmed, or null when unset or blank. */
@@ -178,8 +194,8 @@ public record OperatorSettings(
     }
 
     /** One of {@code allowed} (any case), {@code fallback} when unset or blank. */
-    private static String choice(String name, String value, String fallback, List<String> allowed,
-            List<String> problems) {
+    private static String choice(
+            String name, String value, String fallback, List<String> allowed, List<String> problems) {
         String given = given(value);
         if (given == null) {
             return fallback;
@@ -188,8 +204,8 @@ public record OperatorSettings(
         if (allowed.contains(word)) {
             return word;
         }
-        String expected = allowed.size() == 2 ? allowed.get(0) + " or " + allowed.get(1)
-                : "one of " + String.join(", ", allowed);
+        String expected =
+                allowed.size() == 2 ? allowed.get(0) + " or " + allowed.get(1) : "one of " + String.join(", ", allowed);
         problems.add(name + ": must be " + expected + ", got '" + given + "'");
         return fallback;
     }

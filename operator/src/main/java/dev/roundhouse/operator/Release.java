@@ -11,8 +11,7 @@ public final class Release {
     /** For example {@code 0.1.0}. */
     public static final String VERSION = read();
 
-    private Release() {
-    }
+    private Release() {}
 
     private static String read() {
         try (InputStream in = Release.class.getResourceAsStream("release.properties")) {

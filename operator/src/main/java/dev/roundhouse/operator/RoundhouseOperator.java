@@ -5,21 +5,20 @@ import com.sun.net.httpserver.HttpServer;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.reconciler.LoadBalancerReconciler;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.RegisteredController;
-import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The Roundhouse operator: registers the LoadBalancer reconciler and serves {@code /healthz},
@@ -35,6 +34,7 @@ public final class RoundhouseOperator implements AutoCloseable {
     private final RegisteredController<LoadBalancer> controller;
     /** Set once JOSDK's start has returned, i.e. its informers have listed everything from the API server. */
     private volatile boolean started;
+
     private volatile boolean closing;
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final HttpServer http;
@@ -43,24 +43,31 @@ public final class RoundhouseOperator implements AutoCloseable {
         this.settings = settings;
         // Two of Micrometer's processor meters break Prometheus naming rules (promtool rejects them);
         // process_cpu_usage and system_cpu_usage cover the same ground. Denied before anything registers.
-        registry.config().meterFilter(io.micrometer.core.instrument.config.MeterFilter.deny(id ->
-                id.getName().equals("process.cpu.time") || id.getName().equals("system.cpu.count")));
+        registry.config()
+                .meterFilter(io.micrometer.core.instrument.config.MeterFilter.deny(id ->
+                        id.getName().equals("process.cpu.time") || id.getName().equals("system.cpu.count")));
         registry.config().meterFilter(new dev.roundhouse.operator.metrics.SdkMetricDescriptions());
         operator = new Operator(o -> {
             // Not per resource: JOSDK would keep about 70 series (and a histogram in heap) per LoadBalancer,
             // 76,000 samples and 20 MB per scrape at 1,000 LoadBalancers (docs/benchmark-history.md).
-            o.withMetrics(MicrometerMetrics.newMicrometerMetricsBuilder(registry).notCollectingMetricsPerResource().build());
+            o.withMetrics(MicrometerMetrics.newMicrometerMetricsBuilder(registry)
+                    .notCollectingMetricsPerResource()
+                    .build());
             if (client != null) {
                 o.withKubernetesClient(client);
             }
             if (settings.leaderElection()) {
                 // JOSDK would exit on every stop of leading, a graceful shutdown included (and
                 // System.exit inside a shutdown hook hangs): exit only when leadership is lost.
-                o.withLeaderElectionConfiguration(new LeaderElectionConfiguration(settings.leaseName(),
-                        settings.leaseNamespace(), LeaderElectionConfiguration.LEASE_DURATION_DEFAULT_VALUE,
+                o.withLeaderElectionConfiguration(new LeaderElectionConfiguration(
+                        settings.leaseName(),
+                        settings.leaseNamespace(),
+                        LeaderElectionConfiguration.LEASE_DURATION_DEFAULT_VALUE,
                         LeaderElectionConfiguration.RENEW_DEADLINE_DEFAULT_VALUE,
-                        LeaderElectionConfiguration.RETRY_PERIOD_DEFAULT_VALUE, null,
-                        new LeaderCallbacks(() -> { }, this::stoppedLeading, leader -> { }), false));
+                        LeaderElectionConfiguration.RETRY_PERIOD_DEFAULT_VALUE,
+                        null,
+                        new LeaderCallbacks(() -> {}, this::stoppedLeading, leader -> {}),
+                        false));
             }
         });
         controller = operator.register(new LoadBalancerReconciler(registry, settings), c -> {
@@ -101,9 +108,11 @@ public final class RoundhouseOperator implements AutoCloseable {
         http.start();
         operator.start();
         started = true;
-        log().info("Roundhouse operator started, watching {}, proxy image {}, probes and metrics on :{}",
-                settings.watchesAllNamespaces() ? "all namespaces" : settings.watchNamespaces(),
-                settings.proxyImage(), httpPort());
+        log().info(
+                        "Roundhouse operator started, watching {}, proxy image {}, probes and metrics on :{}",
+                        settings.watchesAllNamespaces() ? "all namespaces" : settings.watchNamespaces(),
+                        settings.proxyImage(),
+                        httpPort());
     }
 
     public int httpPort() {
@@ -124,8 +133,10 @@ public final class RoundhouseOperator implements AutoCloseable {
             return "starting, waiting for the API server";
         }
         Set<String> unhealthy = liveness
-                ? controller.getControllerHealthInfo().unhealthyEventSources().keySet() : Set.of();
-        return unhealthy.isEmpty() ? null
+                ? controller.getControllerHealthInfo().unhealthyEventSources().keySet()
+                : Set.of();
+        return unhealthy.isEmpty()
+                ? null
                 : "not watching the API server (unhealthy: " + String.join(", ", unhealthy) + ")";
     }
 
@@ -141,8 +152,9 @@ public final class RoundhouseOperator implements AutoCloseable {
     /** Another replica leads now: stop at once, so that only one operator ever reconciles. */
     private void stoppedLeading() {
         if (!closing) {
-            log().error("Lost the leader lease {}; exiting so that another replica reconciles alone",
-                    settings.leaseName());
+            log().error(
+                            "Lost the leader lease {}; exiting so that another replica reconciles alone",
+                            settings.leaseName());
             exit(1); // not from a shutdown hook: closing is false here
         }
     }
@@ -199,19 +211,24 @@ public final class RoundhouseOperator implements AutoCloseable {
             return;
         }
         // Before the start, which lasts as long as the API server does not answer: a SIGTERM then stops it too.
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            try {
-                running.close();
-            } catch (RuntimeException e) {
-                log().error("Could not stop cleanly: {}", e.toString());
-                exitStatus = 1;
-            }
-            org.apache.logging.log4j.LogManager.shutdown();
-            // The stop is complete. A JVM ended by SIGTERM would still exit with 143 (128 + 15), which Kubernetes and
-            // process supervisors show as an error; nothing else in this process registers a shutdown hook that
-            // halting would skip (Log4j's own is disabled, see log4j2.xml).
-            Runtime.getRuntime().halt(exitStatus);
-        }, "shutdown"));
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            try {
+                                running.close();
+                            } catch (RuntimeException e) {
+                                log().error("Could not stop cleanly: {}", e.toString());
+                                exitStatus = 1;
+                            }
+                            org.apache.logging.log4j.LogManager.shutdown();
+                            // The stop is complete. A JVM ended by SIGTERM would still exit with 143 (128 + 15), which
+                            // Kubernetes and
+                            // process supervisors show as an error; nothing else in this process registers a shutdown
+                            // hook that
+                            // halting would skip (Log4j's own is disabled, see log4j2.xml).
+                            Runtime.getRuntime().halt(exitStatus);
+                        },
+                        "shutdown"));
         try {
             running.run(settings);
         } catch (RuntimeException e) {

@@ -1,14 +1,13 @@
 package dev.roundhouse.operator;
 
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 /** The committed CRDs must be exactly what the build generates from the Java model. */
 class CrdInSyncTest {
@@ -32,6 +31,8 @@ class CrdInSyncTest {
 
     @Test
     void chartShipsTheSameCrd() throws IOException {
-        assertThat(Files.readString(Path.of("..", "charts", "roundhouse", "crds", FILE))).as(HOW_TO_FIX).isEqualTo(generated());
+        assertThat(Files.readString(Path.of("..", "charts", "roundhouse", "crds", FILE)))
+                .as(HOW_TO_FIX)
+                .isEqualTo(generated());
     }
 }

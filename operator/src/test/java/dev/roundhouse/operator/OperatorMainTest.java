@@ -1,11 +1,10 @@
 package dev.roundhouse.operator;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import dev.roundhouse.operator.testing.OperatorCluster;
 import dev.roundhouse.testing.apiserver.EmbeddedApiServer;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ConnectException;
@@ -24,9 +23,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The operator's main class in a child JVM, as its container runs it: exit codes, what it prints, its probes.
@@ -37,10 +36,13 @@ class OperatorMainTest {
     private static final Duration DEADLINE = Duration.ofSeconds(30);
     /** A probe that gets no answer within this is the defect: the kubelet's own timeout is 1 s by default. */
     private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(5);
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(PROBE_TIMEOUT).build();
+
+    private static final HttpClient HTTP =
+            HttpClient.newBuilder().connectTimeout(PROBE_TIMEOUT).build();
 
     @TempDir
     Path dir;
+
     private Process process;
     private Socket closedPort;
 
@@ -57,21 +59,36 @@ class OperatorMainTest {
 
     @Test
     void badSettingsExitWith2AndOneLinePerProblemWithoutAStackTrace() throws Exception {
-        start(Map.of("WATCH_NAMESPACES", "shop, Not_A_Namespace", "LOG_LEVEL", "chatty", "LOG_FORMAT", "xml",
-                "HTTP_PORT", "http", "LEADER_ELECTION", "maybe"), unreachableKubeconfig());
+        start(
+                Map.of(
+                        "WATCH_NAMESPACES",
+                        "shop, Not_A_Namespace",
+                        "LOG_LEVEL",
+                        "chatty",
+                        "LOG_FORMAT",
+                        "xml",
+                        "HTTP_PORT",
+                        "http",
+                        "LEADER_ELECTION",
+                        "maybe"),
+                unreachableKubeconfig());
 
-        assertThat(process.waitFor(DEADLINE.toSeconds(), TimeUnit.SECONDS)).as(output()).isTrue();
+        assertThat(process.waitFor(DEADLINE.toSeconds(), TimeUnit.SECONDS))
+                .as(output())
+                .isTrue();
         assertThat(process.exitValue()).as(output()).isEqualTo(2);
         assertThat(Files.readString(dir.resolve("stdout"))).as(output()).isEmpty();
-        assertThat(Files.readAllLines(dir.resolve("stderr"))).as(output()).containsExactly(
-                "roundhouse-operator: cannot start, WATCH_NAMESPACES: 'Not_A_Namespace' is not a namespace name "
-                        + "(a DNS-1123 label: at most 63 lower-case letters, digits and '-', "
-                        + "starting and ending with a letter or digit)",
-                "roundhouse-operator: cannot start, LOG_LEVEL: must be one of trace, debug, info, warn, error, off, "
-                        + "got 'chatty'",
-                "roundhouse-operator: cannot start, LOG_FORMAT: must be text or json, got 'xml'",
-                "roundhouse-operator: cannot start, HTTP_PORT: must be an integer, got 'http'",
-                "roundhouse-operator: cannot start, LEADER_ELECTION: must be true or false, got 'maybe'");
+        assertThat(Files.readAllLines(dir.resolve("stderr")))
+                .as(output())
+                .containsExactly(
+                        "roundhouse-operator: cannot start, WATCH_NAMESPACES: 'Not_A_Namespace' is not a namespace name "
+                                + "(a DNS-1123 label: at most 63 lower-case letters, digits and '-', "
+                                + "starting and ending with a letter or digit)",
+                        "roundhouse-operator: cannot start, LOG_LEVEL: must be one of trace, debug, info, warn, error, off, "
+                                + "got 'chatty'",
+                        "roundhouse-operator: cannot start, LOG_FORMAT: must be text or json, got 'xml'",
+                        "roundhouse-operator: cannot start, HTTP_PORT: must be an integer, got 'http'",
+                        "roundhouse-operator: cannot start, LEADER_ELECTION: must be true or false, got 'maybe'");
         assertThat(output()).doesNotContain("Exception").doesNotContain("\tat ");
     }
 
@@ -98,7 +115,9 @@ class OperatorMainTest {
 
         assertThat(process.toHandle().destroy()).isTrue(); // SIGTERM
 
-        assertThat(process.waitFor(DEADLINE.toSeconds(), TimeUnit.SECONDS)).as(output()).isTrue();
+        assertThat(process.waitFor(DEADLINE.toSeconds(), TimeUnit.SECONDS))
+                .as(output())
+                .isTrue();
         assertThat(process.exitValue()).as(output()).isEqualTo(0);
     }
 
@@ -108,21 +127,46 @@ class OperatorMainTest {
             api.applyCrds(OperatorCluster.CRD);
             int port = freePort();
             // LOG_FORMAT as a person might type it: the JSON lines below show that the checked value is the one used.
-            start(Map.of("HTTP_PORT", Integer.toString(port), "LEADER_ELECTION", "true", "POD_NAMESPACE", "default",
-                    "LEADER_ELECTION_LEASE", "edge-leader", "LOG_FORMAT", " JSON "),
+            start(
+                    Map.of(
+                            "HTTP_PORT",
+                            Integer.toString(port),
+                            "LEADER_ELECTION",
+                            "true",
+                            "POD_NAMESPACE",
+                            "default",
+                            "LEADER_ELECTION_LEASE",
+                            "edge-leader",
+                            "LOG_FORMAT",
+                            " JSON "),
                     api.writeKubeconfig(dir.resolve("kubeconfig")));
             awaitAnswer(port, "/readyz", r -> r.statusCode() == 200);
-            await("the Lease LEADER_ELECTION_LEASE names").atMost(DEADLINE).until(() ->
-                    api.client().leases().inNamespace("default").withName("edge-leader").get() != null);
-            assertThat(api.client().leases().inNamespace("default").withName(OperatorSettings.DEFAULT_LEASE_NAME).get())
+            await("the Lease LEADER_ELECTION_LEASE names")
+                    .atMost(DEADLINE)
+                    .until(() -> api.client()
+                                    .leases()
+                                    .inNamespace("default")
+                                    .withName("edge-leader")
+                                    .get()
+                            != null);
+            assertThat(api.client()
+                            .leases()
+                            .inNamespace("default")
+                            .withName(OperatorSettings.DEFAULT_LEASE_NAME)
+                            .get())
                     .isNull();
 
             assertThat(process.toHandle().destroy()).isTrue(); // SIGTERM
 
-            assertThat(process.waitFor(DEADLINE.toSeconds(), TimeUnit.SECONDS)).as(output()).isTrue();
+            assertThat(process.waitFor(DEADLINE.toSeconds(), TimeUnit.SECONDS))
+                    .as(output())
+                    .isTrue();
             assertThat(process.exitValue()).as(output()).isEqualTo(0);
             List<String> lines = Files.readAllLines(dir.resolve("stdout"));
-            assertThat(lines).as(output()).isNotEmpty().allSatisfy(l -> assertThat(l).startsWith("{\""));
+            assertThat(lines)
+                    .as(output())
+                    .isNotEmpty()
+                    .allSatisfy(l -> assertThat(l).startsWith("{\""));
             assertThat(lines).anySatisfy(l -> assertThat(l).contains("Roundhouse operator stopped"));
             assertThat(output()).doesNotContain("\tat ");
         }
@@ -130,9 +174,15 @@ class OperatorMainTest {
 
     private void start(Map<String, String> settings, Path kubeconfig) throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder builder = new ProcessBuilder(java, "-Xmx256m", "-Djava.net.preferIPv4Stack=true",
-                "-cp", System.getProperty("java.class.path"), RoundhouseOperator.class.getName())
-                .redirectOutput(dir.resolve("stdout").toFile()).redirectError(dir.resolve("stderr").toFile());
+        ProcessBuilder builder = new ProcessBuilder(
+                        java,
+                        "-Xmx256m",
+                        "-Djava.net.preferIPv4Stack=true",
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        RoundhouseOperator.class.getName())
+                .redirectOutput(dir.resolve("stdout").toFile())
+                .redirectError(dir.resolve("stderr").toFile());
         Map<String, String> env = builder.environment();
         String path = env.get("PATH");
         String javaHome = env.get("JAVA_HOME");
@@ -155,24 +205,27 @@ class OperatorMainTest {
     private Path unreachableKubeconfig() throws IOException {
         closedPort = new Socket();
         closedPort.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-        return Files.writeString(dir.resolve("unreachable-kubeconfig"), String.join("\n",
-                "apiVersion: v1",
-                "kind: Config",
-                "clusters:",
-                "- name: unreachable",
-                "  cluster:",
-                "    server: http://127.0.0.1:" + closedPort.getLocalPort(),
-                "contexts:",
-                "- name: unreachable",
-                "  context:",
-                "    cluster: unreachable",
-                "    user: unreachable",
-                "    namespace: default",
-                "current-context: unreachable",
-                "users:",
-                "- name: unreachable",
-                "  user: {}",
-                ""));
+        return Files.writeString(
+                dir.resolve("unreachable-kubeconfig"),
+                String.join(
+                        "\n",
+                        "apiVersion: v1",
+                        "kind: Config",
+                        "clusters:",
+                        "- name: unreachable",
+                        "  cluster:",
+                        "    server: http://127.0.0.1:" + closedPort.getLocalPort(),
+                        "contexts:",
+                        "- name: unreachable",
+                        "  context:",
+                        "    cluster: unreachable",
+                        "    user: unreachable",
+                        "    namespace: default",
+                        "current-context: unreachable",
+                        "users:",
+                        "- name: unreachable",
+                        "  user: {}",
+                        ""));
     }
 
     private static int freePort() throws IOException {
@@ -191,27 +244,35 @@ class OperatorMainTest {
      * retried; a request that gets no answer within {@link #PROBE_TIMEOUT} fails the test at once.
      */
     private HttpResponse<String> awaitAnswer(int port, String path, Predicate<HttpResponse<String>> wanted) {
-        return await().atMost(DEADLINE).pollInterval(Duration.ofMillis(100)).until(() -> {
-            if (!process.isAlive()) {
-                throw new IllegalStateException("the operator exited with " + process.exitValue() + "\n" + output());
-            }
-            try {
-                return get(port, path);
-            } catch (ConnectException e) {
-                return null;
-            }
-        }, r -> r != null && wanted.test(r));
+        return await().atMost(DEADLINE)
+                .pollInterval(Duration.ofMillis(100))
+                .until(
+                        () -> {
+                            if (!process.isAlive()) {
+                                throw new IllegalStateException(
+                                        "the operator exited with " + process.exitValue() + "\n" + output());
+                            }
+                            try {
+                                return get(port, path);
+                            } catch (ConnectException e) {
+                                return null;
+                            }
+                        },
+                        r -> r != null && wanted.test(r));
     }
 
     private static HttpResponse<String> get(int port, String path) throws IOException, InterruptedException {
-        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(PROBE_TIMEOUT)
-                .build(), HttpResponse.BodyHandlers.ofString());
+        return HTTP.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                        .timeout(PROBE_TIMEOUT)
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     private String output() {
         try {
-            return "--- stdout ---\n" + Files.readString(dir.resolve("stdout"))
-                    + "\n--- stderr ---\n" + Files.readString(dir.resolve("stderr"));
+            return "--- stdout ---\n" + Files.readString(dir.resolve("stdout")) + "\n--- stderr ---\n"
+                    + Files.readString(dir.resolve("stderr"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

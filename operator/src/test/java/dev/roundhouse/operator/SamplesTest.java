@@ -1,20 +1,19 @@
 package dev.roundhouse.operator;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.model.PoolDocuments;
 import dev.roundhouse.poolformat.PoolDocument;
 import dev.roundhouse.poolformat.PoolDocumentCodec;
 import io.fabric8.kubernetes.client.utils.Serialization;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The samples users copy are valid LoadBalancers whose pool the proxy's parser accepts. */
 class SamplesTest {
@@ -34,7 +33,8 @@ class SamplesTest {
         assertThat(parsed.version()).isEqualTo(parsed.lowestVersion());
         assertThat(parsed.backends()).isNotEmpty();
         assertThat(PoolDocumentCodec.write(parsed)).isEqualTo(text);
-        if (lb.getSpec().getHealthCheck() != null && lb.getSpec().getHealthCheck().getInterval() != null) {
+        if (lb.getSpec().getHealthCheck() != null
+                && lb.getSpec().getHealthCheck().getInterval() != null) {
             assertThat(parsed.healthCheck().interval()).isEqualTo(Duration.ofSeconds(5));
         }
     }
@@ -52,7 +52,8 @@ class SamplesTest {
 
         String rendered = PoolDocuments.render(PoolDocuments.fromSpec(lb.getSpec(), List.of()));
 
-        assertThat(rendered).isEqualTo(Files.readString(
-                Path.of("..", "proxy", "src", "test", "resources", "contract", "operator-rendered-pool.json")));
+        assertThat(rendered)
+                .isEqualTo(Files.readString(
+                        Path.of("..", "proxy", "src", "test", "resources", "contract", "operator-rendered-pool.json")));
     }
 }

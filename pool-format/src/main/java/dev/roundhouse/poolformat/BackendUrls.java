@@ -17,10 +17,10 @@ public final class BackendUrls {
      * still runs interpreted. Bounded: cleared when full. Only valid URLs are kept.
      */
     private static final int KNOWN_LIMIT = 4096;
+
     private static final ConcurrentHashMap<String, URI> KNOWN = new ConcurrentHashMap<>();
 
-    private BackendUrls() {
-    }
+    private BackendUrls() {}
 
     /**
      * Validates and normalises a backend URL to {@code scheme://host:port}: lower-case scheme and host,
@@ -77,9 +77,11 @@ public final class BackendUrls {
         if (port < 1 || port > 65535) {
             throw new IllegalArgumentException("port must be between 1 and 65535, got " + port);
         }
-        if (uri.getRawPath() != null && !uri.getRawPath().isEmpty() && !uri.getRawPath().equals("/")) {
-            throw new IllegalArgumentException("path is not allowed (the client's path is forwarded), got '"
-                    + uri.getRawPath() + "'");
+        if (uri.getRawPath() != null
+                && !uri.getRawPath().isEmpty()
+                && !uri.getRawPath().equals("/")) {
+            throw new IllegalArgumentException(
+                    "path is not allowed (the client's path is forwarded), got '" + uri.getRawPath() + "'");
         }
         if (uri.getRawQuery() != null) {
             throw new IllegalArgumentException("query is not allowed");
@@ -117,7 +119,9 @@ public final class BackendUrls {
                 continue;
             }
             int length = i - start;
-            if (length < 1 || length > 3 || (length > 1 && host.charAt(start) == '0')
+            if (length < 1
+                    || length > 3
+                    || (length > 1 && host.charAt(start) == '0')
                     || Integer.parseInt(host, start, i, 10) > 255) {
                 return false;
             }

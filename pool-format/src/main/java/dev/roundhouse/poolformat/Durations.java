@@ -13,8 +13,7 @@ public final class Durations {
     private static final long NANOS_PER_MILLI = 1_000_000L;
     private static final long NANOS_PER_SECOND = 1_000_000_000L;
 
-    private Durations() {
-    }
+    private Durations() {}
 
     /**
      * Parses a non-negative duration; throws {@link IllegalArgumentException} saying what is wrong.
@@ -29,7 +28,7 @@ public final class Durations {
         if (text.startsWith("-")) {
             throw invalid(text, "must not be negative");
         }
-        long whole = 0;             // the sum of the whole-number components, in nanoseconds
+        long whole = 0; // the sum of the whole-number components, in nanoseconds
         BigDecimal fractions = null; // the sum of the components with a fraction, if any
         int i = 0;
         while (i < text.length()) {
@@ -39,9 +38,11 @@ public final class Durations {
             }
             String number = text.substring(start, i);
             if (!isDecimal(number)) {
-                throw invalid(text, number.isEmpty()
-                        ? "expected a number at position " + start
-                        : "'" + number + "' is not a number");
+                throw invalid(
+                        text,
+                        number.isEmpty()
+                                ? "expected a number at position " + start
+                                : "'" + number + "' is not a number");
             }
             start = i;
             while (i < text.length() && !isDigit(text.charAt(i)) && text.charAt(i) != '.') {
@@ -96,7 +97,8 @@ public final class Durations {
             out.append(seconds % 3600 / 60).append('m');
         }
         if (seconds % 60 != 0 || d.getNano() != 0) {
-            out.append(decimal(seconds % 60 * NANOS_PER_SECOND + d.getNano(), NANOS_PER_SECOND)).append('s');
+            out.append(decimal(seconds % 60 * NANOS_PER_SECOND + d.getNano(), NANOS_PER_SECOND))
+                    .append('s');
         }
         return out.toString();
     }
@@ -114,7 +116,10 @@ public final class Durations {
 
     /** {@code value / unit} as a plain decimal without trailing zeros. */
     private static String decimal(long value, long unit) {
-        return BigDecimal.valueOf(value).divide(BigDecimal.valueOf(unit)).stripTrailingZeros().toPlainString();
+        return BigDecimal.valueOf(value)
+                .divide(BigDecimal.valueOf(unit))
+                .stripTrailingZeros()
+                .toPlainString();
     }
 
     /** The regular expression {@code \d+(\.\d+)?}, for text made only of digits and dots (as {@link #parse} scans it). */

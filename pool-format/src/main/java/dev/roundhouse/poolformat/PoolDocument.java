@@ -11,8 +11,13 @@ import java.util.Objects;
  * <p>The records hold values as given and do not validate them, so that {@link PoolDocumentCodec#validate}
  * can report every problem at once instead of failing at the first constructor.
  */
-public record PoolDocument(int version, List<BackendEntry> backends, HealthCheck healthCheck,
-                           CircuitBreaker circuitBreaker, Timeouts timeouts, BackendTls backendTls) {
+public record PoolDocument(
+        int version,
+        List<BackendEntry> backends,
+        HealthCheck healthCheck,
+        CircuitBreaker circuitBreaker,
+        Timeouts timeouts,
+        BackendTls backendTls) {
 
     /** The first version: everything but {@code circuitBreaker.consecutiveConnectFailures}. */
     public static final int VERSION_1 = 1;
@@ -34,8 +39,12 @@ public record PoolDocument(int version, List<BackendEntry> backends, HealthCheck
     }
 
     /** A document without {@code backendTLS} (its defaults): every section of versions 1 and 2. */
-    public PoolDocument(int version, List<BackendEntry> backends, HealthCheck healthCheck,
-                        CircuitBreaker circuitBreaker, Timeouts timeouts) {
+    public PoolDocument(
+            int version,
+            List<BackendEntry> backends,
+            HealthCheck healthCheck,
+            CircuitBreaker circuitBreaker,
+            Timeouts timeouts) {
         this(version, backends, healthCheck, circuitBreaker, timeouts, null);
     }
 
@@ -53,7 +62,8 @@ public record PoolDocument(int version, List<BackendEntry> backends, HealthCheck
             return VERSION_3;
         }
         return circuitBreaker.consecutiveConnectFailures() != CircuitBreaker.DEFAULT_CONSECUTIVE_CONNECT_FAILURES
-                ? VERSION_2 : VERSION_1;
+                ? VERSION_2
+                : VERSION_1;
     }
 
     /** This document at {@link #lowestVersion()}. */
@@ -67,8 +77,8 @@ public record PoolDocument(int version, List<BackendEntry> backends, HealthCheck
     }
 
     /** Active health checking: GET {@code path} every {@code interval}; thresholds count consecutive results. */
-    public record HealthCheck(String path, Duration interval, Duration timeout,
-                              int healthyThreshold, int unhealthyThreshold) {
+    public record HealthCheck(
+            String path, Duration interval, Duration timeout, int healthyThreshold, int unhealthyThreshold) {
         public static final HealthCheck DEFAULTS =
                 new HealthCheck("/", Duration.ofSeconds(30), Duration.ofSeconds(2), 2, 3);
     }
@@ -78,18 +88,31 @@ public record PoolDocument(int version, List<BackendEntry> backends, HealthCheck
      * {@code consecutiveConnectFailures}: that many failed connects in a row open a backend's breaker at once,
      * whatever the failure rate (0: never), until a health check or a half-open probe gets through.
      */
-    public record CircuitBreaker(float failureRateThreshold, int slidingWindowSize, int minimumNumberOfCalls,
-                                 Duration waitDurationInOpenState, int permittedNumberOfCallsInHalfOpenState,
-                                 int consecutiveConnectFailures) {
+    public record CircuitBreaker(
+            float failureRateThreshold,
+            int slidingWindowSize,
+            int minimumNumberOfCalls,
+            Duration waitDurationInOpenState,
+            int permittedNumberOfCallsInHalfOpenState,
+            int consecutiveConnectFailures) {
         public static final int DEFAULT_CONSECUTIVE_CONNECT_FAILURES = 3;
         public static final CircuitBreaker DEFAULTS =
                 new CircuitBreaker(50f, 20, 10, Duration.ofSeconds(10), 3, DEFAULT_CONSECUTIVE_CONNECT_FAILURES);
 
         /** Version 1's settings, with {@code consecutiveConnectFailures} at its default. */
-        public CircuitBreaker(float failureRateThreshold, int slidingWindowSize, int minimumNumberOfCalls,
-                              Duration waitDurationInOpenState, int permittedNumberOfCallsInHalfOpenState) {
-            this(failureRateThreshold, slidingWindowSize, minimumNumberOfCalls, waitDurationInOpenState,
-                    permittedNumberOfCallsInHalfOpenState, DEFAULT_CONSECUTIVE_CONNECT_FAILURES);
+        public CircuitBreaker(
+                float failureRateThreshold,
+                int slidingWindowSize,
+                int minimumNumberOfCalls,
+                Duration waitDurationInOpenState,
+                int permittedNumberOfCallsInHalfOpenState) {
+            this(
+                    failureRateThreshold,
+                    slidingWindowSize,
+                    minimumNumberOfCalls,
+                    waitDurationInOpenState,
+                    permittedNumberOfCallsInHalfOpenState,
+                    DEFAULT_CONSECUTIVE_CONNECT_FAILURES);
         }
     }
 

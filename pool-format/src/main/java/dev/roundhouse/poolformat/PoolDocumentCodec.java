@@ -54,8 +54,7 @@ public final class PoolDocumentCodec {
         }
     });
 
-    private PoolDocumentCodec() {
-    }
+    private PoolDocumentCodec() {}
 
     /**
      * Parses and validates a document, filling defaults for absent optional fields. Backend URLs come back
@@ -104,9 +103,7 @@ public final class PoolDocumentCodec {
         root.put("version", doc.version());
         ArrayNode backends = root.putArray("backends");
         for (BackendEntry entry : doc.backends()) {
-            backends.addObject()
-                    .put("url", BackendUrls.key(entry.url()))
-                    .put("weight", entry.weight());
+            backends.addObject().put("url", BackendUrls.key(entry.url())).put("weight", entry.weight());
         }
         HealthCheck health = doc.healthCheck();
         root.putObject("healthCheck")
@@ -118,7 +115,9 @@ public final class PoolDocumentCodec {
         CircuitBreaker breaker = doc.circuitBreaker();
         ObjectNode breakerNode = root.putObject("circuitBreaker")
                 // Float.toString is the shortest text that reads back as the same float.
-                .put("failureRateThreshold", new BigDecimal(Float.toString(breaker.failureRateThreshold())).stripTrailingZeros())
+                .put(
+                        "failureRateThreshold",
+                        new BigDecimal(Float.toString(breaker.failureRateThreshold())).stripTrailingZeros())
                 .put("slidingWindowSize", breaker.slidingWindowSize())
                 .put("minimumNumberOfCalls", breaker.minimumNumberOfCalls())
                 .put("waitDurationInOpenState", Durations.format(breaker.waitDurationInOpenState()))
@@ -159,8 +158,8 @@ public final class PoolDocumentCodec {
         for (BackendEntry entry : doc.backends()) {
             backends.add(new BackendEntry(BackendUrls.key(entry.url()), entry.weight()));
         }
-        return new PoolDocument(doc.version(), backends, doc.healthCheck(), doc.circuitBreaker(), doc.timeouts(),
-                doc.backendTls());
+        return new PoolDocument(
+                doc.version(), backends, doc.healthCheck(), doc.circuitBreaker(), doc.timeouts(), doc.backendTls());
     }
 
     /** Jackson's own words and the position, without its "[Source: ...]" noise. */

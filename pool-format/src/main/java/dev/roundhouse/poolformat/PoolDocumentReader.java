@@ -27,10 +27,14 @@ final class PoolDocumentReader {
     private static final Set<String> BACKEND_FIELDS = Set.of("url", "weight");
     private static final Set<String> HEALTH_CHECK_FIELDS =
             Set.of("path", "interval", "timeout", "healthyThreshold", "unhealthyThreshold");
-    private static final Set<String> CIRCUIT_BREAKER_FIELDS_V1 = Set.of("failureRateThreshold", "slidingWindowSize",
-            "minimumNumberOfCalls", "waitDurationInOpenState", "permittedNumberOfCallsInHalfOpenState");
-    private static final Set<String> CIRCUIT_BREAKER_FIELDS = union(CIRCUIT_BREAKER_FIELDS_V1,
-            "consecutiveConnectFailures");
+    private static final Set<String> CIRCUIT_BREAKER_FIELDS_V1 = Set.of(
+            "failureRateThreshold",
+            "slidingWindowSize",
+            "minimumNumberOfCalls",
+            "waitDurationInOpenState",
+            "permittedNumberOfCallsInHalfOpenState");
+    private static final Set<String> CIRCUIT_BREAKER_FIELDS =
+            union(CIRCUIT_BREAKER_FIELDS_V1, "consecutiveConnectFailures");
     private static final Set<String> TIMEOUTS_FIELDS = Set.of("connect", "request");
     private static final Set<String> BACKEND_TLS_FIELDS = Set.of("caBundle", "serverName", "insecureSkipVerify");
 
@@ -48,7 +52,8 @@ final class PoolDocumentReader {
         }
         // Another version's fields follow rules this build does not know: judging them as version 1 would be noise.
         JsonNode version = root.get("version");
-        if (version != null && version.isIntegralNumber()
+        if (version != null
+                && version.isIntegralNumber()
                 && !(version.canConvertToInt() && PoolDocumentRules.supported(version.intValue()))) {
             problems.add("version", PoolDocumentRules.unsupportedVersion(version.asText()));
             return null;
@@ -60,7 +65,9 @@ final class PoolDocumentReader {
                 integer(root, "", "version", null),
                 backends(root),
                 healthCheck(section(root, "healthCheck", HEALTH_CHECK_FIELDS)),
-                circuitBreaker(section(root, "circuitBreaker",
+                circuitBreaker(section(
+                        root,
+                        "circuitBreaker",
                         known == PoolDocument.VERSION_1 ? CIRCUIT_BREAKER_FIELDS_V1 : CIRCUIT_BREAKER_FIELDS)),
                 timeouts(section(root, "timeouts", TIMEOUTS_FIELDS)),
                 known < PoolDocument.VERSION_3 ? null : backendTls(section(root, "backendTLS", BACKEND_TLS_FIELDS)));
@@ -87,8 +94,7 @@ final class PoolDocumentReader {
             }
             rejectUnknown(entry, path, BACKEND_FIELDS);
             entries.add(new BackendEntry(
-                    string(entry, path, "url", null),
-                    integer(entry, path, "weight", BackendEntry.DEFAULT_WEIGHT)));
+                    string(entry, path, "url", null), integer(entry, path, "weight", BackendEntry.DEFAULT_WEIGHT)));
         }
         return entries;
     }
@@ -118,7 +124,10 @@ final class PoolDocumentReader {
                 integer(node, path, "slidingWindowSize", defaults.slidingWindowSize()),
                 integer(node, path, "minimumNumberOfCalls", defaults.minimumNumberOfCalls()),
                 duration(node, path, "waitDurationInOpenState", defaults.waitDurationInOpenState()),
-                integer(node, path, "permittedNumberOfCallsInHalfOpenState",
+                integer(
+                        node,
+                        path,
+                        "permittedNumberOfCallsInHalfOpenState",
                         defaults.permittedNumberOfCallsInHalfOpenState()),
                 integer(node, path, "consecutiveConnectFailures", defaults.consecutiveConnectFailures()));
     }
@@ -179,7 +188,9 @@ final class PoolDocumentReader {
             return defaultValue == null ? 0 : defaultValue;
         }
         if (!node.isIntegralNumber()) {
-            problems.add(child(parent, name), "must be an integer, got " + (node.isNumber() ? node.asText() : describe(node)));
+            problems.add(
+                    child(parent, name),
+                    "must be an integer, got " + (node.isNumber() ? node.asText() : describe(node)));
             return 0;
         }
         if (!node.canConvertToInt()) {

@@ -25,18 +25,18 @@ final class PoolDocumentRules {
     private static final Duration SHORTEST = Durations.parse(MIN_DURATION);
     private static final Duration LONGEST = Durations.parse(MAX_DURATION);
     /** A DNS name (RFC 1123), as SNI carries it: letters, digits and hyphens in dot-separated labels. */
-    private static final Pattern DNS_NAME = Pattern.compile(
-            "(?i)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*");
+    private static final Pattern DNS_NAME =
+            Pattern.compile("(?i)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*");
 
-    private PoolDocumentRules() {
-    }
+    private PoolDocumentRules() {}
 
     static void check(PoolDocument doc, Problems problems) {
         if (!supported(doc.version())) {
             problems.add("version", unsupportedVersion(String.valueOf(doc.version())));
         } else {
-            if (doc.version() < PoolDocument.VERSION_2 && doc.circuitBreaker().consecutiveConnectFailures()
-                    != CircuitBreaker.DEFAULT_CONSECUTIVE_CONNECT_FAILURES) {
+            if (doc.version() < PoolDocument.VERSION_2
+                    && doc.circuitBreaker().consecutiveConnectFailures()
+                            != CircuitBreaker.DEFAULT_CONSECUTIVE_CONNECT_FAILURES) {
                 problems.add("circuitBreaker.consecutiveConnectFailures", needsVersion(PoolDocument.VERSION_2, doc));
             }
             if (doc.version() < PoolDocument.VERSION_3 && !doc.backendTls().equals(BackendTls.DEFAULTS)) {
@@ -50,21 +50,35 @@ final class PoolDocumentRules {
         checkDuration("healthCheck.interval", health.interval(), problems);
         checkDuration("healthCheck.timeout", health.timeout(), problems);
         checkRange("healthCheck.healthyThreshold", health.healthyThreshold(), MIN_THRESHOLD, MAX_THRESHOLD, problems);
-        checkRange("healthCheck.unhealthyThreshold", health.unhealthyThreshold(), MIN_THRESHOLD, MAX_THRESHOLD, problems);
+        checkRange(
+                "healthCheck.unhealthyThreshold", health.unhealthyThreshold(), MIN_THRESHOLD, MAX_THRESHOLD, problems);
 
         CircuitBreaker breaker = doc.circuitBreaker();
         float rate = breaker.failureRateThreshold();
         if (!(rate > MIN_FAILURE_RATE_EXCLUSIVE && rate <= MAX_FAILURE_RATE)) {
-            problems.add("circuitBreaker.failureRateThreshold",
-                    "must be greater than 0 and at most 100, got " + rate);
+            problems.add("circuitBreaker.failureRateThreshold", "must be greater than 0 and at most 100, got " + rate);
         }
-        checkRange("circuitBreaker.slidingWindowSize", breaker.slidingWindowSize(), 1, MAX_SLIDING_WINDOW_SIZE, problems);
-        checkRange("circuitBreaker.minimumNumberOfCalls", breaker.minimumNumberOfCalls(), 1, MAX_MINIMUM_NUMBER_OF_CALLS, problems);
+        checkRange(
+                "circuitBreaker.slidingWindowSize", breaker.slidingWindowSize(), 1, MAX_SLIDING_WINDOW_SIZE, problems);
+        checkRange(
+                "circuitBreaker.minimumNumberOfCalls",
+                breaker.minimumNumberOfCalls(),
+                1,
+                MAX_MINIMUM_NUMBER_OF_CALLS,
+                problems);
         checkDuration("circuitBreaker.waitDurationInOpenState", breaker.waitDurationInOpenState(), problems);
-        checkRange("circuitBreaker.permittedNumberOfCallsInHalfOpenState",
-                breaker.permittedNumberOfCallsInHalfOpenState(), 1, MAX_PERMITTED_CALLS_IN_HALF_OPEN_STATE, problems);
-        checkRange("circuitBreaker.consecutiveConnectFailures", breaker.consecutiveConnectFailures(),
-                MIN_CONSECUTIVE_CONNECT_FAILURES, MAX_CONSECUTIVE_CONNECT_FAILURES, problems);
+        checkRange(
+                "circuitBreaker.permittedNumberOfCallsInHalfOpenState",
+                breaker.permittedNumberOfCallsInHalfOpenState(),
+                1,
+                MAX_PERMITTED_CALLS_IN_HALF_OPEN_STATE,
+                problems);
+        checkRange(
+                "circuitBreaker.consecutiveConnectFailures",
+                breaker.consecutiveConnectFailures(),
+                MIN_CONSECUTIVE_CONNECT_FAILURES,
+                MAX_CONSECUTIVE_CONNECT_FAILURES,
+                problems);
 
         Timeouts timeouts = doc.timeouts();
         checkDuration("timeouts.connect", timeouts.connect(), problems);
@@ -81,7 +95,8 @@ final class PoolDocumentRules {
         String bundle = tls.caBundle();
         if (bundle != null) {
             if (tls.insecureSkipVerify()) {
-                problems.add("backendTLS.insecureSkipVerify",
+                problems.add(
+                        "backendTLS.insecureSkipVerify",
                         "cannot be combined with caBundle (a CA bundle is for verifying certificates)");
             }
             String problem = caBundleProblem(bundle);
@@ -90,9 +105,13 @@ final class PoolDocumentRules {
             }
         }
         String name = tls.serverName();
-        if (name != null && (name.length() > MAX_SERVER_NAME_LENGTH || !DNS_NAME.matcher(name).matches())) {
-            problems.add("backendTLS.serverName", "must be a DNS name such as backend.shop.svc, got '"
-                    + (name.length() > 80 ? name.substring(0, 80) + "..." : name) + "'");
+        if (name != null
+                && (name.length() > MAX_SERVER_NAME_LENGTH
+                        || !DNS_NAME.matcher(name).matches())) {
+            problems.add(
+                    "backendTLS.serverName",
+                    "must be a DNS name such as backend.shop.svc, got '"
+                            + (name.length() > 80 ? name.substring(0, 80) + "..." : name) + "'");
         }
     }
 
@@ -136,7 +155,8 @@ final class PoolDocumentRules {
                     String key = BackendUrls.key(entry.url());
                     Integer first = firstIndexByKey.putIfAbsent(key, i);
                     if (first != null) {
-                        problems.add(backendPath(i, "url"), "duplicate of backends[" + first + "] (both are " + key + ")");
+                        problems.add(
+                                backendPath(i, "url"), "duplicate of backends[" + first + "] (both are " + key + ")");
                     }
                 } catch (IllegalArgumentException e) {
                     problems.add(backendPath(i, "url"), e.getMessage());

@@ -19,12 +19,14 @@ public final class PoolLimits {
 
     /** Exclusive lower bound. */
     public static final float MIN_FAILURE_RATE_EXCLUSIVE = 0f;
+
     public static final float MAX_FAILURE_RATE = 100f;
     public static final int MAX_SLIDING_WINDOW_SIZE = 10_000;
     public static final int MAX_MINIMUM_NUMBER_OF_CALLS = 10_000;
     public static final int MAX_PERMITTED_CALLS_IN_HALF_OPEN_STATE = 1000;
     /** 0 turns it off. */
     public static final int MIN_CONSECUTIVE_CONNECT_FAILURES = 0;
+
     public static final int MAX_CONSECUTIVE_CONNECT_FAILURES = 1000;
 
     /**
@@ -35,6 +37,5 @@ public final class PoolLimits {
     /** {@code backendTLS.serverName}: a DNS name's limit. */
     public static final int MAX_SERVER_NAME_LENGTH = 253;
 
-    private PoolLimits() {
-    }
+    private PoolLimits() {}
 }

@@ -20,13 +20,23 @@ class BackendTlsSectionTest {
 
     @Test
     void aDocumentWithBackendTlsIsVersion3AndReadsBackAsWritten() throws Exception {
-        PoolDocument doc = new PoolDocument(PoolDocument.VERSION_1, List.of(new BackendEntry("https://10.0.0.1:8443", 1)),
-                null, null, null, new BackendTls(CA, "shop.default.svc", false)).atLowestVersion();
+        PoolDocument doc = new PoolDocument(
+                        PoolDocument.VERSION_1,
+                        List.of(new BackendEntry("https://10.0.0.1:8443", 1)),
+                        null,
+                        null,
+                        null,
+                        new BackendTls(CA, "shop.default.svc", false))
+                .atLowestVersion();
 
         assertThat(doc.version()).isEqualTo(PoolDocument.VERSION_3);
         String written = PoolDocumentCodec.write(doc);
-        assertThat(written).contains("\"version\": 3", "\"serverName\": \"shop.default.svc\"",
-                "\"insecureSkipVerify\": false", "-----BEGIN CERTIFICATE-----");
+        assertThat(written)
+                .contains(
+                        "\"version\": 3",
+                        "\"serverName\": \"shop.default.svc\"",
+                        "\"insecureSkipVerify\": false",
+                        "-----BEGIN CERTIFICATE-----");
         assertThat(PoolDocumentCodec.parse(written)).isEqualTo(doc);
     }
 
@@ -36,17 +46,18 @@ class BackendTlsSectionTest {
 
         assertThat(parsed.backendTls()).isEqualTo(BackendTls.DEFAULTS);
         assertThat(PoolDocumentCodec.write(parsed.atLowestVersion()))
-                .contains("\"version\": 1").doesNotContain("backendTLS");
+                .contains("\"version\": 1")
+                .doesNotContain("backendTLS");
     }
 
     @Test
     void olderVersionsDoNotKnowTheSection() {
         assertThatThrownBy(() -> PoolDocumentCodec.parse(
-                "{\"version\": 2, \"backends\": [], \"backendTLS\": {\"insecureSkipVerify\": true}}"))
+                        "{\"version\": 2, \"backends\": [], \"backendTLS\": {\"insecureSkipVerify\": true}}"))
                 .isInstanceOf(InvalidPoolDocumentException.class)
                 .hasMessageContaining("backendTLS: unknown field");
-        PoolDocument built = new PoolDocument(PoolDocument.VERSION_2, List.of(), null, null, null,
-                new BackendTls(null, null, true));
+        PoolDocument built =
+                new PoolDocument(PoolDocument.VERSION_2, List.of(), null, null, null, new BackendTls(null, null, true));
         assertThatThrownBy(() -> PoolDocumentCodec.validate(built))
                 .hasMessageContaining("backendTLS: needs version 3 of the pool document, got version 2");
     }
@@ -54,32 +65,40 @@ class BackendTlsSectionTest {
     @Test
     void everyProblemInTheSectionIsReportedAtOnce() {
         assertThatThrownBy(() -> PoolDocumentCodec.parse(json(
-                "{\"caBundle\": \"not a certificate\", \"serverName\": \"-bad-.example\", \"insecureSkipVerify\": \"yes\","
-                        + " \"ca\": 1}")))
-                .isInstanceOfSatisfying(InvalidPoolDocumentException.class, e -> assertThat(e.problems()).containsExactly(
-                        "backendTLS.ca: unknown field",
-                        "backendTLS.insecureSkipVerify: must be true or false, got string",
-                        "backendTLS.caBundle: must hold PEM certificates (-----BEGIN CERTIFICATE-----), found none",
-                        "backendTLS.serverName: must be a DNS name such as backend.shop.svc, got '-bad-.example'"));
+                        "{\"caBundle\": \"not a certificate\", \"serverName\": \"-bad-.example\", \"insecureSkipVerify\": \"yes\","
+                                + " \"ca\": 1}")))
+                .isInstanceOfSatisfying(
+                        InvalidPoolDocumentException.class,
+                        e -> assertThat(e.problems())
+                                .containsExactly(
+                                        "backendTLS.ca: unknown field",
+                                        "backendTLS.insecureSkipVerify: must be true or false, got string",
+                                        "backendTLS.caBundle: must hold PEM certificates (-----BEGIN CERTIFICATE-----), found none",
+                                        "backendTLS.serverName: must be a DNS name such as backend.shop.svc, got '-bad-.example'"));
     }
 
     @Test
     void aDamagedCertificateAndSkipVerifyBesideABundleAreRefused() {
         String damaged = CA.replace("MIIB", "MIIC");
-        assertThatThrownBy(() -> PoolDocumentCodec.parse(json(
-                "{\"caBundle\": " + quote(damaged) + ", \"insecureSkipVerify\": true}")))
-                .isInstanceOfSatisfying(InvalidPoolDocumentException.class, e -> assertThat(e.problems())
-                        .hasSize(2)
-                        .anySatisfy(p -> assertThat(p).isEqualTo("backendTLS.insecureSkipVerify: cannot be combined"
-                                + " with caBundle (a CA bundle is for verifying certificates)"))
-                        .anySatisfy(p -> assertThat(p).startsWith("backendTLS.caBundle: not a valid PEM certificate bundle: ")));
+        assertThatThrownBy(() -> PoolDocumentCodec.parse(
+                        json("{\"caBundle\": " + quote(damaged) + ", \"insecureSkipVerify\": true}")))
+                .isInstanceOfSatisfying(
+                        InvalidPoolDocumentException.class,
+                        e -> assertThat(e.problems())
+                                .hasSize(2)
+                                .anySatisfy(p -> assertThat(p)
+                                        .isEqualTo("backendTLS.insecureSkipVerify: cannot be combined"
+                                                + " with caBundle (a CA bundle is for verifying certificates)"))
+                                .anySatisfy(p -> assertThat(p)
+                                        .startsWith("backendTLS.caBundle: not a valid PEM certificate bundle: ")));
     }
 
     @Test
     void aBundleOverTheLimitIsRefusedBeforeItIsParsed() {
         String huge = CA.repeat(PoolLimits.MAX_CA_BUNDLE_LENGTH / CA.length() + 1);
         assertThatThrownBy(() -> PoolDocumentCodec.parse(json("{\"caBundle\": " + quote(huge) + "}")))
-                .hasMessageContaining("backendTLS.caBundle: at most " + PoolLimits.MAX_CA_BUNDLE_LENGTH + " characters");
+                .hasMessageContaining(
+                        "backendTLS.caBundle: at most " + PoolLimits.MAX_CA_BUNDLE_LENGTH + " characters");
     }
 
     private static String json(String backendTls) {

@@ -41,29 +41,32 @@ class DurationsTest {
     }
 
     @ParameterizedTest(name = "''{0}''")
-    @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
-            "\"\"          | duration is empty",
-            "-1s           | must not be negative",
-            "5             | missing unit",
-            "5x            | unknown unit 'x'",
-            "1us           | unknown unit 'us'",
-            "1µs           | unknown unit 'µs'",
-            "1ns           | unknown unit 'ns'",
-            "1S            | unknown unit 'S'",
-            "s             | expected a number at position 0",
-            "\" 1s\"       | expected a number at position 0",
-            "1s2           | missing unit",
-            "1.s           | '1.' is not a number",
-            ".5s           | '.5' is not a number",
-            "1e3s          | unknown unit 'e'",
-            "9999999999h   | too large",
-            "2562048h      | too large",
-            "99999999999999999999s | too large",
-            "9223372036854775807ms | too large",
-            "1.2.3s        | '1.2.3' is not a number",
-            "1..2s         | '1..2' is not a number",
-            "0.0000000001s | finer than a nanosecond",
-    })
+    @CsvSource(
+            delimiter = '|',
+            quoteCharacter = '"',
+            value = {
+                "\"\"          | duration is empty",
+                "-1s           | must not be negative",
+                "5             | missing unit",
+                "5x            | unknown unit 'x'",
+                "1us           | unknown unit 'us'",
+                "1µs           | unknown unit 'µs'",
+                "1ns           | unknown unit 'ns'",
+                "1S            | unknown unit 'S'",
+                "s             | expected a number at position 0",
+                "\" 1s\"       | expected a number at position 0",
+                "1s2           | missing unit",
+                "1.s           | '1.' is not a number",
+                ".5s           | '.5' is not a number",
+                "1e3s          | unknown unit 'e'",
+                "9999999999h   | too large",
+                "2562048h      | too large",
+                "99999999999999999999s | too large",
+                "9223372036854775807ms | too large",
+                "1.2.3s        | '1.2.3' is not a number",
+                "1..2s         | '1..2' is not a number",
+                "0.0000000001s | finer than a nanosecond",
+            })
     void rejectsWithAClearMessage(String text, String reason) {
         assertThatThrownBy(() -> Durations.parse(text))
                 .isInstanceOf(IllegalArgumentException.class)

@@ -50,8 +50,11 @@ class PoolDocumentCodecTest {
             }
             """;
 
-    static final PoolDocument FULL_DOC = new PoolDocument(2,
-            List.of(new BackendEntry("http://10.0.0.1:8080", 1), new BackendEntry("https://backend-b.shop.svc:8443", 3)),
+    static final PoolDocument FULL_DOC = new PoolDocument(
+            2,
+            List.of(
+                    new BackendEntry("http://10.0.0.1:8080", 1),
+                    new BackendEntry("https://backend-b.shop.svc:8443", 3)),
             new HealthCheck("/healthz", Duration.ofSeconds(15), Duration.ofMillis(1500), 2, 4),
             new CircuitBreaker(37.5f, 50, 20, Duration.ofSeconds(90), 5, 5),
             new Timeouts(Duration.ofMillis(250), Duration.ofMinutes(2)));
@@ -76,7 +79,9 @@ class PoolDocumentCodecTest {
                 .isEqualTo(CircuitBreaker.DEFAULT_CONSECUTIVE_CONNECT_FAILURES);
         assertThat(defaults.atLowestVersion()).isEqualTo(PoolDocument.of(List.of()));
         assertThat(PoolDocumentCodec.write(defaults.atLowestVersion()))
-                .as("what an older proxy reads").contains("\"version\": 1").doesNotContain("consecutiveConnectFailures");
+                .as("what an older proxy reads")
+                .contains("\"version\": 1")
+                .doesNotContain("consecutiveConnectFailures");
     }
 
     @Test
@@ -97,7 +102,8 @@ class PoolDocumentCodecTest {
                  "healthCheck": {"path": "/ready"}, "timeouts": {"request": "5s"}}""");
 
         assertThat(doc.backends()).containsExactly(new BackendEntry("http://a:8080", BackendEntry.DEFAULT_WEIGHT));
-        assertThat(doc.healthCheck()).isEqualTo(new HealthCheck("/ready", Duration.ofSeconds(30), Duration.ofSeconds(2), 2, 3));
+        assertThat(doc.healthCheck())
+                .isEqualTo(new HealthCheck("/ready", Duration.ofSeconds(30), Duration.ofSeconds(2), 2, 3));
         assertThat(doc.timeouts()).isEqualTo(new Timeouts(Duration.ofSeconds(3), Duration.ofSeconds(5)));
     }
 
@@ -106,7 +112,8 @@ class PoolDocumentCodecTest {
         PoolDocument doc = PoolDocumentCodec.parse("""
                 {"version": 1, "backends": [{"url": "HTTP://Backend-A/"}, {"url": "https://[::1]"}]}""");
 
-        assertThat(doc.backends()).extracting(BackendEntry::url)
+        assertThat(doc.backends())
+                .extracting(BackendEntry::url)
                 .containsExactly("http://backend-a:80", "https://[::1]:443");
     }
 
@@ -148,7 +155,9 @@ class PoolDocumentCodecTest {
         List<PoolDocument> docs = List.of(
                 FULL_DOC,
                 PoolDocument.of(List.of()),
-                new PoolDocument(1, List.of(new BackendEntry("http://[::1]:8080", 1000)),
+                new PoolDocument(
+                        1,
+                        List.of(new BackendEntry("http://[::1]:8080", 1000)),
                         new HealthCheck("/a/b?deep=1", Duration.ofMillis(10), Duration.ofHours(1), 1, 100),
                         new CircuitBreaker(33.3f, 1, 10_000, Duration.ofNanos(10_000_001), 1000),
                         new Timeouts(Duration.ofMillis(3_600_000), Duration.ofMillis(61_500))),
@@ -165,8 +174,12 @@ class PoolDocumentCodecTest {
     @Test
     void equalDocumentsBuiltSeparatelyWriteIdenticalBytes() {
         PoolDocument a = PoolDocument.of(List.of(new BackendEntry("http://a:80", 2)));
-        PoolDocument b = new PoolDocument(1, new ArrayList<>(List.of(new BackendEntry("HTTP://A", 2))),
-                new HealthCheck("/", Duration.ofMillis(30_000), Duration.ofSeconds(2), 2, 3), null, null);
+        PoolDocument b = new PoolDocument(
+                1,
+                new ArrayList<>(List.of(new BackendEntry("HTTP://A", 2))),
+                new HealthCheck("/", Duration.ofMillis(30_000), Duration.ofSeconds(2), 2, 3),
+                null,
+                null);
 
         assertThat(PoolDocumentCodec.write(a)).isEqualTo(PoolDocumentCodec.write(b));
         assertThat(PoolDocumentCodec.contentHash(PoolDocumentCodec.write(a)))
@@ -189,7 +202,8 @@ class PoolDocumentCodecTest {
                 .isEqualTo("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
         assertThat(PoolDocumentCodec.contentHash("abc"))
                 .isEqualTo("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-        assertThat(PoolDocumentCodec.contentHash(FULL)).hasSize(64)
+        assertThat(PoolDocumentCodec.contentHash(FULL))
+                .hasSize(64)
                 .isNotEqualTo(PoolDocumentCodec.contentHash(FULL + " "));
     }
 

@@ -18,7 +18,6 @@ import dev.roundhouse.proxy.server.ProxyServer;
 import dev.roundhouse.proxy.server.RequestGuard;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Clock;
@@ -66,14 +65,14 @@ public final class RoundhouseProxy implements AutoCloseable {
         // A new backend's meters are registered as it is added, not by its first request on an I/O thread,
         // where registering them cost 0.1-0.2 ms (measured, docs/benchmark-history.md).
         this.pool = new BackendPool(breakers, metrics::prepareBackend, metrics::forgetBackend, clock);
-        PoolRequestHandler forwarding = new PoolRequestHandler(pool, metrics, settings.connectRetries(),
-                settings.maxConnectionsPerThread());
-        this.server = new ProxyServer(settings, new RequestGuard(forwarding, settings.maxRequestBody(), metrics),
-                forwarding::close);
+        PoolRequestHandler forwarding =
+                new PoolRequestHandler(pool, metrics, settings.connectRetries(), settings.maxConnectionsPerThread());
+        this.server = new ProxyServer(
+                settings, new RequestGuard(forwarding, settings.maxRequestBody(), metrics), forwarding::close);
         this.reloader = new PoolReloader(pool, metrics, change -> forwarding.configure(pool.snapshot()));
         this.healthChecker = new HealthChecker(pool);
-        this.admin = new AdminServer(settings.bindAddress(), settings.metricsPort(), metrics, this::ready,
-                this::unhealthy);
+        this.admin =
+                new AdminServer(settings.bindAddress(), settings.metricsPort(), metrics, this::ready, this::unhealthy);
         metrics.bindPool(pool, breakers.registry());
     }
 
@@ -96,8 +95,8 @@ public final class RoundhouseProxy implements AutoCloseable {
      * @param kubernetesClients makes the client for POOL_CONFIGMAP, which the proxy then owns and
      *     closes; not called in the other modes
      */
-    public static RoundhouseProxy start(ProxySettings settings, Clock clock,
-                                        Supplier<KubernetesClient> kubernetesClients)
+    public static RoundhouseProxy start(
+            ProxySettings settings, Clock clock, Supplier<KubernetesClient> kubernetesClients)
             throws IOException, InvalidPoolDocumentException {
         RoundhouseProxy proxy = new RoundhouseProxy(settings, clock);
         try {
@@ -107,8 +106,8 @@ public final class RoundhouseProxy implements AutoCloseable {
                 proxy.fileWatcher.start(settings.poolFilePollInterval());
             } else if (settings.poolConfigMap() != null) {
                 proxy.kubernetes = kubernetesClients.get();
-                proxy.configMapWatcher = new PoolConfigMapWatcher(proxy.kubernetes, settings.podNamespace(),
-                        settings.poolConfigMap(), proxy.reloader);
+                proxy.configMapWatcher = new PoolConfigMapWatcher(
+                        proxy.kubernetes, settings.podNamespace(), settings.poolConfigMap(), proxy.reloader);
             } else {
                 proxy.reloader.apply("BACKENDS", settings.backendsPool());
             }
@@ -124,8 +123,12 @@ public final class RoundhouseProxy implements AutoCloseable {
             proxy.close();
             throw e;
         }
-        Log.log.info("Roundhouse proxy listening on {}:{} (metrics on :{}), {} backends",
-                settings.bindAddress(), proxy.port(), proxy.metricsPort(), proxy.pool.snapshot().size());
+        Log.log.info(
+                "Roundhouse proxy listening on {}:{} (metrics on :{}), {} backends",
+                settings.bindAddress(),
+                proxy.port(),
+                proxy.metricsPort(),
+                proxy.pool.snapshot().size());
         return proxy;
     }
 
@@ -178,12 +181,19 @@ public final class RoundhouseProxy implements AutoCloseable {
         Duration delay = settings.shutdownDelay();
         Duration timeout = settings.shutdownTimeout();
         if (!delay.isZero()) {
-            Log.log.info("Shutting down: not ready, still accepting connections for {} while clients are sent "
-                    + "elsewhere", Durations.format(delay));
+            Log.log.info(
+                    "Shutting down: not ready, still accepting connections for {} while clients are sent "
+                            + "elsewhere",
+                    Durations.format(delay));
         }
         try {
-            if (!server.drain(delay, timeout, () -> Log.log.info("Stopped accepting connections: draining {} "
-                    + "requests in flight (up to {})", server.inFlight(), Durations.format(timeout)))) {
+            if (!server.drain(
+                    delay,
+                    timeout,
+                    () -> Log.log.info(
+                            "Stopped accepting connections: draining {} " + "requests in flight (up to {})",
+                            server.inFlight(),
+                            Durations.format(timeout)))) {
                 Log.log.warn("Shutdown timeout passed with {} requests still in flight", server.inFlight());
             }
         } catch (InterruptedException e) {
@@ -238,7 +248,8 @@ public final class RoundhouseProxy implements AutoCloseable {
             return;
         }
         // Before serving, so that the JIT compiles the document path now rather than during reloads under traffic.
-        // 1,000 rounds cost about 0.2 s of CPU once (ready 0.2 s later on one CPU); -Droundhouse.reloadWarmUp=0 skips it.
+        // 1,000 rounds cost about 0.2 s of CPU once (ready 0.2 s later on one CPU); -Droundhouse.reloadWarmUp=0 skips
+        // it.
         PoolReloader.warmUp(Integer.getInteger("roundhouse.reloadWarmUp", 1000));
         RoundhouseProxy proxy;
         try {
@@ -247,18 +258,24 @@ public final class RoundhouseProxy implements AutoCloseable {
             // What the environment could not show: a port taken, the pool file changed since it was checked.
             System.err.println("roundhouse-proxy: cannot start, "
                     + (e instanceof UncheckedIOException || e instanceof InvalidPoolDocumentException
-                            ? e.getMessage() : e.toString()));
+                            ? e.getMessage()
+                            : e.toString()));
             org.apache.logging.log4j.LogManager.shutdown();
             System.exit(1);
             return;
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            proxy.shutdown();
-            org.apache.logging.log4j.LogManager.shutdown();
-            // The stop is complete and was graceful. A JVM ended by SIGTERM would still exit with 143 (128 + 15),
-            // which Kubernetes and process supervisors show as an error; nothing else in this process registers a
-            // shutdown hook that halting would skip (Log4j's own is disabled, see log4j2.xml).
-            Runtime.getRuntime().halt(0);
-        }, "shutdown"));
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            proxy.shutdown();
+                            org.apache.logging.log4j.LogManager.shutdown();
+                            // The stop is complete and was graceful. A JVM ended by SIGTERM would still exit with 143
+                            // (128 + 15),
+                            // which Kubernetes and process supervisors show as an error; nothing else in this process
+                            // registers a
+                            // shutdown hook that halting would skip (Log4j's own is disabled, see log4j2.xml).
+                            Runtime.getRuntime().halt(0);
+                        },
+                        "shutdown"));
     }
 }

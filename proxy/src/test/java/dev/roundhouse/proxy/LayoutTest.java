@@ -1,6 +1,6 @@
 package dev.roundhouse.proxy;
 
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -14,8 +14,7 @@ import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 /**
  * The proxy's packages keep the shape the README's layout describes: dependencies run one way, the pool knows no
@@ -45,12 +44,17 @@ class LayoutTest {
     @Test
     void eachLayerUsesOnlyWhatIsBelowIt() throws IOException {
         Map<String, Set<String>> uses = dependencies();
-        assertThat(uses.getOrDefault("codec", Set.of())).as("codec: pure HTTP/1.1, nothing of the proxy").isEmpty();
-        assertThat(uses.getOrDefault("upstream", Set.of())).as("upstream knows no request lifecycle or server")
+        assertThat(uses.getOrDefault("codec", Set.of()))
+                .as("codec: pure HTTP/1.1, nothing of the proxy")
+                .isEmpty();
+        assertThat(uses.getOrDefault("upstream", Set.of()))
+                .as("upstream knows no request lifecycle or server")
                 .doesNotContain("forward", "server");
-        assertThat(uses.getOrDefault("server", Set.of())).as("the server is handed its handler")
+        assertThat(uses.getOrDefault("server", Set.of()))
+                .as("the server is handed its handler")
                 .doesNotContain("forward", "upstream");
-        assertThat(uses.getOrDefault("pool", Set.of())).as("the pool holds values")
+        assertThat(uses.getOrDefault("pool", Set.of()))
+                .as("the pool holds values")
                 .doesNotContain("forward", "upstream", "server", "codec");
     }
 
@@ -61,8 +65,10 @@ class LayoutTest {
             Matcher m = IMPORT.matcher(Files.readString(file));
             while (m.find()) {
                 String imported = m.group(1);
-                if (imported.startsWith("io.undertow") || imported.startsWith("org.xnio")
-                        || imported.startsWith("javax.net") || imported.startsWith("java.nio.channels")) {
+                if (imported.startsWith("io.undertow")
+                        || imported.startsWith("org.xnio")
+                        || imported.startsWith("javax.net")
+                        || imported.startsWith("java.nio.channels")) {
                     transport.add(file.getFileName() + ": " + imported);
                 }
             }

@@ -1,13 +1,12 @@
 package dev.roundhouse.proxy;
 
-import dev.roundhouse.proxy.testing.ProxyFixture;
-import org.junit.jupiter.api.Test;
-
-import java.net.InetAddress;
-import java.net.ServerSocket;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.roundhouse.proxy.testing.ProxyFixture;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import org.junit.jupiter.api.Test;
 
 /** A port another process holds stops start-up with a message naming the variable and the port. */
 class PortInUseTest {
@@ -16,11 +15,13 @@ class PortInUseTest {
     void aTakenTrafficPortIsNamedByItsVariable() throws Exception {
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             int port = taken.getLocalPort();
-            assertThatThrownBy(() -> ProxyFixture.start(ProxyFixture.env("BACKENDS", "http://127.0.0.1:1",
-                    "PORT", Integer.toString(port))))
-                    .rootCause().hasMessageContaining("Address already in use");
-            assertThat(message(() -> ProxyFixture.start(ProxyFixture.env("BACKENDS", "http://127.0.0.1:1",
-                    "PORT", Integer.toString(port))))).startsWith("PORT " + port + ": cannot listen on 127.0.0.1:" + port);
+            assertThatThrownBy(() -> ProxyFixture.start(
+                            ProxyFixture.env("BACKENDS", "http://127.0.0.1:1", "PORT", Integer.toString(port))))
+                    .rootCause()
+                    .hasMessageContaining("Address already in use");
+            assertThat(message(() -> ProxyFixture.start(
+                            ProxyFixture.env("BACKENDS", "http://127.0.0.1:1", "PORT", Integer.toString(port)))))
+                    .startsWith("PORT " + port + ": cannot listen on 127.0.0.1:" + port);
         }
     }
 
@@ -28,8 +29,8 @@ class PortInUseTest {
     void aTakenMetricsPortIsNamedByItsVariable() throws Exception {
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             int port = taken.getLocalPort();
-            assertThat(message(() -> ProxyFixture.start(ProxyFixture.env("BACKENDS", "http://127.0.0.1:1",
-                    "METRICS_PORT", Integer.toString(port)))))
+            assertThat(message(() -> ProxyFixture.start(ProxyFixture.env(
+                            "BACKENDS", "http://127.0.0.1:1", "METRICS_PORT", Integer.toString(port)))))
                     .startsWith("METRICS_PORT " + port + ": cannot listen on 127.0.0.1:" + port)
                     .contains("Address already in use");
         }

@@ -1,15 +1,15 @@
 package dev.roundhouse.proxy;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+import static org.awaitility.Awaitility.await;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.roundhouse.testing.Http;
 import dev.roundhouse.proxy.testing.ProcessProxy;
+import dev.roundhouse.testing.Http;
 import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.testing.TestBackend;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -29,10 +29,9 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.fail;
-import static org.awaitility.Awaitility.await;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The proxy as it runs in production: its own JVM ({@code -Xmx64m}), configured only by environment
@@ -89,7 +88,12 @@ class ProxyProcessTest {
         int code = p.awaitExit(Duration.ofSeconds(20));
 
         assertThat(code).as(p.output()).isEqualTo(2);
-        assertThat(p.stderr()).as(p.output()).contains("BACKENDS").contains("entry 2").contains("scheme").contains("ftp");
+        assertThat(p.stderr())
+                .as(p.output())
+                .contains("BACKENDS")
+                .contains("entry 2")
+                .contains("scheme")
+                .contains("ftp");
         assertThat(p.stderr()).doesNotContain("entry 1 ");
     }
 
@@ -100,13 +104,17 @@ class ProxyProcessTest {
         int code = p.awaitExit(Duration.ofSeconds(20));
 
         assertThat(code).as(p.output()).isEqualTo(2);
-        assertThat(p.stderr()).as(p.output()).contains("entry 1").contains("weight").contains("got 0");
+        assertThat(p.stderr())
+                .as(p.output())
+                .contains("entry 1")
+                .contains("weight")
+                .contains("got 0");
     }
 
     @Test
     void invalidPoolFileStopsStartWithExitCode2NamingTheVariableAndTheBadField() throws IOException {
-        Path pool = Files.writeString(dir.resolve("pool.json"),
-                "{\"version\":1,\"backends\":[{\"url\":\"http://x:1\",\"weight\":5000}]}");
+        Path pool = Files.writeString(
+                dir.resolve("pool.json"), "{\"version\":1,\"backends\":[{\"url\":\"http://x:1\",\"weight\":5000}]}");
         ProcessProxy p = proxy("POOL_FILE", pool.toString());
 
         int code = p.awaitExit(Duration.ofSeconds(20));
@@ -137,15 +145,17 @@ class ProxyProcessTest {
         int code = p.awaitExit(Duration.ofSeconds(20));
 
         assertThat(code).as(p.output()).isEqualTo(2);
-        assertThat(p.stderr()).as(p.output()).contains("LOG_LEVEL: must be one of", "'loud'",
-                "LIBRARY_LOG_LEVEL: must be one of", "'chatty'");
+        assertThat(p.stderr())
+                .as(p.output())
+                .contains("LOG_LEVEL: must be one of", "'loud'", "LIBRARY_LOG_LEVEL: must be one of", "'chatty'");
         assertStartRefusedInALine(p);
     }
 
     @Test
     void settingsOfAnotherPoolSourceAreCheckedToo() throws IOException {
         Path pool = Files.writeString(dir.resolve("pool.json"), "{\"version\":1,\"backends\":[]}");
-        ProcessProxy p = proxy("POOL_FILE", pool.toString(), "CB_MINIMUM_CALLS", "abc", "HEALTH_CHECK_INTERVAL", "soon");
+        ProcessProxy p =
+                proxy("POOL_FILE", pool.toString(), "CB_MINIMUM_CALLS", "abc", "HEALTH_CHECK_INTERVAL", "soon");
 
         int code = p.awaitExit(Duration.ofSeconds(20));
 
@@ -172,11 +182,21 @@ class ProxyProcessTest {
 
         List<JsonNode> lines = jsonLines(p.stdout());
         assertThat(lines).as(p.output()).isNotEmpty().allSatisfy(line -> {
-            assertThat(line.path("@timestamp").isTextual()).as("@timestamp in %s", line).isTrue();
-            assertThat(line.path("log.level").isTextual()).as("log.level in %s", line).isTrue();
-            assertThat(line.path("message").isTextual()).as("message in %s", line).isTrue();
-            assertThat(line.path("log.logger").isTextual()).as("log.logger in %s", line).isTrue();
-            assertThat(line.path("ecs.version").isTextual()).as("ecs.version in %s", line).isTrue();
+            assertThat(line.path("@timestamp").isTextual())
+                    .as("@timestamp in %s", line)
+                    .isTrue();
+            assertThat(line.path("log.level").isTextual())
+                    .as("log.level in %s", line)
+                    .isTrue();
+            assertThat(line.path("message").isTextual())
+                    .as("message in %s", line)
+                    .isTrue();
+            assertThat(line.path("log.logger").isTextual())
+                    .as("log.logger in %s", line)
+                    .isTrue();
+            assertThat(line.path("ecs.version").isTextual())
+                    .as("ecs.version in %s", line)
+                    .isTrue();
         });
         assertThat(lines).anySatisfy(line -> {
             assertThat(line.get("log.level").asText()).isEqualTo("INFO");
@@ -189,8 +209,18 @@ class ProxyProcessTest {
     void warnLogLevelLeavesOutInfoLinesButKeepsWarnings() {
         TestBackend backend = backend("sick");
         backend.healthy = false; // every health check fails: panic mode is logged at WARN
-        ProcessProxy p = readyProxyFor(backend, "LOG_FORMAT", "json", "LOG_LEVEL", "warn",
-                "HEALTH_CHECK_INTERVAL", "100ms", "HEALTH_CHECK_TIMEOUT", "50ms", "UNHEALTHY_THRESHOLD", "1");
+        ProcessProxy p = readyProxyFor(
+                backend,
+                "LOG_FORMAT",
+                "json",
+                "LOG_LEVEL",
+                "warn",
+                "HEALTH_CHECK_INTERVAL",
+                "100ms",
+                "HEALTH_CHECK_TIMEOUT",
+                "50ms",
+                "UNHEALTHY_THRESHOLD",
+                "1");
         await().atMost(Duration.ofSeconds(10)).until(() -> p.stdout().contains("panic mode"));
         backend.healthy = true; // and its end, at the same level, so that a WARN log shows both
         await().atMost(Duration.ofSeconds(10)).until(() -> p.stdout().contains("Panic mode over"));
@@ -199,8 +229,9 @@ class ProxyProcessTest {
         p.awaitExit(EXIT);
 
         List<JsonNode> lines = jsonLines(p.stdout());
-        assertThat(lines).as(p.output()).noneSatisfy(
-                line -> assertThat(line.path("log.level").asText()).isIn("INFO", "DEBUG", "TRACE"));
+        assertThat(lines)
+                .as(p.output())
+                .noneSatisfy(line -> assertThat(line.path("log.level").asText()).isIn("INFO", "DEBUG", "TRACE"));
         assertThat(lines).anySatisfy(line -> {
             assertThat(line.path("log.level").asText()).isEqualTo("WARN");
             assertThat(line.path("message").asText()).contains("panic mode");
@@ -236,20 +267,25 @@ class ProxyProcessTest {
     void fiftyMegabyteUploadStreamsThroughProxyWith64MegabyteHeap() throws Exception {
         TestBackend backend = TestBackend.start("upload");
         toClose.add(backend);
-        ProcessProxy p = proxy("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health").awaitReady(READY);
+        ProcessProxy p =
+                proxy("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health").awaitReady(READY);
 
         AtomicReference<GeneratedBody> sent = new AtomicReference<>();
         HttpRequest upload = HttpRequest.newBuilder(URI.create(p.url("/upload")))
                 .timeout(Duration.ofSeconds(120))
-                .POST(HttpRequest.BodyPublishers.fromPublisher(HttpRequest.BodyPublishers.ofInputStream(() -> {
-                    GeneratedBody body = new GeneratedBody(FIFTY_MB, 42);
-                    sent.set(body);
-                    return body;
-                }), FIFTY_MB))
+                .POST(HttpRequest.BodyPublishers.fromPublisher(
+                        HttpRequest.BodyPublishers.ofInputStream(() -> {
+                            GeneratedBody body = new GeneratedBody(FIFTY_MB, 42);
+                            sent.set(body);
+                            return body;
+                        }),
+                        FIFTY_MB))
                 .build();
         HttpResponse<String> response = Http.client().send(upload, HttpResponse.BodyHandlers.ofString());
 
-        assertThat(response.statusCode()).as("%s\n%s", response.body(), p.output()).isEqualTo(200);
+        assertThat(response.statusCode())
+                .as("%s\n%s", response.body(), p.output())
+                .isEqualTo(200);
         GeneratedBody body = sent.get();
         assertThat(body.generated()).isEqualTo(FIFTY_MB);
         assertThat(response.body()).isEqualTo(FIFTY_MB + " " + body.sha256());
@@ -263,7 +299,9 @@ class ProxyProcessTest {
         ProcessProxy p = readyProxyFor(backend);
 
         HttpRequest download = HttpRequest.newBuilder(URI.create(p.url("/download?bytes=" + FIFTY_MB)))
-                .timeout(Duration.ofSeconds(120)).GET().build();
+                .timeout(Duration.ofSeconds(120))
+                .GET()
+                .build();
         HttpResponse<InputStream> response = Http.client().send(download, HttpResponse.BodyHandlers.ofInputStream());
 
         assertThat(response.statusCode()).isEqualTo(200);
@@ -355,21 +393,27 @@ class ProxyProcessTest {
     void sigtermLetsTheRequestInFlightFinishThenExits() throws Exception {
         TestBackend backend = backend("slowpoke");
         ProcessProxy p = readyProxyFor(backend, "SHUTDOWN_TIMEOUT", "10s");
-        CompletableFuture<HttpResponse<String>> slow = Http.client().sendAsync(
-                HttpRequest.newBuilder(URI.create(p.url("/slow?ms=2000"))).timeout(Duration.ofSeconds(20)).build(),
-                HttpResponse.BodyHandlers.ofString());
+        CompletableFuture<HttpResponse<String>> slow = Http.client()
+                .sendAsync(
+                        HttpRequest.newBuilder(URI.create(p.url("/slow?ms=2000")))
+                                .timeout(Duration.ofSeconds(20))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
         await().atMost(Duration.ofSeconds(10)).until(() -> backend.hits.get() > 0);
         assertThat(slow).as("still in flight when SIGTERM is sent").isNotDone();
 
         p.terminate();
 
-        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(50))
+        await().atMost(Duration.ofSeconds(5))
+                .pollInterval(Duration.ofMillis(50))
                 .until(() -> p.readyStatus() != 200); // 503 while draining, nothing once stopped
         HttpResponse<String> response = awaitResponse(slow, p);
         assertThat(response.statusCode()).as(p.output()).isEqualTo(200);
         assertThat(response.body()).isEqualTo("slowpoke");
         assertThat(p.awaitExit(EXIT)).isIn(0, 143);
-        assertThat(p.stdout()).contains("Stopped accepting connections: draining 1 requests in flight").contains("Stopped")
+        assertThat(p.stdout())
+                .contains("Stopped accepting connections: draining 1 requests in flight")
+                .contains("Stopped")
                 .doesNotContain("Shutdown timeout passed");
     }
 
@@ -378,23 +422,32 @@ class ProxyProcessTest {
         TestBackend backend = backend("draining");
         ProcessProxy p = readyProxyFor(backend, "SHUTDOWN_TIMEOUT", "10s");
         try (RawHttp kept = RawHttp.connect(p.port())) {
-            RawHttp.Response before = kept.send("GET /before HTTP/1.1\r\nHost: localhost\r\n\r\n").readResponse();
+            RawHttp.Response before =
+                    kept.send("GET /before HTTP/1.1\r\nHost: localhost\r\n\r\n").readResponse();
             assertThat(before.status()).isEqualTo(200);
             assertThat(before.header("Connection")).isNotEqualToIgnoringCase("close");
-            CompletableFuture<HttpResponse<String>> slow = Http.client().sendAsync(
-                    HttpRequest.newBuilder(URI.create(p.url("/slow?ms=3000"))).timeout(Duration.ofSeconds(20)).build(),
-                    HttpResponse.BodyHandlers.ofString());
+            CompletableFuture<HttpResponse<String>> slow = Http.client()
+                    .sendAsync(
+                            HttpRequest.newBuilder(URI.create(p.url("/slow?ms=3000")))
+                                    .timeout(Duration.ofSeconds(20))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString());
             await().atMost(Duration.ofSeconds(10))
                     .until(() -> backend.seen.stream().anyMatch(s -> s.uri().equals("/slow")));
 
             p.terminate();
-            await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(50))
+            await().atMost(Duration.ofSeconds(5))
+                    .pollInterval(Duration.ofMillis(50))
                     .until(() -> p.readyStatus() != 200);
-            assertThat(slow).as("SIGTERM must not cut the request in flight: %s", p.output()).isNotDone();
+            assertThat(slow)
+                    .as("SIGTERM must not cut the request in flight: %s", p.output())
+                    .isNotDone();
 
             // An open keep-alive connection: its next request is still served (DrainHandler adds Connection: close).
-            RawHttp.Response during = kept.send("GET /during-kept HTTP/1.1\r\nHost: localhost\r\n\r\n").readResponse();
-            assertThat(during.status()).as("request on an open connection while draining: %s\n%s", during, p.output())
+            RawHttp.Response during = kept.send("GET /during-kept HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                    .readResponse();
+            assertThat(during.status())
+                    .as("request on an open connection while draining: %s\n%s", during, p.output())
                     .isEqualTo(200);
             assertThat(during.bodyText()).isEqualTo("draining");
 
@@ -416,10 +469,15 @@ class ProxyProcessTest {
             return; // nothing listens any more: clients go elsewhere at once
         }
         try (fresh) {
-            RawHttp.Response response = fresh.send("GET /during-new HTTP/1.1\r\nHost: localhost\r\n\r\n").readResponse();
-            assertThat(response.timedOut()).as("a new connection left hanging while draining").isFalse();
+            RawHttp.Response response = fresh.send("GET /during-new HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                    .readResponse();
+            assertThat(response.timedOut())
+                    .as("a new connection left hanging while draining")
+                    .isFalse();
             if (response.answered()) {
-                assertThat(response.status()).as("new request while draining: %s", response).isLessThan(500);
+                assertThat(response.status())
+                        .as("new request while draining: %s", response)
+                        .isLessThan(500);
                 assertThat(response.header("Connection")).isEqualToIgnoringCase("close");
             }
         }

@@ -1,17 +1,16 @@
 package dev.roundhouse.proxy;
 
-import dev.roundhouse.testing.Http;
-import dev.roundhouse.proxy.testing.ProxyFixture;
-import dev.roundhouse.testing.TestBackend;
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
+import dev.roundhouse.proxy.testing.ProxyFixture;
+import dev.roundhouse.testing.Http;
+import dev.roundhouse.testing.TestBackend;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
+import org.junit.jupiter.api.Test;
 
 /** A stuck I/O thread serves none of its connections: {@code /healthz} says so, so a liveness probe restarts the proxy. */
 class StuckIoThreadTest {
@@ -20,8 +19,8 @@ class StuckIoThreadTest {
     void healthzAnswers503WhileAnIoThreadIsStuckAnd200OnceItRunsAgain() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         try (TestBackend backend = TestBackend.start("b");
-             RoundhouseProxy proxy = ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(),
-                     "HEALTH_CHECK_PATH", "/health", "IO_STALL_TIMEOUT", "2s"))) {
+                RoundhouseProxy proxy = ProxyFixture.start(ProxyFixture.env(
+                        "BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health", "IO_STALL_TIMEOUT", "2s"))) {
             String healthz = "http://127.0.0.1:" + proxy.metricsPort() + "/healthz";
             assertThat(Http.get(healthz).statusCode()).isEqualTo(200);
 

@@ -33,11 +33,22 @@ public final class RawHttp implements AutoCloseable {
      * status line and headers arrived; {@code closed} is true when the peer closed or reset the
      * connection while this answer was read (or instead of it).
      */
-    public record Response(int status, String statusLine, Map<String, List<String>> headers, byte[] body,
-                           boolean closed, boolean timedOut, List<Interim> interim) {
+    public record Response(
+            int status,
+            String statusLine,
+            Map<String, List<String>> headers,
+            byte[] body,
+            boolean closed,
+            boolean timedOut,
+            List<Interim> interim) {
 
-        Response(int status, String statusLine, Map<String, List<String>> headers, byte[] body, boolean closed,
-                 boolean timedOut) {
+        Response(
+                int status,
+                String statusLine,
+                Map<String, List<String>> headers,
+                byte[] body,
+                boolean closed,
+                boolean timedOut) {
             this(status, statusLine, headers, body, closed, timedOut, List.of());
         }
 
@@ -63,7 +74,8 @@ public final class RawHttp implements AutoCloseable {
         public String toString() {
             String text = bodyText();
             return "Response[status=" + status + ", closed=" + closed + ", timedOut=" + timedOut
-                    + ", headers=" + headers + ", body='" + (text.length() > 200 ? text.substring(0, 200) + "..." : text)
+                    + ", headers=" + headers + ", body='"
+                    + (text.length() > 200 ? text.substring(0, 200) + "..." : text)
                     + "']";
         }
     }
@@ -165,8 +177,13 @@ public final class RawHttp implements AutoCloseable {
                 Map<String, List<String>> interimHeaders = new LinkedHashMap<>();
                 for (String line = readLine(); line != null && !line.isEmpty(); line = readLine()) {
                     int colon = line.indexOf(':');
-                    interimHeaders.computeIfAbsent((colon < 0 ? line : line.substring(0, colon)).trim()
-                            .toLowerCase(Locale.ROOT), k -> new ArrayList<>()).add(colon < 0 ? "" : line.substring(colon + 1).trim());
+                    interimHeaders
+                            .computeIfAbsent(
+                                    (colon < 0 ? line : line.substring(0, colon))
+                                            .trim()
+                                            .toLowerCase(Locale.ROOT),
+                                    k -> new ArrayList<>())
+                            .add(colon < 0 ? "" : line.substring(colon + 1).trim());
                 }
                 interim.add(new Interim(parseStatus(statusLine), interimHeaders));
                 statusLine = readLine();
@@ -181,7 +198,8 @@ public final class RawHttp implements AutoCloseable {
         }
     }
 
-    private Response readFinal(String statusLine, Map<String, List<String>> headers, boolean toHead) throws IOException {
+    private Response readFinal(String statusLine, Map<String, List<String>> headers, boolean toHead)
+            throws IOException {
         try {
             if (statusLine == null) {
                 return new Response(-1, null, headers, new byte[0], true, false);
@@ -200,7 +218,8 @@ public final class RawHttp implements AutoCloseable {
                     throw new IllegalStateException("answer headers larger than " + MAX_HEADER_BYTES + " bytes");
                 }
                 int colon = line.indexOf(':');
-                String name = (colon < 0 ? line : line.substring(0, colon)).trim().toLowerCase(Locale.ROOT);
+                String name =
+                        (colon < 0 ? line : line.substring(0, colon)).trim().toLowerCase(Locale.ROOT);
                 String value = colon < 0 ? "" : line.substring(colon + 1).trim();
                 headers.computeIfAbsent(name, k -> new ArrayList<>()).add(value);
             }
@@ -224,14 +243,18 @@ public final class RawHttp implements AutoCloseable {
             if (noBody) {
                 return new Response(status, statusLine, headers, new byte[0], false, false);
             }
-            if (transferEncoding != null && String.join(",", transferEncoding).toLowerCase(Locale.ROOT).contains("chunked")) {
+            if (transferEncoding != null
+                    && String.join(",", transferEncoding)
+                            .toLowerCase(Locale.ROOT)
+                            .contains("chunked")) {
                 for (int chunks = 0; ; chunks++) {
                     String sizeLine = readLine();
                     if (sizeLine == null) {
                         return new Response(status, statusLine, headers, body.toByteArray(), true, false);
                     }
                     int semicolon = sizeLine.indexOf(';');
-                    int size = Integer.parseInt((semicolon < 0 ? sizeLine : sizeLine.substring(0, semicolon)).trim(), 16);
+                    int size =
+                            Integer.parseInt((semicolon < 0 ? sizeLine : sizeLine.substring(0, semicolon)).trim(), 16);
                     if (size == 0) {
                         for (String line = readLine(); line != null && !line.isEmpty(); line = readLine()) {
                             // trailers are dropped
@@ -416,8 +439,12 @@ public final class RawHttp implements AutoCloseable {
     public static final class RecordingBackend implements AutoCloseable {
 
         /** One request as it reached the backend; {@code headers} names are lower case. */
-        public record Received(String requestLine, Map<String, List<String>> headers, byte[] body, boolean complete,
-                               Map<String, List<String>> trailers) {
+        public record Received(
+                String requestLine,
+                Map<String, List<String>> headers,
+                byte[] body,
+                boolean complete,
+                Map<String, List<String>> trailers) {
             public String target() {
                 String[] parts = requestLine.split(" ");
                 return parts.length > 1 ? parts[1] : "";
@@ -434,8 +461,8 @@ public final class RawHttp implements AutoCloseable {
 
             @Override
             public String toString() {
-                return "Received[" + requestLine + ", complete=" + complete + ", headers=" + headers
-                        + ", body=" + body.length + " bytes]";
+                return "Received[" + requestLine + ", complete=" + complete + ", headers=" + headers + ", body="
+                        + body.length + " bytes]";
             }
         }
 
@@ -445,7 +472,8 @@ public final class RawHttp implements AutoCloseable {
         private final List<Received> received = new java.util.concurrent.CopyOnWriteArrayList<>();
         private final List<String> started = new java.util.concurrent.CopyOnWriteArrayList<>();
         private final List<Socket> sockets = new java.util.concurrent.CopyOnWriteArrayList<>();
-        private final java.util.concurrent.atomic.AtomicInteger connections = new java.util.concurrent.atomic.AtomicInteger();
+        private final java.util.concurrent.atomic.AtomicInteger connections =
+                new java.util.concurrent.atomic.AtomicInteger();
 
         private RecordingBackend() throws IOException {
             server = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
@@ -514,8 +542,14 @@ public final class RawHttp implements AutoCloseable {
                     Map<String, List<String>> headers = new LinkedHashMap<>();
                     for (int i = 1; i < lines.length; i++) {
                         int colon = lines[i].indexOf(':');
-                        String name = (colon < 0 ? lines[i] : lines[i].substring(0, colon)).trim().toLowerCase(Locale.ROOT);
-                        headers.computeIfAbsent(name, k -> new ArrayList<>()).add(colon < 0 ? "" : lines[i].substring(colon + 1).trim());
+                        String name = (colon < 0 ? lines[i] : lines[i].substring(0, colon))
+                                .trim()
+                                .toLowerCase(Locale.ROOT);
+                        headers.computeIfAbsent(name, k -> new ArrayList<>())
+                                .add(
+                                        colon < 0
+                                                ? ""
+                                                : lines[i].substring(colon + 1).trim());
                     }
                     ByteArrayOutputStream body = new ByteArrayOutputStream();
                     Map<String, List<String>> trailers = new LinkedHashMap<>();
@@ -548,8 +582,12 @@ public final class RawHttp implements AutoCloseable {
         }
 
         /** Reads the body as the headers frame it; true when it arrived whole and well-formed. */
-        private static boolean readBody(InputStream in, Map<String, List<String>> headers, ByteArrayOutputStream body,
-                                        Map<String, List<String>> trailers) throws IOException {
+        private static boolean readBody(
+                InputStream in,
+                Map<String, List<String>> headers,
+                ByteArrayOutputStream body,
+                Map<String, List<String>> trailers)
+                throws IOException {
             List<String> te = headers.get("transfer-encoding");
             List<String> cl = headers.get("content-length");
             try {
@@ -572,9 +610,16 @@ public final class RawHttp implements AutoCloseable {
                                     return true;
                                 }
                                 int colon = trailer.indexOf(':');
-                                trailers.computeIfAbsent((colon < 0 ? trailer : trailer.substring(0, colon)).trim()
-                                        .toLowerCase(Locale.ROOT), k -> new ArrayList<>())
-                                        .add(colon < 0 ? "" : trailer.substring(colon + 1).trim());
+                                trailers.computeIfAbsent(
+                                                (colon < 0 ? trailer : trailer.substring(0, colon))
+                                                        .trim()
+                                                        .toLowerCase(Locale.ROOT),
+                                                k -> new ArrayList<>())
+                                        .add(
+                                                colon < 0
+                                                        ? ""
+                                                        : trailer.substring(colon + 1)
+                                                                .trim());
                             }
                         }
                         if (body.size() + size > MAX_BODY || !copy(in, body, size)) {

@@ -5,8 +5,6 @@ import io.undertow.server.HttpServerExchange;
 import io.undertow.util.HeaderMap;
 import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
-
-import javax.net.ssl.SSLContext;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -17,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SSLContext;
 
 /**
  * A real HTTP backend on an ephemeral loopback port, for tests. It answers with its own name,
@@ -79,8 +78,7 @@ public final class TestBackend implements AutoCloseable {
         } else {
             builder.addHttpsListener(onPort, "127.0.0.1", tls);
         }
-        server = builder
-                .setIoThreads(1)
+        server = builder.setIoThreads(1)
                 .setWorkerThreads(16)
                 .setServerOption(io.undertow.UndertowOptions.MAX_ENTITY_SIZE, 0L) // any body size
                 .setHandler(this::handle)
@@ -102,8 +100,11 @@ public final class TestBackend implements AutoCloseable {
             return;
         }
         hits.incrementAndGet();
-        seen.add(new Seen(exchange.getRequestMethod().toString(), exchange.getRequestURI(),
-                exchange.getQueryString(), copy(exchange.getRequestHeaders())));
+        seen.add(new Seen(
+                exchange.getRequestMethod().toString(),
+                exchange.getRequestURI(),
+                exchange.getQueryString(),
+                copy(exchange.getRequestHeaders())));
         exchange.startBlocking();
         switch (path) {
             case "/slow" -> {
@@ -111,9 +112,13 @@ public final class TestBackend implements AutoCloseable {
                 exchange.getResponseSender().send(name);
             }
             case "/sni" -> { // the server name the client sent in its TLS hello
-                var session = (javax.net.ssl.ExtendedSSLSession) exchange.getConnection().getSslSessionInfo().getSSLSession();
-                exchange.getResponseSender().send(session.getRequestedServerNames().stream()
-                        .map(n -> ((javax.net.ssl.SNIHostName) n).getAsciiName()).toList().toString());
+                var session = (javax.net.ssl.ExtendedSSLSession)
+                        exchange.getConnection().getSslSessionInfo().getSSLSession();
+                exchange.getResponseSender()
+                        .send(session.getRequestedServerNames().stream()
+                                .map(n -> ((javax.net.ssl.SNIHostName) n).getAsciiName())
+                                .toList()
+                                .toString());
             }
             case "/upload" -> {
                 MessageDigest sha = MessageDigest.getInstance("SHA-256");

@@ -57,10 +57,15 @@ public final class Traffic implements AutoCloseable {
 
     private void run() {
         // A client of its own per thread: its own connections, as separate clients have.
-        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofSeconds(2)).build();
+        HttpClient client = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(2))
+                .build();
         for (int i = 0; i < maxRequestsPerClient && !stopped && System.nanoTime() < deadlineNanos; i++) {
-            HttpRequest request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).GET().build();
+            HttpRequest request = HttpRequest.newBuilder(uri)
+                    .timeout(Duration.ofSeconds(10))
+                    .GET()
+                    .build();
             long start = System.nanoTime();
             try {
                 HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());

@@ -5,7 +5,6 @@ import dev.roundhouse.proxy.server.ProxyServer;
 import io.undertow.server.HttpHandler;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
-
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CountDownLatch;
@@ -25,12 +24,13 @@ public final class ServerFloor {
 
     private static final HttpString SERVER = new HttpString("Server");
 
-    private ServerFloor() {
-    }
+    private ServerFloor() {}
 
     public static void main(String[] argv) throws Exception {
         String body = System.getenv().getOrDefault("FLOOR_BODY", "x".repeat(100));
-        ByteBuffer bytes = ByteBuffer.allocateDirect(body.length()).put(body.getBytes(StandardCharsets.US_ASCII)).flip();
+        ByteBuffer bytes = ByteBuffer.allocateDirect(body.length())
+                .put(body.getBytes(StandardCharsets.US_ASCII))
+                .flip();
         HttpHandler answer = exchange -> {
             exchange.getResponseHeaders()
                     .put(SERVER, "nginx")

@@ -1,7 +1,6 @@
 package dev.roundhouse.bench.load;
 
 import dev.roundhouse.poolformat.Durations;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -39,7 +38,8 @@ public final class Args {
     public void allowOnly(Set<String> known) {
         for (String name : values.keySet()) {
             if (!known.contains(name)) {
-                throw new IllegalArgumentException("unknown argument --" + name + " (known: --" + String.join(", --", known) + ")");
+                throw new IllegalArgumentException(
+                        "unknown argument --" + name + " (known: --" + String.join(", --", known) + ")");
             }
         }
     }

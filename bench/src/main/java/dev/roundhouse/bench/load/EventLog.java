@@ -42,8 +42,14 @@ final class EventLog {
             int chunk = i / CHUNK;
             int slot = i % CHUNK;
             int meta = metas.get(chunk)[slot];
-            out.add(new RequestEvent(connection, dues.get(chunk)[slot], sents.get(chunk)[slot], dones.get(chunk)[slot],
-                    meta & 0xFF, Outcome.of((meta >>> 8) & 0xFF), meta >>> 16));
+            out.add(new RequestEvent(
+                    connection,
+                    dues.get(chunk)[slot],
+                    sents.get(chunk)[slot],
+                    dones.get(chunk)[slot],
+                    meta & 0xFF,
+                    Outcome.of((meta >>> 8) & 0xFF),
+                    meta >>> 16));
         }
     }
 }

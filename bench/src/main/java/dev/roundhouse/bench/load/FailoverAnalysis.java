@@ -9,8 +9,7 @@ import java.util.function.Predicate;
  */
 final class FailoverAnalysis {
 
-    private FailoverAnalysis() {
-    }
+    private FailoverAnalysis() {}
 
     /**
      * @param lastBeforeKillMs the victim's last response before the kill, relative to the kill (negative)
@@ -21,9 +20,14 @@ final class FailoverAnalysis {
      * @param afterKill latency of the requests due in the {@code window} after the kill
      * @param beforeKill latency of the requests due in the same length of time before the kill (after the warm-up)
      */
-    record Result(double lastBeforeKillMs, long victimAfterKill, double returnMs, long failedAfterKill,
-                  long failedAfterRestart, LatencyHistogram beforeKill, LatencyHistogram afterKill) {
-    }
+    record Result(
+            double lastBeforeKillMs,
+            long victimAfterKill,
+            double returnMs,
+            long failedAfterKill,
+            long failedAfterRestart,
+            LatencyHistogram beforeKill,
+            LatencyHistogram afterKill) {}
 
     /** Requests due before {@code warmup} count for nothing but the victim's last response before the kill. */
     static Result analyze(List<RequestEvent> events, int victim, long kill, long restart, long window, long warmup) {
@@ -63,9 +67,14 @@ final class FailoverAnalysis {
                 }
             }
         }
-        return new Result(lastBefore == Long.MIN_VALUE ? Double.NaN : (lastBefore - kill) / 1e6, victimAfterKill,
+        return new Result(
+                lastBefore == Long.MIN_VALUE ? Double.NaN : (lastBefore - kill) / 1e6,
+                victimAfterKill,
                 firstAfterRestart == Long.MAX_VALUE ? Double.NaN : (firstAfterRestart - restart) / 1e6,
-                failedAfterKill, failedAfterRestart, before, after);
+                failedAfterKill,
+                failedAfterRestart,
+                before,
+                after);
     }
 
     /**
@@ -85,8 +94,8 @@ final class FailoverAnalysis {
     }
 
     /** Milliseconds from {@code from} to the first transition of {@code signal} at or after it whose value passes; NaN if none. */
-    static double firstAfter(List<SignalPoller.Transition> transitions, String signal, long from, long until,
-                             Predicate<String> value) {
+    static double firstAfter(
+            List<SignalPoller.Transition> transitions, String signal, long from, long until, Predicate<String> value) {
         for (SignalPoller.Transition t : transitions) {
             if (t.signal().equals(signal) && t.at() >= from && t.at() < until && value.test(t.value())) {
                 return (t.at() - from) / 1e6;

@@ -28,8 +28,7 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class FailoverUnderLoad {
 
-    private FailoverUnderLoad() {
-    }
+    private FailoverUnderLoad() {}
 
     public static void main(String[] argv) throws Exception {
         try {
@@ -47,9 +46,30 @@ public final class FailoverUnderLoad {
     }
 
     static int run(Args args) throws Exception {
-        args.allowOnly(Set.of("url", "connections", "rate", "duration", "warmup", "timeout", "backend-header", "victim",
-                "kill-at", "kill-cmd", "kill-pidfile", "restart-at", "restart-cmd", "metrics-url", "victim-url", "haproxy-socket",
-                "haproxy-server", "poll", "window", "label", "blackhole-at", "blackhole-pidfile", "blackhole-port",
+        args.allowOnly(Set.of(
+                "url",
+                "connections",
+                "rate",
+                "duration",
+                "warmup",
+                "timeout",
+                "backend-header",
+                "victim",
+                "kill-at",
+                "kill-cmd",
+                "kill-pidfile",
+                "restart-at",
+                "restart-cmd",
+                "metrics-url",
+                "victim-url",
+                "haproxy-socket",
+                "haproxy-server",
+                "poll",
+                "window",
+                "label",
+                "blackhole-at",
+                "blackhole-pidfile",
+                "blackhole-port",
                 "connect-timeout"));
         LoadOptions options = LoadOptions.from(args, Duration.ofSeconds(30), true);
         String victim = args.string("victim", "b3");
@@ -60,15 +80,16 @@ public final class FailoverUnderLoad {
         String restartCmd = args.required("restart-cmd");
         Duration window = args.duration("window", Duration.ofSeconds(5));
         String label = args.string("label", "-");
-        if (killAt.compareTo(options.warmup()) < 0 || restartAt.compareTo(killAt) <= 0
+        if (killAt.compareTo(options.warmup()) < 0
+                || restartAt.compareTo(killAt) <= 0
                 || restartAt.compareTo(options.duration()) >= 0) {
             throw new IllegalArgumentException("need warm-up <= kill-at < restart-at < duration");
         }
 
         Duration blackholeAt = args.has("blackhole-at") ? args.duration("blackhole-at", null) : null;
         Duration connectTimeout = args.duration("connect-timeout", Duration.ofSeconds(1));
-        if (blackholeAt != null && (blackholeAt.compareTo(options.warmup()) < 0
-                || blackholeAt.compareTo(restartAt) >= 0)) {
+        if (blackholeAt != null
+                && (blackholeAt.compareTo(options.warmup()) < 0 || blackholeAt.compareTo(restartAt) >= 0)) {
             throw new IllegalArgumentException("need warm-up <= blackhole-at < restart-at");
         }
 
@@ -81,9 +102,14 @@ public final class FailoverUnderLoad {
             String victimUrl = args.required("victim-url");
             Map<String, SignalPoller.Selector> signals = new LinkedHashMap<>();
             signals.put("healthy", new SignalPoller.Selector("roundhouse_backends_healthy", List.of()));
-            signals.put("victim_errors", new SignalPoller.Selector("roundhouse_errors_total", List.of("backend=\"" + victimUrl + "\"")));
-            signals.put("victim_open", new SignalPoller.Selector("resilience4j_circuitbreaker_state",
-                    List.of("name=\"" + victimUrl + "\"", "state=\"open\"")));
+            signals.put(
+                    "victim_errors",
+                    new SignalPoller.Selector("roundhouse_errors_total", List.of("backend=\"" + victimUrl + "\"")));
+            signals.put(
+                    "victim_open",
+                    new SignalPoller.Selector(
+                            "resilience4j_circuitbreaker_state",
+                            List.of("name=\"" + victimUrl + "\"", "state=\"open\"")));
             poller.source("metrics", SignalPoller.prometheus(args.required("metrics-url"), signals));
         }
         if (haproxy) {
@@ -126,30 +152,54 @@ public final class FailoverUnderLoad {
         }
         List<SignalPoller.Transition> transitions = poller.stop();
 
-        FailoverAnalysis.Result r = FailoverAnalysis.analyze(result.events(), victimId, kill.start(), restart.start(),
-                window.toNanos(), options.warmup().toNanos());
+        FailoverAnalysis.Result r = FailoverAnalysis.analyze(
+                result.events(),
+                victimId,
+                kill.start(),
+                restart.start(),
+                window.toNanos(),
+                options.warmup().toNanos());
         System.out.print(result.report());
-        System.out.printf(Locale.ROOT, "kill command took %.1f ms%s; restart command took %.1f ms%s%n", kill.tookMs(),
-                kill.error() == null ? "" : " and FAILED: " + kill.error(), restart.tookMs(),
+        System.out.printf(
+                Locale.ROOT,
+                "kill command took %.1f ms%s; restart command took %.1f ms%s%n",
+                kill.tookMs(),
+                kill.error() == null ? "" : " and FAILED: " + kill.error(),
+                restart.tookMs(),
                 restart.error() == null ? "" : " and FAILED: " + restart.error());
-        System.out.printf(Locale.ROOT, "client view: failed requests due between kill and restart %d, after the restart %d%n",
-                r.failedAfterKill(), r.failedAfterRestart());
-        System.out.printf(Locale.ROOT, "  %s's last response before the kill: %.1f ms before it; responses from it between kill and restart: %d%n",
-                victim, -r.lastBeforeKillMs(), r.victimAfterKill());
+        System.out.printf(
+                Locale.ROOT,
+                "client view: failed requests due between kill and restart %d, after the restart %d%n",
+                r.failedAfterKill(),
+                r.failedAfterRestart());
+        System.out.printf(
+                Locale.ROOT,
+                "  %s's last response before the kill: %.1f ms before it; responses from it between kill and restart: %d%n",
+                victim,
+                -r.lastBeforeKillMs(),
+                r.victimAfterKill());
         System.out.println("  latency of requests due in the " + args.string("window", "5s") + " before the kill, ms: "
                 + LoadResult.percentiles(r.beforeKill()));
         System.out.println("  latency of requests due in the " + args.string("window", "5s") + " after the kill, ms:  "
                 + LoadResult.percentiles(r.afterKill()));
-        System.out.printf(Locale.ROOT, "  %s served again %.1f ms after the restart command started (%.1f ms after it returned)%n",
-                victim, r.returnMs(), r.returnMs() - restart.tookMs());
+        System.out.printf(
+                Locale.ROOT,
+                "  %s served again %.1f ms after the restart command started (%.1f ms after it returned)%n",
+                victim,
+                r.returnMs(),
+                r.returnMs() - restart.tookMs());
         long paid = -1;
         if (blackholed != null) {
-            paid = FailoverAnalysis.paidConnectTimeout(result.events(), blackholed.start(), restart.start(),
-                    connectTimeout.toNanos() * 9 / 10);
-            System.out.printf(Locale.ROOT, "blackhole: connects to the second victim hang from %.3f s (%s); requests due "
+            paid = FailoverAnalysis.paidConnectTimeout(
+                    result.events(), blackholed.start(), restart.start(), connectTimeout.toNanos() * 9 / 10);
+            System.out.printf(
+                    Locale.ROOT,
+                    "blackhole: connects to the second victim hang from %.3f s (%s); requests due "
                             + "from then to the restart that paid the connect timeout (%s) or failed: %d%n",
-                    blackholed.start() / 1e9, blackholed.error() == null ? "ok" : "FAILED: " + blackholed.error(),
-                    args.string("connect-timeout", "1s"), paid);
+                    blackholed.start() / 1e9,
+                    blackholed.error() == null ? "ok" : "FAILED: " + blackholed.error(),
+                    args.string("connect-timeout", "1s"),
+                    paid);
         }
 
         long k = kill.start();
@@ -165,10 +215,17 @@ public final class FailoverUnderLoad {
             double rose = FailoverAnalysis.firstAfter(transitions, "healthy", s, end, v -> greaterThan(v, healthyLow));
             double open = FailoverAnalysis.firstAfter(transitions, "victim_open", k, s, v -> v.equals("1"));
             double lastAttempt = FailoverAnalysis.lastBefore(transitions, "victim_errors", k, s);
-            System.out.printf(Locale.ROOT, "roundhouse metrics (polled every %s): roundhouse_backends_healthy %s -> lower %.0f ms after the kill, "
+            System.out.printf(
+                    Locale.ROOT,
+                    "roundhouse metrics (polled every %s): roundhouse_backends_healthy %s -> lower %.0f ms after the kill, "
                             + "back up %.0f ms after the restart; victim's breaker open %.0f ms after the kill; "
                             + "last rise of its roundhouse_errors_total (failed attempts) %.0f ms after the kill%n",
-                    args.string("poll", "50ms"), healthyBefore, dropped, rose, open, lastAttempt);
+                    args.string("poll", "50ms"),
+                    healthyBefore,
+                    dropped,
+                    rose,
+                    open,
+                    lastAttempt);
             outMs = dropped;
             inMs = rose;
             extra = String.format(Locale.ROOT, " breaker_open_ms=%.0f last_attempt_ms=%.0f", open, lastAttempt);
@@ -176,8 +233,12 @@ public final class FailoverUnderLoad {
         if (haproxy) {
             double down = FailoverAnalysis.firstAfter(transitions, "status", k, s, v -> v.startsWith("DOWN"));
             double up = FailoverAnalysis.firstAfter(transitions, "status", s, end, v -> v.startsWith("UP"));
-            System.out.printf(Locale.ROOT, "haproxy server status (polled every %s): DOWN %.0f ms after the kill, UP %.0f ms after the restart%n",
-                    args.string("poll", "50ms"), down, up);
+            System.out.printf(
+                    Locale.ROOT,
+                    "haproxy server status (polled every %s): DOWN %.0f ms after the kill, UP %.0f ms after the restart%n",
+                    args.string("poll", "50ms"),
+                    down,
+                    up);
             outMs = down;
             inMs = up;
         }
@@ -188,14 +249,27 @@ public final class FailoverUnderLoad {
             System.out.printf(Locale.ROOT, "  signal %-14s = %-12s at %8.3f s%n", t.signal(), t.value(), t.at() / 1e9);
         }
         if (result.lag().percentile(99) > 1_000_000L) {
-            System.out.println("WARNING: the generator's own send lag p99 is over 1 ms; part of the latency is the generator's or the machine's");
+            System.out.println(
+                    "WARNING: the generator's own send lag p99 is over 1 ms; part of the latency is the generator's or the machine's");
         }
-        System.out.printf(Locale.ROOT, "RESULT label=%s %s fail_kill=%d fail_restart=%d before_p99=%s after_p99=%s after_max=%s "
+        System.out.printf(
+                Locale.ROOT,
+                "RESULT label=%s %s fail_kill=%d fail_restart=%d before_p99=%s after_p99=%s after_max=%s "
                         + "last_before_ms=%.1f victim_after_kill=%d return_ms=%.1f out_ms=%.0f in_ms=%.0f paid_connect=%d%s%n",
-                label, result.resultFields(), r.failedAfterKill(), r.failedAfterRestart(),
-                LoadResult.ms(r.beforeKill().percentile(99)), LoadResult.ms(r.afterKill().percentile(99)),
-                LoadResult.ms(r.afterKill().max()), -r.lastBeforeKillMs(), r.victimAfterKill(), r.returnMs(), outMs, inMs,
-                paid, extra);
+                label,
+                result.resultFields(),
+                r.failedAfterKill(),
+                r.failedAfterRestart(),
+                LoadResult.ms(r.beforeKill().percentile(99)),
+                LoadResult.ms(r.afterKill().percentile(99)),
+                LoadResult.ms(r.afterKill().max()),
+                -r.lastBeforeKillMs(),
+                r.victimAfterKill(),
+                r.returnMs(),
+                outMs,
+                inMs,
+                paid,
+                extra);
         return 0;
     }
 
@@ -233,7 +307,8 @@ public final class FailoverUnderLoad {
     private static Step killAt(long t0, Duration at, Path pidfile) {
         ProcessHandle victim;
         try {
-            victim = ProcessHandle.of(Long.parseLong(java.nio.file.Files.readString(pidfile).strip()))
+            victim = ProcessHandle.of(Long.parseLong(
+                            java.nio.file.Files.readString(pidfile).strip()))
                     .orElseThrow(() -> new IOException("no process with the pid in " + pidfile));
         } catch (IOException | NumberFormatException e) {
             return new Step(0, 0, e.toString());
@@ -261,7 +336,9 @@ public final class FailoverUnderLoad {
         long start = System.nanoTime() - t0;
         String error = null;
         try {
-            Process p = new ProcessBuilder("sh", "-c", command).redirectErrorStream(true).start();
+            Process p = new ProcessBuilder("sh", "-c", command)
+                    .redirectErrorStream(true)
+                    .start();
             p.getOutputStream().close();
             byte[] out = p.getInputStream().readAllBytes();
             if (!p.waitFor(30, TimeUnit.SECONDS)) {
@@ -308,7 +385,8 @@ public final class FailoverUnderLoad {
                     listener = new java.net.ServerSocket();
                     listener.setReuseAddress(true);
                     try {
-                        listener.bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port), 1);
+                        listener.bind(
+                                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port), 1);
                         break;
                     } catch (java.net.BindException e) {
                         listener.close();
@@ -318,8 +396,8 @@ public final class FailoverUnderLoad {
                         LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
                     }
                 }
-                java.net.InetSocketAddress address = new java.net.InetSocketAddress(
-                        java.net.InetAddress.getLoopbackAddress(), port);
+                java.net.InetSocketAddress address =
+                        new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port);
                 for (int i = 0; i < 4; i++) { // a queue of one holds two: the rest of these wait, as the proxy's will
                     java.nio.channels.SocketChannel filler = java.nio.channels.SocketChannel.open();
                     filler.configureBlocking(false);

@@ -28,8 +28,7 @@ import java.util.Set;
  */
 public final class FixedRate {
 
-    private FixedRate() {
-    }
+    private FixedRate() {}
 
     public static void main(String[] argv) throws Exception {
         LoadOptions options;
@@ -37,7 +36,15 @@ public final class FixedRate {
         Path events;
         try {
             Args args = new Args(argv);
-            args.allowOnly(Set.of("url", "connections", "rate", "duration", "warmup", "timeout", "backend-header", "label",
+            args.allowOnly(Set.of(
+                    "url",
+                    "connections",
+                    "rate",
+                    "duration",
+                    "warmup",
+                    "timeout",
+                    "backend-header",
+                    "label",
                     "events"));
             events = args.has("events") ? Path.of(args.required("events")) : null;
             options = LoadOptions.from(args, Duration.ofSeconds(13), events != null);
@@ -58,8 +65,9 @@ public final class FixedRate {
         }
         System.out.print(result.report());
         if (result.lag().percentile(99) > 1_000_000L) {
-            System.out.println("WARNING: the generator's own send lag p99 is over 1 ms: it (or the machine) could not keep the "
-                    + "schedule; part of the latency above is the generator's");
+            System.out.println(
+                    "WARNING: the generator's own send lag p99 is over 1 ms: it (or the machine) could not keep the "
+                            + "schedule; part of the latency above is the generator's");
         }
         System.out.println("RESULT label=" + label + " " + result.resultFields());
     }
@@ -79,9 +87,18 @@ public final class FixedRate {
             StringBuilder line = new StringBuilder(64);
             for (RequestEvent e : events) {
                 line.setLength(0);
-                line.append(e.connection()).append(' ').append(e.due()).append(' ').append(e.sent()).append(' ')
-                        .append(e.done()).append(' ').append(e.sent() < 0 ? -1 : e.latency() / 1000).append(' ')
-                        .append(e.outcome().label()).append('\n');
+                line.append(e.connection())
+                        .append(' ')
+                        .append(e.due())
+                        .append(' ')
+                        .append(e.sent())
+                        .append(' ')
+                        .append(e.done())
+                        .append(' ')
+                        .append(e.sent() < 0 ? -1 : e.latency() / 1000)
+                        .append(' ')
+                        .append(e.outcome().label())
+                        .append('\n');
                 w.write(line.toString());
             }
         }

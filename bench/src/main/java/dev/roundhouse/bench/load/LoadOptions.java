@@ -1,7 +1,6 @@
 package dev.roundhouse.bench.load;
 
 import dev.roundhouse.poolformat.Durations;
-
 import java.net.URI;
 import java.time.Duration;
 import java.util.Locale;
@@ -12,8 +11,15 @@ import java.util.Locale;
  * counted). {@code timeout} bounds connecting and each response. {@code backendHeader} names the response header
  * that says which backend answered (null: none). {@code recordEvents} keeps every request for later analysis.
  */
-public record LoadOptions(URI url, int connections, double rate, Duration duration, Duration warmup,
-                          Duration timeout, String backendHeader, boolean recordEvents) {
+public record LoadOptions(
+        URI url,
+        int connections,
+        double rate,
+        Duration duration,
+        Duration warmup,
+        Duration timeout,
+        String backendHeader,
+        boolean recordEvents) {
 
     public LoadOptions {
         if (url == null || !"http".equalsIgnoreCase(url.getScheme()) || url.getHost() == null) {
@@ -49,8 +55,14 @@ public record LoadOptions(URI url, int connections, double rate, Duration durati
     }
 
     public String describe() {
-        return String.format(Locale.ROOT, "%s, %d connections, %s req/s, %s (first %s warm-up, not counted), timeout %s",
-                url, connections, rate == Math.rint(rate) ? Long.toString((long) rate) : Double.toString(rate),
-                Durations.format(duration), Durations.format(warmup), Durations.format(timeout));
+        return String.format(
+                Locale.ROOT,
+                "%s, %d connections, %s req/s, %s (first %s warm-up, not counted), timeout %s",
+                url,
+                connections,
+                rate == Math.rint(rate) ? Long.toString((long) rate) : Double.toString(rate),
+                Durations.format(duration),
+                Durations.format(warmup),
+                Durations.format(timeout));
     }
 }

@@ -142,19 +142,38 @@ public final class LoadResult {
     }
 
     public static String percentiles(LatencyHistogram h) {
-        return String.format(Locale.ROOT, "p50 %s  p90 %s  p99 %s  p99.9 %s  max %s",
-                ms(h.percentile(50)), ms(h.percentile(90)), ms(h.percentile(99)), ms(h.percentile(99.9)), ms(h.max()));
+        return String.format(
+                Locale.ROOT,
+                "p50 %s  p90 %s  p99 %s  p99.9 %s  max %s",
+                ms(h.percentile(50)),
+                ms(h.percentile(90)),
+                ms(h.percentile(99)),
+                ms(h.percentile(99.9)),
+                ms(h.max()));
     }
 
     /** A few human-readable lines. */
     public String report() {
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "achieved %.1f req/s (%d responses of %d scheduled), failed %s%n",
-                achievedRate(), count(Outcome.OK) + count(Outcome.STATUS), scheduled(), failures()));
-        sb.append(String.format(Locale.ROOT, "connections re-opened %d (responses with Connection: close %d), warm-up failures %d%n",
-                reopens, closedByHeader, warmupFailures));
-        sb.append("latency from due time, ms:     ").append(percentiles(latency)).append('\n');
-        sb.append("service time from send, ms:    ").append(percentiles(service)).append('\n');
+        sb.append(String.format(
+                Locale.ROOT,
+                "achieved %.1f req/s (%d responses of %d scheduled), failed %s%n",
+                achievedRate(),
+                count(Outcome.OK) + count(Outcome.STATUS),
+                scheduled(),
+                failures()));
+        sb.append(String.format(
+                Locale.ROOT,
+                "connections re-opened %d (responses with Connection: close %d), warm-up failures %d%n",
+                reopens,
+                closedByHeader,
+                warmupFailures));
+        sb.append("latency from due time, ms:     ")
+                .append(percentiles(latency))
+                .append('\n');
+        sb.append("service time from send, ms:    ")
+                .append(percentiles(service))
+                .append('\n');
         sb.append("send lag (generator), ms:      ").append(percentiles(lag)).append('\n');
         sb.append("responses by backend: ").append(byBackend).append('\n');
         return sb.toString();
@@ -162,12 +181,24 @@ public final class LoadResult {
 
     /** key=value pairs for scripts. */
     public String resultFields() {
-        return String.format(Locale.ROOT,
+        return String.format(
+                Locale.ROOT,
                 "rate=%s achieved=%.1f p50=%s p90=%s p99=%s p999=%s max=%s svc_p99=%s lag_p99=%s failed=%d %s reopens=%d closed_by_header=%d",
-                options.rate() == Math.rint(options.rate()) ? Long.toString((long) options.rate()) : Double.toString(options.rate()),
-                achievedRate(), ms(latency.percentile(50)), ms(latency.percentile(90)), ms(latency.percentile(99)),
-                ms(latency.percentile(99.9)), ms(latency.max()), ms(service.percentile(99)), ms(lag.percentile(99)),
-                failed(), outcomeFields(), reopens, closedByHeader);
+                options.rate() == Math.rint(options.rate())
+                        ? Long.toString((long) options.rate())
+                        : Double.toString(options.rate()),
+                achievedRate(),
+                ms(latency.percentile(50)),
+                ms(latency.percentile(90)),
+                ms(latency.percentile(99)),
+                ms(latency.percentile(99.9)),
+                ms(latency.max()),
+                ms(service.percentile(99)),
+                ms(lag.percentile(99)),
+                failed(),
+                outcomeFields(),
+                reopens,
+                closedByHeader);
     }
 
     private String outcomeFields() {

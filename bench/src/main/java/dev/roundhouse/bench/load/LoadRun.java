@@ -47,7 +47,10 @@ public final class LoadRun {
         this.backendIds = backendIds;
         int port = options.url().getPort() > 0 ? options.url().getPort() : 80;
         this.address = new InetSocketAddress(options.url().getHost(), port);
-        String path = options.url().getRawPath() == null || options.url().getRawPath().isEmpty() ? "/" : options.url().getRawPath();
+        String path =
+                options.url().getRawPath() == null || options.url().getRawPath().isEmpty()
+                        ? "/"
+                        : options.url().getRawPath();
         if (options.url().getRawQuery() != null) {
             path += "?" + options.url().getRawQuery();
         }
@@ -198,7 +201,8 @@ public final class LoadRun {
             record(due, sent, done, response.backend, outcome, response.status, measured);
         }
 
-        private void record(long due, long sent, long done, int backend, Outcome outcome, int status, boolean measured) {
+        private void record(
+                long due, long sent, long done, int backend, Outcome outcome, int status, boolean measured) {
             if (events != null) {
                 events.add(due, sent, done, backend, outcome, status);
             }

@@ -6,8 +6,7 @@ import java.util.Locale;
 /** Exact percentiles of small samples (e.g. 100 reload latencies), by the same nearest-rank rule as the histogram. */
 public final class Percentiles {
 
-    private Percentiles() {
-    }
+    private Percentiles() {}
 
     /**
      * The 1-based rank of the value at {@code percentile} among {@code count} values: {@code ceil(p/100 * count)},
@@ -40,7 +39,13 @@ public final class Percentiles {
         if (millis.length == 0) {
             return "n=0";
         }
-        return String.format(Locale.ROOT, "p50 %.1f  p90 %.1f  p99 %.1f  max %.1f  (n=%d)",
-                of(millis, 50), of(millis, 90), of(millis, 99), of(millis, 100), millis.length);
+        return String.format(
+                Locale.ROOT,
+                "p50 %.1f  p90 %.1f  p99 %.1f  max %.1f  (n=%d)",
+                of(millis, 50),
+                of(millis, 90),
+                of(millis, 99),
+                of(millis, 100),
+                millis.length);
     }
 }

@@ -48,7 +48,8 @@ final class ResponseReader {
      */
     ResponseReader(int bufferSize, String backendHeader, BackendIds backendIds) {
         this.buf = new byte[bufferSize];
-        this.backendHeader = backendHeader == null ? null
+        this.backendHeader = backendHeader == null
+                ? null
                 : backendHeader.toLowerCase(java.util.Locale.ROOT).getBytes(StandardCharsets.US_ASCII);
         this.backendIds = backendIds;
     }
@@ -178,7 +179,8 @@ final class ResponseReader {
             }
             scanned = Math.max(0, end - 1 - start);
             if (fill(r) < 0) {
-                throw new EOFException(r.bytes == 0 ? "connection closed before the response" : "connection closed in the headers");
+                throw new EOFException(
+                        r.bytes == 0 ? "connection closed before the response" : "connection closed in the headers");
             }
         }
     }

@@ -20,8 +20,7 @@ import java.util.function.Supplier;
 public final class SignalPoller {
 
     /** A value changed to {@code value} at {@code at} (first poll that saw it). */
-    public record Transition(String signal, long at, String value) {
-    }
+    public record Transition(String signal, long at, String value) {}
 
     private final Map<String, Supplier<Map<String, String>>> sources = new LinkedHashMap<>();
     private final List<Transition> transitions = new ArrayList<>();
@@ -46,8 +45,11 @@ public final class SignalPoller {
      * text contains every one of {@code labelParts}.
      */
     public static Supplier<Map<String, String>> prometheus(String url, Map<String, Selector> signals) {
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
-        HttpRequest request = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(1)).build();
+        HttpClient http =
+                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+        HttpRequest request = HttpRequest.newBuilder(URI.create(url))
+                .timeout(Duration.ofSeconds(1))
+                .build();
         return () -> {
             String body;
             try {
@@ -60,8 +62,7 @@ public final class SignalPoller {
     }
 
     /** A metric name and label fragments that must all appear in a sample's labels. */
-    public record Selector(String metric, List<String> labelParts) {
-    }
+    public record Selector(String metric, List<String> labelParts) {}
 
     static Map<String, String> evaluate(String page, Map<String, Selector> signals) {
         Map<String, Double> sums = new LinkedHashMap<>();
@@ -84,7 +85,8 @@ public final class SignalPoller {
                 continue;
             }
             for (Map.Entry<String, Selector> s : signals.entrySet()) {
-                if (s.getValue().metric().equals(name) && s.getValue().labelParts().stream().allMatch(labels::contains)) {
+                if (s.getValue().metric().equals(name)
+                        && s.getValue().labelParts().stream().allMatch(labels::contains)) {
                     sums.merge(s.getKey(), value, Double::sum);
                 }
             }
@@ -96,33 +98,37 @@ public final class SignalPoller {
 
     /** Starts polling; times are {@code System.nanoTime() - t0}. */
     public void start(long t0) {
-        thread = new Thread(() -> {
-            long next = System.nanoTime();
-            while (!stop) {
-                long now = System.nanoTime();
-                for (Map.Entry<String, Supplier<Map<String, String>>> source : sources.entrySet()) {
-                    Map<String, String> values;
-                    try {
-                        values = source.getValue().get();
-                    } catch (RuntimeException e) {
-                        errors++;
-                        values = Map.of(source.getKey() + ".error", String.valueOf(e.getCause() != null ? e.getCause() : e));
-                    }
-                    synchronized (transitions) {
-                        for (Map.Entry<String, String> v : values.entrySet()) {
-                            if (!Objects.equals(last.get(v.getKey()), v.getValue())) {
-                                last.put(v.getKey(), v.getValue());
-                                transitions.add(new Transition(v.getKey(), now - t0, v.getValue()));
+        thread = new Thread(
+                () -> {
+                    long next = System.nanoTime();
+                    while (!stop) {
+                        long now = System.nanoTime();
+                        for (Map.Entry<String, Supplier<Map<String, String>>> source : sources.entrySet()) {
+                            Map<String, String> values;
+                            try {
+                                values = source.getValue().get();
+                            } catch (RuntimeException e) {
+                                errors++;
+                                values = Map.of(
+                                        source.getKey() + ".error",
+                                        String.valueOf(e.getCause() != null ? e.getCause() : e));
+                            }
+                            synchronized (transitions) {
+                                for (Map.Entry<String, String> v : values.entrySet()) {
+                                    if (!Objects.equals(last.get(v.getKey()), v.getValue())) {
+                                        last.put(v.getKey(), v.getValue());
+                                        transitions.add(new Transition(v.getKey(), now - t0, v.getValue()));
+                                    }
+                                }
                             }
                         }
+                        next += period.toNanos();
+                        for (long t = System.nanoTime(); t < next && !stop; t = System.nanoTime()) {
+                            LockSupport.parkNanos(next - t);
+                        }
                     }
-                }
-                next += period.toNanos();
-                for (long t = System.nanoTime(); t < next && !stop; t = System.nanoTime()) {
-                    LockSupport.parkNanos(next - t);
-                }
-            }
-        }, "signal-poller");
+                },
+                "signal-poller");
         thread.setDaemon(true);
         thread.start();
     }

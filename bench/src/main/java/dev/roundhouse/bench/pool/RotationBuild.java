@@ -2,7 +2,6 @@ package dev.roundhouse.bench.pool;
 
 import dev.roundhouse.proxy.pool.Backend;
 import dev.roundhouse.proxy.pool.WeightedRoundRobin;
-
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -19,14 +18,20 @@ import java.util.Random;
  */
 public final class RotationBuild {
 
-    private RotationBuild() {
-    }
+    private RotationBuild() {}
 
     public static void main(String[] args) {
         int builds = args.length > 0 ? Integer.parseInt(args[0]) : 50;
         int[][] cases = {{3, 1}, {100, 1}, {1000, 1}, {100, 100}, {1000, 10}, {1000, 1000}};
-        System.out.printf(Locale.ROOT, "%-10s %-10s %8s %12s %12s %12s%n", "backends", "weights", "builds", "p50 ms",
-                "p90 ms", "max ms");
+        System.out.printf(
+                Locale.ROOT,
+                "%-10s %-10s %8s %12s %12s %12s%n",
+                "backends",
+                "weights",
+                "builds",
+                "p50 ms",
+                "p90 ms",
+                "max ms");
         for (int[] c : cases) {
             List<WeightedRoundRobin.Member> members = members(c[0], c[1]);
             int warmup = Math.max(3, builds / 5);
@@ -43,10 +48,22 @@ public final class RotationBuild {
                 }
             }
             Arrays.sort(nanos);
-            System.out.printf(Locale.ROOT, "%-10d 1-%-8d %8d %12.3f %12.3f %12.3f%n", c[0], c[1], builds,
-                    nanos[builds / 2] / 1e6, nanos[(int) (builds * 0.9)] / 1e6, nanos[builds - 1] / 1e6);
-            System.out.printf(Locale.ROOT, "RESULT rotation-build backends=%d max_weight=%d p50_ms=%.3f max_ms=%.3f%n",
-                    c[0], c[1], nanos[builds / 2] / 1e6, nanos[builds - 1] / 1e6);
+            System.out.printf(
+                    Locale.ROOT,
+                    "%-10d 1-%-8d %8d %12.3f %12.3f %12.3f%n",
+                    c[0],
+                    c[1],
+                    builds,
+                    nanos[builds / 2] / 1e6,
+                    nanos[(int) (builds * 0.9)] / 1e6,
+                    nanos[builds - 1] / 1e6);
+            System.out.printf(
+                    Locale.ROOT,
+                    "RESULT rotation-build backends=%d max_weight=%d p50_ms=%.3f max_ms=%.3f%n",
+                    c[0],
+                    c[1],
+                    nanos[builds / 2] / 1e6,
+                    nanos[builds - 1] / 1e6);
         }
     }
 
@@ -55,8 +72,8 @@ public final class RotationBuild {
         List<WeightedRoundRobin.Member> members = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             String url = "http://10.0." + (i / 250) + "." + (i % 250) + ":8080";
-            members.add(new WeightedRoundRobin.Member(new Backend(url, URI.create(url), null),
-                    1 + random.nextInt(maxWeight)));
+            members.add(new WeightedRoundRobin.Member(
+                    new Backend(url, URI.create(url), null), 1 + random.nextInt(maxWeight)));
         }
         return members;
     }

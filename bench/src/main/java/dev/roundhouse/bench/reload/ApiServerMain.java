@@ -4,7 +4,6 @@ import dev.roundhouse.bench.load.Args;
 import dev.roundhouse.poolformat.PoolDocument;
 import dev.roundhouse.testing.apiserver.EmbeddedApiServer;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -24,8 +23,7 @@ import java.util.concurrent.CountDownLatch;
  */
 public final class ApiServerMain {
 
-    private ApiServerMain() {
-    }
+    private ApiServerMain() {}
 
     public static void main(String[] argv) throws Exception {
         Args args = new Args(argv);
@@ -54,9 +52,16 @@ public final class ApiServerMain {
     }
 
     private static void createConfigMap(EmbeddedApiServer server, String[] ref, String text) {
-        server.client().configMaps().inNamespace(ref[0]).resource(new ConfigMapBuilder()
-                .withNewMetadata().withName(ref[1]).withNamespace(ref[0]).endMetadata()
-                .withData(Map.of(PoolDocument.CONFIG_MAP_KEY, text))
-                .build()).create();
+        server.client()
+                .configMaps()
+                .inNamespace(ref[0])
+                .resource(new ConfigMapBuilder()
+                        .withNewMetadata()
+                        .withName(ref[1])
+                        .withNamespace(ref[0])
+                        .endMetadata()
+                        .withData(Map.of(PoolDocument.CONFIG_MAP_KEY, text))
+                        .build())
+                .create();
     }
 }

@@ -23,7 +23,9 @@ final class CommandPoolChanger implements PoolChanger {
     @Override
     public void apply(List<String> pool) throws Exception {
         String command = template.replace("{pool}", String.join(",", pool));
-        Process p = new ProcessBuilder("sh", "-c", command).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder("sh", "-c", command)
+                .redirectErrorStream(true)
+                .start();
         p.getOutputStream().close();
         byte[] output = p.getInputStream().readAllBytes();
         if (!p.waitFor(30, TimeUnit.SECONDS)) {

@@ -1,7 +1,6 @@
 package dev.roundhouse.bench.reload;
 
 import dev.roundhouse.bench.load.HaproxySocket;
-
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -12,6 +12,5 @@ interface PoolChanger extends AutoCloseable {
     String describe();
 
     @Override
-    default void close() throws Exception {
-    }
+    default void close() throws Exception {}
 }

@@ -2,7 +2,6 @@ package dev.roundhouse.bench.reload;
 
 import dev.roundhouse.poolformat.PoolDocument;
 import dev.roundhouse.poolformat.PoolDocumentCodec;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,18 +13,19 @@ import java.util.Map;
 /** Pool documents for a list of backend names, in the canonical form the operator writes. */
 final class PoolDocuments {
 
-    private PoolDocuments() {
-    }
+    private PoolDocuments() {}
 
     /** The document for {@code pool}: each name's URL from {@code urls}, weight 1, every section at its defaults. */
     static String text(List<String> pool, Map<String, String> urls) {
-        List<PoolDocument.BackendEntry> entries = pool.stream().map(name -> {
-            String url = urls.get(name);
-            if (url == null) {
-                throw new IllegalArgumentException("no --backend " + name + "=URL given");
-            }
-            return new PoolDocument.BackendEntry(url, PoolDocument.BackendEntry.DEFAULT_WEIGHT);
-        }).toList();
+        List<PoolDocument.BackendEntry> entries = pool.stream()
+                .map(name -> {
+                    String url = urls.get(name);
+                    if (url == null) {
+                        throw new IllegalArgumentException("no --backend " + name + "=URL given");
+                    }
+                    return new PoolDocument.BackendEntry(url, PoolDocument.BackendEntry.DEFAULT_WEIGHT);
+                })
+                .toList();
         return PoolDocumentCodec.write(PoolDocument.of(entries));
     }
 

@@ -3,7 +3,6 @@ package dev.roundhouse.bench.reload;
 import dev.roundhouse.bench.load.LatencyHistogram;
 import dev.roundhouse.bench.load.Outcome;
 import dev.roundhouse.bench.load.RequestEvent;
-
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -21,19 +20,16 @@ import java.util.Set;
  */
 final class ReloadAnalysis {
 
-    private ReloadAnalysis() {
-    }
+    private ReloadAnalysis() {}
 
     /** One change: the write started at {@code start}; the pool went from {@code before} to {@code after} (backend ids). */
-    record Change(long start, long end, Set<Integer> before, Set<Integer> after, String error) {
-    }
+    record Change(long start, long end, Set<Integer> before, Set<Integer> after, String error) {}
 
     /**
      * @param addMs latency for each change that added a backend and whose new backend answered before the next
      *     change; {@code addMissing} counts those whose new backend never answered in time
      */
-    record Result(double[] addMs, int addMissing, double[] removeMs) {
-    }
+    record Result(double[] addMs, int addMissing, double[] removeMs) {}
 
     /**
      * Latency (from the due time) of the answered requests due within {@code window} after the start of any change,
@@ -41,8 +37,8 @@ final class ReloadAnalysis {
      * same run, whatever else the machine was doing. The same for the service time (from the actual send), which
      * leaves out the generator's own delays (the change itself runs in the generator's process).
      */
-    record NearFar(LatencyHistogram near, LatencyHistogram far, LatencyHistogram nearService, LatencyHistogram farService) {
-    }
+    record NearFar(
+            LatencyHistogram near, LatencyHistogram far, LatencyHistogram nearService, LatencyHistogram farService) {}
 
     static NearFar nearFar(List<RequestEvent> events, List<Change> changes, long from, long window) {
         LatencyHistogram near = new LatencyHistogram();

@@ -8,7 +8,6 @@ import dev.roundhouse.bench.load.LoadRun;
 import dev.roundhouse.bench.load.Percentiles;
 import dev.roundhouse.bench.load.RequestEvent;
 import dev.roundhouse.poolformat.Durations;
-
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.net.URI;
@@ -47,8 +46,7 @@ import java.util.stream.Collectors;
  */
 public final class ReloadUnderLoad {
 
-    private ReloadUnderLoad() {
-    }
+    private ReloadUnderLoad() {}
 
     public static void main(String[] argv) throws Exception {
         try {
@@ -60,9 +58,30 @@ public final class ReloadUnderLoad {
     }
 
     static int run(Args args) throws Exception {
-        args.allowOnly(Set.of("url", "connections", "rate", "warmup", "timeout", "backend-header", "changes",
-                "interval", "settle", "pools", "backend", "mode", "pool-file", "kubeconfig", "configmap", "command",
-                "socket", "haproxy-backend", "label", "no-changes", "write-initial", "metrics-url", "events-out"));
+        args.allowOnly(Set.of(
+                "url",
+                "connections",
+                "rate",
+                "warmup",
+                "timeout",
+                "backend-header",
+                "changes",
+                "interval",
+                "settle",
+                "pools",
+                "backend",
+                "mode",
+                "pool-file",
+                "kubeconfig",
+                "configmap",
+                "command",
+                "socket",
+                "haproxy-backend",
+                "label",
+                "no-changes",
+                "write-initial",
+                "metrics-url",
+                "events-out"));
         List<List<String>> pools = parsePools(args.string("pools", "b1,b2;b1,b2,b3"));
         Map<String, String> urls = new LinkedHashMap<>();
         for (String b : args.all("backend")) {
@@ -98,9 +117,11 @@ public final class ReloadUnderLoad {
         }
         try (PoolChanger changer = noChanges ? null : changer(mode, args, urls, pools.get(0))) {
             System.out.println("reload-under-load [" + label + "]: " + options.describe());
-            System.out.println(noChanges
-                    ? "no changes (baseline): same schedule, pool stays " + pools.get(0)
-                    : changes + " changes every " + Durations.format(interval) + ", pools " + pools + ", via " + changer.describe());
+            System.out.println(
+                    noChanges
+                            ? "no changes (baseline): same schedule, pool stays " + pools.get(0)
+                            : changes + " changes every " + Durations.format(interval) + ", pools " + pools + ", via "
+                                    + changer.describe());
             LoadRun run = new LoadRun(options, ids);
             run.start();
             long t0 = run.startNanos();
@@ -138,33 +159,58 @@ public final class ReloadUnderLoad {
             String extra = "";
             if (!noChanges) {
                 ReloadAnalysis.Result r = ReloadAnalysis.analyze(result.events(), done, duration.toNanos());
-                double[] apply = done.stream().mapToDouble(c -> (c.end() - c.start()) / 1e6).toArray();
+                double[] apply = done.stream()
+                        .mapToDouble(c -> (c.end() - c.start()) / 1e6)
+                        .toArray();
                 System.out.println("reload latency, added backend (write -> its first response), ms:      "
-                        + Percentiles.summaryMs(r.addMs()) + (r.addMissing() > 0 ? ", never answered before the next change: " + r.addMissing() : ""));
-                System.out.println("reload latency, removed backend (write -> last request it got), ms:  " + Percentiles.summaryMs(r.removeMs()));
-                System.out.println("write/command time (until the change call returned), ms:           " + Percentiles.summaryMs(apply));
+                        + Percentiles.summaryMs(r.addMs())
+                        + (r.addMissing() > 0 ? ", never answered before the next change: " + r.addMissing() : ""));
+                System.out.println("reload latency, removed backend (write -> last request it got), ms:  "
+                        + Percentiles.summaryMs(r.removeMs()));
+                System.out.println("write/command time (until the change call returned), ms:           "
+                        + Percentiles.summaryMs(apply));
                 long window = Math.min(interval.toNanos() / 2, 250_000_000L);
                 ReloadAnalysis.NearFar nf = ReloadAnalysis.nearFar(result.events(), done, warmup.toNanos(), window);
-                System.out.println("latency of requests due within " + window / 1_000_000 + " ms after a change, ms:  " + LoadResult.percentiles(nf.near()));
-                System.out.println("latency of the other requests (after the warm-up), ms:  " + LoadResult.percentiles(nf.far()));
-                System.out.println("service time (from the send) near a change, ms:  " + LoadResult.percentiles(nf.nearService()));
-                System.out.println("service time (from the send) of the others, ms: " + LoadResult.percentiles(nf.farService()));
-                System.out.println("change errors: " + changeErrors + (firstError == null ? "" : " (first: " + firstError + ")"));
-                extra = String.format(Locale.ROOT, " near_p99=%.3f far_p99=%.3f near_svc_p99=%.3f far_svc_p99=%.3f",
-                        nf.near().percentile(99) / 1e6, nf.far().percentile(99) / 1e6,
-                        nf.nearService().percentile(99) / 1e6, nf.farService().percentile(99) / 1e6)
-                        + String.format(Locale.ROOT, " add_p50=%.1f add_p99=%.1f add_max=%.1f add_missing=%d rm_p50=%.1f rm_p99=%.1f rm_max=%.1f apply_p50=%.1f apply_p99=%.1f change_errors=%d",
-                        Percentiles.of(r.addMs(), 50), Percentiles.of(r.addMs(), 99), Percentiles.of(r.addMs(), 100), r.addMissing(),
-                        Percentiles.of(r.removeMs(), 50), Percentiles.of(r.removeMs(), 99), Percentiles.of(r.removeMs(), 100),
-                        Percentiles.of(apply, 50), Percentiles.of(apply, 99), changeErrors);
+                System.out.println("latency of requests due within " + window / 1_000_000 + " ms after a change, ms:  "
+                        + LoadResult.percentiles(nf.near()));
+                System.out.println(
+                        "latency of the other requests (after the warm-up), ms:  " + LoadResult.percentiles(nf.far()));
+                System.out.println(
+                        "service time (from the send) near a change, ms:  " + LoadResult.percentiles(nf.nearService()));
+                System.out.println(
+                        "service time (from the send) of the others, ms: " + LoadResult.percentiles(nf.farService()));
+                System.out.println(
+                        "change errors: " + changeErrors + (firstError == null ? "" : " (first: " + firstError + ")"));
+                extra = String.format(
+                                Locale.ROOT,
+                                " near_p99=%.3f far_p99=%.3f near_svc_p99=%.3f far_svc_p99=%.3f",
+                                nf.near().percentile(99) / 1e6,
+                                nf.far().percentile(99) / 1e6,
+                                nf.nearService().percentile(99) / 1e6,
+                                nf.farService().percentile(99) / 1e6)
+                        + String.format(
+                                Locale.ROOT,
+                                " add_p50=%.1f add_p99=%.1f add_max=%.1f add_missing=%d rm_p50=%.1f rm_p99=%.1f rm_max=%.1f apply_p50=%.1f apply_p99=%.1f change_errors=%d",
+                                Percentiles.of(r.addMs(), 50),
+                                Percentiles.of(r.addMs(), 99),
+                                Percentiles.of(r.addMs(), 100),
+                                r.addMissing(),
+                                Percentiles.of(r.removeMs(), 50),
+                                Percentiles.of(r.removeMs(), 99),
+                                Percentiles.of(r.removeMs(), 100),
+                                Percentiles.of(apply, 50),
+                                Percentiles.of(apply, 99),
+                                changeErrors);
             }
             if (args.has("metrics-url")) {
                 System.out.println("proxy metrics: " + reloadCounters(args.string("metrics-url", null)));
             }
             if (result.lag().percentile(99) > 1_000_000L) {
-                System.out.println("WARNING: the generator's own send lag p99 is over 1 ms; part of the latency is the generator's or the machine's");
+                System.out.println(
+                        "WARNING: the generator's own send lag p99 is over 1 ms; part of the latency is the generator's or the machine's");
             }
-            System.out.println("RESULT label=" + label + " changes=" + (noChanges ? 0 : changes) + " " + result.resultFields() + extra);
+            System.out.println("RESULT label=" + label + " changes=" + (noChanges ? 0 : changes) + " "
+                    + result.resultFields() + extra);
         }
         return 0;
     }
@@ -172,7 +218,10 @@ public final class ReloadUnderLoad {
     static List<List<String>> parsePools(String spec) {
         List<List<String>> pools = new ArrayList<>();
         for (String p : spec.split(";")) {
-            List<String> names = Arrays.stream(p.split(",")).map(String::strip).filter(s -> !s.isEmpty()).toList();
+            List<String> names = Arrays.stream(p.split(","))
+                    .map(String::strip)
+                    .filter(s -> !s.isEmpty())
+                    .toList();
             if (names.isEmpty()) {
                 throw new IllegalArgumentException("--pools: empty pool in '" + spec + "'");
             }
@@ -196,8 +245,8 @@ public final class ReloadUnderLoad {
      * {@code perf record -k CLOCK_MONOTONIC}), then {@code c <start> <end>} per change, then
      * {@code r <due> <sent> <done> <backend>} per request, in ns after the run's start.
      */
-    private static void writeEvents(Path file, long start, List<RequestEvent> events, List<ReloadAnalysis.Change> changes)
-            throws IOException {
+    private static void writeEvents(
+            Path file, long start, List<RequestEvent> events, List<ReloadAnalysis.Change> changes) throws IOException {
         try (BufferedWriter out = Files.newBufferedWriter(file)) {
             out.write("s " + start + "\n");
             for (ReloadAnalysis.Change c : changes) {
@@ -209,7 +258,8 @@ public final class ReloadUnderLoad {
         }
     }
 
-    private static PoolChanger changer(String mode, Args args, Map<String, String> urls, List<String> initial) throws Exception {
+    private static PoolChanger changer(String mode, Args args, Map<String, String> urls, List<String> initial)
+            throws Exception {
         return switch (mode) {
             case "file" -> new FilePoolChanger(Path.of(args.required("pool-file")), urls);
             case "configmap" -> {
@@ -220,9 +270,12 @@ public final class ReloadUnderLoad {
                 yield new ConfigMapPoolChanger(Path.of(args.required("kubeconfig")), ref[0], ref[1], urls);
             }
             case "command" -> new CommandPoolChanger(args.required("command"));
-            case "haproxy-runtime" -> new HaproxyRuntimeChanger(Path.of(args.required("socket")),
-                    args.string("haproxy-backend", "be"), initial);
-            default -> throw new IllegalArgumentException("unknown --mode " + mode + " (file, configmap, command, haproxy-runtime)");
+            case "haproxy-runtime" ->
+                new HaproxyRuntimeChanger(
+                        Path.of(args.required("socket")), args.string("haproxy-backend", "be"), initial);
+            default ->
+                throw new IllegalArgumentException(
+                        "unknown --mode " + mode + " (file, configmap, command, haproxy-runtime)");
         };
     }
 
@@ -230,9 +283,15 @@ public final class ReloadUnderLoad {
     private static String reloadCounters(String url) {
         try {
             HttpClient http = HttpClient.newHttpClient();
-            String body = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
-                    HttpResponse.BodyHandlers.ofString()).body();
-            return body.lines().filter(l -> l.startsWith("roundhouse_config_reloads_total") || l.startsWith("roundhouse_backends "))
+            String body = http.send(
+                            HttpRequest.newBuilder(URI.create(url))
+                                    .timeout(Duration.ofSeconds(5))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString())
+                    .body();
+            return body.lines()
+                    .filter(l ->
+                            l.startsWith("roundhouse_config_reloads_total") || l.startsWith("roundhouse_backends "))
                     .collect(Collectors.joining("; "));
         } catch (IOException | InterruptedException e) {
             return "unavailable (" + e + ")";

@@ -1,5 +1,6 @@
 package dev.roundhouse.bench.rollout;
 
+import com.sun.net.httpserver.HttpServer;
 import dev.roundhouse.bench.load.Args;
 import dev.roundhouse.bench.load.BackendIds;
 import dev.roundhouse.bench.load.LoadOptions;
@@ -12,11 +13,9 @@ import dev.roundhouse.e2e.local.LocalKubelet;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.model.Names;
 import dev.roundhouse.poolformat.Durations;
-import com.sun.net.httpserver.HttpServer;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
-
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -59,8 +58,7 @@ public final class RolloutUnderLoad {
         MODES.put("no-delay", Map.of("SHUTDOWN_DELAY", "0s"));
     }
 
-    private RolloutUnderLoad() {
-    }
+    private RolloutUnderLoad() {}
 
     /** One run's numbers. */
     record Run(String mode, int round, int rollouts, LoadResult load, long refused) {
@@ -70,8 +68,16 @@ public final class RolloutUnderLoad {
         }
 
         String resultLine() {
-            return String.format(Locale.ROOT, "RESULT mode=%s round=%d rollouts=%d requests=%d failed=%d refused=%d %s",
-                    mode, round, rollouts, load.scheduled(), failed(), refused, load.resultFields());
+            return String.format(
+                    Locale.ROOT,
+                    "RESULT mode=%s round=%d rollouts=%d requests=%d failed=%d refused=%d %s",
+                    mode,
+                    round,
+                    rollouts,
+                    load.scheduled(),
+                    failed(),
+                    refused,
+                    load.resultFields());
         }
     }
 
@@ -85,9 +91,19 @@ public final class RolloutUnderLoad {
     }
 
     static int run(Args args) throws Exception {
-        args.allowOnly(Set.of("modes", "rounds", "rollouts", "every", "rate", "connections", "endpoint-lag",
-                "warmup", "timeout", "work-dir"));
-        List<String> modes = List.of(args.string("modes", String.join(",", MODES.keySet())).split(","));
+        args.allowOnly(Set.of(
+                "modes",
+                "rounds",
+                "rollouts",
+                "every",
+                "rate",
+                "connections",
+                "endpoint-lag",
+                "warmup",
+                "timeout",
+                "work-dir"));
+        List<String> modes =
+                List.of(args.string("modes", String.join(",", MODES.keySet())).split(","));
         for (String mode : modes) {
             if (!MODES.containsKey(mode)) {
                 throw new IllegalArgumentException("unknown mode '" + mode + "' (known: " + MODES.keySet() + ")");
@@ -101,13 +117,23 @@ public final class RolloutUnderLoad {
         Duration lag = args.duration("endpoint-lag", LocalKubelet.DEFAULT_ENDPOINT_LAG);
         Duration warmup = args.duration("warmup", Duration.ofSeconds(3));
         Duration timeout = args.duration("timeout", Duration.ofSeconds(2));
-        Path workDir = Path.of(args.string("work-dir", Files.createTempDirectory("rollout-bench").toString()));
+        Path workDir = Path.of(args.string(
+                "work-dir", Files.createTempDirectory("rollout-bench").toString()));
         if (rounds < 1 || rollouts < 1) {
             throw new IllegalArgumentException("--rounds and --rollouts must be at least 1");
         }
-        System.out.printf(Locale.ROOT, "rollout under load: %d rollouts every %s, %s req/s over %d keep-alive "
-                        + "connections, endpoint lag %s, %d round(s) of %s; logs in %s%n", rollouts,
-                Durations.format(every), rate, connections, Durations.format(lag), rounds, modes, workDir);
+        System.out.printf(
+                Locale.ROOT,
+                "rollout under load: %d rollouts every %s, %s req/s over %d keep-alive "
+                        + "connections, endpoint lag %s, %d round(s) of %s; logs in %s%n",
+                rollouts,
+                Durations.format(every),
+                rate,
+                connections,
+                Durations.format(lag),
+                rounds,
+                modes,
+                workDir);
 
         List<HttpServer> backends = DemoBackends.start(List.of(0, 0));
         List<Run> runs = new ArrayList<>();
@@ -115,8 +141,8 @@ public final class RolloutUnderLoad {
             for (int round = 1; round <= rounds; round++) {
                 for (String mode : modes) {
                     Path dir = Files.createDirectories(workDir.resolve(mode + "-" + round));
-                    Run run = runOnce(mode, round, dir, backends, rollouts, every, rate, connections, lag, warmup,
-                            timeout);
+                    Run run = runOnce(
+                            mode, round, dir, backends, rollouts, every, rate, connections, lag, warmup, timeout);
                     System.out.print(run.load().report());
                     System.out.println(run.resultLine());
                     runs.add(run);
@@ -127,48 +153,90 @@ public final class RolloutUnderLoad {
         }
         System.out.println();
         System.out.println(table(modes, runs));
-        boolean clean = runs.stream().filter(r -> r.mode().equals("shutdown-delay"))
+        boolean clean = runs.stream()
+                .filter(r -> r.mode().equals("shutdown-delay"))
                 .allMatch(r -> r.failed() == 0 && r.refused() == 0);
         return clean ? 0 : 1;
     }
 
-    private static Run runOnce(String mode, int round, Path dir, List<HttpServer> backends, int rollouts,
-                               Duration every, double rate, int connections, Duration lag, Duration warmup,
-                               Duration timeout) throws Exception {
+    private static Run runOnce(
+            String mode,
+            int round,
+            Path dir,
+            List<HttpServer> backends,
+            int rollouts,
+            Duration every,
+            double rate,
+            int connections,
+            Duration lag,
+            Duration warmup,
+            Duration timeout)
+            throws Exception {
         System.out.printf(Locale.ROOT, "%n== %s, round %d%n", mode, round);
         int port = LocalKubelet.freePort();
         LocalCluster.Options options = new LocalCluster.Options(dir, 0, 0, LocalKubelet.PortPolicy.DECLARED)
-                .withEndpointLag(lag).withProxyEnvironment(MODES.get(mode));
+                .withEndpointLag(lag)
+                .withProxyEnvironment(MODES.get(mode));
         try (LocalCluster cluster = LocalCluster.start(options)) {
             KubernetesClient client = cluster.client();
-            LoadBalancer lb = client.resources(LoadBalancer.class).inNamespace(NAMESPACE)
-                    .load(new java.io.ByteArrayInputStream(loadBalancer(port, backends)
-                            .getBytes(java.nio.charset.StandardCharsets.UTF_8))).create();
+            LoadBalancer lb = client.resources(LoadBalancer.class)
+                    .inNamespace(NAMESPACE)
+                    .load(new java.io.ByteArrayInputStream(
+                            loadBalancer(port, backends).getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+                    .create();
             String deployment = Names.deployment(lb);
-            LocalKubelet.RunningProxy first = await("the first proxy serving on :" + port, () -> cluster.kubelet()
-                    .proxy(NAMESPACE, deployment).filter(p -> p.ready() && p.servicePort() == port));
+            LocalKubelet.RunningProxy first = await(
+                    "the first proxy serving on :" + port,
+                    () -> cluster.kubelet()
+                            .proxy(NAMESPACE, deployment)
+                            .filter(p -> p.ready() && p.servicePort() == port));
 
             Duration duration = warmup.plus(every.multipliedBy(rollouts)).plus(Duration.ofSeconds(2));
-            LoadRun load = new LoadRun(new LoadOptions(URI.create("http://127.0.0.1:" + port + "/"), connections,
-                    rate, duration, warmup, timeout, null, false), new BackendIds());
+            LoadRun load = new LoadRun(
+                    new LoadOptions(
+                            URI.create("http://127.0.0.1:" + port + "/"),
+                            connections,
+                            rate,
+                            duration,
+                            warmup,
+                            timeout,
+                            null,
+                            false),
+                    new BackendIds());
             load.start();
             long previousPid = first.pid();
             for (int i = 1; i <= rollouts; i++) {
-                long due = load.startNanos() + warmup.toNanos() + every.multipliedBy(i - 1).toNanos()
+                long due = load.startNanos()
+                        + warmup.toNanos()
+                        + every.multipliedBy(i - 1).toNanos()
                         + Duration.ofSeconds(1).toNanos();
                 sleepUntil(due);
                 String value = Integer.toString(i);
-                client.resources(LoadBalancer.class).inNamespace(NAMESPACE).withName(NAME)
-                        .patch(PatchContext.of(PatchType.JSON_MERGE),
+                client.resources(LoadBalancer.class)
+                        .inNamespace(NAMESPACE)
+                        .withName(NAME)
+                        .patch(
+                                PatchContext.of(PatchType.JSON_MERGE),
                                 "{\"spec\":{\"podTemplate\":{\"annotations\":{\"bench.roundhouse.dev/rollout\":\""
                                         + value + "\"}}}}");
                 long old = previousPid;
                 Instant started = Instant.now();
-                LocalKubelet.RunningProxy next = await("rollout " + i + ": the new proxy serving, the old one gone",
-                        () -> cluster.kubelet().proxy(NAMESPACE, deployment).filter(p -> p.pid() != old && p.ready()
-                                && p.servicePort() == port
-                                && ProcessHandle.of(old).map(h -> !h.isAlive()).orElse(true)));
-                System.out.printf(Locale.ROOT, "rollout %d: pid %d -> %d in %d ms%n", i, old, next.pid(),
+                LocalKubelet.RunningProxy next = await(
+                        "rollout " + i + ": the new proxy serving, the old one gone",
+                        () -> cluster.kubelet()
+                                .proxy(NAMESPACE, deployment)
+                                .filter(p -> p.pid() != old
+                                        && p.ready()
+                                        && p.servicePort() == port
+                                        && ProcessHandle.of(old)
+                                                .map(h -> !h.isAlive())
+                                                .orElse(true)));
+                System.out.printf(
+                        Locale.ROOT,
+                        "rollout %d: pid %d -> %d in %d ms%n",
+                        i,
+                        old,
+                        next.pid(),
                         Duration.between(started, Instant.now()).toMillis());
                 previousPid = next.pid();
             }
@@ -190,15 +258,25 @@ public final class RolloutUnderLoad {
                   backends:
                 """.formatted(NAME, port));
         for (HttpServer backend : backends) {
-            yaml.append("    - url: http://127.0.0.1:").append(backend.getAddress().getPort()).append('\n');
+            yaml.append("    - url: http://127.0.0.1:")
+                    .append(backend.getAddress().getPort())
+                    .append('\n');
         }
         return yaml.toString();
     }
 
     /** Medians per mode over the rounds. */
     static String table(List<String> modes, List<Run> runs) {
-        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%-16s %6s %9s %12s %12s %18s %10s%n",
-                "mode", "rounds", "rollouts", "failed req", "refused conn", "failed by outcome", "p99 ms"));
+        StringBuilder sb = new StringBuilder(String.format(
+                Locale.ROOT,
+                "%-16s %6s %9s %12s %12s %18s %10s%n",
+                "mode",
+                "rounds",
+                "rollouts",
+                "failed req",
+                "refused conn",
+                "failed by outcome",
+                "p99 ms"));
         for (String mode : modes) {
             List<Run> of = runs.stream().filter(r -> r.mode().equals(mode)).toList();
             if (of.isEmpty()) {
@@ -207,16 +285,27 @@ public final class RolloutUnderLoad {
             Map<String, Long> byOutcome = new LinkedHashMap<>();
             for (Outcome o : Outcome.values()) {
                 if (o.failed()) {
-                    long median = median(of.stream().map(r -> (double) r.load().count(o)).toList()).longValue();
+                    long median = median(of.stream()
+                                    .map(r -> (double) r.load().count(o))
+                                    .toList())
+                            .longValue();
                     if (median > 0) {
                         byOutcome.put(o.label(), median);
                     }
                 }
             }
-            sb.append(String.format(Locale.ROOT, "%-16s %6d %9d %12s %12s %18s %10.2f%n", mode, of.size(),
-                    of.get(0).rollouts(), range(of, r -> (double) r.failed()), range(of, r -> (double) r.refused()),
+            sb.append(String.format(
+                    Locale.ROOT,
+                    "%-16s %6d %9d %12s %12s %18s %10.2f%n",
+                    mode,
+                    of.size(),
+                    of.get(0).rollouts(),
+                    range(of, r -> (double) r.failed()),
+                    range(of, r -> (double) r.refused()),
                     byOutcome.isEmpty() ? "-" : byOutcome.toString(),
-                    median(of.stream().map(r -> r.load().latency().percentile(99) / 1e6).toList())));
+                    median(of.stream()
+                            .map(r -> r.load().latency().percentile(99) / 1e6)
+                            .toList())));
         }
         return sb.append("(failed and refused: median [min-max] over the rounds; p99 from each request's due time)")
                 .toString();
@@ -224,7 +313,10 @@ public final class RolloutUnderLoad {
 
     private static String range(List<Run> runs, java.util.function.ToDoubleFunction<Run> value) {
         List<Double> values = runs.stream().map(value::applyAsDouble).toList();
-        return String.format(Locale.ROOT, "%.0f [%.0f-%.0f]", median(values),
+        return String.format(
+                Locale.ROOT,
+                "%.0f [%.0f-%.0f]",
+                median(values),
                 values.stream().mapToDouble(Double::doubleValue).min().orElse(0),
                 values.stream().mapToDouble(Double::doubleValue).max().orElse(0));
     }

@@ -19,7 +19,6 @@ import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -78,14 +77,32 @@ public final class OperatorScale {
 
     private static final Pattern LB_NAME = Pattern.compile("^lb-(\\d+)(?:-pool|-proxy|-metrics)?$");
     /** What the operator creates for each LoadBalancer (two replicas by default, so a disruption budget too). */
-    private static final String[] DEPENDENTS = {"configmap", "serviceaccount", "role", "rolebinding", "deployment",
-            "service", "metrics-service", "poddisruptionbudget"};
+    private static final String[] DEPENDENTS = {
+        "configmap",
+        "serviceaccount",
+        "role",
+        "rolebinding",
+        "deployment",
+        "service",
+        "metrics-service",
+        "poddisruptionbudget"
+    };
 
-    record Settings(int lbs, int createThreads, boolean kubelet, Duration timeout, Duration quiet, String namespace,
-                    int histogram, String operatorJar, String operatorJavaOpts, Duration heapSettle) {
+    record Settings(
+            int lbs,
+            int createThreads,
+            boolean kubelet,
+            Duration timeout,
+            Duration quiet,
+            String namespace,
+            int histogram,
+            String operatorJar,
+            String operatorJavaOpts,
+            Duration heapSettle) {
         static Settings fromEnvironment(Map<String, String> env) {
             String jar = env.getOrDefault("OPERATOR_JAR", "").strip();
-            return new Settings(Integer.parseInt(env.getOrDefault("LBS", "1000")),
+            return new Settings(
+                    Integer.parseInt(env.getOrDefault("LBS", "1000")),
                     Integer.parseInt(env.getOrDefault("CREATE_THREADS", "4")),
                     !"0".equals(env.getOrDefault("KUBELET", "1")),
                     Durations.parse(env.getOrDefault("TIMEOUT", "10m")),
@@ -93,25 +110,38 @@ public final class OperatorScale {
                     env.getOrDefault("NAMESPACE", "default"),
                     Integer.parseInt(env.getOrDefault("HISTOGRAM", "0")),
                     jar.isEmpty() ? null : jar,
-                    env.getOrDefault("OPERATOR_JAVA_OPTS",
+                    env.getOrDefault(
+                            "OPERATOR_JAVA_OPTS",
                             "-XX:MaxRAM=512m -XX:MaxRAMPercentage=50 -XX:+ExitOnOutOfMemoryError"),
                     Durations.parse(env.getOrDefault("HEAP_SETTLE", "15s")));
         }
     }
 
     /** What one run measured. */
-    public record Result(int lbs, int converged, int ready, double allConvergedSeconds, double allReadySeconds,
-                         Percentiles convergeSeconds, Percentiles readySeconds, Percentiles kubeletSeconds,
-                         Percentiles afterKubeletSeconds, Map<String, Long> operatorWrites,
-                         Map<String, Long> benchWrites, double reconciles, long heapWithOperator,
-                         long heapWithoutOperator, List<Resync> resyncs) {
+    public record Result(
+            int lbs,
+            int converged,
+            int ready,
+            double allConvergedSeconds,
+            double allReadySeconds,
+            Percentiles convergeSeconds,
+            Percentiles readySeconds,
+            Percentiles kubeletSeconds,
+            Percentiles afterKubeletSeconds,
+            Map<String, Long> operatorWrites,
+            Map<String, Long> benchWrites,
+            double reconciles,
+            long heapWithOperator,
+            long heapWithoutOperator,
+            List<Resync> resyncs) {
 
         public long operatorWriteCount() {
             return operatorWrites.values().stream().mapToLong(Long::longValue).sum();
         }
 
         public boolean passed(boolean kubelet) {
-            return converged == lbs && (!kubelet || ready == lbs)
+            return converged == lbs
+                    && (!kubelet || ready == lbs)
                     && resyncs.stream().allMatch(r -> r.writes().isEmpty());
         }
     }
@@ -180,7 +210,10 @@ public final class OperatorScale {
 
     private LoadBalancer loadBalancer(int i) {
         LoadBalancer lb = new LoadBalancer();
-        lb.setMetadata(new ObjectMetaBuilder().withName(name(i)).withNamespace(settings.namespace()).build());
+        lb.setMetadata(new ObjectMetaBuilder()
+                .withName(name(i))
+                .withNamespace(settings.namespace())
+                .build());
         LoadBalancerSpec spec = new LoadBalancerSpec();
         List<BackendSpec> backends = new ArrayList<>();
         for (int b = 0; b < 2; b++) {
@@ -218,8 +251,8 @@ public final class OperatorScale {
         if (lb.getStatus().getObservedGeneration().equals(lb.getMetadata().getGeneration())) {
             firstTime(statusObserved, i);
             List<Condition> conditions = lb.getStatus().getConditions();
-            if (conditions != null && conditions.stream()
-                    .anyMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()))) {
+            if (conditions != null
+                    && conditions.stream().anyMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()))) {
                 firstTime(readySeen, i);
             }
         }
@@ -238,8 +271,7 @@ public final class OperatorScale {
             }
 
             @Override
-            public void onDelete(T obj, boolean deletedFinalStateUnknown) {
-            }
+            public void onDelete(T obj, boolean deletedFinalStateUnknown) {}
         };
     }
 
@@ -258,9 +290,11 @@ public final class OperatorScale {
         if (index(d.getMetadata().getName()) < 0) {
             return;
         }
-        long generation = d.getMetadata().getGeneration() == null ? 1 : d.getMetadata().getGeneration();
+        long generation =
+                d.getMetadata().getGeneration() == null ? 1 : d.getMetadata().getGeneration();
         int replicas = d.getSpec().getReplicas() == null ? 1 : d.getSpec().getReplicas();
-        if (d.getStatus() != null && d.getStatus().getObservedGeneration() != null
+        if (d.getStatus() != null
+                && d.getStatus().getObservedGeneration() != null
                 && d.getStatus().getObservedGeneration() >= generation
                 && Integer.valueOf(replicas).equals(d.getStatus().getReadyReplicas())) {
             return;
@@ -268,26 +302,36 @@ public final class OperatorScale {
         if (!reported.add(d.getMetadata().getName() + "@" + generation)) {
             return;
         }
-        String patch = String.format(Locale.ROOT, "{\"status\":{\"observedGeneration\":%d,\"replicas\":%d,"
-                + "\"updatedReplicas\":%d,\"readyReplicas\":%d,\"availableReplicas\":%d}}",
-                generation, replicas, replicas, replicas, replicas);
+        String patch = String.format(
+                Locale.ROOT,
+                "{\"status\":{\"observedGeneration\":%d,\"replicas\":%d,"
+                        + "\"updatedReplicas\":%d,\"readyReplicas\":%d,\"availableReplicas\":%d}}",
+                generation,
+                replicas,
+                replicas,
+                replicas,
+                replicas);
         kubelet.execute(() -> {
             try {
-                client.apps().deployments().inNamespace(d.getMetadata().getNamespace())
-                        .withName(d.getMetadata().getName()).subresource("status")
+                client.apps()
+                        .deployments()
+                        .inNamespace(d.getMetadata().getNamespace())
+                        .withName(d.getMetadata().getName())
+                        .subresource("status")
                         .patch(PatchContext.of(PatchType.JSON_MERGE), patch);
                 firstTime(deploymentReadyWritten, index(d.getMetadata().getName()));
             } catch (RuntimeException e) {
                 reported.remove(d.getMetadata().getName() + "@" + generation);
-                out.println("kubelet: could not write the status of " + d.getMetadata().getName() + ": " + e);
+                out.println("kubelet: could not write the status of "
+                        + d.getMetadata().getName() + ": " + e);
             }
         });
     }
 
     /** The LoadBalancer CRD as the e2e jar carries it. */
     static String crdYaml() {
-        try (InputStream in = OperatorScale.class.getClassLoader()
-                .getResourceAsStream("crds/loadbalancers.roundhouse.dev-v1.yml")) {
+        try (InputStream in =
+                OperatorScale.class.getClassLoader().getResourceAsStream("crds/loadbalancers.roundhouse.dev-v1.yml")) {
             if (in == null) {
                 throw new IllegalStateException("crds/loadbalancers.roundhouse.dev-v1.yml is not on the class path");
             }
@@ -298,8 +342,9 @@ public final class OperatorScale {
     }
 
     private static RoundhouseOperator startOperator(EmbeddedApiServer api) throws IOException {
-        return RoundhouseOperator.start(new OperatorSettings(Set.of(), OperatorSettings.DEFAULT_PROXY_IMAGE, "warn",
-                0, false, "default"), api.newClient());
+        return RoundhouseOperator.start(
+                new OperatorSettings(Set.of(), OperatorSettings.DEFAULT_PROXY_IMAGE, "warn", 0, false, "default"),
+                api.newClient());
     }
 
     /**
@@ -325,9 +370,12 @@ public final class OperatorScale {
         }
         if (settings.histogram() > 0) {
             try {
-                String histogram = (String) ManagementFactory.getPlatformMBeanServer().invoke(
-                        new javax.management.ObjectName("com.sun.management:type=DiagnosticCommand"),
-                        "gcClassHistogram", new Object[] {new String[0]}, new String[] {String[].class.getName()});
+                String histogram = (String) ManagementFactory.getPlatformMBeanServer()
+                        .invoke(
+                                new javax.management.ObjectName("com.sun.management:type=DiagnosticCommand"),
+                                "gcClassHistogram",
+                                new Object[] {new String[0]},
+                                new String[] {String[].class.getName()});
                 out.println("class histogram " + when + " (top " + settings.histogram() + " by bytes):");
                 histogram.lines().limit(settings.histogram() + 3L).forEach(l -> out.println("  " + l));
             } catch (javax.management.JMException e) {
@@ -338,15 +386,19 @@ public final class OperatorScale {
     }
 
     private String scrape(int port) throws IOException, InterruptedException {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
-                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()).body();
+        return http.send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+                                .timeout(Duration.ofSeconds(10))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString())
+                .body();
     }
 
     /** The operator's reconciles so far (status "written" or "unchanged"; null: both), from its /metrics; -1 if none. */
     private double reconciles(int port, String status) {
         try {
-            return PrometheusText.parse(scrape(port)).sum("roundhouse_operator_reconciles_total",
-                    l -> status == null || status.equals(l.get("status")));
+            return PrometheusText.parse(scrape(port))
+                    .sum("roundhouse_operator_reconciles_total", l -> status == null || status.equals(l.get("status")));
         } catch (IOException e) {
             return -1;
         } catch (InterruptedException e) {
@@ -384,9 +436,14 @@ public final class OperatorScale {
 
     Result run() throws Exception {
         Settings s = settings;
-        out.printf(Locale.ROOT, "operator-scale: %d LoadBalancers (2 backends each) in namespace %s; embedded API "
+        out.printf(
+                Locale.ROOT,
+                "operator-scale: %d LoadBalancers (2 backends each) in namespace %s; embedded API "
                         + "server and the operator in this JVM (leader election off); kubelet played by the bench: %s; "
-                        + "started %s%n", s.lbs(), s.namespace(), s.kubelet() ? "yes (Deployment status written)" : "no",
+                        + "started %s%n",
+                s.lbs(),
+                s.namespace(),
+                s.kubelet() ? "yes (Deployment status written)" : "no",
                 Instant.now());
         try (EmbeddedApiServer api = new EmbeddedApiServer().start()) {
             api.applyCrdYaml(crdYaml());
@@ -396,16 +453,24 @@ public final class OperatorScale {
             List<SharedIndexInformer<?>> informers = new ArrayList<>();
             try {
                 String ns = s.namespace();
-                informers.add(client.resources(LoadBalancer.class).inNamespace(ns).inform(handler(this::onLoadBalancer)));
+                informers.add(
+                        client.resources(LoadBalancer.class).inNamespace(ns).inform(handler(this::onLoadBalancer)));
                 informers.add(client.configMaps().inNamespace(ns).inform(handler(dependent("configmap"))));
                 informers.add(client.serviceAccounts().inNamespace(ns).inform(handler(dependent("serviceaccount"))));
                 informers.add(client.rbac().roles().inNamespace(ns).inform(handler(dependent("role"))));
                 informers.add(client.rbac().roleBindings().inNamespace(ns).inform(handler(dependent("rolebinding"))));
                 Consumer<Service> trafficService = dependent("service");
                 Consumer<Service> metricsService = dependent("metrics-service");
-                informers.add(client.services().inNamespace(ns).inform(handler(svc ->
-                        (svc.getMetadata().getName().endsWith("-metrics") ? metricsService : trafficService).accept(svc))));
-                informers.add(client.policy().v1().podDisruptionBudget().inNamespace(ns)
+                informers.add(client.services()
+                        .inNamespace(ns)
+                        .inform(handler(svc -> (svc.getMetadata().getName().endsWith("-metrics")
+                                        ? metricsService
+                                        : trafficService)
+                                .accept(svc))));
+                informers.add(client.policy()
+                        .v1()
+                        .podDisruptionBudget()
+                        .inNamespace(ns)
                         .inform(handler(dependent("poddisruptionbudget"))));
                 Consumer<Deployment> deploymentSeen = dependent("deployment");
                 informers.add(client.apps().deployments().inNamespace(ns).inform(handler(d -> {
@@ -444,8 +509,13 @@ public final class OperatorScale {
                             f.get(); // a failed create fails the run
                         }
                         createdAll = seconds(now());
-                        out.printf(Locale.ROOT, "created %d LoadBalancers in %.1f s (%.0f/s, %d threads)%n",
-                                s.lbs(), createdAll, s.lbs() / createdAll, s.createThreads());
+                        out.printf(
+                                Locale.ROOT,
+                                "created %d LoadBalancers in %.1f s (%.0f/s, %d threads)%n",
+                                s.lbs(),
+                                createdAll,
+                                s.lbs() / createdAll,
+                                s.createThreads());
                     }
                     converged = 0;
                     for (int i = 0; i < s.lbs(); i++) {
@@ -456,8 +526,14 @@ public final class OperatorScale {
                     ready = count(readySeen);
                     if (now() - lastProgress > TimeUnit.SECONDS.toNanos(5)) {
                         lastProgress = now();
-                        out.printf(Locale.ROOT, "  %6.1f s: created %d, converged %d, ready %d, writes %d%n",
-                                seconds(lastProgress), count(created), converged, ready, tally.total());
+                        out.printf(
+                                Locale.ROOT,
+                                "  %6.1f s: created %d, converged %d, ready %d, writes %d%n",
+                                seconds(lastProgress),
+                                count(created),
+                                converged,
+                                ready,
+                                tally.total());
                     }
                     if (!Double.isNaN(createdAll) && converged == s.lbs() && (!s.kubelet() || ready == s.lbs())) {
                         break;
@@ -500,11 +576,19 @@ public final class OperatorScale {
                 if (ready == s.lbs()) {
                     allReady = seconds(lastReady);
                 }
-                out.printf(Locale.ROOT, "converged %d/%d, ready %d/%d after %.1f s; waiting for %s without writes%n",
-                        converged, s.lbs(), ready, s.lbs(), seconds(now()), Durations.format(s.quiet()));
+                out.printf(
+                        Locale.ROOT,
+                        "converged %d/%d, ready %d/%d after %.1f s; waiting for %s without writes%n",
+                        converged,
+                        s.lbs(),
+                        ready,
+                        s.lbs(),
+                        seconds(now()),
+                        Durations.format(s.quiet()));
                 long quietSince = now();
                 long lastTotal = tally.total();
-                while (now() - quietSince < s.quiet().toNanos() && now() < deadline + s.quiet().toNanos()) {
+                while (now() - quietSince < s.quiet().toNanos()
+                        && now() < deadline + s.quiet().toNanos()) {
                     TimeUnit.MILLISECONDS.sleep(100);
                     tally.poll();
                     if (tally.total() != lastTotal) {
@@ -542,11 +626,26 @@ public final class OperatorScale {
                 } else {
                     out.println("OPERATOR_JAR not set: no resync by the operator as a process of its own");
                 }
-                Result result = new Result(s.lbs(), converged, ready, allConverged, allReady,
-                        new Percentiles(convergeTimes), new Percentiles(readyTimes),
-                        new Percentiles(kubeletTimes.stream().mapToDouble(Double::doubleValue).toArray()),
-                        new Percentiles(afterKubeletTimes.stream().mapToDouble(Double::doubleValue).toArray()),
-                        operatorWrites, benchWrites, reconcilesBefore, heapWith, heapWithout, resyncs);
+                Result result = new Result(
+                        s.lbs(),
+                        converged,
+                        ready,
+                        allConverged,
+                        allReady,
+                        new Percentiles(convergeTimes),
+                        new Percentiles(readyTimes),
+                        new Percentiles(kubeletTimes.stream()
+                                .mapToDouble(Double::doubleValue)
+                                .toArray()),
+                        new Percentiles(afterKubeletTimes.stream()
+                                .mapToDouble(Double::doubleValue)
+                                .toArray()),
+                        operatorWrites,
+                        benchWrites,
+                        reconcilesBefore,
+                        heapWith,
+                        heapWithout,
+                        resyncs);
                 report(result);
                 return result;
             } finally {
@@ -560,9 +659,16 @@ public final class OperatorScale {
     }
 
     /** One no-op resync: how long until every LoadBalancer was reconciled, and what it wrote. */
-    public record Resync(String how, double seconds, double unchanged, double written, List<Write> writes,
-                         double heapBytes, double heapCommittedBytes, long rssBytes, String jvm) {
-    }
+    public record Resync(
+            String how,
+            double seconds,
+            double unchanged,
+            double written,
+            List<Write> writes,
+            double heapBytes,
+            double heapCommittedBytes,
+            long rssBytes,
+            String jvm) {}
 
     /** Waits until the operator on {@code port} has reconciled every LoadBalancer, then {@code QUIET} more. */
     private Resync awaitResync(String how, long started, int port, EmbeddedApiServer api, Process process)
@@ -577,8 +683,16 @@ public final class OperatorScale {
         double seconds = (now() - started) / 1e9;
         TimeUnit.NANOSECONDS.sleep(settings.quiet().toNanos()); // late writes would show here
         List<Write> writes = api.writes();
-        return new Resync(how, seconds, reconciles(port, "unchanged"), reconciles(port, "written"), writes,
-                Double.NaN, Double.NaN, -1, null);
+        return new Resync(
+                how,
+                seconds,
+                reconciles(port, "unchanged"),
+                reconciles(port, "written"),
+                writes,
+                Double.NaN,
+                Double.NaN,
+                -1,
+                null);
     }
 
     /**
@@ -591,17 +705,29 @@ public final class OperatorScale {
         java.nio.file.Path kubeconfig = api.writeKubeconfig(dir.resolve("kubeconfig"));
         java.nio.file.Path log = dir.resolve("operator.log");
         int port;
-        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+        try (java.net.ServerSocket socket =
+                new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             port = socket.getLocalPort();
         }
         List<String> command = new ArrayList<>();
-        command.add(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.add(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString());
         command.addAll(List.of(settings.operatorJavaOpts().strip().split("\\s+")));
         command.addAll(List.of("-jar", settings.operatorJar()));
-        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(log.toFile());
-        builder.environment().putAll(Map.of("KUBECONFIG", kubeconfig.toString(), "LEADER_ELECTION", "false",
-                "HTTP_PORT", Integer.toString(port), "LOG_LEVEL", "warn", "POD_NAMESPACE", "default"));
+        ProcessBuilder builder =
+                new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        builder.environment()
+                .putAll(Map.of(
+                        "KUBECONFIG",
+                        kubeconfig.toString(),
+                        "LEADER_ELECTION",
+                        "false",
+                        "HTTP_PORT",
+                        Integer.toString(port),
+                        "LOG_LEVEL",
+                        "warn",
+                        "POD_NAMESPACE",
+                        "default"));
         builder.environment().remove("WATCH_NAMESPACES");
         out.printf(Locale.ROOT, "starting the operator as a process: %s%n", String.join(" ", command));
         api.resetWriteCount();
@@ -618,7 +744,8 @@ public final class OperatorScale {
             }
             java.nio.file.Path jcmd = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "jcmd");
             Process gc = new ProcessBuilder(jcmd.toString(), Long.toString(process.pid()), "GC.run")
-                    .redirectErrorStream(true).start();
+                    .redirectErrorStream(true)
+                    .start();
             String gcOutput = new String(gc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!gc.waitFor(60, TimeUnit.SECONDS) || gc.exitValue() != 0) {
                 throw new IllegalStateException("jcmd GC.run failed: " + gcOutput.strip());
@@ -627,41 +754,76 @@ public final class OperatorScale {
             PrometheusText metrics = PrometheusText.parse(scraped);
             double heap = metrics.sum("jvm_memory_used_bytes", l -> "heap".equals(l.get("area")));
             double committed = metrics.sum("jvm_memory_committed_bytes", l -> "heap".equals(l.get("area")));
-            double max = metrics.samples().stream().filter(x -> x.name().equals("jvm_memory_max_bytes")
-                    && "heap".equals(x.labels().get("area")) && x.value() > 0).mapToDouble(x -> x.value()).sum();
+            double max = metrics.samples().stream()
+                    .filter(x -> x.name().equals("jvm_memory_max_bytes")
+                            && "heap".equals(x.labels().get("area"))
+                            && x.value() > 0)
+                    .mapToDouble(x -> x.value())
+                    .sum();
             Map<String, Long> byName = new java.util.TreeMap<>();
-            metrics.samples().forEach(x -> byName.merge(x.name().replaceAll("_(bucket|count|sum|max)$", ""), 1L,
-                    Long::sum));
-            out.printf(Locale.ROOT, "operator /metrics: %d samples, %.0f KiB; most samples: %s%n",
-                    metrics.samples().size(), scraped.length() / 1024.0, byName.entrySet().stream()
-                            .sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(5)
-                            .map(e -> e.getKey() + " " + e.getValue()).reduce((a, b) -> a + ", " + b).orElse(""));
+            metrics.samples()
+                    .forEach(x -> byName.merge(x.name().replaceAll("_(bucket|count|sum|max)$", ""), 1L, Long::sum));
+            out.printf(
+                    Locale.ROOT,
+                    "operator /metrics: %d samples, %.0f KiB; most samples: %s%n",
+                    metrics.samples().size(),
+                    scraped.length() / 1024.0,
+                    byName.entrySet().stream()
+                            .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+                            .limit(5)
+                            .map(e -> e.getKey() + " " + e.getValue())
+                            .reduce((a, b) -> a + ", " + b)
+                            .orElse(""));
             double nonHeap = metrics.sum("jvm_memory_used_bytes", l -> "nonheap".equals(l.get("area")));
             dev.roundhouse.bench.soak.ProcessStats stats = dev.roundhouse.bench.soak.ProcessStats.of(process.pid());
             if (settings.histogram() > 0) {
-                Process histogram = new ProcessBuilder(jcmd.toString(), Long.toString(process.pid()),
-                        "GC.class_histogram").redirectErrorStream(true).start();
+                Process histogram = new ProcessBuilder(
+                                jcmd.toString(), Long.toString(process.pid()), "GC.class_histogram")
+                        .redirectErrorStream(true)
+                        .start();
                 String text = new String(histogram.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
                 histogram.waitFor(60, TimeUnit.SECONDS);
                 out.println("class histogram of the operator process (top " + settings.histogram() + " by bytes):");
-                text.lines().filter(l -> !l.startsWith(process.pid() + ":")).limit(settings.histogram() + 2L)
+                text.lines()
+                        .filter(l -> !l.startsWith(process.pid() + ":"))
+                        .limit(settings.histogram() + 2L)
                         .forEach(l -> out.println("  " + l));
                 text.lines().filter(l -> l.startsWith("Total")).forEach(l -> out.println("  " + l));
             }
             if (settings.operatorJavaOpts().contains("NativeMemoryTracking")) {
-                Process nmt = new ProcessBuilder(jcmd.toString(), Long.toString(process.pid()),
-                        "VM.native_memory", "summary", "scale=MB").redirectErrorStream(true).start();
+                Process nmt = new ProcessBuilder(
+                                jcmd.toString(),
+                                Long.toString(process.pid()),
+                                "VM.native_memory",
+                                "summary",
+                                "scale=MB")
+                        .redirectErrorStream(true)
+                        .start();
                 String summary = new String(nmt.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
                 nmt.waitFor(60, TimeUnit.SECONDS);
                 out.println("native memory of the operator process (jcmd VM.native_memory summary, committed):");
-                summary.lines().filter(l -> l.contains("committed=") && (l.startsWith("Total") || l.startsWith("-")))
+                summary.lines()
+                        .filter(l -> l.contains("committed=") && (l.startsWith("Total") || l.startsWith("-")))
                         .forEach(l -> out.println("  " + l.strip()));
             }
-            return new Resync(resync.how(), resync.seconds(), resync.unchanged(), resync.written(), resync.writes(),
-                    heap, committed, stats.rssBytes(), String.format(Locale.ROOT,
+            return new Resync(
+                    resync.how(),
+                    resync.seconds(),
+                    resync.unchanged(),
+                    resync.written(),
+                    resync.writes(),
+                    heap,
+                    committed,
+                    stats.rssBytes(),
+                    String.format(
+                            Locale.ROOT,
                             "pid %d, max heap %.0f MiB, non-heap used %.0f MiB, %d threads; /metrics: %d samples, %.0f KiB",
-                            process.pid(), max / 1048576, nonHeap / 1048576, stats.threads(),
-                            metrics.samples().size(), scraped.length() / 1024.0));
+                            process.pid(),
+                            max / 1048576,
+                            nonHeap / 1048576,
+                            stats.threads(),
+                            metrics.samples().size(),
+                            scraped.length() / 1024.0));
         } finally {
             process.destroy(); // SIGTERM: the operator's shutdown hook stops it
             if (!process.waitFor(30, TimeUnit.SECONDS)) {
@@ -674,50 +836,112 @@ public final class OperatorScale {
         Settings s = settings;
         double mib = 1024 * 1024;
         out.println();
-        out.printf(Locale.ROOT, "%-46s %9s %8s %8s %8s %8s%n", "milestone (per LoadBalancer, from its create)",
-                "done", "all_s", "p50_s", "p99_s", "max_s");
-        out.printf(Locale.ROOT, "%-46s %9s %8.2f %8.2f %8.2f %8.2f%n",
+        out.printf(
+                Locale.ROOT,
+                "%-46s %9s %8s %8s %8s %8s%n",
+                "milestone (per LoadBalancer, from its create)",
+                "done",
+                "all_s",
+                "p50_s",
+                "p99_s",
+                "max_s");
+        out.printf(
+                Locale.ROOT,
+                "%-46s %9s %8.2f %8.2f %8.2f %8.2f%n",
                 "converged (" + DEPENDENTS.length + " dependents, status observed)",
-                r.converged() + "/" + r.lbs(), r.allConvergedSeconds(), r.convergeSeconds().at(0.5),
-                r.convergeSeconds().at(0.99), r.convergeSeconds().max());
+                r.converged() + "/" + r.lbs(),
+                r.allConvergedSeconds(),
+                r.convergeSeconds().at(0.5),
+                r.convergeSeconds().at(0.99),
+                r.convergeSeconds().max());
         if (s.kubelet()) {
-            out.printf(Locale.ROOT, "%-46s %9s %8.2f %8.2f %8.2f %8.2f%n", "Ready=True (after the Deployment status)",
-                    r.ready() + "/" + r.lbs(), r.allReadySeconds(), r.readySeconds().at(0.5),
-                    r.readySeconds().at(0.99), r.readySeconds().max());
-            out.printf(Locale.ROOT, "%-46s %9s %8s %8.2f %8.2f %8.2f%n", "  of which: create -> Deployment status",
-                    r.kubeletSeconds().count() + "/" + r.lbs(), "", r.kubeletSeconds().at(0.5),
-                    r.kubeletSeconds().at(0.99), r.kubeletSeconds().max());
-            out.printf(Locale.ROOT, "%-46s %9s %8s %8.2f %8.2f %8.2f%n", "  of which: Deployment status -> Ready=True",
-                    r.afterKubeletSeconds().count() + "/" + r.lbs(), "", r.afterKubeletSeconds().at(0.5),
-                    r.afterKubeletSeconds().at(0.99), r.afterKubeletSeconds().max());
+            out.printf(
+                    Locale.ROOT,
+                    "%-46s %9s %8.2f %8.2f %8.2f %8.2f%n",
+                    "Ready=True (after the Deployment status)",
+                    r.ready() + "/" + r.lbs(),
+                    r.allReadySeconds(),
+                    r.readySeconds().at(0.5),
+                    r.readySeconds().at(0.99),
+                    r.readySeconds().max());
+            out.printf(
+                    Locale.ROOT,
+                    "%-46s %9s %8s %8.2f %8.2f %8.2f%n",
+                    "  of which: create -> Deployment status",
+                    r.kubeletSeconds().count() + "/" + r.lbs(),
+                    "",
+                    r.kubeletSeconds().at(0.5),
+                    r.kubeletSeconds().at(0.99),
+                    r.kubeletSeconds().max());
+            out.printf(
+                    Locale.ROOT,
+                    "%-46s %9s %8s %8.2f %8.2f %8.2f%n",
+                    "  of which: Deployment status -> Ready=True",
+                    r.afterKubeletSeconds().count() + "/" + r.lbs(),
+                    "",
+                    r.afterKubeletSeconds().at(0.5),
+                    r.afterKubeletSeconds().at(0.99),
+                    r.afterKubeletSeconds().max());
         }
         out.println("(all_s: from the first create to the last LoadBalancer reaching the milestone)");
         out.println();
-        out.printf(Locale.ROOT, "API writes while creating (until %s without a write), by writer, resource and verb:%n",
+        out.printf(
+                Locale.ROOT,
+                "API writes while creating (until %s without a write), by writer, resource and verb:%n",
                 Durations.format(s.quiet()));
         out.printf(Locale.ROOT, "%-10s %-36s %8s %8s%n", "writer", "what", "writes", "per_LB");
-        new java.util.TreeMap<>(r.operatorWrites()).forEach((what, n) -> out.printf(Locale.ROOT, "%-10s %-36s %8d %8.2f%n", "operator", what, n,
-                n / (double) r.lbs()));
-        out.printf(Locale.ROOT, "%-10s %-36s %8d %8.2f%n", "operator", "(total)", r.operatorWriteCount(),
+        new java.util.TreeMap<>(r.operatorWrites())
+                .forEach((what, n) ->
+                        out.printf(Locale.ROOT, "%-10s %-36s %8d %8.2f%n", "operator", what, n, n / (double) r.lbs()));
+        out.printf(
+                Locale.ROOT,
+                "%-10s %-36s %8d %8.2f%n",
+                "operator",
+                "(total)",
+                r.operatorWriteCount(),
                 r.operatorWriteCount() / (double) r.lbs());
-        new java.util.TreeMap<>(r.benchWrites()).forEach((what, n) -> out.printf(Locale.ROOT, "%-10s %-36s %8d %8.2f%n", "bench", what, n,
-                n / (double) r.lbs()));
-        out.printf(Locale.ROOT, "operator reconciles while creating: %.0f (%.2f per LoadBalancer)%n",
-                r.reconciles(), r.reconciles() / r.lbs());
+        new java.util.TreeMap<>(r.benchWrites())
+                .forEach((what, n) ->
+                        out.printf(Locale.ROOT, "%-10s %-36s %8d %8.2f%n", "bench", what, n, n / (double) r.lbs()));
+        out.printf(
+                Locale.ROOT,
+                "operator reconciles while creating: %.0f (%.2f per LoadBalancer)%n",
+                r.reconciles(),
+                r.reconciles() / r.lbs());
         out.println();
-        out.printf(Locale.ROOT, "in-process heap after full GC: %.1f MiB with the operator (converged), %.1f MiB %.0f s "
+        out.printf(
+                Locale.ROOT,
+                "in-process heap after full GC: %.1f MiB with the operator (converged), %.1f MiB %.0f s "
                         + "after stopping it: the operator held about %.1f MiB (%.1f KiB per LoadBalancer)%n",
-                r.heapWithOperator() / mib, r.heapWithoutOperator() / mib, (double) s.heapSettle().toSeconds(),
+                r.heapWithOperator() / mib,
+                r.heapWithoutOperator() / mib,
+                (double) s.heapSettle().toSeconds(),
                 (r.heapWithOperator() - r.heapWithoutOperator()) / mib,
                 (r.heapWithOperator() - r.heapWithoutOperator()) / 1024.0 / r.lbs());
         out.println();
-        out.printf(Locale.ROOT, "%-24s %10s %10s %9s %7s %15s %11s %9s%n", "no-op resync (restart)", "reconciled_s",
-                "unchanged", "written", "writes", "heap_after_gc", "heap_comm", "rss");
+        out.printf(
+                Locale.ROOT,
+                "%-24s %10s %10s %9s %7s %15s %11s %9s%n",
+                "no-op resync (restart)",
+                "reconciled_s",
+                "unchanged",
+                "written",
+                "writes",
+                "heap_after_gc",
+                "heap_comm",
+                "rss");
         for (Resync x : r.resyncs()) {
-            out.printf(Locale.ROOT, "%-24s %10.1f %10.0f %9.0f %7d %15s %11s %9s%n", x.how(), x.seconds(),
-                    x.unchanged(), x.written(), x.writes().size(),
+            out.printf(
+                    Locale.ROOT,
+                    "%-24s %10.1f %10.0f %9.0f %7d %15s %11s %9s%n",
+                    x.how(),
+                    x.seconds(),
+                    x.unchanged(),
+                    x.written(),
+                    x.writes().size(),
                     Double.isNaN(x.heapBytes()) ? "-" : String.format(Locale.ROOT, "%.1f MiB", x.heapBytes() / mib),
-                    Double.isNaN(x.heapCommittedBytes()) ? "-"
+                    Double.isNaN(x.heapCommittedBytes())
+                            ? "-"
                             : String.format(Locale.ROOT, "%.1f MiB", x.heapCommittedBytes() / mib),
                     x.rssBytes() < 0 ? "-" : String.format(Locale.ROOT, "%.1f MiB", x.rssBytes() / mib));
             x.writes().stream().limit(20).forEach(w -> out.println("    " + w));
@@ -725,24 +949,50 @@ public final class OperatorScale {
                 out.println("    (" + x.jvm() + "; JVM options " + s.operatorJavaOpts() + ")");
             }
         }
-        out.printf(Locale.ROOT, "(reconciled_s: from the restart until every LoadBalancer was reconciled; counts %s later)%n",
+        out.printf(
+                Locale.ROOT,
+                "(reconciled_s: from the restart until every LoadBalancer was reconciled; counts %s later)%n",
                 Durations.format(s.quiet()));
         out.println();
         boolean convergedAll = r.converged() == r.lbs() && (!s.kubelet() || r.ready() == r.lbs());
-        out.printf(Locale.ROOT, "%-22s %s  %d/%d converged%s%n", "all converge", convergedAll ? "PASS" : "FAIL",
-                r.converged(), r.lbs(), s.kubelet() ? ", " + r.ready() + "/" + r.lbs() + " ready" : "");
+        out.printf(
+                Locale.ROOT,
+                "%-22s %s  %d/%d converged%s%n",
+                "all converge",
+                convergedAll ? "PASS" : "FAIL",
+                r.converged(),
+                r.lbs(),
+                s.kubelet() ? ", " + r.ready() + "/" + r.lbs() + " ready" : "");
         int resyncWrites = r.resyncs().stream().mapToInt(x -> x.writes().size()).sum();
-        out.printf(Locale.ROOT, "%-22s %s  %d writes in %d resyncs (goal 0)%n", "no-op resync writes",
-                resyncWrites == 0 ? "PASS" : "FAIL", resyncWrites, r.resyncs().size());
+        out.printf(
+                Locale.ROOT,
+                "%-22s %s  %d writes in %d resyncs (goal 0)%n",
+                "no-op resync writes",
+                resyncWrites == 0 ? "PASS" : "FAIL",
+                resyncWrites,
+                r.resyncs().size());
         Resync own = r.resyncs().get(r.resyncs().size() - 1);
-        out.printf(Locale.ROOT, "RESULT operator-scale lbs=%d kubelet=%d converged=%d ready=%d all_converged_s=%.2f "
+        out.printf(
+                Locale.ROOT,
+                "RESULT operator-scale lbs=%d kubelet=%d converged=%d ready=%d all_converged_s=%.2f "
                         + "converge_p50_s=%.2f converge_p99_s=%.2f all_ready_s=%.2f ready_p50_s=%.2f ready_p99_s=%.2f "
                         + "operator_writes_per_lb=%.2f resync_writes=%d resync_s=%.1f operator_heap_mib=%.1f "
                         + "operator_rss_mib=%.1f in_process_operator_heap_mib=%.1f%n",
-                r.lbs(), s.kubelet() ? 1 : 0, r.converged(), r.ready(), r.allConvergedSeconds(),
-                r.convergeSeconds().at(0.5), r.convergeSeconds().at(0.99), r.allReadySeconds(),
-                r.readySeconds().at(0.5), r.readySeconds().at(0.99), r.operatorWriteCount() / (double) r.lbs(),
-                resyncWrites, own.seconds(), own.heapBytes() / mib, own.rssBytes() / mib,
+                r.lbs(),
+                s.kubelet() ? 1 : 0,
+                r.converged(),
+                r.ready(),
+                r.allConvergedSeconds(),
+                r.convergeSeconds().at(0.5),
+                r.convergeSeconds().at(0.99),
+                r.allReadySeconds(),
+                r.readySeconds().at(0.5),
+                r.readySeconds().at(0.99),
+                r.operatorWriteCount() / (double) r.lbs(),
+                resyncWrites,
+                own.seconds(),
+                own.heapBytes() / mib,
+                own.rssBytes() / mib,
                 (r.heapWithOperator() - r.heapWithoutOperator()) / mib);
         out.flush();
     }

@@ -2,7 +2,6 @@ package dev.roundhouse.bench.scale;
 
 import dev.roundhouse.testing.apiserver.EmbeddedApiServer;
 import dev.roundhouse.testing.apiserver.Write;
-
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -21,7 +20,10 @@ import java.util.TreeMap;
 public final class WriteTally {
 
     /** Who wrote: the benchmark itself (creating LoadBalancers, playing the kubelet) or the operator. */
-    public enum Writer { BENCH, OPERATOR }
+    public enum Writer {
+        BENCH,
+        OPERATOR
+    }
 
     private final EmbeddedApiServer server;
     private final Map<String, Long> operator = new TreeMap<>();
@@ -87,7 +89,8 @@ public final class WriteTally {
     public static Writer writer(Write w) {
         String what = describe(w);
         return what.equals("loadbalancers create") || what.startsWith("deployments/status ")
-                ? Writer.BENCH : Writer.OPERATOR;
+                ? Writer.BENCH
+                : Writer.OPERATOR;
     }
 
     /**
@@ -118,10 +121,14 @@ public final class WriteTally {
             case "POST" -> "create";
             case "PUT" -> "update";
             case "DELETE" -> "delete";
-            case "PATCH" -> type.startsWith("application/apply-patch") ? "apply"
-                    : type.startsWith("application/merge-patch") ? "merge-patch"
-                    : type.startsWith("application/strategic-merge-patch") ? "strategic-merge-patch"
-                    : "json-patch";
+            case "PATCH" ->
+                type.startsWith("application/apply-patch")
+                        ? "apply"
+                        : type.startsWith("application/merge-patch")
+                                ? "merge-patch"
+                                : type.startsWith("application/strategic-merge-patch")
+                                        ? "strategic-merge-patch"
+                                        : "json-patch";
             default -> w.method().toLowerCase(java.util.Locale.ROOT);
         };
     }

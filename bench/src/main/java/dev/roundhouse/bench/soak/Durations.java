@@ -9,8 +9,7 @@ public final class Durations {
 
     private static final Pattern PART = Pattern.compile("(\\d+)(ms|h|m|s)");
 
-    private Durations() {
-    }
+    private Durations() {}
 
     public static Duration parse(String text) {
         String t = text.strip();
@@ -25,12 +24,13 @@ public final class Durations {
                 break;
             }
             long n = Long.parseLong(m.group(1));
-            total = total.plus(switch (m.group(2)) {
-                case "ms" -> Duration.ofMillis(n);
-                case "s" -> Duration.ofSeconds(n);
-                case "m" -> Duration.ofMinutes(n);
-                default -> Duration.ofHours(n);
-            });
+            total = total.plus(
+                    switch (m.group(2)) {
+                        case "ms" -> Duration.ofMillis(n);
+                        case "s" -> Duration.ofSeconds(n);
+                        case "m" -> Duration.ofMinutes(n);
+                        default -> Duration.ofHours(n);
+                    });
             at = m.end();
         }
         if (at != t.length() || t.isEmpty()) {

@@ -31,7 +31,8 @@ final class HttpConnection implements AutoCloseable {
         this.port = port;
         this.timeoutMillis = timeoutMillis;
         this.request = ("GET " + path + " HTTP/1.1\r\nHost: " + host + ":" + port
-                + "\r\nUser-Agent: roundhouse-soak\r\nAccept: */*\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+                        + "\r\nUser-Agent: roundhouse-soak\r\nAccept: */*\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII);
     }
 
     /** Connections opened so far (1 for a connection that was never lost). */
@@ -91,7 +92,7 @@ final class HttpConnection implements AutoCloseable {
                 case "content-length" -> length = Long.parseLong(value);
                 case "transfer-encoding" -> chunked = value.contains("chunked");
                 case "connection" -> close = value.contains("close") || (close && !value.contains("keep-alive"));
-                default -> { }
+                default -> {}
             }
         }
         if (chunked) {

@@ -113,8 +113,14 @@ public final class PacedLoad {
     }
 
     public Counts counts() {
-        return new Counts(ok.sum(), non2xx.sum(), socketErrors.sum(), timeouts.sum(), reconnects.sum(),
-                latency.snapshot(), service.snapshot());
+        return new Counts(
+                ok.sum(),
+                non2xx.sum(),
+                socketErrors.sum(),
+                timeouts.sum(),
+                reconnects.sum(),
+                latency.snapshot(),
+                service.snapshot());
     }
 
     public String lastError() {
@@ -126,8 +132,14 @@ public final class PacedLoad {
      * due; {@code service}: from when it was sent. They differ when the generator itself fell behind (a connection
      * still waiting for its previous answer, or the generator's thread not scheduled in time).
      */
-    public record Counts(long ok, long non2xx, long socketErrors, long timeouts, long reconnects,
-                         LatencyHistogram.Snapshot latency, LatencyHistogram.Snapshot service) {
+    public record Counts(
+            long ok,
+            long non2xx,
+            long socketErrors,
+            long timeouts,
+            long reconnects,
+            LatencyHistogram.Snapshot latency,
+            LatencyHistogram.Snapshot service) {
 
         public static Counts zero() {
             return new Counts(0, 0, 0, 0, 0, LatencyHistogram.Snapshot.empty(), LatencyHistogram.Snapshot.empty());
@@ -142,8 +154,13 @@ public final class PacedLoad {
         }
 
         public Counts minus(Counts earlier) {
-            return new Counts(ok - earlier.ok, non2xx - earlier.non2xx, socketErrors - earlier.socketErrors,
-                    timeouts - earlier.timeouts, reconnects - earlier.reconnects, latency.minus(earlier.latency),
+            return new Counts(
+                    ok - earlier.ok,
+                    non2xx - earlier.non2xx,
+                    socketErrors - earlier.socketErrors,
+                    timeouts - earlier.timeouts,
+                    reconnects - earlier.reconnects,
+                    latency.minus(earlier.latency),
                     service.minus(earlier.service));
         }
     }

@@ -10,8 +10,7 @@ import java.util.function.Predicate;
 public final class PrometheusText {
 
     /** One sample: metric name, labels, value. */
-    public record Sample(String name, Map<String, String> labels, double value) {
-    }
+    public record Sample(String name, Map<String, String> labels, double value) {}
 
     private final List<Sample> samples;
 

@@ -33,5 +33,4 @@ public record SoakSample(
         long openFds,
         long threads,
         double cpuPercent,
-        double loadAverage) {
-}
+        double loadAverage) {}

@@ -1,15 +1,14 @@
 package dev.roundhouse.bench.load;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.sun.net.httpserver.HttpServer;
 import dev.roundhouse.e2e.demo.DemoBackends;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** {@code --events}: a real one-second run against a local server, every request written as one line. */
 class FixedRateEventsTest {
@@ -19,14 +18,28 @@ class FixedRateEventsTest {
         Path events = dir.resolve("events.txt");
         HttpServer backend = DemoBackends.start(List.of(0)).get(0);
         try {
-            FixedRate.main(new String[] {"--url", "http://127.0.0.1:" + backend.getAddress().getPort() + "/",
-                "--connections", "2", "--rate", "20", "--duration", "1s", "--warmup", "200ms", "--events", events.toString()});
+            FixedRate.main(new String[] {
+                "--url",
+                "http://127.0.0.1:" + backend.getAddress().getPort() + "/",
+                "--connections",
+                "2",
+                "--rate",
+                "20",
+                "--duration",
+                "1s",
+                "--warmup",
+                "200ms",
+                "--events",
+                events.toString()
+            });
         } finally {
             backend.stop(0);
         }
 
         List<String> lines = Files.readAllLines(events);
-        assertThat(lines.get(0)).startsWith("# time 0: nanoTime ").contains(", wall clock ")
+        assertThat(lines.get(0))
+                .startsWith("# time 0: nanoTime ")
+                .contains(", wall clock ")
                 .endsWith("requests due in the first 200 ms are the warm-up");
         assertThat(lines.get(1)).isEqualTo("# connection due_ns sent_ns done_ns latency_us outcome");
         List<String[]> rows = lines.stream().skip(2).map(l -> l.split(" ")).toList();

@@ -1,12 +1,11 @@
 package dev.roundhouse.bench.load;
 
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.Test;
 
 class LatencyHistogramTest {
 
@@ -58,8 +57,24 @@ class LatencyHistogramTest {
 
     @Test
     void bucketsCoverEveryValueWithBoundedWidth() {
-        long[] probes = {0, 1, 255, 256, 257, 511, 512, 1000, 1023, 1024, 123_456, 1_000_000, 999_999_999L,
-                (1L << 40) + 12345, Long.MAX_VALUE / 3, Long.MAX_VALUE};
+        long[] probes = {
+            0,
+            1,
+            255,
+            256,
+            257,
+            511,
+            512,
+            1000,
+            1023,
+            1024,
+            123_456,
+            1_000_000,
+            999_999_999L,
+            (1L << 40) + 12345,
+            Long.MAX_VALUE / 3,
+            Long.MAX_VALUE
+        };
         for (long v : probes) {
             int i = LatencyHistogram.index(v);
             assertThat(i).isBetween(0, LatencyHistogram.BUCKETS - 1);

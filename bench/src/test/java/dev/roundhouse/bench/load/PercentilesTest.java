@@ -1,8 +1,8 @@
 package dev.roundhouse.bench.load;
 
-import org.junit.jupiter.api.Test;
-
 import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
 
 class PercentilesTest {
 
@@ -27,6 +27,7 @@ class PercentilesTest {
         assertThat(Percentiles.of(v, 99)).isEqualTo(99);
         assertThat(Percentiles.of(v, 50)).isEqualTo(50);
         assertThat(Percentiles.of(new double[0], 50)).isNaN();
-        assertThat(Percentiles.summaryMs(new double[] {1.0, 2.0})).isEqualTo("p50 1.0  p90 2.0  p99 2.0  max 2.0  (n=2)");
+        assertThat(Percentiles.summaryMs(new double[] {1.0, 2.0}))
+                .isEqualTo("p50 1.0  p90 2.0  p99 2.0  max 2.0  (n=2)");
     }
 }

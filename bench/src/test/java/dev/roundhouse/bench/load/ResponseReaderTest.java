@@ -1,15 +1,14 @@
 package dev.roundhouse.bench.load;
 
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.ByteArrayInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.Test;
 
 class ResponseReaderTest {
 
@@ -77,8 +76,9 @@ class ResponseReaderTest {
     @Test
     void noBodyFor204AndEofInBodyIsAnError() throws IOException {
         ResponseReader reader = new ResponseReader(64, "x-backend", new BackendIds());
-        reader.reset(new ByteArrayInputStream(("HTTP/1.1 204 No Content\r\n\r\n"
-                + "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort").getBytes(StandardCharsets.US_ASCII)));
+        reader.reset(new ByteArrayInputStream(
+                ("HTTP/1.1 204 No Content\r\n\r\n" + "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort")
+                        .getBytes(StandardCharsets.US_ASCII)));
         ResponseReader.Response r = new ResponseReader.Response();
         reader.read(r);
         assertThat(r.status).isEqualTo(204);

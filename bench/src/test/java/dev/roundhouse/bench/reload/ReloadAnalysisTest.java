@@ -1,15 +1,14 @@
 package dev.roundhouse.bench.reload;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.roundhouse.bench.load.Outcome;
 import dev.roundhouse.bench.load.RequestEvent;
-import org.junit.jupiter.api.Test;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.Test;
 
 class ReloadAnalysisTest {
 
@@ -42,9 +41,9 @@ class ReloadAnalysisTest {
     @Test
     void removedBackendCountsUntilTheLastRequestItGot() {
         List<RequestEvent> events = List.of(
-                answered(90, 3),   // before the change: not counted
-                answered(105, 3),  // 5 ms after the write
-                answered(130, 3),  // 30 ms after: the last one
+                answered(90, 3), // before the change: not counted
+                answered(105, 3), // 5 ms after the write
+                answered(130, 3), // 30 ms after: the last one
                 answered(150, 1),
                 new RequestEvent(0, 249 * MS, 249 * MS, 251 * MS, 3, Outcome.OK, 200), // may have met the next change
                 answered(260, 3)); // after the next change: belongs to it
@@ -71,11 +70,12 @@ class ReloadAnalysisTest {
 
     @Test
     void failedRequestsNameNoBackendAndCountForNothing() {
-        List<RequestEvent> events = List.of(
-                new RequestEvent(0, 105 * MS, 105 * MS, 106 * MS, 0, Outcome.STALE, 0),
-                answered(120, 2));
-        ReloadAnalysis.Result r = ReloadAnalysis.analyze(events,
-                List.of(new ReloadAnalysis.Change(100 * MS, 100 * MS, Set.of(1), Set.of(1, 2), null)), 400 * MS);
+        List<RequestEvent> events =
+                List.of(new RequestEvent(0, 105 * MS, 105 * MS, 106 * MS, 0, Outcome.STALE, 0), answered(120, 2));
+        ReloadAnalysis.Result r = ReloadAnalysis.analyze(
+                events,
+                List.of(new ReloadAnalysis.Change(100 * MS, 100 * MS, Set.of(1), Set.of(1, 2), null)),
+                400 * MS);
         assertThat(r.addMs()).containsExactly(21.0);
     }
 
@@ -101,7 +101,8 @@ class ReloadAnalysisTest {
 
     @Test
     void poolsAlternate() {
-        assertThat(ReloadUnderLoad.parsePools("b1,b2; b1, b2 ,b3")).containsExactly(List.of("b1", "b2"), List.of("b1", "b2", "b3"));
+        assertThat(ReloadUnderLoad.parsePools("b1,b2; b1, b2 ,b3"))
+                .containsExactly(List.of("b1", "b2"), List.of("b1", "b2", "b3"));
         assertThatThrownBy(() -> ReloadUnderLoad.parsePools("b1,b2")).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> ReloadUnderLoad.parsePools("b1;;b2")).isInstanceOf(IllegalArgumentException.class);
     }

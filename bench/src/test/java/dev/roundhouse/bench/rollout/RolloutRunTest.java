@@ -1,16 +1,15 @@
 package dev.roundhouse.bench.rollout;
 
-import dev.roundhouse.bench.load.Args;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.roundhouse.bench.load.Args;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A small run of the rollout benchmark, so that the tool keeps working: one rollout of a LoadBalancer's proxies in
@@ -25,14 +24,29 @@ class RolloutRunTest {
         int exit;
         System.setOut(new PrintStream(buffer, true, StandardCharsets.UTF_8));
         try {
-            exit = RolloutUnderLoad.run(new Args(new String[] {"--modes", "shutdown-delay", "--rounds", "1",
-                    "--rollouts", "1", "--every", "9s", "--rate", "100", "--connections", "4",
-                    "--work-dir", dir.toString()}));
+            exit = RolloutUnderLoad.run(new Args(new String[] {
+                "--modes",
+                "shutdown-delay",
+                "--rounds",
+                "1",
+                "--rollouts",
+                "1",
+                "--every",
+                "9s",
+                "--rate",
+                "100",
+                "--connections",
+                "4",
+                "--work-dir",
+                dir.toString()
+            }));
         } finally {
             System.setOut(original);
         }
         String printed = buffer.toString(StandardCharsets.UTF_8);
-        assertThat(printed).as(printed).contains("rollout 1: pid ")
+        assertThat(printed)
+                .as(printed)
+                .contains("rollout 1: pid ")
                 .containsPattern("RESULT mode=shutdown-delay round=1 rollouts=1 requests=\\d+ failed=0 refused=0");
         assertThat(exit).as(printed).isZero();
     }

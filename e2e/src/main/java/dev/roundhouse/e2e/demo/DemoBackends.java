@@ -2,7 +2,6 @@ package dev.roundhouse.e2e.demo;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -19,8 +18,7 @@ import java.util.concurrent.Executors;
  */
 public final class DemoBackends {
 
-    private DemoBackends() {
-    }
+    private DemoBackends() {}
 
     /** Starts the backends; call before anything else in this JVM starts a JDK HTTP server (see below). */
     public static List<HttpServer> start(List<Integer> ports) throws IOException {
@@ -30,9 +28,15 @@ public final class DemoBackends {
         List<HttpServer> servers = new ArrayList<>();
         for (int i = 0; i < ports.size(); i++) {
             String name = "demo-backend-" + (i + 1);
-            HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), ports.get(i)), 128);
-            server.createContext("/", exchange -> answer(exchange, 200,
-                    "Hello from " + name + " (port " + server.getAddress().getPort() + ")\n"));
+            HttpServer server =
+                    HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), ports.get(i)), 128);
+            server.createContext(
+                    "/",
+                    exchange -> answer(
+                            exchange,
+                            200,
+                            "Hello from " + name + " (port "
+                                    + server.getAddress().getPort() + ")\n"));
             server.createContext("/healthz", exchange -> answer(exchange, 200, "ok\n"));
             server.setExecutor(Executors.newFixedThreadPool(4));
             server.start();
@@ -60,7 +64,8 @@ public final class DemoBackends {
             ports.add(Integer.parseInt(arg));
         }
         List<HttpServer> servers = start(ports);
-        servers.forEach(s -> System.out.println("demo backend listening on http://localhost:" + s.getAddress().getPort()));
+        servers.forEach(s -> System.out.println(
+                "demo backend listening on http://localhost:" + s.getAddress().getPort()));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             servers.forEach(s -> s.stop(0));

@@ -4,7 +4,6 @@ import dev.roundhouse.operator.OperatorSettings;
 import dev.roundhouse.operator.RoundhouseOperator;
 import dev.roundhouse.testing.apiserver.EmbeddedApiServer;
 import io.fabric8.kubernetes.client.KubernetesClient;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -33,8 +32,13 @@ public final class LocalCluster implements AutoCloseable {
      * @param endpointLag      how long an old proxy still gets new connections after its SIGTERM
      * @param proxyEnvironment variables every proxy gets over its pod template's (benchmarks of older behaviour)
      */
-    public record Options(Path workDir, int apiServerPort, int operatorHttpPort, LocalKubelet.PortPolicy portPolicy,
-                          Duration endpointLag, Map<String, String> proxyEnvironment) {
+    public record Options(
+            Path workDir,
+            int apiServerPort,
+            int operatorHttpPort,
+            LocalKubelet.PortPolicy portPolicy,
+            Duration endpointLag,
+            Map<String, String> proxyEnvironment) {
 
         public Options(Path workDir, int apiServerPort, int operatorHttpPort, LocalKubelet.PortPolicy portPolicy) {
             this(workDir, apiServerPort, operatorHttpPort, portPolicy, LocalKubelet.DEFAULT_ENDPOINT_LAG, Map.of());
@@ -55,7 +59,8 @@ public final class LocalCluster implements AutoCloseable {
         }
 
         public Options withProxyEnvironment(Map<String, String> environment) {
-            return new Options(workDir, apiServerPort, operatorHttpPort, portPolicy, endpointLag, Map.copyOf(environment));
+            return new Options(
+                    workDir, apiServerPort, operatorHttpPort, portPolicy, endpointLag, Map.copyOf(environment));
         }
     }
 
@@ -65,8 +70,7 @@ public final class LocalCluster implements AutoCloseable {
     private RoundhouseOperator operator;
     private LocalKubelet kubelet;
 
-    private LocalCluster() {
-    }
+    private LocalCluster() {}
 
     public static LocalCluster start(Options options) {
         LocalCluster cluster = new LocalCluster();
@@ -86,16 +90,29 @@ public final class LocalCluster implements AutoCloseable {
             apiServer.applyCrdYaml(resource(crd));
         }
         kubeconfig = apiServer.writeKubeconfig(options.workDir().resolve("kubeconfig"));
-        operator = RoundhouseOperator.start(new OperatorSettings(Set.of(), OperatorSettings.DEFAULT_PROXY_IMAGE,
-                "info", options.operatorHttpPort(), false, "default"), apiServer.newClient());
+        operator = RoundhouseOperator.start(
+                new OperatorSettings(
+                        Set.of(),
+                        OperatorSettings.DEFAULT_PROXY_IMAGE,
+                        "info",
+                        options.operatorHttpPort(),
+                        false,
+                        "default"),
+                apiServer.newClient());
         started.add(operator);
         KubernetesClient collectorClient = apiServer.newClient();
         started.add(collectorClient);
         started.add(new OwnerCollector(collectorClient).start());
         KubernetesClient kubeletClient = apiServer.newClient();
         started.add(kubeletClient);
-        kubelet = new LocalKubelet(kubeletClient, options.portPolicy(), kubeconfig, options.workDir().resolve("logs"),
-                options.endpointLag()).overridingEnvironment(options.proxyEnvironment()).start();
+        kubelet = new LocalKubelet(
+                        kubeletClient,
+                        options.portPolicy(),
+                        kubeconfig,
+                        options.workDir().resolve("logs"),
+                        options.endpointLag())
+                .overridingEnvironment(options.proxyEnvironment())
+                .start();
         started.add(kubelet);
     }
 

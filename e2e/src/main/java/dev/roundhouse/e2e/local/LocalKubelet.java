@@ -18,9 +18,6 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.fabric8.kubernetes.client.utils.Serialization;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -45,6 +42,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Plays the kubelet's, the Deployment controller's and kube-proxy's parts for the proxy Deployments the operator
@@ -79,9 +78,17 @@ public final class LocalKubelet implements AutoCloseable {
      * A proxy this kubelet runs, as tests and the demo see it: its own ports, and the declared ones that lead to it
      * (0 when none does).
      */
-    public record RunningProxy(String namespace, String deployment, long pid, int port, int metricsPort,
-                               boolean ready, int restarts, Path log, int servicePort, int serviceMetricsPort) {
-    }
+    public record RunningProxy(
+            String namespace,
+            String deployment,
+            long pid,
+            int port,
+            int metricsPort,
+            boolean ready,
+            int restarts,
+            Path log,
+            int servicePort,
+            int serviceMetricsPort) {}
 
     private record Key(String namespace, String name) {
         @Override
@@ -90,14 +97,14 @@ public final class LocalKubelet implements AutoCloseable {
         }
     }
 
-    private record Lagging(int port, Instant until) {
-    }
+    private record Lagging(int port, Instant until) {}
 
     /** A pod: the process of one template, or the time its next start is due after a crash. */
     private static final class Pod {
         final String templateHash;
         /** The template's terminationGracePeriodSeconds: how long SIGTERM waits before the kill. */
         final Duration grace;
+
         ProxyProcess process;
         boolean ready;
         int restarts;
@@ -117,6 +124,7 @@ public final class LocalKubelet implements AutoCloseable {
         LocalService metrics;
         /** Old proxies sent SIGTERM that new connections still reach until the endpoint lag has passed. */
         final List<Lagging> lagging = new ArrayList<>();
+
         final Set<Integer> refusedPorts = new HashSet<>(); // declared ports found taken, logged once
 
         List<Pod> pods() {
@@ -170,8 +178,8 @@ public final class LocalKubelet implements AutoCloseable {
      * @param endpointLag how long after an old proxy's SIGTERM new connections still reach it, as kube-proxy and
      *                    cloud load balancers keep sending them until they hear the endpoint is terminating
      */
-    public LocalKubelet(KubernetesClient client, PortPolicy portPolicy, Path kubeconfig, Path logDir,
-                        Duration endpointLag) {
+    public LocalKubelet(
+            KubernetesClient client, PortPolicy portPolicy, Path kubeconfig, Path logDir, Duration endpointLag) {
         this.endpointLag = endpointLag;
         this.client = client;
         this.portPolicy = portPolicy;
@@ -202,11 +210,14 @@ public final class LocalKubelet implements AutoCloseable {
     }
 
     public LocalKubelet start() {
-        deployments = client.apps().deployments().inAnyNamespace()
+        deployments = client.apps()
+                .deployments()
+                .inAnyNamespace()
                 .withLabel(Labels.MANAGED_BY, "roundhouse-operator")
                 .inform(syncOnEvent());
         // kube-proxy's part: a Service's port leads to the pods its selector picks.
-        services = client.services().inAnyNamespace()
+        services = client.services()
+                .inAnyNamespace()
                 .withLabel(Labels.MANAGED_BY, "roundhouse-operator")
                 .inform(syncOnEvent());
         loop.scheduleWithFixedDelay(this::syncSafely, 0, SYNC_PERIOD.toMillis(), TimeUnit.MILLISECONDS);
@@ -260,7 +271,9 @@ public final class LocalKubelet implements AutoCloseable {
     private void sync() {
         Set<Key> seen = new HashSet<>();
         for (Deployment deployment : deployments.getStore().list()) {
-            Key key = new Key(deployment.getMetadata().getNamespace(), deployment.getMetadata().getName());
+            Key key = new Key(
+                    deployment.getMetadata().getNamespace(),
+                    deployment.getMetadata().getName());
             seen.add(key);
             syncOne(key, deployment);
         }
@@ -275,8 +288,10 @@ public final class LocalKubelet implements AutoCloseable {
 
     private void syncOne(Key key, Deployment deployment) {
         int wanted = Objects.requireNonNullElse(deployment.getSpec().getReplicas(), 1);
-        Container container = deployment.getSpec().getTemplate().getSpec().getContainers().get(0);
-        String templateHash = Integer.toHexString(Serialization.asJson(deployment.getSpec().getTemplate()).hashCode());
+        Container container =
+                deployment.getSpec().getTemplate().getSpec().getContainers().get(0);
+        String templateHash = Integer.toHexString(
+                Serialization.asJson(deployment.getSpec().getTemplate()).hashCode());
         Workload workload = workloads.computeIfAbsent(key, k -> new Workload());
         if (wanted == 0) {
             if (!workload.pods().isEmpty()) {
@@ -301,25 +316,39 @@ public final class LocalKubelet implements AutoCloseable {
             workload.current = null;
         }
         if (workload.current == null) {
-            workload.current = new Pod(templateHash, Duration.ofSeconds(Objects.requireNonNullElse(
-                    deployment.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds(), 30L)));
+            workload.current = new Pod(
+                    templateHash,
+                    Duration.ofSeconds(Objects.requireNonNullElse(
+                            deployment.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds(), 30L)));
         }
         Pod pod = workload.current;
         if (pod.process != null && !pod.process.isAlive()) {
             pod.restarts++;
             long backoffSeconds = Math.min(MAX_BACKOFF.toSeconds(), 1L << Math.min(pod.restarts - 1, 5));
             pod.nextStart = Instant.now().plusSeconds(backoffSeconds);
-            log.warn("Proxy of {} exited with code {}; restart {} in {} s. Its last words: {} (log: {})", key,
-                    pod.process.exitCode(), pod.restarts, backoffSeconds, pod.process.lastLogLine(), pod.process.log());
+            log.warn(
+                    "Proxy of {} exited with code {}; restart {} in {} s. Its last words: {} (log: {})",
+                    key,
+                    pod.process.exitCode(),
+                    pod.restarts,
+                    backoffSeconds,
+                    pod.process.lastLogLine(),
+                    pod.process.log());
             pod.process = null;
             pod.ready = false;
         }
         if (pod.process == null && !Instant.now().isBefore(pod.nextStart)) {
             try {
-                refuseWhatAContainerCouldNotDo(deployment.getSpec().getTemplate().getSpec(), container);
-                pod.process = ProxyProcess.start(environment(key, container), logDir.resolve(key.namespace + "." + key.name + ".log"));
-                log.info("Started the proxy of {} (pid {}) on :{}, metrics :{}", key, pod.process.pid(),
-                        pod.process.port(), pod.process.metricsPort());
+                refuseWhatAContainerCouldNotDo(
+                        deployment.getSpec().getTemplate().getSpec(), container);
+                pod.process = ProxyProcess.start(
+                        environment(key, container), logDir.resolve(key.namespace + "." + key.name + ".log"));
+                log.info(
+                        "Started the proxy of {} (pid {}) on :{}, metrics :{}",
+                        key,
+                        pod.process.pid(),
+                        pod.process.port(),
+                        pod.process.metricsPort());
             } catch (RuntimeException e) {
                 pod.restarts++;
                 pod.nextStart = Instant.now().plus(MAX_BACKOFF);
@@ -335,26 +364,45 @@ public final class LocalKubelet implements AutoCloseable {
             old.ready = old.process != null && old.process.ready();
             return old.process == null || !old.process.isAlive();
         });
-        Pod endpoint = pod.ready ? pod : workload.retiring.stream().filter(old -> old.ready)
-                .reduce((first, second) -> second).orElse(null);
+        Pod endpoint = pod.ready
+                ? pod
+                : workload.retiring.stream()
+                        .filter(old -> old.ready)
+                        .reduce((first, second) -> second)
+                        .orElse(null);
         if (portPolicy == PortPolicy.DECLARED) {
             openServices(key, workload, deployment, container);
         }
         if (pod.ready && !workload.retiring.isEmpty()) {
             // New connections go to the new proxy once the endpoint lag has passed; the old one drains what it has.
             for (Pod old : workload.retiring) {
-                log.info("New proxy of {} is ready: stopping the old one (pid {}); new connections reach it for {} "
-                        + "more ms, as they would until kube-proxy hears", key, old.process.pid(), endpointLag.toMillis());
-                workload.lagging.add(new Lagging(old.process.port(), Instant.now().plus(endpointLag)));
+                log.info(
+                        "New proxy of {} is ready: stopping the old one (pid {}); new connections reach it for {} "
+                                + "more ms, as they would until kube-proxy hears",
+                        key,
+                        old.process.pid(),
+                        endpointLag.toMillis());
+                workload.lagging.add(
+                        new Lagging(old.process.port(), Instant.now().plus(endpointLag)));
                 terminate(old);
             }
             workload.retiring.clear();
         }
         route(workload, endpoint);
         if (pod.process != null) {
-            published.put(key, new RunningProxy(key.namespace, key.name, pod.process.pid(), pod.process.port(),
-                    pod.process.metricsPort(), pod.ready, pod.restarts, pod.process.log(),
-                    servicePort(workload.service, pod), servicePort(workload.metrics, pod)));
+            published.put(
+                    key,
+                    new RunningProxy(
+                            key.namespace,
+                            key.name,
+                            pod.process.pid(),
+                            pod.process.port(),
+                            pod.process.metricsPort(),
+                            pod.ready,
+                            pod.restarts,
+                            pod.process.log(),
+                            servicePort(workload.service, pod),
+                            servicePort(workload.metrics, pod)));
         } else {
             published.remove(key);
         }
@@ -363,9 +411,12 @@ public final class LocalKubelet implements AutoCloseable {
 
     /** The declared port that leads to {@code pod} now, or 0. */
     private static int servicePort(LocalService service, Pod pod) {
-        return service != null && pod.process != null && service.endpoint() != 0
-                && (service.endpoint() == pod.process.port() || service.endpoint() == pod.process.metricsPort())
-                ? service.port() : 0;
+        return service != null
+                        && pod.process != null
+                        && service.endpoint() != 0
+                        && (service.endpoint() == pod.process.port() || service.endpoint() == pod.process.metricsPort())
+                ? service.port()
+                : 0;
     }
 
     /**
@@ -384,15 +435,19 @@ public final class LocalKubelet implements AutoCloseable {
     }
 
     /** The port of a Service in {@code namespace} whose selector picks these pods and that targets the named port. */
-    private Optional<Integer> selectingServicePort(String namespace, Map<String, String> podLabels, String targetPortName) {
+    private Optional<Integer> selectingServicePort(
+            String namespace, Map<String, String> podLabels, String targetPortName) {
         for (Service service : services.getStore().list()) {
             Map<String, String> selector = service.getSpec().getSelector();
-            if (!namespace.equals(service.getMetadata().getNamespace()) || selector == null || selector.isEmpty()
+            if (!namespace.equals(service.getMetadata().getNamespace())
+                    || selector == null
+                    || selector.isEmpty()
                     || !podLabels.entrySet().containsAll(selector.entrySet())) {
                 continue;
             }
             for (ServicePort port : Objects.requireNonNullElse(service.getSpec().getPorts(), List.<ServicePort>of())) {
-                if (port.getTargetPort() != null && targetPortName.equals(port.getTargetPort().getStrVal())) {
+                if (port.getTargetPort() != null
+                        && targetPortName.equals(port.getTargetPort().getStrVal())) {
                     return Optional.of(port.getPort());
                 }
             }
@@ -406,12 +461,14 @@ public final class LocalKubelet implements AutoCloseable {
      */
     static void refuseWhatAContainerCouldNotDo(PodSpec pod, Container container) {
         boolean nonRoot = container.getSecurityContext() != null
-                && Boolean.TRUE.equals(container.getSecurityContext().getRunAsNonRoot())
-                || pod.getSecurityContext() != null && Boolean.TRUE.equals(pod.getSecurityContext().getRunAsNonRoot());
+                        && Boolean.TRUE.equals(container.getSecurityContext().getRunAsNonRoot())
+                || pod.getSecurityContext() != null
+                        && Boolean.TRUE.equals(pod.getSecurityContext().getRunAsNonRoot());
         List<String> added = container.getSecurityContext() == null
-                || container.getSecurityContext().getCapabilities() == null
+                        || container.getSecurityContext().getCapabilities() == null
                 ? List.of()
-                : Objects.requireNonNullElse(container.getSecurityContext().getCapabilities().getAdd(), List.of());
+                : Objects.requireNonNullElse(
+                        container.getSecurityContext().getCapabilities().getAdd(), List.of());
         if (!nonRoot || added.contains("NET_BIND_SERVICE")) {
             return;
         }
@@ -445,10 +502,16 @@ public final class LocalKubelet implements AutoCloseable {
         } catch (IOException e) {
             if (workload.refusedPorts.add(port)) {
                 Pod pod = workload.current;
-                String own = pod == null || pod.process == null ? "its own port"
+                String own = pod == null || pod.process == null
+                        ? "its own port"
                         : "127.0.0.1:" + ("PORT".equals(variable) ? pod.process.port() : pod.process.metricsPort());
-                log.warn("{} {} of {} is in use (another LoadBalancer's proxy, or another program): reach this "
-                        + "proxy on {} instead", variable, port, key, own);
+                log.warn(
+                        "{} {} of {} is in use (another LoadBalancer's proxy, or another program): reach this "
+                                + "proxy on {} instead",
+                        variable,
+                        port,
+                        key,
+                        own);
             }
             return null;
         }
@@ -472,7 +535,8 @@ public final class LocalKubelet implements AutoCloseable {
         Instant now = Instant.now();
         workload.lagging.removeIf(l -> !now.isBefore(l.until()));
         if (workload.service != null) {
-            int port = !workload.lagging.isEmpty() ? workload.lagging.get(0).port()
+            int port = !workload.lagging.isEmpty()
+                    ? workload.lagging.get(0).port()
                     : endpoint == null ? 0 : endpoint.process.port();
             workload.service.route(port);
         }
@@ -533,13 +597,21 @@ public final class LocalKubelet implements AutoCloseable {
             };
         }
         if (source.getConfigMapKeyRef() != null) {
-            ConfigMap map = client.configMaps().inNamespace(key.namespace)
-                    .withName(source.getConfigMapKeyRef().getName()).get();
-            return map == null || map.getData() == null ? null : map.getData().get(source.getConfigMapKeyRef().getKey());
+            ConfigMap map = client.configMaps()
+                    .inNamespace(key.namespace)
+                    .withName(source.getConfigMapKeyRef().getName())
+                    .get();
+            return map == null || map.getData() == null
+                    ? null
+                    : map.getData().get(source.getConfigMapKeyRef().getKey());
         }
         if (source.getSecretKeyRef() != null) {
-            Secret secret = client.secrets().inNamespace(key.namespace).withName(source.getSecretKeyRef().getName()).get();
-            String encoded = secret == null || secret.getData() == null ? null
+            Secret secret = client.secrets()
+                    .inNamespace(key.namespace)
+                    .withName(source.getSecretKeyRef().getName())
+                    .get();
+            String encoded = secret == null || secret.getData() == null
+                    ? null
                     : secret.getData().get(source.getSecretKeyRef().getKey());
             return encoded == null ? null : new String(Base64.getDecoder().decode(encoded), StandardCharsets.UTF_8);
         }
@@ -558,8 +630,8 @@ public final class LocalKubelet implements AutoCloseable {
                 .withUpdatedReplicas(updated)
                 .withReadyReplicas(ready)
                 .withAvailableReplicas(ready)
-                .withUnavailableReplicas(Math.max(0, Objects.requireNonNullElse(deployment.getSpec().getReplicas(), 1)
-                        - ready))
+                .withUnavailableReplicas(Math.max(
+                        0, Objects.requireNonNullElse(deployment.getSpec().getReplicas(), 1) - ready))
                 .build();
         // The informer's copy lags behind a write: remember what was written too, to write it once.
         if (status.equals(deployment.getStatus())
@@ -567,7 +639,10 @@ public final class LocalKubelet implements AutoCloseable {
             return;
         }
         try {
-            client.apps().deployments().inNamespace(key.namespace).withName(key.name)
+            client.apps()
+                    .deployments()
+                    .inNamespace(key.namespace)
+                    .withName(key.name)
                     .editStatus(d -> {
                         d.setStatus(status);
                         return d;
@@ -623,7 +698,10 @@ public final class LocalKubelet implements AutoCloseable {
         List<ProxyProcess> running = new ArrayList<>(terminating);
         for (Workload workload : workloads.values()) {
             closeServices(workload);
-            workload.pods().stream().map(pod -> pod.process).filter(Objects::nonNull).forEach(running::add);
+            workload.pods().stream()
+                    .map(pod -> pod.process)
+                    .filter(Objects::nonNull)
+                    .forEach(running::add);
         }
         workloads.clear();
         published.clear();

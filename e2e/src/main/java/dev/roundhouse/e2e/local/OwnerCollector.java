@@ -15,9 +15,6 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -25,6 +22,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The garbage collector a real API server runs, for what the operator creates: the operator leaves deletion of
@@ -37,7 +36,12 @@ final class OwnerCollector implements AutoCloseable {
 
     /** The kinds the operator creates for a LoadBalancer (a ServiceMonitor needs a CRD the local mode lacks). */
     private static final List<Class<? extends HasMetadata>> OWNED_KINDS = List.of(
-            Deployment.class, Service.class, ConfigMap.class, RoleBinding.class, Role.class, ServiceAccount.class,
+            Deployment.class,
+            Service.class,
+            ConfigMap.class,
+            RoleBinding.class,
+            Role.class,
+            ServiceAccount.class,
             PodDisruptionBudget.class);
 
     private final KubernetesClient client;
@@ -55,12 +59,10 @@ final class OwnerCollector implements AutoCloseable {
     OwnerCollector start() {
         loadBalancers = client.resources(LoadBalancer.class).inAnyNamespace().inform(new ResourceEventHandler<>() {
             @Override
-            public void onAdd(LoadBalancer lb) {
-            }
+            public void onAdd(LoadBalancer lb) {}
 
             @Override
-            public void onUpdate(LoadBalancer before, LoadBalancer after) {
-            }
+            public void onUpdate(LoadBalancer before, LoadBalancer after) {}
 
             @Override
             public void onDelete(LoadBalancer lb, boolean unknownFinalState) {
@@ -83,22 +85,32 @@ final class OwnerCollector implements AutoCloseable {
     private void collect() {
         for (Class<? extends HasMetadata> kind : OWNED_KINDS) {
             // Dependents first, owners second: an owner created after this list cannot own what it holds.
-            List<? extends HasMetadata> dependents = client.resources(kind).inAnyNamespace()
-                    .withLabel(Labels.MANAGED_BY, "roundhouse-operator").list().getItems();
+            List<? extends HasMetadata> dependents = client.resources(kind)
+                    .inAnyNamespace()
+                    .withLabel(Labels.MANAGED_BY, "roundhouse-operator")
+                    .list()
+                    .getItems();
             if (dependents.isEmpty()) {
                 continue;
             }
             Set<String> owners = client.resources(LoadBalancer.class).inAnyNamespace().list().getItems().stream()
-                    .map(lb -> lb.getMetadata().getUid()).collect(Collectors.toSet());
+                    .map(lb -> lb.getMetadata().getUid())
+                    .collect(Collectors.toSet());
             for (HasMetadata dependent : dependents) {
-                List<OwnerReference> refs = Objects.requireNonNullElse(dependent.getMetadata().getOwnerReferences(), List.of());
-                boolean orphaned = !refs.isEmpty() && refs.stream()
-                        .filter(ref -> "LoadBalancer".equals(ref.getKind()))
-                        .count() == refs.size()
+                List<OwnerReference> refs =
+                        Objects.requireNonNullElse(dependent.getMetadata().getOwnerReferences(), List.of());
+                boolean orphaned = !refs.isEmpty()
+                        && refs.stream()
+                                        .filter(ref -> "LoadBalancer".equals(ref.getKind()))
+                                        .count()
+                                == refs.size()
                         && refs.stream().noneMatch(ref -> owners.contains(ref.getUid()));
                 if (orphaned) {
-                    log.info("Deleting {} {}/{}: its LoadBalancer is gone", dependent.getKind(),
-                            dependent.getMetadata().getNamespace(), dependent.getMetadata().getName());
+                    log.info(
+                            "Deleting {} {}/{}: its LoadBalancer is gone",
+                            dependent.getKind(),
+                            dependent.getMetadata().getNamespace(),
+                            dependent.getMetadata().getName());
                     client.resource(dependent).delete();
                 }
             }

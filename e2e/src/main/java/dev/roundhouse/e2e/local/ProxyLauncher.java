@@ -1,7 +1,6 @@
 package dev.roundhouse.e2e.local;
 
 import dev.roundhouse.proxy.RoundhouseProxy;
-
 import java.io.IOException;
 
 /**
@@ -12,20 +11,21 @@ import java.io.IOException;
  */
 public final class ProxyLauncher {
 
-    private ProxyLauncher() {
-    }
+    private ProxyLauncher() {}
 
     public static void main(String[] args) throws Exception {
-        Thread watchdog = new Thread(() -> {
-            try {
-                while (System.in.read() != -1) {
-                    // nothing is ever written; wait for the end
-                }
-            } catch (IOException e) {
-                // the pipe broke: the runner is gone just the same
-            }
-            System.exit(0);
-        }, "parent-watchdog");
+        Thread watchdog = new Thread(
+                () -> {
+                    try {
+                        while (System.in.read() != -1) {
+                            // nothing is ever written; wait for the end
+                        }
+                    } catch (IOException e) {
+                        // the pipe broke: the runner is gone just the same
+                    }
+                    System.exit(0);
+                },
+                "parent-watchdog");
         watchdog.setDaemon(true);
         watchdog.start();
         RoundhouseProxy.main(args);

@@ -1,7 +1,6 @@
 package dev.roundhouse.e2e.local;
 
 import dev.roundhouse.proxy.RoundhouseProxy;
-
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -79,8 +78,8 @@ final class ProxyProcess {
         try {
             Files.createDirectories(log.toAbsolutePath().getParent());
             builder.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-            return new ProxyProcess(builder.start(), Integer.parseInt(env.get("PORT")),
-                    Integer.parseInt(env.get("METRICS_PORT")), log);
+            return new ProxyProcess(
+                    builder.start(), Integer.parseInt(env.get("PORT")), Integer.parseInt(env.get("METRICS_PORT")), log);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start the proxy: " + e.getMessage(), e);
         }
@@ -92,7 +91,11 @@ final class ProxyProcess {
      */
     private static String classpath() {
         try {
-            String proxyCode = Path.of(RoundhouseProxy.class.getProtectionDomain().getCodeSource().getLocation().toURI())
+            String proxyCode = Path.of(RoundhouseProxy.class
+                            .getProtectionDomain()
+                            .getCodeSource()
+                            .getLocation()
+                            .toURI())
                     .toString();
             return proxyCode + File.pathSeparator + System.getProperty("java.class.path");
         } catch (URISyntaxException e) {
@@ -119,7 +122,9 @@ final class ProxyProcess {
     /** The last line the proxy wrote (why it exited, usually), or an empty string. */
     String lastLogLine() {
         try (var lines = Files.lines(log)) {
-            return lines.filter(line -> !line.isBlank()).reduce((first, second) -> second).orElse("");
+            return lines.filter(line -> !line.isBlank())
+                    .reduce((first, second) -> second)
+                    .orElse("");
         } catch (IOException | UncheckedIOException e) {
             return "";
         }
@@ -141,8 +146,13 @@ final class ProxyProcess {
         }
         try {
             HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + metricsPort + "/readyz"))
-                    .timeout(Duration.ofSeconds(1)).GET().build();
-            return PROBE_CLIENT.send(request, HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
+                    .timeout(Duration.ofSeconds(1))
+                    .GET()
+                    .build();
+            return PROBE_CLIENT
+                            .send(request, HttpResponse.BodyHandlers.discarding())
+                            .statusCode()
+                    == 200;
         } catch (IOException e) {
             return false;
         } catch (InterruptedException e) {

@@ -5,7 +5,6 @@ import dev.roundhouse.e2e.demo.DemoBackends;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.HasMetadata;
-
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -25,13 +24,13 @@ public final class RoundhouseLocal {
 
     /** The sample's backends, its proxy port and its metrics port. */
     static final List<Integer> BACKEND_PORTS = List.of(3001, 3002, 3003);
+
     static final int PROXY_PORT = 8080;
     static final int METRICS_PORT = 9090;
     static final String SAMPLE = "samples/loadbalancer.yaml";
     static final Duration READY_WITHIN = Duration.ofSeconds(90);
 
-    private RoundhouseLocal() {
-    }
+    private RoundhouseLocal() {}
 
     public static void main(String[] args) throws Exception {
         Path home = Path.of(".roundhouse");
@@ -42,8 +41,9 @@ public final class RoundhouseLocal {
             }
         }
         if (!busy.isEmpty()) {
-            System.err.println("roundhouse local: port(s) " + busy + " of 127.0.0.1 are in use (is another "
-                    + "`roundhouse local` running?). It needs 3001-3003 for the demo backends, 8080 and 9090 for the proxy.");
+            System.err.println(
+                    "roundhouse local: port(s) " + busy + " of 127.0.0.1 are in use (is another "
+                            + "`roundhouse local` running?). It needs 3001-3003 for the demo backends, 8080 and 9090 for the proxy.");
             System.exit(1);
         }
 
@@ -56,12 +56,16 @@ public final class RoundhouseLocal {
             throw e;
         }
         CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            System.out.println("\nroundhouse local: stopping the proxies, the operator, the API server and the backends");
-            cluster.close();
-            backends.forEach(b -> b.stop(0));
-            stopped.countDown();
-        }, "roundhouse-local-shutdown"));
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            System.out.println(
+                                    "\nroundhouse local: stopping the proxies, the operator, the API server and the backends");
+                            cluster.close();
+                            backends.forEach(b -> b.stop(0));
+                            stopped.countDown();
+                        },
+                        "roundhouse-local-shutdown"));
 
         List<HasMetadata> applied = cluster.apiServer().applyYaml(LocalCluster.resource(SAMPLE));
         String name = applied.get(0).getMetadata().getName();
@@ -85,9 +89,20 @@ public final class RoundhouseLocal {
                   # ...and curl again: the pool changes in place, the proxy keeps running.
 
                 Ctrl-C stops everything.
-                """.formatted(cluster.apiServer().url(), kubeconfig, cluster.operatorHttpPort(),
-                BACKEND_PORTS.stream().map(p -> "http://127.0.0.1:" + p).toList(), name, SAMPLE, ready,
-                home.resolve("logs"), PROXY_PORT, METRICS_PORT, kubeconfig, kubeconfig, name));
+                """.formatted(
+                        cluster.apiServer().url(),
+                        kubeconfig,
+                        cluster.operatorHttpPort(),
+                        BACKEND_PORTS.stream().map(p -> "http://127.0.0.1:" + p).toList(),
+                        name,
+                        SAMPLE,
+                        ready,
+                        home.resolve("logs"),
+                        PROXY_PORT,
+                        METRICS_PORT,
+                        kubeconfig,
+                        kubeconfig,
+                        name));
         stopped.await();
     }
 
@@ -96,10 +111,18 @@ public final class RoundhouseLocal {
         Instant deadline = Instant.now().plus(READY_WITHIN);
         String last = "no status yet";
         while (Instant.now().isBefore(deadline)) {
-            LoadBalancer lb = cluster.client().resources(LoadBalancer.class).inNamespace("default").withName(name).get();
-            Condition ready = lb == null || lb.getStatus() == null || lb.getStatus().getConditions() == null ? null
-                    : lb.getStatus().getConditions().stream().filter(c -> "Ready".equals(c.getType())).findFirst()
-                            .orElse(null);
+            LoadBalancer lb = cluster.client()
+                    .resources(LoadBalancer.class)
+                    .inNamespace("default")
+                    .withName(name)
+                    .get();
+            Condition ready =
+                    lb == null || lb.getStatus() == null || lb.getStatus().getConditions() == null
+                            ? null
+                            : lb.getStatus().getConditions().stream()
+                                    .filter(c -> "Ready".equals(c.getType()))
+                                    .findFirst()
+                                    .orElse(null);
             if (ready != null) {
                 last = "Ready=" + ready.getStatus() + " (" + ready.getReason() + ": " + ready.getMessage() + ")";
                 if ("True".equals(ready.getStatus())) {

@@ -1,5 +1,7 @@
 package dev.roundhouse.e2e.chart;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.TemplateCommand;
 import dev.roundhouse.e2e.chart.OperatorPermissions.Permission;
@@ -14,7 +16,6 @@ import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.RoleRef;
 import io.fabric8.kubernetes.api.model.rbac.Subject;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
-
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.nio.file.Path;
@@ -25,8 +26,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The chart in charts/roundhouse, rendered through helm-java (Helm 3 as a native library) and parsed into typed
@@ -41,8 +40,7 @@ public final class ChartFixture {
 
     private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
 
-    private ChartFixture() {
-    }
+    private ChartFixture() {}
 
     /** The oldest Kubernetes the chart's kubeVersion admits: what the tests render for. */
     public static final String OLDEST_KUBERNETES = "1.25.0";
@@ -53,7 +51,11 @@ public final class ChartFixture {
     }
 
     public static TemplateCommand template(Path chart) {
-        return new Helm(chart).template().withName(RELEASE).withNamespace(NAMESPACE).withKubeVersion(OLDEST_KUBERNETES);
+        return new Helm(chart)
+                .template()
+                .withName(RELEASE)
+                .withNamespace(NAMESPACE)
+                .withKubeVersion(OLDEST_KUBERNETES);
     }
 
     /** Renders and parses: each document a typed Kubernetes object with no field its model does not know. */
@@ -71,7 +73,9 @@ public final class ChartFixture {
                 continue;
             }
             Object parsed = SERIALIZATION.unmarshal(document);
-            assertThat(parsed).as("a typed Kubernetes object:%n%s", document).isInstanceOf(HasMetadata.class)
+            assertThat(parsed)
+                    .as("a typed Kubernetes object:%n%s", document)
+                    .isInstanceOf(HasMetadata.class)
                     .isNotInstanceOf(GenericKubernetesResource.class);
             assertNoUnknownFields(parsed, ((HasMetadata) parsed).getKind());
             objects.add((HasMetadata) parsed);
@@ -119,12 +123,15 @@ public final class ChartFixture {
             if (aggregated(role)) {
                 continue; // the users' rights, folded into view, edit and admin: not the operator's
             }
-            assertThat(boundRoles).as("ClusterRole %s is bound", role.getMetadata().getName())
+            assertThat(boundRoles)
+                    .as("ClusterRole %s is bound", role.getMetadata().getName())
                     .contains("ClusterRole/" + role.getMetadata().getName());
         }
         for (Role role : ofType(objects, Role.class)) {
-            assertThat(boundRoles).as("Role %s is bound", role.getMetadata().getName())
-                    .contains("Role/" + role.getMetadata().getNamespace() + "/" + role.getMetadata().getName());
+            assertThat(boundRoles)
+                    .as("Role %s is bound", role.getMetadata().getName())
+                    .contains("Role/" + role.getMetadata().getNamespace() + "/"
+                            + role.getMetadata().getName());
         }
         return granted;
     }
@@ -132,11 +139,15 @@ public final class ChartFixture {
     /** A ClusterRole the API server folds into a built-in one (view, edit, admin). */
     public static boolean aggregated(ClusterRole role) {
         Map<String, String> labels = role.getMetadata().getLabels();
-        return labels != null && labels.keySet().stream().anyMatch(k -> k.startsWith("rbac.authorization.k8s.io/aggregate-to-"));
+        return labels != null
+                && labels.keySet().stream().anyMatch(k -> k.startsWith("rbac.authorization.k8s.io/aggregate-to-"));
     }
 
     private static void assertBindsOnly(HasMetadata binding, List<Subject> subjects, String name, String namespace) {
-        assertThat(subjects).as("subjects of %s %s", binding.getKind(), binding.getMetadata().getName())
+        assertThat(subjects)
+                .as(
+                        "subjects of %s %s",
+                        binding.getKind(), binding.getMetadata().getName())
                 .isNotEmpty()
                 .allSatisfy(s -> {
                     assertThat(s.getKind()).isEqualTo("ServiceAccount");
@@ -145,14 +156,17 @@ public final class ChartFixture {
                 });
     }
 
-    private static List<PolicyRule> rulesOf(List<HasMetadata> objects, RoleRef ref, String namespace,
-                                            Set<String> boundRoles) {
+    private static List<PolicyRule> rulesOf(
+            List<HasMetadata> objects, RoleRef ref, String namespace, Set<String> boundRoles) {
         assertThat(ref.getApiGroup()).isEqualTo("rbac.authorization.k8s.io");
         List<PolicyRule> rules;
         if (ref.getKind().equals("ClusterRole")) {
             List<ClusterRole> roles = ofType(objects, ClusterRole.class).stream()
-                    .filter(r -> r.getMetadata().getName().equals(ref.getName())).toList();
-            assertThat(roles).as("ClusterRole %s rendered by the chart", ref.getName()).hasSize(1);
+                    .filter(r -> r.getMetadata().getName().equals(ref.getName()))
+                    .toList();
+            assertThat(roles)
+                    .as("ClusterRole %s rendered by the chart", ref.getName())
+                    .hasSize(1);
             boundRoles.add("ClusterRole/" + ref.getName());
             rules = roles.get(0).getRules();
         } else {
@@ -160,8 +174,11 @@ public final class ChartFixture {
             assertThat(namespace).as("a Role is bound by a RoleBinding").isNotNull();
             List<Role> roles = ofType(objects, Role.class).stream()
                     .filter(r -> r.getMetadata().getName().equals(ref.getName())
-                            && namespace.equals(r.getMetadata().getNamespace())).toList();
-            assertThat(roles).as("Role %s/%s rendered by the chart", namespace, ref.getName()).hasSize(1);
+                            && namespace.equals(r.getMetadata().getNamespace()))
+                    .toList();
+            assertThat(roles)
+                    .as("Role %s/%s rendered by the chart", namespace, ref.getName())
+                    .hasSize(1);
             boundRoles.add("Role/" + namespace + "/" + ref.getName());
             rules = roles.get(0).getRules();
         }
@@ -170,8 +187,10 @@ public final class ChartFixture {
 
     private static void expand(PolicyRule rule, String scope, Set<Permission> into) {
         assertThat(rule.getNonResourceURLs()).as("nonResourceURLs in %s", rule).isNullOrEmpty();
-        List<String> names = rule.getResourceNames() == null || rule.getResourceNames().isEmpty()
-                ? List.of(OperatorPermissions.ANY) : rule.getResourceNames();
+        List<String> names =
+                rule.getResourceNames() == null || rule.getResourceNames().isEmpty()
+                        ? List.of(OperatorPermissions.ANY)
+                        : rule.getResourceNames();
         for (List<String> values : List.of(rule.getApiGroups(), rule.getResources(), rule.getVerbs(), names)) {
             assertThat(values).as("rule %s", rule).isNotEmpty().doesNotContain("*");
         }
@@ -188,7 +207,10 @@ public final class ChartFixture {
 
     /** Fabric8 keeps fields it does not know (a misspelt key, a wrong indent) in additionalProperties. */
     private static void assertNoUnknownFields(Object object, String path) {
-        if (object == null || object instanceof String || object instanceof Number || object instanceof Boolean
+        if (object == null
+                || object instanceof String
+                || object instanceof Number
+                || object instanceof Boolean
                 || object instanceof Enum<?>) {
             return;
         }
@@ -207,8 +229,10 @@ public final class ChartFixture {
             return;
         }
         for (Method getter : object.getClass().getMethods()) {
-            if (getter.getParameterCount() != 0 || Modifier.isStatic(getter.getModifiers())
-                    || !getter.getName().startsWith("get") || getter.getDeclaringClass() == Object.class) {
+            if (getter.getParameterCount() != 0
+                    || Modifier.isStatic(getter.getModifiers())
+                    || !getter.getName().startsWith("get")
+                    || getter.getDeclaringClass() == Object.class) {
                 continue;
             }
             Object value;
@@ -218,7 +242,9 @@ public final class ChartFixture {
                 throw new AssertionError(e);
             }
             if (getter.getName().equals("getAdditionalProperties")) {
-                assertThat((Map<?, ?>) value).as("fields the Kubernetes model does not know at %s", path).isEmpty();
+                assertThat((Map<?, ?>) value)
+                        .as("fields the Kubernetes model does not know at %s", path)
+                        .isEmpty();
             } else {
                 assertNoUnknownFields(value, path + "." + getter.getName().substring(3));
             }

@@ -1,5 +1,12 @@
 package dev.roundhouse.e2e.chart;
 
+import static dev.roundhouse.e2e.chart.ChartFixture.NAMESPACE;
+import static dev.roundhouse.e2e.chart.ChartFixture.ofType;
+import static dev.roundhouse.e2e.chart.ChartFixture.only;
+import static dev.roundhouse.e2e.chart.ChartFixture.render;
+import static dev.roundhouse.e2e.chart.ChartFixture.template;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.roundhouse.e2e.chart.OperatorPermissions.Needs;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
@@ -8,9 +15,6 @@ import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.Role;
 import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.List;
@@ -19,13 +23,8 @@ import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
-
-import static dev.roundhouse.e2e.chart.ChartFixture.NAMESPACE;
-import static dev.roundhouse.e2e.chart.ChartFixture.ofType;
-import static dev.roundhouse.e2e.chart.ChartFixture.only;
-import static dev.roundhouse.e2e.chart.ChartFixture.render;
-import static dev.roundhouse.e2e.chart.ChartFixture.template;
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * The chart's RBAC gives the operator exactly what its code calls (OperatorPermissions derives that from the
@@ -47,8 +46,8 @@ class ChartRbacTest {
 
     @Test
     void watchNamespacesGrantExactlyWhatTheOperatorCallsInThoseNamespacesOnly() {
-        List<HasMetadata> objects = render(template()
-                .set("watchNamespaces[0]", "team-a").set("watchNamespaces[1]", "team-b"));
+        List<HasMetadata> objects =
+                render(template().set("watchNamespaces[0]", "team-a").set("watchNamespaces[1]", "team-b"));
         assertExactly(objects, List.of("team-a", "team-b"), true);
         // the namespaced permissions reach the operator through one RoleBinding per watched namespace
         assertThat(ofType(objects, RoleBinding.class))
@@ -72,23 +71,29 @@ class ChartRbacTest {
         // Each release's Role grants its operator its own Lease only (assertExactly derives the name from the env).
         assertExactly(first, List.of(), true);
         assertExactly(second, List.of(), true);
-        assertThat(only(first, Role.class).getRules()).flatExtracting(r -> r.getResourceNames())
+        assertThat(only(first, Role.class).getRules())
+                .flatExtracting(r -> r.getResourceNames())
                 .containsOnly(firstLease);
     }
 
     @Test
     void withoutLeaderElectionThereIsNoLeasePermission() {
-        List<HasMetadata> objects = render(template().set("leaderElection", "false").set("replicas", "1"));
+        List<HasMetadata> objects =
+                render(template().set("leaderElection", "false").set("replicas", "1"));
         assertExactly(objects, List.of(), false);
         assertThat(objects).noneMatch(o -> o instanceof Role);
     }
 
     @Test
     void anExistingServiceAccountGetsTheSamePermissions() {
-        List<HasMetadata> objects = render(template()
-                .set("serviceAccount.create", "false").set("serviceAccount.name", "platform-operator"));
+        List<HasMetadata> objects = render(
+                template().set("serviceAccount.create", "false").set("serviceAccount.name", "platform-operator"));
         assertThat(ofType(objects, ServiceAccount.class)).isEmpty();
-        assertThat(only(objects, Deployment.class).getSpec().getTemplate().getSpec().getServiceAccountName())
+        assertThat(only(objects, Deployment.class)
+                        .getSpec()
+                        .getTemplate()
+                        .getSpec()
+                        .getServiceAccountName())
                 .isEqualTo("platform-operator");
         assertExactly(objects, List.of(), true); // granted() follows the Deployment's ServiceAccount
         assertThat(ofType(objects, ClusterRoleBinding.class)).isNotEmpty();
@@ -108,14 +113,15 @@ class ChartRbacTest {
      */
     @Test
     void theOperatorKeepsJosdksDefaultWriteModes() throws IOException {
-        String source = Files.readString(ChartFixture.ROOT.resolve(
-                "operator/src/main/java/dev/roundhouse/operator/RoundhouseOperator.java"));
+        String source = Files.readString(
+                ChartFixture.ROOT.resolve("operator/src/main/java/dev/roundhouse/operator/RoundhouseOperator.java"));
         Matcher overrides = Pattern.compile("\\bo\\.(with\\w+)\\(").matcher(source);
         Set<String> found = new TreeSet<>();
         while (overrides.find()) {
             found.add(overrides.group(1));
         }
-        assertThat(found).as("ConfigurationServiceOverrider calls in RoundhouseOperator")
+        assertThat(found)
+                .as("ConfigurationServiceOverrider calls in RoundhouseOperator")
                 .isNotEmpty()
                 .isSubsetOf("withMetrics", "withKubernetesClient", "withLeaderElectionConfiguration");
     }
@@ -123,10 +129,13 @@ class ChartRbacTest {
     @Test
     void derivedNeedsFollowHowJosdkWritesEachDependent() {
         // What the workflow's dependents need, without the operator's own calls (Ownership relabels by patch).
-        Set<String> watched = needs.watched().stream().filter(n -> !n.why().startsWith("Ownership."))
-                .map(n -> n.verb() + " " + n.resource()).collect(Collectors.toSet());
+        Set<String> watched = needs.watched().stream()
+                .filter(n -> !n.why().startsWith("Ownership."))
+                .map(n -> n.verb() + " " + n.resource())
+                .collect(Collectors.toSet());
         // server-side apply: create and patch, never update
-        assertThat(watched).contains("create deployments", "patch deployments", "create roles", "patch roles")
+        assertThat(watched)
+                .contains("create deployments", "patch deployments", "create roles", "patch roles")
                 .doesNotContain("update deployments", "update roles");
         // ConfigMaps: JOSDK writes them without SSA by default
         assertThat(watched).contains("create configmaps", "update configmaps").doesNotContain("patch configmaps");
@@ -147,32 +156,43 @@ class ChartRbacTest {
     @Test
     void teamsWithTheBuiltInRolesMayUseLoadBalancersInTheirNamespaces() {
         List<ClusterRole> aggregated = ofType(render(template()), ClusterRole.class).stream()
-                .filter(ChartFixture::aggregated).toList();
+                .filter(ChartFixture::aggregated)
+                .toList();
 
-        assertThat(aggregated).extracting(r -> r.getMetadata().getName().replaceAll(".*-", ""))
+        assertThat(aggregated)
+                .extracting(r -> r.getMetadata().getName().replaceAll(".*-", ""))
                 .containsExactlyInAnyOrder("view", "edit");
-        ClusterRole view = aggregated.stream().filter(r -> r.getMetadata().getName().endsWith("-view")).findFirst()
+        ClusterRole view = aggregated.stream()
+                .filter(r -> r.getMetadata().getName().endsWith("-view"))
+                .findFirst()
                 .orElseThrow();
-        ClusterRole edit = aggregated.stream().filter(r -> r.getMetadata().getName().endsWith("-edit")).findFirst()
+        ClusterRole edit = aggregated.stream()
+                .filter(r -> r.getMetadata().getName().endsWith("-edit"))
+                .findFirst()
                 .orElseThrow();
-        assertThat(view.getMetadata().getLabels()).containsEntry("rbac.authorization.k8s.io/aggregate-to-view", "true")
+        assertThat(view.getMetadata().getLabels())
+                .containsEntry("rbac.authorization.k8s.io/aggregate-to-view", "true")
                 .doesNotContainKeys("rbac.authorization.k8s.io/aggregate-to-edit");
-        assertThat(edit.getMetadata().getLabels()).containsEntry("rbac.authorization.k8s.io/aggregate-to-edit", "true")
+        assertThat(edit.getMetadata().getLabels())
+                .containsEntry("rbac.authorization.k8s.io/aggregate-to-edit", "true")
                 .containsEntry("rbac.authorization.k8s.io/aggregate-to-admin", "true");
         assertThat(verbs(view, "loadbalancers")).containsExactlyInAnyOrder("get", "list", "watch");
         assertThat(verbs(edit, "loadbalancers")).contains("create", "update", "patch", "delete", "get", "list");
         // The status is the operator's to write.
         assertThat(verbs(edit, "loadbalancers/status")).doesNotContain("create", "update", "patch", "delete");
-        assertThat(aggregated).allSatisfy(r -> assertThat(r.getRules())
-                .allSatisfy(rule -> assertThat(rule.getApiGroups()).containsExactly("roundhouse.dev")));
+        assertThat(aggregated)
+                .allSatisfy(r -> assertThat(r.getRules())
+                        .allSatisfy(rule -> assertThat(rule.getApiGroups()).containsExactly("roundhouse.dev")));
 
         assertThat(ofType(render(template().set("createAggregateRoles", "false")), ClusterRole.class))
                 .noneMatch(ChartFixture::aggregated);
     }
 
     private static Set<String> verbs(ClusterRole role, String resource) {
-        return role.getRules().stream().filter(r -> r.getResources().contains(resource))
-                .flatMap(r -> r.getVerbs().stream()).collect(Collectors.toSet());
+        return role.getRules().stream()
+                .filter(r -> r.getResources().contains(resource))
+                .flatMap(r -> r.getVerbs().stream())
+                .collect(Collectors.toSet());
     }
 
     private static void assertExactly(List<HasMetadata> objects, List<String> watchNamespaces, boolean leaderElection) {

@@ -1,5 +1,7 @@
 package dev.roundhouse.e2e.chart;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.roundhouse.operator.OperatorSettings;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.model.ProxyRbac;
@@ -10,8 +12,8 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.Secret;
-import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
 import io.fabric8.kubernetes.client.Config;
@@ -38,7 +40,6 @@ import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.reflect.Proxy;
@@ -59,8 +60,6 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * What the operator does through the Kubernetes API, derived from its code: the JOSDK configuration of
@@ -109,7 +108,7 @@ public final class OperatorPermissions {
             "LoadBalancerReconciler.java", 2,
             // get each derived object the caches miss; edit (get, JSON patch) the labels back onto its own
             "Ownership.java", 2,
-            "ServiceMonitorCrd.java", 1,  // customResourceDefinitions().withName(..).get()
+            "ServiceMonitorCrd.java", 1, // customResourceDefinitions().withName(..).get()
             // CaBundles.read: get the one ConfigMap or Secret spec.backendTLS.caBundle names
             "PoolResolution.java", 1);
 
@@ -131,8 +130,10 @@ public final class OperatorPermissions {
             implements Comparable<Permission> {
 
         private static final Comparator<Permission> ORDER = Comparator.comparing(Permission::scope)
-                .thenComparing(Permission::group).thenComparing(Permission::resource)
-                .thenComparing(Permission::verb).thenComparing(Permission::resourceName);
+                .thenComparing(Permission::group)
+                .thenComparing(Permission::resource)
+                .thenComparing(Permission::verb)
+                .thenComparing(Permission::resourceName);
 
         @Override
         public int compareTo(Permission other) {
@@ -160,8 +161,8 @@ public final class OperatorPermissions {
          * Every permission the chart must grant, and no other, for a release in {@code releaseNamespace} whose
          * operator elects its leader with the Lease {@code leaseName}.
          */
-        public Set<Permission> expected(List<String> watchNamespaces, boolean leaderElectionOn, String releaseNamespace,
-                                        String leaseName) {
+        public Set<Permission> expected(
+                List<String> watchNamespaces, boolean leaderElectionOn, String releaseNamespace, String leaseName) {
             Set<Permission> expected = new TreeSet<>();
             List<String> scopes = watchNamespaces.isEmpty() ? List.of(CLUSTER_WIDE) : watchNamespaces;
             for (String scope : scopes) {
@@ -169,25 +170,31 @@ public final class OperatorPermissions {
             }
             clusterScoped.forEach(n -> expected.add(n.in(CLUSTER_WIDE)));
             if (leaderElectionOn) {
-                leaderElection.forEach(n -> expected.add(n.named(LEASE, leaseName).in(releaseNamespace)));
+                leaderElection.forEach(
+                        n -> expected.add(n.named(LEASE, leaseName).in(releaseNamespace)));
             }
             return expected;
         }
 
         /** Why the operator needs this permission, for failure messages. */
         public String why(Permission p) {
-            return Stream.of(watched, clusterScoped, leaderElection).flatMap(Collection::stream)
-                    .filter(n -> n.group().equals(p.group()) && n.resource().equals(p.resource())
-                            && n.verb().equals(p.verb()) && (n.resourceName().equals(p.resourceName())
-                            || n.resourceName().equals(LEASE) && !p.resourceName().isEmpty()))
-                    .map(Need::why).distinct().collect(Collectors.joining("; "));
+            return Stream.of(watched, clusterScoped, leaderElection)
+                    .flatMap(Collection::stream)
+                    .filter(n -> n.group().equals(p.group())
+                            && n.resource().equals(p.resource())
+                            && n.verb().equals(p.verb())
+                            && (n.resourceName().equals(p.resourceName())
+                                    || n.resourceName().equals(LEASE)
+                                            && !p.resourceName().isEmpty()))
+                    .map(Need::why)
+                    .distinct()
+                    .collect(Collectors.joining("; "));
         }
     }
 
     private static Needs derived;
 
-    private OperatorPermissions() {
-    }
+    private OperatorPermissions() {}
 
     /** {@link #derive()}, once per test JVM. */
     public static synchronized Needs needs() {
@@ -202,36 +209,44 @@ public final class OperatorPermissions {
      * other, in the watched namespaces (or cluster-wide), on cluster-scoped resources, and in its own namespace
      * (the Deployment's) for leader election.
      */
-    public static void assertGrantsExactly(List<HasMetadata> objects, List<String> watchNamespaces,
-                                           boolean leaderElection) {
+    public static void assertGrantsExactly(
+            List<HasMetadata> objects, List<String> watchNamespaces, boolean leaderElection) {
         Needs needs = needs();
         Deployment operator = ChartFixture.only(objects, Deployment.class);
         String releaseNamespace = operator.getMetadata().getNamespace();
-        Set<Permission> expected = needs.expected(watchNamespaces, leaderElection, releaseNamespace,
-                leaseName(operator));
+        Set<Permission> expected =
+                needs.expected(watchNamespaces, leaderElection, releaseNamespace, leaseName(operator));
         Set<Permission> granted = ChartFixture.granted(objects);
         Set<Permission> missing = new TreeSet<>(expected);
         missing.removeAll(granted);
         Set<Permission> spare = new TreeSet<>(granted);
         spare.removeAll(expected);
-        assertThat(missing).as("permissions the operator's code needs that the chart does not grant:%n%s",
-                        missing.stream().map(p -> "  " + p + " (" + needs.why(p) + ")").collect(Collectors.joining("\n")))
+        assertThat(missing)
+                .as(
+                        "permissions the operator's code needs that the chart does not grant:%n%s",
+                        missing.stream()
+                                .map(p -> "  " + p + " (" + needs.why(p) + ")")
+                                .collect(Collectors.joining("\n")))
                 .isEmpty();
-        assertThat(spare).as("permissions the chart grants that no code of the operator needs").isEmpty();
+        assertThat(spare)
+                .as("permissions the chart grants that no code of the operator needs")
+                .isEmpty();
     }
 
     /** The Lease the rendered operator elects its leader with: what its settings make of the Deployment's env. */
     public static String leaseName(Deployment operator) {
         Map<String, String> env = new HashMap<>();
         operator.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv().stream()
-                .filter(v -> v.getValue() != null).forEach(v -> env.put(v.getName(), v.getValue()));
+                .filter(v -> v.getValue() != null)
+                .forEach(v -> env.put(v.getName(), v.getValue()));
         return OperatorSettings.fromEnvironment(env).leaseName();
     }
 
     /** Derives the needs from the operator's code (see the class comment). */
     public static Needs derive() {
         ConfigurationService configurationService = new BaseConfigurationService();
-        LoadBalancerReconciler reconciler = new LoadBalancerReconciler(new SimpleMeterRegistry(), OperatorSettings.fromEnvironment(Map.of()));
+        LoadBalancerReconciler reconciler =
+                new LoadBalancerReconciler(new SimpleMeterRegistry(), OperatorSettings.fromEnvironment(Map.of()));
         ControllerConfiguration<LoadBalancer> controller = configurationService.getConfigurationFor(reconciler);
         Class<LoadBalancer> primary = controller.getResourceClass();
 
@@ -242,26 +257,38 @@ public final class OperatorPermissions {
         // ErrorStatusUpdateControl.patchStatus) on the status subresource.
         read(watched, primary, "the " + primary.getSimpleName() + " informer (JOSDK controller)");
         assertThat(CustomResource.class).isAssignableFrom(primary);
-        watched.add(need(primary, "/status", "patch", ANY,
+        watched.add(need(
+                primary,
+                "/status",
+                "patch",
+                ANY,
                 "LoadBalancerReconciler: UpdateControl.patchStatus, applied on the status subresource"));
 
         // A finalizer would need patch on the primary; JOSDK adds one for a Cleaner, or for a dependent that is
         // deleted explicitly rather than garbage-collected.
         @SuppressWarnings("rawtypes")
-        List<DependentResourceSpec> specs = controller.getWorkflowSpec().orElseThrow().getDependentResourceSpecs();
-        boolean finalizer = reconciler instanceof Cleaner<?> || specs.stream().anyMatch(s ->
-                Deleter.class.isAssignableFrom(s.getDependentResourceClass())
-                        && !GarbageCollected.class.isAssignableFrom(s.getDependentResourceClass()));
+        List<DependentResourceSpec> specs =
+                controller.getWorkflowSpec().orElseThrow().getDependentResourceSpecs();
+        boolean finalizer = reconciler instanceof Cleaner<?>
+                || specs.stream()
+                        .anyMatch(s -> Deleter.class.isAssignableFrom(s.getDependentResourceClass())
+                                && !GarbageCollected.class.isAssignableFrom(s.getDependentResourceClass()));
         assertThat(finalizer)
-                .as("LoadBalancerReconciler now uses a finalizer: the operator needs patch on %s; add it to the chart "
-                        + "and to %s", HasMetadata.getPlural(primary), OperatorPermissions.class.getSimpleName())
+                .as(
+                        "LoadBalancerReconciler now uses a finalizer: the operator needs patch on %s; add it to the chart "
+                                + "and to %s",
+                        HasMetadata.getPlural(primary), OperatorPermissions.class.getSimpleName())
                 .isFalse();
 
         // Owner references: with blockOwnerDeletion set, the API server also asks for update on <plural>/finalizers
         // (OwnerReferencesPermissionEnforcement). JOSDK adds them with Fabric8's addOwnerReference.
         OwnerReference ownerReference = new ConfigMap().addOwnerReference(sampleLoadBalancer());
         if (Boolean.TRUE.equals(ownerReference.getBlockOwnerDeletion())) {
-            watched.add(need(primary, "/finalizers", "update", ANY,
+            watched.add(need(
+                    primary,
+                    "/finalizers",
+                    "update",
+                    ANY,
                     "owner references with blockOwnerDeletion on the dependents"));
         }
 
@@ -271,13 +298,15 @@ public final class OperatorPermissions {
         for (DependentResourceSpec<?, ?, ?> spec : specs) {
             Class<?> type = spec.getDependentResourceClass();
             DependentResource<?, ?> dependent = instantiate(type);
-            assertThat(dependent).as("dependent %s: only Kubernetes dependents are mapped to permissions", spec.getName())
+            assertThat(dependent)
+                    .as("dependent %s: only Kubernetes dependents are mapped to permissions", spec.getName())
                     .isInstanceOf(KubernetesDependentResource.class);
             Class<? extends HasMetadata> resource = resourceType(dependent);
             String who = type.getSimpleName();
             read(watched, resource, who + "'s informer");
-            boolean ssa = configurationService.shouldUseSSA(kubernetesDependentClass(type), resource,
-                    (KubernetesDependentResourceConfig<?>) spec.getConfiguration().orElse(null));
+            boolean ssa = configurationService.shouldUseSSA(
+                    kubernetesDependentClass(type), resource, (KubernetesDependentResourceConfig<?>)
+                            spec.getConfiguration().orElse(null));
             if (dependent instanceof Creator<?, ?>) {
                 watched.add(need(resource, "", "create", ANY, who + " creates" + (ssa ? " (server-side apply)" : "")));
                 if (ssa) {
@@ -285,14 +314,21 @@ public final class OperatorPermissions {
                 }
             }
             if (dependent instanceof Updater<?, ?>) {
-                watched.add(need(resource, "", ssa ? "patch" : "update", ANY,
+                watched.add(need(
+                        resource,
+                        "",
+                        ssa ? "patch" : "update",
+                        ANY,
                         who + " updates" + (ssa ? " with server-side apply" : " (JOSDK writes it without SSA)")));
             }
             if (dependent instanceof Deleter<?> && deletedByWorkflow(spec, byName)) {
                 watched.add(need(resource, "", "delete", ANY, who + " is deleted when its condition no longer holds"));
             }
             if (spec.getActivationCondition() instanceof CRDPresentActivationCondition<?, ?>) {
-                clusterScoped.add(need(CustomResourceDefinition.class, "", "get",
+                clusterScoped.add(need(
+                        CustomResourceDefinition.class,
+                        "",
+                        "get",
                         HasMetadata.getFullResourceName(resource),
                         who + "'s activation condition (CRDPresentActivationCondition) reads the CRD"));
             }
@@ -300,9 +336,12 @@ public final class OperatorPermissions {
 
         // The informers LoadBalancerReconciler registers itself.
         for (EventSource<?, LoadBalancer> source : eventSources(reconciler, controller)) {
-            assertThat(source).as("event source %s: only informers are mapped to permissions", source.name())
+            assertThat(source)
+                    .as("event source %s: only informers are mapped to permissions", source.name())
                     .isInstanceOf(InformerEventSource.class);
-            read(watched, ((InformerEventSource<?, ?>) source).resourceType(),
+            read(
+                    watched,
+                    ((InformerEventSource<?, ?>) source).resourceType(),
                     "the " + source.name() + " informer (prepareEventSources)");
         }
 
@@ -323,7 +362,8 @@ public final class OperatorPermissions {
         watched.add(need(Event.class, "", "get", ANY, "WarningEvents.record: the same reason again (edit)"));
         watched.add(need(Event.class, "", "patch", ANY, "WarningEvents.record: count and lastTimestamp (edit)"));
         watched.add(need(Secret.class, "", "get", ANY, "CaBundles.read: the Secret spec.backendTLS.caBundle names"));
-        watched.add(need(ConfigMap.class, "", "get", ANY, "CaBundles.read: the ConfigMap spec.backendTLS.caBundle names"));
+        watched.add(
+                need(ConfigMap.class, "", "get", ANY, "CaBundles.read: the ConfigMap spec.backendTLS.caBundle names"));
         // Ownership.check reads each derived object (get: granted with the informers) and puts lost labels back
         // with an edit, a JSON patch: a verb the dependents written by update (ConfigMaps) do not need themselves.
         for (DependentResourceSpec<?, ?, ?> spec : specs) {
@@ -331,10 +371,15 @@ public final class OperatorPermissions {
             watched.add(need(type, "", "get", ANY, "Ownership.check"));
             watched.add(need(type, "", "patch", ANY, "Ownership.relabel"));
         }
-        clusterScoped.add(need(CustomResourceDefinition.class, "", "get",
-                HasMetadata.getFullResourceName(ServiceMonitor.class), "ServiceMonitorCrd.present"));
+        clusterScoped.add(need(
+                CustomResourceDefinition.class,
+                "",
+                "get",
+                HasMetadata.getFullResourceName(ServiceMonitor.class),
+                "ServiceMonitorCrd.present"));
 
-        // Leader election (the Lease LEADER_ELECTION_LEASE names, in POD_NAMESPACE): JOSDK's LeaderElectionManager checks
+        // Leader election (the Lease LEADER_ELECTION_LEASE names, in POD_NAMESPACE): JOSDK's LeaderElectionManager
+        // checks
         // for get, create and update before it starts; Fabric8's LeaseLock creates the Lease, reads it and renews
         // it with a JSON merge patch. A create names no object, so it cannot be limited to one. (The check itself
         // creates a SelfSubjectRulesReview, which every authenticated user may: the system:basic-user ClusterRole.)
@@ -378,8 +423,8 @@ public final class OperatorPermissions {
         READ.forEach(verb -> needs.add(need(type, "", verb, ANY, why)));
     }
 
-    private static Need need(Class<? extends HasMetadata> type, String subresource, String verb, String name,
-                             String why) {
+    private static Need need(
+            Class<? extends HasMetadata> type, String subresource, String verb, String name, String why) {
         return new Need(HasMetadata.getGroup(type), HasMetadata.getPlural(type) + subresource, verb, name, why);
     }
 
@@ -388,8 +433,8 @@ public final class OperatorPermissions {
      * dependent it depends on (directly or not) has a reconcile precondition or an activation condition that does
      * not hold (WorkflowReconcileExecutor.markDependentsForDelete).
      */
-    private static boolean deletedByWorkflow(DependentResourceSpec<?, ?, ?> spec,
-                                             Map<String, DependentResourceSpec<?, ?, ?>> byName) {
+    private static boolean deletedByWorkflow(
+            DependentResourceSpec<?, ?, ?> spec, Map<String, DependentResourceSpec<?, ?, ?>> byName) {
         if (spec.getReconcileCondition() != null) {
             return true;
         }
@@ -428,13 +473,17 @@ public final class OperatorPermissions {
 
     /** Calls prepareEventSources as JOSDK does at registration; nothing connects (the client is never used). */
     @SuppressWarnings("unchecked")
-    private static List<EventSource<?, LoadBalancer>> eventSources(LoadBalancerReconciler reconciler,
-                                                                   ControllerConfiguration<LoadBalancer> controller) {
+    private static List<EventSource<?, LoadBalancer>> eventSources(
+            LoadBalancerReconciler reconciler, ControllerConfiguration<LoadBalancer> controller) {
         IndexerResourceCache<LoadBalancer> primaryCache = (IndexerResourceCache<LoadBalancer>) Proxy.newProxyInstance(
-                OperatorPermissions.class.getClassLoader(), new Class<?>[]{IndexerResourceCache.class},
+                OperatorPermissions.class.getClassLoader(),
+                new Class<?>[] {IndexerResourceCache.class},
                 (proxy, method, args) -> null);
-        Config config = new ConfigBuilder(Config.empty()).withMasterUrl("https://127.0.0.1:9/").build();
-        try (KubernetesClient client = new KubernetesClientBuilder().withConfig(config).build()) {
+        Config config = new ConfigBuilder(Config.empty())
+                .withMasterUrl("https://127.0.0.1:9/")
+                .build();
+        try (KubernetesClient client =
+                new KubernetesClientBuilder().withConfig(config).build()) {
             return reconciler.prepareEventSources(
                     new EventSourceContext<>(primaryCache, controller, client, LoadBalancer.class));
         }
@@ -442,7 +491,11 @@ public final class OperatorPermissions {
 
     private static LoadBalancer sampleLoadBalancer() {
         LoadBalancer lb = new LoadBalancer();
-        lb.setMetadata(new ObjectMetaBuilder().withName("demo").withNamespace("team-a").withUid("0000").build());
+        lb.setMetadata(new ObjectMetaBuilder()
+                .withName("demo")
+                .withNamespace("team-a")
+                .withUid("0000")
+                .build());
         lb.setSpec(new dev.roundhouse.operator.api.v1alpha1.LoadBalancerSpec());
         return lb;
     }

@@ -1,25 +1,24 @@
 package dev.roundhouse.e2e.chart;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import io.fabric8.kubernetes.api.model.apps.Deployment;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.Test;
-
-import java.io.IOException;
-import java.util.ArrayList;
-import java.util.Iterator;
-import java.util.List;
-import java.util.Map;
-
 import static dev.roundhouse.e2e.chart.ChartFixture.CHART;
 import static dev.roundhouse.e2e.chart.ChartFixture.only;
 import static dev.roundhouse.e2e.chart.ChartFixture.render;
 import static dev.roundhouse.e2e.chart.ChartFixture.template;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * values.schema.json refuses bad values before anything renders, saying which value and why (Helm 3 validates
@@ -58,23 +57,33 @@ class ValuesSchemaTest {
 
     @Test
     void duplicateWatchNamespacesAreRefused() {
-        assertThatThrownBy(() -> template().set("watchNamespaces[0]", "team-a").set("watchNamespaces[1]", "team-a")
-                .call())
+        assertThatThrownBy(() -> template()
+                        .set("watchNamespaces[0]", "team-a")
+                        .set("watchNamespaces[1]", "team-a")
+                        .call())
                 .hasMessageContaining(REFUSED)
                 .hasMessageContaining("at '/watchNamespaces': items at 0 and 1 are equal");
     }
 
     @Test
     void goodValuesPassIncludingAParentChartsGlobals() {
-        Deployment deployment = only(render(template()
-                .set("global.imageRegistry", "registry.example")
-                .set("watchNamespaces[0]", "team-a")
-                .set("image.repository", "registry.example:5000/roundhouse/operator")
-                .set("image.tag", "0.1.0-rc.1")
-                .set("podDisruptionBudget.minAvailable", "50%")
-                .set("metrics.serviceMonitor.interval", "1m30s")
-                .set("logLevel", "off")), Deployment.class);
-        assertThat(deployment.getSpec().getTemplate().getSpec().getContainers().get(0).getImage())
+        Deployment deployment = only(
+                render(template()
+                        .set("global.imageRegistry", "registry.example")
+                        .set("watchNamespaces[0]", "team-a")
+                        .set("image.repository", "registry.example:5000/roundhouse/operator")
+                        .set("image.tag", "0.1.0-rc.1")
+                        .set("podDisruptionBudget.minAvailable", "50%")
+                        .set("metrics.serviceMonitor.interval", "1m30s")
+                        .set("logLevel", "off")),
+                Deployment.class);
+        assertThat(deployment
+                        .getSpec()
+                        .getTemplate()
+                        .getSpec()
+                        .getContainers()
+                        .get(0)
+                        .getImage())
                 .isEqualTo("registry.example:5000/roundhouse/operator:0.1.0-rc.1");
     }
 
@@ -83,16 +92,18 @@ class ValuesSchemaTest {
     void everyValueTheSchemaKnowsIsInValuesYaml() throws IOException {
         ObjectMapper json = new ObjectMapper();
         JsonNode schema = json.readTree(CHART.resolve("values.schema.json").toFile());
-        JsonNode values = new ObjectMapper(new YAMLFactory()).readTree(CHART.resolve("values.yaml").toFile());
+        JsonNode values = new ObjectMapper(new YAMLFactory())
+                .readTree(CHART.resolve("values.yaml").toFile());
         List<String> undocumented = new ArrayList<>();
         collectUndocumented(schema, schema, values, "", undocumented);
         // Helm's own, and the two PodDisruptionBudget settings that must stay unset unless chosen (one or the other)
-        assertThat(undocumented).containsExactlyInAnyOrder("global", "podDisruptionBudget.minAvailable",
-                "podDisruptionBudget.maxUnavailable");
+        assertThat(undocumented)
+                .containsExactlyInAnyOrder(
+                        "global", "podDisruptionBudget.minAvailable", "podDisruptionBudget.maxUnavailable");
     }
 
-    private static void collectUndocumented(JsonNode root, JsonNode schema, JsonNode values, String path,
-                                            List<String> undocumented) {
+    private static void collectUndocumented(
+            JsonNode root, JsonNode schema, JsonNode values, String path, List<String> undocumented) {
         if (schema.has("$ref")) {
             schema = root.at(schema.get("$ref").asText().substring(1));
         }
@@ -100,7 +111,8 @@ class ValuesSchemaTest {
         if (properties == null) {
             return;
         }
-        assertThat(schema.path("additionalProperties").asBoolean(true)).as("%s is closed", path.isEmpty() ? "(root)" : path)
+        assertThat(schema.path("additionalProperties").asBoolean(true))
+                .as("%s is closed", path.isEmpty() ? "(root)" : path)
                 .isFalse();
         for (Iterator<Map.Entry<String, JsonNode>> it = properties.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> property = it.next();

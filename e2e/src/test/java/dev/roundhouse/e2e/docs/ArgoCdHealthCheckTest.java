@@ -1,12 +1,10 @@
 package dev.roundhouse.e2e.docs;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.roundhouse.operator.model.Reason;
-import org.junit.jupiter.api.DynamicTest;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestFactory;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,9 +14,10 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Stream;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The Argo CD health check of docs/argocd/health.lua, run for real on the sample LoadBalancers of
@@ -35,16 +34,18 @@ class ArgoCdHealthCheckTest {
     @TempDir
     Path work;
 
-    record Case(String inputPath, JsonNode object, String status, String message, String flux) {
-    }
+    record Case(String inputPath, JsonNode object, String status, String message, String flux) {}
 
     static List<Case> cases() {
         List<Case> cases = new ArrayList<>();
         for (JsonNode test : Docs.yamlFile(FIXTURES.resolve("health_test.yaml")).path("tests")) {
             String input = test.path("inputPath").asText();
-            cases.add(new Case(input, Docs.yamlFile(FIXTURES.resolve(input)),
+            cases.add(new Case(
+                    input,
+                    Docs.yamlFile(FIXTURES.resolve(input)),
                     test.path("healthStatus").path("status").asText(),
-                    test.path("healthStatus").path("message").asText(), test.path("flux").asText()));
+                    test.path("healthStatus").path("message").asText(),
+                    test.path("flux").asText()));
         }
         return cases;
     }
@@ -52,26 +53,37 @@ class ArgoCdHealthCheckTest {
     @TestFactory
     Stream<DynamicTest> healthCheckUnderLua54() {
         Path lua = Docs.onPath("lua5.4").orElse(null);
-        assumeTrue(lua != null, "lua5.4 is not installed (Debian package lua5.4; .ci/run installs it): "
-                + "skipping the Argo CD health check on the samples");
+        assumeTrue(
+                lua != null,
+                "lua5.4 is not installed (Debian package lua5.4; .ci/run installs it): "
+                        + "skipping the Argo CD health check on the samples");
         return samples(lua);
     }
 
     @TestFactory
     Stream<DynamicTest> healthCheckUnderLua51() {
         Path lua = Docs.onPath("lua5.1").orElse(null);
-        assumeTrue(lua != null, "lua5.1 is not installed (Debian package lua5.1): Argo CD runs health checks in "
-                + "gopher-lua, a Lua 5.1, so install it to check the script against 5.1 as well as 5.4");
+        assumeTrue(
+                lua != null,
+                "lua5.1 is not installed (Debian package lua5.1): Argo CD runs health checks in "
+                        + "gopher-lua, a Lua 5.1, so install it to check the script against 5.1 as well as 5.4");
         return samples(lua);
     }
 
     private Stream<DynamicTest> samples(Path lua) {
-        return cases().stream().map(c -> DynamicTest.dynamicTest(c.inputPath(), () -> {
-            Lua.Result result = Lua.run(lua, Docs.path(SCRIPT), c.object(), work);
-            assertThat(result.ok()).as("%s on %s, stderr: %s", SCRIPT, c.inputPath(), result.stderr()).isTrue();
-            assertThat(result.status()).as("status for %s", c.inputPath()).isEqualTo(c.status());
-            assertThat(result.message()).as("message for %s", c.inputPath()).isEqualTo(c.message());
-        }));
+        return cases().stream()
+                .map(c -> DynamicTest.dynamicTest(c.inputPath(), () -> {
+                    Lua.Result result = Lua.run(lua, Docs.path(SCRIPT), c.object(), work);
+                    assertThat(result.ok())
+                            .as("%s on %s, stderr: %s", SCRIPT, c.inputPath(), result.stderr())
+                            .isTrue();
+                    assertThat(result.status())
+                            .as("status for %s", c.inputPath())
+                            .isEqualTo(c.status());
+                    assertThat(result.message())
+                            .as("message for %s", c.inputPath())
+                            .isEqualTo(c.message());
+                }));
     }
 
     @Test
@@ -80,7 +92,9 @@ class ArgoCdHealthCheckTest {
         assumeTrue(lua != null, "lua5.4 is not installed (Debian package lua5.4): skipping");
         JsonNode object = Docs.yaml("metadata: {generation: 1}");
         assertThat(runScript(lua, "hs = {} hs.status = \"Healthy\" return hs", object))
-                .as("a script within the sandbox").extracting(Lua.Result::status).isEqualTo("Healthy");
+                .as("a script within the sandbox")
+                .extracting(Lua.Result::status)
+                .isEqualTo("Healthy");
         for (String outside : List.of(
                 "return { status = string.format(\"%s\", \"Healthy\") }",
                 "return { status = (\"healthy\"):upper() }",
@@ -89,7 +103,9 @@ class ArgoCdHealthCheckTest {
                 "return \"Healthy\"",
                 "return { status = obj.status.phase }")) {
             Lua.Result result = runScript(lua, outside, object);
-            assertThat(result.ok()).as("the harness must refuse: %s (it printed %s)", outside, result.status()).isFalse();
+            assertThat(result.ok())
+                    .as("the harness must refuse: %s (it printed %s)", outside, result.status())
+                    .isFalse();
         }
     }
 
@@ -108,11 +124,18 @@ class ArgoCdHealthCheckTest {
 
         Set<String> sampled = new TreeSet<>();
         for (Case c : cases()) {
-            c.object().path("status").path("conditions").forEach(cond -> sampled.add(cond.path("reason").asText()));
+            c.object()
+                    .path("status")
+                    .path("conditions")
+                    .forEach(cond -> sampled.add(cond.path("reason").asText()));
         }
-        assertThat(sampled).as("condition reasons in the samples of health_test.yaml: add a sample for each "
-                + "reason the operator writes, with the health Argo CD should show").containsAll(written);
-        assertThat(cases()).extracting(Case::status).as("health statuses the samples reach")
+        assertThat(sampled)
+                .as("condition reasons in the samples of health_test.yaml: add a sample for each "
+                        + "reason the operator writes, with the health Argo CD should show")
+                .containsAll(written);
+        assertThat(cases())
+                .extracting(Case::status)
+                .as("health statuses the samples reach")
                 .contains("Healthy", "Progressing", "Degraded", "Suspended");
     }
 
@@ -127,7 +150,9 @@ class ArgoCdHealthCheckTest {
             }
         }
         assertThat(embedded).as("yaml blocks of %s that set %s", DOC, CM_KEY).hasSize(1);
-        assertThat(embedded.get(0)).as("the health check in %s, against %s", DOC, SCRIPT).isEqualTo(script);
+        assertThat(embedded.get(0))
+                .as("the health check in %s, against %s", DOC, SCRIPT)
+                .isEqualTo(script);
     }
 
     @Test

@@ -3,7 +3,6 @@ package dev.roundhouse.e2e.docs;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -19,8 +18,7 @@ final class Docs {
     static final Path ROOT = Path.of("..");
     static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
-    private Docs() {
-    }
+    private Docs() {}
 
     static Path path(String relative) {
         return ROOT.resolve(relative);

@@ -12,7 +12,6 @@ import dev.cel.parser.CelStandardMacro;
 import dev.cel.runtime.CelEvaluationException;
 import dev.cel.runtime.CelRuntime;
 import dev.cel.runtime.CelRuntimeFactory;
-
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -30,7 +29,8 @@ import java.util.Map;
  */
 final class FluxHealth {
 
-    private static final CelOptions OPTIONS = CelOptions.current().enableHeterogeneousNumericComparisons(true).build();
+    private static final CelOptions OPTIONS =
+            CelOptions.current().enableHeterogeneousNumericComparisons(true).build();
     private static final CelCompiler COMPILER = CelCompilerFactory.standardCelCompilerBuilder()
             .setOptions(OPTIONS)
             .setStandardMacros(CelStandardMacro.STANDARD_MACROS)
@@ -74,7 +74,8 @@ final class FluxHealth {
     String evaluate(JsonNode object) {
         JsonNode observed = object.path("status").path("observedGeneration");
         JsonNode generation = object.path("metadata").path("generation");
-        if (observed.isIntegralNumber() && generation.isIntegralNumber()
+        if (observed.isIntegralNumber()
+                && generation.isIntegralNumber()
                 && observed.longValue() != generation.longValue()) {
             return "InProgress";
         }
@@ -121,7 +122,8 @@ final class FluxHealth {
                 return value.asBoolean();
             }
             case NUMBER -> {
-                return value.isIntegralNumber() && value.canConvertToLong() ? (Object) value.longValue()
+                return value.isIntegralNumber() && value.canConvertToLong()
+                        ? (Object) value.longValue()
                         : (Object) value.doubleValue();
             }
             default -> {

@@ -1,8 +1,8 @@
 package dev.roundhouse.e2e.docs;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -10,8 +10,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 /**
  * docs/loadbalancer-reference.md against the committed CRD: every property under spec and status has a table
@@ -26,8 +25,11 @@ class LoadBalancerReferenceTest {
      * Kubernetes types the operator passes to the proxy pods as they are: one row each, saying so, not one per field
      * of theirs (the Kubernetes API reference describes those).
      */
-    static final Set<String> PASSED_THROUGH = Set.of("spec.podTemplate.imagePullSecrets", "spec.podTemplate.tolerations",
-            "spec.podTemplate.affinity", "spec.podTemplate.topologySpreadConstraints");
+    static final Set<String> PASSED_THROUGH = Set.of(
+            "spec.podTemplate.imagePullSecrets",
+            "spec.podTemplate.tolerations",
+            "spec.podTemplate.affinity",
+            "spec.podTemplate.topologySpreadConstraints");
 
     private static JsonNode schema() {
         JsonNode versions = Docs.yaml(Docs.read(CRD)).path("spec").path("versions");
@@ -46,8 +48,7 @@ class LoadBalancerReferenceTest {
         return paths;
     }
 
-    record Property(String path, JsonNode schema, boolean required) {
-    }
+    record Property(String path, JsonNode schema, boolean required) {}
 
     private static void walk(String path, JsonNode node, boolean required, Map<String, Property> out) {
         out.put(path, new Property(path, node, required));
@@ -57,22 +58,30 @@ class LoadBalancerReferenceTest {
         if (node.has("properties")) {
             Set<String> requiredNames = new TreeSet<>();
             node.path("required").forEach(r -> requiredNames.add(r.asText()));
-            node.path("properties").properties().forEach(e ->
-                    walk(path + "." + e.getKey(), e.getValue(), requiredNames.contains(e.getKey()), out));
+            node.path("properties")
+                    .properties()
+                    .forEach(e -> walk(path + "." + e.getKey(), e.getValue(), requiredNames.contains(e.getKey()), out));
         }
         if (node.path("items").has("properties")) {
             JsonNode items = node.path("items");
             Set<String> requiredNames = new TreeSet<>();
             items.path("required").forEach(r -> requiredNames.add(r.asText()));
-            items.path("properties").properties().forEach(e ->
-                    walk(path + "[]." + e.getKey(), e.getValue(), requiredNames.contains(e.getKey()), out));
+            items.path("properties")
+                    .properties()
+                    .forEach(e ->
+                            walk(path + "[]." + e.getKey(), e.getValue(), requiredNames.contains(e.getKey()), out));
         }
     }
 
     @Test
     void theWalkFindsTheFieldsWeKnow() {
-        assertThat(properties().keySet()).contains("spec.backends[].url", "spec.metrics.serviceMonitor.labels",
-                "spec.resources.claims[].request", "status.conditions[].observedGeneration", "status.readyReplicas")
+        assertThat(properties().keySet())
+                .contains(
+                        "spec.backends[].url",
+                        "spec.metrics.serviceMonitor.labels",
+                        "spec.resources.claims[].request",
+                        "status.conditions[].observedGeneration",
+                        "status.readyReplicas")
                 .hasSizeGreaterThan(50);
     }
 
@@ -94,7 +103,9 @@ class LoadBalancerReferenceTest {
                 }
             }
         }
-        assertThat(problems).as("fields of %s missing or misdescribed in %s", CRD, DOC).isEmpty();
+        assertThat(problems)
+                .as("fields of %s missing or misdescribed in %s", CRD, DOC)
+                .isEmpty();
     }
 
     /** What a field's row must say, from its schema. */
@@ -147,7 +158,8 @@ class LoadBalancerReferenceTest {
         collectRules(schema(), rules);
         assertThat(rules).as("x-kubernetes-validations in %s", CRD).isNotEmpty();
         for (JsonNode rule : rules) {
-            assertThat(doc).as("CEL rule of %s", CRD)
+            assertThat(doc)
+                    .as("CEL rule of %s", CRD)
                     .contains("`" + rule.path("rule").asText() + "`")
                     .contains(rule.path("message").asText());
         }
@@ -171,6 +183,8 @@ class LoadBalancerReferenceTest {
                 .map(l -> l.substring(3, l.indexOf('`', 3)))
                 .filter(path -> !known.contains(path))
                 .toList();
-        assertThat(unknown).as("rows of %s for fields %s does not have", DOC, CRD).isEmpty();
+        assertThat(unknown)
+                .as("rows of %s for fields %s does not have", DOC, CRD)
+                .isEmpty();
     }
 }

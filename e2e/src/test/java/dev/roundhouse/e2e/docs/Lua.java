@@ -1,7 +1,6 @@
 package dev.roundhouse.e2e.docs;
 
 import com.fasterxml.jackson.databind.JsonNode;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -25,16 +24,17 @@ final class Lua {
         }
     }
 
-    private Lua() {
-    }
+    private Lua() {}
 
     static Result run(Path interpreter, Path script, JsonNode object, Path workDir) {
         try {
             Path objectFile = Files.createTempFile(workDir, "object", ".lua");
             Files.writeString(objectFile, "return " + literal(object) + "\n", StandardCharsets.UTF_8);
             Path err = Files.createTempFile(workDir, "stderr", ".txt");
-            Process process = new ProcessBuilder(interpreter.toString(), HARNESS.toString(), script.toString(),
-                    objectFile.toString()).redirectError(err.toFile()).start();
+            Process process = new ProcessBuilder(
+                            interpreter.toString(), HARNESS.toString(), script.toString(), objectFile.toString())
+                    .redirectError(err.toFile())
+                    .start();
             process.getOutputStream().close();
             String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!process.waitFor(30, TimeUnit.SECONDS)) {
@@ -42,8 +42,11 @@ final class Lua {
                 throw new IllegalStateException(interpreter + " did not finish within 30 s");
             }
             String[] lines = out.split("\n", -1);
-            return new Result(process.exitValue(), lines.length > 0 ? lines[0] : "",
-                    lines.length > 1 ? lines[1] : "", Files.readString(err, StandardCharsets.UTF_8));
+            return new Result(
+                    process.exitValue(),
+                    lines.length > 0 ? lines[0] : "",
+                    lines.length > 1 ? lines[1] : "",
+                    Files.readString(err, StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
@@ -87,8 +90,11 @@ final class Lua {
                 out.append('}');
             }
             case STRING -> string(out, node.textValue());
-            case NUMBER -> out.append(node.isIntegralNumber() ? node.bigIntegerValue().toString()
-                    : Double.toString(node.doubleValue()));
+            case NUMBER ->
+                out.append(
+                        node.isIntegralNumber()
+                                ? node.bigIntegerValue().toString()
+                                : Double.toString(node.doubleValue()));
             case BOOLEAN -> out.append(node.booleanValue());
             case NULL, MISSING -> out.append("nil");
             default -> throw new IllegalArgumentException("no Lua value for " + node.getNodeType());

@@ -1,5 +1,7 @@
 package dev.roundhouse.e2e.docs;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.roundhouse.e2e.local.LocalCluster;
 import dev.roundhouse.e2e.testing.Cluster;
 import dev.roundhouse.e2e.testing.SharedCluster;
@@ -9,12 +11,6 @@ import dev.roundhouse.proxy.breaker.UpstreamFailure;
 import dev.roundhouse.proxy.config.ProxySettings;
 import dev.roundhouse.proxy.metrics.MetricNames;
 import io.micrometer.core.instrument.Meter;
-import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
 import java.net.URI;
@@ -31,8 +27,11 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * docs/metrics.md against what the code publishes: every meter named in {@link MetricNames}, under the
@@ -50,8 +49,8 @@ class MetricsReferenceTest {
 
     @BeforeAll
     static void startProxy() throws Exception {
-        proxy = RoundhouseProxy.start(ProxySettings.fromEnvironment(Map.of(
-                "PORT", "0", "METRICS_PORT", "0", "BIND_ADDRESS", "127.0.0.1", "BACKENDS", BACKEND)));
+        proxy = RoundhouseProxy.start(ProxySettings.fromEnvironment(
+                Map.of("PORT", "0", "METRICS_PORT", "0", "BIND_ADDRESS", "127.0.0.1", "BACKENDS", BACKEND)));
         // One of everything that only appears once it happens.
         proxy.metrics().request("GET", 200, BACKEND, 1_000_000);
         proxy.metrics().error(UpstreamFailure.CONNECT.label(), BACKEND);
@@ -78,7 +77,8 @@ class MetricsReferenceTest {
     static Map<String, String> meterNameConstants() throws IllegalAccessException {
         Map<String, String> names = new TreeMap<>();
         for (Field field : MetricNames.class.getDeclaredFields()) {
-            if (Modifier.isStatic(field.getModifiers()) && field.getType() == String.class
+            if (Modifier.isStatic(field.getModifiers())
+                    && field.getType() == String.class
                     && ((String) field.get(null)).startsWith("roundhouse.")) {
                 names.put(field.getName(), (String) field.get(null));
             }
@@ -105,7 +105,10 @@ class MetricsReferenceTest {
         return switch (meter.getId().getType()) {
             case COUNTER -> base + "_total";
             case TIMER, LONG_TASK_TIMER -> base + "_seconds";
-            default -> meter.getId().getBaseUnit() == null ? base : base + "_" + meter.getId().getBaseUnit();
+            default ->
+                meter.getId().getBaseUnit() == null
+                        ? base
+                        : base + "_" + meter.getId().getBaseUnit();
         };
     }
 
@@ -115,10 +118,13 @@ class MetricsReferenceTest {
         String scrape = proxy.metrics().scrape();
         Map<String, String> families = families(scrape);
         Map<String, String> constants = meterNameConstants();
-        assertThat(constants).as("meter names in MetricNames").containsKeys("REQUESTS", "REQUEST_DURATION", "CONFIG_INFO");
+        assertThat(constants)
+                .as("meter names in MetricNames")
+                .containsKeys("REQUESTS", "REQUEST_DURATION", "CONFIG_INFO");
         List<String> problems = new ArrayList<>();
         for (Map.Entry<String, String> constant : constants.entrySet()) {
-            Collection<Meter> meters = proxy.metrics().registry().find(constant.getValue()).meters();
+            Collection<Meter> meters =
+                    proxy.metrics().registry().find(constant.getValue()).meters();
             String name;
             TreeSet<String> labels = new TreeSet<>();
             if (!meters.isEmpty()) {
@@ -129,13 +135,14 @@ class MetricsReferenceTest {
                 name = constant.getValue().replace('.', '_');
                 labels.addAll(sampleLabels(scrape, name));
             } else {
-                problems.add("MetricNames." + constant.getKey() + " (" + constant.getValue() + ") has no meter or family "
-                        + "in a running proxy: make this test produce one");
+                problems.add("MetricNames." + constant.getKey() + " (" + constant.getValue()
+                        + ") has no meter or family " + "in a running proxy: make this test produce one");
                 continue;
             }
             String type = families.get(name);
             if (type == null) {
-                problems.add(constant.getValue() + ": expected family " + name + " in the scrape, have " + families.keySet());
+                problems.add(constant.getValue() + ": expected family " + name + " in the scrape, have "
+                        + families.keySet());
                 continue;
             }
             Optional<String> row = Docs.tableRow(doc, name);
@@ -157,7 +164,9 @@ class MetricsReferenceTest {
 
     @Test
     void everyFamilyTheProxyExposesIsDocumented() {
-        assertThat(undocumented(proxy.metrics().scrape())).as("proxy metric families missing from %s", DOC).isEmpty();
+        assertThat(undocumented(proxy.metrics().scrape()))
+                .as("proxy metric families missing from %s", DOC)
+                .isEmpty();
     }
 
     @Test
@@ -165,7 +174,8 @@ class MetricsReferenceTest {
         String doc = Docs.read(DOC);
         List<String> values = new ArrayList<>();
         for (Field field : MetricNames.class.getDeclaredFields()) {
-            if (Modifier.isStatic(field.getModifiers()) && field.getType() == String.class
+            if (Modifier.isStatic(field.getModifiers())
+                    && field.getType() == String.class
                     && !((String) field.get(null)).startsWith("roundhouse.")) {
                 values.add((String) field.get(null));
             }
@@ -174,7 +184,8 @@ class MetricsReferenceTest {
             values.add(failure.label());
         }
         assertThat(values).contains("method", "none", "circuit_open", "invalid");
-        assertThat(values).allSatisfy(v -> assertThat(doc).as("%s names `%s`", DOC, v).contains("`" + v + "`"));
+        assertThat(values)
+                .allSatisfy(v -> assertThat(doc).as("%s names `%s`", DOC, v).contains("`" + v + "`"));
     }
 
     @Test
@@ -192,20 +203,35 @@ class MetricsReferenceTest {
                     - url: %s
                 """.formatted(BACKEND));
         try {
-            Awaitility.await("a status on docs-metrics/counted").atMost(Duration.ofSeconds(60))
+            Awaitility.await("a status on docs-metrics/counted")
+                    .atMost(Duration.ofSeconds(60))
                     .pollInterval(Duration.ofMillis(100))
-                    .until(() -> cluster.loadBalancer("counted"), lb -> lb != null && lb.getStatus() != null
-                            && lb.getStatus().getObservedGeneration() != null);
-            String scrape = Cluster.get(URI.create("http://127.0.0.1:" + local.operatorHttpPort() + "/metrics")).body();
-            assertThat(families(scrape)).as("the operator's families")
+                    .until(
+                            () -> cluster.loadBalancer("counted"),
+                            lb -> lb != null
+                                    && lb.getStatus() != null
+                                    && lb.getStatus().getObservedGeneration() != null);
+            String scrape = Cluster.get(URI.create("http://127.0.0.1:" + local.operatorHttpPort() + "/metrics"))
+                    .body();
+            assertThat(families(scrape))
+                    .as("the operator's families")
                     .containsKeys("roundhouse_operator_reconciles_total", "operator_sdk_reconciliations_started_total");
-            assertThat(undocumented(scrape)).as("operator metric families missing from %s", DOC).isEmpty();
+            assertThat(undocumented(scrape))
+                    .as("operator metric families missing from %s", DOC)
+                    .isEmpty();
             // bounded cardinality: no series names a LoadBalancer, and no family breaks Prometheus naming rules
-            assertThat(scrape).as("series per LoadBalancer").doesNotContain("\"counted\"")
-                    .doesNotContain("process_cpu_time_ns_total").doesNotContain("system_cpu_count");
+            assertThat(scrape)
+                    .as("series per LoadBalancer")
+                    .doesNotContain("\"counted\"")
+                    .doesNotContain("process_cpu_time_ns_total")
+                    .doesNotContain("system_cpu_count");
             promtoolAccepts(scrape);
         } finally {
-            local.client().resources(LoadBalancer.class).inNamespace("docs-metrics").withName("counted").delete();
+            local.client()
+                    .resources(LoadBalancer.class)
+                    .inNamespace("docs-metrics")
+                    .withName("counted")
+                    .delete();
         }
     }
 
@@ -222,20 +248,29 @@ class MetricsReferenceTest {
                   backends:
                     - url: %s
                 """.formatted(BACKEND));
-        Awaitility.await("a status on docs-metrics-delete/deleted").atMost(Duration.ofSeconds(60))
+        Awaitility.await("a status on docs-metrics-delete/deleted")
+                .atMost(Duration.ofSeconds(60))
                 .pollInterval(Duration.ofMillis(100))
                 .until(() -> cluster.loadBalancer("deleted"), lb -> lb != null && lb.getStatus() != null);
-        local.client().resources(LoadBalancer.class).inNamespace("docs-metrics-delete").withName("deleted").delete();
+        local.client()
+                .resources(LoadBalancer.class)
+                .inNamespace("docs-metrics-delete")
+                .withName("deleted")
+                .delete();
 
-        Pattern deleted = Pattern.compile(
-                "operator_sdk_events_received_total\\{[^}]*action=\"DELETED\"[^}]*event=\"(\\w+)\"");
-        String event = Awaitility.await("the deletion counted").atMost(Duration.ofSeconds(30))
+        Pattern deleted =
+                Pattern.compile("operator_sdk_events_received_total\\{[^}]*action=\"DELETED\"[^}]*event=\"(\\w+)\"");
+        String event = Awaitility.await("the deletion counted")
+                .atMost(Duration.ofSeconds(30))
                 .pollInterval(Duration.ofMillis(100))
-                .until(() -> {
-                    Matcher m = deleted.matcher(Cluster.get(URI.create("http://127.0.0.1:"
-                            + local.operatorHttpPort() + "/metrics")).body());
-                    return m.find() ? m.group(1) : null;
-                }, java.util.Objects::nonNull);
+                .until(
+                        () -> {
+                            Matcher m = deleted.matcher(
+                                    Cluster.get(URI.create("http://127.0.0.1:" + local.operatorHttpPort() + "/metrics"))
+                                            .body());
+                            return m.find() ? m.group(1) : null;
+                        },
+                        java.util.Objects::nonNull);
         assertThat(event).isEqualTo("ResourceDeleteEvent");
         assertThat(Docs.read(DOC)).contains("`ResourceDeleteEvent` with `action` `DELETED`");
     }
@@ -244,17 +279,22 @@ class MetricsReferenceTest {
     private static void promtoolAccepts(String scrape) throws Exception {
         Optional<Path> promtool = Docs.onPath("promtool");
         if (promtool.isEmpty()) {
-            System.out.println("promtool is not installed (Debian package prometheus): operator metrics not checked by it");
+            System.out.println(
+                    "promtool is not installed (Debian package prometheus): operator metrics not checked by it");
             return;
         }
         Path file = Files.createTempFile("operator-metrics", ".txt");
         try {
             Files.writeString(file, scrape);
             Process check = new ProcessBuilder(promtool.get().toString(), "check", "metrics")
-                    .redirectErrorStream(true).redirectInput(file.toFile()).start();
+                    .redirectErrorStream(true)
+                    .redirectInput(file.toFile())
+                    .start();
             String output = new String(check.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
             assertThat(check.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
-            assertThat(check.exitValue()).as("promtool check metrics on the operator's /metrics said:\n%s", output).isZero();
+            assertThat(check.exitValue())
+                    .as("promtool check metrics on the operator's /metrics said:\n%s", output)
+                    .isZero();
         } finally {
             Files.deleteIfExists(file);
         }
@@ -262,6 +302,8 @@ class MetricsReferenceTest {
 
     private static List<String> undocumented(String scrape) {
         String doc = Docs.read(DOC);
-        return families(scrape).keySet().stream().filter(f -> !doc.contains("`" + f + "`")).toList();
+        return families(scrape).keySet().stream()
+                .filter(f -> !doc.contains("`" + f + "`"))
+                .toList();
     }
 }

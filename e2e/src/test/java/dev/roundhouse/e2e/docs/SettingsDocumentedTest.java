@@ -1,15 +1,14 @@
 package dev.roundhouse.e2e.docs;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.roundhouse.operator.OperatorSettings;
 import dev.roundhouse.proxy.config.ProxySettings;
-import org.junit.jupiter.api.Test;
-
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 /**
  * The tables of settings name exactly the variables the programs read: the README's for the proxy, install.md's

@@ -1,18 +1,12 @@
 package dev.roundhouse.e2e.images;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.roundhouse.operator.OperatorSettings;
 import dev.roundhouse.operator.Release;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-import org.w3c.dom.Document;
-import org.w3c.dom.Element;
-import org.w3c.dom.Node;
-
-import javax.xml.parsers.DocumentBuilderFactory;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.nio.file.Files;
@@ -25,8 +19,13 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import javax.xml.parsers.DocumentBuilderFactory;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.w3c.dom.Document;
+import org.w3c.dom.Element;
+import org.w3c.dom.Node;
 
 /**
  * The {@code jib} Maven profiles of the proxy and the operator build the image their Dockerfile builds: the same
@@ -49,10 +48,13 @@ class JibProfileTest {
         assertThat(text(jib, "configuration", "from", "image")).as("base image").isEqualTo(docker.from);
         assertThat(text(container, "user")).as("user").isEqualTo(docker.user);
         assertThat(texts(child(container, "ports"), "port")).as("ports").isEqualTo(docker.exposed);
-        assertThat(texts(child(container, "jvmFlags"), "jvmFlag")).as("JVM flags").isEqualTo(docker.jvmFlags);
+        assertThat(texts(child(container, "jvmFlags"), "jvmFlag"))
+                .as("JVM flags")
+                .isEqualTo(docker.jvmFlags);
         assertThat(text(container, "appRoot")).as("appRoot").isEqualTo(docker.workdir);
         assertThat(text(container, "workingDirectory")).as("working directory").isEqualTo(docker.workdir);
-        assertThat(text(container, "creationTime")).as("creationTime, stated on purpose")
+        assertThat(text(container, "creationTime"))
+                .as("creationTime, stated on purpose")
                 .isIn("EPOCH", "USE_CURRENT_TIMESTAMP");
 
         // The Dockerfile runs the thin jar, whose manifest names ${main.class}; Jib runs the class itself.
@@ -61,13 +63,17 @@ class JibProfileTest {
         assertThat(docker.jar).isEqualTo("/app/" + pom.text("build", "finalName") + ".jar");
         assertThat(pom.jarManifestMainClass()).isEqualTo("${main.class}");
         Method main = Class.forName(mainClass).getMethod("main", String[].class);
-        assertThat(Modifier.isStatic(main.getModifiers()) && Modifier.isPublic(main.getModifiers())).isTrue();
+        assertThat(Modifier.isStatic(main.getModifiers()) && Modifier.isPublic(main.getModifiers()))
+                .isTrue();
 
         // The image the chart and the operator expect, tagged with the release (ReleaseVersionTest: one version).
         assertThat(pom.resolve(text(jib, "configuration", "to", "image")))
                 .isEqualTo("ghcr.io/roundhouse-dev/roundhouse-" + module + ":" + Release.VERSION);
-        JsonNode values = new YAMLMapper().readTree(REPO.resolve("charts/roundhouse/values.yaml").toFile());
-        String chartRepository = values.path(module.equals("proxy") ? "proxyImage" : "image").path("repository").asText();
+        JsonNode values = new YAMLMapper()
+                .readTree(REPO.resolve("charts/roundhouse/values.yaml").toFile());
+        String chartRepository = values.path(module.equals("proxy") ? "proxyImage" : "image")
+                .path("repository")
+                .asText();
         assertThat(pom.resolve(text(jib, "configuration", "to", "image"))).startsWith(chartRepository + ":");
         if (module.equals("proxy")) {
             assertThat(OperatorSettings.DEFAULT_PROXY_IMAGE).startsWith(chartRepository + ":");
@@ -79,7 +85,9 @@ class JibProfileTest {
     void theProfileIsOffByDefaultAndPinsTheJibVersion(String module) throws Exception {
         Pom pom = Pom.read(REPO.resolve(module).resolve("pom.xml"));
         Element profile = pom.profile("jib").orElseThrow();
-        assertThat(child(profile, "activation")).as("a jib profile that activates itself").isNull();
+        assertThat(child(profile, "activation"))
+                .as("a jib profile that activates itself")
+                .isNull();
         assertThat(pom.defaultBuildPlugins()).doesNotContain("jib-maven-plugin");
         assertThat(Pom.read(REPO.resolve("pom.xml")).defaultBuildPlugins()).doesNotContain("jib-maven-plugin");
 
@@ -107,8 +115,8 @@ class JibProfileTest {
                     ENTRYPOINT ["java", "-Xmx1g", "-jar", "/srv/app.jar"]
                     """);
             Dockerfile d = Dockerfile.read(file);
-            assertThat(List.of(d.from, d.workdir, d.user, d.jar)).containsExactly("example/base:1.2", "/srv", "1:2",
-                    "/srv/app.jar");
+            assertThat(List.of(d.from, d.workdir, d.user, d.jar))
+                    .containsExactly("example/base:1.2", "/srv", "1:2", "/srv/app.jar");
             assertThat(d.exposed).containsExactly("1", "2");
             assertThat(d.jvmFlags).containsExactly("-Xmx1g");
         } finally {
@@ -117,8 +125,8 @@ class JibProfileTest {
     }
 
     /** The instructions of a Dockerfile that the image's runtime depends on. */
-    private record Dockerfile(String from, String workdir, String user, List<String> exposed, List<String> jvmFlags,
-                              String jar) {
+    private record Dockerfile(
+            String from, String workdir, String user, List<String> exposed, List<String> jvmFlags, String jar) {
 
         static Dockerfile read(Path file) throws Exception {
             Map<String, String> instructions = new HashMap<>();
@@ -135,8 +143,12 @@ class JibProfileTest {
             int jarIndex = entrypoint.indexOf("-jar");
             assertThat(entrypoint.get(0)).as("ENTRYPOINT starts java").isEqualTo("java");
             assertThat(jarIndex).as("ENTRYPOINT runs a jar").isGreaterThan(0);
-            return new Dockerfile(instructions.get("FROM"), instructions.get("WORKDIR"), instructions.get("USER"),
-                    Arrays.asList(instructions.get("EXPOSE").split("\\s+")), entrypoint.subList(1, jarIndex),
+            return new Dockerfile(
+                    instructions.get("FROM"),
+                    instructions.get("WORKDIR"),
+                    instructions.get("USER"),
+                    Arrays.asList(instructions.get("EXPOSE").split("\\s+")),
+                    entrypoint.subList(1, jarIndex),
                     entrypoint.get(jarIndex + 1));
         }
     }
@@ -159,7 +171,11 @@ class JibProfileTest {
             Pom pom = new Pom(project, properties);
             if (parent != null) { // the parent's properties first, so that the module's own win
                 Element parentProject = factory.newDocumentBuilder()
-                        .parse(file.toAbsolutePath().getParent().getParent().resolve("pom.xml").toFile())
+                        .parse(file.toAbsolutePath()
+                                .getParent()
+                                .getParent()
+                                .resolve("pom.xml")
+                                .toFile())
                         .getDocumentElement();
                 collect(child(parentProject, "properties"), properties);
             }
@@ -170,7 +186,9 @@ class JibProfileTest {
 
         private static void collect(Element element, Map<String, String> into) {
             if (element != null) {
-                children(element).forEach(e -> into.put(e.getTagName(), e.getTextContent().trim()));
+                children(element)
+                        .forEach(
+                                e -> into.put(e.getTagName(), e.getTextContent().trim()));
             }
         }
 
@@ -201,27 +219,37 @@ class JibProfileTest {
 
         Optional<Element> profile(String id) {
             Element profiles = child(project, "profiles");
-            return profiles == null ? Optional.empty()
-                    : children(profiles).stream().filter(p -> id.equals(JibProfileTest.text(p, "id"))).findFirst();
+            return profiles == null
+                    ? Optional.empty()
+                    : children(profiles).stream()
+                            .filter(p -> id.equals(JibProfileTest.text(p, "id")))
+                            .findFirst();
         }
 
         Optional<Element> jibPlugin() {
-            return profile("jib").map(p -> child(p, "build", "plugins")).flatMap(plugins -> children(plugins).stream()
-                    .filter(p -> "jib-maven-plugin".equals(JibProfileTest.text(p, "artifactId"))).findFirst());
+            return profile("jib")
+                    .map(p -> child(p, "build", "plugins"))
+                    .flatMap(plugins -> children(plugins).stream()
+                            .filter(p -> "jib-maven-plugin".equals(JibProfileTest.text(p, "artifactId")))
+                            .findFirst());
         }
 
         /** artifactIds of the plugins of the build outside any profile. */
         List<String> defaultBuildPlugins() {
             Element plugins = child(project, "build", "plugins");
-            return plugins == null ? List.of()
-                    : children(plugins).stream().map(p -> JibProfileTest.text(p, "artifactId")).toList();
+            return plugins == null
+                    ? List.of()
+                    : children(plugins).stream()
+                            .map(p -> JibProfileTest.text(p, "artifactId"))
+                            .toList();
         }
 
         String jarManifestMainClass() {
             return children(child(project, "build", "plugins")).stream()
                     .filter(p -> "maven-jar-plugin".equals(JibProfileTest.text(p, "artifactId")))
                     .map(p -> JibProfileTest.text(p, "configuration", "archive", "manifest", "mainClass"))
-                    .findFirst().orElse(null);
+                    .findFirst()
+                    .orElse(null);
         }
     }
 
@@ -242,7 +270,10 @@ class JibProfileTest {
             if (current == null) {
                 return null;
             }
-            current = children(current).stream().filter(e -> e.getTagName().equals(name)).findFirst().orElse(null);
+            current = children(current).stream()
+                    .filter(e -> e.getTagName().equals(name))
+                    .findFirst()
+                    .orElse(null);
         }
         return current;
     }
@@ -254,7 +285,9 @@ class JibProfileTest {
 
     private static List<String> texts(Element parent, String name) {
         assertThat(parent).as("<%s> list", name).isNotNull();
-        return children(parent).stream().filter(e -> e.getTagName().equals(name)).map(e -> e.getTextContent().trim())
+        return children(parent).stream()
+                .filter(e -> e.getTagName().equals(name))
+                .map(e -> e.getTextContent().trim())
                 .toList();
     }
 }

@@ -1,5 +1,11 @@
 package dev.roundhouse.e2e.kind;
 
+import static dev.roundhouse.e2e.chart.ChartFixture.OLDEST_KUBERNETES;
+import static dev.roundhouse.e2e.chart.ChartFixture.only;
+import static dev.roundhouse.e2e.chart.ChartFixture.parseAll;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -9,9 +15,9 @@ import com.marcnuri.helm.TemplateCommand;
 import dev.roundhouse.e2e.chart.OperatorPermissions;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.model.Names;
-import dev.roundhouse.operator.model.ProxyDisruptionBudgets;
 import dev.roundhouse.operator.model.PoolDocuments;
 import dev.roundhouse.operator.model.ProxyDeployments;
+import dev.roundhouse.operator.model.ProxyDisruptionBudgets;
 import dev.roundhouse.poolformat.PoolDocument;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
@@ -25,8 +31,6 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.openshift.api.model.monitoring.v1.ServiceMonitor;
-import org.junit.jupiter.api.Test;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,12 +40,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static dev.roundhouse.e2e.chart.ChartFixture.OLDEST_KUBERNETES;
-import static dev.roundhouse.e2e.chart.ChartFixture.only;
-import static dev.roundhouse.e2e.chart.ChartFixture.parseAll;
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.Test;
 
 /**
  * What can be checked of e2e/kind/ without Docker or a cluster: the chart renders, with the kind values, to
@@ -69,24 +68,34 @@ class KindManifestsTest {
 
         Deployment operator = only(objects, Deployment.class);
         assertThat(operator.getMetadata().getName())
-                .as("kind.sh restarts deployment $RELEASE").isEqualTo(script.get("RELEASE"));
+                .as("kind.sh restarts deployment $RELEASE")
+                .isEqualTo(script.get("RELEASE"));
         assertThat(operator.getMetadata().getNamespace()).isEqualTo(script.get("NAMESPACE"));
-        Container container = operator.getSpec().getTemplate().getSpec().getContainers().get(0);
+        Container container =
+                operator.getSpec().getTemplate().getSpec().getContainers().get(0);
         assertThat(container.getImage()).isEqualTo(script.get("OPERATOR_IMAGE"));
-        assertThat(container.getImagePullPolicy()).as("the image is only in the kind node").isIn("Never", "IfNotPresent");
+        assertThat(container.getImagePullPolicy())
+                .as("the image is only in the kind node")
+                .isIn("Never", "IfNotPresent");
         assertThat(env(container, "PROXY_IMAGE")).isEqualTo(script.get("PROXY_IMAGE"));
 
         // values.yaml says the same as kind.sh
         JsonNode values = YAML.readTree(VALUES.toFile());
-        assertThat(values.at("/image/repository").asText() + ":" + values.at("/image/tag").asText())
+        assertThat(values.at("/image/repository").asText() + ":"
+                        + values.at("/image/tag").asText())
                 .isEqualTo(script.get("OPERATOR_IMAGE"));
-        assertThat(values.at("/proxyImage/repository").asText() + ":" + values.at("/proxyImage/tag").asText())
+        assertThat(values.at("/proxyImage/repository").asText() + ":"
+                        + values.at("/proxyImage/tag").asText())
                 .isEqualTo(script.get("PROXY_IMAGE"));
 
         // The Deployment the operator then writes for a LoadBalancer runs the proxy image kind.sh loaded, and its
         // pull policy does not need a registry.
         Container proxy = ProxyDeployments.desired(loadBalancer(), env(container, "PROXY_IMAGE"))
-                .getSpec().getTemplate().getSpec().getContainers().get(0);
+                .getSpec()
+                .getTemplate()
+                .getSpec()
+                .getContainers()
+                .get(0);
         assertThat(proxy.getImage()).isEqualTo(script.get("PROXY_IMAGE"));
         assertThat(proxy.getImagePullPolicy()).isIn("Never", "IfNotPresent");
     }
@@ -98,7 +107,9 @@ class KindManifestsTest {
         var pod = deployment.getSpec().getTemplate().getSpec();
         Container container = pod.getContainers().get(0);
 
-        EnvVar namespace = container.getEnv().stream().filter(e -> e.getName().equals("POD_NAMESPACE")).findFirst()
+        EnvVar namespace = container.getEnv().stream()
+                .filter(e -> e.getName().equals("POD_NAMESPACE"))
+                .findFirst()
                 .orElseThrow();
         assertThat(namespace.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("metadata.namespace");
         assertThat(env(container, "HTTP_PORT")).isEqualTo("8081");
@@ -112,7 +123,8 @@ class KindManifestsTest {
         });
         assertThat(container.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/healthz");
         assertThat(container.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/readyz");
-        assertThat(container.getReadinessProbe().getHttpGet().getPort().getStrVal()).isEqualTo("http");
+        assertThat(container.getReadinessProbe().getHttpGet().getPort().getStrVal())
+                .isEqualTo("http");
 
         PodSecurityContext podSecurity = pod.getSecurityContext();
         assertThat(podSecurity.getRunAsNonRoot()).isTrue();
@@ -121,9 +133,11 @@ class KindManifestsTest {
         assertThat(container.getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
         assertThat(container.getSecurityContext().getAllowPrivilegeEscalation()).isFalse();
         assertThat(container.getSecurityContext().getCapabilities().getDrop()).containsExactly("ALL");
-        assertThat(container.getVolumeMounts()).anySatisfy(m -> assertThat(m.getMountPath()).isEqualTo("/tmp"));
+        assertThat(container.getVolumeMounts())
+                .anySatisfy(m -> assertThat(m.getMountPath()).isEqualTo("/tmp"));
         assertThat(pod.getVolumes()).anySatisfy(v -> assertThat(v.getEmptyDir()).isNotNull());
-        assertThat(pod.getServiceAccountName()).isEqualTo(only(objects, ServiceAccount.class).getMetadata().getName());
+        assertThat(pod.getServiceAccountName())
+                .isEqualTo(only(objects, ServiceAccount.class).getMetadata().getName());
 
         Service metrics = only(objects, Service.class);
         assertThat(metrics.getSpec().getSelector())
@@ -136,9 +150,17 @@ class KindManifestsTest {
 
     @Test
     void watchNamespacesAreJoinedForTheOperator() throws IOException {
-        Deployment deployment = only(render(kindValues()
-                .set("watchNamespaces[0]", "team-a").set("watchNamespaces[1]", "team-b")), Deployment.class);
-        assertThat(env(deployment.getSpec().getTemplate().getSpec().getContainers().get(0), "WATCH_NAMESPACES"))
+        Deployment deployment = only(
+                render(kindValues().set("watchNamespaces[0]", "team-a").set("watchNamespaces[1]", "team-b")),
+                Deployment.class);
+        assertThat(env(
+                        deployment
+                                .getSpec()
+                                .getTemplate()
+                                .getSpec()
+                                .getContainers()
+                                .get(0),
+                        "WATCH_NAMESPACES"))
                 .isEqualTo("team-a,team-b");
     }
 
@@ -153,11 +175,14 @@ class KindManifestsTest {
         ServiceMonitor monitor = only(objects, ServiceMonitor.class);
         Service service = only(objects, Service.class);
         assertThat(monitor.getMetadata().getLabels()).containsEntry("release", "prometheus");
-        assertThat(monitor.getSpec().getSelector().getMatchLabels()).isEqualTo(service.getSpec().getSelector());
+        assertThat(monitor.getSpec().getSelector().getMatchLabels())
+                .isEqualTo(service.getSpec().getSelector());
         assertThat(service.getMetadata().getLabels())
                 .containsAllEntriesOf(monitor.getSpec().getSelector().getMatchLabels());
         assertThat(monitor.getSpec().getEndpoints()).singleElement().satisfies(e -> {
-            assertThat(e.getPort()).isEqualTo(service.getSpec().getPorts().get(0).getName()).isEqualTo("http");
+            assertThat(e.getPort())
+                    .isEqualTo(service.getSpec().getPorts().get(0).getName())
+                    .isEqualTo("http");
             assertThat(e.getPath()).isEqualTo("/metrics");
             assertThat(e.getInterval()).isEqualTo("15s");
         });
@@ -165,7 +190,10 @@ class KindManifestsTest {
 
     @Test
     void moreThanOneReplicaNeedsLeaderElection() {
-        assertThatThrownBy(() -> kindValues().set("replicas", "2").set("leaderElection", "false").call())
+        assertThatThrownBy(() -> kindValues()
+                        .set("replicas", "2")
+                        .set("leaderElection", "false")
+                        .call())
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("leaderElection");
     }
@@ -188,12 +216,14 @@ class KindManifestsTest {
         Deployment deployment = only(backends, Deployment.class);
         Service service = only(backends, Service.class);
         assertThat(namespace.getMetadata().getName()).isEqualTo(script.get("DEMO_NAMESPACE"));
-        assertThat(List.of(deployment, service)).allSatisfy(o ->
-                assertThat(o.getMetadata().getNamespace()).isEqualTo(script.get("DEMO_NAMESPACE")));
+        assertThat(List.of(deployment, service))
+                .allSatisfy(o -> assertThat(o.getMetadata().getNamespace()).isEqualTo(script.get("DEMO_NAMESPACE")));
         assertThat(deployment.getSpec().getReplicas()).isEqualTo(3);
         var pod = deployment.getSpec().getTemplate();
-        assertThat(pod.getMetadata().getLabels()).containsAllEntriesOf(service.getSpec().getSelector());
-        assertThat(deployment.getSpec().getSelector().getMatchLabels()).isEqualTo(service.getSpec().getSelector());
+        assertThat(pod.getMetadata().getLabels())
+                .containsAllEntriesOf(service.getSpec().getSelector());
+        assertThat(deployment.getSpec().getSelector().getMatchLabels())
+                .isEqualTo(service.getSpec().getSelector());
         Container netexec = pod.getSpec().getContainers().get(0);
         assertThat(netexec.getReadinessProbe().getHttpGet()).isNotNull();
 
@@ -207,46 +237,92 @@ class KindManifestsTest {
         assertThat(lb.getSpec().getPort()).isEqualTo(Integer.parseInt(script.get("LB_PORT")));
         // A privileged Service port, which a non-root proxy could not bind itself: the container keeps its own.
         assertThat(lb.getSpec().getPort()).isLessThan(1024);
-        assertThat(ProxyDeployments.desired(lb, "x").getSpec().getTemplate().getSpec().getContainers().get(0)
-                .getPorts()).allSatisfy(p -> assertThat(p.getContainerPort()).isGreaterThanOrEqualTo(1024));
+        assertThat(ProxyDeployments.desired(lb, "x")
+                        .getSpec()
+                        .getTemplate()
+                        .getSpec()
+                        .getContainers()
+                        .get(0)
+                        .getPorts())
+                .allSatisfy(p -> assertThat(p.getContainerPort()).isGreaterThanOrEqualTo(1024));
         // Two replicas: the operator gives them a PodDisruptionBudget, which the script's drain exercises.
         assertThat(ProxyDisruptionBudgets.wanted(lb)).isTrue();
         // the CRD's one-of rule
         assertThat(lb.getSpec().getBackends()).isNull();
-        assertThat(lb.getSpec().getServiceRef().getName()).isEqualTo(service.getMetadata().getName());
-        assertThat(service.getSpec().getPorts()).extracting(ServicePort::getPort)
-                .as("serviceRef.port is a port of Service %s", service.getMetadata().getName())
+        assertThat(lb.getSpec().getServiceRef().getName())
+                .isEqualTo(service.getMetadata().getName());
+        assertThat(service.getSpec().getPorts())
+                .extracting(ServicePort::getPort)
+                .as(
+                        "serviceRef.port is a port of Service %s",
+                        service.getMetadata().getName())
                 .contains(lb.getSpec().getServiceRef().getPort());
         ServicePort port = service.getSpec().getPorts().stream()
-                .filter(p -> p.getPort().equals(lb.getSpec().getServiceRef().getPort())).findFirst().orElseThrow();
+                .filter(p -> p.getPort().equals(lb.getSpec().getServiceRef().getPort()))
+                .findFirst()
+                .orElseThrow();
         String targetPort = port.getTargetPort().getStrVal();
         assertThat(netexec.getPorts()).anySatisfy(p -> assertThat(p.getName()).isEqualTo(targetPort));
-        int containerPort = netexec.getPorts().stream().filter(p -> p.getName().equals(targetPort)).findFirst()
-                .orElseThrow().getContainerPort();
+        int containerPort = netexec.getPorts().stream()
+                .filter(p -> p.getName().equals(targetPort))
+                .findFirst()
+                .orElseThrow()
+                .getContainerPort();
         assertThat(netexec.getArgs()).contains("--http-port=" + containerPort);
 
         // The pool the operator builds from the slice Kubernetes would publish for three ready backends.
         EndpointSlice slice = new EndpointSliceBuilder()
-                .withNewMetadata().withName(service.getMetadata().getName() + "-x")
-                    .addToLabels("kubernetes.io/service-name", service.getMetadata().getName()).endMetadata()
+                .withNewMetadata()
+                .withName(service.getMetadata().getName() + "-x")
+                .addToLabels("kubernetes.io/service-name", service.getMetadata().getName())
+                .endMetadata()
                 .withAddressType("IPv4")
-                .addNewPort().withName(port.getName()).withPort(containerPort).withProtocol("TCP").endPort()
-                .addNewEndpoint().withAddresses("10.244.0.5").withNewConditions().withReady(true).endConditions().endEndpoint()
-                .addNewEndpoint().withAddresses("10.244.0.6").withNewConditions().withReady(true).endConditions().endEndpoint()
-                .addNewEndpoint().withAddresses("10.244.0.7").withNewConditions().withReady(true).endConditions().endEndpoint()
+                .addNewPort()
+                .withName(port.getName())
+                .withPort(containerPort)
+                .withProtocol("TCP")
+                .endPort()
+                .addNewEndpoint()
+                .withAddresses("10.244.0.5")
+                .withNewConditions()
+                .withReady(true)
+                .endConditions()
+                .endEndpoint()
+                .addNewEndpoint()
+                .withAddresses("10.244.0.6")
+                .withNewConditions()
+                .withReady(true)
+                .endConditions()
+                .endEndpoint()
+                .addNewEndpoint()
+                .withAddresses("10.244.0.7")
+                .withNewConditions()
+                .withReady(true)
+                .endConditions()
+                .endEndpoint()
                 .build();
-        List<PoolDocument.BackendEntry> discovered = PoolDocuments.fromEndpointSlices(service,
-                lb.getSpec().getServiceRef().getPort(), lb.getSpec().getServiceRef().getScheme(), List.of(slice));
-        assertThat(discovered).extracting(PoolDocument.BackendEntry::url).containsExactly(
-                "http://10.244.0.5:" + containerPort, "http://10.244.0.6:" + containerPort,
-                "http://10.244.0.7:" + containerPort);
-        assertThat(PoolDocuments.fromSpec(lb.getSpec(), discovered).healthCheck().path())
+        List<PoolDocument.BackendEntry> discovered = PoolDocuments.fromEndpointSlices(
+                service,
+                lb.getSpec().getServiceRef().getPort(),
+                lb.getSpec().getServiceRef().getScheme(),
+                List.of(slice));
+        assertThat(discovered)
+                .extracting(PoolDocument.BackendEntry::url)
+                .containsExactly(
+                        "http://10.244.0.5:" + containerPort,
+                        "http://10.244.0.6:" + containerPort,
+                        "http://10.244.0.7:" + containerPort);
+        assertThat(PoolDocuments.fromSpec(lb.getSpec(), discovered)
+                        .healthCheck()
+                        .path())
                 .isEqualTo(netexec.getReadinessProbe().getHttpGet().getPath());
     }
 
     @Test
     void scriptIsValidBashAndChecksItsTools() throws Exception {
-        Process bash = new ProcessBuilder("bash", "-n", SCRIPT.toString()).redirectErrorStream(true).start();
+        Process bash = new ProcessBuilder("bash", "-n", SCRIPT.toString())
+                .redirectErrorStream(true)
+                .start();
         assertThat(bash.waitFor(30, TimeUnit.SECONDS)).isTrue();
         String output = new String(bash.getInputStream().readAllBytes());
         assertThat(bash.exitValue()).as(output).isZero();
@@ -254,14 +330,27 @@ class KindManifestsTest {
         String text = Files.readString(SCRIPT);
         assertThat(text).contains("set -euo pipefail");
         assertThat(text).containsPattern("require docker kind kubectl helm");
-        assertThat(text).contains("-f \"$HERE/values.yaml\"", "charts/roundhouse", "kind load docker-image",
-                "--for=condition=Ready", "kind delete cluster");
+        assertThat(text)
+                .contains(
+                        "-f \"$HERE/values.yaml\"",
+                        "charts/roundhouse",
+                        "kind load docker-image",
+                        "--for=condition=Ready",
+                        "kind delete cluster");
         // A rollout and a drain, each under load from inside the cluster, failing on any failed request.
-        assertThat(text).contains("--config \"$HERE/cluster.yaml\"", "rollout restart deployment \"$LB-proxy\"",
-                "k drain \"$node\"", "load_check \"$load\"", "[ \\$failed -eq 0 ]");
+        assertThat(text)
+                .contains(
+                        "--config \"$HERE/cluster.yaml\"",
+                        "rollout restart deployment \"$LB-proxy\"",
+                        "k drain \"$node\"",
+                        "load_check \"$load\"",
+                        "[ \\$failed -eq 0 ]");
         String cluster = Files.readString(KIND.resolve("cluster.yaml"));
-        assertThat(cluster.lines().filter(l -> l.strip().equals("- role: worker")).count())
-                .as("workers in cluster.yaml, so that a drain leaves a proxy serving").isGreaterThanOrEqualTo(2);
+        assertThat(cluster.lines()
+                        .filter(l -> l.strip().equals("- role: worker"))
+                        .count())
+                .as("workers in cluster.yaml, so that a drain leaves a proxy serving")
+                .isGreaterThanOrEqualTo(2);
     }
 
     // ---------------------------------------------------------------- the Dockerfiles
@@ -269,7 +358,10 @@ class KindManifestsTest {
     @Test
     void proxyDockerfileMatchesTheBuildAndTheOperatorsProxyDeployment() throws IOException {
         Dockerfile proxy = Dockerfile.of("proxy");
-        PodSecurityContext runAs = ProxyDeployments.desired(loadBalancer(), "x").getSpec().getTemplate().getSpec()
+        PodSecurityContext runAs = ProxyDeployments.desired(loadBalancer(), "x")
+                .getSpec()
+                .getTemplate()
+                .getSpec()
                 .getSecurityContext();
         assertThat(proxy.user()).isEqualTo(runAs.getRunAsUser() + ":" + runAs.getRunAsGroup());
         assertThat(proxy.exposed()).containsExactlyInAnyOrder(Names.PROXY_PORT, Names.METRICS_PORT);
@@ -278,7 +370,10 @@ class KindManifestsTest {
     @Test
     void operatorDockerfileMatchesTheBuildAndTheChart() throws IOException {
         Dockerfile operator = Dockerfile.of("operator");
-        PodSecurityContext runAs = only(render(kindValues()), Deployment.class).getSpec().getTemplate().getSpec()
+        PodSecurityContext runAs = only(render(kindValues()), Deployment.class)
+                .getSpec()
+                .getTemplate()
+                .getSpec()
                 .getSecurityContext();
         assertThat(operator.user()).isEqualTo(runAs.getRunAsUser() + ":" + runAs.getRunAsGroup());
         assertThat(operator.exposed()).containsExactly(8081);
@@ -294,22 +389,28 @@ class KindManifestsTest {
             String jar = "target/" + finalName + ".jar";
 
             assertThat(group(text, "(?m)^FROM (\\S+)"))
-                    .as("a pinned Temurin 17 JRE").matches("eclipse-temurin:17\\.\\d+\\.\\d+(\\.\\d+)?_\\d+-jre(-\\w+)?");
+                    .as("a pinned Temurin 17 JRE")
+                    .matches("eclipse-temurin:17\\.\\d+\\.\\d+(\\.\\d+)?_\\d+-jre(-\\w+)?");
             int lib = text.indexOf("COPY target/lib/ /app/lib/");
             int app = text.indexOf("COPY " + jar + " /app/" + finalName + ".jar");
             assertThat(lib).as("dependencies copied to /app/lib/").isPositive();
             assertThat(app).as("then the thin jar beside them").isGreaterThan(lib);
 
-            List<String> entrypoint = Arrays.asList(new ObjectMapper()
-                    .readValue(group(text, "(?m)^ENTRYPOINT (\\[.*])$"), String[].class));
-            assertThat(entrypoint).startsWith("java").endsWith("-jar", "/app/" + finalName + ".jar")
-                    .contains("-XX:+ExitOnOutOfMemoryError").anyMatch(a -> a.startsWith("-XX:MaxRAMPercentage="));
+            List<String> entrypoint = Arrays.asList(
+                    new ObjectMapper().readValue(group(text, "(?m)^ENTRYPOINT (\\[.*])$"), String[].class));
+            assertThat(entrypoint)
+                    .startsWith("java")
+                    .endsWith("-jar", "/app/" + finalName + ".jar")
+                    .contains("-XX:+ExitOnOutOfMemoryError")
+                    .anyMatch(a -> a.startsWith("-XX:MaxRAMPercentage="));
 
             String ignore = Files.readString(dir.resolve(".dockerignore"));
             assertThat(ignore.lines()).contains("*", "!" + jar, "!target/lib/");
 
-            List<Integer> exposed = Arrays.stream(group(text, "(?m)^EXPOSE (.+)$").trim().split("\\s+"))
-                    .map(Integer::valueOf).toList();
+            List<Integer> exposed = Arrays.stream(
+                            group(text, "(?m)^EXPOSE (.+)$").trim().split("\\s+"))
+                    .map(Integer::valueOf)
+                    .toList();
             return new Dockerfile(group(text, "(?m)^USER (\\S+)$"), exposed);
         }
     }
@@ -317,7 +418,9 @@ class KindManifestsTest {
     // ---------------------------------------------------------------- helpers
 
     private static TemplateCommand kindValues() throws IOException {
-        return new Helm(CHART).template().withKubeVersion(OLDEST_KUBERNETES)
+        return new Helm(CHART)
+                .template()
+                .withKubeVersion(OLDEST_KUBERNETES)
                 .withName(scriptVariables().get("RELEASE"))
                 .withNamespace(scriptVariables().get("NAMESPACE"))
                 .withValuesFile(VALUES);
@@ -331,7 +434,8 @@ class KindManifestsTest {
 
     private static LoadBalancer loadBalancer() throws IOException {
         // Unknown fields fail here: the operator would not see them either.
-        return YAML.copy().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+        return YAML.copy()
+                .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
                 .readValue(KIND.resolve("loadbalancer.yaml").toFile(), LoadBalancer.class);
     }
 
@@ -342,14 +446,18 @@ class KindManifestsTest {
         while (m.find()) {
             variables.put(m.group(1), m.group(2).replace("\"", ""));
         }
-        assertThat(variables).containsKeys("OPERATOR_IMAGE", "PROXY_IMAGE", "RELEASE", "NAMESPACE",
-                "DEMO_NAMESPACE", "LB", "LB_PORT");
+        assertThat(variables)
+                .containsKeys(
+                        "OPERATOR_IMAGE", "PROXY_IMAGE", "RELEASE", "NAMESPACE", "DEMO_NAMESPACE", "LB", "LB_PORT");
         return variables;
     }
 
     private static String env(Container container, String name) {
-        return container.getEnv().stream().filter(e -> e.getName().equals(name)).findFirst()
-                .map(EnvVar::getValue).orElseThrow(() -> new AssertionError("no env " + name));
+        return container.getEnv().stream()
+                .filter(e -> e.getName().equals(name))
+                .findFirst()
+                .map(EnvVar::getValue)
+                .orElseThrow(() -> new AssertionError("no env " + name));
     }
 
     private static String group(String text, String regex) {

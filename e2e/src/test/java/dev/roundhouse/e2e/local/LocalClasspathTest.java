@@ -1,12 +1,11 @@
 package dev.roundhouse.e2e.local;
 
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.File;
 import java.nio.file.Path;
 import java.util.Arrays;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 /**
  * {@code roundhouse local} runs from this module's own dependencies (target/lib), which must carry every
@@ -19,8 +18,8 @@ class LocalClasspathTest {
     @Test
     void theModuleResolvesTheOperatorsModelJarsItself() {
         assertThat(Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
-                .map(entry -> Path.of(entry).getFileName().toString())
-                .filter(name -> name.startsWith("kubernetes-model-")))
+                        .map(entry -> Path.of(entry).getFileName().toString())
+                        .filter(name -> name.startsWith("kubernetes-model-")))
                 .anyMatch(name -> name.startsWith("kubernetes-model-apiextensions-"))
                 .anyMatch(name -> name.startsWith("kubernetes-model-coordination-"))
                 .anyMatch(name -> name.startsWith("kubernetes-model-core-"));

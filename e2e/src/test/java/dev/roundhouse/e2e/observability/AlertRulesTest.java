@@ -1,9 +1,9 @@
 package dev.roundhouse.e2e.observability;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -11,9 +11,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The proxy's alert rules (charts/roundhouse/files/rules/roundhouse-proxy.rules.yaml): Prometheus accepts them
@@ -27,17 +26,23 @@ class AlertRulesTest {
     @Test
     void promtoolAcceptsTheRules() throws Exception {
         Path promtool = promtool();
-        ObservabilityKit.Result check = ObservabilityKit.run(PROMTOOL_TIMEOUT, promtool.toString(), "check", "rules",
-                ObservabilityKit.RULES.toString());
-        assertThat(check.exitCode()).as("promtool check rules said:\n%s", check.output()).isZero();
+        ObservabilityKit.Result check = ObservabilityKit.run(
+                PROMTOOL_TIMEOUT, promtool.toString(), "check", "rules", ObservabilityKit.RULES.toString());
+        assertThat(check.exitCode())
+                .as("promtool check rules said:\n%s", check.output())
+                .isZero();
         assertThat(check.output()).contains("SUCCESS: 4 rules found");
     }
 
     @Test
     void everyAlertHasASeverityASummaryADescriptionAndAForDuration() {
         Map<String, JsonNode> alerts = alerts();
-        assertThat(alerts).containsOnlyKeys("RoundhouseNoHealthyBackend", "RoundhouseCircuitBreakerOpen",
-                "RoundhouseHigh5xxRatio", "RoundhouseConfigReloadsFailing");
+        assertThat(alerts)
+                .containsOnlyKeys(
+                        "RoundhouseNoHealthyBackend",
+                        "RoundhouseCircuitBreakerOpen",
+                        "RoundhouseHigh5xxRatio",
+                        "RoundhouseConfigReloadsFailing");
         List<String> problems = new ArrayList<>();
         alerts.forEach((name, rule) -> {
             String severity = rule.path("labels").path("severity").asText();
@@ -56,10 +61,15 @@ class AlertRulesTest {
         assertThat(problems).isEmpty();
         // The state alerts wait before firing (a flapping breaker, a blip in the checks); the breaker one as
         // long as the issue asks (open for 5 minutes).
-        assertThat(alerts.get("RoundhouseCircuitBreakerOpen").path("for").asText()).isEqualTo("5m");
-        assertThat(alerts.get("RoundhouseNoHealthyBackend").path("for").asText()).isNotEqualTo("0m");
+        assertThat(alerts.get("RoundhouseCircuitBreakerOpen").path("for").asText())
+                .isEqualTo("5m");
+        assertThat(alerts.get("RoundhouseNoHealthyBackend").path("for").asText())
+                .isNotEqualTo("0m");
         assertThat(alerts.get("RoundhouseHigh5xxRatio").path("for").asText()).isNotEqualTo("0m");
-        assertThat(alerts.get("RoundhouseNoHealthyBackend").path("labels").path("severity").asText())
+        assertThat(alerts.get("RoundhouseNoHealthyBackend")
+                        .path("labels")
+                        .path("severity")
+                        .asText())
                 .isEqualTo("critical");
     }
 
@@ -70,11 +80,16 @@ class AlertRulesTest {
     @Test
     void promtoolUnitTestsOfEveryAlert(@TempDir Path dir) throws Exception {
         Path promtool = promtool();
-        Path tests = Files.writeString(dir.resolve("roundhouse-proxy.rules.test.yaml"), UNIT_TESTS.replace(
-                "RULES_FILE", ObservabilityKit.RULES.toAbsolutePath().normalize().toString()));
-        ObservabilityKit.Result result = ObservabilityKit.run(PROMTOOL_TIMEOUT, promtool.toString(), "test", "rules",
-                tests.toString());
-        assertThat(result.exitCode()).as("promtool test rules said:\n%s", result.output()).isZero();
+        Path tests = Files.writeString(
+                dir.resolve("roundhouse-proxy.rules.test.yaml"),
+                UNIT_TESTS.replace(
+                        "RULES_FILE",
+                        ObservabilityKit.RULES.toAbsolutePath().normalize().toString()));
+        ObservabilityKit.Result result =
+                ObservabilityKit.run(PROMTOOL_TIMEOUT, promtool.toString(), "test", "rules", tests.toString());
+        assertThat(result.exitCode())
+                .as("promtool test rules said:\n%s", result.output())
+                .isZero();
         assertThat(result.output()).contains("SUCCESS");
         // Every alert of the rules file has a test here.
         for (String alert : alerts().keySet()) {
@@ -96,8 +111,10 @@ class AlertRulesTest {
 
     static Path promtool() {
         Path promtool = ObservabilityKit.onPath("promtool").orElse(null);
-        assumeTrue(promtool != null, "promtool is not installed (Debian package prometheus; .ci/run installs it): "
-                + "skipping the promtool checks of the Prometheus rules");
+        assumeTrue(
+                promtool != null,
+                "promtool is not installed (Debian package prometheus; .ci/run installs it): "
+                        + "skipping the promtool checks of the Prometheus rules");
         return promtool;
     }
 

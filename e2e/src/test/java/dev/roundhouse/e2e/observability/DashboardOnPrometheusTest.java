@@ -1,12 +1,11 @@
 package dev.roundhouse.e2e.observability;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.roundhouse.e2e.observability.ObservabilityKit.Query;
-import org.awaitility.Awaitility;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -28,9 +27,9 @@ import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The dashboard against real data: a real Prometheus (Debian's {@code prometheus}) scrapes a real proxy with the
@@ -46,18 +45,22 @@ class DashboardOnPrometheusTest {
     private static final Duration DEADLINE = Duration.ofSeconds(60);
     private static final Pattern LABEL_VALUES = Pattern.compile("(?s)^\\s*label_values\\((.*),\\s*(\\w+)\\s*\\)\\s*$");
 
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final ObjectMapper json = new ObjectMapper();
     private int webPort;
 
     @Test
     void everyVariableAndPanelQueryReturnsData(@TempDir Path dir) throws Exception {
         Path prometheus = ObservabilityKit.onPath("prometheus").orElse(null);
-        assumeTrue(prometheus != null, "prometheus is not installed (Debian package prometheus; .ci/run installs it): "
-                + "skipping the dashboard-against-a-real-Prometheus test");
+        assumeTrue(
+                prometheus != null,
+                "prometheus is not installed (Debian package prometheus; .ci/run installs it): "
+                        + "skipping the dashboard-against-a-real-Prometheus test");
         try (LiveProxy proxy = new LiveProxy()) {
             webPort = freePort();
-            Path config = Files.writeString(dir.resolve("prometheus.yml"), """
+            Path config = Files.writeString(
+                    dir.resolve("prometheus.yml"), """
                     global:
                       scrape_interval: 1s
                       scrape_timeout: 1s
@@ -68,9 +71,14 @@ class DashboardOnPrometheusTest {
                             labels:
                               namespace: %s
                     """.formatted(JOB, proxy.metricsPort(), NAMESPACE));
-            Process server = new ProcessBuilder(prometheus.toString(), "--config.file=" + config,
-                    "--storage.tsdb.path=" + dir.resolve("data"), "--web.listen-address=127.0.0.1:" + webPort)
-                    .redirectErrorStream(true).redirectOutput(dir.resolve("prometheus.log").toFile()).start();
+            Process server = new ProcessBuilder(
+                            prometheus.toString(),
+                            "--config.file=" + config,
+                            "--storage.tsdb.path=" + dir.resolve("data"),
+                            "--web.listen-address=127.0.0.1:" + webPort)
+                    .redirectErrorStream(true)
+                    .redirectOutput(dir.resolve("prometheus.log").toFile())
+                    .start();
             try {
                 // Series must exist in Prometheus before the traffic that rate() and increase() are to see: a
                 // counter's first sample is a start, not an increase. So: traffic, a scrape of it, more traffic.
@@ -80,13 +88,17 @@ class DashboardOnPrometheusTest {
 
                 String instance = "127.0.0.1:" + proxy.metricsPort();
                 Map<String, Set<String>> variables = variableValues();
-                assertThat(variables).containsEntry("namespace", Set.of(NAMESPACE)).containsEntry("job", Set.of(JOB))
+                assertThat(variables)
+                        .containsEntry("namespace", Set.of(NAMESPACE))
+                        .containsEntry("job", Set.of(JOB))
                         .containsEntry("instance", Set.of(instance));
                 assertThat(variables.get("backend")).contains(proxy.liveUrl());
 
                 List<Query> panelQueries = ObservabilityKit.dashboardQueries().stream()
-                        .filter(q -> !q.variableQuery()).toList();
-                Awaitility.await("every panel query returns data").atMost(DEADLINE)
+                        .filter(q -> !q.variableQuery())
+                        .toList();
+                Awaitility.await("every panel query returns data")
+                        .atMost(DEADLINE)
                         .pollInterval(Duration.ofMillis(500))
                         .untilAsserted(() -> assertThat(withoutData(panelQueries))
                                 .as("panel queries without data (Prometheus log: %s)", dir.resolve("prometheus.log"))
@@ -108,11 +120,15 @@ class DashboardOnPrometheusTest {
                 continue;
             }
             Matcher m = LABEL_VALUES.matcher(query.expr());
-            assertThat(m.matches()).as(query.where() + " is label_values(selector, label)").isTrue();
+            assertThat(m.matches())
+                    .as(query.where() + " is label_values(selector, label)")
+                    .isTrue();
             String selector = DashboardTest.asPromQl(new Query(query.where(), m.group(1), false));
             // No start/end: all the data (a whole-second "now" as end could miss a sample scraped a moment ago).
             JsonNode series = get("/api/v1/series?match[]=" + encode(selector));
-            assertThat(series.path("status").asText()).as("series of %s: %s", selector, series).isEqualTo("success");
+            assertThat(series.path("status").asText())
+                    .as("series of %s: %s", selector, series)
+                    .isEqualTo("success");
             Set<String> values = new TreeSet<>();
             series.path("data").forEach(labels -> {
                 if (labels.hasNonNull(m.group(2))) {
@@ -137,7 +153,9 @@ class DashboardOnPrometheusTest {
     }
 
     private void awaitNonEmpty(String promql) {
-        Awaitility.await("a result for " + promql).atMost(DEADLINE).pollInterval(Duration.ofMillis(250))
+        Awaitility.await("a result for " + promql)
+                .atMost(DEADLINE)
+                .pollInterval(Duration.ofMillis(250))
                 .until(() -> {
                     JsonNode data = query(promql);
                     return data != null && data.path("result").size() > 0;
@@ -165,15 +183,18 @@ class DashboardOnPrometheusTest {
         if (data.path("resultType").asText().equals("scalar")) {
             values.add(data.path("result").get(1).asText());
         } else {
-            data.path("result").forEach(series -> values.add(series.path("value").get(1).asText()));
+            data.path("result")
+                    .forEach(series -> values.add(series.path("value").get(1).asText()));
         }
         return values.stream().anyMatch(v -> Double.isFinite(Double.parseDouble(v)));
     }
 
     private JsonNode get(String pathAndQuery) throws IOException, InterruptedException {
         HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + webPort + pathAndQuery))
-                .timeout(Duration.ofSeconds(10)).build();
-        return json.readTree(http.send(request, HttpResponse.BodyHandlers.ofString()).body());
+                .timeout(Duration.ofSeconds(10))
+                .build();
+        return json.readTree(
+                http.send(request, HttpResponse.BodyHandlers.ofString()).body());
     }
 
     private static String encode(String s) {

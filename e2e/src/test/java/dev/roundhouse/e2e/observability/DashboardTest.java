@@ -1,10 +1,9 @@
 package dev.roundhouse.e2e.observability;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.roundhouse.e2e.observability.ObservabilityKit.Query;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -16,8 +15,8 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The proxy's Grafana dashboard (charts/roundhouse/files/dashboards/roundhouse-proxy.json): importable anywhere
@@ -44,7 +43,10 @@ class DashboardTest {
     @Test
     void aPrometheusDataSourceVariableAndFilterVariablesThatUseIt() {
         Map<String, JsonNode> variables = new TreeMap<>();
-        dashboard.path("templating").path("list").forEach(v -> variables.put(v.path("name").asText(), v));
+        dashboard
+                .path("templating")
+                .path("list")
+                .forEach(v -> variables.put(v.path("name").asText(), v));
         assertThat(variables).containsKeys("datasource", "namespace", "job", "instance", "backend");
         JsonNode datasource = variables.get("datasource");
         assertThat(datasource.path("type").asText()).isEqualTo("datasource");
@@ -54,7 +56,9 @@ class DashboardTest {
             assertThat(v.path("type").asText()).as(name).isEqualTo("query");
             assertThat(v.path("datasource").path("uid").asText()).as(name).isEqualTo(DATASOURCE);
             assertThat(v.path("includeAll").asBoolean()).as(name).isTrue();
-            assertThat(v.path("allValue").asText()).as(name + ": 'All' must be a regex for =~").isEqualTo(".*");
+            assertThat(v.path("allValue").asText())
+                    .as(name + ": 'All' must be a regex for =~")
+                    .isEqualTo(".*");
         }
         // Each filter narrows the next one's choices.
         assertThat(variables.get("job").path("definition").asText()).contains("namespace=~\"$namespace\"");
@@ -78,7 +82,8 @@ class DashboardTest {
             }
             for (JsonNode target : panel.path("targets")) {
                 if (!target.path("datasource").path("uid").asText().equals(DATASOURCE)) {
-                    problems.add(title + " " + target.path("refId").asText() + ": data source " + target.path("datasource"));
+                    problems.add(
+                            title + " " + target.path("refId").asText() + ": data source " + target.path("datasource"));
                 }
             }
         }
@@ -101,7 +106,10 @@ class DashboardTest {
                 }
                 if (!filtered.containsAll(FILTER_VARIABLES)) {
                     unfiltered.add(query.where() + ": " + selector.metric() + " lacks a filter on "
-                            + FILTER_VARIABLES.stream().filter(v -> !filtered.contains(v)).sorted().toList());
+                            + FILTER_VARIABLES.stream()
+                                    .filter(v -> !filtered.contains(v))
+                                    .sorted()
+                                    .toList());
                 }
             }
         }
@@ -111,21 +119,29 @@ class DashboardTest {
     @Test
     void panelsHaveUniqueIdsAndDoNotOverlap() {
         List<JsonNode> panels = ObservabilityKit.panels(dashboard);
-        assertThat(panels.stream().map(p -> p.path("id").asInt()).distinct().count()).isEqualTo(panels.size());
+        assertThat(panels.stream().map(p -> p.path("id").asInt()).distinct().count())
+                .isEqualTo(panels.size());
         List<String> problems = new ArrayList<>();
         for (int i = 0; i < panels.size(); i++) {
             JsonNode a = panels.get(i).path("gridPos");
-            if (a.path("x").asInt() + a.path("w").asInt() > 24 || a.path("w").asInt() < 1 || a.path("h").asInt() < 1) {
+            if (a.path("x").asInt() + a.path("w").asInt() > 24
+                    || a.path("w").asInt() < 1
+                    || a.path("h").asInt() < 1) {
                 problems.add(panels.get(i).path("title").asText() + ": outside the 24 columns " + a);
             }
             for (int j = i + 1; j < panels.size(); j++) {
                 JsonNode b = panels.get(j).path("gridPos");
-                boolean overlap = a.path("x").asInt() < b.path("x").asInt() + b.path("w").asInt()
-                        && b.path("x").asInt() < a.path("x").asInt() + a.path("w").asInt()
-                        && a.path("y").asInt() < b.path("y").asInt() + b.path("h").asInt()
-                        && b.path("y").asInt() < a.path("y").asInt() + a.path("h").asInt();
+                boolean overlap =
+                        a.path("x").asInt() < b.path("x").asInt() + b.path("w").asInt()
+                                && b.path("x").asInt()
+                                        < a.path("x").asInt() + a.path("w").asInt()
+                                && a.path("y").asInt()
+                                        < b.path("y").asInt() + b.path("h").asInt()
+                                && b.path("y").asInt()
+                                        < a.path("y").asInt() + a.path("h").asInt();
                 if (overlap) {
-                    problems.add(panels.get(i).path("title").asText() + " overlaps " + panels.get(j).path("title").asText());
+                    problems.add(panels.get(i).path("title").asText() + " overlaps "
+                            + panels.get(j).path("title").asText());
                 }
             }
         }
@@ -137,20 +153,27 @@ class DashboardTest {
         Map<String, Predicate<String>> wanted = new TreeMap<>(Map.of(
                 "request rate", e -> e.contains("rate(roundhouse_requests_total{"),
                 "5xx ratio", e -> e.contains("status=~\"5..\"") && e.contains("/"),
-                "errors by type", e -> e.matches("(?s).*by \\([^)]*type[^)]*\\) \\(rate\\(roundhouse_errors_total\\{.*"),
-                "latency percentiles per backend", e -> e.contains("histogram_quantile(")
-                        && e.contains("by (backend, le)") && e.contains("roundhouse_request_duration_seconds_bucket{"),
+                "errors by type",
+                        e -> e.matches("(?s).*by \\([^)]*type[^)]*\\) \\(rate\\(roundhouse_errors_total\\{.*"),
+                "latency percentiles per backend",
+                        e -> e.contains("histogram_quantile(")
+                                && e.contains("by (backend, le)")
+                                && e.contains("roundhouse_request_duration_seconds_bucket{"),
                 "healthy backends", e -> e.contains("roundhouse_backends_healthy{"),
                 "backends in the pool", e -> e.contains("roundhouse_backends{"),
                 "breaker state", e -> e.contains("resilience4j_circuitbreaker_state{"),
                 "config reloads", e -> e.contains("roundhouse_config_reloads_total{")));
         List<String> panelExpressions = ObservabilityKit.dashboardQueries().stream()
-                .filter(q -> !q.variableQuery()).map(Query::expr).toList();
+                .filter(q -> !q.variableQuery())
+                .map(Query::expr)
+                .toList();
         wanted.forEach((what, test) -> assertThat(panelExpressions).as(what).anyMatch(test));
         // The latency panel shows several percentiles, not just one.
-        assertThat(panelExpressions.stream().filter(e -> e.contains("histogram_quantile(")
-                && e.contains("by (backend, le)")).map(e -> e.replaceAll("(?s).*histogram_quantile\\(([0-9.]+),.*", "$1"))
-                .distinct()).containsExactlyInAnyOrder("0.5", "0.9", "0.99");
+        assertThat(panelExpressions.stream()
+                        .filter(e -> e.contains("histogram_quantile(") && e.contains("by (backend, le)"))
+                        .map(e -> e.replaceAll("(?s).*histogram_quantile\\(([0-9.]+),.*", "$1"))
+                        .distinct())
+                .containsExactlyInAnyOrder("0.5", "0.9", "0.99");
     }
 
     /** Prometheus' own parser reads every query, Grafana's variables replaced as Grafana would. */
@@ -166,10 +189,11 @@ class DashboardTest {
             }
         }
         Path file = Files.writeString(dir.resolve("dashboard-queries.rules.yaml"), rules);
-        ObservabilityKit.Result check = ObservabilityKit.run(Duration.ofSeconds(60), promtool.toString(), "check",
-                "rules", file.toString());
-        assertThat(check.exitCode()).as("promtool check rules on the dashboard's queries said:\n%s\nfor:\n%s",
-                check.output(), rules).isZero();
+        ObservabilityKit.Result check =
+                ObservabilityKit.run(Duration.ofSeconds(60), promtool.toString(), "check", "rules", file.toString());
+        assertThat(check.exitCode())
+                .as("promtool check rules on the dashboard's queries said:\n%s\nfor:\n%s", check.output(), rules)
+                .isZero();
         assertThat(check.output()).contains("SUCCESS: " + queries.size() + " rules found");
     }
 
@@ -181,7 +205,10 @@ class DashboardTest {
         if (query.variableQuery()) {
             expr = LABEL_VALUES.matcher(expr).replaceFirst("$1");
         }
-        return expr.replace("$__rate_interval", "1m").replace("$__interval", "15s").replace("$__range_s", "3600")
-                .replace("$__range", "1h").replaceAll("\\$\\{?\\w+}?", ".*");
+        return expr.replace("$__rate_interval", "1m")
+                .replace("$__interval", "15s")
+                .replace("$__range_s", "3600")
+                .replace("$__range", "1h")
+                .replaceAll("\\$\\{?\\w+}?", ".*");
     }
 }

@@ -4,7 +4,6 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.config.ProxySettings;
-
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -32,7 +31,8 @@ final class LiveProxy implements AutoCloseable {
     private final HttpServer live;
     private final String deadUrl;
     private final RoundhouseProxy proxy;
-    private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient client =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     /** Status → how many requests got it, over all {@link #send} calls. */
     private final Map<Integer, Integer> statuses = new TreeMap<>();
 
@@ -96,8 +96,10 @@ final class LiveProxy implements AutoCloseable {
         int status = 0;
         for (int i = 0; i < count; i++) {
             HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + path))
-                    .timeout(Duration.ofSeconds(10)).build();
-            status = client.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+                    .timeout(Duration.ofSeconds(10))
+                    .build();
+            status =
+                    client.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
             statuses.merge(status, 1, Integer::sum);
         }
         return status;
@@ -116,7 +118,8 @@ final class LiveProxy implements AutoCloseable {
 
     String scrape() throws IOException, InterruptedException {
         HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.metricsPort() + "/metrics"))
-                .timeout(Duration.ofSeconds(10)).build();
+                .timeout(Duration.ofSeconds(10))
+                .build();
         HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
         if (response.statusCode() != 200) {
             throw new AssertionError("GET /metrics answered " + response.statusCode() + ": " + response.body());

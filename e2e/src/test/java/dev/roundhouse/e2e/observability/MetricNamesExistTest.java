@@ -1,10 +1,8 @@
 package dev.roundhouse.e2e.observability;
 
-import dev.roundhouse.e2e.observability.ObservabilityKit.Query;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.roundhouse.e2e.observability.ObservabilityKit.Query;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -13,8 +11,9 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * Every metric the dashboard and the alert rules query exists in the /metrics of a real proxy, with the labels
@@ -48,28 +47,46 @@ class MetricNamesExistTest {
     @Test
     void everyMetricTheDashboardQueriesIsInTheScrape() {
         List<Query> queries = ObservabilityKit.dashboardQueries();
-        assertThat(metricsUsedBy(queries)).as("metrics the dashboard queries").contains(
-                "roundhouse_requests_total", "roundhouse_errors_total", "roundhouse_request_duration_seconds_bucket",
-                "roundhouse_backends_healthy", "roundhouse_backends", "resilience4j_circuitbreaker_state",
-                "roundhouse_config_reloads_total");
-        assertThat(missing(queries)).as("selectors of the dashboard that match nothing a real proxy exports").isEmpty();
+        assertThat(metricsUsedBy(queries))
+                .as("metrics the dashboard queries")
+                .contains(
+                        "roundhouse_requests_total",
+                        "roundhouse_errors_total",
+                        "roundhouse_request_duration_seconds_bucket",
+                        "roundhouse_backends_healthy",
+                        "roundhouse_backends",
+                        "resilience4j_circuitbreaker_state",
+                        "roundhouse_config_reloads_total");
+        assertThat(missing(queries))
+                .as("selectors of the dashboard that match nothing a real proxy exports")
+                .isEmpty();
     }
 
     @Test
     void everyMetricTheAlertRulesQueryIsInTheScrape() {
         List<Query> queries = ObservabilityKit.ruleQueries();
-        assertThat(metricsUsedBy(queries)).as("metrics the alert rules query").contains(
-                "roundhouse_backends_healthy", "roundhouse_backends", "resilience4j_circuitbreaker_state",
-                "roundhouse_requests_total", "roundhouse_config_reloads_total");
-        assertThat(missing(queries)).as("selectors of the rules that match nothing a real proxy exports").isEmpty();
+        assertThat(metricsUsedBy(queries))
+                .as("metrics the alert rules query")
+                .contains(
+                        "roundhouse_backends_healthy",
+                        "roundhouse_backends",
+                        "resilience4j_circuitbreaker_state",
+                        "roundhouse_requests_total",
+                        "roundhouse_config_reloads_total");
+        assertThat(missing(queries))
+                .as("selectors of the rules that match nothing a real proxy exports")
+                .isEmpty();
     }
 
     /** The check itself catches what it is meant to catch (so an empty result above means something). */
     @Test
     void theCheckReportsMissingMetricsLabelsAndValues() {
         List<Query> broken = List.of(
-                new Query("histogram without _bucket", "histogram_quantile(0.9, sum by (le) "
-                        + "(rate(roundhouse_request_duration_seconds{job=~\"$job\"}[5m])))", false),
+                new Query(
+                        "histogram without _bucket",
+                        "histogram_quantile(0.9, sum by (le) "
+                                + "(rate(roundhouse_request_duration_seconds{job=~\"$job\"}[5m])))",
+                        false),
                 new Query("counter without _total", "rate(roundhouse_requests[5m])", false),
                 new Query("label the metric does not have", "roundhouse_backends{backend=\"x\"}", false),
                 new Query("value that never occurs", "resilience4j_circuitbreaker_state{state=\"half-open\"}", false),
@@ -77,8 +94,10 @@ class MetricNamesExistTest {
                 new Query("variable query", "label_values(roundhouse_backend{namespace=~\"$namespace\"}, job)", true));
         assertThat(missing(broken)).hasSize(broken.size());
         List<Query> fine = List.of(
-                new Query("fine", "sum by (type) (rate(roundhouse_errors_total{type=\"connect\", job=~\"$job\"}[5m]))"
-                        + " / on (job) group_left sum by (job) (rate(roundhouse_requests_total{status=~\"5..\"}[5m]))",
+                new Query(
+                        "fine",
+                        "sum by (type) (rate(roundhouse_errors_total{type=\"connect\", job=~\"$job\"}[5m]))"
+                                + " / on (job) group_left sum by (job) (rate(roundhouse_requests_total{status=~\"5..\"}[5m]))",
                         false),
                 new Query("variable query", "label_values(roundhouse_backends{namespace=~\"$namespace\"}, job)", true));
         assertThat(missing(fine)).isEmpty();
@@ -101,7 +120,9 @@ class MetricNamesExistTest {
                 problems.add(query.where() + ": no metric found in " + query.expr());
             }
             for (PromQl.Selector selector : selectors) {
-                problems.addAll(Stream.ofNullable(problem(selector)).map(p -> query.where() + ": " + p).toList());
+                problems.addAll(Stream.ofNullable(problem(selector))
+                        .map(p -> query.where() + ": " + p)
+                        .toList());
             }
         }
         return problems;
@@ -129,14 +150,22 @@ class MetricNamesExistTest {
                 case "=" -> series.stream().anyMatch(labels -> m.value().equals(labels.get(m.label())));
                 case "=~" -> {
                     Pattern regex = Pattern.compile(m.value()); // PromQL regexes are anchored, as matches() is
-                    yield series.stream().anyMatch(labels -> labels.containsKey(m.label())
-                            && regex.matcher(labels.get(m.label())).matches());
+                    yield series.stream()
+                            .anyMatch(labels -> labels.containsKey(m.label())
+                                    && regex.matcher(labels.get(m.label())).matches());
                 }
                 default -> true; // != and !~ select what is not there: only the label is checked
             };
             if (!matches) {
-                return "no series " + selector.metric() + "{" + m.label() + m.op() + "\"" + m.value() + "\"} in /metrics"
-                        + " (values there: " + series.stream().map(l -> l.get(m.label())).filter(Objects::nonNull).distinct().sorted().toList() + ")";
+                return "no series " + selector.metric() + "{" + m.label() + m.op() + "\"" + m.value()
+                        + "\"} in /metrics" + " (values there: "
+                        + series.stream()
+                                .map(l -> l.get(m.label()))
+                                .filter(Objects::nonNull)
+                                .distinct()
+                                .sorted()
+                                .toList()
+                        + ")";
             }
         }
         return null;

@@ -3,7 +3,6 @@ package dev.roundhouse.e2e.observability;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -26,12 +25,13 @@ final class ObservabilityKit {
 
     /** Tests run in e2e/. */
     static final Path REPO = Path.of("..");
+
     static final Path DASHBOARD = REPO.resolve("charts/roundhouse/files/dashboards/roundhouse-proxy.json");
     static final Path RULES = REPO.resolve("charts/roundhouse/files/rules/roundhouse-proxy.rules.yaml");
 
     /** Labels Prometheus (or the Prometheus Operator) adds to every scraped series: never in /metrics. */
-    static final java.util.Set<String> TARGET_LABELS = java.util.Set.of(
-            "namespace", "job", "instance", "pod", "service", "endpoint", "container");
+    static final java.util.Set<String> TARGET_LABELS =
+            java.util.Set.of("namespace", "job", "instance", "pod", "service", "endpoint", "container");
 
     /** One PromQL expression and where it comes from (for messages). */
     record Query(String where, String expr, boolean variableQuery) {
@@ -40,8 +40,7 @@ final class ObservabilityKit {
         }
     }
 
-    private ObservabilityKit() {
-    }
+    private ObservabilityKit() {}
 
     static JsonNode dashboard() {
         try {
@@ -76,8 +75,11 @@ final class ObservabilityKit {
         for (JsonNode panel : panels(dashboard)) {
             for (JsonNode target : panel.path("targets")) {
                 if (target.hasNonNull("expr")) {
-                    out.add(new Query("panel '" + panel.path("title").asText() + "' query "
-                            + target.path("refId").asText(), target.path("expr").asText(), false));
+                    out.add(new Query(
+                            "panel '" + panel.path("title").asText() + "' query "
+                                    + target.path("refId").asText(),
+                            target.path("expr").asText(),
+                            false));
                 }
             }
         }
@@ -96,7 +98,8 @@ final class ObservabilityKit {
         List<Query> out = new ArrayList<>();
         for (JsonNode group : rules().path("groups")) {
             for (JsonNode rule : group.path("rules")) {
-                String name = rule.has("alert") ? "alert " + rule.path("alert").asText()
+                String name = rule.has("alert")
+                        ? "alert " + rule.path("alert").asText()
                         : "record " + rule.path("record").asText();
                 out.add(new Query(name, rule.path("expr").asText(), false));
             }
@@ -155,15 +158,16 @@ final class ObservabilityKit {
         return Optional.empty();
     }
 
-    record Result(int exitCode, String output) {
-    }
+    record Result(int exitCode, String output) {}
 
     /** Runs a command to its end (or fails the test after the timeout), output and errors together. */
     static Result run(Duration timeout, String... command) throws IOException, InterruptedException {
         Path log = Files.createTempFile("observability-", ".out");
         try {
-            Process process = new ProcessBuilder(command).redirectErrorStream(true)
-                    .redirectOutput(log.toFile()).start();
+            Process process = new ProcessBuilder(command)
+                    .redirectErrorStream(true)
+                    .redirectOutput(log.toFile())
+                    .start();
             process.getOutputStream().close();
             if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 process.destroyForcibly();

@@ -19,33 +19,55 @@ import java.util.regex.Pattern;
 final class PromQl {
 
     /** A label matcher of a selector: {@code label op "value"}. */
-    record LabelMatcher(String label, String op, String value) {
-    }
+    record LabelMatcher(String label, String op, String value) {}
 
     /** A series selector: a metric name (null for {@code {__name__=...}} without {@code =}) and its matchers. */
-    record Selector(String metric, List<LabelMatcher> matchers) {
-    }
+    record Selector(String metric, List<LabelMatcher> matchers) {}
 
-    private static final Set<String> LABEL_LIST_KEYWORDS = Set.of("by", "without", "on", "ignoring", "group_left",
-            "group_right");
+    private static final Set<String> LABEL_LIST_KEYWORDS =
+            Set.of("by", "without", "on", "ignoring", "group_left", "group_right");
     /** PromQL's keywords: binary operators, modifiers and the aggregation operators ({@code sum by (x) (...)}). */
-    private static final Set<String> KEYWORDS = Set.of("and", "or", "unless", "bool", "offset", "inf", "nan", "atan2",
-            "sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values", "bottomk", "topk",
-            "quantile", "limitk", "limit_ratio");
+    private static final Set<String> KEYWORDS = Set.of(
+            "and",
+            "or",
+            "unless",
+            "bool",
+            "offset",
+            "inf",
+            "nan",
+            "atan2",
+            "sum",
+            "min",
+            "max",
+            "avg",
+            "group",
+            "stddev",
+            "stdvar",
+            "count",
+            "count_values",
+            "bottomk",
+            "topk",
+            "quantile",
+            "limitk",
+            "limit_ratio");
     /** A Grafana variable outside a string: {@code $x}, {@code ${x}}, {@code ${x:format}}. */
     private static final Pattern GRAFANA_VARIABLE = Pattern.compile("\\$(\\{[^}]*}|\\w+)");
     /** Grafana's variable query {@code label_values(selector, label)}: only the selector names a metric. */
-    private static final Pattern LABEL_VALUES = Pattern.compile("^\\s*label_values\\((.*),\\s*(\\w+)\\s*\\)\\s*$",
-            Pattern.DOTALL);
+    private static final Pattern LABEL_VALUES =
+            Pattern.compile("^\\s*label_values\\((.*),\\s*(\\w+)\\s*\\)\\s*$", Pattern.DOTALL);
+
     private static final Pattern LABEL_VALUES_ONE = Pattern.compile("^\\s*label_values\\(\\s*(\\w+)\\s*\\)\\s*$");
 
-    private enum Kind { IDENT, STRING, NUMBER, PUNCT }
-
-    private record Token(Kind kind, String text) {
+    private enum Kind {
+        IDENT,
+        STRING,
+        NUMBER,
+        PUNCT
     }
 
-    private PromQl() {
-    }
+    private record Token(Kind kind, String text) {}
+
+    private PromQl() {}
 
     /** The selectors of a PromQL expression (Grafana variables allowed). */
     static List<Selector> selectors(String expression) {
@@ -66,7 +88,11 @@ final class PromQl {
 
     /** The metric names of an expression, in order of appearance, without duplicates. */
     static List<String> metricNames(String expression) {
-        return selectors(expression).stream().map(Selector::metric).filter(n -> n != null).distinct().toList();
+        return selectors(expression).stream()
+                .map(Selector::metric)
+                .filter(n -> n != null)
+                .distinct()
+                .toList();
     }
 
     private static List<Token> tokens(String s) {
@@ -162,8 +188,11 @@ final class PromQl {
                     }
                 } else if (t.kind == Kind.PUNCT && t.text.equals("{")) {
                     List<LabelMatcher> matchers = matchers();
-                    String name = matchers.stream().filter(m -> m.label.equals("__name__") && m.op.equals("="))
-                            .map(LabelMatcher::value).findFirst().orElse(null);
+                    String name = matchers.stream()
+                            .filter(m -> m.label.equals("__name__") && m.op.equals("="))
+                            .map(LabelMatcher::value)
+                            .findFirst()
+                            .orElse(null);
                     selectors.add(new Selector(name, matchers));
                 } else {
                     pos++;
@@ -173,7 +202,9 @@ final class PromQl {
         }
 
         private boolean is(String punct) {
-            return pos < tokens.size() && tokens.get(pos).kind == Kind.PUNCT && tokens.get(pos).text.equals(punct);
+            return pos < tokens.size()
+                    && tokens.get(pos).kind == Kind.PUNCT
+                    && tokens.get(pos).text.equals(punct);
         }
 
         private void skipParenthesised() {
@@ -198,7 +229,9 @@ final class PromQl {
                     continue;
                 }
                 Token label = tokens.get(pos);
-                if (pos + 2 >= tokens.size() || label.kind != Kind.IDENT || tokens.get(pos + 1).kind != Kind.PUNCT
+                if (pos + 2 >= tokens.size()
+                        || label.kind != Kind.IDENT
+                        || tokens.get(pos + 1).kind != Kind.PUNCT
                         || tokens.get(pos + 2).kind != Kind.STRING) {
                     throw new IllegalArgumentException("cannot read label matcher at " + label.text);
                 }

@@ -1,15 +1,14 @@
 package dev.roundhouse.e2e.testing;
 
-import dev.roundhouse.testing.TestBackend;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.roundhouse.e2e.local.LocalCluster;
 import dev.roundhouse.e2e.local.LocalKubelet.RunningProxy;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
+import dev.roundhouse.testing.TestBackend;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.utils.Serialization;
-import org.awaitility.Awaitility;
-
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -23,14 +22,15 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.awaitility.Awaitility;
 
 /** What a user does to the local cluster, in one place: apply, wait for Ready, find the proxy, send requests. */
 public final class Cluster {
 
-    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(2)).build();
+    private static final HttpClient HTTP = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(2))
+            .build();
 
     private final LocalCluster local;
     private final String namespace;
@@ -80,8 +80,10 @@ public final class Cluster {
             return result.ok() ? Optional.empty() : Optional.of(result.stderr() + result.stdout());
         }
         try {
-            local.client().load(new java.io.ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8)))
-                    .inNamespace(namespace).serverSideApply();
+            local.client()
+                    .load(new java.io.ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8)))
+                    .inNamespace(namespace)
+                    .serverSideApply();
             return Optional.empty();
         } catch (KubernetesClientException e) {
             return Optional.of(e.getMessage());
@@ -98,7 +100,11 @@ public final class Cluster {
     }
 
     public LoadBalancer loadBalancer(String name) {
-        return local.client().resources(LoadBalancer.class).inNamespace(namespace).withName(name).get();
+        return local.client()
+                .resources(LoadBalancer.class)
+                .inNamespace(namespace)
+                .withName(name)
+                .get();
     }
 
     /** The LoadBalancer's condition of {@code type}, or null. */
@@ -107,12 +113,16 @@ public final class Cluster {
         if (lb == null || lb.getStatus() == null || lb.getStatus().getConditions() == null) {
             return null;
         }
-        return lb.getStatus().getConditions().stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
+        return lb.getStatus().getConditions().stream()
+                .filter(c -> type.equals(c.getType()))
+                .findFirst()
+                .orElse(null);
     }
 
     /** Waits for Ready=True, as {@code kubectl wait --for=condition=Ready} does. */
     public LoadBalancer awaitReady(String name) {
-        Awaitility.await("LoadBalancer " + namespace + "/" + name + " Ready").atMost(Duration.ofSeconds(60))
+        Awaitility.await("LoadBalancer " + namespace + "/" + name + " Ready")
+                .atMost(Duration.ofSeconds(60))
                 .pollInterval(Duration.ofMillis(100))
                 .until(() -> condition(name, "Ready"), c -> c != null && "True".equals(c.getStatus()));
         return loadBalancer(name);
@@ -121,7 +131,8 @@ public final class Cluster {
     /** The proxy the local kubelet runs for the LoadBalancer, once it is ready. */
     public RunningProxy awaitProxy(String name) {
         AtomicReference<RunningProxy> proxy = new AtomicReference<>();
-        Awaitility.await("a ready proxy for " + namespace + "/" + name).atMost(Duration.ofSeconds(60))
+        Awaitility.await("a ready proxy for " + namespace + "/" + name)
+                .atMost(Duration.ofSeconds(60))
                 .pollInterval(Duration.ofMillis(100))
                 .until(() -> {
                     proxy.set(local.kubelet().proxy(namespace, name + "-proxy").orElse(null));
@@ -140,18 +151,25 @@ public final class Cluster {
 
     /** GET, returning status and body; IOException is an answer too (a refused connection). */
     public static HttpResponse<String> get(URI uri) throws IOException, InterruptedException {
-        return HTTP.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).GET().build(),
+        return HTTP.send(
+                HttpRequest.newBuilder(uri)
+                        .timeout(Duration.ofSeconds(10))
+                        .GET()
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
     }
 
     /** The proxy's Prometheus exposition text. */
     public static String metrics(RunningProxy proxy) throws IOException, InterruptedException {
-        return get(URI.create("http://127.0.0.1:" + proxy.metricsPort() + "/metrics")).body();
+        return get(URI.create("http://127.0.0.1:" + proxy.metricsPort() + "/metrics"))
+                .body();
     }
 
     /** The lines of a metric family (name and labels), for assertion messages and lookups. */
     public static List<String> series(String exposition, String name) {
-        return exposition.lines().filter(l -> l.startsWith(name + "{") || l.startsWith(name + " "))
+        return exposition
+                .lines()
+                .filter(l -> l.startsWith(name + "{") || l.startsWith(name + " "))
                 .collect(Collectors.toList());
     }
 }

@@ -1,11 +1,10 @@
 package dev.roundhouse.e2e.testing;
 
 import dev.roundhouse.e2e.local.LocalCluster;
+import java.nio.file.Path;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
-
-import java.nio.file.Path;
 
 /**
  * One {@link LocalCluster} for every end-to-end test class of the run (starting the operator takes seconds):
@@ -21,9 +20,12 @@ public final class SharedCluster implements ParameterResolver {
 
     @Override
     public Object resolveParameter(ParameterContext parameter, ExtensionContext context) {
-        return context.getRoot().getStore(ExtensionContext.Namespace.create(SharedCluster.class))
-                .getOrComputeIfAbsent("cluster", key -> new Holder(LocalCluster.start(
-                        LocalCluster.Options.forTests(Path.of("target", "e2e")))), Holder.class)
+        return context.getRoot()
+                .getStore(ExtensionContext.Namespace.create(SharedCluster.class))
+                .getOrComputeIfAbsent(
+                        "cluster",
+                        key -> new Holder(LocalCluster.start(LocalCluster.Options.forTests(Path.of("target", "e2e")))),
+                        Holder.class)
                 .cluster;
     }
 

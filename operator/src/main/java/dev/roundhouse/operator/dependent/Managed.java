@@ -5,6 +5,5 @@ public final class Managed {
 
     public static final String SELECTOR = "app.kubernetes.io/managed-by=roundhouse-operator";
 
-    private Managed() {
-    }
+    private Managed() {}
 }

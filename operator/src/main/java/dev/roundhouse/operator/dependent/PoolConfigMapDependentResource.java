@@ -3,17 +3,16 @@ package dev.roundhouse.operator.dependent;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.model.PoolConfigMaps;
 import dev.roundhouse.operator.model.PoolDocuments;
-import dev.roundhouse.poolformat.PoolDocument;
 import dev.roundhouse.operator.reconciler.PoolResolution;
+import dev.roundhouse.poolformat.PoolDocument;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReference;
-import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.config.informer.Informer;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.processing.dependent.Matcher;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernetesDependentResource;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
-
 import java.util.List;
 import java.util.Objects;
 
@@ -44,8 +43,8 @@ public class PoolConfigMapDependentResource extends CRUDKubernetesDependentResou
     }
 
     @Override
-    public Matcher.Result<ConfigMap> match(ConfigMap actual, ConfigMap desired, LoadBalancer lb,
-                                           Context<LoadBalancer> context) {
+    public Matcher.Result<ConfigMap> match(
+            ConfigMap actual, ConfigMap desired, LoadBalancer lb, Context<LoadBalancer> context) {
         if (!ownedBy(actual, lb)) {
             return Matcher.Result.nonComputed(false);
         }
@@ -56,11 +55,16 @@ public class PoolConfigMapDependentResource extends CRUDKubernetesDependentResou
     public ConfigMap update(ConfigMap actual, ConfigMap desired, LoadBalancer lb, Context<LoadBalancer> context) {
         if (!ownedBy(actual, lb)) {
             // Owner references of other LoadBalancers go (an earlier one of this name); any other owner stays.
-            ConfigMap adopted = new ConfigMapBuilder(actual).editMetadata()
-                    .withOwnerReferences(Objects.requireNonNullElse(actual.getMetadata().getOwnerReferences(),
-                                    List.<OwnerReference>of()).stream()
-                            .filter(ref -> !lb.getKind().equals(ref.getKind())).toList())
-                    .endMetadata().build();
+            ConfigMap adopted = new ConfigMapBuilder(actual)
+                    .editMetadata()
+                    .withOwnerReferences(
+                            Objects.requireNonNullElse(
+                                            actual.getMetadata().getOwnerReferences(), List.<OwnerReference>of())
+                                    .stream()
+                                    .filter(ref -> !lb.getKind().equals(ref.getKind()))
+                                    .toList())
+                    .endMetadata()
+                    .build();
             adopted.addOwnerReference(lb);
             actual = adopted;
         }
@@ -69,8 +73,10 @@ public class PoolConfigMapDependentResource extends CRUDKubernetesDependentResou
 
     private static boolean ownedBy(ConfigMap actual, LoadBalancer lb) {
         List<OwnerReference> refs = actual.getMetadata().getOwnerReferences();
-        return refs != null && refs.stream().anyMatch(ref -> lb.getMetadata().getUid().equals(ref.getUid()))
-                && refs.stream().noneMatch(ref -> lb.getKind().equals(ref.getKind())
-                        && !lb.getMetadata().getUid().equals(ref.getUid()));
+        return refs != null
+                && refs.stream().anyMatch(ref -> lb.getMetadata().getUid().equals(ref.getUid()))
+                && refs.stream()
+                        .noneMatch(ref -> lb.getKind().equals(ref.getKind())
+                                && !lb.getMetadata().getUid().equals(ref.getUid()));
     }
 }

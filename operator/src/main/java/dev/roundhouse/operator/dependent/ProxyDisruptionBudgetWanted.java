@@ -11,8 +11,10 @@ import io.javaoperatorsdk.operator.processing.dependent.workflow.Condition;
 public class ProxyDisruptionBudgetWanted implements Condition<PodDisruptionBudget, LoadBalancer> {
 
     @Override
-    public boolean isMet(DependentResource<PodDisruptionBudget, LoadBalancer> dependentResource, LoadBalancer primary,
-                         Context<LoadBalancer> context) {
+    public boolean isMet(
+            DependentResource<PodDisruptionBudget, LoadBalancer> dependentResource,
+            LoadBalancer primary,
+            Context<LoadBalancer> context) {
         return ProxyDisruptionBudgets.wanted(primary);
     }
 }

@@ -1,7 +1,6 @@
 package dev.roundhouse.operator.dependent;
 
 import io.javaoperatorsdk.operator.processing.dependent.workflow.CRDPresentActivationCondition;
-
 import java.time.Duration;
 
 /**
@@ -9,8 +8,10 @@ import java.time.Duration;
  * default gives up after ten checks; clusters get the Prometheus Operator installed at any time,
  * so this one keeps checking, at most every 30 s and only while reconciling.
  */
-public class ServiceMonitorCrdPresent extends CRDPresentActivationCondition<io.fabric8.openshift.api.model.monitoring.v1.ServiceMonitor,
-        dev.roundhouse.operator.api.v1alpha1.LoadBalancer> {
+public class ServiceMonitorCrdPresent
+        extends CRDPresentActivationCondition<
+                io.fabric8.openshift.api.model.monitoring.v1.ServiceMonitor,
+                dev.roundhouse.operator.api.v1alpha1.LoadBalancer> {
 
     public ServiceMonitorCrdPresent() {
         super(Integer.MAX_VALUE, Duration.ofSeconds(30));

@@ -11,8 +11,10 @@ import io.javaoperatorsdk.operator.processing.dependent.workflow.Condition;
 public class ServiceMonitorEnabled implements Condition<ServiceMonitor, LoadBalancer> {
 
     @Override
-    public boolean isMet(DependentResource<ServiceMonitor, LoadBalancer> dependentResource, LoadBalancer primary,
-                         Context<LoadBalancer> context) {
+    public boolean isMet(
+            DependentResource<ServiceMonitor, LoadBalancer> dependentResource,
+            LoadBalancer primary,
+            Context<LoadBalancer> context) {
         return ServiceMonitors.enabled(primary);
     }
 }

@@ -23,8 +23,7 @@ public final class Conditions {
     public static final String PROGRESSING = "Progressing";
     public static final String DEGRADED = "Degraded";
 
-    private Conditions() {
-    }
+    private Conditions() {}
 
     /** A condition without times or generation; {@link #merge} fills those in. */
     public static Condition condition(String type, boolean status, Reason reason, String message) {
@@ -41,15 +40,16 @@ public final class Conditions {
      * by type. Each keeps the current lastTransitionTime when its status is unchanged and gets {@code now} when
      * its status changed or it is new.
      */
-    public static List<Condition> merge(List<Condition> current, List<Condition> desired, Instant now,
-                                        long observedGeneration) {
+    public static List<Condition> merge(
+            List<Condition> current, List<Condition> desired, Instant now, long observedGeneration) {
         Map<String, Condition> byType = Objects.requireNonNullElse(current, List.<Condition>of()).stream()
                 .collect(Collectors.toMap(Condition::getType, Function.identity(), (first, second) -> first));
         String nowText = DateTimeFormatter.ISO_INSTANT.format(now.truncatedTo(ChronoUnit.SECONDS));
         return desired.stream()
                 .map(d -> {
                     Condition old = byType.get(d.getType());
-                    boolean unchanged = old != null && Objects.equals(old.getStatus(), d.getStatus())
+                    boolean unchanged = old != null
+                            && Objects.equals(old.getStatus(), d.getStatus())
                             && old.getLastTransitionTime() != null;
                     return new ConditionBuilder(d)
                             .withLastTransitionTime(unchanged ? old.getLastTransitionTime() : nowText)

@@ -18,8 +18,7 @@ public final class Labels {
     public static final String MANAGED_BY = "app.kubernetes.io/managed-by";
     static final String METRICS_COMPONENT = "metrics";
 
-    private Labels() {
-    }
+    private Labels() {}
 
     /**
      * The labels that pick one LoadBalancer's proxy pods. They end up in the Deployment's selector, which is

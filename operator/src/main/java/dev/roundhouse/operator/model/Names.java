@@ -9,6 +9,7 @@ public final class Names {
 
     /** Key of the pool document in the pool ConfigMap (docs/pool-format.md). */
     public static final String POOL_KEY = PoolDocument.CONFIG_MAP_KEY;
+
     public static final String HTTP_PORT_NAME = "http";
     public static final String METRICS_PORT_NAME = "metrics";
     /** The proxy's METRICS_PORT default; it also serves /healthz and /readyz. */
@@ -23,8 +24,7 @@ public final class Names {
 
     private static final String PROXY_SUFFIX = "-proxy";
 
-    private Names() {
-    }
+    private Names() {}
 
     public static String poolConfigMap(LoadBalancer lb) {
         return name(lb) + "-pool";
@@ -53,7 +53,8 @@ public final class Names {
             return name + suffix;
         }
         String hash = hash(name);
-        String head = name.substring(0, max - suffix.length() - hash.length() - 1).replaceAll("-+$", "");
+        String head =
+                name.substring(0, max - suffix.length() - hash.length() - 1).replaceAll("-+$", "");
         return head + "-" + hash + suffix;
     }
 

@@ -37,8 +37,7 @@ public final class PoolDocuments {
     /** The label the EndpointSlice controller puts on every slice of a Service. */
     static final String SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 
-    private PoolDocuments() {
-    }
+    private PoolDocuments() {}
 
     /**
      * The pool document for a spec: its fixed backends, or {@code discovered} when it has a serviceRef, and its
@@ -77,7 +76,9 @@ public final class PoolDocuments {
                 c.getFailureRateThreshold() == null ? cd.failureRateThreshold() : c.getFailureRateThreshold(),
                 or(c.getSlidingWindowSize(), cd.slidingWindowSize()),
                 or(c.getMinimumNumberOfCalls(), cd.minimumNumberOfCalls()),
-                durations.read("circuitBreaker.waitDurationInOpenState", c.getWaitDurationInOpenState(),
+                durations.read(
+                        "circuitBreaker.waitDurationInOpenState",
+                        c.getWaitDurationInOpenState(),
                         cd.waitDurationInOpenState()),
                 or(c.getPermittedNumberOfCallsInHalfOpenState(), cd.permittedNumberOfCallsInHalfOpenState()),
                 or(c.getConsecutiveConnectFailures(), cd.consecutiveConnectFailures()));
@@ -90,11 +91,18 @@ public final class PoolDocuments {
 
         // The lowest version that says it all: a proxy of an older build keeps reading what uses nothing newer.
         BackendTlsSpec tls = spec.getBackendTLS();
-        BackendTls backendTls = tls == null ? BackendTls.DEFAULTS : new BackendTls(caBundle, tls.getServerName(),
-                Boolean.TRUE.equals(tls.getInsecureSkipVerify()));
+        BackendTls backendTls = tls == null
+                ? BackendTls.DEFAULTS
+                : new BackendTls(caBundle, tls.getServerName(), Boolean.TRUE.equals(tls.getInsecureSkipVerify()));
 
-        PoolDocument doc = new PoolDocument(PoolDocument.CURRENT_VERSION, backends(spec, discovered),
-                healthCheck, circuitBreaker, timeouts, backendTls).atLowestVersion();
+        PoolDocument doc = new PoolDocument(
+                        PoolDocument.CURRENT_VERSION,
+                        backends(spec, discovered),
+                        healthCheck,
+                        circuitBreaker,
+                        timeouts,
+                        backendTls)
+                .atLowestVersion();
         // Unparseable durations were replaced by their defaults above, so validate still checks everything else
         // and the user hears about every problem at once.
         try {
@@ -117,14 +125,15 @@ public final class PoolDocuments {
      *     result is empty, and telling the user is the caller's business
      * @param scheme http or https; null means http
      */
-    public static List<BackendEntry> fromEndpointSlices(Service service, int servicePort, String scheme,
-                                                        List<EndpointSlice> slices) {
-        Optional<ServicePort> port = service.getSpec() == null || service.getSpec().getPorts() == null
-                ? Optional.empty()
-                : service.getSpec().getPorts().stream()
-                        // The same number may be open for TCP and UDP; HTTP needs the TCP one.
-                        .filter(p -> Objects.equals(p.getPort(), servicePort) && isTcp(p.getProtocol()))
-                        .findFirst();
+    public static List<BackendEntry> fromEndpointSlices(
+            Service service, int servicePort, String scheme, List<EndpointSlice> slices) {
+        Optional<ServicePort> port =
+                service.getSpec() == null || service.getSpec().getPorts() == null
+                        ? Optional.empty()
+                        : service.getSpec().getPorts().stream()
+                                // The same number may be open for TCP and UDP; HTTP needs the TCP one.
+                                .filter(p -> Objects.equals(p.getPort(), servicePort) && isTcp(p.getProtocol()))
+                                .findFirst();
         if (port.isEmpty()) {
             return List.of();
         }
@@ -142,7 +151,8 @@ public final class PoolDocuments {
                 continue;
             }
             // A slice port without a number means "any port"; then only a numeric targetPort says which one.
-            Integer number = slicePort.get().getPort() != null ? slicePort.get().getPort() : numericTargetPort(port.get());
+            Integer number =
+                    slicePort.get().getPort() != null ? slicePort.get().getPort() : numericTargetPort(port.get());
             if (number == null) {
                 continue;
             }
@@ -157,7 +167,9 @@ public final class PoolDocuments {
                 }
             }
         }
-        return urls.stream().map(url -> new BackendEntry(url, BackendEntry.DEFAULT_WEIGHT)).toList();
+        return urls.stream()
+                .map(url -> new BackendEntry(url, BackendEntry.DEFAULT_WEIGHT))
+                .toList();
     }
 
     /** The canonical text of the document, as stored in the pool ConfigMap. */

@@ -4,21 +4,21 @@ import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancerSpec;
 import dev.roundhouse.operator.api.v1alpha1.PodTemplateSpec;
 import io.fabric8.kubernetes.api.model.AffinityBuilder;
-import io.fabric8.kubernetes.api.model.LocalObjectReference;
-import io.fabric8.kubernetes.api.model.TolerationBuilder;
-import io.fabric8.kubernetes.api.model.TopologySpreadConstraint;
-import io.fabric8.kubernetes.api.model.TopologySpreadConstraintBuilder;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.ContainerPortBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.EnvVarBuilder;
 import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.LocalObjectReference;
 import io.fabric8.kubernetes.api.model.Probe;
 import io.fabric8.kubernetes.api.model.ProbeBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.ResourceRequirements;
 import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
+import io.fabric8.kubernetes.api.model.TolerationBuilder;
+import io.fabric8.kubernetes.api.model.TopologySpreadConstraint;
+import io.fabric8.kubernetes.api.model.TopologySpreadConstraintBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import java.time.Duration;
@@ -53,13 +53,15 @@ public final class ProxyDeployments {
      * may take that long is not cut.
      */
     static final Duration SHUTDOWN_DELAY = Duration.ofSeconds(5);
+
     static final Duration SHUTDOWN_TIMEOUT = Duration.ofSeconds(60);
     /** Delay, drain, and a margin before SIGKILL for the JVM to exit. */
-    static final long TERMINATION_GRACE_SECONDS = SHUTDOWN_DELAY.plus(SHUTDOWN_TIMEOUT).plusSeconds(10).toSeconds();
+    static final long TERMINATION_GRACE_SECONDS =
+            SHUTDOWN_DELAY.plus(SHUTDOWN_TIMEOUT).plusSeconds(10).toSeconds();
+
     static final String CONTAINER_NAME = "proxy";
 
-    private ProxyDeployments() {
-    }
+    private ProxyDeployments() {}
 
     /** The proxies a LoadBalancer asks for: {@code spec.replicas}, or {@link #DEFAULT_REPLICAS}. */
     public static int replicas(LoadBalancerSpec spec) {
@@ -85,58 +87,70 @@ public final class ProxyDeployments {
         // No owner reference here: JOSDK adds it to dependents.
         return new DeploymentBuilder()
                 .withNewMetadata()
-                    .withName(Names.deployment(lb))
-                    .withNamespace(lb.getMetadata().getNamespace())
-                    .withLabels(Labels.all(lb))
+                .withName(Names.deployment(lb))
+                .withNamespace(lb.getMetadata().getNamespace())
+                .withLabels(Labels.all(lb))
                 .endMetadata()
                 .withNewSpec()
-                    .withReplicas(replicas(spec))
-                    .withNewSelector().withMatchLabels(Labels.selector(lb)).endSelector()
-                    // Zero-downtime rollouts: a new pod must be ready before an old one goes.
-                    .withNewStrategy()
-                        .withType("RollingUpdate")
-                        .withNewRollingUpdate()
-                            .withMaxUnavailable(new IntOrString(0))
-                            .withMaxSurge(new IntOrString(1))
-                        .endRollingUpdate()
-                    .endStrategy()
-                    .withRevisionHistoryLimit(10)
-                    .withProgressDeadlineSeconds(600)
-                    .withNewTemplate()
-                        .withNewMetadata()
-                            .withLabels(podLabels)
-                            .withAnnotations(podAnnotations)
-                        .endMetadata()
-                        .withNewSpec()
-                            .withServiceAccountName(Names.serviceAccount(lb))
-                            // The proxy reads and watches its ConfigMap through the API.
-                            .withAutomountServiceAccountToken(true)
-                            // The proxy takes its settings from the environment; keep the namespace's Services
-                            // out of it (a Service named "metrics" would bring METRICS_PORT=tcp://...).
-                            .withEnableServiceLinks(false)
-                            .withNewSecurityContext()
-                                .withRunAsNonRoot(true)
-                                .withRunAsUser(PROXY_UID)
-                                .withRunAsGroup(PROXY_UID)
-                                .withFsGroup(PROXY_UID)
-                                .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
-                            .endSecurityContext()
-                            .withTerminationGracePeriodSeconds(TERMINATION_GRACE_SECONDS)
-                            .withImagePullSecrets(pullSecrets(pullSecrets, pod))
-                            .withNodeSelector(copy(pod.getNodeSelector()))
-                            .withTolerations(pod.getTolerations() == null ? null
-                                    : pod.getTolerations().stream().map(t -> new TolerationBuilder(t).build()).toList())
-                            .withAffinity(pod.getAffinity() == null ? null : new AffinityBuilder(pod.getAffinity()).build())
-                            .withTopologySpreadConstraints(spread(lb, pod))
-                            .withPriorityClassName(pod.getPriorityClassName())
-                            .withRestartPolicy("Always")
-                            .withDnsPolicy("ClusterFirst")
-                            .withSchedulerName("default-scheduler")
-                            .withContainers(container(lb, defaultImage))
-                            // The JVM needs a writable /tmp under a read-only root filesystem.
-                            .addNewVolume().withName("tmp").withNewEmptyDir().endEmptyDir().endVolume()
-                        .endSpec()
-                    .endTemplate()
+                .withReplicas(replicas(spec))
+                .withNewSelector()
+                .withMatchLabels(Labels.selector(lb))
+                .endSelector()
+                // Zero-downtime rollouts: a new pod must be ready before an old one goes.
+                .withNewStrategy()
+                .withType("RollingUpdate")
+                .withNewRollingUpdate()
+                .withMaxUnavailable(new IntOrString(0))
+                .withMaxSurge(new IntOrString(1))
+                .endRollingUpdate()
+                .endStrategy()
+                .withRevisionHistoryLimit(10)
+                .withProgressDeadlineSeconds(600)
+                .withNewTemplate()
+                .withNewMetadata()
+                .withLabels(podLabels)
+                .withAnnotations(podAnnotations)
+                .endMetadata()
+                .withNewSpec()
+                .withServiceAccountName(Names.serviceAccount(lb))
+                // The proxy reads and watches its ConfigMap through the API.
+                .withAutomountServiceAccountToken(true)
+                // The proxy takes its settings from the environment; keep the namespace's Services
+                // out of it (a Service named "metrics" would bring METRICS_PORT=tcp://...).
+                .withEnableServiceLinks(false)
+                .withNewSecurityContext()
+                .withRunAsNonRoot(true)
+                .withRunAsUser(PROXY_UID)
+                .withRunAsGroup(PROXY_UID)
+                .withFsGroup(PROXY_UID)
+                .withNewSeccompProfile()
+                .withType("RuntimeDefault")
+                .endSeccompProfile()
+                .endSecurityContext()
+                .withTerminationGracePeriodSeconds(TERMINATION_GRACE_SECONDS)
+                .withImagePullSecrets(pullSecrets(pullSecrets, pod))
+                .withNodeSelector(copy(pod.getNodeSelector()))
+                .withTolerations(
+                        pod.getTolerations() == null
+                                ? null
+                                : pod.getTolerations().stream()
+                                        .map(t -> new TolerationBuilder(t).build())
+                                        .toList())
+                .withAffinity(pod.getAffinity() == null ? null : new AffinityBuilder(pod.getAffinity()).build())
+                .withTopologySpreadConstraints(spread(lb, pod))
+                .withPriorityClassName(pod.getPriorityClassName())
+                .withRestartPolicy("Always")
+                .withDnsPolicy("ClusterFirst")
+                .withSchedulerName("default-scheduler")
+                .withContainers(container(lb, defaultImage))
+                // The JVM needs a writable /tmp under a read-only root filesystem.
+                .addNewVolume()
+                .withName("tmp")
+                .withNewEmptyDir()
+                .endEmptyDir()
+                .endVolume()
+                .endSpec()
+                .endTemplate()
                 .endSpec()
                 .build();
     }
@@ -144,8 +158,8 @@ public final class ProxyDeployments {
     /** The operator's pull secrets, then the LoadBalancer's, each name once. */
     private static List<LocalObjectReference> pullSecrets(List<String> operators, PodTemplateSpec pod) {
         Set<String> names = new LinkedHashSet<>(operators);
-        for (LocalObjectReference ref : Objects.requireNonNullElse(pod.getImagePullSecrets(),
-                List.<LocalObjectReference>of())) {
+        for (LocalObjectReference ref :
+                Objects.requireNonNullElse(pod.getImagePullSecrets(), List.<LocalObjectReference>of())) {
             if (ref.getName() != null && !ref.getName().isBlank()) {
                 names.add(ref.getName());
             }
@@ -162,16 +176,20 @@ public final class ProxyDeployments {
      * together with one {@code kubectl drain}. Soft, so that a one-node cluster still runs every replica.
      */
     private static List<TopologySpreadConstraint> spread(LoadBalancer lb, PodTemplateSpec pod) {
-        if (pod.getTopologySpreadConstraints() != null && !pod.getTopologySpreadConstraints().isEmpty()) {
+        if (pod.getTopologySpreadConstraints() != null
+                && !pod.getTopologySpreadConstraints().isEmpty()) {
             return pod.getTopologySpreadConstraints().stream()
-                    .map(c -> new TopologySpreadConstraintBuilder(c).build()).toList();
+                    .map(c -> new TopologySpreadConstraintBuilder(c).build())
+                    .toList();
         }
         return Stream.of("kubernetes.io/hostname", "topology.kubernetes.io/zone")
                 .map(key -> new TopologySpreadConstraintBuilder()
                         .withMaxSkew(1)
                         .withTopologyKey(key)
                         .withWhenUnsatisfiable("ScheduleAnyway")
-                        .withNewLabelSelector().withMatchLabels(Labels.selector(lb)).endLabelSelector()
+                        .withNewLabelSelector()
+                        .withMatchLabels(Labels.selector(lb))
+                        .endLabelSelector()
                         .build())
                 .toList();
     }
@@ -184,21 +202,32 @@ public final class ProxyDeployments {
                 .withImage(Objects.requireNonNull(image, "no image: spec.image and the default image are both empty"))
                 .withImagePullPolicy("IfNotPresent")
                 .withPorts(
-                        new ContainerPortBuilder().withName(Names.HTTP_PORT_NAME)
-                                .withContainerPort(Names.PROXY_PORT).withProtocol("TCP").build(),
-                        new ContainerPortBuilder().withName(Names.METRICS_PORT_NAME)
-                                .withContainerPort(Names.METRICS_PORT).withProtocol("TCP").build())
+                        new ContainerPortBuilder()
+                                .withName(Names.HTTP_PORT_NAME)
+                                .withContainerPort(Names.PROXY_PORT)
+                                .withProtocol("TCP")
+                                .build(),
+                        new ContainerPortBuilder()
+                                .withName(Names.METRICS_PORT_NAME)
+                                .withContainerPort(Names.METRICS_PORT)
+                                .withProtocol("TCP")
+                                .build())
                 .withEnv(env(lb))
                 .withLivenessProbe(probe("/healthz", 10, 3))
                 .withReadinessProbe(probe("/readyz", 5, 2))
                 .withNewSecurityContext()
-                    .withAllowPrivilegeEscalation(false)
-                    .withReadOnlyRootFilesystem(true)
-                    .withRunAsNonRoot(true)
-                    .withNewCapabilities().withDrop("ALL").endCapabilities()
+                .withAllowPrivilegeEscalation(false)
+                .withReadOnlyRootFilesystem(true)
+                .withRunAsNonRoot(true)
+                .withNewCapabilities()
+                .withDrop("ALL")
+                .endCapabilities()
                 .endSecurityContext()
                 .withResources(resources(spec))
-                .addNewVolumeMount().withName("tmp").withMountPath("/tmp").endVolumeMount()
+                .addNewVolumeMount()
+                .withName("tmp")
+                .withMountPath("/tmp")
+                .endVolumeMount()
                 .withTerminationMessagePath("/dev/termination-log")
                 .withTerminationMessagePolicy("File")
                 .build();
@@ -210,9 +239,13 @@ public final class ProxyDeployments {
                         env("LOG_FORMAT", "json"),
                         env("LOG_LEVEL", "info"),
                         env("METRICS_PORT", String.valueOf(Names.METRICS_PORT)),
-                        new EnvVarBuilder().withName("POD_NAMESPACE")
+                        new EnvVarBuilder()
+                                .withName("POD_NAMESPACE")
                                 .withNewValueFrom()
-                                    .withNewFieldRef().withApiVersion("v1").withFieldPath("metadata.namespace").endFieldRef()
+                                .withNewFieldRef()
+                                .withApiVersion("v1")
+                                .withFieldPath("metadata.namespace")
+                                .endFieldRef()
                                 .endValueFrom()
                                 .build(),
                         env("POOL_CONFIGMAP", Names.poolConfigMap(lb)),
@@ -230,9 +263,9 @@ public final class ProxyDeployments {
     private static Probe probe(String path, int periodSeconds, int failureThreshold) {
         return new ProbeBuilder()
                 .withNewHttpGet()
-                    .withPath(path)
-                    .withPort(new IntOrString(Names.METRICS_PORT_NAME))
-                    .withScheme("HTTP")
+                .withPath(path)
+                .withPort(new IntOrString(Names.METRICS_PORT_NAME))
+                .withScheme("HTTP")
                 .endHttpGet()
                 .withPeriodSeconds(periodSeconds)
                 .withFailureThreshold(failureThreshold)

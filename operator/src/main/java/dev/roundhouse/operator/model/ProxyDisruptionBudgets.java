@@ -12,8 +12,7 @@ import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudgetBuilder;
  */
 public final class ProxyDisruptionBudgets {
 
-    private ProxyDisruptionBudgets() {
-    }
+    private ProxyDisruptionBudgets() {}
 
     public static boolean wanted(LoadBalancer lb) {
         return ProxyDeployments.replicas(lb.getSpec()) >= 2;
@@ -23,13 +22,15 @@ public final class ProxyDisruptionBudgets {
         // No owner reference here: JOSDK adds it to dependents.
         return new PodDisruptionBudgetBuilder()
                 .withNewMetadata()
-                    .withName(Names.disruptionBudget(lb))
-                    .withNamespace(lb.getMetadata().getNamespace())
-                    .withLabels(Labels.all(lb))
+                .withName(Names.disruptionBudget(lb))
+                .withNamespace(lb.getMetadata().getNamespace())
+                .withLabels(Labels.all(lb))
                 .endMetadata()
                 .withNewSpec()
-                    .withMaxUnavailable(new IntOrString(1))
-                    .withNewSelector().withMatchLabels(Labels.selector(lb)).endSelector()
+                .withMaxUnavailable(new IntOrString(1))
+                .withNewSelector()
+                .withMatchLabels(Labels.selector(lb))
+                .endSelector()
                 .endSpec()
                 .build();
     }

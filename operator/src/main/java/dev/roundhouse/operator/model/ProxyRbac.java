@@ -17,15 +17,14 @@ public final class ProxyRbac {
 
     static final String RBAC_GROUP = "rbac.authorization.k8s.io";
 
-    private ProxyRbac() {
-    }
+    private ProxyRbac() {}
 
     public static ServiceAccount serviceAccount(LoadBalancer lb) {
         return new ServiceAccountBuilder()
                 .withNewMetadata()
-                    .withName(Names.serviceAccount(lb))
-                    .withNamespace(lb.getMetadata().getNamespace())
-                    .withLabels(Labels.all(lb))
+                .withName(Names.serviceAccount(lb))
+                .withNamespace(lb.getMetadata().getNamespace())
+                .withLabels(Labels.all(lb))
                 .endMetadata()
                 .build();
     }
@@ -37,9 +36,9 @@ public final class ProxyRbac {
     public static Role role(LoadBalancer lb) {
         return new RoleBuilder()
                 .withNewMetadata()
-                    .withName(Names.role(lb))
-                    .withNamespace(lb.getMetadata().getNamespace())
-                    .withLabels(Labels.all(lb))
+                .withName(Names.role(lb))
+                .withNamespace(lb.getMetadata().getNamespace())
+                .withLabels(Labels.all(lb))
                 .endMetadata()
                 .withRules(new PolicyRuleBuilder()
                         .withApiGroups("")
@@ -53,19 +52,19 @@ public final class ProxyRbac {
     public static RoleBinding roleBinding(LoadBalancer lb) {
         return new RoleBindingBuilder()
                 .withNewMetadata()
-                    .withName(Names.roleBinding(lb))
-                    .withNamespace(lb.getMetadata().getNamespace())
-                    .withLabels(Labels.all(lb))
+                .withName(Names.roleBinding(lb))
+                .withNamespace(lb.getMetadata().getNamespace())
+                .withLabels(Labels.all(lb))
                 .endMetadata()
                 .withNewRoleRef()
-                    .withApiGroup(RBAC_GROUP)
-                    .withKind("Role")
-                    .withName(Names.role(lb))
+                .withApiGroup(RBAC_GROUP)
+                .withKind("Role")
+                .withName(Names.role(lb))
                 .endRoleRef()
                 .addNewSubject()
-                    .withKind("ServiceAccount")
-                    .withName(Names.serviceAccount(lb))
-                    .withNamespace(lb.getMetadata().getNamespace())
+                .withKind("ServiceAccount")
+                .withName(Names.serviceAccount(lb))
+                .withNamespace(lb.getMetadata().getNamespace())
                 .endSubject()
                 .build();
     }

@@ -21,45 +21,45 @@ public final class ProxyServices {
     static final String DEFAULT_TYPE = "ClusterIP";
     static final int DEFAULT_PORT = 8080;
 
-    private ProxyServices() {
-    }
+    private ProxyServices() {}
 
     public static Service desired(LoadBalancer lb) {
         LoadBalancerSpec spec = lb.getSpec();
         ServiceSpec service = Objects.requireNonNullElseGet(spec.getService(), ServiceSpec::new);
         String type = Objects.requireNonNullElse(service.getType(), DEFAULT_TYPE);
         // never null: the framework adds its own annotation to this map
-        Map<String, String> annotations = service.getAnnotations() == null
-                ? new TreeMap<>()
-                : new TreeMap<>(service.getAnnotations());
+        Map<String, String> annotations =
+                service.getAnnotations() == null ? new TreeMap<>() : new TreeMap<>(service.getAnnotations());
         boolean external = !type.equals("ClusterIP");
         // No owner reference here: JOSDK adds it to dependents.
         return new ServiceBuilder()
                 .withNewMetadata()
-                    .withName(Names.service(lb))
-                    .withNamespace(lb.getMetadata().getNamespace())
-                    .withLabels(Labels.all(lb))
-                    .withAnnotations(annotations)
+                .withName(Names.service(lb))
+                .withNamespace(lb.getMetadata().getNamespace())
+                .withLabels(Labels.all(lb))
+                .withAnnotations(annotations)
                 .endMetadata()
                 .withNewSpec()
-                    .withType(type)
-                    .withSelector(Labels.selector(lb))
-                    .withPorts(new ServicePortBuilder()
-                            .withName(Names.HTTP_PORT_NAME)
-                            .withProtocol("TCP")
-                            // spec.port is this port only: the container listens on its own unprivileged port.
-                            .withPort(port(spec))
-                            .withTargetPort(new IntOrString(Names.HTTP_PORT_NAME))
-                            .build())
-                    // What the API server would fill in otherwise; clusterIP and nodePorts are its to allocate.
-                    .withSessionAffinity("None")
-                    .withInternalTrafficPolicy("Cluster")
-                    // Only allowed for NodePort and LoadBalancer Services.
-                    .withExternalTrafficPolicy(external
-                            ? Objects.requireNonNullElse(service.getExternalTrafficPolicy(), "Cluster") : null)
-                    .withLoadBalancerClass(service.getLoadBalancerClass())
-                    .withLoadBalancerSourceRanges(service.getLoadBalancerSourceRanges() == null ? null
-                            : List.copyOf(service.getLoadBalancerSourceRanges()))
+                .withType(type)
+                .withSelector(Labels.selector(lb))
+                .withPorts(new ServicePortBuilder()
+                        .withName(Names.HTTP_PORT_NAME)
+                        .withProtocol("TCP")
+                        // spec.port is this port only: the container listens on its own unprivileged port.
+                        .withPort(port(spec))
+                        .withTargetPort(new IntOrString(Names.HTTP_PORT_NAME))
+                        .build())
+                // What the API server would fill in otherwise; clusterIP and nodePorts are its to allocate.
+                .withSessionAffinity("None")
+                .withInternalTrafficPolicy("Cluster")
+                // Only allowed for NodePort and LoadBalancer Services.
+                .withExternalTrafficPolicy(
+                        external ? Objects.requireNonNullElse(service.getExternalTrafficPolicy(), "Cluster") : null)
+                .withLoadBalancerClass(service.getLoadBalancerClass())
+                .withLoadBalancerSourceRanges(
+                        service.getLoadBalancerSourceRanges() == null
+                                ? null
+                                : List.copyOf(service.getLoadBalancerSourceRanges()))
                 .endSpec()
                 .build();
     }
@@ -73,23 +73,23 @@ public final class ProxyServices {
     public static Service desiredMetrics(LoadBalancer lb) {
         return new ServiceBuilder()
                 .withNewMetadata()
-                    .withName(Names.metricsService(lb))
-                    .withNamespace(lb.getMetadata().getNamespace())
-                    .withLabels(Labels.metricsService(lb))
-                    // never null: the framework adds its own annotation to this map
-                    .withAnnotations(new TreeMap<>())
+                .withName(Names.metricsService(lb))
+                .withNamespace(lb.getMetadata().getNamespace())
+                .withLabels(Labels.metricsService(lb))
+                // never null: the framework adds its own annotation to this map
+                .withAnnotations(new TreeMap<>())
                 .endMetadata()
                 .withNewSpec()
-                    .withType("ClusterIP")
-                    .withSelector(Labels.selector(lb))
-                    .withPorts(new ServicePortBuilder()
-                            .withName(Names.METRICS_PORT_NAME)
-                            .withProtocol("TCP")
-                            .withPort(Names.METRICS_PORT)
-                            .withTargetPort(new IntOrString(Names.METRICS_PORT_NAME))
-                            .build())
-                    .withSessionAffinity("None")
-                    .withInternalTrafficPolicy("Cluster")
+                .withType("ClusterIP")
+                .withSelector(Labels.selector(lb))
+                .withPorts(new ServicePortBuilder()
+                        .withName(Names.METRICS_PORT_NAME)
+                        .withProtocol("TCP")
+                        .withPort(Names.METRICS_PORT)
+                        .withTargetPort(new IntOrString(Names.METRICS_PORT_NAME))
+                        .build())
+                .withSessionAffinity("None")
+                .withInternalTrafficPolicy("Cluster")
                 .endSpec()
                 .build();
     }

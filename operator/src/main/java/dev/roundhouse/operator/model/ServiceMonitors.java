@@ -14,8 +14,7 @@ public final class ServiceMonitors {
 
     static final String DEFAULT_INTERVAL = "30s";
 
-    private ServiceMonitors() {
-    }
+    private ServiceMonitors() {}
 
     /** Whether the LoadBalancer asks for a ServiceMonitor (off unless enabled). */
     public static boolean enabled(LoadBalancer lb) {
@@ -25,23 +24,26 @@ public final class ServiceMonitors {
     public static ServiceMonitor desired(LoadBalancer lb) {
         Optional<ServiceMonitorSpec> settings = settings(lb);
         // Extra labels first, so they cannot override the labels every Roundhouse object carries.
-        Map<String, String> labels = new TreeMap<>(settings.map(ServiceMonitorSpec::getLabels).orElse(Map.of()));
+        Map<String, String> labels =
+                new TreeMap<>(settings.map(ServiceMonitorSpec::getLabels).orElse(Map.of()));
         labels.putAll(Labels.all(lb));
         // No owner reference here: JOSDK adds it to dependents.
         return new ServiceMonitorBuilder()
                 .withNewMetadata()
-                    .withName(Names.serviceMonitor(lb))
-                    .withNamespace(lb.getMetadata().getNamespace())
-                    .withLabels(labels)
+                .withName(Names.serviceMonitor(lb))
+                .withNamespace(lb.getMetadata().getNamespace())
+                .withLabels(labels)
                 .endMetadata()
                 .withNewSpec()
-                    // Exactly this LoadBalancer's metrics Service: the traffic Service has another component label.
-                    .withNewSelector().withMatchLabels(Labels.metricsServiceSelector(lb)).endSelector()
-                    .addNewEndpoint()
-                        .withPort(Names.METRICS_PORT_NAME)
-                        .withPath("/metrics")
-                        .withInterval(settings.map(ServiceMonitorSpec::getInterval).orElse(DEFAULT_INTERVAL))
-                    .endEndpoint()
+                // Exactly this LoadBalancer's metrics Service: the traffic Service has another component label.
+                .withNewSelector()
+                .withMatchLabels(Labels.metricsServiceSelector(lb))
+                .endSelector()
+                .addNewEndpoint()
+                .withPort(Names.METRICS_PORT_NAME)
+                .withPath("/metrics")
+                .withInterval(settings.map(ServiceMonitorSpec::getInterval).orElse(DEFAULT_INTERVAL))
+                .endEndpoint()
                 .endSpec()
                 .build();
     }

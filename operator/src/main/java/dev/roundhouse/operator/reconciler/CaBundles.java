@@ -7,7 +7,6 @@ import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
-
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
@@ -24,14 +23,13 @@ final class CaBundles {
     static final String PATH = "backendTLS.caBundle";
     /** How soon a LoadBalancer with a CA bundle is reconciled again, to see a rotated or newly created bundle. */
     static final Duration RECHECK = Duration.ofMinutes(1);
+
     private static final String DEFAULT_KEY = "ca.crt";
 
     /** The bundle's text, or why there is none; {@code source} names the object and key for messages. */
-    record Read(String pem, String source, String problem) {
-    }
+    record Read(String pem, String source, String problem) {}
 
-    private CaBundles() {
-    }
+    private CaBundles() {}
 
     /** When to reconcile {@code lb} again for its CA bundle's sake: {@link #RECHECK} if it names one. */
     static java.util.Optional<Duration> recheck(LoadBalancer lb) {
@@ -59,7 +57,10 @@ final class CaBundles {
         String source = (secret ? "Secret " : "ConfigMap ") + namespace + "/" + ref.getName() + " key " + key;
         String pem;
         if (secret) {
-            Secret found = client.secrets().inNamespace(namespace).withName(ref.getName()).get();
+            Secret found = client.secrets()
+                    .inNamespace(namespace)
+                    .withName(ref.getName())
+                    .get();
             if (found == null) {
                 return new Read(null, source, source + " named in " + PATH + " does not exist");
             }
@@ -68,7 +69,10 @@ final class CaBundles {
                 pem = found.getStringData().get(key);
             }
         } else {
-            ConfigMap found = client.configMaps().inNamespace(namespace).withName(ref.getName()).get();
+            ConfigMap found = client.configMaps()
+                    .inNamespace(namespace)
+                    .withName(ref.getName())
+                    .get();
             if (found == null) {
                 return new Read(null, source, source + " named in " + PATH + " does not exist");
             }

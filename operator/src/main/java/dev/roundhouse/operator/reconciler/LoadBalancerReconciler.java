@@ -3,26 +3,28 @@ package dev.roundhouse.operator.reconciler;
 import dev.roundhouse.operator.OperatorSettings;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancerStatus;
+import dev.roundhouse.operator.api.v1alpha1.ServiceRefSpec;
 import dev.roundhouse.operator.dependent.PoolConfigMapDependentResource;
 import dev.roundhouse.operator.dependent.ProxyDeploymentDependentResource;
+import dev.roundhouse.operator.dependent.ProxyDisruptionBudgetDependentResource;
+import dev.roundhouse.operator.dependent.ProxyDisruptionBudgetWanted;
+import dev.roundhouse.operator.dependent.ProxyMetricsServiceDependentResource;
 import dev.roundhouse.operator.dependent.ProxyRoleBindingDependentResource;
 import dev.roundhouse.operator.dependent.ProxyRoleDependentResource;
 import dev.roundhouse.operator.dependent.ProxyServiceAccountDependentResource;
 import dev.roundhouse.operator.dependent.ProxyServiceDependentResource;
-import dev.roundhouse.operator.dependent.ProxyMetricsServiceDependentResource;
-import dev.roundhouse.operator.dependent.ProxyDisruptionBudgetDependentResource;
-import dev.roundhouse.operator.dependent.ProxyDisruptionBudgetWanted;
+import dev.roundhouse.operator.dependent.ServiceMonitorCrdPresent;
 import dev.roundhouse.operator.dependent.ServiceMonitorDependentResource;
 import dev.roundhouse.operator.dependent.ServiceMonitorEnabled;
-import dev.roundhouse.operator.model.ServiceMonitors;
-import dev.roundhouse.operator.api.v1alpha1.ServiceRefSpec;
 import dev.roundhouse.operator.model.Names;
+import dev.roundhouse.operator.model.ServiceMonitors;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.javaoperatorsdk.operator.AggregatedOperatorException;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -32,17 +34,13 @@ import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.Workflow;
 import io.javaoperatorsdk.operator.api.reconciler.dependent.Dependent;
-import io.javaoperatorsdk.operator.AggregatedOperatorException;
 import io.javaoperatorsdk.operator.processing.dependent.workflow.WorkflowReconcileResult;
-import io.javaoperatorsdk.operator.processing.retry.GradualRetry;
-import dev.roundhouse.operator.dependent.ServiceMonitorCrdPresent;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
-
+import io.javaoperatorsdk.operator.processing.retry.GradualRetry;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -62,20 +60,27 @@ import java.util.stream.Collectors;
 // themselves.
 @GradualRetry(maxAttempts = -1, initialInterval = 2_000, intervalMultiplier = 2.0, maxInterval = 300_000)
 // Invoked by reconcile itself, after the checks that must hold before anything is written.
-@Workflow(explicitInvocation = true, handleExceptionsInReconciler = true, dependents = {
-        @Dependent(name = "pool", type = PoolConfigMapDependentResource.class),
-        @Dependent(name = "service-account", type = ProxyServiceAccountDependentResource.class),
-        @Dependent(name = "role", type = ProxyRoleDependentResource.class),
-        @Dependent(name = "role-binding", type = ProxyRoleBindingDependentResource.class),
-        @Dependent(name = "deployment", type = ProxyDeploymentDependentResource.class),
-        @Dependent(name = "service", type = ProxyServiceDependentResource.class),
-        @Dependent(name = "metrics-service", type = ProxyMetricsServiceDependentResource.class),
-        @Dependent(name = "disruption-budget", type = ProxyDisruptionBudgetDependentResource.class,
-                reconcilePrecondition = ProxyDisruptionBudgetWanted.class),
-        @Dependent(name = "service-monitor", type = ServiceMonitorDependentResource.class,
-                activationCondition = ServiceMonitorCrdPresent.class,
-                reconcilePrecondition = ServiceMonitorEnabled.class)
-})
+@Workflow(
+        explicitInvocation = true,
+        handleExceptionsInReconciler = true,
+        dependents = {
+            @Dependent(name = "pool", type = PoolConfigMapDependentResource.class),
+            @Dependent(name = "service-account", type = ProxyServiceAccountDependentResource.class),
+            @Dependent(name = "role", type = ProxyRoleDependentResource.class),
+            @Dependent(name = "role-binding", type = ProxyRoleBindingDependentResource.class),
+            @Dependent(name = "deployment", type = ProxyDeploymentDependentResource.class),
+            @Dependent(name = "service", type = ProxyServiceDependentResource.class),
+            @Dependent(name = "metrics-service", type = ProxyMetricsServiceDependentResource.class),
+            @Dependent(
+                    name = "disruption-budget",
+                    type = ProxyDisruptionBudgetDependentResource.class,
+                    reconcilePrecondition = ProxyDisruptionBudgetWanted.class),
+            @Dependent(
+                    name = "service-monitor",
+                    type = ServiceMonitorDependentResource.class,
+                    activationCondition = ServiceMonitorCrdPresent.class,
+                    reconcilePrecondition = ServiceMonitorEnabled.class)
+        })
 public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
 
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(LoadBalancerReconciler.class);
@@ -104,44 +109,61 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
         this.settings = settings;
         this.status = new StatusWriter(clock);
         // How often a reconcile found nothing to change: on a GitOps cluster, almost always.
-        this.unchanged = Counter.builder("roundhouse.operator.reconciles").tag("status", "unchanged")
-                .description("LoadBalancer reconciles, by whether they wrote a new status").register(registry);
-        this.statusWritten = Counter.builder("roundhouse.operator.reconciles").tag("status", "written")
-                .description("LoadBalancer reconciles, by whether they wrote a new status").register(registry);
+        this.unchanged = Counter.builder("roundhouse.operator.reconciles")
+                .tag("status", "unchanged")
+                .description("LoadBalancer reconciles, by whether they wrote a new status")
+                .register(registry);
+        this.statusWritten = Counter.builder("roundhouse.operator.reconciles")
+                .tag("status", "written")
+                .description("LoadBalancer reconciles, by whether they wrote a new status")
+                .register(registry);
     }
 
     @Override
     public List<EventSource<?, LoadBalancer>> prepareEventSources(EventSourceContext<LoadBalancer> context) {
         // serviceRef: a change to the named Service or its EndpointSlices reconciles the LoadBalancers naming it
-        context.getPrimaryCache().addIndexer(SERVICE_REF_INDEX, lb -> serviceRef(lb) == null
-                ? List.of()
-                : List.of(indexKey(lb.getMetadata().getNamespace(), lb.getSpec().getServiceRef().getName())));
-        var services = new InformerEventSource<>(InformerEventSourceConfiguration
-                .from(Service.class, LoadBalancer.class)
-                .withName(BACKEND_SERVICES)
-                .withItemStore(TrimmedStore.services())
-                .withSecondaryToPrimaryMapper(s -> referencing(context, s, s.getMetadata().getName()))
-                .withPrimaryToSecondaryMapper((LoadBalancer lb) -> serviceRef(lb) == null
-                        ? Set.of()
-                        : Set.of(new ResourceID(lb.getSpec().getServiceRef().getName(), lb.getMetadata().getNamespace())))
-                .build(), context);
-        var slices = new InformerEventSource<>(InformerEventSourceConfiguration
-                .from(EndpointSlice.class, LoadBalancer.class)
-                .withName(ENDPOINT_SLICES)
-                .withItemStore(TrimmedStore.endpointSlices())
-                .withSecondaryToPrimaryMapper(s -> referencing(context, s, serviceNameOf(s)))
-                .build(), context);
+        context.getPrimaryCache()
+                .addIndexer(
+                        SERVICE_REF_INDEX,
+                        lb -> serviceRef(lb) == null
+                                ? List.of()
+                                : List.of(indexKey(
+                                        lb.getMetadata().getNamespace(),
+                                        lb.getSpec().getServiceRef().getName())));
+        var services = new InformerEventSource<>(
+                InformerEventSourceConfiguration.from(Service.class, LoadBalancer.class)
+                        .withName(BACKEND_SERVICES)
+                        .withItemStore(TrimmedStore.services())
+                        .withSecondaryToPrimaryMapper(
+                                s -> referencing(context, s, s.getMetadata().getName()))
+                        .withPrimaryToSecondaryMapper((LoadBalancer lb) -> serviceRef(lb) == null
+                                ? Set.of()
+                                : Set.of(new ResourceID(
+                                        lb.getSpec().getServiceRef().getName(),
+                                        lb.getMetadata().getNamespace())))
+                        .build(),
+                context);
+        var slices = new InformerEventSource<>(
+                InformerEventSourceConfiguration.from(EndpointSlice.class, LoadBalancer.class)
+                        .withName(ENDPOINT_SLICES)
+                        .withItemStore(TrimmedStore.endpointSlices())
+                        .withSecondaryToPrimaryMapper(s -> referencing(context, s, serviceNameOf(s)))
+                        .build(),
+                context);
         return List.of(services, slices);
     }
 
-    private static Set<ResourceID> referencing(EventSourceContext<LoadBalancer> context, HasMetadata object,
-                                               String serviceName) {
+    private static Set<ResourceID> referencing(
+            EventSourceContext<LoadBalancer> context, HasMetadata object, String serviceName) {
         if (serviceName == null) {
             return Set.of();
         }
-        return context.getPrimaryCache()
+        return context
+                .getPrimaryCache()
                 .byIndex(SERVICE_REF_INDEX, indexKey(object.getMetadata().getNamespace(), serviceName))
-                .stream().map(ResourceID::fromResource).collect(Collectors.toSet());
+                .stream()
+                .map(ResourceID::fromResource)
+                .collect(Collectors.toSet());
     }
 
     /** Null-safe: an object stored before the CRD required a spec has none, and must not stop an informer. */
@@ -177,8 +199,11 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
                     .rescheduleAfter(NAME_CONFLICT_RECHECK);
         }
         if (owned.relabelled() > 0) {
-            log.info("Relabelled {} object(s) of {}/{} that had lost the operator's labels", owned.relabelled(),
-                    lb.getMetadata().getNamespace(), lb.getMetadata().getName());
+            log.info(
+                    "Relabelled {} object(s) of {}/{} that had lost the operator's labels",
+                    owned.relabelled(),
+                    lb.getMetadata().getNamespace(),
+                    lb.getMetadata().getName());
             return UpdateControl.<LoadBalancer>noUpdate().rescheduleAfter(RELABELLED_RECHECK);
         }
         WorkflowReconcileResult result;
@@ -193,8 +218,8 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
             throw new DependentFailure(describe(failed.getKey().name(), lb), failed.getValue());
         }
         deployment = context.getSecondaryResource(Deployment.class).orElse(deployment);
-        UpdateControl<LoadBalancer> done = write(lb, status.next(lb, pool, deployment,
-                serviceMonitorWanted && !serviceMonitorCrd), context);
+        UpdateControl<LoadBalancer> done =
+                write(lb, status.next(lb, pool, deployment, serviceMonitorWanted && !serviceMonitorCrd), context);
         // Nothing tells the operator when a CA bundle changes (it watches no Secrets): it reads it again later.
         return CaBundles.recheck(lb).map(done::rescheduleAfter).orElse(done);
     }
@@ -202,11 +227,17 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
     /** Patches the status when it changed (recording a Warning Event when Ready turns False for a new reason). */
     private UpdateControl<LoadBalancer> write(LoadBalancer lb, LoadBalancerStatus next, Context<LoadBalancer> context) {
         if (next.equals(lb.getStatus())) {
-            log.debug("Reconciled {}/{}: status unchanged", lb.getMetadata().getNamespace(), lb.getMetadata().getName());
+            log.debug(
+                    "Reconciled {}/{}: status unchanged",
+                    lb.getMetadata().getNamespace(),
+                    lb.getMetadata().getName());
             unchanged.increment();
             return UpdateControl.noUpdate();
         }
-        log.debug("Reconciled {}/{}: writing status", lb.getMetadata().getNamespace(), lb.getMetadata().getName());
+        log.debug(
+                "Reconciled {}/{}: writing status",
+                lb.getMetadata().getNamespace(),
+                lb.getMetadata().getName());
         statusWritten.increment();
         status.recordEventIfNewProblem(lb, next, context.getClient());
         return UpdateControl.patchStatus(statusPatch(lb, next));
@@ -225,20 +256,25 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
             case "metrics-service" -> "Service " + namespace + Names.metricsService(lb);
             case "disruption-budget" -> "PodDisruptionBudget " + namespace + Names.disruptionBudget(lb);
             case "service-monitor" -> "ServiceMonitor " + namespace + Names.serviceMonitor(lb);
-            default -> "the " + dependent + " of " + namespace + lb.getMetadata().getName();
+            default ->
+                "the " + dependent + " of " + namespace + lb.getMetadata().getName();
         };
     }
 
     @Override
-    public ErrorStatusUpdateControl<LoadBalancer> updateErrorStatus(LoadBalancer lb, Context<LoadBalancer> context,
-                                                                    Exception e) {
+    public ErrorStatusUpdateControl<LoadBalancer> updateErrorStatus(
+            LoadBalancer lb, Context<LoadBalancer> context, Exception e) {
         LoadBalancerStatus next = status.failed(lb, e);
         if (next.equals(lb.getStatus())) {
             return ErrorStatusUpdateControl.defaultErrorProcessing();
         }
         // Once per distinct failure (the status changed), in full; the condition and the Event say it in a line.
-        log.error("Reconciling LoadBalancer {}/{} failed: {}", lb.getMetadata().getNamespace(),
-                lb.getMetadata().getName(), StatusWriter.shortMessage(e), e);
+        log.error(
+                "Reconciling LoadBalancer {}/{} failed: {}",
+                lb.getMetadata().getNamespace(),
+                lb.getMetadata().getName(),
+                StatusWriter.shortMessage(e),
+                e);
         status.recordEventIfNewProblem(lb, next, context.getClient());
         return ErrorStatusUpdateControl.patchStatus(statusPatch(lb, next));
     }

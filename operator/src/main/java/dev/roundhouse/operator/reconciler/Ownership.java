@@ -9,14 +9,13 @@ import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.Service;
-import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.fabric8.kubernetes.api.model.rbac.Role;
 import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
 import io.fabric8.openshift.api.model.monitoring.v1.ServiceMonitor;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
-
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -40,8 +39,7 @@ final class Ownership {
     }
 
     /** What the check found: clashes (nothing may be written then), and how many own objects it relabelled. */
-    record Result(List<Clash> clashes, int relabelled) {
-    }
+    record Result(List<Clash> clashes, int relabelled) {}
 
     private record Derived(Class<? extends HasMetadata> type, String name, Map<String, String> labels) {
 
@@ -50,8 +48,7 @@ final class Ownership {
         }
     }
 
-    private Ownership() {
-    }
+    private Ownership() {}
 
     static Result check(LoadBalancer lb, Context<LoadBalancer> context, boolean serviceMonitor) {
         List<Derived> derived = new ArrayList<>(List.of(
@@ -81,7 +78,11 @@ final class Ownership {
                 }
                 continue;
             }
-            HasMetadata existing = context.getClient().resources(d.type()).inNamespace(namespace).withName(d.name()).get();
+            HasMetadata existing = context.getClient()
+                    .resources(d.type())
+                    .inNamespace(namespace)
+                    .withName(d.name())
+                    .get();
             if (existing == null) {
                 continue;
             }
@@ -98,7 +99,9 @@ final class Ownership {
     private static HasMetadata cached(Context<LoadBalancer> context, Derived d) {
         try {
             return context.getSecondaryResources(d.type()).stream()
-                    .filter(o -> d.name().equals(o.getMetadata().getName())).findFirst().orElse(null);
+                    .filter(o -> d.name().equals(o.getMetadata().getName()))
+                    .findFirst()
+                    .orElse(null);
         } catch (RuntimeException noEventSourceYet) {
             return null; // the ServiceMonitor's informer starts with the workflow's first run: ask the API server
         }
@@ -109,9 +112,12 @@ final class Ownership {
      * deleted and created again before the garbage collector got to its objects: it can no longer exist).
      */
     static boolean ownedBy(HasMetadata object, LoadBalancer lb) {
-        List<OwnerReference> refs = Objects.requireNonNullElse(object.getMetadata().getOwnerReferences(), List.of());
-        return refs.stream().anyMatch(ref -> lb.getKind().equals(ref.getKind())
-                && (lb.getMetadata().getUid().equals(ref.getUid()) || lb.getMetadata().getName().equals(ref.getName())));
+        List<OwnerReference> refs =
+                Objects.requireNonNullElse(object.getMetadata().getOwnerReferences(), List.of());
+        return refs.stream()
+                .anyMatch(ref -> lb.getKind().equals(ref.getKind())
+                        && (lb.getMetadata().getUid().equals(ref.getUid())
+                                || lb.getMetadata().getName().equals(ref.getName())));
     }
 
     /** Puts the operator's labels back, so the object is in its cache again and the workflow updates it. */
@@ -119,14 +125,18 @@ final class Ownership {
         relabel(context, d.type(), namespace, d.name(), d.labels());
     }
 
-    private static <T extends HasMetadata> void relabel(Context<LoadBalancer> context, Class<T> type, String namespace,
-                                                        String name, Map<String, String> labels) {
-        context.getClient().resources(type).inNamespace(namespace).withName(name).edit(object -> {
-            Map<String, String> merged = new HashMap<>(Objects.requireNonNullElse(object.getMetadata().getLabels(),
-                    Map.of()));
-            merged.putAll(labels);
-            object.getMetadata().setLabels(merged);
-            return object;
-        });
+    private static <T extends HasMetadata> void relabel(
+            Context<LoadBalancer> context, Class<T> type, String namespace, String name, Map<String, String> labels) {
+        context.getClient()
+                .resources(type)
+                .inNamespace(namespace)
+                .withName(name)
+                .edit(object -> {
+                    Map<String, String> merged = new HashMap<>(
+                            Objects.requireNonNullElse(object.getMetadata().getLabels(), Map.of()));
+                    merged.putAll(labels);
+                    object.getMetadata().setLabels(merged);
+                    return object;
+                });
     }
 }

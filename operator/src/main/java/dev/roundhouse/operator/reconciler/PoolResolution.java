@@ -10,7 +10,6 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
-
 import java.util.List;
 
 /**
@@ -54,19 +53,22 @@ public record PoolResolution(PoolDocument document, String text, Reason problemR
             Service service = context.getSecondaryResource(Service.class, LoadBalancerReconciler.BACKEND_SERVICES)
                     .orElse(null);
             if (service == null) {
-                return problem(Reason.SERVICE_NOT_FOUND, "Service " + namespace + "/" + ref.getName()
-                        + " named in spec.serviceRef does not exist");
+                return problem(
+                        Reason.SERVICE_NOT_FOUND,
+                        "Service " + namespace + "/" + ref.getName() + " named in spec.serviceRef does not exist");
             }
             if (service.getSpec().getPorts().stream().noneMatch(p -> p.getPort().equals(ref.getPort()))) {
-                return problem(Reason.SERVICE_PORT_NOT_FOUND, "Service " + namespace + "/" + ref.getName()
-                        + " has no port " + ref.getPort());
+                return problem(
+                        Reason.SERVICE_PORT_NOT_FOUND,
+                        "Service " + namespace + "/" + ref.getName() + " has no port " + ref.getPort());
             }
             var slices = (InformerEventSource<EndpointSlice, LoadBalancer>) context.eventSourceRetriever()
                     .getEventSourceFor(EndpointSlice.class, LoadBalancerReconciler.ENDPOINT_SLICES);
-            List<EndpointSlice> ofService = slices.list(namespace,
-                    s -> ref.getName().equals(LoadBalancerReconciler.serviceNameOf(s))).toList();
-            discovered = PoolDocuments.fromEndpointSlices(service, ref.getPort(),
-                    ref.getScheme() == null ? "http" : ref.getScheme(), ofService);
+            List<EndpointSlice> ofService = slices.list(
+                            namespace, s -> ref.getName().equals(LoadBalancerReconciler.serviceNameOf(s)))
+                    .toList();
+            discovered = PoolDocuments.fromEndpointSlices(
+                    service, ref.getPort(), ref.getScheme() == null ? "http" : ref.getScheme(), ofService);
         }
         CaBundles.Read ca = CaBundles.read(lb, context.getClient());
         if (ca.problem() != null) {
@@ -77,10 +79,13 @@ public record PoolResolution(PoolDocument document, String text, Reason problemR
             return new PoolResolution(document, PoolDocuments.render(document), null, null);
         } catch (InvalidPoolDocumentException e) {
             // Certificates that do not parse are the referenced object's fault, not the spec's: the rest still applies.
-            List<String> bundle = e.problems().stream().filter(p -> p.startsWith(CaBundles.PATH)).toList();
+            List<String> bundle = e.problems().stream()
+                    .filter(p -> p.startsWith(CaBundles.PATH))
+                    .toList();
             if (!bundle.isEmpty() && bundle.size() == e.problems().size()) {
-                return problem(Reason.CA_BUNDLE_UNAVAILABLE, ca.source() + ": "
-                        + bundle.get(0).substring(CaBundles.PATH.length() + 2));
+                return problem(
+                        Reason.CA_BUNDLE_UNAVAILABLE,
+                        ca.source() + ": " + bundle.get(0).substring(CaBundles.PATH.length() + 2));
             }
             return problem(Reason.INVALID_SPEC, String.join("; ", e.problems()));
         }

@@ -8,11 +8,16 @@ final class ServiceMonitorCrd {
 
     static final String NAME = "servicemonitors.monitoring.coreos.com";
 
-    private ServiceMonitorCrd() {
-    }
+    private ServiceMonitorCrd() {}
 
     /** Asked only for LoadBalancers that request a ServiceMonitor. */
     static boolean present(Context<LoadBalancer> context) {
-        return context.getClient().apiextensions().v1().customResourceDefinitions().withName(NAME).get() != null;
+        return context.getClient()
+                        .apiextensions()
+                        .v1()
+                        .customResourceDefinitions()
+                        .withName(NAME)
+                        .get()
+                != null;
     }
 }

@@ -10,7 +10,6 @@ import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-
 import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -31,44 +30,69 @@ final class StatusWriter {
         this.clock = clock;
     }
 
-    LoadBalancerStatus next(LoadBalancer lb, PoolResolution pool, Deployment deployment, boolean serviceMonitorMissing) {
+    LoadBalancerStatus next(
+            LoadBalancer lb, PoolResolution pool, Deployment deployment, boolean serviceMonitorMissing) {
         int wanted = ProxyDeployments.replicas(lb.getSpec());
         int ready = readyReplicas(deployment);
-        Integer backends = pool.document() == null ? currentBackends(lb) : Integer.valueOf(pool.document().backends().size());
+        Integer backends = pool.document() == null
+                ? currentBackends(lb)
+                : Integer.valueOf(pool.document().backends().size());
 
         List<Condition> desired = new ArrayList<>();
         if (pool.problem() != null) {
             desired.add(Conditions.condition(Conditions.READY, false, pool.problemReason(), pool.problemMessage()));
-            desired.add(Conditions.condition(Conditions.DEGRADED, true, pool.problemReason(),
-                    pool.problemMessage() + (lb.getStatus() == null || lb.getStatus().getBackends() == null
-                            ? "; the pool is empty until then" : "; the proxies keep the last good pool")));
+            desired.add(Conditions.condition(
+                    Conditions.DEGRADED,
+                    true,
+                    pool.problemReason(),
+                    pool.problemMessage()
+                            + (lb.getStatus() == null || lb.getStatus().getBackends() == null
+                                    ? "; the pool is empty until then"
+                                    : "; the proxies keep the last good pool")));
         } else if (backends == 0) {
             String why = lb.getSpec().getServiceRef() != null
                     ? "Service " + lb.getSpec().getServiceRef().getName() + " has no ready endpoints"
                     : "the pool has no backends";
-            desired.add(Conditions.condition(Conditions.READY, false, Reason.NO_BACKENDS, why + "; the proxies answer 503"));
+            desired.add(Conditions.condition(
+                    Conditions.READY, false, Reason.NO_BACKENDS, why + "; the proxies answer 503"));
             desired.add(Conditions.condition(Conditions.DEGRADED, true, Reason.NO_BACKENDS, why));
         } else {
             if (wanted == 0) {
                 desired.add(Conditions.condition(Conditions.READY, false, Reason.SCALED_TO_ZERO, "spec.replicas is 0"));
             } else if (ready == 0) {
-                desired.add(Conditions.condition(Conditions.READY, false, Reason.PROXIES_NOT_READY, "no proxy pod is ready yet"));
+                desired.add(Conditions.condition(
+                        Conditions.READY, false, Reason.PROXIES_NOT_READY, "no proxy pod is ready yet"));
             } else {
-                desired.add(Conditions.condition(Conditions.READY, true, Reason.PROXIES_READY,
+                desired.add(Conditions.condition(
+                        Conditions.READY,
+                        true,
+                        Reason.PROXIES_READY,
                         ready + " of " + wanted + " proxies ready, " + backends + " backends"));
             }
             if (serviceMonitorMissing) {
-                desired.add(Conditions.condition(Conditions.DEGRADED, true, Reason.SERVICE_MONITOR_UNAVAILABLE,
-                        "metrics.serviceMonitor.enabled is true but the monitoring.coreos.com ServiceMonitor CRD is not installed"));
+                desired.add(
+                        Conditions.condition(
+                                Conditions.DEGRADED,
+                                true,
+                                Reason.SERVICE_MONITOR_UNAVAILABLE,
+                                "metrics.serviceMonitor.enabled is true but the monitoring.coreos.com ServiceMonitor CRD is not installed"));
             } else {
                 desired.add(Conditions.condition(Conditions.DEGRADED, false, Reason.AS_EXPECTED, "no problem found"));
             }
         }
-        boolean rolling = deployment == null || ready < wanted || !deploymentObserved(deployment)
+        boolean rolling = deployment == null
+                || ready < wanted
+                || !deploymentObserved(deployment)
                 || updatedReplicas(deployment) < wanted;
-        desired.add(rolling
-                ? Conditions.condition(Conditions.PROGRESSING, true, Reason.ROLLING_OUT, ready + " of " + wanted + " proxies ready")
-                : Conditions.condition(Conditions.PROGRESSING, false, Reason.STABLE, "the proxies run the current spec"));
+        desired.add(
+                rolling
+                        ? Conditions.condition(
+                                Conditions.PROGRESSING,
+                                true,
+                                Reason.ROLLING_OUT,
+                                ready + " of " + wanted + " proxies ready")
+                        : Conditions.condition(
+                                Conditions.PROGRESSING, false, Reason.STABLE, "the proxies run the current spec"));
 
         LoadBalancerStatus status = new LoadBalancerStatus();
         status.setObservedGeneration(lb.getMetadata().getGeneration());
@@ -83,9 +107,12 @@ final class StatusWriter {
     /** Status after a reconcile failed with an exception: Ready=False with the error, in a line or two. */
     LoadBalancerStatus failed(LoadBalancer lb, Exception e) {
         String message = shortMessage(e);
-        return withProblem(lb, null, List.of(
-                Conditions.condition(Conditions.READY, false, Reason.RECONCILE_FAILED, message),
-                Conditions.condition(Conditions.DEGRADED, true, Reason.RECONCILE_FAILED, message)));
+        return withProblem(
+                lb,
+                null,
+                List.of(
+                        Conditions.condition(Conditions.READY, false, Reason.RECONCILE_FAILED, message),
+                        Conditions.condition(Conditions.DEGRADED, true, Reason.RECONCILE_FAILED, message)));
     }
 
     /**
@@ -96,13 +123,20 @@ final class StatusWriter {
      */
     LoadBalancerStatus held(LoadBalancer lb, PoolResolution pool, Deployment deployment, boolean applied) {
         String message = "generation " + generation(lb) + " of the spec is invalid: " + pool.problemMessage() + "; "
-                + (applied ? "nothing was changed, the proxies run the last valid spec"
+                + (applied
+                        ? "nothing was changed, the proxies run the last valid spec"
                         : "nothing is created until it is valid");
-        return withProblem(lb, deployment, List.of(
-                Conditions.condition(Conditions.READY, false, Reason.INVALID_SPEC, message),
-                Conditions.condition(Conditions.DEGRADED, true, Reason.INVALID_SPEC, message),
-                Conditions.condition(Conditions.PROGRESSING, false, Reason.SPEC_HELD,
-                        "generation " + generation(lb) + " is held until the spec is valid")));
+        return withProblem(
+                lb,
+                deployment,
+                List.of(
+                        Conditions.condition(Conditions.READY, false, Reason.INVALID_SPEC, message),
+                        Conditions.condition(Conditions.DEGRADED, true, Reason.INVALID_SPEC, message),
+                        Conditions.condition(
+                                Conditions.PROGRESSING,
+                                false,
+                                Reason.SPEC_HELD,
+                                "generation " + generation(lb) + " is held until the spec is valid")));
     }
 
     /** Status while an object of another owner takes a name the LoadBalancer derives: nothing of it is written. */
@@ -111,11 +145,17 @@ final class StatusWriter {
         String message = objects + (clashes.size() == 1 ? " exists and is not owned" : " exist and are not owned")
                 + " by this LoadBalancer: delete or rename " + (clashes.size() == 1 ? "it" : "them")
                 + ", or give the LoadBalancer another name; until then nothing of it is created or changed";
-        return withProblem(lb, deployment, List.of(
-                Conditions.condition(Conditions.READY, false, Reason.NAME_CONFLICT, message),
-                Conditions.condition(Conditions.DEGRADED, true, Reason.NAME_CONFLICT, message),
-                Conditions.condition(Conditions.PROGRESSING, false, Reason.NAME_CONFLICT,
-                        "waiting for " + objects + " to go")));
+        return withProblem(
+                lb,
+                deployment,
+                List.of(
+                        Conditions.condition(Conditions.READY, false, Reason.NAME_CONFLICT, message),
+                        Conditions.condition(Conditions.DEGRADED, true, Reason.NAME_CONFLICT, message),
+                        Conditions.condition(
+                                Conditions.PROGRESSING,
+                                false,
+                                Reason.NAME_CONFLICT,
+                                "waiting for " + objects + " to go")));
     }
 
     private LoadBalancerStatus withProblem(LoadBalancer lb, Deployment deployment, List<Condition> desired) {
@@ -123,10 +163,12 @@ final class StatusWriter {
         LoadBalancerStatus old = lb.getStatus();
         status.setObservedGeneration(lb.getMetadata().getGeneration());
         status.setBackends(old == null ? null : old.getBackends());
-        status.setReadyReplicas(deployment != null ? Integer.valueOf(readyReplicas(deployment))
-                : old == null ? null : old.getReadyReplicas());
-        status.setReplicas(deployment != null ? Integer.valueOf(replicas(deployment))
-                : old == null ? null : old.getReplicas());
+        status.setReadyReplicas(
+                deployment != null
+                        ? Integer.valueOf(readyReplicas(deployment))
+                        : old == null ? null : old.getReadyReplicas());
+        status.setReplicas(
+                deployment != null ? Integer.valueOf(replicas(deployment)) : old == null ? null : old.getReplicas());
         status.setSelector(selector(lb));
         status.setConditions(new ArrayList<>(Conditions.merge(current(lb), desired, nowInstant(), generation(lb))));
         return status;
@@ -150,8 +192,10 @@ final class StatusWriter {
         }
         String why = null;
         for (Throwable t = e; t != null && why == null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof KubernetesClientException api && api.getStatus() != null
-                    && api.getStatus().getMessage() != null && !api.getStatus().getMessage().isBlank()) {
+            if (t instanceof KubernetesClientException api
+                    && api.getStatus() != null
+                    && api.getStatus().getMessage() != null
+                    && !api.getStatus().getMessage().isBlank()) {
                 why = api.getStatus().getMessage();
             }
         }
@@ -160,7 +204,8 @@ final class StatusWriter {
             while (root.getCause() != null && root.getCause() != root) {
                 root = root.getCause();
             }
-            why = root.getMessage() == null || root.getMessage().isBlank() ? root.getClass().getSimpleName()
+            why = root.getMessage() == null || root.getMessage().isBlank()
+                    ? root.getClass().getSimpleName()
                     : root.getMessage();
         }
         int newline = why.indexOf('\n');
@@ -175,11 +220,13 @@ final class StatusWriter {
             return;
         }
         Condition before = lb.getStatus() == null ? null : find(lb.getStatus().getConditions(), Conditions.READY);
-        if (before != null && Objects.equals(before.getReason(), ready.getReason())
+        if (before != null
+                && Objects.equals(before.getReason(), ready.getReason())
                 && Objects.equals(before.getStatus(), ready.getStatus())) {
             return;
         }
-        if (List.of(Reason.PROXIES_NOT_READY.value(), Reason.SCALED_TO_ZERO.value()).contains(ready.getReason())) {
+        if (List.of(Reason.PROXIES_NOT_READY.value(), Reason.SCALED_TO_ZERO.value())
+                .contains(ready.getReason())) {
             return; // normal progress, not a problem worth an event
         }
         WarningEvents.record(client, lb, ready.getReason(), ready.getMessage(), now());
@@ -189,7 +236,10 @@ final class StatusWriter {
         if (conditions == null) {
             return null;
         }
-        return conditions.stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
+        return conditions.stream()
+                .filter(c -> type.equals(c.getType()))
+                .findFirst()
+                .orElse(null);
     }
 
     private Instant nowInstant() {
@@ -201,7 +251,9 @@ final class StatusWriter {
     }
 
     private static List<Condition> current(LoadBalancer lb) {
-        return lb.getStatus() == null || lb.getStatus().getConditions() == null ? List.of() : lb.getStatus().getConditions();
+        return lb.getStatus() == null || lb.getStatus().getConditions() == null
+                ? List.of()
+                : lb.getStatus().getConditions();
     }
 
     private static long generation(LoadBalancer lb) {
@@ -209,33 +261,40 @@ final class StatusWriter {
     }
 
     private static Integer currentBackends(LoadBalancer lb) {
-        return lb.getStatus() == null || lb.getStatus().getBackends() == null ? 0 : lb.getStatus().getBackends();
+        return lb.getStatus() == null || lb.getStatus().getBackends() == null
+                ? 0
+                : lb.getStatus().getBackends();
     }
 
     /** The proxy pods there are, ready or not: what an autoscaler compares with what it asked for. */
     private static int replicas(Deployment d) {
         return d == null || d.getStatus() == null || d.getStatus().getReplicas() == null
-                ? 0 : d.getStatus().getReplicas();
+                ? 0
+                : d.getStatus().getReplicas();
     }
 
     /** The proxies' selector as a label query, as the scale subresource gives it to an autoscaler. */
     static String selector(LoadBalancer lb) {
-        return Labels.selector(lb).entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
+        return Labels.selector(lb).entrySet().stream()
+                .map(e -> e.getKey() + "=" + e.getValue())
                 .collect(java.util.stream.Collectors.joining(","));
     }
 
     private static int readyReplicas(Deployment d) {
         return d == null || d.getStatus() == null || d.getStatus().getReadyReplicas() == null
-                ? 0 : d.getStatus().getReadyReplicas();
+                ? 0
+                : d.getStatus().getReadyReplicas();
     }
 
     private static int updatedReplicas(Deployment d) {
         return d == null || d.getStatus() == null || d.getStatus().getUpdatedReplicas() == null
-                ? 0 : d.getStatus().getUpdatedReplicas();
+                ? 0
+                : d.getStatus().getUpdatedReplicas();
     }
 
     private static boolean deploymentObserved(Deployment d) {
-        return d.getStatus() != null && d.getStatus().getObservedGeneration() != null
+        return d.getStatus() != null
+                && d.getStatus().getObservedGeneration() != null
                 && d.getStatus().getObservedGeneration() >= d.getMetadata().getGeneration();
     }
 }

@@ -37,7 +37,7 @@ final class TrimmedStore<T extends HasMetadata> implements ItemStore<T> {
         return new TrimmedStore<>(s -> new ServiceBuilder()
                 .withMetadata(identity(s.getMetadata()).build())
                 .withNewSpec()
-                    .withPorts(s.getSpec() == null ? null : s.getSpec().getPorts())
+                .withPorts(s.getSpec() == null ? null : s.getSpec().getPorts())
                 .endSpec()
                 .build());
     }
@@ -45,12 +45,16 @@ final class TrimmedStore<T extends HasMetadata> implements ItemStore<T> {
     /** The Service it belongs to (a label), its ports, and each endpoint's addresses and conditions. */
     static TrimmedStore<EndpointSlice> endpointSlices() {
         return new TrimmedStore<>(s -> new EndpointSliceBuilder()
-                .withMetadata(identity(s.getMetadata()).withLabels(s.getMetadata().getLabels()).build())
+                .withMetadata(identity(s.getMetadata())
+                        .withLabels(s.getMetadata().getLabels())
+                        .build())
                 .withAddressType(s.getAddressType())
                 .withPorts(s.getPorts())
                 .withEndpoints(Objects.requireNonNullElse(s.getEndpoints(), List.<Endpoint>of()).stream()
-                        .map(e -> new EndpointBuilder().withAddresses(e.getAddresses())
-                                .withConditions(e.getConditions()).build())
+                        .map(e -> new EndpointBuilder()
+                                .withAddresses(e.getAddresses())
+                                .withConditions(e.getConditions())
+                                .build())
                         .toList())
                 .build());
     }

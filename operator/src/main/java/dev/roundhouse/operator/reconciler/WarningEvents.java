@@ -6,11 +6,10 @@ import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.util.Locale;
 import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One Warning Event per LoadBalancer and reason, aggregated as Kubernetes' own recorders aggregate them: the Event
@@ -21,8 +20,7 @@ final class WarningEvents {
 
     private static final Logger log = LoggerFactory.getLogger(WarningEvents.class);
 
-    private WarningEvents() {
-    }
+    private WarningEvents() {}
 
     static void record(KubernetesClient client, LoadBalancer lb, String reason, String message, String now) {
         String namespace = lb.getMetadata().getNamespace();
@@ -32,23 +30,30 @@ final class WarningEvents {
                 + reason.toLowerCase(Locale.ROOT);
         try {
             try {
-                client.v1().events().inNamespace(namespace).resource(new EventBuilder()
-                        .withNewMetadata().withName(name).withNamespace(namespace).endMetadata()
-                        .withInvolvedObject(new ObjectReferenceBuilder()
-                                .withApiVersion(lb.getApiVersion())
-                                .withKind(lb.getKind())
-                                .withName(lb.getMetadata().getName())
+                client.v1()
+                        .events()
+                        .inNamespace(namespace)
+                        .resource(new EventBuilder()
+                                .withNewMetadata()
+                                .withName(name)
                                 .withNamespace(namespace)
-                                .withUid(uid)
+                                .endMetadata()
+                                .withInvolvedObject(new ObjectReferenceBuilder()
+                                        .withApiVersion(lb.getApiVersion())
+                                        .withKind(lb.getKind())
+                                        .withName(lb.getMetadata().getName())
+                                        .withNamespace(namespace)
+                                        .withUid(uid)
+                                        .build())
+                                .withType("Warning")
+                                .withReason(reason)
+                                .withMessage(message)
+                                .withFirstTimestamp(now)
+                                .withLastTimestamp(now)
+                                .withCount(1)
+                                .withNewSource("roundhouse-operator", null)
                                 .build())
-                        .withType("Warning")
-                        .withReason(reason)
-                        .withMessage(message)
-                        .withFirstTimestamp(now)
-                        .withLastTimestamp(now)
-                        .withCount(1)
-                        .withNewSource("roundhouse-operator", null)
-                        .build()).create();
+                        .create();
             } catch (KubernetesClientException e) {
                 if (e.getCode() != 409) {
                     throw e;
@@ -61,7 +66,11 @@ final class WarningEvents {
                 });
             }
         } catch (RuntimeException e) {
-            log.warn("Could not record a {} event for {}/{}: {}", reason, namespace, lb.getMetadata().getName(),
+            log.warn(
+                    "Could not record a {} event for {}/{}: {}",
+                    reason,
+                    namespace,
+                    lb.getMetadata().getName(),
                     e.toString());
         }
     }

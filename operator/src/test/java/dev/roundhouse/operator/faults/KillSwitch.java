@@ -5,7 +5,6 @@ import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.jdkhttp.JdkHttpClientFactory;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -43,12 +42,14 @@ final class KillSwitch implements AutoCloseable {
 
     /** A client that reaches the API server only through this relay; closed by whoever it is handed to. */
     KubernetesClient client() {
-        return new KubernetesClientBuilder().withConfig(new ConfigBuilder(Config.empty())
+        return new KubernetesClientBuilder()
+                .withConfig(new ConfigBuilder(Config.empty())
                         .withMasterUrl("http://127.0.0.1:" + listener.getLocalPort())
                         .withNamespace("default")
                         .withHttp2Disable(true)
                         .build())
-                .withHttpClientFactory(new JdkHttpClientFactory()).build();
+                .withHttpClientFactory(new JdkHttpClientFactory())
+                .build();
     }
 
     private void accept() {
@@ -76,19 +77,22 @@ final class KillSwitch implements AutoCloseable {
     }
 
     private void pump(Socket from, Socket to) {
-        Thread t = new Thread(() -> {
-            byte[] buffer = new byte[16384];
-            try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
-                for (int n; (n = in.read(buffer)) != -1; ) {
-                    out.write(buffer, 0, n);
-                    out.flush();
-                }
-                to.shutdownOutput();
-            } catch (IOException e) {
-                // killed, or one side went away: the other side goes too
-                closeQuietly(to);
-            }
-        }, "kill-switch-pump");
+        Thread t = new Thread(
+                () -> {
+                    byte[] buffer = new byte[16384];
+                    try (InputStream in = from.getInputStream();
+                            OutputStream out = to.getOutputStream()) {
+                        for (int n; (n = in.read(buffer)) != -1; ) {
+                            out.write(buffer, 0, n);
+                            out.flush();
+                        }
+                        to.shutdownOutput();
+                    } catch (IOException e) {
+                        // killed, or one side went away: the other side goes too
+                        closeQuietly(to);
+                    }
+                },
+                "kill-switch-pump");
         t.setDaemon(true);
         t.start();
     }

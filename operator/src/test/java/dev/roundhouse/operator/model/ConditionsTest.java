@@ -28,7 +28,9 @@ class ConditionsTest {
         assertThat(c.getStatus()).isEqualTo("True");
         assertThat(c.getReason()).isEqualTo("ProxiesReady");
         assertThat(c.getMessage()).isEqualTo("ok");
-        assertThat(Conditions.condition("Ready", false, Reason.PROXIES_NOT_READY, "y").getStatus()).isEqualTo("False");
+        assertThat(Conditions.condition("Ready", false, Reason.PROXIES_NOT_READY, "y")
+                        .getStatus())
+                .isEqualTo("False");
     }
 
     @Test
@@ -70,10 +72,12 @@ class ConditionsTest {
 
         List<Condition> second = Conditions.merge(first, desired, T2, 1);
 
-        assertThat(second).extracting(Condition::getType, Condition::getLastTransitionTime).containsExactly(
-                tuple("Degraded", "2026-11-25T10:05:00Z"),
-                tuple("Progressing", "2026-11-25T10:00:00Z"),
-                tuple("Ready", "2026-11-25T10:05:00Z"));
+        assertThat(second)
+                .extracting(Condition::getType, Condition::getLastTransitionTime)
+                .containsExactly(
+                        tuple("Degraded", "2026-11-25T10:05:00Z"),
+                        tuple("Progressing", "2026-11-25T10:00:00Z"),
+                        tuple("Ready", "2026-11-25T10:05:00Z"));
     }
 
     @Test
@@ -88,10 +92,14 @@ class ConditionsTest {
 
     @Test
     void typesNoLongerDesiredAreDropped() {
-        List<Condition> current = Conditions.merge(List.of(),
-                List.of(Conditions.condition("Available", true, Reason.PROXIES_READY, "from an older operator")), T1, 1);
+        List<Condition> current = Conditions.merge(
+                List.of(),
+                List.of(Conditions.condition("Available", true, Reason.PROXIES_READY, "from an older operator")),
+                T1,
+                1);
 
-        assertThat(Conditions.merge(current, allGood, T2, 2)).extracting(Condition::getType)
+        assertThat(Conditions.merge(current, allGood, T2, 2))
+                .extracting(Condition::getType)
                 .containsExactly("Degraded", "Progressing", "Ready");
     }
 }

@@ -35,26 +35,32 @@ class NamesAndLabelsTest {
 
         String name = Names.metricsService(TestLoadBalancers.named(longest));
 
-        assertThat(name).hasSizeLessThanOrEqualTo(63).matches("[a-z]([-a-z0-9]*[a-z0-9])?").endsWith("-metrics");
+        assertThat(name)
+                .hasSizeLessThanOrEqualTo(63)
+                .matches("[a-z]([-a-z0-9]*[a-z0-9])?")
+                .endsWith("-metrics");
         assertThat(name).isNotEqualTo(Names.metricsService(TestLoadBalancers.named(other)));
-        assertThat(Names.metricsService(TestLoadBalancers.named("x".repeat(55)))).isEqualTo("x".repeat(55) + "-metrics");
+        assertThat(Names.metricsService(TestLoadBalancers.named("x".repeat(55))))
+                .isEqualTo("x".repeat(55) + "-metrics");
     }
 
     @Test
     void selectorPicksOneLoadBalancersProxies() {
-        assertThat(Labels.selector(lb)).containsExactly(
-                Map.entry("app.kubernetes.io/instance", "web"),
-                Map.entry("app.kubernetes.io/name", "roundhouse-proxy"));
+        assertThat(Labels.selector(lb))
+                .containsExactly(
+                        Map.entry("app.kubernetes.io/instance", "web"),
+                        Map.entry("app.kubernetes.io/name", "roundhouse-proxy"));
     }
 
     @Test
     void allLabelsAreTheSelectorPlusDescriptiveOnesInSortedOrder() {
-        assertThat(Labels.all(lb)).containsExactly(
-                Map.entry("app.kubernetes.io/component", "load-balancer"),
-                Map.entry("app.kubernetes.io/instance", "web"),
-                Map.entry("app.kubernetes.io/managed-by", "roundhouse-operator"),
-                Map.entry("app.kubernetes.io/name", "roundhouse-proxy"),
-                Map.entry("app.kubernetes.io/part-of", "roundhouse"));
+        assertThat(Labels.all(lb))
+                .containsExactly(
+                        Map.entry("app.kubernetes.io/component", "load-balancer"),
+                        Map.entry("app.kubernetes.io/instance", "web"),
+                        Map.entry("app.kubernetes.io/managed-by", "roundhouse-operator"),
+                        Map.entry("app.kubernetes.io/name", "roundhouse-proxy"),
+                        Map.entry("app.kubernetes.io/part-of", "roundhouse"));
         assertThat(Labels.all(lb)).containsAllEntriesOf(Labels.selector(lb));
     }
 

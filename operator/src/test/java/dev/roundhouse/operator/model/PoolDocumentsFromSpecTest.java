@@ -24,9 +24,9 @@ class PoolDocumentsFromSpecTest {
         PoolDocument doc = PoolDocuments.fromSpec(TestLoadBalancers.web().getSpec(), List.of());
 
         assertThat(doc.version()).as("the lowest version that says it all").isEqualTo(PoolDocument.VERSION_1);
-        assertThat(doc.backends()).containsExactly(
-                new BackendEntry("http://10.0.0.1:8080", 1),
-                new BackendEntry("http://10.0.0.2:8080", 3));
+        assertThat(doc.backends())
+                .containsExactly(
+                        new BackendEntry("http://10.0.0.1:8080", 1), new BackendEntry("http://10.0.0.2:8080", 3));
         assertThat(doc.healthCheck()).isEqualTo(PoolDocument.HealthCheck.DEFAULTS);
         assertThat(doc.circuitBreaker()).isEqualTo(PoolDocument.CircuitBreaker.DEFAULTS);
         assertThat(doc.timeouts()).isEqualTo(PoolDocument.Timeouts.DEFAULTS);
@@ -49,10 +49,11 @@ class PoolDocumentsFromSpecTest {
 
         PoolDocument doc = PoolDocuments.fromSpec(spec, List.of());
 
-        assertThat(doc.healthCheck()).isEqualTo(new PoolDocument.HealthCheck(
-                "/healthz", Duration.ofSeconds(30), Duration.ofMillis(1500), 2, 3));
-        assertThat(doc.circuitBreaker()).isEqualTo(new PoolDocument.CircuitBreaker(
-                37f, 20, 10, Duration.ofSeconds(90), 3));
+        assertThat(doc.healthCheck())
+                .isEqualTo(new PoolDocument.HealthCheck(
+                        "/healthz", Duration.ofSeconds(30), Duration.ofMillis(1500), 2, 3));
+        assertThat(doc.circuitBreaker())
+                .isEqualTo(new PoolDocument.CircuitBreaker(37f, 20, 10, Duration.ofSeconds(90), 3));
         assertThat(doc.timeouts()).isEqualTo(new PoolDocument.Timeouts(Duration.ofSeconds(3), Duration.ofMinutes(2)));
     }
 
@@ -98,10 +99,12 @@ class PoolDocumentsFromSpecTest {
         spec.setTimeouts(timeouts);
 
         assertThatThrownBy(() -> PoolDocuments.fromSpec(spec, List.of()))
-                .isInstanceOfSatisfying(InvalidPoolDocumentException.class, e -> assertThat(e.problems())
-                        .containsExactly(
-                                "healthCheck.interval: must be between 10ms and 1h, got 0s",
-                                "timeouts.request: must be between 10ms and 1h, got 2h"));
+                .isInstanceOfSatisfying(
+                        InvalidPoolDocumentException.class,
+                        e -> assertThat(e.problems())
+                                .containsExactly(
+                                        "healthCheck.interval: must be between 10ms and 1h, got 0s",
+                                        "timeouts.request: must be between 10ms and 1h, got 2h"));
     }
 
     @Test
@@ -113,12 +116,15 @@ class PoolDocumentsFromSpecTest {
         spec.setCircuitBreaker(breaker);
 
         assertThatThrownBy(() -> PoolDocuments.fromSpec(spec, List.of()))
-                .isInstanceOfSatisfying(InvalidPoolDocumentException.class, e -> assertThat(e.problems())
-                        .hasSize(2)
-                        .anySatisfy(p -> assertThat(p)
-                                .startsWith("circuitBreaker.waitDurationInOpenState: ")
-                                .contains("finer than a nanosecond"))
-                        .anySatisfy(p -> assertThat(p).startsWith("backends[2].url: duplicate of backends[0]")));
+                .isInstanceOfSatisfying(
+                        InvalidPoolDocumentException.class,
+                        e -> assertThat(e.problems())
+                                .hasSize(2)
+                                .anySatisfy(p -> assertThat(p)
+                                        .startsWith("circuitBreaker.waitDurationInOpenState: ")
+                                        .contains("finer than a nanosecond"))
+                                .anySatisfy(
+                                        p -> assertThat(p).startsWith("backends[2].url: duplicate of backends[0]")));
     }
 
     @Test

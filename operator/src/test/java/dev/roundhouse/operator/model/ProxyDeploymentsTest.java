@@ -8,23 +8,23 @@ import static org.assertj.core.api.Assertions.tuple;
 import dev.roundhouse.operator.api.v1alpha1.CircuitBreakerSpec;
 import dev.roundhouse.operator.api.v1alpha1.HealthCheckSpec;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
-import dev.roundhouse.operator.api.v1alpha1.ServiceRefSpec;
 import dev.roundhouse.operator.api.v1alpha1.PodTemplateSpec;
+import dev.roundhouse.operator.api.v1alpha1.ServiceRefSpec;
 import io.fabric8.kubernetes.api.model.AffinityBuilder;
-import io.fabric8.kubernetes.api.model.LocalObjectReference;
-import io.fabric8.kubernetes.api.model.TolerationBuilder;
-import io.fabric8.kubernetes.api.model.TopologySpreadConstraintBuilder;
-import java.util.List;
-import java.util.Map;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.LocalObjectReference;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Probe;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
+import io.fabric8.kubernetes.api.model.TolerationBuilder;
+import io.fabric8.kubernetes.api.model.TopologySpreadConstraintBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.utils.Serialization;
+import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 
@@ -46,10 +46,11 @@ class ProxyDeploymentsTest {
         assertThat(d.getMetadata().getOwnerReferences()).isNullOrEmpty();
         assertThat(d.getSpec().getSelector().getMatchLabels()).isEqualTo(Labels.selector(lb));
         assertThat(d.getSpec().getTemplate().getMetadata().getLabels()).isEqualTo(Labels.all(lb));
-        assertThat(d.getSpec().getTemplate().getMetadata().getAnnotations()).containsExactly(
-                entry("prometheus.io/path", "/metrics"),
-                entry("prometheus.io/port", "9090"),
-                entry("prometheus.io/scrape", "true"));
+        assertThat(d.getSpec().getTemplate().getMetadata().getAnnotations())
+                .containsExactly(
+                        entry("prometheus.io/path", "/metrics"),
+                        entry("prometheus.io/port", "9090"),
+                        entry("prometheus.io/scrape", "true"));
     }
 
     @Test
@@ -58,7 +59,8 @@ class ProxyDeploymentsTest {
 
         assertThat(d.getSpec().getReplicas()).isEqualTo(2);
         assertThat(d.getSpec().getStrategy().getType()).isEqualTo("RollingUpdate");
-        assertThat(d.getSpec().getStrategy().getRollingUpdate().getMaxUnavailable()).isEqualTo(new IntOrString(0));
+        assertThat(d.getSpec().getStrategy().getRollingUpdate().getMaxUnavailable())
+                .isEqualTo(new IntOrString(0));
         assertThat(d.getSpec().getStrategy().getRollingUpdate().getMaxSurge()).isEqualTo(new IntOrString(1));
         assertThat(d.getSpec().getRevisionHistoryLimit()).isEqualTo(10);
         assertThat(d.getSpec().getProgressDeadlineSeconds()).isEqualTo(600);
@@ -66,7 +68,10 @@ class ProxyDeploymentsTest {
 
     @Test
     void podSpec() {
-        PodSpec pod = ProxyDeployments.desired(lb, DEFAULT_IMAGE).getSpec().getTemplate().getSpec();
+        PodSpec pod = ProxyDeployments.desired(lb, DEFAULT_IMAGE)
+                .getSpec()
+                .getTemplate()
+                .getSpec();
 
         assertThat(pod.getServiceAccountName()).isEqualTo("web-proxy");
         assertThat(pod.getAutomountServiceAccountToken()).isTrue();
@@ -96,10 +101,9 @@ class ProxyDeploymentsTest {
         assertThat(c.getName()).isEqualTo("proxy");
         assertThat(c.getImage()).isEqualTo(DEFAULT_IMAGE);
         assertThat(c.getImagePullPolicy()).isEqualTo("IfNotPresent");
-        assertThat(c.getPorts()).extracting("name", "containerPort", "protocol")
-                .containsExactly(
-                        tuple("http", 8080, "TCP"),
-                        tuple("metrics", 9090, "TCP"));
+        assertThat(c.getPorts())
+                .extracting("name", "containerPort", "protocol")
+                .containsExactly(tuple("http", 8080, "TCP"), tuple("metrics", 9090, "TCP"));
         assertThat(c.getLifecycle()).isNull();
         assertThat(c.getVolumeMounts()).singleElement().satisfies(m -> {
             assertThat(m.getName()).isEqualTo("tmp");
@@ -116,10 +120,19 @@ class ProxyDeploymentsTest {
     void environmentIsSortedByName() {
         Container c = container(lb);
 
-        assertThat(c.getEnv()).extracting(EnvVar::getName).containsExactly(
-                "LOG_FORMAT", "LOG_LEVEL", "METRICS_PORT", "POD_NAMESPACE", "POOL_CONFIGMAP", "PORT", "SHUTDOWN_DELAY",
-                "SHUTDOWN_TIMEOUT");
-        assertThat(c.getEnv()).filteredOn(e -> e.getValue() != null)
+        assertThat(c.getEnv())
+                .extracting(EnvVar::getName)
+                .containsExactly(
+                        "LOG_FORMAT",
+                        "LOG_LEVEL",
+                        "METRICS_PORT",
+                        "POD_NAMESPACE",
+                        "POOL_CONFIGMAP",
+                        "PORT",
+                        "SHUTDOWN_DELAY",
+                        "SHUTDOWN_TIMEOUT");
+        assertThat(c.getEnv())
+                .filteredOn(e -> e.getValue() != null)
                 .extracting(EnvVar::getName, EnvVar::getValue)
                 .containsExactly(
                         tuple("LOG_FORMAT", "json"),
@@ -146,8 +159,8 @@ class ProxyDeploymentsTest {
     void defaultResources() {
         Container c = container(lb);
 
-        assertThat(c.getResources().getRequests()).containsOnly(
-                entry("cpu", new Quantity("100m")), entry("memory", new Quantity("128Mi")));
+        assertThat(c.getResources().getRequests())
+                .containsOnly(entry("cpu", new Quantity("100m")), entry("memory", new Quantity("128Mi")));
         assertThat(c.getResources().getLimits()).containsOnly(entry("memory", new Quantity("256Mi")));
     }
 
@@ -156,8 +169,10 @@ class ProxyDeploymentsTest {
         lb.getSpec().setImage("registry.example/proxy:custom");
         lb.getSpec().setReplicas(5);
         lb.getSpec().setPort(80);
-        lb.getSpec().setResources(new ResourceRequirementsBuilder()
-                .addToRequests("cpu", new Quantity("1")).build());
+        lb.getSpec()
+                .setResources(new ResourceRequirementsBuilder()
+                        .addToRequests("cpu", new Quantity("1"))
+                        .build());
 
         Deployment d = ProxyDeployments.desired(lb, DEFAULT_IMAGE);
         Container c = d.getSpec().getTemplate().getSpec().getContainers().get(0);
@@ -181,7 +196,14 @@ class ProxyDeploymentsTest {
         Deployment d = ProxyDeployments.desired(lb, DEFAULT_IMAGE);
 
         assertThat(d.getSpec().getReplicas()).isEqualTo(2);
-        assertThat(d.getSpec().getTemplate().getSpec().getContainers().get(0).getPorts().get(0).getContainerPort())
+        assertThat(d.getSpec()
+                        .getTemplate()
+                        .getSpec()
+                        .getContainers()
+                        .get(0)
+                        .getPorts()
+                        .get(0)
+                        .getContainerPort())
                 .isEqualTo(8080);
     }
 
@@ -208,10 +230,14 @@ class ProxyDeploymentsTest {
     void whatThePodsRunWithChangesTheDeployment() {
         String base = yaml(TestLoadBalancers.web());
 
-        assertThat(yaml(changed(lb -> lb.getSpec().setImage("registry.example/proxy:2")))).isNotEqualTo(base);
+        assertThat(yaml(changed(lb -> lb.getSpec().setImage("registry.example/proxy:2"))))
+                .isNotEqualTo(base);
         assertThat(yaml(changed(lb -> lb.getSpec().setReplicas(3)))).isNotEqualTo(base);
-        assertThat(yaml(changed(lb -> lb.getSpec().setResources(new ResourceRequirementsBuilder()
-                .addToRequests("cpu", new Quantity("250m")).build())))).isNotEqualTo(base);
+        assertThat(yaml(changed(lb -> lb.getSpec()
+                        .setResources(new ResourceRequirementsBuilder()
+                                .addToRequests("cpu", new Quantity("250m"))
+                                .build()))))
+                .isNotEqualTo(base);
     }
 
     @Test
@@ -219,28 +245,51 @@ class ProxyDeploymentsTest {
         PodTemplateSpec pod = new PodTemplateSpec();
         pod.setLabels(Map.of("team", "shop", Labels.INSTANCE, "spoof"));
         pod.setAnnotations(Map.of("example.com/owner", "shop", "prometheus.io/port", "1"));
-        pod.setImagePullSecrets(List.of(new LocalObjectReference("shop-registry"), new LocalObjectReference("regcred")));
+        pod.setImagePullSecrets(
+                List.of(new LocalObjectReference("shop-registry"), new LocalObjectReference("regcred")));
         pod.setNodeSelector(Map.of("node-role.example.com/edge", "true"));
-        pod.setTolerations(List.of(new TolerationBuilder().withKey("edge").withOperator("Exists")
-                .withEffect("NoSchedule").build()));
-        pod.setAffinity(new AffinityBuilder().withNewNodeAffinity().withNewRequiredDuringSchedulingIgnoredDuringExecution()
-                .addNewNodeSelectorTerm().addNewMatchExpression().withKey("kubernetes.io/arch").withOperator("In")
-                .withValues("amd64", "arm64").endMatchExpression().endNodeSelectorTerm()
-                .endRequiredDuringSchedulingIgnoredDuringExecution().endNodeAffinity().build());
-        pod.setTopologySpreadConstraints(List.of(new TopologySpreadConstraintBuilder().withMaxSkew(1)
-                .withTopologyKey("kubernetes.io/hostname").withWhenUnsatisfiable("DoNotSchedule")
-                .withNewLabelSelector().addToMatchLabels(Labels.INSTANCE, "web").endLabelSelector().build()));
+        pod.setTolerations(List.of(new TolerationBuilder()
+                .withKey("edge")
+                .withOperator("Exists")
+                .withEffect("NoSchedule")
+                .build()));
+        pod.setAffinity(new AffinityBuilder()
+                .withNewNodeAffinity()
+                .withNewRequiredDuringSchedulingIgnoredDuringExecution()
+                .addNewNodeSelectorTerm()
+                .addNewMatchExpression()
+                .withKey("kubernetes.io/arch")
+                .withOperator("In")
+                .withValues("amd64", "arm64")
+                .endMatchExpression()
+                .endNodeSelectorTerm()
+                .endRequiredDuringSchedulingIgnoredDuringExecution()
+                .endNodeAffinity()
+                .build());
+        pod.setTopologySpreadConstraints(List.of(new TopologySpreadConstraintBuilder()
+                .withMaxSkew(1)
+                .withTopologyKey("kubernetes.io/hostname")
+                .withWhenUnsatisfiable("DoNotSchedule")
+                .withNewLabelSelector()
+                .addToMatchLabels(Labels.INSTANCE, "web")
+                .endLabelSelector()
+                .build()));
         pod.setPriorityClassName("edge-critical");
         lb.getSpec().setPodTemplate(pod);
 
-        var template = ProxyDeployments.desired(lb, DEFAULT_IMAGE, List.of("regcred")).getSpec().getTemplate();
+        var template = ProxyDeployments.desired(lb, DEFAULT_IMAGE, List.of("regcred"))
+                .getSpec()
+                .getTemplate();
         PodSpec spec = template.getSpec();
 
-        assertThat(template.getMetadata().getLabels()).containsEntry("team", "shop")
+        assertThat(template.getMetadata().getLabels())
+                .containsEntry("team", "shop")
                 .containsAllEntriesOf(Labels.all(lb)); // the selector labels are the operator's
-        assertThat(template.getMetadata().getAnnotations()).containsEntry("example.com/owner", "shop")
+        assertThat(template.getMetadata().getAnnotations())
+                .containsEntry("example.com/owner", "shop")
                 .containsEntry("prometheus.io/port", "9090");
-        assertThat(spec.getImagePullSecrets()).extracting(LocalObjectReference::getName)
+        assertThat(spec.getImagePullSecrets())
+                .extracting(LocalObjectReference::getName)
                 .containsExactly("regcred", "shop-registry");
         assertThat(spec.getNodeSelector()).containsExactly(entry("node-role.example.com/edge", "true"));
         assertThat(spec.getTolerations()).isEqualTo(pod.getTolerations()).isNotSameAs(pod.getTolerations());
@@ -251,15 +300,23 @@ class ProxyDeploymentsTest {
 
     @Test
     void byDefaultThePodsSpreadSoftlyAcrossNodesAndZonesAndPullWithTheOperatorsSecrets() {
-        PodSpec spec = ProxyDeployments.desired(lb, DEFAULT_IMAGE, List.of("regcred")).getSpec().getTemplate().getSpec();
+        PodSpec spec = ProxyDeployments.desired(lb, DEFAULT_IMAGE, List.of("regcred"))
+                .getSpec()
+                .getTemplate()
+                .getSpec();
 
         assertThat(spec.getTopologySpreadConstraints())
-                .extracting(c -> c.getTopologyKey(), c -> c.getWhenUnsatisfiable(), c -> c.getMaxSkew(),
+                .extracting(
+                        c -> c.getTopologyKey(),
+                        c -> c.getWhenUnsatisfiable(),
+                        c -> c.getMaxSkew(),
                         c -> c.getLabelSelector().getMatchLabels())
                 .containsExactly(
                         tuple("kubernetes.io/hostname", "ScheduleAnyway", 1, Labels.selector(lb)),
                         tuple("topology.kubernetes.io/zone", "ScheduleAnyway", 1, Labels.selector(lb)));
-        assertThat(spec.getImagePullSecrets()).extracting(LocalObjectReference::getName).containsExactly("regcred");
+        assertThat(spec.getImagePullSecrets())
+                .extracting(LocalObjectReference::getName)
+                .containsExactly("regcred");
         assertThat(spec.getNodeSelector()).isNullOrEmpty();
         assertThat(spec.getTolerations()).isNullOrEmpty();
         assertThat(spec.getAffinity()).isNull();
@@ -288,7 +345,12 @@ class ProxyDeploymentsTest {
     }
 
     private static Container container(LoadBalancer lb) {
-        return ProxyDeployments.desired(lb, DEFAULT_IMAGE).getSpec().getTemplate().getSpec().getContainers().get(0);
+        return ProxyDeployments.desired(lb, DEFAULT_IMAGE)
+                .getSpec()
+                .getTemplate()
+                .getSpec()
+                .getContainers()
+                .get(0);
     }
 
     private static void assertProbe(Probe probe, String path, int period, int failures) {

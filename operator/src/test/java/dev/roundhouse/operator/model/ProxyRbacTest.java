@@ -21,7 +21,11 @@ class ProxyRbacTest {
 
         assertOwnMetadata(sa, lb, "web-proxy");
         assertThat(sa.getMetadata().getLabels()).containsExactlyEntriesOf(Labels.all(lb));
-        assertThat(ProxyDeployments.desired(lb, "proxy:1").getSpec().getTemplate().getSpec().getServiceAccountName())
+        assertThat(ProxyDeployments.desired(lb, "proxy:1")
+                        .getSpec()
+                        .getTemplate()
+                        .getSpec()
+                        .getServiceAccountName())
                 .isEqualTo(sa.getMetadata().getName());
     }
 
@@ -49,10 +53,12 @@ class ProxyRbacTest {
         assertThat(binding.getMetadata().getLabels()).containsExactlyEntriesOf(Labels.all(lb));
         assertThat(binding.getRoleRef().getApiGroup()).isEqualTo("rbac.authorization.k8s.io");
         assertThat(binding.getRoleRef().getKind()).isEqualTo("Role");
-        assertThat(binding.getRoleRef().getName()).isEqualTo(ProxyRbac.role(lb).getMetadata().getName());
+        assertThat(binding.getRoleRef().getName())
+                .isEqualTo(ProxyRbac.role(lb).getMetadata().getName());
         assertThat(binding.getSubjects()).singleElement().satisfies(s -> {
             assertThat(s.getKind()).isEqualTo("ServiceAccount");
-            assertThat(s.getName()).isEqualTo(ProxyRbac.serviceAccount(lb).getMetadata().getName());
+            assertThat(s.getName())
+                    .isEqualTo(ProxyRbac.serviceAccount(lb).getMetadata().getName());
             assertThat(s.getNamespace()).isEqualTo("shop");
         });
     }

@@ -28,7 +28,10 @@ class ProxyServicesTest {
         assertThat(service.getSpec().getType()).isEqualTo("ClusterIP");
         assertThat(service.getSpec().getSelector()).isEqualTo(Labels.selector(lb));
         assertThat(service.getSpec().getPorts())
-                .extracting(ServicePort::getName, ServicePort::getPort, ServicePort::getTargetPort,
+                .extracting(
+                        ServicePort::getName,
+                        ServicePort::getPort,
+                        ServicePort::getTargetPort,
                         ServicePort::getProtocol)
                 // The traffic port only: metrics, /healthz and /readyz are on the metrics Service.
                 .containsExactly(tuple("http", 8080, new IntOrString("http"), "TCP"));
@@ -38,15 +41,15 @@ class ProxyServicesTest {
         assertThat(service.getSpec().getExternalTrafficPolicy()).isNull();
         // The API server allocates these; writing them would fight it.
         assertThat(service.getSpec().getClusterIP()).isNull();
-        assertThat(service.getSpec().getPorts()).allSatisfy(p -> assertThat(p.getNodePort()).isNull());
+        assertThat(service.getSpec().getPorts())
+                .allSatisfy(p -> assertThat(p.getNodePort()).isNull());
     }
 
     @Test
     void typePortAndAnnotationsFromTheSpec() {
         ServiceSpec spec = new ServiceSpec();
         spec.setType("LoadBalancer");
-        spec.setAnnotations(Map.of("service.beta.kubernetes.io/aws-load-balancer-type", "nlb",
-                "a.example/first", "1"));
+        spec.setAnnotations(Map.of("service.beta.kubernetes.io/aws-load-balancer-type", "nlb", "a.example/first", "1"));
         lb.getSpec().setService(spec);
         lb.getSpec().setPort(80);
 
@@ -54,9 +57,10 @@ class ProxyServicesTest {
 
         assertThat(service.getSpec().getType()).isEqualTo("LoadBalancer");
         assertThat(service.getSpec().getExternalTrafficPolicy()).isEqualTo("Cluster");
-        assertThat(service.getMetadata().getAnnotations()).containsExactly(
-                entry("a.example/first", "1"),
-                entry("service.beta.kubernetes.io/aws-load-balancer-type", "nlb"));
+        assertThat(service.getMetadata().getAnnotations())
+                .containsExactly(
+                        entry("a.example/first", "1"),
+                        entry("service.beta.kubernetes.io/aws-load-balancer-type", "nlb"));
         assertThat(service.getSpec().getPorts().get(0).getPort()).isEqualTo(80);
     }
 
@@ -87,7 +91,8 @@ class ProxyServicesTest {
         spec.setExternalTrafficPolicy("Local"); // the API server refuses it on a ClusterIP Service
         lb.getSpec().setService(spec);
 
-        assertThat(ProxyServices.desired(lb).getSpec().getExternalTrafficPolicy()).isNull();
+        assertThat(ProxyServices.desired(lb).getSpec().getExternalTrafficPolicy())
+                .isNull();
     }
 
     @Test
@@ -106,7 +111,10 @@ class ProxyServicesTest {
         assertThat(metrics.getSpec().getExternalTrafficPolicy()).isNull();
         assertThat(metrics.getSpec().getSelector()).isEqualTo(Labels.selector(lb));
         assertThat(metrics.getSpec().getPorts())
-                .extracting(ServicePort::getName, ServicePort::getPort, ServicePort::getTargetPort,
+                .extracting(
+                        ServicePort::getName,
+                        ServicePort::getPort,
+                        ServicePort::getTargetPort,
                         ServicePort::getProtocol)
                 .containsExactly(tuple("metrics", 9090, new IntOrString("metrics"), "TCP"));
     }
@@ -116,13 +124,19 @@ class ProxyServicesTest {
         lb.getSpec().setPort(80);
 
         Service service = ProxyServices.desired(lb);
-        var container = ProxyDeployments.desired(lb, "proxy:1").getSpec().getTemplate().getSpec().getContainers().get(0);
+        var container = ProxyDeployments.desired(lb, "proxy:1")
+                .getSpec()
+                .getTemplate()
+                .getSpec()
+                .getContainers()
+                .get(0);
 
         assertThat(service.getSpec().getPorts()).singleElement().satisfies(p -> {
             assertThat(p.getPort()).isEqualTo(80);
             assertThat(p.getTargetPort()).isEqualTo(new IntOrString(Names.HTTP_PORT_NAME));
         });
-        assertThat(container.getPorts()).allSatisfy(p -> assertThat(p.getContainerPort()).isGreaterThan(1023));
+        assertThat(container.getPorts())
+                .allSatisfy(p -> assertThat(p.getContainerPort()).isGreaterThan(1023));
     }
 
     @Test
@@ -131,7 +145,8 @@ class ProxyServicesTest {
 
         assertThat(template.getMetadata().getLabels())
                 .containsAllEntriesOf(ProxyServices.desired(lb).getSpec().getSelector());
-        assertThat(template.getSpec().getContainers().get(0).getPorts()).extracting("name")
+        assertThat(template.getSpec().getContainers().get(0).getPorts())
+                .extracting("name")
                 .containsExactly(Names.HTTP_PORT_NAME, Names.METRICS_PORT_NAME);
     }
 }

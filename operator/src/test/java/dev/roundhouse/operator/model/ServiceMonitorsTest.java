@@ -59,12 +59,18 @@ class ServiceMonitorsTest {
         Map<String, String> selector = monitor.getSpec().getSelector().getMatchLabels();
 
         assertThat(metrics.getMetadata().getLabels()).containsAllEntriesOf(selector);
-        assertThat(metrics.getSpec().getPorts()).extracting(ServicePort::getName)
+        assertThat(metrics.getSpec().getPorts())
+                .extracting(ServicePort::getName)
                 .containsExactly(monitor.getSpec().getEndpoints().get(0).getPort());
         // Not the traffic Service, and not another LoadBalancer's metrics Service.
-        assertThat(matches(ProxyServices.desired(lb).getMetadata().getLabels(), selector)).isFalse();
-        assertThat(matches(ProxyServices.desiredMetrics(TestLoadBalancers.named("api")).getMetadata().getLabels(),
-                selector)).isFalse();
+        assertThat(matches(ProxyServices.desired(lb).getMetadata().getLabels(), selector))
+                .isFalse();
+        assertThat(matches(
+                        ProxyServices.desiredMetrics(TestLoadBalancers.named("api"))
+                                .getMetadata()
+                                .getLabels(),
+                        selector))
+                .isFalse();
     }
 
     private static boolean matches(Map<String, String> labels, Map<String, String> selector) {

@@ -15,8 +15,7 @@ final class TestLoadBalancers {
 
     static final String NAMESPACE = "shop";
 
-    private TestLoadBalancers() {
-    }
+    private TestLoadBalancers() {}
 
     /** "web" in "shop" with two fixed backends and everything else at its defaults. */
     static LoadBalancer web() {
@@ -46,7 +45,8 @@ final class TestLoadBalancers {
     /** The name, the LB's namespace and no owner reference (JOSDK adds that). */
     static void assertOwnMetadata(HasMetadata object, LoadBalancer lb, String name) {
         assertThat(object.getMetadata().getName()).isEqualTo(name);
-        assertThat(object.getMetadata().getNamespace()).isEqualTo(lb.getMetadata().getNamespace());
+        assertThat(object.getMetadata().getNamespace())
+                .isEqualTo(lb.getMetadata().getNamespace());
         assertThat(object.getMetadata().getOwnerReferences()).isNullOrEmpty();
     }
 }

@@ -1,5 +1,9 @@
 package dev.roundhouse.operator.reconciler;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
 import dev.roundhouse.operator.api.v1alpha1.BackendTlsSpec;
 import dev.roundhouse.operator.api.v1alpha1.CaBundleSpec;
 import dev.roundhouse.operator.api.v1alpha1.KeyRefSpec;
@@ -10,20 +14,15 @@ import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.Map;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.awaitility.Awaitility.await;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * {@code spec.backendTLS}: the CA bundle a LoadBalancer names is copied from its ConfigMap or Secret into the pool
@@ -52,9 +51,16 @@ class BackendTlsTest {
 
     @Test
     void aBundleFromASecretReachesThePoolWithTheServerName() {
-        client.secrets().inNamespace(NS).resource(new SecretBuilder().withNewMetadata().withName("shop-tls").endMetadata()
-                .withData(Map.of("ca.crt", Base64.getEncoder().encodeToString(CA.getBytes(StandardCharsets.US_ASCII))))
-                .build()).create();
+        client.secrets()
+                .inNamespace(NS)
+                .resource(new SecretBuilder()
+                        .withNewMetadata()
+                        .withName("shop-tls")
+                        .endMetadata()
+                        .withData(Map.of(
+                                "ca.crt", Base64.getEncoder().encodeToString(CA.getBytes(StandardCharsets.US_ASCII))))
+                        .build())
+                .create();
         LoadBalancer lb = OperatorCluster.loadBalancer("secure-shop", "https://10.9.0.1:8443");
         lb.getSpec().setBackendTLS(tls(secretRef("shop-tls"), "shop.default.svc"));
         cluster.create(lb);
@@ -77,22 +83,28 @@ class BackendTlsTest {
             return l;
         });
         cluster.awaitCondition("awaiting-ca", "Ready", "False", "CABundleUnavailable");
-        assertThat(cluster.condition("awaiting-ca", "Ready").getMessage()).isEqualTo(
-                "ConfigMap " + NS + "/awaiting-ca-bundle key bundle.pem named in backendTLS.caBundle does not exist");
+        assertThat(cluster.condition("awaiting-ca", "Ready").getMessage())
+                .isEqualTo("ConfigMap " + NS
+                        + "/awaiting-ca-bundle key bundle.pem named in backendTLS.caBundle does not exist");
         assertThat(cluster.pool("awaiting-ca").getData().get("pool.json")).isEqualTo(good);
 
         // Each step changes the spec, so the operator reads at once rather than at its next recheck.
         configMap("bad-bundle", Map.of("bundle.pem", "not a certificate"));
         useBundle("awaiting-ca", "bad-bundle");
-        await().atMost(OperatorCluster.WAIT).untilAsserted(() -> assertThat(
-                cluster.condition("awaiting-ca", "Ready").getMessage()).isEqualTo("ConfigMap " + NS
-                + "/bad-bundle key bundle.pem: must hold PEM certificates (-----BEGIN CERTIFICATE-----), found none"));
+        await().atMost(OperatorCluster.WAIT)
+                .untilAsserted(
+                        () -> assertThat(cluster.condition("awaiting-ca", "Ready")
+                                        .getMessage())
+                                .isEqualTo(
+                                        "ConfigMap " + NS
+                                                + "/bad-bundle key bundle.pem: must hold PEM certificates (-----BEGIN CERTIFICATE-----), found none"));
         assertThat(cluster.condition("awaiting-ca", "Ready").getReason()).isEqualTo("CABundleUnavailable");
         assertThat(cluster.pool("awaiting-ca").getData().get("pool.json")).isEqualTo(good);
 
         configMap("good-bundle", Map.of("bundle.pem", CA));
         useBundle("awaiting-ca", "good-bundle");
-        await().atMost(OperatorCluster.WAIT).until(() -> CA.equals(document("awaiting-ca").backendTls().caBundle()));
+        await().atMost(OperatorCluster.WAIT)
+                .until(() -> CA.equals(document("awaiting-ca").backendTls().caBundle()));
         assertThat(cluster.condition("awaiting-ca", "Ready").getReason()).isNotEqualTo("CABundleUnavailable");
     }
 
@@ -103,14 +115,16 @@ class BackendTlsTest {
         tls.setInsecureSkipVerify(true);
         lb.getSpec().setBackendTLS(tls);
 
-        assertThatThrownBy(() -> cluster.create(lb)).isInstanceOf(KubernetesClientException.class)
+        assertThatThrownBy(() -> cluster.create(lb))
+                .isInstanceOf(KubernetesClientException.class)
                 .hasMessageContaining("caBundle and insecureSkipVerify cannot be combined");
         CaBundleSpec both = new CaBundleSpec();
         both.setConfigMapKeyRef(configMapRef("a", "ca.crt").getConfigMapKeyRef());
         both.setSecretKeyRef(secretRef("b").getSecretKeyRef());
         LoadBalancer twoSources = OperatorCluster.loadBalancer("two-sources", "https://10.9.0.4:8443");
         twoSources.getSpec().setBackendTLS(tls(both, null));
-        assertThatThrownBy(() -> cluster.create(twoSources)).isInstanceOf(KubernetesClientException.class)
+        assertThatThrownBy(() -> cluster.create(twoSources))
+                .isInstanceOf(KubernetesClientException.class)
                 .hasMessageContaining("set exactly one of configMapKeyRef and secretKeyRef");
     }
 
@@ -133,8 +147,15 @@ class BackendTlsTest {
     }
 
     private static void configMap(String name, Map<String, String> data) {
-        client.configMaps().inNamespace(NS).resource(new ConfigMapBuilder().withNewMetadata().withName(name)
-                .endMetadata().withData(data).build()).create();
+        client.configMaps()
+                .inNamespace(NS)
+                .resource(new ConfigMapBuilder()
+                        .withNewMetadata()
+                        .withName(name)
+                        .endMetadata()
+                        .withData(data)
+                        .build())
+                .create();
     }
 
     private static void useBundle(String lb, String configMap) {

@@ -1,32 +1,28 @@
 package dev.roundhouse.operator.reconciler;
 
-import dev.roundhouse.operator.OperatorSettings;
-import dev.roundhouse.operator.RoundhouseOperator;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import dev.roundhouse.operator.api.v1alpha1.HealthCheckSpec;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.api.v1alpha1.MetricsSpec;
 import dev.roundhouse.operator.api.v1alpha1.ServiceMonitorSpec;
 import dev.roundhouse.operator.api.v1alpha1.ServiceRefSpec;
-import dev.roundhouse.poolformat.PoolDocument;
 import dev.roundhouse.operator.testing.OperatorCluster;
-import io.fabric8.kubernetes.api.model.ConfigMap;
+import dev.roundhouse.poolformat.PoolDocument;
 import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-
-import java.time.Duration;
-import java.util.List;
-import java.util.Set;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 /**
  * The operator against the embedded API server, in the server-side-apply mode production
@@ -96,11 +92,19 @@ class LoadBalancerReconcilerTest {
     @Test
     void aLoadBalancerGetsItsPoolProxiesServiceAndRbacOwnedByIt() throws Exception {
         LoadBalancer lb = create(loadBalancer("shop", "http://10.1.0.1:8080", "http://10.1.0.2:8080"));
-        await().atMost(WAIT).until(() -> pool("shop") != null && deployment("shop") != null
-                && client.services().inNamespace(NS).withName("shop").get() != null
-                && client.rbac().roleBindings().inNamespace(NS).withName("shop-proxy").get() != null);
+        await().atMost(WAIT)
+                .until(() -> pool("shop") != null
+                        && deployment("shop") != null
+                        && client.services().inNamespace(NS).withName("shop").get() != null
+                        && client.rbac()
+                                        .roleBindings()
+                                        .inNamespace(NS)
+                                        .withName("shop-proxy")
+                                        .get()
+                                != null);
 
-        assertThat(poolDocument("shop").backends()).extracting(PoolDocument.BackendEntry::url)
+        assertThat(poolDocument("shop").backends())
+                .extracting(PoolDocument.BackendEntry::url)
                 .containsExactly("http://10.1.0.1:8080", "http://10.1.0.2:8080");
         Deployment d = deployment("shop");
         assertThat(d.getSpec().getTemplate().getSpec().getContainers().get(0).getImage())
@@ -110,19 +114,43 @@ class LoadBalancerReconcilerTest {
                     assertThat(e.getName()).isEqualTo("POOL_CONFIGMAP");
                     assertThat(e.getValue()).isEqualTo("shop-pool");
                 });
-        await().atMost(WAIT).until(() -> client.services().inNamespace(NS).withName("shop-metrics").get() != null
-                && client.policy().v1().podDisruptionBudget().inNamespace(NS).withName("shop-proxy").get() != null);
-        List<HasMetadata> owned = List.of(pool("shop"), d,
+        await().atMost(WAIT)
+                .until(() -> client.services()
+                                        .inNamespace(NS)
+                                        .withName("shop-metrics")
+                                        .get()
+                                != null
+                        && client.policy()
+                                        .v1()
+                                        .podDisruptionBudget()
+                                        .inNamespace(NS)
+                                        .withName("shop-proxy")
+                                        .get()
+                                != null);
+        List<HasMetadata> owned = List.of(
+                pool("shop"),
+                d,
                 client.services().inNamespace(NS).withName("shop").get(),
                 client.services().inNamespace(NS).withName("shop-metrics").get(),
-                client.policy().v1().podDisruptionBudget().inNamespace(NS).withName("shop-proxy").get(),
+                client.policy()
+                        .v1()
+                        .podDisruptionBudget()
+                        .inNamespace(NS)
+                        .withName("shop-proxy")
+                        .get(),
                 client.serviceAccounts().inNamespace(NS).withName("shop-proxy").get(),
                 client.rbac().roles().inNamespace(NS).withName("shop-proxy").get(),
-                client.rbac().roleBindings().inNamespace(NS).withName("shop-proxy").get());
+                client.rbac()
+                        .roleBindings()
+                        .inNamespace(NS)
+                        .withName("shop-proxy")
+                        .get());
         String uid = get("shop").getMetadata().getUid();
         for (HasMetadata object : owned) {
-            assertThat(object.getMetadata().getOwnerReferences()).as(object.getKind() + " owner")
-                    .singleElement().satisfies(o -> {
+            assertThat(object.getMetadata().getOwnerReferences())
+                    .as(object.getKind() + " owner")
+                    .singleElement()
+                    .satisfies(o -> {
                         assertThat(o.getUid()).isEqualTo(uid);
                         assertThat(o.getKind()).isEqualTo("LoadBalancer");
                     });
@@ -140,8 +168,9 @@ class LoadBalancerReconcilerTest {
         client.resources(LoadBalancer.class).inNamespace(NS).withName("scaled").scale(4);
 
         await().atMost(WAIT).until(() -> deployment("scaled").getSpec().getReplicas() == 4);
-        await().atMost(WAIT).until(() -> get("scaled").getStatus() != null
-                && get("scaled").getStatus().getSelector() != null);
+        await().atMost(WAIT)
+                .until(() -> get("scaled").getStatus() != null
+                        && get("scaled").getStatus().getSelector() != null);
         assertThat(get("scaled").getStatus().getSelector())
                 .isEqualTo("app.kubernetes.io/instance=scaled,app.kubernetes.io/name=roundhouse-proxy");
         assertThat(get("scaled").getStatus().getReplicas()).isNotNull();
@@ -152,7 +181,12 @@ class LoadBalancerReconcilerTest {
         create(loadBalancer("budget", "http://10.1.1.1:8080")); // two replicas by default
         var budgets = client.policy().v1().podDisruptionBudget().inNamespace(NS);
         await().atMost(WAIT).until(() -> budgets.withName("budget-proxy").get() != null);
-        assertThat(budgets.withName("budget-proxy").get().getSpec().getMaxUnavailable().getIntVal()).isEqualTo(1);
+        assertThat(budgets.withName("budget-proxy")
+                        .get()
+                        .getSpec()
+                        .getMaxUnavailable()
+                        .getIntVal())
+                .isEqualTo(1);
 
         // With one replica a budget of none unavailable would block every node drain: it goes.
         edit("budget", lb -> {
@@ -189,7 +223,9 @@ class LoadBalancerReconcilerTest {
 
     /** Reconciles that found the status unchanged, from the operator's own metrics. */
     private static double unchangedReconciles() {
-        String scrape = dev.roundhouse.testing.Http.get("http://127.0.0.1:" + cluster.operator().httpPort() + "/metrics").body();
+        String scrape = dev.roundhouse.testing.Http.get(
+                        "http://127.0.0.1:" + cluster.operator().httpPort() + "/metrics")
+                .body();
         return scrape.lines()
                 .filter(l -> l.startsWith("roundhouse_operator_reconciles_total{status=\"unchanged\"}"))
                 .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
@@ -210,7 +246,9 @@ class LoadBalancerReconcilerTest {
         cluster.startOperator();
         await().atMost(WAIT).until(() -> unchangedReconciles() >= 1);
 
-        assertThat(cluster.api.writes()).as("writes by a reconcile with nothing to do").isEmpty();
+        assertThat(cluster.api.writes())
+                .as("writes by a reconcile with nothing to do")
+                .isEmpty();
     }
 
     @Test
@@ -224,8 +262,10 @@ class LoadBalancerReconcilerTest {
             return lb;
         });
 
-        await().atMost(WAIT).untilAsserted(() -> assertThat(poolDocument("edit").backends())
-                .extracting(PoolDocument.BackendEntry::url).containsExactly("http://10.3.0.9:8080"));
+        await().atMost(WAIT)
+                .untilAsserted(() -> assertThat(poolDocument("edit").backends())
+                        .extracting(PoolDocument.BackendEntry::url)
+                        .containsExactly("http://10.3.0.9:8080"));
         assertThat(deployment("edit").getMetadata().getResourceVersion()).isEqualTo(deploymentVersion);
     }
 
@@ -239,16 +279,36 @@ class LoadBalancerReconcilerTest {
             return lb;
         });
 
-        await().atMost(WAIT).untilAsserted(() -> assertThat(deployment("image").getSpec().getTemplate().getSpec()
-                .getContainers().get(0).getImage()).isEqualTo("example.org/roundhouse-proxy:next"));
+        await().atMost(WAIT)
+                .untilAsserted(() -> assertThat(deployment("image")
+                                .getSpec()
+                                .getTemplate()
+                                .getSpec()
+                                .getContainers()
+                                .get(0)
+                                .getImage())
+                        .isEqualTo("example.org/roundhouse-proxy:next"));
     }
 
     @Test
     void serviceRefFollowsTheReadyEndpointsOfTheService() throws Exception {
-        client.resource(new ServiceBuilder().withNewMetadata().withName("web").withNamespace(NS).endMetadata()
-                .withNewSpec().addNewPort().withName("http").withPort(80).withNewTargetPort(8080).endPort()
-                .addToSelector("app", "web").endSpec().build()).create();
-        client.resource(slice("web-1", endpoint("10.5.0.1", true, false), endpoint("10.5.0.2", false, false))).create();
+        client.resource(new ServiceBuilder()
+                        .withNewMetadata()
+                        .withName("web")
+                        .withNamespace(NS)
+                        .endMetadata()
+                        .withNewSpec()
+                        .addNewPort()
+                        .withName("http")
+                        .withPort(80)
+                        .withNewTargetPort(8080)
+                        .endPort()
+                        .addToSelector("app", "web")
+                        .endSpec()
+                        .build())
+                .create();
+        client.resource(slice("web-1", endpoint("10.5.0.1", true, false), endpoint("10.5.0.2", false, false)))
+                .create();
         LoadBalancer lb = loadBalancer("byref");
         ServiceRefSpec ref = new ServiceRefSpec();
         ref.setName("web");
@@ -256,33 +316,66 @@ class LoadBalancerReconcilerTest {
         lb.getSpec().setServiceRef(ref);
         create(lb);
 
-        await().atMost(WAIT).untilAsserted(() -> assertThat(poolDocument("byref").backends())
-                .extracting(PoolDocument.BackendEntry::url).containsExactly("http://10.5.0.1:8080"));
+        await().atMost(WAIT)
+                .untilAsserted(() -> assertThat(poolDocument("byref").backends())
+                        .extracting(PoolDocument.BackendEntry::url)
+                        .containsExactly("http://10.5.0.1:8080"));
 
-        client.resource(slice("web-1", endpoint("10.5.0.1", true, true), endpoint("10.5.0.2", true, false),
-                endpoint("10.5.0.3", true, false))).update();
-        await().atMost(WAIT).untilAsserted(() -> assertThat(poolDocument("byref").backends())
-                .extracting(PoolDocument.BackendEntry::url)
-                .as("terminating endpoints leave, newly ready ones join")
-                .containsExactly("http://10.5.0.2:8080", "http://10.5.0.3:8080"));
+        client.resource(slice(
+                        "web-1",
+                        endpoint("10.5.0.1", true, true),
+                        endpoint("10.5.0.2", true, false),
+                        endpoint("10.5.0.3", true, false)))
+                .update();
+        await().atMost(WAIT)
+                .untilAsserted(() -> assertThat(poolDocument("byref").backends())
+                        .extracting(PoolDocument.BackendEntry::url)
+                        .as("terminating endpoints leave, newly ready ones join")
+                        .containsExactly("http://10.5.0.2:8080", "http://10.5.0.3:8080"));
 
         client.resource(slice("web-2", endpoint("10.5.1.1", true, false))).create();
-        await().atMost(WAIT).untilAsserted(() -> assertThat(poolDocument("byref").backends()).hasSize(3));
-        client.discovery().v1().endpointSlices().inNamespace(NS).withName("web-2").delete();
-        await().atMost(WAIT).untilAsserted(() -> assertThat(poolDocument("byref").backends()).hasSize(2));
+        await().atMost(WAIT)
+                .untilAsserted(
+                        () -> assertThat(poolDocument("byref").backends()).hasSize(3));
+        client.discovery()
+                .v1()
+                .endpointSlices()
+                .inNamespace(NS)
+                .withName("web-2")
+                .delete();
+        await().atMost(WAIT)
+                .untilAsserted(
+                        () -> assertThat(poolDocument("byref").backends()).hasSize(2));
     }
 
-    private static io.fabric8.kubernetes.api.model.discovery.v1.Endpoint endpoint(String ip, boolean ready, boolean terminating) {
-        return new io.fabric8.kubernetes.api.model.discovery.v1.EndpointBuilder().withAddresses(ip)
-                .withNewConditions().withReady(ready && !terminating).withServing(ready).withTerminating(terminating)
-                .endConditions().build();
+    private static io.fabric8.kubernetes.api.model.discovery.v1.Endpoint endpoint(
+            String ip, boolean ready, boolean terminating) {
+        return new io.fabric8.kubernetes.api.model.discovery.v1.EndpointBuilder()
+                .withAddresses(ip)
+                .withNewConditions()
+                .withReady(ready && !terminating)
+                .withServing(ready)
+                .withTerminating(terminating)
+                .endConditions()
+                .build();
     }
 
-    private static EndpointSlice slice(String name, io.fabric8.kubernetes.api.model.discovery.v1.Endpoint... endpoints) {
-        return new EndpointSliceBuilder().withNewMetadata().withName(name).withNamespace(NS)
-                .addToLabels("kubernetes.io/service-name", "web").endMetadata()
-                .withAddressType("IPv4").addNewPort().withName("http").withPort(8080).withProtocol("TCP").endPort()
-                .withEndpoints(endpoints).build();
+    private static EndpointSlice slice(
+            String name, io.fabric8.kubernetes.api.model.discovery.v1.Endpoint... endpoints) {
+        return new EndpointSliceBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .withNamespace(NS)
+                .addToLabels("kubernetes.io/service-name", "web")
+                .endMetadata()
+                .withAddressType("IPv4")
+                .addNewPort()
+                .withName("http")
+                .withPort(8080)
+                .withProtocol("TCP")
+                .endPort()
+                .withEndpoints(endpoints)
+                .build();
     }
 
     @Test
@@ -297,11 +390,13 @@ class LoadBalancerReconcilerTest {
         awaitCondition("orphan", "Ready", "False", "ServiceNotFound");
         awaitCondition("orphan", "Degraded", "True", "ServiceNotFound");
         assertThat(condition("orphan", "Ready").getMessage()).contains("nowhere");
-        await().atMost(WAIT).untilAsserted(() -> assertThat(client.v1().events().inNamespace(NS).list().getItems())
-                .anySatisfy(e -> {
-                    assertThat(e.getInvolvedObject().getName()).isEqualTo("orphan");
-                    assertThat(e.getReason()).isEqualTo("ServiceNotFound");
-                }));
+        await().atMost(WAIT)
+                .untilAsserted(() -> assertThat(
+                                client.v1().events().inNamespace(NS).list().getItems())
+                        .anySatisfy(e -> {
+                            assertThat(e.getInvolvedObject().getName()).isEqualTo("orphan");
+                            assertThat(e.getReason()).isEqualTo("ServiceNotFound");
+                        }));
     }
 
     @Test

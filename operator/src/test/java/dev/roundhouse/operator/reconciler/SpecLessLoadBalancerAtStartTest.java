@@ -1,12 +1,12 @@
 package dev.roundhouse.operator.reconciler;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.testing.OperatorCluster;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import org.junit.jupiter.api.Test;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 /**
  * A LoadBalancer stored without a spec (before the CRD required one) must neither stop the operator from starting
@@ -35,7 +35,10 @@ class SpecLessLoadBalancerAtStartTest {
                           openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
                     """);
             LoadBalancer empty = new LoadBalancer();
-            empty.setMetadata(new ObjectMetaBuilder().withName("empty").withNamespace(OperatorCluster.NS).build());
+            empty.setMetadata(new ObjectMetaBuilder()
+                    .withName("empty")
+                    .withNamespace(OperatorCluster.NS)
+                    .build());
             cluster.client.resource(empty).create();
             cluster.api.applyCrds(OperatorCluster.CRD);
 
@@ -46,7 +49,8 @@ class SpecLessLoadBalancerAtStartTest {
             cluster.awaitCondition("beside", "Ready", "False", "ProxiesNotReady");
             cluster.awaitCondition("empty", "Ready", "False", "InvalidSpec");
             assertThat(cluster.condition("empty", "Ready").getMessage())
-                    .isEqualTo("generation 1 of the spec is invalid: spec is missing; nothing is created until it is valid");
+                    .isEqualTo(
+                            "generation 1 of the spec is invalid: spec is missing; nothing is created until it is valid");
             assertThat(cluster.pool("empty")).isNull();
             assertThat(cluster.deployment("empty")).isNull();
         }

@@ -1,5 +1,8 @@
 package dev.roundhouse.operator.testing;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import dev.roundhouse.operator.OperatorSettings;
 import dev.roundhouse.operator.RoundhouseOperator;
 import dev.roundhouse.operator.api.v1alpha1.BackendSpec;
@@ -15,16 +18,12 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Set;
 import java.util.function.UnaryOperator;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 /**
  * The embedded API server with the LoadBalancer CRD and (once {@link #startOperator}) the operator in the
@@ -79,14 +78,20 @@ public final class OperatorCluster implements AutoCloseable {
 
     public static LoadBalancer loadBalancer(String name, String... urls) {
         LoadBalancer lb = new LoadBalancer();
-        lb.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NS).withAnnotations(new HashMap<>()).build());
+        lb.setMetadata(new ObjectMetaBuilder()
+                .withName(name)
+                .withNamespace(NS)
+                .withAnnotations(new HashMap<>())
+                .build());
         LoadBalancerSpec spec = new LoadBalancerSpec();
         if (urls.length > 0) {
-            spec.setBackends(Arrays.stream(urls).map(u -> {
-                BackendSpec b = new BackendSpec();
-                b.setUrl(u);
-                return b;
-            }).toList());
+            spec.setBackends(Arrays.stream(urls)
+                    .map(u -> {
+                        BackendSpec b = new BackendSpec();
+                        b.setUrl(u);
+                        return b;
+                    })
+                    .toList());
         }
         lb.setSpec(spec);
         return lb;
@@ -103,7 +108,10 @@ public final class OperatorCluster implements AutoCloseable {
     public void edit(String name, UnaryOperator<LoadBalancer> change) {
         for (int attempt = 1; ; attempt++) {
             try {
-                client.resources(LoadBalancer.class).inNamespace(NS).withName(name).edit(change);
+                client.resources(LoadBalancer.class)
+                        .inNamespace(NS)
+                        .withName(name)
+                        .edit(change);
                 return;
             } catch (KubernetesClientException e) {
                 if (e.getCode() != 409 || attempt == 5) {
@@ -114,7 +122,10 @@ public final class OperatorCluster implements AutoCloseable {
     }
 
     public LoadBalancer get(String name) {
-        return client.resources(LoadBalancer.class).inNamespace(NS).withName(name).get();
+        return client.resources(LoadBalancer.class)
+                .inNamespace(NS)
+                .withName(name)
+                .get();
     }
 
     public ConfigMap pool(String name) {
@@ -122,7 +133,11 @@ public final class OperatorCluster implements AutoCloseable {
     }
 
     public Deployment deployment(String name) {
-        return client.apps().deployments().inNamespace(NS).withName(name + "-proxy").get();
+        return client.apps()
+                .deployments()
+                .inNamespace(NS)
+                .withName(name + "-proxy")
+                .get();
     }
 
     public PoolDocument poolDocument(String name) throws Exception {
@@ -134,7 +149,10 @@ public final class OperatorCluster implements AutoCloseable {
         if (lb == null || lb.getStatus() == null || lb.getStatus().getConditions() == null) {
             return null;
         }
-        return lb.getStatus().getConditions().stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
+        return lb.getStatus().getConditions().stream()
+                .filter(c -> type.equals(c.getType()))
+                .findFirst()
+                .orElse(null);
     }
 
     public void awaitCondition(String name, String type, String status, String reason) {
@@ -150,9 +168,13 @@ public final class OperatorCluster implements AutoCloseable {
     public void markProxiesReady(String name) {
         Deployment d = deployment(name);
         int replicas = d.getSpec().getReplicas();
-        d.setStatus(new DeploymentStatusBuilder().withObservedGeneration(d.getMetadata().getGeneration())
-                .withReplicas(replicas).withUpdatedReplicas(replicas).withReadyReplicas(replicas)
-                .withAvailableReplicas(replicas).build());
+        d.setStatus(new DeploymentStatusBuilder()
+                .withObservedGeneration(d.getMetadata().getGeneration())
+                .withReplicas(replicas)
+                .withUpdatedReplicas(replicas)
+                .withReadyReplicas(replicas)
+                .withAvailableReplicas(replicas)
+                .build());
         client.apps().deployments().inNamespace(NS).resource(d).updateStatus();
     }
 

@@ -4,10 +4,9 @@ import dev.roundhouse.poolformat.PoolDocument;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
+import java.time.Clock;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
-
-import java.time.Clock;
 
 /**
  * One Resilience4j circuit breaker per backend, all in one registry so that Resilience4j's
@@ -32,8 +31,9 @@ public final class Breakers {
     public CircuitBreaker create(String name, PoolDocument.CircuitBreaker settings) {
         registry.remove(name);
         CircuitBreaker breaker = registry.circuitBreaker(name, config(settings, clock));
-        breaker.getEventPublisher().onStateTransition(event -> log.info("Circuit breaker of {}: {}",
-                name, describe(event.getStateTransition())));
+        breaker.getEventPublisher()
+                .onStateTransition(
+                        event -> log.info("Circuit breaker of {}: {}", name, describe(event.getStateTransition())));
         return breaker;
     }
 
@@ -98,8 +98,10 @@ public final class Breakers {
             return name(t.getFromState()) + " -> " + name(t.getToState()) + " (" + reason + ")";
         }
         return switch (t.getToState()) {
-            case OPEN -> t.getFromState() == CircuitBreaker.State.HALF_OPEN
-                    ? "half-open -> open (probe failed)" : "closed -> open (failure rate over threshold)";
+            case OPEN ->
+                t.getFromState() == CircuitBreaker.State.HALF_OPEN
+                        ? "half-open -> open (probe failed)"
+                        : "closed -> open (failure rate over threshold)";
             case HALF_OPEN -> "open -> half-open (probing)";
             case CLOSED -> "half-open -> closed (recovered)";
             default -> t.getFromState() + " -> " + t.getToState();

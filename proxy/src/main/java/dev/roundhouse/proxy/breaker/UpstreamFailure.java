@@ -19,8 +19,7 @@ public enum UpstreamFailure {
 
     UpstreamFailure(String label) {
         this.label = label;
-        this.exception = new Exception(label, null, false, false) {
-        };
+        this.exception = new Exception(label, null, false, false) {};
     }
 
     public String label() {

@@ -24,6 +24,7 @@ public final class ChunkedDecoder {
 
     /** Longest chunk-size line (size and extensions): long extension runs are a way to make a reader work for nothing. */
     static final int MAX_SIZE_LINE = 4096;
+
     private static final int MAX_SIZE_DIGITS = 16;
 
     private static final int SIZE_START = 0;
@@ -291,8 +292,10 @@ public final class ChunkedDecoder {
                     }
                     state = TRAILER_NAME;
                 } else {
-                    fail(c == ' ' || c == '\t' ? "obsolete line folding in the trailer section"
-                            : "malformed trailer field");
+                    fail(
+                            c == ' ' || c == '\t'
+                                    ? "obsolete line folding in the trailer section"
+                                    : "malformed trailer field");
                 }
             }
             case TRAILER_NAME -> {

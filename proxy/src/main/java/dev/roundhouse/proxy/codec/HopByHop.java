@@ -4,7 +4,6 @@ import io.undertow.util.HeaderMap;
 import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
-
 import java.util.List;
 
 /**
@@ -15,8 +14,13 @@ import java.util.List;
 public final class HopByHop {
 
     private static final List<HttpString> FIXED = List.of(
-            Headers.CONNECTION, Headers.KEEP_ALIVE, new HttpString("Proxy-Connection"), Headers.TE,
-            Headers.TRAILER, Headers.PROXY_AUTHORIZATION, Headers.UPGRADE);
+            Headers.CONNECTION,
+            Headers.KEEP_ALIVE,
+            new HttpString("Proxy-Connection"),
+            Headers.TE,
+            Headers.TRAILER,
+            Headers.PROXY_AUTHORIZATION,
+            Headers.UPGRADE);
 
     /**
      * Fields a Connection header may not remove, though it names them: they say where the request goes, how its
@@ -24,11 +28,15 @@ public final class HopByHop {
      * added (Envoy and HAProxy refuse such nominations too).
      */
     private static final List<HttpString> PROTECTED = List.of(
-            Headers.HOST, Headers.CONTENT_LENGTH, Headers.TRANSFER_ENCODING, Headers.AUTHORIZATION, Headers.COOKIE,
-            Headers.X_FORWARDED_FOR, new HttpString("Forwarded"));
+            Headers.HOST,
+            Headers.CONTENT_LENGTH,
+            Headers.TRANSFER_ENCODING,
+            Headers.AUTHORIZATION,
+            Headers.COOKIE,
+            Headers.X_FORWARDED_FOR,
+            new HttpString("Forwarded"));
 
-    private HopByHop() {
-    }
+    private HopByHop() {}
 
     /** True when a Connection header naming {@code name} removes it. */
     public static boolean nominatable(HttpString name) {
@@ -50,7 +58,8 @@ public final class HopByHop {
             for (String value : connection) {
                 for (String token : value.split(",")) {
                     String name = token.trim();
-                    if (!name.isEmpty() && !(keepUpgrade && name.equalsIgnoreCase("upgrade"))
+                    if (!name.isEmpty()
+                            && !(keepUpgrade && name.equalsIgnoreCase("upgrade"))
                             && nominatable(new HttpString(name))) {
                         headers.remove(name);
                     }

@@ -11,6 +11,5 @@ public final class HttpLimits {
     /** Header fields in one head. */
     public static final int MAX_HEADERS = 100;
 
-    private HttpLimits() {
-    }
+    private HttpLimits() {}
 }

@@ -59,6 +59,7 @@ public final class RequestHeadScanner {
     private int state;
     /** Bytes of the head read so far, from its first byte. */
     private int consumed;
+
     private int targetStart;
     private int versionStart;
     private int nameStart;
@@ -203,8 +204,11 @@ public final class RequestHeadScanner {
                         nameStart = at;
                         state = NAME;
                     } else {
-                        return refuse(400, c == '\n' ? "a line of the request head ends with a bare LF"
-                                : "malformed header field name");
+                        return refuse(
+                                400,
+                                c == '\n'
+                                        ? "a line of the request head ends with a bare LF"
+                                        : "malformed header field name");
                     }
                 }
                 case NAME -> {
@@ -213,8 +217,11 @@ public final class RequestHeadScanner {
                         valueStart = at + 1;
                         state = VALUE;
                     } else if (!TCHAR[c]) {
-                        return refuse(400, c == ' ' || c == '\t' ? "whitespace between a header field name and its colon"
-                                : "malformed header field name");
+                        return refuse(
+                                400,
+                                c == ' ' || c == '\t'
+                                        ? "whitespace between a header field name and its colon"
+                                        : "malformed header field name");
                     }
                 }
                 case VALUE -> {
@@ -224,8 +231,11 @@ public final class RequestHeadScanner {
                         }
                         state = VALUE_LF;
                     } else if ((c < 0x20 && c != '\t') || c == 0x7f) {
-                        return refuse(400, c == '\n' ? "a line of the request head ends with a bare LF"
-                                : "a control character in a header field value");
+                        return refuse(
+                                400,
+                                c == '\n'
+                                        ? "a line of the request head ends with a bare LF"
+                                        : "a control character in a header field value");
                     }
                 }
                 case VALUE_LF -> {
@@ -251,8 +261,15 @@ public final class RequestHeadScanner {
     private boolean version(ByteBuffer b, int headStart, int at) {
         int v = headStart + versionStart;
         int length = at - versionStart;
-        if (length != 8 || b.get(v) != 'H' || b.get(v + 1) != 'T' || b.get(v + 2) != 'T' || b.get(v + 3) != 'P'
-                || b.get(v + 4) != '/' || !digit(b.get(v + 5)) || b.get(v + 6) != '.' || !digit(b.get(v + 7))) {
+        if (length != 8
+                || b.get(v) != 'H'
+                || b.get(v + 1) != 'T'
+                || b.get(v + 2) != 'T'
+                || b.get(v + 3) != 'P'
+                || b.get(v + 4) != '/'
+                || !digit(b.get(v + 5))
+                || b.get(v + 6) != '.'
+                || !digit(b.get(v + 7))) {
             refuse(400, "malformed HTTP version");
             return false;
         }

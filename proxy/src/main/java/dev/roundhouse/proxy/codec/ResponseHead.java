@@ -3,7 +3,6 @@ package dev.roundhouse.proxy.codec;
 import io.undertow.util.HeaderMap;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
-
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -18,7 +17,12 @@ import java.nio.charset.StandardCharsets;
 public final class ResponseHead {
 
     /** How the body is delimited. */
-    public enum Framing { NONE, LENGTH, CHUNKED, UNTIL_CLOSE }
+    public enum Framing {
+        NONE,
+        LENGTH,
+        CHUNKED,
+        UNTIL_CLOSE
+    }
 
     private static final HttpString[] NAMES = new HttpString[512];
     private static final boolean[] TCHAR = new boolean[128];
@@ -31,10 +35,25 @@ public final class ResponseHead {
 
     static {
         // Undertow's own constants first, so the common names compare by identity further on.
-        for (HttpString known : new HttpString[] {Headers.CONTENT_LENGTH, Headers.CONTENT_TYPE, Headers.DATE,
-                Headers.SERVER, Headers.CONNECTION, Headers.TRANSFER_ENCODING, Headers.KEEP_ALIVE, Headers.CACHE_CONTROL,
-                Headers.ETAG, Headers.LAST_MODIFIED, Headers.LOCATION, Headers.SET_COOKIE, Headers.VARY,
-                Headers.CONTENT_ENCODING, Headers.EXPIRES, Headers.ACCEPT_RANGES, Headers.AGE}) {
+        for (HttpString known : new HttpString[] {
+            Headers.CONTENT_LENGTH,
+            Headers.CONTENT_TYPE,
+            Headers.DATE,
+            Headers.SERVER,
+            Headers.CONNECTION,
+            Headers.TRANSFER_ENCODING,
+            Headers.KEEP_ALIVE,
+            Headers.CACHE_CONTROL,
+            Headers.ETAG,
+            Headers.LAST_MODIFIED,
+            Headers.LOCATION,
+            Headers.SET_COOKIE,
+            Headers.VARY,
+            Headers.CONTENT_ENCODING,
+            Headers.EXPIRES,
+            Headers.ACCEPT_RANGES,
+            Headers.AGE
+        }) {
             byte[] bytes = new byte[known.length()];
             known.copyTo(bytes, 0);
             int hash = 0;
@@ -49,6 +68,7 @@ public final class ResponseHead {
     boolean http11;
     /** The backend asked to close the connection, or spoke HTTP/1.0. */
     public boolean close;
+
     public long contentLength;
     boolean chunked;
     /** The Upgrade field's value (a 101's protocol), or null; it is hop-by-hop, so not in the copied headers. */
@@ -87,9 +107,20 @@ public final class ResponseHead {
         int lineEnd = lineEnd(b, 0, len);
         int eol = trimCr(b, 0, lineEnd);
         // status-line = HTTP-version SP status-code SP [ reason-phrase ]
-        if (eol < 12 || b[0] != 'H' || b[1] != 'T' || b[2] != 'T' || b[3] != 'P' || b[4] != '/' || b[5] != '1'
-                || b[6] != '.' || (b[7] != '1' && b[7] != '0') || b[8] != ' ' || !digit(b[9]) || !digit(b[10])
-                || !digit(b[11]) || (eol > 12 && b[12] != ' ')) {
+        if (eol < 12
+                || b[0] != 'H'
+                || b[1] != 'T'
+                || b[2] != 'T'
+                || b[3] != 'P'
+                || b[4] != '/'
+                || b[5] != '1'
+                || b[6] != '.'
+                || (b[7] != '1' && b[7] != '0')
+                || b[8] != ' '
+                || !digit(b[9])
+                || !digit(b[10])
+                || !digit(b[11])
+                || (eol > 12 && b[12] != ' ')) {
             return fail("malformed status line");
         }
         http11 = b[7] == '1';
@@ -190,8 +221,9 @@ public final class ResponseHead {
         }
         if (contentLength >= 0) {
             // the canonical form only ("007" would read differently elsewhere)
-            out.put(Headers.CONTENT_LENGTH, lengthText.length() > 1 && lengthText.charAt(0) == '0'
-                    ? Long.toString(contentLength) : lengthText);
+            out.put(
+                    Headers.CONTENT_LENGTH,
+                    lengthText.length() > 1 && lengthText.charAt(0) == '0' ? Long.toString(contentLength) : lengthText);
         }
         return true;
     }

@@ -6,8 +6,7 @@ import io.undertow.util.Headers;
 /** Short plain-text answers the proxy gives itself: errors, health, readiness. */
 public final class Responses {
 
-    private Responses() {
-    }
+    private Responses() {}
 
     public static void plain(HttpServerExchange exchange, int status, String text) {
         exchange.setStatusCode(status);

@@ -2,7 +2,6 @@ package dev.roundhouse.proxy.config;
 
 import dev.roundhouse.poolformat.BackendUrls;
 import dev.roundhouse.poolformat.PoolDocument;
-
 import java.util.ArrayList;
 import java.util.List;
 
@@ -12,8 +11,7 @@ import java.util.List;
  */
 public final class BackendList {
 
-    private BackendList() {
-    }
+    private BackendList() {}
 
     public static List<PoolDocument.BackendEntry> parse(String text) {
         List<PoolDocument.BackendEntry> entries = new ArrayList<>();
@@ -33,7 +31,8 @@ public final class BackendList {
                     throw new IllegalArgumentException(where + ": unknown option '" + option + "' (only weight=N)");
                 }
                 try {
-                    weight = Integer.parseInt(option.substring("weight=".length()).trim());
+                    weight = Integer.parseInt(
+                            option.substring("weight=".length()).trim());
                 } catch (NumberFormatException e) {
                     throw new IllegalArgumentException(where + ": weight must be an integer 1..1000");
                 }

@@ -7,15 +7,14 @@ import io.fabric8.kubernetes.api.model.WatchEvent;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.Logger;
-
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 
 /**
  * Follows {@code POOL_CONFIGMAP}: one ConfigMap, watched by name with a Fabric8 informer, whose key
@@ -75,6 +74,7 @@ public final class PoolConfigMapWatcher implements AutoCloseable {
     private volatile SharedIndexInformer<ConfigMap> informer;
     /** Completes once {@link #informer} watches for the first time. */
     private volatile CompletableFuture<Void> firstWatch;
+
     private volatile boolean closed;
     // Touched only by the guard thread.
     private long downSince;
@@ -102,7 +102,8 @@ public final class PoolConfigMapWatcher implements AutoCloseable {
 
     private SharedIndexInformer<ConfigMap> newInformer() {
         // No resync: it would only replay the version already handled.
-        SharedIndexInformer<ConfigMap> created = client.configMaps().inNamespace(namespace).withName(name).runnableInformer(0);
+        SharedIndexInformer<ConfigMap> created =
+                client.configMaps().inNamespace(namespace).withName(name).runnableInformer(0);
         created.exceptionHandler(this::retryAfter);
         created.addEventHandler(new ResourceEventHandler<>() {
             @Override
@@ -169,11 +170,16 @@ public final class PoolConfigMapWatcher implements AutoCloseable {
         }
         try {
             long now = System.nanoTime();
-            if (!firstWatch.isDone() && !applied && !noAnswerLogged
+            if (!firstWatch.isDone()
+                    && !applied
+                    && !noAnswerLogged
                     && now - startedAt >= TimeUnit.MILLISECONDS.toNanos(NO_ANSWER_MILLIS)) {
                 noAnswerLogged = true;
-                log.warn("No answer from the API server {} about {} after {} s; not ready, still trying",
-                        client.getMasterUrl(), source, TimeUnit.MILLISECONDS.toSeconds(NO_ANSWER_MILLIS));
+                log.warn(
+                        "No answer from the API server {} about {} after {} s; not ready, still trying",
+                        client.getMasterUrl(),
+                        source,
+                        TimeUnit.MILLISECONDS.toSeconds(NO_ANSWER_MILLIS));
             }
             if (!informer.isWatching()) {
                 boolean watchedOnce = firstWatch.isDone() && !firstWatch.isCompletedExceptionally();
@@ -188,7 +194,9 @@ public final class PoolConfigMapWatcher implements AutoCloseable {
             }
             if (downSince != 0) {
                 if (lostLogged) {
-                    log.info("Watch on {} back after {} ms; listing it again", source,
+                    log.info(
+                            "Watch on {} back after {} ms; listing it again",
+                            source,
                             TimeUnit.NANOSECONDS.toMillis(now - downSince));
                 }
                 replaceInformer();

@@ -2,9 +2,6 @@ package dev.roundhouse.proxy.config;
 
 import dev.roundhouse.poolformat.InvalidPoolDocumentException;
 import dev.roundhouse.poolformat.PoolDocumentCodec;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.Logger;
-
 import java.io.FileInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -19,6 +16,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 
 /**
  * Follows {@code POOL_FILE}. File-system events on its directory (inotify on Linux) trigger a read
@@ -46,6 +45,7 @@ public final class PoolFileWatcher implements AutoCloseable {
     private final PoolReloader reloader;
     /** For tests: batches of directory events handled, and how many of them concerned the file. */
     private final AtomicLong eventBatches = new AtomicLong();
+
     private final AtomicLong concerningBatches = new AtomicLong();
     private volatile WatchService events; // null when the directory cannot be (or no longer is) watched
     private volatile boolean closed;
@@ -92,12 +92,18 @@ public final class PoolFileWatcher implements AutoCloseable {
         try {
             WatchService watch = dir.getFileSystem().newWatchService();
             events = watch;
-            dir.register(watch, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY,
+            dir.register(
+                    watch,
+                    StandardWatchEventKinds.ENTRY_CREATE,
+                    StandardWatchEventKinds.ENTRY_MODIFY,
                     StandardWatchEventKinds.ENTRY_DELETE);
         } catch (IOException | UnsupportedOperationException e) {
             stopWatching();
-            log.warn("No file-system events for {} ({}); changes are seen by reading it every {} ms",
-                    dir, e.toString(), interval.toMillis());
+            log.warn(
+                    "No file-system events for {} ({}); changes are seen by reading it every {} ms",
+                    dir,
+                    e.toString(),
+                    interval.toMillis());
         }
         thread = new Thread(() -> follow(interval.toNanos()), "pool-file");
         thread.setDaemon(true);
@@ -155,8 +161,10 @@ public final class PoolFileWatcher implements AutoCloseable {
         boolean concerned = false;
         for (WatchEvent<?> event : key.pollEvents()) {
             Object context = event.context();
-            concerned |= event.kind() == StandardWatchEventKinds.OVERFLOW || context == null
-                    || context.toString().equals(name) || context.toString().startsWith("..");
+            concerned |= event.kind() == StandardWatchEventKinds.OVERFLOW
+                    || context == null
+                    || context.toString().equals(name)
+                    || context.toString().startsWith("..");
         }
         if (concerned) {
             concerningBatches.incrementAndGet();

@@ -6,12 +6,11 @@ import dev.roundhouse.poolformat.PoolDocumentCodec;
 import dev.roundhouse.proxy.metrics.MetricNames;
 import dev.roundhouse.proxy.metrics.ProxyMetrics;
 import dev.roundhouse.proxy.pool.BackendPool;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.Logger;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 
 /**
  * The one path every pool document takes, whatever its source (environment, file, ConfigMap):
@@ -35,7 +34,8 @@ public final class PoolReloader {
     public static int warmUp(int rounds) {
         List<PoolDocument.BackendEntry> backends = new ArrayList<>();
         for (int i = 1; i <= 3; i++) {
-            backends.add(new PoolDocument.BackendEntry("http://192.0.2." + i + ":8080", 1)); // TEST-NET-1: never dialled
+            backends.add(
+                    new PoolDocument.BackendEntry("http://192.0.2." + i + ":8080", 1)); // TEST-NET-1: never dialled
         }
         String text = PoolDocumentCodec.write(PoolDocument.of(backends));
         int done = 0;
@@ -70,8 +70,12 @@ public final class PoolReloader {
             metrics.reload(MetricNames.RELOAD_INVALID);
             if (!hash.equals(lastInvalidHash)) { // say it once per bad version, not on every poll
                 lastInvalidHash = hash;
-                log.error("Pool document from {} rejected, {}: {}", source, pool.loaded()
-                        ? "keeping the last good pool" : "no pool is loaded yet (answering 503 until one is)",
+                log.error(
+                        "Pool document from {} rejected, {}: {}",
+                        source,
+                        pool.loaded()
+                                ? "keeping the last good pool"
+                                : "no pool is loaded yet (answering 503 until one is)",
                         e.getMessage());
             }
             throw e;
@@ -92,8 +96,13 @@ public final class PoolReloader {
         lastInvalidHash = null;
         metrics.reload(MetricNames.RELOAD_APPLIED);
         metrics.configApplied(hash);
-        log.info("Pool from {} applied: {} backends ({} added, {} removed), document {}", source,
-                document.backends().size(), change.added().size(), change.removed().size(), hash.substring(0, 12));
+        log.info(
+                "Pool from {} applied: {} backends ({} added, {} removed), document {}",
+                source,
+                document.backends().size(),
+                change.added().size(),
+                change.removed().size(),
+                hash.substring(0, 12));
         onApplied.accept(change);
         return change;
     }

@@ -5,7 +5,6 @@ import dev.roundhouse.poolformat.InvalidPoolDocumentException;
 import dev.roundhouse.poolformat.PoolDocument;
 import dev.roundhouse.poolformat.PoolDocumentCodec;
 import dev.roundhouse.poolformat.PoolLimits;
-
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -66,6 +65,7 @@ public record ProxySettings(
     /** Kubernetes object names: a DNS subdomain for the ConfigMap, a DNS label for the namespace. */
     private static final Pattern DNS_SUBDOMAIN =
             Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
+
     private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
 
     /**
@@ -87,6 +87,7 @@ public record ProxySettings(
     public static final Duration DEFAULT_IO_STALL_TIMEOUT = Duration.ofSeconds(10);
     /** Upper bound for both connection timeouts: Undertow takes them as int milliseconds; a day is plenty. */
     private static final Duration MAX_CONNECTION_TIMEOUT = Duration.ofHours(24);
+
     private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*([A-Za-z]*)");
 
     /**
@@ -126,14 +127,19 @@ public record ProxySettings(
         String bind = r.string("BIND_ADDRESS", "0.0.0.0");
         String level = r.string("LOG_LEVEL", "info").toLowerCase(Locale.ROOT);
         if (!LOG_LEVELS.contains(level)) {
-            r.problem("LOG_LEVEL", "must be one of " + String.join(", ", LOG_LEVELS.stream().sorted().toList())
-                    + ", got '" + level + "'");
+            r.problem(
+                    "LOG_LEVEL",
+                    "must be one of "
+                            + String.join(", ", LOG_LEVELS.stream().sorted().toList()) + ", got '" + level + "'");
         }
         // Read by log4j2.xml for Undertow, XNIO, Resilience4j and Fabric8 (warn unless set lower).
         String libraryLevel = r.string("LIBRARY_LOG_LEVEL", "warn").toLowerCase(Locale.ROOT);
         if (!LOG_LEVELS.contains(libraryLevel)) {
-            r.problem("LIBRARY_LOG_LEVEL", "must be one of " + String.join(", ", LOG_LEVELS.stream().sorted().toList())
-                    + ", got '" + libraryLevel + "'");
+            r.problem(
+                    "LIBRARY_LOG_LEVEL",
+                    "must be one of "
+                            + String.join(", ", LOG_LEVELS.stream().sorted().toList()) + ", got '" + libraryLevel
+                            + "'");
         }
         String format = r.string("LOG_FORMAT", "text").toLowerCase(Locale.ROOT);
         if (!format.equals("text") && !format.equals("json")) {
@@ -150,8 +156,10 @@ public record ProxySettings(
         Duration keepAlive = r.timeout("KEEP_ALIVE_TIMEOUT", DEFAULT_KEEP_ALIVE_TIMEOUT);
         Duration ioStall = r.duration("IO_STALL_TIMEOUT", DEFAULT_IO_STALL_TIMEOUT);
         if (ioStall.compareTo(Duration.ofSeconds(2)) < 0 || ioStall.compareTo(MAX_CONNECTION_TIMEOUT) > 0) {
-            r.problem("IO_STALL_TIMEOUT", "must be between 2s (the checks run every second) and 24h, got '"
-                    + env.get("IO_STALL_TIMEOUT").trim() + "'");
+            r.problem(
+                    "IO_STALL_TIMEOUT",
+                    "must be between 2s (the checks run every second) and 24h, got '"
+                            + env.get("IO_STALL_TIMEOUT").trim() + "'");
         }
 
         String backends = r.string("BACKENDS", null);
@@ -172,8 +180,9 @@ public record ProxySettings(
             sources.add("POOL_CONFIGMAP");
         }
         if (sources.size() > 1) {
-            r.problem(String.join(", ", sources), "set only one pool source (BACKENDS, POOL_FILE or POOL_CONFIGMAP),"
-                    + " not " + sources.size());
+            r.problem(
+                    String.join(", ", sources),
+                    "set only one pool source (BACKENDS, POOL_FILE or POOL_CONFIGMAP)," + " not " + sources.size());
         } else if (poolFile != null) {
             file = Path.of(poolFile);
         } else if (backends != null) {
@@ -187,20 +196,42 @@ public record ProxySettings(
             // settled above
         } else if (configMap != null) {
             if (configMap.length() > 253 || !DNS_SUBDOMAIN.matcher(configMap).matches()) {
-                r.problem("POOL_CONFIGMAP",
+                r.problem(
+                        "POOL_CONFIGMAP",
                         "must be a ConfigMap name (lower-case DNS subdomain), got '" + configMap + "'");
             }
-            if (namespace != null && (namespace.length() > 63 || !DNS_LABEL.matcher(namespace).matches())) {
+            if (namespace != null
+                    && (namespace.length() > 63 || !DNS_LABEL.matcher(namespace).matches())) {
                 r.problem("POD_NAMESPACE", "must be a namespace name (lower-case DNS label), got '" + namespace + "'");
             }
         } else {
-            r.problem("BACKENDS", "no pool: set BACKENDS (e.g. http://localhost:3000,http://localhost:3001;weight=2),"
-                    + " POOL_FILE (a pool document, see docs/pool-format.md) or POOL_CONFIGMAP (a ConfigMap holding"
-                    + " one under key pool.json, as the operator writes it)");
+            r.problem(
+                    "BACKENDS",
+                    "no pool: set BACKENDS (e.g. http://localhost:3000,http://localhost:3001;weight=2),"
+                            + " POOL_FILE (a pool document, see docs/pool-format.md) or POOL_CONFIGMAP (a ConfigMap holding"
+                            + " one under key pool.json, as the operator writes it)");
         }
         r.throwIfProblems();
-        return new ProxySettings(port, metricsPort, bind, level, libraryLevel, format, shutdown, shutdownDelay, retries, connections, pool, file, poll,
-                configMap, namespace, maxBody, headerTimeout, keepAlive, ioStall);
+        return new ProxySettings(
+                port,
+                metricsPort,
+                bind,
+                level,
+                libraryLevel,
+                format,
+                shutdown,
+                shutdownDelay,
+                retries,
+                connections,
+                pool,
+                file,
+                poll,
+                configMap,
+                namespace,
+                maxBody,
+                headerTimeout,
+                keepAlive,
+                ioStall);
     }
 
     /**
@@ -226,8 +257,9 @@ public record ProxySettings(
             case "kb" -> 1_000L;
             case "mb" -> 1_000_000L;
             case "gb" -> 1_000_000_000L;
-            default -> throw new IllegalArgumentException("unknown unit '" + m.group(2) + "' in '" + text
-                    + "' (use B, KiB, MiB, GiB, or kB, MB, GB)");
+            default ->
+                throw new IllegalArgumentException(
+                        "unknown unit '" + m.group(2) + "' in '" + text + "' (use B, KiB, MiB, GiB, or kB, MB, GB)");
         };
         try {
             return Math.multiplyExact(Long.parseLong(m.group(1)), unit);
@@ -331,8 +363,10 @@ public record ProxySettings(
             try {
                 return java.nio.file.Files.readString(Path.of(v), java.nio.charset.StandardCharsets.US_ASCII);
             } catch (java.io.IOException | RuntimeException e) {
-                problem(name, "cannot read '" + v + "': " + (e instanceof java.nio.file.NoSuchFileException
-                        ? "no such file" : e.getMessage()));
+                problem(
+                        name,
+                        "cannot read '" + v + "': "
+                                + (e instanceof java.nio.file.NoSuchFileException ? "no such file" : e.getMessage()));
                 return null;
             }
         }
@@ -355,7 +389,9 @@ public record ProxySettings(
         Duration timeout(String name, Duration fallback) {
             String v = env.get(name);
             Duration d = duration(name, fallback);
-            if (v != null && !v.isBlank() && (d.compareTo(Duration.ofMillis(1)) < 0 || d.compareTo(MAX_CONNECTION_TIMEOUT) > 0)) {
+            if (v != null
+                    && !v.isBlank()
+                    && (d.compareTo(Duration.ofMillis(1)) < 0 || d.compareTo(MAX_CONNECTION_TIMEOUT) > 0)) {
                 problem(name, "must be between 1ms and 24h, got '" + v.trim() + "'");
                 return fallback;
             }
@@ -370,7 +406,8 @@ public record ProxySettings(
             if (variable == null) {
                 variable = path.startsWith("backends") ? "BACKENDS" : null;
             }
-            return variable == null ? "pool from environment: " + problem
+            return variable == null
+                    ? "pool from environment: " + problem
                     : variable + (colon < 0 ? "" : problem.substring(colon));
         }
 
@@ -385,29 +422,33 @@ public record ProxySettings(
             PoolDocument.HealthCheck h = PoolDocument.HealthCheck.DEFAULTS;
             PoolDocument.CircuitBreaker c = PoolDocument.CircuitBreaker.DEFAULTS;
             PoolDocument.Timeouts t = PoolDocument.Timeouts.DEFAULTS;
-            PoolDocument doc = new PoolDocument(PoolDocument.CURRENT_VERSION, entries,
-                    new PoolDocument.HealthCheck(
-                            string("HEALTH_CHECK_PATH", h.path()),
-                            duration("HEALTH_CHECK_INTERVAL", h.interval()),
-                            duration("HEALTH_CHECK_TIMEOUT", h.timeout()),
-                            integer("HEALTHY_THRESHOLD", h.healthyThreshold(), 1, 100),
-                            integer("UNHEALTHY_THRESHOLD", h.unhealthyThreshold(), 1, 100)),
-                    new PoolDocument.CircuitBreaker(
-                            number("CB_FAILURE_RATE_THRESHOLD", c.failureRateThreshold()),
-                            integer("CB_SLIDING_WINDOW_SIZE", c.slidingWindowSize(), 1, 10_000),
-                            integer("CB_MINIMUM_CALLS", c.minimumNumberOfCalls(), 1, 10_000),
-                            duration("CB_WAIT_IN_OPEN", c.waitDurationInOpenState()),
-                            integer("CB_HALF_OPEN_CALLS", c.permittedNumberOfCallsInHalfOpenState(), 1, 1000),
-                            integer("CB_CONSECUTIVE_CONNECT_FAILURES", c.consecutiveConnectFailures(),
-                                    PoolLimits.MIN_CONSECUTIVE_CONNECT_FAILURES,
-                                    PoolLimits.MAX_CONSECUTIVE_CONNECT_FAILURES)),
-                    new PoolDocument.Timeouts(
-                            duration("CONNECT_TIMEOUT", t.connect()),
-                            duration("REQUEST_TIMEOUT", t.request())),
-                    new PoolDocument.BackendTls(
-                            fileText("BACKEND_CA_FILE"),
-                            string("BACKEND_SERVER_NAME", null),
-                            bool("BACKEND_TLS_INSECURE_SKIP_VERIFY", false))).atLowestVersion();
+            PoolDocument doc = new PoolDocument(
+                            PoolDocument.CURRENT_VERSION,
+                            entries,
+                            new PoolDocument.HealthCheck(
+                                    string("HEALTH_CHECK_PATH", h.path()),
+                                    duration("HEALTH_CHECK_INTERVAL", h.interval()),
+                                    duration("HEALTH_CHECK_TIMEOUT", h.timeout()),
+                                    integer("HEALTHY_THRESHOLD", h.healthyThreshold(), 1, 100),
+                                    integer("UNHEALTHY_THRESHOLD", h.unhealthyThreshold(), 1, 100)),
+                            new PoolDocument.CircuitBreaker(
+                                    number("CB_FAILURE_RATE_THRESHOLD", c.failureRateThreshold()),
+                                    integer("CB_SLIDING_WINDOW_SIZE", c.slidingWindowSize(), 1, 10_000),
+                                    integer("CB_MINIMUM_CALLS", c.minimumNumberOfCalls(), 1, 10_000),
+                                    duration("CB_WAIT_IN_OPEN", c.waitDurationInOpenState()),
+                                    integer("CB_HALF_OPEN_CALLS", c.permittedNumberOfCallsInHalfOpenState(), 1, 1000),
+                                    integer(
+                                            "CB_CONSECUTIVE_CONNECT_FAILURES",
+                                            c.consecutiveConnectFailures(),
+                                            PoolLimits.MIN_CONSECUTIVE_CONNECT_FAILURES,
+                                            PoolLimits.MAX_CONSECUTIVE_CONNECT_FAILURES)),
+                            new PoolDocument.Timeouts(
+                                    duration("CONNECT_TIMEOUT", t.connect()), duration("REQUEST_TIMEOUT", t.request())),
+                            new PoolDocument.BackendTls(
+                                    fileText("BACKEND_CA_FILE"),
+                                    string("BACKEND_SERVER_NAME", null),
+                                    bool("BACKEND_TLS_INSECURE_SKIP_VERIFY", false)))
+                    .atLowestVersion();
             try {
                 PoolDocumentCodec.validate(doc);
             } catch (InvalidPoolDocumentException e) {

@@ -18,14 +18,13 @@ import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
 import io.undertow.util.Methods;
 import io.undertow.util.SameThreadExecutor;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.Logger;
-import org.xnio.XnioIoThread;
-
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.xnio.XnioIoThread;
 
 /**
  * Sends every request to a backend of the pool over this proxy's own HTTP/1.1 client ({@link ProxyExchange},
@@ -37,17 +36,17 @@ final class Forwarder {
     private static final Logger log = LogManager.getLogger(Forwarder.class);
 
     /** Retried after a broken connection only when repeating them is harmless (RFC 9110 9.2.2). */
-    static final Set<HttpString> IDEMPOTENT = Set.of(
-            Methods.GET, Methods.HEAD, Methods.OPTIONS, Methods.TRACE, Methods.PUT, Methods.DELETE);
+    static final Set<HttpString> IDEMPOTENT =
+            Set.of(Methods.GET, Methods.HEAD, Methods.OPTIONS, Methods.TRACE, Methods.PUT, Methods.DELETE);
 
-    private record PortText(int port, String text) {
-    }
+    private record PortText(int port, String text) {}
 
     private volatile PortText listenerPort = new PortText(-1, "");
 
     /** The X-Forwarded fields this hop sets itself: what the client sent in them is dropped. */
     static final HttpString[] SET_BY_THIS_HOP = {
-            Headers.X_FORWARDED_PROTO, Headers.X_FORWARDED_HOST, Headers.X_FORWARDED_PORT, Headers.X_FORWARDED_SERVER};
+        Headers.X_FORWARDED_PROTO, Headers.X_FORWARDED_HOST, Headers.X_FORWARDED_PORT, Headers.X_FORWARDED_SERVER
+    };
     // (X-Forwarded-Server is not written, but a client's is still dropped: nothing may pass for this hop's.)
     private static final byte[] HTTP_1_1 = " HTTP/1.1\r\n".getBytes(StandardCharsets.US_ASCII);
 
@@ -108,8 +107,11 @@ final class Forwarder {
     void invalidResponse(Backend backend, String why) {
         long leftOut = invalidResponses.tryAcquire();
         if (leftOut >= 0) {
-            log.warn("Invalid response from backend {}: {}{}", backend, why, leftOut == 0 ? ""
-                    : " (and " + leftOut + " more invalid responses since the last such message)");
+            log.warn(
+                    "Invalid response from backend {}: {}{}",
+                    backend,
+                    why,
+                    leftOut == 0 ? "" : " (and " + leftOut + " more invalid responses since the last such message)");
         }
     }
 
@@ -117,8 +119,10 @@ final class Forwarder {
     void unexpected(RuntimeException e) {
         long leftOut = unexpectedFaults.tryAcquire();
         if (leftOut >= 0) {
-            log.error("A request failed inside the proxy{}", leftOut == 0 ? ""
-                    : " (and " + leftOut + " more since the last such message)", e);
+            log.error(
+                    "A request failed inside the proxy{}",
+                    leftOut == 0 ? "" : " (and " + leftOut + " more since the last such message)",
+                    e);
         }
     }
 
@@ -133,8 +137,11 @@ final class Forwarder {
         int inARow = backend.connectFailed();
         if (limit > 0 && inARow >= limit && backend.eject()) {
             Breakers.open(backend.breaker(), inARow + " connects in a row failed");
-            log.warn("Backend {} out of rotation: {} connects in a row failed; it returns when a health check or a "
-                    + "half-open probe gets through", backend, inARow);
+            log.warn(
+                    "Backend {} out of rotation: {} connects in a row failed; it returns when a health check or a "
+                            + "half-open probe gets through",
+                    backend,
+                    inARow);
         }
     }
 
@@ -245,7 +252,10 @@ final class Forwarder {
             s[p++] = '\n';
         }
         // This hop as the client met it: the scheme and port of the connection it came in on, and its Host as sent.
-        p = field(s, p, Headers.X_FORWARDED_PROTO,
+        p = field(
+                s,
+                p,
+                Headers.X_FORWARDED_PROTO,
                 exchange.getConnection().getSslSessionInfo() != null ? "https" : "http");
         String hostHeader = headers.getFirst(Headers.HOST);
         if (hostHeader != null) {
@@ -282,8 +292,10 @@ final class Forwarder {
      * X-Forwarded fields), and Expect.
      */
     private static boolean notForwarded(HttpString name) {
-        if (HopByHop.isFixed(name) || HopByHop.same(name, Headers.X_FORWARDED_FOR)
-                || HopByHop.same(name, Headers.CONTENT_LENGTH) || HopByHop.same(name, Headers.TRANSFER_ENCODING)
+        if (HopByHop.isFixed(name)
+                || HopByHop.same(name, Headers.X_FORWARDED_FOR)
+                || HopByHop.same(name, Headers.CONTENT_LENGTH)
+                || HopByHop.same(name, Headers.TRANSFER_ENCODING)
                 || HopByHop.same(name, Headers.EXPECT)) {
             return true;
         }

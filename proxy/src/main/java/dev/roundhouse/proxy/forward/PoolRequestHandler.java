@@ -37,7 +37,8 @@ public final class PoolRequestHandler implements HttpHandler {
     /** Takes the timeouts of a newly applied document; requests in flight keep those they began with. */
     public void configure(PoolSnapshot snapshot) {
         if (snapshot.document() != null) {
-            timeouts(snapshot.document().timeouts().connect().toMillis(),
+            timeouts(
+                    snapshot.document().timeouts().connect().toMillis(),
                     snapshot.document().timeouts().request().toMillis());
         }
     }
@@ -52,8 +53,8 @@ public final class PoolRequestHandler implements HttpHandler {
             long start = System.nanoTime();
             metrics.error(MetricNames.ERROR_NO_BACKEND, MetricNames.NO_BACKEND);
             Responses.plain(exchange, 503, "service unavailable: no pool loaded yet");
-            metrics.request(exchange.getRequestMethod().toString(), 503, MetricNames.NO_BACKEND,
-                    System.nanoTime() - start);
+            metrics.request(
+                    exchange.getRequestMethod().toString(), 503, MetricNames.NO_BACKEND, System.nanoTime() - start);
             return;
         }
         forwarder.forward(exchange);

@@ -25,6 +25,10 @@ import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
 import io.undertow.util.Methods;
 import io.undertow.util.Protocols;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import org.xnio.ChannelListener;
 import org.xnio.ChannelListeners;
 import org.xnio.IoFuture;
@@ -34,11 +38,6 @@ import org.xnio.channels.StreamSinkChannel;
 import org.xnio.channels.StreamSourceChannel;
 import org.xnio.conduits.ConduitStreamSinkChannel;
 import org.xnio.conduits.StreamSinkConduit;
-
-import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 
 /**
  * One client request on its way through the pool, from picking a backend to the last byte of the response. The
@@ -54,15 +53,34 @@ import java.util.Arrays;
 final class ProxyExchange extends UpstreamExchange implements Runnable, ExchangeCompletionListener {
 
     /** Where the response side is. */
-    private enum Phase { PICK, WAITING, CONNECTING, SENDING, HEAD, BODY, BLOCKED, TUNNEL, DONE }
+    private enum Phase {
+        PICK,
+        WAITING,
+        CONNECTING,
+        SENDING,
+        HEAD,
+        BODY,
+        BLOCKED,
+        TUNNEL,
+        DONE
+    }
 
     /** Where the request body is. */
-    private enum Body { NONE, PENDING, CONTINUE, READING, WRITING, DONE, FAILED }
+    private enum Body {
+        NONE,
+        PENDING,
+        CONTINUE,
+        READING,
+        WRITING,
+        DONE,
+        FAILED
+    }
 
     /** Interim responses passed on per request, at most: a backend sending them without end is cut off. */
     private static final int MAX_INTERIM = 16;
     /** Room kept in front of body data for a chunk-size line, and after it for its CRLF. */
     private static final int CHUNK_HEAD_ROOM = 10;
+
     private static final int CHUNK_TAIL_ROOM = 2;
     private static final byte[] LAST_CHUNK = "0\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
@@ -74,6 +92,7 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
     private final long requestDeadline;
     /** The protocol the client asked to switch to, when this is an upgrade request; else null. */
     private final String upgrade;
+
     private long connectDeadline;
 
     private Phase phase = Phase.PICK;
@@ -83,6 +102,7 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
     private Backend connectReserved;
     /** Response side: the relay buffer. */
     private PooledByteBuffer pooled;
+
     private ByteBuffer buf;
     private ByteBuffer headOut;
     private int headScanned;
@@ -95,12 +115,14 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
     private boolean responseDone;
     /** The last read of the response filled the relay buffer: more may wait in the socket. */
     private boolean lastReadFull;
+
     private int interimCount;
     private ByteBuffer interimOut;
     /** This attempt's connection carried an earlier request (it came from the idle pool or a previous user). */
     private boolean reusedConnection;
     /** Some byte of a response arrived on this attempt's connection. */
     private boolean heardBack;
+
     private StreamSinkChannel out;
     private final ChannelListener<ConduitStreamSinkChannel> backendWritable = channel -> {
         channel.suspendWrites();
@@ -118,6 +140,7 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
 
     /** Request side. */
     private Body body;
+
     private final boolean chunkedBody;
     private StreamSourceChannel requestChannel;
     private PooledByteBuffer bodyPooled;
@@ -126,6 +149,7 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
     private boolean bodyConsumed;
     /** The last read of the client's body found nothing: the exchange waits for the client. */
     private boolean waitingForClient;
+
     private boolean lastChunkQueued;
 
     ProxyExchange(Forwarder forwarder, HttpServerExchange exchange, UpstreamThread thread, boolean hasBody) {
@@ -139,7 +163,9 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
         this.chunkedBody = hasBody && exchange.getRequestHeaders().contains(Headers.TRANSFER_ENCODING);
         HeaderMap headers = exchange.getRequestHeaders();
         String asked = headers.getFirst(Headers.UPGRADE);
-        boolean upgradeRequest = asked != null && HopByHop.isUpgrade(headers) && !hasBody
+        boolean upgradeRequest = asked != null
+                && HopByHop.isUpgrade(headers)
+                && !hasBody
                 && exchange.getProtocol().equals(Protocols.HTTP_1_1);
         this.upgrade = upgradeRequest ? asked : null;
         if (asked != null && !upgradeRequest) {
@@ -337,7 +363,8 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
                 if (upstream.sink.write(headOut) == 0) {
                     if (headOut.hasArray() && headOut.array() == thread.scratch) {
                         // the rest must survive other exchanges' use of the thread's scratch array
-                        headOut = ByteBuffer.wrap(Arrays.copyOfRange(thread.scratch, headOut.position(), headOut.limit()));
+                        headOut = ByteBuffer.wrap(
+                                Arrays.copyOfRange(thread.scratch, headOut.position(), headOut.limit()));
                     }
                     awaitBackendWritable();
                     return;
@@ -673,12 +700,17 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
 
     /** An interim response head as the client gets it: this hop's status line, the backend's end-to-end fields. */
     private static byte[] interimHead(int status, HeaderMap headers) {
-        StringBuilder head = new StringBuilder(64).append("HTTP/1.1 ").append(status).append(' ')
-                .append(switch (status) {
-                    case 102 -> "Processing";
-                    case 103 -> "Early Hints";
-                    default -> "Informational";
-                }).append("\r\n");
+        StringBuilder head = new StringBuilder(64)
+                .append("HTTP/1.1 ")
+                .append(status)
+                .append(' ')
+                .append(
+                        switch (status) {
+                            case 102 -> "Processing";
+                            case 103 -> "Early Hints";
+                            default -> "Informational";
+                        })
+                .append("\r\n");
         for (HeaderValues values : headers) {
             for (String value : values) {
                 head.append(values.getHeaderName()).append(": ").append(value).append("\r\n");
@@ -747,7 +779,8 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
         reusable = !head.close && interimCount == 0;
         boolean headRequest = exchange.getRequestMethod().equals(Methods.HEAD);
         framing = head.framing(headRequest);
-        if (framing == ResponseHead.Framing.NONE && (headRequest || head.status == 204 || head.status == 304)
+        if (framing == ResponseHead.Framing.NONE
+                && (headRequest || head.status == 204 || head.status == 304)
                 && head.contentLength != 0) {
             // No body by rule (RFC 9112 section 6.3). A backend that sends one anyway would have it read as the
             // next request's response; only one that declared Content-Length: 0 is known to be clean.
@@ -952,7 +985,8 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
         PooledByteBuffer early = pooled;
         pooled = null;
         buf = null;
-        exchange.upgradeChannel((client, ex) -> Tunnel.start(client, backend, early, ex.getConnection().getByteBufferPool()));
+        exchange.upgradeChannel((client, ex) ->
+                Tunnel.start(client, backend, early, ex.getConnection().getByteBufferPool()));
         exchange.getResponseHeaders().put(Headers.UPGRADE, head.upgrade == null ? upgrade : head.upgrade);
         exchange.endExchange();
     }
@@ -961,7 +995,10 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
     private void brokenBeforeResponse() {
         dropUpstream(false);
         exchange.getResponseHeaders().clear();
-        boolean retryable = forwarder.retryable(exchange) && !bodyConsumed && interimCount == 0 && interimOut == null
+        boolean retryable = forwarder.retryable(exchange)
+                && !bodyConsumed
+                && interimCount == 0
+                && interimOut == null
                 && body != Body.FAILED;
         if (retryable && body != Body.NONE) {
             // None of the body was read: the next attempt sends the head again, then the body as before.
@@ -1162,8 +1199,13 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
                 }
             }
             Backend served = state.served;
-            forwarder.metrics().request(ended.getRequestMethod().toString(), status,
-                    served == null ? MetricNames.NO_BACKEND : served.key(), System.nanoTime() - state.startNanos);
+            forwarder
+                    .metrics()
+                    .request(
+                            ended.getRequestMethod().toString(),
+                            status,
+                            served == null ? MetricNames.NO_BACKEND : served.key(),
+                            System.nanoTime() - state.startNanos);
         } finally {
             next.proceed();
         }

@@ -7,7 +7,6 @@ import dev.roundhouse.proxy.pool.Backend;
 import dev.roundhouse.proxy.pool.BackendPool;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.AttachmentKey;
-
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
@@ -25,10 +24,12 @@ final class RequestState {
     private int triedCount;
     /** Where this request's picks start in the rotation: one turn for all its attempts. */
     private int turn;
+
     private boolean turnTaken;
 
     /** The backend of the current attempt. */
     Backend attempt;
+
     private long attemptStartNanos;
     /** True while the attempt holds a breaker permit whose outcome is not reported yet. */
     private boolean permitHeld;

@@ -2,14 +2,13 @@ package dev.roundhouse.proxy.forward;
 
 import io.undertow.connector.ByteBufferPool;
 import io.undertow.connector.PooledByteBuffer;
+import java.io.IOException;
+import java.nio.ByteBuffer;
 import org.xnio.ChannelListener;
 import org.xnio.IoUtils;
 import org.xnio.StreamConnection;
 import org.xnio.conduits.ConduitStreamSinkChannel;
 import org.xnio.conduits.ConduitStreamSourceChannel;
-
-import java.io.IOException;
-import java.nio.ByteBuffer;
 
 /**
  * A client connection and a backend connection after a protocol switch (101): bytes are copied both ways as they
@@ -25,8 +24,8 @@ final class Tunnel {
     private final Direction down;
     private boolean closed;
 
-    private Tunnel(StreamConnection client, StreamConnection backend, PooledByteBuffer upBuffer,
-                   PooledByteBuffer downBuffer) {
+    private Tunnel(
+            StreamConnection client, StreamConnection backend, PooledByteBuffer upBuffer, PooledByteBuffer downBuffer) {
         this.client = client;
         this.backend = backend;
         this.up = new Direction(client.getSourceChannel(), backend.getSinkChannel(), upBuffer);
@@ -37,8 +36,8 @@ final class Tunnel {
      * Starts copying. {@code fromBackend} holds what the backend sent after its 101, ready to read (it may be
      * empty); the tunnel owns it from here.
      */
-    static void start(StreamConnection client, StreamConnection backend, PooledByteBuffer fromBackend,
-                      ByteBufferPool pool) {
+    static void start(
+            StreamConnection client, StreamConnection backend, PooledByteBuffer fromBackend, ByteBufferPool pool) {
         Tunnel tunnel = new Tunnel(client, backend, pool.allocate(), fromBackend);
         tunnel.down.flushThenCopy();
         tunnel.up.buffer.getBuffer().clear().flip();

@@ -6,9 +6,6 @@ import dev.roundhouse.proxy.pool.Backend;
 import dev.roundhouse.proxy.pool.BackendPool;
 import dev.roundhouse.proxy.pool.PoolSnapshot;
 import dev.roundhouse.proxy.tls.BackendTrust;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.Logger;
-
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -20,6 +17,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 
 /**
  * Active health checks, off the request path: every interval, one GET per backend, all at once.
@@ -36,6 +35,7 @@ public final class HealthChecker implements AutoCloseable {
     private final HttpClient plainClient;
     /** The client for https backends, and the settings it verifies them by; rebuilt when a document changes those. */
     private HttpClient tlsClient;
+
     private BackendTrust tlsTrust;
     private final AtomicBoolean running = new AtomicBoolean();
 
@@ -85,8 +85,11 @@ public final class HealthChecker implements AutoCloseable {
         pool.forgetParked();
         PoolSnapshot snapshot = pool.snapshot();
         PoolDocument document = snapshot.document();
-        Duration interval = document == null ? Duration.ofSeconds(1) : document.healthCheck().interval();
-        CompletableFuture<?> all = document == null ? CompletableFuture.completedFuture(null)
+        Duration interval = document == null
+                ? Duration.ofSeconds(1)
+                : document.healthCheck().interval();
+        CompletableFuture<?> all = document == null
+                ? CompletableFuture.completedFuture(null)
                 : checkAll(snapshot.backends(), document.healthCheck(), document.backendTls());
         all.whenComplete((ignored, error) -> {
             long elapsed = System.nanoTime() - started;
@@ -99,8 +102,8 @@ public final class HealthChecker implements AutoCloseable {
         });
     }
 
-    private CompletableFuture<Void> checkAll(List<Backend> backends, PoolDocument.HealthCheck settings,
-                                             PoolDocument.BackendTls tls) {
+    private CompletableFuture<Void> checkAll(
+            List<Backend> backends, PoolDocument.HealthCheck settings, PoolDocument.BackendTls tls) {
         CompletableFuture<?>[] checks = new CompletableFuture<?>[backends.size()];
         for (int i = 0; i < checks.length; i++) {
             Backend b = backends.get(i);
@@ -141,16 +144,22 @@ public final class HealthChecker implements AutoCloseable {
             Breakers.close(backend.breaker(), "a health check got through");
             log.info("Backend {} back in rotation: a health check got through after its connects had failed", backend);
         }
-        boolean changed = backend.health().record(failure == null,
-                settings.healthyThreshold(), settings.unhealthyThreshold());
+        boolean changed =
+                backend.health().record(failure == null, settings.healthyThreshold(), settings.unhealthyThreshold());
         if (!changed) {
             return;
         }
         if (backend.health().isHealthy()) {
-            log.info("Backend {} back in rotation: {} health checks passed in a row", backend, settings.healthyThreshold());
+            log.info(
+                    "Backend {} back in rotation: {} health checks passed in a row",
+                    backend,
+                    settings.healthyThreshold());
         } else {
-            log.info("Backend {} out of rotation: {} health checks failed in a row (last: {})",
-                    backend, settings.unhealthyThreshold(), failure);
+            log.info(
+                    "Backend {} out of rotation: {} health checks failed in a row (last: {})",
+                    backend,
+                    settings.unhealthyThreshold(),
+                    failure);
         }
         pool.refreshRotation();
     }

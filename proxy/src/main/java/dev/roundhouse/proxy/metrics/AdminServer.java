@@ -4,7 +4,6 @@ import dev.roundhouse.proxy.codec.Responses;
 import io.undertow.Undertow;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.Headers;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -39,8 +38,8 @@ public final class AdminServer implements AutoCloseable {
                 .build();
     }
 
-    private static void route(HttpServerExchange exchange, ProxyMetrics metrics, BooleanSupplier ready,
-                              Supplier<String> unhealthy) {
+    private static void route(
+            HttpServerExchange exchange, ProxyMetrics metrics, BooleanSupplier ready, Supplier<String> unhealthy) {
         switch (exchange.getRequestPath()) {
             case "/metrics" -> {
                 if (exchange.isInIoThread()) {
@@ -75,8 +74,9 @@ public final class AdminServer implements AutoCloseable {
             server.start();
         } catch (RuntimeException e) {
             Throwable cause = e.getCause() == null ? e : e.getCause();
-            throw new UncheckedIOException("METRICS_PORT " + requestedPort + ": cannot listen on " + host + ":"
-                    + requestedPort + " (" + cause.getMessage() + ")",
+            throw new UncheckedIOException(
+                    "METRICS_PORT " + requestedPort + ": cannot listen on " + host + ":" + requestedPort + " ("
+                            + cause.getMessage() + ")",
                     cause instanceof IOException io ? io : new IOException(cause));
         }
     }

@@ -41,11 +41,11 @@ public final class MetricNames {
 
     /** Error types that are not an attempt on a backend. */
     public static final String ERROR_NO_BACKEND = "no_backend";
+
     public static final String ERROR_CIRCUIT_OPEN = "circuit_open";
 
     public static final String RELOAD_APPLIED = "applied";
     public static final String RELOAD_INVALID = "invalid";
 
-    private MetricNames() {
-    }
+    private MetricNames() {}
 }

@@ -21,7 +21,6 @@ import io.prometheus.metrics.model.registry.Collector;
 import io.prometheus.metrics.model.snapshots.InfoSnapshot;
 import io.prometheus.metrics.model.snapshots.Labels;
 import io.prometheus.metrics.model.snapshots.MetricSnapshot;
-
 import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -33,12 +32,15 @@ public final class ProxyMetrics implements AutoCloseable {
 
     /** Method label by {@link #methodIndex}; anything else is "other", which keeps the label bounded. */
     private static final String[] METHOD_LABELS = {
-            "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT", MetricNames.OTHER_METHOD};
+        "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT", MetricNames.OTHER_METHOD
+    };
+
     private static final Duration[] BUCKETS = {
-            Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10),
-            Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250),
-            Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofMillis(2500), Duration.ofSeconds(5),
-            Duration.ofSeconds(10)};
+        Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10),
+        Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250),
+        Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofMillis(2500), Duration.ofSeconds(5),
+        Duration.ofSeconds(10)
+    };
     private static final String[] STATUS = new String[600];
 
     static {
@@ -54,9 +56,11 @@ public final class ProxyMetrics implements AutoCloseable {
     private final Meter.MeterProvider<Counter> errors;
     /** Resolved once: a lookup by tag on every reload cost about 50 us while the reload path runs interpreted. */
     private final Counter reloadsApplied;
+
     private final Counter reloadsInvalid;
     /** Request meters resolved once per backend, method and status: no lookup or allocation per request. */
     private final ConcurrentHashMap<String, BackendMeters> perBackend = new ConcurrentHashMap<>();
+
     private final Function<String, BackendMeters> newBackendMeters = BackendMeters::new;
     /** First 12 hex characters of the live document's SHA-256, null before the first: what roundhouse_config_info shows. */
     private volatile String liveDocument;
@@ -64,8 +68,9 @@ public final class ProxyMetrics implements AutoCloseable {
     public ProxyMetrics() {
         // Two of Micrometer's processor meters break Prometheus naming rules (promtool rejects
         // them); process_cpu_usage and system_cpu_usage cover the same ground.
-        registry.config().meterFilter(MeterFilter.deny(id ->
-                id.getName().equals("process.cpu.time") || id.getName().equals("system.cpu.count")));
+        registry.config()
+                .meterFilter(MeterFilter.deny(id ->
+                        id.getName().equals("process.cpu.time") || id.getName().equals("system.cpu.count")));
         new JvmMemoryMetrics().bindTo(registry);
         gcMetrics.bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
@@ -99,12 +104,19 @@ public final class ProxyMetrics implements AutoCloseable {
     /** Publishes pool gauges and the breakers' states (Resilience4j's own Micrometer binding). */
     public void bindPool(BackendPool pool, CircuitBreakerRegistry breakers) {
         Gauge.builder(MetricNames.BACKENDS, pool, p -> p.snapshot().size())
-                .description("Backends in the applied pool document").register(registry);
+                .description("Backends in the applied pool document")
+                .register(registry);
         Gauge.builder(MetricNames.BACKENDS_HEALTHY, pool, p -> p.snapshot().healthyCount())
-                .description("Backends passing their active health checks").register(registry);
-        Gauge.builder(MetricNames.CONFIG_VERSION, pool,
-                        p -> p.snapshot().document() == null ? 0 : p.snapshot().document().version())
-                .description("Format version of the applied pool document (0 before the first)").register(registry);
+                .description("Backends passing their active health checks")
+                .register(registry);
+        Gauge.builder(
+                        MetricNames.CONFIG_VERSION,
+                        pool,
+                        p -> p.snapshot().document() == null
+                                ? 0
+                                : p.snapshot().document().version())
+                .description("Format version of the applied pool document (0 before the first)")
+                .register(registry);
         TaggedCircuitBreakerMetrics.ofCircuitBreakerRegistry(breakers).bindTo(registry);
     }
 
@@ -133,7 +145,8 @@ public final class ProxyMetrics implements AutoCloseable {
     /** One backend's request meters; a lost race resolves the same meter twice, harmlessly. */
     private final class BackendMeters {
         private final String backend;
-        private final AtomicReferenceArray<Counter> counters = new AtomicReferenceArray<>(METHOD_LABELS.length * STATUS.length);
+        private final AtomicReferenceArray<Counter> counters =
+                new AtomicReferenceArray<>(METHOD_LABELS.length * STATUS.length);
         private final AtomicReferenceArray<Timer> timers = new AtomicReferenceArray<>(METHOD_LABELS.length);
 
         BackendMeters(String backend) {
@@ -167,14 +180,20 @@ public final class ProxyMetrics implements AutoCloseable {
         }
 
         private Counter newCounter(int method, int s) {
-            Counter counter = requests.withTags(MetricNames.TAG_METHOD, METHOD_LABELS[method],
-                    MetricNames.TAG_STATUS, s == 0 ? "other" : STATUS[s], MetricNames.TAG_BACKEND, backend);
+            Counter counter = requests.withTags(
+                    MetricNames.TAG_METHOD,
+                    METHOD_LABELS[method],
+                    MetricNames.TAG_STATUS,
+                    s == 0 ? "other" : STATUS[s],
+                    MetricNames.TAG_BACKEND,
+                    backend);
             counters.set(slot(method, s), counter);
             return counter;
         }
 
         private Timer newTimer(int method) {
-            Timer timer = durations.withTags(MetricNames.TAG_METHOD, METHOD_LABELS[method], MetricNames.TAG_BACKEND, backend);
+            Timer timer =
+                    durations.withTags(MetricNames.TAG_METHOD, METHOD_LABELS[method], MetricNames.TAG_BACKEND, backend);
             timers.set(method, timer);
             return timer;
         }
@@ -189,7 +208,8 @@ public final class ProxyMetrics implements AutoCloseable {
     }
 
     public void error(String type, String backend) {
-        errors.withTags(MetricNames.TAG_TYPE, type, MetricNames.TAG_BACKEND, backend).increment();
+        errors.withTags(MetricNames.TAG_TYPE, type, MetricNames.TAG_BACKEND, backend)
+                .increment();
     }
 
     public void reload(String result) {

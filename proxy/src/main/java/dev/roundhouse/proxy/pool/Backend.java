@@ -2,7 +2,6 @@ package dev.roundhouse.proxy.pool;
 
 import dev.roundhouse.poolformat.PoolDocument.BackendTls;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
-
 import java.net.URI;
 import java.util.concurrent.atomic.AtomicInteger;
 

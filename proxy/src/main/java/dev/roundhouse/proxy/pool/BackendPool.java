@@ -3,9 +3,6 @@ package dev.roundhouse.proxy.pool;
 import dev.roundhouse.poolformat.BackendUrls;
 import dev.roundhouse.poolformat.PoolDocument;
 import dev.roundhouse.proxy.breaker.Breakers;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.Logger;
-
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
@@ -21,6 +18,8 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 
 /**
  * The live pool. Writers (reloads, health changes) are rare and serialised; they build a new
@@ -37,12 +36,10 @@ public final class BackendPool implements AutoCloseable {
     public static final Duration PARKED_FOR = Duration.ofMinutes(1);
 
     /** What a reload changed. */
-    public record Change(List<String> added, List<String> removed, boolean unchanged) {
-    }
+    public record Change(List<String> added, List<String> removed, boolean unchanged) {}
 
     /** A removed backend kept aside, with the breaker settings its breaker was built with. */
-    private record Parked(Backend backend, PoolDocument.CircuitBreaker breakerSettings, Instant since) {
-    }
+    private record Parked(Backend backend, PoolDocument.CircuitBreaker breakerSettings, Instant since) {}
 
     private final AtomicReference<PoolSnapshot> current = new AtomicReference<>(PoolSnapshot.EMPTY);
     private final Breakers breakers;
@@ -53,7 +50,7 @@ public final class BackendPool implements AutoCloseable {
     private PoolDocument.BackendTls appliedTls = PoolDocument.BackendTls.DEFAULTS; // guarded by this
 
     public BackendPool(Breakers breakers) {
-        this(breakers, key -> { }, key -> { }, Clock.systemUTC());
+        this(breakers, key -> {}, key -> {}, Clock.systemUTC());
     }
 
     /**
@@ -62,8 +59,11 @@ public final class BackendPool implements AutoCloseable {
      * @param afterBackendForgotten called with the key of each removed backend once it is forgotten, when
      *     {@link #PARKED_FOR} has passed without a document adding it back
      */
-    public BackendPool(Breakers breakers, Consumer<String> beforeNewBackendServes,
-                       Consumer<String> afterBackendForgotten, Clock clock) {
+    public BackendPool(
+            Breakers breakers,
+            Consumer<String> beforeNewBackendServes,
+            Consumer<String> afterBackendForgotten,
+            Clock clock) {
         this.breakers = breakers;
         this.beforeNewBackendServes = beforeNewBackendServes;
         this.afterBackendForgotten = afterBackendForgotten;
@@ -95,8 +95,8 @@ public final class BackendPool implements AutoCloseable {
         }
         Instant now = clock.instant();
         forgetParked(now); // first, so that a backend whose time is up comes back as a new one
-        boolean newBreakerSettings = old.document() != null
-                && !old.document().circuitBreaker().equals(document.circuitBreaker());
+        boolean newBreakerSettings =
+                old.document() != null && !old.document().circuitBreaker().equals(document.circuitBreaker());
         // Unchanged settings keep their instance: connections opened under them stay in use.
         PoolDocument.BackendTls tls = appliedTls.equals(document.backendTls()) ? appliedTls : document.backendTls();
         List<WeightedRoundRobin.Member> members = new ArrayList<>();
@@ -189,13 +189,16 @@ public final class BackendPool implements AutoCloseable {
 
     /** {@link #pick(Predicate)} from a turn the request already has. */
     public Backend pick(int turn, Predicate<Backend> excluded) {
-        return current.get().rotation().pick(turn, b -> !excluded.test(b) && b.breaker().tryAcquirePermission());
+        return current.get()
+                .rotation()
+                .pick(turn, b -> !excluded.test(b) && b.breaker().tryAcquirePermission());
     }
 
     private void swap(PoolSnapshot old, PoolSnapshot next) {
         current.set(next);
         if (next.panic() && !old.panic()) {
-            log.warn("No backend passes its health checks: panic mode, trying all {} backends (breakers still apply)",
+            log.warn(
+                    "No backend passes its health checks: panic mode, trying all {} backends (breakers still apply)",
                     next.size());
         } else if (old.panic() && !next.panic() && next.size() > 0) {
             // At the level its start was logged at: a log read at WARN shows how long it lasted.

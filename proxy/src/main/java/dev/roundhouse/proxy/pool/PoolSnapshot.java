@@ -1,7 +1,6 @@
 package dev.roundhouse.proxy.pool;
 
 import dev.roundhouse.poolformat.PoolDocument;
-
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;

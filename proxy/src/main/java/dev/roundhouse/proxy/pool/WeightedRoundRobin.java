@@ -19,8 +19,7 @@ import java.util.function.Predicate;
  */
 public final class WeightedRoundRobin {
 
-    public record Member(Backend backend, int weight) {
-    }
+    public record Member(Backend backend, int weight) {}
 
     /** Members × cycle up to which nginx's sequence is precomputed (a tenth of a millisecond of CPU at most). */
     public static final long PRECOMPUTED_STEPS = 1 << 16;
@@ -33,6 +32,7 @@ public final class WeightedRoundRobin {
     private final Backend[] sequence;
     /** For a spread rotation: where each backend's interval ends, cumulative weights. */
     private final long[] ends;
+
     private final int cycle;
     private final long stride;
     private final AtomicInteger next = new AtomicInteger();

@@ -5,10 +5,9 @@ import io.undertow.conduits.ReadDataStreamSourceConduit;
 import io.undertow.server.Connectors;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.server.protocol.http.HttpServerConnection;
-import org.xnio.conduits.StreamSourceConduit;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import org.xnio.conduits.StreamSourceConduit;
 
 /**
  * A chunked request body, decoded strictly by {@link ChunkedDecoder} in place of Undertow's lenient reader: the

@@ -4,7 +4,6 @@ import io.undertow.server.ExchangeCompletionListener;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.server.ResponseCommitListener;
-
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 

@@ -1,8 +1,5 @@
 package dev.roundhouse.proxy.server;
 
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.Logger;
-
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -12,6 +9,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 import java.util.stream.Collectors;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 
 /**
  * Tells whether every I/O thread still runs: each one is handed a small task, and one that has not run it within
@@ -32,6 +31,7 @@ public final class IoThreadWatchdog implements AutoCloseable {
     private final LongSupplier nanoTime;
     /** When the task waiting on each thread was handed to it; 0 when it ran. Written by that thread and the checker. */
     private final long[] pendingSince;
+
     private final Thread[] threads;
     private final boolean[] reported;
     private long lastCheck;
@@ -80,8 +80,11 @@ public final class IoThreadWatchdog implements AutoCloseable {
             }
             if (since != 0) {
                 if (now - since >= stallNanos) {
-                    stuck = (stuck == null ? new StringBuilder("I/O thread ") : stuck.append(", ")).append(i + 1)
-                            .append(" has not run for ").append(TimeUnit.NANOSECONDS.toSeconds(now - since)).append(" s");
+                    stuck = (stuck == null ? new StringBuilder("I/O thread ") : stuck.append(", "))
+                            .append(i + 1)
+                            .append(" has not run for ")
+                            .append(TimeUnit.NANOSECONDS.toSeconds(now - since))
+                            .append(" s");
                     report(i, now - since);
                 }
                 continue;
@@ -115,10 +118,17 @@ public final class IoThreadWatchdog implements AutoCloseable {
         synchronized (pendingSince) {
             thread = threads[index];
         }
-        String where = thread == null ? "(never ran)" : Arrays.stream(thread.getStackTrace()).limit(12)
-                .map(StackTraceElement::toString).collect(Collectors.joining("\n\tat ", "\n\tat ", ""));
-        log.error("I/O thread {} has not run for {} s: its connections are not served, /healthz answers 503. It is at:{}",
-                index + 1, TimeUnit.NANOSECONDS.toSeconds(forNanos), where);
+        String where = thread == null
+                ? "(never ran)"
+                : Arrays.stream(thread.getStackTrace())
+                        .limit(12)
+                        .map(StackTraceElement::toString)
+                        .collect(Collectors.joining("\n\tat ", "\n\tat ", ""));
+        log.error(
+                "I/O thread {} has not run for {} s: its connections are not served, /healthz answers 503. It is at:{}",
+                index + 1,
+                TimeUnit.NANOSECONDS.toSeconds(forNanos),
+                where);
     }
 
     @Override

@@ -1,10 +1,9 @@
 package dev.roundhouse.proxy.server;
 
-import org.xnio.XnioIoThread;
-
 import java.util.Arrays;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import org.xnio.XnioIoThread;
 
 /**
  * One value per I/O thread, found by the thread's number in an array: no {@link ThreadLocal} or map lookup on
@@ -12,8 +11,7 @@ import java.util.function.Function;
  */
 public final class PerIoThread<T> {
 
-    private record Entry(Thread owner, Object value) {
-    }
+    private record Entry(Thread owner, Object value) {}
 
     private final Function<XnioIoThread, T> create;
     private volatile Entry[] entries = new Entry[0];

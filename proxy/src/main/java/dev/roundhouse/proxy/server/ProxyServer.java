@@ -5,6 +5,13 @@ import dev.roundhouse.proxy.config.ProxySettings;
 import io.undertow.UndertowOptions;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.protocol.http.HttpOpenListener;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.xnio.ChannelListeners;
 import org.xnio.OptionMap;
 import org.xnio.Options;
@@ -13,14 +20,6 @@ import org.xnio.Xnio;
 import org.xnio.XnioIoThread;
 import org.xnio.XnioWorker;
 import org.xnio.channels.AcceptingChannel;
-
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The client-facing HTTP server: drain accounting, then the handler it is given (the guard in front of the
@@ -50,7 +49,7 @@ public final class ProxyServer implements AutoCloseable {
      * measures, Undertow's share of a request with nothing forwarded.
      */
     public ProxyServer(ProxySettings settings, HttpHandler handler) {
-        this(settings, handler, () -> { });
+        this(settings, handler, () -> {});
     }
 
     /**
@@ -79,8 +78,8 @@ public final class ProxyServer implements AutoCloseable {
                 .set(UndertowOptions.ALLOW_UNESCAPED_CHARACTERS_IN_URL, false)
                 .set(UndertowOptions.ALWAYS_SET_DATE, true)
                 .getMap();
-        openListener = new HttpOpenListener(
-                new ThreadCachedBufferPool(true, BUFFER_BYTES, POOLED_BUFFERS), serverOptions);
+        openListener =
+                new HttpOpenListener(new ThreadCachedBufferPool(true, BUFFER_BYTES, POOLED_BUFFERS), serverOptions);
         openListener.setRootHandler(drain);
         // From the first byte of a request to the end of its headers; slow-header clients are closed. The gate
         // holds a head until it is whole, so it keeps this time itself (Undertow's parse timer never sees one).
@@ -94,19 +93,22 @@ public final class ProxyServer implements AutoCloseable {
     public void start() {
         try {
             int ioThreads = Math.max(1, Runtime.getRuntime().availableProcessors());
-            worker = Xnio.getInstance().createWorker(OptionMap.builder()
-                    .set(Options.WORKER_IO_THREADS, ioThreads)
-                    // nothing blocks on the proxy path; task threads are only a fallback
-                    .set(Options.WORKER_TASK_CORE_THREADS, 2)
-                    .set(Options.WORKER_TASK_MAX_THREADS, 4)
-                    .set(Options.TCP_NODELAY, true)
-                    .getMap());
-            channel = worker.createStreamConnectionServer(new InetSocketAddress(host, requestedPort),
+            worker = Xnio.getInstance()
+                    .createWorker(OptionMap.builder()
+                            .set(Options.WORKER_IO_THREADS, ioThreads)
+                            // nothing blocks on the proxy path; task threads are only a fallback
+                            .set(Options.WORKER_TASK_CORE_THREADS, 2)
+                            .set(Options.WORKER_TASK_MAX_THREADS, 4)
+                            .set(Options.TCP_NODELAY, true)
+                            .getMap());
+            channel = worker.createStreamConnectionServer(
+                    new InetSocketAddress(host, requestedPort),
                     ChannelListeners.openListenerAdapter((StreamConnection connection) -> {
                         // Under Undertow's parser, before it takes the connection: it reads only checked heads.
                         RequestHeadGate.install(connection, headerTimeoutMillis);
                         openListener.handleEvent(connection);
-                    }), OptionMap.builder()
+                    }),
+                    OptionMap.builder()
                             .set(Options.TCP_NODELAY, true)
                             .set(Options.REUSE_ADDRESSES, true)
                             .set(Options.BACKLOG, 1024)
@@ -115,8 +117,10 @@ public final class ProxyServer implements AutoCloseable {
             port = ((InetSocketAddress) channel.getLocalAddress()).getPort();
         } catch (IOException e) {
             close();
-            throw new UncheckedIOException("PORT " + requestedPort + ": cannot listen on " + host + ":" + requestedPort
-                    + " (" + e.getMessage() + ")", e);
+            throw new UncheckedIOException(
+                    "PORT " + requestedPort + ": cannot listen on " + host + ":" + requestedPort + " (" + e.getMessage()
+                            + ")",
+                    e);
         }
     }
 

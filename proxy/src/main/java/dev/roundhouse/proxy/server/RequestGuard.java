@@ -12,11 +12,10 @@ import io.undertow.util.ConduitFactory;
 import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
 import io.undertow.util.Methods;
-import org.xnio.conduits.StreamSourceConduit;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Objects;
+import org.xnio.conduits.StreamSourceConduit;
 
 /**
  * Refuses requests the proxy must not forward, and readies the body of those it does. Heads the
@@ -88,8 +87,12 @@ public final class RequestGuard implements HttpHandler {
         long length = exchange.getRequestContentLength(); // -1 when absent
         boolean chunked = exchange.getRequestHeaders().contains(Headers.TRANSFER_ENCODING);
         if (maxBodyBytes > 0 && length > maxBodyBytes) {
-            refuse(exchange, 413, "payload too large: the body of " + length
-                    + " bytes is over this proxy's limit of " + maxBodyBytes + " bytes", null);
+            refuse(
+                    exchange,
+                    413,
+                    "payload too large: the body of " + length + " bytes is over this proxy's limit of " + maxBodyBytes
+                            + " bytes",
+                    null);
             return;
         }
         if (chunked) {
@@ -118,8 +121,11 @@ public final class RequestGuard implements HttpHandler {
         long start = System.nanoTime();
         exchange.addExchangeCompleteListener((HttpServerExchange ex, ExchangeCompletionListener.NextListener nl) -> {
             try {
-                metrics.request(method != null ? method : ex.getRequestMethod().toString(), ex.getStatusCode(),
-                        MetricNames.NO_BACKEND, System.nanoTime() - start);
+                metrics.request(
+                        method != null ? method : ex.getRequestMethod().toString(),
+                        ex.getStatusCode(),
+                        MetricNames.NO_BACKEND,
+                        System.nanoTime() - start);
             } finally {
                 nl.proceed();
             }

@@ -4,15 +4,14 @@ import dev.roundhouse.proxy.codec.HttpLimits;
 import dev.roundhouse.proxy.codec.RequestHeadScanner;
 import io.undertow.server.AbstractServerConnection;
 import io.undertow.server.HttpServerExchange;
-import org.xnio.IoUtils;
-import org.xnio.StreamConnection;
-import org.xnio.XnioExecutor;
-import org.xnio.conduits.StreamSourceConduit;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
+import org.xnio.IoUtils;
+import org.xnio.StreamConnection;
+import org.xnio.XnioExecutor;
+import org.xnio.conduits.StreamSourceConduit;
 
 /**
  * The bottom of a client connection's read side: Undertow's parser above it only ever gets request heads that
@@ -32,12 +31,13 @@ import java.util.concurrent.TimeUnit;
 final class RequestHeadGate extends SingleBufferSourceConduit {
 
     /** What the gate's stand-in for a refused head carries to {@link RequestGuard}. */
-    record Refusal(int status, String reason, String method) {
-    }
+    record Refusal(int status, String reason, String method) {}
 
-    private static final byte[] STAND_IN = "GET / HTTP/1.1\r\nHost: refused\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] STAND_IN =
+            "GET / HTTP/1.1\r\nHost: refused\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
     /** Empty lines tolerated before one request line. */
     private static final int MAX_EMPTY_LINES = 4;
+
     private static final int HEAD = 0;
     private static final int BODY = 1;
     private static final int PASS = 2;
@@ -52,11 +52,13 @@ final class RequestHeadGate extends SingleBufferSourceConduit {
     private int emptyLines;
     /** Bytes read but not handed up: [start, checked) may be, [checked, end) is a head still arriving. */
     private ByteBuffer held;
+
     private int heldStart;
     private int heldChecked;
     private int heldEnd;
     /** Where the bytes checked by the last {@link #check} end, after any empty lines were dropped. */
     private int checkedEnd;
+
     private XnioExecutor.Key headerTimer;
     private int headsDelivered;
     private int exchangesSeen;
@@ -71,8 +73,10 @@ final class RequestHeadGate extends SingleBufferSourceConduit {
 
     /** Puts a gate under Undertow's reading of {@code connection}; call before Undertow takes the connection. */
     static void install(StreamConnection connection, long headerTimeoutMillis) {
-        connection.getSourceChannel().setConduit(
-                new RequestHeadGate(connection.getSourceChannel().getConduit(), connection, headerTimeoutMillis));
+        connection
+                .getSourceChannel()
+                .setConduit(new RequestHeadGate(
+                        connection.getSourceChannel().getConduit(), connection, headerTimeoutMillis));
     }
 
     /**
@@ -111,7 +115,8 @@ final class RequestHeadGate extends SingleBufferSourceConduit {
         dst.position(deliverable);
         if (deliverable == start) {
             if (heldChecked > heldStart) {
-                next.wakeupReads(); // the stand-in did not fit in dst: it waits in held, and no socket event will say so
+                next.wakeupReads(); // the stand-in did not fit in dst: it waits in held, and no socket event will
+                // say so
             } else if (heldEnd > heldChecked) {
                 armHeaderTimer();
             }
@@ -248,7 +253,8 @@ final class RequestHeadGate extends SingleBufferSourceConduit {
     private int readHeld(ByteBuffer dst) throws IOException {
         if (heldEnd == held.capacity()) {
             // The scanner refuses a head before it outgrows the limit, so held stays bounded.
-            ByteBuffer room = heldChecked > 0 ? held
+            ByteBuffer room = heldChecked > 0
+                    ? held
                     : ByteBuffer.allocate(Math.min(held.capacity() * 2, HttpLimits.MAX_HEADER_BYTES + 4096));
             room.put(0, held, heldChecked, heldEnd - heldChecked);
             heldEnd -= heldChecked;
@@ -300,10 +306,16 @@ final class RequestHeadGate extends SingleBufferSourceConduit {
 
     private void armHeaderTimer() {
         if (headerTimer == null && headerTimeoutMillis > 0) {
-            headerTimer = connection.getIoThread().executeAfter(() -> {
-                headerTimer = null;
-                IoUtils.safeClose(connection); // a head that did not arrive in time: the slowloris defence
-            }, headerTimeoutMillis, TimeUnit.MILLISECONDS);
+            headerTimer = connection
+                    .getIoThread()
+                    .executeAfter(
+                            () -> {
+                                headerTimer = null;
+                                IoUtils.safeClose(
+                                        connection); // a head that did not arrive in time: the slowloris defence
+                            },
+                            headerTimeoutMillis,
+                            TimeUnit.MILLISECONDS);
         }
     }
 

@@ -2,12 +2,11 @@ package dev.roundhouse.proxy.server;
 
 import io.undertow.connector.ByteBufferPool;
 import io.undertow.connector.PooledByteBuffer;
-import org.xnio.XnioIoThread;
-
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.xnio.XnioIoThread;
 
 /**
  * Undertow's I/O buffers. Each I/O thread keeps free buffers of its own (a deque found by its thread
@@ -27,6 +26,7 @@ final class ThreadCachedBufferPool implements ByteBufferPool {
     private final AtomicInteger sharedCount = new AtomicInteger();
     /** Each I/O thread's own free buffers; other threads use the shared queue only. */
     private final PerIoThread<ArrayDeque<ByteBuffer>> lanes = new PerIoThread<>(io -> new ArrayDeque<>(PER_THREAD));
+
     private ThreadCachedBufferPool arrayBacked;
     private volatile boolean closed;
 

@@ -1,13 +1,6 @@
 package dev.roundhouse.proxy.tls;
 
 import dev.roundhouse.poolformat.PoolDocument.BackendTls;
-
-import javax.net.ssl.SNIHostName;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLParameters;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.TrustManagerFactory;
-import javax.net.ssl.X509TrustManager;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -15,6 +8,12 @@ import java.security.KeyStore;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
 import java.util.List;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509TrustManager;
 
 /**
  * The TLS context for a pool's {@code backendTLS} settings, one definition for every connection the proxy makes to
@@ -35,7 +34,8 @@ public final class BackendTrust {
     /** @throws IllegalArgumentException if the CA bundle cannot be read (a validated document's never fails) */
     public static BackendTrust of(BackendTls settings) {
         try {
-            TrustManager trust = settings.insecureSkipVerify() ? new VerifyingTrustManager.AcceptingAll()
+            TrustManager trust = settings.insecureSkipVerify()
+                    ? new VerifyingTrustManager.AcceptingAll()
                     : new VerifyingTrustManager(chains(settings.caBundle()), settings.serverName());
             SSLContext context = SSLContext.getInstance("TLS");
             context.init(null, new TrustManager[] {trust}, null);
@@ -79,8 +79,8 @@ public final class BackendTrust {
                 throw new GeneralSecurityException(e);
             }
             int i = 0;
-            for (Certificate certificate : CertificateFactory.getInstance("X.509").generateCertificates(
-                    new ByteArrayInputStream(caBundle.getBytes(StandardCharsets.US_ASCII)))) {
+            for (Certificate certificate : CertificateFactory.getInstance("X.509")
+                    .generateCertificates(new ByteArrayInputStream(caBundle.getBytes(StandardCharsets.US_ASCII)))) {
                 anchors.setCertificateEntry("ca-" + i++, certificate);
             }
         }

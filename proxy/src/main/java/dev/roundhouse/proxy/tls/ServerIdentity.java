@@ -22,8 +22,7 @@ final class ServerIdentity {
     private static final int IP_ADDRESS = 7;
     private static final Pattern IPV4 = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
 
-    private ServerIdentity() {
-    }
+    private ServerIdentity() {}
 
     /** True when {@code certificate} names {@code host} (a DNS name or an IP literal). */
     static boolean names(X509Certificate certificate, String host) {

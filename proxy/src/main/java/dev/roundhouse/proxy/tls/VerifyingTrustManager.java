@@ -1,13 +1,13 @@
 package dev.roundhouse.proxy.tls;
 
+import java.net.Socket;
+import java.security.cert.CertificateException;
+import java.security.cert.X509Certificate;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLSession;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.X509ExtendedTrustManager;
 import javax.net.ssl.X509TrustManager;
-import java.net.Socket;
-import java.security.cert.CertificateException;
-import java.security.cert.X509Certificate;
 
 /**
  * Trusts a backend's certificate when its chain leads to a trusted CA and it names the server: the configured
@@ -54,8 +54,8 @@ final class VerifyingTrustManager extends X509ExtendedTrustManager {
             throw new CertificateException("no server name to check the backend's certificate against");
         }
         if (!ServerIdentity.names(chain[0], expected)) {
-            throw new CertificateException("the backend's certificate (" + ServerIdentity.describe(chain[0])
-                    + ") does not name " + expected);
+            throw new CertificateException(
+                    "the backend's certificate (" + ServerIdentity.describe(chain[0]) + ") does not name " + expected);
         }
     }
 
@@ -85,16 +85,13 @@ final class VerifyingTrustManager extends X509ExtendedTrustManager {
     static final class AcceptingAll extends X509ExtendedTrustManager {
 
         @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {
-        }
+        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
 
         @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) {
-        }
+        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) {}
 
         @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType) {
-        }
+        public void checkServerTrusted(X509Certificate[] chain, String authType) {}
 
         @Override
         public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)

@@ -2,14 +2,13 @@ package dev.roundhouse.proxy.upstream;
 
 import dev.roundhouse.poolformat.PoolDocument.BackendTls;
 import dev.roundhouse.proxy.pool.Backend;
+import java.io.IOException;
+import java.nio.ByteBuffer;
 import org.xnio.ChannelListener;
 import org.xnio.IoUtils;
 import org.xnio.StreamConnection;
 import org.xnio.conduits.ConduitStreamSinkChannel;
 import org.xnio.conduits.ConduitStreamSourceChannel;
-
-import java.io.IOException;
-import java.nio.ByteBuffer;
 
 /**
  * One keep-alive HTTP/1.1 connection to a backend, owned by the I/O thread that opened it. Its read
@@ -28,6 +27,7 @@ public final class UpstreamConnection implements ChannelListener<ConduitStreamSo
     private final BackendTls tls;
     /** The exchange using this connection, or null while it is idle. */
     public UpstreamExchange user;
+
     long idleSinceNanos;
     private boolean closed;
 

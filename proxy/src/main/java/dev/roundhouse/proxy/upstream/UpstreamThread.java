@@ -7,18 +7,6 @@ import dev.roundhouse.proxy.pool.Backend;
 import dev.roundhouse.proxy.tls.BackendTrust;
 import io.undertow.protocols.ssl.UndertowXnioSsl;
 import io.undertow.util.HeaderMap;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.Logger;
-import org.xnio.ChannelListener;
-import org.xnio.IoFuture;
-import org.xnio.IoUtils;
-import org.xnio.OptionMap;
-import org.xnio.Options;
-import org.xnio.StreamConnection;
-import org.xnio.XnioExecutor;
-import org.xnio.XnioIoThread;
-import org.xnio.ssl.SslConnection;
-
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -31,6 +19,17 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.xnio.ChannelListener;
+import org.xnio.IoFuture;
+import org.xnio.IoUtils;
+import org.xnio.OptionMap;
+import org.xnio.Options;
+import org.xnio.StreamConnection;
+import org.xnio.XnioExecutor;
+import org.xnio.XnioIoThread;
+import org.xnio.ssl.SslConnection;
 
 /**
  * What one I/O thread keeps for the direct path: its connections to each backend (touched by this thread
@@ -45,21 +44,26 @@ public final class UpstreamThread implements Runnable {
     static final long SWEEP_MILLIS = 50;
     /** Idle connections above this many per backend close after {@link #IDLE_TTL_NANOS}. */
     private static final int WARM_CONNECTIONS = 4;
+
     private static final long IDLE_TTL_NANOS = TimeUnit.SECONDS.toNanos(60);
     /** Requests waiting for a connection per backend before the proxy answers 503. */
     static final int MAX_WAITING = 1024;
+
     private static final OptionMap CONNECTION_OPTIONS = OptionMap.create(Options.TCP_NODELAY, true);
-    private static final ChannelListener<StreamConnection> NO_OPEN_LISTENER = connection -> { };
+    private static final ChannelListener<StreamConnection> NO_OPEN_LISTENER = connection -> {};
 
     /** Request heads are serialised here; they are at most {@link HttpLimits#MAX_HEADER_BYTES} plus ours. */
     public final byte[] scratch = new byte[2 * HttpLimits.MAX_HEADER_BYTES];
+
     public final ResponseHead head = new ResponseHead();
     final ByteBuffer probe = ByteBuffer.allocate(1);
     /** Interim (1xx) response headers are parsed here, apart from the exchange's final response headers. */
     private final HeaderMap interimHeaders = new HeaderMap();
+
     private final XnioIoThread io;
     /** Opens TLS connections to https backends, on this thread, under the settings {@link #tlsFor} names. */
     private UndertowXnioSsl tls;
+
     private BackendTls tlsFor;
     private final XnioExecutor.Key sweep;
     private final Map<Backend, Slot> slots = new IdentityHashMap<>();
@@ -166,8 +170,8 @@ public final class UpstreamThread implements Runnable {
             // XNIO sends the address's host name as the server name (SNI) and hands it to the trust manager as the
             // peer: the configured server name, when there is one, travels as that host name.
             InetSocketAddress address = addressNamed(backend.uri().getHost(), port, settings.serverName());
-            IoFuture<SslConnection> tlsFuture = tls(settings).openSslConnection(io, address, NO_OPEN_LISTENER,
-                    CONNECTION_OPTIONS);
+            IoFuture<SslConnection> tlsFuture =
+                    tls(settings).openSslConnection(io, address, NO_OPEN_LISTENER, CONNECTION_OPTIONS);
             future = tlsFuture;
         } else {
             InetSocketAddress address = new InetSocketAddress(backend.uri().getHost(), port);
@@ -177,21 +181,28 @@ public final class UpstreamThread implements Runnable {
         if (!exchange.takeConnectPlace(backend)) {
             backend.connectStarted(); // no limit, an idle connection that turned out closed, or a queued request
         }
-        future.addNotifier((IoFuture<? extends StreamConnection> done, UpstreamExchange waiter) -> {
-            try {
-                completed(backend, done, waiter);
-            } finally {
-                // After the outcome is counted (a failure in a row, or the run's end), never before: in between, the
-                // place would look free to another I/O thread while the failure it stands for is not yet counted.
-                backend.connectEnded();
-            }
-        }, exchange);
+        future.addNotifier(
+                (IoFuture<? extends StreamConnection> done, UpstreamExchange waiter) -> {
+                    try {
+                        completed(backend, done, waiter);
+                    } finally {
+                        // After the outcome is counted (a failure in a row, or the run's end), never before: in
+                        // between, the
+                        // place would look free to another I/O thread while the failure it stands for is not yet
+                        // counted.
+                        backend.connectEnded();
+                    }
+                },
+                exchange);
     }
 
     /** This thread's TLS opener for {@code settings}, rebuilt only when a document changed them. */
     private UndertowXnioSsl tls(BackendTls settings) {
         if (settings != tlsFor) {
-            tls = new UndertowXnioSsl(io.getWorker().getXnio(), OptionMap.EMPTY, BackendTrust.of(settings).context());
+            tls = new UndertowXnioSsl(
+                    io.getWorker().getXnio(),
+                    OptionMap.EMPTY,
+                    BackendTrust.of(settings).context());
             tlsFor = settings;
         }
         return tls;
@@ -203,7 +214,9 @@ public final class UpstreamThread implements Runnable {
             return new InetSocketAddress(host, port);
         }
         try {
-            return new InetSocketAddress(InetAddress.getByAddress(serverName, InetAddress.getByName(host).getAddress()),
+            return new InetSocketAddress(
+                    InetAddress.getByAddress(
+                            serverName, InetAddress.getByName(host).getAddress()),
                     port);
         } catch (UnknownHostException e) {
             return InetSocketAddress.createUnresolved(host, port); // the connect fails, reported as a failed connect
@@ -231,8 +244,8 @@ public final class UpstreamThread implements Runnable {
                     }
                 }
                 backend.connectSucceeded();
-                UpstreamConnection upstream = new UpstreamConnection(backend, connection, this,
-                        connection instanceof SslConnection ? backend.tls() : null);
+                UpstreamConnection upstream = new UpstreamConnection(
+                        backend, connection, this, connection instanceof SslConnection ? backend.tls() : null);
                 if (!waiter.connected(upstream, false)) {
                     release(upstream, true); // the exchange gave up on it meanwhile: someone else may use it
                 }

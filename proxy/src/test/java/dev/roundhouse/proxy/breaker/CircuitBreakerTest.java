@@ -1,18 +1,17 @@
 package dev.roundhouse.proxy.breaker;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.MutableClock;
 import dev.roundhouse.proxy.testing.ProxyFixture;
 import dev.roundhouse.testing.TestBackend;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-
-import java.time.Duration;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 class CircuitBreakerTest {
 
@@ -26,14 +25,16 @@ class CircuitBreakerTest {
         for (TestBackend b : backends) {
             urls.append(urls.isEmpty() ? "" : ",").append(b.url());
         }
-        return closeables.add(ProxyFixture.start(ProxyFixture.env(
-                "BACKENDS", urls.toString(),
-                "HEALTH_CHECK_PATH", "/health",
-                "CB_SLIDING_WINDOW_SIZE", "4",
-                "CB_MINIMUM_CALLS", "4",
-                "CB_FAILURE_RATE_THRESHOLD", "50",
-                "CB_WAIT_IN_OPEN", "30s",
-                "CB_HALF_OPEN_CALLS", "2"), clock));
+        return closeables.add(ProxyFixture.start(
+                ProxyFixture.env(
+                        "BACKENDS", urls.toString(),
+                        "HEALTH_CHECK_PATH", "/health",
+                        "CB_SLIDING_WINDOW_SIZE", "4",
+                        "CB_MINIMUM_CALLS", "4",
+                        "CB_FAILURE_RATE_THRESHOLD", "50",
+                        "CB_WAIT_IN_OPEN", "30s",
+                        "CB_HALF_OPEN_CALLS", "2"),
+                clock));
     }
 
     private static CircuitBreaker.State state(RoundhouseProxy proxy, TestBackend backend) {

@@ -1,20 +1,18 @@
 package dev.roundhouse.proxy.codec;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class ChunkedDecoderTest {
 
     /** What decoding gave: the data, and "end" with the bytes left after it, or the problem. */
-    private record Result(String data, String outcome, String rest) {
-    }
+    private record Result(String data, String outcome, String rest) {}
 
     /** Feeds {@code input} in pieces of {@code step} bytes, as reads from a socket would bring it. */
     private static Result decode(ChunkedDecoder decoder, String input, int step) {
@@ -29,7 +27,8 @@ class ChunkedDecoderTest {
                     piece.position(piece.position() + n);
                     decoder.taken(n);
                 } else if (n == ChunkedDecoder.END) {
-                    String rest = new String(bytes, piece.position(), bytes.length - piece.position(), StandardCharsets.ISO_8859_1);
+                    String rest = new String(
+                            bytes, piece.position(), bytes.length - piece.position(), StandardCharsets.ISO_8859_1);
                     return new Result(data.toString(StandardCharsets.ISO_8859_1), "end", rest);
                 } else if (n == ChunkedDecoder.MALFORMED) {
                     return new Result(data.toString(StandardCharsets.ISO_8859_1), decoder.problem(), "");
@@ -44,7 +43,9 @@ class ChunkedDecoderTest {
     private static Result both(ChunkedDecoder whole, ChunkedDecoder byByte, String input) {
         Result atOnce = decode(whole, input, Integer.MAX_VALUE);
         Result bytewise = decode(byByte, input, 1);
-        assertThat(bytewise).as("one byte at a time reads the same as all at once").isEqualTo(atOnce);
+        assertThat(bytewise)
+                .as("one byte at a time reads the same as all at once")
+                .isEqualTo(atOnce);
         return atOnce;
     }
 
@@ -72,24 +73,26 @@ class ChunkedDecoderTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @CsvSource(delimiter = '|', value = {
-            "data longer than its size   | 5\\r\\nhello!\\r\\n0\\r\\n\\r\\n                 | chunk data not followed by CRLF",
-            "not hexadecimal             | X\\r\\n\\r\\n                                     | malformed chunk size",
-            "0x prefix                   | 0x5\\r\\nhello\\r\\n0\\r\\n\\r\\n                 | malformed chunk size",
-            "negative                    | -5\\r\\nhello\\r\\n0\\r\\n\\r\\n                  | malformed chunk size",
-            "over 64 bits                | fffffffffffffffff\\r\\nx\\r\\n                     | chunk size too large",
-            "16 digits over a long       | 8000000000000000\\r\\nx\\r\\n                      | chunk size too large",
-            "data without CRLF           | 5\\r\\nhello0\\r\\n\\r\\n                          | chunk data not followed by CRLF",
-            "bare CR in the size line    | 5\\r\\r;ABCD\\r\\nhello\\r\\n0\\r\\n\\r\\n            | malformed chunk size",
-            "bare LF ending a size line  | 5\\nhello\\r\\n0\\r\\n\\r\\n                        | malformed chunk size",
-            "whitespace, no extension    | 5 \\r\\nhello\\r\\n0\\r\\n\\r\\n                    | malformed chunk size",
-            "control byte in extension   | 5;a\\u0001b\\r\\nhello\\r\\n0\\r\\n\\r\\n            | malformed chunk extension",
-            "extension without a name    | 5;=x\\r\\nhello\\r\\n0\\r\\n\\r\\n                  | malformed chunk extension",
-            "folded trailer              | 0\\r\\nX: a\\r\\n b\\r\\n\\r\\n                     | obsolete line folding in the trailer section",
-            "trailer without a colon     | 0\\r\\nX\\r\\n\\r\\n                               | malformed trailer field",
-            "control byte in a trailer   | 0\\r\\nX: a\\u0000\\r\\n\\r\\n                      | malformed trailer field",
-            "bare LF ending the trailer  | 0\\r\\n\\n                                           | malformed trailer field",
-    })
+    @CsvSource(
+            delimiter = '|',
+            value = {
+                "data longer than its size   | 5\\r\\nhello!\\r\\n0\\r\\n\\r\\n                 | chunk data not followed by CRLF",
+                "not hexadecimal             | X\\r\\n\\r\\n                                     | malformed chunk size",
+                "0x prefix                   | 0x5\\r\\nhello\\r\\n0\\r\\n\\r\\n                 | malformed chunk size",
+                "negative                    | -5\\r\\nhello\\r\\n0\\r\\n\\r\\n                  | malformed chunk size",
+                "over 64 bits                | fffffffffffffffff\\r\\nx\\r\\n                     | chunk size too large",
+                "16 digits over a long       | 8000000000000000\\r\\nx\\r\\n                      | chunk size too large",
+                "data without CRLF           | 5\\r\\nhello0\\r\\n\\r\\n                          | chunk data not followed by CRLF",
+                "bare CR in the size line    | 5\\r\\r;ABCD\\r\\nhello\\r\\n0\\r\\n\\r\\n            | malformed chunk size",
+                "bare LF ending a size line  | 5\\nhello\\r\\n0\\r\\n\\r\\n                        | malformed chunk size",
+                "whitespace, no extension    | 5 \\r\\nhello\\r\\n0\\r\\n\\r\\n                    | malformed chunk size",
+                "control byte in extension   | 5;a\\u0001b\\r\\nhello\\r\\n0\\r\\n\\r\\n            | malformed chunk extension",
+                "extension without a name    | 5;=x\\r\\nhello\\r\\n0\\r\\n\\r\\n                  | malformed chunk extension",
+                "folded trailer              | 0\\r\\nX: a\\r\\n b\\r\\n\\r\\n                     | obsolete line folding in the trailer section",
+                "trailer without a colon     | 0\\r\\nX\\r\\n\\r\\n                               | malformed trailer field",
+                "control byte in a trailer   | 0\\r\\nX: a\\u0000\\r\\n\\r\\n                      | malformed trailer field",
+                "bare LF ending the trailer  | 0\\r\\n\\n                                           | malformed trailer field",
+            })
     void malformedBodiesAreRefusedWithAReason(String description, String input, String problem) {
         Result r = request(unescape(input.trim()));
 
@@ -130,6 +133,9 @@ class ChunkedDecoderTest {
     }
 
     private static String unescape(String s) {
-        return s.replace("\\r", "\r").replace("\\n", "\n").replace("\\u0001", "\u0001").replace("\\u0000", "\u0000");
+        return s.replace("\\r", "\r")
+                .replace("\\n", "\n")
+                .replace("\\u0001", "\u0001")
+                .replace("\\u0000", "\u0000");
     }
 }

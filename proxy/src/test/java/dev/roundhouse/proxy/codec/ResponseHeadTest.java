@@ -1,13 +1,12 @@
 package dev.roundhouse.proxy.codec;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.undertow.util.HeaderMap;
+import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-
-import java.nio.charset.StandardCharsets;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The direct path's response-head parser on its own: what it accepts, what it refuses (anything that could make
@@ -67,7 +66,8 @@ class ResponseHeadTest {
     @Test
     void aValidHeadWithCrlfIsParsedIntoTheHeaderMap() {
         assertThat(parse("HTTP/1.1 201 Created\r\nContent-Type: text/plain\r\nX-Two: a\r\nX-Two: b\r\n"
-                + "Content-Length: 5\r\n\r\n")).isTrue();
+                        + "Content-Length: 5\r\n\r\n"))
+                .isTrue();
 
         assertThat(head.status).isEqualTo(201);
         assertThat(head.http11).isTrue();
@@ -82,11 +82,14 @@ class ResponseHeadTest {
 
     @Test
     void aValidHeadWithBareLfLineEndsIsParsed() {
-        assertThat(parse("HTTP/1.1 200 OK\nContent-Type: text/plain\nX-A:  spaced \t\n\n")).isTrue();
+        assertThat(parse("HTTP/1.1 200 OK\nContent-Type: text/plain\nX-A:  spaced \t\n\n"))
+                .isTrue();
 
         assertThat(head.status).isEqualTo(200);
         assertThat(out.getFirst("Content-Type")).isEqualTo("text/plain");
-        assertThat(out.getFirst("X-A")).as("optional whitespace around the value is dropped").isEqualTo("spaced");
+        assertThat(out.getFirst("X-A"))
+                .as("optional whitespace around the value is dropped")
+                .isEqualTo("spaced");
     }
 
     @Test
@@ -96,19 +99,21 @@ class ResponseHeadTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {
-            "garbage\r\n\r\n",
-            "HTTP/2.0 200 OK\r\n\r\n",
-            "HTTP/1.2 200 OK\r\n\r\n",
-            "HTTP/1.1 OK\r\n\r\n",
-            "HTTP/1.1 \r\n\r\n",
-            "HTTP/1.1 20 OK\r\n\r\n",
-            "HTTP/1.1 2000 OK\r\n\r\n",
-            "HTTP/1.1 099 Low\r\n\r\n",
-            "HTTP/1.1 000 Zero\r\n\r\n",
-            "http/1.1 200 OK\r\n\r\n",
-            "HTTP/1.1  200 OK\r\n\r\n",
-            "ICY 200 OK\r\n\r\n"})
+    @ValueSource(
+            strings = {
+                "garbage\r\n\r\n",
+                "HTTP/2.0 200 OK\r\n\r\n",
+                "HTTP/1.2 200 OK\r\n\r\n",
+                "HTTP/1.1 OK\r\n\r\n",
+                "HTTP/1.1 \r\n\r\n",
+                "HTTP/1.1 20 OK\r\n\r\n",
+                "HTTP/1.1 2000 OK\r\n\r\n",
+                "HTTP/1.1 099 Low\r\n\r\n",
+                "HTTP/1.1 000 Zero\r\n\r\n",
+                "http/1.1 200 OK\r\n\r\n",
+                "HTTP/1.1  200 OK\r\n\r\n",
+                "ICY 200 OK\r\n\r\n"
+            })
     void aMalformedStatusLineIsRefused(String text) {
         assertRefused(text);
         assertThat(head.problem).contains("status line");
@@ -117,13 +122,15 @@ class ResponseHeadTest {
     // ---- header fields --------------------------------------------------------------------------
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {
-            "HTTP/1.1 200 OK\r\nX Bad: 1\r\n\r\n",
-            "HTTP/1.1 200 OK\r\nX-Bad : 1\r\n\r\n",
-            "HTTP/1.1 200 OK\r\nX(Bad): 1\r\n\r\n",
-            "HTTP/1.1 200 OK\r\n: no name\r\n\r\n",
-            "HTTP/1.1 200 OK\r\nNoColon\r\n\r\n",
-            "HTTP/1.1 200 OK\r\nX-\u00e9: 1\r\n\r\n"})
+    @ValueSource(
+            strings = {
+                "HTTP/1.1 200 OK\r\nX Bad: 1\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nX-Bad : 1\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nX(Bad): 1\r\n\r\n",
+                "HTTP/1.1 200 OK\r\n: no name\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nNoColon\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nX-\u00e9: 1\r\n\r\n"
+            })
     void anInvalidHeaderNameOrLineIsRefused(String text) {
         assertRefused(text);
     }
@@ -152,7 +159,8 @@ class ResponseHeadTest {
 
     @Test
     void equalDuplicateContentLengthsAreAcceptedAsOne() {
-        assertThat(parse("HTTP/1.1 200 OK\r\nContent-Length: 7\r\ncontent-length: 7\r\n\r\n")).isTrue();
+        assertThat(parse("HTTP/1.1 200 OK\r\nContent-Length: 7\r\ncontent-length: 7\r\n\r\n"))
+                .isTrue();
 
         assertThat(head.contentLength).isEqualTo(7);
         assertThat(out.get("Content-Length")).containsExactly("7");
@@ -173,23 +181,28 @@ class ResponseHeadTest {
 
     @Test
     void aSingleChunkedTransferEncodingIsAcceptedAndNotCopied() {
-        assertThat(parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\nX-A: 1\r\n\r\n")).isTrue();
+        assertThat(parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\nX-A: 1\r\n\r\n"))
+                .isTrue();
 
         assertThat(head.chunked).isTrue();
         assertThat(head.contentLength).isEqualTo(-1);
-        assertThat(out.contains("Transfer-Encoding")).as("Undertow frames the client response itself").isFalse();
+        assertThat(out.contains("Transfer-Encoding"))
+                .as("Undertow frames the client response itself")
+                .isFalse();
         assertThat(out.getFirst("X-A")).isEqualTo("1");
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {
-            "Transfer-Encoding: gzip, chunked\r\n",
-            "Transfer-Encoding: chunked, identity\r\n",
-            "Transfer-Encoding: identity\r\n",
-            "Transfer-Encoding: xchunked\r\n",
-            "Transfer-Encoding: gzip\r\n",
-            "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
-            "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n"})
+    @ValueSource(
+            strings = {
+                "Transfer-Encoding: gzip, chunked\r\n",
+                "Transfer-Encoding: chunked, identity\r\n",
+                "Transfer-Encoding: identity\r\n",
+                "Transfer-Encoding: xchunked\r\n",
+                "Transfer-Encoding: gzip\r\n",
+                "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+                "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n"
+            })
     void aTransferEncodingOtherThanOneChunkedIsRefused(String field) {
         assertRefused("HTTP/1.1 200 OK\r\n" + field + "\r\n");
         assertThat(head.problem).contains("Transfer-Encoding");
@@ -207,12 +220,23 @@ class ResponseHeadTest {
 
     @Test
     void hopByHopFieldsAreNotCopied() {
-        assertThat(parse("HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n"
-                + "Upgrade: h2c\r\nTrailer: X-Sum\r\nTE: trailers\r\nProxy-Connection: keep-alive\r\n"
-                + "Proxy-Authorization: Basic eDp5\r\nTransfer-Encoding: chunked\r\nX-End-To-End: kept\r\n\r\n")).isTrue();
+        assertThat(
+                        parse(
+                                "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n"
+                                        + "Upgrade: h2c\r\nTrailer: X-Sum\r\nTE: trailers\r\nProxy-Connection: keep-alive\r\n"
+                                        + "Proxy-Authorization: Basic eDp5\r\nTransfer-Encoding: chunked\r\nX-End-To-End: kept\r\n\r\n"))
+                .isTrue();
 
-        for (String name : new String[] {"Connection", "Keep-Alive", "Upgrade", "Trailer", "TE", "Proxy-Connection",
-                "Proxy-Authorization", "Transfer-Encoding"}) {
+        for (String name : new String[] {
+            "Connection",
+            "Keep-Alive",
+            "Upgrade",
+            "Trailer",
+            "TE",
+            "Proxy-Connection",
+            "Proxy-Authorization",
+            "Transfer-Encoding"
+        }) {
             assertThat(out.contains(name)).as("%s copied", name).isFalse();
         }
         assertThat(out.getFirst("X-End-To-End")).isEqualTo("kept");
@@ -223,11 +247,16 @@ class ResponseHeadTest {
     @Test
     void fieldsNamedByConnectionAreRemovedWhereverTheyStand() {
         assertThat(parse("HTTP/1.1 200 OK\r\nX-Before: 1\r\nConnection: X-Before, x-after\r\nConnection: X-Other\r\n"
-                + "X-After: 2\r\nX-Other: 3\r\nX-Kept: 4\r\n\r\n")).isTrue();
+                        + "X-After: 2\r\nX-Other: 3\r\nX-Kept: 4\r\n\r\n"))
+                .isTrue();
 
         assertThat(out.contains("X-Before")).isFalse();
-        assertThat(out.contains("X-After")).as("named in lower case, sent capitalised").isFalse();
-        assertThat(out.contains("X-Other")).as("named by a second Connection field").isFalse();
+        assertThat(out.contains("X-After"))
+                .as("named in lower case, sent capitalised")
+                .isFalse();
+        assertThat(out.contains("X-Other"))
+                .as("named by a second Connection field")
+                .isFalse();
         assertThat(out.contains("Connection")).isFalse();
         assertThat(out.getFirst("X-Kept")).isEqualTo("4");
         assertThat(head.close).isFalse();
@@ -235,7 +264,8 @@ class ResponseHeadTest {
 
     @Test
     void connectionCannotStripTheContentLengthThatFramesTheBody() {
-        assertThat(parse("HTTP/1.1 200 OK\r\nConnection: Content-Length\r\nContent-Length: 3\r\n\r\n")).isTrue();
+        assertThat(parse("HTTP/1.1 200 OK\r\nConnection: Content-Length\r\nContent-Length: 3\r\n\r\n"))
+                .isTrue();
 
         assertThat(head.contentLength).isEqualTo(3);
         assertThat(out.getFirst("Content-Length")).isEqualTo("3");
@@ -244,7 +274,8 @@ class ResponseHeadTest {
     @ParameterizedTest(name = "Connection: {0}")
     @ValueSource(strings = {"close", "Close", "keep-alive, close", " close ,X-A"})
     void connectionCloseSetsClose(String value) {
-        assertThat(parse("HTTP/1.1 200 OK\r\nConnection: " + value + "\r\nX-A: 1\r\nContent-Length: 0\r\n\r\n")).isTrue();
+        assertThat(parse("HTTP/1.1 200 OK\r\nConnection: " + value + "\r\nX-A: 1\r\nContent-Length: 0\r\n\r\n"))
+                .isTrue();
 
         assertThat(head.close).isTrue();
         assertThat(out.contains("Connection")).isFalse();
@@ -252,7 +283,8 @@ class ResponseHeadTest {
 
     @Test
     void http10SetsCloseEvenWithKeepAlive() {
-        assertThat(parse("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\n")).isTrue();
+        assertThat(parse("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\n"))
+                .isTrue();
 
         assertThat(head.http11).isFalse();
         assertThat(head.close).isTrue();
@@ -260,7 +292,8 @@ class ResponseHeadTest {
 
     @Test
     void aParseStartsFromAFreshStateEveryTime() {
-        assertThat(parse("HTTP/1.0 200 OK\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n")).isTrue();
+        assertThat(parse("HTTP/1.0 200 OK\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"))
+                .isTrue();
         out.clear();
 
         assertThat(parse("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n")).isTrue();
@@ -312,8 +345,10 @@ class ResponseHeadTest {
 
     @Test
     void aResponseToHeadHasNoBodyWhateverItsHeadersSay() {
-        assertThat(framing("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", true)).isEqualTo(ResponseHead.Framing.NONE);
-        assertThat(framing("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", true)).isEqualTo(ResponseHead.Framing.NONE);
+        assertThat(framing("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", true))
+                .isEqualTo(ResponseHead.Framing.NONE);
+        assertThat(framing("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", true))
+                .isEqualTo(ResponseHead.Framing.NONE);
         assertThat(framing("HTTP/1.1 200 OK\r\n\r\n", true)).isEqualTo(ResponseHead.Framing.NONE);
     }
 
@@ -335,9 +370,11 @@ class ResponseHeadTest {
 
     @Test
     void contentLengthZeroHasNoBodyAndAPositiveOneIsFramedByLength() {
-        assertThat(framing("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", false)).isEqualTo(ResponseHead.Framing.NONE);
+        assertThat(framing("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", false))
+                .isEqualTo(ResponseHead.Framing.NONE);
         out.clear();
-        assertThat(framing("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n", false)).isEqualTo(ResponseHead.Framing.LENGTH);
+        assertThat(framing("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n", false))
+                .isEqualTo(ResponseHead.Framing.LENGTH);
         assertThat(head.contentLength).isEqualTo(1);
     }
 

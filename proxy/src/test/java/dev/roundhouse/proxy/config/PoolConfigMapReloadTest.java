@@ -1,16 +1,19 @@
 package dev.roundhouse.proxy.config;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import dev.roundhouse.poolformat.Durations;
 import dev.roundhouse.poolformat.PoolDocument;
 import dev.roundhouse.poolformat.PoolDocumentCodec;
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.pool.Backend;
 import dev.roundhouse.proxy.testing.Closeables;
-import dev.roundhouse.testing.Http;
 import dev.roundhouse.proxy.testing.LogCapture;
 import dev.roundhouse.proxy.testing.ProcessProxy;
 import dev.roundhouse.proxy.testing.ProxyFixture;
 import dev.roundhouse.proxy.testing.Scrape;
+import dev.roundhouse.testing.Http;
 import dev.roundhouse.testing.TestBackend;
 import dev.roundhouse.testing.Traffic;
 import io.fabric8.kubernetes.api.model.ConfigMap;
@@ -27,10 +30,6 @@ import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
 import io.fabric8.mockwebserver.ServerRequest;
 import io.fabric8.mockwebserver.ServerResponse;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -51,9 +50,9 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.stream.Collectors;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Kubernetes mode: the proxy follows its pool ConfigMap on a Fabric8 mock API server (CRUD mode, plain HTTP on
@@ -86,8 +85,8 @@ class PoolConfigMapReloadTest {
      */
     private KubernetesMockServer startApi(int port) throws IOException {
         Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
-        KubernetesMockServer server = new KubernetesMockServer(new Context(), new MockWebServer(), responses,
-                new KubernetesMixedDispatcher(responses), false);
+        KubernetesMockServer server = new KubernetesMockServer(
+                new Context(), new MockWebServer(), responses, new KubernetesMixedDispatcher(responses), false);
         server.init(InetAddress.getByName("127.0.0.1"), port);
         AutoCloseable stop = server::destroy;
         closeables.add(stop);
@@ -102,11 +101,12 @@ class PoolConfigMapReloadTest {
     }
 
     private static KubernetesClient client(ConfigBuilder config, int port) {
-        return new KubernetesClientBuilder().withConfig(config
-                .withMasterUrl("http://127.0.0.1:" + port + "/")
-                .withNamespace("default")
-                .withHttp2Disable(true)
-                .build()).build();
+        return new KubernetesClientBuilder()
+                .withConfig(config.withMasterUrl("http://127.0.0.1:" + port + "/")
+                        .withNamespace("default")
+                        .withHttp2Disable(true)
+                        .build())
+                .build();
     }
 
     private RoundhouseProxy startProxy() {
@@ -115,17 +115,21 @@ class PoolConfigMapReloadTest {
     }
 
     private RoundhouseProxy startProxy(Supplier<KubernetesClient> clients) {
-        return closeables.add(ProxyFixture.start(
-                ProxyFixture.env("POOL_CONFIGMAP", NAME, "POD_NAMESPACE", NAMESPACE), clients));
+        return closeables.add(
+                ProxyFixture.start(ProxyFixture.env("POOL_CONFIGMAP", NAME, "POD_NAMESPACE", NAMESPACE), clients));
     }
 
     private static String document(List<TestBackend> backends) {
         List<PoolDocument.BackendEntry> entries = backends.stream()
-                .map(b -> new PoolDocument.BackendEntry(b.url(), 1)).toList();
+                .map(b -> new PoolDocument.BackendEntry(b.url(), 1))
+                .toList();
         // Long health interval: this test is about reloads, not health checks.
-        return PoolDocumentCodec.write(new PoolDocument(1, entries,
+        return PoolDocumentCodec.write(new PoolDocument(
+                1,
+                entries,
                 new PoolDocument.HealthCheck("/health", Duration.ofSeconds(30), Duration.ofSeconds(1), 2, 3),
-                PoolDocument.CircuitBreaker.DEFAULTS, PoolDocument.Timeouts.DEFAULTS));
+                PoolDocument.CircuitBreaker.DEFAULTS,
+                PoolDocument.Timeouts.DEFAULTS));
     }
 
     private static String document(TestBackend... backends) {
@@ -133,17 +137,26 @@ class PoolConfigMapReloadTest {
     }
 
     private void createPool(String text) {
-        current = writer.configMaps().inNamespace(NAMESPACE).resource(new ConfigMapBuilder()
-                .withNewMetadata().withName(NAME).withNamespace(NAMESPACE).endMetadata()
-                .withData(Map.of(PoolConfigMapWatcher.POOL_KEY, text))
-                .build()).create();
+        current = writer.configMaps()
+                .inNamespace(NAMESPACE)
+                .resource(new ConfigMapBuilder()
+                        .withNewMetadata()
+                        .withName(NAME)
+                        .withNamespace(NAMESPACE)
+                        .endMetadata()
+                        .withData(Map.of(PoolConfigMapWatcher.POOL_KEY, text))
+                        .build())
+                .create();
     }
 
     /** One API write (a PUT of the last written version with new data), so latencies start from one request. */
     private void updatePool(String text) {
-        current = writer.configMaps().inNamespace(NAMESPACE).resource(new ConfigMapBuilder(current)
-                .withData(Map.of(PoolConfigMapWatcher.POOL_KEY, text))
-                .build()).update();
+        current = writer.configMaps()
+                .inNamespace(NAMESPACE)
+                .resource(new ConfigMapBuilder(current)
+                        .withData(Map.of(PoolConfigMapWatcher.POOL_KEY, text))
+                        .build())
+                .update();
     }
 
     /**
@@ -162,7 +175,9 @@ class PoolConfigMapReloadTest {
     }
 
     private static void awaitLive(RoundhouseProxy proxy, String text) {
-        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10)).until(() -> live(proxy, text));
+        await().atMost(Duration.ofSeconds(5))
+                .pollInterval(Duration.ofMillis(10))
+                .until(() -> live(proxy, text));
     }
 
     private static int readyStatus(RoundhouseProxy proxy) {
@@ -171,13 +186,16 @@ class PoolConfigMapReloadTest {
 
     private static double metric(RoundhouseProxy proxy, String series) {
         String prefix = series + " ";
-        return ProxyFixture.metrics(proxy).lines().filter(l -> l.startsWith(prefix))
-                .mapToDouble(l -> Double.parseDouble(l.substring(prefix.length()))).findFirst().orElse(Double.NaN);
+        return ProxyFixture.metrics(proxy)
+                .lines()
+                .filter(l -> l.startsWith(prefix))
+                .mapToDouble(l -> Double.parseDouble(l.substring(prefix.length())))
+                .findFirst()
+                .orElse(Double.NaN);
     }
 
     /** Pool k was live from {@code liveNanos} until the write of pool k+1 at {@code endNanos}. */
-    private record Window(long liveNanos, long endNanos, Set<String> names) {
-    }
+    private record Window(long liveNanos, long endNanos, Set<String> names) {}
 
     @Test
     void fiftyConfigMapEditsWhileTrafficFlowsLoseNoRequestAndEachIsLiveWithinOneSecond() throws IOException {
@@ -202,7 +220,8 @@ class PoolConfigMapReloadTest {
         for (int edit = 1; edit <= 50; edit++) {
             List<TestBackend> next = sets.get(edit % sets.size());
             Set<String> was = previousNames;
-            TestBackend added = next.stream().filter(t -> !was.contains(t.name)).findFirst().orElseThrow();
+            TestBackend added =
+                    next.stream().filter(t -> !was.contains(t.name)).findFirst().orElseThrow();
             int addedHitsBefore = added.hits.get();
             String text = document(next);
 
@@ -231,7 +250,8 @@ class PoolConfigMapReloadTest {
             // Let some requests run wholly on this pool before the next edit: each client has at most one
             // request in flight, so clientCount + 3 more completions include requests started after liveAt.
             int completedAtLive = traffic.completed();
-            await().atMost(Duration.ofSeconds(10)).pollInterval(POLL)
+            await().atMost(Duration.ofSeconds(10))
+                    .pollInterval(POLL)
                     .until(() -> traffic.completed() >= completedAtLive + traffic.clientCount() + 3);
             previousLive = liveAt.get();
             previousNames = next.stream().map(t -> t.name).collect(Collectors.toSet());
@@ -241,8 +261,8 @@ class PoolConfigMapReloadTest {
         List<Traffic.Exchange> exchanges = traffic.stop();
 
         System.out.println("ConfigMap write -> pool live (ms): " + liveMillis + "\n  " + summary(liveMillis));
-        System.out.println("ConfigMap write -> first request on the added backend (ms): " + firstHitMillis
-                + "\n  " + summary(firstHitMillis));
+        System.out.println("ConfigMap write -> first request on the added backend (ms): " + firstHitMillis + "\n  "
+                + summary(firstHitMillis));
         System.out.println(exchanges.size() + " requests during 50 edits");
 
         assertThat(exchanges).as("every request answered 200").allMatch(Traffic.Exchange::ok);
@@ -254,7 +274,8 @@ class PoolConfigMapReloadTest {
         for (Window window : windows) {
             for (Traffic.Exchange e : exchanges) {
                 if (e.startNanos() >= window.liveNanos() && e.endNanos() <= window.endNanos()) {
-                    assertThat(window.names()).as("backend serving a request while %s was live", window.names())
+                    assertThat(window.names())
+                            .as("backend serving a request while %s was live", window.names())
                             .contains(e.body());
                     checked++;
                 }
@@ -268,7 +289,8 @@ class PoolConfigMapReloadTest {
     private static String summary(List<Long> millis) {
         List<Long> sorted = millis.stream().sorted().toList();
         return "p50 " + sorted.get((sorted.size() - 1) / 2) + " ms, p99 "
-                + sorted.get((int) Math.ceil(sorted.size() * 0.99) - 1) + " ms, max " + sorted.get(sorted.size() - 1) + " ms";
+                + sorted.get((int) Math.ceil(sorted.size() * 0.99) - 1) + " ms, max " + sorted.get(sorted.size() - 1)
+                + " ms";
     }
 
     @Test
@@ -285,7 +307,8 @@ class PoolConfigMapReloadTest {
 
         updatePool("{\"version\":1,\"backends\":[{\"url\":\"ftp://x\"}]}");
 
-        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10))
+        await().atMost(Duration.ofSeconds(5))
+                .pollInterval(Duration.ofMillis(10))
                 .until(() -> metric(proxy, "roundhouse_config_reloads_total{result=\"invalid\"}") == 1.0);
         assertThat(proxy.pool().snapshot().backends()).extracting(Backend::key).containsExactly(a.url());
         assertThat(ProxyFixture.get(proxy, "/").body()).isEqualTo("a");
@@ -298,14 +321,22 @@ class PoolConfigMapReloadTest {
         awaitLive(proxy, next);
         assertThat(ProxyFixture.get(proxy, "/").body()).isEqualTo("b");
         // The pool is swapped in before the reload is counted and its hash shown: both are read until they are.
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).untilAsserted(() -> {
-            String metrics = ProxyFixture.metrics(proxy);
-            assertThat(Scrape.value(metrics, "roundhouse_config_info{hash=\""
-                    + PoolDocumentCodec.contentHash(next).substring(0, 12) + "\"}")).isEqualTo(1.0);
-            assertThat(metrics).doesNotContain("roundhouse_config_info{hash=\"" + hash + "\"}");
-            assertThat(Scrape.value(metrics, "roundhouse_config_reloads_total{result=\"applied\"}")).isEqualTo(2.0);
-            assertThat(Scrape.value(metrics, "roundhouse_config_reloads_total{result=\"invalid\"}")).isEqualTo(1.0);
-        });
+        await().atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(20))
+                .untilAsserted(() -> {
+                    String metrics = ProxyFixture.metrics(proxy);
+                    assertThat(Scrape.value(
+                                    metrics,
+                                    "roundhouse_config_info{hash=\""
+                                            + PoolDocumentCodec.contentHash(next)
+                                                    .substring(0, 12) + "\"}"))
+                            .isEqualTo(1.0);
+                    assertThat(metrics).doesNotContain("roundhouse_config_info{hash=\"" + hash + "\"}");
+                    assertThat(Scrape.value(metrics, "roundhouse_config_reloads_total{result=\"applied\"}"))
+                            .isEqualTo(2.0);
+                    assertThat(Scrape.value(metrics, "roundhouse_config_reloads_total{result=\"invalid\"}"))
+                            .isEqualTo(1.0);
+                });
     }
 
     @Test
@@ -315,7 +346,8 @@ class PoolConfigMapReloadTest {
         createPool("{\"version\": 1, \"backends\": [{\"url\": \"ftp://x\"}]}");
         RoundhouseProxy proxy = startProxy();
 
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
+        await().atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(10))
                 .until(() -> log.count("no pool is loaded yet (answering 503 until one is)") == 1);
         assertThat(log.count("keeping the last good pool")).as("there is none").isZero();
         assertThat(readyStatus(proxy)).isEqualTo(503);
@@ -328,27 +360,32 @@ class PoolConfigMapReloadTest {
         TestBackend a = closeables.add(TestBackend.start("a"));
         RoundhouseProxy proxy = startProxy();
         // Logged once the informer has listed (nothing) and opened its watch.
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
+        await().atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(10))
                 .until(() -> log.count("Pool ConfigMap shop/web-pool not found yet; not ready") == 1);
 
         assertThat(readyStatus(proxy)).isEqualTo(503);
         var refused = ProxyFixture.get(proxy, "/");
         assertThat(refused.statusCode()).isEqualTo(503);
         assertThat(refused.body()).contains("no pool loaded yet");
-        assertThat(ProxyFixture.metrics(proxy)).doesNotContain("roundhouse_config_info{")
+        assertThat(ProxyFixture.metrics(proxy))
+                .doesNotContain("roundhouse_config_info{")
                 .contains("roundhouse_errors_total{backend=\"none\",type=\"no_backend\"} 1.0");
         Scrape.awaitValue(proxy, "roundhouse_requests_total{backend=\"none\",method=\"GET\",status=\"503\"}", 1.0);
 
         String text = document(a);
         createPool(text);
 
-        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10)).until(() -> readyStatus(proxy) == 200);
+        await().atMost(Duration.ofSeconds(5))
+                .pollInterval(Duration.ofMillis(10))
+                .until(() -> readyStatus(proxy) == 200);
         assertThat(ProxyFixture.get(proxy, "/").body()).isEqualTo("a");
         assertThat(live(proxy, text)).isTrue();
 
         // Deleted later: the last good pool stays, and so does readiness.
         writer.configMaps().inNamespace(NAMESPACE).withName(NAME).delete();
-        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10))
+        await().atMost(Duration.ofSeconds(5))
+                .pollInterval(Duration.ofMillis(10))
                 .until(() -> log.count("WARN Pool ConfigMap shop/web-pool deleted; keeping the last good pool") == 1);
         assertThat(readyStatus(proxy)).isEqualTo(200);
         assertThat(ProxyFixture.get(proxy, "/").body()).isEqualTo("a");
@@ -368,9 +405,12 @@ class PoolConfigMapReloadTest {
         // Fabric8's defaults, as in production: each request is retried for minutes before the informer hears of it.
         RoundhouseProxy proxy = startProxy(() -> client(apiPort));
 
-        await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(50))
-                .until(() -> log.lines().stream().anyMatch(line -> line.startsWith("WARN ")
-                        && line.contains("ConfigMap shop/web-pool") && line.contains("127.0.0.1:" + apiPort)));
+        await().atMost(Duration.ofSeconds(15))
+                .pollInterval(Duration.ofMillis(50))
+                .until(() -> log.lines().stream()
+                        .anyMatch(line -> line.startsWith("WARN ")
+                                && line.contains("ConfigMap shop/web-pool")
+                                && line.contains("127.0.0.1:" + apiPort)));
         assertThat(readyStatus(proxy)).isEqualTo(503);
     }
 
@@ -381,9 +421,10 @@ class PoolConfigMapReloadTest {
         Socket heldPort = reservePort(0);
         int apiPort = heldPort.getLocalPort();
         // No HTTP-level retries, so the list fails at once and the informer's own retry is what brings it back.
-        RoundhouseProxy proxy = startProxy(
-                () -> client(new ConfigBuilder(Config.empty()).withRequestRetryBackoffLimit(0), apiPort));
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
+        RoundhouseProxy proxy =
+                startProxy(() -> client(new ConfigBuilder(Config.empty()).withRequestRetryBackoffLimit(0), apiPort));
+        await().atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(10))
                 .until(() -> log.count("WARN Cannot read ConfigMap shop/web-pool yet") == 1);
         assertThat(readyStatus(proxy)).isEqualTo(503);
         assertThat(ProxyFixture.get(proxy, "/").statusCode()).isEqualTo(503);
@@ -394,8 +435,11 @@ class PoolConfigMapReloadTest {
         long createdAt = System.nanoTime();
         createPool(text);
 
-        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(10)).until(() -> readyStatus(proxy) == 200);
-        System.out.printf("API server up after a failed first list -> pool live: %d ms%n",
+        await().atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(10))
+                .until(() -> readyStatus(proxy) == 200);
+        System.out.printf(
+                "API server up after a failed first list -> pool live: %d ms%n",
                 (System.nanoTime() - createdAt) / 1_000_000);
         assertThat(ProxyFixture.get(proxy, "/").body()).isEqualTo("a");
         assertThat(live(proxy, text)).isTrue();
@@ -423,8 +467,12 @@ class PoolConfigMapReloadTest {
         long stoppedAt = System.nanoTime();
         int completedAtStop = traffic.completed();
         // The outage lasts a couple of seconds of traffic, long enough for the watch to fail and retry meanwhile.
-        await().atMost(Duration.ofSeconds(20)).pollInterval(POLL).until(() -> traffic.completed() >= completedAtStop + 1500);
-        assertThat(readyStatus(proxy)).as("ready on the last pool while the API server is away").isEqualTo(200);
+        await().atMost(Duration.ofSeconds(20))
+                .pollInterval(POLL)
+                .until(() -> traffic.completed() >= completedAtStop + 1500);
+        assertThat(readyStatus(proxy))
+                .as("ready on the last pool while the API server is away")
+                .isEqualTo(200);
         int servedDuringOutage = traffic.completed() - completedAtStop;
 
         // A new API server on the same port; its storage starts empty, as after losing etcd.
@@ -434,23 +482,27 @@ class PoolConfigMapReloadTest {
         long createdAt = System.nanoTime();
         createPool(after);
         AtomicLong liveAt = new AtomicLong();
-        await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(5)).until(() -> {
-            boolean isLive = live(proxy, after);
-            if (isLive) {
-                liveAt.set(System.nanoTime());
-            }
-            return isLive;
-        });
+        await().atMost(Duration.ofSeconds(40))
+                .pollInterval(Duration.ofMillis(5))
+                .until(() -> {
+                    boolean isLive = live(proxy, after);
+                    if (isLive) {
+                        liveAt.set(System.nanoTime());
+                    }
+                    return isLive;
+                });
         int bHits = b.hits.get();
         await().atMost(Duration.ofSeconds(10)).pollInterval(POLL).until(() -> b.hits.get() > bHits + 10);
         List<Traffic.Exchange> exchanges = traffic.stop();
 
-        System.out.printf("API server away for %d ms (%d requests served meanwhile); ConfigMap created on the new one"
-                + " -> pool live: %d ms%n", (createdAt - stoppedAt) / 1_000_000, servedDuringOutage,
-                (liveAt.get() - createdAt) / 1_000_000);
+        System.out.printf(
+                "API server away for %d ms (%d requests served meanwhile); ConfigMap created on the new one"
+                        + " -> pool live: %d ms%n",
+                (createdAt - stoppedAt) / 1_000_000, servedDuringOutage, (liveAt.get() - createdAt) / 1_000_000);
         assertThat(exchanges).as("every request answered 200").allMatch(Traffic.Exchange::ok);
         assertThat(exchanges.stream().filter(e -> e.startNanos() > liveAt.get()).map(Traffic.Exchange::body))
-                .isNotEmpty().containsOnly("b");
+                .isNotEmpty()
+                .containsOnly("b");
         assertThat(proxy.port()).isEqualTo(port);
         assertThat(readyStatus(proxy)).isEqualTo(200);
     }
@@ -464,24 +516,27 @@ class PoolConfigMapReloadTest {
         startApi(0);
         TestBackend a = closeables.add(TestBackend.start("a"));
         createPool(document(a));
-        Path kubeconfig = Files.writeString(dir.resolve("kubeconfig"), String.join("\n",
-                "apiVersion: v1",
-                "kind: Config",
-                "clusters:",
-                "- name: mock",
-                "  cluster:",
-                "    server: http://127.0.0.1:" + api.getPort(),
-                "contexts:",
-                "- name: mock",
-                "  context:",
-                "    cluster: mock",
-                "    namespace: " + NAMESPACE,
-                "current-context: mock",
-                "users: []",
-                ""));
+        Path kubeconfig = Files.writeString(
+                dir.resolve("kubeconfig"),
+                String.join(
+                        "\n",
+                        "apiVersion: v1",
+                        "kind: Config",
+                        "clusters:",
+                        "- name: mock",
+                        "  cluster:",
+                        "    server: http://127.0.0.1:" + api.getPort(),
+                        "contexts:",
+                        "- name: mock",
+                        "  context:",
+                        "    cluster: mock",
+                        "    namespace: " + NAMESPACE,
+                        "current-context: mock",
+                        "users: []",
+                        ""));
 
-        ProcessProxy proxy = closeables.add(ProcessProxy.start(Map.of(
-                "KUBECONFIG", kubeconfig.toString(), "POOL_CONFIGMAP", NAME)));
+        ProcessProxy proxy =
+                closeables.add(ProcessProxy.start(Map.of("KUBECONFIG", kubeconfig.toString(), "POOL_CONFIGMAP", NAME)));
 
         proxy.awaitReady(Duration.ofSeconds(30));
         assertThat(Http.get(proxy.url("/")).body()).isEqualTo("a");
@@ -497,13 +552,15 @@ class PoolConfigMapReloadTest {
     void theProxyAppliesWhatTheOperatorRendersForTheSample() throws Exception {
         String rendered;
         try (InputStream in = getClass().getResourceAsStream("/contract/operator-rendered-pool.json")) {
-            assertThat(in).as("contract/operator-rendered-pool.json in the test resources").isNotNull();
+            assertThat(in)
+                    .as("contract/operator-rendered-pool.json in the test resources")
+                    .isNotNull();
             rendered = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
         // The operator writes canonical text: a hand edit that the codec would write differently breaks the contract.
         assertThat(PoolDocumentCodec.write(PoolDocumentCodec.parse(rendered))).isEqualTo(rendered);
-        GenericKubernetesResource sample = new KubernetesSerialization().unmarshal(
-                Files.readString(Path.of("../samples/loadbalancer.yaml")), GenericKubernetesResource.class);
+        GenericKubernetesResource sample = new KubernetesSerialization()
+                .unmarshal(Files.readString(Path.of("../samples/loadbalancer.yaml")), GenericKubernetesResource.class);
         @SuppressWarnings("unchecked")
         List<Map<String, Object>> sampleBackends = (List<Map<String, Object>>) sample.get("spec", "backends");
         Object sampleInterval = sample.get("spec", "healthCheck", "interval");
@@ -515,10 +572,13 @@ class PoolConfigMapReloadTest {
         awaitLive(proxy, rendered);
 
         PoolDocument applied = proxy.pool().snapshot().document();
-        assertThat(applied.backends()).extracting(PoolDocument.BackendEntry::url)
-                .containsExactlyElementsOf(sampleBackends.stream().map(b -> (String) b.get("url")).toList())
+        assertThat(applied.backends())
+                .extracting(PoolDocument.BackendEntry::url)
+                .containsExactlyElementsOf(
+                        sampleBackends.stream().map(b -> (String) b.get("url")).toList())
                 .hasSize(3);
-        assertThat(applied.healthCheck().interval()).isEqualTo(Durations.parse((String) sampleInterval))
+        assertThat(applied.healthCheck().interval())
+                .isEqualTo(Durations.parse((String) sampleInterval))
                 .isEqualTo(Duration.ofSeconds(5));
         assertThat(applied.healthCheck().path()).isEqualTo(samplePath);
         assertThat(readyStatus(proxy)).isEqualTo(200);

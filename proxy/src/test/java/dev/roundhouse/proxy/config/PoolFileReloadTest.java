@@ -1,5 +1,8 @@
 package dev.roundhouse.proxy.config;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import dev.roundhouse.poolformat.PoolDocument;
 import dev.roundhouse.poolformat.PoolDocumentCodec;
 import dev.roundhouse.proxy.RoundhouseProxy;
@@ -10,19 +13,15 @@ import dev.roundhouse.proxy.testing.ProxyFixture;
 import dev.roundhouse.proxy.testing.Scrape;
 import dev.roundhouse.testing.TestBackend;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 class PoolFileReloadTest {
 
@@ -36,10 +35,14 @@ class PoolFileReloadTest {
 
     private static String document(PoolDocument.CircuitBreaker breaker, TestBackend... backends) {
         List<PoolDocument.BackendEntry> entries = java.util.Arrays.stream(backends)
-                .map(b -> new PoolDocument.BackendEntry(b.url(), 1)).toList();
-        return PoolDocumentCodec.write(new PoolDocument(1, entries,
+                .map(b -> new PoolDocument.BackendEntry(b.url(), 1))
+                .toList();
+        return PoolDocumentCodec.write(new PoolDocument(
+                1,
+                entries,
                 new PoolDocument.HealthCheck("/health", Duration.ofSeconds(30), Duration.ofSeconds(1), 2, 3),
-                breaker, PoolDocument.Timeouts.DEFAULTS));
+                breaker,
+                PoolDocument.Timeouts.DEFAULTS));
     }
 
     private static String document(TestBackend... backends) {
@@ -64,8 +67,8 @@ class PoolFileReloadTest {
     }
 
     private RoundhouseProxy startOn(Path file, MutableClock clock, String pollInterval) {
-        return closeables.add(ProxyFixture.start(ProxyFixture.env(
-                "POOL_FILE", file.toString(), "POOL_FILE_POLL_INTERVAL", pollInterval), clock));
+        return closeables.add(ProxyFixture.start(
+                ProxyFixture.env("POOL_FILE", file.toString(), "POOL_FILE_POLL_INTERVAL", pollInterval), clock));
     }
 
     @Test
@@ -77,7 +80,8 @@ class PoolFileReloadTest {
 
         writePool(document(b));
 
-        await().atMost(Duration.ofSeconds(5)).until(() -> proxy.pool().snapshot().backend(b.url()) != null);
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> proxy.pool().snapshot().backend(b.url()) != null);
         assertThat(ProxyFixture.get(proxy, "/").body()).isEqualTo("b");
     }
 
@@ -90,7 +94,8 @@ class PoolFileReloadTest {
         // truncate, then write: the events of both arrive, and a read at the first would see an empty file
         Files.writeString(poolFile, document(b));
 
-        await().atMost(Duration.ofSeconds(5)).until(() -> proxy.pool().snapshot().backend(b.url()) != null);
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> proxy.pool().snapshot().backend(b.url()) != null);
         Scrape.awaitValue(proxy, "roundhouse_config_reloads_total{result=\"applied\"}", 2.0);
         assertThat(ProxyFixture.metrics(proxy)).contains("roundhouse_config_reloads_total{result=\"invalid\"} 0.0");
     }
@@ -113,7 +118,8 @@ class PoolFileReloadTest {
         Path newLink = Files.createSymbolicLink(dir.resolve("..data_tmp"), second.getFileName());
         Files.move(newLink, dir.resolve("..data"), StandardCopyOption.ATOMIC_MOVE);
 
-        await().atMost(Duration.ofSeconds(5)).until(() -> proxy.pool().snapshot().backend(b.url()) != null);
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> proxy.pool().snapshot().backend(b.url()) != null);
         assertThat(proxy.pool().snapshot().backend(a.url())).isNull();
         assertThat(ProxyFixture.get(proxy, "/").body()).isEqualTo("b");
     }
@@ -128,12 +134,15 @@ class PoolFileReloadTest {
 
         writePool(document(b));
 
-        await().atMost(Duration.ofSeconds(5)).until(() -> proxy.pool().snapshot().backend(b.url()) != null);
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> proxy.pool().snapshot().backend(b.url()) != null);
         int aHits = a.hits.get();
         for (int i = 0; i < 5; i++) {
             assertThat(ProxyFixture.get(proxy, "/").body()).isEqualTo("b");
         }
-        assertThat(a.hits.get()).as("the removed backend gets nothing after the reload").isEqualTo(aHits);
+        assertThat(a.hits.get())
+                .as("the removed backend gets nothing after the reload")
+                .isEqualTo(aHits);
         assertThat(proxy.port()).isEqualTo(port);
         Scrape.awaitValue(proxy, "roundhouse_config_reloads_total{result=\"applied\"}", 2.0);
     }
@@ -145,7 +154,8 @@ class PoolFileReloadTest {
         RoundhouseProxy proxy = proxy(document(a), new MutableClock());
 
         writePool(document(a, b));
-        await().atMost(Duration.ofSeconds(5)).until(() -> proxy.pool().snapshot().backend(b.url()) != null);
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> proxy.pool().snapshot().backend(b.url()) != null);
 
         // registered by the reload, not by a request: no request has been sent through the proxy
         String series = "{backend=\"" + b.url() + "\",method=\"GET\"";
@@ -162,8 +172,9 @@ class PoolFileReloadTest {
 
         writePool("{\"version\":1,\"backends\":[{\"url\":\"ftp://nope\"}]}");
 
-        await().atMost(Duration.ofSeconds(5)).until(() -> ProxyFixture.metrics(proxy)
-                .contains("roundhouse_config_reloads_total{result=\"invalid\"} 1.0"));
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> ProxyFixture.metrics(proxy)
+                        .contains("roundhouse_config_reloads_total{result=\"invalid\"} 1.0"));
         assertThat(proxy.pool().snapshot().backends()).extracting(Backend::key).containsExactly(a.url());
         assertThat(ProxyFixture.get(proxy, "/").body()).isEqualTo("a");
     }
@@ -182,7 +193,8 @@ class PoolFileReloadTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> before.breaker().getState() == CircuitBreaker.State.OPEN);
 
         writePool(document(failing, other));
-        await().atMost(Duration.ofSeconds(5)).until(() -> proxy.pool().snapshot().size() == 2);
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> proxy.pool().snapshot().size() == 2);
 
         Backend after = proxy.pool().snapshot().backend(failing.url());
         assertThat(after).isSameAs(before);
@@ -200,7 +212,8 @@ class PoolFileReloadTest {
         CircuitBreaker first = proxy.pool().snapshot().backend(a.url()).breaker();
 
         writePool(document(new PoolDocument.CircuitBreaker(25f, 10, 5, Duration.ofSeconds(5), 1), a));
-        await().atMost(Duration.ofSeconds(5)).until(() -> proxy.pool().snapshot().backend(a.url()).breaker() != first);
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> proxy.pool().snapshot().backend(a.url()).breaker() != first);
 
         CircuitBreaker second = proxy.pool().snapshot().backend(a.url()).breaker();
         assertThat(second.getCircuitBreakerConfig().getFailureRateThreshold()).isEqualTo(25f);

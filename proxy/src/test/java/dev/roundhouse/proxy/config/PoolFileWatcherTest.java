@@ -1,22 +1,21 @@
 package dev.roundhouse.proxy.config;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import dev.roundhouse.poolformat.PoolDocument;
 import dev.roundhouse.poolformat.PoolDocumentCodec;
 import dev.roundhouse.proxy.breaker.Breakers;
 import dev.roundhouse.proxy.metrics.ProxyMetrics;
 import dev.roundhouse.proxy.pool.BackendPool;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Which directory events make {@link PoolFileWatcher} read the pool file (the interval read is an hour away). */
 class PoolFileWatcherTest {
@@ -38,8 +37,12 @@ class PoolFileWatcherTest {
     }
 
     private static String document(int port) {
-        return PoolDocumentCodec.write(new PoolDocument(1, List.of(new PoolDocument.BackendEntry("http://127.0.0.1:" + port, 1)),
-                PoolDocument.HealthCheck.DEFAULTS, PoolDocument.CircuitBreaker.DEFAULTS, PoolDocument.Timeouts.DEFAULTS));
+        return PoolDocumentCodec.write(new PoolDocument(
+                1,
+                List.of(new PoolDocument.BackendEntry("http://127.0.0.1:" + port, 1)),
+                PoolDocument.HealthCheck.DEFAULTS,
+                PoolDocument.CircuitBreaker.DEFAULTS,
+                PoolDocument.Timeouts.DEFAULTS));
     }
 
     private PoolFileWatcher watch(Path file) throws Exception {
@@ -47,7 +50,7 @@ class PoolFileWatcherTest {
     }
 
     private PoolFileWatcher watch(Path file, Duration interval) throws Exception {
-        watcher = new PoolFileWatcher(file, new PoolReloader(pool, metrics, change -> { }));
+        watcher = new PoolFileWatcher(file, new PoolReloader(pool, metrics, change -> {}));
         watcher.loadInitial();
         watcher.start(interval);
         return watcher;
@@ -61,7 +64,9 @@ class PoolFileWatcherTest {
         long batches = watcher.eventBatches();
         Files.writeString(dir.resolve("unrelated.log"), "busy directory");
         await().atMost(Duration.ofSeconds(5)).until(() -> watcher.eventBatches() > batches);
-        assertThat(watcher.concerningBatches()).as("an unrelated file asks for no read").isZero();
+        assertThat(watcher.concerningBatches())
+                .as("an unrelated file asks for no read")
+                .isZero();
 
         Files.writeString(dir.resolve("pool.json.tmp"), document(1002));
         Files.move(dir.resolve("pool.json.tmp"), file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
@@ -83,6 +88,8 @@ class PoolFileWatcherTest {
         Files.writeString(sub.resolve("pool.json"), document(1002));
 
         await().atMost(Duration.ofSeconds(5)).until(() -> pool.snapshot().backend("http://127.0.0.1:1002") != null);
-        assertThat(pool.snapshot().backend("http://127.0.0.1:1001")).as("the old document's backend").isNull();
+        assertThat(pool.snapshot().backend("http://127.0.0.1:1001"))
+                .as("the old document's backend")
+                .isNull();
     }
 }

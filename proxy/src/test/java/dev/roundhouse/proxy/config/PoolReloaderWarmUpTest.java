@@ -1,8 +1,8 @@
 package dev.roundhouse.proxy.config;
 
-import org.junit.jupiter.api.Test;
-
 import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
 
 /** The start-up warm-up of the document path ({@link PoolReloader#warmUp}). */
 class PoolReloaderWarmUpTest {

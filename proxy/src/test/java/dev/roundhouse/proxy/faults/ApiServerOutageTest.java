@@ -1,21 +1,20 @@
 package dev.roundhouse.proxy.faults;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import dev.roundhouse.poolformat.PoolDocument;
 import dev.roundhouse.poolformat.PoolDocumentCodec;
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.config.PoolConfigMapWatcher;
 import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.CrudApiServer;
-import dev.roundhouse.testing.Http;
 import dev.roundhouse.proxy.testing.ProxyFixture;
+import dev.roundhouse.testing.Http;
 import dev.roundhouse.testing.TestBackend;
 import dev.roundhouse.testing.Traffic;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.RegisterExtension;
-
 import java.net.Socket;
 import java.time.Duration;
 import java.util.Arrays;
@@ -23,9 +22,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Fault: the API server goes away for a while (POOL_CONFIGMAP mode) and comes back as a new server on the same
@@ -44,7 +43,8 @@ class ApiServerOutageTest {
      * The watch usually notices the new server within seconds; when it does not (a reconnect too quick to see,
      * a loaded machine), the watcher's direct read every RESYNC_MILLIS (30 s) still finds the new document.
      */
-    private static final Duration PICKED_UP_AFTER_RETURN = Duration.ofMillis(PoolConfigMapWatcher.RESYNC_MILLIS + 15_000);
+    private static final Duration PICKED_UP_AFTER_RETURN =
+            Duration.ofMillis(PoolConfigMapWatcher.RESYNC_MILLIS + 15_000);
     /** An edit while the watch is up. */
     private static final Duration PICKED_UP_WHILE_WATCHING = Duration.ofSeconds(5);
 
@@ -53,22 +53,38 @@ class ApiServerOutageTest {
 
     private static String document(TestBackend... backends) {
         List<PoolDocument.BackendEntry> entries = Arrays.stream(backends)
-                .map(b -> new PoolDocument.BackendEntry(b.url(), 1)).toList();
-        return PoolDocumentCodec.write(new PoolDocument(1, entries,
+                .map(b -> new PoolDocument.BackendEntry(b.url(), 1))
+                .toList();
+        return PoolDocumentCodec.write(new PoolDocument(
+                1,
+                entries,
                 new PoolDocument.HealthCheck("/health", Duration.ofSeconds(30), Duration.ofSeconds(1), 2, 3),
-                PoolDocument.CircuitBreaker.DEFAULTS, PoolDocument.Timeouts.DEFAULTS));
+                PoolDocument.CircuitBreaker.DEFAULTS,
+                PoolDocument.Timeouts.DEFAULTS));
     }
 
     private static ConfigMap create(CrudApiServer api, String text) {
-        return api.client().configMaps().inNamespace(NAMESPACE).resource(new ConfigMapBuilder()
-                .withNewMetadata().withName(NAME).withNamespace(NAMESPACE).endMetadata()
-                .withData(Map.of(PoolConfigMapWatcher.POOL_KEY, text))
-                .build()).create();
+        return api.client()
+                .configMaps()
+                .inNamespace(NAMESPACE)
+                .resource(new ConfigMapBuilder()
+                        .withNewMetadata()
+                        .withName(NAME)
+                        .withNamespace(NAMESPACE)
+                        .endMetadata()
+                        .withData(Map.of(PoolConfigMapWatcher.POOL_KEY, text))
+                        .build())
+                .create();
     }
 
     private static ConfigMap update(CrudApiServer api, ConfigMap current, String text) {
-        return api.client().configMaps().inNamespace(NAMESPACE).resource(new ConfigMapBuilder(current)
-                .withData(Map.of(PoolConfigMapWatcher.POOL_KEY, text)).build()).update();
+        return api.client()
+                .configMaps()
+                .inNamespace(NAMESPACE)
+                .resource(new ConfigMapBuilder(current)
+                        .withData(Map.of(PoolConfigMapWatcher.POOL_KEY, text))
+                        .build())
+                .update();
     }
 
     private static boolean live(RoundhouseProxy proxy, String text) {
@@ -103,7 +119,8 @@ class ApiServerOutageTest {
         // Created once and never edited: its resourceVersion is the first the server hands out.
         String firstVersion = create(first, beforeOutage).getMetadata().getResourceVersion();
         RoundhouseProxy proxy = closeables.add(ProxyFixture.start(
-                ProxyFixture.env("POOL_CONFIGMAP", NAME, "POD_NAMESPACE", NAMESPACE), () -> CrudApiServer.client(apiPort)));
+                ProxyFixture.env("POOL_CONFIGMAP", NAME, "POD_NAMESPACE", NAMESPACE),
+                () -> CrudApiServer.client(apiPort)));
         awaitLive(proxy, beforeOutage, Duration.ofSeconds(10));
         Traffic traffic = closeables.add(Traffic.start(ProxyFixture.url(proxy, "/"), 2, Duration.ofSeconds(80)));
 
@@ -112,10 +129,14 @@ class ApiServerOutageTest {
         Socket held = closeables.add(CrudApiServer.holdPort(apiPort));
         long stoppedAt = System.nanoTime();
         int completedAtStop = traffic.completed();
-        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(10))
+        await().atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(10))
                 .until(() -> traffic.completed() >= completedAtStop + 1000
-                        && System.nanoTime() - stoppedAt >= Duration.ofSeconds(3).toNanos());
-        assertThat(readyStatus(proxy)).as("ready on the last good pool while the API server is away").isEqualTo(200);
+                        && System.nanoTime() - stoppedAt
+                                >= Duration.ofSeconds(3).toNanos());
+        assertThat(readyStatus(proxy))
+                .as("ready on the last good pool while the API server is away")
+                .isEqualTo(200);
         assertThat(live(proxy, beforeOutage)).isTrue();
         int servedDuringOutage = traffic.completed() - completedAtStop;
 
@@ -136,20 +157,36 @@ class ApiServerOutageTest {
         update(second, recreated, edited);
         long liveAfterEdit = awaitLive(proxy, edited, PICKED_UP_WHILE_WATCHING);
         int cHits = c.hits.get();
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(5)).until(() -> c.hits.get() > cHits + 10);
+        await().atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(5))
+                .until(() -> c.hits.get() > cHits + 10);
         List<Traffic.Exchange> exchanges = traffic.stop();
 
-        System.out.printf("API server away %d ms (%d requests served meanwhile); re-created ConfigMap (same"
+        System.out.printf(
+                "API server away %d ms (%d requests served meanwhile); re-created ConfigMap (same"
                         + " resourceVersion %s) -> live: %d ms; edit -> live: %d ms%n",
-                (recreatedAt - stoppedAt) / 1_000_000, servedDuringOutage, firstVersion,
-                (liveAfterReturn - recreatedAt) / 1_000_000, (liveAfterEdit - editedAt) / 1_000_000);
-        assertThat(exchanges).as("requests during the outage and after it").hasSizeGreaterThan(1000)
+                (recreatedAt - stoppedAt) / 1_000_000,
+                servedDuringOutage,
+                firstVersion,
+                (liveAfterReturn - recreatedAt) / 1_000_000,
+                (liveAfterEdit - editedAt) / 1_000_000);
+        assertThat(exchanges)
+                .as("requests during the outage and after it")
+                .hasSizeGreaterThan(1000)
                 .allMatch(Traffic.Exchange::ok, "answered 200");
-        assertThat(exchanges.stream().filter(e -> e.endNanos() < stoppedAt + Duration.ofSeconds(3).toNanos()
-                        && e.startNanos() > stoppedAt).map(Traffic.Exchange::body))
-                .as("served by the last good pool while the server was away").isNotEmpty().containsOnly("a");
-        assertThat(exchanges.stream().filter(e -> e.startNanos() > liveAfterEdit).map(Traffic.Exchange::body))
-                .isNotEmpty().containsOnly("c");
+        assertThat(exchanges.stream()
+                        .filter(e ->
+                                e.endNanos() < stoppedAt + Duration.ofSeconds(3).toNanos()
+                                        && e.startNanos() > stoppedAt)
+                        .map(Traffic.Exchange::body))
+                .as("served by the last good pool while the server was away")
+                .isNotEmpty()
+                .containsOnly("a");
+        assertThat(exchanges.stream()
+                        .filter(e -> e.startNanos() > liveAfterEdit)
+                        .map(Traffic.Exchange::body))
+                .isNotEmpty()
+                .containsOnly("c");
         assertThat(readyStatus(proxy)).isEqualTo(200);
     }
 

@@ -1,20 +1,19 @@
 package dev.roundhouse.proxy.faults;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.pool.Backend;
 import dev.roundhouse.proxy.testing.Closeables;
-import dev.roundhouse.testing.Http;
 import dev.roundhouse.proxy.testing.ProxyFixture;
-import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.proxy.testing.ResponseStream;
 import dev.roundhouse.proxy.testing.Scrape;
 import dev.roundhouse.proxy.testing.ScriptedBackend;
+import dev.roundhouse.testing.Http;
+import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.testing.TestBackend;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.RegisterExtension;
-
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -23,9 +22,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Fault: a backend accepts connections and reads requests but never answers (a hung process, a full accept queue
@@ -69,13 +68,17 @@ class BackendNeverAnswersTest {
 
     private static CompletableFuture<Timed> sendAsync(RoundhouseProxy proxy, String path) {
         long start = System.nanoTime();
-        return Http.client().sendAsync(HttpRequest.newBuilder(URI.create(ProxyFixture.url(proxy, path)))
-                        .timeout(Duration.ofSeconds(20)).GET().build(), HttpResponse.BodyHandlers.ofString())
+        return Http.client()
+                .sendAsync(
+                        HttpRequest.newBuilder(URI.create(ProxyFixture.url(proxy, path)))
+                                .timeout(Duration.ofSeconds(20))
+                                .GET()
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString())
                 .thenApply(r -> new Timed(r.statusCode(), r.body(), Duration.ofNanos(System.nanoTime() - start)));
     }
 
-    private record Timed(int status, String body, Duration took) {
-    }
+    private record Timed(int status, String body, Duration took) {}
 
     @Test
     void aRequestToASilentBackendGets504AtTheTimeoutAndItsConnectionIsClosed() throws Exception {
@@ -87,15 +90,20 @@ class BackendNeverAnswersTest {
 
         assertThat(answer.status()).as("%s", answer).isEqualTo(504);
         assertThat(answer.body()).contains("gateway timeout");
-        assertThat(answer.took()).as("504 after the request timeout, not before and not much later")
+        assertThat(answer.took())
+                .as("504 after the request timeout, not before and not much later")
                 .isGreaterThanOrEqualTo(REQUEST_TIMEOUT.minusMillis(50))
                 .isLessThan(REQUEST_TIMEOUT.plus(LATE));
         assertThat(silent.requestsStartingWith("GET /hang")).isEqualTo(1);
-        assertThat(healthy.hits.get()).as("a timed out request is never retried").isZero();
+        assertThat(healthy.hits.get())
+                .as("a timed out request is never retried")
+                .isZero();
         ScriptedBackend.Connection hung = silent.connections.get(0);
-        await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(10))
+        await().atMost(Duration.ofSeconds(3))
+                .pollInterval(Duration.ofMillis(10))
                 .untilAsserted(() -> assertThat(hung.closedByPeer())
-                        .as("the proxy closed its connection to the silent backend").isTrue());
+                        .as("the proxy closed its connection to the silent backend")
+                        .isTrue());
         assertThat(Scrape.errors(proxy, "timeout", silent.url())).isEqualTo(1.0);
         Scrape.awaitRequests(proxy, silent.url(), "GET", 504, 1.0);
         Backend backend = proxy.pool().snapshot().backend(silent.url());
@@ -121,17 +129,25 @@ class BackendNeverAnswersTest {
             answers.add(f.get(20, TimeUnit.SECONDS));
         }
 
-        assertThat(answers).filteredOn(t -> t.status() == 200).hasSize(4)
-                .allSatisfy(t -> {
-                    assertThat(t.body()).isEqualTo("healthy");
-                    assertThat(t.took()).as("a healthy backend's answer while others hang").isLessThan(HEALTHY_BOUND);
-                });
-        assertThat(answers).filteredOn(t -> t.status() == 504).hasSize(4)
-                .allSatisfy(t -> assertThat(t.took()).isGreaterThanOrEqualTo(REQUEST_TIMEOUT.minusMillis(50))
+        assertThat(answers).filteredOn(t -> t.status() == 200).hasSize(4).allSatisfy(t -> {
+            assertThat(t.body()).isEqualTo("healthy");
+            assertThat(t.took())
+                    .as("a healthy backend's answer while others hang")
+                    .isLessThan(HEALTHY_BOUND);
+        });
+        assertThat(answers)
+                .filteredOn(t -> t.status() == 504)
+                .hasSize(4)
+                .allSatisfy(t -> assertThat(t.took())
+                        .isGreaterThanOrEqualTo(REQUEST_TIMEOUT.minusMillis(50))
                         .isLessThan(REQUEST_TIMEOUT.plus(LATE)));
-        await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(10))
-                .untilAsserted(() -> assertThat(silent.connections).hasSize(4)
-                        .allSatisfy(c -> assertThat(c.closedByPeer()).as("connection closed by the proxy").isTrue()));
+        await().atMost(Duration.ofSeconds(3))
+                .pollInterval(Duration.ofMillis(10))
+                .untilAsserted(() -> assertThat(silent.connections)
+                        .hasSize(4)
+                        .allSatisfy(c -> assertThat(c.closedByPeer())
+                                .as("connection closed by the proxy")
+                                .isTrue()));
         assertThat(Scrape.errors(proxy, "timeout", silent.url())).isEqualTo(4.0);
 
         // Four timeouts in a window of four: the breaker is open and the silent backend gets nothing more.
@@ -146,9 +162,15 @@ class BackendNeverAnswersTest {
             assertThat(t.body()).isEqualTo("healthy");
             assertThat(t.took()).isLessThan(HEALTHY_BOUND);
         }
-        assertThat(silent.accepted.get()).as("connections to the silent backend once its breaker is open")
+        assertThat(silent.accepted.get())
+                .as("connections to the silent backend once its breaker is open")
                 .isEqualTo(accepted);
-        assertThat(proxy.pool().snapshot().backend(healthy.url()).breaker().getMetrics().getNumberOfFailedCalls())
+        assertThat(proxy.pool()
+                        .snapshot()
+                        .backend(healthy.url())
+                        .breaker()
+                        .getMetrics()
+                        .getNumberOfFailedCalls())
                 .isZero();
     }
 
@@ -178,16 +200,23 @@ class BackendNeverAnswersTest {
         int connections = 1;
         RawHttp connection = RawHttp.connect(proxy.port());
         try {
-            while (timedOutAt == 0 || System.nanoTime() - timedOutAt < Duration.ofSeconds(12).toNanos()) {
+            while (timedOutAt == 0
+                    || System.nanoTime() - timedOutAt < Duration.ofSeconds(12).toNanos()) {
                 requests++;
-                var response = connection.send("GET /r" + requests + " HTTP/1.1\r\nHost: localhost\r\n\r\n").readResponse();
+                var response = connection
+                        .send("GET /r" + requests + " HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                        .readResponse();
                 if (response.status() == 504 && timedOutAt == 0) {
                     timedOutAt = System.nanoTime();
                     answerToTimeout = response;
                 } else {
                     assertThat(response.status())
-                            .as("request %d, %d ms after the timeout, on connection %d: %s", requests,
-                                    timedOutAt == 0 ? -1 : (System.nanoTime() - timedOutAt) / 1_000_000, connections, response)
+                            .as(
+                                    "request %d, %d ms after the timeout, on connection %d: %s",
+                                    requests,
+                                    timedOutAt == 0 ? -1 : (System.nanoTime() - timedOutAt) / 1_000_000,
+                                    connections,
+                                    response)
                             .isEqualTo(200);
                 }
                 if ("close".equalsIgnoreCase(response.header("Connection")) || response.closed()) {
@@ -196,13 +225,17 @@ class BackendNeverAnswersTest {
                     connections++;
                 }
                 if (timedOutAt == 0) {
-                    assertThat(requests).as("requests before one reached the silent backend").isLessThan(100);
+                    assertThat(requests)
+                            .as("requests before one reached the silent backend")
+                            .isLessThan(100);
                 }
             }
         } finally {
             connection.close();
         }
-        assertThat(answerToTimeout.header("Connection")).as("%s", answerToTimeout).isEqualToIgnoringCase("close");
+        assertThat(answerToTimeout.header("Connection"))
+                .as("%s", answerToTimeout)
+                .isEqualToIgnoringCase("close");
         assertThat(silent.requests).hasSize(1);
         assertThat(Scrape.errors(proxy, "timeout", silent.url())).isEqualTo(1.0);
         assertThat(silent.connections.get(0).closedByPeer()).isTrue();
@@ -225,14 +258,25 @@ class BackendNeverAnswersTest {
 
             assertThat(end).as("%s", response).isIn(ResponseStream.End.CLOSED, ResponseStream.End.RESET);
             assertThat(response.bodyLength()).isEqualTo(10_000);
-            assertThat(took).isGreaterThanOrEqualTo(REQUEST_TIMEOUT.minusMillis(50)).isLessThan(REQUEST_TIMEOUT.plus(LATE));
+            assertThat(took)
+                    .isGreaterThanOrEqualTo(REQUEST_TIMEOUT.minusMillis(50))
+                    .isLessThan(REQUEST_TIMEOUT.plus(LATE));
         }
-        await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(10))
-                .untilAsserted(() -> assertThat(Scrape.errors(proxy, "timeout", silent.url())).isEqualTo(1.0));
+        await().atMost(Duration.ofSeconds(3))
+                .pollInterval(Duration.ofMillis(10))
+                .untilAsserted(() -> assertThat(Scrape.errors(proxy, "timeout", silent.url()))
+                        .isEqualTo(1.0));
         assertThat(Scrape.errors(proxy, "upstream_reset", silent.url())).isZero();
-        assertThat(proxy.pool().snapshot().backend(silent.url()).breaker().getMetrics().getNumberOfFailedCalls())
+        assertThat(proxy.pool()
+                        .snapshot()
+                        .backend(silent.url())
+                        .breaker()
+                        .getMetrics()
+                        .getNumberOfFailedCalls())
                 .isEqualTo(1);
-        await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(10))
-                .untilAsserted(() -> assertThat(silent.connections.get(0).closedByPeer()).isTrue());
+        await().atMost(Duration.ofSeconds(3))
+                .pollInterval(Duration.ofMillis(10))
+                .untilAsserted(() ->
+                        assertThat(silent.connections.get(0).closedByPeer()).isTrue());
     }
 }

@@ -1,19 +1,19 @@
 package dev.roundhouse.proxy.faults;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.pool.Backend;
 import dev.roundhouse.proxy.testing.Closeables;
-import dev.roundhouse.testing.Http;
 import dev.roundhouse.proxy.testing.ProxyFixture;
-import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.proxy.testing.ResponseStream;
 import dev.roundhouse.proxy.testing.Scrape;
 import dev.roundhouse.proxy.testing.ScriptedBackend;
+import dev.roundhouse.testing.Http;
+import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.testing.TestBackend;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.RegisterExtension;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -24,10 +24,9 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.awaitility.Awaitility.await;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Fault: a backend resets its connection (TCP RST) in the middle of a response, or before it. Whatever the client
@@ -117,14 +116,18 @@ class BackendResetMidResponseTest {
             release.countDown();
             ResponseStream.End end = response.readToEnd();
 
-            assertThat(end).as("how the client saw the cut body end: %s", response)
+            assertThat(end)
+                    .as("how the client saw the cut body end: %s", response)
                     .isIn(ResponseStream.End.CLOSED, ResponseStream.End.RESET);
             assertThat(response.bodyLength()).isLessThan(TOTAL).isGreaterThanOrEqualTo(SENT_BEFORE_RESET / 2);
-            assertThat(response.body()).as("the bytes that did arrive are the backend's")
+            assertThat(response.body())
+                    .as("the bytes that did arrive are the backend's")
                     .isEqualTo(Arrays.copyOf(BODY, (int) response.bodyLength()));
         }
         assertCountedAsResetOf(proxy, broken.url(), 200);
-        assertThat(healthy.hits.get()).as("a response already started is never sent again elsewhere").isZero();
+        assertThat(healthy.hits.get())
+                .as("a response already started is never sent again elsewhere")
+                .isZero();
         assertKeepsServing(proxy, broken);
     }
 
@@ -142,7 +145,8 @@ class BackendResetMidResponseTest {
             release.countDown();
             ResponseStream.End end = response.readToEnd();
 
-            assertThat(end).as("a chunked body cut upstream must not end with a last chunk: %s", response)
+            assertThat(end)
+                    .as("a chunked body cut upstream must not end with a last chunk: %s", response)
                     .isIn(ResponseStream.End.CLOSED, ResponseStream.End.RESET);
             assertThat(response.bodyLength()).isLessThanOrEqualTo(200_000);
             assertThat(response.body()).isEqualTo(Arrays.copyOf(BODY, (int) response.bodyLength()));
@@ -159,7 +163,9 @@ class BackendResetMidResponseTest {
         TestBackend healthy = closeables.add(TestBackend.start("healthy"));
         RoundhouseProxy proxy = proxy(broken.url(), healthy.url());
         HttpRequest request = HttpRequest.newBuilder(URI.create(ProxyFixture.url(proxy, "/cut-length")))
-                .timeout(READ_TIMEOUT).GET().build();
+                .timeout(READ_TIMEOUT)
+                .GET()
+                .build();
 
         HttpResponse<InputStream> response = Http.client().send(request, HttpResponse.BodyHandlers.ofInputStream());
         try (InputStream body = response.body()) {
@@ -182,7 +188,9 @@ class BackendResetMidResponseTest {
         HttpResponse<String> get = ProxyFixture.get(proxy, "/early");
 
         assertThat(get.statusCode()).isEqualTo(200);
-        assertThat(get.body()).as("retried on the other backend: nothing had been sent to the client").isEqualTo("healthy");
+        assertThat(get.body())
+                .as("retried on the other backend: nothing had been sent to the client")
+                .isEqualTo("healthy");
         assertThat(broken.requestsStartingWith("GET /early")).isEqualTo(1);
         assertThat(Scrape.errors(proxy, "upstream_reset", broken.url())).isEqualTo(1.0);
         Scrape.awaitRequests(proxy, healthy.url(), "GET", 200, 1.0);
@@ -191,7 +199,9 @@ class BackendResetMidResponseTest {
         // healthy one's, and the POST after it the broken one's again. A POST it may have acted on is not repeated.
         assertThat(ProxyFixture.get(proxy, "/between").body()).isEqualTo("healthy");
         HttpResponse<String> post = Http.send(HttpRequest.newBuilder(URI.create(ProxyFixture.url(proxy, "/early")))
-                .timeout(READ_TIMEOUT).POST(HttpRequest.BodyPublishers.ofString("{\"order\":1}")).build());
+                .timeout(READ_TIMEOUT)
+                .POST(HttpRequest.BodyPublishers.ofString("{\"order\":1}"))
+                .build());
 
         assertThat(post.statusCode()).isEqualTo(502);
         assertThat(post.body()).contains("bad gateway");
@@ -201,7 +211,8 @@ class BackendResetMidResponseTest {
         assertThat(healthy.seen).noneMatch(s -> s.method().equals("POST"));
         assertThat(Scrape.errors(proxy, "upstream_reset", broken.url())).isEqualTo(2.0);
         Scrape.awaitRequests(proxy, broken.url(), "POST", 502, 1.0);
-        assertThat(backend(proxy, broken.url()).breaker().getMetrics().getNumberOfFailedCalls()).isEqualTo(2);
+        assertThat(backend(proxy, broken.url()).breaker().getMetrics().getNumberOfFailedCalls())
+                .isEqualTo(2);
         assertKeepsServing(proxy, broken);
     }
 
@@ -223,16 +234,21 @@ class BackendResetMidResponseTest {
             System.out.println("Reset right after the headers: " + response);
             if (end == ResponseStream.End.COMPLETE) {
                 assertThat(response.status()).as("%s", response).isEqualTo(200);
-                assertThat(new String(response.body(), StandardCharsets.UTF_8)).as("retried elsewhere").isEqualTo("healthy");
+                assertThat(new String(response.body(), StandardCharsets.UTF_8))
+                        .as("retried elsewhere")
+                        .isEqualTo("healthy");
             } else {
                 assertThat(end).as("%s", response).isIn(ResponseStream.End.CLOSED, ResponseStream.End.RESET);
                 assertThat(response.bodyLength()).isZero();
                 assertThat(healthy.hits.get()).isZero();
             }
         }
-        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
-                .untilAsserted(() -> assertThat(Scrape.errors(proxy, "upstream_reset", broken.url())).isEqualTo(1.0));
-        assertThat(backend(proxy, broken.url()).breaker().getMetrics().getNumberOfFailedCalls()).isEqualTo(1);
+        await().atMost(Duration.ofSeconds(5))
+                .pollInterval(Duration.ofMillis(20))
+                .untilAsserted(() -> assertThat(Scrape.errors(proxy, "upstream_reset", broken.url()))
+                        .isEqualTo(1.0));
+        assertThat(backend(proxy, broken.url()).breaker().getMetrics().getNumberOfFailedCalls())
+                .isEqualTo(1);
         assertKeepsServing(proxy, broken);
     }
 
@@ -240,19 +256,23 @@ class BackendResetMidResponseTest {
     @Test
     void aClientThatHangsUpMidBodyIsNotCountedAgainstTheBackend() {
         TestBackend bulk = closeables.add(TestBackend.start("bulk"));
-        RoundhouseProxy proxy = closeables.add(ProxyFixture.start(ProxyFixture.env(
-                "BACKENDS", bulk.url(), "HEALTH_CHECK_PATH", "/health")));
+        RoundhouseProxy proxy = closeables.add(
+                ProxyFixture.start(ProxyFixture.env("BACKENDS", bulk.url(), "HEALTH_CHECK_PATH", "/health")));
 
-        try (ResponseStream response = ResponseStream.get(proxy.port(), "/download?bytes=" + (64 << 20), READ_TIMEOUT)) {
+        try (ResponseStream response =
+                ResponseStream.get(proxy.port(), "/download?bytes=" + (64 << 20), READ_TIMEOUT)) {
             assertThat(response.status()).isEqualTo(200);
             assertThat(response.readAtLeast(100_000)).isEqualTo(ResponseStream.End.OPEN);
         } // hung up with most of the body still to come
 
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
-                .untilAsserted(() -> assertThat(Scrape.requests(proxy, bulk.url(), "GET", 200)).isEqualTo(1.0));
+        await().atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(20))
+                .untilAsserted(() -> assertThat(Scrape.requests(proxy, bulk.url(), "GET", 200))
+                        .isEqualTo(1.0));
         assertThat(Scrape.errors(proxy, "upstream_reset", bulk.url())).isZero();
         assertThat(Scrape.errors(proxy, "timeout", bulk.url())).isZero();
-        assertThat(backend(proxy, bulk.url()).breaker().getMetrics().getNumberOfFailedCalls()).isZero();
+        assertThat(backend(proxy, bulk.url()).breaker().getMetrics().getNumberOfFailedCalls())
+                .isZero();
         assertThat(ProxyFixture.get(proxy, "/").body()).isEqualTo("bulk");
     }
 
@@ -261,14 +281,21 @@ class BackendResetMidResponseTest {
      * (which also shows the exchange completed, so shutdown does not wait for it).
      */
     private static void assertCountedAsResetOf(RoundhouseProxy proxy, String backend, int status) {
-        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
+        await().atMost(Duration.ofSeconds(5))
+                .pollInterval(Duration.ofMillis(20))
                 .untilAsserted(() -> assertThat(Scrape.requests(proxy, backend, "GET", status))
-                        .as("the cut request is recorded once it ended").isEqualTo(1.0));
-        assertThat(Scrape.errors(proxy, "upstream_reset", backend)).as("upstream_reset errors of %s", backend)
+                        .as("the cut request is recorded once it ended")
+                        .isEqualTo(1.0));
+        assertThat(Scrape.errors(proxy, "upstream_reset", backend))
+                .as("upstream_reset errors of %s", backend)
                 .isEqualTo(1.0);
         var breaker = backend(proxy, backend).breaker().getMetrics();
-        assertThat(breaker.getNumberOfFailedCalls()).as("failed calls on the breaker of %s", backend).isEqualTo(1);
-        assertThat(breaker.getNumberOfSuccessfulCalls()).as("successful calls on the breaker of %s", backend).isZero();
+        assertThat(breaker.getNumberOfFailedCalls())
+                .as("failed calls on the breaker of %s", backend)
+                .isEqualTo(1);
+        assertThat(breaker.getNumberOfSuccessfulCalls())
+                .as("successful calls on the breaker of %s", backend)
+                .isZero();
     }
 
     /**
@@ -288,23 +315,32 @@ class BackendResetMidResponseTest {
         // Connections the proxy closes after a complete answer (the client asks, or a chunked request body)
         // are not cut answers either.
         for (int i = 0; i < 2; i++) {
-            RawHttp.Response closing = RawHttp.exchange(proxy.port(),
+            RawHttp.Response closing = RawHttp.exchange(
+                    proxy.port(),
                     "GET /after-close-" + i + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
             assertThat(closing.status()).as("%s", closing).isEqualTo(200);
-            RawHttp.Response chunked = RawHttp.exchange(proxy.port(), "POST /after-chunked-" + i + " HTTP/1.1\r\n"
-                    + "Host: localhost\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n");
+            RawHttp.Response chunked = RawHttp.exchange(
+                    proxy.port(),
+                    "POST /after-chunked-" + i + " HTTP/1.1\r\n"
+                            + "Host: localhost\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n");
             assertThat(chunked.status()).as("%s", chunked).isEqualTo(200);
         }
         assertThat(broken.requests).anyMatch(r -> r.target().startsWith("/after-"));
         assertThat(Scrape.errors(proxy, "upstream_reset", broken.url())).isEqualTo(resetsBefore);
-        assertThat(brokenBackend.breaker().getMetrics().getNumberOfFailedCalls()).isEqualTo(failedBefore);
+        assertThat(brokenBackend.breaker().getMetrics().getNumberOfFailedCalls())
+                .isEqualTo(failedBefore);
         // A relayed answer's success is recorded when its exchange completes, which can follow the client's last byte.
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
-                .untilAsserted(() -> assertThat(brokenBackend.breaker().getMetrics().getNumberOfSuccessfulCalls())
-                        .as("complete answers count as successes").isGreaterThan(succeededBefore));
+        await().atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(20))
+                .untilAsserted(
+                        () -> assertThat(brokenBackend.breaker().getMetrics().getNumberOfSuccessfulCalls())
+                                .as("complete answers count as successes")
+                                .isGreaterThan(succeededBefore));
         for (Backend b : proxy.pool().snapshot().backends()) {
             if (b != brokenBackend) {
-                assertThat(b.breaker().getMetrics().getNumberOfFailedCalls()).as("failed calls of %s", b).isZero();
+                assertThat(b.breaker().getMetrics().getNumberOfFailedCalls())
+                        .as("failed calls of %s", b)
+                        .isZero();
             }
         }
     }

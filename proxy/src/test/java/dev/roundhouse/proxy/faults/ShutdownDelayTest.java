@@ -1,13 +1,13 @@
 package dev.roundhouse.proxy.faults;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
-import dev.roundhouse.testing.Http;
 import dev.roundhouse.proxy.testing.ProxyFixture;
+import dev.roundhouse.testing.Http;
 import dev.roundhouse.testing.TestBackend;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -18,9 +18,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * After SIGTERM a pod's endpoint takes a few seconds to leave every kube-proxy and load balancer, which keep sending
@@ -36,28 +35,35 @@ class ShutdownDelayTest {
     void newConnectionsAreServedDuringTheDelayWhileReadinessSaysNo() throws Exception {
         TestBackend backend = closeables.add(TestBackend.start("backend"));
         // Long enough that the checks below run inside it on any machine; the test waits for its end.
-        RoundhouseProxy proxy = closeables.add(ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(),
-                "SHUTDOWN_DELAY", "10s")));
+        RoundhouseProxy proxy = closeables.add(
+                ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(), "SHUTDOWN_DELAY", "10s")));
         String readyz = "http://127.0.0.1:" + proxy.metricsPort() + "/readyz";
         assertThat(Http.get(readyz).statusCode()).isEqualTo(200);
 
         CompletableFuture<Void> stopped = CompletableFuture.runAsync(proxy::shutdown);
-        await("not ready").atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
+        await("not ready")
+                .atMost(Duration.ofSeconds(5))
+                .pollInterval(Duration.ofMillis(20))
                 .until(() -> Http.get(readyz).statusCode() == 503);
 
         String answer = getOnANewConnection(proxy.port());
         assertThat(stopped).as("still in the delay").isNotDone();
-        assertThat(answer).startsWith("HTTP/1.1 200").containsIgnoringCase("connection: close").endsWith("backend");
+        assertThat(answer)
+                .startsWith("HTTP/1.1 200")
+                .containsIgnoringCase("connection: close")
+                .endsWith("backend");
 
         stopped.get(30, TimeUnit.SECONDS);
-        assertThat(refused(proxy.port())).as("no connections accepted after the delay and the drain").isTrue();
+        assertThat(refused(proxy.port()))
+                .as("no connections accepted after the delay and the drain")
+                .isTrue();
     }
 
     @Test
     void noDelayStopsAcceptingAtOnce() throws Exception {
         TestBackend backend = closeables.add(TestBackend.start("backend"));
-        RoundhouseProxy proxy = closeables.add(ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(),
-                "SHUTDOWN_DELAY", "0s")));
+        RoundhouseProxy proxy =
+                closeables.add(ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(), "SHUTDOWN_DELAY", "0s")));
         proxy.shutdown();
         assertThat(refused(proxy.port())).isTrue();
     }

@@ -1,36 +1,24 @@
 package dev.roundhouse.proxy.forward;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import dev.roundhouse.proxy.RoundhouseProxy;
-import dev.roundhouse.proxy.codec.Responses;
 import dev.roundhouse.proxy.testing.BlackholeBackend;
 import dev.roundhouse.proxy.testing.Closeables;
-import dev.roundhouse.testing.Http;
 import dev.roundhouse.proxy.testing.ProxyFixture;
-import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.proxy.testing.ResponseStream;
 import dev.roundhouse.proxy.testing.Scrape;
 import dev.roundhouse.proxy.testing.ScriptedBackend;
+import dev.roundhouse.testing.Http;
+import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.testing.TestBackend;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.params.provider.ValueSource;
-
 import java.io.ByteArrayOutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -40,10 +28,13 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.DoubleSupplier;
 import java.util.stream.Stream;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The proxy's HTTP/1.1 client ({@link ProxyExchange}), end to end: a real proxy on an ephemeral port in front of
@@ -85,7 +76,8 @@ class ProxyExchangeTest {
     }
 
     private static void awaitCount(String what, DoubleSupplier value, double expected) {
-        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
+        await().atMost(Duration.ofSeconds(5))
+                .pollInterval(Duration.ofMillis(20))
                 .untilAsserted(() -> assertThat(value.getAsDouble()).as(what).isEqualTo(expected));
     }
 
@@ -126,12 +118,16 @@ class ProxyExchangeTest {
             assertThat(client.closedByPeer(raw)).isTrue();
             String text = raw.toString(StandardCharsets.ISO_8859_1);
             assertThat(decodedBody(text)).as("%s", text).isEqualTo("hello, chunked world");
-            assertThat(text).as("neither the Trailer field nor the trailer fields are forwarded")
-                    .doesNotContainIgnoringCase("X-Checksum").doesNotContainIgnoringCase("X-Other-Trailer");
+            assertThat(text)
+                    .as("neither the Trailer field nor the trailer fields are forwarded")
+                    .doesNotContainIgnoringCase("X-Checksum")
+                    .doesNotContainIgnoringCase("X-Other-Trailer");
             assertThat(text).doesNotContain(";name=value");
         }
-        assertThat(carriers).as("the decoder found the exact end of each response, so the connection was reused")
-                .hasSize(2).containsOnly(carriers.get(0));
+        assertThat(carriers)
+                .as("the decoder found the exact end of each response, so the connection was reused")
+                .hasSize(2)
+                .containsOnly(carriers.get(0));
         assertThat(Scrape.errors(proxy, "upstream_reset", chunked.url())).isZero();
     }
 
@@ -142,7 +138,10 @@ class ProxyExchangeTest {
             connection.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
             for (int from = 0; from < body.length; from += 70_000) {
                 byte[] data = Arrays.copyOfRange(body, from, Math.min(body.length, from + 70_000));
-                connection.write(Integer.toHexString(data.length) + "\r\n").write(data).write("\r\n");
+                connection
+                        .write(Integer.toHexString(data.length) + "\r\n")
+                        .write(data)
+                        .write("\r\n");
             }
             connection.write("0\r\n\r\n");
         });
@@ -169,8 +168,8 @@ class ProxyExchangeTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("malformedChunks")
-    void aMalformedChunkCutsTheClientResponseAndIsCountedAsAnUpstreamReset(String description, String malformed,
-                                                                           String mostRelayed) {
+    void aMalformedChunkCutsTheClientResponseAndIsCountedAsAnUpstreamReset(
+            String description, String malformed, String mostRelayed) {
         ScriptedBackend broken = backend((request, connection) -> {
             connection.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\ngood\r\n" + malformed);
             connection.hangUntilPeerCloses(Duration.ofSeconds(20));
@@ -179,14 +178,20 @@ class ProxyExchangeTest {
 
         try (ResponseStream response = ResponseStream.get(proxy.port(), "/bad-chunk", READ_TIMEOUT)) {
             ResponseStream.End end = response.readToEnd();
-            assertThat(end).as("the client must see the response cut, never complete: %s", response)
+            assertThat(end)
+                    .as("the client must see the response cut, never complete: %s", response)
                     .isIn(ResponseStream.End.CLOSED, ResponseStream.End.RESET);
             String body = new String(response.body(), StandardCharsets.ISO_8859_1);
             assertThat(mostRelayed).as("nothing but valid chunk data relayed").startsWith(body);
         }
         awaitCount("upstream_reset errors", () -> Scrape.errors(proxy, "upstream_reset", broken.url()), 1.0);
         await().atMost(Duration.ofSeconds(5)).until(() -> carriers.get(0).closedByPeer());
-        assertThat(proxy.pool().snapshot().backend(broken.url()).breaker().getMetrics().getNumberOfFailedCalls())
+        assertThat(proxy.pool()
+                        .snapshot()
+                        .backend(broken.url())
+                        .breaker()
+                        .getMetrics()
+                        .getNumberOfFailedCalls())
                 .isEqualTo(1);
     }
 
@@ -202,7 +207,8 @@ class ProxyExchangeTest {
         int p = 0;
         while (true) {
             int lineEnd = rest.indexOf("\r\n", p);
-            int size = Integer.parseInt(rest.substring(p, lineEnd).split(";", 2)[0].trim(), 16);
+            int size =
+                    Integer.parseInt(rest.substring(p, lineEnd).split(";", 2)[0].trim(), 16);
             p = lineEnd + 2;
             if (size == 0) {
                 return body.toString();
@@ -227,7 +233,10 @@ class ProxyExchangeTest {
         byte[] body = pattern(100_000);
         ScriptedBackend closing = backend((request, connection) -> {
             if (request.target().equals("/until-close")) {
-                connection.write("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n").write(body).close();
+                connection
+                        .write("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n")
+                        .write(body)
+                        .close();
             } else {
                 connection.write(ok("next"));
             }
@@ -237,7 +246,9 @@ class ProxyExchangeTest {
         try (RawHttp client = RawHttp.connect(proxy.port()).readTimeout(READ_TIMEOUT)) {
             RawHttp.Response response = client.send(get("/until-close")).readResponse();
             assertThat(response.status()).as("%s", response).isEqualTo(200);
-            assertThat(response.closed()).as("re-framed for the client, whose connection stays open").isFalse();
+            assertThat(response.closed())
+                    .as("re-framed for the client, whose connection stays open")
+                    .isFalse();
             assertThat(response.body()).isEqualTo(body);
 
             RawHttp.Response next = client.send(get("/next")).readResponse();
@@ -256,7 +267,9 @@ class ProxyExchangeTest {
     void aCloseDelimitedResponseEndedByAResetReachesTheClientCut() throws Exception {
         CountDownLatch clientSawPart = new CountDownLatch(1);
         ScriptedBackend resetting = backend((request, connection) -> {
-            connection.write("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n").write(pattern(50_000));
+            connection
+                    .write("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n")
+                    .write(pattern(50_000));
             clientSawPart.await(20, TimeUnit.SECONDS);
             connection.reset();
         });
@@ -267,7 +280,8 @@ class ProxyExchangeTest {
             assertThat(response.readAtLeast(50_000)).isEqualTo(ResponseStream.End.OPEN);
             clientSawPart.countDown();
 
-            assertThat(response.readToEnd()).as("a body the backend reset must not end as complete: %s", response)
+            assertThat(response.readToEnd())
+                    .as("a body the backend reset must not end as complete: %s", response)
                     .isIn(ResponseStream.End.CLOSED, ResponseStream.End.RESET);
             assertThat(response.body()).isEqualTo(pattern(50_000));
         }
@@ -280,7 +294,8 @@ class ProxyExchangeTest {
     void headNoContentAndNotModifiedResponsesEndWithoutABodyAndTheirConnectionsAreNotReused() {
         ScriptedBackend bodiless = backend((request, connection) -> {
             switch (request.target()) {
-                case "/head" -> connection.write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n\r\n");
+                case "/head" ->
+                    connection.write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n\r\n");
                 case "/head-chunked" -> connection.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
                 case "/head-empty" -> connection.write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
                 case "/no-content" -> connection.write("HTTP/1.1 204 No Content\r\nX-Kind: 204\r\n\r\n");
@@ -291,9 +306,12 @@ class ProxyExchangeTest {
         RoundhouseProxy proxy = proxy(bodiless.url());
 
         try (RawHttp client = RawHttp.connect(proxy.port()).readTimeout(READ_TIMEOUT)) {
-            RawHttp.Response head = client.send("HEAD /head HTTP/1.1\r\nHost: localhost\r\n\r\n").readResponse(true);
+            RawHttp.Response head = client.send("HEAD /head HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                    .readResponse(true);
             assertThat(head.status()).as("%s", head).isEqualTo(200);
-            assertThat(head.header("Content-Length")).as("the length of the GET's body is kept").isEqualTo("11");
+            assertThat(head.header("Content-Length"))
+                    .as("the length of the GET's body is kept")
+                    .isEqualTo("11");
 
             RawHttp.Response headChunked = client.send("HEAD /head-chunked HTTP/1.1\r\nHost: localhost\r\n\r\n")
                     .readResponse(true);
@@ -315,14 +333,22 @@ class ProxyExchangeTest {
             RawHttp.Response next = client.send(get("/next")).readResponse();
             assertThat(next.status()).as("%s", next).isEqualTo(200);
             assertThat(next.bodyText()).isEqualTo("next");
-            assertThat(client.closedByPeer(null)).as("the client connection is kept alive").isFalse();
+            assertThat(client.closedByPeer(null))
+                    .as("the client connection is kept alive")
+                    .isFalse();
         }
         // A backend might send a body after a response that has none by rule, and the next request on the
         // connection would read it as its own response: only a HEAD answered with Content-Length: 0 is known clean.
         assertThat(carriers).as("the backend connection of each request").hasSize(6);
-        assertThat(carriers.get(1)).as("after a HEAD with a length, a new connection").isNotSameAs(carriers.get(0));
-        assertThat(carriers.get(2)).as("after a HEAD without a length, a new connection").isNotSameAs(carriers.get(1));
-        assertThat(carriers.get(3)).as("after a HEAD with Content-Length: 0, the same one").isSameAs(carriers.get(2));
+        assertThat(carriers.get(1))
+                .as("after a HEAD with a length, a new connection")
+                .isNotSameAs(carriers.get(0));
+        assertThat(carriers.get(2))
+                .as("after a HEAD without a length, a new connection")
+                .isNotSameAs(carriers.get(1));
+        assertThat(carriers.get(3))
+                .as("after a HEAD with Content-Length: 0, the same one")
+                .isSameAs(carriers.get(2));
         assertThat(carriers.get(4)).as("after a 204, a new connection").isNotSameAs(carriers.get(3));
         assertThat(carriers.get(5)).as("after a 304, a new connection").isNotSameAs(carriers.get(4));
     }
@@ -330,8 +356,10 @@ class ProxyExchangeTest {
     @Test
     void aNotModifiedWithTheContentLengthOfTheRepresentationEndsWithoutABody() {
         // RFC 9110 8.6: a 304 may carry the Content-Length a 200 would have had.
-        ScriptedBackend bodiless = backend((request, connection) -> connection.write(request.target().equals("/not-modified")
-                ? "HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\nContent-Length: 11\r\n\r\n" : ok("next")));
+        ScriptedBackend bodiless = backend((request, connection) -> connection.write(
+                request.target().equals("/not-modified")
+                        ? "HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\nContent-Length: 11\r\n\r\n"
+                        : ok("next")));
         RoundhouseProxy proxy = proxy(bodiless.url());
 
         try (RawHttp client = RawHttp.connect(proxy.port()).readTimeout(READ_TIMEOUT)) {
@@ -368,9 +396,13 @@ class ProxyExchangeTest {
             assertThat(first.status()).as("%s", first).isEqualTo(200);
             assertThat(first.bodyText()).isEqualTo("final");
             assertThat(first.header("X-Final")).isEqualTo("yes");
-            assertThat(first.header("Link")).as("the interim answer's fields stay out of the final one").isNull();
-            assertThat(first.interim()).extracting(RawHttp.Interim::status)
-                    .as("the 103, not the 100 this proxy did not ask for").containsExactly(103);
+            assertThat(first.header("Link"))
+                    .as("the interim answer's fields stay out of the final one")
+                    .isNull();
+            assertThat(first.interim())
+                    .extracting(RawHttp.Interim::status)
+                    .as("the 103, not the 100 this proxy did not ask for")
+                    .containsExactly(103);
             assertThat(first.interim().get(0).header("Link")).isEqualTo("</style.css>; rel=preload");
 
             // The second one read raw, to see the exact bytes.
@@ -378,24 +410,30 @@ class ProxyExchangeTest {
             ByteArrayOutputStream raw = new ByteArrayOutputStream();
             assertThat(client.closedByPeer(raw)).isTrue();
             String text = raw.toString(StandardCharsets.ISO_8859_1);
-            assertThat(text).as("the first line the client sees").startsWith("HTTP/1.1 103 Early Hints\r\n"
-                    + "Link: </style.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\n");
+            assertThat(text)
+                    .as("the first line the client sees")
+                    .startsWith("HTTP/1.1 103 Early Hints\r\n"
+                            + "Link: </style.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\n");
             assertThat(text).doesNotContain(" 100 ").contains("X-Final: yes").endsWith("final");
         }
-        assertThat(carriers).as("a connection that carried interim answers is not reused").hasSize(2)
+        assertThat(carriers)
+                .as("a connection that carried interim answers is not reused")
+                .hasSize(2)
                 .doesNotHaveDuplicates();
     }
 
     @Test
     void anHttp10ClientGetsNoInterimResponse() {
-        ScriptedBackend hinting = backend((request, connection) -> connection.write(
-                "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n" + ok("final")));
+        ScriptedBackend hinting = backend((request, connection) ->
+                connection.write("HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n" + ok("final")));
         RoundhouseProxy proxy = proxy(hinting.url());
 
         RawHttp.Response response = RawHttp.exchange(proxy.port(), "GET /hints HTTP/1.0\r\n\r\n");
 
         assertThat(response.status()).as("%s", response).isEqualTo(200);
-        assertThat(response.interim()).as("RFC 9110 15.2: no 1xx to an HTTP/1.0 client").isEmpty();
+        assertThat(response.interim())
+                .as("RFC 9110 15.2: no 1xx to an HTTP/1.0 client")
+                .isEmpty();
         assertThat(response.bodyText()).isEqualTo("final");
     }
 
@@ -404,18 +442,28 @@ class ProxyExchangeTest {
     static Stream<Arguments> invalidResponses() {
         StringBuilder huge = new StringBuilder("HTTP/1.1 200 OK\r\n");
         for (int i = 0; i < 20; i++) {
-            huge.append("X-Big-").append(i).append(": ").append("h".repeat(1000)).append("\r\n");
+            huge.append("X-Big-")
+                    .append(i)
+                    .append(": ")
+                    .append("h".repeat(1000))
+                    .append("\r\n");
         }
         return Stream.of(
-                Arguments.of("an unexpected 101",
+                Arguments.of(
+                        "an unexpected 101",
                         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"),
                 Arguments.of("a malformed status line", "HTTP/1.1 OK 200\r\nContent-Length: 2\r\n\r\nok"),
                 Arguments.of("not HTTP at all", "SSH-2.0-OpenSSH_9.6\r\n\r\n"),
                 Arguments.of("a head larger than the buffer (20 KB of headers)", huge + "Content-Length: 2\r\n\r\nok"),
-                Arguments.of("Content-Length with Transfer-Encoding",
+                Arguments.of(
+                        "Content-Length with Transfer-Encoding",
                         "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
-                Arguments.of("conflicting Content-Lengths", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok!"),
-                Arguments.of("obsolete line folding", "HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\nContent-Length: 2\r\n\r\nok"));
+                Arguments.of(
+                        "conflicting Content-Lengths",
+                        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok!"),
+                Arguments.of(
+                        "obsolete line folding",
+                        "HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\nContent-Length: 2\r\n\r\nok"));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -436,9 +484,13 @@ class ProxyExchangeTest {
         assertThat(response.status()).as("%s", response).isEqualTo(502);
         assertThat(response.bodyText()).contains("bad gateway");
         assertThat(Scrape.errors(proxy, "upstream_reset", invalid.url())).isEqualTo(1.0);
-        awaitCount("the 502 recorded against the backend", () -> Scrape.requests(proxy, invalid.url(), "GET", 502), 1.0);
-        assertThat(invalid.requestsStartingWith("GET /invalid")).as("not sent again").isEqualTo(1);
-        await("the connection that carried it is closed").atMost(Duration.ofSeconds(5))
+        awaitCount(
+                "the 502 recorded against the backend", () -> Scrape.requests(proxy, invalid.url(), "GET", 502), 1.0);
+        assertThat(invalid.requestsStartingWith("GET /invalid"))
+                .as("not sent again")
+                .isEqualTo(1);
+        await("the connection that carried it is closed")
+                .atMost(Duration.ofSeconds(5))
                 .until(() -> carriers.get(0).closedByPeer());
         HttpResponse<String> after = ProxyFixture.get(proxy, "/after");
         assertThat(after.statusCode()).isEqualTo(200);
@@ -466,7 +518,8 @@ class ProxyExchangeTest {
                 String connection = response.header("Connection");
                 assertThat(connection == null ? "" : connection.toLowerCase())
                         .as("the backend's Connection: close is about the backend's connection only")
-                        .doesNotContain("close").doesNotContain("x-foo");
+                        .doesNotContain("close")
+                        .doesNotContain("x-foo");
                 assertThat(response.closed()).isFalse();
             }
         }
@@ -477,28 +530,41 @@ class ProxyExchangeTest {
         ScriptedBackend recording = backend((request, connection) -> connection.write(ok("seen")));
         RoundhouseProxy proxy = proxy(recording.url());
 
-        RawHttp.Response response = RawHttp.exchange(proxy.port(), "GET /request-fields?q=1&r=a%20b HTTP/1.1\r\n"
-                + "Host: shop.example:8080\r\n"
-                + "Connection: keep-alive, x-hop-one\r\nConnection: X-Hop-Two\r\n"
-                + "X-Hop-One: 1\r\nX-Hop-Two: 2\r\n"
-                + "Keep-Alive: timeout=5\r\nProxy-Connection: keep-alive\r\nTE: trailers\r\nTrailer: X-Sum\r\n"
-                + "Proxy-Authorization: Basic eDp5\r\n"
-                + "X-Forwarded-For: 203.0.113.9\r\nX-Forwarded-For: 198.51.100.7\r\n"
-                + "X-Forwarded-Proto: https\r\nX-Forwarded-Host: bank.example\r\nX-Forwarded-Port: 443\r\n"
-                + "X-Forwarded-Server: bank.example\r\n"
-                + "X-End-To-End: kept\r\nAuthorization: Bearer t\r\n\r\n");
+        RawHttp.Response response = RawHttp.exchange(
+                proxy.port(),
+                "GET /request-fields?q=1&r=a%20b HTTP/1.1\r\n"
+                        + "Host: shop.example:8080\r\n"
+                        + "Connection: keep-alive, x-hop-one\r\nConnection: X-Hop-Two\r\n"
+                        + "X-Hop-One: 1\r\nX-Hop-Two: 2\r\n"
+                        + "Keep-Alive: timeout=5\r\nProxy-Connection: keep-alive\r\nTE: trailers\r\nTrailer: X-Sum\r\n"
+                        + "Proxy-Authorization: Basic eDp5\r\n"
+                        + "X-Forwarded-For: 203.0.113.9\r\nX-Forwarded-For: 198.51.100.7\r\n"
+                        + "X-Forwarded-Proto: https\r\nX-Forwarded-Host: bank.example\r\nX-Forwarded-Port: 443\r\n"
+                        + "X-Forwarded-Server: bank.example\r\n"
+                        + "X-End-To-End: kept\r\nAuthorization: Bearer t\r\n\r\n");
 
         assertThat(response.status()).as("%s", response).isEqualTo(200);
         ScriptedBackend.Request seen = recording.requests.get(0);
         assertThat(seen.line()).isEqualTo("GET /request-fields?q=1&r=a%20b");
         Map<String, String> headers = seen.headers();
-        assertThat(headers).doesNotContainKeys("connection", "x-hop-one", "x-hop-two", "keep-alive", "proxy-connection",
-                "te", "trailer", "proxy-authorization");
+        assertThat(headers)
+                .doesNotContainKeys(
+                        "connection",
+                        "x-hop-one",
+                        "x-hop-two",
+                        "keep-alive",
+                        "proxy-connection",
+                        "te",
+                        "trailer",
+                        "proxy-authorization");
         assertThat(headers.get("host")).isEqualTo("shop.example:8080");
         assertThat(headers.get("x-forwarded-for").replace(" ", "")).isEqualTo("203.0.113.9,198.51.100.7,127.0.0.1");
         assertThat(headers.get("x-forwarded-proto")).isEqualTo("http");
-        assertThat(headers.get("x-forwarded-host")).as("the client's Host as sent").isEqualTo("shop.example:8080");
-        assertThat(headers.get("x-forwarded-port")).as("the port the client connected to")
+        assertThat(headers.get("x-forwarded-host"))
+                .as("the client's Host as sent")
+                .isEqualTo("shop.example:8080");
+        assertThat(headers.get("x-forwarded-port"))
+                .as("the port the client connected to")
                 .isEqualTo(String.valueOf(proxy.port()));
         assertThat(headers).as("nothing undocumented").doesNotContainKey("x-forwarded-server");
         assertThat(headers.get("x-end-to-end")).isEqualTo("kept");
@@ -514,7 +580,8 @@ class ProxyExchangeTest {
 
         assertThat(response.status()).as("%s", response).isEqualTo(200);
         ScriptedBackend.Request seen = recording.requests.get(0);
-        assertThat(seen.headers().get("host")).isEqualTo(URI.create(recording.url()).getAuthority());
+        assertThat(seen.headers().get("host"))
+                .isEqualTo(URI.create(recording.url()).getAuthority());
         assertThat(seen.headers().get("x-forwarded-for")).isEqualTo("127.0.0.1");
     }
 
@@ -546,12 +613,14 @@ class ProxyExchangeTest {
             assertThat(response.status()).isEqualTo(200);
         }
         // The proxy runs one I/O thread per processor, each with its own pool.
-        assertThat(counting.connections.size()).isBetween(1, Math.max(1, Runtime.getRuntime().availableProcessors()));
+        assertThat(counting.connections.size())
+                .isBetween(1, Math.max(1, Runtime.getRuntime().availableProcessors()));
     }
 
     @Test
     void aBackendThatClosesEachConnectionAfterAKeepAliveResponseDoesNotFailTheNextRequest() {
-        ScriptedBackend closing = backend((request, connection) -> connection.write(ok(request.target())).close());
+        ScriptedBackend closing = backend(
+                (request, connection) -> connection.write(ok(request.target())).close());
         RoundhouseProxy proxy = proxy(closing.url());
 
         try (RawHttp client = RawHttp.connect(proxy.port()).readTimeout(READ_TIMEOUT)) {
@@ -562,7 +631,9 @@ class ProxyExchangeTest {
             }
         }
         assertThat(carriers).hasSize(10).doesNotHaveDuplicates();
-        assertThat(Scrape.errors(proxy, "upstream_reset", closing.url())).as("an idle close is no failure").isZero();
+        assertThat(Scrape.errors(proxy, "upstream_reset", closing.url()))
+                .as("an idle close is no failure")
+                .isZero();
     }
 
     @Test
@@ -576,7 +647,8 @@ class ProxyExchangeTest {
 
         try (RawHttp client = RawHttp.connect(proxy.port()).readTimeout(READ_TIMEOUT)) {
             assertThat(client.send(get("/first")).readResponse().bodyText()).isEqualTo("/first");
-            await("the proxy closes the idle connection on the backend's FIN").atMost(Duration.ofSeconds(5))
+            await("the proxy closes the idle connection on the backend's FIN")
+                    .atMost(Duration.ofSeconds(5))
                     .until(() -> carriers.get(0).closedByPeer());
 
             RawHttp.Response second = client.send(get("/second")).readResponse();
@@ -615,10 +687,17 @@ class ProxyExchangeTest {
                 assertThat(response.bodyText()).isEqualTo("/race-" + i);
             }
         }
-        assertThat(racing.requestsStartingWith("GET /race-1")).as("sent on the stale connection, then a fresh one")
+        assertThat(racing.requestsStartingWith("GET /race-1"))
+                .as("sent on the stale connection, then a fresh one")
                 .isEqualTo(2);
-        assertThat(proxy.pool().snapshot().backend(racing.url()).breaker().getMetrics().getNumberOfFailedCalls())
-                .as("a keep-alive race is not the backend failing").isZero();
+        assertThat(proxy.pool()
+                        .snapshot()
+                        .backend(racing.url())
+                        .breaker()
+                        .getMetrics()
+                        .getNumberOfFailedCalls())
+                .as("a keep-alive race is not the backend failing")
+                .isZero();
     }
 
     @Test
@@ -638,7 +717,8 @@ class ProxyExchangeTest {
             }
         }
         assertThat(carriers).hasSize(3).doesNotHaveDuplicates();
-        await("the proxy closed each of them").atMost(Duration.ofSeconds(5))
+        await("the proxy closed each of them")
+                .atMost(Duration.ofSeconds(5))
                 .until(() -> carriers.stream().allMatch(ScriptedBackend.Connection::closedByPeer));
     }
 
@@ -661,15 +741,17 @@ class ProxyExchangeTest {
 
     @Test
     void aBackendThatSendsMoreThanItsContentLengthDoesNotGetItsConnectionReused() {
-        ScriptedBackend overlong = backend((request, connection) ->
-                connection.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled"));
+        ScriptedBackend overlong = backend((request, connection) -> connection.write(
+                "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled"));
         RoundhouseProxy proxy = proxy(overlong.url());
 
         try (RawHttp client = RawHttp.connect(proxy.port()).readTimeout(READ_TIMEOUT)) {
             for (int i = 0; i < 2; i++) {
                 RawHttp.Response response = client.send(get("/over-" + i)).readResponse();
                 assertThat(response.status()).as("%s", response).isEqualTo(200);
-                assertThat(response.bodyText()).as("never the extra bytes as the next answer").isEqualTo("ok");
+                assertThat(response.bodyText())
+                        .as("never the extra bytes as the next answer")
+                        .isEqualTo("ok");
             }
         }
         assertThat(carriers).hasSize(2).doesNotHaveDuplicates();
@@ -679,7 +761,8 @@ class ProxyExchangeTest {
 
     @Test
     void aBackendThatNeverAnswersGets504AtTheRequestTimeoutAndItsConnectionIsClosed() {
-        ScriptedBackend silent = backend((request, connection) -> connection.hangUntilPeerCloses(Duration.ofSeconds(20)));
+        ScriptedBackend silent =
+                backend((request, connection) -> connection.hangUntilPeerCloses(Duration.ofSeconds(20)));
         RoundhouseProxy proxy = proxy(silent.url(), "REQUEST_TIMEOUT", "500ms");
 
         long start = System.nanoTime();
@@ -690,7 +773,9 @@ class ProxyExchangeTest {
         assertThat(response.bodyText()).contains("gateway timeout");
         assertThat(took).isBetween(Duration.ofMillis(450), Duration.ofMillis(2500));
         assertThat(Scrape.errors(proxy, "timeout", silent.url())).isEqualTo(1.0);
-        assertThat(silent.requestsStartingWith("GET /silent")).as("a timed-out request is not sent again").isEqualTo(1);
+        assertThat(silent.requestsStartingWith("GET /silent"))
+                .as("a timed-out request is not sent again")
+                .isEqualTo(1);
         await().atMost(Duration.ofSeconds(5)).until(() -> carriers.get(0).closedByPeer());
     }
 
@@ -714,7 +799,8 @@ class ProxyExchangeTest {
     void aConnectThatHangsFailsOverToTheNextBackendAtTheConnectTimeout() throws Exception {
         String hanging = closeables.add(BlackholeBackend.start()).url();
         ScriptedBackend alive = backend((request, connection) -> connection.write(ok("alive")));
-        RoundhouseProxy proxy = proxy(hanging + "," + alive.url(), "CONNECT_TIMEOUT", "300ms", "REQUEST_TIMEOUT", "10s");
+        RoundhouseProxy proxy =
+                proxy(hanging + "," + alive.url(), "CONNECT_TIMEOUT", "300ms", "REQUEST_TIMEOUT", "10s");
 
         long start = System.nanoTime();
         RawHttp.Response response = RawHttp.exchange(proxy.port(), get("/connect-timeout"));
@@ -722,7 +808,9 @@ class ProxyExchangeTest {
 
         assertThat(response.status()).as("%s", response).isEqualTo(200);
         assertThat(response.bodyText()).isEqualTo("alive");
-        assertThat(took).as("failed over at the connect timeout").isBetween(Duration.ofMillis(250), Duration.ofMillis(2500));
+        assertThat(took)
+                .as("failed over at the connect timeout")
+                .isBetween(Duration.ofMillis(250), Duration.ofMillis(2500));
         assertThat(Scrape.errors(proxy, "connect", hanging)).isEqualTo(1.0);
     }
 
@@ -737,16 +825,23 @@ class ProxyExchangeTest {
         try (RawHttp client = RawHttp.connect(proxy.port()).readTimeout(READ_TIMEOUT)) {
             assertThat(client.send(get("/a")).readResponse().bodyText()).isEqualTo("GET ");
             assertThat(client.send("POST /b HTTP/1.1\r\nHost: localhost\r\nContent-Length: 7\r\n\r\n{\"x\":1}")
-                    .readResponse().bodyText()).isEqualTo("POST {\"x\":1}");
+                            .readResponse()
+                            .bodyText())
+                    .isEqualTo("POST {\"x\":1}");
             assertThat(client.send("POST /c HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n")
-                    .readResponse().bodyText()).isEqualTo("POST ");
+                            .readResponse()
+                            .bodyText())
+                    .isEqualTo("POST ");
             assertThat(client.send(get("/d")).readResponse().bodyText()).isEqualTo("GET ");
         }
-        assertThat(recording.requests).extracting(ScriptedBackend.Request::line)
+        assertThat(recording.requests)
+                .extracting(ScriptedBackend.Request::line)
                 .containsExactly("GET /a", "POST /b", "POST /c", "GET /d");
         assertThat(carriers).as("one engine, one connection pool").hasSize(4).containsOnly(carriers.get(0));
         HttpResponse<String> viaClient = Http.send(HttpRequest.newBuilder(URI.create(ProxyFixture.url(proxy, "/e")))
-                .timeout(READ_TIMEOUT).PUT(HttpRequest.BodyPublishers.ofString("put")).build());
+                .timeout(READ_TIMEOUT)
+                .PUT(HttpRequest.BodyPublishers.ofString("put"))
+                .build());
         assertThat(viaClient.body()).isEqualTo("PUT put");
     }
 }

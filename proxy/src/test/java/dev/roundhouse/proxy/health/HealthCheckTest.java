@@ -1,16 +1,15 @@
 package dev.roundhouse.proxy.health;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.ProxyFixture;
 import dev.roundhouse.testing.TestBackend;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-
-import java.time.Duration;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 class HealthCheckTest {
 
@@ -35,7 +34,8 @@ class HealthCheckTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> a.healthChecks.get() >= 2 && b.healthChecks.get() >= 2);
 
         a.healthy = false;
-        await().atMost(Duration.ofSeconds(5)).until(() -> proxy.pool().snapshot().healthyCount() == 1);
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> proxy.pool().snapshot().healthyCount() == 1);
         int aHits = a.hits.get();
         for (int i = 0; i < 10; i++) {
             assertThat(ProxyFixture.get(proxy, "/").body()).isEqualTo("b");
@@ -46,7 +46,8 @@ class HealthCheckTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> a.healthChecks.get() > checksWhileOut + 2); // still probed
 
         a.healthy = true;
-        await().atMost(Duration.ofSeconds(5)).until(() -> proxy.pool().snapshot().healthyCount() == 2);
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> proxy.pool().snapshot().healthyCount() == 2);
         int before = a.hits.get();
         for (int i = 0; i < 10; i++) {
             ProxyFixture.get(proxy, "/");
@@ -61,9 +62,11 @@ class HealthCheckTest {
         RoundhouseProxy proxy = proxy(a.url() + "," + b.url());
 
         a.stop();
-        await().atMost(Duration.ofSeconds(5)).until(() -> !proxy.pool().snapshot().backend(a.url()).health().isHealthy());
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> !proxy.pool().snapshot().backend(a.url()).health().isHealthy());
         a.restart();
-        await().atMost(Duration.ofSeconds(5)).until(() -> proxy.pool().snapshot().backend(a.url()).health().isHealthy());
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> proxy.pool().snapshot().backend(a.url()).health().isHealthy());
         assertThat(proxy.pool().snapshot().rotation().size()).isEqualTo(2);
     }
 
@@ -73,7 +76,8 @@ class HealthCheckTest {
         a.healthy = false; // a wrong health endpoint: the backend itself still serves
         RoundhouseProxy proxy = proxy(a.url());
 
-        await().atMost(Duration.ofSeconds(5)).until(() -> proxy.pool().snapshot().healthyCount() == 0);
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> proxy.pool().snapshot().healthyCount() == 0);
 
         assertThat(proxy.pool().snapshot().panic()).isTrue();
         assertThat(ProxyFixture.get(proxy, "/").statusCode()).isEqualTo(200);

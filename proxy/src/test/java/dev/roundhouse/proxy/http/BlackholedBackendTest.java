@@ -1,14 +1,14 @@
 package dev.roundhouse.proxy.http;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.BlackholeBackend;
 import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.ProxyFixture;
 import dev.roundhouse.proxy.testing.Scrape;
 import dev.roundhouse.testing.TestBackend;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
-
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -19,9 +19,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A backend whose connects hang beside one that answers: how many requests pay the connect timeout. One in N
@@ -72,9 +71,11 @@ class BlackholedBackendTest {
         allServed(proxy, 12, "alive");
 
         assertThat(Scrape.errors(proxy, "connect", hanging.url()))
-                .as("connect timeouts paid before the backend left the rotation").isEqualTo(3.0);
-        assertThat(Scrape.value(proxy, "resilience4j_circuitbreaker_state{name=\"" + hanging.url()
-                + "\",state=\"open\"}")).isEqualTo(1.0);
+                .as("connect timeouts paid before the backend left the rotation")
+                .isEqualTo(3.0);
+        assertThat(Scrape.value(
+                        proxy, "resilience4j_circuitbreaker_state{name=\"" + hanging.url() + "\",state=\"open\"}"))
+                .isEqualTo(1.0);
     }
 
     @Test
@@ -92,7 +93,8 @@ class BlackholedBackendTest {
         burst(proxy, 40, Set.of("alive"));
 
         assertThat(Scrape.errors(proxy, "connect", turning.url()) - before)
-                .as("requests that waited for a connect to the hanging backend").isLessThanOrEqualTo(3.0);
+                .as("requests that waited for a connect to the hanging backend")
+                .isLessThanOrEqualTo(3.0);
     }
 
     /** {@code count} requests at once, each answered 200 by one of {@code bodies}. */
@@ -118,15 +120,28 @@ class BlackholedBackendTest {
     void anEjectedBackendReturnsWhenAHealthCheckSucceeds() throws Exception {
         BlackholeBackend hanging = closeables.add(BlackholeBackend.start());
         TestBackend alive = closeables.add(TestBackend.start("alive"));
-        RoundhouseProxy proxy = proxy(hanging.url() + "," + alive.url(), "HEALTH_CHECK_INTERVAL", "100ms",
-                "HEALTH_CHECK_TIMEOUT", "100ms", "UNHEALTHY_THRESHOLD", "100", "HEALTHY_THRESHOLD", "1",
-                "CB_WAIT_IN_OPEN", "1h", "CB_CONSECUTIVE_CONNECT_FAILURES", "2");
+        RoundhouseProxy proxy = proxy(
+                hanging.url() + "," + alive.url(),
+                "HEALTH_CHECK_INTERVAL",
+                "100ms",
+                "HEALTH_CHECK_TIMEOUT",
+                "100ms",
+                "UNHEALTHY_THRESHOLD",
+                "100",
+                "HEALTHY_THRESHOLD",
+                "1",
+                "CB_WAIT_IN_OPEN",
+                "1h",
+                "CB_CONSECUTIVE_CONNECT_FAILURES",
+                "2");
         allServed(proxy, 6, "alive");
         assertThat(Scrape.errors(proxy, "connect", hanging.url())).isEqualTo(2.0);
 
         hanging.recover();
 
-        await("requests on the recovered backend").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
+        await("requests on the recovered backend")
+                .atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(50))
                 .until(() -> ProxyFixture.get(proxy, "/after").body().equals("recovered"));
     }
 
@@ -135,14 +150,22 @@ class BlackholedBackendTest {
         BlackholeBackend hanging = closeables.add(BlackholeBackend.start());
         TestBackend alive = closeables.add(TestBackend.start("alive"));
         // No health check after the first round: only the breaker's half-open probes can bring it back.
-        RoundhouseProxy proxy = proxy(hanging.url() + "," + alive.url(), "CB_WAIT_IN_OPEN", "200ms",
-                "CB_HALF_OPEN_CALLS", "1", "CB_CONSECUTIVE_CONNECT_FAILURES", "2");
+        RoundhouseProxy proxy = proxy(
+                hanging.url() + "," + alive.url(),
+                "CB_WAIT_IN_OPEN",
+                "200ms",
+                "CB_HALF_OPEN_CALLS",
+                "1",
+                "CB_CONSECUTIVE_CONNECT_FAILURES",
+                "2");
         allServed(proxy, 6, "alive");
         assertThat(Scrape.errors(proxy, "connect", hanging.url())).isEqualTo(2.0);
 
         hanging.recover();
 
-        await("requests on the recovered backend").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
+        await("requests on the recovered backend")
+                .atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(50))
                 .until(() -> ProxyFixture.get(proxy, "/after").body().equals("recovered"));
     }
 }

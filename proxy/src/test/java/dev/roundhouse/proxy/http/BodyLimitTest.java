@@ -1,22 +1,21 @@
 package dev.roundhouse.proxy.http;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
-import dev.roundhouse.testing.Http;
 import dev.roundhouse.proxy.testing.ProxyFixture;
+import dev.roundhouse.testing.Http;
 import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.testing.RawHttp.RecordingBackend;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
-
 import java.io.ByteArrayOutputStream;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * MAX_REQUEST_BODY: a body over the limit gets 413 Payload Too Large. With a Content-Length the
@@ -61,12 +60,20 @@ class BodyLimitTest {
             RawHttp.Response response = client.readResponse();
 
             assertPayloadTooLarge(response);
-            assertThat(response.bodyText()).contains(Integer.toString(10 * 1024 * 1024)).contains(Integer.toString(LIMIT));
-            assertThat(client.closedByPeer(null)).as("connection closed after the 413").isTrue();
+            assertThat(response.bodyText())
+                    .contains(Integer.toString(10 * 1024 * 1024))
+                    .contains(Integer.toString(LIMIT));
+            assertThat(client.closedByPeer(null))
+                    .as("connection closed after the 413")
+                    .isTrue();
         }
-        assertThat(backend.started()).as("nothing of the request reached the backend").isEmpty();
-        await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
-                assertThat(requestsCounted("none", "POST", 413)).as("the refusal is counted").isEqualTo(1.0));
+        assertThat(backend.started())
+                .as("nothing of the request reached the backend")
+                .isEmpty();
+        await().atMost(Duration.ofSeconds(5))
+                .untilAsserted(() -> assertThat(requestsCounted("none", "POST", 413))
+                        .as("the refusal is counted")
+                        .isEqualTo(1.0));
         assertProxyStillServes();
     }
 
@@ -76,22 +83,28 @@ class BodyLimitTest {
         try (RawHttp client = RawHttp.connect(proxy.port())) {
             int length = 8 * 1024 * 1024;
             AtomicLong written = new AtomicLong();
-            Thread writer = new Thread(() -> {
-                client.send("PUT /upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: " + length + "\r\n\r\n");
-                byte[] piece = new byte[64 * 1024];
-                for (int sent = 0; sent < length && !client.writeFailed(); sent += piece.length) {
-                    client.send(piece);
-                    written.addAndGet(piece.length);
-                }
-            }, "uploader");
+            Thread writer = new Thread(
+                    () -> {
+                        client.send(
+                                "PUT /upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: " + length + "\r\n\r\n");
+                        byte[] piece = new byte[64 * 1024];
+                        for (int sent = 0; sent < length && !client.writeFailed(); sent += piece.length) {
+                            client.send(piece);
+                            written.addAndGet(piece.length);
+                        }
+                    },
+                    "uploader");
             writer.start();
             RawHttp.Response response = client.readResponse();
             writer.join(Duration.ofSeconds(20).toMillis());
 
-            assertThat(writer.isAlive()).as("the upload ended (the proxy closed the connection)").isFalse();
+            assertThat(writer.isAlive())
+                    .as("the upload ended (the proxy closed the connection)")
+                    .isFalse();
             assertPayloadTooLarge(response);
             assertThat(client.writeFailed() || written.get() < length)
-                    .as("the proxy did not read the whole 8 MiB body before closing").isTrue();
+                    .as("the proxy did not read the whole 8 MiB body before closing")
+                    .isTrue();
         }
         assertThat(backend.started()).isEmpty();
         assertProxyStillServes();
@@ -101,14 +114,20 @@ class BodyLimitTest {
     void expectContinueOverTheLimitGets413InsteadOf100() {
         startWithLimit();
         try (RawHttp client = RawHttp.connect(proxy.port())) {
-            client.send("POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n");
+            client.send(
+                    "POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n");
 
             String statusLine = client.readRawLine();
-            assertThat(statusLine).as("the first line of the answer: no 100 Continue, the body is refused")
+            assertThat(statusLine)
+                    .as("the first line of the answer: no 100 Continue, the body is refused")
                     .startsWith("HTTP/1.1 413 ");
             ByteArrayOutputStream rest = new ByteArrayOutputStream();
-            assertThat(client.closedByPeer(rest)).as("connection closed after the 413").isTrue();
-            assertThat(rest.toString(StandardCharsets.ISO_8859_1)).contains("payload too large").doesNotContain("HTTP/1.1 100");
+            assertThat(client.closedByPeer(rest))
+                    .as("connection closed after the 413")
+                    .isTrue();
+            assertThat(rest.toString(StandardCharsets.ISO_8859_1))
+                    .contains("payload too large")
+                    .doesNotContain("HTTP/1.1 100");
         }
         assertThat(backend.started()).isEmpty();
         assertProxyStillServes();
@@ -118,8 +137,9 @@ class BodyLimitTest {
     void contentLengthAtTheLimitIsForwardedWhole() {
         startWithLimit();
         String body = "a".repeat(LIMIT);
-        RawHttp.Response response = RawHttp.exchange(proxy.port(), "POST /upload HTTP/1.1\r\nHost: localhost\r\n"
-                + "Content-Length: " + LIMIT + "\r\n\r\n" + body);
+        RawHttp.Response response = RawHttp.exchange(
+                proxy.port(),
+                "POST /upload HTTP/1.1\r\nHost: localhost\r\n" + "Content-Length: " + LIMIT + "\r\n\r\n" + body);
 
         assertThat(response.status()).as("%s", response).isEqualTo(200);
         assertThat(backend.received()).singleElement().satisfies(r -> {
@@ -134,15 +154,17 @@ class BodyLimitTest {
     void chunkedBodyPassingTheLimitMidStreamGets413AndTheBackendNoCompleteRequest() {
         startWithLimit();
         try (RawHttp client = RawHttp.connect(proxy.port())) {
-            client.send("POST /upload HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
-                    + "200\r\n" + "a".repeat(512) + "\r\n");
+            client.send("POST /upload HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n" + "200\r\n"
+                    + "a".repeat(512) + "\r\n");
             // The request is on its way to the backend before the body passes the limit.
             await().atMost(Duration.ofSeconds(10)).until(() -> backend.started().contains("POST /upload HTTP/1.1"));
             client.send("400\r\n" + "b".repeat(LIMIT) + "\r\n"); // 1536 bytes in all; the client then stalls
             RawHttp.Response response = client.readResponse();
 
             assertPayloadTooLarge(response);
-            assertThat(client.closedByPeer(null)).as("connection closed after the 413").isTrue();
+            assertThat(client.closedByPeer(null))
+                    .as("connection closed after the 413")
+                    .isTrue();
         }
         assertNoCompleteUploadAndNothingOverTheLimit();
         assertNothingChargedToTheBackend();
@@ -153,14 +175,18 @@ class BodyLimitTest {
     void chunkedBodyOverTheLimitSentAtOnceGets413AndNothingSmuggled() {
         startWithLimit();
         try (RawHttp client = RawHttp.connect(proxy.port())) {
-            client.send("POST /upload HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
-                    + "800\r\n" + "c".repeat(2 * LIMIT) + "\r\n0\r\n\r\n" + SMUGGLED);
+            client.send("POST /upload HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n" + "800\r\n"
+                    + "c".repeat(2 * LIMIT) + "\r\n0\r\n\r\n" + SMUGGLED);
             RawHttp.Response response = client.readResponse();
 
             assertPayloadTooLarge(response);
             ByteArrayOutputStream after = new ByteArrayOutputStream();
-            assertThat(client.closedByPeer(after)).as("connection closed after the 413").isTrue();
-            assertThat(after.size()).as("no answer to the request that followed").isZero();
+            assertThat(client.closedByPeer(after))
+                    .as("connection closed after the 413")
+                    .isTrue();
+            assertThat(after.size())
+                    .as("no answer to the request that followed")
+                    .isZero();
         }
         assertNoCompleteUploadAndNothingOverTheLimit();
         assertNothingChargedToTheBackend();
@@ -171,8 +197,10 @@ class BodyLimitTest {
     void chunkedBodyAtTheLimitIsForwardedWhole() {
         startWithLimit();
         String half = "d".repeat(LIMIT / 2);
-        RawHttp.Response response = RawHttp.exchange(proxy.port(), "POST /upload HTTP/1.1\r\nHost: localhost\r\n"
-                + "Transfer-Encoding: chunked\r\n\r\n200\r\n" + half + "\r\n200\r\n" + half + "\r\n0\r\n\r\n");
+        RawHttp.Response response = RawHttp.exchange(
+                proxy.port(),
+                "POST /upload HTTP/1.1\r\nHost: localhost\r\n" + "Transfer-Encoding: chunked\r\n\r\n200\r\n" + half
+                        + "\r\n200\r\n" + half + "\r\n0\r\n\r\n");
 
         assertThat(response.status()).as("%s", response).isEqualTo(200);
         assertThat(backend.received()).singleElement().satisfies(r -> {
@@ -188,10 +216,13 @@ class BodyLimitTest {
         start();
         int size = 3 * 1024 * 1024; // over Undertow's own 2 MiB default, which must not apply
         String body = "e".repeat(size);
-        RawHttp.Response fixed = RawHttp.exchange(proxy.port(), "PUT /upload HTTP/1.1\r\nHost: localhost\r\n"
-                + "Content-Length: " + size + "\r\n\r\n" + body);
-        RawHttp.Response chunked = RawHttp.exchange(proxy.port(), "PUT /upload HTTP/1.1\r\nHost: localhost\r\n"
-                + "Transfer-Encoding: chunked\r\n\r\n" + Integer.toHexString(size) + "\r\n" + body + "\r\n0\r\n\r\n");
+        RawHttp.Response fixed = RawHttp.exchange(
+                proxy.port(),
+                "PUT /upload HTTP/1.1\r\nHost: localhost\r\n" + "Content-Length: " + size + "\r\n\r\n" + body);
+        RawHttp.Response chunked = RawHttp.exchange(
+                proxy.port(),
+                "PUT /upload HTTP/1.1\r\nHost: localhost\r\n" + "Transfer-Encoding: chunked\r\n\r\n"
+                        + Integer.toHexString(size) + "\r\n" + body + "\r\n0\r\n\r\n");
 
         assertThat(fixed.status()).as("%s", fixed).isEqualTo(200);
         assertThat(chunked.status()).as("%s", chunked).isEqualTo(200);
@@ -206,16 +237,21 @@ class BodyLimitTest {
     private static void assertPayloadTooLarge(RawHttp.Response response) {
         assertThat(response.status()).as("%s", response).isEqualTo(413);
         assertThat(response.header("Content-Type")).startsWith("text/plain");
-        assertThat(response.bodyText()).startsWith("payload too large").contains(Integer.toString(LIMIT)).hasSizeLessThan(200);
+        assertThat(response.bodyText())
+                .startsWith("payload too large")
+                .contains(Integer.toString(LIMIT))
+                .hasSizeLessThan(200);
         assertThat(response.header("Connection")).isEqualToIgnoringCase("close");
     }
 
     /** The backend may have begun receiving the request, but never got it whole, nor more than the limit. */
     private void assertNoCompleteUploadAndNothingOverTheLimit() {
         // What the backend got is settled once its connection ended; watch a moment for a late completion.
-        await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(5)).untilAsserted(() ->
-                assertThat(backend.received()).allSatisfy(r -> {
-                    assertThat(r.complete()).as("a cut body must not reach the backend as a complete request: %s", r)
+        await().during(Duration.ofMillis(300))
+                .atMost(Duration.ofSeconds(5))
+                .untilAsserted(() -> assertThat(backend.received()).allSatisfy(r -> {
+                    assertThat(r.complete())
+                            .as("a cut body must not reach the backend as a complete request: %s", r)
                             .isFalse();
                     assertThat(r.body().length).isLessThanOrEqualTo(LIMIT);
                 }));
@@ -223,9 +259,13 @@ class BodyLimitTest {
     }
 
     private void assertNothingChargedToTheBackend() {
-        await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
-                assertThat(requestsCounted(null, "POST", 413)).as("the 413 is counted").isEqualTo(1.0));
-        assertThat(errorsChargedToBackend()).as("a client's oversized body is not the backend's failure").isZero();
+        await().atMost(Duration.ofSeconds(5))
+                .untilAsserted(() -> assertThat(requestsCounted(null, "POST", 413))
+                        .as("the 413 is counted")
+                        .isEqualTo(1.0));
+        assertThat(errorsChargedToBackend())
+                .as("a client's oversized body is not the backend's failure")
+                .isZero();
     }
 
     private void assertProxyStillServes() {
@@ -245,7 +285,9 @@ class BodyLimitTest {
     private double requestsCounted(String backendLabel, String method, int status) {
         String[] parts = backendLabel == null
                 ? new String[] {"method=\"" + method + "\"", "status=\"" + status + "\""}
-                : new String[] {"backend=\"" + backendLabel + "\"", "method=\"" + method + "\"", "status=\"" + status + "\""};
+                : new String[] {
+                    "backend=\"" + backendLabel + "\"", "method=\"" + method + "\"", "status=\"" + status + "\""
+                };
         return sum("roundhouse_requests_total{", parts);
     }
 

@@ -1,21 +1,20 @@
 package dev.roundhouse.proxy.http;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.ProxyFixture;
-import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.proxy.testing.ScriptedBackend;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
-
+import dev.roundhouse.testing.RawHttp;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Draining: what a client on a kept-alive connection is told while the proxy is leaving. */
 class DrainTest {
@@ -36,20 +35,27 @@ class DrainTest {
         RoundhouseProxy proxy = closeables.add(ProxyFixture.start(env));
 
         try (RawHttp client = RawHttp.connect(proxy.port()).readTimeout(Duration.ofSeconds(10))) {
-            RawHttp.Response before = client.send("GET /fast HTTP/1.1\r\nHost: x\r\n\r\n").readResponse();
-            assertThat(before.header("Connection")).as("kept alive before the drain").isNotEqualToIgnoringCase("close");
+            RawHttp.Response before =
+                    client.send("GET /fast HTTP/1.1\r\nHost: x\r\n\r\n").readResponse();
+            assertThat(before.header("Connection"))
+                    .as("kept alive before the drain")
+                    .isNotEqualToIgnoringCase("close");
 
             client.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
             await().atMost(Duration.ofSeconds(5)).until(() -> slow.requestsStartingWith("GET /slow") == 1);
             CompletableFuture<Void> shutdown = CompletableFuture.runAsync(proxy::shutdown);
-            await("draining").atMost(Duration.ofSeconds(5)).until(() ->
-                    RawHttp.exchange(proxy.metricsPort(), "GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n").status() == 503);
+            await("draining")
+                    .atMost(Duration.ofSeconds(5))
+                    .until(() -> RawHttp.exchange(proxy.metricsPort(), "GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
+                                    .status()
+                            == 503);
             release.countDown();
 
             RawHttp.Response inFlight = client.readResponse();
             assertThat(inFlight.status()).isEqualTo(200);
             assertThat(inFlight.bodyText()).isEqualTo("done");
-            assertThat(inFlight.header("Connection")).as("the response in flight at the drain")
+            assertThat(inFlight.header("Connection"))
+                    .as("the response in flight at the drain")
                     .isEqualToIgnoringCase("close");
             assertThat(client.closedByPeer(new java.io.ByteArrayOutputStream())).isTrue();
             shutdown.get(10, TimeUnit.SECONDS);

@@ -1,20 +1,19 @@
 package dev.roundhouse.proxy.http;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.ProxyFixture;
 import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.testing.RawHttp.RecordingBackend;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-
-import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * {@code Expect: 100-continue}: the proxy answers it itself once a backend has the request head (nginx and Envoy
@@ -30,15 +29,16 @@ class ExpectContinueTest {
     @ValueSource(strings = {"Content-Length", "chunked"})
     void aClientThatWaitsForTheContinueGetsItThenItsBodyIsForwarded(String framing) {
         RecordingBackend backend = closeables.add(RecordingBackend.start());
-        RoundhouseProxy proxy = closeables.add(ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(),
-                "HEALTH_CHECK_PATH", "/health")));
+        RoundhouseProxy proxy = closeables.add(
+                ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health")));
 
         try (RawHttp client = RawHttp.connect(proxy.port())) {
             boolean chunked = framing.equals("chunked");
             client.send("POST /upload HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
                     + (chunked ? "Transfer-Encoding: chunked\r\n" : "Content-Length: 11\r\n") + "\r\n");
 
-            assertThat(client.readRawLine()).as("the interim answer, before any body byte was sent")
+            assertThat(client.readRawLine())
+                    .as("the interim answer, before any body byte was sent")
                     .isEqualTo("HTTP/1.1 100 Continue");
             assertThat(client.readRawLine()).isEmpty();
             client.send(chunked ? "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n" : "hello world");
@@ -55,8 +55,8 @@ class ExpectContinueTest {
 
     @Test
     void withNoBackendToTakeItTheClientIsAnsweredWithoutSendingItsBody() {
-        RoundhouseProxy proxy = closeables.add(ProxyFixture.start(ProxyFixture.env("BACKENDS", "http://127.0.0.1:1",
-                "HEALTH_CHECK_PATH", "/health", "CONNECT_RETRIES", "0")));
+        RoundhouseProxy proxy = closeables.add(ProxyFixture.start(ProxyFixture.env(
+                "BACKENDS", "http://127.0.0.1:1", "HEALTH_CHECK_PATH", "/health", "CONNECT_RETRIES", "0")));
 
         try (RawHttp client = RawHttp.connect(proxy.port())) {
             client.send("POST /upload HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5000\r\n\r\n");
@@ -64,7 +64,9 @@ class ExpectContinueTest {
             String statusLine = client.readRawLine();
             assertThat(statusLine).as("no 100: the body would go nowhere").startsWith("HTTP/1.1 503 ");
             ByteArrayOutputStream rest = new ByteArrayOutputStream();
-            assertThat(client.closedByPeer(rest)).as("the unsent body ends the connection").isTrue();
+            assertThat(client.closedByPeer(rest))
+                    .as("the unsent body ends the connection")
+                    .isTrue();
             assertThat(rest.toString(StandardCharsets.ISO_8859_1)).doesNotContain("100 Continue");
         }
     }
@@ -72,16 +74,20 @@ class ExpectContinueTest {
     @Test
     void anHttp10ClientIsNotSentAContinue() {
         RecordingBackend backend = closeables.add(RecordingBackend.start());
-        RoundhouseProxy proxy = closeables.add(ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(),
-                "HEALTH_CHECK_PATH", "/health")));
+        RoundhouseProxy proxy = closeables.add(
+                ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health")));
 
         try (RawHttp client = RawHttp.connect(proxy.port()).readTimeout(Duration.ofSeconds(5))) {
             client.send("POST /upload HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi");
             RawHttp.Response response = client.readResponse();
 
             assertThat(response.status()).as("%s", response).isEqualTo(200);
-            assertThat(response.interim()).as("RFC 9110 15.2: no 1xx to an HTTP/1.0 client").isEmpty();
+            assertThat(response.interim())
+                    .as("RFC 9110 15.2: no 1xx to an HTTP/1.0 client")
+                    .isEmpty();
         }
-        assertThat(backend.received()).singleElement().satisfies(r -> assertThat(r.bodyText()).isEqualTo("hi"));
+        assertThat(backend.received())
+                .singleElement()
+                .satisfies(r -> assertThat(r.bodyText()).isEqualTo("hi"));
     }
 }

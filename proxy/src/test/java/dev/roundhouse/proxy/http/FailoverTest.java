@@ -1,20 +1,19 @@
 package dev.roundhouse.proxy.http;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.ClosingServer;
-import dev.roundhouse.testing.Http;
 import dev.roundhouse.proxy.testing.ProxyFixture;
 import dev.roundhouse.proxy.testing.Scrape;
+import dev.roundhouse.testing.Http;
 import dev.roundhouse.testing.TestBackend;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
-
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class FailoverTest {
 
@@ -61,7 +60,8 @@ class FailoverTest {
         HttpResponse<String> r = ProxyFixture.get(proxy, "/");
 
         assertThat(r.statusCode()).isEqualTo(503);
-        assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("text/plain"));
+        assertThat(r.headers().firstValue("Content-Type"))
+                .hasValueSatisfying(v -> assertThat(v).startsWith("text/plain"));
         assertThat(r.body()).contains("no backend");
         Scrape.awaitValue(proxy, "roundhouse_requests_total{backend=\"none\",method=\"GET\",status=\"503\"}", 1.0);
     }
@@ -85,12 +85,15 @@ class FailoverTest {
         RoundhouseProxy proxy = proxy("BACKENDS", crashing.url());
 
         HttpResponse<String> r = Http.send(HttpRequest.newBuilder(URI.create(ProxyFixture.url(proxy, "/orders")))
-                .POST(HttpRequest.BodyPublishers.ofString("{}")).build());
+                .POST(HttpRequest.BodyPublishers.ofString("{}"))
+                .build());
 
         assertThat(r.statusCode()).isEqualTo(502);
         assertThat(r.body()).contains("bad gateway");
         // a POST the backend may have acted on is not repeated
-        assertThat(crashing.requestLines).filteredOn(l -> l.startsWith("POST")).containsExactly("POST /orders HTTP/1.1");
+        assertThat(crashing.requestLines)
+                .filteredOn(l -> l.startsWith("POST"))
+                .containsExactly("POST /orders HTTP/1.1");
     }
 
     @Test
@@ -117,6 +120,7 @@ class FailoverTest {
 
         assertThat(r.statusCode()).isEqualTo(500);
         assertThat(r.body()).isEqualTo("failing");
-        Scrape.awaitValue(proxy, "roundhouse_errors_total{backend=\"" + failing.url() + "\",type=\"upstream_5xx\"}", 1.0);
+        Scrape.awaitValue(
+                proxy, "roundhouse_errors_total{backend=\"" + failing.url() + "\",type=\"upstream_5xx\"}", 1.0);
     }
 }

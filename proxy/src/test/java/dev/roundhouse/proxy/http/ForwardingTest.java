@@ -1,19 +1,18 @@
 package dev.roundhouse.proxy.http;
 
-import dev.roundhouse.proxy.RoundhouseProxy;
-import dev.roundhouse.testing.Http;
-import dev.roundhouse.proxy.testing.ProxyFixture;
-import dev.roundhouse.testing.TestBackend;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.roundhouse.proxy.RoundhouseProxy;
+import dev.roundhouse.proxy.testing.ProxyFixture;
+import dev.roundhouse.testing.Http;
+import dev.roundhouse.testing.TestBackend;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 
 class ForwardingTest {
 
@@ -33,8 +32,7 @@ class ForwardingTest {
     }
 
     private RoundhouseProxy proxy(String backends) {
-        RoundhouseProxy p = ProxyFixture.start(ProxyFixture.env("BACKENDS", backends,
-                "HEALTH_CHECK_PATH", "/health"));
+        RoundhouseProxy p = ProxyFixture.start(ProxyFixture.env("BACKENDS", backends, "HEALTH_CHECK_PATH", "/health"));
         toClose.add(0, p);
         return p;
     }
@@ -73,12 +71,12 @@ class ForwardingTest {
         TestBackend a = backend("a");
         RoundhouseProxy proxy = proxy(a.url());
 
-        HttpResponse<String> r = Http.send(HttpRequest.newBuilder(
-                        URI.create(ProxyFixture.url(proxy, "/upload/x%2Fy?q=1&r=a%20b")))
-                .header("X-Custom", "kept")
-                .header("Authorization", "Bearer t")
-                .PUT(HttpRequest.BodyPublishers.ofString("hello"))
-                .build());
+        HttpResponse<String> r =
+                Http.send(HttpRequest.newBuilder(URI.create(ProxyFixture.url(proxy, "/upload/x%2Fy?q=1&r=a%20b")))
+                        .header("X-Custom", "kept")
+                        .header("Authorization", "Bearer t")
+                        .PUT(HttpRequest.BodyPublishers.ofString("hello"))
+                        .build());
 
         assertThat(r.statusCode()).isEqualTo(200);
         TestBackend.Seen seen = a.lastSeen();

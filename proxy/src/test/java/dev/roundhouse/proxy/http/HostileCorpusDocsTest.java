@@ -1,14 +1,13 @@
 package dev.roundhouse.proxy.http;
 
-import dev.roundhouse.proxy.testing.HostileCorpus;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.roundhouse.proxy.testing.HostileCorpus;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** docs/http-conformance.md lists every case of the hostile corpora, with the rule that decides it. */
 class HostileCorpusDocsTest {

@@ -1,16 +1,12 @@
 package dev.roundhouse.proxy.http;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.ProxyFixture;
 import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.testing.TestBackend;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.MethodSource;
-
 import java.io.ByteArrayOutputStream;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -18,9 +14,12 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.stream.Stream;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Requests no honest client sends, written byte for byte on a socket: ambiguous body framing
@@ -67,7 +66,9 @@ class HostileHttpTest {
                 + END_THEN_SMUGGLED);
 
         assertBadRequestAndClosed(outcome);
-        assertThat(backend.hits.get()).as("the refused request must not reach the backend").isZero();
+        assertThat(backend.hits.get())
+                .as("the refused request must not reach the backend")
+                .isZero();
         assertNothingSmuggledAndProxyStillServes();
     }
 
@@ -82,17 +83,23 @@ class HostileHttpTest {
                 + body);
 
         assertBadRequestAndClosed(outcome);
-        assertThat(backend.hits.get()).as("the refused request must not reach the backend").isZero();
+        assertThat(backend.hits.get())
+                .as("the refused request must not reach the backend")
+                .isZero();
         assertNothingSmuggledAndProxyStillServes();
     }
 
     static Stream<Arguments> ambiguousContentLengths() {
         String body = "hello";
         return Stream.of(
-                Arguments.of("two equal Content-Length headers",
-                        "Content-Length: 5\r\nContent-Length: 5\r\n", body + SMUGGLED),
-                Arguments.of("two different Content-Length headers",
-                        "Content-Length: 5\r\nContent-Length: " + (body + SMUGGLED).length() + "\r\n", body + SMUGGLED),
+                Arguments.of(
+                        "two equal Content-Length headers",
+                        "Content-Length: 5\r\nContent-Length: 5\r\n",
+                        body + SMUGGLED),
+                Arguments.of(
+                        "two different Content-Length headers",
+                        "Content-Length: 5\r\nContent-Length: " + (body + SMUGGLED).length() + "\r\n",
+                        body + SMUGGLED),
                 Arguments.of("Content-Length list '5, 5'", "Content-Length: 5, 5\r\n", body + SMUGGLED),
                 Arguments.of("signed Content-Length '+5'", "Content-Length: +5\r\n", body + SMUGGLED),
                 Arguments.of("negative Content-Length '-1'", "Content-Length: -1\r\n", body + SMUGGLED));
@@ -104,7 +111,9 @@ class HostileHttpTest {
         Outcome outcome = send("POST / HTTP/1.1\r\nHost: localhost\r\n" + headers + "\r\n" + body);
 
         assertRefused(outcome);
-        assertThat(backend.hits.get()).as("the refused request must not reach the backend").isZero();
+        assertThat(backend.hits.get())
+                .as("the refused request must not reach the backend")
+                .isZero();
         assertNothingSmuggledAndProxyStillServes();
     }
 
@@ -113,18 +122,26 @@ class HostileHttpTest {
                 Arguments.of("chunked, identity", "Transfer-Encoding: chunked, identity\r\n"),
                 Arguments.of("xchunked", "Transfer-Encoding: xchunked\r\n"),
                 Arguments.of("identity", "Transfer-Encoding: identity\r\n"),
-                Arguments.of("two Transfer-Encoding headers", "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n"),
-                Arguments.of("two spaces before chunked, with Content-Length",
+                Arguments.of(
+                        "two Transfer-Encoding headers",
+                        "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n"),
+                Arguments.of(
+                        "two spaces before chunked, with Content-Length",
                         "Transfer-Encoding:  chunked\r\nContent-Length: " + END_THEN_SMUGGLED.length() + "\r\n"),
-                Arguments.of("tab before chunked, with Content-Length",
+                Arguments.of(
+                        "tab before chunked, with Content-Length",
                         "Transfer-Encoding:\tchunked\r\nContent-Length: " + END_THEN_SMUGGLED.length() + "\r\n"),
-                Arguments.of("trailing space after chunked, with Content-Length",
+                Arguments.of(
+                        "trailing space after chunked, with Content-Length",
                         "Transfer-Encoding: chunked \r\nContent-Length: " + END_THEN_SMUGGLED.length() + "\r\n"),
-                Arguments.of("tab before the colon, with Content-Length",
+                Arguments.of(
+                        "tab before the colon, with Content-Length",
                         "Transfer-Encoding\t: chunked\r\nContent-Length: " + END_THEN_SMUGGLED.length() + "\r\n"),
-                Arguments.of("space before the colon, with Content-Length",
+                Arguments.of(
+                        "space before the colon, with Content-Length",
                         "Transfer-Encoding : chunked\r\nContent-Length: " + END_THEN_SMUGGLED.length() + "\r\n"),
-                Arguments.of("folded value, with Content-Length",
+                Arguments.of(
+                        "folded value, with Content-Length",
                         "Transfer-Encoding:\r\n chunked\r\nContent-Length: " + END_THEN_SMUGGLED.length() + "\r\n"));
     }
 
@@ -134,7 +151,9 @@ class HostileHttpTest {
         Outcome outcome = send("POST / HTTP/1.1\r\nHost: localhost\r\n" + headers + "\r\n" + END_THEN_SMUGGLED);
 
         assertRefused(outcome);
-        assertThat(backend.hits.get()).as("the refused request must not reach the backend").isZero();
+        assertThat(backend.hits.get())
+                .as("the refused request must not reach the backend")
+                .isZero();
         assertNothingSmuggledAndProxyStillServes();
     }
 
@@ -155,9 +174,11 @@ class HostileHttpTest {
 
         assertRefused(outcome);
         assertNothingSmuggledAndProxyStillServes();
-        await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(2))
+        await().during(Duration.ofMillis(200))
+                .atMost(Duration.ofSeconds(2))
                 .untilAsserted(() -> assertThat(errorsChargedToBackend())
-                        .as("a client's broken body is not the backend's failure").isZero());
+                        .as("a client's broken body is not the backend's failure")
+                        .isZero());
     }
 
     @Test
@@ -171,11 +192,18 @@ class HostileHttpTest {
 
         if (outcome.response().status() != 400) {
             assertThat(outcome.response().status()).as("%s", outcome.response()).isEqualTo(200);
-            assertThat(outcome.response().bodyText()).as("the whole Content-Length body reached the backend")
+            assertThat(outcome.response().bodyText())
+                    .as("the whole Content-Length body reached the backend")
                     .isEqualTo(body.length() + " " + sha256(body));
-            TestBackend.Seen seen = backend.seen.stream().filter(s -> s.uri().equals("/upload")).findFirst().orElseThrow();
+            TestBackend.Seen seen = backend.seen.stream()
+                    .filter(s -> s.uri().equals("/upload"))
+                    .findFirst()
+                    .orElseThrow();
             assertThat(seen.header("Transfer-Encoding")).isNull();
-            assertThat(seen.header("X-Padding")).doesNotContain("\r", "\n").startsWith("a").endsWith("Transfer-Encoding: chunked");
+            assertThat(seen.header("X-Padding"))
+                    .doesNotContain("\r", "\n")
+                    .startsWith("a")
+                    .endsWith("Transfer-Encoding: chunked");
         }
         assertThat(outcome.after()).isEmpty();
         assertNothingSmuggledAndProxyStillServes();
@@ -226,12 +254,16 @@ class HostileHttpTest {
     static Stream<Arguments> malformedHeads() {
         return Stream.of(
                 Arguments.of("space in a header name", bytes("GET / HTTP/1.1\r\nHost: localhost\r\nX Bad: 1\r\n\r\n")),
-                Arguments.of("control character in a header value",
+                Arguments.of(
+                        "control character in a header value",
                         bytes("GET / HTTP/1.1\r\nHost: localhost\r\nX-Bad: a\u0001b\r\n\r\n")),
-                Arguments.of("NUL in a header value", bytes("GET / HTTP/1.1\r\nHost: localhost\r\nX-Bad: a\u0000b\r\n\r\n")),
-                Arguments.of("bare CR inside a header value",
+                Arguments.of(
+                        "NUL in a header value", bytes("GET / HTTP/1.1\r\nHost: localhost\r\nX-Bad: a\u0000b\r\n\r\n")),
+                Arguments.of(
+                        "bare CR inside a header value",
                         bytes("GET / HTTP/1.1\r\nHost: localhost\r\nX-Bad: a\rTransfer-Encoding: chunked\r\n\r\n")),
-                Arguments.of("non-ASCII (UTF-8) bytes in the path",
+                Arguments.of(
+                        "non-ASCII (UTF-8) bytes in the path",
                         "GET /caf\u00e9 HTTP/1.1\r\nHost: localhost\r\n\r\n".getBytes(StandardCharsets.UTF_8)),
                 Arguments.of("bare LF line endings", bytes("GET / HTTP/1.1\nHost: localhost\nX-A: 1\n\n")));
     }
@@ -245,13 +277,16 @@ class HostileHttpTest {
         if (outcome.response().answered()) {
             assertThat(outcome.response().status()).isEqualTo(400);
         }
-        assertThat(backend.hits.get()).as("a malformed request must not reach the backend").isZero();
+        assertThat(backend.hits.get())
+                .as("a malformed request must not reach the backend")
+                .isZero();
         assertNothingSmuggledAndProxyStillServes();
     }
 
     @Test
     void absoluteFormTargetNamingAnotherHostIsServedByThePoolOnly() {
-        RawHttp.Response response = RawHttp.exchange(proxy.port(), "GET http://evil.example/steal HTTP/1.1\r\nHost: evil.example\r\n\r\n");
+        RawHttp.Response response =
+                RawHttp.exchange(proxy.port(), "GET http://evil.example/steal HTTP/1.1\r\nHost: evil.example\r\n\r\n");
 
         assertThat(response.answered()).as("answered: %s", response).isTrue();
         int status = response.status();
@@ -271,15 +306,17 @@ class HostileHttpTest {
 
     @Test
     void hopByHopHeadersAreNotForwardedToTheBackend() {
-        RawHttp.Response response = RawHttp.exchange(proxy.port(), "GET /hop HTTP/1.1\r\nHost: localhost\r\n"
-                + "Connection: keep-alive, X-Secret-Hop\r\n"
-                + "X-Secret-Hop: 1\r\n"
-                + "Keep-Alive: timeout=5\r\n"
-                + "Proxy-Authorization: Basic eDp5\r\n"
-                + "Proxy-Connection: keep-alive\r\n"
-                + "TE: trailers\r\n"
-                + "Trailer: X-Checksum\r\n"
-                + "X-End-To-End: kept\r\n\r\n");
+        RawHttp.Response response = RawHttp.exchange(
+                proxy.port(),
+                "GET /hop HTTP/1.1\r\nHost: localhost\r\n"
+                        + "Connection: keep-alive, X-Secret-Hop\r\n"
+                        + "X-Secret-Hop: 1\r\n"
+                        + "Keep-Alive: timeout=5\r\n"
+                        + "Proxy-Authorization: Basic eDp5\r\n"
+                        + "Proxy-Connection: keep-alive\r\n"
+                        + "TE: trailers\r\n"
+                        + "Trailer: X-Checksum\r\n"
+                        + "X-End-To-End: kept\r\n\r\n");
 
         assertThat(response.status()).as("%s", response).isEqualTo(200);
         TestBackend.Seen seen = backend.lastSeen();
@@ -292,15 +329,19 @@ class HostileHttpTest {
         assertThat(seen.header("Trailer")).isNull();
         String connection = seen.header("Connection");
         if (connection != null) {
-            assertThat(connection.toLowerCase()).as("the proxy's own Connection header").doesNotContain("x-secret-hop");
+            assertThat(connection.toLowerCase())
+                    .as("the proxy's own Connection header")
+                    .doesNotContain("x-secret-hop");
         }
         assertThat(seen.header("X-End-To-End")).isEqualTo("kept");
     }
 
     @Test
     void connectionHeaderCannotStripContentLengthFromTheBody() throws Exception {
-        RawHttp.Response response = RawHttp.exchange(proxy.port(), "POST /upload HTTP/1.1\r\nHost: localhost\r\nConnection: Content-Length\r\n"
-                + "Content-Length: 5\r\n\r\nhello");
+        RawHttp.Response response = RawHttp.exchange(
+                proxy.port(),
+                "POST /upload HTTP/1.1\r\nHost: localhost\r\nConnection: Content-Length\r\n"
+                        + "Content-Length: 5\r\n\r\nhello");
 
         assertThat(response.status()).as("%s", response).isEqualTo(200);
         assertThat(response.bodyText()).isEqualTo("5 " + sha256("hello"));
@@ -309,8 +350,10 @@ class HostileHttpTest {
 
     @Test
     void connectionHeaderCannotStripTransferEncodingFromTheBody() throws Exception {
-        RawHttp.Response response = RawHttp.exchange(proxy.port(), "POST /upload HTTP/1.1\r\nHost: localhost\r\nConnection: Transfer-Encoding\r\n"
-                + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+        RawHttp.Response response = RawHttp.exchange(
+                proxy.port(),
+                "POST /upload HTTP/1.1\r\nHost: localhost\r\nConnection: Transfer-Encoding\r\n"
+                        + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
 
         assertThat(response.status()).as("%s", response).isEqualTo(200);
         assertThat(response.bodyText()).isEqualTo("5 " + sha256("hello"));
@@ -319,7 +362,8 @@ class HostileHttpTest {
 
     @Test
     void xForwardedForAppendsTheClientAddressToTheIncomingChain() {
-        RawHttp.Response response = RawHttp.exchange(proxy.port(), "GET /xff HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-For: 203.0.113.9\r\n\r\n");
+        RawHttp.Response response = RawHttp.exchange(
+                proxy.port(), "GET /xff HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-For: 203.0.113.9\r\n\r\n");
 
         assertThat(response.status()).isEqualTo(200);
         String xff = backend.lastSeen().header("X-Forwarded-For");
@@ -342,25 +386,32 @@ class HostileHttpTest {
         TestBackend.Seen seen = backend.lastSeen();
         assertThat(seen.header("X-Forwarded-Port")).isEqualTo(String.valueOf(proxy.port()));
         assertThat(seen.header("X-Forwarded-Host")).isEqualTo("example.com");
-        assertThat(seen.header("X-Forwarded-Server")).as("nothing undocumented is added").isNull();
+        assertThat(seen.header("X-Forwarded-Server"))
+                .as("nothing undocumented is added")
+                .isNull();
 
-        RawHttp.Response absolute = RawHttp.exchange(proxy.port(),
-                "GET https://example.com:9443/xfp HTTP/1.1\r\nHost: example.com:9443\r\n\r\n");
+        RawHttp.Response absolute = RawHttp.exchange(
+                proxy.port(), "GET https://example.com:9443/xfp HTTP/1.1\r\nHost: example.com:9443\r\n\r\n");
         assertThat(absolute.status()).isEqualTo(200);
-        assertThat(backend.lastSeen().header("X-Forwarded-Proto")).as("the connection was plain http").isEqualTo("http");
+        assertThat(backend.lastSeen().header("X-Forwarded-Proto"))
+                .as("the connection was plain http")
+                .isEqualTo("http");
         assertThat(backend.lastSeen().header("X-Forwarded-Port")).isEqualTo(String.valueOf(proxy.port()));
     }
 
     @Test
     void xForwardedProtoHostAndPortDescribeThisHopNotWhatTheClientClaimed() {
-        RawHttp.Response response = RawHttp.exchange(proxy.port(), "GET /xfp HTTP/1.1\r\nHost: shop.example:8443\r\n"
-                + "X-Forwarded-Proto: https\r\nX-Forwarded-Host: bank.example\r\nX-Forwarded-Port: 443\r\n\r\n");
+        RawHttp.Response response = RawHttp.exchange(
+                proxy.port(),
+                "GET /xfp HTTP/1.1\r\nHost: shop.example:8443\r\n"
+                        + "X-Forwarded-Proto: https\r\nX-Forwarded-Host: bank.example\r\nX-Forwarded-Port: 443\r\n\r\n");
 
         assertThat(response.status()).isEqualTo(200);
         TestBackend.Seen seen = backend.lastSeen();
         assertThat(seen.header("X-Forwarded-Proto")).as("the listener's scheme").isEqualTo("http");
         assertThat(seen.header("X-Forwarded-Host")).as("Host as sent").isEqualTo("shop.example:8443");
-        assertThat(seen.header("X-Forwarded-Port")).as("the port the client connected to, not Host's")
+        assertThat(seen.header("X-Forwarded-Port"))
+                .as("the port the client connected to, not Host's")
                 .isEqualTo(String.valueOf(proxy.port()));
         assertThat(seen.header("Host")).as("Host is passed through").isEqualTo("shop.example:8443");
     }
@@ -368,8 +419,7 @@ class HostileHttpTest {
     // ---- Helpers -------------------------------------------------------------------------------
 
     /** One answer plus whether the proxy then closed the connection, and any bytes it sent after. */
-    private record Outcome(RawHttp.Response response, boolean closed, String after) {
-    }
+    private record Outcome(RawHttp.Response response, boolean closed, String after) {}
 
     private Outcome send(String request) {
         return send(bytes(request));
@@ -395,19 +445,27 @@ class HostileHttpTest {
      */
     private static void assertRefused(Outcome outcome) {
         RawHttp.Response response = outcome.response();
-        assertThat(response.timedOut()).as("the proxy neither answered nor closed: %s", response).isFalse();
+        assertThat(response.timedOut())
+                .as("the proxy neither answered nor closed: %s", response)
+                .isFalse();
         if (!response.answered()) {
-            assertThat(outcome.closed()).as("no answer, so the connection must have been closed: %s", response)
+            assertThat(outcome.closed())
+                    .as("no answer, so the connection must have been closed: %s", response)
                     .isTrue();
         } else if (response.status() < 400 || response.status() > 499) {
             assertThat(outcome.closed())
-                    .as("answered %s instead of a 4xx, so the connection must be closed right after; it stayed open"
-                            + " and then answered: '%s'", response, outcome.after())
+                    .as(
+                            "answered %s instead of a 4xx, so the connection must be closed right after; it stayed open"
+                                    + " and then answered: '%s'",
+                            response, outcome.after())
                     .isTrue();
-            assertThat(response.status()).as("a client's malformed request is not a server error: %s", response)
+            assertThat(response.status())
+                    .as("a client's malformed request is not a server error: %s", response)
                     .isLessThan(500);
         }
-        assertThat(outcome.after()).as("nothing may follow the refusal on the connection").isEmpty();
+        assertThat(outcome.after())
+                .as("nothing may follow the refusal on the connection")
+                .isEmpty();
     }
 
     private static void assertBadRequestAndClosed(Outcome outcome) {
@@ -423,7 +481,8 @@ class HostileHttpTest {
         assertThat(next.body()).isEqualTo(backend.name);
         assertThat(backend.seen).anyMatch(s -> s.uri().equals("/after"));
         // A desynchronised backend connection would show the smuggled request shortly after: watch a moment.
-        await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(2))
+        await().during(Duration.ofMillis(200))
+                .atMost(Duration.ofSeconds(2))
                 .until(() -> backend.seen.stream().noneMatch(s -> s.uri().contains("smuggled")));
     }
 
@@ -444,6 +503,7 @@ class HostileHttpTest {
     }
 
     private static String sha256(String text) throws Exception {
-        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+        return HexFormat.of()
+                .formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
     }
 }

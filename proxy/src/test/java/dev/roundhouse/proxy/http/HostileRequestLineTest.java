@@ -1,17 +1,13 @@
 package dev.roundhouse.proxy.http;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import dev.roundhouse.proxy.RoundhouseProxy;
-import dev.roundhouse.testing.Http;
 import dev.roundhouse.proxy.testing.ProxyFixture;
+import dev.roundhouse.testing.Http;
 import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.testing.RawHttp.RecordingBackend;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.MethodSource;
-
 import java.io.ByteArrayOutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -21,9 +17,12 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Request lines and protocols the proxy must not forward: NUL bytes, HTTP/0.9, the HTTP/2 preface and
@@ -69,11 +68,14 @@ class HostileRequestLineTest {
                 Arguments.of("asterisk target with GET", "GET * HTTP/1.1\r\nHost: localhost\r\n\r\n"),
                 Arguments.of("fragment in the target", "GET /page#frag HTTP/1.1\r\nHost: localhost\r\n\r\n"),
                 Arguments.of("tab between method and target", "GET\t/tab HTTP/1.1\r\nHost: localhost\r\n\r\n"),
-                Arguments.of("two spaces between method and target", "GET  /two-spaces HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+                Arguments.of(
+                        "two spaces between method and target", "GET  /two-spaces HTTP/1.1\r\nHost: localhost\r\n\r\n"),
                 Arguments.of("space inside the method", "G ET / HTTP/1.1\r\nHost: localhost\r\n\r\n"),
                 Arguments.of("two Host headers", "GET /hosts HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n"),
                 Arguments.of("HTTP/1.1 without Host", "GET /no-host HTTP/1.1\r\n\r\n"),
-                Arguments.of("CONNECT to a foreign host", "CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n"));
+                Arguments.of(
+                        "CONNECT to a foreign host",
+                        "CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n"));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -82,7 +84,9 @@ class HostileRequestLineTest {
         Outcome outcome = send(request);
 
         assertRefused(outcome);
-        assertThat(backend.started()).as("a refused request must not reach the backend").isEmpty();
+        assertThat(backend.started())
+                .as("a refused request must not reach the backend")
+                .isEmpty();
         assertProxyStillServes();
     }
 
@@ -103,46 +107,57 @@ class HostileRequestLineTest {
         // A listener standing in for the foreign host: it must never see a connection.
         try (ServerSocket foreign = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             AtomicInteger foreignConnections = new AtomicInteger();
-            Thread watcher = new Thread(() -> {
-                while (!foreign.isClosed()) {
-                    try (Socket ignored = foreign.accept()) {
-                        foreignConnections.incrementAndGet();
-                    } catch (Exception e) {
-                        return;
-                    }
-                }
-            }, "foreign-host");
+            Thread watcher = new Thread(
+                    () -> {
+                        while (!foreign.isClosed()) {
+                            try (Socket ignored = foreign.accept()) {
+                                foreignConnections.incrementAndGet();
+                            } catch (Exception e) {
+                                return;
+                            }
+                        }
+                    },
+                    "foreign-host");
             watcher.setDaemon(true);
             watcher.start();
             String foreignHost = "127.0.0.1:" + foreign.getLocalPort();
             String[] targets = {
-                    "http://" + foreignHost + "/steal?x=1",
-                    "https://" + foreignHost + "/steal",
-                    "http://user:pass@" + foreignHost + "/steal",
-                    "http://" + foreignHost};
+                "http://" + foreignHost + "/steal?x=1",
+                "https://" + foreignHost + "/steal",
+                "http://user:pass@" + foreignHost + "/steal",
+                "http://" + foreignHost
+            };
 
             for (String target : targets) {
-                RawHttp.Response response = RawHttp.exchange(proxy.port(),
+                RawHttp.Response response = RawHttp.exchange(
+                        proxy.port(),
                         "GET " + target + " HTTP/1.1\r\nHost: " + foreignHost + "\r\nConnection: close\r\n\r\n");
                 assertThat(response.answered()).as("answered: %s", response).isTrue();
                 if (response.status() == 200) {
-                    assertThat(response.bodyText()).as("served by the pool backend").isEqualTo("ok");
+                    assertThat(response.bodyText())
+                            .as("served by the pool backend")
+                            .isEqualTo("ok");
                 } else {
                     assertThat(response.status()).as("%s", response).isBetween(400, 499);
                 }
             }
 
-            assertThat(backend.received()).allSatisfy(r -> assertThat(r.target()).as("origin-form at the backend")
-                    .startsWith("/").doesNotContain(foreignHost).doesNotContain("user"));
+            assertThat(backend.received())
+                    .allSatisfy(r -> assertThat(r.target())
+                            .as("origin-form at the backend")
+                            .startsWith("/")
+                            .doesNotContain(foreignHost)
+                            .doesNotContain("user"));
             assertProxyStillServes();
-            assertThat(foreignConnections.get()).as("connections to the host the request line named").isZero();
+            assertThat(foreignConnections.get())
+                    .as("connections to the host the request line named")
+                    .isZero();
         }
     }
 
     // ---- Helpers -------------------------------------------------------------------------------
 
-    private record Outcome(RawHttp.Response response, boolean closed, String after) {
-    }
+    private record Outcome(RawHttp.Response response, boolean closed, String after) {}
 
     private Outcome send(String request) {
         try (RawHttp connection = RawHttp.connect(proxy.port())) {
@@ -160,11 +175,15 @@ class HostileRequestLineTest {
     /** A 4xx, or the connection closed; never a hang, a server error, or a kept-alive connection after it. */
     private static void assertRefused(Outcome outcome) {
         RawHttp.Response response = outcome.response();
-        assertThat(response.timedOut()).as("the proxy neither answered nor closed: %s", response).isFalse();
+        assertThat(response.timedOut())
+                .as("the proxy neither answered nor closed: %s", response)
+                .isFalse();
         if (response.answered() && response.status() != 505) { // 505: a version other than HTTP/1.x
             assertThat(response.status()).as("%s", response).isBetween(400, 499);
         }
-        assertThat(outcome.closed()).as("connection closed after the refusal: %s", response).isTrue();
+        assertThat(outcome.closed())
+                .as("connection closed after the refusal: %s", response)
+                .isTrue();
         assertThat(outcome.after()).isEmpty();
     }
 

@@ -1,24 +1,23 @@
 package dev.roundhouse.proxy.http;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.CorpusProbe;
 import dev.roundhouse.proxy.testing.CorpusProbe.Kind;
 import dev.roundhouse.proxy.testing.HostileCorpus;
 import dev.roundhouse.proxy.testing.IdleCpu;
 import dev.roundhouse.proxy.testing.ProxyFixture;
-import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.proxy.testing.ScriptedBackend;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.MethodSource;
-
+import dev.roundhouse.testing.RawHttp;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Every case of {@code hostile/responses.corpus}, for each kind of request a client sends (no body, a
@@ -37,8 +36,8 @@ class HostileResponseCorpusTest {
     @MethodSource("cases")
     void theClientGetsWhatItsCaseNames(HostileCorpus.Case c, Kind kind) throws Exception {
         try (ScriptedBackend backend = ScriptedBackend.start(CorpusProbe.firstAnswer(c));
-             RoundhouseProxy proxy = ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(),
-                     "HEALTH_CHECK_PATH", "/health"))) {
+                RoundhouseProxy proxy = ProxyFixture.start(
+                        ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health"))) {
             String backendKey = proxy.pool().snapshot().backends().get(0).key();
             RawHttp.Response response = RawHttp.exchange(proxy.port(), kind.request);
 
@@ -47,9 +46,15 @@ class HostileResponseCorpusTest {
                 assertThat(response.statusLine()).isEqualTo(c.field("status-line"));
             }
             String interim = c.field("interim");
-            assertThat(response.interim()).extracting(RawHttp.Interim::status).as("interim responses")
-                    .containsExactlyElementsOf(interim == null ? List.of()
-                            : Arrays.stream(interim.split(" ")).map(Integer::valueOf).toList());
+            assertThat(response.interim())
+                    .extracting(RawHttp.Interim::status)
+                    .as("interim responses")
+                    .containsExactlyElementsOf(
+                            interim == null
+                                    ? List.of()
+                                    : Arrays.stream(interim.split(" "))
+                                            .map(Integer::valueOf)
+                                            .toList());
             if (c.field("interim-has") != null) {
                 String has = c.field("interim-has");
                 int colon = has.indexOf(':');
@@ -59,37 +64,50 @@ class HostileResponseCorpusTest {
             for (String has : c.all("client-has")) {
                 int colon = has.indexOf(':');
                 assertThat(response.headers().get(has.substring(0, colon).trim().toLowerCase()))
-                        .as("%s, exactly once: %s", has, response).containsExactly(has.substring(colon + 1).trim());
+                        .as("%s, exactly once: %s", has, response)
+                        .containsExactly(has.substring(colon + 1).trim());
             }
             for (String lacks : c.all("client-lacks")) {
                 for (String name : lacks.split(",")) {
-                    assertThat(response.header(name.trim())).as("%s in %s", name, response).isNull();
+                    assertThat(response.header(name.trim()))
+                            .as("%s in %s", name, response)
+                            .isNull();
                 }
             }
             if (c.field("body") != null) {
                 assertThat(response.bodyText()).isEqualTo(HostileCorpus.text(c.field("body")));
             }
             if ("yes".equals(c.field("cut"))) {
-                assertThat(response.closed()).as("the response is cut: %s", response).isTrue();
+                assertThat(response.closed())
+                        .as("the response is cut: %s", response)
+                        .isTrue();
             } else if (response.header("content-length") != null || response.header("transfer-encoding") != null) {
                 // (without either, the response runs to the connection's end: its close is its framing)
-                assertThat(response.closed()).as("the response is whole: %s", response).isFalse();
+                assertThat(response.closed())
+                        .as("the response is whole: %s", response)
+                        .isFalse();
             }
             boolean charged = "yes".equals(c.field("charged"));
-            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(errorsCharged(proxy, backendKey) > 0)
-                    .as("charged to the backend").isEqualTo(charged));
+            await().atMost(Duration.ofSeconds(5))
+                    .untilAsserted(() -> assertThat(errorsCharged(proxy, backendKey) > 0)
+                            .as("charged to the backend")
+                            .isEqualTo(charged));
 
             IdleCpu.assertIdleFor(Duration.ofMillis(300), "'" + c + "' (" + kind + ")");
             RawHttp.Response next = RawHttp.exchange(proxy.port(), "GET /next HTTP/1.1\r\nHost: x\r\n\r\n");
-            assertThat(next.status()).as("a later request gets a clean answer: %s", next).isEqualTo(200);
+            assertThat(next.status())
+                    .as("a later request gets a clean answer: %s", next)
+                    .isEqualTo(200);
             assertThat(next.bodyText()).isEqualTo("ok");
         }
     }
 
     private static double errorsCharged(RoundhouseProxy proxy, String backend) {
         String label = "backend=\"" + backend + "\"";
-        return ProxyFixture.metrics(proxy).lines()
+        return ProxyFixture.metrics(proxy)
+                .lines()
                 .filter(l -> l.startsWith("roundhouse_errors_total{") && l.contains(label))
-                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
+                .sum();
     }
 }

@@ -1,20 +1,19 @@
 package dev.roundhouse.proxy.http;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.ProxyFixture;
-import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.proxy.testing.ScriptedBackend;
+import dev.roundhouse.testing.RawHttp;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-
-import java.util.Collections;
-import java.util.IdentityHashMap;
-import java.util.Set;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * A backend that sends a body where there is none (after a HEAD, 204 or 304 answer, or after interim responses)
@@ -31,8 +30,8 @@ class LateBackendBytesTest {
     final Closeables closeables = new Closeables();
 
     /** Connections that answered a bodiless response: a later request on one of them finds the stray bytes first. */
-    private final Set<ScriptedBackend.Connection> dirty = Collections.synchronizedSet(
-            Collections.newSetFromMap(new IdentityHashMap<>()));
+    private final Set<ScriptedBackend.Connection> dirty =
+            Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
 
     private RoundhouseProxy proxyInFrontOf(String bodiless) {
         ScriptedBackend backend = closeables.add(ScriptedBackend.start((request, connection) -> {
@@ -47,16 +46,19 @@ class LateBackendBytesTest {
                 connection.write("HTTP/1.1 200 OK\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
             }
         }));
-        return closeables.add(ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health")));
+        return closeables.add(
+                ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health")));
     }
 
     @ParameterizedTest(name = "{0}")
-    @CsvSource(delimiter = '|', value = {
-            "a HEAD answered with a length | HEAD | HTTP/1.1 200 OK\\r\\nContent-Length: 6\\r\\n\\r\\n",
-            "a 204                        | GET  | HTTP/1.1 204 No Content\\r\\n\\r\\n",
-            "a 304                        | GET  | HTTP/1.1 304 Not Modified\\r\\nETag: \"1\"\\r\\n\\r\\n",
-            "interim responses            | GET  | HTTP/1.1 103 Early Hints\\r\\nLink: </a>\\r\\n\\r\\nHTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok",
-    })
+    @CsvSource(
+            delimiter = '|',
+            value = {
+                "a HEAD answered with a length | HEAD | HTTP/1.1 200 OK\\r\\nContent-Length: 6\\r\\n\\r\\n",
+                "a 204                        | GET  | HTTP/1.1 204 No Content\\r\\n\\r\\n",
+                "a 304                        | GET  | HTTP/1.1 304 Not Modified\\r\\nETag: \"1\"\\r\\n\\r\\n",
+                "interim responses            | GET  | HTTP/1.1 103 Early Hints\\r\\nLink: </a>\\r\\n\\r\\nHTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok",
+            })
     void theNextRequestsOnOneClientConnectionGetTheirOwnAnswers(String description, String method, String bodiless) {
         RoundhouseProxy proxy = proxyInFrontOf(bodiless.replace("\\r\\n", "\r\n"));
 
@@ -90,7 +92,8 @@ class LateBackendBytesTest {
         for (int round = 0; round < 5; round++) {
             RawHttp.Response head = RawHttp.exchange(proxy.port(), "HEAD /bodiless HTTP/1.1\r\nHost: x\r\n\r\n");
             assertThat(head.status()).isEqualTo(200);
-            RawHttp.Response next = RawHttp.exchange(proxy.port(), "GET /other" + round + " HTTP/1.1\r\nHost: x\r\n\r\n");
+            RawHttp.Response next =
+                    RawHttp.exchange(proxy.port(), "GET /other" + round + " HTTP/1.1\r\nHost: x\r\n\r\n");
             assertThat(next.bodyText()).as("round %d", round).isEqualTo("other" + round);
         }
     }

@@ -1,19 +1,18 @@
 package dev.roundhouse.proxy.http;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.ProxyFixture;
 import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.testing.TestBackend;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-
-import java.time.Duration;
-import java.util.concurrent.TimeUnit;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 /**
  * Pipelined requests on one client connection. The direct path resumes the client connection's reads while a
@@ -46,10 +45,13 @@ class PipeliningTest {
                     + "GET /third HTTP/1.1\r\nHost: localhost\r\n\r\n");
 
             for (int i = 0; i < 3; i++) {
-                assertThat(client.readResponse().status()).as("response %d", i + 1).isEqualTo(200);
+                assertThat(client.readResponse().status())
+                        .as("response %d", i + 1)
+                        .isEqualTo(200);
             }
         }
-        assertThat(backend.seen).extracting(TestBackend.Seen::uri)
+        assertThat(backend.seen)
+                .extracting(TestBackend.Seen::uri)
                 .filteredOn(uri -> !uri.equals("/health"))
                 .containsExactly("/slow", "/second", "/third");
     }
@@ -69,7 +71,8 @@ class PipeliningTest {
             assertThat(first.status()).isEqualTo(200);
             assertThat(second.status()).isEqualTo(200);
         }
-        assertThat(backend.seen).extracting(TestBackend.Seen::uri)
+        assertThat(backend.seen)
+                .extracting(TestBackend.Seen::uri)
                 .filteredOn(uri -> !uri.equals("/health"))
                 .containsExactly("/slow", "/after");
     }
@@ -82,7 +85,8 @@ class PipeliningTest {
                     .until(() -> backend.seen.stream().anyMatch(s -> s.uri().equals("/slow")));
         }
 
-        assertThat(RawHttp.exchange(proxy.port(), "GET /next HTTP/1.1\r\nHost: localhost\r\n\r\n").status())
+        assertThat(RawHttp.exchange(proxy.port(), "GET /next HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                        .status())
                 .isEqualTo(200);
     }
 }

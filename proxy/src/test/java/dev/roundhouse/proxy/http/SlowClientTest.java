@@ -1,16 +1,14 @@
 package dev.roundhouse.proxy.http;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
-import dev.roundhouse.testing.Http;
 import dev.roundhouse.proxy.testing.ProxyFixture;
+import dev.roundhouse.testing.Http;
 import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.testing.RawHttp.RecordingBackend;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
 import java.io.ByteArrayOutputStream;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -18,9 +16,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Slow-header (slowloris) clients and idle connections: REQUEST_HEADER_TIMEOUT bounds the time from a
@@ -43,8 +42,15 @@ class SlowClientTest {
 
     private void start(String headerTimeout, String keepAliveTimeout) {
         backend = closeables.add(RecordingBackend.start());
-        proxy = closeables.add(ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health",
-                "REQUEST_HEADER_TIMEOUT", headerTimeout, "KEEP_ALIVE_TIMEOUT", keepAliveTimeout)));
+        proxy = closeables.add(ProxyFixture.start(ProxyFixture.env(
+                "BACKENDS",
+                backend.url(),
+                "HEALTH_CHECK_PATH",
+                "/health",
+                "REQUEST_HEADER_TIMEOUT",
+                headerTimeout,
+                "KEEP_ALIVE_TIMEOUT",
+                keepAliveTimeout)));
     }
 
     @Test
@@ -64,12 +70,20 @@ class SlowClientTest {
             slow.join(Duration.ofSeconds(20).toMillis());
 
             assertThat(closed).as("closed within %s", WITHIN).isTrue();
-            assertThat(took).as("closed long before the headers could have arrived").isLessThan(WITHIN);
-            assertThat(allWritten).as("the proxy did not wait for the whole head").isFalse();
+            assertThat(took)
+                    .as("closed long before the headers could have arrived")
+                    .isLessThan(WITHIN);
+            assertThat(allWritten)
+                    .as("the proxy did not wait for the whole head")
+                    .isFalse();
             String text = answer.toString(StandardCharsets.ISO_8859_1);
-            assertThat(text.isEmpty() || text.startsWith("HTTP/1.1 408")).as("nothing, or a 408: '%s'", text).isTrue();
+            assertThat(text.isEmpty() || text.startsWith("HTTP/1.1 408"))
+                    .as("nothing, or a 408: '%s'", text)
+                    .isTrue();
         }
-        assertThat(backend.started()).as("the slow request never reached the backend").isEmpty();
+        assertThat(backend.started())
+                .as("the slow request never reached the backend")
+                .isEmpty();
         assertProxyServes("/after");
     }
 
@@ -80,9 +94,13 @@ class SlowClientTest {
             client.send("GET /partial HT");
             ByteArrayOutputStream answer = new ByteArrayOutputStream();
 
-            assertThat(client.closedByPeer(answer)).as("closed within %s", WITHIN).isTrue();
+            assertThat(client.closedByPeer(answer))
+                    .as("closed within %s", WITHIN)
+                    .isTrue();
             String text = answer.toString(StandardCharsets.ISO_8859_1);
-            assertThat(text.isEmpty() || text.startsWith("HTTP/1.1 408")).as("nothing, or a 408: '%s'", text).isTrue();
+            assertThat(text.isEmpty() || text.startsWith("HTTP/1.1 408"))
+                    .as("nothing, or a 408: '%s'", text)
+                    .isTrue();
         }
         assertThat(backend.started()).isEmpty();
         assertProxyServes("/after");
@@ -93,7 +111,8 @@ class SlowClientTest {
         start("5s", "1m");
         try (RawHttp client = RawHttp.connect(proxy.port())) {
             // About 0.4 s for the whole head, well inside the 5 s allowed.
-            assertThat(client.trickle("GET /patient HTTP/1.1\r\nHost: localhost\r\n\r\n", Duration.ofMillis(10))).isTrue();
+            assertThat(client.trickle("GET /patient HTTP/1.1\r\nHost: localhost\r\n\r\n", Duration.ofMillis(10)))
+                    .isTrue();
             RawHttp.Response response = client.readResponse();
 
             assertThat(response.status()).as("%s", response).isEqualTo(200);
@@ -109,29 +128,32 @@ class SlowClientTest {
         for (int i = 0; i < slowCount; i++) {
             slow.add(closeables.add(RawHttp.connect(proxy.port()).readTimeout(WITHIN)));
         }
-        String head = "POST /slow HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1\r\nX-Padding: " + "p".repeat(200) + "\r\n\r\nx";
+        String head = "POST /slow HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1\r\nX-Padding: " + "p".repeat(200)
+                + "\r\n\r\nx";
         AtomicBoolean stop = new AtomicBoolean();
         // One thread drips a byte to every slow connection every 50 ms, for as long as any is open.
-        Thread dripper = new Thread(() -> {
-            for (int i = 0; i < head.length() && !stop.get(); i++) {
-                byte[] b = {(byte) head.charAt(i)};
-                boolean anyOpen = false;
-                for (RawHttp c : slow) {
-                    if (!c.writeFailed()) {
-                        c.send(b);
-                        anyOpen |= !c.writeFailed();
+        Thread dripper = new Thread(
+                () -> {
+                    for (int i = 0; i < head.length() && !stop.get(); i++) {
+                        byte[] b = {(byte) head.charAt(i)};
+                        boolean anyOpen = false;
+                        for (RawHttp c : slow) {
+                            if (!c.writeFailed()) {
+                                c.send(b);
+                                anyOpen |= !c.writeFailed();
+                            }
+                        }
+                        if (!anyOpen) {
+                            return;
+                        }
+                        try {
+                            Thread.sleep(50); // the slow clients' pace, not synchronisation
+                        } catch (InterruptedException e) {
+                            return;
+                        }
                     }
-                }
-                if (!anyOpen) {
-                    return;
-                }
-                try {
-                    Thread.sleep(50); // the slow clients' pace, not synchronisation
-                } catch (InterruptedException e) {
-                    return;
-                }
-            }
-        }, "slowloris-dripper");
+                },
+                "slowloris-dripper");
         dripper.start();
         try {
             for (int i = 0; i < 20; i++) {
@@ -140,12 +162,16 @@ class SlowClientTest {
         } finally {
             // Every slow connection is closed by the proxy within the bound (a read on each waits for it).
             for (RawHttp c : slow) {
-                assertThat(c.closedByPeer(null)).as("slow connection closed by the proxy").isTrue();
+                assertThat(c.closedByPeer(null))
+                        .as("slow connection closed by the proxy")
+                        .isTrue();
             }
             stop.set(true);
             dripper.join(Duration.ofSeconds(20).toMillis());
         }
-        assertThat(backend.started()).as("no slow request reached the backend").noneMatch(line -> line.contains("/slow"));
+        assertThat(backend.started())
+                .as("no slow request reached the backend")
+                .noneMatch(line -> line.contains("/slow"));
         assertProxyServes("/after");
     }
 
@@ -153,23 +179,30 @@ class SlowClientTest {
     @ValueSource(strings = {"Transfer-Encoding: chunked", "Content-Length: 100"})
     void aBodySlowerThanTheRequestTimeoutIsCutAsTheClientsFaultNotTheBackends(String framing) {
         backend = closeables.add(RecordingBackend.start());
-        proxy = closeables.add(ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health",
-                "REQUEST_TIMEOUT", "1s")));
+        proxy = closeables.add(ProxyFixture.start(
+                ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health", "REQUEST_TIMEOUT", "1s")));
         try (RawHttp client = RawHttp.connect(proxy.port()).readTimeout(WITHIN)) {
             // The head and part of the body, then nothing: the request timeout passes while the body is unfinished.
             client.send("POST /upload HTTP/1.1\r\nHost: localhost\r\n" + framing + "\r\n\r\n"
                     + (framing.contains("chunked") ? "5\r\nhello\r\n" : "hello"));
             RawHttp.Response response = client.readResponse();
 
-            assertThat(response.timedOut()).as("answered or closed within %s: %s", WITHIN, response).isFalse();
+            assertThat(response.timedOut())
+                    .as("answered or closed within %s: %s", WITHIN, response)
+                    .isFalse();
             if (response.answered()) {
-                assertThat(response.status()).as("the client was too slow: %s", response).isEqualTo(408);
+                assertThat(response.status())
+                        .as("the client was too slow: %s", response)
+                        .isEqualTo(408);
             }
         }
         await().atMost(Duration.ofSeconds(5)).until(() -> !backend.received().isEmpty());
-        assertThat(backend.received()).as("the cut body reached the backend incomplete")
+        assertThat(backend.received())
+                .as("the cut body reached the backend incomplete")
                 .noneMatch(RecordingBackend.Received::complete);
-        assertThat(errorsChargedToBackend()).as("a slow client is not the backend's failure").isZero();
+        assertThat(errorsChargedToBackend())
+                .as("a slow client is not the backend's failure")
+                .isZero();
         assertProxyServes("/after");
     }
 
@@ -185,10 +218,14 @@ class SlowClientTest {
             }
             long start = System.nanoTime();
 
-            assertThat(client.closedByPeer(null)).as("the idle connection is closed within %s", WITHIN).isTrue();
+            assertThat(client.closedByPeer(null))
+                    .as("the idle connection is closed within %s", WITHIN)
+                    .isTrue();
             assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(WITHIN);
         }
-        assertThat(backend.received()).extracting(RecordingBackend.Received::target).containsExactly("/first", "/second");
+        assertThat(backend.received())
+                .extracting(RecordingBackend.Received::target)
+                .containsExactly("/first", "/second");
     }
 
     @Test

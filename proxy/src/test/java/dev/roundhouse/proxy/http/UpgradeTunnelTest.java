@@ -1,13 +1,12 @@
 package dev.roundhouse.proxy.http;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.ProxyFixture;
-import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.proxy.testing.ScriptedBackend;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
-
+import dev.roundhouse.testing.RawHttp;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -20,8 +19,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CopyOnWriteArrayList;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A protocol switch (a WebSocket handshake, say): the backend's 101 goes to the client with its Upgrade, then bytes
@@ -57,12 +56,14 @@ class UpgradeTunnelTest {
                         continue;
                     }
                     if (head.startsWith("GET /health")) {
-                        out.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok".getBytes(StandardCharsets.US_ASCII));
+                        out.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                                .getBytes(StandardCharsets.US_ASCII));
                         continue;
                     }
                     heads.add(head);
                     out.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n"
-                            + "Sec-Test: accepted\r\n\r\ngreeting;").getBytes(StandardCharsets.US_ASCII));
+                                    + "Sec-Test: accepted\r\n\r\ngreeting;")
+                            .getBytes(StandardCharsets.US_ASCII));
                     out.flush();
                     for (int b; (b = in.read()) != -1; ) {
                         out.write(Character.toUpperCase(b));
@@ -84,8 +85,8 @@ class UpgradeTunnelTest {
     @Test
     void bytesFlowBothWaysAfterThe101UntilEachSideEnds() throws Exception {
         EchoAfterUpgrade backend = closeables.add(new EchoAfterUpgrade());
-        RoundhouseProxy proxy = closeables.add(ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(),
-                "HEALTH_CHECK_PATH", "/health", "REQUEST_TIMEOUT", "300ms")));
+        RoundhouseProxy proxy = closeables.add(ProxyFixture.start(ProxyFixture.env(
+                "BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health", "REQUEST_TIMEOUT", "300ms")));
 
         try (Socket client = new Socket()) {
             client.connect(new InetSocketAddress("127.0.0.1", proxy.port()), 5000);
@@ -97,10 +98,13 @@ class UpgradeTunnelTest {
 
             String head = readHead(in);
             assertThat(head).startsWith("HTTP/1.1 101 ");
-            assertThat(head.toLowerCase(Locale.ROOT)).contains("upgrade: echo").contains("connection: upgrade")
+            assertThat(head.toLowerCase(Locale.ROOT))
+                    .contains("upgrade: echo")
+                    .contains("connection: upgrade")
                     .contains("sec-test: accepted");
             assertThat(new String(in.readNBytes("greeting;".length()), StandardCharsets.US_ASCII))
-                    .as("what the backend sent with its 101").isEqualTo("greeting;");
+                    .as("what the backend sent with its 101")
+                    .isEqualTo("greeting;");
 
             // Longer than the request timeout: a tunnel has none.
             for (String word : List.of("hello", "tunnel")) {
@@ -117,26 +121,32 @@ class UpgradeTunnelTest {
             in.transferTo(rest);
             assertThat(rest.toString(StandardCharsets.US_ASCII)).isEqualTo("bye");
         }
-        assertThat(backend.heads).singleElement().satisfies(h -> assertThat(h.toLowerCase(Locale.ROOT))
-                .contains("upgrade: echo").contains("connection: upgrade"));
+        assertThat(backend.heads)
+                .singleElement()
+                .satisfies(h -> assertThat(h.toLowerCase(Locale.ROOT))
+                        .contains("upgrade: echo")
+                        .contains("connection: upgrade"));
     }
 
     @Test
     void anUpgradeTheBackendDeclinesIsAnsweredAndTheConnectionEnds() throws Exception {
-        ScriptedBackend backend = closeables.add(ScriptedBackend.start((request, connection) ->
-                connection.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nno")));
-        RoundhouseProxy proxy = closeables.add(ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(),
-                "HEALTH_CHECK_PATH", "/health")));
+        ScriptedBackend backend = closeables.add(ScriptedBackend.start(
+                (request, connection) -> connection.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nno")));
+        RoundhouseProxy proxy = closeables.add(
+                ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health")));
 
         try (Socket client = new Socket()) {
             client.connect(new InetSocketAddress("127.0.0.1", proxy.port()), 5000);
             client.setSoTimeout(5000);
-            client.getOutputStream().write("GET /chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n"
-                    .getBytes(StandardCharsets.US_ASCII));
+            client.getOutputStream()
+                    .write("GET /chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n"
+                            .getBytes(StandardCharsets.US_ASCII));
             ByteArrayOutputStream all = new ByteArrayOutputStream();
             client.getInputStream().transferTo(all); // ends when the proxy closes
 
-            assertThat(all.toString(StandardCharsets.US_ASCII)).startsWith("HTTP/1.1 200 OK\r\n").endsWith("no");
+            assertThat(all.toString(StandardCharsets.US_ASCII))
+                    .startsWith("HTTP/1.1 200 OK\r\n")
+                    .endsWith("no");
         }
     }
 

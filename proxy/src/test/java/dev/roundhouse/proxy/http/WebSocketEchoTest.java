@@ -1,5 +1,7 @@
 package dev.roundhouse.proxy.http;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.ProxyFixture;
@@ -12,11 +14,6 @@ import io.undertow.websockets.core.BufferedTextMessage;
 import io.undertow.websockets.core.CloseMessage;
 import io.undertow.websockets.core.WebSocketChannel;
 import io.undertow.websockets.core.WebSockets;
-import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
 import java.io.ByteArrayOutputStream;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -31,8 +28,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A real WebSocket conversation through the proxy, end to end: the JDK's WebSocket client, the proxy, and
@@ -56,11 +55,16 @@ class WebSocketEchoTest {
         Undertow echo = echoServer(tls);
         int port = ((InetSocketAddress) echo.getListenerInfo().get(0).getAddress()).getPort();
         RoundhouseProxy proxy = closeables.add(ProxyFixture.start(ProxyFixture.env(
-                "BACKENDS", scheme + "://127.0.0.1:" + port, "HEALTH_CHECK_PATH", "/health",
-                "BACKEND_CA_FILE", TestTls.loopback().pemFile(dir).toString())));
+                "BACKENDS",
+                scheme + "://127.0.0.1:" + port,
+                "HEALTH_CHECK_PATH",
+                "/health",
+                "BACKEND_CA_FILE",
+                TestTls.loopback().pemFile(dir).toString())));
 
         Recorder events = new Recorder();
-        WebSocket socket = HttpClient.newHttpClient().newWebSocketBuilder()
+        WebSocket socket = HttpClient.newHttpClient()
+                .newWebSocketBuilder()
                 .connectTimeout(WAIT)
                 .buildAsync(URI.create("ws://127.0.0.1:" + proxy.port() + "/echo"), events)
                 .get(WAIT.toSeconds(), TimeUnit.SECONDS);
@@ -90,28 +94,31 @@ class WebSocketEchoTest {
             builder.addHttpListener(0, "127.0.0.1");
         }
         Undertow server = builder.setHandler(Handlers.path()
-                .addExactPath("/health", exchange -> exchange.getResponseSender().send("ok"))
-                .addExactPath("/echo", Handlers.websocket((exchange, channel) -> {
-                    channel.getReceiveSetter().set(new AbstractReceiveListener() {
-                        @Override
-                        protected void onFullTextMessage(WebSocketChannel ch, BufferedTextMessage message) {
-                            WebSockets.sendText(message.getData(), ch, null);
-                        }
+                        .addExactPath(
+                                "/health",
+                                exchange -> exchange.getResponseSender().send("ok"))
+                        .addExactPath("/echo", Handlers.websocket((exchange, channel) -> {
+                            channel.getReceiveSetter().set(new AbstractReceiveListener() {
+                                @Override
+                                protected void onFullTextMessage(WebSocketChannel ch, BufferedTextMessage message) {
+                                    WebSockets.sendText(message.getData(), ch, null);
+                                }
 
-                        @Override
-                        protected void onFullBinaryMessage(WebSocketChannel ch, BufferedBinaryMessage message) {
-                            try (var data = message.getData()) {
-                                WebSockets.sendBinary(data.getResource(), ch, null);
-                            }
-                        }
+                                @Override
+                                protected void onFullBinaryMessage(WebSocketChannel ch, BufferedBinaryMessage message) {
+                                    try (var data = message.getData()) {
+                                        WebSockets.sendBinary(data.getResource(), ch, null);
+                                    }
+                                }
 
-                        @Override
-                        protected void onCloseMessage(CloseMessage message, WebSocketChannel ch) {
-                            WebSockets.sendClose(message.getCode(), message.getReason(), ch, null);
-                        }
-                    });
-                    channel.resumeReceives();
-                }))).build();
+                                @Override
+                                protected void onCloseMessage(CloseMessage message, WebSocketChannel ch) {
+                                    WebSockets.sendClose(message.getCode(), message.getReason(), ch, null);
+                                }
+                            });
+                            channel.resumeReceives();
+                        })))
+                .build();
         server.start();
         closeables.add((AutoCloseable) server::stop);
         return server;

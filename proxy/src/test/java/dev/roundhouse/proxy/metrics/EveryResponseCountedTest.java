@@ -1,13 +1,13 @@
 package dev.roundhouse.proxy.metrics;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.ProxyFixture;
 import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.testing.TestBackend;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,9 +15,8 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Every response the proxy sends is counted once in {@code roundhouse_requests_total}, with the status the client
@@ -33,38 +32,54 @@ class EveryResponseCountedTest {
     final Closeables closeables = new Closeables();
 
     /** One request, raw, and who should be charged with its answer. */
-    private record Case(String name, String request, boolean viaBackend) {
-    }
+    private record Case(String name, String request, boolean viaBackend) {}
 
     @Test
     void everyResponseIsCountedOnceWithTheStatusTheClientGot() {
         TestBackend backend = closeables.add(TestBackend.start("counted"));
-        RoundhouseProxy proxy = closeables.add(ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(),
-                "HEALTH_CHECK_PATH", "/health", "MAX_REQUEST_BODY", "16")));
+        RoundhouseProxy proxy = closeables.add(ProxyFixture.start(
+                ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health", "MAX_REQUEST_BODY", "16")));
         String tooManyFields = "X-F: 1\r\n".repeat(200);
         List<Case> cases = List.of(
                 new Case("served", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", true),
                 new Case("HEAD", "HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", true),
                 new Case("POST with a body", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi", true),
-                new Case("two Content-Lengths", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
-                        + "Content-Length: 2\r\n\r\nab", false),
-                new Case("Content-Length and Transfer-Encoding", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
-                        + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", false),
+                new Case(
+                        "two Content-Lengths",
+                        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n" + "Content-Length: 2\r\n\r\nab",
+                        false),
+                new Case(
+                        "Content-Length and Transfer-Encoding",
+                        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+                                + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+                        false),
                 new Case("too many header fields", "GET / HTTP/1.1\r\nHost: x\r\n" + tooManyFields + "\r\n", false),
-                new Case("a header field too large", "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + "a".repeat(70_000)
-                        + "\r\n\r\n", false),
+                new Case(
+                        "a header field too large",
+                        "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + "a".repeat(70_000) + "\r\n\r\n",
+                        false),
                 // Requests only ever go to pool backends, whatever the target names.
-                new Case("absolute form naming another host", "GET http://elsewhere.example/ HTTP/1.1\r\n"
-                        + "Host: x\r\n\r\n", true),
+                new Case(
+                        "absolute form naming another host",
+                        "GET http://elsewhere.example/ HTTP/1.1\r\n" + "Host: x\r\n\r\n",
+                        true),
                 new Case("request line too long", "GET /" + "a".repeat(70_000) + " HTTP/1.1\r\nHost: x\r\n\r\n", false),
                 new Case("unsupported HTTP version", "GET / HTTP/2.7\r\nHost: x\r\n\r\n", false),
                 new Case("unknown expectation", "GET / HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\n\r\n", false),
-                new Case("body over MAX_REQUEST_BODY", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"
-                        + "x".repeat(100), false),
-                new Case("malformed chunked body", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                        + "\r\nzz\r\nhi\r\n0\r\n\r\n", false),
-                new Case("chunked body over MAX_REQUEST_BODY", "POST /echo HTTP/1.1\r\nHost: x\r\n"
-                        + "Transfer-Encoding: chunked\r\n\r\n40\r\n" + "y".repeat(64) + "\r\n0\r\n\r\n", false));
+                new Case(
+                        "body over MAX_REQUEST_BODY",
+                        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + "x".repeat(100),
+                        false),
+                new Case(
+                        "malformed chunked body",
+                        "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                                + "\r\nzz\r\nhi\r\n0\r\n\r\n",
+                        false),
+                new Case(
+                        "chunked body over MAX_REQUEST_BODY",
+                        "POST /echo HTTP/1.1\r\nHost: x\r\n" + "Transfer-Encoding: chunked\r\n\r\n40\r\n"
+                                + "y".repeat(64) + "\r\n0\r\n\r\n",
+                        false));
 
         Map<String, Double> before = counts(proxy);
         Map<String, Integer> received = new TreeMap<>();
@@ -81,8 +96,10 @@ class EveryResponseCountedTest {
         // request went out with the first bytes of its body, so the answer is the proxy's refusal (400) or, when the
         // backend answered before the body ended, the backend's (200): each is counted as whose it is.
         try (RawHttp client = RawHttp.connect(proxy.port())) {
-            RawHttp.Response response = client.send("POST /echo HTTP/1.1\r\nHost: x\r\n"
-                    + "Transfer-Encoding: chunked\r\n\r\n10\r\nonly-half").shutdownOutput().readResponse();
+            RawHttp.Response response = client.send(
+                            "POST /echo HTTP/1.1\r\nHost: x\r\n" + "Transfer-Encoding: chunked\r\n\r\n10\r\nonly-half")
+                    .shutdownOutput()
+                    .readResponse();
             if (response.answered()) {
                 String answeredBy = response.status() == 200 ? backend.url() : "none";
                 received.merge(answeredBy + " POST " + response.status(), 1, Integer::sum);
@@ -91,8 +108,9 @@ class EveryResponseCountedTest {
         }
         // A refusal is counted when Undertow completes its exchange, which can follow the last byte the client read:
         // the counters are read until they agree or the deadline passes, and the last reading is what is reported.
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50)).untilAsserted(() ->
-                assertThat(deltas(before, counts(proxy)))
+        await().atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(50))
+                .untilAsserted(() -> assertThat(deltas(before, counts(proxy)))
                         .as("roundhouse_requests_total deltas against what the clients got: %s", answers)
                         .isEqualTo(received));
     }

@@ -1,15 +1,14 @@
 package dev.roundhouse.proxy.metrics;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
-import dev.roundhouse.testing.Http;
 import dev.roundhouse.proxy.testing.ProxyFixture;
 import dev.roundhouse.proxy.testing.Scrape;
+import dev.roundhouse.testing.Http;
 import dev.roundhouse.testing.TestBackend;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpRequest;
@@ -17,9 +16,9 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 class MetricsEndpointTest {
 
@@ -27,15 +26,17 @@ class MetricsEndpointTest {
     final Closeables closeables = new Closeables();
 
     private RoundhouseProxy proxyWithTraffic(TestBackend a) {
-        RoundhouseProxy proxy = closeables.add(ProxyFixture.start(ProxyFixture.env(
-                "BACKENDS", a.url(), "HEALTH_CHECK_PATH", "/health")));
+        RoundhouseProxy proxy = closeables.add(
+                ProxyFixture.start(ProxyFixture.env("BACKENDS", a.url(), "HEALTH_CHECK_PATH", "/health")));
         for (int i = 0; i < 3; i++) {
             ProxyFixture.get(proxy, "/");
         }
         Http.send(HttpRequest.newBuilder(URI.create(ProxyFixture.url(proxy, "/x")))
-                .POST(HttpRequest.BodyPublishers.ofString("b")).build());
+                .POST(HttpRequest.BodyPublishers.ofString("b"))
+                .build());
         Http.send(HttpRequest.newBuilder(URI.create(ProxyFixture.url(proxy, "/x")))
-                .method("BREW", HttpRequest.BodyPublishers.noBody()).build());
+                .method("BREW", HttpRequest.BodyPublishers.noBody())
+                .build());
         return proxy;
     }
 
@@ -53,7 +54,8 @@ class MetricsEndpointTest {
         HttpResponse<String> scrape = Http.get("http://127.0.0.1:" + proxy.metricsPort() + "/metrics");
 
         assertThat(scrape.statusCode()).isEqualTo(200);
-        assertThat(scrape.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("text/plain"));
+        assertThat(scrape.headers().firstValue("Content-Type"))
+                .hasValueSatisfying(v -> assertThat(v).startsWith("text/plain"));
         assertThat(scrape.body())
                 .contains("roundhouse_requests_total{" + b + ",method=\"GET\",status=\"200\"} 3.0")
                 .contains("roundhouse_requests_total{" + b + ",method=\"POST\",status=\"200\"} 1.0")
@@ -97,6 +99,8 @@ class MetricsEndpointTest {
         String output = new String(check.getInputStream().readAllBytes());
         assertThat(check.waitFor(30, TimeUnit.SECONDS)).isTrue();
 
-        assertThat(check.exitValue()).as("promtool check metrics said:\n" + output).isZero();
+        assertThat(check.exitValue())
+                .as("promtool check metrics said:\n" + output)
+                .isZero();
     }
 }

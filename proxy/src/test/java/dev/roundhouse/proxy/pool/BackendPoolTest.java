@@ -1,19 +1,18 @@
 package dev.roundhouse.proxy.pool;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.roundhouse.poolformat.PoolDocument;
 import dev.roundhouse.poolformat.PoolDocumentCodec;
 import dev.roundhouse.proxy.breaker.Breakers;
 import dev.roundhouse.proxy.testing.MutableClock;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 
 /**
  * Removed backends are parked for {@link BackendPool#PARKED_FOR}: added back within that time they are the same
@@ -37,9 +36,14 @@ class BackendPoolTest {
     }
 
     private BackendPool.Change apply(PoolDocument.CircuitBreaker breaker, String... urls) {
-        PoolDocument document = new PoolDocument(1,
-                Arrays.stream(urls).map(u -> new PoolDocument.BackendEntry(u, 1)).toList(),
-                PoolDocument.HealthCheck.DEFAULTS, breaker, PoolDocument.Timeouts.DEFAULTS);
+        PoolDocument document = new PoolDocument(
+                1,
+                Arrays.stream(urls)
+                        .map(u -> new PoolDocument.BackendEntry(u, 1))
+                        .toList(),
+                PoolDocument.HealthCheck.DEFAULTS,
+                breaker,
+                PoolDocument.Timeouts.DEFAULTS);
         return pool.apply(document, PoolDocumentCodec.contentHash(PoolDocumentCodec.write(document)));
     }
 
@@ -62,15 +66,21 @@ class BackendPoolTest {
         BackendPool.Change removal = apply(A);
         assertThat(removal.removed()).containsExactly(B);
         assertThat(backend(B)).as("out of rotation at once").isNull();
-        assertThat(b.retired()).as("parked, not retired: its idle connections stay").isFalse();
+        assertThat(b.retired())
+                .as("parked, not retired: its idle connections stay")
+                .isFalse();
 
         clock.advance(BackendPool.PARKED_FOR.minusSeconds(1));
         BackendPool.Change back = apply(A, B);
         assertThat(back.added()).containsExactly(B);
         assertThat(backend(B)).isSameAs(b);
-        assertThat(b.health().isHealthy()).as("starts healthy, as a new backend").isTrue();
+        assertThat(b.health().isHealthy())
+                .as("starts healthy, as a new backend")
+                .isTrue();
         assertThat(b.breaker().getState()).as("starts with a closed breaker").isEqualTo(CircuitBreaker.State.CLOSED);
-        assertThat(breakers.registry().find(B)).as("its breaker is still the registry's").containsSame(b.breaker());
+        assertThat(breakers.registry().find(B))
+                .as("its breaker is still the registry's")
+                .containsSame(b.breaker());
         assertThat(prepared).as("no second registration of its meters").containsExactly(A, B);
         assertThat(forgotten).isEmpty();
     }
@@ -102,7 +112,9 @@ class BackendPoolTest {
         apply(A);
         clock.advance(BackendPool.PARKED_FOR);
         apply(B);
-        assertThat(forgotten).as("B's time was up before this document added it").containsExactly(B);
+        assertThat(forgotten)
+                .as("B's time was up before this document added it")
+                .containsExactly(B);
         assertThat(backend(B)).isNotNull();
     }
 
@@ -116,7 +128,8 @@ class BackendPoolTest {
         apply(stricter, A, B);
         assertThat(backend(B)).isSameAs(b);
         assertThat(b.breaker()).isNotSameAs(before);
-        assertThat(b.breaker().getCircuitBreakerConfig().getFailureRateThreshold()).isEqualTo(10f);
+        assertThat(b.breaker().getCircuitBreakerConfig().getFailureRateThreshold())
+                .isEqualTo(10f);
     }
 
     @Test

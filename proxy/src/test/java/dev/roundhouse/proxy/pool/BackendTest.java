@@ -1,15 +1,14 @@
 package dev.roundhouse.proxy.pool;
 
-import io.github.resilience4j.circuitbreaker.CircuitBreaker;
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
 
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 /** The places among a backend's connects under way, which keep a backend whose connects hang from holding more. */
 class BackendTest {
@@ -37,12 +36,16 @@ class BackendTest {
         backend.connectFailed();
         backend.connectEnded();
 
-        assertThat(backend.tryStartConnect(3)).as("one place left of three after two failures").isTrue();
+        assertThat(backend.tryStartConnect(3))
+                .as("one place left of three after two failures")
+                .isTrue();
         assertThat(backend.tryStartConnect(3)).isFalse();
 
         backend.connectSucceeded();
         backend.connectEnded();
-        assertThat(backend.tryStartConnect(3)).as("the run ended: every place free again").isTrue();
+        assertThat(backend.tryStartConnect(3))
+                .as("the run ended: every place free again")
+                .isTrue();
         assertThat(backend.tryStartConnect(3)).isTrue();
         assertThat(backend.tryStartConnect(3)).isTrue();
         assertThat(backend.tryStartConnect(3)).isFalse();

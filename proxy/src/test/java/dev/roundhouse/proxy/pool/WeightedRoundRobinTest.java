@@ -1,14 +1,13 @@
 package dev.roundhouse.proxy.pool;
 
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import java.util.stream.Collectors;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 class WeightedRoundRobinTest {
 
@@ -52,8 +51,8 @@ class WeightedRoundRobinTest {
                 new WeightedRoundRobin.Member(backend("b"), 200),
                 new WeightedRoundRobin.Member(backend("c"), 100)));
 
-        Map<String, Long> counts = picks(rr, 6000).stream()
-                .collect(Collectors.groupingBy(Function.identity(), Collectors.counting()));
+        Map<String, Long> counts =
+                picks(rr, 6000).stream().collect(Collectors.groupingBy(Function.identity(), Collectors.counting()));
 
         assertThat(counts).containsEntry("a", 3000L).containsEntry("b", 2000L).containsEntry("c", 1000L);
     }
@@ -62,8 +61,8 @@ class WeightedRoundRobinTest {
     void refusedCandidatesAreSkippedAndNoneAcceptableGivesNull() {
         Backend a = backend("a");
         Backend b = backend("b");
-        WeightedRoundRobin rr = WeightedRoundRobin.of(List.of(
-                new WeightedRoundRobin.Member(a, 1), new WeightedRoundRobin.Member(b, 1)));
+        WeightedRoundRobin rr = WeightedRoundRobin.of(
+                List.of(new WeightedRoundRobin.Member(a, 1), new WeightedRoundRobin.Member(b, 1)));
 
         for (int i = 0; i < 5; i++) {
             assertThat(rr.pick(x -> x != a)).isSameAs(b);
@@ -84,11 +83,14 @@ class WeightedRoundRobinTest {
     @Test
     void atThePoolFormatsLimitsEachBackendGetsExactlyItsWeightPerCycleSpreadEvenly() {
         List<WeightedRoundRobin.Member> members = largest(new java.util.Random(22));
-        long steps = (long) members.size() * members.stream().mapToLong(WeightedRoundRobin.Member::weight).sum();
-        assertThat(steps).as("members x cycle: not the precomputed sequence").isGreaterThan(
-                WeightedRoundRobin.PRECOMPUTED_STEPS);
+        long steps = (long) members.size()
+                * members.stream().mapToLong(WeightedRoundRobin.Member::weight).sum();
+        assertThat(steps)
+                .as("members x cycle: not the precomputed sequence")
+                .isGreaterThan(WeightedRoundRobin.PRECOMPUTED_STEPS);
         WeightedRoundRobin rr = WeightedRoundRobin.of(members);
-        int cycle = (int) members.stream().mapToLong(WeightedRoundRobin.Member::weight).sum(); // gcd 1 here
+        int cycle = (int)
+                members.stream().mapToLong(WeightedRoundRobin.Member::weight).sum(); // gcd 1 here
 
         Map<Backend, List<Integer>> turns = new java.util.HashMap<>();
         for (int t = 0; t < cycle; t++) {
@@ -96,7 +98,9 @@ class WeightedRoundRobinTest {
         }
         for (WeightedRoundRobin.Member m : members) {
             List<Integer> mine = turns.get(m.backend());
-            assertThat(mine).as("picks of a backend of weight %d in one cycle", m.weight()).hasSize(m.weight());
+            assertThat(mine)
+                    .as("picks of a backend of weight %d in one cycle", m.weight())
+                    .hasSize(m.weight());
             // The gaps between its picks (around the cycle) take at most three values, the longest within three
             // times the mean: no clumps.
             java.util.Set<Integer> gaps = new java.util.TreeSet<>();
@@ -104,8 +108,11 @@ class WeightedRoundRobinTest {
                 int next = i + 1 < mine.size() ? mine.get(i + 1) : mine.get(0) + cycle;
                 gaps.add(next - mine.get(i));
             }
-            assertThat(gaps).as("gaps between the picks of a backend of weight %d", m.weight()).hasSizeLessThanOrEqualTo(3);
-            assertThat(((java.util.TreeSet<Integer>) gaps).last()).as("longest gap, weight %d", m.weight())
+            assertThat(gaps)
+                    .as("gaps between the picks of a backend of weight %d", m.weight())
+                    .hasSizeLessThanOrEqualTo(3);
+            assertThat(((java.util.TreeSet<Integer>) gaps).last())
+                    .as("longest gap, weight %d", m.weight())
                     .isLessThanOrEqualTo(3 * cycle / m.weight() + 1);
         }
     }
@@ -128,10 +135,14 @@ class WeightedRoundRobinTest {
     void theStrideHitsEveryPositionOfTheCycleWithSmallPartialQuotients() {
         for (int cycle : new int[] {1, 2, 3, 10, 1000, 1024, 999_983, 1_000_000}) {
             long stride = WeightedRoundRobin.coprimeStride(cycle);
-            assertThat(java.math.BigInteger.valueOf(stride).gcd(java.math.BigInteger.valueOf(cycle)).intValue())
-                    .as("gcd of stride %d and cycle %d", stride, cycle).isEqualTo(1);
+            assertThat(java.math.BigInteger.valueOf(stride)
+                            .gcd(java.math.BigInteger.valueOf(cycle))
+                            .intValue())
+                    .as("gcd of stride %d and cycle %d", stride, cycle)
+                    .isEqualTo(1);
             if (cycle > 2) {
-                assertThat(WeightedRoundRobin.largestPartialQuotient(stride, cycle)).as("cycle %d", cycle)
+                assertThat(WeightedRoundRobin.largestPartialQuotient(stride, cycle))
+                        .as("cycle %d", cycle)
                         .isLessThanOrEqualTo(5);
             }
         }

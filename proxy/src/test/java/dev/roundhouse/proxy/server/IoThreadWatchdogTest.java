@@ -1,14 +1,13 @@
 package dev.roundhouse.proxy.server;
 
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 class IoThreadWatchdogTest {
 
@@ -44,8 +43,8 @@ class IoThreadWatchdogTest {
 
     @Test
     void threadsThatRunTheirTasksAreHealthy() {
-        IoThreadWatchdog watchdog = new IoThreadWatchdog(List.of(new FakeThread(), new FakeThread()),
-                Duration.ofSeconds(5), now::get);
+        IoThreadWatchdog watchdog =
+                new IoThreadWatchdog(List.of(new FakeThread(), new FakeThread()), Duration.ofSeconds(5), now::get);
 
         tick(watchdog, 30);
 

@@ -1,19 +1,18 @@
 package dev.roundhouse.proxy.server;
 
-import dev.roundhouse.proxy.config.ProxySettings;
-import dev.roundhouse.testing.Http;
-import dev.roundhouse.proxy.testing.ProxyFixture;
-import io.undertow.util.Headers;
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
+import dev.roundhouse.proxy.config.ProxySettings;
+import dev.roundhouse.proxy.testing.ProxyFixture;
+import dev.roundhouse.testing.Http;
+import io.undertow.util.Headers;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
+import org.junit.jupiter.api.Test;
 
 /**
  * The server around a handler other than the proxy (what the benchmark's server floor runs): it answers with that
@@ -53,12 +52,13 @@ class ProxyServerTest {
             assertThat(answer.statusCode()).isEqualTo(200);
             assertThat(answer.body()).isEqualTo("answered here");
 
-            CompletableFuture<HttpResponse<String>> slow = CompletableFuture.supplyAsync(() -> Http.get(base + "/slow"));
+            CompletableFuture<HttpResponse<String>> slow =
+                    CompletableFuture.supplyAsync(() -> Http.get(base + "/slow"));
             assertThat(entered.await(10, TimeUnit.SECONDS)).isTrue();
             assertThat(server.inFlight()).isEqualTo(1);
             CompletableFuture<Boolean> drained = CompletableFuture.supplyAsync(() -> {
                 try {
-                    return server.drain(Duration.ZERO, Duration.ofSeconds(20), () -> { });
+                    return server.drain(Duration.ZERO, Duration.ofSeconds(20), () -> {});
                 } catch (InterruptedException e) {
                     throw new IllegalStateException(e);
                 }

@@ -1,5 +1,7 @@
 package dev.roundhouse.proxy.testing;
 
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -11,8 +13,6 @@ import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * A backend whose connects can be made to hang, as behind a firewall that drops packets: a port of 127.0.0.1 that

@@ -1,10 +1,9 @@
 package dev.roundhouse.proxy.testing;
 
-import org.junit.jupiter.api.extension.AfterEachCallback;
-import org.junit.jupiter.api.extension.ExtensionContext;
-
 import java.util.ArrayDeque;
 import java.util.Deque;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /** Closes what a test started, last first. Use with {@code @RegisterExtension}. */
 public final class Closeables implements AfterEachCallback {

@@ -15,6 +15,7 @@ public final class ClosingServer implements AutoCloseable {
     public final AtomicInteger accepted = new AtomicInteger();
     /** The request line of every request read before dropping its connection. */
     public final List<String> requestLines = new CopyOnWriteArrayList<>();
+
     private final ServerSocket socket;
     private final Thread acceptor;
 

@@ -1,7 +1,6 @@
 package dev.roundhouse.proxy.testing;
 
 import dev.roundhouse.testing.RawHttp;
-
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -15,8 +14,7 @@ import java.util.function.BooleanSupplier;
 public final class CorpusProbe {
 
     /** What a client saw after sending a request case: the answer, and whether the connection then closed. */
-    public record RequestOutcome(RawHttp.Response response, boolean closed, String after) {
-    }
+    public record RequestOutcome(RawHttp.Response response, boolean closed, String after) {}
 
     /** The kinds of request a response case is tried with, as written on the client's connection. */
     public enum Kind {
@@ -34,8 +32,7 @@ public final class CorpusProbe {
     /** The answer a backend gives a response case's later requests. */
     public static final String CLEAN = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 
-    private CorpusProbe() {
-    }
+    private CorpusProbe() {}
 
     /**
      * Sends the case's bytes on a new connection (half-closing after them when it says {@code client: half-close}),
@@ -65,7 +62,8 @@ public final class CorpusProbe {
 
     /** What reached a recording backend: none, complete (a complete request), or incomplete (never a complete one). */
     public static String backendSaw(RawHttp.RecordingBackend backend) {
-        if (await(() -> backend.received().stream().anyMatch(RawHttp.RecordingBackend.Received::complete),
+        if (await(
+                () -> backend.received().stream().anyMatch(RawHttp.RecordingBackend.Received::complete),
                 Duration.ofSeconds(2))) {
             return "complete";
         }
@@ -96,10 +94,13 @@ public final class CorpusProbe {
         if (!response.answered()) {
             return "closed, no answer";
         }
-        List<Integer> interim = response.interim().stream().map(RawHttp.Interim::status).toList();
+        List<Integer> interim =
+                response.interim().stream().map(RawHttp.Interim::status).toList();
         String framed = response.header("content-length") != null || response.header("transfer-encoding") != null
-                ? "" : " (close-delimited)";
-        return (interim.isEmpty() ? "" : interim + " then ") + response.status()
+                ? ""
+                : " (close-delimited)";
+        return (interim.isEmpty() ? "" : interim + " then ")
+                + response.status()
                 + (response.closed() && cutAllowed && framed.isEmpty() ? ", cut" : "");
     }
 

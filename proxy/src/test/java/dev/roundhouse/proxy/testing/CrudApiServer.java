@@ -1,5 +1,7 @@
 package dev.roundhouse.proxy.testing;
 
+import static org.awaitility.Awaitility.await;
+
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -10,8 +12,6 @@ import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
 import io.fabric8.mockwebserver.ServerRequest;
 import io.fabric8.mockwebserver.ServerResponse;
-import org.awaitility.core.ConditionTimeoutException;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -22,8 +22,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Queue;
 import java.util.logging.Level;
-
-import static org.awaitility.Awaitility.await;
+import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * A Kubernetes API server for the proxy's tests: the Fabric8 mock server in CRUD mode over plain HTTP on 127.0.0.1,
@@ -48,8 +47,8 @@ public final class CrudApiServer implements AutoCloseable {
 
     private CrudApiServer(int port) throws IOException {
         Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
-        server = new KubernetesMockServer(new Context(), new MockWebServer(), responses,
-                new KubernetesMixedDispatcher(responses), false);
+        server = new KubernetesMockServer(
+                new Context(), new MockWebServer(), responses, new KubernetesMixedDispatcher(responses), false);
         server.init(InetAddress.getByName("127.0.0.1"), port);
         client = client(server.getPort());
     }
@@ -77,11 +76,13 @@ public final class CrudApiServer implements AutoCloseable {
      * caller (or the proxy it is handed to) closes it.
      */
     public static KubernetesClient client(int port) {
-        return new KubernetesClientBuilder().withConfig(new ConfigBuilder(Config.empty())
-                .withMasterUrl("http://127.0.0.1:" + port + "/")
-                .withNamespace("default")
-                .withHttp2Disable(true)
-                .build()).build();
+        return new KubernetesClientBuilder()
+                .withConfig(new ConfigBuilder(Config.empty())
+                        .withMasterUrl("http://127.0.0.1:" + port + "/")
+                        .withNamespace("default")
+                        .withHttp2Disable(true)
+                        .build())
+                .build();
     }
 
     /** Stops serving: connections to the port are refused from now on, and watches end. */
@@ -102,19 +103,21 @@ public final class CrudApiServer implements AutoCloseable {
         Socket[] held = new Socket[1];
         IOException[] last = new IOException[1];
         try {
-            await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20)).until(() -> {
-                Socket socket = new Socket();
-                try {
-                    socket.setReuseAddress(true);
-                    socket.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), port));
-                    held[0] = socket;
-                    return true;
-                } catch (IOException e) {
-                    last[0] = e;
-                    socket.close();
-                    return false;
-                }
-            });
+            await().atMost(Duration.ofSeconds(5))
+                    .pollInterval(Duration.ofMillis(20))
+                    .until(() -> {
+                        Socket socket = new Socket();
+                        try {
+                            socket.setReuseAddress(true);
+                            socket.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), port));
+                            held[0] = socket;
+                            return true;
+                        } catch (IOException e) {
+                            last[0] = e;
+                            socket.close();
+                            return false;
+                        }
+                    });
         } catch (ConditionTimeoutException e) {
             throw new UncheckedIOException("cannot hold port " + port, last[0]);
         }

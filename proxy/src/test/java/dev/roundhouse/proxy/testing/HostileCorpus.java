@@ -41,8 +41,7 @@ public final class HostileCorpus {
         }
     }
 
-    private HostileCorpus() {
-    }
+    private HostileCorpus() {}
 
     /** The cases of a corpus file on the test class path, e.g. {@code /hostile/requests.corpus}. */
     public static List<Case> load(String resource) {

@@ -1,9 +1,7 @@
 package dev.roundhouse.proxy.testing;
 
-import dev.roundhouse.testing.RawHttp;
-
 import dev.roundhouse.proxy.RoundhouseProxy;
-
+import dev.roundhouse.testing.RawHttp;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -22,8 +20,7 @@ import java.util.stream.Stream;
  */
 public final class HostileCorpusComparison {
 
-    private HostileCorpusComparison() {
-    }
+    private HostileCorpusComparison() {}
 
     public static void main(String[] args) throws Exception {
         Path nginx = Path.of(args.length > 0 ? args[0] : "/usr/sbin/nginx");
@@ -33,13 +30,13 @@ public final class HostileCorpusComparison {
         for (HostileCorpus.Case c : HostileCorpus.load("/hostile/requests.corpus")) {
             String ours;
             try (RawHttp.RecordingBackend backend = RawHttp.RecordingBackend.start();
-                 RoundhouseProxy proxy = ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(),
-                         "HEALTH_CHECK_PATH", "/health"))) {
+                    RoundhouseProxy proxy = ProxyFixture.start(
+                            ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health"))) {
                 ours = request(c, proxy.port(), backend);
             }
             String theirs;
             try (RawHttp.RecordingBackend backend = RawHttp.RecordingBackend.start();
-                 Nginx proxy = Nginx.start(nginx, port(backend.url()))) {
+                    Nginx proxy = Nginx.start(nginx, port(backend.url()))) {
                 theirs = request(c, proxy.port, backend);
             }
             System.out.printf("| %s | %s | %s | %s | %s |%n", c.name(), c.field("class"), c.field("rfc"), ours, theirs);
@@ -53,12 +50,12 @@ public final class HostileCorpusComparison {
             for (CorpusProbe.Kind kind : CorpusProbe.Kind.values()) {
                 String sep = kind.ordinal() == 0 ? "" : " / ";
                 try (ScriptedBackend backend = ScriptedBackend.start(CorpusProbe.firstAnswer(c));
-                     RoundhouseProxy proxy = ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(),
-                             "HEALTH_CHECK_PATH", "/health"))) {
+                        RoundhouseProxy proxy = ProxyFixture.start(
+                                ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health"))) {
                     ours.append(sep).append(response(kind, proxy.port()));
                 }
                 try (ScriptedBackend backend = ScriptedBackend.start(CorpusProbe.firstAnswer(c));
-                     Nginx proxy = Nginx.start(nginx, port(backend.url()))) {
+                        Nginx proxy = Nginx.start(nginx, port(backend.url()))) {
                     theirs.append(sep).append(response(kind, proxy.port));
                 }
             }
@@ -69,18 +66,22 @@ public final class HostileCorpusComparison {
     private static String request(HostileCorpus.Case c, int port, RawHttp.RecordingBackend backend) {
         CorpusProbe.RequestOutcome outcome = CorpusProbe.sendRequestCase(c, port);
         String answer = CorpusProbe.describe(outcome.response(), false);
-        String closed = outcome.response().answered() && outcome.closed() && "close".equals(c.field("then"))
-                ? ", closed" : "";
+        String closed =
+                outcome.response().answered() && outcome.closed() && "close".equals(c.field("then")) ? ", closed" : "";
         return answer + closed + "; backend: " + CorpusProbe.backendSaw(backend);
     }
 
     private static String response(CorpusProbe.Kind kind, int port) {
         RawHttp.Response response = RawHttp.exchange(port, kind.request);
         RawHttp.Response next = RawHttp.exchange(port, "GET /next HTTP/1.1\r\nHost: x\r\n\r\n");
-        String poisoned = next.status() == 200 && next.bodyText().equals("ok") ? "" : " (next request: "
-                + CorpusProbe.describe(next, true) + (next.answered() ? " '" + next.bodyText() + "'" : "") + ")";
-        String lengths = response.headers().getOrDefault("content-length", List.of()).size() > 1
-                ? " with " + response.headers().get("content-length") : "";
+        String poisoned = next.status() == 200 && next.bodyText().equals("ok")
+                ? ""
+                : " (next request: " + CorpusProbe.describe(next, true)
+                        + (next.answered() ? " '" + next.bodyText() + "'" : "") + ")";
+        String lengths =
+                response.headers().getOrDefault("content-length", List.of()).size() > 1
+                        ? " with " + response.headers().get("content-length")
+                        : "";
         return CorpusProbe.describe(response, true) + lengths + poisoned;
     }
 
@@ -129,9 +130,17 @@ public final class HostileCorpusComparison {
                       }
                     }
                     """.formatted(dir, backendPort, port));
-            Process process = new ProcessBuilder(binary.toString(), "-p", dir.toString(), "-c",
-                    dir.resolve("nginx.conf").toString(), "-e", dir.resolve("logs/error.log").toString())
-                    .redirectErrorStream(true).redirectOutput(dir.resolve("logs/stdout.log").toFile()).start();
+            Process process = new ProcessBuilder(
+                            binary.toString(),
+                            "-p",
+                            dir.toString(),
+                            "-c",
+                            dir.resolve("nginx.conf").toString(),
+                            "-e",
+                            dir.resolve("logs/error.log").toString())
+                    .redirectErrorStream(true)
+                    .redirectOutput(dir.resolve("logs/stdout.log").toFile())
+                    .start();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (System.nanoTime() < deadline) {
                 try (Socket s = new Socket()) {
@@ -142,7 +151,8 @@ public final class HostileCorpusComparison {
                 }
             }
             process.destroyForcibly();
-            throw new IllegalStateException("nginx did not listen on " + port + ": " + Files.readString(dir.resolve("logs/error.log")));
+            throw new IllegalStateException(
+                    "nginx did not listen on " + port + ": " + Files.readString(dir.resolve("logs/error.log")));
         }
 
         @Override

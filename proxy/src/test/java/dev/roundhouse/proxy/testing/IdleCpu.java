@@ -1,12 +1,12 @@
 package dev.roundhouse.proxy.testing;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Tells a busy thread from idle ones: the CPU time the JVM's threads (the calling one excepted) spend over a window
@@ -19,8 +19,7 @@ public final class IdleCpu {
     /** The share of the window that busy threads together may spend before the process counts as busy. */
     private static final double BUSY_SHARE = 0.25;
 
-    private IdleCpu() {
-    }
+    private IdleCpu() {}
 
     /**
      * Waits {@code window} (the measurement itself, not synchronisation) and fails when the threads spent more than
@@ -50,8 +49,9 @@ public final class IdleCpu {
             }
         }
         assertThat(total)
-                .as("CPU time over %d ms of idleness after %s (busiest: '%s', %d ms)", window.toMillis(), after,
-                        busiestName, busiest / 1_000_000)
+                .as(
+                        "CPU time over %d ms of idleness after %s (busiest: '%s', %d ms)",
+                        window.toMillis(), after, busiestName, busiest / 1_000_000)
                 .isLessThan((long) (window.toNanos() * BUSY_SHARE));
     }
 

@@ -1,13 +1,12 @@
 package dev.roundhouse.proxy.testing;
 
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.core.LogEvent;
 import org.apache.logging.log4j.core.LoggerContext;
 import org.apache.logging.log4j.core.appender.AbstractAppender;
 import org.apache.logging.log4j.core.config.Property;
-
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * Records what one class logs (at the configured level, info by default), as "LEVEL message" lines,
@@ -22,17 +21,23 @@ public final class LogCapture implements AutoCloseable {
 
     private LogCapture(String loggerName) {
         this.loggerName = loggerName;
-        this.appender = new AbstractAppender("capture-" + loggerName + "-" + System.identityHashCode(this),
-                null, null, true, Property.EMPTY_ARRAY) {
-            @Override
-            public void append(LogEvent event) {
-                if (loggerName == null || event.getLoggerName().equals(loggerName)) {
-                    Throwable thrown = event.getThrown();
-                    lines.add(event.getLevel() + " " + event.getMessage().getFormattedMessage()
-                            + (thrown == null ? "" : " [thrown: " + thrown + "]"));
-                }
-            }
-        };
+        this.appender =
+                new AbstractAppender(
+                        "capture-" + loggerName + "-" + System.identityHashCode(this),
+                        null,
+                        null,
+                        true,
+                        Property.EMPTY_ARRAY) {
+                    @Override
+                    public void append(LogEvent event) {
+                        if (loggerName == null || event.getLoggerName().equals(loggerName)) {
+                            Throwable thrown = event.getThrown();
+                            lines.add(
+                                    event.getLevel() + " " + event.getMessage().getFormattedMessage()
+                                            + (thrown == null ? "" : " [thrown: " + thrown + "]"));
+                        }
+                    }
+                };
     }
 
     public static LogCapture of(Class<?> source) {

@@ -1,5 +1,7 @@
 package dev.roundhouse.proxy.testing;
 
+import static org.awaitility.Awaitility.await;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -19,8 +21,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-
-import static org.awaitility.Awaitility.await;
 
 /**
  * The real proxy main class in a child JVM, with an environment of our choosing (nothing inherited
@@ -87,7 +87,9 @@ public final class ProcessProxy implements AutoCloseable {
         }
         env.putAll(proxyVars);
         try {
-            return new ProcessProxy(builder.start(), Integer.parseInt(proxyVars.get("PORT")),
+            return new ProcessProxy(
+                    builder.start(),
+                    Integer.parseInt(proxyVars.get("PORT")),
                     Integer.parseInt(proxyVars.get("METRICS_PORT")));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start " + command, e);
@@ -154,7 +156,8 @@ public final class ProcessProxy implements AutoCloseable {
     public ProcessProxy awaitReady(Duration atMost) {
         await().atMost(atMost).pollInterval(Duration.ofMillis(100)).until(() -> {
             if (!process.isAlive()) {
-                throw new IllegalStateException("proxy exited with " + process.exitValue() + " before ready\n" + output());
+                throw new IllegalStateException(
+                        "proxy exited with " + process.exitValue() + " before ready\n" + output());
             }
             return readyStatus() == 200 && accepts(port);
         });
@@ -165,7 +168,9 @@ public final class ProcessProxy implements AutoCloseable {
     public int readyStatus() {
         try {
             HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + metricsPort + "/readyz"))
-                    .timeout(Duration.ofSeconds(2)).GET().build();
+                    .timeout(Duration.ofSeconds(2))
+                    .GET()
+                    .build();
             return PROBE.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
         } catch (IOException e) {
             return -1;
@@ -234,18 +239,20 @@ public final class ProcessProxy implements AutoCloseable {
         private final Thread thread;
 
         Output(InputStream in, String name) {
-            thread = new Thread(() -> {
-                byte[] buffer = new byte[8192];
-                try (in) {
-                    for (int n; (n = in.read(buffer)) != -1; ) {
-                        synchronized (bytes) {
-                            bytes.write(buffer, 0, n);
+            thread = new Thread(
+                    () -> {
+                        byte[] buffer = new byte[8192];
+                        try (in) {
+                            for (int n; (n = in.read(buffer)) != -1; ) {
+                                synchronized (bytes) {
+                                    bytes.write(buffer, 0, n);
+                                }
+                            }
+                        } catch (IOException ignored) {
+                            // the process ended
                         }
-                    }
-                } catch (IOException ignored) {
-                    // the process ended
-                }
-            }, name);
+                    },
+                    name);
             thread.setDaemon(true);
             thread.start();
         }

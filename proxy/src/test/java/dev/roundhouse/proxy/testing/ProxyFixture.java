@@ -1,11 +1,9 @@
 package dev.roundhouse.proxy.testing;
 
-import dev.roundhouse.testing.Http;
-
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.config.ProxySettings;
+import dev.roundhouse.testing.Http;
 import io.fabric8.kubernetes.client.KubernetesClient;
-
 import java.net.http.HttpResponse;
 import java.time.Clock;
 import java.util.HashMap;
@@ -15,8 +13,7 @@ import java.util.function.Supplier;
 /** Starts the real proxy in-process on ephemeral loopback ports. */
 public final class ProxyFixture {
 
-    private ProxyFixture() {
-    }
+    private ProxyFixture() {}
 
     /** Environment for a proxy on ephemeral loopback ports; callers add BACKENDS, POOL_FILE or POOL_CONFIGMAP. */
     public static Map<String, String> env(String... keyValues) {

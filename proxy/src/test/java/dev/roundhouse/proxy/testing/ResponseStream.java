@@ -103,11 +103,15 @@ public final class ResponseStream implements AutoCloseable {
                     break;
                 }
                 int colon = l.indexOf(':');
-                headers.merge(l.substring(0, colon).trim().toLowerCase(Locale.ROOT), l.substring(colon + 1).trim(),
+                headers.merge(
+                        l.substring(0, colon).trim().toLowerCase(Locale.ROOT),
+                        l.substring(colon + 1).trim(),
                         (a, b) -> a + "," + b);
             }
             status = Integer.parseInt(statusLine.split(" ", 3)[1]);
-            chunked = headers.getOrDefault("transfer-encoding", "").toLowerCase(Locale.ROOT).contains("chunked");
+            chunked = headers.getOrDefault("transfer-encoding", "")
+                    .toLowerCase(Locale.ROOT)
+                    .contains("chunked");
             contentLength = headers.containsKey("content-length") ? Long.parseLong(headers.get("content-length")) : -1;
             chunkLeft = -1;
             if (!chunked && contentLength == 0) {
@@ -260,7 +264,7 @@ public final class ResponseStream implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "ResponseStream[status=" + status + ", headers=" + headers + ", body bytes=" + body.size()
-                + ", end=" + end + "]";
+        return "ResponseStream[status=" + status + ", headers=" + headers + ", body bytes=" + body.size() + ", end="
+                + end + "]";
     }
 }

@@ -1,17 +1,15 @@
 package dev.roundhouse.proxy.testing;
 
-import dev.roundhouse.proxy.RoundhouseProxy;
-
-import java.time.Duration;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+
+import dev.roundhouse.proxy.RoundhouseProxy;
+import java.time.Duration;
 
 /** Reads single series out of a proxy's Prometheus scrape. */
 public final class Scrape {
 
-    private Scrape() {
-    }
+    private Scrape() {}
 
     /**
      * The value of one series written exactly as scraped, labels in the scrape's (alphabetical) order, e.g.
@@ -27,15 +25,19 @@ public final class Scrape {
      * apply), so a single read right after can come too early. A value past {@code expected} fails all the same.
      */
     public static void awaitValue(RoundhouseProxy proxy, String series, double expected) {
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
+        await().atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(20))
                 .untilAsserted(() -> assertThat(value(proxy, series)).as(series).isEqualTo(expected));
     }
 
     public static double value(String scrape, String series) {
         String prefix = series + " ";
-        return scrape.lines().filter(l -> l.startsWith(prefix))
-                .mapToDouble(l -> Double.parseDouble(l.substring(prefix.length()).trim()))
-                .findFirst().orElse(0);
+        return scrape.lines()
+                .filter(l -> l.startsWith(prefix))
+                .mapToDouble(
+                        l -> Double.parseDouble(l.substring(prefix.length()).trim()))
+                .findFirst()
+                .orElse(0);
     }
 
     /** {@code roundhouse_errors_total{backend="<backend>",type="<type>"}}. */
@@ -49,8 +51,8 @@ public final class Scrape {
     }
 
     /** {@link #requests} read until it is exactly {@code expected} (see {@link #awaitValue}). */
-    public static void awaitRequests(RoundhouseProxy proxy, String backend, String method, int status,
-                                     double expected) {
+    public static void awaitRequests(
+            RoundhouseProxy proxy, String backend, String method, int status, double expected) {
         awaitValue(proxy, requestsSeries(backend, method, status), expected);
     }
 

@@ -124,8 +124,9 @@ public final class ScriptedBackend implements AutoCloseable {
         }
     }
 
-    private static final Script HEALTH = (request, connection) ->
-            connection.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok").close();
+    private static final Script HEALTH = (request, connection) -> connection
+            .write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+            .close();
 
     /** Connections accepted, health checks included. */
     public final AtomicInteger accepted = new AtomicInteger();
@@ -133,6 +134,7 @@ public final class ScriptedBackend implements AutoCloseable {
     public final List<Request> requests = new CopyOnWriteArrayList<>();
     /** The connections that carried a request for the script, in order of arrival. */
     public final List<Connection> connections = new CopyOnWriteArrayList<>();
+
     private final ServerSocket server;
     private final Script script;
     private final List<Socket> open = new CopyOnWriteArrayList<>();
@@ -222,7 +224,9 @@ public final class ScriptedBackend implements AutoCloseable {
         for (String header = line(in); header != null && !header.isEmpty(); header = line(in)) {
             int colon = header.indexOf(':');
             if (colon > 0) {
-                headers.put(header.substring(0, colon).trim().toLowerCase(Locale.ROOT), header.substring(colon + 1).trim());
+                headers.put(
+                        header.substring(0, colon).trim().toLowerCase(Locale.ROOT),
+                        header.substring(colon + 1).trim());
             }
         }
         byte[] body = new byte[0];

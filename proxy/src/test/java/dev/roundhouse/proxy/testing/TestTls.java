@@ -1,7 +1,5 @@
 package dev.roundhouse.proxy.testing;
 
-import javax.net.ssl.KeyManagerFactory;
-import javax.net.ssl.SSLContext;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -13,6 +11,8 @@ import java.util.Base64;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
 
 /**
  * Self-signed certificates made at test time with the JDK's keytool (so nothing secret is committed): a backend
@@ -23,8 +23,7 @@ public final class TestTls {
     private static final char[] PASSWORD = "test-only".toCharArray();
     private static final Map<String, Certificate> MADE = new ConcurrentHashMap<>();
 
-    private TestTls() {
-    }
+    private TestTls() {}
 
     /** The certificate for 127.0.0.1 and localhost, where test backends listen. */
     public static Certificate loopback() {
@@ -54,12 +53,32 @@ public final class TestTls {
             try {
                 Path dir = Files.createTempDirectory("roundhouse-tls");
                 Path file = dir.resolve("backend.p12");
-                Process keytool = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
-                        "-genkeypair", "-alias", "backend", "-keyalg", "EC", "-groupname", "secp256r1",
-                        "-dname", "CN=roundhouse test backend", "-ext", "san=" + sans, "-validity", "2",
-                        "-keystore", file.toString(), "-storetype", "PKCS12",
-                        "-storepass", new String(PASSWORD), "-keypass", new String(PASSWORD))
-                        .redirectErrorStream(true).start();
+                Process keytool = new ProcessBuilder(
+                                Path.of(System.getProperty("java.home"), "bin", "keytool")
+                                        .toString(),
+                                "-genkeypair",
+                                "-alias",
+                                "backend",
+                                "-keyalg",
+                                "EC",
+                                "-groupname",
+                                "secp256r1",
+                                "-dname",
+                                "CN=roundhouse test backend",
+                                "-ext",
+                                "san=" + sans,
+                                "-validity",
+                                "2",
+                                "-keystore",
+                                file.toString(),
+                                "-storetype",
+                                "PKCS12",
+                                "-storepass",
+                                new String(PASSWORD),
+                                "-keypass",
+                                new String(PASSWORD))
+                        .redirectErrorStream(true)
+                        .start();
                 String output = new String(keytool.getInputStream().readAllBytes());
                 if (!keytool.waitFor(60, TimeUnit.SECONDS) || keytool.exitValue() != 0) {
                     throw new IllegalStateException("keytool failed: " + output);
@@ -72,7 +91,7 @@ public final class TestTls {
                 Files.delete(dir);
                 String pem = "-----BEGIN CERTIFICATE-----\n"
                         + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
-                        .encodeToString(ks.getCertificate("backend").getEncoded())
+                                .encodeToString(ks.getCertificate("backend").getEncoded())
                         + "\n-----END CERTIFICATE-----\n";
                 return new Certificate(ks, pem);
             } catch (IOException | InterruptedException | GeneralSecurityException e) {

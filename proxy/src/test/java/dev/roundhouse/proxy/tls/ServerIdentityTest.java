@@ -1,21 +1,23 @@
 package dev.roundhouse.proxy.tls;
 
-import dev.roundhouse.proxy.testing.TestTls;
-import org.junit.jupiter.api.Test;
-
-import java.security.cert.X509Certificate;
-
 import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.roundhouse.proxy.testing.TestTls;
+import java.security.cert.X509Certificate;
+import org.junit.jupiter.api.Test;
 
 class ServerIdentityTest {
 
     @Test
     void aDnsNameMatchesItsAlternativeNameWhateverItsCase() {
-        X509Certificate certificate = TestTls.certificate("dns:shop.default.svc,dns:shop.example").x509();
+        X509Certificate certificate =
+                TestTls.certificate("dns:shop.default.svc,dns:shop.example").x509();
 
         assertThat(ServerIdentity.names(certificate, "shop.default.svc")).isTrue();
         assertThat(ServerIdentity.names(certificate, "SHOP.Example")).isTrue();
-        assertThat(ServerIdentity.names(certificate, "shop.example.")).as("a fully qualified name").isTrue();
+        assertThat(ServerIdentity.names(certificate, "shop.example."))
+                .as("a fully qualified name")
+                .isTrue();
         assertThat(ServerIdentity.names(certificate, "shop.default")).isFalse();
         assertThat(ServerIdentity.names(certificate, "evil-shop.example")).isFalse();
     }
@@ -32,12 +34,15 @@ class ServerIdentityTest {
 
     @Test
     void anAddressMatchesOnlyAnIpAlternativeName() {
-        X509Certificate certificate = TestTls.certificate("dns:10.0.0.9,ip:10.0.0.7,ip:::1").x509();
+        X509Certificate certificate =
+                TestTls.certificate("dns:10.0.0.9,ip:10.0.0.7,ip:::1").x509();
 
         assertThat(ServerIdentity.names(certificate, "10.0.0.7")).isTrue();
         assertThat(ServerIdentity.names(certificate, "::1")).isTrue();
         assertThat(ServerIdentity.names(certificate, "[0:0:0:0:0:0:0:1]")).isTrue();
-        assertThat(ServerIdentity.names(certificate, "10.0.0.9")).as("a DNS name spelled like an address").isFalse();
+        assertThat(ServerIdentity.names(certificate, "10.0.0.9"))
+                .as("a DNS name spelled like an address")
+                .isFalse();
         assertThat(ServerIdentity.names(certificate, "10.0.0.8")).isFalse();
     }
 

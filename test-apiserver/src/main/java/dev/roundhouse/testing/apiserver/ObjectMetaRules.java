@@ -1,7 +1,6 @@
 package dev.roundhouse.testing.apiserver;
 
 import com.fasterxml.jackson.databind.JsonNode;
-
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,8 +28,7 @@ final class ObjectMetaRules {
     private static final Pattern LABEL_VALUE_RE = Pattern.compile(LABEL_VALUE);
     private static final int TOTAL_ANNOTATION_BYTES = 256 * 1024;
 
-    private ObjectMetaRules() {
-    }
+    private ObjectMetaRules() {}
 
     /** The problems with {@code metadata} of an object of the resource {@code plural}; empty when there are none. */
     static List<FieldError> check(String plural, JsonNode metadata) {
@@ -50,13 +48,16 @@ final class ObjectMetaRules {
         if (annotations.isObject()) {
             long total = 0;
             for (Map.Entry<String, JsonNode> annotation : annotations.properties()) {
-                checkQualifiedName("metadata.annotations", annotation.getKey().toLowerCase(java.util.Locale.ROOT),
-                        errors);
+                checkQualifiedName(
+                        "metadata.annotations", annotation.getKey().toLowerCase(java.util.Locale.ROOT), errors);
                 total += annotation.getKey().getBytes(StandardCharsets.UTF_8).length
                         + annotation.getValue().asText().getBytes(StandardCharsets.UTF_8).length;
             }
             if (total > TOTAL_ANNOTATION_BYTES) {
-                errors.add(new FieldError(FieldError.Type.TOO_LONG, "metadata.annotations", null,
+                errors.add(new FieldError(
+                        FieldError.Type.TOO_LONG,
+                        "metadata.annotations",
+                        null,
                         "may not be more than " + TOTAL_ANNOTATION_BYTES + " bytes"));
             }
         }
@@ -70,10 +71,13 @@ final class ObjectMetaRules {
                     errors.add(invalid("metadata.name", name, "must be no more than 63 characters"));
                 }
                 if (!DNS1035_LABEL_RE.matcher(name).matches()) {
-                    errors.add(invalid("metadata.name", name, "a DNS-1035 label must consist of lower case alphanumeric"
-                            + " characters or '-', start with an alphabetic character, and end with an alphanumeric"
-                            + " character (e.g. 'my-name',  or 'abc-123', regex used for validation is '"
-                            + DNS1035_LABEL + "')"));
+                    errors.add(invalid(
+                            "metadata.name",
+                            name,
+                            "a DNS-1035 label must consist of lower case alphanumeric"
+                                    + " characters or '-', start with an alphabetic character, and end with an alphanumeric"
+                                    + " character (e.g. 'my-name',  or 'abc-123', regex used for validation is '"
+                                    + DNS1035_LABEL + "')"));
                 }
             }
             case "namespaces" -> {
@@ -81,9 +85,13 @@ final class ObjectMetaRules {
                     errors.add(invalid("metadata.name", name, "must be no more than 63 characters"));
                 }
                 if (!DNS1123_LABEL_RE.matcher(name).matches()) {
-                    errors.add(invalid("metadata.name", name, "a lowercase RFC 1123 label must consist of lower case"
-                            + " alphanumeric characters or '-', and must start and end with an alphanumeric character"
-                            + " (e.g. 'my-name',  or '123-abc', regex used for validation is '" + DNS1123_LABEL + "')"));
+                    errors.add(invalid(
+                            "metadata.name",
+                            name,
+                            "a lowercase RFC 1123 label must consist of lower case"
+                                    + " alphanumeric characters or '-', and must start and end with an alphanumeric character"
+                                    + " (e.g. 'my-name',  or '123-abc', regex used for validation is '" + DNS1123_LABEL
+                                    + "')"));
                 }
             }
             case "roles", "rolebindings", "clusterroles", "clusterrolebindings" -> {
@@ -100,9 +108,12 @@ final class ObjectMetaRules {
             errors.add(invalid(field, value, "must be no more than 253 characters"));
         }
         if (!DNS1123_SUBDOMAIN_RE.matcher(value).matches()) {
-            errors.add(invalid(field, value, "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric"
-                    + " characters, '-' or '.', and must start and end with an alphanumeric character (e.g."
-                    + " 'example.com', regex used for validation is '" + DNS1123_SUBDOMAIN + "')"));
+            errors.add(invalid(
+                    field,
+                    value,
+                    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric"
+                            + " characters, '-' or '.', and must start and end with an alphanumeric character (e.g."
+                            + " 'example.com', regex used for validation is '" + DNS1123_SUBDOMAIN + "')"));
         }
     }
 
@@ -124,9 +135,12 @@ final class ObjectMetaRules {
                 errors.add(invalid(field, key, "name part must be no more than 63 characters"));
             }
             if (!QUALIFIED_NAME_PART_RE.matcher(name).matches()) {
-                errors.add(invalid(field, key, "name part must consist of alphanumeric characters, '-', '_' or '.',"
-                        + " and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name', "
-                        + " or '123-abc', regex used for validation is '" + QUALIFIED_NAME_PART + "')"));
+                errors.add(invalid(
+                        field,
+                        key,
+                        "name part must consist of alphanumeric characters, '-', '_' or '.',"
+                                + " and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name', "
+                                + " or '123-abc', regex used for validation is '" + QUALIFIED_NAME_PART + "')"));
             }
         }
     }
@@ -136,9 +150,13 @@ final class ObjectMetaRules {
             errors.add(invalid(field, value, "must be no more than 63 characters"));
         }
         if (!LABEL_VALUE_RE.matcher(value).matches()) {
-            errors.add(invalid(field, value, "a valid label must be an empty string or consist of alphanumeric"
-                    + " characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g."
-                    + " 'MyValue',  or 'my_value',  or '12345', regex used for validation is '" + LABEL_VALUE + "')"));
+            errors.add(invalid(
+                    field,
+                    value,
+                    "a valid label must be an empty string or consist of alphanumeric"
+                            + " characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g."
+                            + " 'MyValue',  or 'my_value',  or '12345', regex used for validation is '" + LABEL_VALUE
+                            + "')"));
         }
     }
 

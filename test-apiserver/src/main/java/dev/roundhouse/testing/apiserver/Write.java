@@ -9,8 +9,8 @@ package dev.roundhouse.testing.apiserver;
  */
 public record Write(String method, String path, String contentType) {
 
-  @Override
-  public String toString() {
-    return method + " " + path + (contentType == null ? "" : " (" + contentType + ")");
-  }
+    @Override
+    public String toString() {
+        return method + " " + path + (contentType == null ? "" : " (" + contentType + ")");
+    }
 }

@@ -9,12 +9,14 @@ import io.fabric8.generator.annotation.ValidationRule;
 
 /** How the proxies verify https backends. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-@ValidationRule(value = "!has(self.caBundle) || !has(self.insecureSkipVerify) || !self.insecureSkipVerify",
+@ValidationRule(
+        value = "!has(self.caBundle) || !has(self.insecureSkipVerify) || !self.insecureSkipVerify",
         message = "caBundle and insecureSkipVerify cannot be combined: a CA bundle is for verifying certificates")
 public class BackendTlsSpec {
 
-    @JsonPropertyDescription("CA certificates (PEM) to trust for https backends instead of the proxy's default CAs,"
-            + " from a ConfigMap or Secret key in this namespace, read again every minute: a rotated bundle reaches the proxies within a minute.")
+    @JsonPropertyDescription(
+            "CA certificates (PEM) to trust for https backends instead of the proxy's default CAs,"
+                    + " from a ConfigMap or Secret key in this namespace, read again every minute: a rotated bundle reaches the proxies within a minute.")
     private CaBundleSpec caBundle;
 
     @JsonPropertyDescription("Name sent to https backends (SNI) and required in their certificates, instead of each"

@@ -6,7 +6,8 @@ import io.fabric8.generator.annotation.ValidationRule;
 
 /** Where a CA bundle is kept: a ConfigMap key (trust-manager's bundles) or a Secret key (cert-manager's ca.crt). */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-@ValidationRule(value = "has(self.configMapKeyRef) != has(self.secretKeyRef)",
+@ValidationRule(
+        value = "has(self.configMapKeyRef) != has(self.secretKeyRef)",
         message = "set exactly one of configMapKeyRef and secretKeyRef")
 public class CaBundleSpec {
 

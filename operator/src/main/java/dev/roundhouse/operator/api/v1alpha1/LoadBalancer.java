@@ -15,22 +15,36 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @Version(LoadBalancer.VERSION)
 @Plural("loadbalancers")
 @ShortNames("lb")
-@AdditionalPrinterColumn(name = "Ready", type = AdditionalPrinterColumn.Type.STRING,
+@AdditionalPrinterColumn(
+        name = "Ready",
+        type = AdditionalPrinterColumn.Type.STRING,
         jsonPath = ".status.conditions[?(@.type==\"Ready\")].status")
-@AdditionalPrinterColumn(name = "Reason", type = AdditionalPrinterColumn.Type.STRING,
+@AdditionalPrinterColumn(
+        name = "Reason",
+        type = AdditionalPrinterColumn.Type.STRING,
         jsonPath = ".status.conditions[?(@.type==\"Ready\")].reason")
 @AdditionalPrinterColumn(name = "Backends", type = AdditionalPrinterColumn.Type.INTEGER, jsonPath = ".status.backends")
-@AdditionalPrinterColumn(name = "Replicas", type = AdditionalPrinterColumn.Type.INTEGER, jsonPath = ".status.readyReplicas")
-@AdditionalPrinterColumn(name = "Age", type = AdditionalPrinterColumn.Type.DATE, jsonPath = ".metadata.creationTimestamp")
+@AdditionalPrinterColumn(
+        name = "Replicas",
+        type = AdditionalPrinterColumn.Type.INTEGER,
+        jsonPath = ".status.readyReplicas")
+@AdditionalPrinterColumn(
+        name = "Age",
+        type = AdditionalPrinterColumn.Type.DATE,
+        jsonPath = ".metadata.creationTimestamp")
 // The proxies' Service is named after the LoadBalancer: a serviceRef to a Service of that name would have the
 // operator take over the very Service it reads its backends from.
-@ValidationRule(value = "!has(self.spec) || !has(self.spec.serviceRef) || self.spec.serviceRef.name != self.metadata.name",
-        message = "spec.serviceRef.name must differ from the LoadBalancer's name: the proxies' own Service takes that name")
+@ValidationRule(
+        value = "!has(self.spec) || !has(self.spec.serviceRef) || self.spec.serviceRef.name != self.metadata.name",
+        message =
+                "spec.serviceRef.name must differ from the LoadBalancer's name: the proxies' own Service takes that name")
 // Every object the operator derives is named after the LoadBalancer, its Service by that name alone (a DNS-1035
 // label), and all of them carry it as the label app.kubernetes.io/instance (at most 63 characters).
-@ValidationRule(value = "self.metadata.name.size() <= 63 && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
-        message = "metadata.name must be a DNS-1035 label of at most 63 characters (lower-case letters, digits and '-',"
-                + " starting with a letter and ending with a letter or digit): it names the proxies' Service and labels")
+@ValidationRule(
+        value = "self.metadata.name.size() <= 63 && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+        message =
+                "metadata.name must be a DNS-1035 label of at most 63 characters (lower-case letters, digits and '-',"
+                        + " starting with a letter and ending with a letter or digit): it names the proxies' Service and labels")
 public class LoadBalancer extends CustomResource<LoadBalancerSpec, LoadBalancerStatus> implements Namespaced {
 
     public static final String GROUP = "roundhouse.dev";

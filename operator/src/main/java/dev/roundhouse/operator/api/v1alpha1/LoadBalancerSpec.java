@@ -9,12 +9,12 @@ import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
 import io.fabric8.kubernetes.api.model.ResourceRequirements;
-
 import io.fabric8.kubernetes.model.annotation.SpecReplicas;
 import java.util.List;
 
 @JsonInclude(JsonInclude.Include.NON_NULL)
-@ValidationRule(value = "has(self.backends) != has(self.serviceRef)",
+@ValidationRule(
+        value = "has(self.backends) != has(self.serviceRef)",
         message = "set exactly one of spec.backends and spec.serviceRef")
 public class LoadBalancerSpec {
 
@@ -22,11 +22,12 @@ public class LoadBalancerSpec {
     @Size(min = 1, max = 1000)
     private List<BackendSpec> backends;
 
-    @JsonPropertyDescription("A Service in the same namespace whose ready endpoints form the pool (through its EndpointSlices).")
+    @JsonPropertyDescription(
+            "A Service in the same namespace whose ready endpoints form the pool (through its EndpointSlices).")
     private ServiceRefSpec serviceRef;
 
-    @JsonPropertyDescription("Number of proxy pods; what kubectl scale and a HorizontalPodAutoscaler set (the scale"
-            + " subresource).")
+    @JsonPropertyDescription(
+            "Number of proxy pods; what kubectl scale and a HorizontalPodAutoscaler set (the scale" + " subresource).")
     @SpecReplicas
     @Default("2")
     @Min(0)

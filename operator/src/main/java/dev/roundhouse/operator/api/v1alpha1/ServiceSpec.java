@@ -10,9 +10,11 @@ import java.util.Map;
 
 /** The Service in front of the proxies. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-@ValidationRule(value = "!has(self.loadBalancerClass) || self.type == 'LoadBalancer'",
+@ValidationRule(
+        value = "!has(self.loadBalancerClass) || self.type == 'LoadBalancer'",
         message = "spec.service.loadBalancerClass needs spec.service.type LoadBalancer")
-@ValidationRule(value = "!has(self.loadBalancerSourceRanges) || self.type == 'LoadBalancer'",
+@ValidationRule(
+        value = "!has(self.loadBalancerSourceRanges) || self.type == 'LoadBalancer'",
         message = "spec.service.loadBalancerSourceRanges needs spec.service.type LoadBalancer")
 public class ServiceSpec {
 

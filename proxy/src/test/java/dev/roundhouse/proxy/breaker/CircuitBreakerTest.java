@@ -7,11 +7,13 @@ import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.MutableClock;
 import dev.roundhouse.proxy.testing.ProxyFixture;
+import dev.roundhouse.proxy.testing.Transport;
 import dev.roundhouse.testing.TestBackend;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import java.time.Duration;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 class CircuitBreakerTest {
 
@@ -20,20 +22,23 @@ class CircuitBreakerTest {
 
     private final MutableClock clock = new MutableClock();
 
+    /** Breakers judge plain and TLS backends alike: each test runs over both. */
+    private Transport transport;
+
     private RoundhouseProxy proxy(TestBackend... backends) {
         StringBuilder urls = new StringBuilder();
         for (TestBackend b : backends) {
             urls.append(urls.isEmpty() ? "" : ",").append(b.url());
         }
         return closeables.add(ProxyFixture.start(
-                ProxyFixture.env(
+                transport.trusting(ProxyFixture.env(
                         "BACKENDS", urls.toString(),
                         "HEALTH_CHECK_PATH", "/health",
                         "CB_SLIDING_WINDOW_SIZE", "4",
                         "CB_MINIMUM_CALLS", "4",
                         "CB_FAILURE_RATE_THRESHOLD", "50",
                         "CB_WAIT_IN_OPEN", "30s",
-                        "CB_HALF_OPEN_CALLS", "2"),
+                        "CB_HALF_OPEN_CALLS", "2")),
                 clock));
     }
 
@@ -46,10 +51,12 @@ class CircuitBreakerTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> state(proxy, backend) == expected);
     }
 
-    @Test
-    void breakerOpensAfterTheFailureThresholdAndTheBackendGetsNothingWhileOpen() {
-        TestBackend bad = closeables.add(TestBackend.start("bad"));
-        TestBackend good = closeables.add(TestBackend.start("good"));
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void breakerOpensAfterTheFailureThresholdAndTheBackendGetsNothingWhileOpen(Transport transport) {
+        this.transport = transport;
+        TestBackend bad = closeables.add(transport.start("bad"));
+        TestBackend good = closeables.add(transport.start("good"));
         bad.status = 500;
         RoundhouseProxy proxy = proxy(bad, good);
 
@@ -70,10 +77,12 @@ class CircuitBreakerTest {
                 .contains("resilience4j_circuitbreaker_state{name=\"" + good.url() + "\",state=\"closed\"} 1.0");
     }
 
-    @Test
-    void afterTheWaitTheBreakerProbesHalfOpenAndClosesWhenTheBackendRecovered() {
-        TestBackend flaky = closeables.add(TestBackend.start("flaky"));
-        TestBackend good = closeables.add(TestBackend.start("good"));
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void afterTheWaitTheBreakerProbesHalfOpenAndClosesWhenTheBackendRecovered(Transport transport) {
+        this.transport = transport;
+        TestBackend flaky = closeables.add(transport.start("flaky"));
+        TestBackend good = closeables.add(transport.start("good"));
         flaky.status = 503;
         RoundhouseProxy proxy = proxy(flaky, good);
         for (int i = 0; i < 8; i++) {
@@ -102,10 +111,12 @@ class CircuitBreakerTest {
         assertThat(flaky.hits.get() - before).isEqualTo(5); // back to its round-robin share
     }
 
-    @Test
-    void aFailedHalfOpenProbeOpensTheBreakerAgain() {
-        TestBackend broken = closeables.add(TestBackend.start("broken"));
-        TestBackend good = closeables.add(TestBackend.start("good"));
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void aFailedHalfOpenProbeOpensTheBreakerAgain(Transport transport) {
+        this.transport = transport;
+        TestBackend broken = closeables.add(transport.start("broken"));
+        TestBackend good = closeables.add(transport.start("good"));
         broken.status = 500;
         RoundhouseProxy proxy = proxy(broken, good);
         for (int i = 0; i < 8; i++) {
@@ -120,9 +131,11 @@ class CircuitBreakerTest {
         awaitState(proxy, broken, CircuitBreaker.State.OPEN);
     }
 
-    @Test
-    void everyBreakerOpenGives503() {
-        TestBackend only = closeables.add(TestBackend.start("only"));
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void everyBreakerOpenGives503(Transport transport) {
+        this.transport = transport;
+        TestBackend only = closeables.add(transport.start("only"));
         only.status = 500;
         RoundhouseProxy proxy = proxy(only);
         for (int i = 0; i < 4; i++) {

@@ -6,30 +6,37 @@ import static org.awaitility.Awaitility.await;
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.ProxyFixture;
+import dev.roundhouse.proxy.testing.Transport;
 import dev.roundhouse.testing.TestBackend;
 import java.time.Duration;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 class HealthCheckTest {
 
     @RegisterExtension
     final Closeables closeables = new Closeables();
 
+    /** Checks reach plain and TLS backends alike: each test runs over both. */
+    private Transport transport;
+
     private RoundhouseProxy proxy(String backends) {
-        return closeables.add(ProxyFixture.start(ProxyFixture.env(
+        return closeables.add(ProxyFixture.start(transport.trusting(ProxyFixture.env(
                 "BACKENDS", backends,
                 "HEALTH_CHECK_PATH", "/health",
                 "HEALTH_CHECK_INTERVAL", "50ms",
                 "HEALTH_CHECK_TIMEOUT", "1s",
                 "UNHEALTHY_THRESHOLD", "2",
-                "HEALTHY_THRESHOLD", "3")));
+                "HEALTHY_THRESHOLD", "3"))));
     }
 
-    @Test
-    void failingChecksTakeABackendOutOfRotationAndPassingOnesBringItBack() {
-        TestBackend a = closeables.add(TestBackend.start("a"));
-        TestBackend b = closeables.add(TestBackend.start("b"));
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void failingChecksTakeABackendOutOfRotationAndPassingOnesBringItBack(Transport transport) {
+        this.transport = transport;
+        TestBackend a = closeables.add(transport.start("a"));
+        TestBackend b = closeables.add(transport.start("b"));
         RoundhouseProxy proxy = proxy(a.url() + "," + b.url());
         await().atMost(Duration.ofSeconds(5)).until(() -> a.healthChecks.get() >= 2 && b.healthChecks.get() >= 2);
 
@@ -55,10 +62,12 @@ class HealthCheckTest {
         assertThat(a.hits.get() - before).isEqualTo(5);
     }
 
-    @Test
-    void aStoppedBackendIsTakenOutAndReturnsWhenItIsBack() {
-        TestBackend a = closeables.add(TestBackend.start("a"));
-        TestBackend b = closeables.add(TestBackend.start("b"));
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void aStoppedBackendIsTakenOutAndReturnsWhenItIsBack(Transport transport) {
+        this.transport = transport;
+        TestBackend a = closeables.add(transport.start("a"));
+        TestBackend b = closeables.add(transport.start("b"));
         RoundhouseProxy proxy = proxy(a.url() + "," + b.url());
 
         a.stop();
@@ -70,9 +79,11 @@ class HealthCheckTest {
         assertThat(proxy.pool().snapshot().rotation().size()).isEqualTo(2);
     }
 
-    @Test
-    void whenEveryCheckFailsThePoolPanicsAndStillTriesAllBackends() {
-        TestBackend a = closeables.add(TestBackend.start("a"));
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void whenEveryCheckFailsThePoolPanicsAndStillTriesAllBackends(Transport transport) {
+        this.transport = transport;
+        TestBackend a = closeables.add(transport.start("a"));
         a.healthy = false; // a wrong health endpoint: the backend itself still serves
         RoundhouseProxy proxy = proxy(a.url());
 

@@ -7,6 +7,7 @@ import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.ClosingServer;
 import dev.roundhouse.proxy.testing.ProxyFixture;
 import dev.roundhouse.proxy.testing.Scrape;
+import dev.roundhouse.proxy.testing.Transport;
 import dev.roundhouse.testing.Http;
 import dev.roundhouse.testing.TestBackend;
 import java.net.URI;
@@ -14,24 +15,31 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 class FailoverTest {
 
     @RegisterExtension
     final Closeables closeables = new Closeables();
 
+    /** The backends' transport: both for the tests of outcomes any backend can cause; the raw ones speak HTTP. */
+    private Transport transport = Transport.HTTP;
+
     private TestBackend backend(String name) {
-        return closeables.add(TestBackend.start(name));
+        return closeables.add(transport.start(name));
     }
 
     private RoundhouseProxy proxy(String... env) {
-        var environment = ProxyFixture.env(env);
+        var environment = transport.trusting(ProxyFixture.env(env));
         environment.put("HEALTH_CHECK_PATH", "/health");
         return closeables.add(ProxyFixture.start(environment));
     }
 
-    @Test
-    void deadBackendCausesNoClientVisibleErrorWhileAnotherIsUp() {
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void deadBackendCausesNoClientVisibleErrorWhileAnotherIsUp(Transport transport) {
+        this.transport = transport;
         TestBackend alive = backend("alive");
         TestBackend dead = backend("dead");
         RoundhouseProxy proxy = proxy("BACKENDS", dead.url() + "," + alive.url());
@@ -48,8 +56,10 @@ class FailoverTest {
                 .contains("roundhouse_errors_total{backend=\"" + dead.url() + "\",type=\"connect\"}");
     }
 
-    @Test
-    void noBackendUpGives503WithAReason() {
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void noBackendUpGives503WithAReason(Transport transport) {
+        this.transport = transport;
         TestBackend a = backend("a");
         TestBackend b = backend("b");
         RoundhouseProxy proxy = proxy("BACKENDS", a.url() + "," + b.url());
@@ -66,8 +76,10 @@ class FailoverTest {
         Scrape.awaitValue(proxy, "roundhouse_requests_total{backend=\"none\",method=\"GET\",status=\"503\"}", 1.0);
     }
 
-    @Test
-    void backendTimeoutGives504() {
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void backendTimeoutGives504(Transport transport) {
+        this.transport = transport;
         TestBackend slow = backend("slow");
         RoundhouseProxy proxy = proxy("BACKENDS", slow.url(), "REQUEST_TIMEOUT", "300ms");
 
@@ -110,8 +122,10 @@ class FailoverTest {
         assertThat(crashing.requestLines).contains("GET / HTTP/1.1");
     }
 
-    @Test
-    void backendErrorStatusIsPassedThrough() {
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void backendErrorStatusIsPassedThrough(Transport transport) {
+        this.transport = transport;
         TestBackend failing = backend("failing");
         failing.status = 500;
         RoundhouseProxy proxy = proxy("BACKENDS", failing.url());

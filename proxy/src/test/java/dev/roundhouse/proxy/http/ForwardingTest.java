@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.ProxyFixture;
+import dev.roundhouse.proxy.testing.Transport;
 import dev.roundhouse.testing.Http;
 import dev.roundhouse.testing.TestBackend;
 import java.net.URI;
@@ -12,8 +13,10 @@ import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
+/** Selection and what passes through unchanged, over plain and TLS backends alike. */
 class ForwardingTest {
 
     private final List<AutoCloseable> toClose = new ArrayList<>();
@@ -25,20 +28,25 @@ class ForwardingTest {
         }
     }
 
+    private Transport transport;
+
     private TestBackend backend(String name) {
-        TestBackend b = TestBackend.start(name);
+        TestBackend b = transport.start(name);
         toClose.add(b);
         return b;
     }
 
     private RoundhouseProxy proxy(String backends) {
-        RoundhouseProxy p = ProxyFixture.start(ProxyFixture.env("BACKENDS", backends, "HEALTH_CHECK_PATH", "/health"));
+        RoundhouseProxy p = ProxyFixture.start(
+                transport.trusting(ProxyFixture.env("BACKENDS", backends, "HEALTH_CHECK_PATH", "/health")));
         toClose.add(0, p);
         return p;
     }
 
-    @Test
-    void equalWeightsGoRoundRobinInPoolOrder() {
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void equalWeightsGoRoundRobinInPoolOrder(Transport transport) {
+        this.transport = transport;
         TestBackend a = backend("a");
         TestBackend b = backend("b");
         TestBackend c = backend("c");
@@ -53,8 +61,10 @@ class ForwardingTest {
         assertThat(answers).containsExactly("a", "b", "c", "a", "b", "c", "a", "b", "c");
     }
 
-    @Test
-    void weightsSetTheShareOfRequests() {
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void weightsSetTheShareOfRequests(Transport transport) {
+        this.transport = transport;
         TestBackend heavy = backend("heavy");
         TestBackend light = backend("light");
         RoundhouseProxy proxy = proxy(heavy.url() + ";weight=3," + light.url());
@@ -66,8 +76,10 @@ class ForwardingTest {
         assertThat(light.hits.get()).isEqualTo(10);
     }
 
-    @Test
-    void methodPathQueryBodyAndEndToEndHeadersArePreserved() {
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void methodPathQueryBodyAndEndToEndHeadersArePreserved(Transport transport) {
+        this.transport = transport;
         TestBackend a = backend("a");
         RoundhouseProxy proxy = proxy(a.url());
 

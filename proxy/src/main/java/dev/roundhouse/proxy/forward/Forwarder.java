@@ -81,12 +81,12 @@ final class Forwarder {
     void forward(HttpServerExchange exchange) {
         boolean body = exchange.getRequestContentLength() > 0
                 || exchange.getRequestHeaders().contains(Headers.TRANSFER_ENCODING);
-        if (!body && exchange.getConnection() instanceof AbstractServerConnection connection) {
+        if (exchange.getConnection() instanceof AbstractServerConnection connection) {
             // Undertow suspended the client's reads just before calling the handler and resumes them when the
             // exchange completes: two epoll_ctl calls per request. Resumed now, before the event loop's next
-            // select, the interest never changes. A byte arriving meanwhile (a pipelined request, the client
-            // closing) reaches Undertow's read listener, which suspends reads itself while a request runs. (A
-            // request with a body has its reads driven by the exchange instead.)
+            // select, the interest never changes. A byte arriving while no body is being read (a pipelined request,
+            // the client closing) reaches Undertow's read listener, which suspends reads itself while a request
+            // runs; while a body is read, the exchange's own listener takes them (ProxyExchange.pumpBody).
             connection.getOriginalSourceConduit().resumeReads();
         }
         UpstreamThread thread = thread(exchange.getIoThread());

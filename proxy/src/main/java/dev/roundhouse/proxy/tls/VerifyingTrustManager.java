@@ -6,7 +6,6 @@ import java.security.cert.X509Certificate;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLSession;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.X509ExtendedTrustManager;
 import javax.net.ssl.X509TrustManager;
 
 /**
@@ -15,7 +14,7 @@ import javax.net.ssl.X509TrustManager;
  * TLS engine's endpoint identification, because the proxy's engines (XNIO's and the JDK HTTP client's) decide
  * that setting themselves, and one of them leaves it off.
  */
-final class VerifyingTrustManager extends X509ExtendedTrustManager {
+final class VerifyingTrustManager extends ServerOnlyTrustManager {
 
     private final X509TrustManager chains;
     private final String serverName;
@@ -60,29 +59,12 @@ final class VerifyingTrustManager extends X509ExtendedTrustManager {
     }
 
     @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-            throws CertificateException {
-        throw new CertificateException("the proxy's backend connections never accept clients");
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
-            throws CertificateException {
-        throw new CertificateException("the proxy's backend connections never accept clients");
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-        throw new CertificateException("the proxy's backend connections never accept clients");
-    }
-
-    @Override
     public X509Certificate[] getAcceptedIssuers() {
         return chains.getAcceptedIssuers();
     }
 
     /** Accepts every certificate: {@code insecureSkipVerify}, explicitly asked for. */
-    static final class AcceptingAll extends X509ExtendedTrustManager {
+    static final class AcceptingAll extends ServerOnlyTrustManager {
 
         @Override
         public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
@@ -92,23 +74,6 @@ final class VerifyingTrustManager extends X509ExtendedTrustManager {
 
         @Override
         public void checkServerTrusted(X509Certificate[] chain, String authType) {}
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-                throws CertificateException {
-            throw new CertificateException("the proxy's backend connections never accept clients");
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
-                throws CertificateException {
-            throw new CertificateException("the proxy's backend connections never accept clients");
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-            throw new CertificateException("the proxy's backend connections never accept clients");
-        }
 
         @Override
         public X509Certificate[] getAcceptedIssuers() {

@@ -64,10 +64,7 @@ final class CaBundles {
             if (found == null) {
                 return new Read(null, source, source + " named in " + PATH + " does not exist");
             }
-            pem = decoded(found.getData(), key);
-            if (pem == null && found.getStringData() != null) {
-                pem = found.getStringData().get(key);
-            }
+            pem = decoded(found.getData(), key); // stringData is write-only: the API server folds it into data
         } else {
             ConfigMap found = client.configMaps()
                     .inNamespace(namespace)

@@ -458,6 +458,25 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
         }
     }
 
+    /**
+     * A Secret's {@code stringData} is write-only, as on a real API server: each of its keys goes into {@code data},
+     * base64-encoded, over a key of the same name there, and {@code stringData} itself is never stored or returned.
+     * A reader of {@code stringData} would work here and find nothing on a cluster.
+     */
+    private static void foldStringData(ObjectNode secret) {
+        JsonNode plain = secret.remove("stringData");
+        if (plain == null || !plain.isObject()) {
+            return;
+        }
+        ObjectNode data = secret.path("data").isObject() ? (ObjectNode) secret.get("data") : secret.putObject("data");
+        plain.fields()
+                .forEachRemaining(field -> data.put(
+                        field.getKey(),
+                        java.util.Base64.getEncoder()
+                                .encodeToString(
+                                        field.getValue().asText().getBytes(java.nio.charset.StandardCharsets.UTF_8))));
+    }
+
     // ---------------------------------------------------------------- schema validation of custom resources
 
     /**
@@ -487,6 +506,9 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
                 String group = crd != null ? crd.at("/spec/group").asText() : builtIn != null ? builtIn.group() : "";
                 throw new FieldError.Invalid(kind, group, name, metaErrors);
             }
+        }
+        if ("secrets".equals(plural) && !statusOnly) {
+            foldStringData(object);
         }
         if (crd == null) {
             return;

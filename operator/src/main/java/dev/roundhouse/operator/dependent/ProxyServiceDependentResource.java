@@ -3,13 +3,13 @@ package dev.roundhouse.operator.dependent;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.model.ProxyServices;
 import io.fabric8.kubernetes.api.model.Service;
-import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernetesDependentResource;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
 
 /** The Service in front of the proxies, which clients address (the traffic port only). */
-@KubernetesDependent(informer = @Informer(labelSelector = Managed.SELECTOR))
+// Watched through the reconciler's shared "proxy-services" informer (label selector Managed.SELECTOR).
+@KubernetesDependent
 public class ProxyServiceDependentResource extends CRUDKubernetesDependentResource<Service, LoadBalancer> {
 
     @Override

@@ -4,6 +4,7 @@ import dev.roundhouse.operator.OperatorSettings;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancerStatus;
 import dev.roundhouse.operator.api.v1alpha1.ServiceRefSpec;
+import dev.roundhouse.operator.dependent.Managed;
 import dev.roundhouse.operator.dependent.PoolConfigMapDependentResource;
 import dev.roundhouse.operator.dependent.ProxyDeploymentDependentResource;
 import dev.roundhouse.operator.dependent.ProxyDisruptionBudgetDependentResource;
@@ -38,6 +39,7 @@ import io.javaoperatorsdk.operator.processing.dependent.workflow.WorkflowReconci
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.Mappers;
 import io.javaoperatorsdk.operator.processing.retry.GradualRetry;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -69,8 +71,14 @@ import java.util.stream.Collectors;
             @Dependent(name = "role", type = ProxyRoleDependentResource.class),
             @Dependent(name = "role-binding", type = ProxyRoleBindingDependentResource.class),
             @Dependent(name = "deployment", type = ProxyDeploymentDependentResource.class),
-            @Dependent(name = "service", type = ProxyServiceDependentResource.class),
-            @Dependent(name = "metrics-service", type = ProxyMetricsServiceDependentResource.class),
+            @Dependent(
+                    name = "service",
+                    type = ProxyServiceDependentResource.class,
+                    useEventSourceWithName = LoadBalancerReconciler.PROXY_SERVICES),
+            @Dependent(
+                    name = "metrics-service",
+                    type = ProxyMetricsServiceDependentResource.class,
+                    useEventSourceWithName = LoadBalancerReconciler.PROXY_SERVICES),
             @Dependent(
                     name = "disruption-budget",
                     type = ProxyDisruptionBudgetDependentResource.class,
@@ -88,6 +96,9 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
     public static final String NAME = "loadbalancer";
     static final String BACKEND_SERVICES = "backend-services";
     static final String ENDPOINT_SLICES = "endpoint-slices";
+    /** The proxies' own Services, traffic and metrics: one informer for both dependents. */
+    static final String PROXY_SERVICES = "proxy-services";
+
     private static final String SERVICE_REF_INDEX = "serviceRef";
     private static final String SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 
@@ -143,6 +154,14 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
                                         lb.getMetadata().getNamespace())))
                         .build(),
                 context);
+        // The proxies' two Services (traffic and metrics), watched and cached once for both dependents.
+        var proxyServices = new InformerEventSource<>(
+                InformerEventSourceConfiguration.from(Service.class, LoadBalancer.class)
+                        .withName(PROXY_SERVICES)
+                        .withLabelSelector(Managed.SELECTOR)
+                        .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(LoadBalancer.class))
+                        .build(),
+                context);
         var slices = new InformerEventSource<>(
                 InformerEventSourceConfiguration.from(EndpointSlice.class, LoadBalancer.class)
                         .withName(ENDPOINT_SLICES)
@@ -150,7 +169,7 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
                         .withSecondaryToPrimaryMapper(s -> referencing(context, s, serviceNameOf(s)))
                         .build(),
                 context);
-        return List.of(services, slices);
+        return List.of(services, proxyServices, slices);
     }
 
     private static Set<ResourceID> referencing(

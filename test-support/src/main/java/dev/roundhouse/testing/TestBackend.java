@@ -43,6 +43,10 @@ public final class TestBackend implements AutoCloseable {
         }
     }
 
+    /** Paths whose handling blocks (sleeps, streams), run on a worker thread; every other path is answered at once. */
+    private static final java.util.Set<String> BLOCKING_PATHS =
+            java.util.Set.of("/slow", "/sni", "/upload", "/download", "/trickle");
+
     public final String name;
     public final AtomicInteger hits = new AtomicInteger();
     public final AtomicInteger healthChecks = new AtomicInteger();
@@ -95,7 +99,8 @@ public final class TestBackend implements AutoCloseable {
             exchange.getResponseSender().send(healthy ? "ok" : "sick");
             return;
         }
-        if (exchange.isInIoThread()) {
+        boolean blocking = BLOCKING_PATHS.contains(path);
+        if (blocking && exchange.isInIoThread()) {
             exchange.dispatch(this::handle);
             return;
         }
@@ -105,6 +110,14 @@ public final class TestBackend implements AutoCloseable {
                 exchange.getRequestURI(),
                 exchange.getQueryString(),
                 copy(exchange.getRequestHeaders())));
+        if (!blocking) {
+            // Answered on the I/O thread: a backend being stopped then drops the request, as a crashed one does,
+            // where a dispatch its stopping worker refused would be answered 503 by Undertow itself.
+            exchange.setStatusCode(status);
+            exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "text/plain");
+            exchange.getResponseSender().send(name);
+            return;
+        }
         exchange.startBlocking();
         switch (path) {
             case "/slow" -> {
@@ -167,11 +180,7 @@ public final class TestBackend implements AutoCloseable {
                     }
                 }
             }
-            default -> {
-                exchange.setStatusCode(status);
-                exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "text/plain");
-                exchange.getResponseSender().send(name);
-            }
+            default -> throw new IllegalStateException("not a blocking path: " + path);
         }
     }
 

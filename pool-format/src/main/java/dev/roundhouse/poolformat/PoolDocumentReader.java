@@ -226,15 +226,8 @@ final class PoolDocumentReader {
 
     /** An optional string field (absent: null). */
     private String string(JsonNode object, String parent, String name) {
-        JsonNode node = object.get(name);
-        if (node == null) {
-            return null;
-        }
-        if (!node.isTextual()) {
-            problems.add(child(parent, name), "must be a string, got " + describe(node));
-            return null;
-        }
-        return node.textValue();
+        // Present, it is read as a required one is (no default, so no "required" problem can arise).
+        return object.has(name) ? string(object, parent, name, null) : null;
     }
 
     private String string(JsonNode object, String parent, String name, String defaultValue) {

@@ -16,6 +16,7 @@ import dev.roundhouse.proxy.pool.BackendPool;
 import dev.roundhouse.proxy.server.IoThreadWatchdog;
 import dev.roundhouse.proxy.server.ProxyServer;
 import dev.roundhouse.proxy.server.RequestGuard;
+import dev.roundhouse.proxy.tls.BackendTrusts;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.io.IOException;
@@ -65,12 +66,14 @@ public final class RoundhouseProxy implements AutoCloseable {
         // A new backend's meters are registered as it is added, not by its first request on an I/O thread,
         // where registering them cost 0.1-0.2 ms (measured, docs/benchmark-history.md).
         this.pool = new BackendPool(breakers, metrics::prepareBackend, metrics::forgetBackend, clock);
-        PoolRequestHandler forwarding =
-                new PoolRequestHandler(pool, metrics, settings.connectRetries(), settings.maxConnectionsPerThread());
+        // Requests and health checks trust https backends through one context per backendTLS settings.
+        BackendTrusts trusts = new BackendTrusts();
+        PoolRequestHandler forwarding = new PoolRequestHandler(
+                pool, metrics, settings.connectRetries(), settings.maxConnectionsPerThread(), trusts);
         this.server = new ProxyServer(
                 settings, new RequestGuard(forwarding, settings.maxRequestBody(), metrics), forwarding::close);
         this.reloader = new PoolReloader(pool, metrics, change -> forwarding.configure(pool.snapshot()));
-        this.healthChecker = new HealthChecker(pool);
+        this.healthChecker = new HealthChecker(pool, trusts);
         this.admin =
                 new AdminServer(settings.bindAddress(), settings.metricsPort(), metrics, this::ready, this::unhealthy);
         metrics.bindPool(pool, breakers.registry());

@@ -9,6 +9,7 @@ import dev.roundhouse.proxy.pool.BackendPool;
 import dev.roundhouse.proxy.server.LogThrottle;
 import dev.roundhouse.proxy.server.PerIoThread;
 import dev.roundhouse.proxy.server.RequestGuard;
+import dev.roundhouse.proxy.tls.BackendTrusts;
 import dev.roundhouse.proxy.upstream.UpstreamThread;
 import io.undertow.server.AbstractServerConnection;
 import io.undertow.server.HttpServerExchange;
@@ -60,12 +61,12 @@ final class Forwarder {
     private final LogThrottle invalidResponses = new LogThrottle(TimeUnit.SECONDS.toNanos(10), System::nanoTime);
     private final LogThrottle unexpectedFaults = new LogThrottle(TimeUnit.SECONDS.toNanos(10), System::nanoTime);
 
-    Forwarder(BackendPool pool, ProxyMetrics metrics, int connectRetries, int maxConnections) {
+    Forwarder(BackendPool pool, ProxyMetrics metrics, int connectRetries, int maxConnections, BackendTrusts trusts) {
         this.pool = pool;
         this.metrics = metrics;
         this.connectRetries = connectRetries;
         this.maxConnections = maxConnections;
-        this.threads = new PerIoThread<>(io -> new UpstreamThread(io));
+        this.threads = new PerIoThread<>(io -> new UpstreamThread(io, trusts));
     }
 
     /** Stops every I/O thread's sweep; called as the server closes, before its worker shuts down. */

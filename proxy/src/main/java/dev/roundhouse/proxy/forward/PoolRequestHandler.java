@@ -6,6 +6,7 @@ import dev.roundhouse.proxy.metrics.MetricNames;
 import dev.roundhouse.proxy.metrics.ProxyMetrics;
 import dev.roundhouse.proxy.pool.BackendPool;
 import dev.roundhouse.proxy.pool.PoolSnapshot;
+import dev.roundhouse.proxy.tls.BackendTrusts;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 
@@ -20,10 +21,16 @@ public final class PoolRequestHandler implements HttpHandler {
     private final ProxyMetrics metrics;
     private final Forwarder forwarder;
 
-    public PoolRequestHandler(BackendPool pool, ProxyMetrics metrics, int connectRetries, int maxConnectionsPerThread) {
+    /** @param trusts how https backends are trusted: the proxy's one, which the health checker shares */
+    public PoolRequestHandler(
+            BackendPool pool,
+            ProxyMetrics metrics,
+            int connectRetries,
+            int maxConnectionsPerThread,
+            BackendTrusts trusts) {
         this.pool = pool;
         this.metrics = metrics;
-        this.forwarder = new Forwarder(pool, metrics, connectRetries, maxConnectionsPerThread);
+        this.forwarder = new Forwarder(pool, metrics, connectRetries, maxConnectionsPerThread, trusts);
         // The document's timeouts arrive just after its backends (configure): until then, the defaults.
         PoolDocument.Timeouts defaults = PoolDocument.Timeouts.DEFAULTS;
         timeouts(defaults.connect().toMillis(), defaults.request().toMillis());

@@ -6,6 +6,7 @@ import dev.roundhouse.proxy.pool.Backend;
 import dev.roundhouse.proxy.pool.BackendPool;
 import dev.roundhouse.proxy.pool.PoolSnapshot;
 import dev.roundhouse.proxy.tls.BackendTrust;
+import dev.roundhouse.proxy.tls.BackendTrusts;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -31,6 +32,7 @@ public final class HealthChecker implements AutoCloseable {
     private static final Logger log = LogManager.getLogger(HealthChecker.class);
 
     private final BackendPool pool;
+    private final BackendTrusts trusts;
     private final ScheduledExecutorService scheduler;
     private final HttpClient plainClient;
     /** The client for https backends, and the settings it verifies them by; rebuilt when a document changes those. */
@@ -39,8 +41,9 @@ public final class HealthChecker implements AutoCloseable {
     private BackendTrust tlsTrust;
     private final AtomicBoolean running = new AtomicBoolean();
 
-    public HealthChecker(BackendPool pool) {
+    public HealthChecker(BackendPool pool, BackendTrusts trusts) {
         this.pool = pool;
+        this.trusts = trusts;
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "health-checks");
             t.setDaemon(true);
@@ -62,9 +65,10 @@ public final class HealthChecker implements AutoCloseable {
 
     /** The client that checks https backends as requests reach them: the same CAs, server name and checks. */
     private HttpClient tlsClient(PoolDocument.BackendTls settings) {
-        if (tlsTrust == null || !tlsTrust.settings().equals(settings)) {
-            tlsTrust = BackendTrust.of(settings);
-            tlsClient = client(tlsTrust);
+        BackendTrust trust = trusts.of(settings);
+        if (trust != tlsTrust) {
+            tlsTrust = trust;
+            tlsClient = client(trust);
         }
         return tlsClient;
     }

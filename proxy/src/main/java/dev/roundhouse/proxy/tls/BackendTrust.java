@@ -19,7 +19,7 @@ import javax.net.ssl.X509TrustManager;
  * The TLS context for a pool's {@code backendTLS} settings, one definition for every connection the proxy makes to
  * an https backend (requests and health checks alike): chains checked against the pool's CA bundle or the JVM's
  * CAs, the certificate checked for the server name or the backend's host, or, asked for explicitly, nothing.
- * Building one parses certificates, so callers keep the last one and rebuild only when the settings change.
+ * Building one parses certificates: {@link BackendTrusts} keeps the proxy's one.
  */
 public final class BackendTrust {
 
@@ -32,7 +32,7 @@ public final class BackendTrust {
     }
 
     /** @throws IllegalArgumentException if the CA bundle cannot be read (a validated document's never fails) */
-    public static BackendTrust of(BackendTls settings) {
+    static BackendTrust of(BackendTls settings) {
         try {
             TrustManager trust = settings.insecureSkipVerify()
                     ? new VerifyingTrustManager.AcceptingAll()
@@ -52,11 +52,6 @@ public final class BackendTrust {
 
     public SSLContext context() {
         return context;
-    }
-
-    /** The server name to send (SNI) instead of the backend's host, or null. */
-    public String serverName() {
-        return settings.serverName();
     }
 
     /** Parameters for clients that take them (the JDK HTTP client): the server name to send, when one is set. */

@@ -4,7 +4,7 @@ import dev.roundhouse.poolformat.PoolDocument.BackendTls;
 import dev.roundhouse.proxy.codec.HttpLimits;
 import dev.roundhouse.proxy.codec.ResponseHead;
 import dev.roundhouse.proxy.pool.Backend;
-import dev.roundhouse.proxy.tls.BackendTrust;
+import dev.roundhouse.proxy.tls.BackendTrusts;
 import io.undertow.protocols.ssl.UndertowXnioSsl;
 import io.undertow.util.HeaderMap;
 import java.io.IOException;
@@ -61,6 +61,7 @@ public final class UpstreamThread implements Runnable {
     private final HeaderMap interimHeaders = new HeaderMap();
 
     private final XnioIoThread io;
+    private final BackendTrusts trusts;
     /** Opens TLS connections to https backends, on this thread, under the settings {@link #tlsFor} names. */
     private UndertowXnioSsl tls;
 
@@ -71,8 +72,9 @@ public final class UpstreamThread implements Runnable {
     private UpstreamExchange first;
 
     /** Starts the thread's sweep; call on {@code io} itself. */
-    public UpstreamThread(XnioIoThread io) {
+    public UpstreamThread(XnioIoThread io, BackendTrusts trusts) {
         this.io = io;
+        this.trusts = trusts;
         this.sweep = io.executeAtInterval(this, SWEEP_MILLIS, TimeUnit.MILLISECONDS);
     }
 
@@ -202,7 +204,7 @@ public final class UpstreamThread implements Runnable {
             tls = new UndertowXnioSsl(
                     io.getWorker().getXnio(),
                     OptionMap.EMPTY,
-                    BackendTrust.of(settings).context());
+                    trusts.of(settings).context());
             tlsFor = settings;
         }
         return tls;

@@ -82,16 +82,24 @@ final class Forwarder {
     void forward(HttpServerExchange exchange) {
         boolean body = exchange.getRequestContentLength() > 0
                 || exchange.getRequestHeaders().contains(Headers.TRANSFER_ENCODING);
-        if (exchange.getConnection() instanceof AbstractServerConnection connection) {
-            // Undertow suspended the client's reads just before calling the handler and resumes them when the
-            // exchange completes: two epoll_ctl calls per request. Resumed now, before the event loop's next
-            // select, the interest never changes. A byte arriving while no body is being read (a pipelined request,
-            // the client closing) reaches Undertow's read listener, which suspends reads itself while a request
-            // runs; while a body is read, the exchange's own listener takes them (ProxyExchange.pumpBody).
-            connection.getOriginalSourceConduit().resumeReads();
-        }
+        // Undertow suspended the client's reads just before calling the handler and resumes them when the exchange
+        // completes. A byte arriving while no body is being read (a pipelined request, the client closing) reaches
+        // Undertow's read listener, which suspends reads itself while a request runs; while a body is read, the
+        // exchange's own listener takes them (ProxyExchange.pumpBody).
+        keepReading(exchange);
         UpstreamThread thread = thread(exchange.getIoThread());
         exchange.dispatch(SameThreadExecutor.INSTANCE, new ProxyExchange(this, exchange, thread, body));
+    }
+
+    /**
+     * Turns the client connection's read interest back on at once, where Undertow has just turned it off and would
+     * turn it on again later: done before the event loop's next select, the interest never changes in the kernel,
+     * which saves two epoll_ctl calls per request.
+     */
+    static void keepReading(HttpServerExchange exchange) {
+        if (exchange.getConnection() instanceof AbstractServerConnection connection) {
+            connection.getOriginalSourceConduit().resumeReads();
+        }
     }
 
     /** The I/O thread's state; created on its first request, which starts the thread's sweep. */

@@ -484,12 +484,9 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
         body = Body.DONE;
         bodyOut = null;
         freeBodyBuffer();
-        if (exchange.getConnection() instanceof AbstractServerConnection connection) {
-            // The body's end suspended the client's reads, and the exchange's end resumes them: resumed at once,
-            // before the event loop's next select, the interest never changes (two epoll_ctl calls fewer per request
-            // with a body). What arrives next is Undertow's again, as for a request without one (Forwarder.forward).
-            connection.getOriginalSourceConduit().resumeReads();
-        }
+        // The body's end suspended the client's reads, and the exchange's end resumes them. What arrives next is
+        // Undertow's again, as for a request without a body.
+        Forwarder.keepReading(exchange);
         if (responseDone) {
             complete();
         }

@@ -25,6 +25,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Optional;
 
 /** Reads, validates and writes pool documents as JSON. The one place both the operator and the proxy use. */
 public final class PoolDocumentCodec {
@@ -84,6 +85,14 @@ public final class PoolDocumentCodec {
         Problems problems = new Problems();
         PoolDocumentRules.check(doc, problems);
         problems.throwIfAny();
+    }
+
+    /**
+     * What is wrong with a CA bundle's text, the check {@link #validate} makes of {@code backendTLS.caBundle}: for a
+     * writer that reads the bundle from elsewhere and reports its problems apart from the rest of the document's.
+     */
+    public static Optional<String> caBundleProblem(String pem) {
+        return Optional.ofNullable(PoolDocumentRules.caBundleProblem(pem));
     }
 
     /**

@@ -19,7 +19,7 @@ import java.util.Map;
  */
 final class CaBundles {
 
-    /** Where the bundle goes in the pool document, as its problems name it. */
+    /** The field of the spec that names the bundle, as messages name it. */
     static final String PATH = "backendTLS.caBundle";
     /** How soon a LoadBalancer with a CA bundle is reconciled again, to see a rotated or newly created bundle. */
     static final Duration RECHECK = Duration.ofMinutes(1);

@@ -6,6 +6,7 @@ import dev.roundhouse.operator.model.PoolDocuments;
 import dev.roundhouse.operator.model.Reason;
 import dev.roundhouse.poolformat.InvalidPoolDocumentException;
 import dev.roundhouse.poolformat.PoolDocument;
+import dev.roundhouse.poolformat.PoolDocumentCodec;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -40,54 +41,74 @@ public record PoolResolution(PoolDocument document, String text, Reason problemR
         return new PoolResolution(null, null, reason, message);
     }
 
-    @SuppressWarnings("unchecked")
+    /**
+     * Resolves the pool of {@code lb}. The spec is judged first: while it is invalid, that is what its author must
+     * fix and nothing of it may be applied, so a missing Service or CA bundle is reported only once it is valid.
+     */
     public static PoolResolution of(LoadBalancer lb, Context<LoadBalancer> context) {
         if (lb.getSpec() == null) {
             // Refused by the CRD now; one stored before it required a spec can still come by.
             return problem(Reason.INVALID_SPEC, "spec is missing");
         }
-        List<PoolDocument.BackendEntry> discovered = List.of();
-        ServiceRefSpec ref = lb.getSpec().getServiceRef();
-        if (ref != null) {
-            String namespace = lb.getMetadata().getNamespace();
-            Service service = context.getSecondaryResource(Service.class, LoadBalancerReconciler.BACKEND_SERVICES)
-                    .orElse(null);
-            if (service == null) {
-                return problem(
-                        Reason.SERVICE_NOT_FOUND,
-                        "Service " + namespace + "/" + ref.getName() + " named in spec.serviceRef does not exist");
-            }
-            if (service.getSpec().getPorts().stream().noneMatch(p -> p.getPort().equals(ref.getPort()))) {
-                return problem(
-                        Reason.SERVICE_PORT_NOT_FOUND,
-                        "Service " + namespace + "/" + ref.getName() + " has no port " + ref.getPort());
-            }
-            var slices = (InformerEventSource<EndpointSlice, LoadBalancer>) context.eventSourceRetriever()
-                    .getEventSourceFor(EndpointSlice.class, LoadBalancerReconciler.ENDPOINT_SLICES);
-            List<EndpointSlice> ofService = slices.list(
-                            namespace, s -> ref.getName().equals(LoadBalancerReconciler.serviceNameOf(s)))
-                    .toList();
-            discovered = PoolDocuments.fromEndpointSlices(
-                    service, ref.getPort(), ref.getScheme() == null ? "http" : ref.getScheme(), ofService);
-        }
+        Discovery discovery = discover(lb, context);
         CaBundles.Read ca = CaBundles.read(lb, context.getClient());
-        if (ca.problem() != null) {
-            return problem(Reason.CA_BUNDLE_UNAVAILABLE, ca.problem());
-        }
+        String caProblem = ca.problem() != null
+                ? ca.problem()
+                : ca.pem() == null
+                        ? null
+                        : PoolDocumentCodec.caBundleProblem(ca.pem())
+                                .map(p -> ca.source() + ": " + p)
+                                .orElse(null);
+        PoolDocument document;
         try {
-            PoolDocument document = PoolDocuments.fromSpec(lb.getSpec(), discovered, ca.pem());
-            return new PoolResolution(document, PoolDocuments.render(document), null, null);
+            // Without an unusable bundle, the document's problems are the spec's own.
+            document = PoolDocuments.fromSpec(lb.getSpec(), discovery.backends(), caProblem == null ? ca.pem() : null);
         } catch (InvalidPoolDocumentException e) {
-            // Certificates that do not parse are the referenced object's fault, not the spec's: the rest still applies.
-            List<String> bundle = e.problems().stream()
-                    .filter(p -> p.startsWith(CaBundles.PATH))
-                    .toList();
-            if (!bundle.isEmpty() && bundle.size() == e.problems().size()) {
-                return problem(
-                        Reason.CA_BUNDLE_UNAVAILABLE,
-                        ca.source() + ": " + bundle.get(0).substring(CaBundles.PATH.length() + 2));
-            }
             return problem(Reason.INVALID_SPEC, String.join("; ", e.problems()));
         }
+        if (discovery.problem() != null) {
+            return discovery.problem();
+        }
+        if (caProblem != null) {
+            return problem(Reason.CA_BUNDLE_UNAVAILABLE, caProblem);
+        }
+        return new PoolResolution(document, PoolDocuments.render(document), null, null);
+    }
+
+    /** The backends {@code spec.serviceRef} names (none without one), or why they cannot be known. */
+    private record Discovery(List<PoolDocument.BackendEntry> backends, PoolResolution problem) {}
+
+    @SuppressWarnings("unchecked")
+    private static Discovery discover(LoadBalancer lb, Context<LoadBalancer> context) {
+        ServiceRefSpec ref = lb.getSpec().getServiceRef();
+        if (ref == null) {
+            return new Discovery(List.of(), null);
+        }
+        String namespace = lb.getMetadata().getNamespace();
+        Service service = context.getSecondaryResource(Service.class, LoadBalancerReconciler.BACKEND_SERVICES)
+                .orElse(null);
+        if (service == null) {
+            return new Discovery(
+                    List.of(),
+                    problem(
+                            Reason.SERVICE_NOT_FOUND,
+                            "Service " + namespace + "/" + ref.getName() + " named in spec.serviceRef does not exist"));
+        }
+        if (service.getSpec().getPorts().stream().noneMatch(p -> p.getPort().equals(ref.getPort()))) {
+            return new Discovery(
+                    List.of(),
+                    problem(
+                            Reason.SERVICE_PORT_NOT_FOUND,
+                            "Service " + namespace + "/" + ref.getName() + " has no port " + ref.getPort()));
+        }
+        var slices = (InformerEventSource<EndpointSlice, LoadBalancer>) context.eventSourceRetriever()
+                .getEventSourceFor(EndpointSlice.class, LoadBalancerReconciler.ENDPOINT_SLICES);
+        List<EndpointSlice> ofService = slices.list(
+                        namespace, s -> ref.getName().equals(LoadBalancerReconciler.serviceNameOf(s)))
+                .toList();
+        return new Discovery(
+                PoolDocuments.fromEndpointSlices(
+                        service, ref.getPort(), ref.getScheme() == null ? "http" : ref.getScheme(), ofService),
+                null);
     }
 }

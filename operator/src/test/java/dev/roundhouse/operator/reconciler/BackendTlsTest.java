@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.roundhouse.operator.api.v1alpha1.BackendTlsSpec;
 import dev.roundhouse.operator.api.v1alpha1.CaBundleSpec;
+import dev.roundhouse.operator.api.v1alpha1.HealthCheckSpec;
 import dev.roundhouse.operator.api.v1alpha1.KeyRefSpec;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.testing.OperatorCluster;
@@ -106,6 +107,22 @@ class BackendTlsTest {
         await().atMost(OperatorCluster.WAIT)
                 .until(() -> CA.equals(document("awaiting-ca").backendTls().caBundle()));
         assertThat(cluster.condition("awaiting-ca", "Ready").getReason()).isNotEqualTo("CABundleUnavailable");
+    }
+
+    @Test
+    void anInvalidSpecIsReportedAsSuchWhileTheBundleItNamesIsMissing() {
+        LoadBalancer lb = OperatorCluster.loadBalancer("wrong-and-unsigned", "https://10.9.0.6:8443");
+        lb.getSpec().setBackendTLS(tls(secretRef("no-such-bundle"), null));
+        HealthCheckSpec health = new HealthCheckSpec();
+        health.setInterval("2h"); // over the pool format's 1h limit: the spec's own fault, whatever the cluster holds
+        lb.getSpec().setHealthCheck(health);
+        cluster.create(lb);
+
+        cluster.awaitCondition("wrong-and-unsigned", "Ready", "False", "InvalidSpec");
+        assertThat(cluster.condition("wrong-and-unsigned", "Ready").getMessage())
+                .contains("healthCheck.interval");
+        assertThat(cluster.pool("wrong-and-unsigned")).isNull();
+        assertThat(cluster.deployment("wrong-and-unsigned")).isNull();
     }
 
     @Test

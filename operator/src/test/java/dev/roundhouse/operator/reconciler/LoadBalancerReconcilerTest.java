@@ -400,6 +400,24 @@ class LoadBalancerReconcilerTest {
     }
 
     @Test
+    void anInvalidSpecIsReportedAsSuchWhileTheServiceItNamesIsMissing() {
+        LoadBalancer lb = loadBalancer("wrong-and-orphan");
+        ServiceRefSpec ref = new ServiceRefSpec();
+        ref.setName("nowhere-either");
+        ref.setPort(80);
+        lb.getSpec().setServiceRef(ref);
+        HealthCheckSpec health = new HealthCheckSpec();
+        health.setInterval("2h"); // over the pool format's 1h limit: the spec's own fault, whatever the cluster holds
+        lb.getSpec().setHealthCheck(health);
+        create(lb);
+
+        awaitCondition("wrong-and-orphan", "Ready", "False", "InvalidSpec");
+        assertThat(condition("wrong-and-orphan", "Ready").getMessage()).contains("healthCheck.interval");
+        assertThat(pool("wrong-and-orphan")).isNull();
+        assertThat(deployment("wrong-and-orphan")).isNull();
+    }
+
+    @Test
     void valuesTheSchemaCannotCheckAreReportedAndTheLastGoodPoolKept() throws Exception {
         create(loadBalancer("tuned", "http://10.6.0.1:8080"));
         await().atMost(WAIT).until(() -> pool("tuned") != null);

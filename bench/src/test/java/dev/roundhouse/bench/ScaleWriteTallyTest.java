@@ -2,7 +2,6 @@ package dev.roundhouse.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.roundhouse.bench.scale.Percentiles;
 import dev.roundhouse.bench.scale.WriteTally;
 import dev.roundhouse.testing.apiserver.EmbeddedApiServer;
 import dev.roundhouse.testing.apiserver.Write;
@@ -92,20 +91,5 @@ class ScaleWriteTallyTest {
             assertThat(tally.benchWrites()).isEmpty();
             assertThat(tally.total()).isEqualTo(4);
         }
-    }
-
-    @Test
-    void percentilesByNearestRank() {
-        double[] values = new double[100];
-        for (int i = 0; i < 100; i++) {
-            values[i] = 100 - i; // unsorted on purpose
-        }
-        Percentiles p = new Percentiles(values);
-        assertThat(p.count()).isEqualTo(100);
-        assertThat(p.at(0.5)).isEqualTo(50);
-        assertThat(p.at(0.99)).isEqualTo(99);
-        assertThat(p.max()).isEqualTo(100);
-        assertThat(new Percentiles(new double[] {7}).at(0.99)).isEqualTo(7);
-        assertThat(new Percentiles(new double[0]).at(0.5)).isNaN();
     }
 }

@@ -101,7 +101,7 @@ class SoakPacedLoadTest {
         assertThat(connections.get()).isEqualTo(4);
         assertThat(c.latency().count()).isEqualTo(300);
         assertThat(c.service().count()).isEqualTo(300);
-        assertThat(c.service().percentile(0.5)).isLessThanOrEqualTo(c.latency().percentile(0.5));
+        assertThat(c.service().percentile(50)).isLessThanOrEqualTo(c.latency().percentile(50));
         assertThat(load.lastError()).isEqualTo("HTTP 503");
     }
 

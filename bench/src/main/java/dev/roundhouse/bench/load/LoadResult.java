@@ -1,5 +1,6 @@
 package dev.roundhouse.bench.load;
 
+import dev.roundhouse.bench.stats.LatencyHistogram;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;

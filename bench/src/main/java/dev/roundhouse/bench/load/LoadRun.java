@@ -1,5 +1,6 @@
 package dev.roundhouse.bench.load;
 
+import dev.roundhouse.bench.stats.LatencyHistogram;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

@@ -1,8 +1,8 @@
 package dev.roundhouse.bench.reload;
 
-import dev.roundhouse.bench.load.LatencyHistogram;
 import dev.roundhouse.bench.load.Outcome;
 import dev.roundhouse.bench.load.RequestEvent;
+import dev.roundhouse.bench.stats.LatencyHistogram;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;

@@ -1,12 +1,13 @@
 package dev.roundhouse.bench.scale;
 
-import dev.roundhouse.bench.soak.Durations;
 import dev.roundhouse.bench.soak.PrometheusText;
+import dev.roundhouse.bench.stats.Percentiles;
 import dev.roundhouse.operator.OperatorSettings;
 import dev.roundhouse.operator.RoundhouseOperator;
 import dev.roundhouse.operator.api.v1alpha1.BackendSpec;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancerSpec;
+import dev.roundhouse.poolformat.Durations;
 import dev.roundhouse.testing.apiserver.EmbeddedApiServer;
 import dev.roundhouse.testing.apiserver.Write;
 import io.fabric8.kubernetes.api.model.Condition;
@@ -851,8 +852,8 @@ public final class OperatorScale {
                 "converged (" + DEPENDENTS.length + " dependents, status observed)",
                 r.converged() + "/" + r.lbs(),
                 r.allConvergedSeconds(),
-                r.convergeSeconds().at(0.5),
-                r.convergeSeconds().at(0.99),
+                r.convergeSeconds().at(50),
+                r.convergeSeconds().at(99),
                 r.convergeSeconds().max());
         if (s.kubelet()) {
             out.printf(
@@ -861,8 +862,8 @@ public final class OperatorScale {
                     "Ready=True (after the Deployment status)",
                     r.ready() + "/" + r.lbs(),
                     r.allReadySeconds(),
-                    r.readySeconds().at(0.5),
-                    r.readySeconds().at(0.99),
+                    r.readySeconds().at(50),
+                    r.readySeconds().at(99),
                     r.readySeconds().max());
             out.printf(
                     Locale.ROOT,
@@ -870,8 +871,8 @@ public final class OperatorScale {
                     "  of which: create -> Deployment status",
                     r.kubeletSeconds().count() + "/" + r.lbs(),
                     "",
-                    r.kubeletSeconds().at(0.5),
-                    r.kubeletSeconds().at(0.99),
+                    r.kubeletSeconds().at(50),
+                    r.kubeletSeconds().at(99),
                     r.kubeletSeconds().max());
             out.printf(
                     Locale.ROOT,
@@ -879,8 +880,8 @@ public final class OperatorScale {
                     "  of which: Deployment status -> Ready=True",
                     r.afterKubeletSeconds().count() + "/" + r.lbs(),
                     "",
-                    r.afterKubeletSeconds().at(0.5),
-                    r.afterKubeletSeconds().at(0.99),
+                    r.afterKubeletSeconds().at(50),
+                    r.afterKubeletSeconds().at(99),
                     r.afterKubeletSeconds().max());
         }
         out.println("(all_s: from the first create to the last LoadBalancer reaching the milestone)");
@@ -983,11 +984,11 @@ public final class OperatorScale {
                 r.converged(),
                 r.ready(),
                 r.allConvergedSeconds(),
-                r.convergeSeconds().at(0.5),
-                r.convergeSeconds().at(0.99),
+                r.convergeSeconds().at(50),
+                r.convergeSeconds().at(99),
                 r.allReadySeconds(),
-                r.readySeconds().at(0.5),
-                r.readySeconds().at(0.99),
+                r.readySeconds().at(50),
+                r.readySeconds().at(99),
                 r.operatorWriteCount() / (double) r.lbs(),
                 resyncWrites,
                 own.seconds(),

@@ -1,5 +1,6 @@
 package dev.roundhouse.bench.soak;
 
+import dev.roundhouse.bench.stats.LatencyHistogram;
 import java.io.IOException;
 import java.net.SocketTimeoutException;
 import java.util.ArrayList;
@@ -138,11 +139,11 @@ public final class PacedLoad {
             long socketErrors,
             long timeouts,
             long reconnects,
-            LatencyHistogram.Snapshot latency,
-            LatencyHistogram.Snapshot service) {
+            LatencyHistogram latency,
+            LatencyHistogram service) {
 
         public static Counts zero() {
-            return new Counts(0, 0, 0, 0, 0, LatencyHistogram.Snapshot.empty(), LatencyHistogram.Snapshot.empty());
+            return new Counts(0, 0, 0, 0, 0, new LatencyHistogram(), new LatencyHistogram());
         }
 
         public long requests() {

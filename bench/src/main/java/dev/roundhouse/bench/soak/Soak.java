@@ -1,5 +1,6 @@
 package dev.roundhouse.bench.soak;
 
+import dev.roundhouse.poolformat.Durations;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;
@@ -276,17 +277,17 @@ public final class Soak {
                 durationS,
                 total.requests() / durationS,
                 s.rate(),
-                total.latency().percentile(0.50) / 1000.0,
-                total.latency().percentile(0.99) / 1000.0,
-                total.latency().percentile(0.999) / 1000.0,
-                total.latency().percentile(1.0) / 1000.0);
+                total.latency().percentile(50) / 1000.0,
+                total.latency().percentile(99) / 1000.0,
+                total.latency().percentile(99.9) / 1000.0,
+                total.latency().percentile(100) / 1000.0);
         out.printf(
                 Locale.ROOT,
                 "service time (from when each was sent): p50 %.3f ms, p99 %.3f ms, p99.9 %.3f ms, " + "max %.3f ms%n",
-                total.service().percentile(0.50) / 1000.0,
-                total.service().percentile(0.99) / 1000.0,
-                total.service().percentile(0.999) / 1000.0,
-                total.service().percentile(1.0) / 1000.0);
+                total.service().percentile(50) / 1000.0,
+                total.service().percentile(99) / 1000.0,
+                total.service().percentile(99.9) / 1000.0,
+                total.service().percentile(100) / 1000.0);
         out.printf(
                 Locale.ROOT,
                 "errors: generator non-2xx %d, socket %d, timeouts %d, reconnects %d; proxy "
@@ -321,8 +322,8 @@ public final class Soak {
                 s.connections(),
                 total.requests(),
                 last.errorsSoFar(),
-                total.latency().percentile(0.99) / 1000.0,
-                total.service().percentile(0.99) / 1000.0,
+                total.latency().percentile(99) / 1000.0,
+                total.service().percentile(99) / 1000.0,
                 samples.stream().mapToLong(SoakSample::rssBytes).max().orElse(0) / 1048576.0,
                 last.rssBytes() / 1048576.0,
                 last.liveHeapBytes() / 1048576.0,
@@ -346,10 +347,10 @@ public final class Soak {
         return new SoakSample(
                 seconds,
                 intervalS > 0 ? window.requests() / intervalS : 0,
-                window.latency().percentile(0.50),
-                window.latency().percentile(0.99),
-                window.service().percentile(0.99),
-                window.latency().percentile(1.0),
+                window.latency().percentile(50),
+                window.latency().percentile(99),
+                window.service().percentile(99),
+                window.latency().percentile(100),
                 total.requests(),
                 errors,
                 p.process().rssBytes(),

@@ -1,4 +1,4 @@
-package dev.roundhouse.bench.load;
+package dev.roundhouse.bench.stats;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -137,5 +137,48 @@ class LatencyHistogramTest {
         h.record(-5); // counted as 0
         assertThat(h.percentile(50)).isZero();
         assertThatThrownBy(() -> h.percentile(101)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void theDifferenceOfTwoSnapshotsIsWhatWasRecordedInBetween() {
+        LatencyHistogram h = new LatencyHistogram();
+        h.record(10);
+        h.record(10);
+        LatencyHistogram first = h.snapshot();
+        h.record(5_000);
+        h.record(6_000);
+        LatencyHistogram window = h.snapshot().minus(first);
+        assertThat(window.count()).isEqualTo(2);
+        assertThat(window.percentile(50)).isBetween(5_000L, 5_000L + 5_000L / 128);
+        assertThat(window.percentile(100)).isBetween(6_000L, 6_000L + 6_000L / 128);
+        assertThat(window.percentile(0)).isBetween(5_000L - 5_000L / 128, 5_000L);
+        assertThat(window.mean()).isEqualTo(5_500);
+        assertThat(h.snapshot().minus(h.snapshot()).count()).isZero();
+        assertThat(first.count())
+                .as("a snapshot does not change with its histogram")
+                .isEqualTo(2);
+    }
+
+    @Test
+    void threadsRecordingAtOnceLoseNothing() throws Exception {
+        LatencyHistogram h = new LatencyHistogram();
+        int threads = 4;
+        int each = 50_000;
+        Thread[] running = new Thread[threads];
+        for (int t = 0; t < threads; t++) {
+            int offset = t;
+            running[t] = new Thread(() -> {
+                for (int i = 0; i < each; i++) {
+                    h.record(1 + (i % 1000) + offset);
+                }
+            });
+            running[t].start();
+        }
+        for (Thread t : running) {
+            t.join();
+        }
+        assertThat(h.count()).isEqualTo((long) threads * each);
+        assertThat(h.min()).isEqualTo(1);
+        assertThat(h.max()).isEqualTo(1000 + threads - 1);
     }
 }

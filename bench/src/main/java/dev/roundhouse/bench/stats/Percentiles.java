@@ -1,12 +1,26 @@
-package dev.roundhouse.bench.load;
+package dev.roundhouse.bench.stats;
 
 import java.util.Arrays;
 import java.util.Locale;
 
-/** Exact percentiles of small samples (e.g. 100 reload latencies), by the same nearest-rank rule as the histogram. */
+/**
+ * Exact percentiles of small samples (reload latencies, convergence times), by the same nearest-rank rule as
+ * {@link LatencyHistogram}.
+ */
 public final class Percentiles {
 
-    private Percentiles() {}
+    private final double[] sorted;
+
+    /** Of {@code values}, which are copied, not modified. */
+    public Percentiles(double[] values) {
+        this.sorted = values.clone();
+        Arrays.sort(this.sorted);
+    }
+
+    /** The nearest-rank percentile of {@code values} (not modified); NaN when there are none. */
+    public static double of(double[] values, double percentile) {
+        return new Percentiles(values).at(percentile);
+    }
 
     /**
      * The 1-based rank of the value at {@code percentile} among {@code count} values: {@code ceil(p/100 * count)},
@@ -18,34 +32,42 @@ public final class Percentiles {
         return Math.max(1, Math.min(count, rank));
     }
 
-    /** The nearest-rank percentile of {@code values} (not modified); NaN when there are none. */
-    public static double of(double[] values, double percentile) {
+    public int count() {
+        return sorted.length;
+    }
+
+    /** The value at {@code percentile} (0 to 100) by nearest rank; 0 gives the minimum; NaN when empty. */
+    public double at(double percentile) {
         if (percentile < 0 || percentile > 100 || Double.isNaN(percentile)) {
             throw new IllegalArgumentException("percentile must be within 0..100, got " + percentile);
         }
-        if (values.length == 0) {
+        if (sorted.length == 0) {
             return Double.NaN;
         }
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
         if (percentile == 0) {
             return sorted[0];
         }
         return sorted[(int) rank(percentile, sorted.length) - 1];
     }
 
-    /** "p50 1.234 p99 5.678 max 9.012 (n=100)" for milliseconds; "n=0" when empty. */
+    /** The largest value, NaN when empty. */
+    public double max() {
+        return at(100);
+    }
+
+    /** "p50 1.2  p90 3.4  p99 5.6  max 7.8  (n=100)" for milliseconds; "n=0" when empty. */
     public static String summaryMs(double[] millis) {
         if (millis.length == 0) {
             return "n=0";
         }
+        Percentiles p = new Percentiles(millis);
         return String.format(
                 Locale.ROOT,
                 "p50 %.1f  p90 %.1f  p99 %.1f  max %.1f  (n=%d)",
-                of(millis, 50),
-                of(millis, 90),
-                of(millis, 99),
-                of(millis, 100),
+                p.at(50),
+                p.at(90),
+                p.at(99),
+                p.max(),
                 millis.length);
     }
 }

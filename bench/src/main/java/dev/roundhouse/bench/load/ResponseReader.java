@@ -9,9 +9,10 @@ import java.nio.charset.StandardCharsets;
  * Reads HTTP/1.1 responses off a keep-alive connection with no allocation per response: status code, the framing
  * headers ({@code Content-Length}, {@code Transfer-Encoding: chunked}, {@code Connection: close}) and the value of
  * one chosen header (which backend answered) as an id from a {@link BackendIds} table. The body is read and dropped.
- * Leftover bytes stay buffered for the next response.
+ * Leftover bytes stay buffered for the next response. The one response reader of the benchmarks: the load runs read
+ * with it at full speed, the soak at its paced rate.
  */
-final class ResponseReader {
+public final class ResponseReader {
 
     private static final byte[] CONTENT_LENGTH = "content-length".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] TRANSFER_ENCODING = "transfer-encoding".getBytes(StandardCharsets.US_ASCII);
@@ -20,13 +21,22 @@ final class ResponseReader {
     private static final byte[] CLOSE = "close".getBytes(StandardCharsets.US_ASCII);
 
     /** What one response said. */
-    static final class Response {
+    public static final class Response {
         int status;
         boolean close;
         /** {@link BackendIds} id of the backend header's value, 0 when absent. */
         int backend;
         /** Bytes of this response received so far (0 when the connection ended before the first byte). */
         long bytes;
+
+        public int status() {
+            return status;
+        }
+
+        /** The server closes the connection after this response (or it was delimited by the close). */
+        public boolean close() {
+            return close;
+        }
 
         void reset() {
             status = 0;
@@ -45,8 +55,9 @@ final class ResponseReader {
 
     /**
      * @param backendHeader lower-case name of the header that names the backend, or null
+     * @param backendIds where its values get their ids; null without a backend header
      */
-    ResponseReader(int bufferSize, String backendHeader, BackendIds backendIds) {
+    public ResponseReader(int bufferSize, String backendHeader, BackendIds backendIds) {
         this.buf = new byte[bufferSize];
         this.backendHeader = backendHeader == null
                 ? null
@@ -55,14 +66,14 @@ final class ResponseReader {
     }
 
     /** Starts reading a new connection's stream; drops anything buffered from the last one. */
-    void reset(InputStream stream) {
+    public void reset(InputStream stream) {
         this.in = stream;
         start = 0;
         end = 0;
     }
 
     /** Reads one whole response into {@code r} (reset first). */
-    void read(Response r) throws IOException {
+    public void read(Response r) throws IOException {
         r.reset();
         long contentLength = -1;
         boolean chunked = false;

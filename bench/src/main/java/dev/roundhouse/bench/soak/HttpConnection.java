@@ -1,18 +1,15 @@
 package dev.roundhouse.bench.soak;
 
-import java.io.BufferedInputStream;
-import java.io.EOFException;
+import dev.roundhouse.bench.load.ResponseReader;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.util.Locale;
 
 /**
- * One HTTP/1.1 keep-alive connection that sends GETs one at a time and reads whole responses (Content-Length or
- * chunked bodies). Small and blocking on purpose: a load generator of a few dozen connections needs no more, and
+ * One HTTP/1.1 keep-alive connection that sends GETs one at a time and reads whole responses with the load runs'
+ * {@link ResponseReader}. Small and blocking on purpose: a load generator of a few dozen connections needs no more, and
  * every byte it sends is visible here.
  */
 final class HttpConnection implements AutoCloseable {
@@ -22,7 +19,8 @@ final class HttpConnection implements AutoCloseable {
     private final int timeoutMillis;
     private final byte[] request;
     private Socket socket;
-    private InputStream in;
+    private final ResponseReader reader = new ResponseReader(16 * 1024, null, null);
+    private final ResponseReader.Response response = new ResponseReader.Response();
     private OutputStream out;
     private long opened;
 
@@ -67,94 +65,17 @@ final class HttpConnection implements AutoCloseable {
         s.setSoTimeout(timeoutMillis);
         s.connect(new InetSocketAddress(host, port), timeoutMillis);
         socket = s;
-        in = new BufferedInputStream(s.getInputStream(), 16 * 1024);
+        reader.reset(s.getInputStream());
         out = s.getOutputStream();
         opened++;
     }
 
     private int readResponse() throws IOException {
-        String statusLine = readLine();
-        if (!statusLine.startsWith("HTTP/1.")) {
-            throw new IOException("not an HTTP response: " + statusLine);
-        }
-        int status = Integer.parseInt(statusLine.substring(9, 12));
-        long length = -1;
-        boolean chunked = false;
-        boolean close = statusLine.startsWith("HTTP/1.0");
-        for (String line = readLine(); !line.isEmpty(); line = readLine()) {
-            int colon = line.indexOf(':');
-            if (colon <= 0) {
-                continue;
-            }
-            String name = line.substring(0, colon).trim().toLowerCase(Locale.ROOT);
-            String value = line.substring(colon + 1).trim().toLowerCase(Locale.ROOT);
-            switch (name) {
-                case "content-length" -> length = Long.parseLong(value);
-                case "transfer-encoding" -> chunked = value.contains("chunked");
-                case "connection" -> close = value.contains("close") || (close && !value.contains("keep-alive"));
-                default -> {}
-            }
-        }
-        if (chunked) {
-            for (long size = chunkSize(); size > 0; size = chunkSize()) {
-                skip(size);
-                readLine(); // CRLF after the chunk
-            }
-            for (String trailer = readLine(); !trailer.isEmpty(); trailer = readLine()) {
-                // trailers: ignored
-            }
-        } else if (length > 0) {
-            skip(length);
-        } else if (length < 0 && status >= 200 && status != 204 && status != 304) {
-            close = true; // body until close: read it all
-            while (in.read() >= 0) {
-                // discard
-            }
-        }
-        if (close) {
+        reader.read(response);
+        if (response.close()) {
             close();
         }
-        return status;
-    }
-
-    private long chunkSize() throws IOException {
-        String line = readLine();
-        int semicolon = line.indexOf(';');
-        return Long.parseLong((semicolon >= 0 ? line.substring(0, semicolon) : line).trim(), 16);
-    }
-
-    private void skip(long n) throws IOException {
-        while (n > 0) {
-            long skipped = in.skip(n);
-            if (skipped <= 0) {
-                if (in.read() < 0) {
-                    throw new EOFException("connection closed in a body");
-                }
-                skipped = 1;
-            }
-            n -= skipped;
-        }
-    }
-
-    private String readLine() throws IOException {
-        StringBuilder line = new StringBuilder(64);
-        while (true) {
-            int b = in.read();
-            if (b < 0) {
-                throw new EOFException("connection closed by the server");
-            }
-            if (b == '\n') {
-                int len = line.length();
-                if (len > 0 && line.charAt(len - 1) == '\r') {
-                    line.setLength(len - 1);
-                }
-                return line.toString();
-            }
-            if (line.length() > 65536) {
-                throw new IOException("header line too long");
-            }
-            line.append((char) b);
-        }
+        return response.status();
     }
 
     @Override
@@ -167,7 +88,6 @@ final class HttpConnection implements AutoCloseable {
             }
         }
         socket = null;
-        in = null;
         out = null;
     }
 }

@@ -25,7 +25,6 @@ import java.util.Map;
 public final class RawHttp implements AutoCloseable {
 
     public static final Duration READ_TIMEOUT = Duration.ofSeconds(5);
-    private static final int MAX_HEADER_BYTES = 256 * 1024;
     private static final int MAX_BODY_BYTES = 4 * 1024 * 1024;
 
     /**
@@ -41,20 +40,6 @@ public final class RawHttp implements AutoCloseable {
             boolean closed,
             boolean timedOut,
             List<Interim> interim) {
-
-        Response(
-                int status,
-                String statusLine,
-                Map<String, List<String>> headers,
-                byte[] body,
-                boolean closed,
-                boolean timedOut) {
-            this(status, statusLine, headers, body, closed, timedOut, List.of());
-        }
-
-        Response withInterim(List<Interim> interim) {
-            return new Response(status, statusLine, headers, body, closed, timedOut, List.copyOf(interim));
-        }
 
         public boolean answered() {
             return status > 0;
@@ -166,132 +151,19 @@ public final class RawHttp implements AutoCloseable {
         return readResponse(false);
     }
 
+    /** @param toHead the answer to a HEAD request: no body follows, whatever the headers say */
     public Response readResponse(boolean toHead) {
-        Map<String, List<String>> headers = new LinkedHashMap<>();
-        List<Interim> interim = new ArrayList<>();
-        String statusLine;
-        try {
-            statusLine = readLine();
-            // Interim 1xx answers (100 Continue, 103 Early Hints) with their headers are kept apart, up to ten.
-            while (statusLine != null && statusLine.matches("HTTP/1\\.[01] 1\\d\\d.*") && interim.size() < 10) {
-                Map<String, List<String>> interimHeaders = new LinkedHashMap<>();
-                for (String line = readLine(); line != null && !line.isEmpty(); line = readLine()) {
-                    int colon = line.indexOf(':');
-                    interimHeaders
-                            .computeIfAbsent(
-                                    (colon < 0 ? line : line.substring(0, colon))
-                                            .trim()
-                                            .toLowerCase(Locale.ROOT),
-                                    k -> new ArrayList<>())
-                            .add(colon < 0 ? "" : line.substring(colon + 1).trim());
-                }
-                interim.add(new Interim(parseStatus(statusLine), interimHeaders));
-                statusLine = readLine();
-            }
-            return readFinal(statusLine, headers, toHead).withInterim(interim);
-        } catch (SocketTimeoutException e) {
-            return new Response(-1, null, headers, new byte[0], false, true).withInterim(interim);
-        } catch (SocketException e) {
-            return new Response(-1, null, headers, new byte[0], true, false).withInterim(interim); // reset
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+        ResponseStream answer = ResponseStream.read(in, null, toHead, MAX_BODY_BYTES);
+        answer.readToEnd();
+        return answer.toResponse();
     }
 
-    private Response readFinal(String statusLine, Map<String, List<String>> headers, boolean toHead)
-            throws IOException {
-        try {
-            if (statusLine == null) {
-                return new Response(-1, null, headers, new byte[0], true, false);
-            }
-            int status = parseStatus(statusLine);
-            int headerBytes = 0;
-            for (String line = readLine(); ; line = readLine()) {
-                if (line == null) {
-                    return new Response(-1, statusLine, headers, new byte[0], true, false);
-                }
-                if (line.isEmpty()) {
-                    break;
-                }
-                headerBytes += line.length();
-                if (headerBytes > MAX_HEADER_BYTES) {
-                    throw new IllegalStateException("answer headers larger than " + MAX_HEADER_BYTES + " bytes");
-                }
-                int colon = line.indexOf(':');
-                String name =
-                        (colon < 0 ? line : line.substring(0, colon)).trim().toLowerCase(Locale.ROOT);
-                String value = colon < 0 ? "" : line.substring(colon + 1).trim();
-                headers.computeIfAbsent(name, k -> new ArrayList<>()).add(value);
-            }
-            return readBody(status, statusLine, headers, toHead);
-        } catch (SocketTimeoutException e) {
-            return new Response(-1, null, headers, new byte[0], false, true);
-        } catch (SocketException e) {
-            return new Response(-1, null, headers, new byte[0], true, false); // reset
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-    }
-
-    private Response readBody(int status, String statusLine, Map<String, List<String>> headers, boolean toHead)
-            throws IOException {
-        ByteArrayOutputStream body = new ByteArrayOutputStream();
-        boolean noBody = toHead || status == 204 || status == 304;
-        List<String> transferEncoding = headers.get("transfer-encoding");
-        List<String> contentLength = headers.get("content-length");
-        try {
-            if (noBody) {
-                return new Response(status, statusLine, headers, new byte[0], false, false);
-            }
-            if (transferEncoding != null
-                    && String.join(",", transferEncoding)
-                            .toLowerCase(Locale.ROOT)
-                            .contains("chunked")) {
-                for (int chunks = 0; ; chunks++) {
-                    String sizeLine = readLine();
-                    if (sizeLine == null) {
-                        return new Response(status, statusLine, headers, body.toByteArray(), true, false);
-                    }
-                    int semicolon = sizeLine.indexOf(';');
-                    int size =
-                            Integer.parseInt((semicolon < 0 ? sizeLine : sizeLine.substring(0, semicolon)).trim(), 16);
-                    if (size == 0) {
-                        for (String line = readLine(); line != null && !line.isEmpty(); line = readLine()) {
-                            // trailers are dropped
-                        }
-                        return new Response(status, statusLine, headers, body.toByteArray(), false, false);
-                    }
-                    if (body.size() + size > MAX_BODY_BYTES || chunks > 100_000) {
-                        throw new IllegalStateException("answer body too large for a test");
-                    }
-                    if (!readExactly(body, size)) {
-                        return new Response(status, statusLine, headers, body.toByteArray(), true, false);
-                    }
-                    readLine(); // CRLF after the chunk data
-                }
-            }
-            if (contentLength != null) {
-                long length = Long.parseLong(contentLength.get(0).trim());
-                if (length > MAX_BODY_BYTES) {
-                    throw new IllegalStateException("answer body too large for a test: " + length);
-                }
-                boolean complete = readExactly(body, (int) length);
-                return new Response(status, statusLine, headers, body.toByteArray(), !complete, false);
-            }
-            // No framing: the body runs to the end of the connection.
-            byte[] buffer = new byte[8192];
-            for (int n; (n = in.read(buffer)) != -1; ) {
-                body.write(buffer, 0, n);
-                if (body.size() > MAX_BODY_BYTES) {
-                    throw new IllegalStateException("answer body too large for a test");
-                }
-            }
-            return new Response(status, statusLine, headers, body.toByteArray(), true, false);
-        } catch (SocketTimeoutException e) {
-            return new Response(status, statusLine, headers, body.toByteArray(), false, true);
-        } catch (SocketException e) {
-            return new Response(status, statusLine, headers, body.toByteArray(), true, false);
-        }
+    /**
+     * Reads an answer's head and leaves its body to be read a piece at a time; closing the stream closes this
+     * connection.
+     */
+    public ResponseStream streamResponse(long maxBodyBytes) {
+        return ResponseStream.read(in, this, false, maxBodyBytes);
     }
 
     /**
@@ -320,47 +192,6 @@ public final class RawHttp implements AutoCloseable {
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
-    }
-
-    private boolean readExactly(ByteArrayOutputStream to, int length) throws IOException {
-        byte[] buffer = new byte[8192];
-        for (int left = length; left > 0; ) {
-            int n = in.read(buffer, 0, Math.min(buffer.length, left));
-            if (n == -1) {
-                return false;
-            }
-            to.write(buffer, 0, n);
-            left -= n;
-        }
-        return true;
-    }
-
-    /** A line without its CRLF (a bare LF also ends it); null at end of stream before any byte. */
-    private String readLine() throws IOException {
-        StringBuilder line = new StringBuilder();
-        for (int i = 0; i < MAX_HEADER_BYTES; i++) {
-            int b = in.read();
-            if (b == -1) {
-                return line.length() == 0 ? null : line.toString();
-            }
-            if (b == '\n') {
-                int end = line.length();
-                if (end > 0 && line.charAt(end - 1) == '\r') {
-                    line.setLength(end - 1);
-                }
-                return line.toString();
-            }
-            line.append((char) b);
-        }
-        throw new IllegalStateException("answer line longer than " + MAX_HEADER_BYTES + " bytes");
-    }
-
-    private static int parseStatus(String statusLine) {
-        String[] parts = statusLine.split(" ", 3);
-        if (parts.length < 2 || !parts[0].startsWith("HTTP/")) {
-            throw new IllegalStateException("not an HTTP status line: '" + statusLine + "'");
-        }
-        return Integer.parseInt(parts[1]);
     }
 
     /**
@@ -423,7 +254,7 @@ public final class RawHttp implements AutoCloseable {
      */
     public String readRawLine() {
         try {
-            return readLine();
+            return ResponseStream.line(in);
         } catch (IOException e) {
             return null;
         }
@@ -475,23 +306,33 @@ public final class RawHttp implements AutoCloseable {
         private final java.util.concurrent.atomic.AtomicInteger connections =
                 new java.util.concurrent.atomic.AtomicInteger();
 
-        private RecordingBackend() throws IOException {
-            server = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+        private final String scheme;
+
+        private RecordingBackend(javax.net.ssl.SSLContext tls) throws IOException {
+            scheme = tls == null ? "http" : "https";
+            server = tls == null
+                    ? new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())
+                    : tls.getServerSocketFactory().createServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
             Thread acceptor = new Thread(this::accept, "recording-backend-" + server.getLocalPort());
             acceptor.setDaemon(true);
             acceptor.start();
         }
 
         public static RecordingBackend start() {
+            return start(null);
+        }
+
+        /** @param tls the backend's TLS server context; null for plain HTTP */
+        public static RecordingBackend start(javax.net.ssl.SSLContext tls) {
             try {
-                return new RecordingBackend();
+                return new RecordingBackend(tls);
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
         }
 
         public String url() {
-            return "http://127.0.0.1:" + server.getLocalPort();
+            return scheme + "://127.0.0.1:" + server.getLocalPort();
         }
 
         /** Every request recorded so far (not /health), in arrival order. */

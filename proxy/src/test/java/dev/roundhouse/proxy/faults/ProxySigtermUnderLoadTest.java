@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.roundhouse.proxy.testing.ProcessProxy;
-import dev.roundhouse.proxy.testing.ResponseStream;
 import dev.roundhouse.testing.RawHttp;
+import dev.roundhouse.testing.ResponseStream;
 import dev.roundhouse.testing.TestBackend;
 import java.io.UncheckedIOException;
 import java.time.Duration;

@@ -9,6 +9,7 @@ import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.ProxyFixture;
 import dev.roundhouse.proxy.testing.Scrape;
 import dev.roundhouse.proxy.testing.ScriptedBackend;
+import dev.roundhouse.proxy.testing.Transport;
 import dev.roundhouse.testing.Http;
 import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.testing.ResponseStream;
@@ -31,8 +32,11 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -40,10 +44,15 @@ import org.junit.jupiter.params.provider.ValueSource;
  * The proxy's HTTP/1.1 client ({@link ProxyExchange}), end to end: a real proxy on an ephemeral port in front of
  * raw-socket backends that write exactly the bytes a test needs. Response framing (chunked, close-delimited,
  * bodiless), interim and invalid responses, hop-by-hop fields both ways, keep-alive reuse and its failure modes,
- * timeouts and failover.
+ * timeouts and failover; over plain and TLS backends alike.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
+@ParameterizedClass(name = "over {0}")
+@EnumSource(Transport.class)
 class ProxyExchangeTest {
+
+    @Parameter
+    Transport transport;
 
     private static final Duration READ_TIMEOUT = Duration.ofSeconds(10);
 
@@ -54,7 +63,7 @@ class ProxyExchangeTest {
     private final List<ScriptedBackend.Connection> carriers = new CopyOnWriteArrayList<>();
 
     private ScriptedBackend backend(ScriptedBackend.Script script) {
-        return closeables.add(ScriptedBackend.start((request, connection) -> {
+        return closeables.add(transport.scripted((request, connection) -> {
             carriers.add(connection);
             script.answer(request, connection);
         }));
@@ -64,7 +73,7 @@ class ProxyExchangeTest {
         Map<String, String> environment = ProxyFixture.env(env);
         environment.put("BACKENDS", backends);
         environment.put("HEALTH_CHECK_PATH", "/health");
-        return closeables.add(ProxyFixture.start(environment));
+        return closeables.add(ProxyFixture.start(transport.trusting(environment)));
     }
 
     private static String get(String path) {
@@ -781,7 +790,7 @@ class ProxyExchangeTest {
 
     @Test
     void aRefusedConnectionFailsOverToTheNextBackend() {
-        TestBackend dead = closeables.add(TestBackend.start("dead"));
+        TestBackend dead = closeables.add(transport.start("dead"));
         ScriptedBackend alive = backend((request, connection) -> connection.write(ok("alive")));
         RoundhouseProxy proxy = proxy(dead.url() + "," + alive.url());
         dead.stop(); // once the proxy holds its ports, so the freed one cannot be the proxy's
@@ -797,7 +806,7 @@ class ProxyExchangeTest {
 
     @Test
     void aConnectThatHangsFailsOverToTheNextBackendAtTheConnectTimeout() throws Exception {
-        String hanging = closeables.add(BlackholeBackend.start()).url();
+        String hanging = transport.url(closeables.add(BlackholeBackend.start()).port());
         ScriptedBackend alive = backend((request, connection) -> connection.write(ok("alive")));
         RoundhouseProxy proxy =
                 proxy(hanging + "," + alive.url(), "CONNECT_TIMEOUT", "300ms", "REQUEST_TIMEOUT", "10s");

@@ -20,9 +20,12 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
 
 /**
- * A misbehaving HTTP/1.1 backend on a raw {@link ServerSocket} of 127.0.0.1, one thread per connection. Each
+ * A misbehaving HTTP/1.1 backend on a raw {@link ServerSocket} of 127.0.0.1 (plain, or TLS with a test
+ * certificate), one thread per connection. Each
  * request read (request line, headers, a Content-Length body) is handed to a {@link Script}, which writes whatever
  * bytes it likes and then resets the connection, closes it, hangs, or returns to read the next request on it.
  * Health checks ({@code GET /health}) are answered 200 with {@code Connection: close} without the script.
@@ -45,13 +48,16 @@ public final class ScriptedBackend implements AutoCloseable {
     /** The backend's end of one connection from the proxy. */
     public static final class Connection {
         private final Socket socket;
+        // The TCP connection under a TLS socket (the same socket without TLS): a reset must not say goodbye first.
+        private final Socket tcp;
         private final InputStream in;
         private final OutputStream out;
         private final CountDownLatch peerClosed = new CountDownLatch(1);
         private volatile boolean ended;
 
-        private Connection(Socket socket) throws IOException {
+        private Connection(Socket socket, Socket tcp) throws IOException {
             this.socket = socket;
+            this.tcp = tcp;
             this.in = new BufferedInputStream(socket.getInputStream());
             this.out = socket.getOutputStream();
         }
@@ -66,11 +72,14 @@ public final class ScriptedBackend implements AutoCloseable {
             return this;
         }
 
-        /** Ends the connection with a TCP RST, as a crashed process or a killed pod does. */
+        /**
+         * Ends the connection with a TCP RST, as a crashed process or a killed pod does: over TLS without a
+         * close_notify first (closing a TLS socket would send one, a clean end of the TLS stream).
+         */
         public void reset() throws IOException {
             ended = true;
-            socket.setSoLinger(true, 0);
-            socket.close();
+            tcp.setSoLinger(true, 0);
+            tcp.close();
         }
 
         /** Sends a FIN but goes on reading, so that {@link #hangUntilPeerCloses} then sees the proxy's own close. */
@@ -139,8 +148,15 @@ public final class ScriptedBackend implements AutoCloseable {
     private final Script script;
     private final List<Socket> open = new CopyOnWriteArrayList<>();
 
-    private ScriptedBackend(Script script) throws IOException {
+    private final String scheme;
+
+    private final SSLContext tls;
+
+    private ScriptedBackend(Script script, SSLContext tls) throws IOException {
         this.script = script;
+        this.tls = tls;
+        this.scheme = tls == null ? "http" : "https";
+        // Plain TCP underneath in both cases: TLS is layered on each accepted socket, so a reset can bypass it.
         this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         Thread acceptor = new Thread(this::accept, "scripted-backend-" + server.getLocalPort());
         acceptor.setDaemon(true);
@@ -148,15 +164,20 @@ public final class ScriptedBackend implements AutoCloseable {
     }
 
     public static ScriptedBackend start(Script script) {
+        return start(script, null);
+    }
+
+    /** @param tls the backend's TLS server context; null for plain HTTP */
+    public static ScriptedBackend start(Script script, SSLContext tls) {
         try {
-            return new ScriptedBackend(script);
+            return new ScriptedBackend(script, tls);
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
     }
 
     public String url() {
-        return "http://127.0.0.1:" + server.getLocalPort();
+        return scheme + "://127.0.0.1:" + server.getLocalPort();
     }
 
     /** Requests the script got whose request line starts with {@code prefix} (e.g. "GET /x"). */
@@ -180,10 +201,16 @@ public final class ScriptedBackend implements AutoCloseable {
         }
     }
 
-    private void serve(Socket socket) {
+    private void serve(Socket tcp) {
+        Socket socket = tcp;
         try {
-            socket.setTcpNoDelay(true);
-            Connection connection = new Connection(socket);
+            tcp.setTcpNoDelay(true);
+            if (tls != null) {
+                SSLSocket layered = (SSLSocket) tls.getSocketFactory().createSocket(tcp, null, tcp.getPort(), true);
+                layered.setUseClientMode(false);
+                socket = layered;
+            }
+            Connection connection = new Connection(socket, tcp);
             boolean registered = false;
             while (!connection.ended()) {
                 socket.setSoTimeout(30_000); // an idle keep-alive connection ends eventually
@@ -210,7 +237,7 @@ public final class ScriptedBackend implements AutoCloseable {
             } catch (IOException ignored) {
                 // closing
             }
-            open.remove(socket);
+            open.remove(tcp);
         }
     }
 

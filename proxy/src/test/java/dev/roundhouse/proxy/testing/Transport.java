@@ -1,5 +1,6 @@
 package dev.roundhouse.proxy.testing;
 
+import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.testing.TestBackend;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -23,6 +24,23 @@ public enum Transport {
         return this == HTTP
                 ? TestBackend.start(name)
                 : TestBackend.startTls(name, TestTls.loopback().serverContext());
+    }
+
+    /** The URL of a backend of this transport listening on a loopback port. */
+    public String url(int port) {
+        return (this == HTTP ? "http" : "https") + "://127.0.0.1:" + port;
+    }
+
+    /** A misbehaving backend (see {@link ScriptedBackend}) speaking this transport. */
+    public ScriptedBackend scripted(ScriptedBackend.Script script) {
+        return ScriptedBackend.start(
+                script, this == HTTP ? null : TestTls.loopback().serverContext());
+    }
+
+    /** A backend that records every request byte for byte (see {@link RawHttp.RecordingBackend}). */
+    public RawHttp.RecordingBackend recording() {
+        return RawHttp.RecordingBackend.start(
+                this == HTTP ? null : TestTls.loopback().serverContext());
     }
 
     /** {@code env} with what the proxy needs to trust backends of this transport (nothing for plain HTTP). */

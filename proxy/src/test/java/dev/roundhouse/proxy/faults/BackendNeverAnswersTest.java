@@ -9,6 +9,7 @@ import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.ProxyFixture;
 import dev.roundhouse.proxy.testing.Scrape;
 import dev.roundhouse.proxy.testing.ScriptedBackend;
+import dev.roundhouse.proxy.testing.Transport;
 import dev.roundhouse.testing.Http;
 import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.testing.ResponseStream;
@@ -25,6 +26,9 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Fault: a backend accepts connections and reads requests but never answers (a hung process, a full accept queue
@@ -33,7 +37,12 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * backend must go on meanwhile without waiting for the hung ones.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
+@ParameterizedClass(name = "over {0}")
+@EnumSource(Transport.class)
 class BackendNeverAnswersTest {
+
+    @Parameter
+    Transport transport;
 
     private static final Duration REQUEST_TIMEOUT = Duration.ofMillis(1500);
     /** A generous bound for a request on a healthy backend while others hang: well under the request timeout. */
@@ -46,7 +55,7 @@ class BackendNeverAnswersTest {
 
     /** Reads every request, never answers; remembers whether the proxy closed the connection. */
     private ScriptedBackend silent() {
-        return closeables.add(ScriptedBackend.start((request, connection) -> {
+        return closeables.add(transport.scripted((request, connection) -> {
             if (request.target().startsWith("/stall-mid-body")) {
                 connection.write("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
                 connection.write(new byte[10_000]);
@@ -56,14 +65,14 @@ class BackendNeverAnswersTest {
     }
 
     private RoundhouseProxy proxy(String... backends) {
-        return closeables.add(ProxyFixture.start(ProxyFixture.env(
+        return closeables.add(ProxyFixture.start(transport.trusting(ProxyFixture.env(
                 "BACKENDS", String.join(",", backends),
                 "HEALTH_CHECK_PATH", "/health",
                 "REQUEST_TIMEOUT", REQUEST_TIMEOUT.toMillis() + "ms",
                 "CB_SLIDING_WINDOW_SIZE", "4",
                 "CB_MINIMUM_CALLS", "4",
                 "CB_FAILURE_RATE_THRESHOLD", "50",
-                "CB_WAIT_IN_OPEN", "5m")));
+                "CB_WAIT_IN_OPEN", "5m"))));
     }
 
     private static CompletableFuture<Timed> sendAsync(RoundhouseProxy proxy, String path) {
@@ -83,7 +92,7 @@ class BackendNeverAnswersTest {
     @Test
     void aRequestToASilentBackendGets504AtTheTimeoutAndItsConnectionIsClosed() throws Exception {
         ScriptedBackend silent = silent();
-        TestBackend healthy = closeables.add(TestBackend.start("healthy"));
+        TestBackend healthy = closeables.add(transport.start("healthy"));
         RoundhouseProxy proxy = proxy(silent.url(), healthy.url()); // the first pick is the silent one
 
         Timed answer = sendAsync(proxy, "/hang").get(20, TimeUnit.SECONDS);
@@ -116,7 +125,7 @@ class BackendNeverAnswersTest {
     @Test
     void requestsOnTheHealthyBackendAreNotHeldUpAndTheBreakerCutsTheSilentOneOff() throws Exception {
         ScriptedBackend silent = silent();
-        TestBackend healthy = closeables.add(TestBackend.start("healthy"));
+        TestBackend healthy = closeables.add(transport.start("healthy"));
         RoundhouseProxy proxy = proxy(silent.url(), healthy.url());
 
         // Eight at once: round-robin gives four to each backend.
@@ -184,15 +193,15 @@ class BackendNeverAnswersTest {
     @Test
     void aTimedOutRequestCostsNoLaterRequestOnTheSameClient() {
         ScriptedBackend silent = silent();
-        TestBackend healthy = closeables.add(TestBackend.start("healthy"));
+        TestBackend healthy = closeables.add(transport.start("healthy"));
         // One request in ten goes to the silent backend; after its first timeout its breaker opens for good.
-        RoundhouseProxy proxy = closeables.add(ProxyFixture.start(ProxyFixture.env(
+        RoundhouseProxy proxy = closeables.add(ProxyFixture.start(transport.trusting(ProxyFixture.env(
                 "BACKENDS", silent.url() + ";weight=1," + healthy.url() + ";weight=9",
                 "HEALTH_CHECK_PATH", "/health",
                 "REQUEST_TIMEOUT", REQUEST_TIMEOUT.toMillis() + "ms",
                 "CB_SLIDING_WINDOW_SIZE", "1",
                 "CB_MINIMUM_CALLS", "1",
-                "CB_WAIT_IN_OPEN", "5m")));
+                "CB_WAIT_IN_OPEN", "5m"))));
 
         long timedOutAt = 0;
         RawHttp.Response answerToTimeout = null;

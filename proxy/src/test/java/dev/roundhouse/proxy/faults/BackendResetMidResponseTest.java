@@ -10,6 +10,7 @@ import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.ProxyFixture;
 import dev.roundhouse.proxy.testing.Scrape;
 import dev.roundhouse.proxy.testing.ScriptedBackend;
+import dev.roundhouse.proxy.testing.Transport;
 import dev.roundhouse.testing.Http;
 import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.testing.ResponseStream;
@@ -27,6 +28,9 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Fault: a backend resets its connection (TCP RST) in the middle of a response, or before it. Whatever the client
@@ -35,7 +39,12 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * right backend with the right type, and the proxy goes on serving.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
+@ParameterizedClass(name = "over {0}")
+@EnumSource(Transport.class)
 class BackendResetMidResponseTest {
+
+    @Parameter
+    Transport transport;
 
     private static final int TOTAL = 1_000_000;
     private static final int SENT_BEFORE_RESET = 200_000;
@@ -59,7 +68,7 @@ class BackendResetMidResponseTest {
     private static final byte[] BODY = pattern(TOTAL);
 
     private ScriptedBackend resetting() {
-        return closeables.add(ScriptedBackend.start((request, connection) -> {
+        return closeables.add(transport.scripted((request, connection) -> {
             switch (request.target()) {
                 case "/cut-length" -> {
                     connection.write("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: "
@@ -92,10 +101,10 @@ class BackendResetMidResponseTest {
 
     /** A proxy whose first pick is {@code first} (smooth round-robin starts with the first of equal weights). */
     private RoundhouseProxy proxy(String first, String second) {
-        return closeables.add(ProxyFixture.start(ProxyFixture.env(
+        return closeables.add(ProxyFixture.start(transport.trusting(ProxyFixture.env(
                 "BACKENDS", first + "," + second,
                 "HEALTH_CHECK_PATH", "/health",
-                "REQUEST_TIMEOUT", "20s")));
+                "REQUEST_TIMEOUT", "20s"))));
     }
 
     private static Backend backend(RoundhouseProxy proxy, String url) {
@@ -105,7 +114,7 @@ class BackendResetMidResponseTest {
     @Test
     void aContentLengthBodyCutByAResetReachesTheClientCutAndIsCountedAgainstTheBackend() {
         ScriptedBackend broken = resetting();
-        TestBackend healthy = closeables.add(TestBackend.start("healthy"));
+        TestBackend healthy = closeables.add(transport.start("healthy"));
         RoundhouseProxy proxy = proxy(broken.url(), healthy.url());
 
         try (ResponseStream response = ResponseStream.get(proxy.port(), "/cut-length", READ_TIMEOUT)) {
@@ -134,7 +143,7 @@ class BackendResetMidResponseTest {
     @Test
     void aChunkedBodyCutByAResetNeverGetsItsLastChunk() {
         ScriptedBackend broken = resetting();
-        TestBackend healthy = closeables.add(TestBackend.start("healthy"));
+        TestBackend healthy = closeables.add(transport.start("healthy"));
         RoundhouseProxy proxy = proxy(broken.url(), healthy.url());
 
         try (ResponseStream response = ResponseStream.get(proxy.port(), "/cut-chunked", READ_TIMEOUT)) {
@@ -160,7 +169,7 @@ class BackendResetMidResponseTest {
     @Test
     void aCutBodyIsAnErrorForAnOrdinaryHttpClient() throws Exception {
         ScriptedBackend broken = resetting();
-        TestBackend healthy = closeables.add(TestBackend.start("healthy"));
+        TestBackend healthy = closeables.add(transport.start("healthy"));
         RoundhouseProxy proxy = proxy(broken.url(), healthy.url());
         HttpRequest request = HttpRequest.newBuilder(URI.create(ProxyFixture.url(proxy, "/cut-length")))
                 .timeout(READ_TIMEOUT)
@@ -182,7 +191,7 @@ class BackendResetMidResponseTest {
     @Test
     void aResetBeforeAnyAnswerSendsAGetToAnotherBackendAndAnswersAPostWith502() {
         ScriptedBackend broken = resetting();
-        TestBackend healthy = closeables.add(TestBackend.start("healthy"));
+        TestBackend healthy = closeables.add(transport.start("healthy"));
         RoundhouseProxy proxy = proxy(broken.url(), healthy.url());
 
         HttpResponse<String> get = ProxyFixture.get(proxy, "/early");
@@ -226,7 +235,7 @@ class BackendResetMidResponseTest {
     @Test
     void aResetRightAfterTheHeadersNeverLooksLikeAnAnswer() {
         ScriptedBackend broken = resetting();
-        TestBackend healthy = closeables.add(TestBackend.start("healthy"));
+        TestBackend healthy = closeables.add(transport.start("healthy"));
         RoundhouseProxy proxy = proxy(broken.url(), healthy.url());
 
         try (ResponseStream response = ResponseStream.get(proxy.port(), "/cut-head", READ_TIMEOUT)) {
@@ -255,9 +264,9 @@ class BackendResetMidResponseTest {
     /** The control: a client that hangs up mid-body is not the backend's failure. */
     @Test
     void aClientThatHangsUpMidBodyIsNotCountedAgainstTheBackend() {
-        TestBackend bulk = closeables.add(TestBackend.start("bulk"));
-        RoundhouseProxy proxy = closeables.add(
-                ProxyFixture.start(ProxyFixture.env("BACKENDS", bulk.url(), "HEALTH_CHECK_PATH", "/health")));
+        TestBackend bulk = closeables.add(transport.start("bulk"));
+        RoundhouseProxy proxy = closeables.add(ProxyFixture.start(
+                transport.trusting(ProxyFixture.env("BACKENDS", bulk.url(), "HEALTH_CHECK_PATH", "/health"))));
 
         try (ResponseStream response =
                 ResponseStream.get(proxy.port(), "/download?bytes=" + (64 << 20), READ_TIMEOUT)) {

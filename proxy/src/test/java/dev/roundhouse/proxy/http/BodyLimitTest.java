@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.ProxyFixture;
+import dev.roundhouse.proxy.testing.Transport;
 import dev.roundhouse.testing.Http;
 import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.testing.RawHttp.RecordingBackend;
@@ -16,6 +17,9 @@ import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * MAX_REQUEST_BODY: a body over the limit gets 413 Payload Too Large. With a Content-Length the
@@ -23,7 +27,12 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * the backend never sees a complete request (it may have begun receiving one). Either way the
  * connection is closed, nothing hangs, and the proxy keeps serving. Without a limit, any size passes.
  */
+@ParameterizedClass(name = "over {0}")
+@EnumSource(Transport.class)
 class BodyLimitTest {
+
+    @Parameter
+    Transport transport;
 
     private static final int LIMIT = 1024;
     private static final String SMUGGLED = "GET /smuggled HTTP/1.1\r\nHost: localhost\r\n\r\n";
@@ -35,14 +44,14 @@ class BodyLimitTest {
     private RoundhouseProxy proxy;
 
     private void start(String... env) {
-        backend = closeables.add(RecordingBackend.start());
+        backend = closeables.add(transport.recording());
         String[] all = new String[env.length + 4];
         all[0] = "BACKENDS";
         all[1] = backend.url();
         all[2] = "HEALTH_CHECK_PATH";
         all[3] = "/health";
         System.arraycopy(env, 0, all, 4, env.length);
-        proxy = closeables.add(ProxyFixture.start(ProxyFixture.env(all)));
+        proxy = closeables.add(ProxyFixture.start(transport.trusting(ProxyFixture.env(all))));
     }
 
     private void startWithLimit() {

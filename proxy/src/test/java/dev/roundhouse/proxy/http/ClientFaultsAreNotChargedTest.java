@@ -7,18 +7,27 @@ import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.IdleCpu;
 import dev.roundhouse.proxy.testing.ProxyFixture;
 import dev.roundhouse.proxy.testing.Scrape;
+import dev.roundhouse.proxy.testing.Transport;
 import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.testing.TestBackend;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * A client's own malformed or oversized body, head or trailer is the client's fault: however many arrive, the
  * backend's circuit breaker hears of none of them, and the backend keeps serving everyone else.
  */
+@ParameterizedClass(name = "over {0}")
+@EnumSource(Transport.class)
 class ClientFaultsAreNotChargedTest {
+
+    @Parameter
+    Transport transport;
 
     private static final String CHUNKED = "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
 
@@ -42,9 +51,9 @@ class ClientFaultsAreNotChargedTest {
 
     @Test
     void fiftyOfThemLeaveTheBreakerClosedNothingChargedAndTheProxyIdle() {
-        TestBackend backend = closeables.add(TestBackend.start("kept"));
+        TestBackend backend = closeables.add(transport.start("kept"));
         // Breakers that would open after 5 failures in 10 calls: any charge would show.
-        RoundhouseProxy proxy = closeables.add(ProxyFixture.start(ProxyFixture.env(
+        RoundhouseProxy proxy = closeables.add(ProxyFixture.start(transport.trusting(ProxyFixture.env(
                 "BACKENDS",
                 backend.url(),
                 "HEALTH_CHECK_PATH",
@@ -54,7 +63,7 @@ class ClientFaultsAreNotChargedTest {
                 "CB_MINIMUM_CALLS",
                 "5",
                 "CB_SLIDING_WINDOW_SIZE",
-                "10")));
+                "10"))));
         String key = proxy.pool().snapshot().backends().get(0).key();
 
         for (int i = 0; i < 50; i++) {

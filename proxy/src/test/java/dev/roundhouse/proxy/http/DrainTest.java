@@ -7,6 +7,7 @@ import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.ProxyFixture;
 import dev.roundhouse.proxy.testing.ScriptedBackend;
+import dev.roundhouse.proxy.testing.Transport;
 import dev.roundhouse.testing.RawHttp;
 import java.time.Duration;
 import java.util.Map;
@@ -15,9 +16,17 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** Draining: what a client on a kept-alive connection is told while the proxy is leaving. */
+@ParameterizedClass(name = "over {0}")
+@EnumSource(Transport.class)
 class DrainTest {
+
+    @Parameter
+    Transport transport;
 
     @RegisterExtension
     final Closeables closeables = new Closeables();
@@ -25,14 +34,14 @@ class DrainTest {
     @Test
     void aResponseInFlightWhenDrainingStartsTellsTheClientToClose() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
-        ScriptedBackend slow = closeables.add(ScriptedBackend.start((request, connection) -> {
+        ScriptedBackend slow = closeables.add(transport.scripted((request, connection) -> {
             if (request.target().equals("/slow")) {
                 release.await(10, TimeUnit.SECONDS);
             }
             connection.write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone");
         }));
         Map<String, String> env = ProxyFixture.env("BACKENDS", slow.url(), "HEALTH_CHECK_PATH", "/health");
-        RoundhouseProxy proxy = closeables.add(ProxyFixture.start(env));
+        RoundhouseProxy proxy = closeables.add(ProxyFixture.start(transport.trusting(env)));
 
         try (RawHttp client = RawHttp.connect(proxy.port()).readTimeout(Duration.ofSeconds(10))) {
             RawHttp.Response before =

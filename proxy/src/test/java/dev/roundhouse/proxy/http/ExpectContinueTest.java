@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.ProxyFixture;
+import dev.roundhouse.proxy.testing.Transport;
 import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.testing.RawHttp.RecordingBackend;
 import java.io.ByteArrayOutputStream;
@@ -12,7 +13,10 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -20,7 +24,12 @@ import org.junit.jupiter.params.provider.ValueSource;
  * do the same), so a client that waits for the 100 before sending its body is never left waiting, and the backend
  * never sees the expectation. When no backend can take the request, the client is answered without sending its body.
  */
+@ParameterizedClass(name = "over {0}")
+@EnumSource(Transport.class)
 class ExpectContinueTest {
+
+    @Parameter
+    Transport transport;
 
     @RegisterExtension
     final Closeables closeables = new Closeables();
@@ -28,9 +37,9 @@ class ExpectContinueTest {
     @ParameterizedTest(name = "{0} body")
     @ValueSource(strings = {"Content-Length", "chunked"})
     void aClientThatWaitsForTheContinueGetsItThenItsBodyIsForwarded(String framing) {
-        RecordingBackend backend = closeables.add(RecordingBackend.start());
-        RoundhouseProxy proxy = closeables.add(
-                ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health")));
+        RecordingBackend backend = closeables.add(transport.recording());
+        RoundhouseProxy proxy = closeables.add(ProxyFixture.start(
+                transport.trusting(ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health"))));
 
         try (RawHttp client = RawHttp.connect(proxy.port())) {
             boolean chunked = framing.equals("chunked");
@@ -55,8 +64,8 @@ class ExpectContinueTest {
 
     @Test
     void withNoBackendToTakeItTheClientIsAnsweredWithoutSendingItsBody() {
-        RoundhouseProxy proxy = closeables.add(ProxyFixture.start(ProxyFixture.env(
-                "BACKENDS", "http://127.0.0.1:1", "HEALTH_CHECK_PATH", "/health", "CONNECT_RETRIES", "0")));
+        RoundhouseProxy proxy = closeables.add(ProxyFixture.start(transport.trusting(ProxyFixture.env(
+                "BACKENDS", transport.url(1), "HEALTH_CHECK_PATH", "/health", "CONNECT_RETRIES", "0"))));
 
         try (RawHttp client = RawHttp.connect(proxy.port())) {
             client.send("POST /upload HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5000\r\n\r\n");
@@ -73,9 +82,9 @@ class ExpectContinueTest {
 
     @Test
     void anHttp10ClientIsNotSentAContinue() {
-        RecordingBackend backend = closeables.add(RecordingBackend.start());
-        RoundhouseProxy proxy = closeables.add(
-                ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health")));
+        RecordingBackend backend = closeables.add(transport.recording());
+        RoundhouseProxy proxy = closeables.add(ProxyFixture.start(
+                transport.trusting(ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health"))));
 
         try (RawHttp client = RawHttp.connect(proxy.port()).readTimeout(Duration.ofSeconds(5))) {
             client.send("POST /upload HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi");

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.ProxyFixture;
+import dev.roundhouse.proxy.testing.Transport;
 import dev.roundhouse.testing.Http;
 import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.testing.RawHttp.RecordingBackend;
@@ -17,8 +18,11 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -30,7 +34,12 @@ import org.junit.jupiter.params.provider.MethodSource;
  * body stated per case, in canonical framing. Never a second, smuggled request; never a kept-alive
  * connection after a chunked body; and the proxy keeps serving.
  */
+@ParameterizedClass(name = "over {0}")
+@EnumSource(Transport.class)
 class HostileFramingTest {
+
+    @Parameter
+    Transport transport;
 
     private static final String SMUGGLED = "GET /smuggled HTTP/1.1\r\nHost: localhost\r\n\r\n";
     private static final String CHUNKED_HEAD =
@@ -41,8 +50,9 @@ class HostileFramingTest {
 
     @BeforeEach
     void start() {
-        backend = RecordingBackend.start();
-        proxy = ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health"));
+        backend = transport.recording();
+        proxy = ProxyFixture.start(
+                transport.trusting(ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health")));
     }
 
     @AfterEach

@@ -6,14 +6,18 @@ import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.ProxyFixture;
 import dev.roundhouse.proxy.testing.ScriptedBackend;
+import dev.roundhouse.proxy.testing.Transport;
 import dev.roundhouse.testing.RawHttp;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * A backend that sends a body where there is none (after a HEAD, 204 or 304 answer, or after interim responses)
@@ -22,7 +26,12 @@ import org.junit.jupiter.params.provider.CsvSource;
  * response at the worst moment, just as the next request arrives on the same connection; the proxy must not have
  * sent one there.
  */
+@ParameterizedClass(name = "over {0}")
+@EnumSource(Transport.class)
 class LateBackendBytesTest {
+
+    @Parameter
+    Transport transport;
 
     private static final String POISON = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nPOISON";
 
@@ -34,7 +43,7 @@ class LateBackendBytesTest {
             Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
 
     private RoundhouseProxy proxyInFrontOf(String bodiless) {
-        ScriptedBackend backend = closeables.add(ScriptedBackend.start((request, connection) -> {
+        ScriptedBackend backend = closeables.add(transport.scripted((request, connection) -> {
             if (dirty.contains(connection)) {
                 connection.write(POISON); // the body it should not have sent, late
             }
@@ -46,8 +55,8 @@ class LateBackendBytesTest {
                 connection.write("HTTP/1.1 200 OK\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
             }
         }));
-        return closeables.add(
-                ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health")));
+        return closeables.add(ProxyFixture.start(
+                transport.trusting(ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health"))));
     }
 
     @ParameterizedTest(name = "{0}")

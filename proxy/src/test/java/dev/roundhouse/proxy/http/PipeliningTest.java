@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.ProxyFixture;
+import dev.roundhouse.proxy.testing.Transport;
 import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.testing.TestBackend;
 import java.time.Duration;
@@ -13,6 +14,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Pipelined requests on one client connection. The direct path resumes the client connection's reads while a
@@ -20,15 +24,21 @@ import org.junit.jupiter.api.Timeout;
  * still wait its turn, in Undertow's read listener, and be answered after it, in order.
  */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
+@ParameterizedClass(name = "over {0}")
+@EnumSource(Transport.class)
 class PipeliningTest {
+
+    @Parameter
+    Transport transport;
 
     private TestBackend backend;
     private RoundhouseProxy proxy;
 
     @BeforeEach
     void start() {
-        backend = TestBackend.start("a");
-        proxy = ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health"));
+        backend = transport.start("a");
+        proxy = ProxyFixture.start(
+                transport.trusting(ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health")));
     }
 
     @AfterEach

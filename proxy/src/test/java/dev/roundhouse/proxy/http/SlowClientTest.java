@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.ProxyFixture;
+import dev.roundhouse.proxy.testing.Transport;
 import dev.roundhouse.testing.Http;
 import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.testing.RawHttp.RecordingBackend;
@@ -18,7 +19,10 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -29,7 +33,12 @@ import org.junit.jupiter.params.provider.ValueSource;
  * fault (408), never handed to the backend as complete nor counted against it. Bounds are generous: a close must come well before the slow
  * request could have finished, not at a precise moment.
  */
+@ParameterizedClass(name = "over {0}")
+@EnumSource(Transport.class)
 class SlowClientTest {
+
+    @Parameter
+    Transport transport;
 
     /** A bound far above the timeouts used here, and far below the time the slow requests take. */
     private static final Duration WITHIN = Duration.ofSeconds(8);
@@ -41,8 +50,8 @@ class SlowClientTest {
     private RoundhouseProxy proxy;
 
     private void start(String headerTimeout, String keepAliveTimeout) {
-        backend = closeables.add(RecordingBackend.start());
-        proxy = closeables.add(ProxyFixture.start(ProxyFixture.env(
+        backend = closeables.add(transport.recording());
+        proxy = closeables.add(ProxyFixture.start(transport.trusting(ProxyFixture.env(
                 "BACKENDS",
                 backend.url(),
                 "HEALTH_CHECK_PATH",
@@ -50,7 +59,7 @@ class SlowClientTest {
                 "REQUEST_HEADER_TIMEOUT",
                 headerTimeout,
                 "KEEP_ALIVE_TIMEOUT",
-                keepAliveTimeout)));
+                keepAliveTimeout))));
     }
 
     @Test
@@ -178,9 +187,9 @@ class SlowClientTest {
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"Transfer-Encoding: chunked", "Content-Length: 100"})
     void aBodySlowerThanTheRequestTimeoutIsCutAsTheClientsFaultNotTheBackends(String framing) {
-        backend = closeables.add(RecordingBackend.start());
-        proxy = closeables.add(ProxyFixture.start(
-                ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health", "REQUEST_TIMEOUT", "1s")));
+        backend = closeables.add(transport.recording());
+        proxy = closeables.add(ProxyFixture.start(transport.trusting(
+                ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health", "REQUEST_TIMEOUT", "1s"))));
         try (RawHttp client = RawHttp.connect(proxy.port()).readTimeout(WITHIN)) {
             // The head and part of the body, then nothing: the request timeout passes while the body is unfinished.
             client.send("POST /upload HTTP/1.1\r\nHost: localhost\r\n" + framing + "\r\n\r\n"

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.ProxyFixture;
+import dev.roundhouse.proxy.testing.Transport;
 import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.testing.TestBackend;
 import java.time.Duration;
@@ -17,13 +18,21 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Every response the proxy sends is counted once in {@code roundhouse_requests_total}, with the status the client
  * got and {@code backend="none"} when no backend was involved: one request of each kind, and the counters' deltas
  * compared with what the clients received.
  */
+@ParameterizedClass(name = "over {0}")
+@EnumSource(Transport.class)
 class EveryResponseCountedTest {
+
+    @Parameter
+    Transport transport;
 
     private static final Pattern SERIES = Pattern.compile(
             "roundhouse_requests_total\\{backend=\"([^\"]*)\",method=\"([^\"]*)\",status=\"(\\d+)\"} ([0-9.E]+)");
@@ -36,9 +45,9 @@ class EveryResponseCountedTest {
 
     @Test
     void everyResponseIsCountedOnceWithTheStatusTheClientGot() {
-        TestBackend backend = closeables.add(TestBackend.start("counted"));
-        RoundhouseProxy proxy = closeables.add(ProxyFixture.start(
-                ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health", "MAX_REQUEST_BODY", "16")));
+        TestBackend backend = closeables.add(transport.start("counted"));
+        RoundhouseProxy proxy = closeables.add(ProxyFixture.start(transport.trusting(ProxyFixture.env(
+                "BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health", "MAX_REQUEST_BODY", "16"))));
         String tooManyFields = "X-F: 1\r\n".repeat(200);
         List<Case> cases = List.of(
                 new Case("served", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", true),

@@ -10,6 +10,7 @@ import dev.roundhouse.proxy.testing.HostileCorpus;
 import dev.roundhouse.proxy.testing.IdleCpu;
 import dev.roundhouse.proxy.testing.ProxyFixture;
 import dev.roundhouse.proxy.testing.ScriptedBackend;
+import dev.roundhouse.proxy.testing.Transport;
 import dev.roundhouse.testing.RawHttp;
 import java.time.Duration;
 import java.util.Arrays;
@@ -21,7 +22,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Every case of {@code hostile/responses.corpus}, for each kind of request a client sends (no body, a
- * Content-Length body, a chunked body), each on a proxy of its own: the client gets the status, interim responses,
+ * Content-Length body, a chunked body), over a plain and a TLS backend, each on a proxy of its own: the client gets the status, interim responses,
  * headers and body the case names, the failure is charged to the backend or not as it says, the proxy's threads
  * are idle afterwards, and a later request on the same backend gets a clean answer.
  */
@@ -29,15 +30,16 @@ class HostileResponseCorpusTest {
 
     static Stream<Arguments> cases() {
         return HostileCorpus.load("/hostile/responses.corpus").stream()
-                .flatMap(c -> Arrays.stream(Kind.values()).map(k -> Arguments.of(c, k)));
+                .flatMap(c -> Arrays.stream(Kind.values())
+                        .flatMap(k -> Arrays.stream(Transport.values()).map(t -> Arguments.of(c, k, t))));
     }
 
-    @ParameterizedTest(name = "{0}, {1}")
+    @ParameterizedTest(name = "{0}, {1}, over {2}")
     @MethodSource("cases")
-    void theClientGetsWhatItsCaseNames(HostileCorpus.Case c, Kind kind) throws Exception {
-        try (ScriptedBackend backend = ScriptedBackend.start(CorpusProbe.firstAnswer(c));
-                RoundhouseProxy proxy = ProxyFixture.start(
-                        ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health"))) {
+    void theClientGetsWhatItsCaseNames(HostileCorpus.Case c, Kind kind, Transport transport) throws Exception {
+        try (ScriptedBackend backend = transport.scripted(CorpusProbe.firstAnswer(c));
+                RoundhouseProxy proxy = ProxyFixture.start(transport.trusting(
+                        ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health")))) {
             String backendKey = proxy.pool().snapshot().backends().get(0).key();
             RawHttp.Response response = RawHttp.exchange(proxy.port(), kind.request);
 

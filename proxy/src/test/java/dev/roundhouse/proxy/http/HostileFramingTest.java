@@ -221,7 +221,15 @@ class HostileFramingTest {
         Outcome outcome = send(CHUNKED_HEAD + "5\r\nhello\r\nzz\r\nworld\r\n0\r\n\r\n" + SMUGGLED);
 
         assertRefused(outcome);
-        await().atMost(Duration.ofSeconds(10)).until(() -> !backend.started().isEmpty());
+        if (transport == Transport.HTTP) {
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> !backend.started().isEmpty());
+        } else {
+            // The proxy resets its backend connection when the body breaks; over TLS that may come before the
+            // handshake is through, and then nothing of the request reaches the backend. Whatever did is read whole.
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> backend.received().size() == backend.started().size());
+        }
         assertNoCompleteUpload();
         assertNothingSmuggledAndProxyStillServes();
         assertThat(errorsChargedToBackend())

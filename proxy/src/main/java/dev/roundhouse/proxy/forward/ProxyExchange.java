@@ -1,17 +1,19 @@
 package dev.roundhouse.proxy.forward;
 
 import dev.roundhouse.proxy.breaker.UpstreamFailure;
-import dev.roundhouse.proxy.codec.ChunkedDecoder;
 import dev.roundhouse.proxy.codec.HopByHop;
 import dev.roundhouse.proxy.codec.ResponseHead;
 import dev.roundhouse.proxy.codec.Responses;
 import dev.roundhouse.proxy.metrics.MetricNames;
 import dev.roundhouse.proxy.pool.Backend;
 import dev.roundhouse.proxy.server.MalformedRequestBodyException;
+import dev.roundhouse.proxy.upstream.RequestBodyPump;
+import dev.roundhouse.proxy.upstream.ResponseRelay;
 import dev.roundhouse.proxy.upstream.UpstreamConnection;
 import dev.roundhouse.proxy.upstream.UpstreamExchange;
 import dev.roundhouse.proxy.upstream.UpstreamThread;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.undertow.connector.ByteBufferPool;
 import io.undertow.connector.PooledByteBuffer;
 import io.undertow.server.AbstractServerConnection;
 import io.undertow.server.Connectors;
@@ -40,15 +42,16 @@ import org.xnio.conduits.ConduitStreamSinkChannel;
 import org.xnio.conduits.StreamSinkConduit;
 
 /**
- * One client request on its way through the pool, from picking a backend to the last byte of the response. The
- * request head goes out as bytes serialised straight from the exchange; a request body is streamed to the backend
- * as it arrives (re-framed in canonical chunks when it came chunked) while the response may already come back;
- * the response head is parsed straight into the exchange's response headers, interim responses are passed on, and
- * the body is relayed through one pooled buffer; a protocol switch becomes a {@link Tunnel}. It keeps the request's
- * promises: untried backends after connect failures, a retry after a broken connection only for idempotent methods
- * and only while none of the client's body was consumed, breaker verdicts that never blame a backend for the
- * client's own broken or slow body, connect and request timeouts, and one request metric. Everything runs on the
- * client connection's I/O thread, which also owns the backend connection.
+ * One client request on its way through the pool, from picking a backend to the last byte of the response: the
+ * request's lifecycle. It picks and permits, acquires a connection, sends the head (serialised straight from the
+ * exchange), and turns what the exchange's two sides report into what follows. The sides are {@code upstream/}'s:
+ * {@link RequestBodyPump} streams a request body to the backend as it arrives while the response may already come
+ * back, and {@link ResponseRelay} parses response heads and relays the body through one pooled buffer. Here, interim
+ * responses are passed on, a protocol switch becomes a {@link Tunnel}, and the request's promises are kept: untried
+ * backends after connect failures, a retry after a broken connection only for idempotent methods and only while none
+ * of the client's body was consumed, breaker verdicts that never blame a backend for the client's own broken or slow
+ * body, connect and request timeouts, and one request metric. Everything runs on the client connection's I/O thread,
+ * which also owns the backend connection.
  */
 final class ProxyExchange extends UpstreamExchange implements Runnable, ExchangeCompletionListener {
 
@@ -76,13 +79,6 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
         FAILED
     }
 
-    /** Interim responses passed on per request, at most: a backend sending them without end is cut off. */
-    private static final int MAX_INTERIM = 16;
-    /** Room kept in front of body data for a chunk-size line, and after it for its CRLF. */
-    private static final int CHUNK_HEAD_ROOM = 10;
-
-    private static final int CHUNK_TAIL_ROOM = 2;
-    private static final byte[] LAST_CHUNK = "0\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
 
     private final Forwarder forwarder;
@@ -100,28 +96,17 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
     private IoFuture<? extends StreamConnection> pendingConnect;
     /** A place among a crowded-able backend's connects under way, taken while picking it, until the connect starts. */
     private Backend connectReserved;
-    /** Response side: the relay buffer. */
-    private PooledByteBuffer pooled;
+    /** The response side of the exchange with the backend. */
+    private final ResponseRelay relay;
 
-    private ByteBuffer buf;
     private ByteBuffer headOut;
-    private int headScanned;
-    private ResponseHead.Framing framing;
-    private long remaining;
-    private ChunkedDecoder chunks;
-    private boolean reusable;
     private boolean responseStarted;
     /** The response has been relayed whole (the request body may still be on its way). */
     private boolean responseDone;
-    /** The last read of the response filled the relay buffer: more may wait in the socket. */
-    private boolean lastReadFull;
 
-    private int interimCount;
     private ByteBuffer interimOut;
     /** This attempt's connection carried an earlier request (it came from the idle pool or a previous user). */
     private boolean reusedConnection;
-    /** Some byte of a response arrived on this attempt's connection. */
-    private boolean heardBack;
 
     private StreamSinkChannel out;
     private final ChannelListener<ConduitStreamSinkChannel> backendWritable = channel -> {
@@ -142,19 +127,13 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
         }
     };
 
-    /** Request side. */
+    /** Request side: where the body is, and what moves it (null without one). */
     private Body body;
 
-    private final boolean chunkedBody;
+    private final RequestBodyPump bodyPump;
     private StreamSourceChannel requestChannel;
-    private PooledByteBuffer bodyPooled;
-    private ByteBuffer bodyOut;
-    /** Some of the client's body was read: the request can no longer be sent again. */
-    private boolean bodyConsumed;
     /** The last read of the client's body found nothing: the exchange waits for the client. */
     private boolean waitingForClient;
-
-    private boolean lastChunkQueued;
 
     ProxyExchange(Forwarder forwarder, HttpServerExchange exchange, UpstreamThread thread, boolean hasBody) {
         this.forwarder = forwarder;
@@ -164,7 +143,11 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
         long timeout = forwarder.requestTimeoutNanos();
         this.requestDeadline = timeout > 0 ? state.startNanos + timeout : Long.MAX_VALUE;
         this.body = hasBody ? Body.PENDING : Body.NONE;
-        this.chunkedBody = hasBody && exchange.getRequestHeaders().contains(Headers.TRANSFER_ENCODING);
+        ByteBufferPool buffers = exchange.getConnection().getByteBufferPool();
+        this.relay = new ResponseRelay(buffers);
+        this.bodyPump = hasBody
+                ? new RequestBodyPump(buffers, exchange.getRequestHeaders().contains(Headers.TRANSFER_ENCODING))
+                : null;
         HeaderMap headers = exchange.getRequestHeaders();
         String asked = headers.getFirst(Headers.UPGRADE);
         boolean upgradeRequest = asked != null
@@ -314,7 +297,6 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
         upstream = connection;
         connection.user = this;
         reusedConnection = reused;
-        heardBack = false;
         state.served = state.attempt;
         guarded(this::send);
         return true;
@@ -348,11 +330,7 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
 
     private void send() {
         phase = Phase.SENDING;
-        if (buf != null) {
-            buf.clear(); // left from an earlier attempt whose connection broke
-        }
-        heardBack = false;
-        lastReadFull = false;
+        relay.restart(); // what an earlier attempt whose connection broke left behind goes
         byte[] scratch = thread.scratch;
         int length = forwarder.serializeHead(exchange, state.attempt, upgrade, scratch);
         // Written from the scratch array; the relay buffer is taken only once the response arrives, so requests
@@ -379,14 +357,13 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
             return;
         }
         headOut = null;
-        headScanned = 0;
         phase = Phase.HEAD;
         upstream.source.resumeReads(); // suspended when the backend spoke a bufferful before the head was out
         UpstreamConnection sentOn = upstream;
         if (body == Body.PENDING) {
             startBody();
         }
-        if (phase == Phase.HEAD && upstream == sentOn && buf != null && buf.position() > 0) {
+        if (phase == Phase.HEAD && upstream == sentOn && relay.hasEarlyBytes()) {
             parseHeads(); // what the backend said while the head went out
         }
     }
@@ -395,9 +372,6 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
     private void startBody() {
         if (requestChannel == null) {
             requestChannel = exchange.getRequestChannel(); // Undertow hands it out once
-        }
-        if (bodyPooled == null) {
-            bodyPooled = exchange.getConnection().getByteBufferPool().allocate();
         }
         if (HttpContinue.requiresContinueResponse(exchange)) {
             HttpContinue.markContinueResponseSent(exchange); // this proxy answers it: the backend never saw Expect
@@ -413,76 +387,30 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
 
     /** Moves the client's body to the backend until one side has to wait, the body ends, or something fails. */
     private void pumpBody() {
-        while (body == Body.READING || body == Body.WRITING) {
-            if (bodyOut != null) {
-                try {
-                    while (bodyOut.hasRemaining()) {
-                        if (upstream.sink.write(bodyOut) == 0) {
-                            body = Body.WRITING;
-                            awaitBackendWritable();
-                            return;
-                        }
-                    }
-                } catch (IOException e) {
-                    backendStoppedReading();
-                    return;
-                }
-                bodyOut = null;
-                if (lastChunkQueued) {
-                    bodyDone();
-                    return;
-                }
-            }
-            body = Body.READING;
-            ByteBuffer data = bodyPooled.getBuffer();
-            data.clear();
-            if (chunkedBody) {
-                data.position(CHUNK_HEAD_ROOM).limit(data.capacity() - CHUNK_TAIL_ROOM);
-            }
-            int start = data.position();
-            int n;
-            try {
-                n = requestChannel.read(data);
-            } catch (IOException e) {
-                clientBodyFailed(e);
-                return;
-            }
-            if (n == 0) {
-                waitingForClient = true;
+        if (body != Body.READING && body != Body.WRITING) {
+            return;
+        }
+        RequestBodyPump.Stop stop = bodyPump.pump(requestChannel, upstream.sink);
+        waitingForClient = stop == RequestBodyPump.Stop.WAIT_CLIENT;
+        switch (stop) {
+            case WAIT_CLIENT -> {
+                body = Body.READING;
                 requestChannel.getReadSetter().set(clientReadable);
                 requestChannel.resumeReads();
-                return;
             }
-            waitingForClient = false;
-            if (n == -1) {
-                if (chunkedBody) {
-                    bodyOut = ByteBuffer.wrap(LAST_CHUNK);
-                    lastChunkQueued = true;
-                    continue;
-                }
-                bodyDone();
-                return;
+            case WAIT_BACKEND -> {
+                body = Body.WRITING;
+                awaitBackendWritable();
             }
-            bodyConsumed = true;
-            if (chunkedBody) {
-                // data sits at [start, start + n): its size line goes in front of it, CRLF after
-                byte[] size = (Integer.toHexString(n) + "\r\n").getBytes(StandardCharsets.US_ASCII);
-                int from = start - size.length;
-                data.limit(start + n + 2); // into the room kept for the CRLF
-                data.put(from, size);
-                data.put(start + n, (byte) '\r').put(start + n + 1, (byte) '\n');
-                data.position(from);
-            } else {
-                data.flip().position(start);
-            }
-            bodyOut = data;
+            case DONE -> bodyDone();
+            case CLIENT_FAILED -> clientBodyFailed(bodyPump.failure());
+            case BACKEND_FAILED -> backendStoppedReading();
         }
     }
 
     /** The whole body went to the backend. */
     private void bodyDone() {
         body = Body.DONE;
-        bodyOut = null;
         freeBodyBuffer();
         // The body's end suspended the client's reads, and the exchange's end resumes them. What arrives next is
         // Undertow's again, as for a request without a body.
@@ -498,9 +426,7 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
      */
     private void backendStoppedReading() {
         body = Body.FAILED;
-        bodyOut = null;
         freeBodyBuffer();
-        reusable = false;
         exchange.setPersistent(false); // the rest of the client's body is not read as a request
         if (responseDone) {
             Connectors.terminateRequest(exchange); // its rest is drained as the connection closes
@@ -570,14 +496,14 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
     private void readBackend() {
         switch (phase) {
             case HEAD -> readHead();
-            case BODY -> relay();
+            case BODY -> relayBody();
             case SENDING -> readEarly();
             default -> {
                 // While the client is slow to take the body: read once it can. After the response's end (while the
                 // request body still goes out), bytes or a close from the backend mean the connection cannot carry
                 // another.
                 if (phase == Phase.DONE) {
-                    reusable = false;
+                    relay.unexpectedBytes();
                 }
                 if (upstream != null) {
                     upstream.source.suspendReads();
@@ -591,25 +517,10 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
      * answer, or the connection closing. Early bytes are kept and parsed once the head is out.
      */
     private void readEarly() {
-        if (pooled == null) {
-            pooled = exchange.getConnection().getByteBufferPool().allocate();
-            buf = pooled.getBuffer();
-        }
-        if (!buf.hasRemaining()) {
-            upstream.source.suspendReads(); // resumed once the head is out
-            return;
-        }
-        int n;
-        try {
-            n = upstream.source.read(buf);
-        } catch (IOException e) {
-            n = -1;
-        }
-        if (n < 0) {
-            brokenBeforeResponse();
-        } else if (n > 0) {
-            heardBack = true;
-            lastReadFull = !buf.hasRemaining();
+        switch (relay.readEarly(upstream.source)) {
+            case FULL -> upstream.source.suspendReads(); // resumed once the head is out
+            case BROKEN -> brokenBeforeResponse();
+            default -> {}
         }
     }
 
@@ -618,90 +529,50 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
             upstream.source.suspendReads(); // an interim response is still going out to the client
             return;
         }
-        if (pooled == null) {
-            pooled = exchange.getConnection().getByteBufferPool().allocate();
-            buf = pooled.getBuffer();
+        switch (relay.readHead(upstream.source)) {
+            case BYTES -> parseHeads();
+            case BROKEN -> brokenBeforeResponse();
+            default -> {}
         }
-        int n;
-        try {
-            n = upstream.source.read(buf);
-        } catch (IOException e) {
-            n = -1;
-        }
-        if (n == 0) {
-            return;
-        }
-        if (n < 0) {
-            brokenBeforeResponse();
-            return;
-        }
-        heardBack = true;
-        lastReadFull = !buf.hasRemaining();
-        parseHeads();
     }
 
     /** Parses what the relay buffer holds: interim responses are passed on, the final one starts the relay. */
     private void parseHeads() {
-        byte[] scratch = thread.scratch;
         while (true) {
-            // The head is scanned and parsed in the thread's scratch array, cheaper than reading a direct buffer
-            // byte by byte. The array is shared by the thread's exchanges, so it is filled from the start each time,
-            // 1 KiB first: a head is rarely longer, and body bytes that came with it need no copy.
-            int have = buf.position();
-            int copied = 0;
-            int end = -1;
-            while (end < 0 && copied < have) {
-                int chunk = Math.min(have - copied, copied == 0 ? 1024 : have);
-                buf.get(copied, scratch, copied, chunk);
-                copied += chunk;
-                end = ResponseHead.end(scratch, Math.max(0, headScanned - 3), copied);
-            }
-            headScanned = have;
-            if (end < 0) {
-                if (!buf.hasRemaining()) {
-                    badResponse("the response head is larger than " + buf.capacity() + " bytes");
-                }
-                return;
-            }
             ResponseHead head = thread.head;
-            // "HTTP/1.x 1yz", but not 101: interim responses are parsed apart (the parse below checks the line)
-            boolean interim = scratch[9] == '1' && !(scratch[10] == '0' && scratch[11] == '1');
-            HeaderMap headers = interim ? thread.interimHeaders() : exchange.getResponseHeaders();
-            if (!head.parse(scratch, end, headers)) {
-                badResponse(head.problem);
-                return;
-            }
-            buf.flip().position(end);
-            if (head.status >= 200) {
-                startResponse(head);
-                return;
-            }
-            if (head.status == 101) {
-                if (upgrade == null) {
-                    badResponse("a protocol switch the request did not ask for");
-                } else {
-                    switchProtocols(head);
+            HeaderMap interimFields = thread.interimHeaders();
+            switch (relay.parseHead(thread.scratch, head, exchange.getResponseHeaders(), interimFields)) {
+                case NEED_MORE -> {
+                    return;
                 }
-                return;
-            }
-            if (++interimCount > MAX_INTERIM) {
-                badResponse("more than " + MAX_INTERIM + " interim responses");
-                return;
-            }
-            // An interim response: the connection is not reused after this exchange (a backend that sends them
-            // may send more than asked), and it is passed on unless it is a 100 this proxy did not ask for or the
-            // client speaks HTTP/1.0 (RFC 9110 section 15.2).
-            buf.compact();
-            headScanned = 0;
-            if (head.status != 100 && exchange.getProtocol().equals(Protocols.HTTP_1_1)) {
-                interimOut = ByteBuffer.wrap(interimHead(head.status, headers));
-                headers.clear();
-                if (!writeInterim()) {
-                    upstream.source.suspendReads();
-                    return; // clientWritable goes on
+                case INVALID -> {
+                    badResponse(relay.problem());
+                    return;
+                }
+                case FINAL -> {
+                    if (head.status != 101) {
+                        startResponse(head);
+                    } else if (upgrade == null) {
+                        badResponse("a protocol switch the request did not ask for");
+                    } else {
+                        switchProtocols(head);
+                    }
+                    return;
+                }
+                case INTERIM -> {
+                    // Passed on unless it is a 100 this proxy did not ask for, or the client speaks HTTP/1.0 (RFC 9110
+                    // section 15.2).
+                    if (head.status != 100 && exchange.getProtocol().equals(Protocols.HTTP_1_1)) {
+                        interimOut = ByteBuffer.wrap(interimHead(head.status, interimFields));
+                        interimFields.clear();
+                        if (!writeInterim()) {
+                            upstream.source.suspendReads();
+                            return; // clientWritable goes on
+                        }
+                    }
+                    interimFields.clear();
                 }
             }
-            headers.clear();
         }
     }
 
@@ -777,170 +648,51 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
         if (phase == Phase.BLOCKED) {
             phase = Phase.BODY;
             upstream.source.resumeReads();
-            relay();
+            relayBody();
         }
     }
 
     private void startResponse(ResponseHead head) {
         exchange.setStatusCode(head.status);
-        reusable = !head.close && interimCount == 0;
-        boolean headRequest = exchange.getRequestMethod().equals(Methods.HEAD);
-        framing = head.framing(headRequest);
-        if (framing == ResponseHead.Framing.NONE
-                && (headRequest || head.status == 204 || head.status == 304)
-                && head.contentLength != 0) {
-            // No body by rule (RFC 9112 section 6.3). A backend that sends one anyway would have it read as the
-            // next request's response; only one that declared Content-Length: 0 is known to be clean.
-            reusable = false;
-        }
+        boolean hasBody = relay.startBody(head, exchange.getRequestMethod().equals(Methods.HEAD));
         if (upgrade != null) {
             exchange.setPersistent(false); // asked to switch and did not: the connection's later heads go unchecked
         }
-        remaining = head.contentLength;
-        chunks = framing == ResponseHead.Framing.CHUNKED ? ChunkedDecoder.forResponses() : null;
         responseStarted = true;
         phase = Phase.BODY;
-        if (framing == ResponseHead.Framing.NONE) {
+        if (!hasBody) {
             finishResponse();
             return;
         }
-        if (framing == ResponseHead.Framing.UNTIL_CLOSE) {
-            reusable = false;
-        }
         out = exchange.getResponseChannel();
-        relay();
+        relayBody();
     }
 
     /** Moves body bytes from the backend to the client until either side has to wait, or the body ends. */
-    private void relay() {
-        while (true) {
-            if (buf.hasRemaining()) {
-                if (!consume()) {
-                    return;
-                }
-                continue;
+    private void relayBody() {
+        switch (relay.relay(upstream.source, out)) {
+            case WAIT_BACKEND -> {}
+            case CLIENT_BLOCKED -> {
+                phase = Phase.BLOCKED;
+                upstream.source.suspendReads();
+                out.getWriteSetter().set(clientWritable);
+                out.resumeWrites();
             }
-            if (phase != Phase.BODY) {
-                return;
+            case DONE -> finishResponse();
+            case CUT -> cutByBackend();
+            case MALFORMED -> {
+                forwarder.invalidResponse(state.served, relay.problem());
+                cutByBackend();
             }
-            buf.clear();
-            int n;
-            boolean reset = false;
-            try {
-                n = upstream.source.read(buf);
-            } catch (IOException e) {
-                n = -1;
-                reset = true; // never the end of a body, not even of one delimited by the close
-            }
-            lastReadFull = !buf.hasRemaining();
-            buf.flip();
-            if (n == 0) {
-                return;
-            }
-            if (n < 0) {
-                if (framing == ResponseHead.Framing.UNTIL_CLOSE && !reset) {
-                    finishResponse();
-                } else {
-                    cutByBackend();
-                }
-                return;
-            }
+            case CLIENT_GONE -> clientGone();
         }
-    }
-
-    /**
-     * Takes the buffered bytes: body bytes to the client, framing bytes through the decoder.
-     *
-     * @return false when the relay must stop: the client cannot take more now, the body ended, or it failed
-     */
-    private boolean consume() {
-        if (framing == ResponseHead.Framing.CHUNKED) {
-            return consumeChunked();
-        }
-        if (framing == ResponseHead.Framing.UNTIL_CLOSE) {
-            return write(buf.remaining());
-        }
-        if (buf.remaining() > remaining) {
-            reusable = false; // the backend sent more than it announced: this connection's framing is off
-        }
-        int n = (int) Math.min(remaining, buf.remaining());
-        boolean more = write(n);
-        if (phase != Phase.DONE && remaining == 0) {
-            buf.position(buf.limit());
-            finishResponse();
-            return false;
-        }
-        return more;
-    }
-
-    private boolean consumeChunked() {
-        while (true) {
-            int n = chunks.next(buf);
-            if (n > 0) {
-                int before = buf.position();
-                if (!write(n)) {
-                    if (phase == Phase.BLOCKED) {
-                        chunks.taken(buf.position() - before);
-                    }
-                    return false;
-                }
-                chunks.taken(n);
-            } else if (n == ChunkedDecoder.NEED_MORE) {
-                return true;
-            } else if (n == ChunkedDecoder.END) {
-                if (buf.hasRemaining()) {
-                    reusable = false;
-                    buf.position(buf.limit());
-                }
-                finishResponse();
-                return false;
-            } else {
-                forwarder.invalidResponse(state.served, "malformed chunked body: " + chunks.problem());
-                return cutByBackend();
-            }
-        }
-    }
-
-    /**
-     * Writes the next {@code n} buffered bytes to the client.
-     *
-     * @return false when the client could not take them all (the relay resumes when it can) or went away
-     */
-    private boolean write(int n) {
-        int limit = buf.limit();
-        buf.limit(buf.position() + n);
-        int written;
-        try {
-            written = out.write(buf);
-        } catch (IOException e) {
-            // Not buf.limit(limit): the failed write may already have closed the exchange, which released the
-            // buffer (seen as a NullPointerException in BackendResetMidResponseTest). It is not used again anyway.
-            clientGone();
-            return false;
-        }
-        buf.limit(limit);
-        if (framing != ResponseHead.Framing.CHUNKED) {
-            remaining -= written;
-        }
-        if (written < n) {
-            phase = Phase.BLOCKED;
-            upstream.source.suspendReads();
-            out.getWriteSetter().set(clientWritable);
-            out.resumeWrites();
-            return false;
-        }
-        return true;
     }
 
     /** The response reached its end; the exchange completes once the request body has gone too. */
     private void finishResponse() {
         phase = Phase.DONE;
         responseDone = true;
-        if ((buf != null && buf.hasRemaining()) || lastReadFull) {
-            // Bytes after the response, or maybe more in the socket: read as the next request's response, they would
-            // shift every later one. Such a connection is never reused.
-            reusable = false;
-        }
+        relay.ended();
         if (!bodyInFlight()) {
             complete();
             return;
@@ -972,7 +724,7 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
         UpstreamConnection connection = upstream;
         upstream = null;
         if (connection != null) {
-            thread.release(connection, reusable && body != Body.FAILED);
+            thread.release(connection, relay.reusable() && body != Body.FAILED);
         }
         freeBuffer();
         exchange.endExchange();
@@ -988,10 +740,7 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
         UpstreamConnection connection = upstream;
         upstream = null;
         StreamConnection backend = connection.detach();
-        buf.compact().flip(); // what the backend sent after its 101, for the client first
-        PooledByteBuffer early = pooled;
-        pooled = null;
-        buf = null;
+        PooledByteBuffer early = relay.handOver(); // what the backend sent after its 101, for the client first
         exchange.upgradeChannel((client, ex) ->
                 Tunnel.start(client, backend, early, ex.getConnection().getByteBufferPool()));
         exchange.getResponseHeaders().put(Headers.UPGRADE, head.upgrade == null ? upgrade : head.upgrade);
@@ -1003,8 +752,8 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
         dropUpstream(false);
         exchange.getResponseHeaders().clear();
         boolean retryable = forwarder.retryable(exchange)
-                && !bodyConsumed
-                && interimCount == 0
+                && (bodyPump == null || !bodyPump.consumed())
+                && relay.interimCount() == 0
                 && interimOut == null
                 && body != Body.FAILED;
         if (retryable && body != Body.NONE) {
@@ -1014,8 +763,9 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
             }
             waitingForClient = false;
             body = Body.PENDING;
+            bodyPump.restart();
         }
-        if (reusedConnection && !heardBack && retryable && !crowded(state.attempt)) {
+        if (reusedConnection && !relay.heardBack() && retryable && !crowded(state.attempt)) {
             // A kept-alive connection the backend closed as this request went out on it (its idle timeout raced the
             // request): not the backend failing. Again on another connection to the same backend, same permit; each
             // such retry uses up one reused connection, and a failure on a new one is charged as usual. Unless that
@@ -1137,17 +887,12 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
     }
 
     private void freeBuffer() {
-        if (pooled != null) {
-            pooled.close();
-            pooled = null;
-            buf = null;
-        }
+        relay.free();
     }
 
     private void freeBodyBuffer() {
-        if (bodyPooled != null) {
-            bodyPooled.close();
-            bodyPooled = null;
+        if (bodyPump != null) {
+            bodyPump.free();
         }
     }
 

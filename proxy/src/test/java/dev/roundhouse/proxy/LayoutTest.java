@@ -17,7 +17,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * The proxy's packages keep the shape the README's layout describes: dependencies run one way, the pool knows no
+ * The proxy's packages keep the shape their package-info files describe: dependencies run one way, the pool knows no
  * transport, and the HTTP codec depends on nothing of the proxy. Read from the sources' imports and fully qualified
  * names, so that a new dependency the wrong way fails here rather than in a review.
  */
@@ -77,6 +77,17 @@ class LayoutTest {
     }
 
     /** Package (below dev.roundhouse.proxy) to the other packages its classes refer to. */
+    @Test
+    void everyPackageSaysWhatItHolds() throws IOException {
+        List<Path> packages;
+        try (Stream<Path> dirs = Files.walk(SOURCES)) {
+            packages = dirs.filter(Files::isDirectory).toList();
+        }
+        assertThat(packages)
+                .as("packages without a package-info.java")
+                .allSatisfy(dir -> assertThat(dir.resolve("package-info.java")).exists());
+    }
+
     private static Map<String, Set<String>> dependencies() throws IOException {
         Map<String, Set<String>> uses = new TreeMap<>();
         for (Path file : javaFiles(SOURCES)) {

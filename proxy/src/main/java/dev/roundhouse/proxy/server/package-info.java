@@ -1,0 +1,5 @@
+/**
+ * The client side: the Undertow listener, framing and limits of what clients send ({@code RequestGuard},
+ * {@code RequestHeadGate}), drain on shutdown, buffers. Handed its handler; knows nothing of forwarding.
+ */
+package dev.roundhouse.proxy.server;

@@ -195,6 +195,25 @@ public final class RawHttp implements AutoCloseable {
     }
 
     /**
+     * A line of a message head without its CRLF (a bare LF also ends it), read a byte at a time from {@code in};
+     * null when the stream ends before the line does.
+     */
+    public static String readLine(InputStream in) throws IOException {
+        StringBuilder line = new StringBuilder();
+        for (int b; (b = in.read()) != -1; ) {
+            if (b == '\n') {
+                int end = line.length();
+                return end > 0 && line.charAt(end - 1) == '\r' ? line.substring(0, end - 1) : line.toString();
+            }
+            line.append((char) b);
+            if (line.length() > ResponseStream.MAX_HEADER_BYTES) {
+                throw new IOException("a head line longer than " + ResponseStream.MAX_HEADER_BYTES + " bytes");
+            }
+        }
+        return null;
+    }
+
+    /**
      * A message head as raw text through its blank line (CRLF CRLF, included), read a byte at a time from
      * {@code in}, so nothing after it is consumed; null at the end of the stream before it.
      */
@@ -254,7 +273,7 @@ public final class RawHttp implements AutoCloseable {
      */
     public String readRawLine() {
         try {
-            return ResponseStream.line(in);
+            return readLine(in);
         } catch (IOException e) {
             return null;
         }

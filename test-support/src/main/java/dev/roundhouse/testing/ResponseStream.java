@@ -90,38 +90,47 @@ public final class ResponseStream implements AutoCloseable {
     }
 
     private void readHead(boolean toHead) {
+        reading(() -> head(toHead));
+    }
+
+    private void head(boolean toHead) throws IOException {
+        String line = RawHttp.readLine(in);
+        while (line != null && INTERIM.matcher(line).matches() && interim.size() < MAX_INTERIM) {
+            Map<String, List<String>> interimHeaders = new LinkedHashMap<>();
+            if (!readHeaders(interimHeaders)) {
+                ended(End.CLOSED);
+                return;
+            }
+            interim.add(new RawHttp.Interim(parseStatus(line), interimHeaders));
+            line = RawHttp.readLine(in);
+        }
+        if (line == null) {
+            ended(End.CLOSED);
+            return;
+        }
+        statusLine = line;
+        int parsed = parseStatus(line);
+        if (!readHeaders(headers)) {
+            ended(End.CLOSED);
+            return;
+        }
+        status = parsed;
+        chunked = header("transfer-encoding") != null
+                && header("transfer-encoding").toLowerCase(Locale.ROOT).contains("chunked");
+        String length = header("content-length");
+        contentLength = length == null ? -1 : Long.parseLong(length.split(",")[0].trim());
+        if (contentLength > maxBodyBytes) {
+            throw new IllegalStateException("answer body too large for a test: " + contentLength);
+        }
+        if (toHead || status == 204 || status == 304 || (!chunked && contentLength == 0)) {
+            end = End.COMPLETE;
+        }
+    }
+
+    /** Runs a read; a connection that goes silent or is reset ends the answer that way, nothing is thrown. */
+    private void reading(Read step) {
         try {
-            String line = line(in);
-            while (line != null && INTERIM.matcher(line).matches() && interim.size() < MAX_INTERIM) {
-                Map<String, List<String>> interimHeaders = new LinkedHashMap<>();
-                if (!readHeaders(interimHeaders)) {
-                    ended(End.CLOSED);
-                    return;
-                }
-                interim.add(new RawHttp.Interim(parseStatus(line), interimHeaders));
-                line = line(in);
-            }
-            if (line == null) {
-                ended(End.CLOSED);
-                return;
-            }
-            statusLine = line;
-            int parsed = parseStatus(line);
-            if (!readHeaders(headers)) {
-                ended(End.CLOSED);
-                return;
-            }
-            status = parsed;
-            chunked = header("transfer-encoding") != null
-                    && header("transfer-encoding").toLowerCase(Locale.ROOT).contains("chunked");
-            String length = header("content-length");
-            contentLength = length == null ? -1 : Long.parseLong(length.split(",")[0].trim());
-            if (contentLength > maxBodyBytes) {
-                throw new IllegalStateException("answer body too large for a test: " + contentLength);
-            }
-            if (toHead || status == 204 || status == 304 || (!chunked && contentLength == 0)) {
-                end = End.COMPLETE;
-            }
+            step.run();
         } catch (SocketTimeoutException e) {
             end = End.TIMED_OUT;
         } catch (SocketException e) {
@@ -131,10 +140,14 @@ public final class ResponseStream implements AutoCloseable {
         }
     }
 
+    private interface Read {
+        void run() throws IOException;
+    }
+
     /** Header lines up to the blank line; false when the connection ends first. */
     private boolean readHeaders(Map<String, List<String>> into) throws IOException {
         int bytes = 0;
-        for (String line = line(in); ; line = line(in)) {
+        for (String line = RawHttp.readLine(in); ; line = RawHttp.readLine(in)) {
             if (line == null) {
                 return false;
             }
@@ -228,34 +241,26 @@ public final class ResponseStream implements AutoCloseable {
     }
 
     private void step() {
-        try {
-            if (chunked) {
-                stepChunked();
-                return;
-            }
-            long want = contentLength < 0 ? 8192 : Math.min(8192, contentLength - body.size());
-            byte[] buffer = new byte[(int) want];
-            int n = in.read(buffer);
-            if (n == -1) {
-                ended(contentLength < 0 ? End.COMPLETE : End.CLOSED); // no framing: the close ends the body
-                return;
-            }
-            append(buffer, n);
-            if (contentLength >= 0 && body.size() == contentLength) {
-                end = End.COMPLETE;
-            }
-        } catch (SocketTimeoutException e) {
-            end = End.TIMED_OUT;
-        } catch (SocketException e) {
-            ended(End.RESET);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        reading(chunked ? this::stepChunked : this::stepFramed);
+    }
+
+    private void stepFramed() throws IOException {
+        long want = contentLength < 0 ? 8192 : Math.min(8192, contentLength - body.size());
+        byte[] buffer = new byte[(int) want];
+        int n = in.read(buffer);
+        if (n == -1) {
+            ended(contentLength < 0 ? End.COMPLETE : End.CLOSED); // no framing: the close ends the body
+            return;
+        }
+        append(buffer, n);
+        if (contentLength >= 0 && body.size() == contentLength) {
+            end = End.COMPLETE;
         }
     }
 
     private void stepChunked() throws IOException {
         if (chunkLeft < 0) {
-            String size = line(in);
+            String size = RawHttp.readLine(in);
             if (size == null) {
                 ended(End.CLOSED);
                 return;
@@ -265,7 +270,7 @@ public final class ResponseStream implements AutoCloseable {
                 throw new IllegalStateException("more chunks than a test sends");
             }
             if (chunkLeft == 0) {
-                for (String trailer = line(in); ; trailer = line(in)) {
+                for (String trailer = RawHttp.readLine(in); ; trailer = RawHttp.readLine(in)) {
                     if (trailer == null) {
                         ended(End.CLOSED); // cut inside the last chunk's trailer section
                         return;
@@ -287,7 +292,7 @@ public final class ResponseStream implements AutoCloseable {
         append(buffer, n);
         chunkLeft -= n;
         if (chunkLeft == 0) {
-            if (line(in) == null) {
+            if (RawHttp.readLine(in) == null) {
                 ended(End.CLOSED);
                 return;
             }
@@ -300,22 +305,6 @@ public final class ResponseStream implements AutoCloseable {
         if (body.size() > maxBodyBytes) {
             throw new IllegalStateException("answer body too large for a test");
         }
-    }
-
-    /** A line without its CRLF (a bare LF also ends it); null when the stream ends before its end. */
-    static String line(InputStream in) throws IOException {
-        StringBuilder line = new StringBuilder();
-        for (int b; (b = in.read()) != -1; ) {
-            if (b == '\n') {
-                int end = line.length();
-                return end > 0 && line.charAt(end - 1) == '\r' ? line.substring(0, end - 1) : line.toString();
-            }
-            line.append((char) b);
-            if (line.length() > MAX_HEADER_BYTES) {
-                throw new IllegalStateException("answer line longer than " + MAX_HEADER_BYTES + " bytes");
-            }
-        }
-        return null;
     }
 
     @Override

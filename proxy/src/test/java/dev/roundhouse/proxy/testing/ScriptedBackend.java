@@ -1,5 +1,6 @@
 package dev.roundhouse.proxy.testing;
 
+import dev.roundhouse.testing.RawHttp;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -243,12 +244,12 @@ public final class ScriptedBackend implements AutoCloseable {
 
     /** One request; null at end of stream before its first byte. */
     private static Request read(InputStream in) throws IOException {
-        String requestLine = line(in);
+        String requestLine = RawHttp.readLine(in);
         if (requestLine == null) {
             return null;
         }
         Map<String, String> headers = new LinkedHashMap<>();
-        for (String header = line(in); header != null && !header.isEmpty(); header = line(in)) {
+        for (String header = RawHttp.readLine(in); header != null && !header.isEmpty(); header = RawHttp.readLine(in)) {
             int colon = header.indexOf(':');
             if (colon > 0) {
                 headers.put(
@@ -262,36 +263,23 @@ public final class ScriptedBackend implements AutoCloseable {
             body = in.readNBytes(Integer.parseInt(length));
         } else if ("chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) {
             ByteArrayOutputStream all = new ByteArrayOutputStream();
-            for (String size = line(in); size != null; size = line(in)) {
+            for (String size = RawHttp.readLine(in); size != null; size = RawHttp.readLine(in)) {
                 int n = Integer.parseInt(size.split(";", 2)[0].trim(), 16);
                 if (n == 0) {
-                    for (String trailer = line(in); trailer != null && !trailer.isEmpty(); trailer = line(in)) {
+                    for (String trailer = RawHttp.readLine(in);
+                            trailer != null && !trailer.isEmpty();
+                            trailer = RawHttp.readLine(in)) {
                         // dropped
                     }
                     break;
                 }
                 all.write(in.readNBytes(n));
-                line(in);
+                RawHttp.readLine(in);
             }
             body = all.toByteArray();
         }
         String[] parts = requestLine.split(" ", 3);
         return new Request(parts[0], parts.length > 1 ? parts[1] : "", headers, body);
-    }
-
-    private static String line(InputStream in) throws IOException {
-        StringBuilder line = new StringBuilder();
-        for (int b; (b = in.read()) != -1; ) {
-            if (b == '\n') {
-                int end = line.length();
-                return end > 0 && line.charAt(end - 1) == '\r' ? line.substring(0, end - 1) : line.toString();
-            }
-            line.append((char) b);
-            if (line.length() > 65536) {
-                throw new IOException("request line or header too long");
-            }
-        }
-        return line.length() == 0 ? null : line.toString();
     }
 
     /** Stops accepting and closes every open connection. */

@@ -540,8 +540,7 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
     private void parseHeads() {
         while (true) {
             ResponseHead head = thread.head;
-            HeaderMap interimFields = thread.interimHeaders();
-            switch (relay.parseHead(thread.scratch, head, exchange.getResponseHeaders(), interimFields)) {
+            switch (relay.parseHead(thread, exchange.getResponseHeaders())) {
                 case NEED_MORE -> {
                     return;
                 }
@@ -560,6 +559,7 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
                     return;
                 }
                 case INTERIM -> {
+                    HeaderMap interimFields = relay.interimFields();
                     // Passed on unless it is a 100 this proxy did not ask for, or the client speaks HTTP/1.0 (RFC 9110
                     // section 15.2).
                     if (head.status != 100 && exchange.getProtocol().equals(Protocols.HTTP_1_1)) {

@@ -77,6 +77,8 @@ public final class ResponseRelay {
     private boolean heardBack;
 
     private int interimCount;
+    /** Where the last interim head's fields were parsed (the I/O thread's map, shared by its exchanges). */
+    private HeaderMap interimFields;
     /** Why the last parse or relay failed. */
     private String problem;
 
@@ -136,13 +138,13 @@ public final class ResponseRelay {
     }
 
     /**
-     * Parses the next head in the buffer into {@code head}: an interim one's fields into {@code interimFields}, the
-     * final one's into {@code responseFields}.
-     *
-     * @param scratch the I/O thread's scratch array, overwritten: the head is scanned there, cheaper than reading a
-     *     direct buffer byte by byte
+     * Parses the next head in the buffer into {@code thread}'s {@link UpstreamThread#head}: the final one's fields into
+     * {@code responseFields}, an interim one's into the thread's interim map ({@link #interimFields}), which is
+     * cleared only then. The head is scanned in the thread's scratch array, cheaper than reading a direct buffer byte
+     * by byte.
      */
-    public Head parseHead(byte[] scratch, ResponseHead head, HeaderMap responseFields, HeaderMap interimFields) {
+    public Head parseHead(UpstreamThread thread, HeaderMap responseFields) {
+        byte[] scratch = thread.scratch;
         // The array is shared by the thread's exchanges, so it is filled from the start each time, 1 KiB first: a
         // head is rarely longer, and body bytes that came with it need no copy.
         int have = buf.position();
@@ -164,6 +166,10 @@ public final class ResponseRelay {
         }
         // "HTTP/1.x 1yz", but not 101: interim responses are parsed apart (the parse below checks the line)
         boolean interim = scratch[9] == '1' && !(scratch[10] == '0' && scratch[11] == '1');
+        ResponseHead head = thread.head;
+        if (interim) {
+            interimFields = thread.interimHeaders();
+        }
         if (!head.parse(scratch, end, interim ? interimFields : responseFields)) {
             problem = head.problem;
             return Head.INVALID;
@@ -328,6 +334,11 @@ public final class ResponseRelay {
     /** Some byte of a response arrived on the current attempt's connection. */
     public boolean heardBack() {
         return heardBack;
+    }
+
+    /** The fields of the interim head the last {@link #parseHead} returned {@link Head#INTERIM} for. */
+    public HeaderMap interimFields() {
+        return interimFields;
     }
 
     /** Interim responses received so far. */

@@ -74,13 +74,17 @@ public final class RawHttp implements AutoCloseable {
     }
 
     private final Socket socket;
+    /** The connection's buffer: answers are parsed in it, and {@link #in} reads it raw, so neither loses bytes. */
+    private final ResponseReader reader = new ResponseReader(8192, ResponseStream.MAX_HEADER_BYTES);
+
     private final InputStream in;
     private final OutputStream out;
     private boolean writeFailed;
 
     private RawHttp(Socket socket) throws IOException {
         this.socket = socket;
-        this.in = new BufferedInputStream(socket.getInputStream());
+        reader.reset(socket.getInputStream());
+        this.in = reader.stream();
         this.out = socket.getOutputStream();
     }
 
@@ -153,7 +157,7 @@ public final class RawHttp implements AutoCloseable {
 
     /** @param toHead the answer to a HEAD request: no body follows, whatever the headers say */
     public Response readResponse(boolean toHead) {
-        ResponseStream answer = ResponseStream.read(in, null, toHead, MAX_BODY_BYTES);
+        ResponseStream answer = ResponseStream.read(reader, null, toHead, MAX_BODY_BYTES);
         answer.readToEnd();
         return answer.toResponse();
     }
@@ -163,7 +167,7 @@ public final class RawHttp implements AutoCloseable {
      * connection.
      */
     public ResponseStream streamResponse(long maxBodyBytes) {
-        return ResponseStream.read(in, this, false, maxBodyBytes);
+        return ResponseStream.read(reader, this, false, maxBodyBytes);
     }
 
     /**

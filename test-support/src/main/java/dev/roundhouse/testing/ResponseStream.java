@@ -1,18 +1,18 @@
 package dev.roundhouse.testing;
 
 import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.regex.Pattern;
 
 /**
  * The one reader of HTTP/1.1 answers in the tests. It reads an answer's head (interim 1xx answers kept apart), then
@@ -39,39 +39,36 @@ public final class ResponseStream implements AutoCloseable {
 
     static final int MAX_HEADER_BYTES = 256 * 1024;
     private static final int MAX_INTERIM = 10;
-    private static final Pattern INTERIM = Pattern.compile("HTTP/1\\.[01] 1\\d\\d.*");
 
-    private final InputStream in;
+    private final ResponseReader reader;
     private final AutoCloseable connection;
     private final long maxBodyBytes;
     private final ByteArrayOutputStream body = new ByteArrayOutputStream();
-    private final Map<String, List<String>> headers = new LinkedHashMap<>();
+    private final byte[] piece = new byte[8192];
+    private Map<String, List<String>> headers = new LinkedHashMap<>();
     private final List<RawHttp.Interim> interim = new ArrayList<>();
     private String statusLine;
     private int status = -1;
-    private long contentLength = -1;
-    private boolean chunked;
-    private long chunkLeft = -1; // bytes left in the current chunk; -1 before a chunk-size line
-    private int chunks;
     private boolean peerEnded; // the peer closed or reset the connection
     private End end = End.OPEN;
 
-    private ResponseStream(InputStream in, AutoCloseable connection, long maxBodyBytes) {
-        this.in = in;
+    private ResponseStream(ResponseReader reader, AutoCloseable connection, long maxBodyBytes) {
+        this.reader = reader;
         this.connection = connection;
         this.maxBodyBytes = maxBodyBytes;
     }
 
     /**
-     * Reads an answer's head from {@code in}; {@code connection} is closed by {@link #close()} (null: nothing is).
+     * Reads an answer's head with the connection's {@code reader}; {@code connection} is closed by {@link #close()}
+     * (null: nothing is).
      *
      * @param toHead the answer to a HEAD request: no body follows, whatever the headers say
      * @param maxBodyBytes a body beyond this makes the test fail ({@link IllegalStateException}) rather than fill
      *     the heap
      */
-    static ResponseStream read(InputStream in, AutoCloseable connection, boolean toHead, long maxBodyBytes) {
-        ResponseStream stream = new ResponseStream(in, connection, maxBodyBytes);
-        stream.readHead(toHead);
+    static ResponseStream read(ResponseReader reader, AutoCloseable connection, boolean toHead, long maxBodyBytes) {
+        ResponseStream stream = new ResponseStream(reader, connection, maxBodyBytes);
+        stream.reading(() -> stream.head(toHead));
         return stream;
     }
 
@@ -89,45 +86,49 @@ public final class ResponseStream implements AutoCloseable {
         return connection.streamResponse(Long.MAX_VALUE);
     }
 
-    private void readHead(boolean toHead) {
-        reading(() -> head(toHead));
+    /** Keeps every field of a head, names in lower case, repeated ones in order. */
+    private static final class FieldMap implements ResponseReader.Fields {
+        final Map<String, List<String>> fields = new LinkedHashMap<>();
+        String statusLine;
+
+        @Override
+        public void statusLine(byte[] buf, int from, int to) {
+            statusLine = new String(buf, from, to - from, StandardCharsets.ISO_8859_1);
+        }
+
+        @Override
+        public void field(byte[] buf, int nameFrom, int nameTo, int valueFrom, int valueTo) {
+            fields.computeIfAbsent(
+                            new String(buf, nameFrom, nameTo - nameFrom, StandardCharsets.ISO_8859_1)
+                                    .toLowerCase(Locale.ROOT),
+                            k -> new ArrayList<>())
+                    .add(new String(buf, valueFrom, valueTo - valueFrom, StandardCharsets.ISO_8859_1));
+        }
     }
 
     private void head(boolean toHead) throws IOException {
-        String line = RawHttp.readLine(in);
-        while (line != null && INTERIM.matcher(line).matches() && interim.size() < MAX_INTERIM) {
-            Map<String, List<String>> interimHeaders = new LinkedHashMap<>();
-            if (!readHeaders(interimHeaders)) {
-                ended(End.CLOSED);
-                return;
-            }
-            interim.add(new RawHttp.Interim(parseStatus(line), interimHeaders));
-            line = RawHttp.readLine(in);
+        FieldMap head = new FieldMap();
+        int parsed = reader.readHead(head, toHead);
+        while (parsed / 100 == 1 && interim.size() < MAX_INTERIM) {
+            interim.add(new RawHttp.Interim(parsed, head.fields));
+            head = new FieldMap();
+            parsed = reader.readHead(head, toHead);
         }
-        if (line == null) {
-            ended(End.CLOSED);
-            return;
-        }
-        statusLine = line;
-        int parsed = parseStatus(line);
-        if (!readHeaders(headers)) {
-            ended(End.CLOSED);
-            return;
-        }
+        statusLine = head.statusLine;
+        headers = head.fields;
         status = parsed;
-        chunked = header("transfer-encoding") != null
-                && header("transfer-encoding").toLowerCase(Locale.ROOT).contains("chunked");
-        String length = header("content-length");
-        contentLength = length == null ? -1 : Long.parseLong(length.split(",")[0].trim());
-        if (contentLength > maxBodyBytes) {
-            throw new IllegalStateException("answer body too large for a test: " + contentLength);
+        if (reader.contentLength() > maxBodyBytes) {
+            throw new IllegalStateException("answer body too large for a test: " + reader.contentLength());
         }
-        if (toHead || status == 204 || status == 304 || (!chunked && contentLength == 0)) {
+        if (reader.bodyDone()) {
             end = End.COMPLETE;
         }
     }
 
-    /** Runs a read; a connection that goes silent or is reset ends the answer that way, nothing is thrown. */
+    /**
+     * Runs a read; a connection that ends, goes silent or is reset ends the answer that way, nothing is thrown. A
+     * head cut short is no answer ({@link #status()} stays -1).
+     */
     private void reading(Read step) {
         try {
             step.run();
@@ -135,6 +136,8 @@ public final class ResponseStream implements AutoCloseable {
             end = End.TIMED_OUT;
         } catch (SocketException e) {
             ended(End.RESET);
+        } catch (EOFException e) {
+            ended(End.CLOSED);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -142,36 +145,6 @@ public final class ResponseStream implements AutoCloseable {
 
     private interface Read {
         void run() throws IOException;
-    }
-
-    /** Header lines up to the blank line; false when the connection ends first. */
-    private boolean readHeaders(Map<String, List<String>> into) throws IOException {
-        int bytes = 0;
-        for (String line = RawHttp.readLine(in); ; line = RawHttp.readLine(in)) {
-            if (line == null) {
-                return false;
-            }
-            if (line.isEmpty()) {
-                return true;
-            }
-            bytes += line.length();
-            if (bytes > MAX_HEADER_BYTES) {
-                throw new IllegalStateException("answer headers larger than " + MAX_HEADER_BYTES + " bytes");
-            }
-            int colon = line.indexOf(':');
-            into.computeIfAbsent(
-                            (colon < 0 ? line : line.substring(0, colon)).trim().toLowerCase(Locale.ROOT),
-                            k -> new ArrayList<>())
-                    .add(colon < 0 ? "" : line.substring(colon + 1).trim());
-        }
-    }
-
-    private static int parseStatus(String statusLine) {
-        String[] parts = statusLine.split(" ", 3);
-        if (parts.length < 2 || !parts[0].startsWith("HTTP/")) {
-            throw new IllegalStateException("not an HTTP status line: '" + statusLine + "'");
-        }
-        return Integer.parseInt(parts[1]);
     }
 
     /** -1 when the connection ended (or went silent) before a complete status line and headers. */
@@ -186,12 +159,12 @@ public final class ResponseStream implements AutoCloseable {
     }
 
     public boolean chunked() {
-        return chunked;
+        return status > 0 && reader.chunked();
     }
 
     /** The Content-Length announced, or -1. */
     public long contentLength() {
-        return contentLength;
+        return status > 0 ? reader.contentLength() : -1;
     }
 
     /** The body bytes decoded so far. */
@@ -241,70 +214,23 @@ public final class ResponseStream implements AutoCloseable {
     }
 
     private void step() {
-        reading(chunked ? this::stepChunked : this::stepFramed);
-    }
-
-    private void stepFramed() throws IOException {
-        long want = contentLength < 0 ? 8192 : Math.min(8192, contentLength - body.size());
-        byte[] buffer = new byte[(int) want];
-        int n = in.read(buffer);
-        if (n == -1) {
-            ended(contentLength < 0 ? End.COMPLETE : End.CLOSED); // no framing: the close ends the body
-            return;
-        }
-        append(buffer, n);
-        if (contentLength >= 0 && body.size() == contentLength) {
-            end = End.COMPLETE;
-        }
-    }
-
-    private void stepChunked() throws IOException {
-        if (chunkLeft < 0) {
-            String size = RawHttp.readLine(in);
-            if (size == null) {
-                ended(End.CLOSED);
-                return;
-            }
-            chunkLeft = Long.parseLong(size.split(";", 2)[0].trim(), 16);
-            if (++chunks > 100_000) {
-                throw new IllegalStateException("more chunks than a test sends");
-            }
-            if (chunkLeft == 0) {
-                for (String trailer = RawHttp.readLine(in); ; trailer = RawHttp.readLine(in)) {
-                    if (trailer == null) {
-                        ended(End.CLOSED); // cut inside the last chunk's trailer section
-                        return;
-                    }
-                    if (trailer.isEmpty()) {
-                        end = End.COMPLETE;
-                        return;
-                    }
+        reading(() -> {
+            int n = reader.readBody(piece, 0, piece.length);
+            if (n < 0) {
+                if (reader.close() && !reader.chunked() && reader.contentLength() < 0) {
+                    peerEnded = true; // the close that delimits the body
                 }
-            }
-            return;
-        }
-        byte[] buffer = new byte[(int) Math.min(8192, chunkLeft)];
-        int n = in.read(buffer);
-        if (n == -1) {
-            ended(End.CLOSED);
-            return;
-        }
-        append(buffer, n);
-        chunkLeft -= n;
-        if (chunkLeft == 0) {
-            if (RawHttp.readLine(in) == null) {
-                ended(End.CLOSED);
+                end = End.COMPLETE;
                 return;
             }
-            chunkLeft = -1;
-        }
-    }
-
-    private void append(byte[] buffer, int n) {
-        body.write(buffer, 0, n);
-        if (body.size() > maxBodyBytes) {
-            throw new IllegalStateException("answer body too large for a test");
-        }
+            body.write(piece, 0, n);
+            if (body.size() > maxBodyBytes) {
+                throw new IllegalStateException("answer body too large for a test");
+            }
+            if (reader.bodyDone()) {
+                end = End.COMPLETE;
+            }
+        });
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.roundhouse.bench.load;
 
 import dev.roundhouse.bench.stats.LatencyHistogram;
+import dev.roundhouse.testing.ResponseReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -120,8 +121,8 @@ public final class LoadRun {
         final int connection;
         final Stats stats = new Stats();
         final EventLog events = options.recordEvents() ? new EventLog() : null;
-        final ResponseReader reader = new ResponseReader(16 * 1024, options.backendHeader(), backendIds);
-        final ResponseReader.Response response = new ResponseReader.Response();
+        final ResponseReader reader = new ResponseReader(16 * 1024, 64 * 1024);
+        final BackendField backend = new BackendField(options.backendHeader(), backendIds);
         Thread thread;
         Socket socket;
         OutputStream out;
@@ -177,15 +178,18 @@ public final class LoadRun {
         private void exchange(long due, boolean measured) {
             long sent = System.nanoTime() - t0;
             boolean reused = requestsOnSocket > 0;
-            response.reset();
+            backend.reset();
+            int status = 0;
+            boolean reading = false;
             Outcome outcome;
             try {
                 out.write(request);
                 out.flush();
-                reader.read(response);
+                reading = true;
+                status = reader.readResponse(backend);
                 requestsOnSocket++;
-                outcome = response.status >= 200 && response.status < 400 ? Outcome.OK : Outcome.STATUS;
-                if (response.close) {
+                outcome = status >= 200 && status < 400 ? Outcome.OK : Outcome.STATUS;
+                if (reader.close()) {
                     if (measured) {
                         stats.closedByHeader++;
                     }
@@ -195,11 +199,12 @@ public final class LoadRun {
                 outcome = Outcome.TIMEOUT;
                 close();
             } catch (IOException e) {
-                outcome = reused && response.bytes == 0 ? Outcome.STALE : Outcome.IO;
+                // A kept-alive connection that ends before a byte of the answer: the server closed it meanwhile.
+                outcome = reused && (!reading || reader.received() == 0) ? Outcome.STALE : Outcome.IO;
                 close();
             }
             long done = System.nanoTime() - t0;
-            record(due, sent, done, response.backend, outcome, response.status, measured);
+            record(due, sent, done, backend.backend(), outcome, status, measured);
         }
 
         private void record(

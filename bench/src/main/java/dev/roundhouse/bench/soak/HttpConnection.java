@@ -1,6 +1,6 @@
 package dev.roundhouse.bench.soak;
 
-import dev.roundhouse.bench.load.ResponseReader;
+import dev.roundhouse.testing.ResponseReader;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -8,7 +8,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 
 /**
- * One HTTP/1.1 keep-alive connection that sends GETs one at a time and reads whole responses with the load runs'
+ * One HTTP/1.1 keep-alive connection that sends GETs one at a time and reads whole responses with the one
  * {@link ResponseReader}. Small and blocking on purpose: a load generator of a few dozen connections needs no more, and
  * every byte it sends is visible here.
  */
@@ -19,8 +19,7 @@ final class HttpConnection implements AutoCloseable {
     private final int timeoutMillis;
     private final byte[] request;
     private Socket socket;
-    private final ResponseReader reader = new ResponseReader(16 * 1024, null, null);
-    private final ResponseReader.Response response = new ResponseReader.Response();
+    private final ResponseReader reader = new ResponseReader(16 * 1024, 64 * 1024);
     private OutputStream out;
     private long opened;
 
@@ -71,11 +70,11 @@ final class HttpConnection implements AutoCloseable {
     }
 
     private int readResponse() throws IOException {
-        reader.read(response);
-        if (response.close()) {
+        int status = reader.readResponse(ResponseReader.Fields.NONE);
+        if (reader.close()) {
             close();
         }
-        return response.status();
+        return status;
     }
 
     @Override

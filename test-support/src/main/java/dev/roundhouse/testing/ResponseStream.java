@@ -15,8 +15,8 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The one reader of HTTP/1.1 answers in the tests. It reads an answer's head (interim 1xx answers kept apart), then
- * its body a piece at a time, so that a test can act (reset a backend, signal a process) while a body is half way
+ * One HTTP/1.1 answer as a test sees it, read by the connection's {@link ResponseReader}. It reads the answer's head
+ * (interim 1xx answers kept apart, every field kept), then its body a piece at a time, so that a test can act (reset a backend, signal a process) while a body is half way
  * through, then see exactly how it ended: complete as framed, or cut by a close, a reset or silence. Content-Length,
  * chunked and close-delimited bodies are decoded; nothing is thrown for a connection that ends or is reset, and every
  * read is bounded by the socket's read timeout. {@link RawHttp#readResponse} reads whole answers with it.

@@ -11,18 +11,28 @@ import dev.roundhouse.proxy.config.ProxySettings;
 import dev.roundhouse.proxy.forward.PoolRequestHandler;
 import dev.roundhouse.proxy.health.HealthChecker;
 import dev.roundhouse.proxy.metrics.AdminServer;
+import dev.roundhouse.proxy.metrics.MetricNames;
 import dev.roundhouse.proxy.metrics.ProxyMetrics;
 import dev.roundhouse.proxy.pool.BackendPool;
+import dev.roundhouse.proxy.server.HttpsRedirect;
 import dev.roundhouse.proxy.server.IoThreadWatchdog;
 import dev.roundhouse.proxy.server.ProxyServer;
 import dev.roundhouse.proxy.server.RequestGuard;
 import dev.roundhouse.proxy.tls.BackendTrusts;
+import dev.roundhouse.proxy.tls.InvalidCertificateException;
+import dev.roundhouse.proxy.tls.ServerCertificate;
+import dev.roundhouse.proxy.tls.TlsTermination;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.undertow.server.HttpHandler;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.function.Supplier;
 
 /**
@@ -53,6 +63,9 @@ public final class RoundhouseProxy implements AutoCloseable {
     private final HealthChecker healthChecker;
     private final ProxyServer server;
     private final AdminServer admin;
+    /** HTTPS for clients; null without TLS_CERT_FILE. */
+    private final TlsTermination tls;
+
     private PoolFileWatcher fileWatcher;
     private KubernetesClient kubernetes;
     private PoolConfigMapWatcher configMapWatcher;
@@ -70,13 +83,53 @@ public final class RoundhouseProxy implements AutoCloseable {
         BackendTrusts trusts = new BackendTrusts();
         PoolRequestHandler forwarding = new PoolRequestHandler(
                 pool, metrics, settings.connectRetries(), settings.maxConnectionsPerThread(), trusts);
+        this.tls = settings.tls() == null ? null : tlsTermination(settings.tls(), clock, metrics);
+        HttpHandler served = forwarding;
+        if (tls != null && settings.tls().redirect()) {
+            served = new HttpsRedirect(forwarding, this::redirectPort, metrics);
+        }
         this.server = new ProxyServer(
-                settings, new RequestGuard(forwarding, settings.maxRequestBody(), metrics), forwarding::close);
+                settings, new RequestGuard(served, settings.maxRequestBody(), metrics), forwarding::close);
+        if (tls != null) {
+            server.listenHttps(new ProxyServer.Https(
+                    tls.context(),
+                    settings.tls().port(),
+                    TlsTermination.PROTOCOLS,
+                    tls.cipherSuites(),
+                    tls.requiresClientCertificates()));
+        }
         this.reloader = new PoolReloader(pool, metrics, change -> forwarding.configure(pool.snapshot()));
         this.healthChecker = new HealthChecker(pool, trusts);
         this.admin =
                 new AdminServer(settings.bindAddress(), settings.metricsPort(), metrics, this::ready, this::unhealthy);
         metrics.bindPool(pool, breakers.registry());
+    }
+
+    private static TlsTermination tlsTermination(ProxySettings.Tls settings, Clock clock, ProxyMetrics metrics) {
+        metrics.tlsEnabled(List.of(MetricNames.RELOAD_APPLIED, MetricNames.RELOAD_INVALID));
+        try {
+            return TlsTermination.start(
+                    settings.certFiles(),
+                    settings.keyFiles(),
+                    settings.clientCaFile(),
+                    clock,
+                    new TlsTermination.Listener() {
+                        @Override
+                        public void reloaded(boolean applied) {
+                            metrics.tlsReload(applied ? MetricNames.RELOAD_APPLIED : MetricNames.RELOAD_INVALID);
+                        }
+
+                        @Override
+                        public void serving(List<ServerCertificate> certificates) {
+                            Map<String, Instant> expiries = new LinkedHashMap<>();
+                            certificates.forEach(
+                                    c -> expiries.merge(c.name(), c.notAfter(), (a, b) -> a.isBefore(b) ? a : b));
+                            metrics.tlsCertificates(expiries);
+                        }
+                    });
+        } catch (InvalidCertificateException e) {
+            throw new UncheckedIOException(e.getMessage(), new IOException(e));
+        }
     }
 
     /**
@@ -115,6 +168,9 @@ public final class RoundhouseProxy implements AutoCloseable {
                 proxy.reloader.apply("BACKENDS", settings.backendsPool());
             }
             proxy.server.start();
+            if (proxy.tls != null) {
+                proxy.tls.watch();
+            }
             proxy.watchdog = IoThreadWatchdog.start(proxy.server.ioThreads(), settings.ioStallTimeout());
             proxy.admin.start(); // last, so /readyz never answers before the traffic port is bound
             proxy.healthChecker.start();
@@ -127,9 +183,10 @@ public final class RoundhouseProxy implements AutoCloseable {
             throw e;
         }
         Log.log.info(
-                "Roundhouse proxy listening on {}:{} (metrics on :{}), {} backends",
+                "Roundhouse proxy listening on {}:{}{} (metrics on :{}), {} backends",
                 settings.bindAddress(),
                 proxy.port(),
+                proxy.tls == null ? "" : " and HTTPS :" + proxy.httpsPort(),
                 proxy.metricsPort(),
                 proxy.pool.snapshot().size());
         return proxy;
@@ -137,6 +194,17 @@ public final class RoundhouseProxy implements AutoCloseable {
 
     public int port() {
         return server.port();
+    }
+
+    /** The HTTPS port TLS_REDIRECT sends clients to: TLS_REDIRECT_PORT, else the port listened on. */
+    private int redirectPort() {
+        int configured = settings.tls().redirectPort();
+        return configured != 0 ? configured : server.httpsPort();
+    }
+
+    /** The bound HTTPS port; 0 without TLS_CERT_FILE. */
+    public int httpsPort() {
+        return server.httpsPort();
     }
 
     public int metricsPort() {
@@ -223,6 +291,9 @@ public final class RoundhouseProxy implements AutoCloseable {
             kubernetes.close();
         }
         healthChecker.close();
+        if (tls != null) {
+            tls.close();
+        }
         if (watchdog != null) {
             watchdog.close();
         }
@@ -230,6 +301,15 @@ public final class RoundhouseProxy implements AutoCloseable {
         admin.close();
         pool.close();
         metrics.close();
+    }
+
+    /** The certificate files are settings too: a pair that cannot be served stops the start, as a bad variable. */
+    private static void checkCertificates(ProxySettings.Tls tls) throws InvalidSettingsException {
+        try {
+            TlsTermination.check(tls.certFiles(), tls.keyFiles(), tls.clientCaFile());
+        } catch (InvalidCertificateException e) {
+            throw new InvalidSettingsException(List.of(e.getMessage()));
+        }
     }
 
     public static void main(String[] args) {
@@ -242,6 +322,9 @@ public final class RoundhouseProxy implements AutoCloseable {
             System.setProperty("roundhouse.log.format", settings.logFormat());
             if (settings.poolFile() != null) {
                 PoolFileWatcher.checkInitial(settings.poolFile()); // its problems are settings problems: exit 2
+            }
+            if (settings.tls() != null) {
+                checkCertificates(settings.tls());
             }
         } catch (InvalidSettingsException e) {
             // One line per problem, before Log4j starts: nothing but what is wrong, and no stack trace.

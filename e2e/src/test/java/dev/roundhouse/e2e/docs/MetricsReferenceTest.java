@@ -54,6 +54,9 @@ class MetricsReferenceTest {
         // One of everything that only appears once it happens.
         proxy.metrics().request("GET", 200, BACKEND, 1_000_000);
         proxy.metrics().error(UpstreamFailure.CONNECT.label(), BACKEND);
+        // What a proxy with HTTPS on publishes (HttpsTest serves real certificates).
+        proxy.metrics().tlsEnabled(List.of(MetricNames.RELOAD_APPLIED, MetricNames.RELOAD_INVALID));
+        proxy.metrics().tlsCertificates(Map.of("shop.example", java.time.Instant.parse("2027-01-01T00:00:00Z")));
     }
 
     @AfterAll

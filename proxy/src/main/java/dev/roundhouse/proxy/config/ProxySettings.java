@@ -38,7 +38,31 @@ public record ProxySettings(
         long maxRequestBody,
         Duration requestHeaderTimeout,
         Duration keepAliveTimeout,
-        Duration ioStallTimeout) {
+        Duration ioStallTimeout,
+        Tls tls) {
+
+    /**
+     * HTTPS for clients ({@code TLS_*}); null when {@code TLS_CERT_FILE} is unset.
+     *
+     * @param certFiles PEM certificate chains, or directories of pairs
+     * @param keyFiles the key of each certificate file, at the same place (empty when {@code certFiles} are
+     *     directories)
+     * @param port the HTTPS port ({@code TLS_PORT})
+     * @param redirect whether the plain port answers every request with a 308 to HTTPS
+     * @param redirectPort the HTTPS port clients are sent to: the Service's, which may differ from {@code port};
+     *     0 for the port the proxy listens on
+     * @param clientCaFile CA certificates client certificates must chain to (then required); null: none asked for
+     */
+    public record Tls(
+            List<Path> certFiles,
+            List<Path> keyFiles,
+            int port,
+            boolean redirect,
+            int redirectPort,
+            Path clientCaFile) {}
+
+    /** Default {@code TLS_PORT}: 8443, unprivileged, as containers run. */
+    public static final int DEFAULT_TLS_PORT = 8443;
 
     public static final Duration DEFAULT_SHUTDOWN_DELAY = Duration.ofSeconds(5);
     public static final Set<String> LOG_LEVELS = Set.of("trace", "debug", "info", "warn", "error", "off");
@@ -155,6 +179,7 @@ public record ProxySettings(
         Duration headerTimeout = r.timeout("REQUEST_HEADER_TIMEOUT", DEFAULT_REQUEST_HEADER_TIMEOUT);
         Duration keepAlive = r.timeout("KEEP_ALIVE_TIMEOUT", DEFAULT_KEEP_ALIVE_TIMEOUT);
         Duration ioStall = r.duration("IO_STALL_TIMEOUT", DEFAULT_IO_STALL_TIMEOUT);
+        Tls tls = r.tls(port, metricsPort);
         if (ioStall.compareTo(Duration.ofSeconds(2)) < 0 || ioStall.compareTo(MAX_CONNECTION_TIMEOUT) > 0) {
             r.problem(
                     "IO_STALL_TIMEOUT",
@@ -231,7 +256,8 @@ public record ProxySettings(
                 maxBody,
                 headerTimeout,
                 keepAlive,
-                ioStall);
+                ioStall,
+                tls);
     }
 
     /**
@@ -337,6 +363,71 @@ public record ProxySettings(
                 problem(name, e.getMessage());
                 return fallback;
             }
+        }
+
+        /**
+         * TLS_CERT_FILE and TLS_KEY_FILE as lists of the same length (or TLS_CERT_FILE alone naming directories),
+         * TLS_PORT, TLS_REDIRECT, TLS_REDIRECT_PORT and TLS_CLIENT_CA_FILE; the files themselves are read when the
+         * proxy starts. Null without TLS_CERT_FILE, when the others are refused.
+         */
+        Tls tls(int port, int metricsPort) {
+            List<Path> certs = paths("TLS_CERT_FILE");
+            List<Path> keys = paths("TLS_KEY_FILE");
+            int tlsPort = port("TLS_PORT", DEFAULT_TLS_PORT);
+            boolean redirect = bool("TLS_REDIRECT", false);
+            int redirectPort = port("TLS_REDIRECT_PORT", 0);
+            String clientCa = string("TLS_CLIENT_CA_FILE", null);
+            if (certs.isEmpty()) {
+                for (String other : List.of(
+                        "TLS_KEY_FILE", "TLS_PORT", "TLS_REDIRECT", "TLS_REDIRECT_PORT", "TLS_CLIENT_CA_FILE")) {
+                    if (string(other, null) != null) {
+                        problem(other, "needs TLS_CERT_FILE (HTTPS is off without a certificate)");
+                    }
+                }
+                return null;
+            }
+            boolean directories = keys.isEmpty();
+            if (directories) {
+                for (Path cert : certs) {
+                    if (!java.nio.file.Files.isDirectory(cert)) {
+                        problem(
+                                "TLS_KEY_FILE",
+                                "must be set when TLS_CERT_FILE names files (" + cert + "); without it, TLS_CERT_FILE "
+                                        + "names directories of tls.crt and tls.key pairs");
+                        break;
+                    }
+                }
+            } else if (keys.size() != certs.size()) {
+                problem(
+                        "TLS_KEY_FILE",
+                        "must name one key per certificate file: " + certs.size() + " in TLS_CERT_FILE, " + keys.size()
+                                + " here");
+            }
+            if (tlsPort != 0 && (tlsPort == port || tlsPort == metricsPort)) {
+                problem("TLS_PORT", "must differ from PORT (" + port + ") and METRICS_PORT (" + metricsPort + ")");
+            }
+            return new Tls(
+                    certs,
+                    directories ? List.of() : keys,
+                    tlsPort,
+                    redirect,
+                    redirectPort,
+                    clientCa == null ? null : Path.of(clientCa));
+        }
+
+        /** A comma-separated list of paths; empty when unset. */
+        List<Path> paths(String name) {
+            String v = string(name, null);
+            if (v == null) {
+                return List.of();
+            }
+            List<Path> paths = new ArrayList<>();
+            for (String part : v.split(",")) {
+                if (!part.isBlank()) {
+                    paths.add(Path.of(part.trim()));
+                }
+            }
+            return List.copyOf(paths);
         }
 
         boolean bool(String name, boolean fallback) {

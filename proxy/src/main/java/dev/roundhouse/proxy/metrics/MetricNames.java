@@ -26,6 +26,16 @@ public final class MetricNames {
      * the SHA-256 of its text. One series at a time; absent before the first document.
      */
     public static final String CONFIG_INFO = "roundhouse.config.info";
+    /**
+     * Counter {@code roundhouse_tls_reloads_total{result}}: certificate sets read after their files changed,
+     * {@code applied} or {@code invalid} (the last good set stays); only with HTTPS on.
+     */
+    public static final String TLS_RELOADS = "roundhouse.tls.reloads";
+    /**
+     * Gauge {@code roundhouse_tls_certificate_expiry_seconds{certificate}}: when each served certificate expires, as
+     * Unix time; {@code certificate} is its first DNS name. Only with HTTPS on.
+     */
+    public static final String TLS_CERTIFICATE_EXPIRY = "roundhouse.tls.certificate.expiry";
 
     public static final String TAG_METHOD = "method";
     public static final String TAG_STATUS = "status";
@@ -33,6 +43,7 @@ public final class MetricNames {
     public static final String TAG_TYPE = "type";
     public static final String TAG_RESULT = "result";
     public static final String TAG_HASH = "hash";
+    public static final String TAG_CERTIFICATE = "certificate";
 
     /** Backend label of requests no backend served (no backend available, all connects failed). */
     public static final String NO_BACKEND = "none";

@@ -6,6 +6,7 @@ import io.github.resilience4j.micrometer.tagged.TaggedCircuitBreakerMetrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
@@ -99,6 +100,44 @@ public final class ProxyMetrics implements AutoCloseable {
                 .description("Pool documents received, by result")
                 .tag(MetricNames.TAG_RESULT, result)
                 .register(registry);
+    }
+
+    /** TLS certificate reloads by result, both at 0 once HTTPS is on; absent without it. */
+    private final ConcurrentHashMap<String, Counter> tlsReloads = new ConcurrentHashMap<>();
+
+    private volatile MultiGauge certificateExpiry;
+
+    /** HTTPS is on: its reload counters start at 0 (so rate() and alerts work before the first failure). */
+    public void tlsEnabled(java.util.List<String> results) {
+        for (String result : results) {
+            tlsReloads.computeIfAbsent(
+                    result,
+                    r -> Counter.builder(MetricNames.TLS_RELOADS)
+                            .description("TLS certificate sets read after their files changed, by result")
+                            .tag(MetricNames.TAG_RESULT, r)
+                            .register(registry));
+        }
+    }
+
+    public void tlsReload(String result) {
+        Counter counter = tlsReloads.get(result);
+        if (counter != null) {
+            counter.increment();
+        }
+    }
+
+    /** The certificates served now, by name, with when each expires: one series each, replacing the last set's. */
+    public synchronized void tlsCertificates(java.util.Map<String, java.time.Instant> expiries) {
+        if (certificateExpiry == null) {
+            certificateExpiry = MultiGauge.builder(MetricNames.TLS_CERTIFICATE_EXPIRY)
+                    .description("When each certificate the proxy serves expires, as Unix time")
+                    .baseUnit("seconds")
+                    .register(registry);
+        }
+        java.util.List<MultiGauge.Row<?>> rows = new java.util.ArrayList<>();
+        expiries.forEach((name, notAfter) -> rows.add(MultiGauge.Row.of(
+                io.micrometer.core.instrument.Tags.of(MetricNames.TAG_CERTIFICATE, name), notAfter.getEpochSecond())));
+        certificateExpiry.register(rows, true);
     }
 
     /** Publishes pool gauges and the breakers' states (Resilience4j's own Micrometer binding). */

@@ -3,6 +3,7 @@ package dev.roundhouse.proxy.server;
 import dev.roundhouse.proxy.codec.HttpLimits;
 import dev.roundhouse.proxy.config.ProxySettings;
 import io.undertow.UndertowOptions;
+import io.undertow.protocols.ssl.UndertowXnioSsl;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.protocol.http.HttpOpenListener;
 import java.io.IOException;
@@ -12,9 +13,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
 import org.xnio.ChannelListeners;
 import org.xnio.OptionMap;
 import org.xnio.Options;
+import org.xnio.SslClientAuthMode;
 import org.xnio.StreamConnection;
 import org.xnio.Xnio;
 import org.xnio.XnioIoThread;
@@ -43,6 +46,20 @@ public final class ProxyServer implements AutoCloseable {
     private XnioWorker worker;
     private AcceptingChannel<StreamConnection> channel;
     private int port;
+    private Https https;
+    private AcceptingChannel<? extends StreamConnection> httpsChannel;
+    private int httpsPort;
+
+    /**
+     * HTTPS beside plain HTTP, on the same handler: {@code context} serves the certificates (its key manager may
+     * change them for later handshakes), with only {@code protocols} and {@code cipherSuites}.
+     */
+    public record Https(
+            SSLContext context,
+            int port,
+            List<String> protocols,
+            List<String> cipherSuites,
+            boolean clientCertificates) {}
 
     /**
      * This server around {@code handler} alone, nothing to stop before shutdown: what the benchmark's "server floor"
@@ -90,6 +107,11 @@ public final class ProxyServer implements AutoCloseable {
         return (int) Math.max(1, Math.min(Integer.MAX_VALUE, d.toMillis()));
     }
 
+    /** Serves HTTPS too, from {@link #start}. */
+    public void listenHttps(Https https) {
+        this.https = https;
+    }
+
     public void start() {
         try {
             int ioThreads = Math.max(1, Runtime.getRuntime().availableProcessors());
@@ -115,6 +137,9 @@ public final class ProxyServer implements AutoCloseable {
                             .getMap());
             channel.resumeAccepts();
             port = ((InetSocketAddress) channel.getLocalAddress()).getPort();
+            if (https != null) {
+                startHttps();
+            }
         } catch (IOException e) {
             close();
             throw new UncheckedIOException(
@@ -122,6 +147,40 @@ public final class ProxyServer implements AutoCloseable {
                             + ")",
                     e);
         }
+    }
+
+    private void startHttps() throws IOException {
+        OptionMap.Builder options = OptionMap.builder()
+                .set(Options.TCP_NODELAY, true)
+                .set(Options.REUSE_ADDRESSES, true)
+                .set(Options.BACKLOG, 1024)
+                .setSequence(Options.SSL_ENABLED_PROTOCOLS, https.protocols().toArray(String[]::new))
+                .setSequence(
+                        Options.SSL_ENABLED_CIPHER_SUITES, https.cipherSuites().toArray(String[]::new));
+        if (https.clientCertificates()) {
+            options.set(Options.SSL_CLIENT_AUTH_MODE, SslClientAuthMode.REQUIRED);
+        }
+        UndertowXnioSsl ssl = new UndertowXnioSsl(worker.getXnio(), OptionMap.EMPTY, https.context());
+        try {
+            httpsChannel = ssl.createSslConnectionServer(
+                    worker,
+                    new InetSocketAddress(host, https.port()),
+                    ChannelListeners.openListenerAdapter((StreamConnection connection) -> {
+                        // On the decrypted bytes: the same checked heads as on the plain port.
+                        RequestHeadGate.install(connection, headerTimeoutMillis);
+                        openListener.handleEvent(connection);
+                    }),
+                    options.getMap());
+        } catch (IOException e) {
+            throw new IOException("TLS_PORT " + https.port() + ": " + e.getMessage(), e);
+        }
+        httpsChannel.resumeAccepts();
+        httpsPort = ((InetSocketAddress) httpsChannel.getLocalAddress()).getPort();
+    }
+
+    /** The bound HTTPS port; 0 without HTTPS. */
+    public int httpsPort() {
+        return httpsPort;
     }
 
     /** The threads that serve every connection; after {@link #start}. */
@@ -154,26 +213,26 @@ public final class ProxyServer implements AutoCloseable {
         if (!delay.isZero()) {
             Thread.sleep(delay.toMillis()); // a deadline of the shutdown itself, not a synchronisation
         }
-        if (channel != null) {
-            try {
-                channel.close();
-            } catch (IOException ignored) {
-                // closing a listening socket cannot fail in a way we could act on
-            }
-        }
+        closeListeners();
         stoppedAccepting.run();
         return drain.awaitDrained(timeout);
     }
 
-    @Override
-    public void close() {
-        if (channel != null) {
-            try {
-                channel.close();
-            } catch (IOException ignored) {
-                // as above
+    private void closeListeners() {
+        for (AcceptingChannel<?> listening : new AcceptingChannel<?>[] {channel, httpsChannel}) {
+            if (listening != null) {
+                try {
+                    listening.close();
+                } catch (IOException ignored) {
+                    // closing a listening socket cannot fail in a way we could act on
+                }
             }
         }
+    }
+
+    @Override
+    public void close() {
+        closeListeners();
         openListener.closeConnections();
         beforeShutdown.run();
         if (worker != null) {

@@ -36,6 +36,69 @@ class ProxySettingsTest {
     }
 
     @Test
+    void httpsIsOffUnlessACertificateIsGivenAndItsVariablesAreReadTogether(@TempDir Path dir) throws Exception {
+        ProxySettings plain = ProxySettings.fromEnvironment(Map.of("BACKENDS", "http://a:1"));
+        assertThat(plain.tls()).isNull();
+
+        ProxySettings pairs = ProxySettings.fromEnvironment(Map.of(
+                "BACKENDS", "http://a:1",
+                "TLS_CERT_FILE", "/tls/a.crt, /tls/b.crt",
+                "TLS_KEY_FILE", "/tls/a.key,/tls/b.key"));
+        assertThat(pairs.tls())
+                .isEqualTo(new ProxySettings.Tls(
+                        java.util.List.of(Path.of("/tls/a.crt"), Path.of("/tls/b.crt")),
+                        java.util.List.of(Path.of("/tls/a.key"), Path.of("/tls/b.key")),
+                        8443,
+                        false,
+                        0,
+                        null));
+
+        ProxySettings directory = ProxySettings.fromEnvironment(Map.of(
+                "BACKENDS", "http://a:1",
+                "TLS_CERT_FILE", dir.toString(),
+                "TLS_PORT", "9443",
+                "TLS_REDIRECT", "true",
+                "TLS_REDIRECT_PORT", "443",
+                "TLS_CLIENT_CA_FILE", "/tls/clients.pem"));
+        assertThat(directory.tls())
+                .isEqualTo(new ProxySettings.Tls(
+                        java.util.List.of(dir), java.util.List.of(), 9443, true, 443, Path.of("/tls/clients.pem")));
+    }
+
+    @Test
+    void httpsVariablesThatCannotWorkAreNamed(@TempDir Path dir) {
+        assertThatThrownBy(() -> ProxySettings.fromEnvironment(Map.of(
+                        "BACKENDS", "http://a:1",
+                        "TLS_KEY_FILE", "/tls/a.key",
+                        "TLS_REDIRECT", "true")))
+                .isInstanceOfSatisfying(
+                        InvalidSettingsException.class,
+                        e -> assertThat(e.problems())
+                                .containsExactlyInAnyOrder(
+                                        "TLS_KEY_FILE: needs TLS_CERT_FILE (HTTPS is off without a certificate)",
+                                        "TLS_REDIRECT: needs TLS_CERT_FILE (HTTPS is off without a certificate)"));
+        assertThatThrownBy(() -> ProxySettings.fromEnvironment(Map.of(
+                        "BACKENDS", "http://a:1",
+                        "TLS_CERT_FILE", "/tls/a.crt,/tls/b.crt",
+                        "TLS_KEY_FILE", "/tls/a.key",
+                        "TLS_PORT", "8080",
+                        "TLS_REDIRECT", "yes")))
+                .isInstanceOfSatisfying(
+                        InvalidSettingsException.class,
+                        e -> assertThat(e.problems())
+                                .containsExactlyInAnyOrder(
+                                        "TLS_KEY_FILE: must name one key per certificate file: 2 in TLS_CERT_FILE, 1 here",
+                                        "TLS_PORT: must differ from PORT (8080) and METRICS_PORT (9090)",
+                                        "TLS_REDIRECT: must be true or false, got 'yes'"));
+        assertThatThrownBy(() -> ProxySettings.fromEnvironment(Map.of(
+                        "BACKENDS",
+                        "http://a:1",
+                        "TLS_CERT_FILE",
+                        dir.resolve("a.crt").toString())))
+                .hasMessageContaining("TLS_KEY_FILE: must be set when TLS_CERT_FILE names files");
+    }
+
+    @Test
     void connectionLimitsComeFromTheEnvironment() throws Exception {
         ProxySettings s = ProxySettings.fromEnvironment(Map.of(
                 "BACKENDS",

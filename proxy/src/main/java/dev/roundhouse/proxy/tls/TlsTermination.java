@@ -1,0 +1,347 @@
+package dev.roundhouse.proxy.tls;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.MessageDigest;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.TrustManagerFactory;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * TLS for clients: the certificates the proxy serves, read from PEM files and read again when they change (kubelet
+ * swaps a mounted Secret's files through a symlink; cert-manager renews into the same Secret), with the context the
+ * HTTPS listener hands every new connection. A new set that cannot be served (unreadable, key not matching, expired)
+ * keeps the one in force; it is logged once and counted once, when it has stayed that way for two looks, so a pair
+ * caught half written is not reported.
+ */
+public final class TlsTermination implements AutoCloseable {
+
+    /** Protocols served: TLS 1.2 and 1.3 only. */
+    public static final List<String> PROTOCOLS = List.of("TLSv1.3", "TLSv1.2");
+
+    /**
+     * Cipher suites served, strongest first: TLS 1.3's three, then TLS 1.2 with forward secrecy and AEAD only (the
+     * "intermediate" profile most load balancers default to). Those the JDK lacks are left out.
+     */
+    public static final List<String> CIPHER_SUITES = List.of(
+            "TLS_AES_128_GCM_SHA256",
+            "TLS_AES_256_GCM_SHA384",
+            "TLS_CHACHA20_POLY1305_SHA256",
+            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+            "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+            "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+            "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+            "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
+
+    /** How often the files are looked at: a change is served well within a second. */
+    static final long POLL_MILLIS = 250;
+
+    /** What the proxy's meters hear of. */
+    public interface Listener {
+        /** A changed set of certificates was read: applied, or not (the last good set stays). */
+        void reloaded(boolean applied);
+
+        /** The set in force now (at start, and after each applied reload). */
+        void serving(List<ServerCertificate> certificates);
+    }
+
+    private static final Logger log = LogManager.getLogger(TlsTermination.class);
+
+    private final List<Path> certFiles;
+    private final List<Path> keyFiles;
+    private final Clock clock;
+    private final Listener listener;
+    private final SniKeyManager keys;
+    private final SSLContext context;
+    private final String[] cipherSuites;
+    private final boolean clientCertificates;
+    private ScheduledExecutorService poller;
+    /** Digest of the files as last applied or reported. */
+    private byte[] seen;
+    /** Digest of an invalid set seen once and not yet reported. */
+    private byte[] pending;
+
+    private TlsTermination(List<Path> certFiles, List<Path> keyFiles, Path clientCaFile, Clock clock, Listener listener)
+            throws InvalidCertificateException {
+        this.certFiles = List.copyOf(certFiles);
+        this.keyFiles = List.copyOf(keyFiles);
+        this.clock = clock;
+        this.listener = listener;
+        Loaded first = load();
+        this.seen = first.digest();
+        this.keys = new SniKeyManager(first.certificates());
+        this.clientCertificates = clientCaFile != null;
+        try {
+            context = SSLContext.getInstance("TLS");
+            context.init(new KeyManager[] {keys}, clientTrust(clientCaFile), null);
+        } catch (GeneralSecurityException e) {
+            throw new InvalidCertificateException("cannot build the TLS context: " + e.getMessage());
+        }
+        Set<String> supported = Set.of(context.getSupportedSSLParameters().getCipherSuites());
+        cipherSuites = CIPHER_SUITES.stream().filter(supported::contains).toArray(String[]::new);
+        listener.serving(first.certificates());
+    }
+
+    /**
+     * Reads the certificates; they are read again whenever the files change once {@link #watch()} is called.
+     *
+     * @param certFiles PEM certificate chains, each with the key file at the same place in {@code keyFiles}; or
+     *     directories (with {@code keyFiles} empty), whose pairs are found in them ({@link #pairs})
+     * @param clientCaFile CA certificates that client certificates must chain to; null: none asked for
+     * @throws InvalidCertificateException when no certificate can be served
+     */
+    public static TlsTermination start(
+            List<Path> certFiles, List<Path> keyFiles, Path clientCaFile, Clock clock, Listener listener)
+            throws InvalidCertificateException {
+        return new TlsTermination(certFiles, keyFiles, clientCaFile, clock, listener);
+    }
+
+    /** Reads the files as {@link #start} would, for a check before anything starts. */
+    public static void check(List<Path> certFiles, List<Path> keyFiles, Path clientCaFile)
+            throws InvalidCertificateException {
+        new TlsTermination(certFiles, keyFiles, clientCaFile, Clock.systemUTC(), NO_LISTENER);
+    }
+
+    private static final Listener NO_LISTENER = new Listener() {
+        @Override
+        public void reloaded(boolean applied) {}
+
+        @Override
+        public void serving(List<ServerCertificate> certificates) {}
+    };
+
+    /** Starts looking at the files for changes. */
+    public synchronized void watch() {
+        if (poller != null) {
+            return;
+        }
+        poller = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "tls-reload");
+            t.setDaemon(true);
+            return t;
+        });
+        poller.scheduleWithFixedDelay(this::look, POLL_MILLIS, POLL_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    /** The context for the HTTPS listener: its key manager serves whatever set is in force. */
+    public SSLContext context() {
+        return context;
+    }
+
+    /** The cipher suites to enable, those of {@link #CIPHER_SUITES} the JDK has. */
+    public List<String> cipherSuites() {
+        return List.of(cipherSuites);
+    }
+
+    /** Whether the listener asks clients for certificates. */
+    public boolean requiresClientCertificates() {
+        return clientCertificates;
+    }
+
+    public List<ServerCertificate> certificates() {
+        return keys.certificates();
+    }
+
+    /** Parameters a JDK server socket or engine would take: protocols and suites as served. */
+    public SSLParameters parameters() {
+        SSLParameters parameters = context.getDefaultSSLParameters();
+        parameters.setProtocols(PROTOCOLS.toArray(String[]::new));
+        parameters.setCipherSuites(cipherSuites);
+        parameters.setUseCipherSuitesOrder(true);
+        return parameters;
+    }
+
+    /** One look at the files: applies a changed set that can be served, reports one that cannot (once). */
+    synchronized void look() {
+        byte[] digest;
+        try {
+            digest = digest(pairs());
+        } catch (InvalidCertificateException e) {
+            digest = e.getMessage().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            if (Arrays.equals(digest, seen)) {
+                return;
+            }
+            invalid(digest, e.getMessage());
+            return;
+        }
+        if (Arrays.equals(digest, seen)) {
+            pending = null;
+            return;
+        }
+        try {
+            Loaded loaded = load();
+            keys.replace(loaded.certificates());
+            seen = loaded.digest();
+            pending = null;
+            listener.reloaded(true);
+            listener.serving(loaded.certificates());
+            log.info("TLS certificates reloaded: {}", describe(loaded.certificates()));
+        } catch (InvalidCertificateException e) {
+            invalid(digest, e.getMessage());
+        } catch (RuntimeException e) {
+            invalid(digest, e.toString());
+        }
+    }
+
+    /** A set that cannot be served: reported when seen the same on two looks in a row. */
+    private void invalid(byte[] digest, String why) {
+        if (!Arrays.equals(digest, pending)) {
+            pending = digest; // maybe caught half written: look again
+            return;
+        }
+        pending = null;
+        seen = digest;
+        listener.reloaded(false);
+        log.warn("TLS certificates not reloaded, still serving the last good ones: {}", why);
+    }
+
+    private record Loaded(List<ServerCertificate> certificates, byte[] digest) {}
+
+    private Loaded load() throws InvalidCertificateException {
+        List<Path[]> pairs = pairs();
+        byte[] digest = digest(pairs);
+        List<ServerCertificate> certificates = new ArrayList<>();
+        for (Path[] pair : pairs) {
+            certificates.add(ServerCertificate.read(pair[0], pair[1], clock.instant()));
+        }
+        return new Loaded(List.copyOf(certificates), digest);
+    }
+
+    /**
+     * The certificate and key files, in order (the first is the default). A directory holds pairs as Kubernetes
+     * mounts TLS Secrets and as people keep them: {@code tls.crt} and {@code tls.key} in it or in its
+     * subdirectories (one per Secret), or {@code NAME.crt} beside {@code NAME.key}; in name order.
+     */
+    List<Path[]> pairs() throws InvalidCertificateException {
+        List<Path[]> pairs = new ArrayList<>();
+        for (int i = 0; i < certFiles.size(); i++) {
+            Path cert = certFiles.get(i);
+            if (Files.isDirectory(cert)) {
+                pairs.addAll(pairsIn(cert));
+            } else {
+                pairs.add(new Path[] {cert, keyFiles.get(i)});
+            }
+        }
+        if (pairs.isEmpty()) {
+            throw new InvalidCertificateException("TLS_CERT_FILE " + certFiles
+                    + ": no certificate and key in it (tls.crt and tls.key, or " + "NAME.crt and NAME.key)");
+        }
+        return pairs;
+    }
+
+    private static List<Path[]> pairsIn(Path directory) throws InvalidCertificateException {
+        TreeMap<String, Path[]> found = new TreeMap<>();
+        addSecret(directory, "", found);
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(directory)) {
+            for (Path entry : entries) {
+                String name = entry.getFileName().toString();
+                if (name.startsWith(".")) {
+                    continue; // kubelet's ..data and timestamped directories: reached through the symlinks
+                }
+                if (Files.isDirectory(entry)) {
+                    addSecret(entry, name, found);
+                } else if (name.endsWith(".crt") && !name.equals("tls.crt")) {
+                    Path key = entry.resolveSibling(name.substring(0, name.length() - 4) + ".key");
+                    if (Files.isRegularFile(key)) {
+                        found.put(name, new Path[] {entry, key});
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new InvalidCertificateException("TLS_CERT_FILE " + directory + ": cannot be listed ("
+                    + e.getClass().getSimpleName() + ")");
+        }
+        return new ArrayList<>(found.values());
+    }
+
+    private static void addSecret(Path directory, String name, TreeMap<String, Path[]> found) {
+        Path cert = directory.resolve("tls.crt");
+        Path key = directory.resolve("tls.key");
+        if (Files.isRegularFile(cert) && Files.isRegularFile(key)) {
+            found.put(name, new Path[] {cert, key});
+        }
+    }
+
+    /** What the files hold now, to tell a change from none without parsing. */
+    private static byte[] digest(List<Path[]> pairs) throws InvalidCertificateException {
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            for (Path[] pair : pairs) {
+                for (Path file : pair) {
+                    sha.update(file.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                    try {
+                        sha.update(Files.readAllBytes(file));
+                    } catch (IOException e) {
+                        sha.update((byte) 0); // unreadable now: parsing will say so
+                    }
+                }
+            }
+            return sha.digest();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("SHA-256 is in every JDK", e);
+        }
+    }
+
+    private static TrustManager[] clientTrust(Path caFile) throws InvalidCertificateException {
+        if (caFile == null) {
+            return null;
+        }
+        try {
+            KeyStore anchors = KeyStore.getInstance(KeyStore.getDefaultType());
+            anchors.load(null, null);
+            int i = 0;
+            for (Certificate certificate : CertificateFactory.getInstance("X.509")
+                    .generateCertificates(new ByteArrayInputStream(Files.readAllBytes(caFile)))) {
+                anchors.setCertificateEntry("client-ca-" + i++, certificate);
+            }
+            if (i == 0) {
+                throw new InvalidCertificateException("TLS_CLIENT_CA_FILE " + caFile + ": no PEM certificate in it");
+            }
+            TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            factory.init(anchors);
+            return factory.getTrustManagers();
+        } catch (IOException e) {
+            throw new InvalidCertificateException("TLS_CLIENT_CA_FILE " + caFile + ": cannot be read ("
+                    + e.getClass().getSimpleName() + ")");
+        } catch (GeneralSecurityException e) {
+            throw new InvalidCertificateException("TLS_CLIENT_CA_FILE " + caFile + ": " + e.getMessage());
+        }
+    }
+
+    static String describe(List<ServerCertificate> certificates) {
+        List<String> parts = new ArrayList<>();
+        for (ServerCertificate c : certificates) {
+            parts.add(c.name() + " (" + c.keyType() + ", until " + c.notAfter() + ")");
+        }
+        return String.join(", ", parts);
+    }
+
+    @Override
+    public synchronized void close() {
+        if (poller != null) {
+            poller.shutdownNow();
+            poller = null;
+        }
+    }
+}

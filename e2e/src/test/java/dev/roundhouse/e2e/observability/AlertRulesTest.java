@@ -31,7 +31,7 @@ class AlertRulesTest {
         assertThat(check.exitCode())
                 .as("promtool check rules said:\n%s", check.output())
                 .isZero();
-        assertThat(check.output()).contains("SUCCESS: 4 rules found");
+        assertThat(check.output()).contains("SUCCESS: 5 rules found");
     }
 
     @Test
@@ -42,7 +42,8 @@ class AlertRulesTest {
                         "RoundhouseNoHealthyBackend",
                         "RoundhouseCircuitBreakerOpen",
                         "RoundhouseHigh5xxRatio",
-                        "RoundhouseConfigReloadsFailing");
+                        "RoundhouseConfigReloadsFailing",
+                        "RoundhouseCertificateExpiresSoon");
         List<String> problems = new ArrayList<>();
         alerts.forEach((name, rule) -> {
             String severity = rule.path("labels").path("severity").asText();
@@ -269,5 +270,30 @@ class AlertRulesTest {
                   - eval_time: 18m
                     alertname: RoundhouseConfigReloadsFailing
                     exp_alerts: []
+
+              # Expiring 13 days and 22 hours after the start (1,202,400 s): firing once for: 10m has passed.
+              # Another certificate 30 days out stays quiet.
+              - name: a certificate close to its expiry
+                interval: 1m
+                input_series:
+                  - series: 'roundhouse_tls_certificate_expiry_seconds{SHOP,instance="10.0.0.1:9090",certificate="shop.example"}'
+                    values: '1202400x20'
+                  - series: 'roundhouse_tls_certificate_expiry_seconds{SHOP,instance="10.0.0.1:9090",certificate="api.example"}'
+                    values: '2592000x20'
+                alert_rule_test:
+                  - eval_time: 9m
+                    alertname: RoundhouseCertificateExpiresSoon
+                    exp_alerts: []
+                  - eval_time: 10m
+                    alertname: RoundhouseCertificateExpiresSoon
+                    exp_alerts:
+                      - exp_labels: {severity: warning, namespace: shop, job: web, certificate: shop.example}
+                        exp_annotations:
+                          summary: Certificate shop.example of shop/web expires within 14 days
+                          description: >-
+                            The certificate for shop.example that proxies of shop/web serve over HTTPS expires in
+                            13d 21h 50m 0s. Renew it (cert-manager renews 30 days before by default, so it is
+                            stuck: see its Certificate's status); if the files were renewed, the proxy log says
+                            why it kept the old one.
             """.replace("SHOP", SHOP);
 }

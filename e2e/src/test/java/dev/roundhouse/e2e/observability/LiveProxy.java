@@ -4,6 +4,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.config.ProxySettings;
+import dev.roundhouse.testing.ServerPem;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -13,6 +14,8 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.TreeMap;
@@ -36,6 +39,8 @@ final class LiveProxy implements AutoCloseable {
     /** Status → how many requests got it, over all {@link #send} calls. */
     private final Map<Integer, Integer> statuses = new TreeMap<>();
 
+    private final Path certificates;
+
     LiveProxy() throws Exception {
         live = backend();
         live.createContext("/", exchange -> answer(exchange, 200, "live"));
@@ -45,6 +50,9 @@ final class LiveProxy implements AutoCloseable {
         stopped.start();
         deadUrl = url(stopped);
         stopped.stop(0);
+        // HTTPS on too, so that its series (certificate expiry, reloads) are in the scrape.
+        certificates = Files.createTempDirectory("live-proxy-tls");
+        ServerPem pem = ServerPem.make(certificates, "site", ServerPem.Spec.ec("dns:shop.example"));
         try {
             proxy = RoundhouseProxy.start(ProxySettings.fromEnvironment(Map.of(
                     "PORT", "0",
@@ -53,7 +61,10 @@ final class LiveProxy implements AutoCloseable {
                     "LOG_LEVEL", "warn",
                     "BACKENDS", url(live) + "," + deadUrl,
                     "CONNECT_RETRIES", "0",
-                    "SHUTDOWN_TIMEOUT", "1s")));
+                    "SHUTDOWN_TIMEOUT", "1s",
+                    "TLS_CERT_FILE", pem.cert().toString(),
+                    "TLS_KEY_FILE", pem.key().toString(),
+                    "TLS_PORT", "0")));
         } catch (Exception e) {
             close();
             throw e;
@@ -134,5 +145,11 @@ final class LiveProxy implements AutoCloseable {
         }
         live.stop(0);
         executor.shutdownNow();
+        try (var files = Files.walk(certificates)) {
+            files.sorted(java.util.Comparator.reverseOrder())
+                    .forEach(f -> f.toFile().delete());
+        } catch (IOException e) {
+            // a temporary directory: left to the OS
+        }
     }
 }

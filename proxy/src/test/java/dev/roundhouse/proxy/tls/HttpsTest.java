@@ -381,6 +381,54 @@ class HttpsTest {
                 .isEqualTo(200);
     }
 
+    /**
+     * Hostile or confused clients on the HTTPS port: plain HTTP, garbage, and a connection that never starts its
+     * handshake. Each is closed (the silent one by the keep-alive timeout, as on the plain port), and the port serves
+     * the next client.
+     */
+    @Test
+    void plainHttpGarbageAndSilenceOnTheHttpsPortAreClosedAndTheNextClientIsServed() throws Exception {
+        TestBackend backend = closeables.add(TestBackend.start("backend"));
+        ServerPem pem = ServerPem.make(dir, "site", ServerPem.Spec.ec("dns:localhost"));
+        RoundhouseProxy proxy = proxy(
+                backend,
+                "TLS_CERT_FILE",
+                pem.cert().toString(),
+                "TLS_KEY_FILE",
+                pem.key().toString(),
+                "KEEP_ALIVE_TIMEOUT",
+                "1s");
+
+        byte[] garbage = new byte[4096];
+        new java.util.Random(7).nextBytes(garbage);
+        garbage[0] = 0x16; // a TLS handshake record's type, then nonsense
+        for (byte[] sent : List.of("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII), garbage)) {
+            try (RawHttp connection = RawHttp.connect(proxy.httpsPort())) {
+                connection.send(sent);
+                java.io.ByteArrayOutputStream answer = new java.io.ByteArrayOutputStream();
+                assertThat(connection.closedByPeer(answer))
+                        .as("the proxy closed the connection")
+                        .isTrue();
+                assertThat(answer.toString(StandardCharsets.ISO_8859_1))
+                        .as("at most a TLS alert, never an HTTP answer in clear text")
+                        .doesNotContain("HTTP/1.1");
+            }
+        }
+
+        try (RawHttp silent = RawHttp.connect(proxy.httpsPort()).readTimeout(Duration.ofSeconds(10))) {
+            long start = System.nanoTime();
+            assertThat(silent.closedByPeer(null))
+                    .as("closed by the proxy, not left open")
+                    .isTrue();
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(9));
+        }
+
+        assertThat(get(trusting(pem.trustPem()), "https://localhost:" + proxy.httpsPort() + "/")
+                        .statusCode())
+                .isEqualTo(200);
+        assertThat(backend.hits.get()).isEqualTo(1);
+    }
+
     @Test
     void withoutTlsThereIsNoHttpsPortAndNoTlsMeters() {
         TestBackend backend = closeables.add(TestBackend.start("backend"));

@@ -416,11 +416,10 @@ class HttpsTest {
         }
 
         try (RawHttp silent = RawHttp.connect(proxy.httpsPort()).readTimeout(Duration.ofSeconds(10))) {
-            long start = System.nanoTime();
+            // A read timeout (10 s) would make this false: the proxy's keep-alive timeout (1 s) closed it first.
             assertThat(silent.closedByPeer(null))
                     .as("closed by the proxy, not left open")
                     .isTrue();
-            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(9));
         }
 
         assertThat(get(trusting(pem.trustPem()), "https://localhost:" + proxy.httpsPort() + "/")

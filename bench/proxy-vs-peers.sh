@@ -36,6 +36,12 @@
 #   REQUEST_BODY wrk only: every request is a POST with a body of this many bytes (default 0: a GET).
 #                nginx as the proxy then keeps bodies up to 128 KiB in memory (client_body_buffer_size; its
 #                default, 16 KiB, writes a larger body to a temp file first), so that no target touches the disk
+#   TLS          1 = clients speak HTTPS to the proxies (wrk only; targets nginx, haproxy, roundhouse): the
+#                same certificate for all three, made with openssl at the start; TLS 1.2 and 1.3, each
+#                proxy's default suites; the backends stay plain HTTP (default 0)
+#   TLS_KEY      with TLS=1: ec (ECDSA P-256, the default) or rsa (RSA 2048)
+#   NEW_CONNECTIONS  with TLS=1: 1 = every request on a new connection (wrk sends Connection: close), so
+#                req/s is full TLS handshakes per second (wrk does not resume sessions); default 0, keep-alive
 #   HOST_HEADER  wrk only: send this Host header instead of wrk's "127.0.0.1:<port>" (e.g. "shop.example",
 #                as clients of a load balancer behind a DNS name send); the same for every target
 #   LOAD         wrk (default: closed loop, as fast as it goes) or fixed-rate (open loop: the
@@ -88,6 +94,9 @@ FR_WARMUP="${FR_WARMUP:-2s}"
 FR_PRIME_ROUNDS="${FR_PRIME_ROUNDS:-2}"
 BENCH_JAR="${BENCH_JAR:-$REPO_DIR/bench/target/roundhouse-bench.jar}"
 COSTS="${COSTS:-0}"
+TLS="${TLS:-0}"
+TLS_KEY="${TLS_KEY:-ec}"
+NEW_CONNECTIONS="${NEW_CONNECTIONS:-0}"
 COSTS_CONNECTIONS="${COSTS_CONNECTIONS:-64}"
 COSTS_DURATION="${COSTS_DURATION:-5s}"
 
@@ -120,6 +129,19 @@ done
 [[ "$READY_TIMEOUT" =~ ^[1-9][0-9]*$ ]] || die "READY_TIMEOUT must be a positive integer"
 [[ "$NGINX_UPSTREAM_KEEPALIVE" =~ ^[1-9][0-9]*$ ]] || die "NGINX_UPSTREAM_KEEPALIVE must be a positive integer"
 [[ "$REQUEST_BODY" =~ ^[0-9]+$ ]] || die "REQUEST_BODY must be a number of bytes, got '$REQUEST_BODY'"
+case "$TLS" in 0|1) ;; *) die "TLS must be 0 or 1, got '$TLS'" ;; esac
+case "$TLS_KEY" in ec|rsa) ;; *) die "TLS_KEY must be ec or rsa, got '$TLS_KEY'" ;; esac
+case "$NEW_CONNECTIONS" in 0|1) ;; *) die "NEW_CONNECTIONS must be 0 or 1, got '$NEW_CONNECTIONS'" ;; esac
+if [[ "$TLS" == 1 ]]; then
+  need openssl
+  [[ "$LOAD" == wrk ]] || die "TLS=1 runs with wrk only"
+  for t in $TARGETS; do
+    case "$t" in nginx|haproxy|roundhouse) ;; *) die "TLS=1: target $t has no HTTPS setup (nginx haproxy roundhouse)" ;; esac
+  done
+fi
+[[ "$NEW_CONNECTIONS" == 0 || "$TLS" == 1 ]] || die "NEW_CONNECTIONS=1 needs TLS=1"
+SCHEME=http
+[[ "$TLS" == 1 ]] && SCHEME=https
 case "$LOAD" in
   wrk) ;;
   fixed-rate)
@@ -213,15 +235,15 @@ trap 'exit 143' TERM
 if [[ -n "${PORT_BASE:-}" ]]; then
   [[ "$PORT_BASE" =~ ^[0-9]+$ ]] || die "PORT_BASE must be a number"
   PORTS=()
-  for i in 0 1 2 3 4 5 6 7; do PORTS+=( $(( PORT_BASE + i )) ); done
+  for i in 0 1 2 3 4 5 6 7 8; do PORTS+=( $(( PORT_BASE + i )) ); done
 else
   need python3
-  # Ask the kernel for 8 distinct free ports on 127.0.0.1 (all held open
+  # Ask the kernel for 9 distinct free ports on 127.0.0.1 (all held open
   # at the same time so they differ, then released).
   read -r -a PORTS < <(python3 - <<'EOF'
 import socket
 socks = []
-for _ in range(8):
+for _ in range(9):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -239,6 +261,7 @@ RH_PORT=${PORTS[4]}
 RH_METRICS_PORT=${PORTS[5]}
 NGINX_STATIC_PORT=${PORTS[6]}
 FLOOR_PORT=${PORTS[7]}
+RH_PLAIN_PORT=${PORTS[8]}   # with TLS=1, Roundhouse's plain port (its HTTPS port is RH_PORT, the one loaded)
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for p in "${PORTS[@]}"; do
@@ -255,7 +278,7 @@ wait_http() {
       tail -n 30 "$logf" >&2 || true
       die "$name failed to start"
     fi
-    curl -fs -o /dev/null --max-time 2 "$url" && return 0
+    curl -kfs -o /dev/null --max-time 2 "$url" && return 0
     sleep 0.2
   done
   log "$name not ready after ${timeout_s}s; last lines of $logf:"
@@ -269,6 +292,22 @@ BODY="$(printf 'roundhouse-bench-%083d' 0)"   # exactly 100 bytes
 (( ${#BODY} == 100 )) || die "body length ${#BODY} != 100"
 
 mkdir -p "$TMP/backend/logs" "$TMP/nginx/logs" "$TMP/nginx-static/logs" "$TMP/haproxy" "$TMP/roundhouse" "$TMP/undertow-floor"
+
+# TLS=1: one certificate for localhost and 127.0.0.1, the same files for all three proxies.
+if [[ "$TLS" == 1 ]]; then
+  mkdir -p "$TMP/tls"
+  if [[ "$TLS_KEY" == ec ]]; then key_args=( -newkey ec -pkeyopt ec_paramgen_curve:P-256 ); else key_args=( -newkey rsa:2048 ); fi
+  openssl req -x509 "${key_args[@]}" -nodes -days 2 -subj "/CN=localhost" \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+    -keyout "$TMP/tls/key.pem" -out "$TMP/tls/cert.pem" >"$TMP/tls/openssl.log" 2>&1 \
+    || { cat "$TMP/tls/openssl.log" >&2; die "openssl could not make the benchmark's certificate"; }
+  cat "$TMP/tls/cert.pem" "$TMP/tls/key.pem" >"$TMP/tls/combined.pem"
+  TLS_NGINX_LISTEN=" ssl"
+  TLS_NGINX_CONF="ssl_certificate $TMP/tls/cert.pem; ssl_certificate_key $TMP/tls/key.pem; ssl_protocols TLSv1.2 TLSv1.3;"
+  TLS_HAPROXY_BIND=" ssl crt $TMP/tls/combined.pem ssl-min-ver TLSv1.2"
+  [[ "$NEW_CONNECTIONS" == 1 ]] && CLOSE_HEADER="Connection: close"
+  log "TLS: $TLS_KEY certificate for all targets; clients $([[ "$NEW_CONNECTIONS" == 1 ]] && echo "open a connection per request (full handshakes)" || echo "keep connections alive")"
+fi
 
 cat > "$TMP/backend/nginx.conf" <<EOF
 worker_processes 1;
@@ -331,7 +370,8 @@ http {
     keepalive_requests 100000000;
   }
   server {
-    listen 127.0.0.1:$NGINX_PORT backlog=4096;
+    listen 127.0.0.1:$NGINX_PORT backlog=4096${TLS_NGINX_LISTEN:-};
+    ${TLS_NGINX_CONF:-}
     $NGINX_BODY_CONF
     location / {
       proxy_pass http://backends;
@@ -346,7 +386,7 @@ EOF
     "$NGINX_BIN" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/logs/error.log" -g 'daemon off;'
   TARGET_PID[nginx]=$STARTED_PID
   TARGET_PORT[nginx]=$NGINX_PORT
-  wait_http "http://127.0.0.1:$NGINX_PORT/" "$STARTED_PID" "nginx proxy" 15 "$TMP/nginx/logs/error.log"
+  wait_http "$SCHEME://127.0.0.1:$NGINX_PORT/" "$STARTED_PID" "nginx proxy" 15 "$TMP/nginx/logs/error.log"
 }
 
 start_haproxy() {
@@ -368,7 +408,7 @@ defaults
   maxconn 4096
 
 frontend fe
-  bind 127.0.0.1:$HAPROXY_PORT
+  bind 127.0.0.1:$HAPROXY_PORT${TLS_HAPROXY_BIND:-}
   default_backend be
 
 backend be
@@ -383,14 +423,18 @@ EOF
     "$HAPROXY_BIN" -db -f "$TMP/haproxy/haproxy.cfg"
   TARGET_PID[haproxy]=$STARTED_PID
   TARGET_PORT[haproxy]=$HAPROXY_PORT
-  wait_http "http://127.0.0.1:$HAPROXY_PORT/" "$STARTED_PID" "haproxy" 15 "$TMP/haproxy/haproxy.log"
+  wait_http "$SCHEME://127.0.0.1:$HAPROXY_PORT/" "$STARTED_PID" "haproxy" 15 "$TMP/haproxy/haproxy.log"
 }
 
 start_roundhouse() {
   log "starting roundhouse (java -jar ${PROXY_JAR#"$REPO_DIR/"}) on CPU $PROXY_CPU, port $RH_PORT, metrics $RH_METRICS_PORT"
   # shellcheck disable=SC2086  # JAVA_OPTS is a word list on purpose
+  local tls_env=()
+  if [[ "$TLS" == 1 ]]; then
+    tls_env=( PORT="$RH_PLAIN_PORT" TLS_PORT="$RH_PORT" TLS_CERT_FILE="$TMP/tls/cert.pem" TLS_KEY_FILE="$TMP/tls/key.pem" )
+  fi
   start_bg "$TMP/roundhouse/proxy.log" env \
-    PORT="$RH_PORT" METRICS_PORT="$RH_METRICS_PORT" BIND_ADDRESS=127.0.0.1 LOG_LEVEL=warn \
+    PORT="$RH_PORT" METRICS_PORT="$RH_METRICS_PORT" BIND_ADDRESS=127.0.0.1 LOG_LEVEL=warn "${tls_env[@]}" \
     BACKENDS="http://127.0.0.1:$BACKEND1_PORT,http://127.0.0.1:$BACKEND2_PORT" \
     HEALTH_CHECK_PATH=/ MAX_CONNECTIONS_PER_THREAD="$RH_MAX_CONNECTIONS_PER_THREAD" \
     taskset -c "$PROXY_CPU" java $JAVA_OPTS -jar "$PROXY_JAR"
@@ -441,7 +485,7 @@ for t in $TARGETS; do "start_$t"; done
 
 # Sanity check: every target returns the backend's 100-byte body.
 for t in $TARGETS; do
-  got="$(curl -fsS --max-time 5 "http://127.0.0.1:${TARGET_PORT[$t]}/" 2>&1)" || die "$t: request failed: $got"
+  got="$(curl -kfsS --max-time 5 "$SCHEME://127.0.0.1:${TARGET_PORT[$t]}/" 2>&1)" || die "$t: request failed: $got"
   [[ "$got" == "$BODY" ]] || die "$t: unexpected body (${#got} bytes): ${got:0:200}"
 done
 log "all targets answer with the backend body"
@@ -485,7 +529,8 @@ run_wrk() {   # run_wrk <port> <conns> <duration> <outfile>
   local limit=$(( $(dur_secs "$dur") + 60 ))
   timeout --kill-after=5 "$limit" taskset -c "$LOAD_CPU" \
     "$WRK_BIN" -t1 -c"$conns" -d"$dur" --timeout "$WRK_TIMEOUT" --latency ${WRK_SCRIPT:+-s "$WRK_SCRIPT"} \
-    ${HOST_HEADER:+-H "Host: $HOST_HEADER"} "http://127.0.0.1:$port/" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed against port $port"; }
+    ${HOST_HEADER:+-H "Host: $HOST_HEADER"} ${CLOSE_HEADER:+-H "$CLOSE_HEADER"} \
+    "$SCHEME://127.0.0.1:$port/" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed against port $port"; }
 }
 
 RESULT_LINES=()

@@ -42,6 +42,7 @@
 #   TLS_KEY      with TLS=1: ec (ECDSA P-256, the default) or rsa (RSA 2048)
 #   NEW_CONNECTIONS  with TLS=1: 1 = every request on a new connection (wrk sends Connection: close), so
 #                req/s is full TLS handshakes per second (wrk does not resume sessions); default 0, keep-alive
+#   RH_TLS_ENGINE  with TLS=1: Roundhouse's TLS_ENGINE, jdk (default) or openssl (BoringSSL)
 #   HOST_HEADER  wrk only: send this Host header instead of wrk's "127.0.0.1:<port>" (e.g. "shop.example",
 #                as clients of a load balancer behind a DNS name send); the same for every target
 #   LOAD         wrk (default: closed loop, as fast as it goes) or fixed-rate (open loop: the
@@ -97,6 +98,7 @@ COSTS="${COSTS:-0}"
 TLS="${TLS:-0}"
 TLS_KEY="${TLS_KEY:-ec}"
 NEW_CONNECTIONS="${NEW_CONNECTIONS:-0}"
+RH_TLS_ENGINE="${RH_TLS_ENGINE:-jdk}"
 COSTS_CONNECTIONS="${COSTS_CONNECTIONS:-64}"
 COSTS_DURATION="${COSTS_DURATION:-5s}"
 
@@ -431,7 +433,8 @@ start_roundhouse() {
   # shellcheck disable=SC2086  # JAVA_OPTS is a word list on purpose
   local tls_env=()
   if [[ "$TLS" == 1 ]]; then
-    tls_env=( PORT="$RH_PLAIN_PORT" TLS_PORT="$RH_PORT" TLS_CERT_FILE="$TMP/tls/cert.pem" TLS_KEY_FILE="$TMP/tls/key.pem" )
+    tls_env=( PORT="$RH_PLAIN_PORT" TLS_PORT="$RH_PORT" TLS_CERT_FILE="$TMP/tls/cert.pem" TLS_KEY_FILE="$TMP/tls/key.pem"
+              TLS_ENGINE="$RH_TLS_ENGINE" )
   fi
   start_bg "$TMP/roundhouse/proxy.log" env \
     PORT="$RH_PORT" METRICS_PORT="$RH_METRICS_PORT" BIND_ADDRESS=127.0.0.1 LOG_LEVEL=warn "${tls_env[@]}" \

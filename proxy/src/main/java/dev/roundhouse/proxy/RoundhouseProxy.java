@@ -96,7 +96,8 @@ public final class RoundhouseProxy implements AutoCloseable {
                     settings.tls().port(),
                     TlsTermination.PROTOCOLS,
                     tls.cipherSuites(),
-                    tls.requiresClientCertificates()));
+                    tls.requiresClientCertificates(),
+                    tls.engine() == TlsTermination.Engine.OPENSSL));
         }
         this.reloader = new PoolReloader(pool, metrics, change -> forwarding.configure(pool.snapshot()));
         this.healthChecker = new HealthChecker(pool, trusts);
@@ -112,6 +113,7 @@ public final class RoundhouseProxy implements AutoCloseable {
                     settings.certFiles(),
                     settings.keyFiles(),
                     settings.clientCaFile(),
+                    engine(settings),
                     clock,
                     new TlsTermination.Listener() {
                         @Override
@@ -303,10 +305,14 @@ public final class RoundhouseProxy implements AutoCloseable {
         metrics.close();
     }
 
+    private static TlsTermination.Engine engine(ProxySettings.Tls tls) {
+        return TlsTermination.Engine.valueOf(tls.engine().toUpperCase(java.util.Locale.ROOT));
+    }
+
     /** The certificate files are settings too: a pair that cannot be served stops the start, as a bad variable. */
     private static void checkCertificates(ProxySettings.Tls tls) throws InvalidSettingsException {
         try {
-            TlsTermination.check(tls.certFiles(), tls.keyFiles(), tls.clientCaFile());
+            TlsTermination.check(tls.certFiles(), tls.keyFiles(), tls.clientCaFile(), engine(tls));
         } catch (InvalidCertificateException e) {
             throw new InvalidSettingsException(List.of(e.getMessage()));
         }

@@ -52,6 +52,8 @@ public record ProxySettings(
      * @param redirectPort the HTTPS port clients are sent to: the Service's, which may differ from {@code port};
      *     0 for the port the proxy listens on
      * @param clientCaFile CA certificates client certificates must chain to (then required); null: none asked for
+     * @param engine who does the TLS ({@code TLS_ENGINE}): {@code auto} (BoringSSL where it loads, else the JDK),
+     *     {@code openssl} or {@code jdk}
      */
     public record Tls(
             List<Path> certFiles,
@@ -59,7 +61,8 @@ public record ProxySettings(
             int port,
             boolean redirect,
             int redirectPort,
-            Path clientCaFile) {}
+            Path clientCaFile,
+            String engine) {}
 
     /** Default {@code TLS_PORT}: 8443, unprivileged, as containers run. */
     public static final int DEFAULT_TLS_PORT = 8443;
@@ -377,9 +380,18 @@ public record ProxySettings(
             boolean redirect = bool("TLS_REDIRECT", false);
             int redirectPort = port("TLS_REDIRECT_PORT", 0);
             String clientCa = string("TLS_CLIENT_CA_FILE", null);
+            String engine = string("TLS_ENGINE", "auto").toLowerCase(Locale.ROOT);
+            if (!List.of("auto", "openssl", "jdk").contains(engine)) {
+                problem("TLS_ENGINE", "must be auto, openssl or jdk, got '" + engine + "'");
+            }
             if (certs.isEmpty()) {
                 for (String other : List.of(
-                        "TLS_KEY_FILE", "TLS_PORT", "TLS_REDIRECT", "TLS_REDIRECT_PORT", "TLS_CLIENT_CA_FILE")) {
+                        "TLS_KEY_FILE",
+                        "TLS_PORT",
+                        "TLS_REDIRECT",
+                        "TLS_REDIRECT_PORT",
+                        "TLS_CLIENT_CA_FILE",
+                        "TLS_ENGINE")) {
                     if (string(other, null) != null) {
                         problem(other, "needs TLS_CERT_FILE (HTTPS is off without a certificate)");
                     }
@@ -412,7 +424,8 @@ public record ProxySettings(
                     tlsPort,
                     redirect,
                     redirectPort,
-                    clientCa == null ? null : Path.of(clientCa));
+                    clientCa == null ? null : Path.of(clientCa),
+                    engine);
         }
 
         /** A comma-separated list of paths; empty when unset. */

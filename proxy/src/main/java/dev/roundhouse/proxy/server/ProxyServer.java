@@ -59,7 +59,8 @@ public final class ProxyServer implements AutoCloseable {
             int port,
             List<String> protocols,
             List<String> cipherSuites,
-            boolean clientCertificates) {}
+            boolean clientCertificates,
+            boolean nativeEngine) {}
 
     /**
      * This server around {@code handler} alone, nothing to stop before shutdown: what the benchmark's "server floor"
@@ -157,6 +158,11 @@ public final class ProxyServer implements AutoCloseable {
                 .setSequence(Options.SSL_ENABLED_PROTOCOLS, https.protocols().toArray(String[]::new))
                 .setSequence(
                         Options.SSL_ENABLED_CIPHER_SUITES, https.cipherSuites().toArray(String[]::new));
+        if (https.nativeEngine()) {
+            // The listener would switch session creation on, which BoringSSL's engine refuses to be told: it always
+            // creates sessions, so saying nothing is the same.
+            options.set(Options.SSL_ENABLE_SESSION_CREATION, false);
+        }
         if (https.clientCertificates()) {
             options.set(Options.SSL_CLIENT_AUTH_MODE, SslClientAuthMode.REQUIRED);
         }

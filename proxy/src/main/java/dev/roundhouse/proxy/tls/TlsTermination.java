@@ -21,8 +21,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLParameters;
-import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -76,13 +74,25 @@ public final class TlsTermination implements AutoCloseable {
     private final SSLContext context;
     private final String[] cipherSuites;
     private final boolean clientCertificates;
+    private final Engine engine;
     private ScheduledExecutorService poller;
     /** Digest of the files as last applied or reported. */
     private byte[] seen;
     /** Digest of an invalid set seen once and not yet reported. */
     private byte[] pending;
 
-    private TlsTermination(List<Path> certFiles, List<Path> keyFiles, Path clientCaFile, Clock clock, Listener listener)
+    /**
+     * Who does the TLS: the JDK's own {@code SSLEngine}, or BoringSSL's behind the same interface, which does a full
+     * handshake in half the CPU (docs/benchmarks.md); {@code AUTO} takes BoringSSL where its native library loads.
+     */
+    public enum Engine {
+        AUTO,
+        JDK,
+        OPENSSL
+    }
+
+    private TlsTermination(
+            List<Path> certFiles, List<Path> keyFiles, Path clientCaFile, Engine engine, Clock clock, Listener listener)
             throws InvalidCertificateException {
         this.certFiles = List.copyOf(certFiles);
         this.keyFiles = List.copyOf(keyFiles);
@@ -92,13 +102,31 @@ public final class TlsTermination implements AutoCloseable {
         this.seen = first.digest();
         this.keys = new SniKeyManager(first.certificates());
         this.clientCertificates = clientCaFile != null;
+        TrustManagerFactory clientTrust = clientTrust(clientCaFile);
+        if (engine == Engine.AUTO) {
+            engine = OpenSslEngines.available() ? Engine.OPENSSL : Engine.JDK;
+            if (engine == Engine.JDK) {
+                log.info("TLS by the JDK: BoringSSL does not load here ({})", OpenSslEngines.unavailableBecause());
+            }
+        }
+        this.engine = engine;
         try {
-            context = SSLContext.getInstance("TLS");
-            context.init(new KeyManager[] {keys}, clientTrust(clientCaFile), null);
-        } catch (GeneralSecurityException e) {
+            if (engine == Engine.OPENSSL) {
+                if (!OpenSslEngines.available()) {
+                    throw new InvalidCertificateException(
+                            "TLS_ENGINE openssl: BoringSSL does not load on this machine ("
+                                    + OpenSslEngines.unavailableBecause() + "); use TLS_ENGINE=jdk");
+                }
+                context = OpenSslEngines.context(keys, clientTrust, PROTOCOLS, CIPHER_SUITES);
+            } else {
+                context = SSLContext.getInstance("TLS");
+                context.init(
+                        new KeyManager[] {keys}, clientTrust == null ? null : clientTrust.getTrustManagers(), null);
+            }
+        } catch (GeneralSecurityException | javax.net.ssl.SSLException e) {
             throw new InvalidCertificateException("cannot build the TLS context: " + e.getMessage());
         }
-        Set<String> supported = Set.of(context.getSupportedSSLParameters().getCipherSuites());
+        Set<String> supported = Set.of(context.createSSLEngine().getSupportedCipherSuites());
         cipherSuites = CIPHER_SUITES.stream().filter(supported::contains).toArray(String[]::new);
         listener.serving(first.certificates());
     }
@@ -112,15 +140,32 @@ public final class TlsTermination implements AutoCloseable {
      * @throws InvalidCertificateException when no certificate can be served
      */
     public static TlsTermination start(
+            List<Path> certFiles, List<Path> keyFiles, Path clientCaFile, Engine engine, Clock clock, Listener listener)
+            throws InvalidCertificateException {
+        return new TlsTermination(certFiles, keyFiles, clientCaFile, engine, clock, listener);
+    }
+
+    /** With the engine {@link Engine#AUTO} picks. */
+    public static TlsTermination start(
             List<Path> certFiles, List<Path> keyFiles, Path clientCaFile, Clock clock, Listener listener)
             throws InvalidCertificateException {
-        return new TlsTermination(certFiles, keyFiles, clientCaFile, clock, listener);
+        return start(certFiles, keyFiles, clientCaFile, Engine.AUTO, clock, listener);
+    }
+
+    /** The engine in use: {@link Engine#JDK} or {@link Engine#OPENSSL}. */
+    public Engine engine() {
+        return engine;
     }
 
     /** Reads the files as {@link #start} would, for a check before anything starts. */
+    public static void check(List<Path> certFiles, List<Path> keyFiles, Path clientCaFile, Engine engine)
+            throws InvalidCertificateException {
+        new TlsTermination(certFiles, keyFiles, clientCaFile, engine, Clock.systemUTC(), NO_LISTENER);
+    }
+
     public static void check(List<Path> certFiles, List<Path> keyFiles, Path clientCaFile)
             throws InvalidCertificateException {
-        new TlsTermination(certFiles, keyFiles, clientCaFile, Clock.systemUTC(), NO_LISTENER);
+        check(certFiles, keyFiles, clientCaFile, Engine.AUTO);
     }
 
     private static final Listener NO_LISTENER = new Listener() {
@@ -161,15 +206,6 @@ public final class TlsTermination implements AutoCloseable {
 
     public List<ServerCertificate> certificates() {
         return keys.certificates();
-    }
-
-    /** Parameters a JDK server socket or engine would take: protocols and suites as served. */
-    public SSLParameters parameters() {
-        SSLParameters parameters = context.getDefaultSSLParameters();
-        parameters.setProtocols(PROTOCOLS.toArray(String[]::new));
-        parameters.setCipherSuites(cipherSuites);
-        parameters.setUseCipherSuitesOrder(true);
-        return parameters;
     }
 
     /** One look at the files: applies a changed set that can be served, reports one that cannot (once). */
@@ -303,7 +339,7 @@ public final class TlsTermination implements AutoCloseable {
         }
     }
 
-    private static TrustManager[] clientTrust(Path caFile) throws InvalidCertificateException {
+    private static TrustManagerFactory clientTrust(Path caFile) throws InvalidCertificateException {
         if (caFile == null) {
             return null;
         }
@@ -320,7 +356,7 @@ public final class TlsTermination implements AutoCloseable {
             }
             TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
             factory.init(anchors);
-            return factory.getTrustManagers();
+            return factory;
         } catch (IOException e) {
             throw new InvalidCertificateException("TLS_CLIENT_CA_FILE " + caFile + ": cannot be read ("
                     + e.getClass().getSimpleName() + ")");

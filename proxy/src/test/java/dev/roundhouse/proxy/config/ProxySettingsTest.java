@@ -51,7 +51,8 @@ class ProxySettingsTest {
                         8443,
                         false,
                         0,
-                        null));
+                        null,
+                        "auto"));
 
         ProxySettings directory = ProxySettings.fromEnvironment(Map.of(
                 "BACKENDS", "http://a:1",
@@ -60,9 +61,37 @@ class ProxySettingsTest {
                 "TLS_REDIRECT", "true",
                 "TLS_REDIRECT_PORT", "443",
                 "TLS_CLIENT_CA_FILE", "/tls/clients.pem"));
+        assertThat(ProxySettings.fromEnvironment(Map.of(
+                                "BACKENDS",
+                                "http://a:1",
+                                "TLS_CERT_FILE",
+                                "/tls/a.crt",
+                                "TLS_KEY_FILE",
+                                "/tls/a.key",
+                                "TLS_ENGINE",
+                                "JDK"))
+                        .tls()
+                        .engine())
+                .isEqualTo("jdk");
+        assertThatThrownBy(() -> ProxySettings.fromEnvironment(Map.of(
+                        "BACKENDS",
+                        "http://a:1",
+                        "TLS_CERT_FILE",
+                        "/tls/a.crt",
+                        "TLS_KEY_FILE",
+                        "/tls/a.key",
+                        "TLS_ENGINE",
+                        "boringssl")))
+                .hasMessageContaining("TLS_ENGINE: must be auto, openssl or jdk, got 'boringssl'");
         assertThat(directory.tls())
                 .isEqualTo(new ProxySettings.Tls(
-                        java.util.List.of(dir), java.util.List.of(), 9443, true, 443, Path.of("/tls/clients.pem")));
+                        java.util.List.of(dir),
+                        java.util.List.of(),
+                        9443,
+                        true,
+                        443,
+                        Path.of("/tls/clients.pem"),
+                        "auto"));
     }
 
     @Test

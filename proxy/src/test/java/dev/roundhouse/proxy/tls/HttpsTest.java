@@ -41,12 +41,20 @@ import javax.net.ssl.X509TrustManager;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * HTTPS for clients, end to end on loopback: the real proxy with certificates from PEM files, real TLS clients (the
- * JDK's), a real backend behind it.
+ * JDK's), a real backend behind it; with each TLS engine ({@code TLS_ENGINE}).
  */
+@ParameterizedClass(name = "TLS_ENGINE={0}")
+@ValueSource(strings = {"jdk", "openssl"})
 class HttpsTest {
+
+    @Parameter
+    String engine;
 
     @RegisterExtension
     final Closeables closeables = new Closeables();
@@ -58,6 +66,7 @@ class HttpsTest {
         Map<String, String> environment = ProxyFixture.env(env);
         environment.put("BACKENDS", backend.url());
         environment.put("TLS_PORT", "0");
+        environment.put("TLS_ENGINE", engine);
         environment.put("HEALTH_CHECK_PATH", "/health"); // counted apart from the requests the tests send
         return closeables.add(ProxyFixture.start(environment));
     }

@@ -71,6 +71,17 @@ class HttpsTest {
         return closeables.add(ProxyFixture.start(environment));
     }
 
+    /** The proxy in front of {@code backend}, serving {@code pem} over HTTPS. */
+    private RoundhouseProxy serving(TestBackend backend, ServerPem pem, String... env) {
+        List<String> all = new java.util.ArrayList<>(List.of(env));
+        all.addAll(List.of(
+                "TLS_CERT_FILE",
+                pem.cert().toString(),
+                "TLS_KEY_FILE",
+                pem.key().toString()));
+        return proxy(backend, all.toArray(String[]::new));
+    }
+
     /** A JDK HTTP client that trusts {@code pem} (a CA or a self-signed certificate), checking names as usual. */
     private static HttpClient trusting(String pem) throws Exception {
         KeyStore anchors = KeyStore.getInstance(KeyStore.getDefaultType());
@@ -158,12 +169,7 @@ class HttpsTest {
         TestBackend backend = closeables.add(TestBackend.start("backend"));
         ServerPem pem =
                 ServerPem.make(dir, "site", ServerPem.Spec.ec("dns:localhost").withCa());
-        RoundhouseProxy proxy = proxy(
-                backend,
-                "TLS_CERT_FILE",
-                pem.cert().toString(),
-                "TLS_KEY_FILE",
-                pem.key().toString());
+        RoundhouseProxy proxy = serving(backend, pem);
 
         HttpResponse<String> response =
                 get(trusting(pem.trustPem()), "https://localhost:" + proxy.httpsPort() + "/over-tls?q=1");
@@ -204,12 +210,7 @@ class HttpsTest {
     void onlyTls12And13AreSpoken() throws Exception {
         TestBackend backend = closeables.add(TestBackend.start("backend"));
         ServerPem pem = ServerPem.make(dir, "site", ServerPem.Spec.rsa("dns:localhost"));
-        RoundhouseProxy proxy = proxy(
-                backend,
-                "TLS_CERT_FILE",
-                pem.cert().toString(),
-                "TLS_KEY_FILE",
-                pem.key().toString());
+        RoundhouseProxy proxy = serving(backend, pem);
 
         for (String protocol : List.of("TLSv1.2", "TLSv1.3")) {
             try (SSLSocket socket = connect(proxy, "localhost", protocol, new Recording())) {
@@ -305,14 +306,7 @@ class HttpsTest {
     void withRedirectThePlainPortSendsEveryRequestToHttps() throws Exception {
         TestBackend backend = closeables.add(TestBackend.start("backend"));
         ServerPem pem = ServerPem.make(dir, "site", ServerPem.Spec.ec("dns:localhost"));
-        RoundhouseProxy proxy = proxy(
-                backend,
-                "TLS_CERT_FILE",
-                pem.cert().toString(),
-                "TLS_KEY_FILE",
-                pem.key().toString(),
-                "TLS_REDIRECT",
-                "true");
+        RoundhouseProxy proxy = serving(backend, pem, "TLS_REDIRECT", "true");
 
         RawHttp.Response plain =
                 RawHttp.exchange(proxy.port(), "GET /a/b?x=1&y=%20 HTTP/1.1\r\nHost: shop.example:8080\r\n\r\n");
@@ -333,16 +327,7 @@ class HttpsTest {
     void aRedirectToTheServicesPortLeaves443OutOfTheUrl() throws Exception {
         TestBackend backend = closeables.add(TestBackend.start("backend"));
         ServerPem pem = ServerPem.make(dir, "site", ServerPem.Spec.ec("dns:localhost"));
-        RoundhouseProxy proxy = proxy(
-                backend,
-                "TLS_CERT_FILE",
-                pem.cert().toString(),
-                "TLS_KEY_FILE",
-                pem.key().toString(),
-                "TLS_REDIRECT",
-                "true",
-                "TLS_REDIRECT_PORT",
-                "443");
+        RoundhouseProxy proxy = serving(backend, pem, "TLS_REDIRECT", "true", "TLS_REDIRECT_PORT", "443");
 
         RawHttp.Response plain = RawHttp.exchange(proxy.port(), "GET /p HTTP/1.1\r\nHost: [::1]:80\r\n\r\n");
         assertThat(plain.header("location")).isEqualTo("https://[::1]/p");
@@ -354,14 +339,7 @@ class HttpsTest {
         ServerPem pem = ServerPem.make(dir, "site", ServerPem.Spec.ec("dns:localhost"));
         ServerPem client = ServerPem.make(dir, "client", ServerPem.Spec.ec("dns:client.example"));
         Path clientCa = Files.writeString(dir.resolve("client-ca.pem"), client.trustPem());
-        RoundhouseProxy proxy = proxy(
-                backend,
-                "TLS_CERT_FILE",
-                pem.cert().toString(),
-                "TLS_KEY_FILE",
-                pem.key().toString(),
-                "TLS_CLIENT_CA_FILE",
-                clientCa.toString());
+        RoundhouseProxy proxy = serving(backend, pem, "TLS_CLIENT_CA_FILE", clientCa.toString());
 
         HttpClient anonymous = trusting(pem.trustPem());
         assertThatThrownBy(() -> get(anonymous, "https://localhost:" + proxy.httpsPort() + "/"))
@@ -399,14 +377,7 @@ class HttpsTest {
     void plainHttpGarbageAndSilenceOnTheHttpsPortAreClosedAndTheNextClientIsServed() throws Exception {
         TestBackend backend = closeables.add(TestBackend.start("backend"));
         ServerPem pem = ServerPem.make(dir, "site", ServerPem.Spec.ec("dns:localhost"));
-        RoundhouseProxy proxy = proxy(
-                backend,
-                "TLS_CERT_FILE",
-                pem.cert().toString(),
-                "TLS_KEY_FILE",
-                pem.key().toString(),
-                "KEEP_ALIVE_TIMEOUT",
-                "1s");
+        RoundhouseProxy proxy = serving(backend, pem, "KEEP_ALIVE_TIMEOUT", "1s");
 
         byte[] garbage = new byte[4096];
         new java.util.Random(7).nextBytes(garbage);
@@ -449,12 +420,7 @@ class HttpsTest {
     void aHandshakeOfAClientThatTrustsNothingHereFailsWithoutHarmingTheNext() throws Exception {
         TestBackend backend = closeables.add(TestBackend.start("backend"));
         ServerPem pem = ServerPem.make(dir, "site", ServerPem.Spec.ec("dns:localhost"));
-        RoundhouseProxy proxy = proxy(
-                backend,
-                "TLS_CERT_FILE",
-                pem.cert().toString(),
-                "TLS_KEY_FILE",
-                pem.key().toString());
+        RoundhouseProxy proxy = serving(backend, pem);
         HttpClient strict = HttpClient.newBuilder().build(); // the JVM's CAs: the test certificate is not one
         assertThatThrownBy(() -> get(strict, "https://localhost:" + proxy.httpsPort() + "/"))
                 .isInstanceOf(SSLHandshakeException.class);

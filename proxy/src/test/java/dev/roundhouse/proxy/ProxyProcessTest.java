@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.roundhouse.proxy.testing.ProcessProxy;
 import dev.roundhouse.testing.Http;
 import dev.roundhouse.testing.RawHttp;
+import dev.roundhouse.testing.ServerPem;
 import dev.roundhouse.testing.TestBackend;
 import java.io.IOException;
 import java.io.InputStream;
@@ -161,6 +162,24 @@ class ProxyProcessTest {
 
         assertThat(code).as(p.output()).isEqualTo(2);
         assertThat(p.stderr()).as(p.output()).contains("CB_MINIMUM_CALLS", "'abc'", "HEALTH_CHECK_INTERVAL", "'soon'");
+        assertStartRefusedInALine(p);
+    }
+
+    @Test
+    void aCertificateThatCannotBeServedStopsStartWithExitCode2NamingTheFile() {
+        ServerPem expired = ServerPem.make(
+                dir.resolve("expired"),
+                "site",
+                ServerPem.Spec.ec("dns:localhost").valid(10, 2));
+        ProcessProxy p = proxy(
+                "BACKENDS", "http://127.0.0.1:1",
+                "TLS_CERT_FILE", expired.cert().toString(),
+                "TLS_KEY_FILE", expired.key().toString());
+
+        int code = p.awaitExit(Duration.ofSeconds(20));
+
+        assertThat(code).as(p.output()).isEqualTo(2);
+        assertThat(p.stderr()).as(p.output()).contains(expired.cert().toString(), "the certificate expired at");
         assertStartRefusedInALine(p);
     }
 

@@ -42,7 +42,10 @@ final class Forwarder {
 
     private record PortText(int port, String text) {}
 
-    private volatile PortText listenerPort = new PortText(-1, "");
+    /** The port text of each listener, plain and HTTPS: made once each, not on every switch between them. */
+    private volatile PortText plainPort = new PortText(-1, "");
+
+    private volatile PortText httpsPort = new PortText(-1, "");
 
     /** The X-Forwarded fields this hop sets itself: what the client sent in them is dropped. */
     static final HttpString[] SET_BY_THIS_HOP = {
@@ -261,29 +264,30 @@ final class Forwarder {
             s[p++] = '\n';
         }
         // This hop as the client met it: the scheme and port of the connection it came in on, and its Host as sent.
-        p = field(
-                s,
-                p,
-                Headers.X_FORWARDED_PROTO,
-                exchange.getConnection().getSslSessionInfo() != null ? "https" : "http");
+        boolean https = exchange.getConnection().getSslSessionInfo() != null;
+        p = field(s, p, Headers.X_FORWARDED_PROTO, https ? "https" : "http");
         String hostHeader = headers.getFirst(Headers.HOST);
         if (hostHeader != null) {
             p = field(s, p, Headers.X_FORWARDED_HOST, hostHeader);
         }
-        p = field(s, p, Headers.X_FORWARDED_PORT, listenerPort(exchange));
+        p = field(s, p, Headers.X_FORWARDED_PORT, listenerPort(exchange, https));
         s[p++] = '\r';
         s[p++] = '\n';
         return p;
     }
 
-    /** The port the client connected to, as text (one listener: the string is made once). */
-    private String listenerPort(HttpServerExchange exchange) {
+    /** The port the client connected to, as text, from the cache of its listener. */
+    private String listenerPort(HttpServerExchange exchange, boolean https) {
         InetSocketAddress local = exchange.getConnection().getLocalAddress(InetSocketAddress.class);
         int port = local == null ? 0 : local.getPort();
-        PortText known = listenerPort;
+        PortText known = https ? httpsPort : plainPort;
         if (known.port() != port) {
             known = new PortText(port, Integer.toString(port));
-            listenerPort = known;
+            if (https) {
+                httpsPort = known;
+            } else {
+                plainPort = known;
+            }
         }
         return known.text();
     }

@@ -126,16 +126,8 @@ public final class ProxyServer implements AutoCloseable {
                             .getMap());
             channel = worker.createStreamConnectionServer(
                     new InetSocketAddress(host, requestedPort),
-                    ChannelListeners.openListenerAdapter((StreamConnection connection) -> {
-                        // Under Undertow's parser, before it takes the connection: it reads only checked heads.
-                        RequestHeadGate.install(connection, headerTimeoutMillis);
-                        openListener.handleEvent(connection);
-                    }),
-                    OptionMap.builder()
-                            .set(Options.TCP_NODELAY, true)
-                            .set(Options.REUSE_ADDRESSES, true)
-                            .set(Options.BACKLOG, 1024)
-                            .getMap());
+                    ChannelListeners.openListenerAdapter(this::accepted),
+                    listening().getMap());
             channel.resumeAccepts();
             port = ((InetSocketAddress) channel.getLocalAddress()).getPort();
             if (https != null) {
@@ -150,11 +142,25 @@ public final class ProxyServer implements AutoCloseable {
         }
     }
 
-    private void startHttps() throws IOException {
-        OptionMap.Builder options = OptionMap.builder()
+    /** Options of both listening sockets. */
+    private static OptionMap.Builder listening() {
+        return OptionMap.builder()
                 .set(Options.TCP_NODELAY, true)
                 .set(Options.REUSE_ADDRESSES, true)
-                .set(Options.BACKLOG, 1024)
+                .set(Options.BACKLOG, 1024);
+    }
+
+    /**
+     * A new connection, plain or (on its decrypted bytes) TLS: the gate goes under Undertow's parser before the parser
+     * takes the connection, so the parser reads only checked heads.
+     */
+    private void accepted(StreamConnection connection) {
+        RequestHeadGate.install(connection, headerTimeoutMillis);
+        openListener.handleEvent(connection);
+    }
+
+    private void startHttps() throws IOException {
+        OptionMap.Builder options = listening()
                 .setSequence(Options.SSL_ENABLED_PROTOCOLS, https.protocols().toArray(String[]::new))
                 .setSequence(
                         Options.SSL_ENABLED_CIPHER_SUITES, https.cipherSuites().toArray(String[]::new));
@@ -171,11 +177,7 @@ public final class ProxyServer implements AutoCloseable {
             httpsChannel = ssl.createSslConnectionServer(
                     worker,
                     new InetSocketAddress(host, https.port()),
-                    ChannelListeners.openListenerAdapter((StreamConnection connection) -> {
-                        // On the decrypted bytes: the same checked heads as on the plain port.
-                        RequestHeadGate.install(connection, headerTimeoutMillis);
-                        openListener.handleEvent(connection);
-                    }),
+                    ChannelListeners.openListenerAdapter(this::accepted),
                     options.getMap());
         } catch (IOException e) {
             throw new IOException("TLS_PORT " + https.port() + ": " + e.getMessage(), e);

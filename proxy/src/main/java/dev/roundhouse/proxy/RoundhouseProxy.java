@@ -11,7 +11,6 @@ import dev.roundhouse.proxy.config.ProxySettings;
 import dev.roundhouse.proxy.forward.PoolRequestHandler;
 import dev.roundhouse.proxy.health.HealthChecker;
 import dev.roundhouse.proxy.metrics.AdminServer;
-import dev.roundhouse.proxy.metrics.MetricNames;
 import dev.roundhouse.proxy.metrics.ProxyMetrics;
 import dev.roundhouse.proxy.pool.BackendPool;
 import dev.roundhouse.proxy.server.HttpsRedirect;
@@ -107,7 +106,7 @@ public final class RoundhouseProxy implements AutoCloseable {
     }
 
     private static TlsTermination tlsTermination(ProxySettings.Tls settings, Clock clock, ProxyMetrics metrics) {
-        metrics.tlsEnabled(List.of(MetricNames.RELOAD_APPLIED, MetricNames.RELOAD_INVALID));
+        metrics.tlsEnabled();
         try {
             return TlsTermination.start(
                     settings.certFiles(),
@@ -118,7 +117,7 @@ public final class RoundhouseProxy implements AutoCloseable {
                     new TlsTermination.Listener() {
                         @Override
                         public void reloaded(boolean applied) {
-                            metrics.tlsReload(applied ? MetricNames.RELOAD_APPLIED : MetricNames.RELOAD_INVALID);
+                            metrics.tlsReload(applied);
                         }
 
                         @Override

@@ -55,7 +55,7 @@ class MetricsReferenceTest {
         proxy.metrics().request("GET", 200, BACKEND, 1_000_000);
         proxy.metrics().error(UpstreamFailure.CONNECT.label(), BACKEND);
         // What a proxy with HTTPS on publishes (HttpsTest serves real certificates).
-        proxy.metrics().tlsEnabled(List.of(MetricNames.RELOAD_APPLIED, MetricNames.RELOAD_INVALID));
+        proxy.metrics().tlsEnabled();
         proxy.metrics().tlsCertificates(Map.of("shop.example", java.time.Instant.parse("2027-01-01T00:00:00Z")));
     }
 

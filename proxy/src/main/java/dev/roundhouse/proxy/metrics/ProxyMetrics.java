@@ -102,25 +102,28 @@ public final class ProxyMetrics implements AutoCloseable {
                 .register(registry);
     }
 
-    /** TLS certificate reloads by result, both at 0 once HTTPS is on; absent without it. */
-    private final ConcurrentHashMap<String, Counter> tlsReloads = new ConcurrentHashMap<>();
+    /** TLS certificate reloads by result, both at 0 once HTTPS is on; absent (null) without it. */
+    private volatile Counter tlsReloadsApplied;
 
+    private volatile Counter tlsReloadsInvalid;
     private volatile MultiGauge certificateExpiry;
 
     /** HTTPS is on: its reload counters start at 0 (so rate() and alerts work before the first failure). */
-    public void tlsEnabled(java.util.List<String> results) {
-        for (String result : results) {
-            tlsReloads.computeIfAbsent(
-                    result,
-                    r -> Counter.builder(MetricNames.TLS_RELOADS)
-                            .description("TLS certificate sets read after their files changed, by result")
-                            .tag(MetricNames.TAG_RESULT, r)
-                            .register(registry));
-        }
+    public void tlsEnabled() {
+        tlsReloadsApplied = tlsReloadCounter(MetricNames.RELOAD_APPLIED);
+        tlsReloadsInvalid = tlsReloadCounter(MetricNames.RELOAD_INVALID);
     }
 
-    public void tlsReload(String result) {
-        Counter counter = tlsReloads.get(result);
+    private Counter tlsReloadCounter(String result) {
+        return Counter.builder(MetricNames.TLS_RELOADS)
+                .description("TLS certificate sets read after their files changed, by result")
+                .tag(MetricNames.TAG_RESULT, result)
+                .register(registry);
+    }
+
+    /** A changed certificate set was read: applied, or kept out (the last good set stays). */
+    public void tlsReload(boolean applied) {
+        Counter counter = applied ? tlsReloadsApplied : tlsReloadsInvalid;
         if (counter != null) {
             counter.increment();
         }

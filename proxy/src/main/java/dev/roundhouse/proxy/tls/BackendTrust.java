@@ -65,20 +65,7 @@ public final class BackendTrust {
 
     /** Validates chains against the bundle's certificates, or the JVM's CAs when there is none. */
     private static X509TrustManager chains(String caBundle) throws GeneralSecurityException {
-        KeyStore anchors = null;
-        if (caBundle != null) {
-            anchors = KeyStore.getInstance(KeyStore.getDefaultType());
-            try {
-                anchors.load(null, null);
-            } catch (java.io.IOException e) {
-                throw new GeneralSecurityException(e);
-            }
-            int i = 0;
-            for (Certificate certificate : CertificateFactory.getInstance("X.509")
-                    .generateCertificates(new ByteArrayInputStream(caBundle.getBytes(StandardCharsets.US_ASCII)))) {
-                anchors.setCertificateEntry("ca-" + i++, certificate);
-            }
-        }
+        KeyStore anchors = caBundle == null ? null : anchors(caBundle.getBytes(StandardCharsets.US_ASCII));
         TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
         factory.init(anchors); // null: the JVM's default CAs
         for (TrustManager manager : factory.getTrustManagers()) {
@@ -87,5 +74,24 @@ public final class BackendTrust {
             }
         }
         throw new GeneralSecurityException("no X.509 trust manager");
+    }
+
+    /**
+     * The PEM certificates of {@code pem} as trust anchors, for backends' CAs and for the CAs of clients'
+     * certificates alike; empty when it holds none.
+     */
+    static KeyStore anchors(byte[] pem) throws GeneralSecurityException {
+        KeyStore anchors = KeyStore.getInstance(KeyStore.getDefaultType());
+        try {
+            anchors.load(null, null);
+        } catch (java.io.IOException e) {
+            throw new GeneralSecurityException(e);
+        }
+        int i = 0;
+        for (Certificate certificate :
+                CertificateFactory.getInstance("X.509").generateCertificates(new ByteArrayInputStream(pem))) {
+            anchors.setCertificateEntry("ca-" + i++, certificate);
+        }
+        return anchors;
     }
 }

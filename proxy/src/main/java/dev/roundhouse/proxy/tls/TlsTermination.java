@@ -1,6 +1,5 @@
 package dev.roundhouse.proxy.tls;
 
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -8,8 +7,6 @@ import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.MessageDigest;
-import java.security.cert.Certificate;
-import java.security.cert.CertificateFactory;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -344,14 +341,8 @@ public final class TlsTermination implements AutoCloseable {
             return null;
         }
         try {
-            KeyStore anchors = KeyStore.getInstance(KeyStore.getDefaultType());
-            anchors.load(null, null);
-            int i = 0;
-            for (Certificate certificate : CertificateFactory.getInstance("X.509")
-                    .generateCertificates(new ByteArrayInputStream(Files.readAllBytes(caFile)))) {
-                anchors.setCertificateEntry("client-ca-" + i++, certificate);
-            }
-            if (i == 0) {
+            KeyStore anchors = BackendTrust.anchors(Files.readAllBytes(caFile));
+            if (anchors.size() == 0) {
                 throw new InvalidCertificateException("TLS_CLIENT_CA_FILE " + caFile + ": no PEM certificate in it");
             }
             TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());

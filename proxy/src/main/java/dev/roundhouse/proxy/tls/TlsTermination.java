@@ -207,9 +207,11 @@ public final class TlsTermination implements AutoCloseable {
 
     /** One look at the files: applies a changed set that can be served, reports one that cannot (once). */
     synchronized void look() {
+        List<Path[]> pairs;
         byte[] digest;
         try {
-            digest = digest(pairs());
+            pairs = pairs();
+            digest = digest(pairs);
         } catch (InvalidCertificateException e) {
             digest = e.getMessage().getBytes(java.nio.charset.StandardCharsets.UTF_8);
             if (Arrays.equals(digest, seen)) {
@@ -223,7 +225,7 @@ public final class TlsTermination implements AutoCloseable {
             return;
         }
         try {
-            Loaded loaded = load();
+            Loaded loaded = load(pairs, digest);
             keys.replace(loaded.certificates());
             seen = loaded.digest();
             pending = null;
@@ -253,7 +255,11 @@ public final class TlsTermination implements AutoCloseable {
 
     private Loaded load() throws InvalidCertificateException {
         List<Path[]> pairs = pairs();
-        byte[] digest = digest(pairs);
+        return load(pairs, digest(pairs));
+    }
+
+    /** Reads the pairs {@code digest} was taken of, as listed for it. */
+    private Loaded load(List<Path[]> pairs, byte[] digest) throws InvalidCertificateException {
         List<ServerCertificate> certificates = new ArrayList<>();
         for (Path[] pair : pairs) {
             certificates.add(ServerCertificate.read(pair[0], pair[1], clock.instant()));

@@ -1,9 +1,7 @@
 package dev.roundhouse.proxy.server;
 
 import dev.roundhouse.proxy.codec.Responses;
-import dev.roundhouse.proxy.metrics.MetricNames;
 import dev.roundhouse.proxy.metrics.ProxyMetrics;
-import io.undertow.server.ExchangeCompletionListener;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.Headers;
@@ -34,18 +32,7 @@ public final class HttpsRedirect implements HttpHandler {
             next.handleRequest(exchange);
             return;
         }
-        long start = System.nanoTime();
-        exchange.addExchangeCompleteListener((HttpServerExchange ex, ExchangeCompletionListener.NextListener nl) -> {
-            try {
-                metrics.request(
-                        ex.getRequestMethod().toString(),
-                        ex.getStatusCode(),
-                        MetricNames.NO_BACKEND,
-                        System.nanoTime() - start);
-            } finally {
-                nl.proceed();
-            }
-        });
+        RequestGuard.countAnsweredHere(exchange, metrics, null);
         if (exchange.getRequestContentLength() > 0
                 || exchange.getRequestHeaders().contains(Headers.TRANSFER_ENCODING)) {
             exchange.setPersistent(false); // the body is not read: the client sends it again over HTTPS

@@ -118,6 +118,15 @@ public final class RequestGuard implements HttpHandler {
     /** Answers the refusal and closes; counted with the method label {@code method} when given, else the request's. */
     private void refuse(HttpServerExchange exchange, int status, String reason, String method) {
         exchange.setPersistent(false);
+        countAnsweredHere(exchange, metrics, method);
+        Responses.plain(exchange, status, reason);
+    }
+
+    /**
+     * Counts a request the proxy answers itself (backend {@code none}) once its exchange completes, under
+     * {@code method} when given, else the request's.
+     */
+    static void countAnsweredHere(HttpServerExchange exchange, ProxyMetrics metrics, String method) {
         long start = System.nanoTime();
         exchange.addExchangeCompleteListener((HttpServerExchange ex, ExchangeCompletionListener.NextListener nl) -> {
             try {
@@ -130,7 +139,6 @@ public final class RequestGuard implements HttpHandler {
                 nl.proceed();
             }
         });
-        Responses.plain(exchange, status, reason);
     }
 
     /**

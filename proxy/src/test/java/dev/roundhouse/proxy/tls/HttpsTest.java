@@ -317,6 +317,7 @@ class HttpsTest {
         assertThat(backend.hits.get())
                 .as("nothing forwarded from the plain port")
                 .isZero();
+        Scrape.awaitRequests(proxy, "none", "GET", 308, 1.0); // answered by the proxy itself, counted as such
 
         HttpResponse<String> secure = get(trusting(pem.trustPem()), "https://localhost:" + proxy.httpsPort() + "/a");
         assertThat(secure.statusCode()).isEqualTo(200);

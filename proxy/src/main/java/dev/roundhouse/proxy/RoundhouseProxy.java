@@ -2,6 +2,8 @@ package dev.roundhouse.proxy;
 
 import dev.roundhouse.poolformat.Durations;
 import dev.roundhouse.poolformat.InvalidPoolDocumentException;
+import dev.roundhouse.poolformat.tls.InvalidCertificateException;
+import dev.roundhouse.poolformat.tls.ServerCertificate;
 import dev.roundhouse.proxy.breaker.Breakers;
 import dev.roundhouse.proxy.config.InvalidSettingsException;
 import dev.roundhouse.proxy.config.PoolConfigMapWatcher;
@@ -18,8 +20,6 @@ import dev.roundhouse.proxy.server.IoThreadWatchdog;
 import dev.roundhouse.proxy.server.ProxyServer;
 import dev.roundhouse.proxy.server.RequestGuard;
 import dev.roundhouse.proxy.tls.BackendTrusts;
-import dev.roundhouse.proxy.tls.InvalidCertificateException;
-import dev.roundhouse.proxy.tls.ServerCertificate;
 import dev.roundhouse.proxy.tls.TlsTermination;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;

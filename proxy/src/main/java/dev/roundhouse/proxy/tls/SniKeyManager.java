@@ -1,5 +1,6 @@
 package dev.roundhouse.proxy.tls;
 
+import dev.roundhouse.poolformat.tls.ServerCertificate;
 import java.net.Socket;
 import java.security.Principal;
 import java.security.PrivateKey;

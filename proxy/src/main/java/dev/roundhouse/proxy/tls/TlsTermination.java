@@ -1,5 +1,7 @@
 package dev.roundhouse.proxy.tls;
 
+import dev.roundhouse.poolformat.tls.InvalidCertificateException;
+import dev.roundhouse.poolformat.tls.ServerCertificate;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;

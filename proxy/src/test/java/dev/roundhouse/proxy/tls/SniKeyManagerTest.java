@@ -2,6 +2,7 @@ package dev.roundhouse.proxy.tls;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.roundhouse.poolformat.tls.ServerCertificate;
 import dev.roundhouse.testing.ServerPem;
 import java.nio.file.Path;
 import java.time.Instant;

@@ -1,4 +1,4 @@
-package dev.roundhouse.proxy.tls;
+package dev.roundhouse.poolformat.tls;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -76,23 +76,38 @@ public record ServerCertificate(
      * @throws InvalidCertificateException saying what is wrong with which file, in a line
      */
     public static ServerCertificate read(Path certFile, Path keyFile, Instant now) throws InvalidCertificateException {
-        String source = certFile + " + " + keyFile;
-        X509Certificate[] chain = chain(certFile);
-        PrivateKey key = key(keyFile);
+        return parse(
+                readFile(certFile, "TLS_CERT_FILE"),
+                certFile.toString(),
+                readFile(keyFile, "TLS_KEY_FILE"),
+                keyFile.toString(),
+                now);
+    }
+
+    /**
+     * Checks a pair given as bytes, as the operator reads it from a Secret, by the same rules as {@link #read}: what
+     * the operator accepts, the proxies serve.
+     *
+     * @param certName what messages call the certificate's source ({@code Secret shop/web-tls key tls.crt})
+     * @param keyName what messages call the key's source
+     */
+    public static ServerCertificate parse(byte[] cert, String certName, byte[] key, String keyName, Instant now)
+            throws InvalidCertificateException {
+        X509Certificate[] chain = chain(cert, certName);
+        PrivateKey privateKey = key(key, keyName);
         X509Certificate leaf = chain[0];
-        if (!belongTogether(key, leaf)) {
+        if (!belongTogether(privateKey, leaf)) {
             throw new InvalidCertificateException(
-                    keyFile + ": the key does not belong to the certificate in " + certFile);
+                    keyName + ": the key does not belong to the certificate in " + certName);
         }
         Instant notAfter = leaf.getNotAfter().toInstant();
         if (!now.isBefore(notAfter)) {
-            throw new InvalidCertificateException(certFile + ": the certificate expired at " + notAfter);
+            throw new InvalidCertificateException(certName + ": the certificate expired at " + notAfter);
         }
-        return new ServerCertificate(chain, key, dnsNames(leaf), notAfter, source);
+        return new ServerCertificate(chain, privateKey, dnsNames(leaf), notAfter, certName + " + " + keyName);
     }
 
-    private static X509Certificate[] chain(Path file) throws InvalidCertificateException {
-        byte[] bytes = readFile(file, "TLS_CERT_FILE");
+    private static X509Certificate[] chain(byte[] bytes, String file) throws InvalidCertificateException {
         try {
             List<X509Certificate> chain = new ArrayList<>();
             for (var certificate :
@@ -108,8 +123,8 @@ public record ServerCertificate(
         }
     }
 
-    private static PrivateKey key(Path file) throws InvalidCertificateException {
-        String text = new String(readFile(file, "TLS_KEY_FILE"), StandardCharsets.US_ASCII);
+    private static PrivateKey key(byte[] bytes, String file) throws InvalidCertificateException {
+        String text = new String(bytes, StandardCharsets.US_ASCII);
         Matcher pem = PEM.matcher(text);
         while (pem.find()) {
             String type = pem.group(1);

@@ -477,6 +477,22 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
                                         field.getValue().asText().getBytes(java.nio.charset.StandardCharsets.UTF_8))));
     }
 
+    /**
+     * The keys a Secret's type requires, as the API server checks them: a {@code kubernetes.io/tls} Secret without
+     * {@code tls.crt} or {@code tls.key} is refused, so a test cannot create one that no cluster would hold.
+     */
+    private static List<FieldError> secretTypeErrors(ObjectNode secret) {
+        List<FieldError> errors = new ArrayList<>();
+        if ("kubernetes.io/tls".equals(secret.path("type").asText())) {
+            for (String key : List.of("tls.crt", "tls.key")) {
+                if (!secret.path("data").has(key)) {
+                    errors.add(new FieldError(FieldError.Type.REQUIRED, "data[" + key + "]", null, ""));
+                }
+            }
+        }
+        return errors;
+    }
+
     // ---------------------------------------------------------------- schema validation of custom resources
 
     /**
@@ -509,6 +525,11 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
         }
         if ("secrets".equals(plural) && !statusOnly) {
             foldStringData(object);
+            List<FieldError> typeErrors = secretTypeErrors(object);
+            if (!typeErrors.isEmpty()) {
+                throw new FieldError.Invalid(
+                        "Secret", "", object.path("metadata").path("name").asText(), typeErrors);
+            }
         }
         if (crd == null) {
             return;

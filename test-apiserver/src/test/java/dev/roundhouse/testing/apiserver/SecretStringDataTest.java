@@ -12,7 +12,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** A Secret's {@code stringData} is write-only here as on a cluster: stored in {@code data}, never returned. */
+/**
+ * A Secret's {@code stringData} is write-only here as on a cluster: stored in {@code data}, never returned; a TLS
+ * Secret's keys are required.
+ */
 class SecretStringDataTest {
 
     private static EmbeddedApiServer server;
@@ -27,6 +30,42 @@ class SecretStringDataTest {
     @AfterAll
     static void stop() {
         server.close();
+    }
+
+    /** As on a cluster: a test must not build on a TLS Secret no API server would store. */
+    @Test
+    void aTlsSecretNeedsBothItsKeys() {
+        var refused = org.assertj.core.api.Assertions.catchThrowableOfType(
+                () -> client.secrets()
+                        .inNamespace("default")
+                        .resource(new SecretBuilder()
+                                .withNewMetadata()
+                                .withName("half-a-pair")
+                                .endMetadata()
+                                .withType("kubernetes.io/tls")
+                                .withStringData(Map.of("tls.crt", "-----BEGIN CERTIFICATE-----"))
+                                .build())
+                        .create(),
+                io.fabric8.kubernetes.client.KubernetesClientException.class);
+        assertThat(refused.getCode()).isEqualTo(422);
+        assertThat(refused.getMessage()).contains("data[tls.key]: Required value");
+
+        client.secrets()
+                .inNamespace("default")
+                .resource(new SecretBuilder()
+                        .withNewMetadata()
+                        .withName("whole-pair")
+                        .endMetadata()
+                        .withType("kubernetes.io/tls")
+                        .withStringData(Map.of("tls.crt", "c", "tls.key", "k"))
+                        .build())
+                .create();
+        assertThat(client.secrets()
+                        .inNamespace("default")
+                        .withName("whole-pair")
+                        .get()
+                        .getData())
+                .containsOnlyKeys("tls.crt", "tls.key");
     }
 
     @Test

@@ -77,7 +77,7 @@ if ready.status ~= "False" or ready.reason == "ProxiesNotReady" then
   return hs
 end
 
--- Ready=False for a problem: NoBackends, ServiceNotFound, ServicePortNotFound, CABundleUnavailable, InvalidSpec,
+-- Ready=False for a problem: NoBackends, ServiceNotFound, ServicePortNotFound, CABundleUnavailable, TLSSecretUnavailable, InvalidSpec,
 -- NameConflict, ReconcileFailed, or a reason this check does not know yet.
 hs.status = "Degraded"
 hs.message = describe(ready)

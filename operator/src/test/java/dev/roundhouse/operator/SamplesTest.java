@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -55,5 +56,29 @@ class SamplesTest {
         assertThat(rendered)
                 .isEqualTo(Files.readString(
                         Path.of("..", "proxy", "src", "test", "resources", "contract", "operator-rendered-pool.json")));
+    }
+
+    /** The TLS sample: its LoadBalancer names the Secret its cert-manager Certificate writes, and the schema takes it. */
+    @org.junit.jupiter.api.Test
+    void theTlsSampleNamesTheSecretItsCertificateWrites() throws Exception {
+        String yaml = Files.readString(Path.of("..", "samples", "loadbalancer-tls.yaml"));
+        List<Map<String, Object>> documents = new java.util.ArrayList<>();
+        for (String part : yaml.split("(?m)^---$")) {
+            documents.add(Serialization.unmarshal(part, Map.class));
+        }
+        assertThat(documents).extracting(d -> d.get("kind")).containsExactly("Certificate", "LoadBalancer");
+        Map<?, ?> certificate = (Map<?, ?>) documents.get(0).get("spec");
+        assertThat(documents.get(0).get("apiVersion")).isEqualTo("cert-manager.io/v1");
+        LoadBalancer lb = Serialization.unmarshal(yaml.split("(?m)^---$")[1], LoadBalancer.class);
+        assertThat(lb.getSpec().getTls().getSecretNames()).containsExactly((String) certificate.get("secretName"));
+
+        try (var server = new dev.roundhouse.testing.apiserver.EmbeddedApiServer().start()) {
+            server.client()
+                    .load(Files.newInputStream(Path.of("..", "crds", "loadbalancers.roundhouse.dev-v1.yml")))
+                    .create();
+            lb.getMetadata().setNamespace("default");
+            var created = server.client().resource(lb).create();
+            assertThat(created.getSpec().getTls().getPort()).isEqualTo(443);
+        }
     }
 }

@@ -11,6 +11,7 @@ public final class Names {
     public static final String POOL_KEY = PoolDocument.CONFIG_MAP_KEY;
 
     public static final String HTTP_PORT_NAME = "http";
+    public static final String HTTPS_PORT_NAME = "https";
     public static final String METRICS_PORT_NAME = "metrics";
     /** The proxy's METRICS_PORT default; it also serves /healthz and /readyz. */
     public static final int METRICS_PORT = 9090;
@@ -19,6 +20,8 @@ public final class Names {
      * 1023, so a container that runs as a non-root user without capabilities can bind it.
      */
     public static final int PROXY_PORT = 8080;
+    /** The port the proxy container listens on for HTTPS ({@code spec.tls.port} is the Service's), for the same reason. */
+    public static final int PROXY_TLS_PORT = 8443;
     /** Service names are DNS-1035 labels. */
     private static final int MAX_SERVICE_NAME = 63;
 

@@ -6,6 +6,7 @@ import dev.roundhouse.operator.api.v1alpha1.PodTemplateSpec;
 import io.fabric8.kubernetes.api.model.AffinityBuilder;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.ContainerPort;
 import io.fabric8.kubernetes.api.model.ContainerPortBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.EnvVarBuilder;
@@ -22,6 +23,7 @@ import io.fabric8.kubernetes.api.model.TopologySpreadConstraintBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -149,6 +151,7 @@ public final class ProxyDeployments {
                 .withNewEmptyDir()
                 .endEmptyDir()
                 .endVolume()
+                .addAllToVolumes(ProxyTls.volumes(spec))
                 .endSpec()
                 .endTemplate()
                 .endSpec()
@@ -201,17 +204,7 @@ public final class ProxyDeployments {
                 .withName(CONTAINER_NAME)
                 .withImage(Objects.requireNonNull(image, "no image: spec.image and the default image are both empty"))
                 .withImagePullPolicy("IfNotPresent")
-                .withPorts(
-                        new ContainerPortBuilder()
-                                .withName(Names.HTTP_PORT_NAME)
-                                .withContainerPort(Names.PROXY_PORT)
-                                .withProtocol("TCP")
-                                .build(),
-                        new ContainerPortBuilder()
-                                .withName(Names.METRICS_PORT_NAME)
-                                .withContainerPort(Names.METRICS_PORT)
-                                .withProtocol("TCP")
-                                .build())
+                .withPorts(ports(spec))
                 .withEnv(env(lb))
                 .withLivenessProbe(probe("/healthz", 10, 3))
                 .withReadinessProbe(probe("/readyz", 5, 2))
@@ -228,30 +221,51 @@ public final class ProxyDeployments {
                 .withName("tmp")
                 .withMountPath("/tmp")
                 .endVolumeMount()
+                .addAllToVolumeMounts(ProxyTls.volumeMounts(spec))
                 .withTerminationMessagePath("/dev/termination-log")
                 .withTerminationMessagePolicy("File")
                 .build();
     }
 
+    private static List<ContainerPort> ports(LoadBalancerSpec spec) {
+        List<ContainerPort> ports = new ArrayList<>();
+        ports.add(port(Names.HTTP_PORT_NAME, Names.PROXY_PORT));
+        if (ProxyTls.enabled(spec)) {
+            ports.add(port(Names.HTTPS_PORT_NAME, Names.PROXY_TLS_PORT));
+        }
+        ports.add(port(Names.METRICS_PORT_NAME, Names.METRICS_PORT));
+        return ports;
+    }
+
+    private static ContainerPort port(String name, int port) {
+        return new ContainerPortBuilder()
+                .withName(name)
+                .withContainerPort(port)
+                .withProtocol("TCP")
+                .build();
+    }
+
     /** The proxy's settings (see ProxySettings), sorted by name so the list is stable. */
     private static List<EnvVar> env(LoadBalancer lb) {
-        return Stream.of(
-                        env("LOG_FORMAT", "json"),
-                        env("LOG_LEVEL", "info"),
-                        env("METRICS_PORT", String.valueOf(Names.METRICS_PORT)),
-                        new EnvVarBuilder()
-                                .withName("POD_NAMESPACE")
-                                .withNewValueFrom()
-                                .withNewFieldRef()
-                                .withApiVersion("v1")
-                                .withFieldPath("metadata.namespace")
-                                .endFieldRef()
-                                .endValueFrom()
-                                .build(),
-                        env("POOL_CONFIGMAP", Names.poolConfigMap(lb)),
-                        env("PORT", String.valueOf(Names.PROXY_PORT)),
-                        env("SHUTDOWN_DELAY", SHUTDOWN_DELAY.toSeconds() + "s"),
-                        env("SHUTDOWN_TIMEOUT", SHUTDOWN_TIMEOUT.toSeconds() + "s"))
+        return Stream.concat(
+                        ProxyTls.env(lb.getSpec()).stream(),
+                        Stream.of(
+                                env("LOG_FORMAT", "json"),
+                                env("LOG_LEVEL", "info"),
+                                env("METRICS_PORT", String.valueOf(Names.METRICS_PORT)),
+                                new EnvVarBuilder()
+                                        .withName("POD_NAMESPACE")
+                                        .withNewValueFrom()
+                                        .withNewFieldRef()
+                                        .withApiVersion("v1")
+                                        .withFieldPath("metadata.namespace")
+                                        .endFieldRef()
+                                        .endValueFrom()
+                                        .build(),
+                                env("POOL_CONFIGMAP", Names.poolConfigMap(lb)),
+                                env("PORT", String.valueOf(Names.PROXY_PORT)),
+                                env("SHUTDOWN_DELAY", SHUTDOWN_DELAY.toSeconds() + "s"),
+                                env("SHUTDOWN_TIMEOUT", SHUTDOWN_TIMEOUT.toSeconds() + "s")))
                 .sorted(Comparator.comparing(EnvVar::getName))
                 .toList();
     }

@@ -6,7 +6,9 @@ import dev.roundhouse.operator.api.v1alpha1.ServiceSpec;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.ServicePort;
 import io.fabric8.kubernetes.api.model.ServicePortBuilder;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -42,13 +44,7 @@ public final class ProxyServices {
                 .withNewSpec()
                 .withType(type)
                 .withSelector(Labels.selector(lb))
-                .withPorts(new ServicePortBuilder()
-                        .withName(Names.HTTP_PORT_NAME)
-                        .withProtocol("TCP")
-                        // spec.port is this port only: the container listens on its own unprivileged port.
-                        .withPort(port(spec))
-                        .withTargetPort(new IntOrString(Names.HTTP_PORT_NAME))
-                        .build())
+                .withPorts(ports(spec))
                 // What the API server would fill in otherwise; clusterIP and nodePorts are its to allocate.
                 .withSessionAffinity("None")
                 .withInternalTrafficPolicy("Cluster")
@@ -61,6 +57,28 @@ public final class ProxyServices {
                                 ? null
                                 : List.copyOf(service.getLoadBalancerSourceRanges()))
                 .endSpec()
+                .build();
+    }
+
+    /**
+     * {@code spec.port}, and {@code spec.tls.port} with TLS: those ports only, while the containers listen on their
+     * own unprivileged ports.
+     */
+    private static List<ServicePort> ports(LoadBalancerSpec spec) {
+        List<ServicePort> ports = new ArrayList<>();
+        ports.add(port(Names.HTTP_PORT_NAME, port(spec)));
+        if (ProxyTls.enabled(spec)) {
+            ports.add(port(Names.HTTPS_PORT_NAME, ProxyTls.servicePort(spec)));
+        }
+        return ports;
+    }
+
+    private static ServicePort port(String name, int port) {
+        return new ServicePortBuilder()
+                .withName(name)
+                .withProtocol("TCP")
+                .withPort(port)
+                .withTargetPort(new IntOrString(name))
                 .build();
     }
 

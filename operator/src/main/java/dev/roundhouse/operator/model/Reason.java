@@ -20,6 +20,8 @@ public enum Reason {
     SERVICE_PORT_NOT_FOUND("ServicePortNotFound"),
     /** spec.backendTLS.caBundle names a ConfigMap or Secret key that is missing or holds no PEM certificates. */
     CA_BUNDLE_UNAVAILABLE("CABundleUnavailable"),
+    /** A Secret spec.tls names is missing or holds no pair the proxies can serve; the Deployment is left as it is. */
+    TLS_SECRET_UNAVAILABLE("TLSSecretUnavailable"),
     /** The spec is wrong in a way the schema cannot tell; nothing of it is applied. */
     INVALID_SPEC("InvalidSpec"),
     /** Progressing is false while an invalid spec is held back. */

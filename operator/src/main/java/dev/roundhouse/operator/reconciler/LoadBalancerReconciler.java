@@ -48,6 +48,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * Reconciles a LoadBalancer. The workflow's dependent resources describe the objects; this class wires the Service
@@ -108,6 +109,7 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
     static final Duration RELABELLED_RECHECK = Duration.ofSeconds(1);
 
     private final OperatorSettings settings;
+    private final Clock clock;
     private final StatusWriter status;
     private final Counter unchanged;
     private final Counter statusWritten;
@@ -118,6 +120,7 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
 
     public LoadBalancerReconciler(Clock clock, MeterRegistry registry, OperatorSettings settings) {
         this.settings = settings;
+        this.clock = clock;
         this.status = new StatusWriter(clock);
         // How often a reconcile found nothing to change: on a GitOps cluster, almost always.
         this.unchanged = Counter.builder("roundhouse.operator.reconciles")
@@ -225,6 +228,8 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
                     lb.getMetadata().getName());
             return UpdateControl.<LoadBalancer>noUpdate().rescheduleAfter(RELABELLED_RECHECK);
         }
+        TlsSecrets tls = TlsSecrets.check(lb, context.getClient(), clock.instant());
+        context.managedWorkflowAndDependentResourceContext().put(TlsSecrets.KEY, tls);
         WorkflowReconcileResult result;
         try {
             result = context.managedWorkflowAndDependentResourceContext().reconcileManagedWorkflow();
@@ -238,9 +243,13 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
         }
         deployment = context.getSecondaryResource(Deployment.class).orElse(deployment);
         UpdateControl<LoadBalancer> done =
-                write(lb, status.next(lb, pool, deployment, serviceMonitorWanted && !serviceMonitorCrd), context);
-        // Nothing tells the operator when a CA bundle changes (it watches no Secrets): it reads it again later.
-        return CaBundles.recheck(lb).map(done::rescheduleAfter).orElse(done);
+                write(lb, status.next(lb, pool, tls, deployment, serviceMonitorWanted && !serviceMonitorCrd), context);
+        // Nothing tells the operator when a CA bundle or a TLS Secret changes (it watches no Secrets): it reads them
+        // again later.
+        return Stream.concat(CaBundles.recheck(lb).stream(), tls.recheck(lb).stream())
+                .min(Duration::compareTo)
+                .map(done::rescheduleAfter)
+                .orElse(done);
     }
 
     /** Patches the status when it changed (recording a Warning Event when Ready turns False for a new reason). */

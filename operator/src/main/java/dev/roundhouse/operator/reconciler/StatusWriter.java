@@ -31,7 +31,11 @@ final class StatusWriter {
     }
 
     LoadBalancerStatus next(
-            LoadBalancer lb, PoolResolution pool, Deployment deployment, boolean serviceMonitorMissing) {
+            LoadBalancer lb,
+            PoolResolution pool,
+            TlsSecrets tls,
+            Deployment deployment,
+            boolean serviceMonitorMissing) {
         int wanted = ProxyDeployments.replicas(lb.getSpec());
         int ready = readyReplicas(deployment);
         Integer backends = pool.document() == null
@@ -49,6 +53,16 @@ final class StatusWriter {
                             + (lb.getStatus() == null || lb.getStatus().getBackends() == null
                                     ? "; the pool is empty until then"
                                     : "; the proxies keep the last good pool")));
+        } else if (tls.problem() != null) {
+            desired.add(Conditions.condition(Conditions.READY, false, Reason.TLS_SECRET_UNAVAILABLE, tls.problem()));
+            desired.add(Conditions.condition(
+                    Conditions.DEGRADED,
+                    true,
+                    Reason.TLS_SECRET_UNAVAILABLE,
+                    tls.problem()
+                            + (ready > 0
+                                    ? "; the proxies running keep their pod template and certificates until then"
+                                    : "; the proxies start once it is fixed")));
         } else if (backends == 0) {
             String why = lb.getSpec().getServiceRef() != null
                     ? "Service " + lb.getSpec().getServiceRef().getName() + " has no ready endpoints"

@@ -10,6 +10,7 @@ import dev.roundhouse.operator.api.v1alpha1.HealthCheckSpec;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.api.v1alpha1.PodTemplateSpec;
 import dev.roundhouse.operator.api.v1alpha1.ServiceRefSpec;
+import dev.roundhouse.operator.api.v1alpha1.TlsSpec;
 import io.fabric8.kubernetes.api.model.AffinityBuilder;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
@@ -51,6 +52,62 @@ class ProxyDeploymentsTest {
                         entry("prometheus.io/path", "/metrics"),
                         entry("prometheus.io/port", "9090"),
                         entry("prometheus.io/scrape", "true"));
+    }
+
+    /**
+     * Each Secret of {@code spec.tls} is a read-only volume in a directory of its own, numbered in the spec's order
+     * (the proxy reads the directory in name order, the first pair is its default); the proxy listens for HTTPS on an
+     * unprivileged port and redirects to the Service's HTTPS port, which is what clients see.
+     */
+    @Test
+    void tlsSecretsAreMountedInTheirOrderAndHttpsTurnedOn() {
+        TlsSpec tls = new TlsSpec();
+        tls.setSecretNames(List.of("shop-tls", "api-tls", "shop-tls", "x".repeat(253)));
+        tls.setPort(443);
+        tls.setRedirect(true);
+        lb.getSpec().setTls(tls);
+        Deployment d = ProxyDeployments.desired(lb, DEFAULT_IMAGE);
+        PodSpec pod = d.getSpec().getTemplate().getSpec();
+        Container proxy = pod.getContainers().get(0);
+
+        assertThat(pod.getVolumes())
+                .filteredOn(v -> v.getSecret() != null)
+                .extracting(
+                        v -> v.getName(),
+                        v -> v.getSecret().getSecretName(),
+                        v -> v.getSecret().getDefaultMode())
+                .containsExactly(
+                        tuple("tls-0", "shop-tls", 0440),
+                        tuple("tls-1", "api-tls", 0440),
+                        tuple("tls-2", "x".repeat(253), 0440));
+        assertThat(proxy.getVolumeMounts())
+                .filteredOn(m -> m.getName().startsWith("tls-"))
+                .extracting(m -> m.getMountPath(), m -> m.getReadOnly())
+                .containsExactly(
+                        tuple("/etc/roundhouse/tls/00-shop-tls", true),
+                        tuple("/etc/roundhouse/tls/01-api-tls", true),
+                        tuple("/etc/roundhouse/tls/02-" + "x".repeat(252), true));
+        assertThat(proxy.getPorts())
+                .extracting(p -> p.getName(), p -> p.getContainerPort())
+                .containsExactly(tuple("http", 8080), tuple("https", 8443), tuple("metrics", 9090));
+        assertThat(proxy.getEnv())
+                .extracting(EnvVar::getName, EnvVar::getValue)
+                .contains(
+                        tuple("TLS_CERT_FILE", "/etc/roundhouse/tls"),
+                        tuple("TLS_PORT", "8443"),
+                        tuple("TLS_REDIRECT", "true"),
+                        tuple("TLS_REDIRECT_PORT", "443"));
+        assertThat(proxy.getEnv()).extracting(EnvVar::getName).isSorted();
+
+        lb.getSpec().setTls(null);
+        Container plain = ProxyDeployments.desired(lb, DEFAULT_IMAGE)
+                .getSpec()
+                .getTemplate()
+                .getSpec()
+                .getContainers()
+                .get(0);
+        assertThat(plain.getEnv()).extracting(EnvVar::getName).noneMatch(name -> name.startsWith("TLS_"));
+        assertThat(plain.getPorts()).extracting(p -> p.getName()).containsExactly("http", "metrics");
     }
 
     @Test

@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
 import io.fabric8.kubernetes.api.model.rbac.Role;
 import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class ProxyRbacTest {
@@ -31,6 +32,10 @@ class ProxyRbacTest {
 
     @Test
     void roleReadsTheOwnPoolConfigMapAndNothingElse() {
+        // With spec.tls too: the proxies read the Secrets' mounted files, never the Secrets.
+        var tls = new dev.roundhouse.operator.api.v1alpha1.TlsSpec();
+        tls.setSecretNames(List.of("web-tls"));
+        lb.getSpec().setTls(tls);
         Role role = ProxyRbac.role(lb);
 
         assertOwnMetadata(role, lb, "web-proxy");

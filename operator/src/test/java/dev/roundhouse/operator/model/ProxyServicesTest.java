@@ -140,6 +140,25 @@ class ProxyServicesTest {
     }
 
     @Test
+    void tlsAddsTheHttpsPortToTheTrafficServiceOnly() {
+        var tls = new dev.roundhouse.operator.api.v1alpha1.TlsSpec();
+        tls.setSecretNames(java.util.List.of("web-tls"));
+        lb.getSpec().setTls(tls);
+
+        assertThat(ProxyServices.desired(lb).getSpec().getPorts())
+                .extracting(
+                        p -> p.getName(),
+                        p -> p.getPort(),
+                        p -> p.getTargetPort().getStrVal())
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple("http", 8080, "http"),
+                        org.assertj.core.groups.Tuple.tuple("https", 8443, "https"));
+        assertThat(ProxyServices.desiredMetrics(lb).getSpec().getPorts())
+                .extracting(p -> p.getName())
+                .containsExactly("metrics");
+    }
+
+    @Test
     void selectsThePodsOfTheDeployment() {
         var template = ProxyDeployments.desired(lb, "proxy:1").getSpec().getTemplate();
 

@@ -16,6 +16,9 @@ import java.util.List;
 @ValidationRule(
         value = "has(self.backends) != has(self.serviceRef)",
         message = "set exactly one of spec.backends and spec.serviceRef")
+@ValidationRule(
+        value = "!has(self.tls) || !has(self.port) || self.tls.port != self.port",
+        message = "spec.tls.port must differ from spec.port: one Service port cannot serve both http and https")
 public class LoadBalancerSpec {
 
     @JsonPropertyDescription("Fixed backends: URLs with weights. Exactly one of backends and serviceRef.")
@@ -53,6 +56,10 @@ public class LoadBalancerSpec {
             + " backend's address.")
     private BackendTlsSpec backendTLS;
 
+    @JsonPropertyDescription("HTTPS for clients, with the certificates of kubernetes.io/tls Secrets: the proxies"
+            + " listen on it beside plain HTTP, and the Service gains the port.")
+    private TlsSpec tls;
+
     private ServiceSpec service;
     private MetricsSpec metrics;
 
@@ -62,6 +69,14 @@ public class LoadBalancerSpec {
     @JsonPropertyDescription("Placement and metadata of the proxy pods: node selector, tolerations, affinity, spread,"
             + " priority class, pull secrets, labels and annotations.")
     private PodTemplateSpec podTemplate;
+
+    public TlsSpec getTls() {
+        return tls;
+    }
+
+    public void setTls(TlsSpec tls) {
+        this.tls = tls;
+    }
 
     public BackendTlsSpec getBackendTLS() {
         return backendTLS;

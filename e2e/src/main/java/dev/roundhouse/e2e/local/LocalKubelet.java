@@ -88,7 +88,9 @@ public final class LocalKubelet implements AutoCloseable {
             int restarts,
             Path log,
             int servicePort,
-            int serviceMetricsPort) {}
+            int serviceMetricsPort,
+            int tlsPort,
+            int serviceTlsPort) {}
 
     private record Key(String namespace, String name) {
         @Override
@@ -105,14 +107,20 @@ public final class LocalKubelet implements AutoCloseable {
         /** The template's terminationGracePeriodSeconds: how long SIGTERM waits before the kill. */
         final Duration grace;
 
+        final SecretVolumes volumes;
+
         ProxyProcess process;
         boolean ready;
         int restarts;
         Instant nextStart = Instant.EPOCH;
+        Instant nextVolumeSync = Instant.EPOCH;
+        /** Why it cannot start (a Secret volume's Secret missing), logged when it changes. */
+        String waiting;
 
-        Pod(String templateHash, Duration grace) {
+        Pod(String templateHash, Duration grace, SecretVolumes volumes) {
             this.templateHash = templateHash;
             this.grace = grace;
+            this.volumes = volumes;
         }
     }
 
@@ -122,6 +130,7 @@ public final class LocalKubelet implements AutoCloseable {
         final List<Pod> retiring = new ArrayList<>();
         LocalService service;
         LocalService metrics;
+        LocalService https;
         /** Old proxies sent SIGTERM that new connections still reach until the endpoint lag has passed. */
         final List<Lagging> lagging = new ArrayList<>();
 
@@ -139,6 +148,10 @@ public final class LocalKubelet implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(LocalKubelet.class);
     private static final Duration SYNC_PERIOD = Duration.ofMillis(250);
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
+    /** How often a running pod's Secret volumes are brought up to date (kubelet: about a minute). */
+    private static final Duration VOLUME_SYNC_PERIOD = Duration.ofSeconds(1);
+
+    private static final java.util.concurrent.atomic.AtomicLong PODS = new java.util.concurrent.atomic.AtomicLong();
 
     /** About what it takes an endpoint to leave kube-proxy's rules on a small cluster. */
     public static final Duration DEFAULT_ENDPOINT_LAG = Duration.ofSeconds(1);
@@ -319,9 +332,12 @@ public final class LocalKubelet implements AutoCloseable {
             workload.current = new Pod(
                     templateHash,
                     Duration.ofSeconds(Objects.requireNonNullElse(
-                            deployment.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds(), 30L)));
+                            deployment.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds(), 30L)),
+                    new SecretVolumes(logDir.resolve(
+                            key.namespace + "." + key.name + ".pod-" + PODS.incrementAndGet() + ".volumes")));
         }
         Pod pod = workload.current;
+        PodSpec podSpec = deployment.getSpec().getTemplate().getSpec();
         if (pod.process != null && !pod.process.isAlive()) {
             pod.restarts++;
             long backoffSeconds = Math.min(MAX_BACKOFF.toSeconds(), 1L << Math.min(pod.restarts - 1, 5));
@@ -341,19 +357,37 @@ public final class LocalKubelet implements AutoCloseable {
             try {
                 refuseWhatAContainerCouldNotDo(
                         deployment.getSpec().getTemplate().getSpec(), container);
+                Optional<String> missing = pod.volumes.sync(client, key.namespace, podSpec, container);
+                if (missing.isPresent()) {
+                    // As kubelet: the container is not created until its volumes can be; no restart counted.
+                    if (!missing.get().equals(pod.waiting)) {
+                        log.warn("Proxy of {} waits: {}", key, missing.get());
+                    }
+                    pod.waiting = missing.get();
+                    throw new WaitingForVolume();
+                }
+                pod.waiting = null;
                 pod.process = ProxyProcess.start(
-                        environment(key, container), logDir.resolve(key.namespace + "." + key.name + ".log"));
+                        environment(key, podSpec, container, pod.volumes),
+                        logDir.resolve(key.namespace + "." + key.name + ".log"));
                 log.info(
                         "Started the proxy of {} (pid {}) on :{}, metrics :{}",
                         key,
                         pod.process.pid(),
                         pod.process.port(),
                         pod.process.metricsPort());
+            } catch (WaitingForVolume e) {
+                // looked at again at the next sync
             } catch (RuntimeException e) {
                 pod.restarts++;
                 pod.nextStart = Instant.now().plus(MAX_BACKOFF);
                 log.warn("Cannot start the proxy of {}: {}", key, e.getMessage());
             }
+        }
+        if (pod.process != null && !Instant.now().isBefore(pod.nextVolumeSync)) {
+            // kubelet brings a changed Secret into the running pod's files: how a renewed certificate arrives.
+            pod.nextVolumeSync = Instant.now().plus(VOLUME_SYNC_PERIOD);
+            pod.volumes.sync(client, key.namespace, podSpec, container);
         }
         boolean ready = pod.process != null && pod.process.ready();
         if (ready != pod.ready && pod.process != null) {
@@ -402,7 +436,9 @@ public final class LocalKubelet implements AutoCloseable {
                             pod.restarts,
                             pod.process.log(),
                             servicePort(workload.service, pod),
-                            servicePort(workload.metrics, pod)));
+                            servicePort(workload.metrics, pod),
+                            pod.process.tlsPort(),
+                            servicePort(workload.https, pod)));
         } else {
             published.remove(key);
         }
@@ -414,7 +450,9 @@ public final class LocalKubelet implements AutoCloseable {
         return service != null
                         && pod.process != null
                         && service.endpoint() != 0
-                        && (service.endpoint() == pod.process.port() || service.endpoint() == pod.process.metricsPort())
+                        && (service.endpoint() == pod.process.port()
+                                || service.endpoint() == pod.process.metricsPort()
+                                || service.endpoint() == pod.process.tlsPort())
                 ? service.port()
                 : 0;
     }
@@ -432,6 +470,14 @@ public final class LocalKubelet implements AutoCloseable {
                 .orElse(declared(container, "METRICS_PORT", 9090));
         workload.service = openService(key, workload, workload.service, "PORT", traffic);
         workload.metrics = openService(key, workload, workload.metrics, "METRICS_PORT", metrics);
+        if (hasVariable(container, "TLS_CERT_FILE")) {
+            int https = selectingServicePort(key.namespace, podLabels, "https")
+                    .orElse(declared(container, "TLS_PORT", 8443));
+            workload.https = openService(key, workload, workload.https, "TLS_PORT", https);
+        } else if (workload.https != null) {
+            workload.https.close();
+            workload.https = null;
+        }
     }
 
     /** The port of a Service in {@code namespace} whose selector picks these pods and that targets the named port. */
@@ -504,7 +550,12 @@ public final class LocalKubelet implements AutoCloseable {
                 Pod pod = workload.current;
                 String own = pod == null || pod.process == null
                         ? "its own port"
-                        : "127.0.0.1:" + ("PORT".equals(variable) ? pod.process.port() : pod.process.metricsPort());
+                        : "127.0.0.1:"
+                                + switch (variable) {
+                                    case "PORT" -> pod.process.port();
+                                    case "TLS_PORT" -> pod.process.tlsPort();
+                                    default -> pod.process.metricsPort();
+                                };
                 log.warn(
                         "{} {} of {} is in use (another LoadBalancer's proxy, or another program): reach this "
                                 + "proxy on {} instead",
@@ -515,6 +566,11 @@ public final class LocalKubelet implements AutoCloseable {
             }
             return null;
         }
+    }
+
+    private static boolean hasVariable(Container container, String variable) {
+        return Objects.requireNonNullElse(container.getEnv(), List.<EnvVar>of()).stream()
+                .anyMatch(var -> var.getName().equals(variable));
     }
 
     /** The value of a port variable in the pod template, or its default. */
@@ -543,6 +599,9 @@ public final class LocalKubelet implements AutoCloseable {
         if (workload.metrics != null) {
             workload.metrics.route(endpoint == null ? 0 : endpoint.process.metricsPort());
         }
+        if (workload.https != null) {
+            workload.https.route(endpoint == null ? 0 : endpoint.process.tlsPort());
+        }
     }
 
     /** SIGTERM now; the wait for the drain (and the kill after the grace period) happens off the sync thread. */
@@ -556,18 +615,20 @@ public final class LocalKubelet implements AutoCloseable {
         terminating.add(process);
         stopper.execute(() -> {
             process.stop(pod.grace);
+            pod.volumes.remove();
             terminating.remove(process);
             log.info("Stopped the proxy pid {}", process.pid());
         });
     }
 
     /** The container's environment as the kubelet resolves it, plus what a local process needs instead of a pod. */
-    private Map<String, String> environment(Key key, Container container) {
+    private Map<String, String> environment(Key key, PodSpec pod, Container container, SecretVolumes volumes) {
         Map<String, String> env = new LinkedHashMap<>();
         for (EnvVar var : Objects.requireNonNullElse(container.getEnv(), List.<EnvVar>of())) {
             String value = var.getValueFrom() == null ? var.getValue() : resolve(key, var.getValueFrom());
             if (value != null) {
-                env.put(var.getName(), value);
+                // A path in a Secret volume is where this pod's volume is on this machine.
+                env.put(var.getName(), volumes.localPath(pod, container, value));
             }
         }
         env.putAll(environmentOverrides);
@@ -583,6 +644,13 @@ public final class LocalKubelet implements AutoCloseable {
         }
         env.put("PORT", String.valueOf(port));
         env.put("METRICS_PORT", String.valueOf(metricsPort));
+        if (env.containsKey("TLS_CERT_FILE")) {
+            int tlsPort = freePort();
+            while (tlsPort == port || tlsPort == metricsPort) {
+                tlsPort = freePort();
+            }
+            env.put("TLS_PORT", String.valueOf(tlsPort));
+        }
         return env;
     }
 
@@ -662,12 +730,22 @@ public final class LocalKubelet implements AutoCloseable {
         }
     }
 
+    /** A container that cannot be created yet, for a reason already logged. */
+    private static final class WaitingForVolume extends RuntimeException {
+        WaitingForVolume() {
+            super(null, null, false, false);
+        }
+    }
+
     private static void closeServices(Workload workload) {
         if (workload.service != null) {
             workload.service.close();
         }
         if (workload.metrics != null) {
             workload.metrics.close();
+        }
+        if (workload.https != null) {
+            workload.https.close();
         }
     }
 

@@ -35,16 +35,21 @@ final class ProxyProcess {
     private final Process process;
     private final int port;
     private final int metricsPort;
+    private final int tlsPort;
     private final Path log;
 
-    private ProxyProcess(Process process, int port, int metricsPort, Path log) {
+    private ProxyProcess(Process process, int port, int metricsPort, int tlsPort, Path log) {
         this.process = process;
         this.port = port;
         this.metricsPort = metricsPort;
+        this.tlsPort = tlsPort;
         this.log = log;
     }
 
-    /** Starts the proxy with {@code env} (PORT and METRICS_PORT in it are the ports it will bind). */
+    /**
+     * Starts the proxy with {@code env} (PORT and METRICS_PORT in it are the ports it will bind, and TLS_PORT when
+     * TLS_CERT_FILE is set).
+     */
     static ProxyProcess start(Map<String, String> env, Path log) {
         return launch(List.of("-cp", classpath(), ProxyLauncher.class.getName()), env, log);
     }
@@ -79,7 +84,13 @@ final class ProxyProcess {
             Files.createDirectories(log.toAbsolutePath().getParent());
             builder.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
             return new ProxyProcess(
-                    builder.start(), Integer.parseInt(env.get("PORT")), Integer.parseInt(env.get("METRICS_PORT")), log);
+                    builder.start(),
+                    Integer.parseInt(env.get("PORT")),
+                    Integer.parseInt(env.get("METRICS_PORT")),
+                    env.containsKey("TLS_CERT_FILE") && env.containsKey("TLS_PORT")
+                            ? Integer.parseInt(env.get("TLS_PORT"))
+                            : 0,
+                    log);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start the proxy: " + e.getMessage(), e);
         }
@@ -113,6 +124,11 @@ final class ProxyProcess {
 
     int metricsPort() {
         return metricsPort;
+    }
+
+    /** The HTTPS port, or 0 without TLS. */
+    int tlsPort() {
+        return tlsPort;
     }
 
     Path log() {

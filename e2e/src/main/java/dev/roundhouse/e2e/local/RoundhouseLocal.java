@@ -3,22 +3,27 @@ package dev.roundhouse.e2e.local;
 import com.sun.net.httpserver.HttpServer;
 import dev.roundhouse.e2e.demo.DemoBackends;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
+import dev.roundhouse.testing.ServerPem;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
 /**
  * {@code roundhouse local}: the whole system on this machine, no cluster needed. Starts three demo backends, the
  * {@link LocalCluster} (API server, operator, local kubelet), applies {@code samples/loadbalancer.yaml} and waits
- * for its proxy on :8080 (metrics :9090). Ctrl-C stops everything it started.
+ * for its proxy on :8080 and :8443 (HTTPS, with a certificate made at start; metrics :9090). Ctrl-C stops everything it started.
  */
 public final class RoundhouseLocal {
 
@@ -27,6 +32,10 @@ public final class RoundhouseLocal {
 
     static final int PROXY_PORT = 8080;
     static final int METRICS_PORT = 9090;
+    /** The sample's spec.tls.port, and the Secret it names. */
+    static final int HTTPS_PORT = 8443;
+
+    public static final String TLS_SECRET = "demo-tls";
     static final String SAMPLE = "samples/loadbalancer.yaml";
     static final Duration READY_WITHIN = Duration.ofSeconds(90);
 
@@ -35,7 +44,7 @@ public final class RoundhouseLocal {
     public static void main(String[] args) throws Exception {
         Path home = Path.of(".roundhouse");
         List<Integer> busy = new ArrayList<>();
-        for (int port : concat(BACKEND_PORTS, List.of(PROXY_PORT, METRICS_PORT))) {
+        for (int port : concat(BACKEND_PORTS, List.of(PROXY_PORT, METRICS_PORT, HTTPS_PORT))) {
             if (!free(port)) {
                 busy.add(port);
             }
@@ -43,7 +52,7 @@ public final class RoundhouseLocal {
         if (!busy.isEmpty()) {
             System.err.println(
                     "roundhouse local: port(s) " + busy + " of 127.0.0.1 are in use (is another "
-                            + "`roundhouse local` running?). It needs 3001-3003 for the demo backends, 8080 and 9090 for the proxy.");
+                            + "`roundhouse local` running?). It needs 3001-3003 for the demo backends, 8080, 8443 and 9090 for the proxy.");
             System.exit(1);
         }
 
@@ -67,6 +76,11 @@ public final class RoundhouseLocal {
                         },
                         "roundhouse-local-shutdown"));
 
+        cluster.client()
+                .secrets()
+                .inNamespace("default")
+                .resource(demoTlsSecret(home.resolve("tls")))
+                .serverSideApply();
         List<HasMetadata> applied = cluster.apiServer().applyYaml(LocalCluster.resource(SAMPLE));
         String name = applied.get(0).getMetadata().getName();
         String ready = awaitReady(cluster, name);
@@ -82,6 +96,7 @@ public final class RoundhouseLocal {
 
                 Try:
                   curl localhost:%d                  # answers alternate demo-backend-1, -2, -3
+                  curl -k https://localhost:%d       # the same over HTTPS (a certificate made for localhost)
                   curl localhost:%d/metrics          # requests, breakers, healthy backends
                   KUBECONFIG=%s kubectl get lb
                   KUBECONFIG=%s kubectl patch lb %s --type=merge \\
@@ -99,11 +114,30 @@ public final class RoundhouseLocal {
                         ready,
                         home.resolve("logs"),
                         PROXY_PORT,
+                        HTTPS_PORT,
                         METRICS_PORT,
                         kubeconfig,
                         kubeconfig,
                         name));
         stopped.await();
+    }
+
+    /**
+     * The Secret the sample's {@code spec.tls} names, with a certificate for localhost and 127.0.0.1 made now in
+     * {@code dir} (by the JDK's keytool): what cert-manager would write on a cluster.
+     */
+    public static Secret demoTlsSecret(Path dir) throws IOException {
+        ServerPem pem = ServerPem.make(
+                dir,
+                "localhost",
+                ServerPem.Spec.ec("dns:localhost,ip:127.0.0.1").valid(0, 365));
+        return new SecretBuilder()
+                .withNewMetadata()
+                .withName(TLS_SECRET)
+                .endMetadata()
+                .withType("kubernetes.io/tls")
+                .withStringData(Map.of("tls.crt", Files.readString(pem.cert()), "tls.key", Files.readString(pem.key())))
+                .build();
     }
 
     /** Waits for the LoadBalancer's Ready condition; returns how it stands (ready or why not). */

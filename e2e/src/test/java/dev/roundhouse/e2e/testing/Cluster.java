@@ -4,12 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.roundhouse.e2e.local.LocalCluster;
 import dev.roundhouse.e2e.local.LocalKubelet.RunningProxy;
+import dev.roundhouse.e2e.local.RoundhouseLocal;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.testing.TestBackend;
 import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -40,6 +44,22 @@ public final class Cluster {
         this.local = local;
         this.namespace = namespace;
         this.kubectl = new Kubectl(local.kubeconfig());
+        // The Secret the sample's spec.tls names, as roundhouse local creates it: the sample runs as shipped.
+        local.client().secrets().inNamespace(namespace).resource(demoTls()).serverSideApply();
+    }
+
+    private static Secret demoTls;
+
+    /** One certificate for every namespace of the run: keytool takes a second or two. */
+    private static synchronized Secret demoTls() {
+        if (demoTls == null) {
+            try {
+                demoTls = RoundhouseLocal.demoTlsSecret(Files.createTempDirectory("roundhouse-demo-tls"));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return new SecretBuilder(demoTls).build();
     }
 
     public LocalCluster local() {

@@ -104,8 +104,9 @@ public final class OperatorPermissions {
 
     /** The operator's own client calls, by source file, that {@link #derive()} grants: see {@link #directApiCalls()}. */
     public static final Map<String, Integer> DIRECT_CALLS = Map.of(
-            // WarningEvents through StatusWriter.recordEventIfNewProblem: create an Event, or get and patch it
-            "LoadBalancerReconciler.java", 2,
+            // WarningEvents through StatusWriter.recordEventIfNewProblem: create an Event, or get and patch it;
+            // TlsSecrets.check: get each Secret spec.tls names
+            "LoadBalancerReconciler.java", 3,
             // get each derived object the caches miss; edit (get, JSON patch) the labels back onto its own
             "Ownership.java", 2,
             "ServiceMonitorCrd.java", 1, // customResourceDefinitions().withName(..).get()
@@ -361,7 +362,12 @@ public final class OperatorPermissions {
         watched.add(need(Event.class, "", "create", ANY, "WarningEvents.record: the first Event of a reason"));
         watched.add(need(Event.class, "", "get", ANY, "WarningEvents.record: the same reason again (edit)"));
         watched.add(need(Event.class, "", "patch", ANY, "WarningEvents.record: count and lastTimestamp (edit)"));
-        watched.add(need(Secret.class, "", "get", ANY, "CaBundles.read: the Secret spec.backendTLS.caBundle names"));
+        watched.add(need(
+                Secret.class,
+                "",
+                "get",
+                ANY,
+                "CaBundles.read and TlsSecrets.check: the Secrets spec.backendTLS.caBundle and spec.tls name"));
         watched.add(
                 need(ConfigMap.class, "", "get", ANY, "CaBundles.read: the ConfigMap spec.backendTLS.caBundle names"));
         // Ownership.check reads each derived object (get: granted with the informers) and puts lost labels back

@@ -133,6 +133,11 @@ public final class RequestHeadScanner {
         return upgrade || connect;
     }
 
+    /** The request has an Upgrade field (and is no CONNECT): what follows may be another protocol's bytes. */
+    public boolean upgrade() {
+        return upgrade && !connect;
+    }
+
     /**
      * Reads on in the head that starts at {@code headStart} in {@code b}, with its bytes up to {@code end}
      * available (those read by earlier calls still in place).

@@ -10,7 +10,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * Counts requests in flight so shutdown can wait for them. While draining, every response whose head is
  * still to be written (requests in flight, and those that still arrive on open keep-alive connections)
- * is sent with Connection: close, so clients move on to another proxy without seeing an error.
+ * is sent with Connection: close, so clients move on to another proxy without seeing an error; HTTP/2 connections
+ * get GOAWAY, which says the same for them.
  */
 final class DrainHandler implements HttpHandler {
 
@@ -21,6 +22,7 @@ final class DrainHandler implements HttpHandler {
         nextListener.proceed();
     };
     private volatile boolean draining;
+    private final Http2Connections http2 = new Http2Connections();
     /**
      * A response whose head goes out after the drain began says Connection: close too, although its request came
      * in before: a client would otherwise send its next request to a proxy that is leaving.
@@ -37,6 +39,9 @@ final class DrainHandler implements HttpHandler {
 
     @Override
     public void handleRequest(HttpServerExchange exchange) throws Exception {
+        if (!http2.admit(exchange)) {
+            return; // a stream over its connection's limit, reset unanswered
+        }
         inFlight.incrementAndGet();
         exchange.addExchangeCompleteListener(done);
         exchange.addResponseCommitListener(closeWhileDraining);
@@ -49,6 +54,7 @@ final class DrainHandler implements HttpHandler {
 
     void startDraining() {
         draining = true;
+        http2.goAway();
     }
 
     /** Waits until no request is in flight or the timeout passes; true when drained. */

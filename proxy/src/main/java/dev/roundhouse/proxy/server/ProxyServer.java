@@ -3,9 +3,16 @@ package dev.roundhouse.proxy.server;
 import dev.roundhouse.proxy.codec.HttpLimits;
 import dev.roundhouse.proxy.config.ProxySettings;
 import io.undertow.UndertowOptions;
+import io.undertow.connector.ByteBufferPool;
+import io.undertow.connector.PooledByteBuffer;
 import io.undertow.protocols.ssl.UndertowXnioSsl;
+import io.undertow.server.ConnectorStatistics;
+import io.undertow.server.DelegateOpenListener;
 import io.undertow.server.HttpHandler;
+import io.undertow.server.protocol.http.AlpnOpenListener;
 import io.undertow.server.protocol.http.HttpOpenListener;
+import io.undertow.server.protocol.http2.Http2OpenListener;
+import io.undertow.server.protocol.http2.Http2UpgradeHandler;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -42,6 +49,8 @@ public final class ProxyServer implements AutoCloseable {
     private final DrainHandler drain;
     private final Runnable beforeShutdown;
     private final HttpOpenListener openListener;
+    private final Http2OpenListener http2Listener;
+    private final ThreadCachedBufferPool buffers;
     private final long headerTimeoutMillis;
     private XnioWorker worker;
     private AcceptingChannel<StreamConnection> channel;
@@ -95,10 +104,21 @@ public final class ProxyServer implements AutoCloseable {
                 .set(UndertowOptions.DECODE_URL, false) // forward the path exactly as received
                 .set(UndertowOptions.ALLOW_UNESCAPED_CHARACTERS_IN_URL, false)
                 .set(UndertowOptions.ALWAYS_SET_DATE, true)
+                // HTTP/2: over TLS when the client offers h2 (ALPN), and in clear text with prior knowledge or
+                // Upgrade: h2c; every stream is a request of its own through the same handler.
+                .set(UndertowOptions.ENABLE_HTTP2, true)
+                .set(UndertowOptions.HTTP2_SETTINGS_ENABLE_PUSH, false)
+                .set(UndertowOptions.HTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, HttpLimits.MAX_CONCURRENT_STREAMS)
+                .set(UndertowOptions.HTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, HttpLimits.MAX_HTTP2_HEADER_LIST_BYTES)
+                .set(UndertowOptions.MAX_RST_FRAMES_PER_WINDOW, HttpLimits.MAX_RESETS_PER_WINDOW)
+                .set(UndertowOptions.RST_FRAMES_TIME_WINDOW, HttpLimits.RESET_WINDOW_MILLIS)
                 .getMap();
-        openListener =
-                new HttpOpenListener(new ThreadCachedBufferPool(true, BUFFER_BYTES, POOLED_BUFFERS), serverOptions);
-        openListener.setRootHandler(drain);
+        buffers = new ThreadCachedBufferPool(true, BUFFER_BYTES, POOLED_BUFFERS);
+        openListener = new HttpOpenListener(buffers, serverOptions);
+        // A request asking to switch to h2c is answered 101 here and then served as the connection's first stream.
+        openListener.setRootHandler(new Http2UpgradeHandler(drain));
+        http2Listener = new Http2OpenListener(buffers, serverOptions);
+        http2Listener.setRootHandler(drain);
         // From the first byte of a request to the end of its headers; slow-header clients are closed. The gate
         // holds a head until it is whole, so it keeps this time itself (Undertow's parse timer never sees one).
         headerTimeoutMillis = millis(settings.requestHeaderTimeout());
@@ -159,6 +179,21 @@ public final class ProxyServer implements AutoCloseable {
         openListener.handleEvent(connection);
     }
 
+    /**
+     * HTTP/1.1 chosen in a TLS handshake (or no protocol offered): the gate goes in as for a plain connection, with
+     * the bytes the negotiation read already.
+     */
+    private void acceptedHttp11(StreamConnection connection, PooledByteBuffer early) {
+        try {
+            RequestHeadGate.install(connection, headerTimeoutMillis, early == null ? null : early.getBuffer());
+        } finally {
+            if (early != null) {
+                early.close();
+            }
+        }
+        openListener.handleEvent(connection);
+    }
+
     private void startHttps() throws IOException {
         OptionMap.Builder options = listening()
                 .setSequence(Options.SSL_ENABLED_PROTOCOLS, https.protocols().toArray(String[]::new))
@@ -173,11 +208,15 @@ public final class ProxyServer implements AutoCloseable {
             options.set(Options.SSL_CLIENT_AUTH_MODE, SslClientAuthMode.REQUIRED);
         }
         UndertowXnioSsl ssl = new UndertowXnioSsl(worker.getXnio(), OptionMap.EMPTY, https.context());
+        // ALPN: h2 when the client offers it, else HTTP/1.1 with the gate under the parser.
+        AlpnOpenListener alpn = new AlpnOpenListener(
+                buffers, openListener.getUndertowOptions(), "http/1.1", new Http11Delegate(openListener, this));
+        alpn.addProtocol(Http2OpenListener.HTTP2, new Http2Delegate(http2Listener), 10);
         try {
             httpsChannel = ssl.createSslConnectionServer(
                     worker,
                     new InetSocketAddress(host, https.port()),
-                    ChannelListeners.openListenerAdapter(this::accepted),
+                    ChannelListeners.openListenerAdapter(alpn),
                     options.getMap());
         } catch (IOException e) {
             throw new IOException("TLS_PORT " + https.port() + ": " + e.getMessage(), e);
@@ -238,10 +277,104 @@ public final class ProxyServer implements AutoCloseable {
         }
     }
 
+    /** The h2 side of ALPN: Undertow's HTTP/2 listener over the frame gate. */
+    private record Http2Delegate(Http2OpenListener listener) implements DelegateOpenListener {
+        @Override
+        public void handleEvent(StreamConnection connection, PooledByteBuffer early) {
+            try {
+                Http2FrameGate.install(connection, early == null ? null : early.getBuffer());
+            } finally {
+                if (early != null) {
+                    early.close();
+                }
+            }
+            listener.handleEvent(connection, null);
+        }
+
+        @Override
+        public void handleEvent(StreamConnection connection) {
+            handleEvent(connection, null);
+        }
+
+        @Override
+        public HttpHandler getRootHandler() {
+            return listener.getRootHandler();
+        }
+
+        @Override
+        public void setRootHandler(HttpHandler handler) {
+            // set once, by the server: ALPN's own root is not this server's handler
+        }
+
+        @Override
+        public OptionMap getUndertowOptions() {
+            return listener.getUndertowOptions();
+        }
+
+        @Override
+        public void setUndertowOptions(OptionMap options) {
+            listener.setUndertowOptions(options);
+        }
+
+        @Override
+        public ByteBufferPool getBufferPool() {
+            return listener.getBufferPool();
+        }
+
+        @Override
+        public ConnectorStatistics getConnectorStatistics() {
+            return listener.getConnectorStatistics();
+        }
+    }
+
+    /** The HTTP/1.1 side of ALPN: Undertow's listener, reached through {@link #acceptedHttp11}. */
+    private record Http11Delegate(HttpOpenListener listener, ProxyServer server) implements DelegateOpenListener {
+        @Override
+        public void handleEvent(StreamConnection connection, PooledByteBuffer early) {
+            server.acceptedHttp11(connection, early);
+        }
+
+        @Override
+        public void handleEvent(StreamConnection connection) {
+            server.acceptedHttp11(connection, null);
+        }
+
+        @Override
+        public HttpHandler getRootHandler() {
+            return listener.getRootHandler();
+        }
+
+        @Override
+        public void setRootHandler(HttpHandler handler) {
+            // ALPN hands every protocol the same root; this one keeps the h2c upgrade in front of it
+        }
+
+        @Override
+        public OptionMap getUndertowOptions() {
+            return listener.getUndertowOptions();
+        }
+
+        @Override
+        public void setUndertowOptions(OptionMap options) {
+            listener.setUndertowOptions(options);
+        }
+
+        @Override
+        public ByteBufferPool getBufferPool() {
+            return listener.getBufferPool();
+        }
+
+        @Override
+        public ConnectorStatistics getConnectorStatistics() {
+            return listener.getConnectorStatistics();
+        }
+    }
+
     @Override
     public void close() {
         closeListeners();
         openListener.closeConnections();
+        http2Listener.closeConnections();
         beforeShutdown.run();
         if (worker != null) {
             worker.shutdownNow();

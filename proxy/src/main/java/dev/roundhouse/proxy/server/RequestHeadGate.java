@@ -26,12 +26,19 @@ import org.xnio.conduits.StreamSourceConduit;
  *       {@link RequestGuard} answers with the refusal's status and closes: so a refusal is answered, counted and
  *       ordered as any other response. Nothing the client sent after it is read as a request.</li>
  * </ul>
- * Runs on the connection's I/O thread only.
+ * A connection that opens with the HTTP/2 preface (cleartext HTTP/2 with prior knowledge), or sends it after an
+ * upgrade (to h2c), is HTTP/2 from there: Undertow's HTTP/2 parser reads it, and the gate reads through an
+ * {@link Http2FrameGate}, which follows the frames.
+ *
+ * <p>Runs on the connection's I/O thread only.
  */
 final class RequestHeadGate extends SingleBufferSourceConduit {
 
     /** What the gate's stand-in for a refused head carries to {@link RequestGuard}. */
     record Refusal(int status, String reason, String method) {}
+
+    /** What a client of cleartext HTTP/2 with prior knowledge sends first (RFC 9113 section 3.4). */
+    static final byte[] HTTP2_PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
 
     private static final byte[] STAND_IN =
             "GET / HTTP/1.1\r\nHost: refused\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
@@ -42,6 +49,8 @@ final class RequestHeadGate extends SingleBufferSourceConduit {
     private static final int BODY = 1;
     private static final int PASS = 2;
     private static final int REFUSED = 3;
+    /** After an upgrade: HTTP/2 frames if the preface comes next, else bytes of another protocol. */
+    private static final int AFTER_UPGRADE = 4;
 
     private final StreamConnection connection;
     private final long headerTimeoutMillis;
@@ -64,6 +73,10 @@ final class RequestHeadGate extends SingleBufferSourceConduit {
     private int exchangesSeen;
     private int refusedHead = -1;
     private Refusal refusal;
+    /** Once the connection speaks HTTP/2: what it is read through, from the preface on. */
+    private Http2FrameGate h2;
+    /** Bytes read from the connection before the gate was put in (during a TLS handshake), handed up first. */
+    private ByteBuffer early;
 
     RequestHeadGate(StreamSourceConduit next, StreamConnection connection, long headerTimeoutMillis) {
         super(next);
@@ -73,10 +86,20 @@ final class RequestHeadGate extends SingleBufferSourceConduit {
 
     /** Puts a gate under Undertow's reading of {@code connection}; call before Undertow takes the connection. */
     static void install(StreamConnection connection, long headerTimeoutMillis) {
-        connection
-                .getSourceChannel()
-                .setConduit(new RequestHeadGate(
-                        connection.getSourceChannel().getConduit(), connection, headerTimeoutMillis));
+        install(connection, headerTimeoutMillis, null);
+    }
+
+    /**
+     * As {@link #install(StreamConnection, long)}, for a connection of which {@code early} was read already (by the
+     * protocol negotiation of a TLS handshake): those bytes are checked and handed up before the connection's next.
+     */
+    static void install(StreamConnection connection, long headerTimeoutMillis, ByteBuffer early) {
+        RequestHeadGate gate =
+                new RequestHeadGate(connection.getSourceChannel().getConduit(), connection, headerTimeoutMillis);
+        if (early != null && early.hasRemaining()) {
+            gate.early = ByteBuffer.allocate(early.remaining()).put(early).flip();
+        }
+        connection.getSourceChannel().setConduit(gate);
     }
 
     /**
@@ -100,16 +123,25 @@ final class RequestHeadGate extends SingleBufferSourceConduit {
         if (mode == REFUSED) {
             return discard();
         }
+        if (h2 != null) {
+            return h2.read(dst);
+        }
         if (heldEnd > heldChecked) {
             return readHeld(dst);
         }
         int start = dst.position();
-        int n = next.read(dst);
+        int n = early != null ? takeEarly(dst) : next.read(dst);
         if (n <= 0) {
             return n;
         }
         int deliverable = check(dst, start, dst.position());
-        if (checkedEnd > deliverable && mode == HEAD) {
+        if (h2 != null) {
+            // HTTP/2 began in these bytes: they went to the frame gate, which hands them up from here
+            dst.position(deliverable);
+            int more = dst.hasRemaining() ? h2.read(dst) : 0;
+            return deliverable - start + Math.max(0, more);
+        }
+        if (checkedEnd > deliverable && (mode == HEAD || mode == AFTER_UPGRADE)) {
             hold(dst, deliverable, checkedEnd); // a head still arriving
         }
         dst.position(deliverable);
@@ -146,10 +178,30 @@ final class RequestHeadGate extends SingleBufferSourceConduit {
                     }
                 }
                 case PASS -> p = checkedEnd;
+                case AFTER_UPGRADE -> {
+                    int preface = preface(b, p, checkedEnd);
+                    if (preface < 0) {
+                        return p;
+                    }
+                    if (preface > 0) {
+                        return http2From(b, p); // the client's preface after 101: h2c
+                    }
+                    mode = PASS;
+                }
                 case REFUSED -> {
                     return p; // what follows a refused head is never handed up
                 }
                 case HEAD -> {
+                    if (headsDelivered == 0 && scanner.consumed() == 0 && emptyLines == 0) {
+                        int preface = preface(b, p, checkedEnd);
+                        if (preface < 0) {
+                            return p; // maybe the preface: wait for the rest of it
+                        }
+                        if (preface > 0) {
+                            cancelHeaderTimer();
+                            return http2From(b, p); // prior knowledge: HTTP/2 from the first byte
+                        }
+                    }
                     if (scanner.consumed() == 0 && b.get(p) == '\r') {
                         if (p + 1 == checkedEnd) {
                             return p; // maybe an empty line: wait for its LF
@@ -180,8 +232,40 @@ final class RequestHeadGate extends SingleBufferSourceConduit {
         return p;
     }
 
+    /** From {@code b[at]} on the connection is HTTP/2: those bytes and the rest go through a frame gate. */
+    private int http2From(ByteBuffer b, int at) {
+        h2 = new Http2FrameGate(
+                next, connection, b.duplicate().limit(checkedEnd).position(at));
+        checkedEnd = at;
+        return at;
+    }
+
+    /** 1 when {@code b[from, end)} starts with the HTTP/2 preface, -1 when it may yet, 0 when it does not. */
+    private static int preface(ByteBuffer b, int from, int end) {
+        int n = Math.min(end - from, HTTP2_PREFACE.length);
+        for (int i = 0; i < n; i++) {
+            if (b.get(from + i) != HTTP2_PREFACE[i]) {
+                return 0;
+            }
+        }
+        return n == HTTP2_PREFACE.length ? 1 : -1;
+    }
+
+    private int takeEarly(ByteBuffer dst) {
+        int n = Math.min(early.remaining(), dst.remaining());
+        dst.put(dst.position(), early, early.position(), n);
+        dst.position(dst.position() + n);
+        early.position(early.position() + n);
+        if (!early.hasRemaining()) {
+            early = null;
+        }
+        return n;
+    }
+
     private void headComplete() {
-        if (scanner.mayLeaveHttp() || scanner.chunked()) {
+        if (scanner.upgrade()) {
+            mode = AFTER_UPGRADE;
+        } else if (scanner.mayLeaveHttp() || scanner.chunked()) {
             mode = PASS;
         } else if (scanner.contentLength() > 0) {
             mode = BODY;
@@ -273,6 +357,11 @@ final class RequestHeadGate extends SingleBufferSourceConduit {
         int deliverable = check(held, heldChecked, heldEnd + n);
         heldEnd = checkedEnd;
         heldChecked = deliverable;
+        if (h2 != null && heldChecked == heldStart) {
+            held = null;
+            heldStart = heldChecked = heldEnd = 0;
+            return h2.read(dst);
+        }
         if (heldChecked == heldStart) {
             armHeaderTimer();
             return 0;
@@ -334,7 +423,9 @@ final class RequestHeadGate extends SingleBufferSourceConduit {
 
     @Override
     public void resumeReads() {
-        if (heldChecked > heldStart) {
+        if (h2 != null && heldChecked == heldStart) {
+            h2.resumeReads();
+        } else if (heldChecked > heldStart || early != null) {
             next.wakeupReads(); // bytes are waiting here, not in the socket: no readiness event would come
         } else {
             next.resumeReads();
@@ -343,14 +434,18 @@ final class RequestHeadGate extends SingleBufferSourceConduit {
 
     @Override
     public void awaitReadable() throws IOException {
-        if (heldChecked == heldStart) {
+        if (h2 != null && heldChecked == heldStart) {
+            h2.awaitReadable();
+        } else if (heldChecked == heldStart && early == null) {
             next.awaitReadable();
         }
     }
 
     @Override
     public void awaitReadable(long time, TimeUnit timeUnit) throws IOException {
-        if (heldChecked == heldStart) {
+        if (h2 != null && heldChecked == heldStart) {
+            h2.awaitReadable(time, timeUnit);
+        } else if (heldChecked == heldStart && early == null) {
             next.awaitReadable(time, timeUnit);
         }
     }

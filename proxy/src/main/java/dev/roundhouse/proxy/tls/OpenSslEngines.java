@@ -1,6 +1,7 @@
 package dev.roundhouse.proxy.tls;
 
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.OpenSslContextOption;
@@ -51,7 +52,14 @@ final class OpenSslEngines {
                 .ciphers(suites)
                 // The certificate callback runs inside the handshake step, not as a task handed to the listener's
                 // worker threads: no thread hop per handshake.
-                .option(OpenSslContextOption.USE_TASKS, false);
+                .option(OpenSslContextOption.USE_TASKS, false)
+                // ALPN is BoringSSL's to do, set here: the listener's JDK-style request on each engine is not
+                // heard by it, but it reads the outcome the JDK way (getApplicationProtocol).
+                .applicationProtocolConfig(new ApplicationProtocolConfig(
+                        ApplicationProtocolConfig.Protocol.ALPN,
+                        ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+                        TlsTermination.APPLICATION_PROTOCOLS));
         if (clientTrust != null) {
             builder.trustManager(clientTrust).clientAuth(ClientAuth.REQUIRE);
         }

@@ -40,6 +40,9 @@ public final class TlsTermination implements AutoCloseable {
      * Cipher suites served, strongest first: TLS 1.3's three, then TLS 1.2 with forward secrecy and AEAD only (the
      * "intermediate" profile most load balancers default to). Those the JDK lacks are left out.
      */
+    /** What the HTTPS listener offers in ALPN, in its order of preference. */
+    public static final List<String> APPLICATION_PROTOCOLS = List.of("h2", "http/1.1");
+
     public static final List<String> CIPHER_SUITES = List.of(
             "TLS_AES_128_GCM_SHA256",
             "TLS_AES_256_GCM_SHA384",

@@ -43,6 +43,11 @@
 #   NEW_CONNECTIONS  with TLS=1: 1 = every request on a new connection (wrk sends Connection: close), so
 #                req/s is full TLS handshakes per second (wrk does not resume sessions); default 0, keep-alive
 #   RH_TLS_ENGINE  with TLS=1: Roundhouse's TLS_ENGINE, jdk (default) or openssl (BoringSSL)
+#   H2           1 = clients speak HTTP/2, loaded with h2load (Debian's nghttp2-client) instead of wrk: in clear text
+#                with prior knowledge (h2c), or with TLS=1 over TLS through ALPN (h2); targets nginx, haproxy,
+#                roundhouse; the backends stay HTTP/1.1. h2load reports no percentiles: the p50 column shows its
+#                mean latency, p99 is left out (default 0)
+#   H2_STREAMS   with H2=1: streams in flight per connection, h2load -m (default 10)
 #   HOST_HEADER  wrk only: send this Host header instead of wrk's "127.0.0.1:<port>" (e.g. "shop.example",
 #                as clients of a load balancer behind a DNS name send); the same for every target
 #   LOAD         wrk (default: closed loop, as fast as it goes) or fixed-rate (open loop: the
@@ -99,12 +104,15 @@ TLS="${TLS:-0}"
 TLS_KEY="${TLS_KEY:-ec}"
 NEW_CONNECTIONS="${NEW_CONNECTIONS:-0}"
 RH_TLS_ENGINE="${RH_TLS_ENGINE:-jdk}"
+H2="${H2:-0}"
+H2_STREAMS="${H2_STREAMS:-10}"
 COSTS_CONNECTIONS="${COSTS_CONNECTIONS:-64}"
 COSTS_DURATION="${COSTS_DURATION:-5s}"
 
 NGINX_BIN="${NGINX_BIN:-/usr/sbin/nginx}"
 HAPROXY_BIN="${HAPROXY_BIN:-/usr/sbin/haproxy}"
 WRK_BIN="${WRK_BIN:-/usr/bin/wrk}"
+H2LOAD_BIN="${H2LOAD_BIN:-/usr/bin/h2load}"
 
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -142,6 +150,17 @@ if [[ "$TLS" == 1 ]]; then
   done
 fi
 [[ "$NEW_CONNECTIONS" == 0 || "$TLS" == 1 ]] || die "NEW_CONNECTIONS=1 needs TLS=1"
+case "$H2" in 0|1) ;; *) die "H2 must be 0 or 1, got '$H2'" ;; esac
+if [[ "$H2" == 1 ]]; then
+  H2LOAD_BIN="$(find_bin "$H2LOAD_BIN" h2load)"
+  [[ "$H2_STREAMS" =~ ^[1-9][0-9]*$ ]] || die "H2_STREAMS must be a positive integer, got '$H2_STREAMS'"
+  [[ "$LOAD" == wrk ]] || die "H2=1 runs with h2load only (LOAD=wrk)"
+  [[ "$NEW_CONNECTIONS" == 0 && "$REQUEST_BODY" == 0 && -z "${HOST_HEADER:-}" && "$COSTS" == 0 ]] \
+    || die "H2=1 does not combine with NEW_CONNECTIONS, REQUEST_BODY, HOST_HEADER or COSTS"
+  for t in $TARGETS; do
+    case "$t" in nginx|haproxy|roundhouse) ;; *) die "H2=1: target $t has no HTTP/2 setup (nginx haproxy roundhouse)" ;; esac
+  done
+fi
 SCHEME=http
 [[ "$TLS" == 1 ]] && SCHEME=https
 case "$LOAD" in
@@ -311,6 +330,14 @@ if [[ "$TLS" == 1 ]]; then
   log "TLS: $TLS_KEY certificate for all targets; clients $([[ "$NEW_CONNECTIONS" == 1 ]] && echo "open a connection per request (full handshakes)" || echo "keep connections alive")"
 fi
 
+# H2=1: each peer's HTTP/2 switch (Roundhouse needs none): nginx's http2 listener (prior knowledge in clear text,
+# ALPN with TLS), HAProxy's h2 for cleartext connections or ALPN h2 with TLS.
+if [[ "$H2" == 1 ]]; then
+  H2_NGINX_LISTEN=" http2"
+  if [[ "$TLS" == 1 ]]; then H2_HAPROXY_BIND=" alpn h2,http/1.1"; else H2_HAPROXY_BIND=" proto h2"; fi
+  log "HTTP/2: h2load -m$H2_STREAMS $([[ "$TLS" == 1 ]] && echo "over TLS (ALPN h2)" || echo "in clear text (prior knowledge)")"
+fi
+
 cat > "$TMP/backend/nginx.conf" <<EOF
 worker_processes 1;
 pid $TMP/backend/nginx.pid;
@@ -372,7 +399,7 @@ http {
     keepalive_requests 100000000;
   }
   server {
-    listen 127.0.0.1:$NGINX_PORT backlog=4096${TLS_NGINX_LISTEN:-};
+    listen 127.0.0.1:$NGINX_PORT backlog=4096${TLS_NGINX_LISTEN:-}${H2_NGINX_LISTEN:-};
     ${TLS_NGINX_CONF:-}
     $NGINX_BODY_CONF
     location / {
@@ -410,7 +437,7 @@ defaults
   maxconn 4096
 
 frontend fe
-  bind 127.0.0.1:$HAPROXY_PORT${TLS_HAPROXY_BIND:-}
+  bind 127.0.0.1:$HAPROXY_PORT${TLS_HAPROXY_BIND:-}${H2_HAPROXY_BIND:-}
   default_backend be
 
 backend be
@@ -486,10 +513,18 @@ start_undertow-floor() {
 
 for t in $TARGETS; do "start_$t"; done
 
-# Sanity check: every target returns the backend's 100-byte body.
+# Sanity check: every target returns the backend's 100-byte body (over HTTP/2 with H2=1).
+CURL_H2=()
+if [[ "$H2" == 1 ]]; then
+  if [[ "$TLS" == 1 ]]; then CURL_H2=( --http2 ); else CURL_H2=( --http2-prior-knowledge ); fi
+fi
 for t in $TARGETS; do
-  got="$(curl -kfsS --max-time 5 "$SCHEME://127.0.0.1:${TARGET_PORT[$t]}/" 2>&1)" || die "$t: request failed: $got"
+  got="$(curl -kfsS "${CURL_H2[@]}" --max-time 5 "$SCHEME://127.0.0.1:${TARGET_PORT[$t]}/" 2>&1)" || die "$t: request failed: $got"
   [[ "$got" == "$BODY" ]] || die "$t: unexpected body (${#got} bytes): ${got:0:200}"
+  if [[ "$H2" == 1 ]]; then
+    v="$(curl -ksS "${CURL_H2[@]}" --max-time 5 -o /dev/null -w '%{http_version}' "$SCHEME://127.0.0.1:${TARGET_PORT[$t]}/")"
+    [[ "$v" == 2 ]] || die "$t: answered in HTTP/$v, not HTTP/2"
+  fi
 done
 log "all targets answer with the backend body"
 
@@ -530,6 +565,12 @@ to_ms() {
 run_wrk() {   # run_wrk <port> <conns> <duration> <outfile>
   local port="$1" conns="$2" dur="$3" out="$4"
   local limit=$(( $(dur_secs "$dur") + 60 ))
+  if [[ "$H2" == 1 ]]; then
+    timeout --kill-after=5 "$limit" taskset -c "$LOAD_CPU" \
+      "$H2LOAD_BIN" -t1 -c"$conns" -m"$H2_STREAMS" -D"$(dur_secs "$dur")" \
+      "$SCHEME://127.0.0.1:$port/" >"$out" 2>&1 || { cat "$out" >&2; die "h2load failed against port $port"; }
+    return
+  fi
   timeout --kill-after=5 "$limit" taskset -c "$LOAD_CPU" \
     "$WRK_BIN" -t1 -c"$conns" -d"$dur" --timeout "$WRK_TIMEOUT" --latency ${WRK_SCRIPT:+-s "$WRK_SCRIPT"} \
     ${HOST_HEADER:+-H "Host: $HOST_HEADER"} ${CLOSE_HEADER:+-H "$CLOSE_HEADER"} \
@@ -647,6 +688,16 @@ for conns in $CONNECTIONS; do
       run_wrk "${TARGET_PORT[$t]}" "$conns" "$DURATION" "$out"
       read -r t1 s1 < <(cpu_ticks "${tree[@]}")
 
+      if [[ "$H2" == 1 ]]; then
+        # finished in 10.00s, 41234.50 req/s, ...; requests: N total, ... S succeeded, F failed, E errored, T timeout
+        rps="$(awk '/^finished in/ { gsub(",", ""); print $4 }' "$out")"
+        reqs="$(awk '/^requests:/ { print $8 }' "$out")"
+        p50="$(awk '/^time for request:/ { print $6 }' "$out")"   # the mean
+        [[ -n "$rps" && -n "$reqs" && -n "$p50" ]] || { cat "$out" >&2; die "could not parse h2load output for $t"; }
+        p50="$(to_ms "$p50")"; p99=nan
+        non2xx="$(awk '/^status codes:/ { gsub(",", ""); print $6 + $8 + $10 }' "$out")"
+        sockerr="$(awk '/^requests:/ { print $10 + $12 + $14 }' "$out")"
+      else
       rps="$(awk '/^Requests\/sec:/ {print $2}' "$out")"
       reqs="$(awk '/ requests in / {print $1}' "$out")"
       p50="$(awk '$1 == "50%" {print $2}' "$out")"
@@ -655,6 +706,7 @@ for conns in $CONNECTIONS; do
       p50="$(to_ms "$p50")"; p99="$(to_ms "$p99")"
       non2xx="$(awk '/^ *Non-2xx or 3xx responses:/ {print $NF}' "$out")"
       sockerr="$(awk '/^ *Socket errors:/ { gsub(",", ""); print $4 + $6 + $8 + $10 }' "$out")"
+      fi
       errors=$(( ${non2xx:-0} + ${sockerr:-0} ))
       cpu_us="$(awk -v d=$(( t1 - t0 )) -v hz="$CLK_TCK" -v n="$reqs" \
         'BEGIN { if (n > 0) printf "%.2f\n", d / hz * 1e6 / n; else print "nan" }')"
@@ -735,6 +787,10 @@ median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) { print "nan"; exit 
 col() { awk -v c="$1" -v t="$2" -v k="$3" '$1 == c && $2 == t { print $k }' "$RESULTS"; }
 
 echo
+if [[ "$H2" == 1 ]]; then
+  echo "HTTP/2 $([[ "$TLS" == 1 ]] && echo "over TLS (h2)" || echo "in clear text (h2c)"): h2load -t1 -m$H2_STREAMS;" \
+    "the p50_ms column is h2load's mean latency (it reports no percentiles), p99_ms is not measured"
+fi
 echo "Roundhouse vs peers: wrk -t1 on CPU $LOAD_CPU; backends + proxy on CPU $PROXY_CPU;" \
   "duration $DURATION; $ROUNDS round(s), medians shown; errors = total over rounds (non-2xx/3xx + socket errors)"
 for conns in $CONNECTIONS; do

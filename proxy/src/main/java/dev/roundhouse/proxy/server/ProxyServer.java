@@ -19,14 +19,18 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import org.xnio.ChannelListeners;
+import org.xnio.IoUtils;
 import org.xnio.OptionMap;
 import org.xnio.Options;
 import org.xnio.SslClientAuthMode;
 import org.xnio.StreamConnection;
 import org.xnio.Xnio;
+import org.xnio.XnioExecutor;
 import org.xnio.XnioIoThread;
 import org.xnio.XnioWorker;
 import org.xnio.channels.AcceptingChannel;
@@ -52,6 +56,11 @@ public final class ProxyServer implements AutoCloseable {
     private final Http2OpenListener http2Listener;
     private final ThreadCachedBufferPool buffers;
     private final long headerTimeoutMillis;
+    /** How long a TLS client may take to finish its handshake: the keep-alive timeout, as for any idle client. */
+    private final long handshakeTimeoutMillis;
+    /** TLS connections still in their handshake, each with the timer that closes it when it takes too long. */
+    private final Map<StreamConnection, XnioExecutor.Key> handshaking = new ConcurrentHashMap<>();
+
     private XnioWorker worker;
     private AcceptingChannel<StreamConnection> channel;
     private int port;
@@ -122,6 +131,7 @@ public final class ProxyServer implements AutoCloseable {
         // From the first byte of a request to the end of its headers; slow-header clients are closed. The gate
         // holds a head until it is whole, so it keeps this time itself (Undertow's parse timer never sees one).
         headerTimeoutMillis = millis(settings.requestHeaderTimeout());
+        handshakeTimeoutMillis = millis(settings.keepAliveTimeout());
     }
 
     private static int millis(Duration d) {
@@ -184,6 +194,7 @@ public final class ProxyServer implements AutoCloseable {
      * the bytes the negotiation read already.
      */
     private void acceptedHttp11(StreamConnection connection, PooledByteBuffer early) {
+        handshakeDone(connection);
         try {
             RequestHeadGate.install(connection, headerTimeoutMillis, early == null ? null : early.getBuffer());
         } finally {
@@ -211,12 +222,27 @@ public final class ProxyServer implements AutoCloseable {
         // ALPN: h2 when the client offers it, else HTTP/1.1 with the gate under the parser.
         AlpnOpenListener alpn = new AlpnOpenListener(
                 buffers, openListener.getUndertowOptions(), "http/1.1", new Http11Delegate(openListener, this));
-        alpn.addProtocol(Http2OpenListener.HTTP2, new Http2Delegate(http2Listener), 10);
+        alpn.addProtocol(Http2OpenListener.HTTP2, new Http2Delegate(http2Listener, this), 10);
         try {
             httpsChannel = ssl.createSslConnectionServer(
                     worker,
                     new InetSocketAddress(host, https.port()),
-                    ChannelListeners.openListenerAdapter(alpn),
+                    ChannelListeners.openListenerAdapter(connection -> {
+                        // Until the handshake is done no HTTP listener times the client out: this does.
+                        handshaking.put(
+                                connection,
+                                connection
+                                        .getIoThread()
+                                        .executeAfter(
+                                                () -> {
+                                                    if (handshaking.remove(connection) != null) {
+                                                        IoUtils.safeClose(connection);
+                                                    }
+                                                },
+                                                handshakeTimeoutMillis,
+                                                TimeUnit.MILLISECONDS));
+                        alpn.handleEvent(connection);
+                    }),
                     options.getMap());
         } catch (IOException e) {
             throw new IOException("TLS_PORT " + https.port() + ": " + e.getMessage(), e);
@@ -277,10 +303,19 @@ public final class ProxyServer implements AutoCloseable {
         }
     }
 
+    /** A TLS connection finished its handshake: its timer goes. */
+    private void handshakeDone(StreamConnection connection) {
+        XnioExecutor.Key deadline = handshaking.remove(connection);
+        if (deadline != null) {
+            deadline.remove();
+        }
+    }
+
     /** The h2 side of ALPN: Undertow's HTTP/2 listener over the frame gate. */
-    private record Http2Delegate(Http2OpenListener listener) implements DelegateOpenListener {
+    private record Http2Delegate(Http2OpenListener listener, ProxyServer server) implements DelegateOpenListener {
         @Override
         public void handleEvent(StreamConnection connection, PooledByteBuffer early) {
+            server.handshakeDone(connection);
             try {
                 Http2FrameGate.install(connection, early == null ? null : early.getBuffer());
             } finally {

@@ -177,6 +177,29 @@ class Http2AttacksTest {
         }
     }
 
+    /** Bytes that are no frames after the preface: a protocol error, the connection closed. */
+    @Test
+    void garbageAfterThePrefaceClosesTheConnection() throws IOException {
+        try (Http2Frames h2 = Http2Frames.connect(proxy.port())) {
+            h2.send(0x42, 0xff, 1 << 30, "not a frame at all".repeat(50).getBytes(StandardCharsets.US_ASCII));
+            h2.send(Http2Frames.HEADERS, 0xff, 2, new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff});
+            assertThat(h2.closedWithin(WAIT)).isTrue();
+        }
+        assertThat(backend.seen).isEmpty();
+    }
+
+    /** An HTTP/2 connection with no stream in flight is closed after the keep-alive timeout, as HTTP/1.1's is. */
+    @Test
+    void anIdleConnectionIsClosedAfterTheKeepAliveTimeout() throws IOException {
+        RoundhouseProxy shortLived = closeables.add(ProxyFixture.start(ProxyFixture.env(
+                "BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health", "KEEP_ALIVE_TIMEOUT", "1s")));
+        try (Http2Frames h2 = Http2Frames.connect(shortLived.port())) {
+            h2.request(1, true, "/once");
+            assertThat(h2.await(Http2Frames.DATA, 1, WAIT)).isNotNull();
+            assertThat(h2.closedWithin(WAIT)).as("closed within %s", WAIT).isTrue();
+        }
+    }
+
     private interface Send {
         void frame() throws IOException;
     }

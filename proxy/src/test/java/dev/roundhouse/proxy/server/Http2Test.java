@@ -231,6 +231,63 @@ class Http2Test {
         }
     }
 
+    /**
+     * curl (through nghttp2, which refuses a response carrying a connection-specific field such as Connection or
+     * Transfer-Encoding) gets HTTP/2 all three ways, for a response the backend sent chunked.
+     */
+    @Test
+    void curlGetsHttp2AllThreeWays() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(curlSpeaksHttp2(), "curl with HTTP/2 support is not installed");
+        TestBackend backend = backend("backend");
+        ServerPem pem = ServerPem.make(dir, "site", ServerPem.Spec.ec("dns:localhost"));
+        RoundhouseProxy proxy = proxy(
+                List.of(backend),
+                "TLS_PORT",
+                "0",
+                "TLS_CERT_FILE",
+                pem.cert().toString(),
+                "TLS_KEY_FILE",
+                pem.key().toString());
+        String plain = "http://localhost:" + proxy.port() + "/trickle?bytes=50000&chunk=5000&ms=1";
+        String secure = "https://localhost:" + proxy.httpsPort() + "/trickle?bytes=50000&chunk=5000&ms=1";
+        assertThat(curl("--http2-prior-knowledge", plain)).isEqualTo("2 200 50000");
+        assertThat(curl("--http2", plain)).isEqualTo("2 200 50000");
+        assertThat(curl("--http2", "--cacert", pem.cert().toString(), secure)).isEqualTo("2 200 50000");
+    }
+
+    private static boolean curlSpeaksHttp2() {
+        try {
+            Process version = new ProcessBuilder("curl", "--version")
+                    .redirectErrorStream(true)
+                    .start();
+            String out = new String(version.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            return version.waitFor() == 0 && out.contains("HTTP2");
+        } catch (java.io.IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    /** The HTTP version, status and body size curl reports, or its error. */
+    private static String curl(String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(
+                "curl",
+                "-sS",
+                "--max-time",
+                "20",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_version} %{http_code} %{size_download}"));
+        command.addAll(List.of(args));
+        Process curl = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(curl.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        curl.waitFor();
+        return out;
+    }
+
     private static HttpClient client(String trustedPem) throws Exception {
         KeyStore anchors = KeyStore.getInstance(KeyStore.getDefaultType());
         anchors.load(null, null);

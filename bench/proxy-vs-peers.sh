@@ -289,9 +289,10 @@ for p in "${PORTS[@]}"; do
   port_in_use "$p" && die "port $p on 127.0.0.1 is already in use (set PORT_BASE to choose others)"
 done
 
-# bounded wait until an HTTP GET succeeds; checks the process is still alive
+# bounded wait until an HTTP GET succeeds (curl with any further arguments given); checks the process is alive
 wait_http() {
   local url="$1" pid="$2" name="$3" timeout_s="$4" logf="$5"
+  local -a extra=( "${@:6}" )
   local deadline=$(( SECONDS + timeout_s ))
   while (( SECONDS < deadline )); do
     if ! kill -0 "$pid" 2>/dev/null; then
@@ -299,7 +300,7 @@ wait_http() {
       tail -n 30 "$logf" >&2 || true
       die "$name failed to start"
     fi
-    curl -kfs -o /dev/null --max-time 2 "$url" && return 0
+    curl -kfs "${extra[@]}" -o /dev/null --max-time 2 "$url" && return 0
     sleep 0.2
   done
   log "$name not ready after ${timeout_s}s; last lines of $logf:"
@@ -328,6 +329,12 @@ if [[ "$TLS" == 1 ]]; then
   TLS_HAPROXY_BIND=" ssl crt $TMP/tls/combined.pem ssl-min-ver TLSv1.2"
   [[ "$NEW_CONNECTIONS" == 1 ]] && CLOSE_HEADER="Connection: close"
   log "TLS: $TLS_KEY certificate for all targets; clients $([[ "$NEW_CONNECTIONS" == 1 ]] && echo "open a connection per request (full handshakes)" || echo "keep connections alive")"
+fi
+
+# curl's arguments for the targets: HTTP/2 the way the load speaks it
+CURL_H2=()
+if [[ "$H2" == 1 ]]; then
+  if [[ "$TLS" == 1 ]]; then CURL_H2=( --http2 ); else CURL_H2=( --http2-prior-knowledge ); fi
 fi
 
 # H2=1: each peer's HTTP/2 switch (Roundhouse needs none): nginx's http2 listener (prior knowledge in clear text,
@@ -415,7 +422,7 @@ EOF
     "$NGINX_BIN" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/logs/error.log" -g 'daemon off;'
   TARGET_PID[nginx]=$STARTED_PID
   TARGET_PORT[nginx]=$NGINX_PORT
-  wait_http "$SCHEME://127.0.0.1:$NGINX_PORT/" "$STARTED_PID" "nginx proxy" 15 "$TMP/nginx/logs/error.log"
+  wait_http "$SCHEME://127.0.0.1:$NGINX_PORT/" "$STARTED_PID" "nginx proxy" 15 "$TMP/nginx/logs/error.log" "${CURL_H2[@]}"
 }
 
 start_haproxy() {
@@ -452,7 +459,7 @@ EOF
     "$HAPROXY_BIN" -db -f "$TMP/haproxy/haproxy.cfg"
   TARGET_PID[haproxy]=$STARTED_PID
   TARGET_PORT[haproxy]=$HAPROXY_PORT
-  wait_http "$SCHEME://127.0.0.1:$HAPROXY_PORT/" "$STARTED_PID" "haproxy" 15 "$TMP/haproxy/haproxy.log"
+  wait_http "$SCHEME://127.0.0.1:$HAPROXY_PORT/" "$STARTED_PID" "haproxy" 15 "$TMP/haproxy/haproxy.log" "${CURL_H2[@]}"
 }
 
 start_roundhouse() {
@@ -514,10 +521,6 @@ start_undertow-floor() {
 for t in $TARGETS; do "start_$t"; done
 
 # Sanity check: every target returns the backend's 100-byte body (over HTTP/2 with H2=1).
-CURL_H2=()
-if [[ "$H2" == 1 ]]; then
-  if [[ "$TLS" == 1 ]]; then CURL_H2=( --http2 ); else CURL_H2=( --http2-prior-knowledge ); fi
-fi
 for t in $TARGETS; do
   got="$(curl -kfsS "${CURL_H2[@]}" --max-time 5 "$SCHEME://127.0.0.1:${TARGET_PORT[$t]}/" 2>&1)" || die "$t: request failed: $got"
   [[ "$got" == "$BODY" ]] || die "$t: unexpected body (${#got} bytes): ${got:0:200}"
@@ -587,7 +590,7 @@ WARMUP_CONNECTIONS="${WARMUP_CONNECTIONS:-$(tr ' ' '\n' <<<"$CONNECTIONS" | sort
 for t in $TARGETS; do
   if [[ "$t" == roundhouse || "$t" == undertow-floor ]]; then d="$WARMUP"; else d="$PRIME"; fi
   [[ "$(dur_secs "$d")" -gt 0 ]] || continue
-  log "warm-up $t: wrk -c$WARMUP_CONNECTIONS -d$d (not measured)"
+  log "warm-up $t: $([[ "$H2" == 1 ]] && echo h2load || echo wrk) -c$WARMUP_CONNECTIONS -d$d (not measured)"
   run_wrk "${TARGET_PORT[$t]}" "$WARMUP_CONNECTIONS" "$d" "$TMP/warmup-$t.txt"
 done
 
@@ -695,7 +698,7 @@ for conns in $CONNECTIONS; do
         p50="$(awk '/^time for request:/ { print $6 }' "$out")"   # the mean
         [[ -n "$rps" && -n "$reqs" && -n "$p50" ]] || { cat "$out" >&2; die "could not parse h2load output for $t"; }
         p50="$(to_ms "$p50")"; p99=nan
-        non2xx="$(awk '/^status codes:/ { gsub(",", ""); print $6 + $8 + $10 }' "$out")"
+        non2xx="$(awk '/^status codes:/ { gsub(",", ""); print $5 + $7 + $9 }' "$out")"
         sockerr="$(awk '/^requests:/ { print $10 + $12 + $14 }' "$out")"
       else
       rps="$(awk '/^Requests\/sec:/ {print $2}' "$out")"

@@ -1,5 +1,6 @@
 package dev.roundhouse.testing;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -9,11 +10,14 @@ import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 
 /**
  * Certificates for the proxy to serve, made at test time with the JDK's keytool and written as the PEM files a
@@ -178,6 +182,28 @@ public record ServerPem(Path cert, Path key, X509Certificate leaf) {
                 + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
                         .encodeToString(der)
                 + "\n-----END " + type + "-----\n";
+    }
+
+    /**
+     * A client's TLS context that trusts the one certificate in {@code pem} (a CA, or a self-signed certificate) and
+     * checks host names as usual: for JDK HTTP clients in front of a proxy serving a certificate made here.
+     */
+    public static SSLContext trusting(String pem) {
+        try {
+            KeyStore anchors = KeyStore.getInstance(KeyStore.getDefaultType());
+            anchors.load(null, null);
+            anchors.setCertificateEntry(
+                    "trusted",
+                    CertificateFactory.getInstance("X.509")
+                            .generateCertificate(new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII))));
+            TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            trust.init(anchors);
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(null, trust.getTrustManagers(), null);
+            return context;
+        } catch (GeneralSecurityException | IOException e) {
+            throw new IllegalStateException("cannot trust the certificate: " + e.getMessage(), e);
+        }
     }
 
     /** The certificate as PEM, for a client that trusts it (its CA when it has one, else itself). */

@@ -23,14 +23,14 @@ import org.xnio.IoUtils;
  *
  * <p>Undertow's own {@code sendGoAway} closes the connection as soon as the frame is out, cutting the streams in
  * flight; {@link GracefulGoAway} is the graceful one (RFC 9113 section 6.8), and the server closes the connections
- * when the drain ends. Undertow keeps an exchange's frame channel to itself: one field read by reflection, which a
- * test of the drain would catch moving in a new version.
+ * when the drain ends. Undertow keeps an exchange's frame channel and stream to itself: two fields read by
+ * reflection, which the tests of the drain and of the stream limit would catch moving in a new version.
  */
 final class Http2Connections {
 
     /**
-     * Undertow keeps the frame channel of an HTTP/2 exchange's connection to itself; reading that one field is the
-     * only way to reach it from a handler.
+     * Undertow keeps the frame channel of an HTTP/2 exchange's connection to itself; reading the field is the only way
+     * to reach it from a handler.
      */
     private static final Field CHANNEL;
     /** The connection's response channel, which knows its stream's id. */

@@ -28,7 +28,7 @@ final class Http2FrameGate extends SingleBufferSourceConduit {
     private final StreamConnection connection;
     private final Http2FrameScanner frames = new Http2FrameScanner();
     /** Bytes read before the gate went in, handed up (through the scanner) first. */
-    private ByteBuffer early;
+    private final EarlyBytes early;
     /** Bytes of a header block still open, and what came after it: [0, holdLength). */
     private ByteBuffer hold;
 
@@ -41,9 +41,7 @@ final class Http2FrameGate extends SingleBufferSourceConduit {
     Http2FrameGate(StreamSourceConduit next, StreamConnection connection, ByteBuffer early) {
         super(next);
         this.connection = connection;
-        if (early != null && early.hasRemaining()) {
-            this.early = ByteBuffer.allocate(early.remaining()).put(early).flip();
-        }
+        this.early = new EarlyBytes(early);
     }
 
     /** Puts a gate under {@code connection}, of which {@code early} was read already (by the TLS negotiation). */
@@ -125,17 +123,7 @@ final class Http2FrameGate extends SingleBufferSourceConduit {
     }
 
     private int source(ByteBuffer dst) throws IOException {
-        if (early == null) {
-            return next.read(dst);
-        }
-        int n = Math.min(early.remaining(), dst.remaining());
-        dst.put(dst.position(), early, early.position(), n);
-        dst.position(dst.position() + n);
-        early.position(early.position() + n);
-        if (!early.hasRemaining()) {
-            early = null;
-        }
-        return n;
+        return early.waiting() ? early.take(dst) : next.read(dst);
     }
 
     /**
@@ -158,7 +146,7 @@ final class Http2FrameGate extends SingleBufferSourceConduit {
 
     /** Bytes wait here that no socket event will announce. */
     private boolean waiting() {
-        return early != null || (holdLength > 0 && releasableHeld() > 0);
+        return early.waiting() || (holdLength > 0 && releasableHeld() > 0);
     }
 
     @Override
@@ -188,7 +176,7 @@ final class Http2FrameGate extends SingleBufferSourceConduit {
     public void terminateReads() throws IOException {
         hold = null;
         holdLength = 0;
-        early = null;
+        early.clear();
         next.terminateReads();
     }
 }

@@ -9,6 +9,7 @@ import io.undertow.protocols.ssl.UndertowXnioSsl;
 import io.undertow.server.ConnectorStatistics;
 import io.undertow.server.DelegateOpenListener;
 import io.undertow.server.HttpHandler;
+import io.undertow.server.OpenListener;
 import io.undertow.server.protocol.http.AlpnOpenListener;
 import io.undertow.server.protocol.http.HttpOpenListener;
 import io.undertow.server.protocol.http2.Http2OpenListener;
@@ -22,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
 import javax.net.ssl.SSLContext;
 import org.xnio.ChannelListeners;
 import org.xnio.IoUtils;
@@ -198,11 +200,20 @@ public final class ProxyServer implements AutoCloseable {
         try {
             RequestHeadGate.install(connection, headerTimeoutMillis, early == null ? null : early.getBuffer());
         } finally {
-            if (early != null) {
-                early.close();
-            }
+            IoUtils.safeClose(early);
         }
         openListener.handleEvent(connection);
+    }
+
+    /** h2 chosen in a TLS handshake: Undertow's HTTP/2 listener over the frame gate. */
+    private void acceptedHttp2(StreamConnection connection, PooledByteBuffer early) {
+        handshakeDone(connection);
+        try {
+            Http2FrameGate.install(connection, early == null ? null : early.getBuffer());
+        } finally {
+            IoUtils.safeClose(early);
+        }
+        http2Listener.handleEvent(connection, null);
     }
 
     private void startHttps() throws IOException {
@@ -221,8 +232,11 @@ public final class ProxyServer implements AutoCloseable {
         UndertowXnioSsl ssl = new UndertowXnioSsl(worker.getXnio(), OptionMap.EMPTY, https.context());
         // ALPN: h2 when the client offers it, else HTTP/1.1 with the gate under the parser.
         AlpnOpenListener alpn = new AlpnOpenListener(
-                buffers, openListener.getUndertowOptions(), "http/1.1", new Http11Delegate(openListener, this));
-        alpn.addProtocol(Http2OpenListener.HTTP2, new Http2Delegate(http2Listener, this), 10);
+                buffers,
+                openListener.getUndertowOptions(),
+                "http/1.1",
+                new AlpnProtocol(openListener, this::acceptedHttp11));
+        alpn.addProtocol(Http2OpenListener.HTTP2, new AlpnProtocol(http2Listener, this::acceptedHttp2), 10);
         try {
             httpsChannel = ssl.createSslConnectionServer(
                     worker,
@@ -311,24 +325,20 @@ public final class ProxyServer implements AutoCloseable {
         }
     }
 
-    /** The h2 side of ALPN: Undertow's HTTP/2 listener over the frame gate. */
-    private record Http2Delegate(Http2OpenListener listener, ProxyServer server) implements DelegateOpenListener {
+    /**
+     * One protocol ALPN may choose: Undertow's listener for it, reached through {@code accept} with the bytes the
+     * negotiation read already. The listeners' roots are set once, by the server: ALPN's own root is not its handler.
+     */
+    private record AlpnProtocol(OpenListener listener, BiConsumer<StreamConnection, PooledByteBuffer> accept)
+            implements DelegateOpenListener {
         @Override
         public void handleEvent(StreamConnection connection, PooledByteBuffer early) {
-            server.handshakeDone(connection);
-            try {
-                Http2FrameGate.install(connection, early == null ? null : early.getBuffer());
-            } finally {
-                if (early != null) {
-                    early.close();
-                }
-            }
-            listener.handleEvent(connection, null);
+            accept.accept(connection, early);
         }
 
         @Override
         public void handleEvent(StreamConnection connection) {
-            handleEvent(connection, null);
+            accept.accept(connection, null);
         }
 
         @Override
@@ -338,50 +348,7 @@ public final class ProxyServer implements AutoCloseable {
 
         @Override
         public void setRootHandler(HttpHandler handler) {
-            // set once, by the server: ALPN's own root is not this server's handler
-        }
-
-        @Override
-        public OptionMap getUndertowOptions() {
-            return listener.getUndertowOptions();
-        }
-
-        @Override
-        public void setUndertowOptions(OptionMap options) {
-            listener.setUndertowOptions(options);
-        }
-
-        @Override
-        public ByteBufferPool getBufferPool() {
-            return listener.getBufferPool();
-        }
-
-        @Override
-        public ConnectorStatistics getConnectorStatistics() {
-            return listener.getConnectorStatistics();
-        }
-    }
-
-    /** The HTTP/1.1 side of ALPN: Undertow's listener, reached through {@link #acceptedHttp11}. */
-    private record Http11Delegate(HttpOpenListener listener, ProxyServer server) implements DelegateOpenListener {
-        @Override
-        public void handleEvent(StreamConnection connection, PooledByteBuffer early) {
-            server.acceptedHttp11(connection, early);
-        }
-
-        @Override
-        public void handleEvent(StreamConnection connection) {
-            server.acceptedHttp11(connection, null);
-        }
-
-        @Override
-        public HttpHandler getRootHandler() {
-            return listener.getRootHandler();
-        }
-
-        @Override
-        public void setRootHandler(HttpHandler handler) {
-            // ALPN hands every protocol the same root; this one keeps the h2c upgrade in front of it
+            // set once, by the server
         }
 
         @Override

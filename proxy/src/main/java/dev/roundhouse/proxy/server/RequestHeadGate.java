@@ -76,7 +76,7 @@ final class RequestHeadGate extends SingleBufferSourceConduit {
     /** Once the connection speaks HTTP/2: what it is read through, from the preface on. */
     private Http2FrameGate h2;
     /** Bytes read from the connection before the gate was put in (during a TLS handshake), handed up first. */
-    private ByteBuffer early;
+    private EarlyBytes early = new EarlyBytes(null);
 
     RequestHeadGate(StreamSourceConduit next, StreamConnection connection, long headerTimeoutMillis) {
         super(next);
@@ -96,9 +96,7 @@ final class RequestHeadGate extends SingleBufferSourceConduit {
     static void install(StreamConnection connection, long headerTimeoutMillis, ByteBuffer early) {
         RequestHeadGate gate =
                 new RequestHeadGate(connection.getSourceChannel().getConduit(), connection, headerTimeoutMillis);
-        if (early != null && early.hasRemaining()) {
-            gate.early = ByteBuffer.allocate(early.remaining()).put(early).flip();
-        }
+        gate.early = new EarlyBytes(early);
         connection.getSourceChannel().setConduit(gate);
     }
 
@@ -130,7 +128,7 @@ final class RequestHeadGate extends SingleBufferSourceConduit {
             return readHeld(dst);
         }
         int start = dst.position();
-        int n = early != null ? takeEarly(dst) : next.read(dst);
+        int n = early.waiting() ? early.take(dst) : next.read(dst);
         if (n <= 0) {
             return n;
         }
@@ -249,17 +247,6 @@ final class RequestHeadGate extends SingleBufferSourceConduit {
             }
         }
         return n == HTTP2_PREFACE.length ? 1 : -1;
-    }
-
-    private int takeEarly(ByteBuffer dst) {
-        int n = Math.min(early.remaining(), dst.remaining());
-        dst.put(dst.position(), early, early.position(), n);
-        dst.position(dst.position() + n);
-        early.position(early.position() + n);
-        if (!early.hasRemaining()) {
-            early = null;
-        }
-        return n;
     }
 
     private void headComplete() {
@@ -425,7 +412,7 @@ final class RequestHeadGate extends SingleBufferSourceConduit {
     public void resumeReads() {
         if (h2 != null && heldChecked == heldStart) {
             h2.resumeReads();
-        } else if (heldChecked > heldStart || early != null) {
+        } else if (heldChecked > heldStart || early.waiting()) {
             next.wakeupReads(); // bytes are waiting here, not in the socket: no readiness event would come
         } else {
             next.resumeReads();
@@ -436,7 +423,7 @@ final class RequestHeadGate extends SingleBufferSourceConduit {
     public void awaitReadable() throws IOException {
         if (h2 != null && heldChecked == heldStart) {
             h2.awaitReadable();
-        } else if (heldChecked == heldStart && early == null) {
+        } else if (heldChecked == heldStart && !early.waiting()) {
             next.awaitReadable();
         }
     }
@@ -445,7 +432,7 @@ final class RequestHeadGate extends SingleBufferSourceConduit {
     public void awaitReadable(long time, TimeUnit timeUnit) throws IOException {
         if (h2 != null && heldChecked == heldStart) {
             h2.awaitReadable(time, timeUnit);
-        } else if (heldChecked == heldStart && early == null) {
+        } else if (heldChecked == heldStart && !early.waiting()) {
             next.awaitReadable(time, timeUnit);
         }
     }

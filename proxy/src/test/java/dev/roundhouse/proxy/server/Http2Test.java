@@ -9,16 +9,13 @@ import dev.roundhouse.proxy.testing.ProxyFixture;
 import dev.roundhouse.proxy.testing.Scrape;
 import dev.roundhouse.testing.ServerPem;
 import dev.roundhouse.testing.TestBackend;
-import java.io.ByteArrayInputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.KeyStore;
 import java.security.MessageDigest;
-import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -26,8 +23,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -56,6 +51,19 @@ class Http2Test {
         return closeables.add(ProxyFixture.start(environment));
     }
 
+    /** The proxy in front of {@code backends}, serving {@code pem} over HTTPS on a port of its own. */
+    private RoundhouseProxy serving(List<TestBackend> backends, ServerPem pem, String... env) {
+        List<String> all = new ArrayList<>(List.of(env));
+        all.addAll(List.of(
+                "TLS_PORT",
+                "0",
+                "TLS_CERT_FILE",
+                pem.cert().toString(),
+                "TLS_KEY_FILE",
+                pem.key().toString()));
+        return proxy(backends, all.toArray(String[]::new));
+    }
+
     private TestBackend backend(String name) {
         return closeables.add(TestBackend.start(name));
     }
@@ -65,17 +73,8 @@ class Http2Test {
     void overTlsAlpnChoosesH2AndBodiesGoThroughWhole(String engine) throws Exception {
         TestBackend backend = backend("backend");
         ServerPem pem = ServerPem.make(dir, "site", ServerPem.Spec.ec("dns:localhost"));
-        RoundhouseProxy proxy = proxy(
-                List.of(backend),
-                "TLS_PORT",
-                "0",
-                "TLS_ENGINE",
-                engine,
-                "TLS_CERT_FILE",
-                pem.cert().toString(),
-                "TLS_KEY_FILE",
-                pem.key().toString());
-        HttpClient client = client(pem.trustPem());
+        RoundhouseProxy proxy = serving(List.of(backend), pem, "TLS_ENGINE", engine);
+        HttpClient client = dev.roundhouse.testing.Http.trusting(pem.trustPem(), HttpClient.Version.HTTP_2);
         String base = "https://localhost:" + proxy.httpsPort();
 
         HttpResponse<String> get = client.send(
@@ -240,14 +239,7 @@ class Http2Test {
         org.junit.jupiter.api.Assumptions.assumeTrue(curlSpeaksHttp2(), "curl with HTTP/2 support is not installed");
         TestBackend backend = backend("backend");
         ServerPem pem = ServerPem.make(dir, "site", ServerPem.Spec.ec("dns:localhost"));
-        RoundhouseProxy proxy = proxy(
-                List.of(backend),
-                "TLS_PORT",
-                "0",
-                "TLS_CERT_FILE",
-                pem.cert().toString(),
-                "TLS_KEY_FILE",
-                pem.key().toString());
+        RoundhouseProxy proxy = serving(List.of(backend), pem);
         String plain = "http://localhost:" + proxy.port() + "/trickle?bytes=50000&chunk=5000&ms=1";
         String secure = "https://localhost:" + proxy.httpsPort() + "/trickle?bytes=50000&chunk=5000&ms=1";
         assertThat(curl("--http2-prior-knowledge", plain)).isEqualTo("2 200 50000");
@@ -286,23 +278,5 @@ class Http2Test {
         String out = new String(curl.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
         curl.waitFor();
         return out;
-    }
-
-    private static HttpClient client(String trustedPem) throws Exception {
-        KeyStore anchors = KeyStore.getInstance(KeyStore.getDefaultType());
-        anchors.load(null, null);
-        anchors.setCertificateEntry(
-                "trusted",
-                CertificateFactory.getInstance("X.509")
-                        .generateCertificate(new ByteArrayInputStream(trustedPem.getBytes(StandardCharsets.US_ASCII))));
-        TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        trust.init(anchors);
-        SSLContext context = SSLContext.getInstance("TLS");
-        context.init(null, trust.getTrustManagers(), null);
-        return HttpClient.newBuilder()
-                .sslContext(context)
-                .version(HttpClient.Version.HTTP_2)
-                .connectTimeout(Duration.ofSeconds(5))
-                .build();
     }
 }

@@ -1,5 +1,7 @@
 package dev.roundhouse.proxy.tls;
 
+import static dev.roundhouse.testing.Http.get;
+import static dev.roundhouse.testing.Http.trusting;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -13,20 +15,17 @@ import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.testing.ResponseReader;
 import dev.roundhouse.testing.ServerPem;
 import dev.roundhouse.testing.TestBackend;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.KeyStore;
-import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
@@ -81,33 +80,6 @@ class HttpsTest {
                 "TLS_KEY_FILE",
                 pem.key().toString()));
         return proxy(backend, all.toArray(String[]::new));
-    }
-
-    /** A JDK HTTP client that trusts {@code pem} (a CA or a self-signed certificate), checking names as usual. */
-    private static HttpClient trusting(String pem) throws Exception {
-        KeyStore anchors = KeyStore.getInstance(KeyStore.getDefaultType());
-        anchors.load(null, null);
-        anchors.setCertificateEntry(
-                "trusted",
-                CertificateFactory.getInstance("X.509")
-                        .generateCertificate(new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII))));
-        TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        trust.init(anchors);
-        SSLContext context = SSLContext.getInstance("TLS");
-        context.init(null, trust.getTrustManagers(), null);
-        return HttpClient.newBuilder()
-                .sslContext(context)
-                .version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofSeconds(5))
-                .build();
-    }
-
-    private static HttpResponse<String> get(HttpClient client, String url) throws Exception {
-        return client.send(
-                HttpRequest.newBuilder(URI.create(url))
-                        .timeout(Duration.ofSeconds(10))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
     }
 
     /** Records the chain the server presented; trusts anything (these tests look at which certificate came). */
@@ -345,7 +317,8 @@ class HttpsTest {
 
         HttpClient anonymous = trusting(pem.trustPem());
         assertThatThrownBy(() -> get(anonymous, "https://localhost:" + proxy.httpsPort() + "/"))
-                .isInstanceOf(IOException.class);
+                .isInstanceOf(UncheckedIOException.class)
+                .hasCauseInstanceOf(IOException.class);
 
         ServerCertificate identity = ServerCertificate.read(client.cert(), client.key(), java.time.Instant.now());
         KeyStore keys = KeyStore.getInstance("PKCS12");
@@ -425,7 +398,8 @@ class HttpsTest {
         RoundhouseProxy proxy = serving(backend, pem);
         HttpClient strict = HttpClient.newBuilder().build(); // the JVM's CAs: the test certificate is not one
         assertThatThrownBy(() -> get(strict, "https://localhost:" + proxy.httpsPort() + "/"))
-                .isInstanceOf(SSLHandshakeException.class);
+                .isInstanceOf(UncheckedIOException.class)
+                .hasCauseInstanceOf(SSLHandshakeException.class);
         assertThat(get(trusting(pem.trustPem()), "https://localhost:" + proxy.httpsPort() + "/")
                         .statusCode())
                 .isEqualTo(200);

@@ -232,7 +232,7 @@ class Http2Test {
 
     /**
      * curl (through nghttp2, which refuses a response carrying a connection-specific field such as Connection or
-     * Transfer-Encoding) gets HTTP/2 all three ways, for a response the backend sent chunked.
+     * Transfer-Encoding) gets HTTP/2 all three ways, for a response the backend streams in pieces.
      */
     @Test
     void curlGetsHttp2AllThreeWays() throws Exception {

@@ -1,6 +1,7 @@
 package dev.roundhouse.proxy.codec;
 
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 
 /**
  * Follows the frames a client sends on an HTTP/2 connection, by their 9-byte headers only, and says when the
@@ -17,8 +18,8 @@ import java.nio.ByteBuffer;
  */
 public final class Http2FrameScanner {
 
-    /** The client preface (RFC 9113 section 3.4), which comes before the first frame. */
-    public static final int PREFACE_BYTES = 24;
+    /** The client connection preface (RFC 9113 section 3.4), which comes before the first frame. */
+    private static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
     /**
      * The most bytes one header block may take, HEADERS and CONTINUATION frames together: its HPACK encoding is never
      * larger than the header list it stands for, which is held to {@link HttpLimits#MAX_HEADER_BYTES} anyway.
@@ -40,7 +41,7 @@ public final class Http2FrameScanner {
 
     private final byte[] header = new byte[9];
     private int headerFill;
-    private long prefaceLeft = PREFACE_BYTES;
+    private long prefaceLeft = PREFACE.length;
     private long payloadLeft;
     private boolean inBlock;
     private int blockBytes;
@@ -123,6 +124,20 @@ public final class Http2FrameScanner {
                         + CONTROL_WINDOW_NANOS / 1_000_000_000L + " s (control frame flood)";
             }
         }
+    }
+
+    /**
+     * Whether {@code b[from, end)} begins with the client preface: 1 when it does, -1 when it may yet (the bytes so far
+     * match), 0 when it does not.
+     */
+    public static int preface(ByteBuffer b, int from, int end) {
+        int n = Math.min(end - from, PREFACE.length);
+        for (int i = 0; i < n; i++) {
+            if (b.get(from + i) != PREFACE[i]) {
+                return 0;
+            }
+        }
+        return n == PREFACE.length ? 1 : -1;
     }
 
     private void payloadDone() {

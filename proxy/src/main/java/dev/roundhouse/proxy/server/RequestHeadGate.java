@@ -1,5 +1,6 @@
 package dev.roundhouse.proxy.server;
 
+import dev.roundhouse.proxy.codec.Http2FrameScanner;
 import dev.roundhouse.proxy.codec.HttpLimits;
 import dev.roundhouse.proxy.codec.RequestHeadScanner;
 import io.undertow.server.AbstractServerConnection;
@@ -36,9 +37,6 @@ final class RequestHeadGate extends SingleBufferSourceConduit {
 
     /** What the gate's stand-in for a refused head carries to {@link RequestGuard}. */
     record Refusal(int status, String reason, String method) {}
-
-    /** What a client of cleartext HTTP/2 with prior knowledge sends first (RFC 9113 section 3.4). */
-    static final byte[] HTTP2_PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
 
     private static final byte[] STAND_IN =
             "GET / HTTP/1.1\r\nHost: refused\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
@@ -177,7 +175,7 @@ final class RequestHeadGate extends SingleBufferSourceConduit {
                 }
                 case PASS -> p = checkedEnd;
                 case AFTER_UPGRADE -> {
-                    int preface = preface(b, p, checkedEnd);
+                    int preface = Http2FrameScanner.preface(b, p, checkedEnd);
                     if (preface < 0) {
                         return p;
                     }
@@ -191,7 +189,7 @@ final class RequestHeadGate extends SingleBufferSourceConduit {
                 }
                 case HEAD -> {
                     if (headsDelivered == 0 && scanner.consumed() == 0 && emptyLines == 0) {
-                        int preface = preface(b, p, checkedEnd);
+                        int preface = Http2FrameScanner.preface(b, p, checkedEnd);
                         if (preface < 0) {
                             return p; // maybe the preface: wait for the rest of it
                         }
@@ -236,17 +234,6 @@ final class RequestHeadGate extends SingleBufferSourceConduit {
                 next, connection, b.duplicate().limit(checkedEnd).position(at));
         checkedEnd = at;
         return at;
-    }
-
-    /** 1 when {@code b[from, end)} starts with the HTTP/2 preface, -1 when it may yet, 0 when it does not. */
-    private static int preface(ByteBuffer b, int from, int end) {
-        int n = Math.min(end - from, HTTP2_PREFACE.length);
-        for (int i = 0; i < n; i++) {
-            if (b.get(from + i) != HTTP2_PREFACE[i]) {
-                return 0;
-            }
-        }
-        return n == HTTP2_PREFACE.length ? 1 : -1;
     }
 
     private void headComplete() {

@@ -209,7 +209,11 @@ public record ServerCertificate(
         return List.copyOf(names);
     }
 
-    private static byte[] readFile(Path file, String variable) throws InvalidCertificateException {
+    /**
+     * A certificate or key file's bytes, for {@link #parse}; {@code variable} names the setting it came from in the
+     * error, as {@link #read} says it.
+     */
+    public static byte[] readFile(Path file, String variable) throws InvalidCertificateException {
         try {
             return Files.readAllBytes(file);
         } catch (IOException e) {

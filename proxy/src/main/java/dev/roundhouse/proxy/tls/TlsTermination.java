@@ -212,11 +212,11 @@ public final class TlsTermination implements AutoCloseable {
 
     /** One look at the files: applies a changed set that can be served, reports one that cannot (once). */
     synchronized void look() {
-        List<Path[]> pairs;
+        Snapshot files;
         byte[] digest;
         try {
-            pairs = pairs();
-            digest = digest(pairs);
+            files = snapshot();
+            digest = files.digest();
         } catch (InvalidCertificateException e) {
             digest = e.getMessage().getBytes(java.nio.charset.StandardCharsets.UTF_8);
             if (Arrays.equals(digest, seen)) {
@@ -230,7 +230,7 @@ public final class TlsTermination implements AutoCloseable {
             return;
         }
         try {
-            Loaded loaded = load(pairs, digest);
+            Loaded loaded = load(files);
             keys.replace(loaded.certificates());
             seen = loaded.digest();
             pending = null;
@@ -259,17 +259,52 @@ public final class TlsTermination implements AutoCloseable {
     private record Loaded(List<ServerCertificate> certificates, byte[] digest) {}
 
     private Loaded load() throws InvalidCertificateException {
-        List<Path[]> pairs = pairs();
-        return load(pairs, digest(pairs));
+        return load(snapshot());
     }
 
-    /** Reads the pairs {@code digest} was taken of, as listed for it. */
-    private Loaded load(List<Path[]> pairs, byte[] digest) throws InvalidCertificateException {
+    /** Parses the bytes the snapshot's digest was taken of: each file is read once per look. */
+    private Loaded load(Snapshot files) throws InvalidCertificateException {
         List<ServerCertificate> certificates = new ArrayList<>();
-        for (Path[] pair : pairs) {
-            certificates.add(ServerCertificate.read(pair[0], pair[1], clock.instant()));
+        for (FileBytes[] pair : files.pairs()) {
+            FileBytes cert = pair[0];
+            FileBytes key = pair[1];
+            certificates.add(ServerCertificate.parse(
+                    cert.bytes(),
+                    cert.path().toString(),
+                    key.bytes(),
+                    key.path().toString(),
+                    clock.instant()));
         }
-        return new Loaded(List.copyOf(certificates), digest);
+        return new Loaded(List.copyOf(certificates), files.digest());
+    }
+
+    /** A certificate or key file as one look read it: its bytes, or why it could not be read. */
+    private record FileBytes(Path path, byte[] read, InvalidCertificateException unreadable) {
+        static FileBytes of(Path path, String variable) {
+            try {
+                return new FileBytes(path, ServerCertificate.readFile(path, variable), null);
+            } catch (InvalidCertificateException e) {
+                return new FileBytes(path, null, e);
+            }
+        }
+
+        byte[] bytes() throws InvalidCertificateException {
+            if (unreadable != null) {
+                throw unreadable;
+            }
+            return read;
+        }
+    }
+
+    /** The pairs as listed and read in one look, and a digest of them, to tell a change from none without parsing. */
+    private record Snapshot(List<FileBytes[]> pairs, byte[] digest) {}
+
+    private Snapshot snapshot() throws InvalidCertificateException {
+        List<FileBytes[]> read = new ArrayList<>();
+        for (Path[] pair : pairs()) {
+            read.add(new FileBytes[] {FileBytes.of(pair[0], "TLS_CERT_FILE"), FileBytes.of(pair[1], "TLS_KEY_FILE")});
+        }
+        return new Snapshot(read, digest(read));
     }
 
     /**
@@ -327,16 +362,16 @@ public final class TlsTermination implements AutoCloseable {
         }
     }
 
-    /** What the files hold now, to tell a change from none without parsing. */
-    private static byte[] digest(List<Path[]> pairs) throws InvalidCertificateException {
+    /** What the files held when read, to tell a change from none without parsing. */
+    private static byte[] digest(List<FileBytes[]> pairs) {
         try {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            for (Path[] pair : pairs) {
-                for (Path file : pair) {
-                    sha.update(file.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-                    try {
-                        sha.update(Files.readAllBytes(file));
-                    } catch (IOException e) {
+            for (FileBytes[] pair : pairs) {
+                for (FileBytes file : pair) {
+                    sha.update(file.path().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                    if (file.read() != null) {
+                        sha.update(file.read());
+                    } else {
                         sha.update((byte) 0); // unreadable now: parsing will say so
                     }
                 }

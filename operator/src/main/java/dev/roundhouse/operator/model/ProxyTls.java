@@ -42,7 +42,7 @@ public final class ProxyTls {
 
     /** The HTTPS Service port: {@code spec.tls.port}. */
     public static int servicePort(LoadBalancerSpec spec) {
-        return Objects.requireNonNullElse(spec.getTls().getPort(), new TlsSpec().getPort());
+        return Objects.requireNonNullElse(spec.getTls().getPort(), TlsSpec.DEFAULT_PORT);
     }
 
     public static boolean redirect(LoadBalancerSpec spec) {

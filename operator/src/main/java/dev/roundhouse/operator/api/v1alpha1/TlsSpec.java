@@ -16,6 +16,8 @@ public class TlsSpec {
 
     /** How many Secrets one LoadBalancer may name: each is a volume of every proxy pod. */
     public static final int MAX_SECRETS = 16;
+    /** The Service's HTTPS port when {@code port} is not set. */
+    public static final int DEFAULT_PORT = 8443;
 
     @JsonPropertyDescription("kubernetes.io/tls Secrets (tls.crt and tls.key) in this namespace, e.g. written by a"
             + " cert-manager Certificate. Mounted into the proxy pods, which choose a certificate by the name the"
@@ -27,10 +29,10 @@ public class TlsSpec {
             secretNames;
 
     @JsonPropertyDescription("Port of the Service for HTTPS; spec.port stays plain HTTP.")
-    @Default("8443")
+    @Default("" + DEFAULT_PORT)
     @Min(1)
     @Max(65535)
-    private Integer port = 8443;
+    private Integer port = DEFAULT_PORT;
 
     @JsonPropertyDescription("Answer plain HTTP requests on spec.port with a 308 redirect to https on spec.tls.port"
             + " instead of proxying them. Default false.")

@@ -25,8 +25,10 @@ public record PoolDocument(
     public static final int VERSION_2 = 2;
     /** Adds {@code backendTLS}. */
     public static final int VERSION_3 = 3;
+    /** Adds {@code backends[].protocol}. */
+    public static final int VERSION_4 = 4;
     /** The highest version this build reads and writes; it reads every version from {@link #VERSION_1} on. */
-    public static final int CURRENT_VERSION = VERSION_3;
+    public static final int CURRENT_VERSION = VERSION_4;
     /** The ConfigMap key the operator writes the document under and the proxy reads it from. */
     public static final String CONFIG_MAP_KEY = "pool.json";
 
@@ -58,6 +60,11 @@ public record PoolDocument(
      * keeps reading every document that uses nothing newer.
      */
     public int lowestVersion() {
+        for (BackendEntry entry : backends) {
+            if (entry.protocol() != BackendProtocol.DEFAULT) {
+                return VERSION_4;
+            }
+        }
         if (!backendTls.equals(BackendTls.DEFAULTS)) {
             return VERSION_3;
         }
@@ -71,9 +78,17 @@ public record PoolDocument(
         return new PoolDocument(lowestVersion(), backends, healthCheck, circuitBreaker, timeouts, backendTls);
     }
 
-    /** One backend: an origin URL ({@link BackendUrls} rules) and its share of the traffic. */
-    public record BackendEntry(String url, int weight) {
+    /**
+     * One backend: an origin URL ({@link BackendUrls} rules), its share of the traffic, and the protocol it is
+     * spoken to in (null only while a document is read: an unknown name, reported by validation).
+     */
+    public record BackendEntry(String url, int weight, BackendProtocol protocol) {
         public static final int DEFAULT_WEIGHT = 1;
+
+        /** An HTTP/1.1 backend. */
+        public BackendEntry(String url, int weight) {
+            this(url, weight, BackendProtocol.DEFAULT);
+        }
     }
 
     /** Active health checking: GET {@code path} every {@code interval}; thresholds count consecutive results. */

@@ -112,7 +112,12 @@ public final class PoolDocumentCodec {
         root.put("version", doc.version());
         ArrayNode backends = root.putArray("backends");
         for (BackendEntry entry : doc.backends()) {
-            backends.addObject().put("url", BackendUrls.key(entry.url())).put("weight", entry.weight());
+            ObjectNode backend = backends.addObject()
+                    .put("url", BackendUrls.key(entry.url()))
+                    .put("weight", entry.weight());
+            if (doc.version() >= PoolDocument.VERSION_4) {
+                backend.put("protocol", entry.protocol().wireName());
+            }
         }
         HealthCheck health = doc.healthCheck();
         root.putObject("healthCheck")
@@ -165,7 +170,7 @@ public final class PoolDocumentCodec {
     private static PoolDocument withNormalisedUrls(PoolDocument doc) {
         List<BackendEntry> backends = new ArrayList<>(doc.backends().size());
         for (BackendEntry entry : doc.backends()) {
-            backends.add(new BackendEntry(BackendUrls.key(entry.url()), entry.weight()));
+            backends.add(new BackendEntry(BackendUrls.key(entry.url()), entry.weight(), entry.protocol()));
         }
         return new PoolDocument(
                 doc.version(), backends, doc.healthCheck(), doc.circuitBreaker(), doc.timeouts(), doc.backendTls());

@@ -24,7 +24,8 @@ final class PoolDocumentReader {
     private static final Set<String> DOCUMENT_FIELDS_V2 =
             Set.of("version", "backends", "healthCheck", "circuitBreaker", "timeouts");
     private static final Set<String> DOCUMENT_FIELDS = union(DOCUMENT_FIELDS_V2, "backendTLS");
-    private static final Set<String> BACKEND_FIELDS = Set.of("url", "weight");
+    private static final Set<String> BACKEND_FIELDS_V3 = Set.of("url", "weight");
+    private static final Set<String> BACKEND_FIELDS = union(BACKEND_FIELDS_V3, "protocol");
     private static final Set<String> HEALTH_CHECK_FIELDS =
             Set.of("path", "interval", "timeout", "healthyThreshold", "unhealthyThreshold");
     private static final Set<String> CIRCUIT_BREAKER_FIELDS_V1 = Set.of(
@@ -63,7 +64,7 @@ final class PoolDocumentReader {
         rejectUnknown(root, "", known < PoolDocument.VERSION_3 ? DOCUMENT_FIELDS_V2 : DOCUMENT_FIELDS);
         return new PoolDocument(
                 integer(root, "", "version", null),
-                backends(root),
+                backends(root, known),
                 healthCheck(section(root, "healthCheck", HEALTH_CHECK_FIELDS)),
                 circuitBreaker(section(
                         root,
@@ -73,7 +74,7 @@ final class PoolDocumentReader {
                 known < PoolDocument.VERSION_3 ? null : backendTls(section(root, "backendTLS", BACKEND_TLS_FIELDS)));
     }
 
-    private List<BackendEntry> backends(JsonNode root) {
+    private List<BackendEntry> backends(JsonNode root, int version) {
         JsonNode array = root.get("backends");
         if (array == null) {
             problems.add("backends", "required (an empty list is allowed)");
@@ -92,9 +93,11 @@ final class PoolDocumentReader {
                 entries.add(new BackendEntry(null, BackendEntry.DEFAULT_WEIGHT));
                 continue;
             }
-            rejectUnknown(entry, path, BACKEND_FIELDS);
+            rejectUnknown(entry, path, version < PoolDocument.VERSION_4 ? BACKEND_FIELDS_V3 : BACKEND_FIELDS);
             entries.add(new BackendEntry(
-                    string(entry, path, "url", null), integer(entry, path, "weight", BackendEntry.DEFAULT_WEIGHT)));
+                    string(entry, path, "url", null),
+                    integer(entry, path, "weight", BackendEntry.DEFAULT_WEIGHT),
+                    protocol(entry, path)));
         }
         return entries;
     }
@@ -225,6 +228,19 @@ final class PoolDocumentReader {
     }
 
     /** An optional string field (absent: null). */
+    /** {@code protocol}: a name of {@link BackendProtocol}, HTTP/1.1 when absent; null (reported) for another. */
+    private BackendProtocol protocol(JsonNode entry, String path) {
+        String name = string(entry, path, "protocol", BackendProtocol.DEFAULT.wireName());
+        if (name == null) {
+            return null;
+        }
+        BackendProtocol protocol = BackendProtocol.named(name);
+        if (protocol == null) {
+            problems.add(child(path, "protocol"), "must be one of " + BackendProtocol.names() + ", got '" + name + "'");
+        }
+        return protocol;
+    }
+
     private String string(JsonNode object, String parent, String name) {
         // Present, it is read as a required one is (no default, so no "required" problem can arise).
         return object.has(name) ? string(object, parent, name, null) : null;

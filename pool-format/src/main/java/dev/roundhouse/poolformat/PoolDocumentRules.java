@@ -42,6 +42,14 @@ final class PoolDocumentRules {
             if (doc.version() < PoolDocument.VERSION_3 && !doc.backendTls().equals(BackendTls.DEFAULTS)) {
                 problems.add("backendTLS", needsVersion(PoolDocument.VERSION_3, doc));
             }
+            if (doc.version() < PoolDocument.VERSION_4) {
+                for (int i = 0; i < doc.backends().size(); i++) {
+                    BackendProtocol protocol = doc.backends().get(i).protocol();
+                    if (protocol != null && protocol != BackendProtocol.DEFAULT) {
+                        problems.add(backendPath(i, "protocol"), needsVersion(PoolDocument.VERSION_4, doc));
+                    }
+                }
+            }
         }
         checkBackends(doc.backends(), problems);
 
@@ -158,9 +166,19 @@ final class PoolDocumentRules {
                         problems.add(
                                 backendPath(i, "url"), "duplicate of backends[" + first + "] (both are " + key + ")");
                     }
+                    BackendProtocol protocol = entry.protocol();
+                    String scheme = key.substring(0, key.indexOf(':'));
+                    if (protocol != null && !protocol.fits(scheme)) {
+                        problems.add(
+                                backendPath(i, "protocol"),
+                                protocol.wireName() + " needs an " + protocol.scheme() + " URL, got " + key);
+                    }
                 } catch (IllegalArgumentException e) {
                     problems.add(backendPath(i, "url"), e.getMessage());
                 }
+            }
+            if (entry.protocol() == null) {
+                problems.add(backendPath(i, "protocol"), "required, one of " + BackendProtocol.names());
             }
             String weightProblem = rangeProblem(entry.weight(), MIN_WEIGHT, MAX_WEIGHT);
             if (weightProblem != null) {

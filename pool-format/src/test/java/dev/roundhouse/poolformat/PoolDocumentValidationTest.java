@@ -42,11 +42,11 @@ class PoolDocumentValidationTest {
                 Arguments.of("{'version': '1', 'backends': []}", "version: must be an integer, got string"),
                 Arguments.of("{'version': 1.5, 'backends': []}", "version: must be an integer, got 1.5"),
                 Arguments.of(
-                        "{'version': 4, 'backends': []}",
-                        "version: unsupported version 4 (this build reads versions 1 to 3)"),
+                        "{'version': 5, 'backends': []}",
+                        "version: unsupported version 5 (this build reads versions 1 to 4)"),
                 Arguments.of(
                         "{'version': 0, 'backends': []}",
-                        "version: unsupported version 0 (this build reads versions 1 to 3)"),
+                        "version: unsupported version 0 (this build reads versions 1 to 4)"),
                 // version 2's field is unknown in version 1, and has a range
                 Arguments.of(
                         "{'version': 1, 'backends': [], 'circuitBreaker': {'consecutiveConnectFailures': 5}}",
@@ -282,8 +282,8 @@ class PoolDocumentValidationTest {
 
     @Test
     void anUnsupportedVersionIsTheOnlyProblemReported() {
-        assertThat(problemsOf("{'version': 4, 'backends': 'all', 'loadBalancing': 'least-request'}"))
-                .containsExactly("version: unsupported version 4 (this build reads versions 1 to 3)");
+        assertThat(problemsOf("{'version': 5, 'backends': 'all', 'loadBalancing': 'least-request'}"))
+                .containsExactly("version: unsupported version 5 (this build reads versions 1 to 4)");
     }
 
     @Test
@@ -328,11 +328,11 @@ class PoolDocumentValidationTest {
 
     @Test
     void validateRejectsAnUnknownVersion() {
-        PoolDocument doc = new PoolDocument(4, List.of(), null, null, null);
+        PoolDocument doc = new PoolDocument(5, List.of(), null, null, null);
 
         assertThat(catchThrowableOfType(InvalidPoolDocumentException.class, () -> PoolDocumentCodec.validate(doc))
                         .problems())
-                .containsExactly("version: unsupported version 4 (this build reads versions 1 to 3)");
+                .containsExactly("version: unsupported version 5 (this build reads versions 1 to 4)");
     }
 
     @Test

@@ -25,7 +25,7 @@ public record PoolDocument(
     public static final int VERSION_2 = 2;
     /** Adds {@code backendTLS}. */
     public static final int VERSION_3 = 3;
-    /** Adds {@code backends[].protocol}. */
+    /** Adds {@code backends[].protocol} and {@code healthCheck.grpcService}. */
     public static final int VERSION_4 = 4;
     /** The highest version this build reads and writes; it reads every version from {@link #VERSION_1} on. */
     public static final int CURRENT_VERSION = VERSION_4;
@@ -60,6 +60,9 @@ public record PoolDocument(
      * keeps reading every document that uses nothing newer.
      */
     public int lowestVersion() {
+        if (healthCheck.grpc()) {
+            return VERSION_4;
+        }
         for (BackendEntry entry : backends) {
             if (entry.protocol() != BackendProtocol.DEFAULT) {
                 return VERSION_4;
@@ -93,9 +96,25 @@ public record PoolDocument(
 
     /** Active health checking: GET {@code path} every {@code interval}; thresholds count consecutive results. */
     public record HealthCheck(
-            String path, Duration interval, Duration timeout, int healthyThreshold, int unhealthyThreshold) {
+            String path,
+            Duration interval,
+            Duration timeout,
+            int healthyThreshold,
+            int unhealthyThreshold,
+            String grpcService) {
         public static final HealthCheck DEFAULTS =
                 new HealthCheck("/", Duration.ofSeconds(30), Duration.ofSeconds(2), 2, 3);
+
+        /** Checks by HTTP GET of {@code path} only (no gRPC health service). */
+        public HealthCheck(
+                String path, Duration interval, Duration timeout, int healthyThreshold, int unhealthyThreshold) {
+            this(path, interval, timeout, healthyThreshold, unhealthyThreshold, null);
+        }
+
+        /** Whether HTTP/2 backends are checked by the gRPC health protocol ({@code grpcService} is set). */
+        public boolean grpc() {
+            return grpcService != null;
+        }
     }
 
     /**

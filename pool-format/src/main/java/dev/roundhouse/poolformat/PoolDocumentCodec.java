@@ -120,12 +120,15 @@ public final class PoolDocumentCodec {
             }
         }
         HealthCheck health = doc.healthCheck();
-        root.putObject("healthCheck")
+        ObjectNode healthNode = root.putObject("healthCheck")
                 .put("path", health.path())
                 .put("interval", Durations.format(health.interval()))
                 .put("timeout", Durations.format(health.timeout()))
                 .put("healthyThreshold", health.healthyThreshold())
                 .put("unhealthyThreshold", health.unhealthyThreshold());
+        if (health.grpc()) {
+            healthNode.put("grpcService", health.grpcService());
+        }
         CircuitBreaker breaker = doc.circuitBreaker();
         ObjectNode breakerNode = root.putObject("circuitBreaker")
                 // Float.toString is the shortest text that reads back as the same float.

@@ -26,8 +26,9 @@ final class PoolDocumentReader {
     private static final Set<String> DOCUMENT_FIELDS = union(DOCUMENT_FIELDS_V2, "backendTLS");
     private static final Set<String> BACKEND_FIELDS_V3 = Set.of("url", "weight");
     private static final Set<String> BACKEND_FIELDS = union(BACKEND_FIELDS_V3, "protocol");
-    private static final Set<String> HEALTH_CHECK_FIELDS =
+    private static final Set<String> HEALTH_CHECK_FIELDS_V3 =
             Set.of("path", "interval", "timeout", "healthyThreshold", "unhealthyThreshold");
+    private static final Set<String> HEALTH_CHECK_FIELDS = union(HEALTH_CHECK_FIELDS_V3, "grpcService");
     private static final Set<String> CIRCUIT_BREAKER_FIELDS_V1 = Set.of(
             "failureRateThreshold",
             "slidingWindowSize",
@@ -65,7 +66,10 @@ final class PoolDocumentReader {
         return new PoolDocument(
                 integer(root, "", "version", null),
                 backends(root, known),
-                healthCheck(section(root, "healthCheck", HEALTH_CHECK_FIELDS)),
+                healthCheck(section(
+                        root,
+                        "healthCheck",
+                        known < PoolDocument.VERSION_4 ? HEALTH_CHECK_FIELDS_V3 : HEALTH_CHECK_FIELDS)),
                 circuitBreaker(section(
                         root,
                         "circuitBreaker",
@@ -113,7 +117,8 @@ final class PoolDocumentReader {
                 duration(node, path, "interval", defaults.interval()),
                 duration(node, path, "timeout", defaults.timeout()),
                 integer(node, path, "healthyThreshold", defaults.healthyThreshold()),
-                integer(node, path, "unhealthyThreshold", defaults.unhealthyThreshold()));
+                integer(node, path, "unhealthyThreshold", defaults.unhealthyThreshold()),
+                string(node, path, "grpcService"));
     }
 
     private CircuitBreaker circuitBreaker(JsonNode node) {

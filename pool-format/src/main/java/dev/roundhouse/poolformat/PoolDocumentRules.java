@@ -28,6 +28,12 @@ final class PoolDocumentRules {
     private static final Pattern DNS_NAME =
             Pattern.compile("(?i)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*");
 
+    /** A fully-qualified protobuf service name, or empty (the server as a whole, in grpc.health.v1). */
+    private static final Pattern GRPC_SERVICE =
+            Pattern.compile("([A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*)?");
+
+    static final int MAX_GRPC_SERVICE_LENGTH = 256;
+
     private PoolDocumentRules() {}
 
     static void check(PoolDocument doc, Problems problems) {
@@ -41,6 +47,9 @@ final class PoolDocumentRules {
             }
             if (doc.version() < PoolDocument.VERSION_3 && !doc.backendTls().equals(BackendTls.DEFAULTS)) {
                 problems.add("backendTLS", needsVersion(PoolDocument.VERSION_3, doc));
+            }
+            if (doc.version() < PoolDocument.VERSION_4 && doc.healthCheck().grpc()) {
+                problems.add("healthCheck.grpcService", needsVersion(PoolDocument.VERSION_4, doc));
             }
             if (doc.version() < PoolDocument.VERSION_4) {
                 for (int i = 0; i < doc.backends().size(); i++) {
@@ -56,6 +65,15 @@ final class PoolDocumentRules {
         HealthCheck health = doc.healthCheck();
         checkHealthPath("healthCheck.path", health.path(), problems);
         checkDuration("healthCheck.interval", health.interval(), problems);
+        if (health.grpc()
+                && (health.grpcService().length() > MAX_GRPC_SERVICE_LENGTH
+                        || !GRPC_SERVICE.matcher(health.grpcService()).matches())) {
+            problems.add(
+                    "healthCheck.grpcService",
+                    "must be a gRPC service name such as shop.v1.Cart (letters, digits, '_' and '.'; empty for the"
+                            + " whole server), at most " + MAX_GRPC_SERVICE_LENGTH + " characters, got '"
+                            + health.grpcService() + "'");
+        }
         checkDuration("healthCheck.timeout", health.timeout(), problems);
         checkRange("healthCheck.healthyThreshold", health.healthyThreshold(), MIN_THRESHOLD, MAX_THRESHOLD, problems);
         checkRange(

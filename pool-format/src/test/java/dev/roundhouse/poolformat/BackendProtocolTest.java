@@ -7,7 +7,7 @@ import dev.roundhouse.poolformat.PoolDocument.BackendEntry;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** Version 4's {@code backends[].protocol}: HTTP/1.1, h2c or h2 per backend. */
+/** Version 4: {@code backends[].protocol} (HTTP/1.1, h2c or h2 per backend) and {@code healthCheck.grpcService}. */
 class BackendProtocolTest {
 
     @Test
@@ -71,6 +71,42 @@ class BackendProtocolTest {
                                         "backends[3].protocol: must be a string, got number",
                                         "backends[1].protocol: h2c needs an http URL, got https://10.0.0.2:443",
                                         "backends[2].protocol: h2 needs an https URL, got http://10.0.0.3:80"));
+    }
+
+    @Test
+    void aGrpcHealthServiceIsVersion4AndMayBeEmpty() throws Exception {
+        for (String service : new String[] {"", "shop.v1.Cart", "grpc.health.v1.Health"}) {
+            PoolDocument doc = new PoolDocument(
+                            PoolDocument.VERSION_1,
+                            List.of(new BackendEntry("http://10.0.0.1:50051", 1, BackendProtocol.H2C)),
+                            new PoolDocument.HealthCheck(
+                                    "/",
+                                    java.time.Duration.ofSeconds(5),
+                                    java.time.Duration.ofSeconds(1),
+                                    1,
+                                    1,
+                                    service),
+                            null,
+                            null)
+                    .atLowestVersion();
+            String written = PoolDocumentCodec.write(doc);
+            assertThat(written).contains("\"grpcService\": \"" + service + "\"");
+            assertThat(PoolDocumentCodec.parse(written)).isEqualTo(doc);
+            assertThat(PoolDocumentCodec.parse(written).healthCheck().grpc()).isTrue();
+        }
+        assertThat(PoolDocument.HealthCheck.DEFAULTS.grpc()).isFalse();
+    }
+
+    @Test
+    void aGrpcHealthServiceMustBeAServiceNameInVersion4() {
+        assertThatThrownBy(() -> PoolDocumentCodec.parse(
+                        "{\"version\": 3, \"backends\": [], \"healthCheck\": {\"grpcService\": \"\"}}"))
+                .hasMessageContaining("healthCheck.grpcService: unknown field");
+        assertThatThrownBy(() -> PoolDocumentCodec.parse(
+                        "{\"version\": 4, \"backends\": [], \"healthCheck\": {\"grpcService\": \"shop/Cart\"}}"))
+                .hasMessageContaining(
+                        "healthCheck.grpcService: must be a gRPC service name such as shop.v1.Cart (letters, digits,"
+                                + " '_' and '.'; empty for the whole server), at most 256 characters, got 'shop/Cart'");
     }
 
     @Test

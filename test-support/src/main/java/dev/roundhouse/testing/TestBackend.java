@@ -32,7 +32,12 @@ import javax.net.ssl.SSLContext;
  */
 public final class TestBackend implements AutoCloseable {
 
-    public record Seen(String method, String uri, String query, Map<String, List<String>> headers) {
+    /**
+     * A request as the backend saw it; {@code peer} is the address of the connection it came on (streams of one
+     * HTTP/2 connection share it).
+     */
+    public record Seen(
+            String method, String uri, String query, Map<String, List<String>> headers, String protocol, String peer) {
         public String header(String name) {
             for (Map.Entry<String, List<String>> e : headers.entrySet()) {
                 if (e.getKey().equalsIgnoreCase(name)) {
@@ -45,7 +50,7 @@ public final class TestBackend implements AutoCloseable {
 
     /** Paths whose handling blocks (sleeps, streams), run on a worker thread; every other path is answered at once. */
     private static final java.util.Set<String> BLOCKING_PATHS =
-            java.util.Set.of("/slow", "/sni", "/upload", "/download", "/trickle");
+            java.util.Set.of("/slow", "/sni", "/upload", "/download", "/trickle", "/trailers");
 
     public final String name;
     public final AtomicInteger hits = new AtomicInteger();
@@ -57,9 +62,20 @@ public final class TestBackend implements AutoCloseable {
     private int port;
     private Undertow server;
 
+    /** Speaks HTTP/2 too: h2c with prior knowledge in clear text, h2 by ALPN over TLS. */
+    private boolean http2;
+
     private TestBackend(String name, SSLContext tls) {
         this.name = name;
         this.tls = tls;
+    }
+
+    /** A backend that speaks HTTP/2 as well: h2c (prior knowledge) without {@code tls}, h2 by ALPN with it. */
+    public static TestBackend startHttp2(String name, SSLContext tls) {
+        TestBackend backend = new TestBackend(name, tls);
+        backend.http2 = true;
+        backend.listen(0);
+        return backend;
     }
 
     public static TestBackend start(String name) {
@@ -85,6 +101,7 @@ public final class TestBackend implements AutoCloseable {
         server = builder.setIoThreads(1)
                 .setWorkerThreads(16)
                 .setServerOption(io.undertow.UndertowOptions.MAX_ENTITY_SIZE, 0L) // any body size
+                .setServerOption(io.undertow.UndertowOptions.ENABLE_HTTP2, http2)
                 .setHandler(this::handle)
                 .build();
         server.start();
@@ -109,7 +126,9 @@ public final class TestBackend implements AutoCloseable {
                 exchange.getRequestMethod().toString(),
                 exchange.getRequestURI(),
                 exchange.getQueryString(),
-                copy(exchange.getRequestHeaders())));
+                copy(exchange.getRequestHeaders()),
+                exchange.getProtocol().toString(),
+                String.valueOf(exchange.getSourceAddress())));
         if (!blocking) {
             // Answered on the I/O thread: a backend being stopped then drops the request, as a crashed one does,
             // where a dispatch its stopping worker refused would be answered 503 by Undertow itself.
@@ -158,6 +177,28 @@ public final class TestBackend implements AutoCloseable {
                         out.write(chunk, 0, n);
                         left -= n;
                     }
+                }
+            }
+            case "/trailers" -> { // the body read whole, then answered with trailers: as a gRPC server ends a call
+                long total = 0;
+                byte[] buffer = new byte[16384];
+                try (InputStream in = exchange.getInputStream()) {
+                    for (int n; (n = in.read(buffer)) > 0; ) {
+                        total += n;
+                    }
+                }
+                HeaderMap received =
+                        exchange.getAttachment(io.undertow.server.protocol.http.HttpAttachments.REQUEST_TRAILERS);
+                HeaderMap trailers = new HeaderMap();
+                trailers.put(io.undertow.util.HttpString.tryFromString("x-body-bytes"), total);
+                trailers.put(
+                        io.undertow.util.HttpString.tryFromString("x-request-trailer"),
+                        received == null ? "none" : String.valueOf(received.getFirst("x-checksum")));
+                trailers.put(io.undertow.util.HttpString.tryFromString("grpc-status"), param(exchange, "status", "0"));
+                exchange.putAttachment(io.undertow.server.protocol.http.HttpAttachments.RESPONSE_TRAILERS, trailers);
+                exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/grpc");
+                try (OutputStream out = exchange.getOutputStream()) {
+                    out.write(name.getBytes(java.nio.charset.StandardCharsets.UTF_8));
                 }
             }
             case "/trickle" -> {

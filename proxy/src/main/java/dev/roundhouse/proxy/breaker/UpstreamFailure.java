@@ -12,7 +12,9 @@ public enum UpstreamFailure {
     /** The backend answered with a 5xx status. */
     STATUS_5XX("upstream_5xx"),
     /** The connection broke after the request was sent and before a response started. */
-    RESET("upstream_reset");
+    RESET("upstream_reset"),
+    /** A gRPC call ended with a status that counts as the backend failing (UNAVAILABLE, INTERNAL and the like). */
+    GRPC_STATUS("upstream_grpc");
 
     private final String label;
     private final Exception exception;

@@ -139,6 +139,27 @@ public final class HopByHop {
         return b >= 'a' && b <= 'z' ? b & 0xDF : b & 0xFF;
     }
 
+    /**
+     * True when the request's TE field accepts trailers ({@code TE: trailers}, as gRPC clients send it): the one TE
+     * value an HTTP/2 hop may carry on, and the only one this proxy forwards (to HTTP/2 backends).
+     */
+    public static boolean asksForTrailers(HeaderMap headers) {
+        HeaderValues te = headers.get(Headers.TE);
+        if (te == null) {
+            return false;
+        }
+        for (String value : te) {
+            for (String token : value.split(",")) {
+                int semicolon = token.indexOf(';');
+                String coding = (semicolon < 0 ? token : token.substring(0, semicolon)).trim();
+                if (coding.equalsIgnoreCase("trailers")) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     /** True when the request asks for a protocol upgrade through Connection: upgrade. */
     public static boolean isUpgrade(HeaderMap headers) {
         if (!headers.contains(Headers.UPGRADE)) {

@@ -2,6 +2,7 @@ package dev.roundhouse.proxy.forward;
 
 import dev.roundhouse.poolformat.PoolDocument;
 import dev.roundhouse.proxy.breaker.Breakers;
+import dev.roundhouse.proxy.codec.Grpc;
 import dev.roundhouse.proxy.codec.HopByHop;
 import dev.roundhouse.proxy.metrics.ProxyMetrics;
 import dev.roundhouse.proxy.pool.Backend;
@@ -10,7 +11,9 @@ import dev.roundhouse.proxy.server.LogThrottle;
 import dev.roundhouse.proxy.server.PerIoThread;
 import dev.roundhouse.proxy.server.RequestGuard;
 import dev.roundhouse.proxy.tls.BackendTrusts;
+import dev.roundhouse.proxy.upstream.StreamProbe;
 import dev.roundhouse.proxy.upstream.UpstreamThread;
+import io.undertow.connector.ByteBufferPool;
 import io.undertow.server.AbstractServerConnection;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.HeaderMap;
@@ -18,10 +21,12 @@ import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
 import io.undertow.util.Methods;
+import io.undertow.util.Protocols;
 import io.undertow.util.SameThreadExecutor;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -85,6 +90,15 @@ final class Forwarder {
     void forward(HttpServerExchange exchange) {
         boolean body = exchange.getRequestContentLength() > 0
                 || exchange.getRequestHeaders().contains(Headers.TRANSFER_ENCODING);
+        if (!body
+                && exchange.getRequestContentLength() < 0
+                && !exchange.isRequestComplete()
+                && exchange.getProtocol().equals(Protocols.HTTP_2_0)) {
+            // An HTTP/2 stream with DATA to come and no length (a gRPC call): its body is framed by HTTP/2, and on an
+            // HTTP/1.1 hop it goes chunked, as if the client had sent it so.
+            exchange.getRequestHeaders().put(Headers.TRANSFER_ENCODING, "chunked");
+            body = true;
+        }
         // Undertow suspended the client's reads just before calling the handler and resumes them when the exchange
         // completes. A byte arriving while no body is being read (a pipelined request, the client closing) reaches
         // Undertow's read listener, which suspends reads itself while a request runs; while a body is read, the
@@ -113,6 +127,23 @@ final class Forwarder {
             throw new IllegalStateException("I/O thread " + io + " is not one of this server's worker's threads");
         }
         return t;
+    }
+
+    /**
+     * A health check of an HTTP/2 backend, made on {@code io}'s connections to it ({@link StreamProbe}); completes
+     * with null when it passed, else with the reason.
+     */
+    CompletableFuture<String> probe(
+            XnioIoThread io, Backend backend, PoolDocument.HealthCheck settings, ByteBufferPool buffers) {
+        CompletableFuture<String> result = new CompletableFuture<>();
+        io.execute(() -> {
+            try {
+                StreamProbe.start(thread(io), backend, settings, buffers, result);
+            } catch (RuntimeException e) {
+                result.complete("the check failed inside the proxy: " + e);
+            }
+        });
+        return result;
     }
 
     /** Logs a backend's invalid response, at most once per 10 s (each one is counted as upstream_reset). */
@@ -188,6 +219,11 @@ final class Forwarder {
 
     long requestTimeoutNanos() {
         return requestTimeoutNanos;
+    }
+
+    /** The gRPC statuses that count against a backend's breaker. */
+    java.util.Set<Integer> grpcFailures() {
+        return Grpc.DEFAULT_FAILURES;
     }
 
     boolean retryable(HttpServerExchange exchange) {
@@ -274,6 +310,49 @@ final class Forwarder {
         s[p++] = '\r';
         s[p++] = '\n';
         return p;
+    }
+
+    /**
+     * The request's fields for an HTTP/2 backend, by the rules of {@link #serializeHead}: the same fields dropped and
+     * added, with two differences HTTP/2 makes. {@code TE: trailers} passes (the one TE value HTTP/2 allows, which
+     * gRPC requires), and a body without a length is marked {@code Transfer-Encoding: chunked} for Undertow's client,
+     * which sends it as DATA frames and drops the field itself.
+     */
+    void copyHead(HttpServerExchange exchange, boolean hasBody, HeaderMap out) {
+        HeaderMap headers = exchange.getRequestHeaders();
+        HeaderValues connection = headers.get(Headers.CONNECTION);
+        for (long c = headers.fastIterateNonEmpty(); c != -1L; c = headers.fiNextNonEmpty(c)) {
+            HeaderValues values = headers.fiCurrent(c);
+            HttpString name = values.getHeaderName();
+            if (notForwarded(name)
+                    || (connection != null && HopByHop.namedBy(connection, name) && HopByHop.nominatable(name))) {
+                continue;
+            }
+            out.addAll(name, values);
+        }
+        if (HopByHop.asksForTrailers(headers)) {
+            out.put(Headers.TE, "trailers");
+        }
+        String length = headers.getFirst(Headers.CONTENT_LENGTH);
+        if (length != null && !headers.contains(Headers.TRANSFER_ENCODING)) {
+            out.put(Headers.CONTENT_LENGTH, length);
+        } else if (hasBody) {
+            out.put(Headers.TRANSFER_ENCODING, "chunked");
+        }
+        String client = clientAddress(exchange);
+        HeaderValues forwardedFor = headers.get(Headers.X_FORWARDED_FOR);
+        if (forwardedFor == null || forwardedFor.getFirst().isEmpty()) {
+            out.put(Headers.X_FORWARDED_FOR, client);
+        } else {
+            out.put(Headers.X_FORWARDED_FOR, String.join(",", forwardedFor) + "," + client);
+        }
+        boolean https = exchange.getConnection().getSslSessionInfo() != null;
+        out.put(Headers.X_FORWARDED_PROTO, https ? "https" : "http");
+        String hostHeader = headers.getFirst(Headers.HOST);
+        if (hostHeader != null) {
+            out.put(Headers.X_FORWARDED_HOST, hostHeader);
+        }
+        out.put(Headers.X_FORWARDED_PORT, listenerPort(exchange, https));
     }
 
     /** The port the client connected to, as text, from the cache of its listener. */

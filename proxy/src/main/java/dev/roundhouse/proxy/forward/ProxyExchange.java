@@ -65,7 +65,9 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
         BODY,
         BLOCKED,
         TUNNEL,
-        DONE
+        DONE,
+        /** The request went on as a {@link StreamExchange}: an attempt picked an HTTP/2 backend. */
+        HANDED_OVER
     }
 
     /** Where the request body is. */
@@ -136,10 +138,25 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
     private boolean waitingForClient;
 
     ProxyExchange(Forwarder forwarder, HttpServerExchange exchange, UpstreamThread thread, boolean hasBody) {
+        this(forwarder, exchange, thread, new RequestState(exchange), hasBody, null);
+    }
+
+    /**
+     * A request going on from a {@link StreamExchange}, whose attempt picked {@code state.attempt}, an HTTP/1.1
+     * backend: with the client's body channel if it took it (none of the body was read).
+     */
+    ProxyExchange(
+            Forwarder forwarder,
+            HttpServerExchange exchange,
+            UpstreamThread thread,
+            RequestState state,
+            boolean hasBody,
+            StreamSourceChannel requestChannel) {
         this.forwarder = forwarder;
         this.exchange = exchange;
         this.thread = thread;
-        this.state = new RequestState(exchange);
+        this.state = state;
+        this.requestChannel = requestChannel;
         long timeout = forwarder.requestTimeoutNanos();
         this.requestDeadline = timeout > 0 ? state.startNanos + timeout : Long.MAX_VALUE;
         this.body = hasBody ? Body.PENDING : Body.NONE;
@@ -168,6 +185,13 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
         exchange.addExchangeCompleteListener(this);
         thread.watch(this);
         guarded(this::attempt);
+    }
+
+    /** Takes a request over from a {@link StreamExchange} at its attempt on {@code state.attempt}. */
+    void resume() {
+        exchange.addExchangeCompleteListener(this);
+        thread.watch(this);
+        guarded(() -> acquire(state.attempt));
     }
 
     /** Runs a step of the exchange from an event; a fault in it ends the exchange ({@link #unexpected}). */
@@ -222,12 +246,32 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
 
     /** A connection to {@code backend} for this attempt: an idle one, a new one, or a place in its queue. */
     private void acquire(Backend backend) {
+        if (backend.protocol().multiplexed()) {
+            handOver();
+            return;
+        }
         phase = Phase.WAITING;
         boolean accepted = thread.acquire(backend, this, forwarder.maxConnections());
         releaseConnectPlace(); // an idle connection or a place in the queue: no connect started with it
         if (!accepted) {
             queueFull();
         }
+    }
+
+    /** The attempt picked an HTTP/2 backend: the request goes on as a {@link StreamExchange} from here. */
+    private void handOver() {
+        releaseConnectPlace();
+        if (upgrade != null) {
+            state.abandon();
+            state.served = null;
+            answer(502, "bad gateway: a protocol switch cannot be forwarded to an HTTP/2 backend");
+            return;
+        }
+        phase = Phase.HANDED_OVER;
+        thread.unwatch(this);
+        freeBuffer();
+        freeBodyBuffer();
+        new StreamExchange(forwarder, exchange, thread, state, body != Body.NONE, requestChannel).start();
     }
 
     /**
@@ -917,13 +961,20 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
             Connectors.terminateRequest(exchange);
             exchange.setPersistent(false);
         }
-        Responses.plain(exchange, status, reason);
+        int grpcStatus = Responses.grpcStatus(exchange, status);
+        if (grpcStatus >= 0) {
+            state.grpcStatus = grpcStatus; // before the answer: it ends the exchange, which counts the call
+        }
+        Responses.error(exchange, status, reason);
     }
 
     /** The exchange ended, however it ended: verdict, metric, and nothing left behind. */
     @Override
     public void exchangeEvent(HttpServerExchange ended, NextListener next) {
         try {
+            if (phase == Phase.HANDED_OVER) {
+                return; // the StreamExchange that took the request over ends it
+            }
             thread.unwatch(this);
             if (phase != Phase.DONE && phase != Phase.TUNNEL) {
                 // Ended from outside: the client connection closed while the request was in flight.
@@ -942,22 +993,7 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
             }
             freeBuffer();
             freeBodyBuffer();
-            int status = ended.getStatusCode();
-            if (state.permitHeld()) {
-                if (status >= 500) {
-                    state.fail(UpstreamFailure.STATUS_5XX, forwarder.metrics());
-                } else {
-                    state.succeed();
-                }
-            }
-            Backend served = state.served;
-            forwarder
-                    .metrics()
-                    .request(
-                            ended.getRequestMethod().toString(),
-                            status,
-                            served == null ? MetricNames.NO_BACKEND : served.key(),
-                            System.nanoTime() - state.startNanos);
+            state.finish(forwarder.metrics(), ended.getStatusCode(), forwarder.grpcFailures());
         } finally {
             next.proceed();
         }

@@ -1,6 +1,7 @@
 package dev.roundhouse.proxy.forward;
 
 import dev.roundhouse.proxy.breaker.UpstreamFailure;
+import dev.roundhouse.proxy.codec.Grpc;
 import dev.roundhouse.proxy.metrics.MetricNames;
 import dev.roundhouse.proxy.metrics.ProxyMetrics;
 import dev.roundhouse.proxy.pool.Backend;
@@ -40,8 +41,14 @@ final class RequestState {
     /** Why no backend was picked: no_backend or circuit_open; null when one was. */
     String refusal;
 
+    /** True for a gRPC call ({@link Grpc#isCall}). */
+    final boolean grpc;
+    /** The call's gRPC status as its client gets it (the backend's, or the proxy's own answer's); -1 while unknown. */
+    int grpcStatus = -1;
+
     RequestState(HttpServerExchange exchange) {
         this.exchange = exchange;
+        this.grpc = Grpc.isCall(exchange.getRequestHeaders());
     }
 
     HttpServerExchange exchange() {
@@ -150,5 +157,26 @@ final class RequestState {
 
     boolean permitHeld() {
         return permitHeld;
+    }
+
+    /**
+     * The request ended with {@code status}: the verdict on the attempt that still holds its permit (a 5xx, or a
+     * gRPC status among {@code grpcFailures}, is a failure), and the request's metrics. Every exchange ends here.
+     */
+    void finish(ProxyMetrics metrics, int status, java.util.Set<Integer> grpcFailures) {
+        if (permitHeld) {
+            if (status >= 500) {
+                fail(UpstreamFailure.STATUS_5XX, metrics);
+            } else if (grpc && grpcStatus >= 0 && grpcFailures.contains(grpcStatus)) {
+                fail(UpstreamFailure.GRPC_STATUS, metrics);
+            } else {
+                succeed();
+            }
+        }
+        String backend = served == null ? MetricNames.NO_BACKEND : served.key();
+        metrics.request(exchange.getRequestMethod().toString(), status, backend, System.nanoTime() - startNanos);
+        if (grpc) {
+            metrics.grpcCall(backend, grpcStatus < 0 ? Grpc.UNKNOWN : grpcStatus);
+        }
     }
 }

@@ -37,6 +37,13 @@ public final class MetricNames {
      */
     public static final String TLS_CERTIFICATE_EXPIRY = "roundhouse.tls.certificate.expiry";
 
+    /**
+     * Counter {@code roundhouse_grpc_calls_total{backend,grpc_status}}: gRPC calls by the status their client got
+     * ({@code OK}, {@code UNAVAILABLE}, ...: the 17 canonical names; backend {@code none} for the proxy's own answers).
+     */
+    public static final String GRPC_CALLS = "roundhouse.grpc.calls";
+
+    public static final String TAG_GRPC_STATUS = "grpc_status";
     public static final String TAG_METHOD = "method";
     public static final String TAG_STATUS = "status";
     public static final String TAG_BACKEND = "backend";

@@ -1,5 +1,6 @@
 package dev.roundhouse.proxy.metrics;
 
+import dev.roundhouse.proxy.codec.Grpc;
 import dev.roundhouse.proxy.pool.BackendPool;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
 import io.github.resilience4j.micrometer.tagged.TaggedCircuitBreakerMetrics;
@@ -249,6 +250,27 @@ public final class ProxyMetrics implements AutoCloseable {
         }
     }
 
+    /** gRPC call counters by backend, then status code: resolved once each, as the request meters are. */
+    private final ConcurrentHashMap<String, AtomicReferenceArray<Counter>> grpcCalls = new ConcurrentHashMap<>();
+
+    private final Function<String, AtomicReferenceArray<Counter>> newGrpcCounters =
+            backend -> new AtomicReferenceArray<>(Grpc.names().length);
+
+    /** A gRPC call ended with status {@code code} (0 to 16) as its client got it. */
+    public void grpcCall(String backend, int code) {
+        AtomicReferenceArray<Counter> counters = grpcCalls.computeIfAbsent(backend, newGrpcCounters);
+        Counter counter = counters.get(code);
+        if (counter == null) {
+            counter = Counter.builder(MetricNames.GRPC_CALLS)
+                    .description("gRPC calls ended, by backend and the gRPC status their client got")
+                    .tag(MetricNames.TAG_BACKEND, backend)
+                    .tag(MetricNames.TAG_GRPC_STATUS, Grpc.name(code))
+                    .register(registry);
+            counters.set(code, counter);
+        }
+        counter.increment();
+    }
+
     public void error(String type, String backend) {
         errors.withTags(MetricNames.TAG_TYPE, type, MetricNames.TAG_BACKEND, backend)
                 .increment();
@@ -294,6 +316,7 @@ public final class ProxyMetrics implements AutoCloseable {
     /** Drops every series of a backend that left the pool, so label cardinality stays bounded. */
     public void forgetBackend(String backend) {
         perBackend.remove(backend);
+        grpcCalls.remove(backend);
         for (Meter meter : registry.getMeters()) {
             if (backend.equals(meter.getId().getTag(MetricNames.TAG_BACKEND))) {
                 registry.remove(meter);

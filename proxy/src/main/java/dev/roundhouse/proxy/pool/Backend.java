@@ -1,5 +1,6 @@
 package dev.roundhouse.proxy.pool;
 
+import dev.roundhouse.poolformat.BackendProtocol;
 import dev.roundhouse.poolformat.PoolDocument.BackendTls;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import java.net.URI;
@@ -18,6 +19,7 @@ public final class Backend {
     private volatile CircuitBreaker breaker;
     private volatile boolean retired;
     private volatile BackendTls tls = BackendTls.DEFAULTS;
+    private volatile BackendProtocol protocol = BackendProtocol.DEFAULT;
     private final AtomicInteger connectFailuresInARow = new AtomicInteger();
     private final AtomicInteger connecting = new AtomicInteger();
     private volatile boolean ejected;
@@ -56,6 +58,18 @@ public final class Backend {
 
     void useTls(BackendTls settings) {
         tls = settings;
+    }
+
+    /**
+     * How requests reach this backend: the applied document's {@code protocol}. A connection opened under another
+     * protocol (a document changed it) carries no new request.
+     */
+    public BackendProtocol protocol() {
+        return protocol;
+    }
+
+    void useProtocol(BackendProtocol protocol) {
+        this.protocol = protocol;
     }
 
     /** True once the backend has left the pool: its idle connections close, none are opened for new requests. */

@@ -131,6 +131,7 @@ public final class BackendPool implements AutoCloseable {
             if ("https".equals(uri.getScheme())) {
                 backend.useTls(tls);
             }
+            backend.useProtocol(entry.protocol());
             members.add(new WeightedRoundRobin.Member(backend, entry.weight()));
         }
         // Parking is guarded by this lock, not by the swap: readers never look at parked backends.

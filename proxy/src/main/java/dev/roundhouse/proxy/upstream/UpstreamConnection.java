@@ -1,5 +1,6 @@
 package dev.roundhouse.proxy.upstream;
 
+import dev.roundhouse.poolformat.BackendProtocol;
 import dev.roundhouse.poolformat.PoolDocument.BackendTls;
 import dev.roundhouse.proxy.pool.Backend;
 import java.io.IOException;
@@ -67,9 +68,12 @@ public final class UpstreamConnection implements ChannelListener<ConduitStreamSo
         return !closed && connection.isOpen();
     }
 
-    /** Open, and (over TLS) opened under the backend's current settings: fit for another request. */
+    /**
+     * Open, and opened under the backend's current settings (HTTP/1.1 still, and over TLS the same TLS settings): fit
+     * for another request.
+     */
     boolean current() {
-        return isOpen() && (tls == null || tls == backend.tls());
+        return isOpen() && backend.protocol() == BackendProtocol.HTTP_1_1 && (tls == null || tls == backend.tls());
     }
 
     /** Closes the connection at once (never a graceful drain: it carries nothing anyone waits for). */

@@ -9,12 +9,7 @@ import org.xnio.StreamConnection;
  * ready or failed, to be woken when the backend sends, and when its deadlines pass. The request's lifecycle
  * ({@code forward/}) extends it, so that this package never depends on that one.
  */
-public abstract class UpstreamExchange {
-
-    // The deadline list of the I/O thread the exchange runs on, threaded through the exchanges (UpstreamThread).
-    UpstreamExchange prevDeadline;
-    UpstreamExchange nextDeadline;
-    boolean watched;
+public abstract class UpstreamExchange extends TimedExchange {
 
     /** A new connection is being opened for this exchange; {@link #connected} or {@link #connectFailed} follows. */
     protected abstract void connecting(IoFuture<? extends StreamConnection> future);
@@ -37,10 +32,4 @@ public abstract class UpstreamExchange {
 
     /** The backend's connection is readable: response bytes, or its end. */
     protected abstract void backendReadable();
-
-    /** Whether a deadline of this exchange (connect or request) has passed at {@code nowNanos}. */
-    protected abstract boolean overdue(long nowNanos);
-
-    /** The periodic sweep found the exchange {@link #overdue}. */
-    protected abstract void deadlinePassed(long nowNanos);
 }

@@ -67,15 +67,26 @@ public final class UpstreamThread implements Runnable {
 
     private BackendTls tlsFor;
     private final XnioExecutor.Key sweep;
+    private final MultiplexedConnections multiplexed;
     private final Map<Backend, Slot> slots = new IdentityHashMap<>();
     /** Exchanges with a deadline, a doubly linked list threaded through them. */
-    private UpstreamExchange first;
+    private TimedExchange first;
 
     /** Starts the thread's sweep; call on {@code io} itself. */
     public UpstreamThread(XnioIoThread io, BackendTrusts trusts) {
         this.io = io;
         this.trusts = trusts;
+        this.multiplexed = new MultiplexedConnections(io, this);
         this.sweep = io.executeAtInterval(this, SWEEP_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    public XnioIoThread io() {
+        return io;
+    }
+
+    /** This thread's HTTP/2 connections, to {@code h2c} and {@code h2} backends. */
+    public MultiplexedConnections multiplexed() {
+        return multiplexed;
     }
 
     /**
@@ -199,7 +210,7 @@ public final class UpstreamThread implements Runnable {
     }
 
     /** This thread's TLS opener for {@code settings}, rebuilt only when a document changed them. */
-    private UndertowXnioSsl tls(BackendTls settings) {
+    UndertowXnioSsl tls(BackendTls settings) {
         if (settings != tlsFor) {
             tls = new UndertowXnioSsl(
                     io.getWorker().getXnio(),
@@ -211,7 +222,7 @@ public final class UpstreamThread implements Runnable {
     }
 
     /** {@code host}'s address under the name {@code serverName}, or under {@code host} itself when there is none. */
-    private static InetSocketAddress addressNamed(String host, int port, String serverName) {
+    static InetSocketAddress addressNamed(String host, int port, String serverName) {
         if (serverName == null) {
             return new InetSocketAddress(host, port);
         }
@@ -302,7 +313,7 @@ public final class UpstreamThread implements Runnable {
         }
     }
 
-    public void watch(UpstreamExchange exchange) {
+    public void watch(TimedExchange exchange) {
         exchange.nextDeadline = first;
         exchange.prevDeadline = null;
         if (first != null) {
@@ -312,7 +323,7 @@ public final class UpstreamThread implements Runnable {
         exchange.watched = true;
     }
 
-    public void unwatch(UpstreamExchange exchange) {
+    public void unwatch(TimedExchange exchange) {
         if (!exchange.watched) {
             return;
         }
@@ -333,8 +344,8 @@ public final class UpstreamThread implements Runnable {
     @Override
     public void run() {
         long now = System.nanoTime();
-        List<UpstreamExchange> overdue = null;
-        for (UpstreamExchange e = first; e != null; e = e.nextDeadline) {
+        List<TimedExchange> overdue = null;
+        for (TimedExchange e = first; e != null; e = e.nextDeadline) {
             if (e.overdue(now)) {
                 if (overdue == null) {
                     overdue = new ArrayList<>();
@@ -343,7 +354,7 @@ public final class UpstreamThread implements Runnable {
             }
         }
         if (overdue != null) {
-            for (UpstreamExchange e : overdue) {
+            for (TimedExchange e : overdue) {
                 try {
                     e.deadlinePassed(now);
                 } catch (RuntimeException failure) {
@@ -376,5 +387,6 @@ public final class UpstreamThread implements Runnable {
         if (stale != null) {
             stale.forEach(UpstreamConnection::close);
         }
+        multiplexed.sweep(now);
     }
 }

@@ -1,0 +1,323 @@
+package dev.roundhouse.proxy.upstream;
+
+import dev.roundhouse.poolformat.BackendProtocol;
+import dev.roundhouse.poolformat.PoolDocument.BackendTls;
+import dev.roundhouse.proxy.pool.Backend;
+import io.undertow.UndertowOptions;
+import io.undertow.client.ALPNClientSelector;
+import io.undertow.client.ClientCallback;
+import io.undertow.client.ClientConnection;
+import io.undertow.connector.ByteBufferPool;
+import io.undertow.protocols.http2.Http2Channel;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.xnio.ChannelListener;
+import org.xnio.IoFuture;
+import org.xnio.IoUtils;
+import org.xnio.OptionMap;
+import org.xnio.Options;
+import org.xnio.StreamConnection;
+import org.xnio.XnioIoThread;
+import org.xnio.ssl.SslConnection;
+
+/**
+ * One I/O thread's HTTP/2 connections to its {@code h2c} and {@code h2} backends: at most
+ * {@link #MAX_CONNECTIONS} per backend, each carrying up to {@link MultiplexedConnection#MAX_STREAMS} requests. A
+ * request takes a stream on a connection with room; only when every connection is full does a new one open (one
+ * connect at a time per backend), and past the limit requests wait for a stream to end. Touched by this thread only.
+ */
+public final class MultiplexedConnections {
+
+    private static final Logger log = LogManager.getLogger(MultiplexedConnections.class);
+
+    /** HTTP/2 connections per backend per I/O thread at most: a few, so that one slow connection is not all. */
+    public static final int MAX_CONNECTIONS = 4;
+
+    private static final long IDLE_TTL_NANOS = TimeUnit.SECONDS.toNanos(60);
+
+    private static final OptionMap CONNECTION_OPTIONS = OptionMap.create(Options.TCP_NODELAY, true);
+    private static final OptionMap HTTP2_OPTIONS = OptionMap.builder()
+            .set(UndertowOptions.HTTP2_SETTINGS_ENABLE_PUSH, false)
+            .getMap();
+    private static final ChannelListener<StreamConnection> NO_OPEN_LISTENER = connection -> {};
+
+    private final XnioIoThread io;
+    private final UpstreamThread thread;
+    private final Map<Backend, Slot> slots = new IdentityHashMap<>();
+
+    MultiplexedConnections(XnioIoThread io, UpstreamThread thread) {
+        this.io = io;
+        this.thread = thread;
+    }
+
+    /** A backend's HTTP/2 connections on this thread. */
+    private static final class Slot {
+        final List<MultiplexedConnection> open = new ArrayList<>(2);
+        final ArrayDeque<StreamWaiter> waiting = new ArrayDeque<>();
+        /** The connect under way, if any, and when it times out. */
+        IoFuture<? extends StreamConnection> connecting;
+
+        long connectDeadline;
+    }
+
+    private Slot slot(Backend backend) {
+        return slots.computeIfAbsent(backend, b -> new Slot());
+    }
+
+    /**
+     * Gets {@code waiter} a stream on {@code backend}: at once on a connection with room, else after the connect
+     * this starts (or one under way), else, with every connection full, when a stream ends.
+     *
+     * @return false when too many requests wait already
+     */
+    public boolean acquire(Backend backend, StreamWaiter waiter, ByteBufferPool buffers, long connectTimeoutNanos) {
+        Slot slot = slot(backend);
+        MultiplexedConnection connection = withRoom(slot);
+        if (connection != null) {
+            connection.streams++;
+            if (!waiter.streamReady(connection)) {
+                release(connection);
+            }
+            return true;
+        }
+        if (slot.waiting.size() >= UpstreamThread.MAX_WAITING) {
+            return false;
+        }
+        slot.waiting.addLast(waiter);
+        if (slot.connecting == null && usable(slot) < MAX_CONNECTIONS) {
+            connect(backend, slot, buffers, connectTimeoutNanos);
+        }
+        return true;
+    }
+
+    /** Takes a waiting request out of its backend's queue (it timed out or ended while waiting). */
+    public void stopWaiting(Backend backend, StreamWaiter waiter) {
+        Slot slot = slots.get(backend);
+        if (slot != null) {
+            slot.waiting.remove(waiter);
+        }
+    }
+
+    /** A request's stream ended: its place goes to a waiting request, and a connection no longer fit closes. */
+    public void release(MultiplexedConnection connection) {
+        connection.streams--;
+        if (connection.streams == 0) {
+            connection.idleSinceNanos = System.nanoTime();
+        }
+        if (!connection.usable()) {
+            if (connection.streams == 0) {
+                connection.close();
+            }
+            return;
+        }
+        Slot slot = slots.get(connection.backend);
+        while (slot != null && !slot.waiting.isEmpty() && connection.hasRoom()) {
+            StreamWaiter next = slot.waiting.pollFirst();
+            connection.streams++;
+            if (!next.streamReady(connection)) {
+                connection.streams--;
+            }
+        }
+    }
+
+    private static MultiplexedConnection withRoom(Slot slot) {
+        for (MultiplexedConnection c : slot.open) {
+            if (c.usable() && c.hasRoom()) {
+                return c;
+            }
+        }
+        return null;
+    }
+
+    private static int usable(Slot slot) {
+        int n = 0;
+        for (MultiplexedConnection c : slot.open) {
+            if (c.usable()) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    private void connect(Backend backend, Slot slot, ByteBufferPool buffers, long connectTimeoutNanos) {
+        BackendProtocol protocol = backend.protocol();
+        boolean tls = protocol == BackendProtocol.H2;
+        int port = backend.uri().getPort() > 0 ? backend.uri().getPort() : tls ? 443 : 80;
+        BackendTls settings = tls ? backend.tls() : null;
+        IoFuture<? extends StreamConnection> future;
+        if (tls) {
+            InetSocketAddress address =
+                    UpstreamThread.addressNamed(backend.uri().getHost(), port, settings.serverName());
+            future = thread.tls(settings).openSslConnection(io, address, c -> {}, CONNECTION_OPTIONS);
+        } else {
+            future = io.openStreamConnection(
+                    new InetSocketAddress(backend.uri().getHost(), port), NO_OPEN_LISTENER, CONNECTION_OPTIONS);
+        }
+        slot.connecting = future;
+        slot.connectDeadline = System.nanoTime() + connectTimeoutNanos;
+        backend.connectStarted();
+        future.addNotifier(
+                (IoFuture<? extends StreamConnection> done, Object ignored) -> {
+                    try {
+                        connectDone(backend, slot, done, protocol, settings, buffers);
+                    } finally {
+                        backend.connectEnded();
+                    }
+                },
+                null);
+    }
+
+    private void connectDone(
+            Backend backend,
+            Slot slot,
+            IoFuture<? extends StreamConnection> done,
+            BackendProtocol protocol,
+            BackendTls settings,
+            ByteBufferPool buffers) {
+        if (slot.connecting != done) {
+            return; // timed out and given up on: its waiters were told already
+        }
+        if (done.getStatus() != IoFuture.Status.DONE) {
+            connectFailed(backend, slot);
+            return;
+        }
+        StreamConnection connection;
+        try {
+            connection = done.get(); // done: returns at once
+        } catch (IOException e) {
+            connectFailed(backend, slot);
+            return;
+        }
+        if (connection instanceof SslConnection tlsConnection) {
+            // Only h2 is offered: a backend that does not agree to it by ALPN fails the connect.
+            ALPNClientSelector.runAlpn(
+                    tlsConnection,
+                    noAlpn -> {
+                        IoUtils.safeClose(noAlpn);
+                        if (slot.connecting != done) {
+                            return;
+                        }
+                        log.warn("Backend {} did not agree to h2 by ALPN; its connect counts as failed", backend);
+                        connectFailed(backend, slot);
+                    },
+                    new ClientCallback<ClientConnection>() {
+                        @Override
+                        public void completed(ClientConnection result) {}
+
+                        @Override
+                        public void failed(IOException e) {
+                            IoUtils.safeClose(tlsConnection);
+                            if (slot.connecting == done) {
+                                connectFailed(backend, slot);
+                            }
+                        }
+                    },
+                    new ALPNClientSelector.ALPNProtocol(
+                            agreed -> connected(backend, slot, done, agreed, protocol, settings, buffers), "h2"));
+            return;
+        }
+        connected(backend, slot, done, connection, protocol, null, buffers);
+    }
+
+    private void connected(
+            Backend backend,
+            Slot slot,
+            IoFuture<? extends StreamConnection> done,
+            StreamConnection stream,
+            BackendProtocol protocol,
+            BackendTls settings,
+            ByteBufferPool buffers) {
+        if (slot.connecting != done) {
+            IoUtils.safeClose(stream); // the connect timed out meanwhile (during the TLS handshake)
+            return;
+        }
+        slot.connecting = null;
+        backend.connectSucceeded();
+        // A client-side channel sends the connection preface and its SETTINGS at once: prior knowledge for h2c.
+        Http2Channel channel = new Http2Channel(stream, null, buffers, null, true, false, HTTP2_OPTIONS);
+        MultiplexedConnection connection = new MultiplexedConnection(backend, protocol, settings, channel);
+        slot.open.add(connection);
+        connection.addCloseListener(() -> closed(connection));
+        StreamWaiter next;
+        while (connection.hasRoom() && (next = slot.waiting.pollFirst()) != null) {
+            connection.streams++;
+            if (!next.streamReady(connection)) {
+                connection.streams--;
+            }
+        }
+        if (connection.streams == 0) {
+            connection.idleSinceNanos = System.nanoTime();
+        }
+        if (!slot.waiting.isEmpty() && usable(slot) < MAX_CONNECTIONS) {
+            connect(backend, slot, buffers, slot.connectDeadline - System.nanoTime()); // still more waiting
+        }
+    }
+
+    /** The connect failed or timed out: every request waiting on it is told, one of them counts it. */
+    private void connectFailed(Backend backend, Slot slot) {
+        slot.connecting = null;
+        List<StreamWaiter> told = new ArrayList<>(slot.waiting);
+        slot.waiting.clear();
+        boolean counted = true;
+        for (StreamWaiter waiter : told) {
+            waiter.streamConnectFailed(counted);
+            counted = false;
+        }
+    }
+
+    private void closed(MultiplexedConnection connection) {
+        Slot slot = slots.get(connection.backend);
+        if (slot != null) {
+            slot.open.remove(connection);
+        }
+        connection.close();
+    }
+
+    /** The sweep: connects past their deadline, connections idle too long or of backends that left the pool. */
+    void sweep(long now) {
+        Iterator<Map.Entry<Backend, Slot>> it = slots.entrySet().iterator();
+        List<MultiplexedConnection> stale = null;
+        List<Map.Entry<Backend, Slot>> timedOut = null;
+        while (it.hasNext()) {
+            Map.Entry<Backend, Slot> entry = it.next();
+            Slot slot = entry.getValue();
+            if (slot.connecting != null && now - slot.connectDeadline >= 0) {
+                if (timedOut == null) {
+                    timedOut = new ArrayList<>();
+                }
+                timedOut.add(entry);
+            }
+            int idleKept = 0;
+            for (MultiplexedConnection c : slot.open) {
+                if (c.streams == 0 && (!c.usable() || (++idleKept > 1 && now - c.idleSinceNanos > IDLE_TTL_NANOS))) {
+                    if (stale == null) {
+                        stale = new ArrayList<>();
+                    }
+                    stale.add(c);
+                }
+            }
+            if (entry.getKey().retired() && slot.open.isEmpty() && slot.connecting == null && slot.waiting.isEmpty()) {
+                it.remove();
+            }
+        }
+        if (timedOut != null) {
+            for (Map.Entry<Backend, Slot> entry : timedOut) {
+                IoFuture<? extends StreamConnection> future = entry.getValue().connecting;
+                connectFailed(entry.getKey(), entry.getValue()); // before cancel: its notifier then finds it gone
+                future.cancel();
+            }
+        }
+        if (stale != null) {
+            stale.forEach(MultiplexedConnection::close);
+        }
+    }
+}

@@ -99,7 +99,15 @@ public final class RoundhouseProxy implements AutoCloseable {
                     tls.engine() == TlsTermination.Engine.OPENSSL));
         }
         this.reloader = new PoolReloader(pool, metrics, change -> forwarding.configure(pool.snapshot()));
-        this.healthChecker = new HealthChecker(pool, trusts);
+        List<org.xnio.XnioIoThread> ioThreads = new java.util.concurrent.CopyOnWriteArrayList<>();
+        this.healthChecker = new HealthChecker(pool, trusts, (backend, check) -> {
+            if (ioThreads.isEmpty()) {
+                ioThreads.addAll(server.ioThreads());
+            }
+            // One I/O thread per backend, so its checks reuse that thread's connections to it.
+            org.xnio.XnioIoThread io = ioThreads.get(Math.floorMod(backend.key().hashCode(), ioThreads.size()));
+            return forwarding.probe(io, backend, check, server.bufferPool());
+        });
         this.admin =
                 new AdminServer(settings.bindAddress(), settings.metricsPort(), metrics, this::ready, this::unhealthy);
         metrics.bindPool(pool, breakers.registry());

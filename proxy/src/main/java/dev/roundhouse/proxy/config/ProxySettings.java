@@ -77,6 +77,7 @@ public record ProxySettings(
             Map.entry("healthCheck.timeout", "HEALTH_CHECK_TIMEOUT"),
             Map.entry("healthCheck.healthyThreshold", "HEALTHY_THRESHOLD"),
             Map.entry("healthCheck.unhealthyThreshold", "UNHEALTHY_THRESHOLD"),
+            Map.entry("healthCheck.grpcService", "HEALTH_CHECK_GRPC_SERVICE"),
             Map.entry("circuitBreaker.failureRateThreshold", "CB_FAILURE_RATE_THRESHOLD"),
             Map.entry("circuitBreaker.slidingWindowSize", "CB_SLIDING_WINDOW_SIZE"),
             Map.entry("circuitBreaker.minimumNumberOfCalls", "CB_MINIMUM_CALLS"),
@@ -534,7 +535,12 @@ public record ProxySettings(
                                     duration("HEALTH_CHECK_INTERVAL", h.interval()),
                                     duration("HEALTH_CHECK_TIMEOUT", h.timeout()),
                                     integer("HEALTHY_THRESHOLD", h.healthyThreshold(), 1, 100),
-                                    integer("UNHEALTHY_THRESHOLD", h.unhealthyThreshold(), 1, 100)),
+                                    integer("UNHEALTHY_THRESHOLD", h.unhealthyThreshold(), 1, 100),
+                                    // Set, even empty (the server as a whole), it turns the gRPC health check on.
+                                    env.get("HEALTH_CHECK_GRPC_SERVICE") == null
+                                            ? null
+                                            : env.get("HEALTH_CHECK_GRPC_SERVICE")
+                                                    .trim()),
                             new PoolDocument.CircuitBreaker(
                                     number("CB_FAILURE_RATE_THRESHOLD", c.failureRateThreshold()),
                                     integer("CB_SLIDING_WINDOW_SIZE", c.slidingWindowSize(), 1, 10_000),

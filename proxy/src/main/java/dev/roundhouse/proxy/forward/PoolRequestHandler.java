@@ -36,6 +36,18 @@ public final class PoolRequestHandler implements HttpHandler {
         timeouts(defaults.connect().toMillis(), defaults.request().toMillis());
     }
 
+    /**
+     * A health check of an HTTP/2 backend on {@code io}'s own connections to it, as its requests go: null when it
+     * passed, else the reason it failed.
+     */
+    public java.util.concurrent.CompletableFuture<String> probe(
+            org.xnio.XnioIoThread io,
+            dev.roundhouse.proxy.pool.Backend backend,
+            PoolDocument.HealthCheck settings,
+            io.undertow.connector.ByteBufferPool buffers) {
+        return forwarder.probe(io, backend, settings, buffers);
+    }
+
     /** Called as the server closes, before its worker shuts down. */
     public void close() {
         forwarder.stopSweeps();

@@ -23,11 +23,19 @@ import org.apache.logging.log4j.Logger;
 
 /**
  * Active health checks, off the request path: every interval, one GET per backend, all at once.
- * A 2xx or 3xx answer within the timeout passes. A backend leaves rotation after
+ * A 2xx or 3xx answer within the timeout passes. HTTP/2 backends are checked on the proxy's own connections to them
+ * ({@link StreamChecks}), by GET or, with {@code healthCheck.grpcService}, by the gRPC health protocol. A backend leaves rotation after
  * {@code unhealthyThreshold} failures in a row and returns after {@code healthyThreshold} passes
  * in a row; backends out of rotation keep being checked on the same schedule.
  */
 public final class HealthChecker implements AutoCloseable {
+
+    /** Checks an HTTP/2 backend ({@code h2c} or {@code h2}) on the proxy's own connections to it. */
+    @FunctionalInterface
+    public interface StreamChecks {
+        /** Completes with null when the check passed, else with the reason it failed. */
+        CompletableFuture<String> check(Backend backend, PoolDocument.HealthCheck settings);
+    }
 
     private static final Logger log = LogManager.getLogger(HealthChecker.class);
 
@@ -41,9 +49,12 @@ public final class HealthChecker implements AutoCloseable {
     private BackendTrust tlsTrust;
     private final AtomicBoolean running = new AtomicBoolean();
 
-    public HealthChecker(BackendPool pool, BackendTrusts trusts) {
+    private final StreamChecks streamChecks;
+
+    public HealthChecker(BackendPool pool, BackendTrusts trusts, StreamChecks streamChecks) {
         this.pool = pool;
         this.trusts = trusts;
+        this.streamChecks = streamChecks;
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "health-checks");
             t.setDaemon(true);
@@ -111,8 +122,16 @@ public final class HealthChecker implements AutoCloseable {
         CompletableFuture<?>[] checks = new CompletableFuture<?>[backends.size()];
         for (int i = 0; i < checks.length; i++) {
             Backend b = backends.get(i);
-            HttpClient client = "https".equals(b.uri().getScheme()) ? tlsClient(tls) : plainClient;
-            checks[i] = check(client, b, settings).thenAccept(failure -> record(b, failure, settings));
+            CompletableFuture<String> check;
+            if (b.protocol().multiplexed()) {
+                check = streamChecks
+                        .check(b, settings)
+                        .orTimeout(settings.timeout().toMillis() + 1000, TimeUnit.MILLISECONDS)
+                        .exceptionally(e -> "no answer: " + e);
+            } else {
+                check = check("https".equals(b.uri().getScheme()) ? tlsClient(tls) : plainClient, b, settings);
+            }
+            checks[i] = check.thenAcceptAsync(failure -> record(b, failure, settings), scheduler);
         }
         return CompletableFuture.allOf(checks);
     }

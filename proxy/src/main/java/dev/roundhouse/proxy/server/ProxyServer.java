@@ -271,6 +271,11 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     /** The threads that serve every connection; after {@link #start}. */
+    /** The buffers the server's connections use; HTTP/2 backend connections share them. */
+    public ByteBufferPool bufferPool() {
+        return buffers;
+    }
+
     public List<XnioIoThread> ioThreads() {
         List<XnioIoThread> threads = new ArrayList<>();
         for (int i = 0; i < worker.getIoThreadCount(); i++) {

@@ -6,6 +6,7 @@ import dev.roundhouse.operator.api.v1alpha1.CircuitBreakerSpec;
 import dev.roundhouse.operator.api.v1alpha1.HealthCheckSpec;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancerSpec;
 import dev.roundhouse.operator.api.v1alpha1.TimeoutsSpec;
+import dev.roundhouse.poolformat.BackendProtocol;
 import dev.roundhouse.poolformat.Durations;
 import dev.roundhouse.poolformat.InvalidPoolDocumentException;
 import dev.roundhouse.poolformat.PoolDocument;
@@ -67,7 +68,8 @@ public final class PoolDocuments {
                 durations.read("healthCheck.interval", h.getInterval(), hd.interval()),
                 durations.read("healthCheck.timeout", h.getTimeout(), hd.timeout()),
                 or(h.getHealthyThreshold(), hd.healthyThreshold()),
-                or(h.getUnhealthyThreshold(), hd.unhealthyThreshold()));
+                or(h.getUnhealthyThreshold(), hd.unhealthyThreshold()),
+                h.getGrpcService());
 
         CircuitBreaker cd = CircuitBreaker.DEFAULTS;
         CircuitBreakerSpec c = Objects.requireNonNullElseGet(spec.getCircuitBreaker(), CircuitBreakerSpec::new);
@@ -179,13 +181,26 @@ public final class PoolDocuments {
 
     private static List<BackendEntry> backends(LoadBalancerSpec spec, List<BackendEntry> discovered) {
         if (spec.getServiceRef() != null) {
-            return discovered == null ? List.of() : discovered;
+            BackendProtocol protocol = protocol(spec.getServiceRef().getProtocol());
+            return discovered == null
+                    ? List.of()
+                    : discovered.stream()
+                            .map(e -> new BackendEntry(e.url(), e.weight(), protocol))
+                            .toList();
         }
         List<BackendEntry> entries = new ArrayList<>();
         for (BackendSpec backend : Objects.requireNonNullElse(spec.getBackends(), List.<BackendSpec>of())) {
-            entries.add(new BackendEntry(backend.getUrl(), or(backend.getWeight(), BackendEntry.DEFAULT_WEIGHT)));
+            entries.add(new BackendEntry(
+                    backend.getUrl(),
+                    or(backend.getWeight(), BackendEntry.DEFAULT_WEIGHT),
+                    protocol(backend.getProtocol())));
         }
         return entries;
+    }
+
+    /** The protocol a spec names; absent is HTTP/1.1, an unknown name (the schema refuses it) is reported as null. */
+    private static BackendProtocol protocol(String name) {
+        return name == null ? BackendProtocol.DEFAULT : BackendProtocol.named(name);
     }
 
     /**

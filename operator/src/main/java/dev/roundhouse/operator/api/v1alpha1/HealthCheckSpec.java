@@ -6,6 +6,7 @@ import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Size;
 
 /** Active health checks every proxy runs against every backend. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -37,6 +38,13 @@ public class HealthCheckSpec {
     @Min(1)
     @Max(100)
     private Integer unhealthyThreshold;
+
+    @JsonPropertyDescription("Check HTTP/2 backends (protocol h2c or h2) by the standard gRPC health protocol,"
+            + " grpc.health.v1.Health/Check, for this service name (\"\" for the server as a whole) instead"
+            + " of a GET of path; SERVING passes. HTTP/1.1 backends keep the GET.")
+    @Pattern("^([A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*)?$")
+    @Size(max = 256)
+    private String grpcService;
 
     public String getPath() {
         return path;
@@ -76,5 +84,13 @@ public class HealthCheckSpec {
 
     public void setUnhealthyThreshold(Integer unhealthyThreshold) {
         this.unhealthyThreshold = unhealthyThreshold;
+    }
+
+    public String getGrpcService() {
+        return grpcService;
+    }
+
+    public void setGrpcService(String grpcService) {
+        this.grpcService = grpcService;
     }
 }

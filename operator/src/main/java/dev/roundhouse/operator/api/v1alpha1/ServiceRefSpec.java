@@ -8,9 +8,16 @@ import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.Size;
+import io.fabric8.generator.annotation.ValidationRule;
 
 /** A Service in the LoadBalancer's namespace whose ready endpoints are the backends. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@ValidationRule(
+        value = "!has(self.protocol) || self.protocol != 'h2c' || !has(self.scheme) || self.scheme == 'http'",
+        message = "protocol h2c needs scheme http")
+@ValidationRule(
+        value = "!has(self.protocol) || self.protocol != 'h2' || (has(self.scheme) && self.scheme == 'https')",
+        message = "protocol h2 needs scheme https")
 public class ServiceRefSpec {
 
     @JsonPropertyDescription("Service name.")
@@ -29,6 +36,12 @@ public class ServiceRefSpec {
     @Default("http")
     @Pattern("^(http|https)$")
     private String scheme;
+
+    @JsonPropertyDescription(
+            "How the proxy speaks to every endpoint: http/1.1 (when absent), h2c (HTTP/2 in clear text, as gRPC"
+                    + " servers speak it) or h2 (HTTP/2 over TLS; scheme https).")
+    @Pattern("^(http/1\\.1|h2c|h2)$")
+    private String protocol;
 
     public String getName() {
         return name;
@@ -52,5 +65,13 @@ public class ServiceRefSpec {
 
     public void setScheme(String scheme) {
         this.scheme = scheme;
+    }
+
+    public String getProtocol() {
+        return protocol;
+    }
+
+    public void setProtocol(String protocol) {
+        this.protocol = protocol;
     }
 }

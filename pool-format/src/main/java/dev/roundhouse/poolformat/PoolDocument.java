@@ -25,7 +25,10 @@ public record PoolDocument(
     public static final int VERSION_2 = 2;
     /** Adds {@code backendTLS}. */
     public static final int VERSION_3 = 3;
-    /** Adds {@code backends[].protocol} and {@code healthCheck.grpcService}. */
+    /**
+     * Adds {@code backends[].protocol}, {@code healthCheck.grpcService} and {@code
+     * circuitBreaker.grpcFailureStatuses}.
+     */
     public static final int VERSION_4 = 4;
     /** The highest version this build reads and writes; it reads every version from {@link #VERSION_1} on. */
     public static final int CURRENT_VERSION = VERSION_4;
@@ -60,7 +63,7 @@ public record PoolDocument(
      * keeps reading every document that uses nothing newer.
      */
     public int lowestVersion() {
-        if (healthCheck.grpc()) {
+        if (healthCheck.grpc() || !circuitBreaker.grpcFailureStatuses().equals(GrpcStatuses.DEFAULT_FAILURES)) {
             return VERSION_4;
         }
         for (BackendEntry entry : backends) {
@@ -128,10 +131,34 @@ public record PoolDocument(
             int minimumNumberOfCalls,
             Duration waitDurationInOpenState,
             int permittedNumberOfCallsInHalfOpenState,
-            int consecutiveConnectFailures) {
+            int consecutiveConnectFailures,
+            List<String> grpcFailureStatuses) {
         public static final int DEFAULT_CONSECUTIVE_CONNECT_FAILURES = 3;
         public static final CircuitBreaker DEFAULTS =
                 new CircuitBreaker(50f, 20, 10, Duration.ofSeconds(10), 3, DEFAULT_CONSECUTIVE_CONNECT_FAILURES);
+
+        public CircuitBreaker {
+            grpcFailureStatuses =
+                    grpcFailureStatuses == null ? GrpcStatuses.DEFAULT_FAILURES : List.copyOf(grpcFailureStatuses);
+        }
+
+        /** Version 2's settings, with {@code grpcFailureStatuses} at its default. */
+        public CircuitBreaker(
+                float failureRateThreshold,
+                int slidingWindowSize,
+                int minimumNumberOfCalls,
+                Duration waitDurationInOpenState,
+                int permittedNumberOfCallsInHalfOpenState,
+                int consecutiveConnectFailures) {
+            this(
+                    failureRateThreshold,
+                    slidingWindowSize,
+                    minimumNumberOfCalls,
+                    waitDurationInOpenState,
+                    permittedNumberOfCallsInHalfOpenState,
+                    consecutiveConnectFailures,
+                    null);
+        }
 
         /** Version 1's settings, with {@code consecutiveConnectFailures} at its default. */
         public CircuitBreaker(

@@ -142,6 +142,10 @@ public final class PoolDocumentCodec {
         if (doc.version() >= PoolDocument.VERSION_2) {
             breakerNode.put("consecutiveConnectFailures", breaker.consecutiveConnectFailures());
         }
+        if (doc.version() >= PoolDocument.VERSION_4) {
+            ArrayNode statuses = breakerNode.putArray("grpcFailureStatuses");
+            breaker.grpcFailureStatuses().forEach(statuses::add);
+        }
         Timeouts timeouts = doc.timeouts();
         root.putObject("timeouts")
                 .put("connect", Durations.format(timeouts.connect()))

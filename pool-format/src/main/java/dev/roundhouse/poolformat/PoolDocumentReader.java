@@ -35,8 +35,9 @@ final class PoolDocumentReader {
             "minimumNumberOfCalls",
             "waitDurationInOpenState",
             "permittedNumberOfCallsInHalfOpenState");
-    private static final Set<String> CIRCUIT_BREAKER_FIELDS =
+    private static final Set<String> CIRCUIT_BREAKER_FIELDS_V2 =
             union(CIRCUIT_BREAKER_FIELDS_V1, "consecutiveConnectFailures");
+    private static final Set<String> CIRCUIT_BREAKER_FIELDS = union(CIRCUIT_BREAKER_FIELDS_V2, "grpcFailureStatuses");
     private static final Set<String> TIMEOUTS_FIELDS = Set.of("connect", "request");
     private static final Set<String> BACKEND_TLS_FIELDS = Set.of("caBundle", "serverName", "insecureSkipVerify");
 
@@ -73,7 +74,9 @@ final class PoolDocumentReader {
                 circuitBreaker(section(
                         root,
                         "circuitBreaker",
-                        known == PoolDocument.VERSION_1 ? CIRCUIT_BREAKER_FIELDS_V1 : CIRCUIT_BREAKER_FIELDS)),
+                        known == PoolDocument.VERSION_1
+                                ? CIRCUIT_BREAKER_FIELDS_V1
+                                : known < PoolDocument.VERSION_4 ? CIRCUIT_BREAKER_FIELDS_V2 : CIRCUIT_BREAKER_FIELDS)),
                 timeouts(section(root, "timeouts", TIMEOUTS_FIELDS)),
                 known < PoolDocument.VERSION_3 ? null : backendTls(section(root, "backendTLS", BACKEND_TLS_FIELDS)));
     }
@@ -137,7 +140,30 @@ final class PoolDocumentReader {
                         path,
                         "permittedNumberOfCallsInHalfOpenState",
                         defaults.permittedNumberOfCallsInHalfOpenState()),
-                integer(node, path, "consecutiveConnectFailures", defaults.consecutiveConnectFailures()));
+                integer(node, path, "consecutiveConnectFailures", defaults.consecutiveConnectFailures()),
+                strings(node, path, "grpcFailureStatuses"));
+    }
+
+    /** A list of strings; absent is null (the default), a wrong type is reported and taken as absent. */
+    private List<String> strings(JsonNode object, String parent, String name) {
+        JsonNode node = object.get(name);
+        if (node == null) {
+            return null;
+        }
+        if (!node.isArray()) {
+            problems.add(child(parent, name), "must be an array of strings, got " + describe(node));
+            return null;
+        }
+        List<String> values = new ArrayList<>(node.size());
+        for (int i = 0; i < node.size(); i++) {
+            JsonNode item = node.get(i);
+            if (!item.isTextual()) {
+                problems.add(child(parent, name) + "[" + i + "]", "must be a string, got " + describe(item));
+                return null;
+            }
+            values.add(item.textValue());
+        }
+        return values;
     }
 
     private Timeouts timeouts(JsonNode node) {

@@ -48,6 +48,10 @@ final class PoolDocumentRules {
             if (doc.version() < PoolDocument.VERSION_3 && !doc.backendTls().equals(BackendTls.DEFAULTS)) {
                 problems.add("backendTLS", needsVersion(PoolDocument.VERSION_3, doc));
             }
+            if (doc.version() < PoolDocument.VERSION_4
+                    && !doc.circuitBreaker().grpcFailureStatuses().equals(GrpcStatuses.DEFAULT_FAILURES)) {
+                problems.add("circuitBreaker.grpcFailureStatuses", needsVersion(PoolDocument.VERSION_4, doc));
+            }
             if (doc.version() < PoolDocument.VERSION_4 && doc.healthCheck().grpc()) {
                 problems.add("healthCheck.grpcService", needsVersion(PoolDocument.VERSION_4, doc));
             }
@@ -99,6 +103,16 @@ final class PoolDocumentRules {
                 1,
                 MAX_PERMITTED_CALLS_IN_HALF_OPEN_STATE,
                 problems);
+        List<String> statuses = breaker.grpcFailureStatuses();
+        for (int i = 0; i < statuses.size(); i++) {
+            String status = statuses.get(i);
+            String path = "circuitBreaker.grpcFailureStatuses[" + i + "]";
+            if (GrpcStatuses.code(status) < 0) {
+                problems.add(path, "must be a gRPC status name such as UNAVAILABLE, got '" + status + "'");
+            } else if (statuses.indexOf(status) != i) {
+                problems.add(path, "duplicate of circuitBreaker.grpcFailureStatuses[" + statuses.indexOf(status) + "]");
+            }
+        }
         checkRange(
                 "circuitBreaker.consecutiveConnectFailures",
                 breaker.consecutiveConnectFailures(),

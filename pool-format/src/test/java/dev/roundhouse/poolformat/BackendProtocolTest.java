@@ -110,6 +110,62 @@ class BackendProtocolTest {
     }
 
     @Test
+    void grpcFailureStatusesOtherThanTheDefaultAreVersion4() throws Exception {
+        PoolDocument.CircuitBreaker d = PoolDocument.CircuitBreaker.DEFAULTS;
+        assertThat(d.grpcFailureStatuses()).containsExactly("UNKNOWN", "DEADLINE_EXCEEDED", "INTERNAL", "UNAVAILABLE");
+        PoolDocument doc = new PoolDocument(
+                        PoolDocument.VERSION_1,
+                        List.of(),
+                        null,
+                        new PoolDocument.CircuitBreaker(
+                                d.failureRateThreshold(),
+                                d.slidingWindowSize(),
+                                d.minimumNumberOfCalls(),
+                                d.waitDurationInOpenState(),
+                                d.permittedNumberOfCallsInHalfOpenState(),
+                                d.consecutiveConnectFailures(),
+                                List.of("UNAVAILABLE", "RESOURCE_EXHAUSTED")),
+                        null)
+                .atLowestVersion();
+
+        assertThat(doc.version()).isEqualTo(PoolDocument.VERSION_4);
+        String written = PoolDocumentCodec.write(doc);
+        assertThat(written)
+                .contains("\"grpcFailureStatuses\": [\n      \"UNAVAILABLE\",\n      \"RESOURCE_EXHAUSTED\"\n    ]");
+        assertThat(PoolDocumentCodec.parse(written)).isEqualTo(doc);
+        assertThat(PoolDocumentCodec.parse(
+                                "{\"version\": 4, \"backends\": [], \"circuitBreaker\": {\"grpcFailureStatuses\": []}}")
+                        .circuitBreaker()
+                        .grpcFailureStatuses())
+                .as("none: no gRPC status counts against a breaker")
+                .isEmpty();
+    }
+
+    @Test
+    void grpcFailureStatusesAreKnownNamesOnceEach() {
+        assertThatThrownBy(() -> PoolDocumentCodec.parse("{\"version\": 4, \"backends\": [], \"circuitBreaker\":"
+                        + " {\"grpcFailureStatuses\": [\"UNAVAILABLE\", \"unavailable\", \"UNAVAILABLE\", 14]}}"))
+                .isInstanceOfSatisfying(
+                        InvalidPoolDocumentException.class,
+                        e -> assertThat(e.problems())
+                                .containsExactly(
+                                        "circuitBreaker.grpcFailureStatuses[3]: must be a string, got number"));
+        assertThatThrownBy(() -> PoolDocumentCodec.parse("{\"version\": 4, \"backends\": [], \"circuitBreaker\":"
+                        + " {\"grpcFailureStatuses\": [\"UNAVAILABLE\", \"unavailable\", \"UNAVAILABLE\"]}}"))
+                .isInstanceOfSatisfying(
+                        InvalidPoolDocumentException.class,
+                        e -> assertThat(e.problems())
+                                .containsExactly(
+                                        "circuitBreaker.grpcFailureStatuses[1]: must be a gRPC status name such as"
+                                                + " UNAVAILABLE, got 'unavailable'",
+                                        "circuitBreaker.grpcFailureStatuses[2]: duplicate of"
+                                                + " circuitBreaker.grpcFailureStatuses[0]"));
+        assertThatThrownBy(() -> PoolDocumentCodec.parse(
+                        "{\"version\": 3, \"backends\": [], \"circuitBreaker\":" + " {\"grpcFailureStatuses\": []}}"))
+                .hasMessageContaining("circuitBreaker.grpcFailureStatuses: unknown field");
+    }
+
+    @Test
     void namesRoundTrip() {
         for (BackendProtocol protocol : BackendProtocol.values()) {
             assertThat(BackendProtocol.named(protocol.wireName())).isSameAs(protocol);

@@ -83,7 +83,8 @@ public final class PoolDocuments {
                         c.getWaitDurationInOpenState(),
                         cd.waitDurationInOpenState()),
                 or(c.getPermittedNumberOfCallsInHalfOpenState(), cd.permittedNumberOfCallsInHalfOpenState()),
-                or(c.getConsecutiveConnectFailures(), cd.consecutiveConnectFailures()));
+                or(c.getConsecutiveConnectFailures(), cd.consecutiveConnectFailures()),
+                c.getGrpcFailureStatuses());
 
         Timeouts td = Timeouts.DEFAULTS;
         TimeoutsSpec t = Objects.requireNonNullElseGet(spec.getTimeouts(), TimeoutsSpec::new);

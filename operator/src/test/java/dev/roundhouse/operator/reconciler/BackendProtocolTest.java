@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.awaitility.Awaitility.await;
 
+import dev.roundhouse.operator.api.v1alpha1.CircuitBreakerSpec;
 import dev.roundhouse.operator.api.v1alpha1.HealthCheckSpec;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.api.v1alpha1.ServiceRefSpec;
@@ -45,6 +46,9 @@ class BackendProtocolTest {
         HealthCheckSpec health = new HealthCheckSpec();
         health.setGrpcService("shop.v1.Cart");
         lb.getSpec().setHealthCheck(health);
+        CircuitBreakerSpec breaker = new CircuitBreakerSpec();
+        breaker.setGrpcFailureStatuses(java.util.List.of("UNAVAILABLE"));
+        lb.getSpec().setCircuitBreaker(breaker);
         cluster.create(lb);
 
         await().atMost(OperatorCluster.WAIT).ignoreExceptions().untilAsserted(() -> {
@@ -55,6 +59,7 @@ class BackendProtocolTest {
                             new BackendEntry("http://10.9.0.1:50051", 1, BackendProtocol.H2C),
                             new BackendEntry("http://10.9.0.2:8080", 1, BackendProtocol.HTTP_1_1));
             assertThat(doc.healthCheck().grpcService()).isEqualTo("shop.v1.Cart");
+            assertThat(doc.circuitBreaker().grpcFailureStatuses()).containsExactly("UNAVAILABLE");
         });
     }
 
@@ -142,6 +147,14 @@ class BackendProtocolTest {
         assertThat(catchThrowableOfType(() -> cluster.create(h2PlainRef), KubernetesClientException.class)
                         .getMessage())
                 .contains("protocol h2 needs scheme https");
+
+        LoadBalancer badStatus = OperatorCluster.loadBalancer("bad-grpc-status", "http://10.9.0.7:50051");
+        CircuitBreakerSpec breaker = new CircuitBreakerSpec();
+        breaker.setGrpcFailureStatuses(java.util.List.of("unavailable"));
+        badStatus.getSpec().setCircuitBreaker(breaker);
+        assertThat(catchThrowableOfType(() -> cluster.create(badStatus), KubernetesClientException.class)
+                        .getMessage())
+                .contains("spec.circuitBreaker.grpcFailureStatuses[0]");
 
         LoadBalancer badService = OperatorCluster.loadBalancer("bad-grpc-service", "http://10.9.0.6:50051");
         HealthCheckSpec health = new HealthCheckSpec();

@@ -1,5 +1,6 @@
 package dev.roundhouse.proxy.codec;
 
+import dev.roundhouse.poolformat.GrpcStatuses;
 import io.undertow.util.HeaderMap;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
@@ -17,37 +18,12 @@ public final class Grpc {
     public static final HttpString MESSAGE = HttpString.tryFromString("grpc-message");
     public static final HttpString TIMEOUT = HttpString.tryFromString("grpc-timeout");
 
-    /** The canonical status names by code (0 to 16), as gRPC's own libraries and metrics spell them. */
-    private static final String[] NAMES = {
-        "OK",
-        "CANCELLED",
-        "UNKNOWN",
-        "INVALID_ARGUMENT",
-        "DEADLINE_EXCEEDED",
-        "NOT_FOUND",
-        "ALREADY_EXISTS",
-        "PERMISSION_DENIED",
-        "RESOURCE_EXHAUSTED",
-        "FAILED_PRECONDITION",
-        "ABORTED",
-        "OUT_OF_RANGE",
-        "UNIMPLEMENTED",
-        "INTERNAL",
-        "UNAVAILABLE",
-        "DATA_LOSS",
-        "UNAUTHENTICATED"
-    };
-
     public static final int OK = 0;
     public static final int UNKNOWN = 2;
     public static final int DEADLINE_EXCEEDED = 4;
     public static final int RESOURCE_EXHAUSTED = 8;
     public static final int INTERNAL = 13;
     public static final int UNAVAILABLE = 14;
-
-    /** The statuses that count as a backend failing, unless configured otherwise: its breaker sees them. */
-    public static final java.util.Set<Integer> DEFAULT_FAILURES =
-            java.util.Set.of(UNKNOWN, DEADLINE_EXCEEDED, INTERNAL, UNAVAILABLE);
 
     private Grpc() {}
 
@@ -59,24 +35,24 @@ public final class Grpc {
                 && (type.length() == 16 || type.charAt(16) == '+' || type.charAt(16) == ';');
     }
 
+    /** How many status codes there are (0 to 16). */
+    public static final int CODES = GrpcStatuses.NAMES.size();
+
     /** The name of status {@code code}; codes outside 0..16 are UNKNOWN, as a gRPC client reads them. */
     public static String name(int code) {
-        return code >= 0 && code < NAMES.length ? NAMES[code] : NAMES[UNKNOWN];
+        return GrpcStatuses.NAMES.get(code >= 0 && code < CODES ? code : UNKNOWN);
     }
 
-    /** Every status name, code order: the bounded label values of the gRPC calls metric. */
-    public static String[] names() {
-        return NAMES.clone();
-    }
-
-    /** The code named {@code name}, or -1. */
-    public static int code(String name) {
-        for (int i = 0; i < NAMES.length; i++) {
-            if (NAMES[i].equals(name)) {
-                return i;
+    /** Which codes {@code names} name, as a table by code. */
+    public static boolean[] codes(java.util.List<String> names) {
+        boolean[] codes = new boolean[CODES];
+        for (String name : names) {
+            int code = GrpcStatuses.code(name);
+            if (code >= 0) {
+                codes[code] = true;
             }
         }
-        return -1;
+        return codes;
     }
 
     /** The code a {@code grpc-status} value stands for; absent or not a number in range: UNKNOWN. */
@@ -92,7 +68,7 @@ public final class Grpc {
             }
             code = code * 10 + (c - '0');
         }
-        return code < NAMES.length ? code : UNKNOWN;
+        return code < CODES ? code : UNKNOWN;
     }
 
     /**

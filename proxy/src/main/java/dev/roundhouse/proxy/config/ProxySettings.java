@@ -84,6 +84,7 @@ public record ProxySettings(
             Map.entry("circuitBreaker.waitDurationInOpenState", "CB_WAIT_IN_OPEN"),
             Map.entry("circuitBreaker.permittedNumberOfCallsInHalfOpenState", "CB_HALF_OPEN_CALLS"),
             Map.entry("circuitBreaker.consecutiveConnectFailures", "CB_CONSECUTIVE_CONNECT_FAILURES"),
+            Map.entry("circuitBreaker.grpcFailureStatuses", "CB_GRPC_FAILURE_STATUSES"),
             Map.entry("timeouts.connect", "CONNECT_TIMEOUT"),
             Map.entry("timeouts.request", "REQUEST_TIMEOUT"),
             Map.entry("backendTLS.caBundle", "BACKEND_CA_FILE"),
@@ -476,6 +477,19 @@ public record ProxySettings(
             }
         }
 
+        /** Comma-separated names; null when unset (the default), an empty list when set to nothing. */
+        List<String> names(String name) {
+            String v = env.get(name);
+            if (v == null) {
+                return null;
+            }
+            return v.isBlank()
+                    ? List.of()
+                    : java.util.Arrays.stream(v.split(",", -1))
+                            .map(String::trim)
+                            .toList();
+        }
+
         /** A size in bytes (see {@link #parseSize}); 0 means no limit. */
         long size(String name, long fallback) {
             String v = env.get(name);
@@ -508,6 +522,9 @@ public record ProxySettings(
             int colon = problem.indexOf(':');
             String path = colon < 0 ? problem : problem.substring(0, colon);
             String variable = POOL_VARIABLES.get(path);
+            if (variable == null && path.endsWith("]")) {
+                variable = POOL_VARIABLES.get(path.substring(0, path.lastIndexOf('['))); // one item of a list
+            }
             if (variable == null) {
                 variable = path.startsWith("backends") ? "BACKENDS" : null;
             }
@@ -551,7 +568,8 @@ public record ProxySettings(
                                             "CB_CONSECUTIVE_CONNECT_FAILURES",
                                             c.consecutiveConnectFailures(),
                                             PoolLimits.MIN_CONSECUTIVE_CONNECT_FAILURES,
-                                            PoolLimits.MAX_CONSECUTIVE_CONNECT_FAILURES)),
+                                            PoolLimits.MAX_CONSECUTIVE_CONNECT_FAILURES),
+                                    names("CB_GRPC_FAILURE_STATUSES")),
                             new PoolDocument.Timeouts(
                                     duration("CONNECT_TIMEOUT", t.connect()), duration("REQUEST_TIMEOUT", t.request())),
                             new PoolDocument.BackendTls(

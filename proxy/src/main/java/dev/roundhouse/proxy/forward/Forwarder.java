@@ -1,5 +1,6 @@
 package dev.roundhouse.proxy.forward;
 
+import dev.roundhouse.poolformat.GrpcStatuses;
 import dev.roundhouse.poolformat.PoolDocument;
 import dev.roundhouse.proxy.breaker.Breakers;
 import dev.roundhouse.proxy.codec.Grpc;
@@ -25,6 +26,7 @@ import io.undertow.util.Protocols;
 import io.undertow.util.SameThreadExecutor;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -221,9 +223,24 @@ final class Forwarder {
         return requestTimeoutNanos;
     }
 
-    /** The gRPC statuses that count against a backend's breaker. */
-    java.util.Set<Integer> grpcFailures() {
-        return Grpc.DEFAULT_FAILURES;
+    private record GrpcFailures(List<String> names, boolean[] codes) {}
+
+    /** The last document's {@code circuitBreaker.grpcFailureStatuses} as a table by code, made once per list. */
+    private volatile GrpcFailures grpcFailures =
+            new GrpcFailures(GrpcStatuses.DEFAULT_FAILURES, Grpc.codes(GrpcStatuses.DEFAULT_FAILURES));
+
+    /** The gRPC statuses that count against a backend's breaker, by code: the applied document's. */
+    boolean[] grpcFailures() {
+        PoolDocument document = pool.snapshot().document();
+        List<String> names = document == null
+                ? GrpcStatuses.DEFAULT_FAILURES
+                : document.circuitBreaker().grpcFailureStatuses();
+        GrpcFailures known = grpcFailures;
+        if (known.names() != names) {
+            known = new GrpcFailures(names, Grpc.codes(names));
+            grpcFailures = known;
+        }
+        return known.codes();
     }
 
     boolean retryable(HttpServerExchange exchange) {

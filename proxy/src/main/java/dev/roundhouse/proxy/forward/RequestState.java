@@ -161,13 +161,13 @@ final class RequestState {
 
     /**
      * The request ended with {@code status}: the verdict on the attempt that still holds its permit (a 5xx, or a
-     * gRPC status among {@code grpcFailures}, is a failure), and the request's metrics. Every exchange ends here.
+     * gRPC status marked in {@code grpcFailures}, is a failure), and the request's metrics. Every exchange ends here.
      */
-    void finish(ProxyMetrics metrics, int status, java.util.Set<Integer> grpcFailures) {
+    void finish(ProxyMetrics metrics, int status, boolean[] grpcFailures) {
         if (permitHeld) {
             if (status >= 500) {
                 fail(UpstreamFailure.STATUS_5XX, metrics);
-            } else if (grpc && grpcStatus >= 0 && grpcFailures.contains(grpcStatus)) {
+            } else if (grpc && grpcStatus >= 0 && grpcFailures[grpcStatus]) {
                 fail(UpstreamFailure.GRPC_STATUS, metrics);
             } else {
                 succeed();

@@ -254,7 +254,7 @@ public final class ProxyMetrics implements AutoCloseable {
     private final ConcurrentHashMap<String, AtomicReferenceArray<Counter>> grpcCalls = new ConcurrentHashMap<>();
 
     private final Function<String, AtomicReferenceArray<Counter>> newGrpcCounters =
-            backend -> new AtomicReferenceArray<>(Grpc.names().length);
+            backend -> new AtomicReferenceArray<>(Grpc.CODES);
 
     /** A gRPC call ended with status {@code code} (0 to 16) as its client got it. */
     public void grpcCall(String backend, int code) {

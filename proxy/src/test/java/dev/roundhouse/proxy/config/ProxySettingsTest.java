@@ -281,6 +281,48 @@ class ProxySettingsTest {
     }
 
     @Test
+    void http2AndGrpcSettingsComeFromTheEnvironmentAndEachProblemNamesItsVariable() throws Exception {
+        ProxySettings grpc = ProxySettings.fromEnvironment(Map.of(
+                "BACKENDS",
+                "http://a:50051;protocol=h2c,https://b:8443;protocol=h2;weight=2,http://c:80",
+                "HEALTH_CHECK_GRPC_SERVICE",
+                "",
+                "CB_GRPC_FAILURE_STATUSES",
+                "UNAVAILABLE, RESOURCE_EXHAUSTED"));
+        PoolDocument doc = grpc.backendsPool();
+        assertThat(doc.version()).isEqualTo(PoolDocument.VERSION_4);
+        assertThat(doc.backends())
+                .extracting(PoolDocument.BackendEntry::protocol)
+                .containsExactly(
+                        dev.roundhouse.poolformat.BackendProtocol.H2C,
+                        dev.roundhouse.poolformat.BackendProtocol.H2,
+                        dev.roundhouse.poolformat.BackendProtocol.HTTP_1_1);
+        assertThat(doc.healthCheck().grpcService()).isEmpty();
+        assertThat(doc.circuitBreaker().grpcFailureStatuses()).containsExactly("UNAVAILABLE", "RESOURCE_EXHAUSTED");
+
+        assertThatThrownBy(() -> ProxySettings.fromEnvironment(Map.of(
+                        "BACKENDS",
+                        "https://a:1;protocol=h2c",
+                        "HEALTH_CHECK_GRPC_SERVICE",
+                        "shop/Cart",
+                        "CB_GRPC_FAILURE_STATUSES",
+                        "UNAVAILABLE,SLOW")))
+                .isInstanceOfSatisfying(
+                        InvalidSettingsException.class,
+                        e -> assertThat(e.problems())
+                                .containsExactlyInAnyOrder(
+                                        "BACKENDS: entry 1 ('https://a:1;protocol=h2c'): protocol h2c needs an http URL",
+                                        "HEALTH_CHECK_GRPC_SERVICE: must be a gRPC service name such as shop.v1.Cart"
+                                                + " (letters, digits, '_' and '.'; empty for the whole server), at most"
+                                                + " 256 characters, got 'shop/Cart'",
+                                        "CB_GRPC_FAILURE_STATUSES: must be a gRPC status name such as UNAVAILABLE,"
+                                                + " got 'SLOW'"));
+        assertThatThrownBy(() -> ProxySettings.fromEnvironment(Map.of("BACKENDS", "http://a:1;protocol=h3")))
+                .hasMessageContaining(
+                        "BACKENDS: entry 1 ('http://a:1;protocol=h3'): protocol must be one of http/1.1, h2c, h2, got 'h3'");
+    }
+
+    @Test
     void backendTlsComesFromTheEnvironmentAndEachProblemNamesItsVariable(@TempDir Path dir) throws Exception {
         Path notPem = Files.writeString(dir.resolve("ca.pem"), "not a certificate");
         assertThatThrownBy(() -> ProxySettings.fromEnvironment(Map.of(

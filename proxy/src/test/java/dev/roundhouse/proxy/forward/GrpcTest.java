@@ -188,6 +188,23 @@ class GrpcTest {
         assertThat(Scrape.errors(proxy, "upstream_grpc", backend.url())).isEqualTo(4.0);
     }
 
+    @Test
+    void theStatusesThatCountAsFailuresAreConfigurable() {
+        GrpcBackend backend = backend("c");
+        RoundhouseProxy proxy = proxy(List.of(backend), "CB_GRPC_FAILURE_STATUSES", "NOT_FOUND");
+        ManagedChannel channel = channel(proxy);
+
+        for (String status : List.of("status:5", "status:14")) {
+            assertThatThrownBy(() -> ClientCalls.blockingUnaryCall(channel, GrpcBackend.HELLO, deadline(), status))
+                    .isInstanceOf(StatusRuntimeException.class);
+        }
+
+        Scrape.awaitValue(proxy, grpcCalls(backend.url(), "UNAVAILABLE"), 1.0);
+        assertThat(Scrape.errors(proxy, "upstream_grpc", backend.url()))
+                .as("NOT_FOUND counted, UNAVAILABLE no longer")
+                .isEqualTo(1.0);
+    }
+
     /**
      * The proxy bounds the call by its {@code grpc-timeout} itself (curl sends the field, with no deadline of its own)
      * and answers DEADLINE_EXCEEDED, trailers-only, as a gRPC client reads it; the backend was slow for this one call
@@ -209,6 +226,72 @@ class GrpcTest {
                         "grpc-message: gateway timeout: the call's grpc-timeout passed");
         Scrape.awaitValue(proxy, grpcCalls(backend.url(), "DEADLINE_EXCEEDED"), 1.0);
         assertThat(Scrape.errors(proxy, "timeout", backend.url())).isZero();
+    }
+
+    /**
+     * A stream that lasts: new documents (a backend added, then the stream's own backend left out) change nothing for
+     * it, and a drain lets it finish; only new calls go by the new pool.
+     */
+    @Test
+    void aLongStreamOutlivesPoolChangesAndFinishesWithinTheDrain() throws Exception {
+        GrpcBackend first = backend("first");
+        GrpcBackend second = backend("second");
+        RoundhouseProxy proxy = proxy(List.of(first));
+        ManagedChannel channel = channel(proxy);
+        BlockingQueue<String> replies = new LinkedBlockingQueue<>();
+        CompletableFuture<Void> ended = new CompletableFuture<>();
+        StreamObserver<String> out = ClientCalls.asyncBidiStreamingCall(
+                channel.newCall(GrpcBackend.ECHO, CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS)),
+                new StreamObserver<>() {
+                    @Override
+                    public void onNext(String value) {
+                        replies.add(value);
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        ended.completeExceptionally(t);
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        ended.complete(null);
+                    }
+                });
+        out.onNext("before");
+        assertThat(replies.poll(10, TimeUnit.SECONDS)).isEqualTo("first: before");
+
+        proxy.reloader()
+                .apply(
+                        "test",
+                        dev.roundhouse.poolformat.PoolDocument.of(List.of(h2c(first), h2c(second)))
+                                .atLowestVersion());
+        out.onNext("both in the pool");
+        assertThat(replies.poll(10, TimeUnit.SECONDS)).isEqualTo("first: both in the pool");
+
+        proxy.reloader()
+                .apply(
+                        "test",
+                        dev.roundhouse.poolformat.PoolDocument.of(List.of(h2c(second)))
+                                .atLowestVersion());
+        out.onNext("left the pool");
+        assertThat(replies.poll(10, TimeUnit.SECONDS)).isEqualTo("first: left the pool");
+        assertThat(ClientCalls.blockingUnaryCall(channel, GrpcBackend.HELLO, deadline(), "new call"))
+                .isEqualTo("hello new call, from second");
+
+        Thread drain = new Thread(proxy::shutdown, "drain");
+        drain.start();
+        out.onNext("draining");
+        assertThat(replies.poll(10, TimeUnit.SECONDS)).isEqualTo("first: draining");
+        out.onCompleted();
+        ended.get(10, TimeUnit.SECONDS);
+        drain.join(20_000);
+        assertThat(drain.isAlive()).isFalse();
+    }
+
+    private static dev.roundhouse.poolformat.PoolDocument.BackendEntry h2c(GrpcBackend backend) {
+        return new dev.roundhouse.poolformat.PoolDocument.BackendEntry(
+                backend.url(), 1, dev.roundhouse.poolformat.BackendProtocol.H2C);
     }
 
     private static String grpcCalls(String backend, String status) {

@@ -6,6 +6,8 @@ import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Size;
+import java.util.List;
 
 /** Per-backend circuit breaker (Resilience4j). */
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -48,6 +50,17 @@ public class CircuitBreakerSpec {
     @Max(1000)
     private Integer consecutiveConnectFailures;
 
+    // No schema default: absent is the pool document's default list, which then stays one definition.
+    @JsonPropertyDescription("gRPC statuses that count as the backend failing, by name; when absent UNKNOWN,"
+            + " DEADLINE_EXCEEDED, INTERNAL and UNAVAILABLE; an empty list counts none.")
+    @Size(max = 17)
+    private List<
+                    @Pattern("^(OK|CANCELLED|UNKNOWN|INVALID_ARGUMENT|DEADLINE_EXCEEDED|NOT_FOUND|ALREADY_EXISTS"
+                            + "|PERMISSION_DENIED|RESOURCE_EXHAUSTED|FAILED_PRECONDITION|ABORTED|OUT_OF_RANGE"
+                            + "|UNIMPLEMENTED|INTERNAL|UNAVAILABLE|DATA_LOSS|UNAUTHENTICATED)$")
+                    String>
+            grpcFailureStatuses;
+
     public Integer getFailureRateThreshold() {
         return failureRateThreshold;
     }
@@ -86,6 +99,14 @@ public class CircuitBreakerSpec {
 
     public void setPermittedNumberOfCallsInHalfOpenState(Integer permittedNumberOfCallsInHalfOpenState) {
         this.permittedNumberOfCallsInHalfOpenState = permittedNumberOfCallsInHalfOpenState;
+    }
+
+    public List<String> getGrpcFailureStatuses() {
+        return grpcFailureStatuses;
+    }
+
+    public void setGrpcFailureStatuses(List<String> grpcFailureStatuses) {
+        this.grpcFailureStatuses = grpcFailureStatuses;
     }
 
     public Integer getConsecutiveConnectFailures() {

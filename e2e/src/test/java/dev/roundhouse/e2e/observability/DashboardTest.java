@@ -162,7 +162,10 @@ class DashboardTest {
                 "healthy backends", e -> e.contains("roundhouse_backends_healthy{"),
                 "backends in the pool", e -> e.contains("roundhouse_backends{"),
                 "breaker state", e -> e.contains("resilience4j_circuitbreaker_state{"),
-                "config reloads", e -> e.contains("roundhouse_config_reloads_total{")));
+                "config reloads", e -> e.contains("roundhouse_config_reloads_total{"),
+                "gRPC calls by status", e -> e.contains("sum by (grpc_status) (rate(roundhouse_grpc_calls_total{"),
+                "gRPC failure ratio by backend",
+                        e -> e.contains("by (backend) (rate(roundhouse_grpc_calls_total{") && e.contains("/")));
         List<String> panelExpressions = ObservabilityKit.dashboardQueries().stream()
                 .filter(q -> !q.variableQuery())
                 .map(Query::expr)

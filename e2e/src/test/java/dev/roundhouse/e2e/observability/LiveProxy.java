@@ -116,11 +116,39 @@ final class LiveProxy implements AutoCloseable {
         return status;
     }
 
-    /** The typical mix: successes, a backend's 500s and the proxy's 503s for the stopped backend. */
+    /**
+     * The typical mix: successes, a backend's 500s and the proxy's 503s for the stopped backend; and gRPC calls, so
+     * that the gRPC series exist (the live backend answers them without a gRPC status, UNKNOWN; the stopped one gets
+     * the proxy's own UNAVAILABLE).
+     */
     LiveProxy withTraffic() throws IOException, InterruptedException {
         send("/", 6);
         send("/fail", 4);
+        grpcCalls(4);
         return this;
+    }
+
+    /** Makes {@code count} gRPC calls through the proxy (h2c), whatever they end with. */
+    void grpcCalls(int count) throws InterruptedException {
+        io.grpc.ManagedChannel channel = io.grpc.Grpc.newChannelBuilderForAddress(
+                        "127.0.0.1", proxy.port(), io.grpc.InsecureChannelCredentials.create())
+                .build();
+        try {
+            for (int i = 0; i < count; i++) {
+                try {
+                    io.grpc.stub.ClientCalls.blockingUnaryCall(
+                            channel,
+                            dev.roundhouse.testing.GrpcBackend.HELLO,
+                            io.grpc.CallOptions.DEFAULT.withDeadlineAfter(10, java.util.concurrent.TimeUnit.SECONDS),
+                            "observability");
+                } catch (io.grpc.StatusRuntimeException expected) {
+                    // neither backend is a gRPC server: the calls end UNKNOWN or UNAVAILABLE, which is the point
+                }
+            }
+        } finally {
+            channel.shutdownNow();
+            channel.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+        }
     }
 
     Map<Integer, Integer> statuses() {

@@ -56,7 +56,8 @@ class MetricNamesExistTest {
                         "roundhouse_backends_healthy",
                         "roundhouse_backends",
                         "resilience4j_circuitbreaker_state",
-                        "roundhouse_config_reloads_total");
+                        "roundhouse_config_reloads_total",
+                        "roundhouse_grpc_calls_total");
         assertThat(missing(queries))
                 .as("selectors of the dashboard that match nothing a real proxy exports")
                 .isEmpty();

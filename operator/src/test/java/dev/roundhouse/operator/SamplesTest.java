@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class SamplesTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"loadbalancer.yaml", "loadbalancer-service-ref.yaml"})
+    @ValueSource(strings = {"loadbalancer.yaml", "loadbalancer-service-ref.yaml", "loadbalancer-grpc.yaml"})
     void sampleRendersAPoolDocumentTheProxyReads(String file) throws Exception {
         LoadBalancer lb;
         try (InputStream in = Files.newInputStream(Path.of("..", "samples", file))) {

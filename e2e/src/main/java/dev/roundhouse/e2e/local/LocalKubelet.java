@@ -547,6 +547,17 @@ public final class LocalKubelet implements AutoCloseable {
             return opened;
         } catch (IOException e) {
             if (workload.refusedPorts.add(port)) {
+                if (heldByAnotherWorkload(workload, port)) {
+                    // Two LoadBalancers' Services on one port, which their own addresses keep apart on a cluster
+                    // (each Service has its ClusterIP): here they share 127.0.0.1, so the later one is reached
+                    // on its proxy's own port, as the RunningProxy it is listed under says.
+                    log.info(
+                            "{} {} of {} is another LoadBalancer's here: reach this proxy on its own port",
+                            variable,
+                            port,
+                            key);
+                    return null;
+                }
                 Pod pod = workload.current;
                 String own = pod == null || pod.process == null
                         ? "its own port"
@@ -566,6 +577,20 @@ public final class LocalKubelet implements AutoCloseable {
             }
             return null;
         }
+    }
+
+    /** Whether {@code port} is a port this kubelet already listens on for another workload. */
+    private boolean heldByAnotherWorkload(Workload workload, int port) {
+        for (Workload other : workloads.values()) {
+            if (other != workload) {
+                for (LocalService service : new LocalService[] {other.service, other.metrics, other.https}) {
+                    if (service != null && service.port() == port) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
     }
 
     private static boolean hasVariable(Container container, String variable) {

@@ -3,6 +3,7 @@ package dev.roundhouse.e2e.local;
 import com.sun.net.httpserver.HttpServer;
 import dev.roundhouse.e2e.demo.DemoBackends;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
+import dev.roundhouse.testing.GrpcBackend;
 import dev.roundhouse.testing.ServerPem;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -21,9 +22,11 @@ import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
 /**
- * {@code roundhouse local}: the whole system on this machine, no cluster needed. Starts three demo backends, the
- * {@link LocalCluster} (API server, operator, local kubelet), applies {@code samples/loadbalancer.yaml} and waits
- * for its proxy on :8080 and :8443 (HTTPS, with a certificate made at start; metrics :9090). Ctrl-C stops everything it started.
+ * {@code roundhouse local}: the whole system on this machine, no cluster needed. Starts three demo backends and two
+ * demo gRPC backends, the {@link LocalCluster} (API server, operator, local kubelet), applies {@code
+ * samples/loadbalancer.yaml} and {@code samples/loadbalancer-grpc.yaml} and waits for their proxies: on :8080 and
+ * :8443 (HTTPS, with a certificate made at start; metrics :9090), and on :50051 for gRPC. Ctrl-C stops everything it
+ * started.
  */
 public final class RoundhouseLocal {
 
@@ -37,6 +40,11 @@ public final class RoundhouseLocal {
 
     public static final String TLS_SECRET = "demo-tls";
     static final String SAMPLE = "samples/loadbalancer.yaml";
+    /** The gRPC sample's backends (demo gRPC servers) and its Service port. */
+    static final List<Integer> GRPC_BACKEND_PORTS = List.of(3004, 3005);
+
+    static final int GRPC_PORT = 50051;
+    static final String GRPC_SAMPLE = "samples/loadbalancer-grpc.yaml";
     static final Duration READY_WITHIN = Duration.ofSeconds(90);
 
     private RoundhouseLocal() {}
@@ -44,7 +52,8 @@ public final class RoundhouseLocal {
     public static void main(String[] args) throws Exception {
         Path home = Path.of(".roundhouse");
         List<Integer> busy = new ArrayList<>();
-        for (int port : concat(BACKEND_PORTS, List.of(PROXY_PORT, METRICS_PORT, HTTPS_PORT))) {
+        for (int port : concat(
+                concat(BACKEND_PORTS, GRPC_BACKEND_PORTS), List.of(PROXY_PORT, METRICS_PORT, HTTPS_PORT, GRPC_PORT))) {
             if (!free(port)) {
                 busy.add(port);
             }
@@ -52,16 +61,21 @@ public final class RoundhouseLocal {
         if (!busy.isEmpty()) {
             System.err.println(
                     "roundhouse local: port(s) " + busy + " of 127.0.0.1 are in use (is another "
-                            + "`roundhouse local` running?). It needs 3001-3003 for the demo backends, 8080, 8443 and 9090 for the proxy.");
+                            + "`roundhouse local` running?). It needs 3001-3005 for the demo backends, 8080, 8443, 9090 and 50051 for the proxies.");
             System.exit(1);
         }
 
         List<HttpServer> backends = DemoBackends.start(BACKEND_PORTS);
+        List<GrpcBackend> grpcBackends = new ArrayList<>();
         LocalCluster cluster;
         try {
+            for (int i = 0; i < GRPC_BACKEND_PORTS.size(); i++) {
+                grpcBackends.add(GrpcBackend.start("demo-grpc-" + (i + 1), GRPC_BACKEND_PORTS.get(i)));
+            }
             cluster = LocalCluster.start(LocalCluster.Options.demo(home));
         } catch (RuntimeException e) {
             backends.forEach(b -> b.stop(0));
+            grpcBackends.forEach(GrpcBackend::close);
             throw e;
         }
         CountDownLatch stopped = new CountDownLatch(1);
@@ -72,6 +86,7 @@ public final class RoundhouseLocal {
                                     "\nroundhouse local: stopping the proxies, the operator, the API server and the backends");
                             cluster.close();
                             backends.forEach(b -> b.stop(0));
+                            grpcBackends.forEach(GrpcBackend::close);
                             stopped.countDown();
                         },
                         "roundhouse-local-shutdown"));
@@ -84,13 +99,22 @@ public final class RoundhouseLocal {
         List<HasMetadata> applied = cluster.apiServer().applyYaml(LocalCluster.resource(SAMPLE));
         String name = applied.get(0).getMetadata().getName();
         String ready = awaitReady(cluster, name);
+        // After the first is ready, so that its proxy holds the metrics port 9090: the two Services share
+        // 127.0.0.1 here, where a cluster gives each an address of its own.
+        String grpcName = cluster.apiServer()
+                .applyYaml(LocalCluster.resource(GRPC_SAMPLE))
+                .get(0)
+                .getMetadata()
+                .getName();
+        String grpcReady = awaitReady(cluster, grpcName);
         Path kubeconfig = home.resolve("kubeconfig");
         System.out.println("""
 
                 Roundhouse is running locally.
                   API server  %s  (kubeconfig: %s)
                   operator    http://127.0.0.1:%d/metrics
-                  backends    %s
+                  backends    %s, gRPC %s
+                  LoadBalancer default/%s applied from %s: %s
                   LoadBalancer default/%s applied from %s: %s
                   proxy logs  %s
 
@@ -98,6 +122,9 @@ public final class RoundhouseLocal {
                   curl localhost:%d                  # answers alternate demo-backend-1, -2, -3
                   curl -k https://localhost:%d       # the same over HTTPS (a certificate made for localhost)
                   curl localhost:%d/metrics          # requests, breakers, healthy backends
+                  printf '\\0\\0\\0\\0\\5world' | curl -s --http2-prior-knowledge -H 'content-type: application/grpc' \\
+                    -H 'te: trailers' --data-binary @- localhost:%d/roundhouse.demo.Greeter/Hello --output - | tail -c +6; echo
+                  # a gRPC call: answers alternate demo-grpc-1, -2, each call balanced on its own
                   KUBECONFIG=%s kubectl get lb
                   KUBECONFIG=%s kubectl patch lb %s --type=merge \\
                     -p '{"spec":{"backends":[{"url":"http://127.0.0.1:3001"},{"url":"http://127.0.0.1:3002","weight":3}]}}'
@@ -105,20 +132,25 @@ public final class RoundhouseLocal {
 
                 Ctrl-C stops everything.
                 """.formatted(
-                        cluster.apiServer().url(),
-                        kubeconfig,
-                        cluster.operatorHttpPort(),
-                        BACKEND_PORTS.stream().map(p -> "http://127.0.0.1:" + p).toList(),
-                        name,
-                        SAMPLE,
-                        ready,
-                        home.resolve("logs"),
-                        PROXY_PORT,
-                        HTTPS_PORT,
-                        METRICS_PORT,
-                        kubeconfig,
-                        kubeconfig,
-                        name));
+                cluster.apiServer().url(),
+                kubeconfig,
+                cluster.operatorHttpPort(),
+                BACKEND_PORTS.stream().map(p -> "http://127.0.0.1:" + p).toList(),
+                GRPC_BACKEND_PORTS.stream().map(p -> "h2c://127.0.0.1:" + p).toList(),
+                name,
+                SAMPLE,
+                ready,
+                grpcName,
+                GRPC_SAMPLE,
+                grpcReady,
+                home.resolve("logs"),
+                PROXY_PORT,
+                HTTPS_PORT,
+                METRICS_PORT,
+                GRPC_PORT,
+                kubeconfig,
+                kubeconfig,
+                name));
         stopped.await();
     }
 

@@ -180,6 +180,7 @@ public final class TestBackend implements AutoCloseable {
                 }
             }
             case "/trailers" -> { // the body read whole, then answered with trailers: as a gRPC server ends a call
+                // (the body says what arrived: the name, the request's x-checksum trailer or "none", the body's size)
                 long total = 0;
                 byte[] buffer = new byte[16384];
                 try (InputStream in = exchange.getInputStream()) {
@@ -197,8 +198,12 @@ public final class TestBackend implements AutoCloseable {
                 trailers.put(io.undertow.util.HttpString.tryFromString("grpc-status"), param(exchange, "status", "0"));
                 exchange.putAttachment(io.undertow.server.protocol.http.HttpAttachments.RESPONSE_TRAILERS, trailers);
                 exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/grpc");
+                String echoed = name + " " + trailers.getFirst("x-request-trailer") + " " + total;
                 try (OutputStream out = exchange.getOutputStream()) {
-                    out.write(name.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                    // Flushed before the end, so the response has no Content-Length: Undertow sends trailers only
+                    // after a body of unknown length.
+                    out.write(echoed.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                    out.flush();
                 }
             }
             case "/trickle" -> {

@@ -124,8 +124,12 @@ class LoadBalancerReferenceTest {
         if (s.has("minimum") || s.has("maximum")) {
             expected.add(number(s.path("minimum")) + " to " + number(s.path("maximum")));
         }
-        if (s.has("minItems") || s.has("maxItems")) {
+        if (s.has("minItems") && s.has("maxItems")) {
             expected.add(number(s.path("minItems")) + " to " + number(s.path("maxItems")) + " items");
+        } else if (s.has("maxItems")) {
+            expected.add("at most " + number(s.path("maxItems")) + " items");
+        } else if (s.has("minItems")) {
+            expected.add("at least " + number(s.path("minItems")) + " items");
         }
         if (s.has("maxLength")) {
             expected.add("at most " + s.path("maxLength").asInt() + " characters");

@@ -54,6 +54,8 @@ class MetricsReferenceTest {
         // One of everything that only appears once it happens.
         proxy.metrics().request("GET", 200, BACKEND, 1_000_000);
         proxy.metrics().error(UpstreamFailure.CONNECT.label(), BACKEND);
+        proxy.metrics().grpcCall(BACKEND, 14); // GrpcTest makes real calls
+
         // What a proxy with HTTPS on publishes (HttpsTest serves real certificates).
         proxy.metrics().tlsEnabled();
         proxy.metrics().tlsCertificates(Map.of("shop.example", java.time.Instant.parse("2027-01-01T00:00:00Z")));

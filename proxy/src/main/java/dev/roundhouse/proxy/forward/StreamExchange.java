@@ -392,7 +392,9 @@ final class StreamExchange extends TimedExchange implements StreamWaiter, Exchan
         requestIn.suspendReads();
         HeaderMap clientTrailers = exchange.getAttachment(HttpAttachments.REQUEST_TRAILERS);
         if (clientTrailers != null) {
-            stream.putAttachment(HttpAttachments.REQUEST_TRAILERS, clientTrailers);
+            // Undertow's HTTP/2 client sends, after a request's body, the trailers attached to its exchange under
+            // RESPONSE_TRAILERS: the key's name is the server's view (the trailers of what this side sends).
+            stream.putAttachment(HttpAttachments.RESPONSE_TRAILERS, clientTrailers);
         }
         try {
             requestOut.shutdownWrites();

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
+import dev.roundhouse.proxy.testing.Http2Frames;
 import dev.roundhouse.proxy.testing.ProxyFixture;
 import dev.roundhouse.proxy.testing.Scrape;
 import dev.roundhouse.proxy.testing.TestTls;
@@ -130,6 +131,54 @@ class Http2BackendTest {
         // I/O thread of the proxy.
         assertThat(connections)
                 .hasSizeLessThanOrEqualTo(2 * dev.roundhouse.proxy.upstream.MultiplexedConnections.MAX_CONNECTIONS);
+    }
+
+    /**
+     * Trailers pass both ways on a stream: the client's after its body (frames sent by hand: no common client sends
+     * request trailers), the backend's after its own, which curl prints after the body.
+     */
+    @Test
+    void trailersPassBothWays() throws Exception {
+        TestBackend backend = closeables.add(TestBackend.startHttp2("t", null));
+        RoundhouseProxy proxy = proxy(backend.url() + ";protocol=h2c");
+
+        try (Http2Frames h2 = Http2Frames.connect(proxy.port())) {
+            h2.send(
+                    Http2Frames.HEADERS,
+                    Http2Frames.END_HEADERS,
+                    1,
+                    Http2Frames.requestBlock("POST", "/trailers", "te", "trailers"));
+            h2.send(Http2Frames.DATA, 0, 1, "0123456789".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            java.io.ByteArrayOutputStream trailer = new java.io.ByteArrayOutputStream();
+            Http2Frames.literal(trailer, "x-checksum", "c0ffee");
+            h2.send(Http2Frames.HEADERS, Http2Frames.END_HEADERS | Http2Frames.END_STREAM, 1, trailer.toByteArray());
+
+            Http2Frames.Frame data = h2.await(Http2Frames.DATA, 1, java.time.Duration.ofSeconds(10));
+            assertThat(data).isNotNull();
+            assertThat(new String(data.payload(), java.nio.charset.StandardCharsets.US_ASCII))
+                    .as("the backend got the body whole and the client's trailer after it")
+                    .isEqualTo("t c0ffee 10");
+        }
+
+        org.junit.jupiter.api.Assumptions.assumeTrue(CurlGrpc.available(), "curl with HTTP/2 support is not installed");
+        Process curl = new ProcessBuilder(
+                        "curl",
+                        "-sS",
+                        "-i",
+                        "-m",
+                        "20",
+                        "--http2-prior-knowledge",
+                        "--data-binary",
+                        "abc",
+                        ProxyFixture.url(proxy, "/trailers?status=3"))
+                .redirectErrorStream(true)
+                .start();
+        String out = new String(curl.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        curl.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(out)
+                .contains("HTTP/2 200", "t none 3")
+                .containsPattern("(?s)t none 3.*x-body-bytes: 3")
+                .containsPattern("(?s)t none 3.*grpc-status: 3");
     }
 
     @Test

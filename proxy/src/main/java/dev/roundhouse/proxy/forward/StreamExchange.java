@@ -549,7 +549,7 @@ final class StreamExchange extends TimedExchange implements StreamWaiter, Exchan
         responseIn.suspendReads();
         freeRelayBuffer();
         if (trailers != null) {
-            HeaderMap forwarded = new HeaderMap();
+            HeaderMap forwarded = new HeaderMap(); // (below, the response's end may end the exchange at once)
             copyEndToEnd(trailers, forwarded);
             String status = trailers.getFirst(Grpc.STATUS);
             if (status != null) {
@@ -803,7 +803,10 @@ final class StreamExchange extends TimedExchange implements StreamWaiter, Exchan
                     state.abandon();
                 }
             } else if (connection != null) {
-                dropStream(true); // the response ended but the client's body never did
+                // The response's end ended the exchange (an HTTP/2 client's does, as its stream closes) before
+                // complete() ran: the stream is done both ways unless the client's body never finished, and a reset
+                // of a closed stream would only confuse the connection's state.
+                dropStream(bodyInFlight() || body == Body.FAILED);
             }
             freeBuffers();
             state.finish(forwarder.metrics(), ended.getStatusCode(), forwarder.grpcFailures());

@@ -46,6 +46,8 @@ public final class StreamProbe extends TimedExchange implements StreamWaiter {
     private ClientExchange stream;
     private final ByteArrayOutputStream answer = new ByteArrayOutputStream();
     private HeaderMap trailers;
+    /** The answer came whole: the stream is closed both ways, and needs no reset. */
+    private boolean answered;
 
     private StreamProbe(
             UpstreamThread thread,
@@ -176,6 +178,7 @@ public final class StreamProbe extends TimedExchange implements StreamWaiter {
                     return;
                 }
                 if (n == -1) {
+                    answered = true;
                     judge();
                     return;
                 }
@@ -309,7 +312,7 @@ public final class StreamProbe extends TimedExchange implements StreamWaiter {
         MultiplexedConnection on = connection;
         connection = null;
         if (on != null) {
-            if (failure != null && stream != null) {
+            if (failure != null && stream != null && !answered) {
                 on.cancel(streamId(stream));
             }
             thread.multiplexed().release(on);

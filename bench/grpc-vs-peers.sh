@@ -129,7 +129,7 @@ start_haproxy() {
   cat >"$TMP/haproxy.cfg" <<EOF
 global
   nbthread 1
-  maxconn 20000
+  maxconn 8000
 defaults
   mode http
   timeout connect 3s

@@ -19,12 +19,17 @@
 #   CONCURRENCY   calls in flight per connection    (default 16)
 #   DURATION      seconds measured per run          (default 10)
 #   ROUNDS        rounds                            (default 3)
-#   WARMUP        seconds of warm-up per run, not counted (default 2); Roundhouse also gets one whole
-#                 run of JVM_WARMUP seconds first (default 30)
+#   WARMUP        seconds of warm-up per run, not counted (default 2); the backends (JVMs too) get BACKEND_WARMUP
+#                 seconds of calls made to them directly first (default 30), and Roundhouse one whole run of
+#                 JVM_WARMUP seconds (default 30)
+#   BACKEND_CPU   CPU of the two gRPC backends        (default PROXY_CPU, as proxy-vs-peers.sh places its backends)
 #   PROXY_CPU, LOAD_CPU                             (default 1 and 0)
 #   PROXY_JAR     (default <repo>/proxy/target/roundhouse-proxy.jar)
 #   BENCH_JAR     (default <repo>/bench/target/roundhouse-bench.jar)
 #   KEEP_TMP      1 = keep the temp dir (configs, logs)
+#
+# CPU per call: the target's processes' CPU time (/proc, user + system) over a whole run, warm-up included, divided by
+# every call answered in it: what each proxy spends per call whatever else shares its core (the backends do).
 #
 # Output: progress lines, a table of medians, "RESULT target=... calls_per_s=... p50_ms=... p99_ms=..." lines, and
 # the spread of one connection's calls per target ("SPREAD target=... backends=b1:N,b2:M").
@@ -40,8 +45,10 @@ DURATION="${DURATION:-10}"
 ROUNDS="${ROUNDS:-3}"
 WARMUP="${WARMUP:-2}"
 JVM_WARMUP="${JVM_WARMUP:-30}"
+BACKEND_WARMUP="${BACKEND_WARMUP:-30}"
 PROXY_CPU="${PROXY_CPU:-1}"
 LOAD_CPU="${LOAD_CPU:-0}"
+BACKEND_CPU="${BACKEND_CPU:-$PROXY_CPU}"
 PROXY_JAR="${PROXY_JAR:-$REPO_DIR/proxy/target/roundhouse-proxy.jar}"
 BENCH_JAR="${BENCH_JAR:-$REPO_DIR/bench/target/roundhouse-bench.jar}"
 
@@ -83,12 +90,13 @@ await_port() { # port, what
 
 B1="$(free_port)"; B2="$(free_port)"
 declare -A PORT
+declare -A TARGET_PID
 for target in $TARGETS; do PORT[$target]="$(free_port)"; done
 RH_METRICS="$(free_port)"
 
-echo "# backends: grpc-java on 127.0.0.1:$B1 and :$B2 (CPU $PROXY_CPU); load on CPU $LOAD_CPU"
+echo "# backends: grpc-java on 127.0.0.1:$B1 and :$B2 (CPU $BACKEND_CPU); proxies on CPU $PROXY_CPU; load on CPU $LOAD_CPU"
 mkfifo "$TMP/servers.in"
-taskset -c "$PROXY_CPU" java -cp "$BENCH_JAR" dev.roundhouse.bench.grpc.GrpcServers "$B1" "$B2" \
+taskset -c "$BACKEND_CPU" java -cp "$BENCH_JAR" dev.roundhouse.bench.grpc.GrpcServers "$B1" "$B2" \
   <"$TMP/servers.in" >"$TMP/servers.log" 2>&1 &
 PIDS+=($!)
 exec 4>"$TMP/servers.in" # held open: the servers run until it closes
@@ -122,6 +130,7 @@ http {
 EOF
   taskset -c "$PROXY_CPU" nginx -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" &
   PIDS+=($!)
+  TARGET_PID[nginx]=$!
   await_port "${PORT[nginx]}" nginx
 }
 
@@ -145,6 +154,7 @@ backend grpc_backends
 EOF
   taskset -c "$PROXY_CPU" haproxy -db -f "$TMP/haproxy.cfg" >"$TMP/haproxy.log" 2>&1 &
   PIDS+=($!)
+  TARGET_PID[haproxy]=$!
   await_port "${PORT[haproxy]}" haproxy
 }
 
@@ -154,14 +164,28 @@ start_roundhouse() {
     HEALTH_CHECK_GRPC_SERVICE= \
     taskset -c "$PROXY_CPU" java ${JAVA_OPTS:-} -jar "$PROXY_JAR" >"$TMP/roundhouse.log" 2>&1 &
   PIDS+=($!)
+  TARGET_PID[roundhouse]=$!
   await_port "${PORT[roundhouse]}" roundhouse
 }
+
+cpu_ticks() { # pid: user + system clock ticks of it and its children (nginx's worker)
+  local total=0 pid
+  for pid in "$1" $(pgrep -P "$1" || true); do
+    total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+TICKS_PER_S="$(getconf CLK_TCK)"
 
 load() { # port, connections, concurrency, warmup, duration
   taskset -c "$LOAD_CPU" java -cp "$BENCH_JAR" dev.roundhouse.bench.grpc.GrpcLoad \
     --target "127.0.0.1:$1" --connections "$2" --concurrency "$3" --warmup "$4" --duration "$5" | grep '^RESULT'
 }
 
+echo "# backends: warm-up, ${BACKEND_WARMUP}s of calls straight to them"
+load "$B1" "$CONNECTIONS" "$CONCURRENCY" 0 "$BACKEND_WARMUP" >/dev/null &
+load "$B2" "$CONNECTIONS" "$CONCURRENCY" 0 "$BACKEND_WARMUP" >/dev/null
+wait %% 2>/dev/null || true
 for target in $TARGETS; do "start_$target"; done
 if [[ " $TARGETS " == *" roundhouse "* ]]; then
   echo "# roundhouse: JVM warm-up, ${JVM_WARMUP}s"
@@ -171,9 +195,13 @@ fi
 declare -A RESULTS
 for round in $(seq 1 "$ROUNDS"); do
   for target in $TARGETS; do
+    before="$(cpu_ticks "${TARGET_PID[$target]}")"
     line="$(load "${PORT[$target]}" "$CONNECTIONS" "$CONCURRENCY" "$WARMUP" "$DURATION")"
-    echo "round $round $target: ${line#RESULT }"
-    RESULTS[$target]+="${line#RESULT }"$'\n'
+    after="$(cpu_ticks "${TARGET_PID[$target]}")"
+    all="$(printf '%s' "$line" | grep -o 'all_calls=[0-9]*' | cut -d= -f2)"
+    cpu_us="$(awk -v t=$((after - before)) -v hz="$TICKS_PER_S" -v n="$all" 'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }')"
+    echo "round $round $target: ${line#RESULT } cpu_us_per_call=$cpu_us"
+    RESULTS[$target]+="${line#RESULT } cpu_us_per_call=$cpu_us"$'\n'
   done
 done
 
@@ -182,14 +210,15 @@ field() { grep -o "$1=[^ ]*" | cut -d= -f2; }
 
 echo
 echo "gRPC unary calls: $CONNECTIONS connections x $CONCURRENCY in flight, ${DURATION}s x $ROUNDS rounds, medians"
-printf '%-12s %12s %10s %10s %8s\n' target calls/s p50_ms p99_ms errors
+printf '%-12s %12s %10s %10s %12s %8s\n' target calls/s p50_ms p99_ms cpu_us/call errors
 for target in $TARGETS; do
   rate="$(printf '%s' "${RESULTS[$target]}" | field calls_per_s | median)"
   p50="$(printf '%s' "${RESULTS[$target]}" | field p50_ms | median)"
   p99="$(printf '%s' "${RESULTS[$target]}" | field p99_ms | median)"
+  cpu="$(printf '%s' "${RESULTS[$target]}" | field cpu_us_per_call | median)"
   errors="$(printf '%s' "${RESULTS[$target]}" | field errors | awk '{ s += $1 } END { print s + 0 }')"
-  printf '%-12s %12.0f %10.3f %10.3f %8d\n' "$target" "$rate" "$p50" "$p99" "$errors"
-  echo "RESULT target=$target conns=$CONNECTIONS concurrency=$CONCURRENCY calls_per_s=$rate p50_ms=$p50 p99_ms=$p99 errors=$errors"
+  printf '%-12s %12.0f %10.3f %10.3f %12.1f %8d\n' "$target" "$rate" "$p50" "$p99" "$cpu" "$errors"
+  echo "RESULT target=$target conns=$CONNECTIONS concurrency=$CONCURRENCY calls_per_s=$rate p50_ms=$p50 p99_ms=$p99 cpu_us_per_call=$cpu errors=$errors"
 done
 
 echo

@@ -33,6 +33,9 @@ public final class GrpcLoad {
     private volatile boolean counting;
     private volatile boolean running = true;
     private final LongAdder calls = new LongAdder();
+    /** Every call answered, warm-up included: what the target's CPU time over the whole run is divided by. */
+    private final LongAdder allCalls = new LongAdder();
+
     private final LongAdder errors = new LongAdder();
     private final Map<String, LongAdder> byBackend = new ConcurrentHashMap<>();
     private final LatencyHistogram latencies = new LatencyHistogram();
@@ -99,11 +102,12 @@ public final class GrpcLoad {
                         .append(count.sum()));
         System.out.printf(
                 java.util.Locale.ROOT,
-                "RESULT calls_per_s=%.0f p50_ms=%.3f p99_ms=%.3f errors=%d backends=%s%s%n",
+                "RESULT calls_per_s=%.0f p50_ms=%.3f p99_ms=%.3f errors=%d all_calls=%d backends=%s%s%n",
                 calls.sum() / seconds,
                 latencies.percentile(50) / 1000.0,
                 latencies.percentile(99) / 1000.0,
                 errors.sum(),
+                allCalls.sum(),
                 spread.isEmpty() ? "-" : spread,
                 kinds.isEmpty() ? "" : " error_kinds=" + kinds);
     }
@@ -128,6 +132,7 @@ public final class GrpcLoad {
                     @Override
                     public void onClose(Status status, Metadata trailers) {
                         inFlight.decrementAndGet();
+                        allCalls.increment();
                         if (counting) {
                             if (status.isOk() && answer != null) {
                                 calls.increment();

@@ -181,6 +181,45 @@ class Http2BackendTest {
                 .containsPattern("(?s)t none 3.*grpc-status: 3");
     }
 
+    /**
+     * An HTTP/2 client's body of no stated length (DATA frames until END_STREAM, as gRPC sends) reaches an HTTP/1.1
+     * backend whole, chunked; it used to be taken for no body at all.
+     */
+    @Test
+    void anHttp2BodyWithoutALengthReachesAnHttp11BackendChunked(@TempDir Path files) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(CurlGrpc.available(), "curl with HTTP/2 support is not installed");
+        TestBackend backend = closeables.add(TestBackend.start("plain"));
+        RoundhouseProxy proxy = proxy(backend.url());
+        byte[] body = new byte[100_000];
+        new Random(3).nextBytes(body);
+        Path file = java.nio.file.Files.write(files.resolve("body.bin"), body);
+
+        // curl -T - reads stdin, so it states no length: over HTTP/2 the body is just DATA frames.
+        Process curl = new ProcessBuilder(
+                        "curl",
+                        "-sS",
+                        "-m",
+                        "20",
+                        "--http2-prior-knowledge",
+                        "-X",
+                        "POST",
+                        "-T",
+                        "-",
+                        ProxyFixture.url(proxy, "/upload"))
+                .redirectInput(file.toFile())
+                .redirectErrorStream(true)
+                .start();
+        String answer = new String(curl.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        curl.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
+
+        assertThat(answer)
+                .isEqualTo(body.length + " "
+                        + HexFormat.of()
+                                .formatHex(MessageDigest.getInstance("SHA-256").digest(body)));
+        assertThat(backend.lastSeen().header("Transfer-Encoding")).isEqualTo("chunked");
+        assertThat(backend.lastSeen().header("Content-Length")).isNull();
+    }
+
     @Test
     void aPoolMayMixHttp11AndHttp2Backends() throws Exception {
         TestBackend plain = closeables.add(TestBackend.start("plain"));

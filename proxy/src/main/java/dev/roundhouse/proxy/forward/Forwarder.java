@@ -276,8 +276,7 @@ final class Forwarder {
         for (long c = headers.fastIterateNonEmpty(); c != -1L; c = headers.fiNextNonEmpty(c)) {
             HeaderValues values = headers.fiCurrent(c);
             HttpString name = values.getHeaderName();
-            if (notForwarded(name)
-                    || (connection != null && HopByHop.namedBy(connection, name) && HopByHop.nominatable(name))) {
+            if (!endToEnd(name, connection)) {
                 continue;
             }
             host |= HopByHop.same(name, Headers.HOST);
@@ -340,12 +339,9 @@ final class Forwarder {
         HeaderValues connection = headers.get(Headers.CONNECTION);
         for (long c = headers.fastIterateNonEmpty(); c != -1L; c = headers.fiNextNonEmpty(c)) {
             HeaderValues values = headers.fiCurrent(c);
-            HttpString name = values.getHeaderName();
-            if (notForwarded(name)
-                    || (connection != null && HopByHop.namedBy(connection, name) && HopByHop.nominatable(name))) {
-                continue;
+            if (endToEnd(values.getHeaderName(), connection)) {
+                out.addAll(values.getHeaderName(), values);
             }
-            out.addAll(name, values);
         }
         if (HopByHop.asksForTrailers(headers)) {
             out.put(Headers.TE, "trailers");
@@ -394,6 +390,15 @@ final class Forwarder {
             return "unknown";
         }
         return source.getAddress().getHostAddress();
+    }
+
+    /**
+     * Whether the client's field {@code name} goes on as it came: neither {@link #notForwarded} nor named by the
+     * request's {@code connection} field (where naming it may remove it).
+     */
+    private static boolean endToEnd(HttpString name, HeaderValues connection) {
+        return !notForwarded(name)
+                && !(connection != null && HopByHop.namedBy(connection, name) && HopByHop.nominatable(name));
     }
 
     /**

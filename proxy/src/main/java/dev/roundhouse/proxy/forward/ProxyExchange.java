@@ -6,7 +6,6 @@ import dev.roundhouse.proxy.codec.ResponseHead;
 import dev.roundhouse.proxy.codec.Responses;
 import dev.roundhouse.proxy.metrics.MetricNames;
 import dev.roundhouse.proxy.pool.Backend;
-import dev.roundhouse.proxy.server.MalformedRequestBodyException;
 import dev.roundhouse.proxy.upstream.RequestBodyPump;
 import dev.roundhouse.proxy.upstream.ResponseRelay;
 import dev.roundhouse.proxy.upstream.UpstreamConnection;
@@ -19,7 +18,6 @@ import io.undertow.server.AbstractServerConnection;
 import io.undertow.server.Connectors;
 import io.undertow.server.ExchangeCompletionListener;
 import io.undertow.server.HttpServerExchange;
-import io.undertow.server.RequestTooBigException;
 import io.undertow.server.protocol.http.HttpContinue;
 import io.undertow.server.protocol.http.HttpServerConnection;
 import io.undertow.util.HeaderMap;
@@ -486,13 +484,8 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
      * connection is reset (it never sees a complete request), no verdict, and the client is told why if it can be.
      */
     private void clientBodyFailed(IOException e) {
-        if (e instanceof RequestTooBigException) {
-            clientFault(413, "payload too large: " + e.getMessage());
-        } else if (e instanceof MalformedRequestBodyException) {
-            clientFault(400, "bad request: " + e.getMessage());
-        } else {
-            clientFault(400, "bad request: the request body ended early");
-        }
+        ClientBodyFault fault = ClientBodyFault.of(e);
+        clientFault(fault.status(), fault.reason());
     }
 
     /**

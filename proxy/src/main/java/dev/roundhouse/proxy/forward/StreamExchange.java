@@ -6,7 +6,7 @@ import dev.roundhouse.proxy.codec.HopByHop;
 import dev.roundhouse.proxy.codec.Responses;
 import dev.roundhouse.proxy.metrics.MetricNames;
 import dev.roundhouse.proxy.pool.Backend;
-import dev.roundhouse.proxy.server.MalformedRequestBodyException;
+import dev.roundhouse.proxy.upstream.ChannelPump;
 import dev.roundhouse.proxy.upstream.MultiplexedConnection;
 import dev.roundhouse.proxy.upstream.StreamWaiter;
 import dev.roundhouse.proxy.upstream.TimedExchange;
@@ -16,7 +16,6 @@ import io.undertow.client.ClientExchange;
 import io.undertow.client.ClientRequest;
 import io.undertow.client.ClientResponse;
 import io.undertow.connector.ByteBufferPool;
-import io.undertow.connector.PooledByteBuffer;
 import io.undertow.io.IoCallback;
 import io.undertow.io.Sender;
 import io.undertow.protocols.http2.Http2StreamSinkChannel;
@@ -24,7 +23,6 @@ import io.undertow.protocols.http2.Http2StreamSourceChannel;
 import io.undertow.server.Connectors;
 import io.undertow.server.ExchangeCompletionListener;
 import io.undertow.server.HttpServerExchange;
-import io.undertow.server.RequestTooBigException;
 import io.undertow.server.protocol.http.HttpAttachments;
 import io.undertow.server.protocol.http.HttpContinue;
 import io.undertow.util.HeaderMap;
@@ -32,7 +30,6 @@ import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import org.xnio.ChannelListeners;
 import org.xnio.IoUtils;
 import org.xnio.channels.StreamSinkChannel;
@@ -94,18 +91,16 @@ final class StreamExchange extends TimedExchange implements StreamWaiter, Exchan
     private ClientExchange stream;
     private StreamSourceChannel requestIn;
     private StreamSinkChannel requestOut;
-    private PooledByteBuffer bodyBuffer;
-    /** The body buffer holds bytes read from the client and not yet written to the backend. */
-    private boolean bodyPending;
-    /** Some of the client's body was read: a retry would send less than the client did. */
-    private boolean bodyConsumed;
+    /** The client's body on its way to the backend; some of it read means a retry would send less than was sent. */
+    private final ChannelPump bodyPump;
     /** The last read of the client's body found nothing: the exchange waits for the client. */
     private boolean waitingForClient;
 
     private StreamSourceChannel responseIn;
     private StreamSinkChannel responseOut;
-    private PooledByteBuffer relayBuffer;
-    private boolean relayPending;
+    /** The backend's body on its way to the client. */
+    private final ChannelPump relay;
+
     private HeaderMap trailers;
     private boolean responseStarted;
     private boolean responseDone;
@@ -125,6 +120,8 @@ final class StreamExchange extends TimedExchange implements StreamWaiter, Exchan
         this.body = hasBody ? Body.PENDING : Body.NONE;
         this.requestIn = requestChannel;
         this.buffers = exchange.getConnection().getByteBufferPool();
+        this.bodyPump = new ChannelPump(buffers);
+        this.relay = new ChannelPump(buffers);
         long timeout = forwarder.requestTimeoutNanos();
         this.requestDeadline = timeout > 0 ? state.startNanos + timeout : Long.MAX_VALUE;
         long callTimeout =
@@ -318,47 +315,9 @@ final class StreamExchange extends TimedExchange implements StreamWaiter, Exchan
         if (body != Body.READING && body != Body.WRITING) {
             return;
         }
-        if (bodyBuffer == null) {
-            bodyBuffer = buffers.allocate();
-        }
-        ByteBuffer buffer = bodyBuffer.getBuffer();
-        while (true) {
-            if (bodyPending) {
-                try {
-                    requestOut.write(buffer);
-                } catch (IOException e) {
-                    backendStoppedReading();
-                    return;
-                }
-                if (buffer.hasRemaining()) {
-                    awaitBackend();
-                    return;
-                }
-                bodyPending = false;
-            }
-            buffer.clear();
-            int n;
-            try {
-                n = requestIn.read(buffer);
-            } catch (IOException e) {
-                clientBodyFailed(e);
-                return;
-            }
-            if (n == -1) {
-                bodyDone();
-                return;
-            }
-            if (n == 0) {
-                // A pause in the client's body: what it sent so far goes out now (a streaming call's messages).
-                try {
-                    if (!requestOut.flush()) {
-                        awaitBackend();
-                        return;
-                    }
-                } catch (IOException e) {
-                    backendStoppedReading();
-                    return;
-                }
+        switch (bodyPump.pump(requestIn, requestOut)) {
+            case WAIT_SOURCE -> {
+                // A pause in the client's body (what came went out: a streaming call's messages); on when it sends.
                 body = Body.READING;
                 waitingForClient = true;
                 requestIn.getReadSetter().set(channel -> {
@@ -366,11 +325,11 @@ final class StreamExchange extends TimedExchange implements StreamWaiter, Exchan
                     guarded(this::pumpBody);
                 });
                 requestIn.resumeReads();
-                return;
             }
-            bodyConsumed = true;
-            buffer.flip();
-            bodyPending = true;
+            case WAIT_SINK -> awaitBackend();
+            case DONE -> bodyDone();
+            case SOURCE_FAILED -> clientBodyFailed(bodyPump.failure());
+            case SINK_FAILED -> backendStoppedReading();
         }
     }
 
@@ -429,13 +388,8 @@ final class StreamExchange extends TimedExchange implements StreamWaiter, Exchan
     }
 
     private void clientBodyFailed(IOException e) {
-        if (e instanceof RequestTooBigException) {
-            clientFault(413, "payload too large: " + e.getMessage());
-        } else if (e instanceof MalformedRequestBodyException) {
-            clientFault(400, "bad request: " + e.getMessage());
-        } else {
-            clientFault(400, "bad request: the request body ended early");
-        }
+        ClientBodyFault fault = ClientBodyFault.of(e);
+        clientFault(fault.status(), fault.reason());
     }
 
     /** The client's own doing ends the request: no verdict, the backend's stream reset, an answer if none began. */
@@ -479,53 +433,16 @@ final class StreamExchange extends TimedExchange implements StreamWaiter, Exchan
 
     /** Moves body bytes from the backend to the client until either side has to wait, or the body ends. */
     private void relayBody() {
-        if (relayBuffer == null) {
-            relayBuffer = buffers.allocate();
-        }
-        ByteBuffer buffer = relayBuffer.getBuffer();
-        while (true) {
-            if (relayPending) {
-                try {
-                    responseOut.write(buffer);
-                } catch (IOException e) {
-                    abortBoth(); // the client went away
-                    return;
-                }
-                if (buffer.hasRemaining()) {
-                    awaitClient();
-                    return;
-                }
-                relayPending = false;
-            }
-            buffer.clear();
-            int n;
-            try {
-                n = responseIn.read(buffer);
-            } catch (IOException e) {
-                cutByBackend();
-                return;
-            }
-            if (n == -1) {
-                responseEnded();
-                return;
-            }
-            if (n == 0) {
-                // A pause in the backend's body: what came so far goes to the client now (streamed messages).
-                try {
-                    if (!responseOut.flush()) {
-                        awaitClient();
-                        return;
-                    }
-                } catch (IOException e) {
-                    abortBoth();
-                    return;
-                }
+        switch (relay.pump(responseIn, responseOut)) {
+            case WAIT_SOURCE -> {
+                // A pause in the backend's body (what came went to the client: streamed messages).
                 responseIn.getReadSetter().set(channel -> guarded(this::relayBody));
                 responseIn.resumeReads();
-                return;
             }
-            buffer.flip();
-            relayPending = true;
+            case WAIT_SINK -> awaitClient();
+            case DONE -> responseEnded();
+            case SOURCE_FAILED -> cutByBackend();
+            case SINK_FAILED -> abortBoth(); // the client went away
         }
     }
 
@@ -547,7 +464,6 @@ final class StreamExchange extends TimedExchange implements StreamWaiter, Exchan
     /** The backend's body ended: its trailers go to the client after it, then the response ends. */
     private void responseEnded() {
         responseIn.suspendReads();
-        freeRelayBuffer();
         if (trailers != null) {
             HeaderMap forwarded = new HeaderMap(); // (below, the response's end may end the exchange at once)
             copyEndToEnd(trailers, forwarded);
@@ -611,7 +527,7 @@ final class StreamExchange extends TimedExchange implements StreamWaiter, Exchan
         }
         dropStream(true);
         exchange.getResponseHeaders().clear();
-        boolean retryable = forwarder.retryable(exchange) && !bodyConsumed && body != Body.FAILED;
+        boolean retryable = forwarder.retryable(exchange) && !bodyPump.moved() && body != Body.FAILED;
         state.fail(UpstreamFailure.RESET, forwarder.metrics());
         if (retryable && state.attempts() <= forwarder.connectRetries()) {
             if (hasBody) {
@@ -739,24 +655,12 @@ final class StreamExchange extends TimedExchange implements StreamWaiter, Exchan
     }
 
     private void freeBodyBuffer() {
-        if (bodyBuffer != null) {
-            bodyBuffer.close();
-            bodyBuffer = null;
-            bodyPending = false;
-        }
-    }
-
-    private void freeRelayBuffer() {
-        if (relayBuffer != null) {
-            relayBuffer.close();
-            relayBuffer = null;
-            relayPending = false;
-        }
+        bodyPump.free();
     }
 
     private void freeBuffers() {
-        freeBodyBuffer();
-        freeRelayBuffer();
+        bodyPump.free();
+        relay.free();
     }
 
     private void noBackend() {

@@ -556,11 +556,21 @@ final class StreamExchange extends TimedExchange implements StreamWaiter, Exchan
 
     /** The call's grpc-timeout passed: no verdict (a short deadline says nothing of the backend), and the answer. */
     private void callDeadlinePassed() {
+        stopWatching();
+        state.abandon();
+        timedOut("gateway timeout: the call's grpc-timeout passed");
+    }
+
+    /** Off the deadline sweep, and out of the backend's queue if it waited there. */
+    private void stopWatching() {
         thread.unwatch(this);
         if (phase == Phase.WAITING) {
             thread.multiplexed().stopWaiting(state.attempt, this);
         }
-        state.abandon();
+    }
+
+    /** A deadline passed, its verdict given: the response is cut if it began, else answered 504. */
+    private void timedOut(String reason) {
         if (responseStarted) {
             abortBoth();
             return;
@@ -568,7 +578,7 @@ final class StreamExchange extends TimedExchange implements StreamWaiter, Exchan
         dropStream(true);
         exchange.getResponseHeaders().clear();
         exchange.setPersistent(false);
-        answer(504, "gateway timeout: the call's grpc-timeout passed");
+        answer(504, reason);
     }
 
     /** Ends both sides at once: the backend's stream reset, the client's stream (HTTP/2) or connection closed. */
@@ -598,10 +608,7 @@ final class StreamExchange extends TimedExchange implements StreamWaiter, Exchan
             callDeadlinePassed();
             return;
         }
-        thread.unwatch(this);
-        if (phase == Phase.WAITING) {
-            thread.multiplexed().stopWaiting(state.attempt, this);
-        }
+        stopWatching();
         if (waitingForClient && body == Body.READING) {
             clientFault(408, "request timeout: the request body did not arrive in time");
             return;
@@ -611,14 +618,7 @@ final class StreamExchange extends TimedExchange implements StreamWaiter, Exchan
         } else {
             state.fail(UpstreamFailure.TIMEOUT, forwarder.metrics());
         }
-        if (responseStarted) {
-            abortBoth();
-            return;
-        }
-        dropStream(true);
-        exchange.getResponseHeaders().clear();
-        exchange.setPersistent(false);
-        answer(504, "gateway timeout: the backend did not answer in time");
+        timedOut("gateway timeout: the backend did not answer in time");
     }
 
     private boolean bodyInFlight() {

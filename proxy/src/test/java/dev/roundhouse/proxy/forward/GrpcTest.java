@@ -142,22 +142,7 @@ class GrpcTest {
         BlockingQueue<String> replies = new LinkedBlockingQueue<>();
         CompletableFuture<Void> ended = new CompletableFuture<>();
         ClientCall<String, String> call = channel.newCall(GrpcBackend.ECHO, deadline());
-        StreamObserver<String> out = ClientCalls.asyncBidiStreamingCall(call, new StreamObserver<>() {
-            @Override
-            public void onNext(String value) {
-                replies.add(value);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                ended.completeExceptionally(t);
-            }
-
-            @Override
-            public void onCompleted() {
-                ended.complete(null);
-            }
-        });
+        StreamObserver<String> out = ClientCalls.asyncBidiStreamingCall(call, collecting(replies, ended));
 
         // Each reply comes back before the next message goes: nothing waits for the end of either stream.
         for (String message : List.of("one", "two", "three")) {
@@ -266,22 +251,7 @@ class GrpcTest {
         CompletableFuture<Void> ended = new CompletableFuture<>();
         StreamObserver<String> out = ClientCalls.asyncBidiStreamingCall(
                 channel.newCall(GrpcBackend.ECHO, CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS)),
-                new StreamObserver<>() {
-                    @Override
-                    public void onNext(String value) {
-                        replies.add(value);
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                        ended.completeExceptionally(t);
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                        ended.complete(null);
-                    }
-                });
+                collecting(replies, ended));
         out.onNext("before");
         assertThat(replies.poll(10, TimeUnit.SECONDS)).isEqualTo("first: before");
 
@@ -320,6 +290,26 @@ class GrpcTest {
 
     private static String grpcCalls(String backend, String status) {
         return "roundhouse_grpc_calls_total{backend=\"" + backend + "\",grpc_status=\"" + status + "\"}";
+    }
+
+    /** Adds each reply to {@code replies}; {@code ended} completes with the call. */
+    private static StreamObserver<String> collecting(BlockingQueue<String> replies, CompletableFuture<Void> ended) {
+        return new StreamObserver<>() {
+            @Override
+            public void onNext(String value) {
+                replies.add(value);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                ended.completeExceptionally(t);
+            }
+
+            @Override
+            public void onCompleted() {
+                ended.complete(null);
+            }
+        };
     }
 
     private static StreamObserver<String> completing(CompletableFuture<String> result) {

@@ -67,6 +67,10 @@ public final class MultiplexedConnections {
         IoFuture<? extends StreamConnection> connecting;
 
         long connectDeadline;
+        /** What the last request brought for a connect: more waiting requests may need one without a new request. */
+        ByteBufferPool buffers;
+
+        long connectTimeoutNanos;
     }
 
     private Slot slot(Backend backend) {
@@ -81,6 +85,8 @@ public final class MultiplexedConnections {
      */
     public boolean acquire(Backend backend, StreamWaiter waiter, ByteBufferPool buffers, long connectTimeoutNanos) {
         Slot slot = slot(backend);
+        slot.buffers = buffers;
+        slot.connectTimeoutNanos = connectTimeoutNanos;
         MultiplexedConnection connection = withRoom(slot);
         if (connection != null) {
             connection.streams++;
@@ -258,7 +264,7 @@ public final class MultiplexedConnections {
             connection.idleSinceNanos = System.nanoTime();
         }
         if (!slot.waiting.isEmpty() && usable(slot) < MAX_CONNECTIONS) {
-            connect(backend, slot, buffers, slot.connectDeadline - System.nanoTime()); // still more waiting
+            connect(backend, slot, buffers, slot.connectTimeoutNanos); // still more waiting
         }
     }
 
@@ -276,10 +282,18 @@ public final class MultiplexedConnections {
 
     private void closed(MultiplexedConnection connection) {
         Slot slot = slots.get(connection.backend);
-        if (slot != null) {
-            slot.open.remove(connection);
-        }
         connection.close();
+        if (slot == null) {
+            return;
+        }
+        slot.open.remove(connection);
+        // Requests waiting for room on full connections wait for a stream that will not end now: a connect for them.
+        if (!slot.waiting.isEmpty()
+                && slot.connecting == null
+                && usable(slot) < MAX_CONNECTIONS
+                && connection.backend.protocol().multiplexed()) {
+            connect(connection.backend, slot, slot.buffers, slot.connectTimeoutNanos);
+        }
     }
 
     /** The sweep: connects past their deadline, connections idle too long or of backends that left the pool. */

@@ -106,6 +106,44 @@ class GrpcTest {
                 .isZero();
     }
 
+    /**
+     * A backend that goes away and comes back on the same port: its closed connections are dropped, and calls reach
+     * it again on a new one once it answers its health checks.
+     */
+    @Test
+    void aBackendThatRestartsIsReachedOnANewConnection() {
+        GrpcBackend first = GrpcBackend.start("first");
+        int port = first.port();
+        RoundhouseProxy proxy = proxy(
+                List.of(first),
+                "HEALTH_CHECK_GRPC_SERVICE",
+                "",
+                "HEALTH_CHECK_INTERVAL",
+                "50ms",
+                "HEALTHY_THRESHOLD",
+                "1",
+                "UNHEALTHY_THRESHOLD",
+                "1");
+        ManagedChannel channel = channel(proxy);
+        assertThat(ClientCalls.blockingUnaryCall(channel, GrpcBackend.HELLO, deadline(), "before"))
+                .isEqualTo("hello before, from first");
+
+        first.close();
+        assertThatThrownBy(() -> ClientCalls.blockingUnaryCall(channel, GrpcBackend.HELLO, deadline(), "gone"))
+                .isInstanceOfSatisfying(
+                        StatusRuntimeException.class,
+                        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE));
+
+        GrpcBackend again = closeables.add(GrpcBackend.start("again", port));
+        org.awaitility.Awaitility.await("calls reach the restarted backend")
+                .atMost(java.time.Duration.ofSeconds(20))
+                .pollInterval(java.time.Duration.ofMillis(100))
+                .ignoreExceptions()
+                .until(() -> ClientCalls.blockingUnaryCall(channel, GrpcBackend.HELLO, deadline(), "after")
+                        .equals("hello after, from again"));
+        assertThat(again.calls.get()).isPositive();
+    }
+
     @Test
     void serverStreamingMessagesArriveInOrderAndWhole() {
         ManagedChannel channel = channel(proxy(List.of(backend("s"))));

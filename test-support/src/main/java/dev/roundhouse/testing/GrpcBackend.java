@@ -95,6 +95,8 @@ public final class GrpcBackend implements AutoCloseable {
     public final AtomicInteger calls = new AtomicInteger();
 
     public final AtomicInteger healthChecks = new AtomicInteger();
+    /** Calls of {@code sleep:MS} whose client cancelled them (or whose stream was reset) before their answer. */
+    public final AtomicInteger cancelled = new AtomicInteger();
     /** The metadata (headers) of each call, as received. */
     public final ConcurrentLinkedQueue<Metadata> seen = new ConcurrentLinkedQueue<>();
 
@@ -167,6 +169,14 @@ public final class GrpcBackend implements AutoCloseable {
             return;
         }
         if (request.startsWith("sleep:")) {
+            io.grpc.Context call = io.grpc.Context.current();
+            call.addListener(
+                    context -> {
+                        if (context.cancellationCause() != null) {
+                            cancelled.incrementAndGet();
+                        }
+                    },
+                    Runnable::run);
             try {
                 Thread.sleep(Long.parseLong(request.substring("sleep:".length()))); // slow on purpose
             } catch (InterruptedException e) {

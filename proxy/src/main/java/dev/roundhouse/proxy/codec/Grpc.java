@@ -19,6 +19,7 @@ public final class Grpc {
     public static final HttpString TIMEOUT = HttpString.tryFromString("grpc-timeout");
 
     public static final int OK = 0;
+    public static final int CANCELLED = 1;
     public static final int UNKNOWN = 2;
     public static final int DEADLINE_EXCEEDED = 4;
     public static final int RESOURCE_EXHAUSTED = 8;

@@ -130,6 +130,9 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
     /** Request side: where the body is, and what moves it (null without one). */
     private Body body;
 
+    /** The client's HTTP/2 stream (null for an HTTP/1.1 client): reset by the client, it closes. */
+    private final StreamSinkChannel clientStream;
+
     private final RequestBodyPump bodyPump;
     private StreamSourceChannel requestChannel;
     /** The last read of the client's body found nothing: the exchange waits for the client. */
@@ -155,6 +158,7 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
         this.thread = thread;
         this.state = state;
         this.requestChannel = requestChannel;
+        this.clientStream = dev.roundhouse.proxy.server.Http2Connections.clientStream(exchange);
         long timeout = forwarder.requestTimeoutNanos();
         this.requestDeadline = timeout > 0 ? state.startNanos + timeout : Long.MAX_VALUE;
         this.body = hasBody ? Body.PENDING : Body.NONE;
@@ -854,15 +858,43 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
         IoUtils.safeClose(exchange.getConnection());
     }
 
-    /** The sweep found this exchange overdue: the connect timeout or the request timeout passed. */
+    /**
+     * The sweep found this exchange overdue: the connect timeout or the request timeout passed, or an HTTP/2 client
+     * reset its stream (Undertow tells an exchange so only when it next writes).
+     */
     @Override
     protected boolean overdue(long now) {
-        return now >= requestDeadline || (phase == Phase.CONNECTING && now >= connectDeadline);
+        return now >= requestDeadline || (phase == Phase.CONNECTING && now >= connectDeadline) || clientReset();
+    }
+
+    /** The client's HTTP/2 stream closed while this exchange still had to answer on it: the client reset it. */
+    private boolean clientReset() {
+        return clientStream != null
+                && phase != Phase.DONE
+                && phase != Phase.TUNNEL
+                && phase != Phase.HANDED_OVER
+                && !clientStream.isOpen();
     }
 
     @Override
     protected void deadlinePassed(long now) {
         if (phase == Phase.TUNNEL) {
+            return;
+        }
+        if (clientReset()) {
+            // A cancelled request: its backend connection is reset (the backend stops), no verdict unless it answered.
+            thread.unwatch(this);
+            Phase was = phase;
+            cancelConnect();
+            if (was == Phase.WAITING) {
+                thread.stopWaiting(state.attempt, this);
+            }
+            if (!responseStarted) {
+                state.abandon();
+                exchange.setStatusCode(499);
+            }
+            abortBoth();
+            exchange.endExchange();
             return;
         }
         if (phase == Phase.DONE) {

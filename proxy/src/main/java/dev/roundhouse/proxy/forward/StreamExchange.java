@@ -83,6 +83,9 @@ final class StreamExchange extends TimedExchange implements StreamWaiter, Exchan
     /** When the call's {@code grpc-timeout} passes, or Long.MAX_VALUE; a deadline of the client's, not a failure. */
     private final long callDeadline;
 
+    /** The client's HTTP/2 stream (null for an HTTP/1.1 client): reset by the client, it closes. */
+    private final org.xnio.channels.StreamSinkChannel clientStream;
+
     private Phase phase = Phase.PICK;
     private Body body;
     private boolean handedOver;
@@ -121,6 +124,7 @@ final class StreamExchange extends TimedExchange implements StreamWaiter, Exchan
         this.requestIn = requestChannel;
         this.buffers = exchange.getConnection().getByteBufferPool();
         this.bodyPump = new ChannelPump(buffers);
+        this.clientStream = dev.roundhouse.proxy.server.Http2Connections.clientStream(exchange);
         this.relay = new ChannelPump(buffers);
         long timeout = forwarder.requestTimeoutNanos();
         this.requestDeadline = timeout > 0 ? state.startNanos + timeout : Long.MAX_VALUE;
@@ -590,13 +594,40 @@ final class StreamExchange extends TimedExchange implements StreamWaiter, Exchan
         IoUtils.safeClose(exchange.getConnection()); // HTTP/2: resets this client stream only
     }
 
+    /**
+     * A deadline passed, or (checked at the same sweep, every 50 ms) the client reset its stream: Undertow tells an
+     * exchange so only when it next writes, and a call waiting for its answer writes nothing until then.
+     */
     @Override
     protected boolean overdue(long now) {
-        return now >= requestDeadline || now >= callDeadline;
+        return now >= requestDeadline || now >= callDeadline || clientReset();
+    }
+
+    /** The client's stream closed while this exchange still had to answer on it: the client reset it. */
+    private boolean clientReset() {
+        return clientStream != null && phase != Phase.DONE && !clientStream.isOpen();
+    }
+
+    /** The client reset its stream (a cancelled call): the backend's stream is reset too, and the exchange ends. */
+    private void clientCancelled() {
+        stopWatching();
+        if (!responseStarted) {
+            state.abandon(); // the client's decision, not the backend's failing
+            exchange.setStatusCode(499); // counted as nginx logs it: the client closed the request
+            if (state.grpc) {
+                state.grpcStatus = Grpc.CANCELLED;
+            }
+        }
+        abortBoth();
+        exchange.endExchange();
     }
 
     @Override
     protected void deadlinePassed(long now) {
+        if (clientReset()) {
+            clientCancelled();
+            return;
+        }
         if (phase == Phase.DONE) {
             if (responseDone && bodyInFlight()) {
                 thread.unwatch(this);

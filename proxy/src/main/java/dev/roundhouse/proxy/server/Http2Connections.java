@@ -26,7 +26,7 @@ import org.xnio.IoUtils;
  * when the drain ends. Undertow keeps an exchange's frame channel and stream to itself: two fields read by
  * reflection, which the tests of the drain and of the stream limit would catch moving in a new version.
  */
-final class Http2Connections {
+public final class Http2Connections {
 
     /**
      * Undertow keeps the frame channel of an HTTP/2 exchange's connection to itself; reading the field is the only way
@@ -104,6 +104,22 @@ final class Http2Connections {
     private static Http2Channel channelOf(Http2ServerConnection connection) {
         try {
             return (Http2Channel) CHANNEL.get(connection);
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * The HTTP/2 stream that carries {@code exchange}'s response, to learn whether its client reset it (Undertow marks
+     * it broken and tells the exchange nothing until it next writes); null for an HTTP/1.1 exchange.
+     */
+    public static io.undertow.server.protocol.framed.AbstractFramedStreamSinkChannel<?, ?, ?> clientStream(
+            io.undertow.server.HttpServerExchange exchange) {
+        if (!(exchange.getConnection() instanceof Http2ServerConnection connection)) {
+            return null;
+        }
+        try {
+            return (io.undertow.server.protocol.framed.AbstractFramedStreamSinkChannel<?, ?, ?>) STREAM.get(connection);
         } catch (IllegalAccessException e) {
             throw new IllegalStateException(e);
         }

@@ -144,6 +144,31 @@ class GrpcTest {
         assertThat(again.calls.get()).isPositive();
     }
 
+    /** A client that cancels a call: the proxy resets the call's stream, and the backend hears of it at once. */
+    @Test
+    void aCancelledCallIsCancelledAtTheBackend() {
+        GrpcBackend backend = backend("c");
+        RoundhouseProxy proxy = proxy(List.of(backend));
+        ManagedChannel channel = channel(proxy);
+        ClientCall<String, String> call = channel.newCall(GrpcBackend.HELLO, CallOptions.DEFAULT);
+        ClientCalls.asyncUnaryCall(call, "sleep:20000", completing(new CompletableFuture<>()));
+        org.awaitility.Awaitility.await()
+                .atMost(java.time.Duration.ofSeconds(10))
+                .until(() -> backend.calls.get() == 1);
+
+        call.cancel("the user gave up", null);
+
+        // Well before the 20 s the backend sleeps: only a reset of its stream tells it now.
+        org.awaitility.Awaitility.await("the backend's call cancelled")
+                .atMost(java.time.Duration.ofSeconds(5))
+                .until(() -> backend.cancelled.get() == 1);
+        Scrape.awaitValue(proxy, grpcCalls(backend.url(), "CANCELLED"), 1.0);
+        assertThat(Scrape.requests(proxy, backend.url(), "POST", 499)).isEqualTo(1.0);
+        assertThat(Scrape.errors(proxy, "upstream_reset", backend.url()))
+                .as("no verdict on the backend")
+                .isZero();
+    }
+
     @Test
     void serverStreamingMessagesArriveInOrderAndWhole() {
         ManagedChannel channel = channel(proxy(List.of(backend("s"))));

@@ -208,6 +208,26 @@ class Http2Test {
     }
 
     /**
+     * A client that resets its stream while the backend (HTTP/1.1) works on it: the backend's connection is reset at
+     * once (it stops), the request is counted as 499, and nothing is charged to the backend.
+     */
+    @Test
+    void aStreamTheClientResetsIsCancelledAtTheBackend() throws Exception {
+        TestBackend backend = backend("backend");
+        RoundhouseProxy proxy = proxy(List.of(backend));
+        try (Http2Frames h2 = Http2Frames.connect(proxy.port())) {
+            h2.request(1, true, "/slow?ms=8000");
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> backend.requests() == 1);
+
+            h2.send(Http2Frames.RST_STREAM, 0, 1, Http2Frames.errorPayload(Http2Frames.CANCEL));
+
+            Scrape.awaitRequests(proxy, backend.url(), "GET", 499, 1.0); // before the backend answers, 8 s on
+            assertThat(Scrape.errors(proxy, "upstream_reset", backend.url())).isZero();
+            assertThat(Scrape.errors(proxy, "timeout", backend.url())).isZero();
+        }
+    }
+
+    /**
      * A drain tells an HTTP/2 client with GOAWAY (a Connection: close header has no meaning there) and lets the
      * stream in flight finish.
      */

@@ -18,7 +18,6 @@ import io.undertow.client.ClientResponse;
 import io.undertow.connector.ByteBufferPool;
 import io.undertow.io.IoCallback;
 import io.undertow.io.Sender;
-import io.undertow.protocols.http2.Http2StreamSinkChannel;
 import io.undertow.protocols.http2.Http2StreamSourceChannel;
 import io.undertow.server.Connectors;
 import io.undertow.server.ExchangeCompletionListener;
@@ -255,7 +254,7 @@ final class StreamExchange extends TimedExchange implements StreamWaiter, Exchan
 
     private void opened(MultiplexedConnection on, ClientExchange opened) {
         if (connection != on || phase != Phase.SENDING || stream != null) {
-            on.cancel(streamId(opened)); // this request moved on meanwhile
+            on.cancel(opened); // this request moved on meanwhile
             return;
         }
         stream = opened;
@@ -664,14 +663,10 @@ final class StreamExchange extends TimedExchange implements StreamWaiter, Exchan
         stream = null;
         if (on != null) {
             if (cancel && open != null) {
-                on.cancel(streamId(open));
+                on.cancel(open);
             }
             thread.multiplexed().release(on);
         }
-    }
-
-    private static int streamId(ClientExchange opened) {
-        return ((Http2StreamSinkChannel) opened.getRequestChannel()).getStreamId();
     }
 
     /** Copies the fields a response (or its trailers) carries end to end: HTTP/2 has no hop-by-hop ones to keep. */

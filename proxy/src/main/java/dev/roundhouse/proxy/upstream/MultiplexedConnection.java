@@ -8,6 +8,7 @@ import io.undertow.client.ClientExchange;
 import io.undertow.client.ClientRequest;
 import io.undertow.client.http2.Http2ClientConnection;
 import io.undertow.protocols.http2.Http2Channel;
+import io.undertow.protocols.http2.Http2StreamSinkChannel;
 import org.xnio.IoUtils;
 
 /**
@@ -78,12 +79,13 @@ public final class MultiplexedConnection {
     }
 
     /**
-     * Resets one stream (RST_STREAM with CANCEL): the backend stops work on it, the connection's other streams go
-     * on.
+     * Resets one of this connection's streams (RST_STREAM with CANCEL): the backend stops work on it, the connection's
+     * other streams go on.
      */
-    public void cancel(int streamId) {
+    public void cancel(ClientExchange stream) {
         if (channel.isOpen()) {
-            channel.sendRstStream(streamId, Http2Channel.ERROR_CANCEL);
+            channel.sendRstStream(
+                    ((Http2StreamSinkChannel) stream.getRequestChannel()).getStreamId(), Http2Channel.ERROR_CANCEL);
         }
     }
 

@@ -120,7 +120,7 @@ public final class StreamProbe extends TimedExchange implements StreamWaiter {
 
     private void opened(ClientExchange opened, byte[] body) {
         if (result.isDone()) {
-            connection.cancel(streamId(opened));
+            connection.cancel(opened);
             return;
         }
         stream = opened;
@@ -313,14 +313,10 @@ public final class StreamProbe extends TimedExchange implements StreamWaiter {
         connection = null;
         if (on != null) {
             if (failure != null && stream != null && !answered) {
-                on.cancel(streamId(stream));
+                on.cancel(stream);
             }
             thread.multiplexed().release(on);
         }
         result.complete(failure);
-    }
-
-    private static int streamId(ClientExchange opened) {
-        return ((io.undertow.protocols.http2.Http2StreamSinkChannel) opened.getRequestChannel()).getStreamId();
     }
 }

@@ -99,9 +99,7 @@ public final class MultiplexedConnections {
             return false;
         }
         slot.waiting.addLast(waiter);
-        if (slot.connecting == null && usable(slot) < MAX_CONNECTIONS) {
-            connect(backend, slot, buffers, connectTimeoutNanos);
-        }
+        connectForWaiting(backend, slot);
         return true;
     }
 
@@ -126,12 +124,26 @@ public final class MultiplexedConnections {
             return;
         }
         Slot slot = slots.get(connection.backend);
-        while (slot != null && !slot.waiting.isEmpty() && connection.hasRoom()) {
-            StreamWaiter next = slot.waiting.pollFirst();
+        if (slot != null) {
+            serveWaiting(slot, connection);
+        }
+    }
+
+    /** Gives {@code connection}'s free places to waiting requests, first come first served. */
+    private static void serveWaiting(Slot slot, MultiplexedConnection connection) {
+        StreamWaiter next;
+        while (connection.hasRoom() && (next = slot.waiting.pollFirst()) != null) {
             connection.streams++;
             if (!next.streamReady(connection)) {
                 connection.streams--;
             }
+        }
+    }
+
+    /** Opens a connection for the waiting requests, when none is opening and the backend may have one more. */
+    private void connectForWaiting(Backend backend, Slot slot) {
+        if (!slot.waiting.isEmpty() && slot.connecting == null && usable(slot) < MAX_CONNECTIONS) {
+            connect(backend, slot);
         }
     }
 
@@ -154,7 +166,7 @@ public final class MultiplexedConnections {
         return n;
     }
 
-    private void connect(Backend backend, Slot slot, ByteBufferPool buffers, long connectTimeoutNanos) {
+    private void connect(Backend backend, Slot slot) {
         BackendProtocol protocol = backend.protocol();
         boolean tls = protocol == BackendProtocol.H2;
         int port = backend.uri().getPort() > 0 ? backend.uri().getPort() : tls ? 443 : 80;
@@ -169,7 +181,8 @@ public final class MultiplexedConnections {
                     new InetSocketAddress(backend.uri().getHost(), port), NO_OPEN_LISTENER, CONNECTION_OPTIONS);
         }
         slot.connecting = future;
-        slot.connectDeadline = System.nanoTime() + connectTimeoutNanos;
+        slot.connectDeadline = System.nanoTime() + slot.connectTimeoutNanos;
+        ByteBufferPool buffers = slot.buffers;
         backend.connectStarted();
         future.addNotifier(
                 (IoFuture<? extends StreamConnection> done, Object ignored) -> {
@@ -253,19 +266,11 @@ public final class MultiplexedConnections {
         MultiplexedConnection connection = new MultiplexedConnection(backend, protocol, settings, channel);
         slot.open.add(connection);
         connection.addCloseListener(() -> closed(connection));
-        StreamWaiter next;
-        while (connection.hasRoom() && (next = slot.waiting.pollFirst()) != null) {
-            connection.streams++;
-            if (!next.streamReady(connection)) {
-                connection.streams--;
-            }
-        }
+        serveWaiting(slot, connection);
         if (connection.streams == 0) {
             connection.idleSinceNanos = System.nanoTime();
         }
-        if (!slot.waiting.isEmpty() && usable(slot) < MAX_CONNECTIONS) {
-            connect(backend, slot, buffers, slot.connectTimeoutNanos); // still more waiting
-        }
+        connectForWaiting(backend, slot); // more waiting than it has room for
     }
 
     /** The connect failed or timed out: every request waiting on it is told, one of them counts it. */
@@ -287,12 +292,10 @@ public final class MultiplexedConnections {
             return;
         }
         slot.open.remove(connection);
-        // Requests waiting for room on full connections wait for a stream that will not end now: a connect for them.
-        if (!slot.waiting.isEmpty()
-                && slot.connecting == null
-                && usable(slot) < MAX_CONNECTIONS
-                && connection.backend.protocol().multiplexed()) {
-            connect(connection.backend, slot, slot.buffers, slot.connectTimeoutNanos);
+        // Requests waiting for room on full connections wait for a stream that will not end now: a connect for them
+        // (unless a document has made the backend HTTP/1.1 meanwhile).
+        if (connection.backend.protocol().multiplexed()) {
+            connectForWaiting(connection.backend, slot);
         }
     }
 

@@ -169,7 +169,7 @@ public final class MultiplexedConnections {
     private void connect(Backend backend, Slot slot) {
         BackendProtocol protocol = backend.protocol();
         boolean tls = protocol == BackendProtocol.H2;
-        int port = backend.uri().getPort() > 0 ? backend.uri().getPort() : tls ? 443 : 80;
+        int port = backend.uri().getPort(); // always written: the pool's URLs are normalised (BackendUrls)
         BackendTls settings = tls ? backend.tls() : null;
         IoFuture<? extends StreamConnection> future;
         if (tls) {

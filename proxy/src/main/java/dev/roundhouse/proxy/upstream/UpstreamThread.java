@@ -176,7 +176,7 @@ public final class UpstreamThread implements Runnable {
      */
     private void connect(Backend backend, UpstreamExchange exchange) {
         boolean https = "https".equals(backend.uri().getScheme());
-        int port = backend.uri().getPort() > 0 ? backend.uri().getPort() : https ? 443 : 80;
+        int port = backend.uri().getPort(); // always written: the pool's URLs are normalised (BackendUrls)
         IoFuture<? extends StreamConnection> future;
         if (https) {
             BackendTls settings = backend.tls();

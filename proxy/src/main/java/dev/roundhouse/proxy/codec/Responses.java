@@ -8,22 +8,11 @@ public final class Responses {
 
     private Responses() {}
 
-    /** The gRPC status {@link #error} answers a gRPC call with for {@code status}; -1 for any other request. */
-    public static int grpcStatus(HttpServerExchange exchange, int status) {
-        return Grpc.isCall(exchange.getRequestHeaders()) ? Grpc.forHttpStatus(status) : -1;
-    }
-
     /**
-     * An error answer of the proxy's own: to a gRPC call a trailers-only gRPC answer (HTTP 200 with
-     * {@code grpc-status} ({@link #grpcStatus}) and {@code grpc-message}, which is what its client reads), else
-     * {@link #plain}.
+     * An answer of the proxy's own to a gRPC call, in gRPC's trailers-only form: HTTP 200 with {@code grpc-status}
+     * {@code code} and {@code text} as {@code grpc-message}, which is what a gRPC client reads.
      */
-    public static void error(HttpServerExchange exchange, int status, String text) {
-        int code = grpcStatus(exchange, status);
-        if (code < 0) {
-            plain(exchange, status, text);
-            return;
-        }
+    public static void grpc(HttpServerExchange exchange, int code, String text) {
         exchange.setStatusCode(200);
         exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/grpc");
         exchange.getResponseHeaders().put(Grpc.STATUS, Integer.toString(code));

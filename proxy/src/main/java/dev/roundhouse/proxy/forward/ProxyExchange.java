@@ -3,7 +3,6 @@ package dev.roundhouse.proxy.forward;
 import dev.roundhouse.proxy.breaker.UpstreamFailure;
 import dev.roundhouse.proxy.codec.HopByHop;
 import dev.roundhouse.proxy.codec.ResponseHead;
-import dev.roundhouse.proxy.codec.Responses;
 import dev.roundhouse.proxy.metrics.MetricNames;
 import dev.roundhouse.proxy.pool.Backend;
 import dev.roundhouse.proxy.upstream.RequestBodyPump;
@@ -986,11 +985,7 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
             Connectors.terminateRequest(exchange);
             exchange.setPersistent(false);
         }
-        int grpcStatus = Responses.grpcStatus(exchange, status);
-        if (grpcStatus >= 0) {
-            state.grpcStatus = grpcStatus; // before the answer: it ends the exchange, which counts the call
-        }
-        Responses.error(exchange, status, reason);
+        state.answer(status, reason);
     }
 
     /** The exchange ended, however it ended: verdict, metric, and nothing left behind. */

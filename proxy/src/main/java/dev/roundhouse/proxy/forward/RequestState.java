@@ -2,6 +2,7 @@ package dev.roundhouse.proxy.forward;
 
 import dev.roundhouse.proxy.breaker.UpstreamFailure;
 import dev.roundhouse.proxy.codec.Grpc;
+import dev.roundhouse.proxy.codec.Responses;
 import dev.roundhouse.proxy.metrics.MetricNames;
 import dev.roundhouse.proxy.metrics.ProxyMetrics;
 import dev.roundhouse.proxy.pool.Backend;
@@ -157,6 +158,19 @@ final class RequestState {
 
     boolean permitHeld() {
         return permitHeld;
+    }
+
+    /**
+     * Answers the request with an error of the proxy's own: to a gRPC call in gRPC's form, its status by gRPC's
+     * mapping of {@code status} (recorded first: the answer ends the exchange, which counts the call), else as text.
+     */
+    void answer(int status, String reason) {
+        if (grpc) {
+            grpcStatus = Grpc.forHttpStatus(status);
+            Responses.grpc(exchange, grpcStatus, reason);
+        } else {
+            Responses.plain(exchange, status, reason);
+        }
     }
 
     /**

@@ -3,7 +3,6 @@ package dev.roundhouse.proxy.forward;
 import dev.roundhouse.proxy.breaker.UpstreamFailure;
 import dev.roundhouse.proxy.codec.Grpc;
 import dev.roundhouse.proxy.codec.HopByHop;
-import dev.roundhouse.proxy.codec.Responses;
 import dev.roundhouse.proxy.metrics.MetricNames;
 import dev.roundhouse.proxy.pool.Backend;
 import dev.roundhouse.proxy.upstream.ChannelPump;
@@ -707,11 +706,7 @@ final class StreamExchange extends TimedExchange implements StreamWaiter, Exchan
             Connectors.terminateRequest(exchange);
             exchange.setPersistent(false);
         }
-        int grpcStatus = Responses.grpcStatus(exchange, status);
-        if (grpcStatus >= 0) {
-            state.grpcStatus = grpcStatus; // before the answer: it ends the exchange, which counts the call
-        }
-        Responses.error(exchange, status, reason);
+        state.answer(status, reason);
     }
 
     /** The exchange ended, however it ended: the verdict and the metric, and nothing left behind. */

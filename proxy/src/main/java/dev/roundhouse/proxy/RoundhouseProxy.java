@@ -19,6 +19,9 @@ import dev.roundhouse.proxy.server.HttpsRedirect;
 import dev.roundhouse.proxy.server.IoThreadWatchdog;
 import dev.roundhouse.proxy.server.ProxyServer;
 import dev.roundhouse.proxy.server.RequestGuard;
+import dev.roundhouse.proxy.status.BackendActivity;
+import dev.roundhouse.proxy.status.ProxyStatus;
+import dev.roundhouse.proxy.status.StateChanges;
 import dev.roundhouse.proxy.tls.BackendTrusts;
 import dev.roundhouse.proxy.tls.TlsTermination;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -62,6 +65,7 @@ public final class RoundhouseProxy implements AutoCloseable {
     private final HealthChecker healthChecker;
     private final ProxyServer server;
     private final AdminServer admin;
+    private final ProxyStatus status;
     /** HTTPS for clients; null without TLS_CERT_FILE. */
     private final TlsTermination tls;
 
@@ -74,7 +78,8 @@ public final class RoundhouseProxy implements AutoCloseable {
 
     private RoundhouseProxy(ProxySettings settings, Clock clock) {
         this.settings = settings;
-        this.breakers = new Breakers(clock);
+        StateChanges changes = new StateChanges(clock);
+        this.breakers = new Breakers(clock, changes);
         // A new backend's meters are registered as it is added, not by its first request on an I/O thread,
         // where registering them cost 0.1-0.2 ms (measured, docs/benchmark-history.md).
         this.pool = new BackendPool(breakers, metrics::prepareBackend, metrics::forgetBackend, clock);
@@ -98,18 +103,24 @@ public final class RoundhouseProxy implements AutoCloseable {
                     tls.requiresClientCertificates(),
                     tls.engine() == TlsTermination.Engine.OPENSSL));
         }
-        this.reloader = new PoolReloader(pool, metrics, change -> forwarding.configure(pool.snapshot()));
+        this.reloader = new PoolReloader(pool, metrics, change -> forwarding.configure(pool.snapshot()), changes);
         List<org.xnio.XnioIoThread> ioThreads = new java.util.concurrent.CopyOnWriteArrayList<>();
-        this.healthChecker = new HealthChecker(pool, trusts, (backend, check) -> {
-            if (ioThreads.isEmpty()) {
-                ioThreads.addAll(server.ioThreads());
-            }
-            // One I/O thread per backend, so its checks reuse that thread's connections to it.
-            org.xnio.XnioIoThread io = ioThreads.get(Math.floorMod(backend.key().hashCode(), ioThreads.size()));
-            return forwarding.probe(io, backend, check, server.bufferPool());
-        });
-        this.admin =
-                new AdminServer(settings.bindAddress(), settings.metricsPort(), metrics, this::ready, this::unhealthy);
+        this.healthChecker = new HealthChecker(
+                pool,
+                trusts,
+                (backend, check) -> {
+                    if (ioThreads.isEmpty()) {
+                        ioThreads.addAll(server.ioThreads());
+                    }
+                    // One I/O thread per backend, so its checks reuse that thread's connections to it.
+                    org.xnio.XnioIoThread io =
+                            ioThreads.get(Math.floorMod(backend.key().hashCode(), ioThreads.size()));
+                    return forwarding.probe(io, backend, check, server.bufferPool());
+                },
+                changes);
+        this.status = new ProxyStatus(pool, breakers, reloader, changes, new BackendActivity(metrics));
+        this.admin = new AdminServer(
+                settings.bindAddress(), settings.metricsPort(), metrics, status, this::ready, this::unhealthy);
         metrics.bindPool(pool, breakers.registry());
     }
 
@@ -183,6 +194,7 @@ public final class RoundhouseProxy implements AutoCloseable {
             proxy.watchdog = IoThreadWatchdog.start(proxy.server.ioThreads(), settings.ioStallTimeout());
             proxy.admin.start(); // last, so /readyz never answers before the traffic port is bound
             proxy.healthChecker.start();
+            proxy.status.start();
             if (proxy.configMapWatcher != null) {
                 // Not ready (and answering 503) until the first valid document; this never waits.
                 proxy.configMapWatcher.start();
@@ -300,6 +312,7 @@ public final class RoundhouseProxy implements AutoCloseable {
             kubernetes.close();
         }
         healthChecker.close();
+        status.close();
         if (tls != null) {
             tls.close();
         }

@@ -1,10 +1,13 @@
 package dev.roundhouse.proxy.breaker;
 
 import dev.roundhouse.poolformat.PoolDocument;
+import dev.roundhouse.proxy.status.StateChanges;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
 import java.time.Clock;
+import java.time.Instant;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
@@ -18,9 +21,17 @@ public final class Breakers {
 
     private final CircuitBreakerRegistry registry = CircuitBreakerRegistry.ofDefaults();
     private final Clock clock;
+    private final StateChanges changes;
+    /** When each breaker last changed state (or was created), for the status page. */
+    private final ConcurrentHashMap<String, Instant> since = new ConcurrentHashMap<>();
 
     public Breakers(Clock clock) {
+        this(clock, new StateChanges(clock));
+    }
+
+    public Breakers(Clock clock, StateChanges changes) {
         this.clock = clock;
+        this.changes = changes;
     }
 
     public CircuitBreakerRegistry registry() {
@@ -31,14 +42,27 @@ public final class Breakers {
     public CircuitBreaker create(String name, PoolDocument.CircuitBreaker settings) {
         registry.remove(name);
         CircuitBreaker breaker = registry.circuitBreaker(name, config(settings, clock));
-        breaker.getEventPublisher()
-                .onStateTransition(
-                        event -> log.info("Circuit breaker of {}: {}", name, describe(event.getStateTransition())));
+        since.put(name, clock.instant());
+        breaker.getEventPublisher().onStateTransition(event -> {
+            CircuitBreaker.StateTransition transition = event.getStateTransition();
+            String from = name(transition.getFromState());
+            String to = name(transition.getToState());
+            String reason = reason(transition);
+            log.info("Circuit breaker of {}: {} -> {} ({})", name, from, to, reason);
+            since.put(name, clock.instant());
+            changes.record(StateChanges.Kind.BREAKER, name, from, to, reason);
+        });
         return breaker;
     }
 
     public void remove(String name) {
         registry.remove(name);
+        since.remove(name);
+    }
+
+    /** When the breaker of {@code name} last changed state, or was created; null for none. */
+    public Instant since(String name) {
+        return since.get(name);
     }
 
     /** Why the breaker is being moved by hand, for the transition's log line (listeners run on the mover's thread). */
@@ -88,23 +112,22 @@ public final class Breakers {
     }
 
     /** A state as the transition lines write it: {@code half-open}. */
-    private static String name(CircuitBreaker.State state) {
+    public static String name(CircuitBreaker.State state) {
         return state.toString().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
     }
 
-    private static String describe(CircuitBreaker.StateTransition t) {
+    /** Why the breaker moved: the mover's reason, or what its own rules decided. */
+    private static String reason(CircuitBreaker.StateTransition t) {
         String reason = MOVED_BECAUSE.get();
         if (reason != null) {
-            return name(t.getFromState()) + " -> " + name(t.getToState()) + " (" + reason + ")";
+            return reason;
         }
         return switch (t.getToState()) {
             case OPEN ->
-                t.getFromState() == CircuitBreaker.State.HALF_OPEN
-                        ? "half-open -> open (probe failed)"
-                        : "closed -> open (failure rate over threshold)";
-            case HALF_OPEN -> "open -> half-open (probing)";
-            case CLOSED -> "half-open -> closed (recovered)";
-            default -> t.getFromState() + " -> " + t.getToState();
+                t.getFromState() == CircuitBreaker.State.HALF_OPEN ? "probe failed" : "failure rate over threshold";
+            case HALF_OPEN -> "probing";
+            case CLOSED -> "recovered";
+            default -> "";
         };
     }
 }

@@ -6,6 +6,8 @@ import dev.roundhouse.poolformat.PoolDocumentCodec;
 import dev.roundhouse.proxy.metrics.MetricNames;
 import dev.roundhouse.proxy.metrics.ProxyMetrics;
 import dev.roundhouse.proxy.pool.BackendPool;
+import dev.roundhouse.proxy.status.StateChanges;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
@@ -24,6 +26,15 @@ public final class PoolReloader {
     private final ProxyMetrics metrics;
     private final Consumer<BackendPool.Change> onApplied;
     private String lastInvalidHash;
+    private final StateChanges changes;
+    private volatile Applied applied;
+    private volatile Rejected rejected;
+
+    /** The live document as the status page shows it. */
+    public record Applied(int version, String hash, String source, Instant at) {}
+
+    /** A document refused after the live one, and why. */
+    public record Rejected(String source, Instant at, String reason) {}
 
     /**
      * Runs the document path (hash, parse, validate) {@code rounds} times on a sample document, before the
@@ -51,6 +62,12 @@ public final class PoolReloader {
     }
 
     public PoolReloader(BackendPool pool, ProxyMetrics metrics, Consumer<BackendPool.Change> onApplied) {
+        this(pool, metrics, onApplied, new StateChanges(java.time.Clock.systemUTC()));
+    }
+
+    public PoolReloader(
+            BackendPool pool, ProxyMetrics metrics, Consumer<BackendPool.Change> onApplied, StateChanges changes) {
+        this.changes = changes;
         this.pool = pool;
         this.metrics = metrics;
         this.onApplied = onApplied;
@@ -70,6 +87,8 @@ public final class PoolReloader {
             metrics.reload(MetricNames.RELOAD_INVALID);
             if (!hash.equals(lastInvalidHash)) { // say it once per bad version, not on every poll
                 lastInvalidHash = hash;
+                rejected = new Rejected(source, Instant.now(), e.getMessage());
+                changes.record(StateChanges.Kind.RELOAD, null, null, "rejected", source + ": " + e.getMessage());
                 log.error(
                         "Pool document from {} rejected, {}: {}",
                         source,
@@ -88,12 +107,31 @@ public final class PoolReloader {
         return apply(source, document, PoolDocumentCodec.contentHash(PoolDocumentCodec.write(document)));
     }
 
+    /** The live document, null before the first. */
+    public Applied applied() {
+        return applied;
+    }
+
+    /** The last document refused since the live one was applied, or null. */
+    public Rejected rejected() {
+        return rejected;
+    }
+
     private BackendPool.Change apply(String source, PoolDocument document, String hash) {
         BackendPool.Change change = pool.apply(document, hash);
         if (change.unchanged()) {
             return change;
         }
         lastInvalidHash = null;
+        applied = new Applied(document.version(), hash, source, Instant.now());
+        rejected = null;
+        changes.record(
+                StateChanges.Kind.RELOAD,
+                null,
+                null,
+                "applied",
+                source + ": " + document.backends().size() + " backends ("
+                        + change.added().size() + " added, " + change.removed().size() + " removed)");
         metrics.reload(MetricNames.RELOAD_APPLIED);
         metrics.configApplied(hash);
         log.info(

@@ -35,6 +35,9 @@ final class RequestState {
     private long attemptStartNanos;
     /** True while the attempt holds a breaker permit whose outcome is not reported yet. */
     private boolean permitHeld;
+    /** The backend counting this request in flight, until it finishes or its next attempt goes elsewhere. */
+    private Backend inFlightOn;
+
     /** The backend whose connection carried the request last; its label goes on the request metric. */
     Backend served;
     /** How the last failed attempt ended, if it failed. */
@@ -110,6 +113,11 @@ final class RequestState {
         }
         tried[triedCount++] = backend;
         attempt = backend;
+        if (inFlightOn != null) {
+            inFlightOn.requestEnded();
+        }
+        backend.requestStarted();
+        inFlightOn = backend;
         attemptStartNanos = System.nanoTime();
         permitHeld = true;
         lastFailure = null;
@@ -186,6 +194,10 @@ final class RequestState {
             } else {
                 succeed();
             }
+        }
+        if (inFlightOn != null) {
+            inFlightOn.requestEnded();
+            inFlightOn = null;
         }
         String backend = served == null ? MetricNames.NO_BACKEND : served.key();
         metrics.request(exchange.getRequestMethod().toString(), status, backend, System.nanoTime() - startNanos);

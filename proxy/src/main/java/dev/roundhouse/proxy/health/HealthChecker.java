@@ -4,7 +4,9 @@ import dev.roundhouse.poolformat.PoolDocument;
 import dev.roundhouse.proxy.breaker.Breakers;
 import dev.roundhouse.proxy.pool.Backend;
 import dev.roundhouse.proxy.pool.BackendPool;
+import dev.roundhouse.proxy.pool.HealthState;
 import dev.roundhouse.proxy.pool.PoolSnapshot;
+import dev.roundhouse.proxy.status.StateChanges;
 import dev.roundhouse.proxy.tls.BackendTrust;
 import dev.roundhouse.proxy.tls.BackendTrusts;
 import java.net.URI;
@@ -50,9 +52,11 @@ public final class HealthChecker implements AutoCloseable {
     private final AtomicBoolean running = new AtomicBoolean();
 
     private final StreamChecks streamChecks;
+    private final StateChanges changes;
 
-    public HealthChecker(BackendPool pool, BackendTrusts trusts, StreamChecks streamChecks) {
+    public HealthChecker(BackendPool pool, BackendTrusts trusts, StreamChecks streamChecks, StateChanges changes) {
         this.pool = pool;
+        this.changes = changes;
         this.trusts = trusts;
         this.streamChecks = streamChecks;
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -122,6 +126,7 @@ public final class HealthChecker implements AutoCloseable {
         CompletableFuture<?>[] checks = new CompletableFuture<?>[backends.size()];
         for (int i = 0; i < checks.length; i++) {
             Backend b = backends.get(i);
+            long started = System.nanoTime();
             CompletableFuture<String> check;
             if (b.protocol().multiplexed()) {
                 check = streamChecks
@@ -131,7 +136,12 @@ public final class HealthChecker implements AutoCloseable {
             } else {
                 check = check("https".equals(b.uri().getScheme()) ? tlsClient(tls) : plainClient, b, settings);
             }
-            checks[i] = check.thenAcceptAsync(failure -> record(b, failure, settings), scheduler);
+            checks[i] = check.thenAcceptAsync(
+                    failure -> record(
+                            b,
+                            new HealthState.Check(java.time.Instant.now(), System.nanoTime() - started, failure),
+                            settings),
+                    scheduler);
         }
         return CompletableFuture.allOf(checks);
     }
@@ -161,14 +171,14 @@ public final class HealthChecker implements AutoCloseable {
                 });
     }
 
-    private void record(Backend backend, String failure, PoolDocument.HealthCheck settings) {
+    private void record(Backend backend, HealthState.Check check, PoolDocument.HealthCheck settings) {
+        String failure = check.failure();
         if (failure == null && backend.endEjection()) {
             // Ejected for failed connects: a check that got through brings it back (its breaker was opened for it).
             Breakers.close(backend.breaker(), "a health check got through");
             log.info("Backend {} back in rotation: a health check got through after its connects had failed", backend);
         }
-        boolean changed =
-                backend.health().record(failure == null, settings.healthyThreshold(), settings.unhealthyThreshold());
+        boolean changed = backend.health().record(check, settings.healthyThreshold(), settings.unhealthyThreshold());
         if (!changed) {
             return;
         }
@@ -177,7 +187,19 @@ public final class HealthChecker implements AutoCloseable {
                     "Backend {} back in rotation: {} health checks passed in a row",
                     backend,
                     settings.healthyThreshold());
+            changes.record(
+                    StateChanges.Kind.HEALTH,
+                    backend.key(),
+                    "unhealthy",
+                    "healthy",
+                    settings.healthyThreshold() + " health checks passed in a row");
         } else {
+            changes.record(
+                    StateChanges.Kind.HEALTH,
+                    backend.key(),
+                    "healthy",
+                    "unhealthy",
+                    settings.unhealthyThreshold() + " health checks failed in a row (last: " + failure + ")");
             log.info(
                     "Backend {} out of rotation: {} health checks failed in a row (last: {})",
                     backend,

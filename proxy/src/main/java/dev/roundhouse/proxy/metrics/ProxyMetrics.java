@@ -191,6 +191,12 @@ public final class ProxyMetrics implements AutoCloseable {
         private final AtomicReferenceArray<Counter> counters =
                 new AtomicReferenceArray<>(METHOD_LABELS.length * STATUS.length);
         private final AtomicReferenceArray<Timer> timers = new AtomicReferenceArray<>(METHOD_LABELS.length);
+        /** The counters registered so far, and which of them count 5xx answers: what {@link #totals} sums. */
+        private final java.util.concurrent.CopyOnWriteArrayList<Counter> registered =
+                new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        private final java.util.concurrent.CopyOnWriteArrayList<Counter> serverErrors =
+                new java.util.concurrent.CopyOnWriteArrayList<>();
 
         BackendMeters(String backend) {
             this.backend = backend;
@@ -230,6 +236,10 @@ public final class ProxyMetrics implements AutoCloseable {
                     s == 0 ? "other" : STATUS[s],
                     MetricNames.TAG_BACKEND,
                     backend);
+            // a lost race resolves the same meter: counted once
+            if (registered.addIfAbsent(counter) && s >= 500) {
+                serverErrors.add(counter);
+            }
             counters.set(slot(method, s), counter);
             return counter;
         }
@@ -248,6 +258,53 @@ public final class ProxyMetrics implements AutoCloseable {
         private static int statusIndex(int status) {
             return status >= 0 && status < STATUS.length ? status : 0;
         }
+    }
+
+    /**
+     * A backend's request meters summed over methods and statuses, since they were registered: what the status
+     * page's per-minute figures are differences of. Zeros for a backend with no meters.
+     */
+    public Totals totals(String backend) {
+        BackendMeters meters = perBackend.get(backend);
+        long[] buckets = new long[BUCKETS.length];
+        if (meters == null) {
+            return new Totals(0, 0, buckets);
+        }
+        long requests = 0;
+        long errors = 0;
+        for (Counter c : meters.registered) {
+            requests += (long) c.count();
+        }
+        for (Counter c : meters.serverErrors) {
+            errors += (long) c.count();
+        }
+        for (int m = 0; m < METHOD_LABELS.length; m++) {
+            Timer timer = meters.timers.get(m);
+            if (timer == null) {
+                continue;
+            }
+            io.micrometer.core.instrument.distribution.CountAtBucket[] counts =
+                    timer.takeSnapshot().histogramCounts();
+            for (int i = 0; i < counts.length && i < buckets.length; i++) {
+                buckets[i] += (long) counts[i].count();
+            }
+        }
+        return new Totals(requests, errors, buckets);
+    }
+
+    /**
+     * Request counts of one backend: all answers, 5xx answers, and durations as cumulative counts at each of
+     * {@link #bucketBounds()} (the histogram's buckets, as Prometheus exposes them).
+     */
+    public record Totals(long requests, long serverErrors, long[] buckets) {}
+
+    /** The duration histogram's bucket upper bounds, in seconds. */
+    public static double[] bucketBounds() {
+        double[] bounds = new double[BUCKETS.length];
+        for (int i = 0; i < bounds.length; i++) {
+            bounds[i] = BUCKETS[i].toNanos() / 1e9;
+        }
+        return bounds;
     }
 
     /** gRPC call counters by backend, then status code: resolved once each, as the request meters are. */

@@ -23,6 +23,8 @@ public final class Backend {
     private final AtomicInteger connectFailuresInARow = new AtomicInteger();
     private final AtomicInteger connecting = new AtomicInteger();
     private volatile boolean ejected;
+    /** Requests whose current attempt is on this backend; a LongAdder so I/O threads do not share a cache line. */
+    private final java.util.concurrent.atomic.LongAdder inFlight = new java.util.concurrent.atomic.LongAdder();
 
     public Backend(String key, URI uri, CircuitBreaker breaker) {
         this.key = key;
@@ -157,6 +159,20 @@ public final class Backend {
 
     public boolean ejected() {
         return ejected;
+    }
+
+    /** A request's attempt on this backend began; {@link #requestEnded()} when the request finishes or moves on. */
+    public void requestStarted() {
+        inFlight.increment();
+    }
+
+    public void requestEnded() {
+        inFlight.decrement();
+    }
+
+    /** Requests sent to this backend and not finished yet. */
+    public long inFlight() {
+        return inFlight.sum();
     }
 
     void replaceBreaker(CircuitBreaker breaker) {

@@ -22,6 +22,8 @@ public final class Conditions {
     public static final String READY = "Ready";
     public static final String PROGRESSING = "Progressing";
     public static final String DEGRADED = "Degraded";
+    /** Whether every backend is in rotation on at least one ready proxy (docs/status.md). */
+    public static final String BACKENDS_HEALTHY = "BackendsHealthy";
 
     private Conditions() {}
 
@@ -30,6 +32,16 @@ public final class Conditions {
         return new ConditionBuilder()
                 .withType(type)
                 .withStatus(status ? "True" : "False")
+                .withReason(reason.value())
+                .withMessage(message)
+                .build();
+    }
+
+    /** A condition whose status is Unknown, without times or generation. */
+    public static Condition unknown(String type, Reason reason, String message) {
+        return new ConditionBuilder()
+                .withType(type)
+                .withStatus("Unknown")
                 .withReason(reason.value())
                 .withMessage(message)
                 .build();

@@ -37,7 +37,17 @@ public enum Reason {
     /** Progressing: proxies of the current spec are still starting. */
     ROLLING_OUT("RollingOut"),
     /** Progressing is false: the proxies run the current spec. */
-    STABLE("Stable");
+    STABLE("Stable"),
+    /** BackendsHealthy: every backend is in rotation on at least one ready proxy. */
+    BACKENDS_IN_ROTATION("BackendsInRotation"),
+    /** BackendsHealthy is false: a backend is out of rotation on every ready proxy (named in the message). */
+    BACKENDS_OUT_OF_ROTATION("BackendsOutOfRotation"),
+    /** BackendsHealthy is unknown: no ready proxy has reported on its backends yet. */
+    NO_PROXY_REPORT("NoProxyReport"),
+    /** Event: a backend left rotation on every ready proxy. */
+    BACKEND_OUT_OF_ROTATION("BackendOutOfRotation"),
+    /** Event: a backend that was out of rotation on every proxy is back in rotation on one at least. */
+    BACKEND_BACK_IN_ROTATION("BackendBackInRotation");
 
     private final String value;
 

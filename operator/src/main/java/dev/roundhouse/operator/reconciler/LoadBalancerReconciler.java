@@ -19,6 +19,9 @@ import dev.roundhouse.operator.dependent.ServiceMonitorDependentResource;
 import dev.roundhouse.operator.dependent.ServiceMonitorEnabled;
 import dev.roundhouse.operator.model.Names;
 import dev.roundhouse.operator.model.ServiceMonitors;
+import dev.roundhouse.operator.observe.BackendsFold;
+import dev.roundhouse.operator.observe.ProxyEndpoints;
+import dev.roundhouse.operator.observe.ProxyStatusWatch;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -101,6 +104,7 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
     static final String PROXY_SERVICES = "proxy-services";
 
     private static final String SERVICE_REF_INDEX = "serviceRef";
+    private static final String METRICS_SERVICE_INDEX = "metricsService";
     private static final String SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 
     /** How soon a LoadBalancer whose derived name another object takes is looked at again. */
@@ -113,12 +117,19 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
     private final StatusWriter status;
     private final Counter unchanged;
     private final Counter statusWritten;
+    private final ProxyStatusWatch proxyStatus;
 
     public LoadBalancerReconciler(MeterRegistry registry, OperatorSettings settings) {
         this(Clock.systemUTC(), registry, settings);
     }
 
     public LoadBalancerReconciler(Clock clock, MeterRegistry registry, OperatorSettings settings) {
+        this(clock, registry, settings, new ProxyStatusWatch());
+    }
+
+    public LoadBalancerReconciler(
+            Clock clock, MeterRegistry registry, OperatorSettings settings, ProxyStatusWatch proxyStatus) {
+        this.proxyStatus = proxyStatus;
         this.settings = settings;
         this.clock = clock;
         this.status = new StatusWriter(clock);
@@ -144,6 +155,11 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
                                 : List.of(indexKey(
                                         lb.getMetadata().getNamespace(),
                                         lb.getSpec().getServiceRef().getName())));
+        // and the proxies' metrics Service's EndpointSlices reconcile their LoadBalancer: its proxies to watch
+        context.getPrimaryCache()
+                .addIndexer(
+                        METRICS_SERVICE_INDEX,
+                        lb -> List.of(indexKey(lb.getMetadata().getNamespace(), Names.metricsService(lb))));
         var services = new InformerEventSource<>(
                 InformerEventSourceConfiguration.from(Service.class, LoadBalancer.class)
                         .withName(BACKEND_SERVICES)
@@ -169,20 +185,29 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
                 InformerEventSourceConfiguration.from(EndpointSlice.class, LoadBalancer.class)
                         .withName(ENDPOINT_SLICES)
                         .withItemStore(TrimmedStore.endpointSlices())
-                        .withSecondaryToPrimaryMapper(s -> referencing(context, s, serviceNameOf(s)))
+                        .withSecondaryToPrimaryMapper(s -> {
+                            Set<ResourceID> ids = new java.util.HashSet<>(referencing(context, s, serviceNameOf(s)));
+                            ids.addAll(referencing(context, s, serviceNameOf(s), METRICS_SERVICE_INDEX));
+                            return ids;
+                        })
                         .build(),
                 context);
-        return List.of(services, proxyServices, slices);
+        return List.of(services, proxyServices, slices, proxyStatus);
     }
 
     private static Set<ResourceID> referencing(
             EventSourceContext<LoadBalancer> context, HasMetadata object, String serviceName) {
+        return referencing(context, object, serviceName, SERVICE_REF_INDEX);
+    }
+
+    private static Set<ResourceID> referencing(
+            EventSourceContext<LoadBalancer> context, HasMetadata object, String serviceName, String index) {
         if (serviceName == null) {
             return Set.of();
         }
         return context
                 .getPrimaryCache()
-                .byIndex(SERVICE_REF_INDEX, indexKey(object.getMetadata().getNamespace(), serviceName))
+                .byIndex(index, indexKey(object.getMetadata().getNamespace(), serviceName))
                 .stream()
                 .map(ResourceID::fromResource)
                 .collect(Collectors.toSet());
@@ -242,14 +267,42 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
             throw new DependentFailure(describe(failed.getKey().name(), lb), failed.getValue());
         }
         deployment = context.getSecondaryResource(Deployment.class).orElse(deployment);
-        UpdateControl<LoadBalancer> done =
-                write(lb, status.next(lb, pool, tls, deployment, serviceMonitorWanted && !serviceMonitorCrd), context);
+        BackendsFold.Folded backends = watchProxies(lb, pool, context);
+        UpdateControl<LoadBalancer> done = write(
+                lb,
+                status.next(lb, pool, tls, deployment, serviceMonitorWanted && !serviceMonitorCrd, backends),
+                context);
         // Nothing tells the operator when a CA bundle or a TLS Secret changes (it watches no Secrets): it reads them
         // again later.
         return Stream.concat(CaBundles.recheck(lb).stream(), tls.recheck(lb).stream())
                 .min(Duration::compareTo)
                 .map(done::rescheduleAfter)
                 .orElse(done);
+    }
+
+    /**
+     * Watches the ready proxies (the ready endpoints of their metrics Service) for the pool's backends, and returns
+     * the view of them last published: it changes at most once every 10 s, so backends that flap cannot make the
+     * status do so.
+     */
+    private BackendsFold.Folded watchProxies(LoadBalancer lb, PoolResolution pool, Context<LoadBalancer> context) {
+        ResourceID id = ResourceID.fromResource(lb);
+        String metricsService = Names.metricsService(lb);
+        @SuppressWarnings("unchecked")
+        var slices = (InformerEventSource<EndpointSlice, LoadBalancer>)
+                context.eventSourceRetriever().getEventSourceFor(EndpointSlice.class, ENDPOINT_SLICES);
+        List<java.net.URI> proxies = ProxyEndpoints.ready(
+                slices.list(lb.getMetadata().getNamespace(), s -> metricsService.equals(serviceNameOf(s)))
+                        .toList(),
+                Names.METRICS_PORT_NAME);
+        List<String> urls = pool.document() == null
+                ? List.of()
+                : pool.document().backends().stream()
+                        .map(b -> dev.roundhouse.poolformat.BackendUrls.key(b.url()))
+                        .toList();
+        proxyStatus.track(id, proxies, urls);
+        BackendsFold.Folded published = proxyStatus.published(id);
+        return published == null ? BackendsFold.fold(urls, List.of()) : published;
     }
 
     /** Patches the status when it changed (recording a Warning Event when Ready turns False for a new reason). */
@@ -268,6 +321,7 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
                 lb.getMetadata().getName());
         statusWritten.increment();
         status.recordEventIfNewProblem(lb, next, context.getClient());
+        status.recordBackendEvents(lb, next, context.getClient());
         return UpdateControl.patchStatus(statusPatch(lb, next));
     }
 

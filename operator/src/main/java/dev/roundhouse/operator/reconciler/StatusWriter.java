@@ -1,11 +1,13 @@
 package dev.roundhouse.operator.reconciler;
 
+import dev.roundhouse.operator.api.v1alpha1.BackendHealthStatus;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancerStatus;
 import dev.roundhouse.operator.model.Conditions;
 import dev.roundhouse.operator.model.Labels;
 import dev.roundhouse.operator.model.ProxyDeployments;
 import dev.roundhouse.operator.model.Reason;
+import dev.roundhouse.operator.observe.BackendsFold;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -35,7 +37,8 @@ final class StatusWriter {
             PoolResolution pool,
             TlsSecrets tls,
             Deployment deployment,
-            boolean serviceMonitorMissing) {
+            boolean serviceMonitorMissing,
+            BackendsFold.Folded observed) {
         int wanted = ProxyDeployments.replicas(lb.getSpec());
         int ready = readyReplicas(deployment);
         Integer backends = pool.document() == null
@@ -108,14 +111,96 @@ final class StatusWriter {
                         : Conditions.condition(
                                 Conditions.PROGRESSING, false, Reason.STABLE, "the proxies run the current spec"));
 
+        desired.add(backendsHealthy(observed));
+
         LoadBalancerStatus status = new LoadBalancerStatus();
         status.setObservedGeneration(lb.getMetadata().getGeneration());
         status.setConditions(Conditions.merge(current(lb), desired, nowInstant(), generation(lb)));
         status.setBackends(backends);
+        status.setHealthy(observed.healthyColumn());
+        status.setBackendHealth(observed.entries().isEmpty() ? null : observed.entries());
+        status.setBackendHealthNotShown(observed.notShown() == 0 ? null : observed.notShown());
         status.setReadyReplicas(ready);
         status.setReplicas(replicas(deployment));
         status.setSelector(selector(lb));
         return status;
+    }
+
+    /** Most backends a condition message names; the rest are counted. */
+    static final int NAMED_IN_MESSAGE = 5;
+
+    /** BackendsHealthy, from the proxies' folded view. */
+    static Condition backendsHealthy(BackendsFold.Folded observed) {
+        if (observed.reports() == 0) {
+            return Conditions.unknown(
+                    Conditions.BACKENDS_HEALTHY, Reason.NO_PROXY_REPORT, "no ready proxy has reported yet");
+        }
+        List<String> out = observed.entries().stream()
+                .filter(BackendHealthStatus::outEverywhere)
+                .map(BackendHealthStatus::getUrl)
+                .toList();
+        if (out.isEmpty()) {
+            return Conditions.condition(
+                    Conditions.BACKENDS_HEALTHY,
+                    true,
+                    Reason.BACKENDS_IN_ROTATION,
+                    observed.healthy() + " of " + observed.total() + " backends in rotation on every ready proxy ("
+                            + observed.reports() + ")");
+        }
+        String named = String.join(", ", out.subList(0, Math.min(NAMED_IN_MESSAGE, out.size())))
+                + (out.size() > NAMED_IN_MESSAGE ? " and " + (out.size() - NAMED_IN_MESSAGE) + " more" : "");
+        return Conditions.condition(
+                Conditions.BACKENDS_HEALTHY,
+                false,
+                Reason.BACKENDS_OUT_OF_ROTATION,
+                "out of rotation on every ready proxy: " + named);
+    }
+
+    /**
+     * Events for backends that left rotation on every proxy, or came back, between the status stored and
+     * {@code next}: one per change of the LoadBalancer's view (which changes at most every 10 s), not per proxy.
+     */
+    void recordBackendEvents(LoadBalancer lb, LoadBalancerStatus next, KubernetesClient client) {
+        List<BackendHealthStatus> before =
+                lb.getStatus() == null ? null : lb.getStatus().getBackendHealth();
+        List<BackendHealthStatus> after = next.getBackendHealth();
+        if (after == null || Objects.equals(before, after)) {
+            return;
+        }
+        java.util.Map<String, BackendHealthStatus> was = new java.util.HashMap<>();
+        if (before != null) {
+            before.forEach(b -> was.put(b.getUrl(), b));
+        }
+        List<String> left = new ArrayList<>();
+        List<String> back = new ArrayList<>();
+        for (BackendHealthStatus b : after) {
+            BackendHealthStatus old = was.get(b.getUrl());
+            boolean wasOut = old != null && old.outEverywhere();
+            if (b.outEverywhere() && !wasOut) {
+                left.add(b.getUrl() + " (" + b.getState() + " on " + b.getProxies() + " of " + b.getProxies()
+                        + " ready proxies)");
+            } else if (wasOut && !b.outEverywhere() && b.getProxies() > 0) {
+                back.add(b.getUrl() + " (in rotation on " + b.getInRotation() + " of " + b.getProxies() + ")");
+            }
+        }
+        if (!left.isEmpty()) {
+            WarningEvents.record(
+                    client,
+                    lb,
+                    "Warning",
+                    Reason.BACKEND_OUT_OF_ROTATION.value(),
+                    "out of rotation on every ready proxy: " + String.join(", ", left),
+                    now());
+        }
+        if (!back.isEmpty()) {
+            WarningEvents.record(
+                    client,
+                    lb,
+                    "Normal",
+                    Reason.BACKEND_BACK_IN_ROTATION.value(),
+                    "back in rotation: " + String.join(", ", back),
+                    now());
+        }
     }
 
     /** Status after a reconcile failed with an exception: Ready=False with the error, in a line or two. */
@@ -184,7 +269,16 @@ final class StatusWriter {
         status.setReplicas(
                 deployment != null ? Integer.valueOf(replicas(deployment)) : old == null ? null : old.getReplicas());
         status.setSelector(selector(lb));
-        status.setConditions(new ArrayList<>(Conditions.merge(current(lb), desired, nowInstant(), generation(lb))));
+        // What the proxies see of the backends holds whatever the spec's problem: kept as it was.
+        List<Condition> kept = new ArrayList<>(desired);
+        Condition backendsHealthy = old == null ? null : find(old.getConditions(), Conditions.BACKENDS_HEALTHY);
+        if (backendsHealthy != null) {
+            kept.add(backendsHealthy);
+            status.setHealthy(old.getHealthy());
+            status.setBackendHealth(old.getBackendHealth());
+            status.setBackendHealthNotShown(old.getBackendHealthNotShown());
+        }
+        status.setConditions(new ArrayList<>(Conditions.merge(current(lb), kept, nowInstant(), generation(lb))));
         return status;
     }
 

@@ -23,6 +23,12 @@ final class WarningEvents {
     private WarningEvents() {}
 
     static void record(KubernetesClient client, LoadBalancer lb, String reason, String message, String now) {
+        record(client, lb, "Warning", reason, message, now);
+    }
+
+    /** An Event of {@code type} (Warning or Normal), aggregated by reason as above. */
+    static void record(
+            KubernetesClient client, LoadBalancer lb, String type, String reason, String message, String now) {
         String namespace = lb.getMetadata().getNamespace();
         String uid = Objects.requireNonNullElse(lb.getMetadata().getUid(), "");
         // name.uid-prefix.reason: one per reason and per incarnation of the LoadBalancer (a DNS subdomain)
@@ -45,7 +51,7 @@ final class WarningEvents {
                                         .withNamespace(namespace)
                                         .withUid(uid)
                                         .build())
-                                .withType("Warning")
+                                .withType(type)
                                 .withReason(reason)
                                 .withMessage(message)
                                 .withFirstTimestamp(now)

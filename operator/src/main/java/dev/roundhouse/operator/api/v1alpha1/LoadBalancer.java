@@ -24,6 +24,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
         type = AdditionalPrinterColumn.Type.STRING,
         jsonPath = ".status.conditions[?(@.type==\"Ready\")].reason")
 @AdditionalPrinterColumn(name = "Backends", type = AdditionalPrinterColumn.Type.INTEGER, jsonPath = ".status.backends")
+@AdditionalPrinterColumn(name = "Healthy", type = AdditionalPrinterColumn.Type.STRING, jsonPath = ".status.healthy")
 @AdditionalPrinterColumn(
         name = "Replicas",
         type = AdditionalPrinterColumn.Type.INTEGER,

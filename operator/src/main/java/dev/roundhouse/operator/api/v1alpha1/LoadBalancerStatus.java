@@ -21,6 +21,19 @@ public class LoadBalancerStatus {
     @JsonPropertyDescription("Backends in the pool document the proxies serve.")
     private Integer backends;
 
+    @JsonPropertyDescription(
+            "Backends in rotation on every ready proxy that reported, out of the backends in the pool, e.g. 2/3;"
+                    + " ?/3 before any proxy reported.")
+    private String healthy;
+
+    @JsonPropertyDescription(
+            "Each backend as the ready proxies see it, unhealthy first, at most 100 (backendHealthNotShown counts the"
+                    + " rest).")
+    private List<BackendHealthStatus> backendHealth;
+
+    @JsonPropertyDescription("Backends left out of backendHealth for its limit of 100.")
+    private Integer backendHealthNotShown;
+
     @JsonPropertyDescription("Proxy pods ready to serve.")
     private Integer readyReplicas;
 
@@ -56,6 +69,30 @@ public class LoadBalancerStatus {
         this.backends = backends;
     }
 
+    public String getHealthy() {
+        return healthy;
+    }
+
+    public void setHealthy(String healthy) {
+        this.healthy = healthy;
+    }
+
+    public List<BackendHealthStatus> getBackendHealth() {
+        return backendHealth;
+    }
+
+    public void setBackendHealth(List<BackendHealthStatus> backendHealth) {
+        this.backendHealth = backendHealth;
+    }
+
+    public Integer getBackendHealthNotShown() {
+        return backendHealthNotShown;
+    }
+
+    public void setBackendHealthNotShown(Integer backendHealthNotShown) {
+        this.backendHealthNotShown = backendHealthNotShown;
+    }
+
     public Integer getReplicas() {
         return replicas;
     }
@@ -86,6 +123,9 @@ public class LoadBalancerStatus {
                 && Objects.equals(observedGeneration, s.observedGeneration)
                 && Objects.equals(conditions, s.conditions)
                 && Objects.equals(backends, s.backends)
+                && Objects.equals(healthy, s.healthy)
+                && Objects.equals(backendHealth, s.backendHealth)
+                && Objects.equals(backendHealthNotShown, s.backendHealthNotShown)
                 && Objects.equals(readyReplicas, s.readyReplicas)
                 && Objects.equals(replicas, s.replicas)
                 && Objects.equals(selector, s.selector);
@@ -93,6 +133,15 @@ public class LoadBalancerStatus {
 
     @Override
     public int hashCode() {
-        return Objects.hash(observedGeneration, conditions, backends, readyReplicas, replicas, selector);
+        return Objects.hash(
+                observedGeneration,
+                conditions,
+                backends,
+                healthy,
+                backendHealth,
+                backendHealthNotShown,
+                readyReplicas,
+                replicas,
+                selector);
     }
 }

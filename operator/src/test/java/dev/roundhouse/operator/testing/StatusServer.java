@@ -1,0 +1,112 @@
+package dev.roundhouse.operator.testing;
+
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A proxy's admin port as far as {@code GET /status} goes (docs/status.md, version 1, with the {@code after} and
+ * {@code wait} long poll), its backends' states set by the test. The operator tests cannot run the proxy itself (it
+ * is another module); the end-to-end tests run the operator against real proxies.
+ */
+public final class StatusServer implements AutoCloseable {
+
+    private final HttpServer server;
+    private final ExecutorService threads = Executors.newCachedThreadPool();
+    private final Map<String, String> states = new LinkedHashMap<>();
+    private long lastChange;
+    public final AtomicInteger requests = new AtomicInteger();
+
+    public StatusServer() {
+        try {
+            server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        server.setExecutor(threads);
+        server.createContext("/status", exchange -> {
+            requests.incrementAndGet();
+            long after = -1;
+            long wait = 0;
+            String query = exchange.getRequestURI().getQuery();
+            if (query != null) {
+                for (String pair : query.split("&")) {
+                    String[] kv = pair.split("=", 2);
+                    if (kv[0].equals("after")) {
+                        after = Long.parseLong(kv[1]);
+                    } else if (kv[0].equals("wait")) {
+                        wait = Long.parseLong(kv[1]);
+                    }
+                }
+            }
+            byte[] body;
+            synchronized (this) {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(wait);
+                while (after == lastChange && System.nanoTime() < deadline) {
+                    try {
+                        TimeUnit.NANOSECONDS.timedWait(this, deadline - System.nanoTime());
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        break;
+                    }
+                }
+                body = json().getBytes(StandardCharsets.UTF_8);
+            }
+            exchange.getResponseHeaders().set("Content-Type", "application/json");
+            exchange.sendResponseHeaders(200, body.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(body);
+            }
+        });
+        server.start();
+    }
+
+    public int port() {
+        return server.getAddress().getPort();
+    }
+
+    /** Sets a backend's state ({@code in-rotation}, {@code out-of-rotation}, ...): one state change. */
+    public synchronized void set(String url, String state) {
+        states.put(url, state);
+        lastChange++;
+        notifyAll();
+    }
+
+    private String json() {
+        StringBuilder b = new StringBuilder("{\"version\":1,\"lastChange\":" + lastChange + ",\"backends\":[");
+        String sep = "";
+        for (Map.Entry<String, String> e : states.entrySet()) {
+            boolean in = e.getValue().equals("in-rotation") || e.getValue().equals("breaker-half-open");
+            String breaker = e.getValue().equals("breaker-open") ? "open" : "closed";
+            b.append(sep)
+                    .append("{\"url\":\"")
+                    .append(e.getKey())
+                    .append("\",\"state\":\"")
+                    .append(e.getValue())
+                    .append("\",\"inRotation\":")
+                    .append(in)
+                    .append(",\"since\":\"2026-12-07T10:00:0")
+                    .append(lastChange % 10)
+                    .append("Z\",\"breaker\":{\"state\":\"")
+                    .append(breaker)
+                    .append("\"}}");
+            sep = ",";
+        }
+        return b.append("],\"changes\":[]}").toString();
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+        threads.shutdownNow();
+    }
+}

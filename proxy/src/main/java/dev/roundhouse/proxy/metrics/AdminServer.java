@@ -135,7 +135,7 @@ public final class AdminServer implements AutoCloseable {
 
     /**
      * {@code /status}, or with {@code ?after=N&wait=S} once a state change newer than N is recorded, or S seconds
-     * passed: the operator waits on each proxy this way, so a change reaches it at once and an idle pool costs one
+     * passed (at once when N is not the newest change): the operator waits on each proxy this way, so a change reaches it at once and an idle pool costs one
      * request per wait. The exchange is held without a thread.
      */
     private void status(HttpServerExchange exchange) {
@@ -148,7 +148,8 @@ public final class AdminServer implements AutoCloseable {
             Responses.plain(exchange, 400, "after and wait must be whole numbers");
             return;
         }
-        if (wait == 0 || after < 0 || status.changes().last() > after) {
+        // An `after` beyond the newest change comes from before this process started: answer at once, too.
+        if (wait == 0 || after < 0 || status.changes().last() != after) {
             exchange.dispatch(() -> sendStatus(exchange));
             return;
         }

@@ -215,6 +215,17 @@ public final class ProxyStatus implements AutoCloseable {
         g.writeEndObject();
     }
 
+    /** When the backend's current state began: its health's flip, its breaker's transition, or the later of both. */
+    static Instant since(String state, Instant health, Instant breaker) {
+        if (breaker == null || state.equals("out-of-rotation")) {
+            return health;
+        }
+        if (!state.equals("in-rotation") || health == null) {
+            return breaker;
+        }
+        return health.isAfter(breaker) ? health : breaker;
+    }
+
     private static double round(double value) {
         return Math.round(value * 100) / 100.0;
     }

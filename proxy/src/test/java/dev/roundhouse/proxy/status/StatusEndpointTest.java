@@ -117,6 +117,7 @@ class StatusEndpointTest {
         assertThat(change.get("to").asText()).isEqualTo("unhealthy");
         assertThat(change.get("reason").asText()).startsWith("2 health checks failed in a row");
         assertThat(down.at("/health/since").asText()).isEqualTo(change.get("at").asText());
+        assertThat(down.get("since").asText()).isEqualTo(change.get("at").asText());
 
         a.restart();
         await().atMost(Duration.ofSeconds(5))
@@ -198,9 +199,16 @@ class StatusEndpointTest {
 
         // Nothing newer than the newest: answered when the wait ends, as it stands.
         long now = answer.get("lastChange").asLong();
-        HttpResponse<String> quiet = admin(proxy, "/status?after=" + (now + 1000) + "&wait=1");
+        HttpResponse<String> quiet = admin(proxy, "/status?after=" + now + "&wait=1");
         assertThat(quiet.statusCode()).isEqualTo(200);
         assertThat(JSON.readTree(quiet.body()).get("lastChange").asLong()).isGreaterThanOrEqualTo(now);
+        // A number this proxy never reached (the waiter saw an earlier process of it): answered at once.
+        CompletableFuture<HttpResponse<String>> restarted = HTTP.sendAsync(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.metricsPort() + "/status?after="
+                                + (now + 1000) + "&wait=60"))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(restarted.get(10, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
         assertThat(admin(proxy, "/status?after=x").statusCode()).isEqualTo(400);
     }
 

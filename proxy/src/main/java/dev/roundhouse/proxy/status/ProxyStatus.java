@@ -76,11 +76,12 @@ public final class ProxyStatus implements AutoCloseable {
 
     /** The state of a backend in one word, as {@code /status} and the page show it. */
     public static String state(Backend backend, boolean healthy) {
-        if (backend.ejected()) {
-            return "ejected";
-        }
+        // Failed health checks first: they last until enough checks pass, an ejection only until one does.
         if (!healthy) {
             return "out-of-rotation";
+        }
+        if (backend.ejected()) {
+            return "ejected";
         }
         return switch (backend.breaker().getState()) {
             case OPEN, FORCED_OPEN -> "breaker-open";
@@ -165,6 +166,7 @@ public final class ProxyStatus implements AutoCloseable {
         g.writeBooleanField(
                 "inRotation",
                 !state.equals("out-of-rotation") && !state.equals("ejected") && !state.equals("breaker-open"));
+        time(g, "since", since(state, health.since(), breakers.since(b.key())));
         g.writeObjectFieldStart("health");
         g.writeBooleanField("healthy", health.healthy());
         time(g, "since", health.since());

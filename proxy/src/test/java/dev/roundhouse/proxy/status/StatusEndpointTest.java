@@ -135,6 +135,10 @@ class StatusEndpointTest {
         for (int i = 0; i < 4; i++) {
             ProxyFixture.get(proxy, "/");
         }
+        // The last verdict is given as the exchange ends, after its answer went out: wait for it.
+        await().atMost(Duration.ofSeconds(5))
+                .until(() ->
+                        status(proxy).get("changes").get(0).get("kind").asText().equals("breaker"));
         JsonNode status = status(proxy);
         JsonNode backend = backend(status, a.url());
         assertThat(backend.get("state").asText()).isEqualTo("breaker-open");

@@ -41,17 +41,19 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Plays the kubelet's, the Deployment controller's and kube-proxy's parts for the proxy Deployments the operator
- * creates: runs one proxy process per Deployment with the environment of its pod template, restarts it when it
- * exits (with back-off, as {@code restartPolicy: Always}), rolls it when the pod template changes (the new proxy
- * starts beside the old one, takes the traffic once ready, and only then is the old one stopped: a rolling update
- * with surge), stops it when the Deployment goes or scales to zero, and reports replicas and readiness in the
- * Deployment's status.
+ * Plays the kubelet's, the Deployment controller's, the EndpointSlice controller's and kube-proxy's parts for the
+ * proxy Deployments the operator creates: runs one proxy process per Deployment with the environment of its pod
+ * template, restarts it when it exits (with back-off, as {@code restartPolicy: Always}), rolls it when the pod
+ * template changes (the new proxy starts beside the old one, takes the traffic once ready, and only then is the old
+ * one stopped: a rolling update with surge), stops it when the Deployment goes or scales to zero, reports replicas
+ * and readiness in the Deployment's status, and publishes the pods in EndpointSlices of the Services that select
+ * them ({@link LocalEndpointSlices}).
  *
  * <p>Every proxy binds ports of its own, chosen free, so that each one's readiness probe reaches that proxy and
  * no other. With {@link PortPolicy#DECLARED} the ports its pod template declares are {@link LocalService}s in
@@ -104,6 +106,12 @@ public final class LocalKubelet implements AutoCloseable {
     /** A pod: the process of one template, or the time its next start is due after a crash. */
     private static final class Pod {
         final String templateHash;
+        /** As a ReplicaSet names its pods: {@code <deployment>-<template hash>-<suffix>}. */
+        final String name;
+
+        final String suffix;
+        final Map<String, String> labels;
+        final Container container;
         /** The template's terminationGracePeriodSeconds: how long SIGTERM waits before the kill. */
         final Duration grace;
 
@@ -117,12 +125,22 @@ public final class LocalKubelet implements AutoCloseable {
         /** Why it cannot start (a Secret volume's Secret missing), logged when it changes. */
         String waiting;
 
-        Pod(String templateHash, Duration grace, SecretVolumes volumes) {
+        Pod(Key key, String templateHash, Deployment deployment, Duration grace, SecretVolumes volumes) {
             this.templateHash = templateHash;
+            this.suffix = randomSuffix();
+            this.name = key.name + "-" + templateHash + "-" + suffix;
+            var metadata = deployment.getSpec().getTemplate().getMetadata();
+            this.labels =
+                    metadata == null || metadata.getLabels() == null ? Map.of() : Map.copyOf(metadata.getLabels());
+            this.container =
+                    deployment.getSpec().getTemplate().getSpec().getContainers().get(0);
             this.grace = grace;
             this.volumes = volumes;
         }
     }
+
+    /** A stopped pod's process while it drains: its endpoint stays, terminating, until it exits. */
+    private record Draining(Key key, Pod pod, ProxyProcess process) {}
 
     /** What runs for one Deployment: the pod of its template, older ones until that is ready, its Services. */
     private static final class Workload {
@@ -163,7 +181,7 @@ public final class LocalKubelet implements AutoCloseable {
     private final Path logDir;
     private volatile Map<String, String> environmentOverrides = Map.of();
     private final Map<Key, Workload> workloads = new LinkedHashMap<>();
-    private final List<ProxyProcess> terminating = new CopyOnWriteArrayList<>();
+    private final List<Draining> terminating = new CopyOnWriteArrayList<>();
     private final Map<Key, RunningProxy> published = new ConcurrentHashMap<>();
     private final Map<Key, DeploymentStatus> reported = new LinkedHashMap<>();
     private final ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -178,6 +196,7 @@ public final class LocalKubelet implements AutoCloseable {
     });
     private SharedIndexInformer<Deployment> deployments;
     private SharedIndexInformer<Service> services;
+    private final LocalEndpointSlices endpointSlices;
 
     /**
      * @param kubeconfig the kubeconfig the proxies reach the API server with (they watch their ConfigMap)
@@ -198,6 +217,7 @@ public final class LocalKubelet implements AutoCloseable {
         this.portPolicy = portPolicy;
         this.kubeconfig = kubeconfig.toAbsolutePath();
         this.logDir = logDir.toAbsolutePath();
+        this.endpointSlices = new LocalEndpointSlices(client);
     }
 
     /**
@@ -233,6 +253,8 @@ public final class LocalKubelet implements AutoCloseable {
                 .inAnyNamespace()
                 .withLabel(Labels.MANAGED_BY, "roundhouse-operator")
                 .inform(syncOnEvent());
+        // The EndpointSlice controller's part: the Services' slices of these pods (see LocalEndpointSlices).
+        endpointSlices.start(this::requestSync);
         loop.scheduleWithFixedDelay(this::syncSafely, 0, SYNC_PERIOD.toMillis(), TimeUnit.MILLISECONDS);
         return this;
     }
@@ -297,6 +319,54 @@ public final class LocalKubelet implements AutoCloseable {
             }
         }
         reported.keySet().retainAll(seen);
+        endpointSlices.publish(services.getStore().list(), localPods());
+    }
+
+    /** The pods that have a process, as the EndpointSlice controller sees them: running, or draining. */
+    private List<LocalEndpointSlices.LocalPod> localPods() {
+        List<LocalEndpointSlices.LocalPod> pods = new ArrayList<>();
+        workloads.forEach((key, workload) -> {
+            for (Pod pod : workload.pods()) {
+                if (pod.process != null) {
+                    pods.add(localPod(key, pod, pod.process, pod.ready, false));
+                }
+            }
+        });
+        for (Draining draining : terminating) {
+            // The kubelet goes on probing a terminating pod: serving is what the probe says.
+            pods.add(localPod(
+                    draining.key(),
+                    draining.pod(),
+                    draining.process(),
+                    draining.process().ready(),
+                    true));
+        }
+        return pods;
+    }
+
+    private static LocalEndpointSlices.LocalPod localPod(
+            Key key, Pod pod, ProxyProcess process, boolean ready, boolean terminating) {
+        return new LocalEndpointSlices.LocalPod(
+                key.namespace,
+                pod.name,
+                pod.suffix,
+                pod.labels,
+                pod.container,
+                process.port(),
+                process.metricsPort(),
+                process.tlsPort(),
+                ready,
+                terminating);
+    }
+
+    /** Five characters of the alphabet Kubernetes makes generated names from. */
+    private static String randomSuffix() {
+        String alphabet = "bcdfghjklmnpqrstvwxz2456789";
+        StringBuilder suffix = new StringBuilder();
+        for (int i = 0; i < 5; i++) {
+            suffix.append(alphabet.charAt(ThreadLocalRandom.current().nextInt(alphabet.length())));
+        }
+        return suffix.toString();
     }
 
     private void syncOne(Key key, Deployment deployment) {
@@ -309,7 +379,7 @@ public final class LocalKubelet implements AutoCloseable {
         if (wanted == 0) {
             if (!workload.pods().isEmpty()) {
                 log.info("Deployment {} scaled to zero: stopping its proxy", key);
-                workload.pods().forEach(this::terminate);
+                workload.pods().forEach(p -> terminate(key, p));
                 workload.current = null;
                 workload.retiring.clear();
             }
@@ -324,13 +394,15 @@ public final class LocalKubelet implements AutoCloseable {
                 workload.retiring.add(workload.current);
             } else {
                 log.info("Pod template of {} changed: replacing its proxy, which was not ready", key);
-                terminate(workload.current);
+                terminate(key, workload.current);
             }
             workload.current = null;
         }
         if (workload.current == null) {
             workload.current = new Pod(
+                    key,
                     templateHash,
+                    deployment,
                     Duration.ofSeconds(Objects.requireNonNullElse(
                             deployment.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds(), 30L)),
                     new SecretVolumes(logDir.resolve(
@@ -368,7 +440,7 @@ public final class LocalKubelet implements AutoCloseable {
                 }
                 pod.waiting = null;
                 pod.process = ProxyProcess.start(
-                        environment(key, podSpec, container, pod.volumes),
+                        environment(key, pod, podSpec, container),
                         logDir.resolve(key.namespace + "." + key.name + ".log"));
                 log.info(
                         "Started the proxy of {} (pid {}) on :{}, metrics :{}",
@@ -418,7 +490,7 @@ public final class LocalKubelet implements AutoCloseable {
                         endpointLag.toMillis());
                 workload.lagging.add(
                         new Lagging(old.process.port(), Instant.now().plus(endpointLag)));
-                terminate(old);
+                terminate(key, old);
             }
             workload.retiring.clear();
         }
@@ -599,7 +671,7 @@ public final class LocalKubelet implements AutoCloseable {
     }
 
     /** The value of a port variable in the pod template, or its default. */
-    private static int declared(Container container, String variable, int fallback) {
+    static int declared(Container container, String variable, int fallback) {
         for (EnvVar var : Objects.requireNonNullElse(container.getEnv(), List.<EnvVar>of())) {
             if (var.getName().equals(variable) && var.getValue() != null) {
                 try {
@@ -630,30 +702,32 @@ public final class LocalKubelet implements AutoCloseable {
     }
 
     /** SIGTERM now; the wait for the drain (and the kill after the grace period) happens off the sync thread. */
-    private void terminate(Pod pod) {
+    private void terminate(Key key, Pod pod) {
         ProxyProcess process = pod.process;
         pod.process = null;
         pod.ready = false;
         if (process == null) {
             return;
         }
-        terminating.add(process);
+        Draining draining = new Draining(key, pod, process);
+        terminating.add(draining);
         stopper.execute(() -> {
             process.stop(pod.grace);
             pod.volumes.remove();
-            terminating.remove(process);
+            terminating.remove(draining);
             log.info("Stopped the proxy pid {}", process.pid());
+            requestSync(); // its endpoint goes
         });
     }
 
     /** The container's environment as the kubelet resolves it, plus what a local process needs instead of a pod. */
-    private Map<String, String> environment(Key key, PodSpec pod, Container container, SecretVolumes volumes) {
+    private Map<String, String> environment(Key key, Pod pod, PodSpec podSpec, Container container) {
         Map<String, String> env = new LinkedHashMap<>();
         for (EnvVar var : Objects.requireNonNullElse(container.getEnv(), List.<EnvVar>of())) {
-            String value = var.getValueFrom() == null ? var.getValue() : resolve(key, var.getValueFrom());
+            String value = var.getValueFrom() == null ? var.getValue() : resolve(key, pod, var.getValueFrom());
             if (value != null) {
                 // A path in a Secret volume is where this pod's volume is on this machine.
-                env.put(var.getName(), volumes.localPath(pod, container, value));
+                env.put(var.getName(), pod.volumes.localPath(podSpec, container, value));
             }
         }
         env.putAll(environmentOverrides);
@@ -679,11 +753,11 @@ public final class LocalKubelet implements AutoCloseable {
         return env;
     }
 
-    private String resolve(Key key, EnvVarSource source) {
+    private String resolve(Key key, Pod pod, EnvVarSource source) {
         if (source.getFieldRef() != null) {
             return switch (source.getFieldRef().getFieldPath()) {
                 case "metadata.namespace" -> key.namespace;
-                case "metadata.name" -> key.name + "-local";
+                case "metadata.name" -> pod.name;
                 case "spec.nodeName" -> "local";
                 case "status.podIP", "status.hostIP" -> "127.0.0.1";
                 default -> null;
@@ -751,7 +825,7 @@ public final class LocalKubelet implements AutoCloseable {
         published.remove(key);
         if (workload != null) {
             closeServices(workload);
-            workload.pods().forEach(this::terminate);
+            workload.pods().forEach(p -> terminate(key, p));
         }
     }
 
@@ -792,13 +866,15 @@ public final class LocalKubelet implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        endpointSlices.close();
         if (services != null) {
             services.close();
         }
         if (deployments != null) {
             deployments.close();
         }
-        List<ProxyProcess> running = new ArrayList<>(terminating);
+        List<ProxyProcess> running = new ArrayList<>();
+        terminating.forEach(draining -> running.add(draining.process()));
         for (Workload workload : workloads.values()) {
             closeServices(workload);
             workload.pods().stream()

@@ -1,7 +1,7 @@
 package dev.roundhouse.e2e.local;
 
-import com.sun.net.httpserver.HttpServer;
 import dev.roundhouse.e2e.demo.DemoBackends;
+import dev.roundhouse.e2e.demo.DemoControl;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.testing.GrpcBackend;
 import dev.roundhouse.testing.ServerPem;
@@ -25,8 +25,8 @@ import java.util.concurrent.CountDownLatch;
  * {@code roundhouse local}: the whole system on this machine, no cluster needed. Starts three demo backends and two
  * demo gRPC backends, the {@link LocalCluster} (API server, operator, local kubelet), applies {@code
  * samples/loadbalancer.yaml} and {@code samples/loadbalancer-grpc.yaml} and waits for their proxies: on :8080 and
- * :8443 (HTTPS, with a certificate made at start; metrics :9090), and on :50051 for gRPC. Ctrl-C stops everything it
- * started.
+ * :8443 (HTTPS, with a certificate made at start; metrics :9090), and on :50051 for gRPC. The demo backends are
+ * stopped and started with POSTs to :3006 ({@link DemoControl}). Ctrl-C stops everything it started.
  */
 public final class RoundhouseLocal {
 
@@ -46,6 +46,8 @@ public final class RoundhouseLocal {
     static final int GRPC_PORT = 50051;
     static final String GRPC_SAMPLE = "samples/loadbalancer-grpc.yaml";
     static final Duration READY_WITHIN = Duration.ofSeconds(90);
+    /** Where {@link DemoControl} stops and starts the demo backends: beside their ports, unused by the samples. */
+    static final int DEMO_CONTROL_PORT = 3006;
 
     private RoundhouseLocal() {}
 
@@ -53,19 +55,27 @@ public final class RoundhouseLocal {
         Path home = Path.of(".roundhouse");
         List<Integer> busy = new ArrayList<>();
         for (int port : concat(
-                concat(BACKEND_PORTS, GRPC_BACKEND_PORTS), List.of(PROXY_PORT, METRICS_PORT, HTTPS_PORT, GRPC_PORT))) {
+                concat(BACKEND_PORTS, GRPC_BACKEND_PORTS),
+                List.of(DEMO_CONTROL_PORT, PROXY_PORT, METRICS_PORT, HTTPS_PORT, GRPC_PORT))) {
             if (!free(port)) {
                 busy.add(port);
             }
         }
         if (!busy.isEmpty()) {
-            System.err.println(
-                    "roundhouse local: port(s) " + busy + " of 127.0.0.1 are in use (is another "
-                            + "`roundhouse local` running?). It needs 3001-3005 for the demo backends, 8080, 8443, 9090 and 50051 for the proxies.");
+            System.err.println("roundhouse local: port(s) " + busy + " of 127.0.0.1 are in use (is another "
+                    + "`roundhouse local` running?). It needs 3001-3005 for the demo backends, 3006 to stop and start them, "
+                    + "8080, 8443, 9090 and 50051 for the proxies.");
             System.exit(1);
         }
 
-        List<HttpServer> backends = DemoBackends.start(BACKEND_PORTS);
+        DemoBackends backends = DemoBackends.start(BACKEND_PORTS);
+        DemoControl control;
+        try {
+            control = DemoControl.start(backends, DEMO_CONTROL_PORT);
+        } catch (IOException | RuntimeException e) {
+            backends.close();
+            throw e;
+        }
         List<GrpcBackend> grpcBackends = new ArrayList<>();
         LocalCluster cluster;
         try {
@@ -74,7 +84,8 @@ public final class RoundhouseLocal {
             }
             cluster = LocalCluster.start(LocalCluster.Options.demo(home));
         } catch (RuntimeException e) {
-            backends.forEach(b -> b.stop(0));
+            control.close();
+            backends.close();
             grpcBackends.forEach(GrpcBackend::close);
             throw e;
         }
@@ -85,7 +96,8 @@ public final class RoundhouseLocal {
                             System.out.println(
                                     "\nroundhouse local: stopping the proxies, the operator, the API server and the backends");
                             cluster.close();
-                            backends.forEach(b -> b.stop(0));
+                            control.close();
+                            backends.close();
                             grpcBackends.forEach(GrpcBackend::close);
                             stopped.countDown();
                         },
@@ -129,6 +141,10 @@ public final class RoundhouseLocal {
                   KUBECONFIG=%s kubectl patch lb %s --type=merge \\
                     -p '{"spec":{"backends":[{"url":"http://127.0.0.1:3001"},{"url":"http://127.0.0.1:3002","weight":3}]}}'
                   # ...and curl again: the pool changes in place, the proxy keeps running.
+                  curl -X POST %s
+                  # demo-backend-2 refuses connections: the proxy takes it out of rotation, curl answers -1 and -3
+                  curl -X POST %s
+                  # ...and it listens on its port again (curl localhost:%d/demo-backends lists them)
 
                 Ctrl-C stops everything.
                 """.formatted(
@@ -150,7 +166,10 @@ public final class RoundhouseLocal {
                 GRPC_PORT,
                 kubeconfig,
                 kubeconfig,
-                name));
+                name,
+                control.url("demo-backend-2", "stop"),
+                control.url("demo-backend-2", "start"),
+                control.port()));
         stopped.await();
     }
 

@@ -43,11 +43,7 @@ public enum Reason {
     /** BackendsHealthy is false: a backend is out of rotation on every ready proxy (named in the message). */
     BACKENDS_OUT_OF_ROTATION("BackendsOutOfRotation"),
     /** BackendsHealthy is unknown: no ready proxy has reported on its backends yet. */
-    NO_PROXY_REPORT("NoProxyReport"),
-    /** Event: a backend left rotation on every ready proxy. */
-    BACKEND_OUT_OF_ROTATION("BackendOutOfRotation"),
-    /** Event: a backend that was out of rotation on every proxy is back in rotation on one at least. */
-    BACKEND_BACK_IN_ROTATION("BackendBackInRotation");
+    NO_PROXY_REPORT("NoProxyReport");
 
     private final String value;
 

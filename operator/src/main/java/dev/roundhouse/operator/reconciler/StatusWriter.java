@@ -126,6 +126,11 @@ final class StatusWriter {
         return status;
     }
 
+    /** The Event when a backend left rotation on every ready proxy (Warning); not a condition's reason. */
+    static final String BACKEND_OUT_OF_ROTATION = "BackendOutOfRotation";
+    /** The Event when a backend out of rotation everywhere is back on one proxy at least (Normal). */
+    static final String BACKEND_BACK_IN_ROTATION = "BackendBackInRotation";
+
     /** Most backends a condition message names; the rest are counted. */
     static final int NAMED_IN_MESSAGE = 5;
 
@@ -188,7 +193,7 @@ final class StatusWriter {
                     client,
                     lb,
                     "Warning",
-                    Reason.BACKEND_OUT_OF_ROTATION.value(),
+                    BACKEND_OUT_OF_ROTATION,
                     "out of rotation on every ready proxy: " + String.join(", ", left),
                     now());
         }
@@ -197,7 +202,7 @@ final class StatusWriter {
                     client,
                     lb,
                     "Normal",
-                    Reason.BACKEND_BACK_IN_ROTATION.value(),
+                    BACKEND_BACK_IN_ROTATION,
                     "back in rotation: " + String.join(", ", back),
                     now());
         }

@@ -213,6 +213,22 @@ class BackendHealthStatusTest {
             });
             assertThat(events("split", "BackendOutOfRotation")).isEmpty();
             assertThat(notReady.requests).hasValue(0); // a proxy that is not ready is not asked
+
+            // A deleted LoadBalancer's proxies are no longer asked: answered at once, a watcher would ask each second.
+            cluster.client.resource(lb("split")).delete();
+            one.answerAtOnce();
+            two.answerAtOnce();
+            java.util.concurrent.atomic.AtomicInteger seen = new java.util.concurrent.atomic.AtomicInteger(-1);
+            await().atMost(Duration.ofSeconds(20))
+                    .pollInterval(Duration.ofMillis(500))
+                    .until(() -> {
+                        int now = one.requests.get() + two.requests.get();
+                        return seen.getAndSet(now) == now; // none since the last look
+                    });
+            int settled = one.requests.get() + two.requests.get();
+            await().during(Duration.ofSeconds(3))
+                    .atMost(Duration.ofSeconds(5))
+                    .until(() -> one.requests.get() + two.requests.get() == settled);
         }
     }
 }

@@ -25,6 +25,8 @@ public final class StatusServer implements AutoCloseable {
     private final Map<String, String> states = new LinkedHashMap<>();
     private long lastChange;
     public final AtomicInteger requests = new AtomicInteger();
+    /** False: every request answered at once, as a proxy without the long poll would; then a watcher asks each 1 s. */
+    private volatile boolean holding = true;
 
     public StatusServer() {
         try {
@@ -51,7 +53,7 @@ public final class StatusServer implements AutoCloseable {
             byte[] body;
             synchronized (this) {
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(wait);
-                while (after == lastChange && System.nanoTime() < deadline) {
+                while (holding && after == lastChange && System.nanoTime() < deadline) {
                     try {
                         TimeUnit.NANOSECONDS.timedWait(this, deadline - System.nanoTime());
                     } catch (InterruptedException e) {
@@ -78,6 +80,12 @@ public final class StatusServer implements AutoCloseable {
     public synchronized void set(String url, String state) {
         states.put(url, state);
         lastChange++;
+        notifyAll();
+    }
+
+    /** Answers every request at once from now on, the held ones too. */
+    public synchronized void answerAtOnce() {
+        holding = false;
         notifyAll();
     }
 

@@ -1,7 +1,9 @@
 package dev.roundhouse.operator.observe;
 
 import dev.roundhouse.operator.api.v1alpha1.BackendHealthStatus;
+import dev.roundhouse.poolformat.status.BackendState;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
@@ -20,7 +22,7 @@ public final class BackendsFold {
 
     /** States from best to worst. */
     private static final List<String> STATES =
-            List.of("in-rotation", "breaker-half-open", "breaker-open", "ejected", "out-of-rotation");
+            Arrays.stream(BackendState.values()).map(BackendState::wireName).toList();
 
     private static final List<String> BREAKERS = List.of("closed", "half-open", "open");
 

@@ -1,12 +1,16 @@
 package dev.roundhouse.operator.testing;
 
 import com.sun.net.httpserver.HttpServer;
+import dev.roundhouse.poolformat.status.BackendState;
+import dev.roundhouse.poolformat.status.ProxyStatusCodec;
+import dev.roundhouse.poolformat.status.ProxyStatusDocument;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -15,7 +19,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A proxy's admin port as far as {@code GET /status} goes (docs/status.md, version 1, with the {@code after} and
- * {@code wait} long poll), its backends' states set by the test. The operator tests cannot run the proxy itself (it
+ * {@code wait} long poll), its backends' states set by the test and written by the proxy's own codec. The operator tests cannot run the proxy itself (it
  * is another module); the end-to-end tests run the operator against real proxies.
  */
 public final class StatusServer implements AutoCloseable {
@@ -61,7 +65,7 @@ public final class StatusServer implements AutoCloseable {
                         break;
                     }
                 }
-                body = json().getBytes(StandardCharsets.UTF_8);
+                body = json();
             }
             exchange.getResponseHeaders().set("Content-Type", "application/json");
             exchange.sendResponseHeaders(200, body.length);
@@ -89,27 +93,31 @@ public final class StatusServer implements AutoCloseable {
         notifyAll();
     }
 
-    private String json() {
-        StringBuilder b = new StringBuilder("{\"version\":1,\"lastChange\":" + lastChange + ",\"backends\":[");
-        String sep = "";
+    /** The document a proxy would write for these states, through the proxy's own writer. */
+    private byte[] json() {
+        List<ProxyStatusDocument.Backend> backends = new ArrayList<>();
+        String since = "2026-12-07T10:00:0" + (lastChange % 10) + "Z";
         for (Map.Entry<String, String> e : states.entrySet()) {
-            boolean in = e.getValue().equals("in-rotation") || e.getValue().equals("breaker-half-open");
-            String breaker = e.getValue().equals("breaker-open") ? "open" : "closed";
-            b.append(sep)
-                    .append("{\"url\":\"")
-                    .append(e.getKey())
-                    .append("\",\"state\":\"")
-                    .append(e.getValue())
-                    .append("\",\"inRotation\":")
-                    .append(in)
-                    .append(",\"since\":\"2026-12-07T10:00:0")
-                    .append(lastChange % 10)
-                    .append("Z\",\"breaker\":{\"state\":\"")
-                    .append(breaker)
-                    .append("\"}}");
-            sep = ",";
+            BackendState state = BackendState.of(e.getValue());
+            backends.add(new ProxyStatusDocument.Backend(
+                    e.getKey(),
+                    1,
+                    "http/1.1",
+                    e.getValue(),
+                    state.inRotation(),
+                    since,
+                    new ProxyStatusDocument.Health(state != BackendState.OUT_OF_ROTATION, since, 0, 0, 2, 3, null),
+                    new ProxyStatusDocument.Breaker(
+                            state == BackendState.BREAKER_OPEN || state == BackendState.EJECTED
+                                    ? "open"
+                                    : state == BackendState.BREAKER_HALF_OPEN ? "half-open" : "closed",
+                            since,
+                            null),
+                    0,
+                    new ProxyStatusDocument.LastMinute(0, null, null, null, List.of())));
         }
-        return b.append("],\"changes\":[]}").toString();
+        return ProxyStatusCodec.write(
+                new ProxyStatusDocument(ProxyStatusDocument.VERSION, null, lastChange, backends, List.of()));
     }
 
     @Override

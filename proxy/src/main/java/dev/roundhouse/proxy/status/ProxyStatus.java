@@ -1,8 +1,9 @@
 package dev.roundhouse.proxy.status;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
 import dev.roundhouse.poolformat.PoolDocument;
+import dev.roundhouse.poolformat.status.BackendState;
+import dev.roundhouse.poolformat.status.ProxyStatusCodec;
+import dev.roundhouse.poolformat.status.ProxyStatusDocument;
 import dev.roundhouse.proxy.breaker.Breakers;
 import dev.roundhouse.proxy.config.PoolReloader;
 import dev.roundhouse.proxy.pool.Backend;
@@ -11,10 +12,8 @@ import dev.roundhouse.proxy.pool.HealthState;
 import dev.roundhouse.proxy.pool.PoolSnapshot;
 import dev.roundhouse.proxy.pool.WeightedRoundRobin;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executors;
@@ -26,11 +25,6 @@ import java.util.concurrent.TimeUnit;
  * last minute, and the recent state changes. Built when asked, from state the proxy keeps for its own work.
  */
 public final class ProxyStatus implements AutoCloseable {
-
-    /** The document's format version: fields may be added within it, none changes meaning. */
-    public static final int VERSION = 1;
-
-    private static final JsonFactory JSON = new JsonFactory();
 
     private final BackendPool pool;
     private final Breakers breakers;
@@ -74,155 +68,109 @@ public final class ProxyStatus implements AutoCloseable {
         return changes;
     }
 
-    /** The state of a backend in one word, as {@code /status} and the page show it. */
-    public static String state(Backend backend, boolean healthy) {
+    /** The state of a backend, as {@code /status} and the page show it. */
+    public static BackendState state(Backend backend, boolean healthy) {
         // Failed health checks first: they last until enough checks pass, an ejection only until one does.
         if (!healthy) {
-            return "out-of-rotation";
+            return BackendState.OUT_OF_ROTATION;
         }
         if (backend.ejected()) {
-            return "ejected";
+            return BackendState.EJECTED;
         }
         return switch (backend.breaker().getState()) {
-            case OPEN, FORCED_OPEN -> "breaker-open";
-            case HALF_OPEN -> "breaker-half-open";
-            default -> "in-rotation";
+            case OPEN, FORCED_OPEN -> BackendState.BREAKER_OPEN;
+            case HALF_OPEN -> BackendState.BREAKER_HALF_OPEN;
+            default -> BackendState.IN_ROTATION;
         };
     }
 
     /** The status document, as UTF-8 JSON. */
     public byte[] json() {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(4096);
-        try (JsonGenerator g = JSON.createGenerator(out)) {
-            write(g);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e); // a byte array does not fail
-        }
-        return out.toByteArray();
+        return ProxyStatusCodec.write(document());
     }
 
-    private void write(JsonGenerator g) throws IOException {
+    /** The status document, built from the pool, its backends' states and the changes, as they are now. */
+    public ProxyStatusDocument document() {
         PoolSnapshot snapshot = pool.snapshot();
         PoolDocument document = snapshot.document();
-        g.writeStartObject();
-        g.writeNumberField("version", VERSION);
-        g.writeFieldName("pool");
         PoolReloader.Applied applied = reloader.applied();
-        if (applied == null) {
-            g.writeNull();
-        } else {
-            g.writeStartObject();
-            g.writeNumberField("version", applied.version());
-            g.writeStringField("hash", applied.hash());
-            g.writeStringField("source", applied.source());
-            time(g, "appliedAt", applied.at());
-            g.writeBooleanField("panic", snapshot.panic());
+        ProxyStatusDocument.Pool live = null;
+        if (applied != null) {
             PoolReloader.Rejected rejected = reloader.rejected();
-            if (rejected != null) {
-                g.writeObjectFieldStart("lastRejected");
-                time(g, "at", rejected.at());
-                g.writeStringField("source", rejected.source());
-                g.writeStringField("reason", rejected.reason());
-                g.writeEndObject();
-            }
-            g.writeEndObject();
+            live = new ProxyStatusDocument.Pool(
+                    applied.version(),
+                    applied.hash(),
+                    applied.source(),
+                    time(applied.at()),
+                    snapshot.panic(),
+                    rejected == null
+                            ? null
+                            : new ProxyStatusDocument.Rejected(
+                                    time(rejected.at()), rejected.source(), rejected.reason()));
         }
-        g.writeNumberField("lastChange", changes.last());
-        g.writeArrayFieldStart("backends");
+        List<ProxyStatusDocument.Backend> backends = new ArrayList<>(snapshot.size());
         for (WeightedRoundRobin.Member member : snapshot.members()) {
-            backend(g, member, document);
+            backends.add(backend(member, document));
         }
-        g.writeEndArray();
-        g.writeArrayFieldStart("changes");
+        List<ProxyStatusDocument.Change> recent = new ArrayList<>();
         for (StateChanges.Change c : changes.newestFirst()) {
-            g.writeStartObject();
-            g.writeNumberField("seq", c.seq());
-            time(g, "at", c.at());
-            g.writeStringField("kind", c.kind().label());
-            if (c.backend() != null) {
-                g.writeStringField("backend", c.backend());
-            }
-            if (c.from() != null) {
-                g.writeStringField("from", c.from());
-            }
-            g.writeStringField("to", c.to());
-            g.writeStringField("reason", c.reason());
-            g.writeEndObject();
+            recent.add(new ProxyStatusDocument.Change(
+                    c.seq(), time(c.at()), c.kind().label(), c.backend(), c.from(), c.to(), c.reason()));
         }
-        g.writeEndArray();
-        g.writeEndObject();
+        return new ProxyStatusDocument(ProxyStatusDocument.VERSION, live, changes.last(), backends, recent);
     }
 
-    private void backend(JsonGenerator g, WeightedRoundRobin.Member member, PoolDocument document) throws IOException {
+    private ProxyStatusDocument.Backend backend(WeightedRoundRobin.Member member, PoolDocument document) {
         Backend b = member.backend();
         HealthState.View health = b.health().view();
         CircuitBreaker breaker = b.breaker();
-        String state = state(b, health.healthy());
-        g.writeStartObject();
-        g.writeStringField("url", b.key());
-        g.writeNumberField("weight", member.weight());
-        g.writeStringField("protocol", b.protocol().wireName());
-        g.writeStringField("state", state);
-        g.writeBooleanField(
-                "inRotation",
-                !state.equals("out-of-rotation") && !state.equals("ejected") && !state.equals("breaker-open"));
-        time(g, "since", since(state, health.since(), breakers.since(b.key())));
-        g.writeObjectFieldStart("health");
-        g.writeBooleanField("healthy", health.healthy());
-        time(g, "since", health.since());
-        g.writeNumberField("consecutiveSuccesses", health.consecutiveSuccesses());
-        g.writeNumberField("consecutiveFailures", health.consecutiveFailures());
-        if (document != null) {
-            g.writeNumberField("healthyThreshold", document.healthCheck().healthyThreshold());
-            g.writeNumberField("unhealthyThreshold", document.healthCheck().unhealthyThreshold());
-        }
-        g.writeFieldName("lastCheck");
+        BackendState state = state(b, health.healthy());
+        Instant breakerSince = breakers.since(b.key());
         HealthState.Check last = health.last();
-        if (last == null) {
-            g.writeNull();
-        } else {
-            g.writeStartObject();
-            time(g, "at", last.at());
-            g.writeBooleanField("passed", last.failure() == null);
-            g.writeNumberField("latencyMs", Math.round(last.latencyNanos() / 10_000.0) / 100.0);
-            if (last.failure() != null) {
-                g.writeStringField("reason", last.failure());
-            }
-            g.writeEndObject();
-        }
-        g.writeEndObject();
-        g.writeObjectFieldStart("breaker");
-        g.writeStringField("state", Breakers.name(breaker.getState()));
-        time(g, "since", breakers.since(b.key()));
         float rate = breaker.getMetrics().getFailureRate();
-        if (rate < 0) {
-            g.writeNullField("failureRate");
-        } else {
-            g.writeNumberField("failureRate", rate);
-        }
-        g.writeEndObject();
-        g.writeNumberField("inFlight", b.inFlight());
         BackendActivity.LastMinute minute = activity.lastMinute(b.key());
-        g.writeObjectFieldStart("lastMinute");
-        g.writeNumberField("requestsPerSecond", round(minute.requestsPerSecond()));
-        nullable(g, "errorRatio", minute.errorRatio() == null ? null : Math.round(minute.errorRatio() * 1e4) / 1e4);
-        nullable(g, "p50Ms", minute.p50Ms() == null ? null : round(minute.p50Ms()));
-        nullable(g, "p99Ms", minute.p99Ms() == null ? null : round(minute.p99Ms()));
-        g.writeArrayFieldStart("rates");
+        List<Double> rates = new ArrayList<>(minute.rates().length);
         for (double r : minute.rates()) {
-            g.writeNumber(round(r));
+            rates.add(round(r));
         }
-        g.writeEndArray();
-        g.writeEndObject();
-        g.writeEndObject();
+        return new ProxyStatusDocument.Backend(
+                b.key(),
+                member.weight(),
+                b.protocol().wireName(),
+                state.wireName(),
+                state.inRotation(),
+                time(since(state, health.since(), breakerSince)),
+                new ProxyStatusDocument.Health(
+                        health.healthy(),
+                        time(health.since()),
+                        health.consecutiveSuccesses(),
+                        health.consecutiveFailures(),
+                        document == null ? 0 : document.healthCheck().healthyThreshold(),
+                        document == null ? 0 : document.healthCheck().unhealthyThreshold(),
+                        last == null
+                                ? null
+                                : new ProxyStatusDocument.Check(
+                                        time(last.at()),
+                                        last.failure() == null,
+                                        Math.round(last.latencyNanos() / 10_000.0) / 100.0,
+                                        last.failure())),
+                new ProxyStatusDocument.Breaker(
+                        Breakers.name(breaker.getState()), time(breakerSince), rate < 0 ? null : rate),
+                b.inFlight(),
+                new ProxyStatusDocument.LastMinute(
+                        round(minute.requestsPerSecond()),
+                        minute.errorRatio() == null ? null : Math.round(minute.errorRatio() * 1e4) / 1e4,
+                        minute.p50Ms() == null ? null : round(minute.p50Ms()),
+                        minute.p99Ms() == null ? null : round(minute.p99Ms()),
+                        rates));
     }
 
     /** When the backend's current state began: its health's flip, its breaker's transition, or the later of both. */
-    static Instant since(String state, Instant health, Instant breaker) {
-        if (breaker == null || state.equals("out-of-rotation")) {
+    static Instant since(BackendState state, Instant health, Instant breaker) {
+        if (breaker == null || state == BackendState.OUT_OF_ROTATION) {
             return health;
         }
-        if (!state.equals("in-rotation") || health == null) {
+        if (state != BackendState.IN_ROTATION || health == null) {
             return breaker;
         }
         return health.isAfter(breaker) ? health : breaker;
@@ -232,21 +180,8 @@ public final class ProxyStatus implements AutoCloseable {
         return Math.round(value * 100) / 100.0;
     }
 
-    private static void nullable(JsonGenerator g, String name, Double value) throws IOException {
-        if (value == null) {
-            g.writeNullField(name);
-        } else {
-            g.writeNumberField(name, value);
-        }
-    }
-
-    private static void time(JsonGenerator g, String name, Instant at) throws IOException {
-        if (at == null) {
-            g.writeNullField(name);
-        } else {
-            g.writeStringField(
-                    name, at.truncatedTo(java.time.temporal.ChronoUnit.MILLIS).toString());
-        }
+    private static String time(Instant at) {
+        return at == null ? null : at.truncatedTo(ChronoUnit.MILLIS).toString();
     }
 
     @Override

@@ -75,7 +75,8 @@ class StatusEndpointTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> a.healthChecks.get() >= 1 && b.healthChecks.get() >= 1);
 
         JsonNode status = status(proxy);
-        assertThat(status.get("version").asInt()).isEqualTo(ProxyStatus.VERSION);
+        assertThat(status.get("version").asInt())
+                .isEqualTo(dev.roundhouse.poolformat.status.ProxyStatusDocument.VERSION);
         JsonNode pool = status.get("pool");
         assertThat(pool.get("version").asInt())
                 .isEqualTo(proxy.pool().snapshot().document().version());

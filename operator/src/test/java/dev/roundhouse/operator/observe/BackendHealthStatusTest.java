@@ -184,6 +184,76 @@ class BackendHealthStatusTest {
     }
 
     @Test
+    void aServiceRefsMembersAreTheEntriesAsResolvedFromItsEndpointSlices() throws Exception {
+        cluster.client
+                .resource(new io.fabric8.kubernetes.api.model.ServiceBuilder()
+                        .withNewMetadata()
+                        .withName("members")
+                        .withNamespace(OperatorCluster.NS)
+                        .endMetadata()
+                        .withNewSpec()
+                        .addNewPort()
+                        .withName("http")
+                        .withPort(8080)
+                        .endPort()
+                        .endSpec()
+                        .build())
+                .create();
+        cluster.client
+                .resource(new EndpointSliceBuilder()
+                        .withNewMetadata()
+                        .withName("members-1")
+                        .withNamespace(OperatorCluster.NS)
+                        .addToLabels("kubernetes.io/service-name", "members")
+                        .endMetadata()
+                        .withAddressType("IPv4")
+                        .addNewPort()
+                        .withName("http")
+                        .withPort(8080)
+                        .withProtocol("TCP")
+                        .endPort()
+                        .addNewEndpoint()
+                        .withAddresses("10.9.4.1")
+                        .withNewConditions()
+                        .withReady(true)
+                        .endConditions()
+                        .endEndpoint()
+                        .addNewEndpoint()
+                        .withAddresses("10.9.4.2")
+                        .withNewConditions()
+                        .withReady(true)
+                        .endConditions()
+                        .endEndpoint()
+                        .build())
+                .create();
+        try (StatusServer proxy = new StatusServer()) {
+            proxy.set("http://10.9.4.1:8080", "in-rotation");
+            proxy.set("http://10.9.4.2:8080", "breaker-open");
+            proxyEndpoint("by-ref", "by-ref-metrics-1", proxy, true);
+            LoadBalancer lb = OperatorCluster.loadBalancer("by-ref");
+            lb.getSpec().setBackends(null);
+            dev.roundhouse.operator.api.v1alpha1.ServiceRefSpec ref =
+                    new dev.roundhouse.operator.api.v1alpha1.ServiceRefSpec();
+            ref.setName("members");
+            ref.setPort(8080);
+            lb.getSpec().setServiceRef(ref);
+            cluster.create(lb);
+
+            await().atMost(OperatorCluster.WAIT).ignoreExceptions().untilAsserted(() -> {
+                LoadBalancer seen = lb("by-ref");
+                assertThat(seen.getStatus().getHealthy()).isEqualTo("1/2");
+                assertThat(seen.getStatus().getBackendHealth())
+                        .extracting(BackendHealthStatus::getUrl, BackendHealthStatus::getState)
+                        .containsExactly(
+                                org.assertj.core.groups.Tuple.tuple("http://10.9.4.2:8080", "breaker-open"),
+                                org.assertj.core.groups.Tuple.tuple("http://10.9.4.1:8080", "in-rotation"));
+                assertThat(condition(seen, Conditions.BACKENDS_HEALTHY).getMessage())
+                        .isEqualTo("out of rotation on every ready proxy: http://10.9.4.2:8080");
+            });
+        }
+    }
+
+    @Test
     void aBackendOutOnOneProxyOfTwoIsNotHealthyEverywhereButNotOutOfRotation() throws Exception {
         try (StatusServer one = new StatusServer();
                 StatusServer two = new StatusServer();

@@ -12,13 +12,13 @@ import dev.roundhouse.proxy.config.PoolReloader;
 import dev.roundhouse.proxy.config.ProxySettings;
 import dev.roundhouse.proxy.forward.PoolRequestHandler;
 import dev.roundhouse.proxy.health.HealthChecker;
-import dev.roundhouse.proxy.metrics.AdminServer;
 import dev.roundhouse.proxy.metrics.ProxyMetrics;
 import dev.roundhouse.proxy.pool.BackendPool;
 import dev.roundhouse.proxy.server.HttpsRedirect;
 import dev.roundhouse.proxy.server.IoThreadWatchdog;
 import dev.roundhouse.proxy.server.ProxyServer;
 import dev.roundhouse.proxy.server.RequestGuard;
+import dev.roundhouse.proxy.status.AdminServer;
 import dev.roundhouse.proxy.status.BackendActivity;
 import dev.roundhouse.proxy.status.ProxyStatus;
 import dev.roundhouse.proxy.status.StateChanges;
@@ -79,7 +79,9 @@ public final class RoundhouseProxy implements AutoCloseable {
     private RoundhouseProxy(ProxySettings settings, Clock clock) {
         this.settings = settings;
         StateChanges changes = new StateChanges(clock);
-        this.breakers = new Breakers(clock, changes);
+        this.breakers = new Breakers(
+                clock,
+                (backend, from, to, reason) -> changes.record(StateChanges.Kind.BREAKER, backend, from, to, reason));
         // A new backend's meters are registered as it is added, not by its first request on an I/O thread,
         // where registering them cost 0.1-0.2 ms (measured, docs/benchmark-history.md).
         this.pool = new BackendPool(breakers, metrics::prepareBackend, metrics::forgetBackend, clock);
@@ -103,7 +105,12 @@ public final class RoundhouseProxy implements AutoCloseable {
                     tls.requiresClientCertificates(),
                     tls.engine() == TlsTermination.Engine.OPENSSL));
         }
-        this.reloader = new PoolReloader(pool, metrics, change -> forwarding.configure(pool.snapshot()), changes);
+        this.reloader = new PoolReloader(
+                pool,
+                metrics,
+                change -> forwarding.configure(pool.snapshot()),
+                (applied, reason) ->
+                        changes.record(StateChanges.Kind.RELOAD, null, null, applied ? "applied" : "rejected", reason));
         List<org.xnio.XnioIoThread> ioThreads = new java.util.concurrent.CopyOnWriteArrayList<>();
         this.healthChecker = new HealthChecker(
                 pool,

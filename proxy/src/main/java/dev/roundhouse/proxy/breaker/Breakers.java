@@ -1,7 +1,6 @@
 package dev.roundhouse.proxy.breaker;
 
 import dev.roundhouse.poolformat.PoolDocument;
-import dev.roundhouse.proxy.status.StateChanges;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
@@ -21,17 +20,25 @@ public final class Breakers {
 
     private final CircuitBreakerRegistry registry = CircuitBreakerRegistry.ofDefaults();
     private final Clock clock;
-    private final StateChanges changes;
+    private final Transitions transitions;
+
+    /** Told of every breaker's every transition, on the thread that made it. */
+    @FunctionalInterface
+    public interface Transitions {
+        Transitions NONE = (backend, from, to, reason) -> {};
+
+        void moved(String backend, String from, String to, String reason);
+    }
     /** When each breaker last changed state (or was created), for the status page. */
     private final ConcurrentHashMap<String, Instant> since = new ConcurrentHashMap<>();
 
     public Breakers(Clock clock) {
-        this(clock, new StateChanges(clock));
+        this(clock, Transitions.NONE);
     }
 
-    public Breakers(Clock clock, StateChanges changes) {
+    public Breakers(Clock clock, Transitions transitions) {
         this.clock = clock;
-        this.changes = changes;
+        this.transitions = transitions;
     }
 
     public CircuitBreakerRegistry registry() {
@@ -50,7 +57,7 @@ public final class Breakers {
             String reason = reason(transition);
             log.info("Circuit breaker of {}: {} -> {} ({})", name, from, to, reason);
             since.put(name, clock.instant());
-            changes.record(StateChanges.Kind.BREAKER, name, from, to, reason);
+            transitions.moved(name, from, to, reason);
         });
         return breaker;
     }

@@ -6,7 +6,6 @@ import dev.roundhouse.poolformat.PoolDocumentCodec;
 import dev.roundhouse.proxy.metrics.MetricNames;
 import dev.roundhouse.proxy.metrics.ProxyMetrics;
 import dev.roundhouse.proxy.pool.BackendPool;
-import dev.roundhouse.proxy.status.StateChanges;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,7 +25,16 @@ public final class PoolReloader {
     private final ProxyMetrics metrics;
     private final Consumer<BackendPool.Change> onApplied;
     private String lastInvalidHash;
-    private final StateChanges changes;
+    private final Outcomes outcomes;
+
+    /** Told of every document applied or refused, with what or why, after the fact. */
+    @FunctionalInterface
+    public interface Outcomes {
+        Outcomes NONE = (applied, reason) -> {};
+
+        void reloaded(boolean applied, String reason);
+    }
+
     private volatile Applied applied;
     private volatile Rejected rejected;
 
@@ -62,12 +70,12 @@ public final class PoolReloader {
     }
 
     public PoolReloader(BackendPool pool, ProxyMetrics metrics, Consumer<BackendPool.Change> onApplied) {
-        this(pool, metrics, onApplied, new StateChanges(java.time.Clock.systemUTC()));
+        this(pool, metrics, onApplied, Outcomes.NONE);
     }
 
     public PoolReloader(
-            BackendPool pool, ProxyMetrics metrics, Consumer<BackendPool.Change> onApplied, StateChanges changes) {
-        this.changes = changes;
+            BackendPool pool, ProxyMetrics metrics, Consumer<BackendPool.Change> onApplied, Outcomes outcomes) {
+        this.outcomes = outcomes;
         this.pool = pool;
         this.metrics = metrics;
         this.onApplied = onApplied;
@@ -88,7 +96,7 @@ public final class PoolReloader {
             if (!hash.equals(lastInvalidHash)) { // say it once per bad version, not on every poll
                 lastInvalidHash = hash;
                 rejected = new Rejected(source, Instant.now(), e.getMessage());
-                changes.record(StateChanges.Kind.RELOAD, null, null, "rejected", source + ": " + e.getMessage());
+                outcomes.reloaded(false, source + ": " + e.getMessage());
                 log.error(
                         "Pool document from {} rejected, {}: {}",
                         source,
@@ -125,11 +133,8 @@ public final class PoolReloader {
         lastInvalidHash = null;
         applied = new Applied(document.version(), hash, source, Instant.now());
         rejected = null;
-        changes.record(
-                StateChanges.Kind.RELOAD,
-                null,
-                null,
-                "applied",
+        outcomes.reloaded(
+                true,
                 source + ": " + document.backends().size() + " backends ("
                         + change.added().size() + " added, " + change.removed().size() + " removed)");
         metrics.reload(MetricNames.RELOAD_APPLIED);

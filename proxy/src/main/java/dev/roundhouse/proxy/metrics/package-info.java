@@ -1,5 +1,2 @@
-/**
- * The proxy's meters (one definition of each name) and the admin server on the metrics port: {@code /metrics},
- * {@code /healthz}, {@code /readyz}.
- */
+/** The proxy's meters (one definition of each name) and their Prometheus exposition. */
 package dev.roundhouse.proxy.metrics;

@@ -1,8 +1,7 @@
-package dev.roundhouse.proxy.metrics;
+package dev.roundhouse.proxy.status;
 
 import dev.roundhouse.proxy.codec.Responses;
-import dev.roundhouse.proxy.status.ProxyStatus;
-import dev.roundhouse.proxy.status.StateChanges;
+import dev.roundhouse.proxy.metrics.ProxyMetrics;
 import io.undertow.Undertow;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.Headers;

@@ -282,8 +282,8 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
 
     /**
      * Watches the ready proxies (the ready endpoints of their metrics Service) for the pool's backends, and returns
-     * the view of them last published: it changes at most once every 10 s, so backends that flap cannot make the
-     * status do so.
+     * the view of them last published, or null before there is one: it changes at most once every 10 s, so backends
+     * that flap cannot make the status do so.
      */
     private BackendsFold.Folded watchProxies(LoadBalancer lb, PoolResolution pool, Context<LoadBalancer> context) {
         ResourceID id = ResourceID.fromResource(lb);
@@ -295,14 +295,11 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
                 slices.list(lb.getMetadata().getNamespace(), s -> metricsService.equals(serviceNameOf(s)))
                         .toList(),
                 Names.METRICS_PORT_NAME);
-        List<String> urls = pool.document() == null
-                ? List.of()
-                : pool.document().backends().stream()
-                        .map(b -> dev.roundhouse.poolformat.BackendUrls.key(b.url()))
-                        .toList();
+        List<String> urls = pool.backendKeys();
         proxyStatus.track(id, proxies, urls);
-        BackendsFold.Folded published = proxyStatus.published(id);
-        return published == null ? BackendsFold.fold(urls, List.of()) : published;
+        // Null until the ready proxies have answered once (since this operator started): the status keeps what it
+        // says meanwhile, so that a restart over unchanged backends writes nothing.
+        return proxyStatus.published(id);
     }
 
     /** Patches the status when it changed (recording a Warning Event when Ready turns False for a new reason). */

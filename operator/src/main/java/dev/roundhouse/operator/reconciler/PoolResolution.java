@@ -20,6 +20,15 @@ import java.util.List;
  */
 public record PoolResolution(PoolDocument document, String text, Reason problemReason, String problemMessage) {
 
+    /** The pool's backends as the proxies name them (normalised URLs, as in their metrics and {@code /status}). */
+    List<String> backendKeys() {
+        return document == null
+                ? List.of()
+                : document.backends().stream()
+                        .map(b -> dev.roundhouse.poolformat.BackendUrls.key(b.url()))
+                        .toList();
+    }
+
     /** Where a reconcile keeps the pool it resolved, for its dependents: resolved once per reconcile. */
     static final String KEY = "pool";
 

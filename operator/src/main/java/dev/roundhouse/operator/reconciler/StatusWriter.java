@@ -38,7 +38,7 @@ final class StatusWriter {
             TlsSecrets tls,
             Deployment deployment,
             boolean serviceMonitorMissing,
-            BackendsFold.Folded observed) {
+            /* null before the ready proxies answered this operator */ BackendsFold.Folded observed) {
         int wanted = ProxyDeployments.replicas(lb.getSpec());
         int ready = readyReplicas(deployment);
         Integer backends = pool.document() == null
@@ -111,15 +111,25 @@ final class StatusWriter {
                         : Conditions.condition(
                                 Conditions.PROGRESSING, false, Reason.STABLE, "the proxies run the current spec"));
 
-        desired.add(backendsHealthy(observed));
-
         LoadBalancerStatus status = new LoadBalancerStatus();
+        LoadBalancerStatus old = lb.getStatus();
+        Condition heard = old == null ? null : find(old.getConditions(), Conditions.BACKENDS_HEALTHY);
+        if (observed == null && heard != null) {
+            // The proxies have not answered this operator yet: what the status says of them stands.
+            desired.add(heard);
+            status.setHealthy(old.getHealthy());
+            status.setBackendHealth(old.getBackendHealth());
+            status.setBackendHealthNotShown(old.getBackendHealthNotShown());
+        } else {
+            BackendsFold.Folded view = observed != null ? observed : BackendsFold.fold(pool.backendKeys(), List.of());
+            desired.add(backendsHealthy(view));
+            status.setHealthy(view.healthyColumn());
+            status.setBackendHealth(view.entries().isEmpty() ? null : view.entries());
+            status.setBackendHealthNotShown(view.notShown() == 0 ? null : view.notShown());
+        }
         status.setObservedGeneration(lb.getMetadata().getGeneration());
         status.setConditions(Conditions.merge(current(lb), desired, nowInstant(), generation(lb)));
         status.setBackends(backends);
-        status.setHealthy(observed.healthyColumn());
-        status.setBackendHealth(observed.entries().isEmpty() ? null : observed.entries());
-        status.setBackendHealthNotShown(observed.notShown() == 0 ? null : observed.notShown());
         status.setReadyReplicas(ready);
         status.setReplicas(replicas(deployment));
         status.setSelector(selector(lb));

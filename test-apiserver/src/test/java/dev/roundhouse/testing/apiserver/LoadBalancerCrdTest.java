@@ -70,7 +70,7 @@ class LoadBalancerCrdTest {
         interval: 5s
         timeout: 2s
         healthyThreshold: 2
-        unhealthyThreshold: 3
+        unhealthyThreshold: 1
         """));
         assertThat(spec.at("/metrics/serviceMonitor")).isEqualTo(yaml("{enabled: false, interval: 30s}"));
         // Only objects that are present get defaults inside them.

@@ -1,6 +1,5 @@
 package dev.roundhouse.bench.rollout;
 
-import com.sun.net.httpserver.HttpServer;
 import dev.roundhouse.bench.load.Args;
 import dev.roundhouse.bench.load.BackendIds;
 import dev.roundhouse.bench.load.LoadOptions;
@@ -135,7 +134,8 @@ public final class RolloutUnderLoad {
                 modes,
                 workDir);
 
-        List<HttpServer> backends = DemoBackends.start(List.of(0, 0));
+        DemoBackends demo = DemoBackends.start(List.of(0, 0));
+        List<DemoBackends.Backend> backends = demo.backends();
         List<Run> runs = new ArrayList<>();
         try {
             for (int round = 1; round <= rounds; round++) {
@@ -149,7 +149,7 @@ public final class RolloutUnderLoad {
                 }
             }
         } finally {
-            backends.forEach(b -> b.stop(0));
+            demo.close();
         }
         System.out.println();
         System.out.println(table(modes, runs));
@@ -163,7 +163,7 @@ public final class RolloutUnderLoad {
             String mode,
             int round,
             Path dir,
-            List<HttpServer> backends,
+            List<DemoBackends.Backend> backends,
             int rollouts,
             Duration every,
             double rate,
@@ -245,7 +245,7 @@ public final class RolloutUnderLoad {
         }
     }
 
-    private static String loadBalancer(int port, List<HttpServer> backends) {
+    private static String loadBalancer(int port, List<DemoBackends.Backend> backends) {
         StringBuilder yaml = new StringBuilder("""
                 apiVersion: roundhouse.dev/v1alpha1
                 kind: LoadBalancer
@@ -257,10 +257,8 @@ public final class RolloutUnderLoad {
                     path: /healthz
                   backends:
                 """.formatted(NAME, port));
-        for (HttpServer backend : backends) {
-            yaml.append("    - url: http://127.0.0.1:")
-                    .append(backend.getAddress().getPort())
-                    .append('\n');
+        for (DemoBackends.Backend backend : backends) {
+            yaml.append("    - url: http://127.0.0.1:").append(backend.port()).append('\n');
         }
         return yaml.toString();
     }

@@ -2,7 +2,6 @@ package dev.roundhouse.bench.load;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.sun.net.httpserver.HttpServer;
 import dev.roundhouse.e2e.demo.DemoBackends;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,11 +15,11 @@ class FixedRateEventsTest {
     @Test
     void writesEveryScheduledRequestWithItsTimesAndOutcome(@TempDir Path dir) throws Exception {
         Path events = dir.resolve("events.txt");
-        HttpServer backend = DemoBackends.start(List.of(0)).get(0);
+        DemoBackends backend = DemoBackends.start(List.of(0));
         try {
             FixedRate.main(new String[] {
                 "--url",
-                "http://127.0.0.1:" + backend.getAddress().getPort() + "/",
+                "http://127.0.0.1:" + backend.backends().get(0).port() + "/",
                 "--connections",
                 "2",
                 "--rate",
@@ -33,7 +32,7 @@ class FixedRateEventsTest {
                 events.toString()
             });
         } finally {
-            backend.stop(0);
+            backend.close();
         }
 
         List<String> lines = Files.readAllLines(events);

@@ -66,7 +66,15 @@
 #                is not reported), resident memory (VmRSS of the target's processes after the runs), and
 #                for Roundhouse bytes allocated per request (JFR's per-thread allocation counters, a
 #                separate run without strace). Needs strace and, for allocation, jcmd and jfr.
+#   STATUS_POLL  1 = one more target, roundhouse+status: the same Roundhouse process and port, loaded the same
+#                way, while a poller (python3, on LOAD_CPU, off the proxy's CPU) asks its admin port GET /status
+#                every STATUS_POLL_INTERVAL seconds (default 2, what the status page does) and keeps one
+#                /status?after=<lastChange>&wait=30 open, as the operator does. Its rounds interleave with
+#                roundhouse's (which goes first in odd rounds, second in even ones), and the report adds their
+#                per-round req/s and p99 ratios and what the poller saw (default 0). The pair is the point: the
+#                proxy's /status costs the request path nothing measurable when req/s does not move
 #
+# The status sampler (every 5 s) and the in-flight counters run in both; STATUS_POLL measures what asking costs.
 # Output: progress lines, one table per connection count (medians over
 # rounds), and one "RESULT target=... conns=... ..." line per target and
 # connection count. With LOAD=fixed-rate: one table per connection count and
@@ -108,6 +116,8 @@ H2="${H2:-0}"
 H2_STREAMS="${H2_STREAMS:-10}"
 COSTS_CONNECTIONS="${COSTS_CONNECTIONS:-64}"
 COSTS_DURATION="${COSTS_DURATION:-5s}"
+STATUS_POLL="${STATUS_POLL:-0}"
+STATUS_POLL_INTERVAL="${STATUS_POLL_INTERVAL:-2}"
 
 NGINX_BIN="${NGINX_BIN:-/usr/sbin/nginx}"
 HAPROXY_BIN="${HAPROXY_BIN:-/usr/sbin/haproxy}"
@@ -128,10 +138,21 @@ HAPROXY_BIN="$(find_bin "$HAPROXY_BIN" haproxy)"
 WRK_BIN="$(find_bin "$WRK_BIN" wrk)"
 for t in taskset curl awk sort pgrep timeout mktemp; do need "$t"; done
 
+case "$STATUS_POLL" in 0|1) ;; *) die "STATUS_POLL must be 0 or 1, got '$STATUS_POLL'" ;; esac
+if [[ "$STATUS_POLL" == 1 && " $TARGETS " != *" roundhouse+status "* ]]; then
+  [[ " $TARGETS " == *" roundhouse "* ]] || die "STATUS_POLL=1 needs roundhouse in TARGETS"
+  TARGETS="$(sed 's/\(^\| \)roundhouse\( \|$\)/\1roundhouse roundhouse+status\2/' <<<"$TARGETS")"
+fi
 for t in $TARGETS; do
-  case "$t" in nginx|haproxy|roundhouse|nginx-static|undertow-floor) ;;
-    *) die "unknown target '$t' (known: nginx haproxy roundhouse nginx-static undertow-floor)";; esac
+  case "$t" in nginx|haproxy|roundhouse|roundhouse+status|nginx-static|undertow-floor) ;;
+    *) die "unknown target '$t' (known: nginx haproxy roundhouse roundhouse+status nginx-static undertow-floor)";; esac
 done
+if [[ " $TARGETS " == *" roundhouse+status "* ]]; then
+  [[ " $TARGETS " == *" roundhouse "* ]] || die "roundhouse+status is roundhouse polled: it needs roundhouse in TARGETS"
+  [[ "$STATUS_POLL_INTERVAL" =~ ^[0-9]*\.?[0-9]+$ ]] || die "STATUS_POLL_INTERVAL must be seconds, got '$STATUS_POLL_INTERVAL'"
+  need python3
+  STATUS_POLL=1
+fi
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, got '$ROUNDS'"
 for c in $CONNECTIONS; do
   [[ "$c" =~ ^[1-9][0-9]*$ ]] || die "CONNECTIONS must be positive integers, got '$c'"
@@ -146,7 +167,7 @@ if [[ "$TLS" == 1 ]]; then
   need openssl
   [[ "$LOAD" == wrk ]] || die "TLS=1 runs with wrk only"
   for t in $TARGETS; do
-    case "$t" in nginx|haproxy|roundhouse) ;; *) die "TLS=1: target $t has no HTTPS setup (nginx haproxy roundhouse)" ;; esac
+    case "$t" in nginx|haproxy|roundhouse|roundhouse+status) ;; *) die "TLS=1: target $t has no HTTPS setup (nginx haproxy roundhouse)" ;; esac
   done
 fi
 [[ "$NEW_CONNECTIONS" == 0 || "$TLS" == 1 ]] || die "NEW_CONNECTIONS=1 needs TLS=1"
@@ -158,7 +179,7 @@ if [[ "$H2" == 1 ]]; then
   [[ "$NEW_CONNECTIONS" == 0 && "$REQUEST_BODY" == 0 && -z "${HOST_HEADER:-}" && "$COSTS" == 0 ]] \
     || die "H2=1 does not combine with NEW_CONNECTIONS, REQUEST_BODY, HOST_HEADER or COSTS"
   for t in $TARGETS; do
-    case "$t" in nginx|haproxy|roundhouse) ;; *) die "H2=1: target $t has no HTTP/2 setup (nginx haproxy roundhouse)" ;; esac
+    case "$t" in nginx|haproxy|roundhouse|roundhouse+status) ;; *) die "H2=1: target $t has no HTTP/2 setup (nginx haproxy roundhouse)" ;; esac
   done
 fi
 SCHEME=http
@@ -518,7 +539,14 @@ start_undertow-floor() {
   wait_http "http://127.0.0.1:$FLOOR_PORT/" "$STARTED_PID" "undertow-floor" "$READY_TIMEOUT" "$TMP/undertow-floor/server.log"
 }
 
-for t in $TARGETS; do "start_$t"; done
+for t in $TARGETS; do
+  [[ "$t" == roundhouse+status ]] && continue   # not a process: roundhouse's, polled
+  "start_$t"
+done
+if [[ "$STATUS_POLL" == 1 ]]; then
+  TARGET_PID[roundhouse+status]=${TARGET_PID[roundhouse]}
+  TARGET_PORT[roundhouse+status]=${TARGET_PORT[roundhouse]}
+fi
 
 # Sanity check: every target returns the backend's 100-byte body (over HTTP/2 with H2=1).
 for t in $TARGETS; do
@@ -532,6 +560,111 @@ done
 log "all targets answer with the backend body"
 
 # ------------------------------------------------------------ measuring ---
+
+# STATUS_POLL: the status page's poll and the operator's long poll of Roundhouse's admin port, from its own process
+# on LOAD_CPU. One persistent connection each, as a browser and the operator's HTTP client keep. On SIGTERM it
+# writes what it saw as key=value on one line.
+cat > "$TMP/status-poller.py" <<'EOF'
+import http.client, json, os, signal, sys, threading, time
+
+port, interval, out = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+lock = threading.Lock()
+seen = {"page_polls": 0, "page_failures": 0, "page_bytes": 0, "long_polls": 0, "long_answers": 0, "long_failures": 0}
+page_ms = []
+
+
+def count(key, n=1):
+    with lock:
+        seen[key] += n
+
+
+def page():
+    conn = None
+    while True:
+        started = time.monotonic()
+        try:
+            conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "/status")
+            response = conn.getresponse()
+            body = response.read()
+            if response.status != 200:
+                raise IOError("status %d" % response.status)
+            json.loads(body)
+            with lock:
+                seen["page_polls"] += 1
+                seen["page_bytes"] += len(body)
+                page_ms.append((time.monotonic() - started) * 1000)
+        except Exception:
+            count("page_failures")
+            conn = None
+        if not os.path.exists(out + ".ready"):
+            open(out + ".ready", "w").close()
+        time.sleep(max(0.0, interval - (time.monotonic() - started)))
+
+
+def long_poll():
+    conn, last = None, -1
+    while True:
+        try:
+            conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=45)
+            count("long_polls")
+            conn.request("GET", "/status?after=%d&wait=30" % last)
+            response = conn.getresponse()
+            body = response.read()
+            if response.status != 200:
+                raise IOError("status %d" % response.status)
+            last = json.loads(body)["lastChange"]
+            count("long_answers")
+        except Exception:
+            count("long_failures")
+            conn = None
+            time.sleep(1)
+
+
+def stop(*_):
+    with lock:
+        ms = sorted(page_ms)
+        seen["page_p50_ms"] = "%.2f" % ms[len(ms) // 2] if ms else "nan"
+        seen["page_max_ms"] = "%.2f" % ms[-1] if ms else "nan"
+        line = " ".join("%s=%s" % kv for kv in seen.items())
+    with open(out, "w") as f:
+        f.write(line + "\n")
+    os._exit(0)
+
+
+signal.signal(signal.SIGTERM, stop)
+threading.Thread(target=long_poll, daemon=True).start()
+threading.Thread(target=page, daemon=True).start()
+while True:
+    time.sleep(3600)
+EOF
+
+POLLER_PID=""
+start_status_poller() {   # start_status_poller <outfile>: polls Roundhouse's admin port until stop_status_poller
+  local outf="$1" i
+  rm -f "$outf" "$outf.ready"
+  taskset -c "$LOAD_CPU" python3 "$TMP/status-poller.py" "$RH_METRICS_PORT" "$STATUS_POLL_INTERVAL" "$outf" &
+  POLLER_PID=$!
+  PIDS+=( "$POLLER_PID" )
+  for (( i = 0; i < 50; i++ )); do [[ -e "$outf.ready" ]] && return 0; sleep 0.1; done
+  die "the status poller did not get a first answer from port $RH_METRICS_PORT"
+}
+stop_status_poller() {
+  kill -TERM "$POLLER_PID" 2>/dev/null || true
+  wait "$POLLER_PID" 2>/dev/null || true
+  POLLER_PID=""
+}
+
+# The targets of round r: with STATUS_POLL, roundhouse and roundhouse+status swap places in even rounds, so that
+# neither always runs right after the other (JIT drift would favour one of them).
+round_targets() {
+  local r="$1"
+  if [[ "$STATUS_POLL" == 1 ]] && (( r % 2 == 0 )); then
+    sed 's/\(^\| \)roundhouse roundhouse+status\( \|$\)/\1roundhouse+status roundhouse\2/' <<<"$TARGETS"
+  else
+    echo "$TARGETS"
+  fi
+}
 
 # pid plus all its descendants (nginx master + workers; haproxy; java)
 proc_tree() {
@@ -588,6 +721,7 @@ RESULTS="$TMP/results.txt"   # conns target round rps p50 p99 cpu_us errors requ
 # upstream keep-alive connections. Not measured.
 WARMUP_CONNECTIONS="${WARMUP_CONNECTIONS:-$(tr ' ' '\n' <<<"$CONNECTIONS" | sort -n | tail -n 1)}"
 for t in $TARGETS; do
+  [[ "$t" == roundhouse+status ]] && continue   # the same JVM as roundhouse, warmed up with it
   if [[ "$t" == roundhouse || "$t" == undertow-floor ]]; then d="$WARMUP"; else d="$PRIME"; fi
   [[ "$(dur_secs "$d")" -gt 0 ]] || continue
   log "warm-up $t: $([[ "$H2" == 1 ]] && echo h2load || echo wrk) -c$WARMUP_CONNECTIONS -d$d (not measured)"
@@ -610,12 +744,13 @@ if [[ "$LOAD" == fixed-rate ]]; then
     for rate in $RATES; do
       # rounds 1-FR_PRIME_ROUNDS..0 prime (run, printed, not counted); 1..ROUNDS are counted
       for (( r = 1 - FR_PRIME_ROUNDS; r <= ROUNDS; r++ )); do
-        for t in $TARGETS; do
+        for t in $(round_targets "$r"); do
           pid="${TARGET_PID[$t]}"
           kill -0 "$pid" 2>/dev/null || die "$t (pid $pid) is no longer running"
           mapfile -t tree < <(proc_tree "$pid")
           out="$TMP/fixed-rate-$t-c$conns-r$rate-$r.txt"
           load1="$(cut -d' ' -f1 /proc/loadavg)/$(fr_busy)%"
+          [[ "$t" == roundhouse+status ]] && start_status_poller "$TMP/status-poll-c$conns-r$rate-$r.txt"
           read -r t0 _ < <(cpu_ticks "${tree[@]}")
           timeout --kill-after=5 $(( $(dur_secs "$fr_total") + 60 )) taskset -c "$LOAD_CPU" \
             java -Xms256m -Xmx1g -XX:+UseSerialGC -cp "$BENCH_JAR" dev.roundhouse.bench.load.FixedRate \
@@ -623,6 +758,11 @@ if [[ "$LOAD" == fixed-rate ]]; then
             --duration "$fr_total" --warmup "$FR_WARMUP" --timeout "$WRK_TIMEOUT" --label "$t" >"$out" 2>&1 \
             || { cat "$out" >&2; die "fixed-rate load failed against $t"; }
           read -r t1 _ < <(cpu_ticks "${tree[@]}")
+          polled=""
+          if [[ "$t" == roundhouse+status ]]; then
+            stop_status_poller
+            polled=" poller: $(cat "$TMP/status-poll-c$conns-r$rate-$r.txt" 2>/dev/null || echo "no report")"
+          fi
           line="$(grep '^RESULT ' "$out" | tail -n 1)" || { cat "$out" >&2; die "no RESULT line for $t"; }
           # CPU per request over the whole run, warm-up included: ticks / (rate * seconds)
           cpu_us="$(awk -v d=$(( t1 - t0 )) -v hz="$CLK_TCK" -v n="$(( rate * $(dur_secs "$fr_total") ))" \
@@ -633,8 +773,8 @@ if [[ "$LOAD" == fixed-rate ]]; then
           else
             round="prime $(( r + FR_PRIME_ROUNDS ))/$FR_PRIME_ROUNDS"
           fi
-          printf '%s conns=%-4s rate=%-6s %-10s load/busy=%-9s cpu_us/req=%-7s %s\n' "$round" "$conns" "$rate" "$t" \
-            "$load1" "$cpu_us" "${line#RESULT label=$t }"
+          printf '%s conns=%-4s rate=%-6s %-17s load/busy=%-9s cpu_us/req=%-7s %s%s\n' "$round" "$conns" "$rate" "$t" \
+            "$load1" "$cpu_us" "${line#RESULT label=$t }" "$polled"
         done
       done
     done
@@ -658,7 +798,7 @@ if [[ "$LOAD" == fixed-rate ]]; then
     for rate in $RATES; do
       echo
       echo "connections=$conns rate=$rate req/s"
-      printf '%-12s %10s %9s %9s %9s %9s %12s %8s %10s  %s | %s\n' target achieved p50_ms p99_ms p999_ms max_ms cpu_us/req errors lag_p99_ms "p99_ms per round" "load/busy per round"
+      printf '%-17s %10s %9s %9s %9s %9s %12s %8s %10s  %s | %s\n' target achieved p50_ms p99_ms p999_ms max_ms cpu_us/req errors lag_p99_ms "p99_ms per round" "load/busy per round"
       for t in $TARGETS; do
         ach="$(frcol "$conns" "$rate" "$t" achieved | fr_median)"
         p50="$(frcol "$conns" "$rate" "$t" p50 | fr_median)"
@@ -670,7 +810,7 @@ if [[ "$LOAD" == fixed-rate ]]; then
         ld="$(frcol "$conns" "$rate" "$t" load1 | paste -sd' ')"
         p99s="$(frcol "$conns" "$rate" "$t" p99 | paste -sd' ')"
         errs="$(frcol "$conns" "$rate" "$t" failed | awk '{ s += $1 } END { print s + 0 }')"
-        printf '%-12s %10.0f %9.3f %9.3f %9.3f %9.3f %12.2f %8d %10.3f  %s | %s\n' "$t" "$ach" "$p50" "$p99" "$p999" "$mx" "$cpu" "$errs" "$lag" "$p99s" "$ld"
+        printf '%-17s %10.0f %9.3f %9.3f %9.3f %9.3f %12.2f %8d %10.3f  %s | %s\n' "$t" "$ach" "$p50" "$p99" "$p999" "$mx" "$cpu" "$errs" "$lag" "$p99s" "$ld"
         RESULT_LINES+=( "RESULT load=fixed-rate target=$t conns=$conns rate=$rate achieved=$(printf '%.0f' "$ach") p50=$p50 p99=$p99 p999=$p999 max=$mx cpu_us=$cpu errors=$errs lag_p99=$lag p99_rounds=${p99s// /,} load_busy=${ld// /,} rounds=$ROUNDS prime_rounds=$FR_PRIME_ROUNDS duration=$DURATION" )
       done
     done
@@ -682,14 +822,20 @@ fi
 
 for conns in $CONNECTIONS; do
   for (( r = 1; r <= ROUNDS; r++ )); do
-    for t in $TARGETS; do
+    for t in $(round_targets "$r"); do
       pid="${TARGET_PID[$t]}"
       kill -0 "$pid" 2>/dev/null || die "$t (pid $pid) is no longer running"
       mapfile -t tree < <(proc_tree "$pid")
       out="$TMP/wrk-$t-c$conns-r$r.txt"
+      [[ "$t" == roundhouse+status ]] && start_status_poller "$TMP/status-poll-c$conns-r$r.txt"
       read -r t0 s0 < <(cpu_ticks "${tree[@]}")
       run_wrk "${TARGET_PORT[$t]}" "$conns" "$DURATION" "$out"
       read -r t1 s1 < <(cpu_ticks "${tree[@]}")
+      polled=""
+      if [[ "$t" == roundhouse+status ]]; then
+        stop_status_poller
+        polled=" poller: $(cat "$TMP/status-poll-c$conns-r$r.txt" 2>/dev/null || echo "no report")"
+      fi
 
       if [[ "$H2" == 1 ]]; then
         # finished in 10.00s, 41234.50 req/s, ...; requests: N total, ... S succeeded, F failed, E errored, T timeout
@@ -718,8 +864,8 @@ for conns in $CONNECTIONS; do
         'BEGIN { if (n > 0) printf "%.2f\n", d / hz * 1e6 / n; else print "nan" }')"
 
       echo "$conns $t $r $rps $p50 $p99 $cpu_us $errors $reqs $sys_us" >>"$RESULTS"
-      printf 'round %d/%d conns=%-4s %-14s rps=%-10s p50=%-8s p99=%-8s cpu_us/req=%-7s sys_us/req=%-7s errors=%s (non2xx=%s socket=%s)\n' \
-        "$r" "$ROUNDS" "$conns" "$t" "$rps" "$p50" "$p99" "$cpu_us" "$sys_us" "$errors" "${non2xx:-0}" "${sockerr:-0}"
+      printf 'round %d/%d conns=%-4s %-17s rps=%-10s p50=%-8s p99=%-8s cpu_us/req=%-7s sys_us/req=%-7s errors=%s (non2xx=%s socket=%s)%s\n' \
+        "$r" "$ROUNDS" "$conns" "$t" "$rps" "$p50" "$p99" "$cpu_us" "$sys_us" "$errors" "${non2xx:-0}" "${sockerr:-0}" "$polled"
     done
   done
 done
@@ -743,6 +889,7 @@ COSTS_LINES=()
 if [[ "$COSTS" == 1 ]]; then
   log "per-request costs: strace -c -f at $COSTS_CONNECTIONS connections for $COSTS_DURATION per target"
   for t in $TARGETS; do
+    [[ "$t" == roundhouse+status ]] && continue   # the same process as roundhouse
     pid="${TARGET_PID[$t]}"
     mapfile -t tree < <(proc_tree "$pid")
     # every process of the target; with -f strace attaches to all of each process's threads
@@ -801,7 +948,7 @@ for conns in $CONNECTIONS; do
   if [[ " $TARGETS " == *" nginx "* ]]; then nginx_rps="$(col "$conns" nginx 4 | median)"; fi
   echo
   echo "connections=$conns"
-  printf '%-14s %12s %10s %10s %12s %12s %8s %10s\n' target req/s p50_ms p99_ms cpu_us/req sys_us/req errors vs_nginx
+  printf '%-17s %12s %10s %10s %12s %12s %8s %10s\n' target req/s p50_ms p99_ms cpu_us/req sys_us/req errors vs_nginx
   for t in $TARGETS; do
     rps="$(col "$conns" "$t" 4 | median)"
     p50="$(col "$conns" "$t" 5 | median)"
@@ -814,10 +961,35 @@ for conns in $CONNECTIONS; do
     else
       ratio="-"
     fi
-    printf '%-14s %12.0f %10.3f %10.3f %12.2f %12.2f %8d %10s\n' "$t" "$rps" "$p50" "$p99" "$cpu" "$sys" "$errs" "$ratio"
+    printf '%-17s %12.0f %10.3f %10.3f %12.2f %12.2f %8d %10s\n' "$t" "$rps" "$p50" "$p99" "$cpu" "$sys" "$errs" "$ratio"
     RESULT_LINES+=( "RESULT target=$t conns=$conns rps=$(printf '%.0f' "$rps") p50=$p50 p99=$p99 cpu_us=$(printf '%.2f' "$cpu") sys_us=$(printf '%.2f' "$sys") errors=$errs vs_nginx=$ratio rounds=$ROUNDS duration=$DURATION" )
   done
 done
+if [[ "$STATUS_POLL" == 1 ]]; then
+  # key=value totals over the poller's reports for one connection count (files status-poll-c<conns>-r*.txt)
+  poll_sum() { cat "$TMP"/status-poll-c"$1"-r*.txt 2>/dev/null | tr ' ' '\n' | awk -F= -v k="$2" '
+    $1 == k { if (k ~ /max_ms$/) { if ($2 + 0 > m) m = $2 + 0 } else s += $2 } END { if (k ~ /max_ms$/) printf "%.2f\n", m; else print s + 0 }'; }
+  rcol() { awk -v c="$1" -v t="$2" -v r="$3" -v k="$4" '$1 == c && $2 == t && $3 == r { print $k }' "$RESULTS"; }
+  echo
+  echo "roundhouse+status / roundhouse: the same process, the same load; during roundhouse+status's runs /status was asked every" \
+    "${STATUS_POLL_INTERVAL}s (the status page) with one ?after=N&wait=30 held open (the operator), from CPU $LOAD_CPU. Per round" \
+    "(the two ran back to back, in alternating order), then the median of the rounds' ratios; roundhouse's own spread over the" \
+    "rounds (max/min req/s) for scale"
+  printf '%-8s %-34s %10s %-34s %10s %12s  %s\n' conns "req/s ratio per round" median "p99 ratio per round" median rh_spread "poller (all rounds)"
+  for conns in $CONNECTIONS; do
+    rr=(); pr=()
+    for (( r = 1; r <= ROUNDS; r++ )); do
+      rr+=( "$(awk -v a="$(rcol "$conns" roundhouse+status "$r" 4)" -v b="$(rcol "$conns" roundhouse "$r" 4)" 'BEGIN { printf "%.3f\n", a / b }')" )
+      pr+=( "$(awk -v a="$(rcol "$conns" roundhouse+status "$r" 6)" -v b="$(rcol "$conns" roundhouse "$r" 6)" 'BEGIN { if (b > 0) printf "%.3f\n", a / b; else print "nan" }')" )
+    done
+    rmed="$(printf '%s\n' "${rr[@]}" | median)"
+    pmed="$(printf '%s\n' "${pr[@]}" | median)"
+    spread="$(col "$conns" roundhouse 4 | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { if (lo > 0) printf "%.3f\n", hi / lo; else print "nan" }')"
+    polls="page=$(poll_sum "$conns" page_polls) failed=$(poll_sum "$conns" page_failures) max_ms=$(poll_sum "$conns" page_max_ms) long=$(poll_sum "$conns" long_polls) long_answered=$(poll_sum "$conns" long_answers) long_failed=$(poll_sum "$conns" long_failures)"
+    printf '%-8s %-34s %10s %-34s %10s %12s  %s\n' "$conns" "${rr[*]}" "$rmed" "${pr[*]}" "$pmed" "$spread" "$polls"
+    RESULT_LINES+=( "RESULT status-poll conns=$conns rps_ratio=$rmed p99_ratio=$pmed rps_ratios=$(IFS=,; echo "${rr[*]}") p99_ratios=$(IFS=,; echo "${pr[*]}") roundhouse_spread=$spread interval_s=$STATUS_POLL_INTERVAL poll_${polls// / poll_} rounds=$ROUNDS duration=$DURATION" )
+  done
+fi
 if (( ${#COSTS_LINES[@]} > 0 )); then
   echo
   echo "per-request costs at $COSTS_CONNECTIONS connections ($COSTS_DURATION per target): system calls per request under strace -c -f"

@@ -21,8 +21,21 @@ class ScaleRunTest {
     void aFewLoadBalancersConvergeAndTheirWritesAreCounted() throws Exception {
         ByteArrayOutputStream buffer = new ByteArrayOutputStream();
         PrintStream out = new PrintStream(buffer, true, StandardCharsets.UTF_8);
-        OperatorScale.Result r =
-                OperatorScale.run(Map.of("LBS", "5", "QUIET", "2s", "HEAP_SETTLE", "0s", "TIMEOUT", "2m"), out);
+        OperatorScale.Result r = OperatorScale.run(
+                Map.of(
+                        "LBS",
+                        "5",
+                        "QUIET",
+                        "2s",
+                        "HEAP_SETTLE",
+                        "0s",
+                        "TIMEOUT",
+                        "2m",
+                        "PROXY_STATUS",
+                        "0",
+                        "IDLE",
+                        "0s"),
+                out);
         String printed = buffer.toString(StandardCharsets.UTF_8);
 
         assertThat(r.converged()).as(printed).isEqualTo(5);
@@ -49,5 +62,25 @@ class ScaleRunTest {
         assertThat(r.resyncs()).as(printed).hasSize(1); // no OPERATOR_JAR: only the in-process restart
         assertThat(r.passed(true)).as(printed).isTrue();
         assertThat(printed).contains("milestone (per LoadBalancer, from its create)", "RESULT operator-scale lbs=5");
+    }
+
+    @Test
+    void withProxyStatusTheyTurnHealthyAndSeeABackendGo() throws Exception {
+        ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+        PrintStream out = new PrintStream(buffer, true, StandardCharsets.UTF_8);
+        OperatorScale.Result r = OperatorScale.run(
+                Map.of("LBS", "5", "QUIET", "2s", "HEAP_SETTLE", "0s", "TIMEOUT", "2m", "IDLE", "0s"), out);
+        String printed = buffer.toString(StandardCharsets.UTF_8);
+
+        assertThat(r.healthy()).as(printed).isEqualTo(5);
+        assertThat(r.benchWrites()).as(printed).containsEntry("endpointslices create", 5L);
+        assertThat(r.flip()).as(printed).isNotNull();
+        assertThat(r.flip().out()).as(printed).isEqualTo(5);
+        // one status write and one BackendOutOfRotation Event per LoadBalancer
+        assertThat(r.flip().window().operatorWrites())
+                .as(printed)
+                .containsEntry("loadbalancers/status apply", 5L)
+                .containsEntry("events create", 5L);
+        assertThat(printed).contains("healthy 2/2, BackendsHealthy=True", "proxy_status=1 healthy=5");
     }
 }

@@ -15,6 +15,10 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointBuilder;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointPortBuilder;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
@@ -66,13 +70,24 @@ import java.util.regex.Pattern;
  * process of its own with the JVM flags of its pod ({@code OPERATOR_JAVA_OPTS}), whose heap after a full GC and RSS
  * are the operator's alone.
  *
+ * <p>With {@code PROXY_STATUS=1} (the default; needs {@code KUBELET=1}) the kubelet also plays the EndpointSlice
+ * controller: with each Deployment's status it writes one EndpointSlice of the metrics Service {@code <name>-metrics}
+ * whose one ready endpoint is that LoadBalancer's fake proxy ({@link FakeProxies}, in this JVM, a port each), so the
+ * operator long-polls 1,000 proxies' {@code /status} as on a cluster. Then it also measures: <b>healthy</b> (status
+ * {@code healthy: 2/2}, BackendsHealthy=True) per LoadBalancer; after convergence, {@code IDLE} (60s) with nothing
+ * changing: this JVM's CPU (by thread group) and the status requests the proxies get; then one backend of every
+ * LoadBalancer taken out of rotation on its proxy at once: how long until all show BackendsHealthy=False, and the
+ * writes and CPU that took; and the CPU of the operator process over {@code IDLE} after its resync. {@code
+ * PROXY_STATUS=0} runs the same without slices (the operator asks no proxy), for the difference.
+ *
  * <p>Settings (environment): {@code LBS} (1000), {@code CREATE_THREADS} (4), {@code KUBELET} (1: write Deployment
  * status; 0: do not, so Ready stays False with ProxiesNotReady and only "converged" is measured), {@code TIMEOUT}
  * (10m), {@code QUIET} (5s), {@code NAMESPACE} (default), {@code HISTOGRAM} (0; n: print the n classes taking the
  * most heap at each in-process heap measurement), {@code HEAP_SETTLE} (15s), {@code OPERATOR_JAR} (none: skip that
  * resync), {@code OPERATOR_JAVA_OPTS} ({@code -XX:MaxRAM=512m -XX:MaxRAMPercentage=50 -XX:+ExitOnOutOfMemoryError}:
- * the image's flags, and the chart's memory limit). Exit code: 0 every LoadBalancer converged and the no-op resyncs
- * wrote nothing; 1 a goal missed; 2 the run failed.
+ * the image's flags, and the chart's memory limit), {@code PROXY_STATUS} (1), {@code IDLE} (60s; 0s: no idle
+ * windows), {@code TRACE} (LoadBalancer indices, e.g. {@code 0,7}: print every version of their status seen). Exit code: 0 every LoadBalancer converged (with PROXY_STATUS, also healthy, then out) and the no-op
+ * resyncs wrote nothing; 1 a goal missed; 2 the run failed.
  */
 public final class OperatorScale {
 
@@ -99,13 +114,17 @@ public final class OperatorScale {
             int histogram,
             String operatorJar,
             String operatorJavaOpts,
-            Duration heapSettle) {
+            Duration heapSettle,
+            boolean proxyStatus,
+            Duration idle,
+            Set<Integer> trace) {
         static Settings fromEnvironment(Map<String, String> env) {
             String jar = env.getOrDefault("OPERATOR_JAR", "").strip();
+            boolean kubelet = !"0".equals(env.getOrDefault("KUBELET", "1"));
             return new Settings(
                     Integer.parseInt(env.getOrDefault("LBS", "1000")),
                     Integer.parseInt(env.getOrDefault("CREATE_THREADS", "4")),
-                    !"0".equals(env.getOrDefault("KUBELET", "1")),
+                    kubelet,
                     Durations.parse(env.getOrDefault("TIMEOUT", "10m")),
                     Durations.parse(env.getOrDefault("QUIET", "5s")),
                     env.getOrDefault("NAMESPACE", "default"),
@@ -114,7 +133,14 @@ public final class OperatorScale {
                     env.getOrDefault(
                             "OPERATOR_JAVA_OPTS",
                             "-XX:MaxRAM=512m -XX:MaxRAMPercentage=50 -XX:+ExitOnOutOfMemoryError"),
-                    Durations.parse(env.getOrDefault("HEAP_SETTLE", "15s")));
+                    Durations.parse(env.getOrDefault("HEAP_SETTLE", "15s")),
+                    // proxies are ready only where the kubelet says so
+                    kubelet && !"0".equals(env.getOrDefault("PROXY_STATUS", "1")),
+                    Durations.parse(env.getOrDefault("IDLE", "60s")),
+                    java.util.Arrays.stream(env.getOrDefault("TRACE", "").split("[,\\s]+"))
+                            .filter(x -> !x.isBlank())
+                            .map(Integer::valueOf)
+                            .collect(java.util.stream.Collectors.toUnmodifiableSet()));
         }
     }
 
@@ -134,7 +160,15 @@ public final class OperatorScale {
             double reconciles,
             long heapWithOperator,
             long heapWithoutOperator,
-            List<Resync> resyncs) {
+            List<Resync> resyncs,
+            boolean proxyStatus,
+            int healthy,
+            double allHealthySeconds,
+            Percentiles healthySeconds,
+            Percentiles sliceToHealthySeconds,
+            Window creating,
+            Window idle,
+            Flip flip) {
 
         public long operatorWriteCount() {
             return operatorWrites.values().stream().mapToLong(Long::longValue).sum();
@@ -143,9 +177,46 @@ public final class OperatorScale {
         public boolean passed(boolean kubelet) {
             return converged == lbs
                     && (!kubelet || ready == lbs)
-                    && resyncs.stream().allMatch(r -> r.writes().isEmpty());
+                    && (!proxyStatus || (healthy == lbs && flip != null && flip.out() == lbs))
+                    && resyncs.stream().allMatch(r -> r.writeCount() == 0);
         }
     }
+
+    /**
+     * A part of the run: how long it took, this JVM's CPU in it (all of it, and by thread group), the status
+     * requests the fake proxies received, and the API writes by writer.
+     */
+    public record Window(
+            double seconds,
+            double cpuSeconds,
+            Map<String, Long> cpuNanosByGroup,
+            long statusRequests,
+            Map<String, Long> operatorWrites,
+            Map<String, Long> benchWrites,
+            long loadBalancerVersions) {
+
+        public long operatorWriteCount() {
+            return operatorWrites.values().stream().mapToLong(Long::longValue).sum();
+        }
+    }
+
+    /**
+     * One backend of every LoadBalancer taken out of rotation on its proxy: how many showed BackendsHealthy=False, how
+     * long that took for those taken out one at a time, and for the others taken out at once (the last, and each).
+     */
+    public record Flip(
+            int out, Percentiles oneAtATime, int atOnce, double allOutSeconds, Percentiles outSeconds, Window window) {}
+
+    /** Where a window started. */
+    private record Mark(
+            CpuSample cpu,
+            long statusRequests,
+            Map<String, Long> operatorWrites,
+            Map<String, Long> benchWrites,
+            long loadBalancerVersions) {}
+
+    /** Before the operator process's idle window: one wait of the operator's long polls. */
+    private static final Duration PROCESS_WARMUP = Duration.ofSeconds(30);
 
     private final Settings settings;
     private final PrintStream out;
@@ -154,6 +225,14 @@ public final class OperatorScale {
     private final AtomicLongArray statusObserved;
     private final AtomicLongArray readySeen;
     private final AtomicLongArray deploymentReadyWritten;
+    private final AtomicLongArray sliceWritten;
+    private final AtomicLongArray healthySeen;
+    private final AtomicLongArray outSeen;
+    private volatile boolean flipped;
+    /** LoadBalancer versions the bench's watch saw: a status apply that changes nothing makes none. */
+    private final java.util.concurrent.atomic.AtomicLong lbVersions = new java.util.concurrent.atomic.AtomicLong();
+
+    private FakeProxies fake;
     private final Map<String, AtomicLongArray> dependentSeen = new ConcurrentHashMap<>();
     private final Set<String> reported = ConcurrentHashMap.newKeySet();
     private final HttpClient http = HttpClient.newHttpClient();
@@ -167,6 +246,9 @@ public final class OperatorScale {
         this.statusObserved = new AtomicLongArray(settings.lbs());
         this.readySeen = new AtomicLongArray(settings.lbs());
         this.deploymentReadyWritten = new AtomicLongArray(settings.lbs());
+        this.sliceWritten = new AtomicLongArray(settings.lbs());
+        this.healthySeen = new AtomicLongArray(settings.lbs());
+        this.outSeen = new AtomicLongArray(settings.lbs());
         for (String d : DEPENDENTS) {
             dependentSeen.put(d, new AtomicLongArray(settings.lbs()));
         }
@@ -217,14 +299,19 @@ public final class OperatorScale {
                 .build());
         LoadBalancerSpec spec = new LoadBalancerSpec();
         List<BackendSpec> backends = new ArrayList<>();
-        for (int b = 0; b < 2; b++) {
+        for (String url : backendUrls(i)) {
             BackendSpec backend = new BackendSpec();
-            backend.setUrl("http://127.0.0.1:" + (20000 + 2 * i + b));
+            backend.setUrl(url);
             backends.add(backend);
         }
         spec.setBackends(backends);
         lb.setSpec(spec);
         return lb;
+    }
+
+    /** LoadBalancer i's two backends (nothing listens there: no proxy runs). */
+    static List<String> backendUrls(int i) {
+        return List.of("http://127.0.0.1:" + (20000 + 2 * i), "http://127.0.0.1:" + (20000 + 2 * i + 1));
     }
 
     private static java.util.concurrent.ThreadFactory named(String prefix) {
@@ -245,7 +332,11 @@ public final class OperatorScale {
     }
 
     private void onLoadBalancer(LoadBalancer lb) {
+        lbVersions.incrementAndGet();
         int i = index(lb.getMetadata().getName());
+        if (settings.trace().contains(i)) {
+            trace(lb);
+        }
         if (i < 0 || lb.getStatus() == null || lb.getStatus().getObservedGeneration() == null) {
             return;
         }
@@ -256,7 +347,49 @@ public final class OperatorScale {
                     && conditions.stream().anyMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()))) {
                 firstTime(readySeen, i);
             }
+            if (settings.proxyStatus() && conditions != null) {
+                if ("2/2".equals(lb.getStatus().getHealthy()) && condition(conditions, "BackendsHealthy", "True")) {
+                    firstTime(healthySeen, i);
+                }
+                if (flipped && condition(conditions, "BackendsHealthy", "False")) {
+                    firstTime(outSeen, i);
+                }
+            }
         }
+    }
+
+    /** TRACE: every version of a LoadBalancer the bench's informer sees, in a line (why a status was written again). */
+    private void trace(LoadBalancer lb) {
+        var status = lb.getStatus();
+        out.printf(
+                Locale.ROOT,
+                "trace %s +%.3f s rv %s: %s%n",
+                lb.getMetadata().getName(),
+                seconds(now()),
+                lb.getMetadata().getResourceVersion(),
+                status == null
+                        ? "no status"
+                        : "observed " + status.getObservedGeneration() + "/"
+                                + lb.getMetadata().getGeneration()
+                                + " ready " + status.getReadyReplicas() + "/" + status.getReplicas()
+                                + " healthy " + status.getHealthy()
+                                + " backendHealth "
+                                + (status.getBackendHealth() == null
+                                        ? "-"
+                                        : status.getBackendHealth().stream()
+                                                .map(b -> b.getState() + "(" + b.getInRotation() + "/" + b.getProxies()
+                                                        + ")")
+                                                .toList())
+                                + " conditions "
+                                + (status.getConditions() == null
+                                        ? "-"
+                                        : status.getConditions().stream()
+                                                .map(c -> c.getType() + "=" + c.getStatus() + "/" + c.getReason())
+                                                .toList()));
+    }
+
+    private static boolean condition(List<Condition> conditions, String type, String status) {
+        return conditions.stream().anyMatch(c -> type.equals(c.getType()) && status.equals(c.getStatus()));
     }
 
     private <T extends HasMetadata> ResourceEventHandler<T> handler(Consumer<T> seen) {
@@ -321,12 +454,66 @@ public final class OperatorScale {
                         .subresource("status")
                         .patch(PatchContext.of(PatchType.JSON_MERGE), patch);
                 firstTime(deploymentReadyWritten, index(d.getMetadata().getName()));
+                if (settings.proxyStatus()) {
+                    writeSlice(
+                            client,
+                            d.getMetadata().getNamespace(),
+                            index(d.getMetadata().getName()));
+                }
             } catch (RuntimeException e) {
                 reported.remove(d.getMetadata().getName() + "@" + generation);
                 out.println("kubelet: could not write the status of "
                         + d.getMetadata().getName() + ": " + e);
             }
         });
+    }
+
+    /**
+     * Plays the EndpointSlice controller for the proxies' metrics Service: one slice, written once, with one ready
+     * endpoint at this LoadBalancer's fake proxy, so that the operator long-polls its {@code /status}.
+     */
+    private void writeSlice(KubernetesClient client, String namespace, int i) {
+        if (sliceWritten.get(i) != 0) {
+            return;
+        }
+        String service = name(i) + "-metrics";
+        EndpointSlice slice = new EndpointSliceBuilder()
+                .withNewMetadata()
+                .withName(service + "-fake")
+                .withNamespace(namespace)
+                .withLabels(Map.of(
+                        "kubernetes.io/service-name",
+                        service,
+                        "endpointslice.kubernetes.io/managed-by",
+                        "endpointslice-controller.k8s.io"))
+                .endMetadata()
+                .withAddressType("IPv4")
+                .withEndpoints(new EndpointBuilder()
+                        .withAddresses("127.0.0.1")
+                        .withNewConditions()
+                        .withReady(true)
+                        .withServing(true)
+                        .withTerminating(false)
+                        .endConditions()
+                        .build())
+                .withPorts(new EndpointPortBuilder()
+                        .withName("metrics")
+                        .withProtocol("TCP")
+                        .withPort(fake.port(i))
+                        .build())
+                .build();
+        try {
+            client.discovery()
+                    .v1()
+                    .endpointSlices()
+                    .inNamespace(namespace)
+                    .resource(slice)
+                    .create();
+            firstTime(sliceWritten, i);
+        } catch (RuntimeException e) {
+            out.println("kubelet: could not write the EndpointSlice "
+                    + slice.getMetadata().getName() + ": " + e);
+        }
     }
 
     /** The LoadBalancer CRD as the e2e jar carries it. */
@@ -441,11 +628,29 @@ public final class OperatorScale {
                 Locale.ROOT,
                 "operator-scale: %d LoadBalancers (2 backends each) in namespace %s; embedded API "
                         + "server and the operator in this JVM (leader election off); kubelet played by the bench: %s; "
-                        + "started %s%n",
+                        + "proxy /status: %s; started %s%n",
                 s.lbs(),
                 s.namespace(),
                 s.kubelet() ? "yes (Deployment status written)" : "no",
+                s.proxyStatus()
+                        ? "yes (a metrics EndpointSlice per LoadBalancer, at a fake proxy in this JVM)"
+                        : "no (no metrics EndpointSlice: the operator asks no proxy)",
                 Instant.now());
+        if (s.proxyStatus()) {
+            List<List<String>> pools = new ArrayList<>();
+            for (int i = 0; i < s.lbs(); i++) {
+                pools.add(backendUrls(i).stream()
+                        .map(dev.roundhouse.poolformat.BackendUrls::key)
+                        .toList());
+            }
+            fake = new FakeProxies(pools);
+            out.printf(
+                    Locale.ROOT,
+                    "fake proxies: %d, on 127.0.0.1 ports %d..%d (one listener each, 1 I/O thread, 2 workers)%n",
+                    s.lbs(),
+                    fake.port(0),
+                    fake.port(s.lbs() - 1));
+        }
         try (EmbeddedApiServer api = new EmbeddedApiServer().start()) {
             api.applyCrdYaml(crdYaml());
             RoundhouseOperator operator = startOperator(api);
@@ -483,6 +688,7 @@ public final class OperatorScale {
 
                 api.resetWriteCount();
                 WriteTally tally = new WriteTally(api);
+                Mark start = mark(tally);
                 ExecutorService creators = Executors.newFixedThreadPool(s.createThreads(), named("bench-create"));
                 epoch = now();
                 List<Future<?>> creates = new ArrayList<>();
@@ -502,6 +708,7 @@ public final class OperatorScale {
                 double createdAll = Double.NaN;
                 int converged = 0;
                 int ready = 0;
+                int healthy = 0;
                 while (now() < deadline) {
                     TimeUnit.MILLISECONDS.sleep(100);
                     tally.poll();
@@ -525,18 +732,23 @@ public final class OperatorScale {
                         }
                     }
                     ready = count(readySeen);
+                    healthy = count(healthySeen);
                     if (now() - lastProgress > TimeUnit.SECONDS.toNanos(5)) {
                         lastProgress = now();
                         out.printf(
                                 Locale.ROOT,
-                                "  %6.1f s: created %d, converged %d, ready %d, writes %d%n",
+                                "  %6.1f s: created %d, converged %d, ready %d%s, writes %d%n",
                                 seconds(lastProgress),
                                 count(created),
                                 converged,
                                 ready,
+                                s.proxyStatus() ? ", healthy 2/2 " + healthy : "",
                                 tally.total());
                     }
-                    if (!Double.isNaN(createdAll) && converged == s.lbs() && (!s.kubelet() || ready == s.lbs())) {
+                    if (!Double.isNaN(createdAll)
+                            && converged == s.lbs()
+                            && (!s.kubelet() || ready == s.lbs())
+                            && (!s.proxyStatus() || healthy == s.lbs())) {
                         break;
                     }
                 }
@@ -571,34 +783,80 @@ public final class OperatorScale {
                         }
                     }
                 }
+                List<Double> healthyTimes = new ArrayList<>();
+                List<Double> sliceToHealthyTimes = new ArrayList<>();
+                long lastHealthy = 0;
+                for (int i = 0; i < s.lbs(); i++) {
+                    long h = healthySeen.get(i);
+                    if (h != 0) {
+                        healthyTimes.add((h - created.get(i)) / 1e9);
+                        lastHealthy = Math.max(lastHealthy, h);
+                        if (sliceWritten.get(i) != 0) {
+                            sliceToHealthyTimes.add((h - sliceWritten.get(i)) / 1e9);
+                        }
+                    }
+                }
                 if (converged == s.lbs()) {
                     allConverged = seconds(lastConverged);
                 }
                 if (ready == s.lbs()) {
                     allReady = seconds(lastReady);
                 }
+                double allHealthy = healthy == s.lbs() && s.proxyStatus() ? seconds(lastHealthy) : Double.NaN;
+                if (s.proxyStatus() && healthy < s.lbs()) {
+                    // which, and what they show: a LoadBalancer stuck on its proxies' first answer says why here
+                    for (int i = 0, shown = 0; i < s.lbs() && shown < 10; i++) {
+                        if (healthySeen.get(i) == 0) {
+                            shown++;
+                            LoadBalancer lb = client.resources(LoadBalancer.class)
+                                    .inNamespace(ns)
+                                    .withName(name(i))
+                                    .get();
+                            trace(lb);
+                            out.printf(
+                                    Locale.ROOT,
+                                    "  not healthy: %s, EndpointSlice written %s, its fake proxy: %s%n",
+                                    name(i),
+                                    sliceWritten.get(i) == 0
+                                            ? "no"
+                                            : String.format(Locale.ROOT, "at +%.1f s", seconds(sliceWritten.get(i))),
+                                    fake.describe(i));
+                        }
+                    }
+                }
                 out.printf(
                         Locale.ROOT,
-                        "converged %d/%d, ready %d/%d after %.1f s; waiting for %s without writes%n",
+                        "converged %d/%d, ready %d/%d%s after %.1f s; waiting for %s without writes%n",
                         converged,
                         s.lbs(),
                         ready,
                         s.lbs(),
+                        s.proxyStatus() ? ", healthy 2/2 " + healthy + "/" + s.lbs() : "",
                         seconds(now()),
                         Durations.format(s.quiet()));
-                long quietSince = now();
-                long lastTotal = tally.total();
-                while (now() - quietSince < s.quiet().toNanos()
-                        && now() < deadline + s.quiet().toNanos()) {
-                    TimeUnit.MILLISECONDS.sleep(100);
-                    tally.poll();
-                    if (tally.total() != lastTotal) {
-                        lastTotal = tally.total();
-                        quietSince = now();
-                    }
-                }
+                awaitQuiet(tally, deadline);
+                Window creating = since(start, tally);
                 Map<String, Long> operatorWrites = tally.operatorWrites();
                 Map<String, Long> benchWrites = tally.benchWrites();
+
+                // Idle: nothing changes. What the operator costs then, with its long polls held by the fake proxies
+                // (about one request per proxy per wait of 30 s) or, without proxies, its informers alone.
+                out.printf(
+                        Locale.ROOT,
+                        "idle for %s: measuring CPU, status requests and writes%n",
+                        Durations.format(s.idle()));
+                Mark idleStart = mark(tally);
+                long idleEnd = now() + s.idle().toNanos();
+                while (now() < idleEnd) {
+                    TimeUnit.MILLISECONDS.sleep(100);
+                    tally.poll();
+                }
+                Window idle = since(idleStart, tally);
+
+                Flip flip = null;
+                if (s.proxyStatus() && healthy == s.lbs()) {
+                    flip = flip(tally);
+                }
                 // The bench's own watches are done: stop them, so that heap numbers hold the API server and the
                 // operator only (and the resync below sees the operator's writes only).
                 informers.forEach(SharedIndexInformer::close);
@@ -610,6 +868,7 @@ public final class OperatorScale {
                 double reconcilesBefore = reconciles(operator.httpPort(), null);
                 operator.close();
                 operator = null;
+                answerHeld();
                 long heapWithout = heapAfterGc("after stopping the operator", s.heapSettle());
 
                 // The no-op resyncs: a new operator lists everything and reconciles every LoadBalancer; with
@@ -622,6 +881,7 @@ public final class OperatorScale {
                 resyncs.add(awaitResync("restarted in this JVM", restart, operator.httpPort(), api, null));
                 operator.close();
                 operator = null;
+                answerHeld();
                 if (s.operatorJar() != null) {
                     resyncs.add(processResync(api));
                 } else {
@@ -635,18 +895,22 @@ public final class OperatorScale {
                         allReady,
                         new Percentiles(convergeTimes),
                         new Percentiles(readyTimes),
-                        new Percentiles(kubeletTimes.stream()
-                                .mapToDouble(Double::doubleValue)
-                                .toArray()),
-                        new Percentiles(afterKubeletTimes.stream()
-                                .mapToDouble(Double::doubleValue)
-                                .toArray()),
+                        percentiles(kubeletTimes),
+                        percentiles(afterKubeletTimes),
                         operatorWrites,
                         benchWrites,
                         reconcilesBefore,
                         heapWith,
                         heapWithout,
-                        resyncs);
+                        resyncs,
+                        s.proxyStatus(),
+                        healthy,
+                        allHealthy,
+                        percentiles(healthyTimes),
+                        percentiles(sliceToHealthyTimes),
+                        creating,
+                        idle,
+                        flip);
                 report(result);
                 return result;
             } finally {
@@ -656,7 +920,144 @@ public final class OperatorScale {
                     operator.close();
                 }
             }
+        } finally {
+            if (fake != null) {
+                fake.close();
+            }
         }
+    }
+
+    private static Percentiles percentiles(List<Double> values) {
+        return new Percentiles(values.stream().mapToDouble(Double::doubleValue).toArray());
+    }
+
+    private void answerHeld() {
+        if (fake != null) {
+            fake.answerHeld();
+        }
+    }
+
+    /** Waits until no write came for {@code QUIET} (or the deadline plus {@code QUIET} passed). */
+    private void awaitQuiet(WriteTally tally, long deadline) throws InterruptedException {
+        long quietSince = now();
+        long lastTotal = tally.total();
+        while (now() - quietSince < settings.quiet().toNanos()
+                && now() < deadline + settings.quiet().toNanos()) {
+            TimeUnit.MILLISECONDS.sleep(100);
+            tally.poll();
+            if (tally.total() != lastTotal) {
+                lastTotal = tally.total();
+                quietSince = now();
+            }
+        }
+    }
+
+    private Mark mark(WriteTally tally) {
+        tally.poll();
+        return new Mark(
+                CpuSample.take(),
+                fake == null ? 0 : fake.requests(),
+                tally.operatorWrites(),
+                tally.benchWrites(),
+                lbVersions.get());
+    }
+
+    private Window since(Mark start, WriteTally tally) {
+        tally.poll();
+        CpuSample cpu = CpuSample.take();
+        return new Window(
+                (cpu.nanoTime() - start.cpu().nanoTime()) / 1e9,
+                (cpu.processCpuNanos() - start.cpu().processCpuNanos()) / 1e9,
+                cpu.byGroupSince(start.cpu()),
+                (fake == null ? 0 : fake.requests()) - start.statusRequests(),
+                minus(tally.operatorWrites(), start.operatorWrites()),
+                minus(tally.benchWrites(), start.benchWrites()),
+                lbVersions.get() - start.loadBalancerVersions());
+    }
+
+    private static Map<String, Long> minus(Map<String, Long> now, Map<String, Long> before) {
+        Map<String, Long> diff = new java.util.TreeMap<>();
+        now.forEach((k, v) -> {
+            long d = v - before.getOrDefault(k, 0L);
+            if (d != 0) {
+                diff.put(k, d);
+            }
+        });
+        return diff;
+    }
+
+    /**
+     * Takes the second backend of every LoadBalancer out of rotation on its fake proxy: first of a few, one at a
+     * time (the operator's reaction, the API server idle), then of all the others at once; waits until every
+     * LoadBalancer shows BackendsHealthy=False, then for {@code QUIET} without writes.
+     */
+    private Flip flip(WriteTally tally) throws InterruptedException {
+        Settings s = settings;
+        int single = Math.min(10, s.lbs() / 2);
+        out.printf(
+                Locale.ROOT,
+                "taking one backend of each LoadBalancer out of rotation on its proxy: %d one at a time, then the other "
+                        + "%d at once%n",
+                single,
+                s.lbs() - single);
+        Mark start = mark(tally);
+        flipped = true;
+        List<Double> oneAtATime = new ArrayList<>();
+        for (int i = 0; i < single; i++) {
+            long at = now();
+            fake.takeOut(i, 1);
+            while (outSeen.get(i) == 0 && now() - at < TimeUnit.SECONDS.toNanos(30)) {
+                TimeUnit.MILLISECONDS.sleep(1);
+            }
+            if (outSeen.get(i) != 0) {
+                oneAtATime.add((outSeen.get(i) - at) / 1e9);
+            }
+            tally.poll();
+        }
+        long flipAt = now();
+        for (int i = single; i < s.lbs(); i++) {
+            fake.takeOut(i, 1);
+        }
+        long deadline = flipAt + s.timeout().toNanos();
+        long lastProgress = flipAt;
+        int outOfRotation = 0;
+        while (now() < deadline) {
+            TimeUnit.MILLISECONDS.sleep(100);
+            tally.poll();
+            outOfRotation = count(outSeen);
+            if (outOfRotation == s.lbs()) {
+                break;
+            }
+            if (now() - lastProgress > TimeUnit.SECONDS.toNanos(5)) {
+                lastProgress = now();
+                out.printf(
+                        Locale.ROOT,
+                        "  %6.1f s after: BackendsHealthy=False on %d, writes %d%n",
+                        (lastProgress - flipAt) / 1e9,
+                        outOfRotation,
+                        tally.total());
+            }
+        }
+        List<Double> times = new ArrayList<>();
+        long last = 0;
+        for (int i = single; i < s.lbs(); i++) {
+            long at = outSeen.get(i);
+            if (at != 0) {
+                times.add((at - flipAt) / 1e9);
+                last = Math.max(last, at);
+            }
+        }
+        double all = outOfRotation == s.lbs() ? (last - flipAt) / 1e9 : Double.NaN;
+        out.printf(
+                Locale.ROOT,
+                "BackendsHealthy=False on %d/%d after %.1f s; waiting for %s without writes%n",
+                outOfRotation,
+                s.lbs(),
+                (now() - flipAt) / 1e9,
+                Durations.format(s.quiet()));
+        awaitQuiet(tally, deadline);
+        return new Flip(
+                outOfRotation, percentiles(oneAtATime), s.lbs() - single, all, percentiles(times), since(start, tally));
     }
 
     /** One no-op resync: how long until every LoadBalancer was reconciled, and what it wrote. */
@@ -666,12 +1067,20 @@ public final class OperatorScale {
             double unchanged,
             double written,
             List<Write> writes,
+            int writeCount,
+            double lastWriteSeconds,
             double heapBytes,
             double heapCommittedBytes,
             long rssBytes,
-            String jvm) {}
+            String jvm,
+            double idleSeconds,
+            double idleCpuSeconds,
+            long idleStatusRequests) {}
 
-    /** Waits until the operator on {@code port} has reconciled every LoadBalancer, then {@code QUIET} more. */
+    /**
+     * Waits until the operator on {@code port} has reconciled every LoadBalancer, then until no write came for {@code
+     * QUIET}.
+     */
     private Resync awaitResync(String how, long started, int port, EmbeddedApiServer api, Process process)
             throws Exception {
         long deadline = started + settings.timeout().toNanos();
@@ -682,7 +1091,19 @@ public final class OperatorScale {
             TimeUnit.MILLISECONDS.sleep(200);
         }
         double seconds = (now() - started) / 1e9;
-        TimeUnit.NANOSECONDS.sleep(settings.quiet().toNanos()); // late writes would show here
+        // Late writes show here: until none for QUIET, however long they go on (a restart that rewrites every
+        // status keeps writing long after every LoadBalancer was reconciled once).
+        long quietSince = now();
+        long lastWrite = 0;
+        int count = api.writeCount();
+        while (now() - quietSince < settings.quiet().toNanos() && now() < deadline) {
+            TimeUnit.MILLISECONDS.sleep(100);
+            if (api.writeCount() != count) {
+                count = api.writeCount();
+                quietSince = now();
+                lastWrite = now();
+            }
+        }
         List<Write> writes = api.writes();
         return new Resync(
                 how,
@@ -690,10 +1111,15 @@ public final class OperatorScale {
                 reconciles(port, "unchanged"),
                 reconciles(port, "written"),
                 writes,
+                api.writeCount(),
+                lastWrite == 0 ? 0 : (lastWrite - started) / 1e9,
                 Double.NaN,
                 Double.NaN,
                 -1,
-                null);
+                null,
+                Double.NaN,
+                Double.NaN,
+                -1);
     }
 
     /**
@@ -807,12 +1233,38 @@ public final class OperatorScale {
                         .filter(l -> l.contains("committed=") && (l.startsWith("Total") || l.startsWith("-")))
                         .forEach(l -> out.println("  " + l.strip()));
             }
+            // Its CPU at rest, its own alone (no API server, no benchmark in the process): what a converged operator
+            // costs a cluster per second, with or without proxies to wait on.
+            double idleSeconds = Double.NaN;
+            double idleCpuSeconds = Double.NaN;
+            long idleRequests = -1;
+            if (!settings.idle().isZero()) {
+                out.printf(
+                        Locale.ROOT,
+                        "operator process idle for %s after %s more (a long poll's wait: every proxy asked again, the "
+                                + "status path compiled): measuring its CPU%n",
+                        Durations.format(settings.idle()),
+                        Durations.format(PROCESS_WARMUP));
+                TimeUnit.NANOSECONDS.sleep(PROCESS_WARMUP.toNanos());
+                long requestsBefore = fake == null ? 0 : fake.requests();
+                long ticksBefore =
+                        dev.roundhouse.bench.soak.ProcessStats.of(process.pid()).cpuTicks();
+                long idleStart = now();
+                TimeUnit.NANOSECONDS.sleep(settings.idle().toNanos());
+                long ticksAfter =
+                        dev.roundhouse.bench.soak.ProcessStats.of(process.pid()).cpuTicks();
+                idleSeconds = (now() - idleStart) / 1e9;
+                idleCpuSeconds = (ticksAfter - ticksBefore) / 100.0; // USER_HZ, the unit of /proc/<pid>/stat
+                idleRequests = (fake == null ? 0 : fake.requests()) - requestsBefore;
+            }
             return new Resync(
                     resync.how(),
                     resync.seconds(),
                     resync.unchanged(),
                     resync.written(),
                     resync.writes(),
+                    resync.writeCount(),
+                    resync.lastWriteSeconds(),
                     heap,
                     committed,
                     stats.rssBytes(),
@@ -824,13 +1276,39 @@ public final class OperatorScale {
                             nonHeap / 1048576,
                             stats.threads(),
                             metrics.samples().size(),
-                            scraped.length() / 1024.0));
+                            scraped.length() / 1024.0),
+                    idleSeconds,
+                    idleCpuSeconds,
+                    idleRequests);
         } finally {
             process.destroy(); // SIGTERM: the operator's shutdown hook stops it
             if (!process.waitFor(30, TimeUnit.SECONDS)) {
                 process.destroyForcibly();
             }
         }
+    }
+
+    /**
+     * "label: 12.3 s in 60.0 s (20.5 % of a core); by thread group: a 1.2 s, b 0.8 s, ... (the eight largest); not in
+     * a Java thread: 3.4 s" (the JIT's and GC's threads, and threads that ended in the window).
+     */
+    private void cpu(String label, Window w) {
+        double inThreads =
+                w.cpuNanosByGroup().values().stream().mapToLong(Long::longValue).sum() / 1e9;
+        out.printf(
+                Locale.ROOT,
+                "%s: %.2f s in %.1f s (%.1f %% of a core); by thread group: %s; not in a live Java thread (GC, JIT, "
+                        + "threads ended): %.2f s%n",
+                label,
+                w.cpuSeconds(),
+                w.seconds(),
+                100 * w.cpuSeconds() / w.seconds(),
+                w.cpuNanosByGroup().entrySet().stream()
+                        .limit(8)
+                        .map(e -> String.format(Locale.ROOT, "%s %.2f s", e.getKey(), e.getValue() / 1e9))
+                        .reduce((a, b) -> a + ", " + b)
+                        .orElse("-"),
+                w.cpuSeconds() - inThreads);
     }
 
     private void report(Result r) {
@@ -884,6 +1362,26 @@ public final class OperatorScale {
                     r.afterKubeletSeconds().at(99),
                     r.afterKubeletSeconds().max());
         }
+        if (r.proxyStatus()) {
+            out.printf(
+                    Locale.ROOT,
+                    "%-46s %9s %8.2f %8.2f %8.2f %8.2f%n",
+                    "healthy 2/2, BackendsHealthy=True",
+                    r.healthy() + "/" + r.lbs(),
+                    r.allHealthySeconds(),
+                    r.healthySeconds().at(50),
+                    r.healthySeconds().at(99),
+                    r.healthySeconds().max());
+            out.printf(
+                    Locale.ROOT,
+                    "%-46s %9s %8s %8.2f %8.2f %8.2f%n",
+                    "  of which: metrics EndpointSlice -> 2/2",
+                    r.sliceToHealthySeconds().count() + "/" + r.lbs(),
+                    "",
+                    r.sliceToHealthySeconds().at(50),
+                    r.sliceToHealthySeconds().at(99),
+                    r.sliceToHealthySeconds().max());
+        }
         out.println("(all_s: from the first create to the last LoadBalancer reaching the milestone)");
         out.println();
         out.printf(
@@ -906,9 +1404,64 @@ public final class OperatorScale {
                         out.printf(Locale.ROOT, "%-10s %-36s %8d %8.2f%n", "bench", what, n, n / (double) r.lbs()));
         out.printf(
                 Locale.ROOT,
-                "operator reconciles while creating: %.0f (%.2f per LoadBalancer)%n",
+                "operator reconciles while creating: %.0f (%.2f per LoadBalancer); LoadBalancer versions a watch saw: "
+                        + "%d (%.2f per LoadBalancer, the create included: a status apply that changes nothing makes "
+                        + "none)%n",
                 r.reconciles(),
-                r.reconciles() / r.lbs());
+                r.reconciles() / r.lbs(),
+                r.creating().loadBalancerVersions(),
+                r.creating().loadBalancerVersions() / (double) r.lbs());
+        cpu("CPU of this JVM while creating", r.creating());
+        out.println();
+        if (r.idle().seconds() > 0.5) {
+            out.printf(
+                    Locale.ROOT,
+                    "idle, %.0f s with nothing changing: %d status requests to the fake proxies (%.1f/s, %.2f per "
+                            + "LoadBalancer per 30 s), API writes: operator %d, bench %d%n",
+                    r.idle().seconds(),
+                    r.idle().statusRequests(),
+                    r.idle().statusRequests() / r.idle().seconds(),
+                    r.idle().statusRequests() / r.idle().seconds() * 30 / r.lbs(),
+                    r.idle().operatorWriteCount(),
+                    r.idle().benchWrites().values().stream()
+                            .mapToLong(Long::longValue)
+                            .sum());
+            cpu("CPU of this JVM while idle", r.idle());
+        }
+        if (r.flip() != null) {
+            Flip f = r.flip();
+            out.println();
+            out.printf(
+                    Locale.ROOT,
+                    "one backend of every LoadBalancer out of rotation on its proxy: BackendsHealthy=False on %d/%d; "
+                            + "%d one at a time: each after p50 %.3f s, max %.3f s; the other %d at once: the last "
+                            + "after %.2f s (each: p50 %.2f s, p99 %.2f s); %d status requests%n",
+                    f.out(),
+                    r.lbs(),
+                    f.oneAtATime().count(),
+                    f.oneAtATime().at(50),
+                    f.oneAtATime().max(),
+                    f.atOnce(),
+                    f.allOutSeconds(),
+                    f.outSeconds().at(50),
+                    f.outSeconds().at(99),
+                    f.window().statusRequests());
+            out.printf(
+                    Locale.ROOT,
+                    "API writes from the change until %s without a write (%.1f s):%n",
+                    Durations.format(s.quiet()),
+                    f.window().seconds());
+            out.printf(Locale.ROOT, "%-10s %-36s %8s %8s%n", "writer", "what", "writes", "per_LB");
+            f.window()
+                    .operatorWrites()
+                    .forEach((what, n) -> out.printf(
+                            Locale.ROOT, "%-10s %-36s %8d %8.2f%n", "operator", what, n, n / (double) r.lbs()));
+            f.window()
+                    .benchWrites()
+                    .forEach((what, n) ->
+                            out.printf(Locale.ROOT, "%-10s %-36s %8d %8.2f%n", "bench", what, n, n / (double) r.lbs()));
+            cpu("CPU of this JVM from the change to quiet", f.window());
+        }
         out.println();
         out.printf(
                 Locale.ROOT,
@@ -922,37 +1475,59 @@ public final class OperatorScale {
         out.println();
         out.printf(
                 Locale.ROOT,
-                "%-24s %10s %10s %9s %7s %15s %11s %9s%n",
+                "%-24s %10s %10s %9s %7s %13s %15s %11s %9s%n",
                 "no-op resync (restart)",
                 "reconciled_s",
                 "unchanged",
                 "written",
                 "writes",
+                "last_write_s",
                 "heap_after_gc",
                 "heap_comm",
                 "rss");
         for (Resync x : r.resyncs()) {
             out.printf(
                     Locale.ROOT,
-                    "%-24s %10.1f %10.0f %9.0f %7d %15s %11s %9s%n",
+                    "%-24s %10.1f %10.0f %9.0f %7d %13s %15s %11s %9s%n",
                     x.how(),
                     x.seconds(),
                     x.unchanged(),
                     x.written(),
-                    x.writes().size(),
+                    x.writeCount(),
+                    x.writeCount() == 0 ? "-" : String.format(Locale.ROOT, "%.1f", x.lastWriteSeconds()),
                     Double.isNaN(x.heapBytes()) ? "-" : String.format(Locale.ROOT, "%.1f MiB", x.heapBytes() / mib),
                     Double.isNaN(x.heapCommittedBytes())
                             ? "-"
                             : String.format(Locale.ROOT, "%.1f MiB", x.heapCommittedBytes() / mib),
                     x.rssBytes() < 0 ? "-" : String.format(Locale.ROOT, "%.1f MiB", x.rssBytes() / mib));
-            x.writes().stream().limit(20).forEach(w -> out.println("    " + w));
+            if (x.writeCount() > 0) {
+                // by what, then the first few as written
+                Map<String, Long> byWhat = new java.util.TreeMap<>();
+                x.writes().forEach(w -> byWhat.merge(WriteTally.describe(w), 1L, Long::sum));
+                out.println("    by what: " + byWhat
+                        + (x.writeCount() > x.writes().size()
+                                ? " (the server kept the last " + x.writes().size() + " of " + x.writeCount() + ")"
+                                : ""));
+                x.writes().stream().limit(5).forEach(w -> out.println("    " + w));
+            }
             if (x.jvm() != null) {
                 out.println("    (" + x.jvm() + "; JVM options " + s.operatorJavaOpts() + ")");
+            }
+            if (!Double.isNaN(x.idleSeconds())) {
+                out.printf(
+                        Locale.ROOT,
+                        "    idle %.0f s after it: CPU %.2f s (%.2f %% of a core), %d status requests (%.1f/s)%n",
+                        x.idleSeconds(),
+                        x.idleCpuSeconds(),
+                        100 * x.idleCpuSeconds() / x.idleSeconds(),
+                        x.idleStatusRequests(),
+                        x.idleStatusRequests() / x.idleSeconds());
             }
         }
         out.printf(
                 Locale.ROOT,
-                "(reconciled_s: from the restart until every LoadBalancer was reconciled; counts %s later)%n",
+                "(reconciled_s: from the restart until every LoadBalancer was reconciled; counts and writes once no write "
+                        + "came for %s; last_write_s: from the restart)%n",
                 Durations.format(s.quiet()));
         out.println();
         boolean convergedAll = r.converged() == r.lbs() && (!s.kubelet() || r.ready() == r.lbs());
@@ -964,7 +1539,7 @@ public final class OperatorScale {
                 r.converged(),
                 r.lbs(),
                 s.kubelet() ? ", " + r.ready() + "/" + r.lbs() + " ready" : "");
-        int resyncWrites = r.resyncs().stream().mapToInt(x -> x.writes().size()).sum();
+        int resyncWrites = r.resyncs().stream().mapToInt(Resync::writeCount).sum();
         out.printf(
                 Locale.ROOT,
                 "%-22s %s  %d writes in %d resyncs (goal 0)%n",
@@ -972,13 +1547,38 @@ public final class OperatorScale {
                 resyncWrites == 0 ? "PASS" : "FAIL",
                 resyncWrites,
                 r.resyncs().size());
+        if (r.proxyStatus()) {
+            out.printf(
+                    Locale.ROOT,
+                    "%-22s %s  %d/%d show healthy 2/2%n",
+                    "all healthy",
+                    r.healthy() == r.lbs() ? "PASS" : "FAIL",
+                    r.healthy(),
+                    r.lbs());
+            int flipped = r.flip() == null ? 0 : r.flip().out();
+            out.printf(
+                    Locale.ROOT,
+                    "%-22s %s  %d/%d show BackendsHealthy=False%n",
+                    "backend out seen",
+                    flipped == r.lbs() ? "PASS" : "FAIL",
+                    flipped,
+                    r.lbs());
+        }
         Resync own = r.resyncs().get(r.resyncs().size() - 1);
+        Flip f = r.flip();
+        Window fw = f == null ? null : f.window();
         out.printf(
                 Locale.ROOT,
                 "RESULT operator-scale lbs=%d kubelet=%d converged=%d ready=%d all_converged_s=%.2f "
                         + "converge_p50_s=%.2f converge_p99_s=%.2f all_ready_s=%.2f ready_p50_s=%.2f ready_p99_s=%.2f "
                         + "operator_writes_per_lb=%.2f resync_writes=%d resync_s=%.1f operator_heap_mib=%.1f "
-                        + "operator_rss_mib=%.1f in_process_operator_heap_mib=%.1f%n",
+                        + "operator_rss_mib=%.1f in_process_operator_heap_mib=%.1f proxy_status=%d healthy=%d "
+                        + "all_healthy_s=%.2f healthy_p50_s=%.2f healthy_p99_s=%.2f slice_to_healthy_p50_s=%.2f "
+                        + "slice_to_healthy_p99_s=%.2f create_cpu_s=%.1f idle_cpu_pct=%.2f idle_status_rps=%.1f "
+                        + "flip_out=%d flip_one_p50_s=%.3f flip_one_max_s=%.3f flip_all_s=%.2f flip_p50_s=%.2f "
+                        + "flip_p99_s=%.2f flip_writes_per_lb=%.2f "
+                        + "flip_status_writes_per_lb=%.2f flip_cpu_s=%.2f operator_idle_cpu_pct=%.2f "
+                        + "operator_idle_status_rps=%.1f%n",
                 r.lbs(),
                 s.kubelet() ? 1 : 0,
                 r.converged(),
@@ -994,7 +1594,30 @@ public final class OperatorScale {
                 own.seconds(),
                 own.heapBytes() / mib,
                 own.rssBytes() / mib,
-                (r.heapWithOperator() - r.heapWithoutOperator()) / mib);
+                (r.heapWithOperator() - r.heapWithoutOperator()) / mib,
+                r.proxyStatus() ? 1 : 0,
+                r.healthy(),
+                r.allHealthySeconds(),
+                r.healthySeconds().at(50),
+                r.healthySeconds().at(99),
+                r.sliceToHealthySeconds().at(50),
+                r.sliceToHealthySeconds().at(99),
+                r.creating().cpuSeconds(),
+                100 * r.idle().cpuSeconds() / r.idle().seconds(),
+                r.idle().statusRequests() / r.idle().seconds(),
+                f == null ? 0 : f.out(),
+                f == null ? Double.NaN : f.oneAtATime().at(50),
+                f == null ? Double.NaN : f.oneAtATime().max(),
+                f == null ? Double.NaN : f.allOutSeconds(),
+                f == null ? Double.NaN : f.outSeconds().at(50),
+                f == null ? Double.NaN : f.outSeconds().at(99),
+                fw == null ? Double.NaN : fw.operatorWriteCount() / (double) r.lbs(),
+                fw == null
+                        ? Double.NaN
+                        : fw.operatorWrites().getOrDefault("loadbalancers/status apply", 0L) / (double) r.lbs(),
+                fw == null ? Double.NaN : fw.cpuSeconds(),
+                100 * own.idleCpuSeconds() / own.idleSeconds(),
+                own.idleStatusRequests() / own.idleSeconds());
         out.flush();
     }
 }

@@ -83,12 +83,15 @@ public final class WriteTally {
     }
 
     /**
-     * The benchmark writes only two things: LoadBalancers (created with POST) and Deployment status (as a kubelet
-     * would). The operator never does either (it applies everything it writes, and reads Deployment status).
+     * The benchmark writes only three things: LoadBalancers (created with POST), Deployment status (as a kubelet
+     * would) and EndpointSlices (as the EndpointSlice controller would). The operator does none of them (it applies
+     * everything it writes, reads Deployment status and EndpointSlices).
      */
     public static Writer writer(Write w) {
         String what = describe(w);
-        return what.equals("loadbalancers create") || what.startsWith("deployments/status ")
+        return what.equals("loadbalancers create")
+                        || what.startsWith("deployments/status ")
+                        || what.startsWith("endpointslices ")
                 ? Writer.BENCH
                 : Writer.OPERATOR;
     }

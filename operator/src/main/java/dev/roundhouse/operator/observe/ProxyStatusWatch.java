@@ -41,6 +41,12 @@ public final class ProxyStatusWatch extends AbstractEventSource<BackendsFold.Fol
     static final Duration RETRY = Duration.ofSeconds(5);
     /** How long a proxy may take to answer a request it answers at once (the first, and after a failure). */
     static final Duration FIRST_ANSWER = Duration.ofSeconds(5);
+    /**
+     * How long a newly watched proxy that fails to answer holds the view back before it is left out: a restarted
+     * operator asking 1,000 proxies at once sees some first requests time out, and a view without them would rewrite
+     * the status for nothing.
+     */
+    static final Duration GRACE = Duration.ofSeconds(15);
     /** The least time between two requests to one proxy, whatever it answers. */
     static final Duration MIN_GAP = Duration.ofSeconds(1);
 
@@ -134,6 +140,7 @@ public final class ProxyStatusWatch extends AbstractEventSource<BackendsFold.Fol
         private BackendsFold.Folded published;
         private long publishedAt = Long.MIN_VALUE;
         private boolean publishPending;
+        private boolean recheckPending;
         private boolean stopped;
 
         Watched(ResourceID id) {
@@ -185,9 +192,18 @@ public final class ProxyStatusWatch extends AbstractEventSource<BackendsFold.Fol
          * rotation "everywhere" that another proxy has in rotation.
          */
         private void changed() {
+            long nanos = System.nanoTime();
             for (Poller p : pollers.values()) {
+                if (p.succeeded) {
+                    continue;
+                }
                 if (!p.answered) {
                     return; // its answer, or its failure, calls this again
+                }
+                long waited = nanos - p.created;
+                if (waited < GRACE.toNanos()) {
+                    recheckIn(GRACE.toNanos() - waited);
+                    return;
                 }
             }
             BackendsFold.Folded now = BackendsFold.fold(pool, reports.values());
@@ -218,6 +234,24 @@ public final class ProxyStatusWatch extends AbstractEventSource<BackendsFold.Fol
             }
         }
 
+        private void recheckIn(long nanos) {
+            if (recheckPending) {
+                return;
+            }
+            recheckPending = true;
+            timers.schedule(
+                    () -> {
+                        synchronized (this) {
+                            recheckPending = false;
+                            if (!stopped) {
+                                changed();
+                            }
+                        }
+                    },
+                    nanos,
+                    TimeUnit.NANOSECONDS);
+        }
+
         synchronized void stop() {
             stopped = true;
             pollers.values().forEach(p -> p.stopped = true);
@@ -232,7 +266,10 @@ public final class ProxyStatusWatch extends AbstractEventSource<BackendsFold.Fol
         private volatile boolean stopped;
         /** Answered, or failed to, at least once. */
         private volatile boolean answered;
+        /** Answered with a status document at least once. */
+        private volatile boolean succeeded;
 
+        private final long created = System.nanoTime();
         private long after = -1;
 
         Poller(Watched owner, URI base) {
@@ -240,22 +277,37 @@ public final class ProxyStatusWatch extends AbstractEventSource<BackendsFold.Fol
             this.base = base;
         }
 
+        /** Asks once; whatever happens, asks again (after {@link #MIN_GAP}, or {@link #RETRY} after a failure). */
         void poll() {
             if (stopped) {
                 return;
             }
             long started = System.nanoTime();
-            HttpRequest request = HttpRequest.newBuilder(
-                            base.resolve("/status?after=" + after + "&wait=" + WAIT.toSeconds()))
-                    // at once unless it is waiting for a change after one it told
-                    .timeout(after < 0 ? FIRST_ANSWER : WAIT.plus(FIRST_ANSWER))
-                    .header("User-Agent", "roundhouse-operator")
-                    .build();
-            requests.incrementAndGet();
-            http.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray()).whenComplete((response, error) -> {
-                if (stopped) {
-                    return;
-                }
+            // at once unless it is waiting for a change after one it told
+            Duration timeout = after < 0 ? FIRST_ANSWER : WAIT.plus(FIRST_ANSWER);
+            try {
+                HttpRequest request = HttpRequest.newBuilder(
+                                base.resolve("/status?after=" + after + "&wait=" + WAIT.toSeconds()))
+                        .timeout(timeout)
+                        .header("User-Agent", "roundhouse-operator")
+                        .build();
+                requests.incrementAndGet();
+                http.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray())
+                        // the client's own timeout covers the wait for the head; this, everything
+                        .orTimeout(timeout.plus(FIRST_ANSWER).toMillis(), TimeUnit.MILLISECONDS)
+                        .whenComplete((response, error) -> answered(response, error, started));
+            } catch (RuntimeException e) {
+                log.warn("Could not ask proxy {} of {} for its status: {}", base, owner.id, e.toString());
+                schedule(RETRY.toNanos());
+            }
+        }
+
+        private void answered(HttpResponse<byte[]> response, Throwable error, long started) {
+            if (stopped) {
+                return;
+            }
+            long next = RETRY.toNanos();
+            try {
                 ProxyReport report = null;
                 String problem = null;
                 if (error != null) {
@@ -275,14 +327,18 @@ public final class ProxyStatusWatch extends AbstractEventSource<BackendsFold.Fol
                     boolean first = !answered;
                     answered = true;
                     owner.report(this, null, first);
-                    schedule(RETRY.toNanos());
                     return;
                 }
                 after = report.lastChange();
                 answered = true;
+                succeeded = true;
                 owner.report(this, report, false);
-                schedule(MIN_GAP.toNanos() - (System.nanoTime() - started));
-            });
+                next = MIN_GAP.toNanos() - (System.nanoTime() - started);
+            } catch (RuntimeException e) {
+                log.warn("Handling the status of proxy {} of {} failed: {}", base, owner.id, e.toString());
+            } finally {
+                schedule(next); // a poller that stopped asking would leave its LoadBalancer's view stale for good
+            }
         }
 
         private void schedule(long delayNanos) {

@@ -31,6 +31,8 @@ public final class StatusServer implements AutoCloseable {
     public final AtomicInteger requests = new AtomicInteger();
     /** False: every request answered at once, as a proxy without the long poll would; then a watcher asks each 1 s. */
     private volatile boolean holding = true;
+    /** Requests still to refuse with 503, as a proxy too busy to answer would. */
+    private final AtomicInteger refusing = new AtomicInteger();
 
     public StatusServer() {
         try {
@@ -41,6 +43,11 @@ public final class StatusServer implements AutoCloseable {
         server.setExecutor(threads);
         server.createContext("/status", exchange -> {
             requests.incrementAndGet();
+            if (refusing.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                exchange.sendResponseHeaders(503, -1);
+                exchange.close();
+                return;
+            }
             long after = -1;
             long wait = 0;
             String query = exchange.getRequestURI().getQuery();
@@ -85,6 +92,11 @@ public final class StatusServer implements AutoCloseable {
         states.put(url, state);
         lastChange++;
         notifyAll();
+    }
+
+    /** Refuses the next {@code count} requests with 503. */
+    public void refuse(int count) {
+        refusing.set(count);
     }
 
     /** Answers every request at once from now on, the held ones too. */

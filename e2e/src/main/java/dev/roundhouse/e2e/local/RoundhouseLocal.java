@@ -134,6 +134,7 @@ public final class RoundhouseLocal {
                   curl localhost:%d                  # answers alternate demo-backend-1, -2, -3
                   curl -k https://localhost:%d       # the same over HTTPS (a certificate made for localhost)
                   curl localhost:%d/metrics          # requests, breakers, healthy backends
+                  # open http://localhost:%d/ in a browser: the status page (curl localhost:%d/status: as JSON)
                   printf '\\0\\0\\0\\0\\5world' | curl -s --http2-prior-knowledge -H 'content-type: application/grpc' \\
                     -H 'te: trailers' --data-binary @- localhost:%d/roundhouse.demo.Greeter/Hello --output - | tail -c +6; echo
                   # a gRPC call: answers alternate demo-grpc-1, -2, each call balanced on its own
@@ -142,9 +143,10 @@ public final class RoundhouseLocal {
                     -p '{"spec":{"backends":[{"url":"http://127.0.0.1:3001"},{"url":"http://127.0.0.1:3002","weight":3}]}}'
                   # ...and curl again: the pool changes in place, the proxy keeps running.
                   curl -X POST %s
-                  # demo-backend-2 refuses connections: the proxy takes it out of rotation, curl answers -1 and -3
+                  # demo-backend-2 refuses connections: the proxy takes it out of rotation within 5 s (one health
+                  # check), curl answers -1 and -3, and kubectl get lb shows HEALTHY 2/3 with BackendsHealthy=False
                   curl -X POST %s
-                  # ...and it listens on its port again (curl localhost:%d/demo-backends lists them)
+                  # ...and it listens on its port again: HEALTHY 3/3 after two checks pass (curl localhost:%d/demo-backends lists them)
 
                 Ctrl-C stops everything.
                 """.formatted(
@@ -162,6 +164,8 @@ public final class RoundhouseLocal {
                 home.resolve("logs"),
                 PROXY_PORT,
                 HTTPS_PORT,
+                METRICS_PORT,
+                METRICS_PORT,
                 METRICS_PORT,
                 GRPC_PORT,
                 kubeconfig,

@@ -57,7 +57,6 @@ public final class ProxyStatusWatch extends AbstractEventSource<BackendsFold.Fol
     private final ScheduledExecutorService timers;
     private final ExecutorService callbacks;
     private final HttpClient http;
-    private final AtomicInteger requests = new AtomicInteger();
 
     public ProxyStatusWatch() {
         this(MIN_INTERVAL);
@@ -103,11 +102,6 @@ public final class ProxyStatusWatch extends AbstractEventSource<BackendsFold.Fol
         return w == null ? null : w.published();
     }
 
-    /** Status requests sent so far: for the scale benchmark. */
-    public int requestsSent() {
-        return requests.get();
-    }
-
     @Override
     public Set<BackendsFold.Folded> getSecondaryResources(LoadBalancer lb) {
         BackendsFold.Folded folded = published(ResourceID.fromResource(lb));
@@ -139,8 +133,9 @@ public final class ProxyStatusWatch extends AbstractEventSource<BackendsFold.Fol
         private List<String> pool = List.of();
         private BackendsFold.Folded published;
         private long publishedAt = Long.MIN_VALUE;
-        private boolean publishPending;
-        private boolean recheckPending;
+        /** When the re-evaluation scheduled soonest is due (nanoTime), or Long.MAX_VALUE for none. */
+        private long recheckAt = Long.MAX_VALUE;
+
         private boolean stopped;
 
         Watched(ResourceID id) {
@@ -210,39 +205,30 @@ public final class ProxyStatusWatch extends AbstractEventSource<BackendsFold.Fol
             if (now.sameStates(published)) {
                 return;
             }
-            long elapsed = System.nanoTime() - publishedAt;
+            long elapsed = nanos - publishedAt;
             // The first report after none is not held back: only changes between reports are rate-limited.
             if (published == null || published.reports() == 0 || elapsed >= minInterval.toNanos()) {
                 published = now;
-                publishedAt = System.nanoTime();
+                publishedAt = nanos;
                 if (getEventHandler() != null && isRunning()) {
                     getEventHandler().handleEvent(new Event(id));
                 }
-            } else if (!publishPending) {
-                publishPending = true;
-                timers.schedule(
-                        () -> {
-                            synchronized (this) {
-                                publishPending = false;
-                                if (!stopped) {
-                                    changed();
-                                }
-                            }
-                        },
-                        minInterval.toNanos() - elapsed,
-                        TimeUnit.NANOSECONDS);
+            } else {
+                recheckIn(minInterval.toNanos() - elapsed);
             }
         }
 
+        /** Evaluates {@link #changed()} again in {@code nanos}, unless an evaluation is due sooner already. */
         private void recheckIn(long nanos) {
-            if (recheckPending) {
+            long at = System.nanoTime() + nanos;
+            if (at >= recheckAt) {
                 return;
             }
-            recheckPending = true;
+            recheckAt = at;
             timers.schedule(
                     () -> {
                         synchronized (this) {
-                            recheckPending = false;
+                            recheckAt = Long.MAX_VALUE;
                             if (!stopped) {
                                 changed();
                             }
@@ -291,7 +277,6 @@ public final class ProxyStatusWatch extends AbstractEventSource<BackendsFold.Fol
                         .timeout(timeout)
                         .header("User-Agent", "roundhouse-operator")
                         .build();
-                requests.incrementAndGet();
                 http.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray())
                         // the client's own timeout covers the wait for the head; this, everything
                         .orTimeout(timeout.plus(FIRST_ANSWER).toMillis(), TimeUnit.MILLISECONDS)

@@ -42,10 +42,6 @@ public final class AdminServer implements AutoCloseable {
     private final String host;
     private final int requestedPort;
 
-    /**
-     * @param ready whether the proxy takes traffic
-     * @param unhealthy why the proxy cannot serve (a stuck I/O thread), or null while it can
-     */
     private final ProxyMetrics metrics;
 
     private final ProxyStatus status;
@@ -55,6 +51,10 @@ public final class AdminServer implements AutoCloseable {
 
     private record Page(String contentType, byte[] body) {}
 
+    /**
+     * @param ready whether the proxy takes traffic
+     * @param unhealthy why the proxy cannot serve (a stuck I/O thread), or null while it can
+     */
     public AdminServer(
             String host,
             int port,
@@ -134,8 +134,8 @@ public final class AdminServer implements AutoCloseable {
 
     /**
      * {@code /status}, or with {@code ?after=N&wait=S} once a state change newer than N is recorded, or S seconds
-     * passed (at once when N is not the newest change): the operator waits on each proxy this way, so a change reaches it at once and an idle pool costs one
-     * request per wait. The exchange is held without a thread.
+     * passed (at once when N is not the newest change): the operator waits on each proxy this way, so a change
+     * reaches it at once and an idle pool costs one request per wait. The exchange is held without a thread.
      */
     private void status(HttpServerExchange exchange) {
         long after;

@@ -28,8 +28,8 @@
 #   PORT_BASE    use fixed ports PORT_BASE..PORT_BASE+7 instead of probing for free ones
 #   PROXY_JAR    path to the Roundhouse jar       (default <repo>/proxy/target/roundhouse-proxy.jar)
 #   JAVA_OPTS    extra JVM options for roundhouse (default none)
-#   RH_MAX_CONNECTIONS_PER_THREAD  Roundhouse's MAX_CONNECTIONS_PER_THREAD (default 512 here, 64 in production:
-#                the peers do not cap their upstream connections, so neither does the benchmark)
+#   RH_MAX_CONNECTIONS_PER_THREAD  Roundhouse's MAX_CONNECTIONS_PER_THREAD (default: not set, so the production
+#                default applies, as for every other setting; RH_MAX_CONNECTIONS_PER_THREAD=64 gives the old default)
 #   READY_TIMEOUT seconds to wait for /readyz     (default 60)
 #   NGINX_UPSTREAM_KEEPALIVE  idle upstream connections nginx keeps (default 512: enough that nginx reuses connections at 256 clients)
 #   KEEP_TMP     1 = do not delete the temp dir (logs, configs) on exit
@@ -95,9 +95,8 @@ LOAD_CPU="${LOAD_CPU:-0}"
 WRK_TIMEOUT="${WRK_TIMEOUT:-2s}"
 REQUEST_BODY="${REQUEST_BODY:-0}"
 PROXY_JAR="${PROXY_JAR:-$REPO_DIR/proxy/target/roundhouse-proxy.jar}"
-# nginx and HAProxy open as many upstream connections as they have requests in flight; Roundhouse's default
-# cap (64 per I/O thread and backend) would make it queue at 256 clients where they do not.
-RH_MAX_CONNECTIONS_PER_THREAD="${RH_MAX_CONNECTIONS_PER_THREAD:-512}"
+# Roundhouse runs with its production defaults unless this is set.
+RH_MAX_CONNECTIONS_PER_THREAD="${RH_MAX_CONNECTIONS_PER_THREAD:-}"
 JAVA_OPTS="${JAVA_OPTS:-}"
 READY_TIMEOUT="${READY_TIMEOUT:-60}"
 NGINX_UPSTREAM_KEEPALIVE="${NGINX_UPSTREAM_KEEPALIVE:-512}"
@@ -491,10 +490,14 @@ start_roundhouse() {
     tls_env=( PORT="$RH_PLAIN_PORT" TLS_PORT="$RH_PORT" TLS_CERT_FILE="$TMP/tls/cert.pem" TLS_KEY_FILE="$TMP/tls/key.pem"
               TLS_ENGINE="$RH_TLS_ENGINE" )
   fi
+  local cap_env=()
+  if [[ -n "$RH_MAX_CONNECTIONS_PER_THREAD" ]]; then
+    cap_env=( MAX_CONNECTIONS_PER_THREAD="$RH_MAX_CONNECTIONS_PER_THREAD" )
+  fi
   start_bg "$TMP/roundhouse/proxy.log" env \
     PORT="$RH_PORT" METRICS_PORT="$RH_METRICS_PORT" BIND_ADDRESS=127.0.0.1 LOG_LEVEL=warn "${tls_env[@]}" \
     BACKENDS="http://127.0.0.1:$BACKEND1_PORT,http://127.0.0.1:$BACKEND2_PORT" \
-    HEALTH_CHECK_PATH=/ MAX_CONNECTIONS_PER_THREAD="$RH_MAX_CONNECTIONS_PER_THREAD" \
+    HEALTH_CHECK_PATH=/ "${cap_env[@]}" \
     taskset -c "$PROXY_CPU" java $JAVA_OPTS -jar "$PROXY_JAR"
   TARGET_PID[roundhouse]=$STARTED_PID   # env and taskset exec, so this is the java pid
   TARGET_PORT[roundhouse]=$RH_PORT

@@ -114,6 +114,15 @@ public record ProxySettings(
      * inside a liveness probe's usual 30 s.
      */
     public static final Duration DEFAULT_IO_STALL_TIMEOUT = Duration.ofSeconds(10);
+    /**
+     * Default {@code MAX_CONNECTIONS_PER_THREAD}: connections to one backend an I/O thread may have open, busy or
+     * idle; requests beyond it wait in the proxy for one to free. nginx and HAProxy open a connection per request in
+     * flight with no cap of their own, so a lower default made Roundhouse queue what they send on at once (at 256
+     * clients on two backends, 64 cost a sixth of its requests per second, docs/benchmark-history.md). 512 per
+     * thread is Envoy's default of 1,024 per backend on a proxy with two cores; a backend that needs fewer says so
+     * here.
+     */
+    public static final int DEFAULT_MAX_CONNECTIONS_PER_THREAD = 512;
     /** Upper bound for both connection timeouts: Undertow takes them as int milliseconds; a day is plenty. */
     private static final Duration MAX_CONNECTION_TIMEOUT = Duration.ofHours(24);
 
@@ -178,7 +187,7 @@ public record ProxySettings(
         // Endpoints take a few seconds to leave every kube-proxy and cloud load balancer after SIGTERM.
         Duration shutdownDelay = r.duration("SHUTDOWN_DELAY", DEFAULT_SHUTDOWN_DELAY);
         int retries = r.integer("CONNECT_RETRIES", 2, 0, 10);
-        int connections = r.integer("MAX_CONNECTIONS_PER_THREAD", 64, 1, 10_000);
+        int connections = r.integer("MAX_CONNECTIONS_PER_THREAD", DEFAULT_MAX_CONNECTIONS_PER_THREAD, 1, 10_000);
         Duration poll = r.duration("POOL_FILE_POLL_INTERVAL", Duration.ofSeconds(1));
         long maxBody = r.size("MAX_REQUEST_BODY", DEFAULT_MAX_REQUEST_BODY);
         Duration headerTimeout = r.timeout("REQUEST_HEADER_TIMEOUT", DEFAULT_REQUEST_HEADER_TIMEOUT);

@@ -62,6 +62,17 @@ final class ProxyProcess {
         return launch(List.of("-jar", jar.toAbsolutePath().toString()), env, log);
     }
 
+    /**
+     * Starts {@code java} with exactly {@code arguments} (an image's entry point, say), nothing added: PORT and
+     * METRICS_PORT in {@code env} as for {@link #start}.
+     */
+    static ProxyProcess startWith(List<String> arguments, Map<String, String> env, Path log) {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(arguments);
+        return launchCommand(command, env, log);
+    }
+
     private static ProxyProcess launch(List<String> what, Map<String, String> env, Path log) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -70,6 +81,10 @@ final class ProxyProcess {
         command.add("-Xmx256m");
         command.add("-XX:+ExitOnOutOfMemoryError");
         command.addAll(what);
+        return launchCommand(command, env, log);
+    }
+
+    private static ProxyProcess launchCommand(List<String> command, Map<String, String> env, Path log) {
         ProcessBuilder builder = new ProcessBuilder(command);
         Map<String, String> childEnv = builder.environment();
         Map<String, String> parentEnv = new TreeMap<>(childEnv);

@@ -44,7 +44,11 @@ public final class HealthChecker implements AutoCloseable {
     private final BackendPool pool;
     private final BackendTrusts trusts;
     private final ScheduledExecutorService scheduler;
-    private final HttpClient plainClient;
+    /**
+     * The client for http backends, made by the first check that needs one: making it sets up the JDK's TLS (its
+     * default context), a fifth of a second of one CPU that start-up does not need to wait for.
+     */
+    private HttpClient plainClient;
     /** The client for https backends, and the settings it verifies them by; rebuilt when a document changes those. */
     private HttpClient tlsClient;
 
@@ -64,7 +68,6 @@ public final class HealthChecker implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        this.plainClient = client(null);
     }
 
     private HttpClient client(BackendTrust trust) {
@@ -76,6 +79,14 @@ public final class HealthChecker implements AutoCloseable {
             builder.sslContext(trust.context()).sslParameters(trust.parameters());
         }
         return builder.build();
+    }
+
+    /** Runs on the scheduler's thread, as every round does. */
+    private HttpClient plainClient() {
+        if (plainClient == null) {
+            plainClient = client(null);
+        }
+        return plainClient;
     }
 
     /** The client that checks https backends as requests reach them: the same CAs, server name and checks. */
@@ -134,7 +145,7 @@ public final class HealthChecker implements AutoCloseable {
                         .orTimeout(settings.timeout().toMillis() + 1000, TimeUnit.MILLISECONDS)
                         .exceptionally(e -> "no answer: " + e);
             } else {
-                check = check("https".equals(b.uri().getScheme()) ? tlsClient(tls) : plainClient, b, settings);
+                check = check("https".equals(b.uri().getScheme()) ? tlsClient(tls) : plainClient(), b, settings);
             }
             checks[i] = check.thenAcceptAsync(
                     failure -> record(

@@ -9,6 +9,11 @@ public final class HttpLimits {
 
     /** Request line (or status line) plus header fields; larger heads are refused (nginx allows 4 x 8 KiB). */
     public static final int MAX_HEADER_BYTES = 32 * 1024;
+    /**
+     * The longest request method: Undertow's parser refuses longer ones, so the head scanner does too (the longest
+     * registered method, {@code UPDATEREDIRECTREF}, has 17 bytes).
+     */
+    public static final int MAX_METHOD_BYTES = 32;
     /** Header fields in one head. */
     public static final int MAX_HEADERS = 100;
     /**

@@ -6,8 +6,12 @@ import java.nio.ByteBuffer;
  * Checks a client's request head (RFC 9112 sections 2 to 6) on its bytes, before Undertow parses it, so that what
  * the proxy forwards can only be read one way. Refused, with the status a client should see:
  * <ul>
- *   <li>400: a request line that is not exactly {@code method SP target SP HTTP/1.x CRLF}; a target with bytes
- *       outside visible ASCII, or userinfo in an absolute-form target (RFC 9110 section 4.2.4); a line ended by a
+ *   <li>400: a request line that is not exactly {@code method SP target SP HTTP/1.x CRLF}; a method longer than
+ *       {@link HttpLimits#MAX_METHOD_BYTES}; a target with bytes
+ *       outside visible ASCII or that no part of a URI may hold ({@code " # < > \ ^ ` { | }}), a percent sign not
+ *       followed by two hex digits, a form its method may not use (RFC 9112 section 3.2: {@code *} for OPTIONS
+ *       alone, {@code host:port} for CONNECT alone), an absolute-form target with no host, an empty port or userinfo
+ *       (RFC 9110 section 4.2.4): the targets Undertow's parser refuses, so the two never disagree on one; a line ended by a
  *       bare LF or containing a bare CR; obsolete line folding (section 5.2); a field name that is not a token or
  *       is followed by whitespace before its colon; a control byte in a field value; framing that two parsers
  *       could read differently (section 6.3): Content-Length with Transfer-Encoding, more than one Content-Length,
@@ -29,10 +33,21 @@ public final class RequestHeadScanner {
     public static final int REFUSED = -2;
 
     private static final boolean[] TCHAR = new boolean[256];
+    /**
+     * Bytes of a request target: visible ASCII but for those RFC 3986 does not allow in any part of one (and the
+     * fragment's {@code #}, which is never sent), as Undertow's parser refuses them too.
+     */
+    private static final boolean[] TARGET_CHAR = new boolean[256];
+    /** Bytes of a host name in a target (RFC 3986 reg-name: unreserved, sub-delims, pct-encoded). */
+    private static final boolean[] REG_NAME_CHAR = new boolean[256];
 
     static {
         for (char c : "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".toCharArray()) {
             TCHAR[c] = true;
+        }
+        for (int c = 0x21; c < 0x7f; c++) {
+            TARGET_CHAR[c] = "\"#<>\\^`{|}".indexOf(c) < 0;
+            REG_NAME_CHAR[c] = Character.isLetterOrDigit(c) || "-._~!$&'()*+,;=".indexOf(c) >= 0;
         }
     }
 
@@ -52,6 +67,7 @@ public final class RequestHeadScanner {
     private static final byte[] UPGRADE = bytes("upgrade");
     private static final byte[] CHUNKED = bytes("chunked");
     private static final byte[] CONNECT = bytes("CONNECT");
+    private static final byte[] OPTIONS = bytes("OPTIONS");
 
     private final int maxHeadBytes;
     private final int maxFields;
@@ -166,13 +182,15 @@ public final class RequestHeadScanner {
                         state = TARGET;
                     } else if (!TCHAR[c]) {
                         return refuse(400, "malformed request line");
+                    } else if (at >= HttpLimits.MAX_METHOD_BYTES) {
+                        return refuse(400, "a request method longer than " + HttpLimits.MAX_METHOD_BYTES + " bytes");
                     }
                 }
                 case TARGET -> {
                     if (c == ' ' && at > targetStart) {
                         versionStart = at + 1;
                         state = VERSION;
-                    } else if (c < 0x21 || c > 0x7e) {
+                    } else if (!TARGET_CHAR[c]) {
                         return refuse(400, "malformed request target");
                     }
                 }
@@ -286,30 +304,54 @@ public final class RequestHeadScanner {
         return true;
     }
 
-    /** The request line is complete: checks of the target that need it whole. */
+    /**
+     * The request line is complete: the target's form, which depends on the method (RFC 9112 section 3.2):
+     * origin-form ({@code /path?query}) for any method, authority-form ({@code host:port}) for CONNECT only,
+     * asterisk-form ({@code *}) for OPTIONS only, absolute-form ({@code scheme://host[:port]/path?query}, no userinfo)
+     * for any but CONNECT; percent signs start two hex digits.
+     */
     private boolean requestLine(ByteBuffer b, int headStart) {
-        connect = targetStart - 1 == CONNECT.length; // methods are case-sensitive: only "CONNECT" asks for a tunnel
-        for (int i = 0; connect && i < CONNECT.length; i++) {
-            connect = b.get(headStart + i) == CONNECT[i];
-        }
+        connect = isMethod(b, headStart, CONNECT); // methods are case-sensitive: only "CONNECT" asks for a tunnel
         int t = headStart + targetStart;
         int tEnd = headStart + versionStart - 1;
+        if (!escapesValid(b, t, tEnd)) {
+            refuse(400, "malformed percent-encoding in the request target");
+            return false;
+        }
         byte first = b.get(t);
-        if (first == '/' || first == '*' || connect) {
+        if (first == '/') {
+            return true;
+        }
+        if (first == '*') {
+            if (tEnd - t != 1 || !isMethod(b, headStart, OPTIONS)) {
+                refuse(400, "the request target '*' is for OPTIONS alone");
+                return false;
+            }
+            return true;
+        }
+        if (connect) {
+            if (authority(b, t, tEnd, true) != tEnd) {
+                refuse(400, "a CONNECT request's target must be host:port");
+                return false;
+            }
             return true;
         }
         // absolute-form: scheme "://" authority [ path-abempty ] [ "?" query ]
-        int scheme = t;
-        while (scheme < tEnd && b.get(scheme) != ':') {
-            scheme++;
-        }
-        if (scheme + 2 >= tEnd || b.get(scheme + 1) != '/' || b.get(scheme + 2) != '/') {
+        int i = t;
+        if (!isAlpha(b.get(i))) {
             refuse(400, "malformed request target");
             return false;
         }
-        for (int i = scheme + 3; i < tEnd; i++) {
-            byte c = b.get(i);
-            if (c == '/' || c == '?' || c == '#') {
+        while (i < tEnd && (isAlpha(b.get(i)) || digit(b.get(i)) || "+-.".indexOf(b.get(i)) >= 0)) {
+            i++;
+        }
+        if (i + 2 >= tEnd || b.get(i) != ':' || b.get(i + 1) != '/' || b.get(i + 2) != '/') {
+            refuse(400, "malformed request target");
+            return false;
+        }
+        for (int j = i + 3; j < tEnd; j++) {
+            byte c = b.get(j);
+            if (c == '/' || c == '?') {
                 break;
             }
             if (c == '@') {
@@ -317,7 +359,80 @@ public final class RequestHeadScanner {
                 return false;
             }
         }
+        int authorityEnd = authority(b, i + 3, tEnd, false);
+        if (authorityEnd < 0 || (authorityEnd < tEnd && b.get(authorityEnd) != '/' && b.get(authorityEnd) != '?')) {
+            refuse(400, "malformed host in the request target");
+            return false;
+        }
         return true;
+    }
+
+    /**
+     * Reads {@code host [":" port]} from {@code from}: a bracketed IP literal or a non-empty reg-name, then, when a
+     * colon follows (or always, with {@code portRequired}), one or more digits.
+     *
+     * @return where the authority ends, or -1 when it is malformed
+     */
+    private static int authority(ByteBuffer b, int from, int to, boolean portRequired) {
+        int i = from;
+        if (i < to && b.get(i) == '[') {
+            int literal = ++i;
+            while (i < to && (isHexDigit(b.get(i)) || b.get(i) == ':' || b.get(i) == '.')) {
+                i++;
+            }
+            if (i == literal || i == to || b.get(i) != ']') {
+                return -1;
+            }
+            i++;
+        } else {
+            while (i < to && REG_NAME_CHAR[b.get(i) & 0xff]) {
+                i++;
+            }
+        }
+        if (i == from) {
+            return -1;
+        }
+        if (i < to && b.get(i) == ':') {
+            int port = ++i;
+            while (i < to && digit(b.get(i))) {
+                i++;
+            }
+            return i == port ? -1 : i;
+        }
+        return portRequired ? -1 : i;
+    }
+
+    /** Every percent sign in {@code [from, to)} starts two hex digits. */
+    private static boolean escapesValid(ByteBuffer b, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (b.get(i) == '%') {
+                if (i + 2 >= to || !isHexDigit(b.get(i + 1)) || !isHexDigit(b.get(i + 2))) {
+                    return false;
+                }
+                i += 2;
+            }
+        }
+        return true;
+    }
+
+    private boolean isMethod(ByteBuffer b, int headStart, byte[] method) {
+        if (targetStart - 1 != method.length) {
+            return false;
+        }
+        for (int i = 0; i < method.length; i++) {
+            if (b.get(headStart + i) != method[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean isAlpha(byte c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    }
+
+    private static boolean isHexDigit(byte c) {
+        return digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
     }
 
     /** A field line is complete ({@code at} is its CR): the fields that frame or route the request. */

@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class RequestHeadScannerTest {
 
@@ -73,6 +74,25 @@ class RequestHeadScannerTest {
         assertThat(scanned("GET / HTTP/1.1\r\nHost: x\r\n\r\n").mayLeaveHttp()).isFalse();
     }
 
+    @ParameterizedTest
+    @ValueSource(
+            strings = {
+                "OPTIONS * HTTP/1.1",
+                "OPTIONS http://a/ HTTP/1.1",
+                "CONNECT a:443 HTTP/1.1",
+                "CONNECT [::1]:443 HTTP/1.1",
+                "GET http://a HTTP/1.1",
+                "GET HTTPS://a.example:8443/p?q HTTP/1.1",
+                "GET h2+x.y-z://a/ HTTP/1.1",
+                "GET http://[::1]:80/ HTTP/1.1",
+                "GET //a HTTP/1.1",
+                "GET /a;b=c/./d/../e?f=g&h=%41%2f&i=j?k HTTP/1.1",
+                "GET /[x]/~!$&'()*+,;=:@ HTTP/1.1",
+            })
+    void everyFormOfTargetItsMethodMayUse(String requestLine) {
+        assertThat(scan(requestLine + "\r\nHost: a\r\n\r\n").status()).isZero();
+    }
+
     @Test
     void http10NeedsNoHost() {
         assertThat(scan("GET / HTTP/1.0\r\n\r\n").status()).isZero();
@@ -93,6 +113,21 @@ class RequestHeadScannerTest {
                 "a lower-case version             | GET / http/1.1\\r\\nHost: x\\r\\n\\r\\n                       | 400 | malformed HTTP version",
                 "userinfo in absolute form        | GET http://a@b/ HTTP/1.1\\r\\nHost: b\\r\\n\\r\\n              | 400 | userinfo in the request target",
                 "a scheme without //              | GET http:b/ HTTP/1.1\\r\\nHost: b\\r\\n\\r\\n                  | 400 | malformed request target",
+                "a 33-byte method                 | ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFG / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n | 400 | a request method longer than 32 bytes",
+                "an asterisk for another method    | GET * HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n                       | 400 | the request target '*' is for OPTIONS alone",
+                "more after the asterisk          | OPTIONS *x HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n                  | 400 | the request target '*' is for OPTIONS alone",
+                "CONNECT without a port           | CONNECT x HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n                   | 400 | a CONNECT request's target must be host:port",
+                "CONNECT without a host           | CONNECT :443 HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n                | 400 | a CONNECT request's target must be host:port",
+                "CONNECT to a port and more       | CONNECT x:443x HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n              | 400 | a CONNECT request's target must be host:port",
+                "authority-form for GET           | GET x:443 HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n                   | 400 | malformed request target",
+                "a scheme starting with a digit   | GET 1http://a/ HTTP/1.1\\r\\nHost: a\\r\\n\\r\\n              | 400 | malformed request target",
+                "no host in absolute form         | GET http:///x HTTP/1.1\\r\\nHost: a\\r\\n\\r\\n               | 400 | malformed host in the request target",
+                "an empty port in absolute form   | GET http://a:/x HTTP/1.1\\r\\nHost: a\\r\\n\\r\\n              | 400 | malformed host in the request target",
+                "a fragment in the target         | GET /a#b HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n                    | 400 | malformed request target",
+                "a quote in the target            | GET /a\"b HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n                   | 400 | malformed request target",
+                "a brace in the query             | GET /a?{} HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n                   | 400 | malformed request target",
+                "a percent not before two hex     | GET /%zz HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n                    | 400 | malformed percent-encoding in the request target",
+                "a percent at the end             | GET /a?b=% HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n                  | 400 | malformed percent-encoding in the request target",
                 "obs-fold                         | GET / HTTP/1.1\\r\\nHost: x\\r\\nA: b\\r\\n c\\r\\n\\r\\n         | 400 | obsolete line folding in the request head",
                 "space before the colon           | GET / HTTP/1.1\\r\\nHost : x\\r\\n\\r\\n                      | 400 | whitespace between a header field name and its colon",
                 "a NUL in a value                 | GET / HTTP/1.1\\r\\nHost: x\\r\\nA: \\u0000\\r\\n\\r\\n        | 400 | a control character in a header field value",

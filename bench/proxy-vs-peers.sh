@@ -28,6 +28,10 @@
 #   PORT_BASE    use fixed ports PORT_BASE..PORT_BASE+7 instead of probing for free ones
 #   PROXY_JAR    path to the Roundhouse jar       (default <repo>/proxy/target/roundhouse-proxy.jar)
 #   JAVA_OPTS    extra JVM options for roundhouse (default none)
+#   IMAGE        1 (default) = Roundhouse runs as its image does: the proxy Dockerfile's ENTRYPOINT flags (its class
+#                archive written first by the Dockerfile's own dump step, bench/lib/image.sh) and the container's
+#                memory limit (-XX:MaxRAM=MEMORY_LIMIT); 0 = plain java -jar, as runs before 2026-12-07 did
+#   MEMORY_LIMIT with IMAGE=1: the memory limit the JVM sizes itself by (default 256m: the Deployment's)
 #   RH_MAX_CONNECTIONS_PER_THREAD  Roundhouse's MAX_CONNECTIONS_PER_THREAD (default: not set, so the production
 #                default applies, as for every other setting; RH_MAX_CONNECTIONS_PER_THREAD=64 gives the old default)
 #   READY_TIMEOUT seconds to wait for /readyz     (default 60)
@@ -98,6 +102,8 @@ PROXY_JAR="${PROXY_JAR:-$REPO_DIR/proxy/target/roundhouse-proxy.jar}"
 # Roundhouse runs with its production defaults unless this is set.
 RH_MAX_CONNECTIONS_PER_THREAD="${RH_MAX_CONNECTIONS_PER_THREAD:-}"
 JAVA_OPTS="${JAVA_OPTS:-}"
+IMAGE="${IMAGE:-1}"
+MEMORY_LIMIT="${MEMORY_LIMIT:-256m}"
 READY_TIMEOUT="${READY_TIMEOUT:-60}"
 NGINX_UPSTREAM_KEEPALIVE="${NGINX_UPSTREAM_KEEPALIVE:-512}"
 KEEP_TMP="${KEEP_TMP:-0}"
@@ -235,6 +241,8 @@ CLK_TCK="$(getconf CLK_TCK)"
 # ------------------------------------------------------------- temp dir ---
 
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/roundhouse-bench.XXXXXX")"
+# shellcheck source=lib/image.sh
+source "$SCRIPT_DIR/lib/image.sh"
 WRK_SCRIPT=""
 NGINX_BODY_CONF=""
 if (( REQUEST_BODY > 0 )); then
@@ -483,7 +491,12 @@ EOF
 }
 
 start_roundhouse() {
-  log "starting roundhouse (java -jar ${PROXY_JAR#"$REPO_DIR/"}) on CPU $PROXY_CPU, port $RH_PORT, metrics $RH_METRICS_PORT"
+  local jvm=( -jar "$PROXY_JAR" )
+  if [[ "$IMAGE" == 1 ]]; then
+    image_layout "$TMP/app"
+    jvm=( "${IMAGE_JVM_FLAGS[@]}" "-XX:MaxRAM=$MEMORY_LIMIT" -jar "$TMP/app/roundhouse-proxy.jar" )
+  fi
+  log "starting roundhouse (java ${jvm[*]} $JAVA_OPTS) on CPU $PROXY_CPU, port $RH_PORT, metrics $RH_METRICS_PORT"
   # shellcheck disable=SC2086  # JAVA_OPTS is a word list on purpose
   local tls_env=()
   if [[ "$TLS" == 1 ]]; then
@@ -498,7 +511,7 @@ start_roundhouse() {
     PORT="$RH_PORT" METRICS_PORT="$RH_METRICS_PORT" BIND_ADDRESS=127.0.0.1 LOG_LEVEL=warn "${tls_env[@]}" \
     BACKENDS="http://127.0.0.1:$BACKEND1_PORT,http://127.0.0.1:$BACKEND2_PORT" \
     HEALTH_CHECK_PATH=/ "${cap_env[@]}" \
-    taskset -c "$PROXY_CPU" java $JAVA_OPTS -jar "$PROXY_JAR"
+    taskset -c "$PROXY_CPU" java $JAVA_OPTS "${jvm[@]}"
   TARGET_PID[roundhouse]=$STARTED_PID   # env and taskset exec, so this is the java pid
   TARGET_PORT[roundhouse]=$RH_PORT
   wait_http "http://127.0.0.1:$RH_METRICS_PORT/readyz" "$STARTED_PID" "roundhouse" "$READY_TIMEOUT" "$TMP/roundhouse/proxy.log"

@@ -38,6 +38,8 @@ REPO_DIR="$(cd "$SCRIPT_DIR/.." && pwd)"
 BENCH_NAME=startup-memory
 # shellcheck source=lib/under-load.sh
 source "$SCRIPT_DIR/lib/under-load.sh"
+# shellcheck source=lib/image.sh
+source "$SCRIPT_DIR/lib/image.sh"
 
 TARGETS="${TARGETS:-nginx roundhouse roundhouse-no-archive}"
 ROUNDS="${ROUNDS:-5}"
@@ -48,7 +50,6 @@ LOAD_DURATION="${LOAD_DURATION:-10s}"
 CPUS="${CPUS:-$PROXY_CPU}"
 WRK_BIN="$(find_bin "${WRK_BIN:-/usr/bin/wrk}" wrk)"
 need_jars proxy
-DOCKERFILE="$REPO_DIR/proxy/Dockerfile"
 
 read -r BACKEND_PORT1 PROXY_PORT METRICS_PORT <<<"$(free_ports 3)"
 start_backend b1 "$BACKEND_PORT1"
@@ -56,29 +57,8 @@ start_backend b1 "$BACKEND_PORT1"
 # ---------------------------------------------------------------- the image's /app, and its archive ---
 
 APP="$TMP/app"
-mkdir -p "$APP"
-cp -r "$(dirname "$PROXY_JAR")/lib" "$APP/lib"
-cp "$PROXY_JAR" "$APP/roundhouse-proxy.jar"
-cp "$REPO_DIR/proxy/src/main/cds/proxy.classlist" "$APP/proxy.classlist"
-# The Dockerfile's RUN ... -Xshare:dump line and its ENTRYPOINT, with /app at $APP (one argument per line).
-dockerfile_array() {   # dockerfile_array <instruction> <must contain>
-  python3 - "$DOCKERFILE" "$1" "$2" "$APP" <<'PY'
-import json, sys
-path, instruction, marker, app = sys.argv[1:]
-for line in open(path):
-    parts = line.strip().split(None, 1)
-    if len(parts) == 2 and parts[0] == instruction and marker in parts[1]:
-        for arg in json.loads(parts[1]):
-            print(arg.replace("/app/", app + "/"))
-        sys.exit(0)
-sys.exit("no " + instruction + " with " + marker + " in " + path)
-PY
-}
-mapfile -t DUMP < <(dockerfile_array RUN -Xshare:dump)
-mapfile -t ENTRYPOINT < <(dockerfile_array ENTRYPOINT -jar)
-(( ${#DUMP[@]} > 1 && ${#ENTRYPOINT[@]} > 1 )) || die "cannot read the dump step or ENTRYPOINT of $DOCKERFILE"
-log "writing the class archive as the Dockerfile does: ${DUMP[*]}"
-(cd "$APP" && "${DUMP[@]}" >"$TMP/dump.log" 2>&1) || { cat "$TMP/dump.log" >&2; die "the dump step failed"; }
+image_layout "$APP"
+ENTRYPOINT=( "${IMAGE_ENTRYPOINT[@]}" )
 
 # ---------------------------------------------------------------- the pool ConfigMap ---
 

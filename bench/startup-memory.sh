@@ -58,7 +58,6 @@ start_backend b1 "$BACKEND_PORT1"
 
 APP="$TMP/app"
 image_layout "$APP"
-ENTRYPOINT=( "${IMAGE_ENTRYPOINT[@]}" )
 
 # ---------------------------------------------------------------- the pool ConfigMap ---
 
@@ -100,7 +99,7 @@ EOF
 
 python3 - "$TMP" "$ROUNDS" "$IDLE_SETTLE" "$LOAD_CONNECTIONS" "$LOAD_DURATION" "$LOAD_CPU" "$CPUS" \
   "$PROXY_PORT" "$METRICS_PORT" "$READY_TIMEOUT" "$WRK_BIN" "$NGINX_BIN" "$MEMORY_LIMIT" "${JAVA_OPTS:-}" \
-  "$TARGETS" "${ENTRYPOINT[@]}" <<'PY'
+  "$TARGETS" "${IMAGE_ENTRYPOINT[@]}" <<'PY'
 import http.client, os, re, signal, statistics, subprocess, sys, time
 
 (tmp, rounds, settle, conns, duration, load_cpu, cpus, port, metrics_port, ready_timeout, wrk, nginx,

@@ -7,7 +7,6 @@
 #
 #   image_layout <dir>        lays out <dir>, writes the archive; sets IMAGE_ENTRYPOINT (java first, then its
 #                             flags, -jar and the jar) and IMAGE_JVM_FLAGS (the flags alone)
-#   image_flags_without_archive  prints IMAGE_JVM_FLAGS without the archive flag, one a line (what the Jib image runs)
 
 IMAGE_DOCKERFILE="$REPO_DIR/proxy/Dockerfile"
 
@@ -38,11 +37,4 @@ image_layout() {
   (cd "$app" && "${dump[@]}" >"$app/dump.log" 2>&1) || { cat "$app/dump.log" >&2; die "the dump step failed"; }
   local n=${#IMAGE_ENTRYPOINT[@]}
   IMAGE_JVM_FLAGS=( "${IMAGE_ENTRYPOINT[@]:1:n-3}" )
-}
-
-image_flags_without_archive() {
-  local f
-  for f in "${IMAGE_JVM_FLAGS[@]}"; do
-    [[ "$f" == -XX:SharedArchiveFile=* ]] || echo "$f"
-  done
 }

@@ -51,7 +51,7 @@ final class ProxyProcess {
      * TLS_CERT_FILE is set).
      */
     static ProxyProcess start(Map<String, String> env, Path log) {
-        return launch(List.of("-cp", classpath(), ProxyLauncher.class.getName()), env, log);
+        return startWith(withLocalFlags("-cp", classpath(), ProxyLauncher.class.getName()), env, log);
     }
 
     /**
@@ -59,7 +59,15 @@ final class ProxyProcess {
      * rather than from this JVM's class path; it then ends on SIGTERM only, not with this JVM.
      */
     static ProxyProcess startJar(Path jar, Map<String, String> env, Path log) {
-        return launch(List.of("-jar", jar.toAbsolutePath().toString()), env, log);
+        return startWith(withLocalFlags("-jar", jar.toAbsolutePath().toString()), env, log);
+    }
+
+    /** {@code what} after the JVM flags of a local proxy: small and quick to start, it serves a developer. */
+    private static List<String> withLocalFlags(String... what) {
+        List<String> arguments =
+                new ArrayList<>(List.of("-XX:+UseSerialGC", "-Xmx256m", "-XX:+ExitOnOutOfMemoryError"));
+        arguments.addAll(List.of(what));
+        return arguments;
     }
 
     /**
@@ -70,21 +78,6 @@ final class ProxyProcess {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(arguments);
-        return launchCommand(command, env, log);
-    }
-
-    private static ProxyProcess launch(List<String> what, Map<String, String> env, Path log) {
-        List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        // Small and quick to start: a local proxy serves a developer, not production traffic.
-        command.add("-XX:+UseSerialGC");
-        command.add("-Xmx256m");
-        command.add("-XX:+ExitOnOutOfMemoryError");
-        command.addAll(what);
-        return launchCommand(command, env, log);
-    }
-
-    private static ProxyProcess launchCommand(List<String> command, Map<String, String> env, Path log) {
         ProcessBuilder builder = new ProcessBuilder(command);
         Map<String, String> childEnv = builder.environment();
         Map<String, String> parentEnv = new TreeMap<>(childEnv);

@@ -7,11 +7,11 @@ import java.nio.ByteBuffer;
  * the proxy forwards can only be read one way. Refused, with the status a client should see:
  * <ul>
  *   <li>400: a request line that is not exactly {@code method SP target SP HTTP/1.x CRLF}; a method longer than
- *       {@link HttpLimits#MAX_METHOD_BYTES}; a target with bytes
- *       outside visible ASCII or that no part of a URI may hold ({@code " # < > \ ^ ` { | }}), a percent sign not
- *       followed by two hex digits, a form its method may not use (RFC 9112 section 3.2: {@code *} for OPTIONS
- *       alone, {@code host:port} for CONNECT alone), an absolute-form target with no host, an empty port or userinfo
- *       (RFC 9110 section 4.2.4): the targets Undertow's parser refuses, so the two never disagree on one; a line ended by a
+ *       {@link HttpLimits#MAX_METHOD_BYTES}; a target with bytes outside visible ASCII or that no part of a URI may
+ *       hold ({@code " # < > \ ^ ` { | }}), a percent sign not followed by two hex digits, a form its method may not
+ *       use (RFC 9112 section 3.2: {@code *} for OPTIONS alone, {@code host:port} for CONNECT alone), an
+ *       absolute-form target with no host, an empty port or userinfo (RFC 9110 section 4.2.4), all of which
+ *       Undertow's parser refuses too (RequestFramingDifferentialTest holds the two together); a line ended by a
  *       bare LF or containing a bare CR; obsolete line folding (section 5.2); a field name that is not a token or
  *       is followed by whitespace before its colon; a control byte in a field value; framing that two parsers
  *       could read differently (section 6.3): Content-Length with Transfer-Encoding, more than one Content-Length,
@@ -38,7 +38,10 @@ public final class RequestHeadScanner {
      * fragment's {@code #}, which is never sent), as Undertow's parser refuses them too.
      */
     private static final boolean[] TARGET_CHAR = new boolean[256];
-    /** Bytes of a host name in a target (RFC 3986 reg-name: unreserved, sub-delims, pct-encoded). */
+    /**
+     * Bytes of a host name in a target: RFC 3986 reg-name's unreserved and sub-delims, without its percent-encoding,
+     * which Undertow's parser refuses there.
+     */
     private static final boolean[] REG_NAME_CHAR = new boolean[256];
 
     static {

@@ -146,13 +146,12 @@ class RequestFramingDifferentialTest {
             }
             return false;
         }
-        byte[] headBytes = java.util.Arrays.copyOf(input, head);
-        UndertowRequestHeads.Parsed whole = UndertowRequestHeads.parse(headBytes);
-        if (!whole.complete() || whole.consumed() != head || !undertow.complete() || undertow.consumed() != head) {
+        // Undertow's parser reads incrementally: ending at the same byte of the whole input, it read the head alone.
+        if (!undertow.complete() || undertow.consumed() != head) {
             differences.add(describe(input, "the scanner read a head of " + head + " bytes; Undertow: " + undertow));
             return true;
         }
-        String text = new String(headBytes, StandardCharsets.ISO_8859_1);
+        String text = new String(input, 0, head, StandardCharsets.ISO_8859_1);
         String requestLine = text.substring(0, text.indexOf("\r\n"));
         String[] parts = requestLine.split(" ", -1);
         if (!parts[0].equals(undertow.method()) || !parts[2].equals(undertow.protocol())) {

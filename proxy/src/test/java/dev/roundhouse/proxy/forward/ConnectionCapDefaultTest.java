@@ -56,7 +56,7 @@ class ConnectionCapDefaultTest {
                                 .isEqualTo(clients));
                 backend.release.countDown();
                 for (Socket socket : sockets) {
-                    assertThat(readStatusLine(socket.getInputStream())).isEqualTo("HTTP/1.1 200 OK");
+                    assertThat(RawHttp.readLine(socket.getInputStream())).isEqualTo("HTTP/1.1 200 OK");
                 }
             } finally {
                 for (Socket socket : sockets) {
@@ -64,10 +64,6 @@ class ConnectionCapDefaultTest {
                 }
             }
         }
-    }
-
-    private static String readStatusLine(InputStream in) throws IOException {
-        return RawHttp.readLine(in);
     }
 
     /**

@@ -15,7 +15,9 @@
 #                server floor (what answering costs before any forwarding): nginx-static (nginx answering
 #                the backends' response itself) and undertow-floor (Roundhouse's own server, the same
 #                Undertow listener and settings, answering itself: dev.roundhouse.bench.floor.ServerFloor
-#                in BENCH_JAR, run with JAVA_OPTS and warmed up as Roundhouse)
+#                in BENCH_JAR, run with JAVA_OPTS and warmed up as Roundhouse), and fastpath-floor (the
+#                same XNIO worker with no Undertow server: heads read by the proxy's RequestHeadScanner
+#                and answered as bytes, dev.roundhouse.bench.floor.FastPathFloor: the fast path's ceiling)
 #   CONNECTIONS  wrk connection counts, a list    (default "64", e.g. "16 64 256")
 #   DURATION     wrk duration per measured run    (default 10s)
 #   ROUNDS       rounds per connection count      (default 3)
@@ -63,7 +65,7 @@
 #   FR_PRIME_ROUNDS  fixed-rate only: whole rounds run first at each rate, interleaved as the counted ones and
 #                not counted (default 2): the JVM's compiler keeps recompiling the request path for a minute or
 #                two after the load's pattern changes (new connections, idle gaps, rates), see docs/benchmark-history.md
-#   BENCH_JAR    fixed-rate and undertow-floor: the bench jar (default <repo>/bench/target/roundhouse-bench.jar)
+#   BENCH_JAR    fixed-rate and the two floors: the bench jar (default <repo>/bench/target/roundhouse-bench.jar)
 #   COSTS        1 = after the wrk rounds, one more run per target at COSTS_CONNECTIONS (default 64) for
 #                COSTS_DURATION (default 5s) that measures per-request costs: system calls per request
 #                (strace -c -f attached to every thread of the target; strace slows the target, so its req/s
@@ -149,8 +151,8 @@ if [[ "$STATUS_POLL" == 1 && " $TARGETS " != *" roundhouse+status "* ]]; then
   TARGETS="$(sed 's/\(^\| \)roundhouse\( \|$\)/\1roundhouse roundhouse+status\2/' <<<"$TARGETS")"
 fi
 for t in $TARGETS; do
-  case "$t" in nginx|haproxy|roundhouse|roundhouse+status|nginx-static|undertow-floor) ;;
-    *) die "unknown target '$t' (known: nginx haproxy roundhouse roundhouse+status nginx-static undertow-floor)";; esac
+  case "$t" in nginx|haproxy|roundhouse|roundhouse+status|nginx-static|undertow-floor|fastpath-floor) ;;
+    *) die "unknown target '$t' (known: nginx haproxy roundhouse roundhouse+status nginx-static undertow-floor fastpath-floor)";; esac
 done
 if [[ " $TARGETS " == *" roundhouse+status "* ]]; then
   [[ " $TARGETS " == *" roundhouse "* ]] || die "roundhouse+status is roundhouse polled: it needs roundhouse in TARGETS"
@@ -197,7 +199,7 @@ case "$LOAD" in
   *) die "LOAD must be wrk or fixed-rate, got '$LOAD'" ;;
 esac
 
-if [[ "$LOAD" == fixed-rate || " $TARGETS " == *" undertow-floor "* ]]; then
+if [[ "$LOAD" == fixed-rate || " $TARGETS " == *" undertow-floor "* || " $TARGETS " == *" fastpath-floor "* ]]; then
   need java
   [[ -f "$BENCH_JAR" ]] || die "bench jar not found: $BENCH_JAR (build: cd $REPO_DIR && mvn -B -q -DskipTests package)"
 fi
@@ -284,15 +286,15 @@ trap 'exit 143' TERM
 if [[ -n "${PORT_BASE:-}" ]]; then
   [[ "$PORT_BASE" =~ ^[0-9]+$ ]] || die "PORT_BASE must be a number"
   PORTS=()
-  for i in 0 1 2 3 4 5 6 7 8; do PORTS+=( $(( PORT_BASE + i )) ); done
+  for i in 0 1 2 3 4 5 6 7 8 9; do PORTS+=( $(( PORT_BASE + i )) ); done
 else
   need python3
-  # Ask the kernel for 9 distinct free ports on 127.0.0.1 (all held open
+  # Ask the kernel for 10 distinct free ports on 127.0.0.1 (all held open
   # at the same time so they differ, then released).
   read -r -a PORTS < <(python3 - <<'EOF'
 import socket
 socks = []
-for _ in range(9):
+for _ in range(10):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -311,6 +313,7 @@ RH_METRICS_PORT=${PORTS[5]}
 NGINX_STATIC_PORT=${PORTS[6]}
 FLOOR_PORT=${PORTS[7]}
 RH_PLAIN_PORT=${PORTS[8]}   # with TLS=1, Roundhouse's plain port (its HTTPS port is RH_PORT, the one loaded)
+FASTPATH_FLOOR_PORT=${PORTS[9]}
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for p in "${PORTS[@]}"; do
@@ -341,7 +344,7 @@ wait_http() {
 BODY="$(printf 'roundhouse-bench-%083d' 0)"   # exactly 100 bytes
 (( ${#BODY} == 100 )) || die "body length ${#BODY} != 100"
 
-mkdir -p "$TMP/backend/logs" "$TMP/nginx/logs" "$TMP/nginx-static/logs" "$TMP/haproxy" "$TMP/roundhouse" "$TMP/undertow-floor"
+mkdir -p "$TMP/backend/logs" "$TMP/nginx/logs" "$TMP/nginx-static/logs" "$TMP/haproxy" "$TMP/roundhouse" "$TMP/undertow-floor" "$TMP/fastpath-floor"
 
 # TLS=1: one certificate for localhost and 127.0.0.1, the same files for all three proxies.
 if [[ "$TLS" == 1 ]]; then
@@ -555,6 +558,17 @@ start_undertow-floor() {
   wait_http "http://127.0.0.1:$FLOOR_PORT/" "$STARTED_PID" "undertow-floor" "$READY_TIMEOUT" "$TMP/undertow-floor/server.log"
 }
 
+start_fastpath-floor() {
+  log "starting the fast path's ceiling answering by itself (FastPathFloor) on CPU $PROXY_CPU, port $FASTPATH_FLOOR_PORT"
+  # shellcheck disable=SC2086  # JAVA_OPTS is a word list on purpose
+  start_bg "$TMP/fastpath-floor/server.log" env \
+    PORT="$FASTPATH_FLOOR_PORT" BIND_ADDRESS=127.0.0.1 FLOOR_BODY="$BODY" \
+    taskset -c "$PROXY_CPU" java $JAVA_OPTS -cp "$BENCH_JAR" dev.roundhouse.bench.floor.FastPathFloor
+  TARGET_PID[fastpath-floor]=$STARTED_PID
+  TARGET_PORT[fastpath-floor]=$FASTPATH_FLOOR_PORT
+  wait_http "http://127.0.0.1:$FASTPATH_FLOOR_PORT/" "$STARTED_PID" "fastpath-floor" "$READY_TIMEOUT" "$TMP/fastpath-floor/server.log"
+}
+
 for t in $TARGETS; do
   [[ "$t" == roundhouse+status ]] && continue   # not a process: roundhouse's, polled
   "start_$t"
@@ -738,7 +752,7 @@ RESULTS="$TMP/results.txt"   # conns target round rps p50 p99 cpu_us errors requ
 WARMUP_CONNECTIONS="${WARMUP_CONNECTIONS:-$(tr ' ' '\n' <<<"$CONNECTIONS" | sort -n | tail -n 1)}"
 for t in $TARGETS; do
   [[ "$t" == roundhouse+status ]] && continue   # the same JVM as roundhouse, warmed up with it
-  if [[ "$t" == roundhouse || "$t" == undertow-floor ]]; then d="$WARMUP"; else d="$PRIME"; fi
+  if [[ "$t" == roundhouse || "$t" == undertow-floor || "$t" == fastpath-floor ]]; then d="$WARMUP"; else d="$PRIME"; fi
   [[ "$(dur_secs "$d")" -gt 0 ]] || continue
   log "warm-up $t: $([[ "$H2" == 1 ]] && echo h2load || echo wrk) -c$WARMUP_CONNECTIONS -d$d (not measured)"
   run_wrk "${TARGET_PORT[$t]}" "$WARMUP_CONNECTIONS" "$d" "$TMP/warmup-$t.txt"

@@ -41,7 +41,8 @@ class Http2HealthCheckTest {
         Scrape.awaitValue(proxy, "roundhouse_backends_healthy", 0.0);
         backend.healthy = true;
         Scrape.awaitValue(proxy, "roundhouse_backends_healthy", 1.0);
-        assertThat(backend.healthChecks.get()).isGreaterThanOrEqualTo(3);
+        // A backend starts in rotation before its first check: each of the two turns took a check of its own.
+        assertThat(backend.healthChecks.get()).isGreaterThanOrEqualTo(2);
     }
 
     @Test
@@ -59,7 +60,8 @@ class Http2HealthCheckTest {
         }
         backend.serving(true);
         Scrape.awaitValue(proxy, "roundhouse_backends_healthy", 1.0);
-        assertThat(backend.healthChecks.get()).isGreaterThanOrEqualTo(3);
+        // A backend starts in rotation before its first check: each of the two turns took a check of its own.
+        assertThat(backend.healthChecks.get()).isGreaterThanOrEqualTo(2);
     }
 
     @Test

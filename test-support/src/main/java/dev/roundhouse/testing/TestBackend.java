@@ -58,6 +58,9 @@ public final class TestBackend implements AutoCloseable {
     public final ConcurrentLinkedQueue<Seen> seen = new ConcurrentLinkedQueue<>();
     public volatile int status = 200;
     public volatile boolean healthy = true;
+    /** The names of the trailer fields the last request to {@code /trailers} came with (lower case), if any. */
+    public volatile java.util.Set<String> lastRequestTrailerNames = java.util.Set.of();
+
     private final SSLContext tls;
     private int port;
     private Undertow server;
@@ -190,6 +193,12 @@ public final class TestBackend implements AutoCloseable {
                 }
                 HeaderMap received =
                         exchange.getAttachment(io.undertow.server.protocol.http.HttpAttachments.REQUEST_TRAILERS);
+                java.util.Set<String> names = new java.util.TreeSet<>();
+                if (received != null) {
+                    received.getHeaderNames()
+                            .forEach(n -> names.add(n.toString().toLowerCase(java.util.Locale.ROOT)));
+                }
+                lastRequestTrailerNames = java.util.Set.copyOf(names);
                 HeaderMap trailers = new HeaderMap();
                 trailers.put(io.undertow.util.HttpString.tryFromString("x-body-bytes"), total);
                 trailers.put(

@@ -121,6 +121,11 @@ public final class RequestHeadScanner {
         return TCHAR[c & 0xff];
     }
 
+    /** Whether {@code c} may stand in a request target as this scanner reads one. */
+    public static boolean isTargetByte(int c) {
+        return TARGET_CHAR[c & 0xff];
+    }
+
     /** How many bytes of the current head were read. */
     public int consumed() {
         return consumed;

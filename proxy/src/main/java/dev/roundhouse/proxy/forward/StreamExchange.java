@@ -3,6 +3,7 @@ package dev.roundhouse.proxy.forward;
 import dev.roundhouse.proxy.breaker.UpstreamFailure;
 import dev.roundhouse.proxy.codec.Grpc;
 import dev.roundhouse.proxy.codec.HopByHop;
+import dev.roundhouse.proxy.codec.RequestTrailers;
 import dev.roundhouse.proxy.metrics.MetricNames;
 import dev.roundhouse.proxy.pool.Backend;
 import dev.roundhouse.proxy.upstream.ChannelPump;
@@ -38,7 +39,8 @@ import org.xnio.channels.StreamSourceChannel;
  * (the request's {@link RequestState} picks, permits, retries and ends it, with one verdict and one metric), on a
  * stream of a shared connection ({@code upstream/}'s {@link MultiplexedConnection}) rather than a connection of its
  * own. Bodies stream both ways as they arrive, flushed at each pause, so gRPC's streaming calls pass message by
- * message; trailers pass both ways; a {@code grpc-timeout} bounds the call. A request whose next attempt picks an
+ * message; trailers pass both ways (the request's without fields that belong in a head); a {@code grpc-timeout}
+ * bounds the call. A request whose next attempt picks an
  * HTTP/1.1 backend goes back to a {@link ProxyExchange}, which hands one to this class the same way. Everything runs
  * on the client connection's I/O thread, which owns the backend connection too.
  */
@@ -346,12 +348,16 @@ final class StreamExchange extends TimedExchange implements StreamWaiter, Exchan
         requestOut.resumeWrites();
     }
 
-    /** The client's body ended: its trailers, if any, go after it, and the stream's request side ends. */
+    /**
+     * The client's body ended: its trailers, if any, go after it (those a backend may take in trailers,
+     * {@link RequestTrailers}), and the stream's request side ends.
+     */
     private void bodyDone() {
         body = Body.DONE;
         freeBodyBuffer();
         requestIn.suspendReads();
-        HeaderMap clientTrailers = exchange.getAttachment(HttpAttachments.REQUEST_TRAILERS);
+        HeaderMap received = exchange.getAttachment(HttpAttachments.REQUEST_TRAILERS);
+        HeaderMap clientTrailers = received == null ? null : RequestTrailers.forwardable(received);
         if (clientTrailers != null) {
             // Undertow's HTTP/2 client sends, after a request's body, the trailers attached to its exchange under
             // RESPONSE_TRAILERS: the key's name is the server's view (the trailers of what this side sends).

@@ -1,5 +1,6 @@
 package dev.roundhouse.proxy.server;
 
+import dev.roundhouse.proxy.codec.RequestHeadScanner;
 import dev.roundhouse.proxy.codec.Responses;
 import dev.roundhouse.proxy.metrics.MetricNames;
 import dev.roundhouse.proxy.metrics.ProxyMetrics;
@@ -9,9 +10,11 @@ import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.server.RequestTooBigException;
 import io.undertow.util.ConduitFactory;
+import io.undertow.util.HeaderMap;
 import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
 import io.undertow.util.Methods;
+import io.undertow.util.Protocols;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Objects;
@@ -66,6 +69,13 @@ public final class RequestGuard implements HttpHandler {
             refuse(exchange, refusal.status(), reasonFor(refusal.status()) + ": " + refusal.reason(), refusal.method());
             return;
         }
+        if (exchange.getProtocol().equals(Protocols.HTTP_2_0)) {
+            String malformed = malformedHttp2(exchange);
+            if (malformed != null) {
+                refuse(exchange, 400, "bad request: " + malformed, null);
+                return;
+            }
+        }
         if (exchange.getRequestMethod().equals(Methods.CONNECT)) {
             // A tunnel request is for forward proxies; forwarded, a backend answering 2xx would turn
             // the client connection into a raw tunnel to it.
@@ -103,7 +113,59 @@ public final class RequestGuard implements HttpHandler {
         if (maxBodyBytes > 0 && (chunked || length > 0)) {
             exchange.addRequestWrapper(bodyLimit);
         }
+        if (length > 0 && exchange.getProtocol().equals(Protocols.HTTP_2_0)) {
+            exchange.addRequestWrapper((ConduitFactory<StreamSourceConduit> factory, HttpServerExchange ex) ->
+                    new DeclaredLengthConduit(factory.create(), length));
+        }
         next.handleRequest(exchange);
+    }
+
+    /**
+     * What makes an HTTP/2 request malformed on its way to an HTTP/1.1 backend, where its fields become lines of text
+     * (RFC 9113 section 8.2.1): a field name that is not token characters, a value with CR, LF or NUL, a
+     * path or method that would not stay one part of a request line. Null when there is nothing. The HTTP/1.1 path's
+     * heads were scanned byte by byte already ({@link RequestHeadGate}).
+     */
+    static String malformedHttp2(HttpServerExchange exchange) {
+        String method = exchange.getRequestMethod().toString();
+        for (int i = 0; i < method.length(); i++) {
+            if (!RequestHeadScanner.isTchar(method.charAt(i)) || method.charAt(i) > 0x7e) {
+                return "a method HTTP/2 does not allow";
+            }
+        }
+        if (!targetBytes(exchange.getRequestURI()) || !targetBytes(exchange.getQueryString())) {
+            return "a path with bytes a request target cannot carry";
+        }
+        HeaderMap headers = exchange.getRequestHeaders();
+        for (long c = headers.fastIterateNonEmpty(); c != -1L; c = headers.fiNextNonEmpty(c)) {
+            HeaderValues values = headers.fiCurrent(c);
+            String name = values.getHeaderName().toString();
+            for (int i = 0; i < name.length(); i++) {
+                char ch = name.charAt(i);
+                if (ch > 0x7e || !RequestHeadScanner.isTchar(ch)) {
+                    return "a header field name HTTP/2 does not allow";
+                }
+            }
+            for (String value : values) {
+                for (int i = 0; i < value.length(); i++) {
+                    char ch = value.charAt(i);
+                    if (ch == '\r' || ch == '\n' || ch == 0) {
+                        return "CR, LF or NUL in the value of header field " + name;
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    private static boolean targetBytes(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char ch = s.charAt(i);
+            if (ch > 0xff || !RequestHeadScanner.isTargetByte(ch)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static String reasonFor(int status) {

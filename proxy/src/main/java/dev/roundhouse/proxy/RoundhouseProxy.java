@@ -252,8 +252,8 @@ public final class RoundhouseProxy implements AutoCloseable {
         return metrics;
     }
 
-    /** The traffic server's I/O threads (for tests that need one of them stuck). */
-    java.util.List<org.xnio.XnioIoThread> ioThreads() {
+    /** The traffic server's I/O threads (for tests: one stuck on purpose, or their CPU time measured). */
+    public java.util.List<org.xnio.XnioIoThread> ioThreads() {
         return server.ioThreads();
     }
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
+import dev.roundhouse.proxy.testing.IdleAfterwards;
 import dev.roundhouse.proxy.testing.ProxyFixture;
 import dev.roundhouse.proxy.testing.Transport;
 import dev.roundhouse.testing.RawHttp;
@@ -34,11 +35,14 @@ class ExpectContinueTest {
     @RegisterExtension
     final Closeables closeables = new Closeables();
 
+    @RegisterExtension
+    static final IdleAfterwards idle = new IdleAfterwards();
+
     @ParameterizedTest(name = "{0} body")
     @ValueSource(strings = {"Content-Length", "chunked"})
     void aClientThatWaitsForTheContinueGetsItThenItsBodyIsForwarded(String framing) {
         RecordingBackend backend = closeables.add(transport.recording());
-        RoundhouseProxy proxy = closeables.add(ProxyFixture.start(
+        RoundhouseProxy proxy = idle.track(ProxyFixture.start(
                 transport.trusting(ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health"))));
 
         try (RawHttp client = RawHttp.connect(proxy.port())) {
@@ -64,7 +68,7 @@ class ExpectContinueTest {
 
     @Test
     void withNoBackendToTakeItTheClientIsAnsweredWithoutSendingItsBody() {
-        RoundhouseProxy proxy = closeables.add(ProxyFixture.start(transport.trusting(ProxyFixture.env(
+        RoundhouseProxy proxy = idle.track(ProxyFixture.start(transport.trusting(ProxyFixture.env(
                 "BACKENDS", transport.url(1), "HEALTH_CHECK_PATH", "/health", "CONNECT_RETRIES", "0"))));
 
         try (RawHttp client = RawHttp.connect(proxy.port())) {
@@ -83,7 +87,7 @@ class ExpectContinueTest {
     @Test
     void anHttp10ClientIsNotSentAContinue() {
         RecordingBackend backend = closeables.add(transport.recording());
-        RoundhouseProxy proxy = closeables.add(ProxyFixture.start(
+        RoundhouseProxy proxy = idle.track(ProxyFixture.start(
                 transport.trusting(ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health"))));
 
         try (RawHttp client = RawHttp.connect(proxy.port()).readTimeout(Duration.ofSeconds(5))) {

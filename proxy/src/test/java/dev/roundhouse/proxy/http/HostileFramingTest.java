@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.roundhouse.proxy.RoundhouseProxy;
+import dev.roundhouse.proxy.testing.IdleAfterwards;
 import dev.roundhouse.proxy.testing.ProxyFixture;
 import dev.roundhouse.proxy.testing.Transport;
 import dev.roundhouse.testing.Http;
@@ -18,6 +19,8 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.Parameter;
 import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -48,6 +51,9 @@ class HostileFramingTest {
     private RecordingBackend backend;
     private RoundhouseProxy proxy;
 
+    @RegisterExtension
+    static final IdleAfterwards idle = new IdleAfterwards();
+
     @BeforeEach
     void start() {
         backend = transport.recording();
@@ -56,10 +62,10 @@ class HostileFramingTest {
     }
 
     @AfterEach
-    void stop() {
+    void stop(TestInfo test) {
         try {
             if (proxy != null) {
-                proxy.close();
+                idle.handOver(proxy, test.getDisplayName());
             }
         } finally {
             if (backend != null) {

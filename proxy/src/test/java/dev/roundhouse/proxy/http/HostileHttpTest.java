@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.roundhouse.proxy.RoundhouseProxy;
+import dev.roundhouse.proxy.testing.IdleAfterwards;
 import dev.roundhouse.proxy.testing.ProxyFixture;
 import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.testing.TestBackend;
@@ -17,6 +18,8 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -36,6 +39,9 @@ class HostileHttpTest {
     private TestBackend backend;
     private RoundhouseProxy proxy;
 
+    @RegisterExtension
+    static final IdleAfterwards idle = new IdleAfterwards();
+
     @BeforeEach
     void start() {
         backend = TestBackend.start("pool-backend");
@@ -43,10 +49,10 @@ class HostileHttpTest {
     }
 
     @AfterEach
-    void stop() {
+    void stop(TestInfo test) {
         try {
             if (proxy != null) {
-                proxy.close();
+                idle.handOver(proxy, test.getDisplayName());
             }
         } finally {
             if (backend != null) {

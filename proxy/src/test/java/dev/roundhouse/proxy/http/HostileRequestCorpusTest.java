@@ -6,19 +6,20 @@ import static org.awaitility.Awaitility.await;
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.CorpusProbe;
 import dev.roundhouse.proxy.testing.HostileCorpus;
-import dev.roundhouse.proxy.testing.IdleCpu;
+import dev.roundhouse.proxy.testing.IdleAfterwards;
 import dev.roundhouse.proxy.testing.ProxyFixture;
 import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.testing.RawHttp.RecordingBackend;
 import java.time.Duration;
 import java.util.List;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Every case of {@code hostile/requests.corpus}, each on a proxy of its own in front of a backend that records what
  * reaches it: the client gets the status the case names, the connection is closed or kept as it says, the backend
- * sees nothing, a complete request or never a complete one, and the proxy's threads are idle once it answered.
+ * sees nothing, a complete request or never a complete one, and the proxy's I/O threads stay idle for a few seconds after ({@link IdleAfterwards}).
  */
 class HostileRequestCorpusTest {
 
@@ -26,12 +27,17 @@ class HostileRequestCorpusTest {
         return HostileCorpus.load("/hostile/requests.corpus");
     }
 
+    @RegisterExtension
+    static final IdleAfterwards idle = new IdleAfterwards();
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void getsTheAnswerItsCaseNames(HostileCorpus.Case c) {
-        try (RecordingBackend backend = RecordingBackend.start();
-                RoundhouseProxy proxy = ProxyFixture.start(
-                        ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health"))) {
+        RoundhouseProxy started = null;
+        try (RecordingBackend backend = RecordingBackend.start()) {
+            RoundhouseProxy proxy =
+                    ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health"));
+            started = proxy;
             CorpusProbe.RequestOutcome outcome = CorpusProbe.sendRequestCase(c, proxy.port());
 
             assertThat(outcome.response().status())
@@ -42,9 +48,14 @@ class HostileRequestCorpusTest {
                     .isEqualTo("close".equals(c.field("then")));
             assertThat(outcome.after()).as("nothing follows the answer").isEmpty();
             assertBackendSaw(c, backend);
-            IdleCpu.assertIdleFor(Duration.ofMillis(300), "'" + c + "'");
             RawHttp.Response next = RawHttp.exchange(proxy.port(), "GET /next HTTP/1.1\r\nHost: x\r\n\r\n");
             assertThat(next.status()).as("the proxy still serves: %s", next).isEqualTo(200);
+            idle.handOver(proxy, "'" + c + "'");
+            started = null;
+        } finally {
+            if (started != null) {
+                started.close();
+            }
         }
     }
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.roundhouse.proxy.RoundhouseProxy;
+import dev.roundhouse.proxy.testing.IdleAfterwards;
 import dev.roundhouse.proxy.testing.ProxyFixture;
 import dev.roundhouse.testing.Http;
 import dev.roundhouse.testing.RawHttp;
@@ -20,6 +21,8 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -35,6 +38,9 @@ class HostileRequestLineTest {
     private RecordingBackend backend;
     private RoundhouseProxy proxy;
 
+    @RegisterExtension
+    static final IdleAfterwards idle = new IdleAfterwards();
+
     @BeforeEach
     void start() {
         backend = RecordingBackend.start();
@@ -42,10 +48,10 @@ class HostileRequestLineTest {
     }
 
     @AfterEach
-    void stop() {
+    void stop(TestInfo test) {
         try {
             if (proxy != null) {
-                proxy.close();
+                idle.handOver(proxy, test.getDisplayName());
             }
         } finally {
             if (backend != null) {

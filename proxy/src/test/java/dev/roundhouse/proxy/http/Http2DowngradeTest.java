@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.Http2Frames;
+import dev.roundhouse.proxy.testing.IdleAfterwards;
 import dev.roundhouse.proxy.testing.ProxyFixture;
 import dev.roundhouse.testing.RawHttp.RecordingBackend;
 import dev.roundhouse.testing.TestBackend;
@@ -34,11 +35,14 @@ class Http2DowngradeTest {
     @RegisterExtension
     final Closeables closeables = new Closeables();
 
+    @RegisterExtension
+    static final IdleAfterwards idle = new IdleAfterwards();
+
     private record Setup(RecordingBackend backend, RoundhouseProxy proxy) {}
 
     private Setup recording() {
         RecordingBackend backend = closeables.add(RecordingBackend.start());
-        RoundhouseProxy proxy = closeables.add(
+        RoundhouseProxy proxy = idle.track(
                 ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health")));
         return new Setup(backend, proxy);
     }
@@ -210,7 +214,7 @@ class Http2DowngradeTest {
     @Test
     void requestTrailersToAnHttp2BackendNeverCarryFieldsThatBelongInTheHead() throws IOException {
         TestBackend backend = closeables.add(TestBackend.startHttp2("t", null));
-        RoundhouseProxy proxy = closeables.add(ProxyFixture.start(
+        RoundhouseProxy proxy = idle.track(ProxyFixture.start(
                 ProxyFixture.env("BACKENDS", backend.url() + ";protocol=h2c", "HEALTH_CHECK_PATH", "/health")));
         try (Http2Frames h2 = Http2Frames.connect(proxy.port())) {
             h2.send(

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
+import dev.roundhouse.proxy.testing.IdleAfterwards;
 import dev.roundhouse.proxy.testing.ProxyFixture;
 import dev.roundhouse.proxy.testing.ScriptedBackend;
 import dev.roundhouse.proxy.testing.Transport;
@@ -38,6 +39,9 @@ class LateBackendBytesTest {
     @RegisterExtension
     final Closeables closeables = new Closeables();
 
+    @RegisterExtension
+    static final IdleAfterwards idle = new IdleAfterwards();
+
     /** Connections that answered a bodiless response: a later request on one of them finds the stray bytes first. */
     private final Set<ScriptedBackend.Connection> dirty =
             Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
@@ -55,7 +59,7 @@ class LateBackendBytesTest {
                 connection.write("HTTP/1.1 200 OK\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
             }
         }));
-        return closeables.add(ProxyFixture.start(
+        return idle.track(ProxyFixture.start(
                 transport.trusting(ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health"))));
     }
 

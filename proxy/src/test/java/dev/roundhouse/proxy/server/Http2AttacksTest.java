@@ -7,6 +7,7 @@ import dev.roundhouse.proxy.codec.Http2FrameScanner;
 import dev.roundhouse.proxy.codec.HttpLimits;
 import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.Http2Frames;
+import dev.roundhouse.proxy.testing.IdleAfterwards;
 import dev.roundhouse.proxy.testing.ProxyFixture;
 import dev.roundhouse.testing.TestBackend;
 import java.io.ByteArrayOutputStream;
@@ -17,6 +18,7 @@ import java.time.Instant;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
@@ -38,21 +40,25 @@ class Http2AttacksTest {
     private TestBackend backend;
     private RoundhouseProxy proxy;
 
+    @RegisterExtension
+    static final IdleAfterwards idle = new IdleAfterwards();
+
     @BeforeEach
     void start() {
         backend = closeables.add(TestBackend.start("backend"));
-        proxy = closeables.add(
-                ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health")));
+        proxy = ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health"));
     }
 
     /** After each attack, a well-behaved client on a new connection is answered. */
     @AfterEach
-    void theNextClientIsServed() throws IOException {
+    void theNextClientIsServed(TestInfo test) throws IOException {
         try (Http2Frames h2 = Http2Frames.connect(proxy.port())) {
             h2.request(1, true, "/after");
             Http2Frames.Frame data = h2.await(Http2Frames.DATA, 1, WAIT);
             assertThat(data).as("the next client's answer").isNotNull();
             assertThat(new String(data.payload(), StandardCharsets.US_ASCII)).isEqualTo("backend");
+        } finally {
+            idle.handOver(proxy, test.getDisplayName());
         }
         assertThat(backend.seen).extracting(TestBackend.Seen::uri).contains("/after");
     }

@@ -5,14 +5,17 @@ import static org.awaitility.Awaitility.await;
 
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
+import dev.roundhouse.proxy.testing.IdleAfterwards;
 import dev.roundhouse.proxy.testing.ProxyFixture;
 import dev.roundhouse.proxy.testing.Scrape;
 import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.testing.RawHttp.RecordingBackend;
 import java.io.ByteArrayOutputStream;
 import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
@@ -27,11 +30,18 @@ class RequestHeadGateTest {
     private RecordingBackend backend;
     private RoundhouseProxy proxy;
 
+    @RegisterExtension
+    static final IdleAfterwards idle = new IdleAfterwards();
+
     @BeforeEach
     void start() {
         backend = closeables.add(RecordingBackend.start());
-        proxy = closeables.add(
-                ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health")));
+        proxy = ProxyFixture.start(ProxyFixture.env("BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health"));
+    }
+
+    @AfterEach
+    void idleAfterwards(TestInfo test) {
+        idle.handOver(proxy, test.getDisplayName());
     }
 
     @Test

@@ -184,12 +184,16 @@ public final class ResponseHead {
             HttpString name = name(b, pos, colon - pos, hash);
             String value = new String(b, vs, ve - vs, StandardCharsets.ISO_8859_1); // as Undertow reads header bytes
             if (HopByHop.same(name, Headers.CONTENT_LENGTH)) {
-                long length = parseLength(value);
-                if (length < 0 || (contentLength >= 0 && length != contentLength)) {
-                    return fail("invalid or conflicting Content-Length");
+                // A list of equal values is the same as that many equal fields (RFC 9110 section 8.6): one length.
+                boolean list = value.indexOf(',') >= 0;
+                for (String member : list ? value.split(",", -1) : new String[] {value}) {
+                    long length = parseLength(member.trim());
+                    if (length < 0 || (contentLength >= 0 && length != contentLength)) {
+                        return fail("invalid or conflicting Content-Length");
+                    }
+                    contentLength = length;
                 }
-                contentLength = length;
-                lengthText = value;
+                lengthText = list ? Long.toString(contentLength) : value;
             } else if (HopByHop.same(name, Headers.TRANSFER_ENCODING)) {
                 if (chunked || !value.equalsIgnoreCase("chunked")) {
                     return fail("unsupported Transfer-Encoding (only a single 'chunked' is accepted)");

@@ -167,13 +167,22 @@ class ResponseHeadTest {
     }
 
     @Test
+    void aListOfEqualContentLengthsIsOneLength() {
+        assertThat(parse("HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\nContent-Length: 5\r\n\r\n"))
+                .isTrue();
+
+        assertThat(head.contentLength).isEqualTo(5);
+        assertThat(out.get("Content-Length")).as("forwarded once, canonical").containsExactly("5");
+    }
+
+    @Test
     void differentContentLengthsAreRefused() {
         assertRefused("HTTP/1.1 200 OK\r\nContent-Length: 7\r\nContent-Length: 8\r\n\r\n");
         assertThat(head.problem).contains("Content-Length");
     }
 
     @ParameterizedTest(name = "Content-Length: {0}")
-    @ValueSource(strings = {"", "+5", "-1", "5, 5", "0x10", "1e3", "12a", "1 2", "9999999999999999999"})
+    @ValueSource(strings = {"", "+5", "-1", "5, 6", "5,", ",5", "0x10", "1e3", "12a", "1 2", "9999999999999999999"})
     void aNonDigitOrOversizedContentLengthIsRefused(String value) {
         assertRefused("HTTP/1.1 200 OK\r\nContent-Length: " + value + "\r\n\r\n");
         assertThat(head.problem).contains("Content-Length");

@@ -140,6 +140,63 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
         }
     }
 
+    /** Whether the request being answered is a dry run ({@code dryRun=All}): set per request, as below. */
+    private final ThreadLocal<Boolean> dryRun = ThreadLocal.withInitial(() -> false);
+
+    /**
+     * A POST or PUT dry run, its body admitted: the answer the write would get (201 with the server's fields, or 200;
+     * 409 when the object exists already or has moved on; 404 when a PUT finds none), nothing stored.
+     */
+    private MockResponse dryWrite(String method, String rawPath, String path, RecordedRequest admitted)
+            throws KubernetesCrudDispatcherException {
+        ObjectNode object = (ObjectNode) read(new String(admitted.getBody().getBytes(), StandardCharsets.UTF_8));
+        ObjectNode metadata =
+                object.path("metadata").isObject() ? (ObjectNode) object.get("metadata") : object.putObject("metadata");
+        Map<String, String> at = attributes(path);
+        String plural = at.get(KubernetesAttributesExtractor.PLURAL);
+        lock.readLock().lock();
+        try {
+            if ("POST".equals(method)) {
+                String name = metadata.path("name").asText("");
+                if (!name.isEmpty() && findResource(getKey(pathOf(rawPath) + "/" + name)) != null) {
+                    return status(409, "AlreadyExists", plural + " \"" + name + "\" already exists");
+                }
+                metadata.put("uid", UUID.randomUUID().toString());
+                metadata.put(
+                        "creationTimestamp",
+                        Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
+                metadata.put("generation", 1);
+                return json(201, object.toString());
+            }
+            Map.Entry<AttributeSet, String> entry = findResource(getKey(rawPath));
+            if (entry == null) {
+                throw notFound(object.path("kind").asText(""), at);
+            }
+            JsonNode current = asNode(entry);
+            checkTarget(current, object, at, current.path("kind").asText());
+            for (String field : List.of("uid", "creationTimestamp", "generation", "resourceVersion")) {
+                setOrRemove(metadata, field, current.path("metadata").get(field));
+            }
+            return json(200, object.toString());
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** A DELETE dry run: the object as the delete would answer it, still stored; 404 when there is none. */
+    private MockResponse dryDelete(String rawPath, String path) throws KubernetesCrudDispatcherException {
+        lock.readLock().lock();
+        try {
+            Map.Entry<AttributeSet, String> entry = findResource(getKey(rawPath));
+            if (entry == null) {
+                throw notFound("", attributes(path));
+            }
+            return json(200, entry.getValue());
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
     /** Writes whose path contains this are refused with a 500, while set: a test's stand-in for a failing server. */
     private volatile String refusedWrites;
 
@@ -186,7 +243,16 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
         if (refused != null && !"GET".equals(method) && path.contains(refused)) {
             return status(500, "InternalError", "Internal error occurred: the test refuses writes to " + refused);
         }
-        if (!"GET".equals(method)) {
+        String dryRunParam = queryParam(rawPath, "dryRun");
+        if (dryRunParam != null && !"All".equals(dryRunParam)) {
+            return status(
+                    400, "BadRequest", "dryRun: Unsupported value: \"" + dryRunParam + "\": supported values: \"All\"");
+        }
+        // A dry run (kubectl diff, --dry-run=server) is validated and answered as the write would be, and stores
+        // nothing: no write recorded, no new resourceVersion, no watch event.
+        boolean dry = dryRunParam != null && !"GET".equals(method);
+        dryRun.set(dry);
+        if (!"GET".equals(method) && !dry) {
             recordWrite(new Write(method, rawPath, request.getHeader("Content-Type")));
         }
         if (requests.incrementAndGet() % 1000 == 0) {
@@ -234,6 +300,11 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
                 }
             } else if ("POST".equals(method) || "PUT".equals(method)) {
                 request = admitBody(request, path);
+                if (dry) {
+                    return dryWrite(method, rawPath, path, request);
+                }
+            } else if ("DELETE".equals(method) && dry && target != null) {
+                return dryDelete(rawPath, path);
             }
             return super.dispatch(request);
         } catch (KubernetesCrudDispatcherException e) {
@@ -508,7 +579,10 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
         String plural = at.get(KubernetesAttributesExtractor.PLURAL);
         JsonNode crd = storedCrd(at.get(KubernetesAttributesExtractor.API), plural);
         if (!statusOnly && plural != null) {
-            List<FieldError> metaErrors = ObjectMetaRules.check(plural, object.path("metadata"));
+            List<FieldError> metaErrors = new ArrayList<>(ObjectMetaRules.check(plural, object.path("metadata")));
+            if (crd == null) {
+                metaErrors.addAll(ObjectMetaRules.checkSpec(plural, object));
+            }
             if (!metaErrors.isEmpty()) {
                 String name = object.path("metadata")
                         .path("name")
@@ -833,6 +907,9 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
         ManagedFields.record(object, manager, apiVersion, null, fieldSet);
         admit(pathOf(rawPath), object, false);
         String json = object.toString();
+        if (dryRun.get()) {
+            return json(201, json);
+        }
         processEvent(rawPath, key, null, null, json);
         return json(201, json);
     }
@@ -898,6 +975,9 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
         admit(pathOf(rawPath), updated, statusPath);
         if (updated.equals(current)) {
             return json(200, entry.getValue());
+        }
+        if (dryRun.get()) {
+            return json(200, updated.toString());
         }
         ObjectNode metadata = (ObjectNode) updated.get("metadata");
         if (!statusPath && KubernetesCrudPersistence.shouldIncreaseGeneration(current, updated)) {

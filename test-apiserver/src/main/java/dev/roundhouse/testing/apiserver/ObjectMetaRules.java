@@ -37,13 +37,7 @@ final class ObjectMetaRules {
         if (name.isTextual() && !name.asText().isEmpty()) {
             checkName(plural, name.asText(), errors);
         }
-        JsonNode labels = metadata.path("labels");
-        if (labels.isObject()) {
-            for (Map.Entry<String, JsonNode> label : labels.properties()) {
-                checkQualifiedName("metadata.labels", label.getKey(), errors);
-                checkLabelValue("metadata.labels", label.getValue().asText(), errors);
-            }
-        }
+        checkLabels("metadata.labels", metadata.path("labels"), errors);
         JsonNode annotations = metadata.path("annotations");
         if (annotations.isObject()) {
             long total = 0;
@@ -62,6 +56,63 @@ final class ObjectMetaRules {
             }
         }
         return errors;
+    }
+
+    /** The workloads whose {@code spec.template} is a pod template and whose {@code spec.selector} selects its pods. */
+    private static final java.util.Set<String> WORKLOADS =
+            java.util.Set.of("deployments", "replicasets", "statefulsets", "daemonsets");
+
+    /**
+     * The labels inside a built-in object's spec, as a real API server checks them: a workload's pod template labels
+     * and selector, and a PodDisruptionBudget's selector (keys as qualified names, values as label values, the
+     * selector matching the template's labels). Empty for other kinds.
+     */
+    static List<FieldError> checkSpec(String plural, JsonNode object) {
+        List<FieldError> errors = new ArrayList<>();
+        JsonNode spec = object.path("spec");
+        if (WORKLOADS.contains(plural)) {
+            JsonNode templateLabels = spec.path("template").path("metadata").path("labels");
+            checkLabels("spec.template.metadata.labels", templateLabels, errors);
+            checkSelector("spec.selector", spec.path("selector"), errors);
+            JsonNode matchLabels = spec.path("selector").path("matchLabels");
+            if (errors.isEmpty() && matchLabels.isObject() && !matchLabels.isEmpty()) {
+                for (Map.Entry<String, JsonNode> wanted : matchLabels.properties()) {
+                    if (!wanted.getValue().equals(templateLabels.path(wanted.getKey()))) {
+                        errors.add(new FieldError(
+                                FieldError.Type.INVALID,
+                                "spec.template.metadata.labels",
+                                templateLabels.toString(),
+                                "`selector` does not match template `labels`"));
+                        break;
+                    }
+                }
+            }
+        } else if ("poddisruptionbudgets".equals(plural)) {
+            checkSelector("spec.selector", spec.path("selector"), errors);
+        }
+        return errors;
+    }
+
+    private static void checkLabels(String field, JsonNode labels, List<FieldError> errors) {
+        if (labels.isObject()) {
+            for (Map.Entry<String, JsonNode> label : labels.properties()) {
+                checkQualifiedName(field, label.getKey(), errors);
+                checkLabelValue(field, label.getValue().asText(), errors);
+            }
+        }
+    }
+
+    /** A label selector: matchLabels as labels, matchExpressions' keys as qualified names and values as values. */
+    private static void checkSelector(String field, JsonNode selector, List<FieldError> errors) {
+        checkLabels(field + ".matchLabels", selector.path("matchLabels"), errors);
+        JsonNode expressions = selector.path("matchExpressions");
+        for (int i = 0; i < expressions.size(); i++) {
+            String at = field + ".matchExpressions[" + i + "]";
+            checkQualifiedName(at + ".key", expressions.get(i).path("key").asText(), errors);
+            for (JsonNode value : expressions.get(i).path("values")) {
+                checkLabelValue(at + ".values", value.asText(), errors);
+            }
+        }
     }
 
     private static void checkName(String plural, String name, List<FieldError> errors) {

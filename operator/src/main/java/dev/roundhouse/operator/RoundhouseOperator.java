@@ -115,6 +115,11 @@ public final class RoundhouseOperator implements AutoCloseable {
                         httpPort());
     }
 
+    /** The LoadBalancer controller's configuration as registered (its retry, namespaces...): for tests to check. */
+    public io.javaoperatorsdk.operator.api.config.ControllerConfiguration<LoadBalancer> controllerConfiguration() {
+        return controller.getConfiguration();
+    }
+
     public int httpPort() {
         return http.getAddress().getPort();
     }

@@ -8,7 +8,6 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.processing.dependent.Matcher;
-import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernetesDependentResource;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
 
 /**
@@ -18,7 +17,7 @@ import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDep
  * and its pods start once the Secret is there (kubelet waits for it).
  */
 @KubernetesDependent(informer = @Informer(labelSelector = Managed.SELECTOR))
-public class ProxyDeploymentDependentResource extends CRUDKubernetesDependentResource<Deployment, LoadBalancer> {
+public class ProxyDeploymentDependentResource extends ControlledDependentResource<Deployment> {
 
     @Override
     protected Deployment desired(LoadBalancer lb, Context<LoadBalancer> context) {

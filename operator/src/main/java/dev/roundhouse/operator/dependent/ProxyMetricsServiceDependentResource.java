@@ -4,13 +4,12 @@ import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.model.ProxyServices;
 import io.fabric8.kubernetes.api.model.Service;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
-import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernetesDependentResource;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
 
 /** The ClusterIP Service of the proxies' metrics port, which the ServiceMonitor selects. */
 // Watched through the reconciler's shared "proxy-services" informer (label selector Managed.SELECTOR).
 @KubernetesDependent
-public class ProxyMetricsServiceDependentResource extends CRUDKubernetesDependentResource<Service, LoadBalancer> {
+public class ProxyMetricsServiceDependentResource extends ControlledDependentResource<Service> {
 
     @Override
     protected Service desired(LoadBalancer lb, Context<LoadBalancer> context) {

@@ -5,7 +5,6 @@ import dev.roundhouse.operator.model.ServiceMonitors;
 import io.fabric8.openshift.api.model.monitoring.v1.ServiceMonitor;
 import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
-import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernetesDependentResource;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
 
 /**
@@ -14,7 +13,7 @@ import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDep
  * condition); otherwise the LoadBalancer's status says why there is none.
  */
 @KubernetesDependent(informer = @Informer(labelSelector = Managed.SELECTOR))
-public class ServiceMonitorDependentResource extends CRUDKubernetesDependentResource<ServiceMonitor, LoadBalancer> {
+public class ServiceMonitorDependentResource extends ControlledDependentResource<ServiceMonitor> {
 
     @Override
     protected ServiceMonitor desired(LoadBalancer lb, Context<LoadBalancer> context) {

@@ -27,13 +27,16 @@ public final class Conditions {
 
     private Conditions() {}
 
-    /** A condition without times or generation; {@link #merge} fills those in. */
+    /**
+     * A condition without times or generation; {@link #merge} fills those in. The message is cut to
+     * {@link Messages#MAX}: the builders keep their lists short, this is the guard for whatever they did not foresee.
+     */
     public static Condition condition(String type, boolean status, Reason reason, String message) {
         return new ConditionBuilder()
                 .withType(type)
                 .withStatus(status ? "True" : "False")
                 .withReason(reason.value())
-                .withMessage(message)
+                .withMessage(Messages.cap(message))
                 .build();
     }
 
@@ -43,7 +46,7 @@ public final class Conditions {
                 .withType(type)
                 .withStatus("Unknown")
                 .withReason(reason.value())
-                .withMessage(message)
+                .withMessage(Messages.cap(message))
                 .build();
     }
 

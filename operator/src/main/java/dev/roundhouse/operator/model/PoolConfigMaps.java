@@ -1,6 +1,8 @@
 package dev.roundhouse.operator.model;
 
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
+import dev.roundhouse.poolformat.InvalidPoolDocumentException;
+import dev.roundhouse.poolformat.PoolDocumentCodec;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import java.util.Map;
@@ -21,5 +23,23 @@ public final class PoolConfigMaps {
                 .endMetadata()
                 .withData(Map.of(Names.POOL_KEY, documentText))
                 .build();
+    }
+
+    /**
+     * How many backends the pool in {@code configMap} has: what the proxies serve from while the operator cannot
+     * resolve a new pool. 0 when there is no ConfigMap, or it holds no valid pool (a pool the operator never wrote).
+     */
+    public static int backendsIn(ConfigMap configMap) {
+        String text = configMap == null || configMap.getData() == null
+                ? null
+                : configMap.getData().get(Names.POOL_KEY);
+        if (text == null) {
+            return 0;
+        }
+        try {
+            return PoolDocumentCodec.parse(text).backends().size();
+        } catch (InvalidPoolDocumentException e) {
+            return 0;
+        }
     }
 }

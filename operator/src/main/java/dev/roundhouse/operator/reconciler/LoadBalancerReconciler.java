@@ -18,6 +18,7 @@ import dev.roundhouse.operator.dependent.ServiceMonitorCrdPresent;
 import dev.roundhouse.operator.dependent.ServiceMonitorDependentResource;
 import dev.roundhouse.operator.dependent.ServiceMonitorEnabled;
 import dev.roundhouse.operator.model.Names;
+import dev.roundhouse.operator.model.PoolConfigMaps;
 import dev.roundhouse.operator.model.ServiceMonitors;
 import dev.roundhouse.operator.observe.BackendsFold;
 import dev.roundhouse.operator.observe.ProxyEndpoints;
@@ -52,6 +53,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.slf4j.MDC;
 
 /**
  * Reconciles a LoadBalancer. The workflow's dependent resources describe the objects; this class wires the Service
@@ -61,9 +63,9 @@ import java.util.stream.Stream;
  * a name the LoadBalancer derives (nothing is created, nothing adopted).
  */
 @ControllerConfiguration(name = LoadBalancerReconciler.NAME)
-// A failed reconcile is tried again until it succeeds, 2 s after the first failure and twice as long each time up
-// to 5 minutes, without waiting for a change: many failures (an API server refusing, RBAC fixed later) end by
-// themselves.
+// A failed reconcile is tried again until it succeeds, without waiting for a change: 2 s after the failure, 2 s
+// later, then twice as long each time up to 5 minutes. Many failures (an API server refusing, RBAC fixed later) end
+// by themselves; JOSDK's default would give up after 5 attempts (about 26 s) and wait for some event.
 @GradualRetry(maxAttempts = -1, initialInterval = 2_000, intervalMultiplier = 2.0, maxInterval = 300_000)
 // Invoked by reconcile itself, after the checks that must hold before anything is written.
 @Workflow(
@@ -106,6 +108,11 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
     private static final String SERVICE_REF_INDEX = "serviceRef";
     private static final String METRICS_SERVICE_INDEX = "metricsService";
     private static final String SERVICE_NAME_LABEL = "kubernetes.io/service-name";
+
+    /** The log fields (MDC keys) naming the LoadBalancer a failure is logged for. */
+    static final String LOG_NAMESPACE = "loadbalancer.namespace";
+
+    static final String LOG_NAME = "loadbalancer.name";
 
     /** How soon a LoadBalancer whose derived name another object takes is looked at again. */
     static final Duration NAME_CONFLICT_RECHECK = Duration.ofSeconds(5);
@@ -253,6 +260,9 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
                     lb.getMetadata().getName());
             return UpdateControl.<LoadBalancer>noUpdate().rescheduleAfter(RELABELLED_RECHECK);
         }
+        // Before the workflow, which leaves the pool in place when it cannot resolve a new one.
+        int inPlace = PoolConfigMaps.backendsIn(
+                context.getSecondaryResource(ConfigMap.class).orElse(null));
         TlsSecrets tls = TlsSecrets.check(lb, context.getClient(), clock.instant());
         context.managedWorkflowAndDependentResourceContext().put(TlsSecrets.KEY, tls);
         WorkflowReconcileResult result;
@@ -270,7 +280,7 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
         BackendsFold.Folded backends = watchProxies(lb, pool, context);
         UpdateControl<LoadBalancer> done = write(
                 lb,
-                status.next(lb, pool, tls, deployment, serviceMonitorWanted && !serviceMonitorCrd, backends),
+                status.next(lb, pool, tls, deployment, inPlace, serviceMonitorWanted && !serviceMonitorCrd, backends),
                 context);
         // Nothing tells the operator when a CA bundle or a TLS Secret changes (it watches no Secrets): it reads them
         // again later.
@@ -347,13 +357,17 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
         if (next.equals(lb.getStatus())) {
             return ErrorStatusUpdateControl.defaultErrorProcessing();
         }
-        // Once per distinct failure (the status changed), in full; the condition and the Event say it in a line.
-        log.error(
-                "Reconciling LoadBalancer {}/{} failed: {}",
-                lb.getMetadata().getNamespace(),
-                lb.getMetadata().getName(),
-                StatusWriter.shortMessage(e),
-                e);
+        // Once per distinct failure (the status changed), in full; the condition and the Event say it in a line. The
+        // LoadBalancer goes in as fields of their own (the JSON layout's labels), so log queries can select by it.
+        try (var namespace = MDC.putCloseable(LOG_NAMESPACE, lb.getMetadata().getNamespace());
+                var name = MDC.putCloseable(LOG_NAME, lb.getMetadata().getName())) {
+            log.error(
+                    "Reconciling LoadBalancer {}/{} failed: {}",
+                    lb.getMetadata().getNamespace(),
+                    lb.getMetadata().getName(),
+                    StatusWriter.shortMessage(e),
+                    e);
+        }
         status.recordEventIfNewProblem(lb, next, context.getClient());
         return ErrorStatusUpdateControl.patchStatus(statusPatch(lb, next));
     }

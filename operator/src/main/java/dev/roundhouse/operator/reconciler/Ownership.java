@@ -21,17 +21,30 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
- * Whether each object a LoadBalancer derives is its own, decided by the owner reference (never by a label a user
- * can edit) before anything is written. An object of its own that lost its labels (and so dropped out of the
- * operator's label-filtered caches) gets them back; an object of another owner, or of none, under a derived name
- * is a clash: nothing is created or changed, and the status says which object to delete or rename.
+ * Whether each object a LoadBalancer derives is its own, decided by the controller owner reference (never by a label
+ * a user can edit) before anything is written. An object of its own that lost its labels (and so dropped out of the
+ * operator's label-filtered caches) gets them back; any other object under a derived name is a clash: nothing is
+ * created or changed, and the status says which object to delete or rename.
+ *
+ * <p>"Its own" means exactly what Kubernetes' garbage collector and {@code kubectl} mean by a controller: an owner
+ * reference with {@code controller: true}, this LoadBalancer's kind and group, and its uid. A reference without
+ * {@code controller: true} (anyone may add one) or to another controller does not make an object ours; neither does
+ * one to an earlier LoadBalancer of the same name (deleted and created again): the garbage collector deletes that
+ * one's objects, and until it has, they are not ours to change. The LoadBalancer waits with {@code NameConflict},
+ * looking again every few seconds, and creates its own once they are gone.
  */
 final class Ownership {
 
-    /** An object under a derived name that the LoadBalancer does not own. */
-    record Clash(String kind, String namespace, String name) {
+    /**
+     * An object under a derived name that the LoadBalancer does not own.
+     *
+     * @param leftover whether it is controlled by an earlier LoadBalancer of the same name, which the garbage
+     *     collector deletes by itself
+     */
+    record Clash(String kind, String namespace, String name, boolean leftover) {
         @Override
         public String toString() {
             return kind + " " + namespace + "/" + name;
@@ -74,7 +87,7 @@ final class Ownership {
             HasMetadata cached = cached(context, d);
             if (cached != null) {
                 if (!ownedBy(cached, lb)) {
-                    clashes.add(new Clash(cached.getKind(), namespace, d.name()));
+                    clashes.add(clash(cached, lb));
                 }
                 continue;
             }
@@ -90,7 +103,7 @@ final class Ownership {
                 relabel(context, d, namespace, lb);
                 relabelled++;
             } else {
-                clashes.add(new Clash(existing.getKind(), namespace, d.name()));
+                clashes.add(clash(existing, lb));
             }
         }
         return new Result(clashes, relabelled);
@@ -107,17 +120,37 @@ final class Ownership {
         }
     }
 
-    /**
-     * Owned: a controller owner reference to this LoadBalancer, or to an earlier LoadBalancer of the same name (one
-     * deleted and created again before the garbage collector got to its objects: it can no longer exist).
-     */
+    private static Clash clash(HasMetadata object, LoadBalancer lb) {
+        boolean leftover = controller(object)
+                .filter(ref -> isLoadBalancer(ref) && lb.getMetadata().getName().equals(ref.getName()))
+                .isPresent();
+        return new Clash(
+                object.getKind(),
+                object.getMetadata().getNamespace(),
+                object.getMetadata().getName(),
+                leftover);
+    }
+
+    /** Owned: its controller owner reference names this very LoadBalancer (kind, group and uid). */
     static boolean ownedBy(HasMetadata object, LoadBalancer lb) {
-        List<OwnerReference> refs =
-                Objects.requireNonNullElse(object.getMetadata().getOwnerReferences(), List.of());
-        return refs.stream()
-                .anyMatch(ref -> lb.getKind().equals(ref.getKind())
-                        && (lb.getMetadata().getUid().equals(ref.getUid())
-                                || lb.getMetadata().getName().equals(ref.getName())));
+        return controller(object)
+                .filter(ref ->
+                        isLoadBalancer(ref) && Objects.equals(lb.getMetadata().getUid(), ref.getUid()))
+                .isPresent();
+    }
+
+    /** The owner reference with {@code controller: true}; the API server allows at most one. */
+    private static Optional<OwnerReference> controller(HasMetadata object) {
+        return Objects.requireNonNullElse(object.getMetadata().getOwnerReferences(), List.<OwnerReference>of()).stream()
+                .filter(ref -> Boolean.TRUE.equals(ref.getController()))
+                .findFirst();
+    }
+
+    /** A reference to a LoadBalancer of any version of roundhouse.dev: versions of one CRD are one object. */
+    private static boolean isLoadBalancer(OwnerReference ref) {
+        String apiVersion = Objects.requireNonNullElse(ref.getApiVersion(), "");
+        return HasMetadata.getKind(LoadBalancer.class).equals(ref.getKind())
+                && apiVersion.startsWith(LoadBalancer.GROUP + "/");
     }
 
     /** Puts the operator's labels back, so the object is in its cache again and the workflow updates it. */

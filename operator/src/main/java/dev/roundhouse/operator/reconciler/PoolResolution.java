@@ -2,6 +2,7 @@ package dev.roundhouse.operator.reconciler;
 
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.api.v1alpha1.ServiceRefSpec;
+import dev.roundhouse.operator.model.Messages;
 import dev.roundhouse.operator.model.PoolDocuments;
 import dev.roundhouse.operator.model.Reason;
 import dev.roundhouse.poolformat.InvalidPoolDocumentException;
@@ -66,14 +67,15 @@ public record PoolResolution(PoolDocument document, String text, Reason problemR
                 : ca.pem() == null
                         ? null
                         : PoolDocumentCodec.caBundleProblem(ca.pem())
-                                .map(p -> ca.source() + ": " + p)
+                                .map(p -> ca.source() + ": " + Messages.cap(p, Messages.LIST_BUDGET))
                                 .orElse(null);
         PoolDocument document;
         try {
             // Without an unusable bundle, the document's problems are the spec's own.
             document = PoolDocuments.fromSpec(lb.getSpec(), discovery.backends(), caProblem == null ? ca.pem() : null);
         } catch (InvalidPoolDocumentException e) {
-            return problem(Reason.INVALID_SPEC, String.join("; ", e.problems()));
+            // 1,000 backends can make as many problems: the first of them, and how many more.
+            return problem(Reason.INVALID_SPEC, Messages.list(e.problems(), "; ", Messages.LIST_BUDGET));
         }
         if (discovery.problem() != null) {
             return discovery.problem();

@@ -5,6 +5,7 @@ import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancerStatus;
 import dev.roundhouse.operator.model.Conditions;
 import dev.roundhouse.operator.model.Labels;
+import dev.roundhouse.operator.model.Messages;
 import dev.roundhouse.operator.model.ProxyDeployments;
 import dev.roundhouse.operator.model.Reason;
 import dev.roundhouse.operator.observe.BackendsFold;
@@ -18,7 +19,6 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.stream.Collectors;
 
 /**
  * Derives a LoadBalancer's status from what the cluster shows. Conditions keep their transition
@@ -37,6 +37,7 @@ final class StatusWriter {
             PoolResolution pool,
             TlsSecrets tls,
             Deployment deployment,
+            /* backends of the pool in place before this reconcile (0: none, or an empty one) */ int inPlace,
             boolean serviceMonitorMissing,
             /* null before the ready proxies answered this operator */ BackendsFold.Folded observed) {
         int wanted = ProxyDeployments.replicas(lb.getSpec());
@@ -53,9 +54,12 @@ final class StatusWriter {
                     true,
                     pool.problemReason(),
                     pool.problemMessage()
-                            + (lb.getStatus() == null || lb.getStatus().getBackends() == null
+                            // From the pool in place, not from the status: a LoadBalancer that never had a pool
+                            // with backends has no last good one to keep.
+                            + (inPlace == 0
                                     ? "; the pool is empty until then"
-                                    : "; the proxies keep the last good pool")));
+                                    : "; the proxies keep the last good pool (" + inPlace
+                                            + (inPlace == 1 ? " backend)" : " backends)"))));
         } else if (tls.problem() != null) {
             desired.add(Conditions.condition(Conditions.READY, false, Reason.TLS_SECRET_UNAVAILABLE, tls.problem()));
             desired.add(Conditions.condition(
@@ -204,7 +208,7 @@ final class StatusWriter {
                     lb,
                     "Warning",
                     BACKEND_OUT_OF_ROTATION,
-                    "out of rotation on every ready proxy: " + String.join(", ", left),
+                    "out of rotation on every ready proxy: " + Messages.list(left, ", ", Messages.LIST_BUDGET),
                     now());
         }
         if (!back.isEmpty()) {
@@ -213,7 +217,7 @@ final class StatusWriter {
                     lb,
                     "Normal",
                     BACKEND_BACK_IN_ROTATION,
-                    "back in rotation: " + String.join(", ", back),
+                    "back in rotation: " + Messages.list(back, ", ", Messages.LIST_BUDGET),
                     now());
         }
     }
@@ -253,12 +257,40 @@ final class StatusWriter {
                                 "generation " + generation(lb) + " is held until the spec is valid")));
     }
 
-    /** Status while an object of another owner takes a name the LoadBalancer derives: nothing of it is written. */
+    /**
+     * Status while objects the LoadBalancer does not control take names it derives: nothing of it is written. Objects
+     * another owner (or none) has are the user's to move; objects of an earlier LoadBalancer of the same name go by
+     * themselves (the garbage collector), and the message says so rather than ask for a deletion.
+     */
     LoadBalancerStatus nameConflict(LoadBalancer lb, List<Ownership.Clash> clashes, Deployment deployment) {
-        String objects = clashes.stream().map(Ownership.Clash::toString).collect(Collectors.joining(", "));
-        String message = objects + (clashes.size() == 1 ? " exists and is not owned" : " exist and are not owned")
-                + " by this LoadBalancer: delete or rename " + (clashes.size() == 1 ? "it" : "them")
-                + ", or give the LoadBalancer another name; until then nothing of it is created or changed";
+        List<String> foreign = clashes.stream()
+                .filter(c -> !c.leftover())
+                .map(Ownership.Clash::toString)
+                .toList();
+        List<String> leftover = clashes.stream()
+                .filter(Ownership.Clash::leftover)
+                .map(Ownership.Clash::toString)
+                .toList();
+        String message;
+        if (!foreign.isEmpty()) {
+            message = Messages.list(foreign, ", ", Messages.LIST_BUDGET)
+                    + (foreign.size() == 1 ? " exists and is not owned" : " exist and are not owned")
+                    + " by this LoadBalancer: delete or rename " + (foreign.size() == 1 ? "it" : "them")
+                    + ", or give the LoadBalancer another name; until then nothing of it is created or changed"
+                    + (leftover.isEmpty()
+                            ? ""
+                            : "; " + leftover.size()
+                                    + " more of an earlier LoadBalancer of this name wait for the garbage collector");
+        } else {
+            message = Messages.list(leftover, ", ", Messages.LIST_BUDGET)
+                    + (leftover.size() == 1 ? " belongs" : " belong")
+                    + " to an earlier LoadBalancer of this name, deleted: the garbage collector deletes "
+                    + (leftover.size() == 1 ? "it" : "them")
+                    + ", then this one's are created; until then nothing of it is created or changed (delete "
+                    + (leftover.size() == 1 ? "it" : "them") + " if "
+                    + (leftover.size() == 1 ? "it stays" : "they stay")
+                    + ")";
+        }
         return withProblem(
                 lb,
                 deployment,
@@ -269,7 +301,14 @@ final class StatusWriter {
                                 Conditions.PROGRESSING,
                                 false,
                                 Reason.NAME_CONFLICT,
-                                "waiting for " + objects + " to go")));
+                                "waiting for "
+                                        + Messages.list(
+                                                clashes.stream()
+                                                        .map(Ownership.Clash::toString)
+                                                        .toList(),
+                                                ", ",
+                                                Messages.LIST_BUDGET)
+                                        + " to go")));
     }
 
     private LoadBalancerStatus withProblem(LoadBalancer lb, Deployment deployment, List<Condition> desired) {
@@ -297,12 +336,9 @@ final class StatusWriter {
         return status;
     }
 
-    /** Longest condition message: what kubectl, Argo CD and Flux show should read in a glance. */
-    static final int MAX_MESSAGE = 1024;
-
     /**
      * What went wrong, in a line: the object that could not be written, and the API server's own message (its
-     * Status), or else the innermost cause's first line. Never a stack trace; at most {@link #MAX_MESSAGE}.
+     * Status), or else the innermost cause's first line. Never a stack trace; at most {@link Messages#MAX}.
      */
     static String shortMessage(Throwable e) {
         String what = "";
@@ -333,7 +369,7 @@ final class StatusWriter {
         }
         int newline = why.indexOf('\n');
         String line = (what + (newline < 0 ? why : why.substring(0, newline))).strip();
-        return line.length() <= MAX_MESSAGE ? line : line.substring(0, MAX_MESSAGE - 3) + "...";
+        return Messages.cap(line);
     }
 
     /** A Kubernetes Event when Ready turns False for a new reason, so `kubectl describe` shows it once. */

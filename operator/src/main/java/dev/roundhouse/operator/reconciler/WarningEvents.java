@@ -1,6 +1,7 @@
 package dev.roundhouse.operator.reconciler;
 
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
+import dev.roundhouse.operator.model.Messages;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
@@ -53,7 +54,7 @@ final class WarningEvents {
                                         .build())
                                 .withType(type)
                                 .withReason(reason)
-                                .withMessage(message)
+                                .withMessage(Messages.cap(message))
                                 .withFirstTimestamp(now)
                                 .withLastTimestamp(now)
                                 .withCount(1)
@@ -67,7 +68,7 @@ final class WarningEvents {
                 client.v1().events().inNamespace(namespace).withName(name).edit((Event event) -> {
                     event.setCount(Objects.requireNonNullElse(event.getCount(), 1) + 1);
                     event.setLastTimestamp(now);
-                    event.setMessage(message);
+                    event.setMessage(Messages.cap(message));
                     return event;
                 });
             }

@@ -5,7 +5,9 @@ import static org.awaitility.Awaitility.await;
 
 import dev.roundhouse.operator.api.v1alpha1.BackendSpec;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
+import dev.roundhouse.operator.api.v1alpha1.ServiceRefSpec;
 import dev.roundhouse.operator.api.v1alpha1.ServiceSpec;
+import dev.roundhouse.operator.testing.LogCapture;
 import dev.roundhouse.operator.testing.OperatorCluster;
 import dev.roundhouse.poolformat.PoolDocument;
 import io.fabric8.kubernetes.api.model.Condition;
@@ -178,6 +180,181 @@ class LoadBalancerRobustnessTest {
         assertThat(cluster.deployment("web")).isNull();
     }
 
+    @Test
+    void anObjectWithANonControllerReferenceToTheLoadBalancerIsANameConflictNotAdopted() {
+        // Invalid at first, so nothing is created while the test adds a reference to its uid.
+        LoadBalancer lb = cluster.create(
+                OperatorCluster.loadBalancer("noncontroller", "http://10.28.0.1:8080", "http://10.28.0.1:8080"));
+        cluster.awaitCondition("noncontroller", "Ready", "False", "InvalidSpec");
+        client.services()
+                .inNamespace(NS)
+                .resource(new ServiceBuilder()
+                        .withNewMetadata()
+                        .withName("noncontroller-metrics")
+                        .withLabels(Map.of("app.kubernetes.io/managed-by", "roundhouse-operator"))
+                        .addNewOwnerReference()
+                        .withApiVersion(lb.getApiVersion())
+                        .withKind("LoadBalancer")
+                        .withName("noncontroller")
+                        .withUid(lb.getMetadata().getUid())
+                        .endOwnerReference()
+                        .endMetadata()
+                        .withNewSpec()
+                        .addNewPort()
+                        .withPort(9999)
+                        .endPort()
+                        .endSpec()
+                        .build())
+                .create();
+
+        cluster.edit("noncontroller", l -> {
+            l.getSpec().setBackends(List.of(backend("http://10.28.0.1:8080")));
+            return l;
+        });
+
+        cluster.awaitCondition("noncontroller", "Ready", "False", "NameConflict");
+        assertThat(cluster.condition("noncontroller", "Ready").getMessage())
+                .isEqualTo("Service default/noncontroller-metrics exists and is not owned by this LoadBalancer: delete"
+                        + " or rename it, or give the LoadBalancer another name; until then nothing of it is created"
+                        + " or changed");
+        var foreign = client.services()
+                .inNamespace(NS)
+                .withName("noncontroller-metrics")
+                .get();
+        assertThat(foreign.getSpec().getPorts())
+                .singleElement()
+                .satisfies(p -> assertThat(p.getPort()).as("not changed").isEqualTo(9999));
+        assertThat(foreign.getMetadata().getOwnerReferences())
+                .singleElement()
+                .satisfies(r -> assertThat(r.getController()).as("not adopted").isNull());
+        assertNothingCreated("noncontroller");
+
+        client.services().inNamespace(NS).withName("noncontroller-metrics").delete();
+        await().atMost(WAIT)
+                .until(() -> cluster.deployment("noncontroller") != null
+                        && client.services()
+                                        .inNamespace(NS)
+                                        .withName("noncontroller-metrics")
+                                        .get()
+                                != null);
+        cluster.awaitCondition("noncontroller", "Ready", "False", "ProxiesNotReady");
+    }
+
+    @Test
+    void anObjectAnotherControllerOwnsIsANameConflictNotAdopted() {
+        String otherUid = java.util.UUID.randomUUID().toString();
+        client.configMaps()
+                .inNamespace(NS)
+                .resource(new ConfigMapBuilder()
+                        .withNewMetadata()
+                        .withName("controlled-pool")
+                        .withLabels(Map.of("app.kubernetes.io/managed-by", "roundhouse-operator"))
+                        .addNewOwnerReference()
+                        .withApiVersion("apps/v1")
+                        .withKind("Deployment")
+                        .withName("someone-else")
+                        .withUid(otherUid)
+                        .withController(true)
+                        .endOwnerReference()
+                        .endMetadata()
+                        .withData(Map.of("pool.json", "{}"))
+                        .build())
+                .create();
+
+        cluster.create(OperatorCluster.loadBalancer("controlled", "http://10.29.0.1:8080"));
+
+        cluster.awaitCondition("controlled", "Ready", "False", "NameConflict");
+        assertThat(cluster.condition("controlled", "Ready").getMessage())
+                .startsWith("ConfigMap default/controlled-pool exists and is not owned by this LoadBalancer");
+        ConfigMap foreign = cluster.pool("controlled");
+        assertThat(foreign.getData()).isEqualTo(Map.of("pool.json", "{}"));
+        assertThat(foreign.getMetadata().getOwnerReferences())
+                .singleElement()
+                .satisfies(r -> assertThat(r.getUid()).isEqualTo(otherUid));
+        assertNothingCreated("controlled");
+        assertThat(client.services().inNamespace(NS).withName("controlled").get())
+                .isNull();
+
+        client.configMaps().inNamespace(NS).withName("controlled-pool").delete();
+        await().atMost(WAIT).until(() -> cluster.deployment("controlled") != null);
+        cluster.awaitCondition("controlled", "Ready", "False", "ProxiesNotReady");
+    }
+
+    /**
+     * A LoadBalancer deleted and created again under the same name while its objects are still there (the garbage
+     * collector deletes them, the embedded API server has none): they are an earlier owner's, left alone until they
+     * go, and the status says the garbage collector is what it waits for.
+     */
+    @Test
+    void objectsOfAnEarlierLoadBalancerOfTheSameNameAreLeftToTheGarbageCollector() {
+        LoadBalancer first = cluster.create(OperatorCluster.loadBalancer("reborn", "http://10.31.0.1:8080"));
+        await().atMost(WAIT).until(() -> cluster.deployment("reborn") != null && cluster.pool("reborn") != null);
+        String oldUid = first.getMetadata().getUid();
+        client.resources(LoadBalancer.class).inNamespace(NS).withName("reborn").delete();
+        await().atMost(WAIT).until(() -> cluster.get("reborn") == null);
+
+        cluster.create(OperatorCluster.loadBalancer("reborn", "http://10.31.0.2:8080"));
+
+        cluster.awaitCondition("reborn", "Ready", "False", "NameConflict");
+        assertThat(cluster.condition("reborn", "Ready").getMessage())
+                .contains("belong to an earlier LoadBalancer of this name, deleted: the garbage collector deletes them")
+                .contains("ConfigMap default/reborn-pool")
+                .hasSizeLessThanOrEqualTo(1024);
+        assertThat(cluster.pool("reborn").getMetadata().getOwnerReferences())
+                .as("not taken over")
+                .singleElement()
+                .satisfies(r -> assertThat(r.getUid()).isEqualTo(oldUid));
+
+        // Plays the garbage collector.
+        collectGarbageOf(oldUid);
+
+        await().atMost(WAIT)
+                .untilAsserted(
+                        () -> assertThat(cluster.pool("reborn").getMetadata().getOwnerReferences())
+                                .singleElement()
+                                .satisfies(r -> assertThat(r.getUid()).isNotEqualTo(oldUid)));
+        cluster.awaitCondition("reborn", "Ready", "False", "ProxiesNotReady");
+    }
+
+    private static void collectGarbageOf(String uid) {
+        for (var kind : List.of(
+                ConfigMap.class,
+                io.fabric8.kubernetes.api.model.Service.class,
+                io.fabric8.kubernetes.api.model.ServiceAccount.class,
+                io.fabric8.kubernetes.api.model.rbac.Role.class,
+                io.fabric8.kubernetes.api.model.rbac.RoleBinding.class,
+                io.fabric8.kubernetes.api.model.apps.Deployment.class,
+                io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget.class)) {
+            for (var object : client.resources(kind).inNamespace(NS).list().getItems()) {
+                var refs = object.getMetadata().getOwnerReferences();
+                if (refs != null && refs.stream().anyMatch(r -> uid.equals(r.getUid()))) {
+                    client.resource(object).delete();
+                }
+            }
+        }
+    }
+
+    private static void assertNothingCreated(String name) {
+        assertThat(cluster.deployment(name)).as("nothing else created").isNull();
+        assertThat(client.serviceAccounts()
+                        .inNamespace(NS)
+                        .withName(name + "-proxy")
+                        .get())
+                .isNull();
+        assertThat(client.rbac()
+                        .roles()
+                        .inNamespace(NS)
+                        .withName(name + "-proxy")
+                        .get())
+                .isNull();
+        assertThat(client.rbac()
+                        .roleBindings()
+                        .inNamespace(NS)
+                        .withName(name + "-proxy")
+                        .get())
+                .isNull();
+    }
+
     // ---- an invalid spec is all or nothing -----------------------------------------------------
 
     @Test
@@ -236,6 +413,103 @@ class LoadBalancerRobustnessTest {
         assertThat(cluster.condition("never", "Ready").getMessage()).endsWith("nothing is created until it is valid");
         assertThat(cluster.pool("never")).isNull();
         assertThat(cluster.deployment("never")).isNull();
+    }
+
+    // ---- messages: a line or a few, never a stack trace, at most 1 KiB --------------------------------
+
+    @Test
+    void threeHundredInvalidBackendsMakeAShortMessageNamingTheFirstAndCountingTheRest() {
+        String[] urls = new String[300];
+        java.util.Arrays.fill(urls, "http://10.32.0.1:8080");
+        cluster.create(OperatorCluster.loadBalancer("many", urls));
+
+        cluster.awaitCondition("many", "Ready", "False", "InvalidSpec");
+        for (String type : List.of("Ready", "Degraded")) {
+            assertThat(cluster.condition("many", type).getMessage())
+                    .as(type)
+                    .hasSizeLessThanOrEqualTo(1024)
+                    .startsWith("generation 1 of the spec is invalid: backends[1].url: duplicate of backends[0]")
+                    .containsPattern("; and \\d+ more; nothing is created until it is valid$")
+                    .doesNotContain("\n")
+                    .doesNotContain("\tat ");
+        }
+        await().atMost(WAIT)
+                .untilAsserted(() -> assertThat(events("many"))
+                        .singleElement()
+                        .satisfies(e -> assertThat(e.getMessage())
+                                .hasSizeLessThanOrEqualTo(1024)
+                                .isEqualTo(cluster.condition("many", "Ready").getMessage())));
+    }
+
+    // ---- "the last good pool": only when there was one ------------------------------------------
+
+    @Test
+    void aNewLoadBalancerWhoseServiceIsMissingNeverSaysTheProxiesKeepALastGoodPool() {
+        LoadBalancer lb = OperatorCluster.loadBalancer("nopool");
+        ServiceRefSpec ref = new ServiceRefSpec();
+        ref.setName("nowhere-yet");
+        ref.setPort(80);
+        lb.getSpec().setServiceRef(ref);
+        cluster.create(lb);
+        await().atMost(WAIT).until(() -> cluster.deployment("nopool") != null);
+
+        // Another reconcile after the first status was written (the one that used to say "keep the last good
+        // pool"): it shows in the ready replicas it reports.
+        cluster.markProxiesReady("nopool");
+        await().atMost(WAIT)
+                .until(() -> cluster.get("nopool").getStatus() != null
+                        && cluster.get("nopool").getStatus().getReadyReplicas() != null
+                        && cluster.get("nopool").getStatus().getReadyReplicas() > 0);
+
+        assertThat(cluster.condition("nopool", "Ready").getReason()).isEqualTo("ServiceNotFound");
+        assertThat(cluster.condition("nopool", "Degraded").getMessage())
+                .isEqualTo("Service default/nowhere-yet named in spec.serviceRef does not exist; the pool is empty"
+                        + " until then");
+    }
+
+    @Test
+    void aLoadBalancerWhosePoolHadBackendsSaysTheProxiesKeepIt() {
+        cluster.create(OperatorCluster.loadBalancer("hadpool", "http://10.33.0.1:8080", "http://10.33.0.2:8080"));
+        await().atMost(WAIT).until(() -> cluster.pool("hadpool") != null);
+
+        cluster.edit("hadpool", l -> {
+            ServiceRefSpec ref = new ServiceRefSpec();
+            ref.setName("gone");
+            ref.setPort(80);
+            l.getSpec().setBackends(null);
+            l.getSpec().setServiceRef(ref);
+            return l;
+        });
+
+        cluster.awaitCondition("hadpool", "Ready", "False", "ServiceNotFound");
+        assertThat(cluster.condition("hadpool", "Degraded").getMessage())
+                .endsWith("; the proxies keep the last good pool (2 backends)");
+    }
+
+    // ---- retry: capped back-off, never giving up ------------------------------------------------------
+
+    /**
+     * JOSDK's own retry gives up after 5 attempts (about 26 s); a failure that lasts longer (an API server outage,
+     * RBAC fixed an hour later) would then wait for some event. The registered retry never gives up and backs off to
+     * 5 minutes, as its delays show without waiting for them.
+     */
+    @Test
+    void aFailedLoadBalancerIsRetriedForeverWithABackOffCappedAtFiveMinutes() {
+        var retry = cluster.operator().controllerConfiguration().getRetry();
+        assertThat(retry).isInstanceOf(io.javaoperatorsdk.operator.processing.retry.GenericRetry.class);
+        var execution = retry.initExecution();
+        List<Long> delays = new ArrayList<>();
+        for (int attempt = 0; attempt < 100; attempt++) {
+            delays.add(execution
+                    .nextDelay()
+                    .orElseThrow(
+                            () -> new AssertionError("gave up after " + execution.getAttemptCount() + " attempts")));
+        }
+        // (JOSDK waits the initial interval twice before it starts multiplying)
+        assertThat(delays.subList(0, 10))
+                .containsExactly(
+                        2_000L, 2_000L, 4_000L, 8_000L, 16_000L, 32_000L, 64_000L, 128_000L, 256_000L, 300_000L);
+        assertThat(delays.subList(10, 100)).allMatch(d -> d == 300_000L);
     }
 
     // ---- failures: a line, one aggregated event, retried until they end -----------------------------
@@ -304,19 +578,50 @@ class LoadBalancerRobustnessTest {
     }
 
     @Test
-    void aServiceAnnotationTheApiServerRefusesIsReportedInTheApiServersWords() {
+    void aServiceAnnotationTheApiServerRefusesIsReportedInTheApiServersWordsAndLoggedOnceAsJsonInFull()
+            throws Exception {
         LoadBalancer lb = OperatorCluster.loadBalancer("annotated", "http://10.27.0.1:8080");
         ServiceSpec service = new ServiceSpec();
         service.setAnnotations(Map.of("not a key!", "x"));
         lb.getSpec().setService(service);
 
-        cluster.create(lb);
+        try (LogCapture log = LogCapture.of(LoadBalancerReconciler.class)) {
+            cluster.create(lb);
 
-        cluster.awaitCondition("annotated", "Ready", "False", "ReconcileFailed");
-        assertThat(cluster.condition("annotated", "Ready").getMessage())
-                .startsWith("Service default/annotated could not be written: Service \"annotated\" is invalid: "
-                        + "metadata.annotations: Invalid value: \"not a key!\"")
-                .doesNotContain("\n");
+            cluster.awaitCondition("annotated", "Ready", "False", "ReconcileFailed");
+            String message = cluster.condition("annotated", "Ready").getMessage();
+            assertThat(message)
+                    .startsWith("Service default/annotated could not be written: Service \"annotated\" is invalid: "
+                            + "metadata.annotations: Invalid value: \"not a key!\"")
+                    .doesNotContain("\n");
+            // The retries that follow fail alike: still the one log entry, until the failure changes. A retry has
+            // happened once the API server has refused the Service a second time.
+            await().atMost(WAIT)
+                    .until(() -> cluster.api.writes().stream()
+                                    .filter(w -> w.path().matches(".*/services/annotated([?].*)?"))
+                                    .count()
+                            >= 2);
+            assertThat(failuresOf(log, "annotated")).hasSize(1);
+
+            var event = failuresOf(log, "annotated").get(0);
+            var line = new com.fasterxml.jackson.databind.ObjectMapper().readTree(log.json(event));
+            assertThat(line.path("log.level").asText()).isEqualTo("ERROR");
+            assertThat(line.path("loadbalancer.namespace").asText()).isEqualTo(NS);
+            assertThat(line.path("loadbalancer.name").asText()).isEqualTo("annotated");
+            assertThat(line.path("message").asText())
+                    .isEqualTo("Reconciling LoadBalancer default/annotated failed: " + message);
+            assertThat(line.path("error.stack_trace").asText())
+                    .as("the full error, in the log only")
+                    .contains("\tat ")
+                    .contains("not a key!");
+        }
+    }
+
+    private static List<org.apache.logging.log4j.core.LogEvent> failuresOf(LogCapture log, String name) {
+        return log.events().stream()
+                .filter(e -> e.getLevel() == org.apache.logging.log4j.Level.ERROR
+                        && name.equals(e.getContextData().getValue("loadbalancer.name")))
+                .toList();
     }
 
     private static List<Event> events(String name) {

@@ -47,6 +47,9 @@ class SpecLessLoadBalancerAtStartTest {
 
             await().atMost(OperatorCluster.WAIT).until(() -> cluster.deployment("beside") != null);
             cluster.awaitCondition("beside", "Ready", "False", "ProxiesNotReady");
+            // Reconciled all the way: once its proxies are ready, so is it.
+            cluster.markProxiesReady("beside");
+            cluster.awaitCondition("beside", "Ready", "True", "ProxiesReady");
             cluster.awaitCondition("empty", "Ready", "False", "InvalidSpec");
             assertThat(cluster.condition("empty", "Ready").getMessage())
                     .isEqualTo(

@@ -30,8 +30,11 @@ import java.util.Optional;
  * created or changed, and the status says which object to delete or rename.
  *
  * <p>"Its own" means exactly what Kubernetes' garbage collector and {@code kubectl} mean by a controller: an owner
- * reference with {@code controller: true}, this LoadBalancer's kind and group, and its uid. A reference without
- * {@code controller: true} (anyone may add one) or to another controller does not make an object ours; neither does
+ * reference with {@code controller: true}, this LoadBalancer's kind and group, and its uid. One exception, as
+ * Kubernetes' own controllers adopt orphans: an object with no controller at all whose owner references include this
+ * very LoadBalancer (its uid) is what Roundhouse wrote before it set {@code controller: true}, and is adopted (its
+ * reference becomes the controller), so that upgrading the operator leaves every LoadBalancer as it was. A reference
+ * to another controller makes an object someone else's whatever else it carries; neither does
  * one to an earlier LoadBalancer of the same name (deleted and created again): the garbage collector deletes that
  * one's objects, and until it has, they are not ours to change. The LoadBalancer waits with {@code NameConflict},
  * looking again every few seconds, and creates its own once they are gone.
@@ -86,7 +89,10 @@ final class Ownership {
             // copied, though, so the owner is checked there too.
             HasMetadata cached = cached(context, d);
             if (cached != null) {
-                if (!ownedBy(cached, lb)) {
+                if (writtenBeforeControllerReferences(cached, lb)) {
+                    adopt(context, d, namespace, lb);
+                    relabelled++;
+                } else if (!ownedBy(cached, lb)) {
                     clashes.add(clash(cached, lb));
                 }
                 continue;
@@ -99,7 +105,10 @@ final class Ownership {
             if (existing == null) {
                 continue;
             }
-            if (ownedBy(existing, lb)) {
+            if (writtenBeforeControllerReferences(existing, lb)) {
+                adopt(context, d, namespace, lb);
+                relabelled++;
+            } else if (ownedBy(existing, lb)) {
                 relabel(context, d, namespace, lb);
                 relabelled++;
             } else {
@@ -139,6 +148,18 @@ final class Ownership {
                 .isPresent();
     }
 
+    /**
+     * No controller at all, and an owner reference to this very LoadBalancer (kind, group and uid): how Roundhouse
+     * marked its objects before it set {@code controller: true}.
+     */
+    static boolean writtenBeforeControllerReferences(HasMetadata object, LoadBalancer lb) {
+        return controller(object).isEmpty()
+                && Objects.requireNonNullElse(object.getMetadata().getOwnerReferences(), List.<OwnerReference>of())
+                        .stream()
+                        .anyMatch(ref -> isLoadBalancer(ref)
+                                && Objects.equals(lb.getMetadata().getUid(), ref.getUid()));
+    }
+
     /** The owner reference with {@code controller: true}; the API server allows at most one. */
     private static Optional<OwnerReference> controller(HasMetadata object) {
         return Objects.requireNonNullElse(object.getMetadata().getOwnerReferences(), List.<OwnerReference>of()).stream()
@@ -151,6 +172,37 @@ final class Ownership {
         String apiVersion = Objects.requireNonNullElse(ref.getApiVersion(), "");
         return HasMetadata.getKind(LoadBalancer.class).equals(ref.getKind())
                 && apiVersion.startsWith(LoadBalancer.GROUP + "/");
+    }
+
+    /** Makes the reference to {@code lb} the object's controller, and puts the operator's labels back. */
+    private static void adopt(Context<LoadBalancer> context, Derived d, String namespace, LoadBalancer lb) {
+        edit(context, d.type(), namespace, d.name(), object -> {
+            for (OwnerReference ref : object.getMetadata().getOwnerReferences()) {
+                if (isLoadBalancer(ref) && Objects.equals(lb.getMetadata().getUid(), ref.getUid())) {
+                    ref.setController(true);
+                }
+            }
+            Map<String, String> merged = new HashMap<>(
+                    Objects.requireNonNullElse(object.getMetadata().getLabels(), Map.of()));
+            merged.putAll(d.labels());
+            object.getMetadata().setLabels(merged);
+        });
+    }
+
+    private static <T extends HasMetadata> void edit(
+            Context<LoadBalancer> context,
+            Class<T> type,
+            String namespace,
+            String name,
+            java.util.function.Consumer<T> change) {
+        context.getClient()
+                .resources(type)
+                .inNamespace(namespace)
+                .withName(name)
+                .edit(object -> {
+                    change.accept(object);
+                    return object;
+                });
     }
 
     /** Puts the operator's labels back, so the object is in its cache again and the workflow updates it. */

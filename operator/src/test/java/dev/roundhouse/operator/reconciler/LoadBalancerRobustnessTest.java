@@ -180,22 +180,27 @@ class LoadBalancerRobustnessTest {
         assertThat(cluster.deployment("web")).isNull();
     }
 
+    /**
+     * What an earlier Roundhouse wrote (its labels and a reference to the LoadBalancer's uid, without {@code
+     * controller: true}) is adopted on upgrade, not a NameConflict: the reference becomes the controller and the
+     * object is brought to what the LoadBalancer asks.
+     */
     @Test
-    void anObjectWithANonControllerReferenceToTheLoadBalancerIsANameConflictNotAdopted() {
+    void anObjectAnEarlierRoundhouseWroteIsAdoptedOnUpgrade() {
         // Invalid at first, so nothing is created while the test adds a reference to its uid.
         LoadBalancer lb = cluster.create(
-                OperatorCluster.loadBalancer("noncontroller", "http://10.28.0.1:8080", "http://10.28.0.1:8080"));
-        cluster.awaitCondition("noncontroller", "Ready", "False", "InvalidSpec");
+                OperatorCluster.loadBalancer("earlier", "http://10.28.0.1:8080", "http://10.28.0.1:8080"));
+        cluster.awaitCondition("earlier", "Ready", "False", "InvalidSpec");
         client.services()
                 .inNamespace(NS)
                 .resource(new ServiceBuilder()
                         .withNewMetadata()
-                        .withName("noncontroller-metrics")
+                        .withName("earlier-metrics")
                         .withLabels(Map.of("app.kubernetes.io/managed-by", "roundhouse-operator"))
                         .addNewOwnerReference()
                         .withApiVersion(lb.getApiVersion())
                         .withKind("LoadBalancer")
-                        .withName("noncontroller")
+                        .withName("earlier")
                         .withUid(lb.getMetadata().getUid())
                         .endOwnerReference()
                         .endMetadata()
@@ -207,37 +212,73 @@ class LoadBalancerRobustnessTest {
                         .build())
                 .create();
 
-        cluster.edit("noncontroller", l -> {
+        cluster.edit("earlier", l -> {
             l.getSpec().setBackends(List.of(backend("http://10.28.0.1:8080")));
             return l;
         });
 
-        cluster.awaitCondition("noncontroller", "Ready", "False", "NameConflict");
-        assertThat(cluster.condition("noncontroller", "Ready").getMessage())
-                .isEqualTo("Service default/noncontroller-metrics exists and is not owned by this LoadBalancer: delete"
-                        + " or rename it, or give the LoadBalancer another name; until then nothing of it is created"
-                        + " or changed");
-        var foreign = client.services()
+        cluster.awaitCondition("earlier", "Ready", "False", "ProxiesNotReady");
+        await().atMost(WAIT).untilAsserted(() -> {
+            var adopted = client.services()
+                    .inNamespace(NS)
+                    .withName("earlier-metrics")
+                    .get();
+            assertThat(adopted.getMetadata().getOwnerReferences())
+                    .singleElement()
+                    .satisfies(r -> assertThat(r.getController()).as("adopted").isTrue());
+            assertThat(adopted.getSpec().getPorts())
+                    .singleElement()
+                    .satisfies(p ->
+                            assertThat(p.getPort()).as("brought to the spec").isNotEqualTo(9999));
+        });
+        assertThat(cluster.deployment("earlier")).isNotNull();
+    }
+
+    /** A reference to the LoadBalancer does not make an object ours when another controller owns it. */
+    @Test
+    void anObjectAnotherControllerOwnsIsNotAdoptedEvenWithAReferenceToTheLoadBalancer() {
+        LoadBalancer lb = cluster.create(
+                OperatorCluster.loadBalancer("shared", "http://10.29.0.1:8080", "http://10.29.0.1:8080"));
+        cluster.awaitCondition("shared", "Ready", "False", "InvalidSpec");
+        client.services()
                 .inNamespace(NS)
-                .withName("noncontroller-metrics")
-                .get();
+                .resource(new ServiceBuilder()
+                        .withNewMetadata()
+                        .withName("shared-metrics")
+                        .addNewOwnerReference()
+                        .withApiVersion("apps/v1")
+                        .withKind("Deployment")
+                        .withName("someone-else")
+                        .withUid(java.util.UUID.randomUUID().toString())
+                        .withController(true)
+                        .endOwnerReference()
+                        .addNewOwnerReference()
+                        .withApiVersion(lb.getApiVersion())
+                        .withKind("LoadBalancer")
+                        .withName("shared")
+                        .withUid(lb.getMetadata().getUid())
+                        .endOwnerReference()
+                        .endMetadata()
+                        .withNewSpec()
+                        .addNewPort()
+                        .withPort(9999)
+                        .endPort()
+                        .endSpec()
+                        .build())
+                .create();
+
+        cluster.edit("shared", l -> {
+            l.getSpec().setBackends(List.of(backend("http://10.29.0.1:8080")));
+            return l;
+        });
+
+        cluster.awaitCondition("shared", "Ready", "False", "NameConflict");
+        var foreign =
+                client.services().inNamespace(NS).withName("shared-metrics").get();
         assertThat(foreign.getSpec().getPorts())
                 .singleElement()
                 .satisfies(p -> assertThat(p.getPort()).as("not changed").isEqualTo(9999));
-        assertThat(foreign.getMetadata().getOwnerReferences())
-                .singleElement()
-                .satisfies(r -> assertThat(r.getController()).as("not adopted").isNull());
-        assertNothingCreated("noncontroller");
-
-        client.services().inNamespace(NS).withName("noncontroller-metrics").delete();
-        await().atMost(WAIT)
-                .until(() -> cluster.deployment("noncontroller") != null
-                        && client.services()
-                                        .inNamespace(NS)
-                                        .withName("noncontroller-metrics")
-                                        .get()
-                                != null);
-        cluster.awaitCondition("noncontroller", "Ready", "False", "ProxiesNotReady");
+        assertNothingCreated("shared");
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.roundhouse.proxy.server;
 
+import dev.roundhouse.proxy.codec.HopByHop;
 import dev.roundhouse.proxy.codec.RequestHeadScanner;
 import dev.roundhouse.proxy.codec.Responses;
 import dev.roundhouse.proxy.metrics.MetricNames;
@@ -122,8 +123,9 @@ public final class RequestGuard implements HttpHandler {
 
     /**
      * What makes an HTTP/2 request malformed on its way to an HTTP/1.1 backend, where its fields become lines of text
-     * (RFC 9113 section 8.2.1): a field name that is not token characters, a value with CR, LF or NUL, a
-     * path or method that would not stay one part of a request line. Null when there is nothing. The HTTP/1.1 path's
+     * (RFC 9113 sections 8.2.1, 8.2.2, 8.3.1): a field name that is not token characters, a value with CR, LF or
+     * NUL, Transfer-Encoding or a TE other than "trailers", userinfo in the authority, a path or method
+     * that would not stay one part of a request line. Null when there is nothing. The HTTP/1.1 path's
      * heads were scanned byte by byte already ({@link RequestHeadGate}).
      */
     static String malformedHttp2(HttpServerExchange exchange) {
@@ -154,6 +156,20 @@ public final class RequestGuard implements HttpHandler {
                     }
                 }
             }
+            // Of the connection-specific fields HTTP/2 forbids (RFC 9113 section 8.2.2), Transfer-Encoding is the one
+            // that would frame the body on an HTTP/1.1 hop; the others are hop-by-hop and go no further. (An h2c
+            // upgrade's first stream carries the upgrade request's Connection and Upgrade fields.)
+            if (HopByHop.same(values.getHeaderName(), Headers.TRANSFER_ENCODING)) {
+                return "Transfer-Encoding in an HTTP/2 request";
+            }
+            if (HopByHop.same(values.getHeaderName(), Headers.TE)
+                    && !(values.size() == 1 && values.getFirst().trim().equalsIgnoreCase("trailers"))) {
+                return "a TE field other than 'trailers' in an HTTP/2 request";
+            }
+        }
+        String host = headers.getFirst(Headers.HOST);
+        if (host != null && host.indexOf('@') >= 0) {
+            return "userinfo in the request's authority";
         }
         return null;
     }

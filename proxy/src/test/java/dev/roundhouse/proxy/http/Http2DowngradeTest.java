@@ -164,6 +164,35 @@ class Http2DowngradeTest {
     }
 
     @Test
+    void transferEncodingATeOtherThanTrailersOrAUserinfoAuthorityIsRefused() throws IOException {
+        String[][] cases = {
+            {"transfer-encoding", "chunked"}, {"te", "gzip"}, {":authority", "good.example@evil.example"}
+        };
+        for (String[] field : cases) {
+            Setup s = recording();
+            try (Http2Frames h2 = Http2Frames.connect(s.proxy().port())) {
+                ByteArrayOutputStream block = new ByteArrayOutputStream();
+                Http2Frames.literal(block, ":method", "GET");
+                Http2Frames.literal(block, ":scheme", "http");
+                Http2Frames.literal(block, ":path", "/smuggled");
+                Http2Frames.literal(block, ":authority", field[0].equals(":authority") ? field[1] : "localhost");
+                if (!field[0].equals(":authority")) {
+                    Http2Frames.literal(block, field[0], field[1]);
+                }
+                h2.send(Http2Frames.HEADERS, Http2Frames.END_HEADERS | Http2Frames.END_STREAM, 1, block.toByteArray());
+                Http2Frames.Frame answer = h2.await(Http2Frames.HEADERS, 1, Duration.ofSeconds(3));
+                if (answer != null) {
+                    assertThat(answer.payload()[0] & 0xff).as(field[0]).isEqualTo(STATUS_400);
+                }
+                await().during(Duration.ofMillis(300))
+                        .atMost(Duration.ofSeconds(3))
+                        .untilAsserted(() ->
+                                assertThat(s.backend().started()).as(field[0]).isEmpty());
+            }
+        }
+    }
+
+    @Test
     void aFieldNameHttp2DoesNotAllowIsRefused() throws IOException {
         for (String name : new String[] {"X-Upper", "x a", "x-a\r\nx-b"}) {
             Setup s = recording();

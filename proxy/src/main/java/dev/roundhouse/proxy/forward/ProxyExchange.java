@@ -252,10 +252,47 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
             return;
         }
         phase = Phase.WAITING;
-        boolean accepted = thread.acquire(backend, this, forwarder.maxConnections());
-        releaseConnectPlace(); // an idle connection or a place in the queue: no connect started with it
-        if (!accepted) {
+        UpstreamThread.Acquired acquired = thread.acquire(backend, this, forwarder.maxConnections());
+        releaseConnectPlace(); // an idle connection, a place in the queue, or none: no connect started with it
+        switch (acquired) {
+            case QUEUE_FULL -> queueFull();
+            case NO_CONNECT_PLACE -> crowdedOut(backend, false);
+            case STARTED, QUEUED -> {}
+        }
+    }
+
+    /**
+     * A connect to the attempt's {@code backend} found no place free (its idle connection turned out closed, or the
+     * request waited in its queue): the backend is not charged, nothing was sent to it. The request goes to another
+     * backend that has a place, if one will do. Else it waits in the backend's queue while the connects under way
+     * may still succeed; once the backend is ejected it goes to any other backend, and with none left it fails.
+     */
+    private void crowdedOut(Backend backend, boolean queued) {
+        boolean ejected = backend.ejected();
+        Backend other = state.moveOn(forwarder.pool(), this::crowded, ejected);
+        if (connectReserved != other) {
+            releaseConnectPlace(); // reserved for a backend its breaker then passed over
+        }
+        if (other != null) {
+            if (queued) {
+                thread.stopWaiting(backend, this);
+            }
+            acquire(other);
+        } else if (ejected) {
+            if (queued) {
+                thread.stopWaiting(backend, this);
+            }
+            state.abandon();
+            noBackend();
+        } else if (!queued && !thread.await(backend, this)) {
             queueFull();
+        }
+    }
+
+    @Override
+    protected void noConnectPlace(Backend backend) {
+        if (phase == Phase.WAITING && state.attempt == backend) {
+            guarded(() -> crowdedOut(backend, true));
         }
     }
 
@@ -284,26 +321,38 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
      */
     private boolean crowded(Backend backend) {
         releaseConnectPlace(); // a candidate looked at before was not picked
-        int limit = forwarder.consecutiveConnectFailures();
-        // Half open, the breaker's own permits say how many requests may try it: one of them is its way back.
-        if (limit <= 0 || thread.hasIdle(backend) || backend.breaker().getState() == CircuitBreaker.State.HALF_OPEN) {
-            return false;
+        if (thread.hasIdle(backend)) {
+            return false; // no connect needed (if the connection turns out closed, the connect asks for its place)
         }
-        if (!backend.tryStartConnect(limit)) {
+        if (!takePlace(backend)) {
             return true;
         }
         connectReserved = backend;
         return false;
     }
 
-    /** Whether this exchange holds a connect place on {@code backend}, which the connect it starts now takes over. */
-    @Override
-    protected boolean takeConnectPlace(Backend backend) {
-        if (connectReserved != backend) {
-            return false;
+    /**
+     * Takes a place among {@code backend}'s connects under way: one of {@code consecutiveConnectFailures} less its
+     * failures in a row; always, when the limit is off or the backend's breaker is half open (the breaker's own
+     * permits then say how many requests may try it: one of them is its way back).
+     */
+    private boolean takePlace(Backend backend) {
+        int limit = forwarder.consecutiveConnectFailures();
+        if (limit <= 0 || backend.breaker().getState() == CircuitBreaker.State.HALF_OPEN) {
+            backend.connectStarted();
+            return true;
         }
-        connectReserved = null;
-        return true;
+        return backend.tryStartConnect(limit);
+    }
+
+    /** The place reserved while picking {@code backend}, else a new one, for the connect starting now. */
+    @Override
+    protected boolean connectPlace(Backend backend) {
+        if (connectReserved == backend) {
+            connectReserved = null;
+            return true;
+        }
+        return takePlace(backend);
     }
 
     private void releaseConnectPlace() {
@@ -359,10 +408,18 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
 
     /** Nothing was sent: moving on to the next untried backend is safe. */
     private void connectionFailed() {
+        chargeConnectFailure();
+        afterConnectFailure();
+    }
+
+    private void chargeConnectFailure() {
         Backend charged = state.fail(UpstreamFailure.CONNECT, forwarder.metrics());
         if (charged != null) {
             forwarder.connectFailed(charged);
         }
+    }
+
+    private void afterConnectFailure() {
         if (state.attempts() <= forwarder.connectRetries()) {
             attempt();
         } else {
@@ -904,8 +961,11 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
             return;
         }
         if (now < requestDeadline) { // the connect timeout alone
+            // The failure is counted before the cancel gives the connect's place back: in between, another request
+            // would find the place free while the failure it stands for is not yet counted, one connect too many.
+            chargeConnectFailure();
             cancelConnect();
-            connectionFailed();
+            afterConnectFailure();
             return;
         }
         thread.unwatch(this);

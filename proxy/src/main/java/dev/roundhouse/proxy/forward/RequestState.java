@@ -95,6 +95,23 @@ final class RequestState {
         return backend;
     }
 
+    /**
+     * Moves the current attempt, which never reached its backend, to another backend not tried yet: one not
+     * {@code crowded}, or with {@code evenCrowded} any. Its permit goes back without a verdict. Null, with nothing
+     * changed, when there is none.
+     */
+    Backend moveOn(BackendPool pool, Predicate<Backend> crowded, boolean evenCrowded) {
+        Backend backend = pool.pick(turn, b -> wasTried(b) || crowded.test(b));
+        if (backend == null && evenCrowded) {
+            backend = pool.pick(turn, this::wasTried);
+        }
+        if (backend != null) {
+            abandon();
+            begin(backend);
+        }
+        return backend;
+    }
+
     /** Counts why no backend served this request (errors metric, backend "none"); returns that reason for the 503. */
     String noBackend(ProxyMetrics metrics) {
         if (refusal != null && attempts() == 0) {

@@ -15,10 +15,18 @@ public abstract class UpstreamExchange extends TimedExchange {
     protected abstract void connecting(IoFuture<? extends StreamConnection> future);
 
     /**
-     * Whether this exchange holds a place among {@code backend}'s connects under way, which the connect starting now
-     * takes over (else the connect takes a place of its own).
+     * Takes a place among {@code backend}'s connects under way for the connect about to start for this exchange (one
+     * it reserved while picking the backend, or a new one), or says that none is free: then no connect starts.
+     * Every connect holds a place until it completes or fails ({@link Backend#connectEnded()}).
      */
-    protected abstract boolean takeConnectPlace(Backend backend);
+    protected abstract boolean connectPlace(Backend backend);
+
+    /**
+     * This exchange waits in {@code backend}'s queue, and a connect it could have started found no place free. It
+     * goes to another backend, or fails, or stays (taking itself out of the queue with
+     * {@link UpstreamThread#stopWaiting} when it leaves).
+     */
+    protected abstract void noConnectPlace(Backend backend);
 
     /**
      * A connection for this exchange: idle, new, or released by another exchange.

@@ -107,6 +107,20 @@ public final class UpstreamThread implements Runnable {
         final ArrayDeque<UpstreamConnection> idle = new ArrayDeque<>();
         final ArrayDeque<UpstreamExchange> waiting = new ArrayDeque<>();
         int open;
+        /** The limit on {@link #open} the last {@link #acquire} named (the same for every request). */
+        int maxConnections;
+    }
+
+    /** How {@link #acquire} went. */
+    public enum Acquired {
+        /** An idle connection was handed over, or a connect started. */
+        STARTED,
+        /** At the connection limit: the exchange waits in the backend's queue. */
+        QUEUED,
+        /** At the connection limit, and the queue is full. */
+        QUEUE_FULL,
+        /** A connect was needed and the exchange got no connect place ({@link UpstreamExchange#connectPlace}). */
+        NO_CONNECT_PLACE
     }
 
     /**
@@ -123,27 +137,40 @@ public final class UpstreamThread implements Runnable {
     }
 
     /**
-     * Gets {@code exchange} a connection to {@code backend}: an idle one at once, else a new one (reported
-     * to {@link UpstreamExchange#connected} or {@link UpstreamExchange#connectFailed}), else, at the limit, a
-     * place in the queue for the next one released.
-     *
-     * @return false when the queue is full
+     * Gets {@code exchange} a connection to {@code backend}: an idle one at once, else a new one if the exchange gets
+     * a connect place (reported to {@link UpstreamExchange#connected} or {@link UpstreamExchange#connectFailed}),
+     * else, at the limit, a place in the queue for the next one released.
      */
-    public boolean acquire(Backend backend, UpstreamExchange exchange, int maxConnections) {
+    public Acquired acquire(Backend backend, UpstreamExchange exchange, int maxConnections) {
         Slot slot = slot(backend);
+        slot.maxConnections = maxConnections;
         UpstreamConnection idle;
         while ((idle = slot.idle.pollFirst()) != null) {
             if (idle.current()) {
                 exchange.connected(idle, true);
-                return true;
+                return Acquired.STARTED;
             }
             idle.close(); // closed by the backend, or opened under TLS settings a document has replaced since
         }
         if (slot.open < maxConnections) {
+            if (!exchange.connectPlace(backend)) {
+                return Acquired.NO_CONNECT_PLACE;
+            }
             slot.open++;
             connect(backend, exchange);
-            return true;
+            return Acquired.STARTED;
         }
+        return await(backend, exchange) ? Acquired.QUEUED : Acquired.QUEUE_FULL;
+    }
+
+    /**
+     * Puts {@code exchange} in {@code backend}'s queue, for the next connection released or the next connect place
+     * free, whichever comes first.
+     *
+     * @return false when the queue is full
+     */
+    public boolean await(Backend backend, UpstreamExchange exchange) {
+        Slot slot = slot(backend);
         if (slot.waiting.size() >= MAX_WAITING) {
             return false;
         }
@@ -171,8 +198,8 @@ public final class UpstreamThread implements Runnable {
     }
 
     /**
-     * Opens a connection to {@code backend} for {@code exchange}: plain TCP for http, TLS for https, chosen here, per
-     * connection, by the backend's own scheme.
+     * Opens a connection to {@code backend} for {@code exchange}, which holds a connect place for it: plain TCP for
+     * http, TLS for https, chosen here, per connection, by the backend's own scheme.
      */
     private void connect(Backend backend, UpstreamExchange exchange) {
         boolean https = "https".equals(backend.uri().getScheme());
@@ -191,20 +218,17 @@ public final class UpstreamThread implements Runnable {
             future = io.openStreamConnection(address, NO_OPEN_LISTENER, CONNECTION_OPTIONS);
         }
         exchange.connecting(future);
-        if (!exchange.takeConnectPlace(backend)) {
-            backend.connectStarted(); // no limit, an idle connection that turned out closed, or a queued request
-        }
         future.addNotifier(
                 (IoFuture<? extends StreamConnection> done, UpstreamExchange waiter) -> {
                     try {
                         completed(backend, done, waiter);
                     } finally {
                         // After the outcome is counted (a failure in a row, or the run's end), never before: in
-                        // between, the
-                        // place would look free to another I/O thread while the failure it stands for is not yet
-                        // counted.
+                        // between, the place would look free to another I/O thread while the failure it stands for
+                        // is not yet counted.
                         backend.connectEnded();
                     }
+                    serveWaiting(backend); // the place is free: a request queued for one may start its connect
                 },
                 exchange);
     }
@@ -252,7 +276,6 @@ public final class UpstreamThread implements Runnable {
                         IoUtils.safeClose(connection);
                         slot(backend).open--;
                         waiter.connectFailed(false);
-                        serveWaiting(backend);
                         return;
                     }
                 }
@@ -266,7 +289,6 @@ public final class UpstreamThread implements Runnable {
             case FAILED, CANCELLED -> {
                 slot(backend).open--;
                 waiter.connectFailed(done.getStatus() == IoFuture.Status.CANCELLED);
-                serveWaiting(backend);
             }
             default -> throw new IllegalStateException("connect still in progress: " + done.getStatus());
         }
@@ -303,11 +325,25 @@ public final class UpstreamThread implements Runnable {
         serveWaiting(connection.backend);
     }
 
-    /** A place freed up: the next waiting exchange may open a connection. */
+    /**
+     * A connection closed or a connect ended: the waiting exchanges may open connections, one each, while the limit
+     * leaves room and each gets a connect place. When a place is refused the others would be refused too: each is
+     * told, and goes elsewhere, fails or keeps waiting for a place (a connect ending on this thread, or the sweep,
+     * which looks again for places freed on other threads). A backend that left the pool still finishes what was
+     * sent its way.
+     */
     private void serveWaiting(Backend backend) {
         Slot slot = slot(backend);
-        if (!slot.waiting.isEmpty()) { // a backend that left the pool still finishes what was sent its way
-            UpstreamExchange next = slot.waiting.pollFirst();
+        while (!slot.waiting.isEmpty() && slot.open < slot.maxConnections) {
+            UpstreamExchange next = slot.waiting.peekFirst();
+            if (!next.connectPlace(backend)) {
+                // A copy: an exchange that leaves takes itself out of the queue, or ends and is taken out.
+                for (UpstreamExchange waiter : new ArrayList<>(slot.waiting)) {
+                    waiter.noConnectPlace(backend);
+                }
+                return;
+            }
+            slot.waiting.pollFirst();
             slot.open++;
             connect(backend, next);
         }
@@ -367,9 +403,17 @@ public final class UpstreamThread implements Runnable {
         }
         Iterator<Map.Entry<Backend, Slot>> it = slots.entrySet().iterator();
         List<UpstreamConnection> stale = null;
+        List<Backend> withWaiting = null;
         while (it.hasNext()) {
             Map.Entry<Backend, Slot> entry = it.next();
             Slot slot = entry.getValue();
+            if (!slot.waiting.isEmpty() && slot.open < slot.maxConnections) {
+                // Waiting for a connect place, which a connect on another I/O thread may have freed since.
+                if (withWaiting == null) {
+                    withWaiting = new ArrayList<>();
+                }
+                withWaiting.add(entry.getKey());
+            }
             boolean retired = entry.getKey().retired();
             int kept = 0;
             for (UpstreamConnection c : slot.idle) {
@@ -386,6 +430,9 @@ public final class UpstreamThread implements Runnable {
         }
         if (stale != null) {
             stale.forEach(UpstreamConnection::close);
+        }
+        if (withWaiting != null) {
+            withWaiting.forEach(this::serveWaiting); // after the loop: an exchange going elsewhere may add a slot
         }
         multiplexed.sweep(now);
     }

@@ -4,11 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.roundhouse.proxy.RoundhouseProxy;
+import dev.roundhouse.proxy.pool.Backend;
 import dev.roundhouse.proxy.testing.BlackholeBackend;
 import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.ProxyFixture;
 import dev.roundhouse.proxy.testing.Scrape;
 import dev.roundhouse.testing.TestBackend;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -79,6 +82,39 @@ class BlackholedBackendTest {
     }
 
     @Test
+    void aRefusingBackendIsTakenOutAfterExactlyTheConsecutiveFailureCountWhilePicksStayOneInTwo() throws Exception {
+        int refusing;
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            refusing = taken.getLocalPort(); // closed again: connects to it are refused at once
+        }
+        String refused = "http://127.0.0.1:" + refusing;
+        TestBackend alive = closeables.add(TestBackend.start("alive"));
+        RoundhouseProxy proxy = proxy(refused + "," + alive.url()); // the default: 3
+
+        List<Integer> failedOn = new ArrayList<>();
+        double failures = 0;
+        for (int i = 0; i < 12; i++) {
+            HttpResponse<String> response = ProxyFixture.get(proxy, "/" + i);
+            assertThat(response.statusCode()).as("request %d", i).isEqualTo(200);
+            assertThat(response.body()).isEqualTo("alive");
+            double now = Scrape.errors(proxy, "connect", refused);
+            if (now > failures) {
+                failedOn.add(i);
+            }
+            failures = now;
+        }
+
+        assertThat(failures)
+                .as("refused connects before the backend left the rotation")
+                .isEqualTo(3.0);
+        // One request in two started on it until then: a retry on the other backend took no request's turn.
+        int first = failedOn.get(0);
+        assertThat(failedOn).containsExactly(first, first + 2, first + 4);
+        assertThat(Scrape.value(proxy, "resilience4j_circuitbreaker_state{name=\"" + refused + "\",state=\"open\"}"))
+                .isEqualTo(1.0);
+    }
+
+    @Test
     void concurrentRequestsPayTheConnectTimeoutNoMoreOftenThanTheConsecutiveFailureCount() throws Exception {
         BlackholeBackend turning = closeables.add(BlackholeBackend.serving());
         TestBackend alive = closeables.add(TestBackend.start("alive"));
@@ -93,6 +129,47 @@ class BlackholedBackendTest {
         burst(proxy, 40, Set.of("alive"));
 
         assertThat(Scrape.errors(proxy, "connect", turning.url()) - before)
+                .as("requests that waited for a connect to the hanging backend")
+                .isLessThanOrEqualTo(3.0);
+    }
+
+    @Test
+    void queuedRequestsPayTheConnectTimeoutNoMoreOftenThanTheConsecutiveFailureCount() throws Exception {
+        BlackholeBackend turning = closeables.add(BlackholeBackend.holding());
+        TestBackend alive = closeables.add(TestBackend.start("alive"));
+        // One connection per I/O thread to each backend: its further requests queue in the proxy, and each
+        // connection that ends hands its place to the next of them, which has to open a new one.
+        RoundhouseProxy proxy = proxy(turning.url() + "," + alive.url(), "MAX_CONNECTIONS_PER_THREAD", "1");
+        Backend held = proxy.pool().snapshot().backends().stream()
+                .filter(b -> b.key().equals(turning.url()))
+                .findFirst()
+                .orElseThrow();
+        ExecutorService clients = Executors.newFixedThreadPool(20);
+        try {
+            List<Future<HttpResponse<String>>> responses = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                int n = i;
+                responses.add(clients.submit(() -> ProxyFixture.get(proxy, "/queued-" + n)));
+            }
+            // Every other request starts on the holding backend: held there, or queued behind those held.
+            await("ten requests held by the backend or queued for it")
+                    .atMost(Duration.ofSeconds(20))
+                    .pollInterval(Duration.ofMillis(10))
+                    .until(() -> held.inFlight() == 10 && turning.held() >= 1);
+
+            // The connections it holds end unanswered just as its connects start to hang: each queued request
+            // in turn needs a new connect.
+            turning.blackhole();
+
+            for (Future<HttpResponse<String>> response : responses) {
+                HttpResponse<String> r = response.get(30, TimeUnit.SECONDS);
+                assertThat(r.statusCode()).isEqualTo(200);
+                assertThat(r.body()).isEqualTo("alive");
+            }
+        } finally {
+            clients.shutdownNow();
+        }
+        assertThat(Scrape.errors(proxy, "connect", turning.url()))
                 .as("requests that waited for a connect to the hanging backend")
                 .isLessThanOrEqualTo(3.0);
     }

@@ -18,7 +18,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * A backend whose connects can be made to hang, as behind a firewall that drops packets: a port of 127.0.0.1 that
  * stops accepting, with a listen queue of one that this class fills, so the kernel drops further SYNs and a connect
  * waits for its timeout. While serving it answers every GET {@code 200} with the body {@code recovered}, on kept-alive
- * connections.
+ * connections; a holding one reads requests and answers none of them, so that the proxy's further requests for it
+ * queue behind the ones it holds.
  */
 public final class BlackholeBackend implements AutoCloseable {
 
@@ -26,6 +27,10 @@ public final class BlackholeBackend implements AutoCloseable {
     private final List<Socket> fillers = new CopyOnWriteArrayList<>();
     private final List<Socket> accepted = new CopyOnWriteArrayList<>();
     private volatile boolean serving;
+    private volatile boolean holding;
+    /** Request heads read and left unanswered while holding. */
+    private final java.util.concurrent.atomic.AtomicInteger held = new java.util.concurrent.atomic.AtomicInteger();
+
     private boolean parked; // the acceptor waits for recover(): nothing leaves the listen queue
 
     private BlackholeBackend(ServerSocket listener) throws IOException {
@@ -43,11 +48,30 @@ public final class BlackholeBackend implements AutoCloseable {
         return backend;
     }
 
-    /** A backend that serves until {@link #blackhole()}. */
+    /**
+     * A backend that serves until {@link #blackhole()}. Its listen queue is long enough that a burst of connects
+     * never waits on the accepting thread: a connect that timed out while it served would count as a failure in a
+     * row, and could take it out of rotation before the test makes it hang.
+     */
     public static BlackholeBackend serving() throws IOException {
-        BlackholeBackend backend = new BlackholeBackend(new ServerSocket(0, 1, InetAddress.getLoopbackAddress()));
+        BlackholeBackend backend =
+                new BlackholeBackend(new ServerSocket(0, SERVING_BACKLOG, InetAddress.getLoopbackAddress()));
         backend.recover();
         return backend;
+    }
+
+    /** A backend that accepts connections and reads requests, answering none of them, until {@link #blackhole()}. */
+    public static BlackholeBackend holding() throws IOException {
+        BlackholeBackend backend = serving();
+        backend.holding = true;
+        return backend;
+    }
+
+    private static final int SERVING_BACKLOG = 64;
+
+    /** Requests read and left unanswered so far (see {@link #holding()}). */
+    public int held() {
+        return held.get();
     }
 
     public int port() {
@@ -59,23 +83,37 @@ public final class BlackholeBackend implements AutoCloseable {
     }
 
     /**
-     * From now on connects hang: it stops accepting, closes the connections it has (as a backend that went away
-     * would have them end), and fills its listen queue. Skips the test on a kernel whose listen queues do not fill.
+     * From now on connects hang: it stops accepting, fills its listen queue, and only then closes the connections it
+     * has (as a backend that went away would have them end), those still in its queue included. In that order, a
+     * connect the proxy starts as a connection ends hangs rather than landing in a queue nobody reads. Skips the test
+     * on a kernel whose listen queues do not fill.
      */
     public void blackhole() throws IOException {
         serving = false;
         awaitAcceptorParked(); // or it could take a filler after the queue looked full, and a connect would complete
+        drainQueue();
+        boolean saturated = false;
+        for (int i = 0; i < SERVING_BACKLOG + 16 && !saturated; i++) {
+            saturated = !connects();
+        }
         for (Socket socket : accepted) {
             socket.close();
-        }
-        boolean saturated = false;
-        for (int i = 0; i < 16 && !saturated; i++) {
-            saturated = !connects();
         }
         if (!saturated) {
             close();
         }
         assumeTrue(saturated, "this kernel does not let a listen queue fill up");
+    }
+
+    /** Takes the connections waiting in the listen queue (the acceptor is parked), to be closed with the others. */
+    private void drainQueue() throws IOException {
+        while (true) {
+            try {
+                accepted.add(listener.accept()); // the listener's 50 ms timeout ends this once the queue is empty
+            } catch (SocketTimeoutException e) {
+                return;
+            }
+        }
     }
 
     /** Whether a connect completes within 300 ms; one that does stays open, filling the queue. */
@@ -110,6 +148,7 @@ public final class BlackholeBackend implements AutoCloseable {
     public void recover() throws IOException {
         synchronized (this) {
             serving = true;
+            holding = false;
             parked = false;
             notifyAll();
         }
@@ -160,6 +199,10 @@ public final class BlackholeBackend implements AutoCloseable {
                 }
                 if (matched < 4) {
                     return;
+                }
+                if (holding) {
+                    held.incrementAndGet();
+                    continue; // unanswered, until blackhole() closes the connection
                 }
                 out.write("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nrecovered".getBytes(StandardCharsets.US_ASCII));
                 out.flush();

@@ -166,6 +166,42 @@ class ProxyProcessTest {
     }
 
     @Test
+    void theBindAddressTheNamespaceAndThePollIntervalAreCheckedWhateverThePoolSource() {
+        ProcessProxy p = proxy(
+                "BACKENDS", "http://127.0.0.1:1",
+                "BIND_ADDRESS", "not-an-address",
+                "POD_NAMESPACE", "Bad_NS",
+                "POOL_FILE_POLL_INTERVAL", "0s");
+
+        int code = p.awaitExit(Duration.ofSeconds(20));
+
+        assertThat(code).as(p.output()).isEqualTo(2);
+        assertThat(p.stderr())
+                .as(p.output())
+                .contains("  BIND_ADDRESS: ", "'not-an-address'")
+                .contains("  POD_NAMESPACE: ", "'Bad_NS'")
+                .contains("  POOL_FILE_POLL_INTERVAL: ", "'0s'")
+                .doesNotContain("PORT ");
+        assertStartRefusedInALine(p);
+    }
+
+    @Test
+    void aKeyThatCannotBeReadStopsStartWithExitCode2NamingTheVariable() throws IOException {
+        ServerPem site = ServerPem.make(dir.resolve("site"), "site", ServerPem.Spec.ec("dns:localhost"));
+        Path garbage = Files.writeString(dir.resolve("garbage.key"), "not a key");
+        ProcessProxy p = proxy(
+                "BACKENDS", "http://127.0.0.1:1",
+                "TLS_CERT_FILE", site.cert().toString(),
+                "TLS_KEY_FILE", garbage.toString());
+
+        int code = p.awaitExit(Duration.ofSeconds(20));
+
+        assertThat(code).as(p.output()).isEqualTo(2);
+        assertThat(p.stderr()).as(p.output()).contains("  TLS_KEY_FILE " + garbage + ": ");
+        assertStartRefusedInALine(p);
+    }
+
+    @Test
     void aCertificateThatCannotBeServedStopsStartWithExitCode2NamingTheFile() {
         ServerPem expired = ServerPem.make(
                 dir.resolve("expired"),
@@ -179,7 +215,9 @@ class ProxyProcessTest {
         int code = p.awaitExit(Duration.ofSeconds(20));
 
         assertThat(code).as(p.output()).isEqualTo(2);
-        assertThat(p.stderr()).as(p.output()).contains(expired.cert().toString(), "the certificate expired at");
+        assertThat(p.stderr())
+                .as(p.output())
+                .contains("TLS_CERT_FILE " + expired.cert() + ": the certificate expired at");
         assertStartRefusedInALine(p);
     }
 
@@ -429,7 +467,7 @@ class ProxyProcessTest {
         HttpResponse<String> response = awaitResponse(slow, p);
         assertThat(response.statusCode()).as(p.output()).isEqualTo(200);
         assertThat(response.body()).isEqualTo("slowpoke");
-        assertThat(p.awaitExit(EXIT)).isIn(0, 143);
+        assertThat(p.awaitExit(EXIT)).as("a clean stop on SIGTERM").isEqualTo(0);
         assertThat(p.stdout())
                 .contains("Stopped accepting connections: draining 1 requests in flight")
                 .contains("Stopped")
@@ -477,7 +515,7 @@ class ProxyProcessTest {
             assertThat(response.statusCode()).isEqualTo(200);
             assertThat(response.body()).isEqualTo("draining");
         }
-        assertThat(p.awaitExit(EXIT)).isIn(0, 143);
+        assertThat(p.awaitExit(EXIT)).as("a clean stop on SIGTERM").isEqualTo(0);
     }
 
     private static void assertNewConnectionRefusedOrAnswered(ProcessProxy p) {

@@ -78,9 +78,9 @@ public record ServerCertificate(
     public static ServerCertificate read(Path certFile, Path keyFile, Instant now) throws InvalidCertificateException {
         return parse(
                 readFile(certFile, "TLS_CERT_FILE"),
-                certFile.toString(),
+                "TLS_CERT_FILE " + certFile,
                 readFile(keyFile, "TLS_KEY_FILE"),
-                keyFile.toString(),
+                "TLS_KEY_FILE " + keyFile,
                 now);
     }
 
@@ -104,7 +104,7 @@ public record ServerCertificate(
         if (!now.isBefore(notAfter)) {
             throw new InvalidCertificateException(certName + ": the certificate expired at " + notAfter);
         }
-        return new ServerCertificate(chain, privateKey, dnsNames(leaf), notAfter, certName + " + " + keyName);
+        return new ServerCertificate(chain, privateKey, dnsNames(leaf, certName), notAfter, certName + " + " + keyName);
     }
 
     private static X509Certificate[] chain(byte[] bytes, String file) throws InvalidCertificateException {
@@ -192,7 +192,7 @@ public record ServerCertificate(
         }
     }
 
-    private static List<String> dnsNames(X509Certificate leaf) throws InvalidCertificateException {
+    private static List<String> dnsNames(X509Certificate leaf, String certName) throws InvalidCertificateException {
         List<String> names = new ArrayList<>();
         try {
             var alternatives = leaf.getSubjectAlternativeNames();
@@ -204,7 +204,8 @@ public record ServerCertificate(
                 }
             }
         } catch (CertificateParsingException e) {
-            throw new InvalidCertificateException("its subject alternative names cannot be read: " + e.getMessage());
+            throw new InvalidCertificateException(
+                    certName + ": its subject alternative names cannot be read: " + e.getMessage());
         }
         return List.copyOf(names);
     }

@@ -123,6 +123,11 @@ public record ProxySettings(
      * here.
      */
     public static final int DEFAULT_MAX_CONNECTIONS_PER_THREAD = 512;
+    /**
+     * Least {@code POOL_FILE_POLL_INTERVAL}: the poll reads the whole file; much more often than this it would keep a
+     * core busy (0 would spin) for changes that inotify reports anyway.
+     */
+    public static final Duration MIN_POOL_FILE_POLL_INTERVAL = Duration.ofMillis(10);
     /** Upper bound for both connection timeouts: Undertow takes them as int milliseconds; a day is plenty. */
     private static final Duration MAX_CONNECTION_TIMEOUT = Duration.ofHours(24);
 
@@ -154,15 +159,36 @@ public record ProxySettings(
         return read;
     }
 
+    /**
+     * The default of every variable that has one, as {@link #fromEnvironment} takes it when the variable is unset
+     * ({@link Duration}, {@link Integer}, {@link Long}, {@link Float}, {@link Boolean} or {@link String}): the
+     * defaults the README's table documents, as a test checks. Variables without a default (unset means off, or
+     * decided elsewhere) are absent.
+     */
+    public static Map<String, Object> defaults() {
+        Reader r = new Reader(Map.of("BACKENDS", "http://127.0.0.1:1"));
+        try {
+            read(r);
+        } catch (InvalidSettingsException e) {
+            throw new IllegalStateException("the defaults are valid", e);
+        }
+        return java.util.Collections.unmodifiableMap(r.defaults);
+    }
+
     /** Reads and validates every setting, collecting all problems into one exception. */
     public static ProxySettings fromEnvironment(Map<String, String> env) throws InvalidSettingsException {
-        Reader r = new Reader(env);
+        return read(new Reader(env));
+    }
+
+    private static ProxySettings read(Reader r) throws InvalidSettingsException {
+        Map<String, String> env = r.env;
         int port = r.port("PORT", 8080);
         int metricsPort = r.port("METRICS_PORT", 9090);
         if (port == metricsPort && port != 0) {
             r.problem("METRICS_PORT", "must differ from PORT (" + port + ")");
         }
         String bind = r.string("BIND_ADDRESS", "0.0.0.0");
+        r.checkBindAddress("BIND_ADDRESS", bind);
         String level = r.string("LOG_LEVEL", "info").toLowerCase(Locale.ROOT);
         if (!LOG_LEVELS.contains(level)) {
             r.problem(
@@ -189,6 +215,12 @@ public record ProxySettings(
         int retries = r.integer("CONNECT_RETRIES", 2, 0, 10);
         int connections = r.integer("MAX_CONNECTIONS_PER_THREAD", DEFAULT_MAX_CONNECTIONS_PER_THREAD, 1, 10_000);
         Duration poll = r.duration("POOL_FILE_POLL_INTERVAL", Duration.ofSeconds(1));
+        if (poll.compareTo(MIN_POOL_FILE_POLL_INTERVAL) < 0) {
+            r.problem(
+                    "POOL_FILE_POLL_INTERVAL",
+                    "must be at least " + MIN_POOL_FILE_POLL_INTERVAL.toMillis() + "ms, got '"
+                            + env.get("POOL_FILE_POLL_INTERVAL").trim() + "'");
+        }
         long maxBody = r.size("MAX_REQUEST_BODY", DEFAULT_MAX_REQUEST_BODY);
         Duration headerTimeout = r.timeout("REQUEST_HEADER_TIMEOUT", DEFAULT_REQUEST_HEADER_TIMEOUT);
         Duration keepAlive = r.timeout("KEEP_ALIVE_TIMEOUT", DEFAULT_KEEP_ALIVE_TIMEOUT);
@@ -231,6 +263,11 @@ public record ProxySettings(
             // The tuning variables go with BACKENDS, but a typo in one is still a typo: checked whatever the source.
             r.poolFromBackends("");
         }
+        // Read only with POOL_CONFIGMAP, checked whatever the source: a typo waits for the day the source changes.
+        if (namespace != null
+                && (namespace.length() > 63 || !DNS_LABEL.matcher(namespace).matches())) {
+            r.problem("POD_NAMESPACE", "must be a namespace name (lower-case DNS label), got '" + namespace + "'");
+        }
         if (sources.size() > 1 || poolFile != null || backends != null) {
             // settled above
         } else if (configMap != null) {
@@ -238,10 +275,6 @@ public record ProxySettings(
                 r.problem(
                         "POOL_CONFIGMAP",
                         "must be a ConfigMap name (lower-case DNS subdomain), got '" + configMap + "'");
-            }
-            if (namespace != null
-                    && (namespace.length() > 63 || !DNS_LABEL.matcher(namespace).matches())) {
-                r.problem("POD_NAMESPACE", "must be a namespace name (lower-case DNS label), got '" + namespace + "'");
             }
         } else {
             r.problem(
@@ -312,6 +345,16 @@ public record ProxySettings(
     private static final class Reader {
         private final Map<String, String> env;
         private final List<String> problems = new ArrayList<>();
+        /** What each variable read with a default falls back to ({@link #defaults()}). */
+        final Map<String, Object> defaults = new java.util.TreeMap<>();
+
+        /** Notes {@code name}'s default, and returns it. */
+        private <T> T fallback(String name, T value) {
+            if (value != null) {
+                defaults.put(name, value);
+            }
+            return value;
+        }
 
         Reader(Map<String, String> env) {
             this.env = env;
@@ -327,7 +370,30 @@ public record ProxySettings(
             }
         }
 
+        /**
+         * An address of this host to listen on (an IP address, or a name that resolves to one here; 0.0.0.0 or ::
+         * for all): checked now, so that a wrong one is a settings problem naming the variable, not a failure to
+         * listen on PORT.
+         */
+        void checkBindAddress(String name, String address) {
+            java.net.InetAddress resolved;
+            try {
+                resolved = java.net.InetAddress.getByName(address);
+            } catch (java.net.UnknownHostException e) {
+                problem(name, "must be an IP address of this host (0.0.0.0 or :: for all), got '" + address + "'");
+                return;
+            }
+            try {
+                if (!resolved.isAnyLocalAddress() && java.net.NetworkInterface.getByInetAddress(resolved) == null) {
+                    problem(name, "must be an address of this host (0.0.0.0 or :: for all), got '" + address + "'");
+                }
+            } catch (java.net.SocketException e) {
+                // the interfaces cannot be listed here: listening will tell
+            }
+        }
+
         String string(String name, String fallback) {
+            fallback(name, fallback);
             String v = env.get(name);
             return v == null || v.isBlank() ? fallback : v.trim();
         }
@@ -337,6 +403,7 @@ public record ProxySettings(
         }
 
         int integer(String name, int fallback, int min, int max) {
+            fallback(name, fallback);
             String v = env.get(name);
             if (v == null || v.isBlank()) {
                 return fallback;
@@ -354,6 +421,7 @@ public record ProxySettings(
         }
 
         float number(String name, float fallback) {
+            fallback(name, fallback);
             String v = env.get(name);
             if (v == null || v.isBlank()) {
                 return fallback;
@@ -367,6 +435,7 @@ public record ProxySettings(
         }
 
         Duration duration(String name, Duration fallback) {
+            fallback(name, fallback);
             String v = env.get(name);
             if (v == null || v.isBlank()) {
                 return fallback;
@@ -455,6 +524,7 @@ public record ProxySettings(
         }
 
         boolean bool(String name, boolean fallback) {
+            fallback(name, fallback);
             String v = string(name, null);
             if (v == null) {
                 return fallback;
@@ -501,6 +571,7 @@ public record ProxySettings(
 
         /** A size in bytes (see {@link #parseSize}); 0 means no limit. */
         long size(String name, long fallback) {
+            fallback(name, fallback);
             String v = env.get(name);
             if (v == null || v.isBlank()) {
                 return fallback;

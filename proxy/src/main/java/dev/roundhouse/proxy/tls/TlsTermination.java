@@ -126,7 +126,8 @@ public final class TlsTermination implements AutoCloseable {
                         new KeyManager[] {keys}, clientTrust == null ? null : clientTrust.getTrustManagers(), null);
             }
         } catch (GeneralSecurityException | javax.net.ssl.SSLException e) {
-            throw new InvalidCertificateException("cannot build the TLS context: " + e.getMessage());
+            throw new InvalidCertificateException(
+                    "TLS_CERT_FILE, TLS_KEY_FILE: cannot build the TLS context: " + e.getMessage());
         }
         Set<String> supported = Set.of(context.createSSLEngine().getSupportedCipherSuites());
         cipherSuites = CIPHER_SUITES.stream().filter(supported::contains).toArray(String[]::new);
@@ -268,11 +269,12 @@ public final class TlsTermination implements AutoCloseable {
         for (FileBytes[] pair : files.pairs()) {
             FileBytes cert = pair[0];
             FileBytes key = pair[1];
+            // Named by variable and file: a problem at start is a settings problem, and its line says which.
             certificates.add(ServerCertificate.parse(
                     cert.bytes(),
-                    cert.path().toString(),
+                    "TLS_CERT_FILE " + cert.path(),
                     key.bytes(),
-                    key.path().toString(),
+                    "TLS_KEY_FILE " + key.path(),
                     clock.instant()));
         }
         return new Loaded(List.copyOf(certificates), files.digest());

@@ -421,4 +421,41 @@ class ProxySettingsTest {
                                 .anyMatch(p -> p.startsWith("POD_NAMESPACE: must be a namespace name")
                                         && p.contains("'a.b'")));
     }
+
+    @Test
+    void settingsOfOtherPoolSourcesAndTheBindAddressAreCheckedWhateverTheSource() {
+        assertThatThrownBy(() -> ProxySettings.fromEnvironment(Map.of(
+                        "BACKENDS",
+                        "http://a:1",
+                        "POD_NAMESPACE",
+                        "Bad_NS",
+                        "BIND_ADDRESS",
+                        "not-an-address",
+                        "POOL_FILE_POLL_INTERVAL",
+                        "0s")))
+                .isInstanceOfSatisfying(
+                        InvalidSettingsException.class,
+                        e -> assertThat(e.problems())
+                                .containsExactlyInAnyOrder(
+                                        "BIND_ADDRESS: must be an IP address of this host (0.0.0.0 or :: for all), got"
+                                                + " 'not-an-address'",
+                                        "POD_NAMESPACE: must be a namespace name (lower-case DNS label), got 'Bad_NS'",
+                                        "POOL_FILE_POLL_INTERVAL: must be at least 10ms, got '0s'"));
+    }
+
+    @Test
+    void theBindAddressMustBeOneOfThisHost() throws Exception {
+        assertThat(ProxySettings.fromEnvironment(Map.of("BACKENDS", "http://a:1", "BIND_ADDRESS", "127.0.0.1"))
+                        .bindAddress())
+                .isEqualTo("127.0.0.1");
+        assertThat(ProxySettings.fromEnvironment(Map.of("BACKENDS", "http://a:1", "BIND_ADDRESS", "::"))
+                        .bindAddress())
+                .isEqualTo("::");
+        assertThatThrownBy(() -> ProxySettings.fromEnvironment(
+                        Map.of("BACKENDS", "http://a:1", "BIND_ADDRESS", "192.0.2.1"))) // TEST-NET-1: nobody's
+                .hasMessageContaining("BIND_ADDRESS: must be an address of this host");
+        assertThat(ProxySettings.fromEnvironment(Map.of("BACKENDS", "http://a:1", "POOL_FILE_POLL_INTERVAL", "10ms"))
+                        .poolFilePollInterval())
+                .isEqualTo(ProxySettings.MIN_POOL_FILE_POLL_INTERVAL);
+    }
 }

@@ -56,6 +56,27 @@ class TlsTerminationFilesTest {
                 .hasMessageStartingWith("TLS_CLIENT_CA_FILE " + notPem);
     }
 
+    /** What is wrong inside a file names the variable that named the file: at start, it is a settings problem. */
+    @Test
+    void aFileThatCannotBeServedIsNamedByItsVariable() throws Exception {
+        ServerPem pem = ServerPem.make(dir, "site", ServerPem.Spec.ec("dns:site.example"));
+        ServerPem other = ServerPem.make(dir.resolve("other"), "site", ServerPem.Spec.ec("dns:site.example"));
+        Path garbage = Files.writeString(dir.resolve("garbage.pem"), "hello", StandardCharsets.US_ASCII);
+        Path expiredDir = dir.resolve("expired");
+        ServerPem expired = ServerPem.make(
+                expiredDir, "site", ServerPem.Spec.ec("dns:site.example").valid(10, 2));
+
+        assertThatThrownBy(() -> TlsTermination.check(List.of(garbage), List.of(pem.key()), null))
+                .hasMessageStartingWith("TLS_CERT_FILE " + garbage + ":");
+        assertThatThrownBy(() -> TlsTermination.check(List.of(pem.cert()), List.of(garbage), null))
+                .hasMessageStartingWith("TLS_KEY_FILE " + garbage + ":");
+        assertThatThrownBy(() -> TlsTermination.check(List.of(pem.cert()), List.of(other.key()), null))
+                .hasMessageStartingWith("TLS_KEY_FILE " + other.key() + ": the key does not belong")
+                .hasMessageContaining("TLS_CERT_FILE " + pem.cert());
+        assertThatThrownBy(() -> TlsTermination.check(List.of(expired.cert()), List.of(expired.key()), null))
+                .hasMessageStartingWith("TLS_CERT_FILE " + expired.cert() + ": the certificate expired");
+    }
+
     private static TlsTermination.Listener listener(List<String> names) {
         return new TlsTermination.Listener() {
             @Override

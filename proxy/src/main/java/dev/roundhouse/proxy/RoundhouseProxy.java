@@ -88,7 +88,13 @@ public final class RoundhouseProxy implements AutoCloseable {
         // Requests and health checks trust https backends through one context per backendTLS settings.
         BackendTrusts trusts = new BackendTrusts();
         PoolRequestHandler forwarding = new PoolRequestHandler(
-                pool, metrics, settings.connectRetries(), settings.maxConnectionsPerThread(), trusts);
+                pool,
+                metrics,
+                settings.connectRetries(),
+                settings.maxConnectionsPerThread(),
+                trusts,
+                settings.forwardedPort(),
+                settings.tlsForwardedPort());
         this.tls = settings.tls() == null ? null : tlsTermination(settings.tls(), clock, metrics);
         HttpHandler served = forwarding;
         if (tls != null && settings.tls().redirect()) {

@@ -250,6 +250,8 @@ public final class ProxyDeployments {
         return Stream.concat(
                         ProxyTls.env(lb.getSpec()).stream(),
                         Stream.of(
+                                // Clients reach the Service's port, not the container's: X-Forwarded-Port says so.
+                                env("FORWARDED_PORT", String.valueOf(ProxyServices.port(lb.getSpec()))),
                                 env("LOG_FORMAT", "json"),
                                 env("LOG_LEVEL", "info"),
                                 env("METRICS_PORT", String.valueOf(Names.METRICS_PORT)),

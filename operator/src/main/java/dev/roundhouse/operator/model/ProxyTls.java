@@ -92,8 +92,11 @@ public final class ProxyTls {
         if (!enabled(spec)) {
             return List.of();
         }
-        List<EnvVar> env = new ArrayList<>(
-                List.of(env("TLS_CERT_FILE", MOUNT_ROOT), env("TLS_PORT", String.valueOf(Names.PROXY_TLS_PORT))));
+        List<EnvVar> env = new ArrayList<>(List.of(
+                env("TLS_CERT_FILE", MOUNT_ROOT),
+                env("TLS_PORT", String.valueOf(Names.PROXY_TLS_PORT)),
+                // Clients reach HTTPS on the Service's port: X-Forwarded-Port names it, as redirects do.
+                env("TLS_FORWARDED_PORT", String.valueOf(servicePort(spec)))));
         if (redirect(spec)) {
             // Clients reach HTTPS on the Service's port, not on the container's.
             env.add(env("TLS_REDIRECT", "true"));

@@ -94,6 +94,7 @@ class ProxyDeploymentsTest {
                 .extracting(EnvVar::getName, EnvVar::getValue)
                 .contains(
                         tuple("TLS_CERT_FILE", "/etc/roundhouse/tls"),
+                        tuple("TLS_FORWARDED_PORT", "443"),
                         tuple("TLS_PORT", "8443"),
                         tuple("TLS_REDIRECT", "true"),
                         tuple("TLS_REDIRECT_PORT", "443"));
@@ -180,6 +181,7 @@ class ProxyDeploymentsTest {
         assertThat(c.getEnv())
                 .extracting(EnvVar::getName)
                 .containsExactly(
+                        "FORWARDED_PORT",
                         "LOG_FORMAT",
                         "LOG_LEVEL",
                         "METRICS_PORT",
@@ -192,6 +194,7 @@ class ProxyDeploymentsTest {
                 .filteredOn(e -> e.getValue() != null)
                 .extracting(EnvVar::getName, EnvVar::getValue)
                 .containsExactly(
+                        tuple("FORWARDED_PORT", "8080"),
                         tuple("LOG_FORMAT", "json"),
                         tuple("LOG_LEVEL", "info"),
                         tuple("METRICS_PORT", "9090"),
@@ -199,7 +202,7 @@ class ProxyDeploymentsTest {
                         tuple("PORT", "8080"),
                         tuple("SHUTDOWN_DELAY", "5s"),
                         tuple("SHUTDOWN_TIMEOUT", "60s"));
-        EnvVar namespace = c.getEnv().get(3);
+        EnvVar namespace = c.getEnv().get(4);
         assertThat(namespace.getValue()).isNull();
         assertThat(namespace.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("metadata.namespace");
     }
@@ -239,6 +242,8 @@ class ProxyDeploymentsTest {
         // spec.port is the Service's: a non-root container without capabilities cannot bind 80.
         assertThat(c.getPorts().get(0).getContainerPort()).isEqualTo(8080);
         assertThat(c.getEnv()).contains(new EnvVar("PORT", "8080", null));
+        // ...and the port clients reach, which X-Forwarded-Port names to the backends.
+        assertThat(c.getEnv()).contains(new EnvVar("FORWARDED_PORT", "80", null));
         assertThat(c.getResources().getRequests()).containsOnly(entry("cpu", new Quantity("1")));
         assertThat(c.getResources().getLimits()).isNullOrEmpty();
         // A copy: editing the Deployment does not edit the LoadBalancer.
@@ -381,9 +386,35 @@ class ProxyDeploymentsTest {
     }
 
     @Test
-    void theServicePortDoesNotRollThePods() {
-        // Moving the Service from 8080 to 80 changes the Service alone: the proxies keep listening where they were.
-        assertThat(yaml(changed(lb -> lb.getSpec().setPort(80)))).isEqualTo(yaml(TestLoadBalancers.web()));
+    void theServicePortChangesOnlyThePortTheProxiesNameInXForwardedPort() {
+        // Moving the Service from 8080 to 80: the proxies keep listening where they were, and tell backends the port
+        // clients now reach (a change of the pod template, so the proxies roll, draining as on any update).
+        Deployment moved = ProxyDeployments.desired(changed(lb -> lb.getSpec().setPort(80)), DEFAULT_IMAGE);
+        Deployment before = ProxyDeployments.desired(TestLoadBalancers.web(), DEFAULT_IMAGE);
+        assertThat(moved.getSpec()
+                        .getTemplate()
+                        .getSpec()
+                        .getContainers()
+                        .get(0)
+                        .getEnv())
+                .contains(new EnvVar("FORWARDED_PORT", "80", null));
+        assertThat(before.getSpec()
+                        .getTemplate()
+                        .getSpec()
+                        .getContainers()
+                        .get(0)
+                        .getEnv())
+                .contains(new EnvVar("FORWARDED_PORT", "8080", null));
+        for (Deployment d : List.of(moved, before)) {
+            d.getSpec()
+                    .getTemplate()
+                    .getSpec()
+                    .getContainers()
+                    .get(0)
+                    .getEnv()
+                    .removeIf(e -> e.getName().equals("FORWARDED_PORT"));
+        }
+        assertThat(Serialization.asYaml(moved)).isEqualTo(Serialization.asYaml(before));
     }
 
     @Test

@@ -39,7 +39,9 @@ public record ProxySettings(
         Duration requestHeaderTimeout,
         Duration keepAliveTimeout,
         Duration ioStallTimeout,
-        Tls tls) {
+        Tls tls,
+        int forwardedPort,
+        int tlsForwardedPort) {
 
     /**
      * HTTPS for clients ({@code TLS_*}); null when {@code TLS_CERT_FILE} is unset.
@@ -226,6 +228,13 @@ public record ProxySettings(
         Duration keepAlive = r.timeout("KEEP_ALIVE_TIMEOUT", DEFAULT_KEEP_ALIVE_TIMEOUT);
         Duration ioStall = r.duration("IO_STALL_TIMEOUT", DEFAULT_IO_STALL_TIMEOUT);
         Tls tls = r.tls(port, metricsPort);
+        // The ports clients reach, when they differ from the ones listened on (a Service's 80 and 443 in front of the
+        // container's 8080 and 8443): what X-Forwarded-Port says. 0: the port the client connected to.
+        int forwardedPort = r.port("FORWARDED_PORT", 0);
+        int tlsForwardedPort = r.port("TLS_FORWARDED_PORT", 0);
+        if (tls == null && r.string("TLS_FORWARDED_PORT", null) != null) {
+            r.problem("TLS_FORWARDED_PORT", "needs TLS_CERT_FILE (HTTPS is off without a certificate)");
+        }
         if (ioStall.compareTo(Duration.ofSeconds(2)) < 0 || ioStall.compareTo(MAX_CONNECTION_TIMEOUT) > 0) {
             r.problem(
                     "IO_STALL_TIMEOUT",
@@ -304,7 +313,9 @@ public record ProxySettings(
                 headerTimeout,
                 keepAlive,
                 ioStall,
-                tls);
+                tls,
+                forwardedPort,
+                tlsForwardedPort);
     }
 
     /**

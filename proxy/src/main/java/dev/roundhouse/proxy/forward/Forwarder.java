@@ -54,6 +54,11 @@ final class Forwarder {
 
     private volatile PortText httpsPort = new PortText(-1, "");
 
+    /** The port clients reach each listener on, when set: behind a Service, not the container's (null: unset). */
+    private final String plainForwarded;
+
+    private final String httpsForwarded;
+
     /** The X-Forwarded fields this hop sets itself: what the client sent in them is dropped. */
     static final HttpString[] SET_BY_THIS_HOP = {
         Headers.X_FORWARDED_PROTO, Headers.X_FORWARDED_HOST, Headers.X_FORWARDED_PORT, Headers.X_FORWARDED_SERVER
@@ -71,7 +76,21 @@ final class Forwarder {
     private final LogThrottle invalidResponses = new LogThrottle(TimeUnit.SECONDS.toNanos(10), System::nanoTime);
     private final LogThrottle unexpectedFaults = new LogThrottle(TimeUnit.SECONDS.toNanos(10), System::nanoTime);
 
-    Forwarder(BackendPool pool, ProxyMetrics metrics, int connectRetries, int maxConnections, BackendTrusts trusts) {
+    /**
+     * @param forwardedPort what X-Forwarded-Port says of requests on the plain port ({@code FORWARDED_PORT}), or 0 for
+     *     the port the client connected to
+     * @param tlsForwardedPort the same for the HTTPS port ({@code TLS_FORWARDED_PORT})
+     */
+    Forwarder(
+            BackendPool pool,
+            ProxyMetrics metrics,
+            int connectRetries,
+            int maxConnections,
+            BackendTrusts trusts,
+            int forwardedPort,
+            int tlsForwardedPort) {
+        this.plainForwarded = forwardedPort > 0 ? Integer.toString(forwardedPort) : null;
+        this.httpsForwarded = tlsForwardedPort > 0 ? Integer.toString(tlsForwardedPort) : null;
         this.pool = pool;
         this.metrics = metrics;
         this.connectRetries = connectRetries;
@@ -368,8 +387,15 @@ final class Forwarder {
         out.put(Headers.X_FORWARDED_PORT, listenerPort(exchange, https));
     }
 
-    /** The port the client connected to, as text, from the cache of its listener. */
+    /**
+     * The port the client connected to, as text: the one set for its listener (the port in front of this one), else
+     * the listener's own, from its cache.
+     */
     private String listenerPort(HttpServerExchange exchange, boolean https) {
+        String set = https ? httpsForwarded : plainForwarded;
+        if (set != null) {
+            return set;
+        }
         InetSocketAddress local = exchange.getConnection().getLocalAddress(InetSocketAddress.class);
         int port = local == null ? 0 : local.getPort();
         PortText known = https ? httpsPort : plainPort;

@@ -27,10 +27,13 @@ public final class PoolRequestHandler implements HttpHandler {
             ProxyMetrics metrics,
             int connectRetries,
             int maxConnectionsPerThread,
-            BackendTrusts trusts) {
+            BackendTrusts trusts,
+            int forwardedPort,
+            int tlsForwardedPort) {
         this.pool = pool;
         this.metrics = metrics;
-        this.forwarder = new Forwarder(pool, metrics, connectRetries, maxConnectionsPerThread, trusts);
+        this.forwarder = new Forwarder(
+                pool, metrics, connectRetries, maxConnectionsPerThread, trusts, forwardedPort, tlsForwardedPort);
         // The document's timeouts arrive just after its backends (configure): until then, the defaults.
         PoolDocument.Timeouts defaults = PoolDocument.Timeouts.DEFAULTS;
         timeouts(defaults.connect().toMillis(), defaults.request().toMillis());

@@ -458,4 +458,27 @@ class ProxySettingsTest {
                         .poolFilePollInterval())
                 .isEqualTo(ProxySettings.MIN_POOL_FILE_POLL_INTERVAL);
     }
+
+    @Test
+    void theForwardedPortsAreReadAndTheHttpsOneNeedsACertificate() throws Exception {
+        ProxySettings none = ProxySettings.fromEnvironment(Map.of("BACKENDS", "http://a:1"));
+        assertThat(none.forwardedPort()).as("unset: the port connected to").isZero();
+        assertThat(none.tlsForwardedPort()).isZero();
+        ProxySettings set = ProxySettings.fromEnvironment(Map.of(
+                "BACKENDS", "http://a:1",
+                "FORWARDED_PORT", "80",
+                "TLS_CERT_FILE", "/tls/a.crt",
+                "TLS_KEY_FILE", "/tls/a.key",
+                "TLS_FORWARDED_PORT", "443"));
+        assertThat(set.forwardedPort()).isEqualTo(80);
+        assertThat(set.tlsForwardedPort()).isEqualTo(443);
+        assertThatThrownBy(() -> ProxySettings.fromEnvironment(
+                        Map.of("BACKENDS", "http://a:1", "TLS_FORWARDED_PORT", "443", "FORWARDED_PORT", "http")))
+                .isInstanceOfSatisfying(
+                        InvalidSettingsException.class,
+                        e -> assertThat(e.problems())
+                                .containsExactlyInAnyOrder(
+                                        "FORWARDED_PORT: must be an integer, got 'http'",
+                                        "TLS_FORWARDED_PORT: needs TLS_CERT_FILE (HTTPS is off without a certificate)"));
+    }
 }

@@ -137,6 +137,28 @@ class HttpsTest {
         return reader.readResponse(ResponseReader.Fields.NONE);
     }
 
+    /**
+     * Behind a Service the client connects to its port (80, 443), not the container's: FORWARDED_PORT and
+     * TLS_FORWARDED_PORT, which the operator sets, are what X-Forwarded-Port says on each listener.
+     */
+    @Test
+    void theForwardedPortIsThePortInFrontWhenOneIsSet() throws Exception {
+        TestBackend backend = closeables.add(TestBackend.start("backend"));
+        ServerPem pem =
+                ServerPem.make(dir, "site", ServerPem.Spec.ec("dns:localhost").withCa());
+        RoundhouseProxy proxy = serving(backend, pem, "FORWARDED_PORT", "80", "TLS_FORWARDED_PORT", "443");
+
+        assertThat(get(trusting(pem.trustPem()), "https://localhost:" + proxy.httpsPort() + "/s")
+                        .statusCode())
+                .isEqualTo(200);
+        assertThat(backend.lastSeen().header("X-Forwarded-Proto")).isEqualTo("https");
+        assertThat(backend.lastSeen().header("X-Forwarded-Port")).isEqualTo("443");
+
+        assertThat(ProxyFixture.get(proxy, "/p").statusCode()).isEqualTo(200);
+        assertThat(backend.lastSeen().header("X-Forwarded-Proto")).isEqualTo("http");
+        assertThat(backend.lastSeen().header("X-Forwarded-Port")).isEqualTo("80");
+    }
+
     @Test
     void requestsOverHttpsReachTheBackendMarkedHttpsAndThePlainPortStillServes() throws Exception {
         TestBackend backend = closeables.add(TestBackend.start("backend"));

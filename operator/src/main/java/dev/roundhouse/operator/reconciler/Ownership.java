@@ -212,16 +212,11 @@ final class Ownership {
 
     private static <T extends HasMetadata> void relabel(
             Context<LoadBalancer> context, Class<T> type, String namespace, String name, Map<String, String> labels) {
-        context.getClient()
-                .resources(type)
-                .inNamespace(namespace)
-                .withName(name)
-                .edit(object -> {
-                    Map<String, String> merged = new HashMap<>(
-                            Objects.requireNonNullElse(object.getMetadata().getLabels(), Map.of()));
-                    merged.putAll(labels);
-                    object.getMetadata().setLabels(merged);
-                    return object;
-                });
+        edit(context, type, namespace, name, object -> {
+            Map<String, String> merged = new HashMap<>(
+                    Objects.requireNonNullElse(object.getMetadata().getLabels(), Map.of()));
+            merged.putAll(labels);
+            object.getMetadata().setLabels(merged);
+        });
     }
 }

@@ -1,21 +1,19 @@
 package dev.roundhouse.proxy.metrics;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
+import dev.roundhouse.proxy.testing.Http2Frames;
 import dev.roundhouse.proxy.testing.ProxyFixture;
+import dev.roundhouse.proxy.testing.ScriptedBackend;
 import dev.roundhouse.proxy.testing.Transport;
 import dev.roundhouse.testing.RawHttp;
 import dev.roundhouse.testing.TestBackend;
+import java.io.IOException;
 import java.time.Duration;
-import java.util.ArrayList;
+import java.time.Instant;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.Parameter;
@@ -25,7 +23,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 /**
  * Every response the proxy sends is counted once in {@code roundhouse_requests_total}, with the status the client
  * got and {@code backend="none"} when no backend was involved: one request of each kind, and the counters' deltas
- * compared with what the clients received.
+ * compared with what the clients received. (The 503s, the redirect to HTTPS and the answers before any pool is
+ * loaded, which do not depend on how backends are reached: {@link ProxyAnswersCountedTest}.)
  */
 @ParameterizedClass(name = "over {0}")
 @EnumSource(Transport.class)
@@ -34,72 +33,89 @@ class EveryResponseCountedTest {
     @Parameter
     Transport transport;
 
-    private static final Pattern SERIES = Pattern.compile(
-            "roundhouse_requests_total\\{backend=\"([^\"]*)\",method=\"([^\"]*)\",status=\"(\\d+)\"} ([0-9.E]+)");
+    /** Short, so that a backend that never answers and a body that never arrives end the test quickly. */
+    private static final Duration REQUEST_TIMEOUT = Duration.ofMillis(1500);
+
+    private static final Duration WAIT = Duration.ofSeconds(10);
 
     @RegisterExtension
     final Closeables closeables = new Closeables();
 
-    /** One request, raw, and who should be charged with its answer. */
-    private record Case(String name, String request, boolean viaBackend) {}
+    /** One request, raw, the status it gets, and whether its backend (else the proxy) is charged with it. */
+    private record Case(String name, String request, int status, boolean viaBackend) {}
 
     @Test
-    void everyResponseIsCountedOnceWithTheStatusTheClientGot() {
+    void everyResponseIsCountedOnceWithTheStatusTheClientGot() throws IOException {
         TestBackend backend = closeables.add(transport.start("counted"));
         RoundhouseProxy proxy = closeables.add(ProxyFixture.start(transport.trusting(ProxyFixture.env(
                 "BACKENDS", backend.url(), "HEALTH_CHECK_PATH", "/health", "MAX_REQUEST_BODY", "16"))));
         String tooManyFields = "X-F: 1\r\n".repeat(200);
         List<Case> cases = List.of(
-                new Case("served", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", true),
-                new Case("HEAD", "HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", true),
-                new Case("POST with a body", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi", true),
+                new Case("served", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 200, true),
+                new Case("HEAD", "HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", 200, true),
+                new Case(
+                        "POST with a body", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi", 200, true),
+                new Case("CONNECT", "CONNECT x.example:443 HTTP/1.1\r\nHost: x.example:443\r\n\r\n", 405, false),
+                new Case(
+                        "a field line without a colon",
+                        "GET / HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n",
+                        400,
+                        false),
                 new Case(
                         "two Content-Lengths",
                         "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n" + "Content-Length: 2\r\n\r\nab",
+                        400,
                         false),
                 new Case(
                         "Content-Length and Transfer-Encoding",
                         "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
                                 + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+                        400,
                         false),
-                new Case("too many header fields", "GET / HTTP/1.1\r\nHost: x\r\n" + tooManyFields + "\r\n", false),
+                new Case(
+                        "too many header fields", "GET / HTTP/1.1\r\nHost: x\r\n" + tooManyFields + "\r\n", 431, false),
                 new Case(
                         "a header field too large",
                         "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + "a".repeat(70_000) + "\r\n\r\n",
+                        431,
                         false),
                 // Requests only ever go to pool backends, whatever the target names.
                 new Case(
                         "absolute form naming another host",
                         "GET http://elsewhere.example/ HTTP/1.1\r\n" + "Host: x\r\n\r\n",
+                        200,
                         true),
-                new Case("request line too long", "GET /" + "a".repeat(70_000) + " HTTP/1.1\r\nHost: x\r\n\r\n", false),
-                new Case("unsupported HTTP version", "GET / HTTP/2.7\r\nHost: x\r\n\r\n", false),
-                new Case("unknown expectation", "GET / HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\n\r\n", false),
+                new Case(
+                        "request line too long",
+                        "GET /" + "a".repeat(70_000) + " HTTP/1.1\r\nHost: x\r\n\r\n",
+                        414,
+                        false),
+                new Case("unsupported HTTP version", "GET / HTTP/2.7\r\nHost: x\r\n\r\n", 505, false),
+                new Case("unknown expectation", "GET / HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\n\r\n", 417, false),
                 new Case(
                         "body over MAX_REQUEST_BODY",
                         "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + "x".repeat(100),
+                        413,
                         false),
                 new Case(
                         "malformed chunked body",
                         "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
                                 + "\r\nzz\r\nhi\r\n0\r\n\r\n",
+                        400,
                         false),
                 new Case(
                         "chunked body over MAX_REQUEST_BODY",
                         "POST /echo HTTP/1.1\r\nHost: x\r\n" + "Transfer-Encoding: chunked\r\n\r\n40\r\n"
                                 + "y".repeat(64) + "\r\n0\r\n\r\n",
+                        413,
                         false));
 
-        Map<String, Double> before = counts(proxy);
-        Map<String, Integer> received = new TreeMap<>();
-        List<String> answers = new ArrayList<>();
+        CountedAnswers counted = CountedAnswers.of(proxy);
         for (Case c : cases) {
             RawHttp.Response response = RawHttp.exchange(proxy.port(), c.request());
-            assertThat(response.answered()).as("%s: %s", c.name(), response).isTrue();
+            assertThat(response.status()).as("%s: %s", c.name(), response).isEqualTo(c.status());
             String method = c.request().substring(0, c.request().indexOf(' '));
-            String key = (c.viaBackend() ? backend.url() : "none") + " " + method + " " + response.status();
-            received.merge(key, 1, Integer::sum);
-            answers.add(c.name() + " -> " + response.status());
+            counted.got(c.name(), c.viaBackend() ? backend.url() : "none", method, response.status());
         }
         // A chunked body cut short: the client gives up sending, and gets an answer or a closed connection. The
         // request went out with the first bytes of its body, so the answer is the proxy's refusal (400) or, when the
@@ -111,37 +127,109 @@ class EveryResponseCountedTest {
                     .readResponse();
             if (response.answered()) {
                 String answeredBy = response.status() == 200 ? backend.url() : "none";
-                received.merge(answeredBy + " POST " + response.status(), 1, Integer::sum);
+                counted.got("chunked body cut short", answeredBy, "POST", response.status());
+            } else {
+                counted.noted("chunked body cut short -> closed");
             }
-            answers.add("chunked body cut short -> " + (response.answered() ? response.status() : "closed"));
         }
-        // A refusal is counted when Undertow completes its exchange, which can follow the last byte the client read:
-        // the counters are read until they agree or the deadline passes, and the last reading is what is reported.
-        await().atMost(Duration.ofSeconds(10))
-                .pollInterval(Duration.ofMillis(50))
-                .untilAsserted(() -> assertThat(deltas(before, counts(proxy)))
-                        .as("roundhouse_requests_total deltas against what the clients got: %s", answers)
-                        .isEqualTo(received));
+        // HTTP/2 clients (h2c with prior knowledge): a stream answered by the backend, and one the proxy refuses.
+        int served = http2Status(proxy, Http2Frames.requestBlock("GET", "/over-h2"));
+        assertThat(served).as("an HTTP/2 request the backend answers").isEqualTo(200);
+        counted.got("HTTP/2 request", backend.url(), "GET", served);
+        int refused = http2Status(proxy, Http2Frames.requestBlock("GET", "/over-h2", "x-a", "a\r\nx-b: b"));
+        assertThat(refused).as("an HTTP/2 request with CR LF in a field value").isEqualTo(400);
+        counted.got("HTTP/2 request with CR LF in a field value", "none", "GET", refused);
+
+        counted.awaitCountedOnce();
     }
 
-    private static Map<String, Integer> deltas(Map<String, Double> before, Map<String, Double> after) {
-        Map<String, Integer> counted = new TreeMap<>();
-        after.forEach((series, value) -> {
-            int delta = (int) Math.round(value - before.getOrDefault(series, 0.0));
-            if (delta != 0) {
-                counted.put(series, delta);
+    @Test
+    void aBackendsAnswersFailuresAndTimeoutsAreCountedAgainstItAndASlowBodyAgainstNone() {
+        ScriptedBackend backend = closeables.add(transport.scripted((request, connection) -> {
+            switch (request.target()) {
+                case "/error" ->
+                    connection.write("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\noops");
+                case "/close" -> connection.close();
+                case "/garbage" -> connection.write("this is not HTTP\r\n\r\n").close();
+                case "/hang", "/slow-body" -> connection.hangUntilPeerCloses(Duration.ofSeconds(30));
+                default -> connection.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
             }
-        });
-        return counted;
+        }));
+        RoundhouseProxy proxy = closeables.add(ProxyFixture.start(transport.trusting(ProxyFixture.env(
+                "BACKENDS",
+                backend.url(),
+                "HEALTH_CHECK_PATH",
+                "/health",
+                "REQUEST_TIMEOUT",
+                REQUEST_TIMEOUT.toMillis() + "ms"))));
+        CountedAnswers counted = CountedAnswers.of(proxy);
+
+        answered(counted, proxy, "a backend's 200", "GET /ok", backend.url(), 200);
+        answered(counted, proxy, "a backend's own 500, passed through", "GET /error", backend.url(), 500);
+        answered(counted, proxy, "a backend that closes without answering", "GET /close", backend.url(), 502);
+        answered(counted, proxy, "a backend that answers garbage", "POST /garbage", backend.url(), 502);
+        answered(counted, proxy, "a backend that never answers", "GET /hang", backend.url(), 504);
+        // The head and the first bytes of the body went to the backend; the rest never comes, and the request timeout
+        // passes while the proxy waits for it: the client's fault, answered by the proxy.
+        try (RawHttp client = RawHttp.connect(proxy.port())) {
+            RawHttp.Response response = client.send(
+                            "POST /slow-body HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhi")
+                    .readResponse();
+            assertThat(response.status())
+                    .as("a body that does not arrive in time: %s", response)
+                    .isEqualTo(408);
+            counted.got("a body that does not arrive in time", "none", "POST", response.status());
+        }
+
+        counted.awaitCountedOnce();
     }
 
-    /** Every roundhouse_requests_total series as "backend method status". */
-    private static Map<String, Double> counts(RoundhouseProxy proxy) {
-        Map<String, Double> counts = new TreeMap<>();
-        Matcher m = SERIES.matcher(ProxyFixture.metrics(proxy));
-        while (m.find()) {
-            counts.put(m.group(1) + " " + m.group(2) + " " + m.group(3), Double.parseDouble(m.group(4)));
+    private static void answered(
+            CountedAnswers counted, RoundhouseProxy proxy, String what, String line, String backend, int status) {
+        String method = line.substring(0, line.indexOf(' '));
+        String request =
+                line + " HTTP/1.1\r\nHost: x\r\n" + (method.equals("POST") ? "Content-Length: 2\r\n\r\nhi" : "\r\n");
+        RawHttp.Response response = RawHttp.exchange(proxy.port(), request);
+        assertThat(response.status()).as("%s: %s", what, response).isEqualTo(status);
+        counted.got(what, backend, method, response.status());
+    }
+
+    /**
+     * Sends one request on stream 1 of a new h2c connection (prior knowledge) and reads its answer to the end: the
+     * {@code :status} the client got.
+     */
+    private static int http2Status(RoundhouseProxy proxy, byte[] requestBlock) throws IOException {
+        try (Http2Frames h2 = Http2Frames.connect(proxy.port())) {
+            h2.send(Http2Frames.HEADERS, Http2Frames.END_HEADERS | Http2Frames.END_STREAM, 1, requestBlock);
+            Http2Frames.Frame head = h2.await(Http2Frames.HEADERS, 1, WAIT);
+            assertThat(head).as("an answer on the stream").isNotNull();
+            int status = status(head.payload());
+            Instant deadline = Instant.now().plus(WAIT);
+            for (Http2Frames.Frame last = head; (last.flags() & Http2Frames.END_STREAM) == 0; ) {
+                last = h2.await(Http2Frames.DATA, 1, Duration.between(Instant.now(), deadline));
+                if (last == null) {
+                    throw new AssertionError("the answer on stream 1 did not end within " + WAIT);
+                }
+            }
+            return status;
         }
-        return counts;
+    }
+
+    /** The {@code :status} at the head of a response's header block: an indexed field of HPACK's static table. */
+    private static int status(byte[] block) {
+        int first = block[0] & 0xff;
+        assertThat(first & 0x80)
+                .as("an indexed :status field first (byte 0x%02x)", first)
+                .isNotZero();
+        return switch (first & 0x7f) {
+            case 8 -> 200;
+            case 9 -> 204;
+            case 10 -> 206;
+            case 11 -> 304;
+            case 12 -> 400;
+            case 13 -> 404;
+            case 14 -> 500;
+            default -> throw new AssertionError("not a :status field: index " + (first & 0x7f));
+        };
     }
 }

@@ -14,6 +14,7 @@ import dev.roundhouse.proxy.server.RequestGuard;
 import dev.roundhouse.proxy.tls.BackendTrusts;
 import dev.roundhouse.proxy.upstream.StreamProbe;
 import dev.roundhouse.proxy.upstream.UpstreamThread;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.undertow.connector.ByteBufferPool;
 import io.undertow.server.AbstractServerConnection;
 import io.undertow.server.HttpServerExchange;
@@ -207,6 +208,22 @@ final class Forwarder {
                     backend,
                     inARow);
         }
+    }
+
+    /**
+     * Whether a request for the HTTP/2 {@code backend} on {@code thread} would wait for a connect that may hang: it
+     * has no usable connection there, and a connect to it is under way there or none may start (its connects under
+     * way and failures in a row make {@code consecutiveConnectFailures}). While another backend will do the request
+     * goes there, so that a backend whose connects hang costs at most that many requests, as on HTTP/1.1
+     * ({@link ProxyExchange}). Never with the limit off, nor while the backend's breaker is half open (its permits
+     * then say who may try it).
+     */
+    boolean crowded(UpstreamThread thread, Backend backend) {
+        int limit = consecutiveConnectFailures();
+        if (limit <= 0 || backend.breaker().getState() == CircuitBreaker.State.HALF_OPEN) {
+            return false;
+        }
+        return thread.multiplexed().crowded(backend, limit);
     }
 
     /**

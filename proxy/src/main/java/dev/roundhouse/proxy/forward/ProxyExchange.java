@@ -10,7 +10,6 @@ import dev.roundhouse.proxy.upstream.ResponseRelay;
 import dev.roundhouse.proxy.upstream.UpstreamConnection;
 import dev.roundhouse.proxy.upstream.UpstreamExchange;
 import dev.roundhouse.proxy.upstream.UpstreamThread;
-import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.undertow.connector.ByteBufferPool;
 import io.undertow.connector.PooledByteBuffer;
 import io.undertow.server.AbstractServerConnection;
@@ -321,6 +320,9 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
      */
     private boolean crowded(Backend backend) {
         releaseConnectPlace(); // a candidate looked at before was not picked
+        if (backend.protocol().multiplexed()) {
+            return forwarder.crowded(thread, backend); // its StreamExchange takes a place if it connects
+        }
         if (thread.hasIdle(backend)) {
             return false; // no connect needed (if the connection turns out closed, the connect asks for its place)
         }
@@ -337,12 +339,7 @@ final class ProxyExchange extends UpstreamExchange implements Runnable, Exchange
      * permits then say how many requests may try it: one of them is its way back).
      */
     private boolean takePlace(Backend backend) {
-        int limit = forwarder.consecutiveConnectFailures();
-        if (limit <= 0 || backend.breaker().getState() == CircuitBreaker.State.HALF_OPEN) {
-            backend.connectStarted();
-            return true;
-        }
-        return backend.tryStartConnect(limit);
+        return backend.takeConnectPlace(forwarder.consecutiveConnectFailures());
     }
 
     /** The place reserved while picking {@code backend}, else a new one, for the connect starting now. */

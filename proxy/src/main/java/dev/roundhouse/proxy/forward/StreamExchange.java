@@ -167,11 +167,27 @@ final class StreamExchange extends TimedExchange implements StreamWaiter, Exchan
     }
 
     private void attempt() {
-        Backend backend = state.pickNext(forwarder.pool(), b -> false);
+        Backend backend = state.pickNext(forwarder.pool(), this::crowded);
         if (backend == null) {
             noBackend();
             return;
         }
+        go(backend);
+    }
+
+    /**
+     * A backend this request would wait on for a connect that may hang ({@link Forwarder#crowded} for an HTTP/2
+     * one; for an HTTP/1.1 one, no idle connection and no connect place free): passed over while another will do.
+     */
+    private boolean crowded(Backend backend) {
+        if (backend.protocol().multiplexed()) {
+            return forwarder.crowded(thread, backend);
+        }
+        return !thread.hasIdle(backend) && !backend.connectPlaceFree(forwarder.consecutiveConnectFailures());
+    }
+
+    /** The attempt on {@code backend}, picked already: here, or as a {@link ProxyExchange} for an HTTP/1.1 one. */
+    private void go(Backend backend) {
         if (!backend.protocol().multiplexed()) {
             // An HTTP/1.1 backend: the request goes on as a ProxyExchange, with what it has of the client's body.
             phase = Phase.DONE;
@@ -186,12 +202,59 @@ final class StreamExchange extends TimedExchange implements StreamWaiter, Exchan
 
     private void acquire(Backend backend) {
         phase = Phase.WAITING;
-        if (!thread.multiplexed().acquire(backend, this, buffers, forwarder.connectTimeoutNanos())) {
+        switch (thread.multiplexed()
+                .acquire(
+                        backend,
+                        this,
+                        buffers,
+                        forwarder.connectTimeoutNanos(),
+                        forwarder.consecutiveConnectFailures())) {
+            case QUEUE_FULL -> queueFull();
+            case NO_CONNECT_PLACE -> crowdedOut(backend, false);
+            case STARTED, QUEUED -> {}
+        }
+    }
+
+    private void queueFull() {
+        phase = Phase.PICK;
+        state.abandon(); // the proxy's queue is full: the proxy is saturated, not the backend broken
+        forwarder.metrics().error(MetricNames.ERROR_NO_BACKEND, MetricNames.NO_BACKEND);
+        state.served = null;
+        answer(503, "service unavailable: too many requests waiting for a backend stream");
+    }
+
+    /**
+     * A connect to the attempt's {@code backend} found no connect place free, and the request has no connection
+     * there to wait on: the backend is not charged, nothing was sent to it. As on HTTP/1.1
+     * ({@link ProxyExchange}), the request goes to another backend that is not crowded, if one will do. Else it
+     * waits in the backend's queue while the connects under way may still succeed; once the backend is ejected it
+     * goes to any other backend, and with none left it fails.
+     */
+    private void crowdedOut(Backend backend, boolean queued) {
+        boolean ejected = backend.ejected();
+        Backend other = state.moveOn(forwarder.pool(), this::crowded, ejected);
+        if (other != null) {
+            if (queued) {
+                thread.multiplexed().stopWaiting(backend, this);
+            }
             phase = Phase.PICK;
-            state.abandon(); // the proxy's queue is full: the proxy is saturated, not the backend broken
-            forwarder.metrics().error(MetricNames.ERROR_NO_BACKEND, MetricNames.NO_BACKEND);
-            state.served = null;
-            answer(503, "service unavailable: too many requests waiting for a backend stream");
+            go(other);
+        } else if (ejected) {
+            if (queued) {
+                thread.multiplexed().stopWaiting(backend, this);
+            }
+            phase = Phase.PICK;
+            state.abandon();
+            noBackend();
+        } else if (!queued && !thread.multiplexed().await(backend, this)) {
+            queueFull();
+        }
+    }
+
+    @Override
+    public void noConnectPlace(Backend backend) {
+        if (phase == Phase.WAITING && state.attempt == backend) {
+            guarded(() -> crowdedOut(backend, true));
         }
     }
 

@@ -106,6 +106,28 @@ public final class Backend {
         return true;
     }
 
+    /**
+     * Takes a place among this backend's connects under way for a connect about to start: one of {@code limit} less
+     * its failures in a row ({@link #tryStartConnect}); always when the limit is off ({@code limit <= 0}) or its
+     * breaker is half open (the breaker's own permits then say how many requests may try it: one of them is its way
+     * back). {@link #connectEnded()} gives it back.
+     */
+    public boolean takeConnectPlace(int limit) {
+        if (limit <= 0 || breaker.getState() == CircuitBreaker.State.HALF_OPEN) {
+            connectStarted();
+            return true;
+        }
+        return tryStartConnect(limit);
+    }
+
+    /** Whether {@link #takeConnectPlace} would find a place now (a look: nothing is taken). */
+    public boolean connectPlaceFree(int limit) {
+        if (limit <= 0 || breaker.getState() == CircuitBreaker.State.HALF_OPEN) {
+            return true;
+        }
+        return connecting.get() + connectFailuresInARow.get() < limit;
+    }
+
     public void connectEnded() {
         connecting.decrementAndGet();
     }

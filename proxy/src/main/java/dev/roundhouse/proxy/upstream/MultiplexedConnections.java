@@ -33,7 +33,9 @@ import org.xnio.ssl.SslConnection;
  * One I/O thread's HTTP/2 connections to its {@code h2c} and {@code h2} backends: at most
  * {@link #MAX_CONNECTIONS} per backend, each carrying up to {@link MultiplexedConnection#MAX_STREAMS} requests. A
  * request takes a stream on a connection with room; only when every connection is full does a new one open (one
- * connect at a time per backend), and past the limit requests wait for a stream to end. Touched by this thread only.
+ * connect at a time per backend), and past the limit requests wait for a stream to end. Every connect takes one of the
+ * backend's connect places ({@link Backend#takeConnectPlace}), as HTTP/1.1 connects do: without one, requests that
+ * have no connection to wait on are told ({@link StreamWaiter#noConnectPlace}). Touched by this thread only.
  */
 public final class MultiplexedConnections {
 
@@ -71,6 +73,8 @@ public final class MultiplexedConnections {
         ByteBufferPool buffers;
 
         long connectTimeoutNanos;
+        /** The limit on connects under way the last request named: {@code consecutiveConnectFailures}. */
+        int connectLimit;
     }
 
     private Slot slot(Backend backend) {
@@ -78,8 +82,8 @@ public final class MultiplexedConnections {
     }
 
     /**
-     * Gets {@code waiter} a stream on {@code backend}: at once on a connection with room, else after the connect
-     * this starts (or one under way), else, with every connection full, when a stream ends.
+     * Gets a health check a stream on {@code backend}, as {@link #acquire(Backend, StreamWaiter, ByteBufferPool,
+     * long, int)} does, connecting whatever the connects under way: a check is how an ejected backend returns.
      *
      * @return false when too many requests wait already
      */
@@ -87,20 +91,86 @@ public final class MultiplexedConnections {
         Slot slot = slot(backend);
         slot.buffers = buffers;
         slot.connectTimeoutNanos = connectTimeoutNanos;
+        return acquire(backend, slot, waiter, 0) != UpstreamThread.Acquired.QUEUE_FULL;
+    }
+
+    /**
+     * Gets {@code waiter} a stream on {@code backend}: at once on a connection with room, else after the connect
+     * this starts (if it gets a connect place, of {@code connectLimit}) or one under way, else, with every
+     * connection full, when a stream ends.
+     *
+     * @return {@code STARTED} when a stream was handed over, {@code QUEUED} when the request waits for one,
+     *     {@code QUEUE_FULL} when too many wait already, {@code NO_CONNECT_PLACE} when it would wait for a connect
+     *     that got no place (the request is not queued)
+     */
+    public UpstreamThread.Acquired acquire(
+            Backend backend, StreamWaiter waiter, ByteBufferPool buffers, long connectTimeoutNanos, int connectLimit) {
+        Slot slot = slot(backend);
+        slot.buffers = buffers;
+        slot.connectTimeoutNanos = connectTimeoutNanos;
+        slot.connectLimit = connectLimit;
+        return acquire(backend, slot, waiter, connectLimit);
+    }
+
+    private UpstreamThread.Acquired acquire(Backend backend, Slot slot, StreamWaiter waiter, int connectLimit) {
         MultiplexedConnection connection = withRoom(slot);
         if (connection != null) {
             connection.streams++;
             if (!waiter.streamReady(connection)) {
                 release(connection);
             }
-            return true;
+            return UpstreamThread.Acquired.STARTED;
         }
+        if (slot.waiting.size() >= UpstreamThread.MAX_WAITING) {
+            return UpstreamThread.Acquired.QUEUE_FULL;
+        }
+        int usable = usable(slot);
+        if (slot.connecting == null && usable < MAX_CONNECTIONS) {
+            if (!backend.takeConnectPlace(connectLimit)) {
+                if (usable == 0) {
+                    return UpstreamThread.Acquired.NO_CONNECT_PLACE;
+                }
+                slot.waiting.addLast(waiter); // a stream on a full connection will end
+                return UpstreamThread.Acquired.QUEUED;
+            }
+            slot.waiting.addLast(waiter);
+            connect(backend, slot);
+            return UpstreamThread.Acquired.QUEUED;
+        }
+        slot.waiting.addLast(waiter);
+        return UpstreamThread.Acquired.QUEUED;
+    }
+
+    /**
+     * Puts {@code waiter} in {@code backend}'s queue without a connect of its own: for the next connection that
+     * opens, a stream that ends, or a connect place that frees (the sweep looks for one).
+     *
+     * @return false when the queue is full
+     */
+    public boolean await(Backend backend, StreamWaiter waiter) {
+        Slot slot = slot(backend);
         if (slot.waiting.size() >= UpstreamThread.MAX_WAITING) {
             return false;
         }
         slot.waiting.addLast(waiter);
-        connectForWaiting(backend, slot);
         return true;
+    }
+
+    /**
+     * Whether a request for {@code backend} here would wait for a connect: no usable connection on this thread, and
+     * a connect under way here or no connect place free (of {@code connectLimit}).
+     */
+    public boolean crowded(Backend backend, int connectLimit) {
+        Slot slot = slots.get(backend);
+        if (slot != null) {
+            if (usable(slot) > 0) {
+                return false;
+            }
+            if (slot.connecting != null) {
+                return true;
+            }
+        }
+        return !backend.connectPlaceFree(connectLimit);
     }
 
     /** Takes a waiting request out of its backend's queue (it timed out or ended while waiting). */
@@ -140,10 +210,31 @@ public final class MultiplexedConnections {
         }
     }
 
-    /** Opens a connection for the waiting requests, when none is opening and the backend may have one more. */
+    /**
+     * Opens a connection for the waiting requests, when none is opening and the backend may have one more, and a
+     * connect place is free (a health check among them needs none). Without a place, and without a usable connection
+     * to wait on, each waiting request is told: it goes elsewhere, keeps waiting, or fails.
+     */
     private void connectForWaiting(Backend backend, Slot slot) {
-        if (!slot.waiting.isEmpty() && slot.connecting == null && usable(slot) < MAX_CONNECTIONS) {
+        if (slot.waiting.isEmpty() || slot.connecting != null || usable(slot) >= MAX_CONNECTIONS) {
+            return;
+        }
+        int limit = slot.connectLimit;
+        for (StreamWaiter waiter : slot.waiting) {
+            if (waiter.anyConnect()) {
+                limit = 0;
+                break;
+            }
+        }
+        if (backend.takeConnectPlace(limit)) {
             connect(backend, slot);
+            return;
+        }
+        if (usable(slot) == 0) {
+            // A copy: a request that leaves takes itself out of the queue.
+            for (StreamWaiter waiter : new ArrayList<>(slot.waiting)) {
+                waiter.noConnectPlace(backend);
+            }
         }
     }
 
@@ -166,7 +257,17 @@ public final class MultiplexedConnections {
         return n;
     }
 
+    /** Opens a connection to {@code backend}, for which a connect place was taken. */
     private void connect(Backend backend, Slot slot) {
+        try {
+            startConnect(backend, slot);
+        } catch (RuntimeException e) {
+            backend.connectEnded();
+            throw e;
+        }
+    }
+
+    private void startConnect(Backend backend, Slot slot) {
         BackendProtocol protocol = backend.protocol();
         boolean tls = protocol == BackendProtocol.H2;
         int port = backend.uri().getPort(); // always written: the pool's URLs are normalised (BackendUrls)
@@ -183,12 +284,13 @@ public final class MultiplexedConnections {
         slot.connecting = future;
         slot.connectDeadline = System.nanoTime() + slot.connectTimeoutNanos;
         ByteBufferPool buffers = slot.buffers;
-        backend.connectStarted();
         future.addNotifier(
                 (IoFuture<? extends StreamConnection> done, Object ignored) -> {
                     try {
                         connectDone(backend, slot, done, protocol, settings, buffers);
                     } finally {
+                        // After the outcome is counted (a failure in a row, or the run's end), never before: in
+                        // between, the place would look free while the failure it stands for is not yet counted.
                         backend.connectEnded();
                     }
                 },
@@ -304,6 +406,7 @@ public final class MultiplexedConnections {
         Iterator<Map.Entry<Backend, Slot>> it = slots.entrySet().iterator();
         List<MultiplexedConnection> stale = null;
         List<Map.Entry<Backend, Slot>> timedOut = null;
+        List<Map.Entry<Backend, Slot>> withWaiting = null;
         while (it.hasNext()) {
             Map.Entry<Backend, Slot> entry = it.next();
             Slot slot = entry.getValue();
@@ -312,6 +415,12 @@ public final class MultiplexedConnections {
                     timedOut = new ArrayList<>();
                 }
                 timedOut.add(entry);
+            } else if (slot.connecting == null && !slot.waiting.isEmpty()) {
+                // Waiting for a connect place, which a connect on another I/O thread may have freed since.
+                if (withWaiting == null) {
+                    withWaiting = new ArrayList<>();
+                }
+                withWaiting.add(entry);
             }
             int idleKept = 0;
             for (MultiplexedConnection c : slot.open) {
@@ -331,6 +440,11 @@ public final class MultiplexedConnections {
                 IoFuture<? extends StreamConnection> future = entry.getValue().connecting;
                 connectFailed(entry.getKey(), entry.getValue()); // before cancel: its notifier then finds it gone
                 future.cancel();
+            }
+        }
+        if (withWaiting != null) {
+            for (Map.Entry<Backend, Slot> entry : withWaiting) {
+                connectForWaiting(entry.getKey(), entry.getValue());
             }
         }
         if (stale != null) {

@@ -1,5 +1,7 @@
 package dev.roundhouse.proxy.upstream;
 
+import dev.roundhouse.proxy.pool.Backend;
+
 /**
  * A request waiting for a stream on an HTTP/2 backend connection ({@link MultiplexedConnections}): told when a
  * connection has room for it, or that the connect it waited for failed.
@@ -20,4 +22,16 @@ public interface StreamWaiter {
      *     failed connect of the backend (its breaker's consecutive connect failures)
      */
     void streamConnectFailed(boolean counted);
+
+    /**
+     * The request waits for a connect to {@code backend} that found no connect place free (its connects under way
+     * and failures in a row reach {@code consecutiveConnectFailures}), and has no connection to wait on: it may go
+     * elsewhere (taking itself out of the queue), or keep waiting for a place.
+     */
+    default void noConnectPlace(Backend backend) {}
+
+    /** True for a waiter that connects whatever the connects under way (a health check: how a backend returns). */
+    default boolean anyConnect() {
+        return false;
+    }
 }

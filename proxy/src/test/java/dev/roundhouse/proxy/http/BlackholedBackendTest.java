@@ -174,6 +174,64 @@ class BlackholedBackendTest {
                 .isLessThanOrEqualTo(3.0);
     }
 
+    @Test
+    void concurrentRequestsToAnH2cBackendPayTheConnectTimeoutNoMoreOftenThanTheConsecutiveFailureCount()
+            throws Exception {
+        TestBackend turning = TestBackend.startHttp2("turning", null);
+        TestBackend alive = closeables.add(TestBackend.startHttp2("alive", null));
+        RoundhouseProxy proxy = proxy(turning.url() + ";protocol=h2c," + alive.url() + ";protocol=h2c"); // 3
+        burst(proxy, 40, Set.of("alive", "turning")); // HTTP/2 connections to both, as in service
+
+        // It goes away, its connections end, and connects to its port hang from now on.
+        turning.close();
+        BlackholeBackend hanging = closeables.add(BlackholeBackend.takeOver(turning.port()));
+        String open = "resilience4j_circuitbreaker_state{name=\"" + hanging.url() + "\",state=\"open\"}";
+        double before = Scrape.errors(proxy, "connect", hanging.url());
+        double servedBefore = Scrape.requests(proxy, alive.url(), "GET", 200);
+
+        // Bursts of forty requests at once, half of which start on the hanging backend, until it is out of rotation:
+        // a request that would wait on a connect to it under way goes to the other backend instead.
+        int bursts = 0;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (Scrape.value(proxy, open) != 1.0) {
+            assertThat(System.nanoTime())
+                    .as("the hanging backend out of rotation within 20 s")
+                    .isLessThan(deadline);
+            burst(proxy, 40, Set.of("alive"));
+            bursts++;
+        }
+
+        assertThat(Scrape.errors(proxy, "connect", hanging.url()) - before)
+                .as("requests that waited for a connect to the hanging h2c backend")
+                .isLessThanOrEqualTo(3.0);
+        assertThat(Scrape.requests(proxy, alive.url(), "GET", 200) - servedBefore)
+                .isEqualTo(40.0 * bursts);
+    }
+
+    @Test
+    void twoHealthyH2cBackendsShareTheRequestsOnceTheirConnectionsAreUp() throws Exception {
+        TestBackend one = closeables.add(TestBackend.startHttp2("one", null));
+        TestBackend two = closeables.add(TestBackend.startHttp2("two", null));
+        RoundhouseProxy proxy = proxy(one.url() + ";protocol=h2c," + two.url() + ";protocol=h2c");
+        burst(proxy, 40, Set.of("one", "two")); // a cold start may spill from one to the other while connects run
+
+        int before = one.hits.get();
+        allServedByEither(proxy, 20);
+        assertThat(one.hits.get() - before)
+                .as("of 20 requests, one in two on each")
+                .isEqualTo(10);
+        assertThat(Scrape.errors(proxy, "connect", one.url()) + Scrape.errors(proxy, "connect", two.url()))
+                .isEqualTo(0.0);
+    }
+
+    private static void allServedByEither(RoundhouseProxy proxy, int requests) {
+        for (int i = 0; i < requests; i++) {
+            HttpResponse<String> response = ProxyFixture.get(proxy, "/" + i);
+            assertThat(response.statusCode()).as("request %d", i).isEqualTo(200);
+            assertThat(response.body()).isIn("one", "two");
+        }
+    }
+
     /** {@code count} requests at once, each answered 200 by one of {@code bodies}. */
     private static void burst(RoundhouseProxy proxy, int count, Set<String> bodies) throws Exception {
         ExecutorService clients = Executors.newFixedThreadPool(count);

@@ -49,6 +49,19 @@ public final class BlackholeBackend implements AutoCloseable {
     }
 
     /**
+     * A backend whose connects hang from the start on {@code port}, given up a moment ago by a backend that served
+     * there (an HTTP/2 one, say), or the test is skipped on a kernel whose queues do not fill.
+     */
+    public static BlackholeBackend takeOver(int port) throws IOException {
+        ServerSocket listener = new ServerSocket();
+        listener.setReuseAddress(true);
+        listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1);
+        BlackholeBackend backend = new BlackholeBackend(listener);
+        backend.blackhole();
+        return backend;
+    }
+
+    /**
      * A backend that serves until {@link #blackhole()}. Its listen queue is long enough that a burst of connects
      * never waits on the accepting thread: a connect that timed out while it served would count as a failure in a
      * row, and could take it out of rotation before the test makes it hang.

@@ -375,15 +375,19 @@ public final class MultiplexedConnections {
         connectForWaiting(backend, slot); // more waiting than it has room for
     }
 
-    /** The connect failed or timed out: every request waiting on it is told, one of them counts it. */
+    /**
+     * The connect failed or timed out: every request waiting on it is told, one of them counts it (a request, not a
+     * health check, which counts no connect failure: the requests that waited with it paid the timeout all the same).
+     */
     private void connectFailed(Backend backend, Slot slot) {
         slot.connecting = null;
         List<StreamWaiter> told = new ArrayList<>(slot.waiting);
         slot.waiting.clear();
-        boolean counted = true;
+        boolean counted = false;
         for (StreamWaiter waiter : told) {
-            waiter.streamConnectFailed(counted);
-            counted = false;
+            boolean counts = !counted && !waiter.anyConnect();
+            counted |= counts;
+            waiter.streamConnectFailed(counts);
         }
     }
 

@@ -124,7 +124,8 @@ public final class RequestGuard implements HttpHandler {
     /**
      * What makes an HTTP/2 request malformed on its way to an HTTP/1.1 backend, where its fields become lines of text
      * (RFC 9113 sections 8.2.1, 8.2.2, 8.3.1): a field name that is not token characters, a value with CR, LF or
-     * NUL, Transfer-Encoding or a TE other than "trailers", userinfo in the authority, a path or method
+     * NUL, Transfer-Encoding or a TE other than "trailers", a content-length that is not digits, userinfo in the
+     * authority, a path or method
      * that would not stay one part of a request line. Null when there is nothing. The HTTP/1.1 path's
      * heads were scanned byte by byte already ({@link RequestHeadGate}).
      */
@@ -165,6 +166,14 @@ public final class RequestGuard implements HttpHandler {
             if (HopByHop.same(values.getHeaderName(), Headers.TE)
                     && !(values.size() == 1 && values.getFirst().trim().equalsIgnoreCase("trailers"))) {
                 return "a TE field other than 'trailers' in an HTTP/2 request";
+            }
+        }
+        HeaderValues length = headers.get(Headers.CONTENT_LENGTH);
+        if (length != null) {
+            for (String value : length) {
+                if (value.isEmpty() || value.length() > 18 || !value.chars().allMatch(c -> c >= '0' && c <= '9')) {
+                    return "a content-length that is not a number of bytes";
+                }
             }
         }
         String host = headers.getFirst(Headers.HOST);

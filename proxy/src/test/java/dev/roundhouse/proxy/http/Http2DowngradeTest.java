@@ -164,9 +164,14 @@ class Http2DowngradeTest {
     }
 
     @Test
-    void transferEncodingATeOtherThanTrailersOrAUserinfoAuthorityIsRefused() throws IOException {
+    void transferEncodingATeOtherThanTrailersAContentLengthNotDigitsOrAUserinfoAuthorityIsRefused() throws IOException {
         String[][] cases = {
-            {"transfer-encoding", "chunked"}, {"te", "gzip"}, {":authority", "good.example@evil.example"}
+            {"transfer-encoding", "chunked"},
+            {"te", "gzip"},
+            {":authority", "good.example@evil.example"},
+            {"content-length", "-1"},
+            {"content-length", "+5"},
+            {"content-length", "5, 5"}
         };
         for (String[] field : cases) {
             Setup s = recording();

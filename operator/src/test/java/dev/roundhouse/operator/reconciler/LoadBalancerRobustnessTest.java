@@ -14,6 +14,8 @@ import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.OwnerReference;
+import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
@@ -181,28 +183,28 @@ class LoadBalancerRobustnessTest {
     }
 
     /**
-     * What an earlier Roundhouse wrote (its labels and a reference to the LoadBalancer's uid, without {@code
-     * controller: true}) is adopted on upgrade, not a NameConflict: the reference becomes the controller and the
-     * object is brought to what the LoadBalancer asks.
+     * A LoadBalancer held invalid (nothing of it is created meanwhile), its {@code <name>-metrics} Service put there
+     * first on port 9999 with a non-controller reference to it and the {@code extra} references, then the spec made
+     * valid.
      */
-    @Test
-    void anObjectAnEarlierRoundhouseWroteIsAdoptedOnUpgrade() {
-        // Invalid at first, so nothing is created while the test adds a reference to its uid.
+    private void metricsServiceBeforeTheLoadBalancer(String name, String network, List<OwnerReference> extra) {
         LoadBalancer lb = cluster.create(
-                OperatorCluster.loadBalancer("earlier", "http://10.28.0.1:8080", "http://10.28.0.1:8080"));
-        cluster.awaitCondition("earlier", "Ready", "False", "InvalidSpec");
+                OperatorCluster.loadBalancer(name, "http://" + network + ":8080", "http://" + network + ":8080"));
+        cluster.awaitCondition(name, "Ready", "False", "InvalidSpec");
+        List<OwnerReference> references = new java.util.ArrayList<>(extra);
+        references.add(new OwnerReferenceBuilder()
+                .withApiVersion(lb.getApiVersion())
+                .withKind("LoadBalancer")
+                .withName(name)
+                .withUid(lb.getMetadata().getUid())
+                .build());
         client.services()
                 .inNamespace(NS)
                 .resource(new ServiceBuilder()
                         .withNewMetadata()
-                        .withName("earlier-metrics")
+                        .withName(name + "-metrics")
                         .withLabels(Map.of("app.kubernetes.io/managed-by", "roundhouse-operator"))
-                        .addNewOwnerReference()
-                        .withApiVersion(lb.getApiVersion())
-                        .withKind("LoadBalancer")
-                        .withName("earlier")
-                        .withUid(lb.getMetadata().getUid())
-                        .endOwnerReference()
+                        .withOwnerReferences(references)
                         .endMetadata()
                         .withNewSpec()
                         .addNewPort()
@@ -211,11 +213,20 @@ class LoadBalancerRobustnessTest {
                         .endSpec()
                         .build())
                 .create();
-
-        cluster.edit("earlier", l -> {
-            l.getSpec().setBackends(List.of(backend("http://10.28.0.1:8080")));
+        cluster.edit(name, l -> {
+            l.getSpec().setBackends(List.of(backend("http://" + network + ":8080")));
             return l;
         });
+    }
+
+    /**
+     * What an earlier Roundhouse wrote (its labels and a reference to the LoadBalancer's uid, without {@code
+     * controller: true}) is adopted on upgrade, not a NameConflict: the reference becomes the controller and the
+     * object is brought to what the LoadBalancer asks.
+     */
+    @Test
+    void anObjectAnEarlierRoundhouseWroteIsAdoptedOnUpgrade() {
+        metricsServiceBeforeTheLoadBalancer("earlier", "10.28.0.1", List.of());
 
         cluster.awaitCondition("earlier", "Ready", "False", "ProxiesNotReady");
         await().atMost(WAIT).untilAsserted(() -> {
@@ -237,40 +248,16 @@ class LoadBalancerRobustnessTest {
     /** A reference to the LoadBalancer does not make an object ours when another controller owns it. */
     @Test
     void anObjectAnotherControllerOwnsIsNotAdoptedEvenWithAReferenceToTheLoadBalancer() {
-        LoadBalancer lb = cluster.create(
-                OperatorCluster.loadBalancer("shared", "http://10.29.0.1:8080", "http://10.29.0.1:8080"));
-        cluster.awaitCondition("shared", "Ready", "False", "InvalidSpec");
-        client.services()
-                .inNamespace(NS)
-                .resource(new ServiceBuilder()
-                        .withNewMetadata()
-                        .withName("shared-metrics")
-                        .addNewOwnerReference()
+        metricsServiceBeforeTheLoadBalancer(
+                "shared",
+                "10.29.0.1",
+                List.of(new OwnerReferenceBuilder()
                         .withApiVersion("apps/v1")
                         .withKind("Deployment")
                         .withName("someone-else")
                         .withUid(java.util.UUID.randomUUID().toString())
                         .withController(true)
-                        .endOwnerReference()
-                        .addNewOwnerReference()
-                        .withApiVersion(lb.getApiVersion())
-                        .withKind("LoadBalancer")
-                        .withName("shared")
-                        .withUid(lb.getMetadata().getUid())
-                        .endOwnerReference()
-                        .endMetadata()
-                        .withNewSpec()
-                        .addNewPort()
-                        .withPort(9999)
-                        .endPort()
-                        .endSpec()
-                        .build())
-                .create();
-
-        cluster.edit("shared", l -> {
-            l.getSpec().setBackends(List.of(backend("http://10.29.0.1:8080")));
-            return l;
-        });
+                        .build()));
 
         cluster.awaitCondition("shared", "Ready", "False", "NameConflict");
         var foreign =

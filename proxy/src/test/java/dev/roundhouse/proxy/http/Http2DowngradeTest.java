@@ -81,17 +81,22 @@ class Http2DowngradeTest {
                         .noneMatch(r -> r.target().equals("/smuggled")));
     }
 
+    /** Opens stream 1 with a POST that declares {@code length} bytes of content, DATA to follow. */
+    private static void postWithLength(Http2Frames h2, int length) throws IOException {
+        h2.send(
+                Http2Frames.HEADERS,
+                Http2Frames.END_HEADERS,
+                1,
+                Http2Frames.requestBlock("POST", "/cl", "content-length", Integer.toString(length)));
+    }
+
     private static final String SMUGGLED = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
 
     @Test
     void dataBeyondTheContentLengthResetsTheStreamAndIsNeverReadAsARequest() throws IOException {
         Setup s = recording();
         try (Http2Frames h2 = Http2Frames.connect(s.proxy().port())) {
-            h2.send(
-                    Http2Frames.HEADERS,
-                    Http2Frames.END_HEADERS,
-                    1,
-                    Http2Frames.requestBlock("POST", "/cl", "content-length", "5"));
+            postWithLength(h2, 5);
             h2.send(Http2Frames.DATA, Http2Frames.END_STREAM, 1, ascii("hello" + SMUGGLED));
             reset(h2, s.backend());
         }
@@ -101,11 +106,7 @@ class Http2DowngradeTest {
     void dataBeyondTheContentLengthInALaterFrameLeavesTheBackendAnIncompleteRequest() throws IOException {
         Setup s = recording();
         try (Http2Frames h2 = Http2Frames.connect(s.proxy().port())) {
-            h2.send(
-                    Http2Frames.HEADERS,
-                    Http2Frames.END_HEADERS,
-                    1,
-                    Http2Frames.requestBlock("POST", "/cl", "content-length", "5"));
+            postWithLength(h2, 5);
             h2.send(Http2Frames.DATA, 0, 1, ascii("hello"));
             await().atMost(WAIT)
                     .untilAsserted(() -> assertThat(s.backend().started()).isNotEmpty());
@@ -118,11 +119,7 @@ class Http2DowngradeTest {
     void dataShorterThanTheContentLengthResetsTheStream() throws IOException {
         Setup s = recording();
         try (Http2Frames h2 = Http2Frames.connect(s.proxy().port())) {
-            h2.send(
-                    Http2Frames.HEADERS,
-                    Http2Frames.END_HEADERS,
-                    1,
-                    Http2Frames.requestBlock("POST", "/cl", "content-length", "10"));
+            postWithLength(h2, 10);
             h2.send(Http2Frames.DATA, Http2Frames.END_STREAM, 1, ascii("hello"));
             reset(h2, s.backend());
         }
@@ -132,11 +129,7 @@ class Http2DowngradeTest {
     void dataThatMatchesTheContentLengthIsForwarded() throws IOException {
         Setup s = recording();
         try (Http2Frames h2 = Http2Frames.connect(s.proxy().port())) {
-            h2.send(
-                    Http2Frames.HEADERS,
-                    Http2Frames.END_HEADERS,
-                    1,
-                    Http2Frames.requestBlock("POST", "/cl", "content-length", "10"));
+            postWithLength(h2, 10);
             h2.send(Http2Frames.DATA, 0, 1, ascii("hello"));
             h2.send(Http2Frames.DATA, Http2Frames.END_STREAM, 1, ascii("world"));
             assertThat(h2.await(Http2Frames.DATA, 1, WAIT))

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.ProxyFixture;
+import dev.roundhouse.testing.RawHttp;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,6 +40,32 @@ final class CountedAnswers {
     }
 
     /** A client got {@code status} for a {@code method} request, answered by {@code backend} ("none": the proxy). */
+    /**
+     * Sends {@code request} on a connection of its own, expects {@code status} back, and notes it as answered for
+     * {@code backend}.
+     */
+    void exchange(String what, String request, String backend, int status) {
+        RawHttp.Response response = RawHttp.exchange(proxy.port(), request);
+        assertThat(response.status()).as("%s: %s", what, response).isEqualTo(status);
+        got(what, backend, request.substring(0, request.indexOf(' ')), response.status());
+    }
+
+    /**
+     * A POST whose head and first body bytes go to the backend and whose rest never comes: the request timeout
+     * passes while the proxy waits for it, the client's fault, answered 408 by the proxy itself.
+     */
+    void bodyThatNeverArrives(String path) {
+        try (RawHttp client = RawHttp.connect(proxy.port())) {
+            RawHttp.Response response = client.send(
+                            "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhi")
+                    .readResponse();
+            assertThat(response.status())
+                    .as("a body that does not arrive in time: %s", response)
+                    .isEqualTo(408);
+            got("a body that does not arrive in time", "none", "POST", response.status());
+        }
+    }
+
     void got(String what, String backend, String method, int status) {
         received.merge(backend + " " + method + " " + status, 1, Integer::sum);
         answers.add(what + " -> " + status + " (" + backend + ")");

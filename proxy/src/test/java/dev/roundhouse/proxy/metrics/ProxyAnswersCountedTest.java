@@ -137,40 +137,22 @@ class ProxyAnswersCountedTest {
                 "1500ms")));
         CountedAnswers counted = CountedAnswers.of(proxy);
 
-        answered(counted, proxy, "the backend's 200", GET, backend.url(), 200);
+        counted.exchange("the backend's 200", GET, backend.url(), 200);
         backend.status = 500;
-        answered(counted, proxy, "the backend's own 500", GET, backend.url(), 500);
+        counted.exchange("the backend's own 500", GET, backend.url(), 500);
         backend.status = 200;
-        answered(
-                counted,
-                proxy,
+        counted.exchange(
                 "a backend slower than the request timeout",
                 "GET /slow?ms=5000 HTTP/1.1\r\nHost: x\r\n\r\n",
                 backend.url(),
                 504);
-        answered(
-                counted,
-                proxy,
+        counted.exchange(
                 "a protocol switch",
                 "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
                 "none",
                 502);
-        try (RawHttp client = RawHttp.connect(proxy.port())) {
-            RawHttp.Response response = client.send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhi")
-                    .readResponse();
-            assertThat(response.status())
-                    .as("a body that does not arrive in time: %s", response)
-                    .isEqualTo(408);
-            counted.got("a body that does not arrive in time", "none", "POST", response.status());
-        }
+        counted.bodyThatNeverArrives("/upload");
 
         counted.awaitCountedOnce();
-    }
-
-    private static void answered(
-            CountedAnswers counted, RoundhouseProxy proxy, String what, String request, String backend, int status) {
-        RawHttp.Response response = RawHttp.exchange(proxy.port(), request);
-        assertThat(response.status()).as("%s: %s", what, response).isEqualTo(status);
-        counted.got(what, backend, request.substring(0, request.indexOf(' ')), response.status());
     }
 }

@@ -199,6 +199,7 @@ public final class HealthChecker implements AutoCloseable {
                     backend,
                     settings.healthyThreshold());
             changes.record(
+                    check.at(),
                     StateChanges.Kind.HEALTH,
                     backend.key(),
                     "unhealthy",
@@ -206,6 +207,7 @@ public final class HealthChecker implements AutoCloseable {
                     settings.healthyThreshold() + " health checks passed in a row");
         } else {
             changes.record(
+                    check.at(),
                     StateChanges.Kind.HEALTH,
                     backend.key(),
                     "healthy",

@@ -40,12 +40,17 @@ public final class StateChanges {
     }
 
     public void record(Kind kind, String backend, String from, String to, String reason) {
+        record(clock.instant(), kind, backend, from, to, reason);
+    }
+
+    /** A change that happened at {@code at}: a health check's own time, so the change and the backend agree on it. */
+    public void record(Instant at, Kind kind, String backend, String from, String to, String reason) {
         List<Runnable> wake;
         synchronized (this) {
             if (changes.size() == KEPT) {
                 changes.removeLast();
             }
-            changes.addFirst(new Change(++seq, clock.instant(), kind, backend, from, to, reason));
+            changes.addFirst(new Change(++seq, at, kind, backend, from, to, reason));
             if (waiting.isEmpty()) {
                 return;
             }

@@ -27,7 +27,7 @@
 #   PROXY_CPU    CPU for backends and proxies     (default 1)
 #   LOAD_CPU     CPU for wrk                      (default 0)
 #   WRK_TIMEOUT  wrk --timeout                    (default 2s)
-#   PORT_BASE    use fixed ports PORT_BASE..PORT_BASE+7 instead of probing for free ones
+#   PORT_BASE    use fixed ports PORT_BASE..PORT_BASE+9 instead of probing for free ones
 #   PROXY_JAR    path to the Roundhouse jar       (default <repo>/proxy/target/roundhouse-proxy.jar)
 #   JAVA_OPTS    extra JVM options for roundhouse (default none)
 #   IMAGE        1 (default) = Roundhouse runs as its image does: the proxy Dockerfile's ENTRYPOINT flags (its class

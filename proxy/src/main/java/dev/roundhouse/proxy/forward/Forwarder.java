@@ -14,7 +14,6 @@ import dev.roundhouse.proxy.server.RequestGuard;
 import dev.roundhouse.proxy.tls.BackendTrusts;
 import dev.roundhouse.proxy.upstream.StreamProbe;
 import dev.roundhouse.proxy.upstream.UpstreamThread;
-import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.undertow.connector.ByteBufferPool;
 import io.undertow.server.AbstractServerConnection;
 import io.undertow.server.HttpServerExchange;
@@ -220,10 +219,7 @@ final class Forwarder {
      */
     boolean crowded(UpstreamThread thread, Backend backend) {
         int limit = consecutiveConnectFailures();
-        if (limit <= 0 || backend.breaker().getState() == CircuitBreaker.State.HALF_OPEN) {
-            return false;
-        }
-        return thread.multiplexed().crowded(backend, limit);
+        return !backend.connectsUnlimited(limit) && thread.multiplexed().crowded(backend, limit);
     }
 
     /**

@@ -82,10 +82,7 @@ final class RequestState {
             turn = pool.nextTurn();
             turnTaken = true;
         }
-        Backend backend = pool.pick(turn, b -> wasTried(b) || crowded.test(b));
-        if (backend == null) {
-            backend = pool.pick(turn, this::wasTried); // every candidate crowded: wait for one as before
-        }
+        Backend backend = pick(pool, crowded, true); // every candidate crowded: wait for one as before
         if (backend == null) {
             boolean untried = pool.snapshot().rotation().size() > attempts();
             refusal = untried ? MetricNames.ERROR_CIRCUIT_OPEN : MetricNames.ERROR_NO_BACKEND;
@@ -101,15 +98,18 @@ final class RequestState {
      * changed, when there is none.
      */
     Backend moveOn(BackendPool pool, Predicate<Backend> crowded, boolean evenCrowded) {
-        Backend backend = pool.pick(turn, b -> wasTried(b) || crowded.test(b));
-        if (backend == null && evenCrowded) {
-            backend = pool.pick(turn, this::wasTried);
-        }
+        Backend backend = pick(pool, crowded, evenCrowded);
         if (backend != null) {
             abandon();
             begin(backend);
         }
         return backend;
+    }
+
+    /** A backend not tried yet from this request's turn: one not {@code crowded}, else with {@code evenCrowded} any. */
+    private Backend pick(BackendPool pool, Predicate<Backend> crowded, boolean evenCrowded) {
+        Backend backend = pool.pick(turn, b -> wasTried(b) || crowded.test(b));
+        return backend == null && evenCrowded ? pool.pick(turn, this::wasTried) : backend;
     }
 
     /** Counts why no backend served this request (errors metric, backend "none"); returns that reason for the 503. */

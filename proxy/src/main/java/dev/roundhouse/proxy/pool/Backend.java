@@ -113,7 +113,7 @@ public final class Backend {
      * back). {@link #connectEnded()} gives it back.
      */
     public boolean takeConnectPlace(int limit) {
-        if (limit <= 0 || breaker.getState() == CircuitBreaker.State.HALF_OPEN) {
+        if (connectsUnlimited(limit)) {
             connectStarted();
             return true;
         }
@@ -122,10 +122,15 @@ public final class Backend {
 
     /** Whether {@link #takeConnectPlace} would find a place now (a look: nothing is taken). */
     public boolean connectPlaceFree(int limit) {
-        if (limit <= 0 || breaker.getState() == CircuitBreaker.State.HALF_OPEN) {
-            return true;
-        }
-        return connecting.get() + connectFailuresInARow.get() < limit;
+        return connectsUnlimited(limit) || connecting.get() + connectFailuresInARow.get() < limit;
+    }
+
+    /**
+     * Whether connects to this backend go unlimited: the limit is off ({@code limit <= 0}), or its breaker is half
+     * open, when the breaker's own permits say how many requests may try it (one of them is its way back).
+     */
+    public boolean connectsUnlimited(int limit) {
+        return limit <= 0 || breaker.getState() == CircuitBreaker.State.HALF_OPEN;
     }
 
     public void connectEnded() {

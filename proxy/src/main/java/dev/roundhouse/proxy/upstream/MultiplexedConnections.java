@@ -125,19 +125,18 @@ public final class MultiplexedConnections {
             return UpstreamThread.Acquired.QUEUE_FULL;
         }
         int usable = usable(slot);
+        boolean connect = false;
         if (slot.connecting == null && usable < MAX_CONNECTIONS) {
-            if (!backend.takeConnectPlace(connectLimit)) {
-                if (usable == 0) {
-                    return UpstreamThread.Acquired.NO_CONNECT_PLACE;
-                }
-                slot.waiting.addLast(waiter); // a stream on a full connection will end
-                return UpstreamThread.Acquired.QUEUED;
+            connect = backend.takeConnectPlace(connectLimit);
+            if (!connect && usable == 0) {
+                return UpstreamThread.Acquired.NO_CONNECT_PLACE;
             }
-            slot.waiting.addLast(waiter);
-            connect(backend, slot);
-            return UpstreamThread.Acquired.QUEUED;
         }
+        // For the connect started here, one under way, or a stream on a full connection that will end.
         slot.waiting.addLast(waiter);
+        if (connect) {
+            connect(backend, slot);
+        }
         return UpstreamThread.Acquired.QUEUED;
     }
 

@@ -187,7 +187,7 @@ public final class ResponseHead {
                 // A list of equal values is the same as that many equal fields (RFC 9110 section 8.6): one length.
                 boolean list = value.indexOf(',') >= 0;
                 for (String member : list ? value.split(",", -1) : new String[] {value}) {
-                    long length = parseLength(member.trim());
+                    long length = ContentLength.parse(member.trim());
                     if (length < 0 || (contentLength >= 0 && length != contentLength)) {
                         return fail("invalid or conflicting Content-Length");
                     }
@@ -278,21 +278,6 @@ public final class ResponseHead {
 
     private static boolean digit(byte c) {
         return c >= '0' && c <= '9';
-    }
-
-    private static long parseLength(String value) {
-        if (value.isEmpty() || value.length() > 18) {
-            return -1;
-        }
-        long n = 0;
-        for (int i = 0; i < value.length(); i++) {
-            char c = value.charAt(i);
-            if (c < '0' || c > '9') {
-                return -1;
-            }
-            n = n * 10 + (c - '0');
-        }
-        return n;
     }
 
     /**

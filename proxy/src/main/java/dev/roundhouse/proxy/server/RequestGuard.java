@@ -1,5 +1,6 @@
 package dev.roundhouse.proxy.server;
 
+import dev.roundhouse.proxy.codec.ContentLength;
 import dev.roundhouse.proxy.codec.HopByHop;
 import dev.roundhouse.proxy.codec.RequestHeadScanner;
 import dev.roundhouse.proxy.codec.Responses;
@@ -171,7 +172,7 @@ public final class RequestGuard implements HttpHandler {
         HeaderValues length = headers.get(Headers.CONTENT_LENGTH);
         if (length != null) {
             for (String value : length) {
-                if (value.isEmpty() || value.length() > 18 || !value.chars().allMatch(c -> c >= '0' && c <= '9')) {
+                if (ContentLength.parse(value) < 0) {
                     return "a content-length that is not a number of bytes";
                 }
             }

@@ -260,9 +260,12 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
                     lb.getMetadata().getName());
             return UpdateControl.<LoadBalancer>noUpdate().rescheduleAfter(RELABELLED_RECHECK);
         }
-        // Before the workflow, which leaves the pool in place when it cannot resolve a new one.
-        int inPlace = PoolConfigMaps.backendsIn(
-                context.getSecondaryResource(ConfigMap.class).orElse(null));
+        // What the proxies keep while the pool cannot be resolved (the status says so), read only then: the workflow
+        // leaves the pool in place in that case, and parsing it on every reconcile would cost for nothing.
+        int inPlace = pool.problem() == null
+                ? 0
+                : PoolConfigMaps.backendsIn(
+                        context.getSecondaryResource(ConfigMap.class).orElse(null));
         TlsSecrets tls = TlsSecrets.check(lb, context.getClient(), clock.instant());
         context.managedWorkflowAndDependentResourceContext().put(TlsSecrets.KEY, tls);
         WorkflowReconcileResult result;

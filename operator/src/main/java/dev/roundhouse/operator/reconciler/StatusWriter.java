@@ -37,7 +37,7 @@ final class StatusWriter {
             PoolResolution pool,
             TlsSecrets tls,
             Deployment deployment,
-            /* backends of the pool in place before this reconcile (0: none, or an empty one) */ int inPlace,
+            /* with a pool problem: backends of the pool in place (0: none, or an empty one) */ int inPlace,
             boolean serviceMonitorMissing,
             /* null before the ready proxies answered this operator */ BackendsFold.Folded observed) {
         int wanted = ProxyDeployments.replicas(lb.getSpec());

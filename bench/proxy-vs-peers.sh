@@ -51,7 +51,8 @@
 #   RH_TLS_ENGINE  with TLS=1: Roundhouse's TLS_ENGINE, jdk (default) or openssl (BoringSSL)
 #   H2           1 = clients speak HTTP/2, loaded with h2load (Debian's nghttp2-client) instead of wrk: in clear text
 #                with prior knowledge (h2c), or with TLS=1 over TLS through ALPN (h2); targets nginx, haproxy,
-#                roundhouse; the backends stay HTTP/1.1. h2load reports no percentiles: the p50 column shows its
+#                roundhouse, and in clear text the floors nginx-static and undertow-floor (Roundhouse's HTTP/2
+#                server answering by itself); the backends stay HTTP/1.1. h2load reports no percentiles: the p50 column shows its
 #                mean latency, p99 is left out (default 0)
 #   H2_STREAMS   with H2=1: streams in flight per connection, h2load -m (default 10)
 #   HOST_HEADER  wrk only: send this Host header instead of wrk's "127.0.0.1:<port>" (e.g. "shop.example",
@@ -186,7 +187,11 @@ if [[ "$H2" == 1 ]]; then
   [[ "$NEW_CONNECTIONS" == 0 && "$REQUEST_BODY" == 0 && -z "${HOST_HEADER:-}" && "$COSTS" == 0 ]] \
     || die "H2=1 does not combine with NEW_CONNECTIONS, REQUEST_BODY, HOST_HEADER or COSTS"
   for t in $TARGETS; do
-    case "$t" in nginx|haproxy|roundhouse|roundhouse+status) ;; *) die "H2=1: target $t has no HTTP/2 setup (nginx haproxy roundhouse)" ;; esac
+    case "$t" in
+      nginx|haproxy|roundhouse|roundhouse+status) ;;
+      nginx-static|undertow-floor) [[ "$TLS" == 0 ]] || die "H2=1 TLS=1: target $t has no TLS setup" ;;
+      *) die "H2=1: target $t has no HTTP/2 setup (nginx haproxy roundhouse nginx-static undertow-floor)" ;;
+    esac
   done
 fi
 SCHEME=http
@@ -533,7 +538,7 @@ http {
   keepalive_timeout 300s;
   default_type text/plain;
   server {
-    listen 127.0.0.1:$NGINX_STATIC_PORT backlog=4096;
+    listen 127.0.0.1:$NGINX_STATIC_PORT backlog=4096${H2_NGINX_LISTEN:-};
     location / { return 200 "$BODY"; }
   }
 }
@@ -543,7 +548,7 @@ EOF
     "$NGINX_BIN" -p "$TMP/nginx-static" -c "$TMP/nginx-static/nginx.conf" -e "$TMP/nginx-static/logs/error.log" -g 'daemon off;'
   TARGET_PID[nginx-static]=$STARTED_PID
   TARGET_PORT[nginx-static]=$NGINX_STATIC_PORT
-  wait_http "http://127.0.0.1:$NGINX_STATIC_PORT/" "$STARTED_PID" "nginx-static" 15 "$TMP/nginx-static/logs/error.log"
+  wait_http "http://127.0.0.1:$NGINX_STATIC_PORT/" "$STARTED_PID" "nginx-static" 15 "$TMP/nginx-static/logs/error.log" "${CURL_H2[@]}"
 }
 
 start_undertow-floor() {

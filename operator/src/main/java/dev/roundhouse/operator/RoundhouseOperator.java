@@ -16,6 +16,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,6 +33,12 @@ public final class RoundhouseOperator implements AutoCloseable {
     private final OperatorSettings settings;
     private final Operator operator;
     private final RegisteredController<LoadBalancer> controller;
+    private final LoadBalancerReconciler reconciler;
+    /**
+     * How long a stop waits for the reconciles in flight (a reconcile takes milliseconds to seconds); well inside the
+     * 30 s a pod is given to stop.
+     */
+    static final Duration RECONCILES_STOP_WAIT = Duration.ofSeconds(10);
     /** Set once JOSDK's start has returned, i.e. its informers have listed everything from the API server. */
     private volatile boolean started;
 
@@ -70,7 +77,8 @@ public final class RoundhouseOperator implements AutoCloseable {
                         false));
             }
         });
-        controller = operator.register(new LoadBalancerReconciler(registry, settings), c -> {
+        reconciler = new LoadBalancerReconciler(registry, settings);
+        controller = operator.register(reconciler, c -> {
             if (!settings.watchesAllNamespaces()) {
                 c.settingNamespaces(settings.watchNamespaces());
             }
@@ -169,6 +177,13 @@ public final class RoundhouseOperator implements AutoCloseable {
         closing = true;
         if (started) { // a start still under way holds JOSDK's locks: stop() would wait for it
             log().info("Stopping the Roundhouse operator");
+            int unfinished = reconciler.stopReconciling(RECONCILES_STOP_WAIT);
+            if (unfinished > 0) {
+                log().warn(
+                                "{} reconcile(s) still running after {} s; stopping under them",
+                                unfinished,
+                                RECONCILES_STOP_WAIT.toSeconds());
+            }
             operator.stop();
         }
         http.stop(0);

@@ -125,6 +125,7 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
     private final Counter unchanged;
     private final Counter statusWritten;
     private final ProxyStatusWatch proxyStatus;
+    private final ReconcileGate gate = new ReconcileGate();
 
     public LoadBalancerReconciler(MeterRegistry registry, OperatorSettings settings) {
         this(Clock.systemUTC(), registry, settings);
@@ -234,8 +235,29 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
         return namespace + "/" + name;
     }
 
+    /**
+     * Lets no more reconciles run and waits for those in flight, at most {@code atMost}: called as the operator stops,
+     * before JOSDK stops its informers and executors under them.
+     *
+     * @return how many were still running when the wait ended
+     */
+    public int stopReconciling(Duration atMost) {
+        return gate.close(atMost);
+    }
+
     @Override
     public UpdateControl<LoadBalancer> reconcile(LoadBalancer lb, Context<LoadBalancer> context) {
+        if (!gate.enter()) {
+            return UpdateControl.noUpdate(); // stopping: the next operator reconciles it
+        }
+        try {
+            return reconcileNow(lb, context);
+        } finally {
+            gate.exit();
+        }
+    }
+
+    private UpdateControl<LoadBalancer> reconcileNow(LoadBalancer lb, Context<LoadBalancer> context) {
         PoolResolution pool = PoolResolution.of(lb, context);
         context.managedWorkflowAndDependentResourceContext().put(PoolResolution.KEY, pool);
         context.managedWorkflowAndDependentResourceContext().put(OperatorSettings.KEY, settings);
@@ -356,6 +378,10 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
     @Override
     public ErrorStatusUpdateControl<LoadBalancer> updateErrorStatus(
             LoadBalancer lb, Context<LoadBalancer> context, Exception e) {
+        if (gate.closed()) {
+            // A reconcile that ran into the stop is not a failure of the LoadBalancer's: nothing is written or retried.
+            return ErrorStatusUpdateControl.<LoadBalancer>noStatusUpdate().withNoRetry();
+        }
         LoadBalancerStatus next = status.failed(lb, e);
         if (next.equals(lb.getStatus())) {
             return ErrorStatusUpdateControl.defaultErrorProcessing();

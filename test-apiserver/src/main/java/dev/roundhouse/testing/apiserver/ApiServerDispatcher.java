@@ -204,6 +204,15 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
         this.refusedWrites = pathPart;
     }
 
+    /** The writes held back while set, and whether one has arrived: see {@link EmbeddedApiServer#holdWrites}. */
+    private volatile WriteHold hold;
+
+    WriteHold holdWrites(String pathPart, java.time.Duration atMost) {
+        WriteHold h = new WriteHold(pathPart, atMost);
+        this.hold = h;
+        return h;
+    }
+
     /**
      * How this request wants unknown fields treated ({@code fieldValidation}: Ignore, Warn, the default, or Strict),
      * and the fields the schema pruned, for the warnings: set per request, since the base class calls back.
@@ -239,6 +248,10 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
         String rawPath = request.getPath();
         String path = rawPath.contains("?") ? rawPath.substring(0, rawPath.indexOf('?')) : rawPath;
         String method = request.getMethod();
+        WriteHold held = hold;
+        if (held != null && !"GET".equals(method) && path.contains(held.pathPart())) {
+            held.await(method + " " + rawPath); // then answered as any other write, in its turn
+        }
         String refused = refusedWrites;
         if (refused != null && !"GET".equals(method) && path.contains(refused)) {
             return status(500, "InternalError", "Internal error occurred: the test refuses writes to " + refused);

@@ -177,6 +177,15 @@ public final class EmbeddedApiServer implements AutoCloseable {
         dispatcher.refuseWrites(pathPart);
     }
 
+    /**
+     * Holds every write whose path contains {@code pathPart} unanswered until {@link WriteHold#release()} (or
+     * {@code atMost}, so that no test can hang on it): a slow API server, to catch a client in the middle of a
+     * write. Reads go on.
+     */
+    public WriteHold holdWrites(String pathPart, java.time.Duration atMost) {
+        return dispatcher.holdWrites(pathPart, atMost);
+    }
+
     public int writeCount() {
         return dispatcher.writeCount();
     }

@@ -55,6 +55,9 @@ public final class RoundhouseOperator implements AutoCloseable {
                         id.getName().equals("process.cpu.time") || id.getName().equals("system.cpu.count")));
         registry.config().meterFilter(new dev.roundhouse.operator.metrics.SdkMetricDescriptions());
         operator = new Operator(o -> {
+            // Once the reconciles in flight have ended (close()), JOSDK may still be writing the status one of them
+            // returned: its stop would interrupt that write (a zero timeout by default).
+            o.withReconciliationTerminationTimeout(Duration.ofSeconds(5));
             // Not per resource: JOSDK would keep about 70 series (and a histogram in heap) per LoadBalancer,
             // 76,000 samples and 20 MB per scrape at 1,000 LoadBalancers (docs/benchmark-history.md).
             o.withMetrics(MicrometerMetrics.newMicrometerMetricsBuilder(registry)

@@ -109,7 +109,8 @@ class ChartRbacTest {
 
     /**
      * OperatorPermissions derives with JOSDK's default configuration service; RoundhouseOperator must not change
-     * what decides the verbs (server-side apply or not, for dependents and for the status).
+     * what decides the verbs (server-side apply or not, for dependents and for the status). How long its stop waits
+     * for its executors decides none.
      */
     @Test
     void theOperatorKeepsJosdksDefaultWriteModes() throws IOException {
@@ -123,7 +124,11 @@ class ChartRbacTest {
         assertThat(found)
                 .as("ConfigurationServiceOverrider calls in RoundhouseOperator")
                 .isNotEmpty()
-                .isSubsetOf("withMetrics", "withKubernetesClient", "withLeaderElectionConfiguration");
+                .isSubsetOf(
+                        "withMetrics",
+                        "withKubernetesClient",
+                        "withLeaderElectionConfiguration",
+                        "withReconciliationTerminationTimeout");
     }
 
     @Test

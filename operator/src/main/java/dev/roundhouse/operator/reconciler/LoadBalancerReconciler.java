@@ -50,7 +50,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.slf4j.MDC;
@@ -126,6 +128,13 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
     private final Counter statusWritten;
     private final ProxyStatusWatch proxyStatus;
     private final ReconcileGate gate = new ReconcileGate();
+    /**
+     * The failure last logged for each failing LoadBalancer, until it reconciles again. The status says it
+     * too, but a reconcile that follows at once (another event) may start from a cached LoadBalancer that does not
+     * show the status the failure before it wrote yet, and must not log the same failure twice. An entry outlives a
+     * LoadBalancer deleted while failing: one line of text.
+     */
+    private final Map<String, String> failureLogged = new ConcurrentHashMap<>();
 
     public LoadBalancerReconciler(MeterRegistry registry, OperatorSettings settings) {
         this(Clock.systemUTC(), registry, settings);
@@ -251,7 +260,9 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
             return UpdateControl.noUpdate(); // stopping: the next operator reconciles it
         }
         try {
-            return reconcileNow(lb, context);
+            UpdateControl<LoadBalancer> done = reconcileNow(lb, context);
+            failureLogged.remove(failureKey(lb));
+            return done;
         } finally {
             gate.exit();
         }
@@ -386,19 +397,29 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
         if (next.equals(lb.getStatus())) {
             return ErrorStatusUpdateControl.defaultErrorProcessing();
         }
-        // Once per distinct failure (the status changed), in full; the condition and the Event say it in a line. The
-        // LoadBalancer goes in as fields of their own (the JSON layout's labels), so log queries can select by it.
-        try (var namespace = MDC.putCloseable(LOG_NAMESPACE, lb.getMetadata().getNamespace());
-                var name = MDC.putCloseable(LOG_NAME, lb.getMetadata().getName())) {
-            log.error(
-                    "Reconciling LoadBalancer {}/{} failed: {}",
-                    lb.getMetadata().getNamespace(),
-                    lb.getMetadata().getName(),
-                    StatusWriter.shortMessage(e),
-                    e);
+        // Once per distinct failure, in full; the condition and the Event say it in a line. The LoadBalancer goes in as
+        // fields of their own (the JSON layout's labels), so log queries can select by it.
+        String said = StatusWriter.shortMessage(e);
+        if (!said.equals(failureLogged.put(failureKey(lb), said))) {
+            try (var namespace =
+                            MDC.putCloseable(LOG_NAMESPACE, lb.getMetadata().getNamespace());
+                    var name = MDC.putCloseable(LOG_NAME, lb.getMetadata().getName())) {
+                log.error(
+                        "Reconciling LoadBalancer {}/{} failed: {}",
+                        lb.getMetadata().getNamespace(),
+                        lb.getMetadata().getName(),
+                        said,
+                        e);
+            }
         }
         status.recordEventIfNewProblem(lb, next, context.getClient());
         return ErrorStatusUpdateControl.patchStatus(statusPatch(lb, next));
+    }
+
+    /** A LoadBalancer, told apart from one deleted and made again under its name. */
+    private static String failureKey(LoadBalancer lb) {
+        return lb.getMetadata().getNamespace() + "/" + lb.getMetadata().getName() + "/"
+                + lb.getMetadata().getUid();
     }
 
     /** Only name, namespace and status: what the operator owns of the LoadBalancer (applied as its field manager). */

@@ -39,7 +39,6 @@ final class CountedAnswers {
         return new CountedAnswers(proxy);
     }
 
-    /** A client got {@code status} for a {@code method} request, answered by {@code backend} ("none": the proxy). */
     /**
      * Sends {@code request} on a connection of its own, expects {@code status} back, and notes it as answered for
      * {@code backend}.
@@ -66,6 +65,7 @@ final class CountedAnswers {
         }
     }
 
+    /** A client got {@code status} for a {@code method} request, answered by {@code backend} ("none": the proxy). */
     void got(String what, String backend, String method, int status) {
         received.merge(backend + " " + method + " " + status, 1, Integer::sum);
         answers.add(what + " -> " + status + " (" + backend + ")");

@@ -17,7 +17,9 @@
 #                Undertow listener and settings, answering itself: dev.roundhouse.bench.floor.ServerFloor
 #                in BENCH_JAR, run with JAVA_OPTS and warmed up as Roundhouse), and fastpath-floor (the
 #                same XNIO worker with no Undertow server: heads read by the proxy's RequestHeadScanner
-#                and answered as bytes, dev.roundhouse.bench.floor.FastPathFloor: the fast path's ceiling)
+#                and answered as bytes, dev.roundhouse.bench.floor.FastPathFloor: the fast path's ceiling), and
+#                iouring-floor (the same answers on io_uring, Netty's transport, instead of epoll and
+#                read/write: dev.roundhouse.bench.floor.IoUringFloor, what another I/O layer costs the kernel)
 #   CONNECTIONS  wrk connection counts, a list    (default "64", e.g. "16 64 256")
 #   DURATION     wrk duration per measured run    (default 10s)
 #   ROUNDS       rounds per connection count      (default 3)
@@ -27,7 +29,7 @@
 #   PROXY_CPU    CPU for backends and proxies     (default 1)
 #   LOAD_CPU     CPU for wrk                      (default 0)
 #   WRK_TIMEOUT  wrk --timeout                    (default 2s)
-#   PORT_BASE    use fixed ports PORT_BASE..PORT_BASE+9 instead of probing for free ones
+#   PORT_BASE    use fixed ports PORT_BASE..PORT_BASE+10 instead of probing for free ones
 #   PROXY_JAR    path to the Roundhouse jar       (default <repo>/proxy/target/roundhouse-proxy.jar)
 #   JAVA_OPTS    extra JVM options for roundhouse (default none)
 #   IMAGE        1 (default) = Roundhouse runs as its image does: the proxy Dockerfile's ENTRYPOINT flags (its class
@@ -152,8 +154,8 @@ if [[ "$STATUS_POLL" == 1 && " $TARGETS " != *" roundhouse+status "* ]]; then
   TARGETS="$(sed 's/\(^\| \)roundhouse\( \|$\)/\1roundhouse roundhouse+status\2/' <<<"$TARGETS")"
 fi
 for t in $TARGETS; do
-  case "$t" in nginx|haproxy|roundhouse|roundhouse+status|nginx-static|undertow-floor|fastpath-floor) ;;
-    *) die "unknown target '$t' (known: nginx haproxy roundhouse roundhouse+status nginx-static undertow-floor fastpath-floor)";; esac
+  case "$t" in nginx|haproxy|roundhouse|roundhouse+status|nginx-static|undertow-floor|fastpath-floor|iouring-floor) ;;
+    *) die "unknown target '$t' (known: nginx haproxy roundhouse roundhouse+status nginx-static undertow-floor fastpath-floor iouring-floor)";; esac
 done
 if [[ " $TARGETS " == *" roundhouse+status "* ]]; then
   [[ " $TARGETS " == *" roundhouse "* ]] || die "roundhouse+status is roundhouse polled: it needs roundhouse in TARGETS"
@@ -204,7 +206,8 @@ case "$LOAD" in
   *) die "LOAD must be wrk or fixed-rate, got '$LOAD'" ;;
 esac
 
-if [[ "$LOAD" == fixed-rate || " $TARGETS " == *" undertow-floor "* || " $TARGETS " == *" fastpath-floor "* ]]; then
+if [[ "$LOAD" == fixed-rate || " $TARGETS " == *" undertow-floor "* || " $TARGETS " == *" fastpath-floor "* \
+      || " $TARGETS " == *" iouring-floor "* ]]; then
   need java
   [[ -f "$BENCH_JAR" ]] || die "bench jar not found: $BENCH_JAR (build: cd $REPO_DIR && mvn -B -q -DskipTests package)"
 fi
@@ -291,7 +294,7 @@ trap 'exit 143' TERM
 if [[ -n "${PORT_BASE:-}" ]]; then
   [[ "$PORT_BASE" =~ ^[0-9]+$ ]] || die "PORT_BASE must be a number"
   PORTS=()
-  for i in 0 1 2 3 4 5 6 7 8 9; do PORTS+=( $(( PORT_BASE + i )) ); done
+  for i in 0 1 2 3 4 5 6 7 8 9 10; do PORTS+=( $(( PORT_BASE + i )) ); done
 else
   need python3
   # Ask the kernel for 10 distinct free ports on 127.0.0.1 (all held open
@@ -299,7 +302,7 @@ else
   read -r -a PORTS < <(python3 - <<'EOF'
 import socket
 socks = []
-for _ in range(10):
+for _ in range(11):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -319,6 +322,7 @@ NGINX_STATIC_PORT=${PORTS[6]}
 FLOOR_PORT=${PORTS[7]}
 RH_PLAIN_PORT=${PORTS[8]}   # with TLS=1, Roundhouse's plain port (its HTTPS port is RH_PORT, the one loaded)
 FASTPATH_FLOOR_PORT=${PORTS[9]}
+IOURING_FLOOR_PORT=${PORTS[10]}
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for p in "${PORTS[@]}"; do
@@ -349,7 +353,7 @@ wait_http() {
 BODY="$(printf 'roundhouse-bench-%083d' 0)"   # exactly 100 bytes
 (( ${#BODY} == 100 )) || die "body length ${#BODY} != 100"
 
-mkdir -p "$TMP/backend/logs" "$TMP/nginx/logs" "$TMP/nginx-static/logs" "$TMP/haproxy" "$TMP/roundhouse" "$TMP/undertow-floor" "$TMP/fastpath-floor"
+mkdir -p "$TMP/backend/logs" "$TMP/nginx/logs" "$TMP/nginx-static/logs" "$TMP/haproxy" "$TMP/roundhouse" "$TMP/undertow-floor" "$TMP/fastpath-floor" "$TMP/iouring-floor"
 
 # TLS=1: one certificate for localhost and 127.0.0.1, the same files for all three proxies.
 if [[ "$TLS" == 1 ]]; then
@@ -574,6 +578,17 @@ start_fastpath-floor() {
   wait_http "http://127.0.0.1:$FASTPATH_FLOOR_PORT/" "$STARTED_PID" "fastpath-floor" "$READY_TIMEOUT" "$TMP/fastpath-floor/server.log"
 }
 
+start_iouring-floor() {
+  log "starting the same answers on io_uring (IoUringFloor) on CPU $PROXY_CPU, port $IOURING_FLOOR_PORT"
+  # shellcheck disable=SC2086  # JAVA_OPTS is a word list on purpose
+  start_bg "$TMP/iouring-floor/server.log" env \
+    PORT="$IOURING_FLOOR_PORT" BIND_ADDRESS=127.0.0.1 FLOOR_BODY="$BODY" \
+    taskset -c "$PROXY_CPU" java $JAVA_OPTS -cp "$BENCH_JAR" dev.roundhouse.bench.floor.IoUringFloor
+  TARGET_PID[iouring-floor]=$STARTED_PID
+  TARGET_PORT[iouring-floor]=$IOURING_FLOOR_PORT
+  wait_http "http://127.0.0.1:$IOURING_FLOOR_PORT/" "$STARTED_PID" "iouring-floor" "$READY_TIMEOUT" "$TMP/iouring-floor/server.log"
+}
+
 for t in $TARGETS; do
   [[ "$t" == roundhouse+status ]] && continue   # not a process: roundhouse's, polled
   "start_$t"
@@ -757,7 +772,7 @@ RESULTS="$TMP/results.txt"   # conns target round rps p50 p99 cpu_us errors requ
 WARMUP_CONNECTIONS="${WARMUP_CONNECTIONS:-$(tr ' ' '\n' <<<"$CONNECTIONS" | sort -n | tail -n 1)}"
 for t in $TARGETS; do
   [[ "$t" == roundhouse+status ]] && continue   # the same JVM as roundhouse, warmed up with it
-  if [[ "$t" == roundhouse || "$t" == undertow-floor || "$t" == fastpath-floor ]]; then d="$WARMUP"; else d="$PRIME"; fi
+  if [[ "$t" == roundhouse || "$t" == undertow-floor || "$t" == fastpath-floor || "$t" == iouring-floor ]]; then d="$WARMUP"; else d="$PRIME"; fi
   [[ "$(dur_secs "$d")" -gt 0 ]] || continue
   log "warm-up $t: $([[ "$H2" == 1 ]] && echo h2load || echo wrk) -c$WARMUP_CONNECTIONS -d$d (not measured)"
   run_wrk "${TARGET_PORT[$t]}" "$WARMUP_CONNECTIONS" "$d" "$TMP/warmup-$t.txt"

@@ -5,10 +5,6 @@ import dev.roundhouse.proxy.codec.RequestHeadScanner;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.time.ZoneOffset;
-import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.concurrent.CountDownLatch;
 import org.xnio.ChannelListeners;
 import org.xnio.IoUtils;
@@ -36,41 +32,22 @@ import org.xnio.conduits.ConduitStreamSourceChannel;
  */
 public final class FastPathFloor {
 
-    private static final DateTimeFormatter HTTP_DATE = DateTimeFormatter.RFC_1123_DATE_TIME;
-    private static final byte[] CLOSE_FIELD = "connection".getBytes(StandardCharsets.US_ASCII);
+    private final FloorAnswer answer;
+    /** The last answer made, and a direct copy that writes go from by duplicates (the socket takes it uncopied). */
+    private volatile byte[] made;
 
-    private final byte[] body;
-    /** The response head but its Date field, which {@link #response} adds from a once-a-second cache. */
-    private final byte[] headStart;
-
-    private final byte[] headEnd;
-    private volatile long dateSecond;
-    private volatile byte[] response;
-    /** {@link #response} in a direct buffer, written from by duplicates (the socket takes direct bytes uncopied). */
     private volatile ByteBuffer direct;
 
     private FastPathFloor(String body) {
-        this.body = body.getBytes(StandardCharsets.US_ASCII);
-        this.headStart = "HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: ".getBytes(StandardCharsets.US_ASCII);
-        this.headEnd = ("\r\nContent-Type: text/plain\r\nContent-Length: " + this.body.length + "\r\n\r\n")
-                .getBytes(StandardCharsets.US_ASCII);
+        this.answer = new FloorAnswer(body);
     }
 
-    /** The whole response, its Date the current second's (made once per second, as servers do). */
+    /** The whole response, with {@link #direct} made from it. */
     private byte[] response() {
-        long now = System.currentTimeMillis() / 1000;
-        byte[] r = response;
-        if (r == null || now != dateSecond) {
-            byte[] date = HTTP_DATE.format(ZonedDateTime.now(ZoneOffset.UTC)).getBytes(StandardCharsets.US_ASCII);
-            r = ByteBuffer.allocate(headStart.length + date.length + headEnd.length + body.length)
-                    .put(headStart)
-                    .put(date)
-                    .put(headEnd)
-                    .put(body)
-                    .array();
+        byte[] r = answer.bytes();
+        if (r != made) {
             direct = ByteBuffer.allocateDirect(r.length).put(r).flip();
-            response = r;
-            dateSecond = now;
+            made = r;
         }
         return r;
     }
@@ -183,7 +160,7 @@ public final class FastPathFloor {
                     refused = 400;
                     break;
                 }
-                if (asksToClose(start, start + r)) {
+                if (FloorAnswer.asksToClose(in, start, start + r)) {
                     closeAfter = true;
                 }
                 answers++;
@@ -212,29 +189,11 @@ public final class FastPathFloor {
                 out.put(one);
             }
             if (refused != 0) {
-                out.put(("HTTP/1.1 " + refused + " Refused\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                        .getBytes(StandardCharsets.US_ASCII));
+                out.put(FloorAnswer.refusal(refused));
                 closeAfter = true;
             }
             pending = out.flip();
             write();
-        }
-
-        /** Whether the head {@code [from, to)} has a Connection field (the load generator sends one only to close). */
-        private boolean asksToClose(int from, int to) {
-            outer:
-            for (int i = from; i + CLOSE_FIELD.length < to; i++) {
-                if (in.get(i) != '\n') {
-                    continue;
-                }
-                for (int k = 0; k < CLOSE_FIELD.length; k++) {
-                    if ((in.get(i + 1 + k) | 0x20) != CLOSE_FIELD[k]) {
-                        continue outer;
-                    }
-                }
-                return in.get(i + 1 + CLOSE_FIELD.length) == ':';
-            }
-            return false;
         }
 
         private void write() throws IOException {

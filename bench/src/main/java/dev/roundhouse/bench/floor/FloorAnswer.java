@@ -1,0 +1,73 @@
+package dev.roundhouse.bench.floor;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+
+/**
+ * What the byte-level server floors ({@link FastPathFloor}, {@link IoUringFloor}) answer: the benchmark backends'
+ * response, as nginx would send it, its Date the current second's (made once per second, as servers do).
+ */
+final class FloorAnswer {
+
+    private static final DateTimeFormatter HTTP_DATE = DateTimeFormatter.RFC_1123_DATE_TIME;
+    private static final byte[] CLOSE_FIELD = "connection".getBytes(StandardCharsets.US_ASCII);
+
+    private final byte[] body;
+    /** The response head but its Date field. */
+    private final byte[] headStart;
+
+    private final byte[] headEnd;
+    private volatile long dateSecond;
+    private volatile byte[] response;
+
+    FloorAnswer(String body) {
+        this.body = body.getBytes(StandardCharsets.US_ASCII);
+        this.headStart = "HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: ".getBytes(StandardCharsets.US_ASCII);
+        this.headEnd = ("\r\nContent-Type: text/plain\r\nContent-Length: " + this.body.length + "\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /** The whole response; the same array until the second changes, so callers may keep a copy made from it. */
+    byte[] bytes() {
+        long now = System.currentTimeMillis() / 1000;
+        byte[] r = response;
+        if (r == null || now != dateSecond) {
+            byte[] date = HTTP_DATE.format(ZonedDateTime.now(ZoneOffset.UTC)).getBytes(StandardCharsets.US_ASCII);
+            r = ByteBuffer.allocate(headStart.length + date.length + headEnd.length + body.length)
+                    .put(headStart)
+                    .put(date)
+                    .put(headEnd)
+                    .put(body)
+                    .array();
+            response = r;
+            dateSecond = now;
+        }
+        return r;
+    }
+
+    /** The answer to a head the floor does not serve: its status, and the connection closes after it. */
+    static byte[] refusal(int status) {
+        return ("HTTP/1.1 " + status + " Refused\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /** Whether the head {@code [from, to)} of {@code b} has a Connection field (the load sends one only to close). */
+    static boolean asksToClose(ByteBuffer b, int from, int to) {
+        outer:
+        for (int i = from; i + CLOSE_FIELD.length < to; i++) {
+            if (b.get(i) != '\n') {
+                continue;
+            }
+            for (int k = 0; k < CLOSE_FIELD.length; k++) {
+                if ((b.get(i + 1 + k) | 0x20) != CLOSE_FIELD[k]) {
+                    continue outer;
+                }
+            }
+            return b.get(i + 1 + CLOSE_FIELD.length) == ':';
+        }
+        return false;
+    }
+}

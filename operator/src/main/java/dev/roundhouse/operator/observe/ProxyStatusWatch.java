@@ -35,6 +35,8 @@ public final class ProxyStatusWatch extends AbstractEventSource<BackendsFold.Fol
 
     private static final Logger log = LoggerFactory.getLogger(ProxyStatusWatch.class);
 
+    /** How many deleted LoadBalancers' uids are remembered: far more than can be deleted during one reconcile. */
+    private static final int DELETED_REMEMBERED = 4096;
     /** How long a proxy holds a status request when nothing changes. */
     static final Duration WAIT = Duration.ofSeconds(30);
     /** How soon an unreachable proxy is asked again. */
@@ -54,6 +56,17 @@ public final class ProxyStatusWatch extends AbstractEventSource<BackendsFold.Fol
 
     private final Duration minInterval;
     private final Map<ResourceID, Watched> watched = new ConcurrentHashMap<>();
+    /**
+     * The uids of the LoadBalancers deleted lately (a bounded number; a uid is never reused), so that a reconcile
+     * that ends after its LoadBalancer's delete does not watch its proxies again.
+     */
+    private final Map<String, Boolean> deleted = new java.util.LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+            return size() > DELETED_REMEMBERED;
+        }
+    };
+
     private final ScheduledExecutorService timers;
     private final ExecutorService callbacks;
     private final HttpClient http;
@@ -88,11 +101,16 @@ public final class ProxyStatusWatch extends AbstractEventSource<BackendsFold.Fol
      * whose pool holds {@code pool}; stops watching proxies no longer listed. Called on every reconcile: cheap when
      * nothing changed.
      */
-    public void track(ResourceID id, List<URI> proxies, List<String> pool) {
-        if (!isRunning()) {
-            return;
+    public void track(LoadBalancer lb, List<URI> proxies, List<String> pool) {
+        Watched w;
+        synchronized (deleted) {
+            // A reconcile still under way when its LoadBalancer went (the deletes of what it owned trigger some)
+            // must not start watching again: nothing would stop those pollers.
+            if (!isRunning() || deleted.containsKey(lb.getMetadata().getUid())) {
+                return;
+            }
+            w = watched.computeIfAbsent(ResourceID.fromResource(lb), Watched::new);
         }
-        Watched w = watched.computeIfAbsent(id, Watched::new);
         w.update(Set.copyOf(proxies), List.copyOf(pool));
     }
 
@@ -110,7 +128,11 @@ public final class ProxyStatusWatch extends AbstractEventSource<BackendsFold.Fol
 
     @Override
     public void onResourceDeleted(LoadBalancer lb) {
-        Watched w = watched.remove(ResourceID.fromResource(lb));
+        Watched w;
+        synchronized (deleted) {
+            deleted.put(lb.getMetadata().getUid(), Boolean.TRUE);
+            w = watched.remove(ResourceID.fromResource(lb));
+        }
         if (w != null) {
             w.stop();
         }

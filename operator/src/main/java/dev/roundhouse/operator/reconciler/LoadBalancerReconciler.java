@@ -342,7 +342,7 @@ public class LoadBalancerReconciler implements Reconciler<LoadBalancer> {
                         .toList(),
                 Names.METRICS_PORT_NAME);
         List<String> urls = pool.backendKeys();
-        proxyStatus.track(id, proxies, urls);
+        proxyStatus.track(lb, proxies, urls);
         // Null until the ready proxies have answered once (since this operator started): the status keeps what it
         // says meanwhile, so that a restart over unchanged backends writes nothing.
         return proxyStatus.published(id);

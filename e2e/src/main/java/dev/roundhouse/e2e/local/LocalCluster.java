@@ -16,8 +16,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The whole control plane on one machine: the embedded API server (CRDs applied), the operator, a garbage
- * collector for owner references, and the {@link LocalKubelet} that runs the proxies. The local demo and the
+ * The whole control plane on one machine: the embedded API server (CRDs applied; it collects garbage by owner
+ * references), the operator, and the {@link LocalKubelet} that runs the proxies. The local demo and the
  * end-to-end tests both stand on it.
  */
 public final class LocalCluster implements AutoCloseable {
@@ -100,9 +100,6 @@ public final class LocalCluster implements AutoCloseable {
                         "default"),
                 apiServer.newClient());
         started.add(operator);
-        KubernetesClient collectorClient = apiServer.newClient();
-        started.add(collectorClient);
-        started.add(new OwnerCollector(collectorClient).start());
         KubernetesClient kubeletClient = apiServer.newClient();
         started.add(kubeletClient);
         kubelet = new LocalKubelet(

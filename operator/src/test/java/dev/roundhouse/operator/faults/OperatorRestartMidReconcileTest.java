@@ -261,8 +261,8 @@ class OperatorRestartMidReconcileTest {
                                 .withName(recreated)
                                 .get()
                         == null);
-        // The garbage collector of a real cluster deletes the old one's objects (the embedded API server has none):
-        // the operator leaves them alone until they are gone (NameConflict meanwhile), never takes them over.
+        // The garbage collector deletes the old one's objects: the operator leaves them alone until they are gone
+        // (NameConflict meanwhile), never takes them over.
         List<List<? extends HasMetadata>> everyKind =
                 new java.util.ArrayList<>(ownedKinds().values());
         everyKind.add(client.policy()
@@ -275,7 +275,8 @@ class OperatorRestartMidReconcileTest {
             for (HasMetadata o : objects) {
                 if (Objects.requireNonNullElse(o.getMetadata().getOwnerReferences(), List.<OwnerReference>of()).stream()
                         .anyMatch(ref -> oldUid.equals(ref.getUid()))) {
-                    client.resource(o).delete();
+                    await().atMost(Duration.ofSeconds(10))
+                            .until(() -> client.resource(o).get() == null);
                 }
             }
         }

@@ -75,6 +75,8 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
     private final Deque<Write> writes = new ArrayDeque<>(); // guards itself and writeCount
     private int writeCount;
     private final Runnable forgetRecordedRequests;
+    private final GarbageCollector collector =
+            new GarbageCollector(map, lock, () -> Discovery.resources(crds()), this::handleDelete);
     private final AtomicLong requests = new AtomicLong();
     /** Compiled CRD schemas, by schema: a CRD that changes gets a new entry. */
     private final Map<JsonNode, CustomResourceSchema> schemas = new ConcurrentHashMap<>();
@@ -233,7 +235,14 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
         }
         fieldValidation.set(validation);
         unknownFields.get().clear();
+        String method = request.getMethod();
+        if ("DELETE".equals(method) && queryParam(request.getPath(), "dryRun") == null) {
+            orphaning(request);
+        }
         MockResponse answer = dispatchValidated(request);
+        if (answer.code() < 300 && !"GET".equals(method) && !dryRun.get()) {
+            collector.wake();
+        }
         // A real server sends one Warning header per unknown field, which kubectl prints as "Warning: unknown field".
         if ("Warn".equals(validation) && answer.code() < 300) {
             for (String field : unknownFields.get()) {
@@ -242,6 +251,52 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
         }
         unknownFields.get().clear();
         return answer;
+    }
+
+    /**
+     * A delete that asks to orphan the object's dependents ({@code propagationPolicy: Orphan} in the query or the
+     * DeleteOptions body, or the older {@code orphanDependents: true}) tells the collector to leave them.
+     */
+    private void orphaning(RecordedRequest request) {
+        String rawPath = request.getPath();
+        String policy = queryParam(rawPath, "propagationPolicy");
+        boolean orphan = "Orphan".equals(policy);
+        if (policy == null) {
+            try {
+                JsonNode options = read(request.getUtf8Body());
+                orphan = "Orphan".equals(options.path("propagationPolicy").asText(null))
+                        || options.path("orphanDependents").asBoolean(false);
+            } catch (KubernetesCrudDispatcherException | RuntimeException e) {
+                return; // no options, or none this server reads: background
+            }
+        }
+        if (!orphan) {
+            return;
+        }
+        String path = pathOf(rawPath);
+        MockResponse stored = handleGet(path);
+        if (stored.code() == 200) {
+            try {
+                String uid = read(stored.getBody().readUtf8())
+                        .path("metadata")
+                        .path("uid")
+                        .asText(null);
+                if (uid != null) {
+                    collector.orphan(uid);
+                }
+            } catch (KubernetesCrudDispatcherException | RuntimeException e) {
+                // not an object: nothing to orphan
+            }
+        }
+    }
+
+    AutoCloseable pauseGarbageCollection() {
+        return collector.pause();
+    }
+
+    /** Stops the garbage collector's thread. */
+    void close() {
+        collector.close();
     }
 
     private MockResponse dispatchValidated(RecordedRequest request) {

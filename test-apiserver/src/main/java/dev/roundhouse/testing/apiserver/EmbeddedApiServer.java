@@ -38,7 +38,8 @@ import java.util.logging.Logger;
  * and a record of writes for idempotency tests. Custom resources are checked against their CRD (as stored when
  * written) like a real API server checks them: unknown fields pruned, {@code default:} values set, the OpenAPI
  * schema and the {@code x-kubernetes-validations} CEL rules enforced, with a 422 {@code Invalid} Status for a bad
- * object. It collects no garbage and validates no built-in kinds.
+ * object. It collects garbage as a cluster does ({@link GarbageCollector}: an object whose owners are all gone is
+ * deleted, in the background), and validates no built-in kinds.
  *
  * <pre>{@code
  * try (var server = new EmbeddedApiServer().start()) {
@@ -305,6 +306,14 @@ public final class EmbeddedApiServer implements AutoCloseable {
         return client().load(in).items();
     }
 
+    /**
+     * Holds the garbage collector back until the returned handle is closed (then it runs): to test what a cluster
+     * shows between an owner's delete and its dependents', a window a lagging controller manager can make long.
+     */
+    public AutoCloseable pauseGarbageCollection() {
+        return dispatcher.pauseGarbageCollection();
+    }
+
     /** Closes the shared client and stops the server. */
     @Override
     public synchronized void close() {
@@ -315,5 +324,6 @@ public final class EmbeddedApiServer implements AutoCloseable {
         if (port >= 0) {
             server.shutdown();
         }
+        dispatcher.close();
     }
 }

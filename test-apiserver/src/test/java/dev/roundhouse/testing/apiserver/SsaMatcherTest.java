@@ -3,6 +3,7 @@ package dev.roundhouse.testing.apiserver;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
@@ -36,6 +37,8 @@ class SsaMatcherTest {
     private static EmbeddedApiServer server;
     private static KubernetesClient client;
     private static Context<HasMetadata> context;
+    /** The primary the dependents are owned by. */
+    private static ConfigMap primary;
 
     @BeforeAll
     static void start() {
@@ -43,6 +46,14 @@ class SsaMatcherTest {
         client = server.client();
         server.applyCrds(TestFiles.WIDGET_CRD);
         context = JosdkContexts.forFieldManager(client, MANAGER);
+        primary = client.configMaps()
+                .inNamespace("default")
+                .resource(new ConfigMapBuilder()
+                        .withNewMetadata()
+                        .withName("primary")
+                        .endMetadata()
+                        .build())
+                .create();
     }
 
     @AfterAll
@@ -167,15 +178,18 @@ class SsaMatcherTest {
         return SSABasedGenericKubernetesResourceMatcher.getInstance().matches(actual, desired, context);
     }
 
-    /** JOSDK adds an owner reference to the primary to every garbage-collected dependent. */
+    /**
+     * JOSDK adds an owner reference to the primary to every garbage-collected dependent. It names an object that
+     * exists, or the server would collect the dependent, as a cluster does.
+     */
     private static <T extends HasMetadata> T withOwner(T desired) {
         desired.getMetadata()
                 .getOwnerReferences()
                 .add(new OwnerReferenceBuilder()
-                        .withApiVersion("roundhouse.dev/v1alpha1")
-                        .withKind("LoadBalancer")
-                        .withName("lb")
-                        .withUid("0f6a4bd6-1b1e-4c5e-9a38-5a3d4c0c2f11")
+                        .withApiVersion("v1")
+                        .withKind("ConfigMap")
+                        .withName(primary.getMetadata().getName())
+                        .withUid(primary.getMetadata().getUid())
                         .withController(true)
                         .withBlockOwnerDeletion(false)
                         .build());

@@ -144,32 +144,11 @@ public final class FastPathFloor {
         /** Answers every whole head in {@link #in}, keeps the part of one still arriving. */
         private void answer() throws IOException {
             int end = in.position();
-            int start = 0;
-            int answers = 0;
-            int refused = 0;
-            while (start < end) {
-                int r = scanner.scan(in, start, end);
-                if (r == RequestHeadScanner.NEED_MORE) {
-                    break;
-                }
-                if (r == RequestHeadScanner.REFUSED) {
-                    refused = scanner.status();
-                    break;
-                }
-                if (scanner.contentLength() > 0 || scanner.chunked() || scanner.mayLeaveHttp()) {
-                    refused = 400;
-                    break;
-                }
-                if (FloorAnswer.asksToClose(in, start, start + r)) {
-                    closeAfter = true;
-                }
-                answers++;
-                scanner.reset();
-                start += r;
-                if (closeAfter) {
-                    break;
-                }
-            }
+            FloorAnswer.Heads heads = FloorAnswer.scan(scanner, in, end);
+            int start = heads.consumed();
+            int answers = heads.answers();
+            int refused = heads.refused();
+            closeAfter |= heads.close();
             if (start > 0) {
                 in.limit(end).position(start);
                 in.compact(); // a head still arriving moves to the front

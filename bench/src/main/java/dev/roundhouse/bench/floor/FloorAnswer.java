@@ -1,5 +1,6 @@
 package dev.roundhouse.bench.floor;
 
+import dev.roundhouse.proxy.codec.RequestHeadScanner;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.ZoneOffset;
@@ -54,8 +55,48 @@ final class FloorAnswer {
                 .getBytes(StandardCharsets.US_ASCII);
     }
 
+    /**
+     * What the bytes read so far ask of a floor.
+     *
+     * @param answers whole heads to answer
+     * @param consumed where they end (a head still arriving follows)
+     * @param refused the status to refuse the next head with, or 0
+     * @param close the last head answered asked to close the connection
+     */
+    record Heads(int answers, int consumed, int refused, boolean close) {}
+
+    /**
+     * Scans the heads in {@code [0, end)} of {@code b} with {@code scanner} (left ready for the next head): each
+     * whole one is answered until one asks to close; one the scanner refuses, or one with a body (the floors serve
+     * none), is refused.
+     */
+    static Heads scan(RequestHeadScanner scanner, ByteBuffer b, int end) {
+        int start = 0;
+        int answers = 0;
+        while (start < end) {
+            int r = scanner.scan(b, start, end);
+            if (r == RequestHeadScanner.NEED_MORE) {
+                break;
+            }
+            if (r == RequestHeadScanner.REFUSED) {
+                return new Heads(answers, start, scanner.status(), false);
+            }
+            if (scanner.contentLength() > 0 || scanner.chunked() || scanner.mayLeaveHttp()) {
+                return new Heads(answers, start, 400, false);
+            }
+            boolean close = asksToClose(b, start, start + r);
+            answers++;
+            scanner.reset();
+            start += r;
+            if (close) {
+                return new Heads(answers, start, 0, true);
+            }
+        }
+        return new Heads(answers, start, 0, false);
+    }
+
     /** Whether the head {@code [from, to)} of {@code b} has a Connection field (the load sends one only to close). */
-    static boolean asksToClose(ByteBuffer b, int from, int to) {
+    private static boolean asksToClose(ByteBuffer b, int from, int to) {
         outer:
         for (int i = from; i + CLOSE_FIELD.length < to; i++) {
             if (b.get(i) != '\n') {

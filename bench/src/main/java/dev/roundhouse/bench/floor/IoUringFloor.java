@@ -17,7 +17,6 @@ import io.netty.incubator.channel.uring.IOUringEventLoopGroup;
 import io.netty.incubator.channel.uring.IOUringServerSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -136,30 +135,13 @@ public final class IoUringFloor {
                 held = null;
             }
             int end = in.readableBytes();
-            ByteBuffer view = in.nioBuffer(in.readerIndex(), end);
-            int start = 0;
-            int refused = 0;
-            while (start < end) {
-                int r = scanner.scan(view, start, end);
-                if (r == RequestHeadScanner.NEED_MORE) {
-                    break;
-                }
-                if (r == RequestHeadScanner.REFUSED) {
-                    refused = scanner.status();
-                    break;
-                }
-                if (scanner.contentLength() > 0 || scanner.chunked() || scanner.mayLeaveHttp()) {
-                    refused = 400;
-                    break;
-                }
-                closeAfter = FloorAnswer.asksToClose(view, start, start + r);
+            FloorAnswer.Heads heads = FloorAnswer.scan(scanner, in.nioBuffer(in.readerIndex(), end), end);
+            for (int i = 0; i < heads.answers(); i++) {
                 ctx.write(response().retainedDuplicate());
-                scanner.reset();
-                start += r;
-                if (closeAfter) {
-                    break;
-                }
             }
+            int start = heads.consumed();
+            int refused = heads.refused();
+            closeAfter = heads.close();
             if (refused != 0) {
                 ctx.write(Unpooled.wrappedBuffer(FloorAnswer.refusal(refused)));
                 closeAfter = true;

@@ -5,7 +5,6 @@ import dev.roundhouse.proxy.codec.RequestHeadScanner;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
-import java.util.concurrent.CountDownLatch;
 import org.xnio.ChannelListeners;
 import org.xnio.IoUtils;
 import org.xnio.OptionMap;
@@ -53,22 +52,12 @@ public final class FastPathFloor {
     }
 
     public static void main(String[] argv) throws Exception {
-        Running running = start(
-                System.getenv().getOrDefault("BIND_ADDRESS", "0.0.0.0"),
-                Integer.parseInt(System.getenv().getOrDefault("PORT", "8080")),
-                System.getenv().getOrDefault("FLOOR_BODY", "x".repeat(100)));
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            running.close();
-            stopped.countDown();
-        }));
-        System.out.println("READY " + running.port());
-        System.out.flush();
-        stopped.await();
+        FloorAnswer.serve(FastPathFloor::start);
     }
 
     /** A floor listening on {@code host:port} (0: any free port). */
-    record Running(XnioWorker worker, AcceptingChannel<StreamConnection> server, int port) implements AutoCloseable {
+    record Running(XnioWorker worker, AcceptingChannel<StreamConnection> server, int port)
+            implements FloorAnswer.Listening {
         @Override
         public void close() {
             IoUtils.safeClose(server);

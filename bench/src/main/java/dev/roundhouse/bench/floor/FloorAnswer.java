@@ -6,12 +6,45 @@ import java.nio.charset.StandardCharsets;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.concurrent.CountDownLatch;
 
 /**
  * What the byte-level server floors ({@link FastPathFloor}, {@link IoUringFloor}) answer: the benchmark backends'
  * response, as nginx would send it, its Date the current second's (made once per second, as servers do).
  */
 final class FloorAnswer {
+
+    /** A floor listening; closing it stops it. */
+    interface Listening extends AutoCloseable {
+        int port();
+
+        @Override
+        void close();
+    }
+
+    /** How a floor starts, on {@code host:port} (0: any free port), answering {@code body}. */
+    interface Starter {
+        Listening start(String host, int port, String body) throws Exception;
+    }
+
+    /**
+     * A floor's {@code main}: started as the environment says ({@code PORT}, {@code BIND_ADDRESS}, {@code
+     * FLOOR_BODY}), {@code READY <port>} printed for the benchmark script, stopped with the JVM.
+     */
+    static void serve(Starter starter) throws Exception {
+        Listening running = starter.start(
+                System.getenv().getOrDefault("BIND_ADDRESS", "0.0.0.0"),
+                Integer.parseInt(System.getenv().getOrDefault("PORT", "8080")),
+                System.getenv().getOrDefault("FLOOR_BODY", "x".repeat(100)));
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            running.close();
+            stopped.countDown();
+        }));
+        System.out.println("READY " + running.port());
+        System.out.flush();
+        stopped.await();
+    }
 
     private static final DateTimeFormatter HTTP_DATE = DateTimeFormatter.RFC_1123_DATE_TIME;
     private static final byte[] CLOSE_FIELD = "connection".getBytes(StandardCharsets.US_ASCII);

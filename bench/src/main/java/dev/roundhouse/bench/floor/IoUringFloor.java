@@ -17,7 +17,6 @@ import io.netty.incubator.channel.uring.IOUringEventLoopGroup;
 import io.netty.incubator.channel.uring.IOUringServerSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -41,18 +40,7 @@ public final class IoUringFloor {
     }
 
     public static void main(String[] argv) throws Exception {
-        Running running = start(
-                System.getenv().getOrDefault("BIND_ADDRESS", "0.0.0.0"),
-                Integer.parseInt(System.getenv().getOrDefault("PORT", "8080")),
-                System.getenv().getOrDefault("FLOOR_BODY", "x".repeat(100)));
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            running.close();
-            stopped.countDown();
-        }));
-        System.out.println("READY " + running.port());
-        System.out.flush();
-        stopped.await();
+        FloorAnswer.serve(IoUringFloor::start);
     }
 
     /** Whether this kernel and process may use io_uring (a container's seccomp profile may forbid it); why not. */
@@ -61,7 +49,7 @@ public final class IoUringFloor {
     }
 
     /** A floor listening on {@code host:port} (0: any free port). */
-    record Running(EventLoopGroup group, Channel server, int port) implements AutoCloseable {
+    record Running(EventLoopGroup group, Channel server, int port) implements FloorAnswer.Listening {
         @Override
         public void close() {
             server.close().syncUninterruptibly();

@@ -20,28 +20,22 @@ class ByteFloorsTest {
 
     private static final String GET = "GET / HTTP/1.1\r\nHost: floor\r\n\r\n";
 
-    /** A floor started on a free port of 127.0.0.1: its port, and how to stop it. */
-    private record Started(int port, AutoCloseable stop) {}
-
     private interface Floor {
-        Started start() throws Exception;
+        FloorAnswer.Listening start() throws Exception;
     }
 
     static Stream<Arguments> floors() {
         return Stream.of(
-                Arguments.of(Named.<Floor>of("fastpath-floor", () -> {
-                    FastPathFloor.Running f = FastPathFloor.start("127.0.0.1", 0, "x".repeat(100));
-                    return new Started(f.port(), f);
-                })),
+                Arguments.of(
+                        Named.<Floor>of("fastpath-floor", () -> FastPathFloor.start("127.0.0.1", 0, "x".repeat(100)))),
                 Arguments.of(Named.<Floor>of("iouring-floor", () -> {
                     Throwable why = IoUringFloor.unavailability();
                     assumeTrue(why == null, () -> "io_uring is not available here: " + why);
-                    IoUringFloor.Running f = IoUringFloor.start("127.0.0.1", 0, "x".repeat(100));
-                    return new Started(f.port(), f);
+                    return IoUringFloor.start("127.0.0.1", 0, "x".repeat(100));
                 })));
     }
 
-    private Started floor;
+    private FloorAnswer.Listening floor;
 
     private RawHttp connect(Floor kind) throws Exception {
         floor = kind.start();
@@ -49,9 +43,9 @@ class ByteFloorsTest {
     }
 
     @AfterEach
-    void stop() throws Exception {
+    void stop() {
         if (floor != null) {
-            floor.stop().close();
+            floor.close();
         }
     }
 

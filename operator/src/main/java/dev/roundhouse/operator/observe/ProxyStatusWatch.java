@@ -11,6 +11,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -60,7 +61,7 @@ public final class ProxyStatusWatch extends AbstractEventSource<BackendsFold.Fol
      * The uids of the LoadBalancers deleted lately (a bounded number; a uid is never reused), so that a reconcile
      * that ends after its LoadBalancer's delete does not watch its proxies again.
      */
-    private final Map<String, Boolean> deleted = new java.util.LinkedHashMap<>() {
+    private final Map<String, Boolean> deleted = new LinkedHashMap<>() {
         @Override
         protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
             return size() > DELETED_REMEMBERED;

@@ -115,8 +115,9 @@ final class GarbageCollector implements AutoCloseable {
         try {
             // Deleting an owner's dependents may make their own dependents garbage: until nothing more is.
             for (List<Stored> garbage = garbage(); !garbage.isEmpty(); garbage = garbage()) {
+                List<Discovery.Resource> served = resources.get();
                 for (Stored object : garbage) {
-                    String path = pathOf(object);
+                    String path = pathOf(object, served);
                     if (path != null) {
                         delete.accept(path);
                     }
@@ -171,8 +172,8 @@ final class GarbageCollector implements AutoCloseable {
                 && (owner.namespace() == null || owner.namespace().equals(dependent.namespace()));
     }
 
-    private String pathOf(Stored object) {
-        for (Discovery.Resource r : resources.get()) {
+    private static String pathOf(Stored object, List<Discovery.Resource> served) {
+        for (Discovery.Resource r : served) {
             if (r.group().equals(object.group()) && r.kind().equals(object.kind())) {
                 String base = object.group().isEmpty()
                         ? "/api/" + object.version()

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.mockwebserver.crud.AttributeSet;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -64,6 +65,8 @@ final class GarbageCollector implements AutoCloseable {
     private volatile boolean paused;
     /** Uids of owners deleted with {@code propagationPolicy: Orphan}: their dependents are not garbage. */
     private final Set<String> orphaning = ConcurrentHashMap.newKeySet();
+    /** Uids of garbage no served resource can delete, reported once (touched by the collector thread only). */
+    private final Set<String> undeletable = new HashSet<>();
     /** The collector thread's parse of each stored object, kept while the stored JSON is the same string. */
     private final Map<AttributeSet, Stored> parsed = new HashMap<>();
 
@@ -113,13 +116,20 @@ final class GarbageCollector implements AutoCloseable {
             return; // the pause's end wakes a collection
         }
         try {
-            // Deleting an owner's dependents may make their own dependents garbage: until nothing more is.
-            for (List<Stored> garbage = garbage(); !garbage.isEmpty(); garbage = garbage()) {
+            // Deleting an owner's dependents may make their own dependents garbage: pass after pass, until one
+            // deletes nothing (garbage it cannot delete stays, and is no reason for another pass).
+            boolean deleted = true;
+            while (deleted) {
+                deleted = false;
                 List<Discovery.Resource> served = resources.get();
-                for (Stored object : garbage) {
+                for (Stored object : garbage()) {
                     String path = pathOf(object, served);
                     if (path != null) {
                         delete.accept(path);
+                        deleted = true;
+                    } else if (undeletable.add(object.uid())) {
+                        LOG.warning("garbage collection: no resource serves " + object.kind() + " " + object.namespace()
+                                + "/" + object.name() + ", left in place");
                     }
                 }
             }
@@ -182,7 +192,6 @@ final class GarbageCollector implements AutoCloseable {
                 return base + namespace + "/" + r.plural() + "/" + object.name();
             }
         }
-        LOG.warning("garbage collection: no resource serves " + object.kind() + " " + object.name());
         return null;
     }
 

@@ -18,6 +18,9 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -147,6 +150,49 @@ class GarbageCollectionTest {
 
         client.serviceAccounts().inNamespace(NS).withName("second").delete();
         await("deleted once its last owner is", () -> !exists("shared"));
+    }
+
+    /**
+     * The server stores a kind it serves no resource for (posted to any path): garbage of that kind cannot be deleted
+     * by path, and must not hold the collector in a loop over it.
+     */
+    @Test
+    void garbageOfAKindNoResourceServesDoesNotStopTheCollector() throws Exception {
+        List<String> warnings = new CopyOnWriteArrayList<>();
+        Logger log = Logger.getLogger(GarbageCollector.class.getName());
+        Handler handler = new Handler() {
+            @Override
+            public void publish(LogRecord record) {
+                warnings.add(record.getMessage());
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        log.addHandler(handler);
+        try {
+            var stored = RawHttp.post(
+                    server, "/apis/example.com/v1/namespaces/default/gadgets", "application/json", """
+                    {"apiVersion": "example.com/v1", "kind": "Gadget",
+                     "metadata": {"name": "stray", "namespace": "default", "ownerReferences": [
+                       {"apiVersion": "v1", "kind": "ConfigMap", "name": "never", "uid": "%s"}]}}""".formatted(
+                                    UUID.randomUUID()));
+            assertThat(stored.code()).as(stored.body()).isLessThan(300);
+
+            for (String owner : List.of("after-the-stray", "later-still")) {
+                configMap(owner + "-dependent", ownedBy(configMap(owner)));
+                client.configMaps().inNamespace(NS).withName(owner).delete();
+                await("collected, the stray notwithstanding", () -> !exists(owner + "-dependent"));
+            }
+        } finally {
+            log.removeHandler(handler);
+        }
+        assertThat(warnings)
+                .as("said once, not over and over in a loop")
+                .containsOnlyOnce("garbage collection: no resource serves Gadget default/stray, left in place");
     }
 
     @Test

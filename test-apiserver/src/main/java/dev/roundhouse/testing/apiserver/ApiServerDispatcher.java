@@ -273,20 +273,17 @@ final class ApiServerDispatcher extends KubernetesCrudDispatcher {
         if (!orphan) {
             return;
         }
-        String path = pathOf(rawPath);
-        MockResponse stored = handleGet(path);
-        if (stored.code() == 200) {
-            try {
-                String uid = read(stored.getBody().readUtf8())
-                        .path("metadata")
-                        .path("uid")
-                        .asText(null);
-                if (uid != null) {
-                    collector.orphan(uid);
-                }
-            } catch (KubernetesCrudDispatcherException | RuntimeException e) {
-                // not an object: nothing to orphan
+        ResourcePath target = ResourcePath.parse(pathOf(rawPath));
+        if (target == null || target.name() == null || target.subresource() != null) {
+            return; // not one object's delete (a collection's is not collected here)
+        }
+        try {
+            String uid = stored(rawPath, target).path("metadata").path("uid").asText(null);
+            if (uid != null) {
+                collector.orphan(uid);
             }
+        } catch (KubernetesCrudDispatcherException e) {
+            // nothing stored there: the delete answers 404, and there is nothing to orphan
         }
     }
 

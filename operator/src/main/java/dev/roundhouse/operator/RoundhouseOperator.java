@@ -4,10 +4,13 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.roundhouse.operator.api.v1alpha1.LoadBalancer;
 import dev.roundhouse.operator.reconciler.LoadBalancerReconciler;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.RegisteredController;
+import io.javaoperatorsdk.operator.api.config.Cloner;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -26,6 +29,8 @@ import org.slf4j.LoggerFactory;
  * {@code /readyz} and {@code /metrics} (JOSDK's Micrometer metrics) on {@code HTTP_PORT}.
  */
 public final class RoundhouseOperator implements AutoCloseable {
+
+    private static final KubernetesSerialization COPIES = new KubernetesSerialization();
 
     /** What the process exits with once its shutdown hook has stopped it: 0 after a SIGTERM. */
     private static volatile int exitStatus;
@@ -66,6 +71,12 @@ public final class RoundhouseOperator implements AutoCloseable {
             if (client != null) {
                 o.withKubernetesClient(client);
             }
+            o.withResourceCloner(new Cloner() {
+                @Override
+                public <R extends HasMetadata> R clone(R object) {
+                    return copy(object);
+                }
+            });
             if (settings.leaderElection()) {
                 // JOSDK would exit on every stop of leading, a graceful shutdown included (and
                 // System.exit inside a shutdown hook hangs): exit only when leadership is lost.
@@ -163,6 +174,20 @@ public final class RoundhouseOperator implements AutoCloseable {
         try (OutputStream out = exchange.getResponseBody()) {
             out.write(body);
         }
+    }
+
+    /**
+     * JOSDK's copy of an object for a reconcile, a round trip through JSON as its own: except that a LoadBalancer
+     * spec this model cannot hold writes as empty, so the copy keeps the original's, and with it the reason.
+     */
+    private static <R extends HasMetadata> R copy(R object) {
+        R copy = COPIES.clone(object);
+        if (object instanceof LoadBalancer lb
+                && lb.getSpec() != null
+                && lb.getSpec().unreadable() != null) {
+            ((LoadBalancer) copy).setSpec(lb.getSpec());
+        }
+        return copy;
     }
 
     /** Another replica leads now: stop at once, so that only one operator ever reconciles. */

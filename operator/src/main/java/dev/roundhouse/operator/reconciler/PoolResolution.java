@@ -60,6 +60,9 @@ public record PoolResolution(PoolDocument document, String text, Reason problemR
             // Refused by the CRD now; one stored before it required a spec can still come by.
             return problem(Reason.INVALID_SPEC, "spec is missing");
         }
+        if (lb.getSpec().unreadable() != null) {
+            return problem(Reason.INVALID_SPEC, lb.getSpec().unreadable());
+        }
         Discovery discovery = discover(lb, context);
         CaBundles.Read ca = CaBundles.read(lb, context.getClient());
         String caProblem = ca.problem() != null

@@ -1,5 +1,6 @@
 package dev.roundhouse.operator.api.v1alpha1;
 
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.ValidationRule;
@@ -56,5 +57,19 @@ public class LoadBalancer extends CustomResource<LoadBalancerSpec, LoadBalancerS
     @Required
     public LoadBalancerSpec getSpec() {
         return super.getSpec();
+    }
+
+    /** A spec this model cannot hold reads as an unreadable one, not as a failure of every LoadBalancer's watch. */
+    @Override
+    @JsonDeserialize(using = Unreadable.SpecReader.class)
+    public void setSpec(LoadBalancerSpec spec) {
+        super.setSpec(spec);
+    }
+
+    /** A status this model cannot hold reads as none: the operator writes it afresh. */
+    @Override
+    @JsonDeserialize(using = Unreadable.StatusReader.class)
+    public void setStatus(LoadBalancerStatus status) {
+        super.setStatus(status);
     }
 }

@@ -1,5 +1,6 @@
 package dev.roundhouse.operator.api.v1alpha1;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Default;
@@ -69,6 +70,26 @@ public class LoadBalancerSpec {
     @JsonPropertyDescription("Placement and metadata of the proxy pods: node selector, tolerations, affinity, spread,"
             + " priority class, pull secrets, labels and annotations.")
     private PodTemplateSpec podTemplate;
+
+    /**
+     * Why the stored spec does not fit this model (see {@link Unreadable}), when it does not; every field is then
+     * unset, and the spec writes as empty: it is the API server's to keep, never the operator's to write back.
+     */
+    @JsonIgnore
+    private String unreadable;
+
+    static LoadBalancerSpec unreadable(String problem) {
+        LoadBalancerSpec spec = new LoadBalancerSpec();
+        spec.replicas = null;
+        spec.port = null;
+        spec.unreadable = problem;
+        return spec;
+    }
+
+    /** Which field of the stored spec this model cannot hold, and why, in a line; null for a spec read whole. */
+    public String unreadable() {
+        return unreadable;
+    }
 
     public TlsSpec getTls() {
         return tls;

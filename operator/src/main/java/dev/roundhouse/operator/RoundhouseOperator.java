@@ -7,6 +7,7 @@ import dev.roundhouse.operator.reconciler.LoadBalancerReconciler;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.RegisteredController;
@@ -48,11 +49,18 @@ public final class RoundhouseOperator implements AutoCloseable {
     private volatile boolean started;
 
     private volatile boolean closing;
+    /** True in the operator's own process ({@code main}), which exits when a watch ends for good. */
+    private final boolean ownsProcess;
+    /** What this operator stopped watching, and why, once an informer has given up; null while all watch. */
+    private volatile String lostWatch;
+
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final HttpServer http;
 
-    private RoundhouseOperator(OperatorSettings settings, KubernetesClient client) throws IOException {
+    private RoundhouseOperator(OperatorSettings settings, KubernetesClient client, boolean ownsProcess)
+            throws IOException {
         this.settings = settings;
+        this.ownsProcess = ownsProcess;
         // Two of Micrometer's processor meters break Prometheus naming rules (promtool rejects them);
         // process_cpu_usage and system_cpu_usage cover the same ground. Denied before anything registers.
         registry.config()
@@ -71,6 +79,8 @@ public final class RoundhouseOperator implements AutoCloseable {
             if (client != null) {
                 o.withKubernetesClient(client);
             }
+            // JOSDK's default would System.exit the JVM, an embedding one's too (the local mode, a test).
+            o.withInformerStoppedHandler(this::informerStopped);
             o.withResourceCloner(new Cloner() {
                 @Override
                 public <R extends HasMetadata> R clone(R object) {
@@ -115,7 +125,7 @@ public final class RoundhouseOperator implements AutoCloseable {
 
     /** Starts the operator with the given client (null: from the environment, in-cluster or KUBECONFIG). */
     public static RoundhouseOperator start(OperatorSettings settings, KubernetesClient client) throws IOException {
-        RoundhouseOperator running = new RoundhouseOperator(settings, client);
+        RoundhouseOperator running = new RoundhouseOperator(settings, client, false);
         try {
             running.run(settings);
         } catch (RuntimeException e) {
@@ -159,6 +169,9 @@ public final class RoundhouseOperator implements AutoCloseable {
         if (!started) {
             return "starting, waiting for the API server";
         }
+        if (liveness && lostWatch != null) {
+            return "stopped watching " + lostWatch;
+        }
         Set<String> unhealthy = liveness
                 ? controller.getControllerHealthInfo().unhealthyEventSources().keySet()
                 : Set.of();
@@ -173,6 +186,30 @@ public final class RoundhouseOperator implements AutoCloseable {
         exchange.sendResponseHeaders(problem == null ? 200 : 503, body.length);
         try (OutputStream out = exchange.getResponseBody()) {
             out.write(body);
+        }
+    }
+
+    /**
+     * An informer has given up on its watch (an error the Kubernetes client does not retry): this operator no longer
+     * sees that kind change, and never will again. Its own process exits, so that its pod restarts and lists
+     * everything afresh; an embedded operator keeps its JVM and fails liveness instead.
+     * A stop of ours, or a start that fails (which {@link #start} reports), is not such a loss.
+     */
+    private void informerStopped(SharedIndexInformer<?> informer, Throwable error) {
+        if (error == null || closing || !informer.hasSynced()) {
+            return;
+        }
+        synchronized (this) { // every informer gives up at once when the connection to the API server breaks
+            if (lostWatch != null) {
+                return;
+            }
+            lostWatch = informer.getApiTypeClass().getSimpleName() + " (" + error.getMessage() + ")";
+        }
+        if (ownsProcess) {
+            log().error("Stopped watching {}; exiting so that a restart watches again", lostWatch);
+            exit(1); // from an informer's thread, not a shutdown hook
+        } else {
+            log().error("Stopped watching {}; liveness fails from now on", lostWatch);
         }
     }
 
@@ -253,7 +290,7 @@ public final class RoundhouseOperator implements AutoCloseable {
         configureLogging(settings);
         RoundhouseOperator running;
         try {
-            running = new RoundhouseOperator(settings, null);
+            running = new RoundhouseOperator(settings, null, true);
         } catch (IOException | RuntimeException e) {
             cannotStart(e);
             return;

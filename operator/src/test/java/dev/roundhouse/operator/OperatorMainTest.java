@@ -3,6 +3,7 @@ package dev.roundhouse.operator;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.roundhouse.operator.faults.KillSwitch;
 import dev.roundhouse.operator.testing.OperatorCluster;
 import dev.roundhouse.testing.apiserver.EmbeddedApiServer;
 import java.io.IOException;
@@ -172,6 +173,40 @@ class OperatorMainTest {
         }
     }
 
+    /**
+     * A watch that ends in an error the Kubernetes client does not retry leaves the operator blind to that kind for
+     * good: its process exits with 1 and a line saying what it stopped watching, so that Kubernetes restarts it.
+     */
+    @Test
+    void aWatchThatEndsInAnErrorTheClientDoesNotRetryExits1WithALineSayingWhich() throws Exception {
+        try (EmbeddedApiServer api = new EmbeddedApiServer().start();
+                KillSwitch relay = new KillSwitch(api.port())) {
+            api.applyCrds(OperatorCluster.CRD);
+            int port = freePort();
+            start(
+                    Map.of("HTTP_PORT", Integer.toString(port), "LEADER_ELECTION", "false"),
+                    kubeconfig("relayed", relay.port()));
+            awaitAnswer(port, "/healthz", r -> r.statusCode() == 200);
+
+            relay.garbleWatches();
+            relay.resetConnections();
+
+            assertThat(process.waitFor(DEADLINE.toSeconds(), TimeUnit.SECONDS))
+                    .as(output())
+                    .isTrue();
+            assertThat(process.exitValue()).as(output()).isEqualTo(1);
+            // The Kubernetes client logs each watch's error, with its stack trace; the operator says it once.
+            assertThat(Files.readAllLines(dir.resolve("stdout")))
+                    .as(output())
+                    .filteredOn(line -> line.contains("Stopped watching"))
+                    .singleElement()
+                    .satisfies(line -> assertThat(line)
+                            .containsPattern(
+                                    "ERROR +RoundhouseOperator - Stopped watching \\w+ \\(.+\\); exiting so that"
+                                            + " a restart watches again$"));
+        }
+    }
+
     private void start(Map<String, String> settings, Path kubeconfig) throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         ProcessBuilder builder = new ProcessBuilder(
@@ -205,25 +240,30 @@ class OperatorMainTest {
     private Path unreachableKubeconfig() throws IOException {
         closedPort = new Socket();
         closedPort.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        return kubeconfig("unreachable", closedPort.getLocalPort());
+    }
+
+    /** A kubeconfig whose API server is {@code http://127.0.0.1:port}. */
+    private Path kubeconfig(String name, int port) throws IOException {
         return Files.writeString(
-                dir.resolve("unreachable-kubeconfig"),
+                dir.resolve(name + "-kubeconfig"),
                 String.join(
                         "\n",
                         "apiVersion: v1",
                         "kind: Config",
                         "clusters:",
-                        "- name: unreachable",
+                        "- name: " + name,
                         "  cluster:",
-                        "    server: http://127.0.0.1:" + closedPort.getLocalPort(),
+                        "    server: http://127.0.0.1:" + port,
                         "contexts:",
-                        "- name: unreachable",
+                        "- name: " + name,
                         "  context:",
-                        "    cluster: unreachable",
-                        "    user: unreachable",
+                        "    cluster: " + name,
+                        "    user: " + name,
                         "    namespace: default",
-                        "current-context: unreachable",
+                        "current-context: " + name,
                         "users:",
-                        "- name: unreachable",
+                        "- name: " + name,
                         "  user: {}",
                         ""));
     }

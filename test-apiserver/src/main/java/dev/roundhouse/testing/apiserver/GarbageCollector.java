@@ -110,7 +110,8 @@ final class GarbageCollector implements AutoCloseable {
         orphaning.add(uid);
     }
 
-    private void collect() {
+    /** One collection, now, on the calling thread: what {@link #wake} runs on the collector's own. */
+    void collect() {
         scheduled.set(false);
         if (paused) {
             return; // the pause's end wakes a collection
@@ -122,11 +123,11 @@ final class GarbageCollector implements AutoCloseable {
             while (deleted) {
                 deleted = false;
                 List<Discovery.Resource> served = resources.get();
-                for (Stored object : garbage()) {
+                for (Map.Entry<AttributeSet, Stored> entry : garbage()) {
+                    Stored object = entry.getValue();
                     String path = pathOf(object, served);
                     if (path != null) {
-                        delete.accept(path);
-                        deleted = true;
+                        deleted |= deleteIfUnchanged(entry.getKey(), object, path);
                     } else if (undeletable.add(object.uid())) {
                         LOG.warning("garbage collection: no resource serves " + object.kind() + " " + object.namespace()
                                 + "/" + object.name() + ", left in place");
@@ -138,7 +139,25 @@ final class GarbageCollector implements AutoCloseable {
         }
     }
 
-    private List<Stored> garbage() {
+    /**
+     * Deletes the object at {@code path} only while it is still the version judged garbage, as a cluster's collector
+     * reads it again and deletes with a uid precondition: one written or created again since stays (its write wakes
+     * another collection, which judges it afresh).
+     */
+    private boolean deleteIfUnchanged(AttributeSet key, Stored judged, String path) {
+        lock.writeLock().lock();
+        try {
+            if (store.get(key) != judged.json()) {
+                return false;
+            }
+            delete.accept(path);
+            return true;
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    private List<Map.Entry<AttributeSet, Stored>> garbage() {
         List<Map.Entry<AttributeSet, String>> entries;
         lock.readLock().lock();
         try {
@@ -160,11 +179,12 @@ final class GarbageCollector implements AutoCloseable {
         }
         parsed.clear();
         parsed.putAll(now);
-        List<Stored> garbage = new ArrayList<>();
-        for (Stored object : now.values()) {
+        List<Map.Entry<AttributeSet, Stored>> garbage = new ArrayList<>();
+        for (Map.Entry<AttributeSet, Stored> entry : now.entrySet()) {
+            Stored object = entry.getValue();
             if (!object.owners().isEmpty()
                     && object.owners().stream().noneMatch(owner -> present(owner, object, byUid))) {
-                garbage.add(object);
+                garbage.add(entry);
             }
         }
         return garbage;

@@ -95,7 +95,8 @@ class UnreadableLoadBalancerTest {
                     .put("maxSkew", 1);
             return lb;
         });
-        await().atMost(OperatorCluster.WAIT).until(() -> cluster.pool("huge") != null);
+        await().atMost(OperatorCluster.WAIT)
+                .until(() -> cluster.pool("huge") != null && cluster.deployment("huge") != null);
         assertThat(cluster.deployment("huge").getSpec().getTemplate().getSpec().getTopologySpreadConstraints())
                 .singleElement()
                 .satisfies(c -> assertThat(c.getMaxSkew()).isEqualTo(1));

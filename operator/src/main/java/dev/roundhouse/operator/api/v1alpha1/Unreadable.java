@@ -23,37 +23,52 @@ final class Unreadable {
 
     private Unreadable() {}
 
-    static final class SpecReader extends StdDeserializer<LoadBalancerSpec> {
+    /** Reads a {@code T}, or, when the stored one does not fit the model, what {@link #unreadable} makes of it. */
+    private abstract static class Reader<T> extends StdDeserializer<T> {
 
-        SpecReader() {
-            super(LoadBalancerSpec.class);
+        private final Class<T> type;
+        private final String root;
+
+        Reader(Class<T> type, String root) {
+            super(type);
+            this.type = type;
+            this.root = root;
         }
 
+        abstract T unreadable(String problem);
+
         @Override
-        public LoadBalancerSpec deserialize(JsonParser parser, DeserializationContext context) throws IOException {
+        public T deserialize(JsonParser parser, DeserializationContext context) throws IOException {
             JsonNode stored = context.readTree(parser);
             try {
-                return context.readTreeAsValue(stored, LoadBalancerSpec.class);
+                return context.readTreeAsValue(stored, type);
             } catch (JsonProcessingException e) {
-                return LoadBalancerSpec.unreadable(problem("spec", e));
+                return unreadable(problem(root, e));
             }
         }
     }
 
-    static final class StatusReader extends StdDeserializer<LoadBalancerStatus> {
+    static final class SpecReader extends Reader<LoadBalancerSpec> {
 
-        StatusReader() {
-            super(LoadBalancerStatus.class);
+        SpecReader() {
+            super(LoadBalancerSpec.class, "spec");
         }
 
         @Override
-        public LoadBalancerStatus deserialize(JsonParser parser, DeserializationContext context) throws IOException {
-            JsonNode stored = context.readTree(parser);
-            try {
-                return context.readTreeAsValue(stored, LoadBalancerStatus.class);
-            } catch (JsonProcessingException e) {
-                return null;
-            }
+        LoadBalancerSpec unreadable(String problem) {
+            return LoadBalancerSpec.unreadable(problem);
+        }
+    }
+
+    static final class StatusReader extends Reader<LoadBalancerStatus> {
+
+        StatusReader() {
+            super(LoadBalancerStatus.class, "status");
+        }
+
+        @Override
+        LoadBalancerStatus unreadable(String problem) {
+            return null;
         }
     }
 

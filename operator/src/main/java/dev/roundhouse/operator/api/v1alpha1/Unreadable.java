@@ -12,9 +12,9 @@ import java.io.IOException;
  * How a LoadBalancer's spec and status are read when the API server holds a value this model cannot: a number beyond
  * an int in a Kubernetes type the CRD passes through (such as a topology spread constraint's {@code maxSkew}, which the
  * schema bounds to 64 bits only), or whatever a user wrote through the status subresource. Read as usual, one such
- * object fails the whole watch of LoadBalancers, and the operator with it. Instead, such a spec reads as one that says which
- * field does not fit (the reconcile reports it as {@code InvalidSpec}, and the object stays as stored), and such a
- * status reads as none (the reconcile writes it afresh).
+ * object fails the whole watch of LoadBalancers, and the operator with it. Instead, such a spec reads as one that
+ * says which field does not fit (the reconcile reports it as {@code InvalidSpec}, and the object stays as stored),
+ * and such a status reads as none (the reconcile writes it afresh).
  */
 final class Unreadable {
 

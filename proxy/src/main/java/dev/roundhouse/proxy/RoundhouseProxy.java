@@ -81,7 +81,8 @@ public final class RoundhouseProxy implements AutoCloseable {
         StateChanges changes = new StateChanges(clock);
         this.breakers = new Breakers(
                 clock,
-                (backend, from, to, reason) -> changes.record(StateChanges.Kind.BREAKER, backend, from, to, reason));
+                (backend, from, to, reason, at) ->
+                        changes.record(at, StateChanges.Kind.BREAKER, backend, from, to, reason));
         // A new backend's meters are registered as it is added, not by its first request on an I/O thread,
         // where registering them cost 0.1-0.2 ms (measured, docs/benchmark-history.md).
         this.pool = new BackendPool(breakers, metrics::prepareBackend, metrics::forgetBackend, clock);

@@ -22,12 +22,12 @@ public final class Breakers {
     private final Clock clock;
     private final Transitions transitions;
 
-    /** Told of every breaker's every transition, on the thread that made it. */
+    /** Told of every breaker's every transition, on the thread that made it, at the time {@link #since} gives. */
     @FunctionalInterface
     public interface Transitions {
-        Transitions NONE = (backend, from, to, reason) -> {};
+        Transitions NONE = (backend, from, to, reason, at) -> {};
 
-        void moved(String backend, String from, String to, String reason);
+        void moved(String backend, String from, String to, String reason, Instant at);
     }
     /** When each breaker last changed state (or was created), for the status page. */
     private final ConcurrentHashMap<String, Instant> since = new ConcurrentHashMap<>();
@@ -56,8 +56,10 @@ public final class Breakers {
             String to = name(transition.getToState());
             String reason = reason(transition);
             log.info("Circuit breaker of {}: {} -> {} ({})", name, from, to, reason);
-            since.put(name, clock.instant());
-            transitions.moved(name, from, to, reason);
+            Instant at =
+                    clock.instant(); // one moment: the status page shows it as the state's since and the change's at
+            since.put(name, at);
+            transitions.moved(name, from, to, reason, at);
         });
         return breaker;
     }

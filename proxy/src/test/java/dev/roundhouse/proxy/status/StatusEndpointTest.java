@@ -10,6 +10,7 @@ import dev.roundhouse.poolformat.InvalidPoolDocumentException;
 import dev.roundhouse.proxy.RoundhouseProxy;
 import dev.roundhouse.proxy.testing.Closeables;
 import dev.roundhouse.proxy.testing.ProxyFixture;
+import dev.roundhouse.proxy.testing.TickingClock;
 import dev.roundhouse.testing.TestBackend;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -32,6 +33,9 @@ class StatusEndpointTest {
     @RegisterExtension
     final Closeables closeables = new Closeables();
 
+    /** Every read a millisecond on at least: one moment read twice shows as two times. */
+    private final TickingClock clock = new TickingClock();
+
     private RoundhouseProxy proxy(String backends, String... more) {
         List<String> env = new ArrayList<>(List.of(
                 "BACKENDS", backends,
@@ -41,7 +45,7 @@ class StatusEndpointTest {
                 "UNHEALTHY_THRESHOLD", "2",
                 "HEALTHY_THRESHOLD", "2"));
         env.addAll(List.of(more));
-        return closeables.add(ProxyFixture.start(ProxyFixture.env(env.toArray(String[]::new))));
+        return closeables.add(ProxyFixture.start(ProxyFixture.env(env.toArray(String[]::new)), clock));
     }
 
     private static HttpResponse<String> admin(RoundhouseProxy proxy, String path) throws Exception {

@@ -110,7 +110,7 @@ class ChartRbacTest {
     /**
      * OperatorPermissions derives with JOSDK's default configuration service; RoundhouseOperator must not change
      * what decides the verbs (server-side apply or not, for dependents and for the status). How long its stop waits
-     * for its executors decides none.
+     * for its executors, what it does when an informer stops, and how it copies an object for a reconcile decide none.
      */
     @Test
     void theOperatorKeepsJosdksDefaultWriteModes() throws IOException {
@@ -128,7 +128,9 @@ class ChartRbacTest {
                         "withMetrics",
                         "withKubernetesClient",
                         "withLeaderElectionConfiguration",
-                        "withReconciliationTerminationTimeout");
+                        "withReconciliationTerminationTimeout",
+                        "withInformerStoppedHandler",
+                        "withResourceCloner");
     }
 
     @Test

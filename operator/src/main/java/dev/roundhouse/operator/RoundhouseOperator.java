@@ -49,10 +49,10 @@ public final class RoundhouseOperator implements AutoCloseable {
     private volatile boolean started;
 
     private volatile boolean closing;
-    /** True in the operator's own process ({@code main}), which exits when a watch ends for good. */
+    /** True in the operator's own process ({@code main}), which exits where an embedded operator gives up. */
     private final boolean ownsProcess;
-    /** What this operator stopped watching, and why, once an informer has given up; null while all watch. */
-    private volatile String lostWatch;
+    /** Why an embedded operator gave up (a watch ended for good, the lease lost): its liveness says so; null before. */
+    private volatile String gaveUp;
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final HttpServer http;
@@ -169,8 +169,8 @@ public final class RoundhouseOperator implements AutoCloseable {
         if (!started) {
             return "starting, waiting for the API server";
         }
-        if (liveness && lostWatch != null) {
-            return "stopped watching " + lostWatch;
+        if (liveness && gaveUp != null) {
+            return gaveUp;
         }
         Set<String> unhealthy = liveness
                 ? controller.getControllerHealthInfo().unhealthyEventSources().keySet()
@@ -199,18 +199,26 @@ public final class RoundhouseOperator implements AutoCloseable {
         if (error == null || closing || !informer.hasSynced()) {
             return;
         }
-        synchronized (this) { // every informer gives up at once when the connection to the API server breaks
-            if (lostWatch != null) {
-                return;
-            }
-            lostWatch = informer.getApiTypeClass().getSimpleName() + " (" + error.getMessage() + ")";
+        String lost = informer.getApiTypeClass().getSimpleName() + " (" + error.getMessage() + ")";
+        // Every informer gives up at once when the connection to the API server breaks: the first says it.
+        if (!giveUp("stopped watching " + lost)) {
+            return;
         }
         if (ownsProcess) {
-            log().error("Stopped watching {}; exiting so that a restart watches again", lostWatch);
-            exit(1); // from an informer's thread, not a shutdown hook
+            log().error("Stopped watching {}; exiting so that a restart watches again", lost);
+            exitFromOwnThread(1);
         } else {
-            log().error("Stopped watching {}; liveness fails from now on", lostWatch);
+            log().error("Stopped watching {}; liveness fails from now on", lost);
         }
+    }
+
+    /** Records why this operator gave up, for liveness; false when it had already. */
+    private synchronized boolean giveUp(String why) {
+        if (gaveUp != null) {
+            return false;
+        }
+        gaveUp = why;
+        return true;
     }
 
     /**
@@ -227,13 +235,25 @@ public final class RoundhouseOperator implements AutoCloseable {
         return copy;
     }
 
-    /** Another replica leads now: stop at once, so that only one operator ever reconciles. */
+    /**
+     * Another replica leads now: stop at once, so that only one operator ever reconciles. The operator's own process
+     * exits (and restarts as a follower); an embedded one stops reconciling and fails liveness, leaving its JVM to
+     * its owner (JOSDK, told not to exit, would go on reconciling beside the new leader).
+     */
     private void stoppedLeading() {
-        if (!closing) {
+        if (closing || !giveUp("lost the leader lease " + settings.leaseName())) {
+            return;
+        }
+        if (ownsProcess) {
             log().error(
                             "Lost the leader lease {}; exiting so that another replica reconciles alone",
                             settings.leaseName());
-            exit(1); // not from a shutdown hook: closing is false here
+            exitFromOwnThread(1);
+        } else {
+            log().error(
+                            "Lost the leader lease {}; reconciling no more, so that another replica reconciles alone",
+                            settings.leaseName());
+            reconciler.stopReconciling(RECONCILES_STOP_WAIT);
         }
     }
 
@@ -271,6 +291,14 @@ public final class RoundhouseOperator implements AutoCloseable {
         if (settings.libraryLogLevel() != null) {
             System.setProperty("roundhouse.log.libraryLevel", settings.libraryLogLevel());
         }
+    }
+
+    /**
+     * Exits from a thread of its own, not the caller's (a leader elector's, an informer's): the shutdown hook's stop
+     * waits for those to finish, which they could not do while inside {@code System.exit}, waiting for the hook.
+     */
+    private static void exitFromOwnThread(int status) {
+        new Thread(() -> exit(status), "exit").start();
     }
 
     private static void exit(int status) {

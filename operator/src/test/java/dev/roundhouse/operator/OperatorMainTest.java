@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.roundhouse.operator.faults.KillSwitch;
+import dev.roundhouse.operator.faults.LostLeaseTest;
 import dev.roundhouse.operator.testing.OperatorCluster;
 import dev.roundhouse.testing.apiserver.EmbeddedApiServer;
 import java.io.IOException;
@@ -204,6 +205,35 @@ class OperatorMainTest {
                             .containsPattern(
                                     "ERROR +RoundhouseOperator - Stopped watching \\w+ \\(.+\\); exiting so that"
                                             + " a restart watches again$"));
+        }
+    }
+
+    /** Another replica took the leader lease: the process exits with 1 and a line saying so, and restarts a follower. */
+    @Test
+    void aLostLeaderLeaseExits1WithALineSayingSo() throws Exception {
+        try (EmbeddedApiServer api = new EmbeddedApiServer().start()) {
+            api.applyCrds(OperatorCluster.CRD);
+            int port = freePort();
+            start(
+                    Map.of("HTTP_PORT", Integer.toString(port), "LEADER_ELECTION", "true", "POD_NAMESPACE", "default"),
+                    api.writeKubeconfig(dir.resolve("kubeconfig")));
+            awaitAnswer(port, "/readyz", r -> r.statusCode() == 200);
+            var lease = api.client().leases().inNamespace("default").withName(OperatorSettings.DEFAULT_LEASE_NAME);
+            await().atMost(DEADLINE).until(() -> lease.get() != null);
+
+            LostLeaseTest.takeTheLease(lease);
+
+            assertThat(process.waitFor(DEADLINE.toSeconds(), TimeUnit.SECONDS))
+                    .as(output())
+                    .isTrue();
+            assertThat(process.exitValue()).as(output()).isEqualTo(1);
+            assertThat(Files.readAllLines(dir.resolve("stdout")))
+                    .as(output())
+                    .filteredOn(line -> line.contains("Lost the leader lease"))
+                    .singleElement()
+                    .satisfies(line -> assertThat(line)
+                            .endsWith("Lost the leader lease " + OperatorSettings.DEFAULT_LEASE_NAME
+                                    + "; exiting so that another replica reconciles alone"));
         }
     }
 

@@ -192,19 +192,10 @@ class OperatorMainTest {
             relay.garbleWatches();
             relay.resetConnections();
 
-            assertThat(process.waitFor(DEADLINE.toSeconds(), TimeUnit.SECONDS))
-                    .as(output())
-                    .isTrue();
-            assertThat(process.exitValue()).as(output()).isEqualTo(1);
             // The Kubernetes client logs each watch's error, with its stack trace; the operator says it once.
-            assertThat(Files.readAllLines(dir.resolve("stdout")))
-                    .as(output())
-                    .filteredOn(line -> line.contains("Stopped watching"))
-                    .singleElement()
-                    .satisfies(line -> assertThat(line)
-                            .containsPattern(
-                                    "ERROR +RoundhouseOperator - Stopped watching \\w+ \\(.+\\); exiting so that"
-                                            + " a restart watches again$"));
+            assertExits1WithOneLine(
+                    "Stopped watching",
+                    "ERROR +RoundhouseOperator - Stopped watching \\w+ \\(.+\\); exiting so that a restart watches again$");
         }
     }
 
@@ -223,18 +214,24 @@ class OperatorMainTest {
 
             LostLeaseTest.takeTheLease(lease);
 
-            assertThat(process.waitFor(DEADLINE.toSeconds(), TimeUnit.SECONDS))
-                    .as(output())
-                    .isTrue();
-            assertThat(process.exitValue()).as(output()).isEqualTo(1);
-            assertThat(Files.readAllLines(dir.resolve("stdout")))
-                    .as(output())
-                    .filteredOn(line -> line.contains("Lost the leader lease"))
-                    .singleElement()
-                    .satisfies(line -> assertThat(line)
-                            .endsWith("Lost the leader lease " + OperatorSettings.DEFAULT_LEASE_NAME
-                                    + "; exiting so that another replica reconciles alone"));
+            assertExits1WithOneLine(
+                    "Lost the leader lease",
+                    "ERROR +RoundhouseOperator - Lost the leader lease " + OperatorSettings.DEFAULT_LEASE_NAME
+                            + "; exiting so that another replica reconciles alone$");
         }
+    }
+
+    /** The child exits with 1, having printed exactly one line that mentions {@code about}, matching {@code line}. */
+    private void assertExits1WithOneLine(String about, String line) throws Exception {
+        assertThat(process.waitFor(DEADLINE.toSeconds(), TimeUnit.SECONDS))
+                .as(output())
+                .isTrue();
+        assertThat(process.exitValue()).as(output()).isEqualTo(1);
+        assertThat(Files.readAllLines(dir.resolve("stdout")))
+                .as(output())
+                .filteredOn(l -> l.contains(about))
+                .singleElement()
+                .satisfies(l -> assertThat(l).containsPattern(line));
     }
 
     private void start(Map<String, String> settings, Path kubeconfig) throws IOException {

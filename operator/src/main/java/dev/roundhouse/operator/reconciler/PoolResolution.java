@@ -33,6 +33,9 @@ public record PoolResolution(PoolDocument document, String text, Reason problemR
     /** Where a reconcile keeps the pool it resolved, for its dependents: resolved once per reconcile. */
     static final String KEY = "pool";
 
+    /** A field and why it does not fit the model; longer is a value quoted whole, which no reader needs. */
+    private static final int UNREADABLE_BUDGET = 300;
+
     public Reason problem() {
         return problemReason;
     }
@@ -61,7 +64,7 @@ public record PoolResolution(PoolDocument document, String text, Reason problemR
             return problem(Reason.INVALID_SPEC, "spec is missing");
         }
         if (lb.getSpec().unreadable() != null) {
-            return problem(Reason.INVALID_SPEC, lb.getSpec().unreadable());
+            return problem(Reason.INVALID_SPEC, Messages.cap(lb.getSpec().unreadable(), UNREADABLE_BUDGET));
         }
         Discovery discovery = discover(lb, context);
         CaBundles.Read ca = CaBundles.read(lb, context.getClient());

@@ -18,9 +18,6 @@ import java.io.IOException;
  */
 final class Unreadable {
 
-    /** Longer is not a field and a reason any more, but a value quoted whole. */
-    private static final int MAX_PROBLEM = 300;
-
     private Unreadable() {}
 
     /** Reads a {@code T}, or, when the stored one does not fit the model, what {@link #unreadable} makes of it. */
@@ -87,7 +84,6 @@ final class Unreadable {
         String why = e.getOriginalMessage() == null
                 ? e.getClass().getSimpleName()
                 : e.getOriginalMessage().lines().findFirst().orElse("").strip();
-        String problem = field + ": " + why;
-        return problem.length() <= MAX_PROBLEM ? problem : problem.substring(0, MAX_PROBLEM - 3) + "...";
+        return field + ": " + why;
     }
 }

@@ -56,8 +56,8 @@ public final class Breakers {
             String to = name(transition.getToState());
             String reason = reason(transition);
             log.info("Circuit breaker of {}: {} -> {} ({})", name, from, to, reason);
-            Instant at =
-                    clock.instant(); // one moment: the status page shows it as the state's since and the change's at
+            // One moment: the status page shows it as the state's since and as the change's at.
+            Instant at = clock.instant();
             since.put(name, at);
             transitions.moved(name, from, to, reason, at);
         });

@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.RegisteredController;
 import io.javaoperatorsdk.operator.api.config.Cloner;
@@ -29,6 +30,8 @@ import org.slf4j.LoggerFactory;
  * {@code /readyz} and {@code /metrics} (JOSDK's Micrometer metrics) on {@code HTTP_PORT}.
  */
 public final class RoundhouseOperator implements AutoCloseable {
+
+    private static final KubernetesSerialization COPIES = new KubernetesSerialization();
 
     /** What the process exits with once its shutdown hook has stopped it: 0 after a SIGTERM. */
     private static volatile int exitStatus;
@@ -219,12 +222,11 @@ public final class RoundhouseOperator implements AutoCloseable {
     }
 
     /**
-     * JOSDK's copy of an object for a reconcile, a round trip through its client's JSON as its own: except that a
-     * LoadBalancer spec this model cannot hold writes as empty, so the copy keeps the original's, and with it the
-     * reason.
+     * JOSDK's copy of an object for a reconcile, a round trip through JSON as its own: except that a LoadBalancer
+     * spec this model cannot hold writes as empty, so the copy keeps the original's, and with it the reason.
      */
-    private <R extends HasMetadata> R copy(R object) {
-        R copy = operator.getKubernetesClient().getKubernetesSerialization().clone(object);
+    private static <R extends HasMetadata> R copy(R object) {
+        R copy = COPIES.clone(object);
         if (object instanceof LoadBalancer lb
                 && lb.getSpec() != null
                 && lb.getSpec().unreadable() != null) {
